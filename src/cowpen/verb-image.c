@@ -1,0 +1,426 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+
+#include "image.h"
+#include "util.h"
+#include "verbs.h"
+
+/* The image verbs: list-images, image-status, clone, rename, read-only, remove, clean, import-fs. */
+
+int open_image_root(bool create, ImageRoot **ret) {
+        int r = image_root_open(arg_global.image_root, create, ret);
+        if (r < 0)
+                return log_error_errno(r, "image root %s: %m", arg_global.image_root);
+        return 0;
+}
+
+int log_image_error(int r, const char *what, const char *name) {
+        if (r == -EINVAL && name && !image_name_is_valid(name))
+                return log_error_errno(r, "%s: invalid image name \"%s\": %s", what, name, image_name_invalid_reason(name));
+        if (r == -EEXIST)
+                return log_error_errno(r, "%s: image \"%s\" already exists", what, name);
+        if (r == -ENOENT)
+                return log_error_errno(r, "%s: no image \"%s\"", what, name);
+        if (r == -EBUSY)
+                return log_error_errno(r, "%s: image \"%s\" is in use", what, name);
+        if (r == -EINTR)
+                return log_error_errno(r, "%s: interrupted, nothing was kept", what);
+        return log_error_errno(r, "%s: %m", what);
+}
+
+static const char *os_release_get(Image *i, const char *key) {
+        for (char **p = i->os_release; p && p[0] && p[1]; p += 2)
+                if (streq(p[0], key))
+                        return p[1];
+        return NULL;
+}
+
+static json_object *image_to_json(Image *i, bool with_os_release) {
+        json_object *o = json_object_new_object();
+        if (!o)
+                return NULL;
+        if (json_add_string(o, "name", i->name) < 0 || json_add_string(o, "type", image_type_to_string(i->type)) < 0 ||
+            json_add_string(o, "path", i->path) < 0 || json_add_bool(o, "read_only", i->read_only) < 0 ||
+            json_add_u64(o, "usage", i->usage, true) < 0 ||
+            json_add_u64(o, "created", i->created ?: UINT64_MAX, true) < 0 ||
+            json_add_u64(o, "modified", i->modified ?: UINT64_MAX, true) < 0)
+                goto fail;
+        if (with_os_release) {
+                json_object *os = json_object_new_object();
+                if (!os || json_object_object_add(o, "os_release", os) < 0) {
+                        json_object_put(os);
+                        goto fail;
+                }
+                for (char **p = i->os_release; p && p[0] && p[1]; p += 2)
+                        if (json_add_string(os, p[0], p[1]) < 0)
+                                goto fail;
+        }
+        return o;
+fail:
+        json_object_put(o);
+        return NULL;
+}
+
+static const char help_list[] =
+        "cowpen list-images [OPTIONS…]\n\n"
+        "List images in the image root: directories, btrfs subvolumes and NAME.raw files.\n\n"
+        "  -a --all          Also show hidden (dot-named) images and leftovers\n"
+        "     --json=MODE    pretty|short|off\n"
+        "     --image-root=DIR\n";
+
+int verb_list_images(int argc, char *argv[]) {
+        static const struct option options[] = { GLOBAL_LONG_OPTIONS, { "all", no_argument, NULL, 'a' }, {} };
+        bool all = false;
+        int c, r;
+        while ((c = getopt_long(argc, argv, GLOBAL_SHORT_OPTIONS "a", options, NULL)) >= 0) {
+                if (c == 'a') {
+                        all = true;
+                        continue;
+                }
+                if ((r = parse_global_option(c, optarg, help_list)) != 0)
+                        return r < 0 ? r : log_usage("list-images: unexpected option");
+        }
+        if ((r = check_args("list-images", argc - optind, 0, 0)) < 0)
+                return r;
+
+        _cleanup_(image_root_freep) ImageRoot *root = NULL;
+        if ((r = open_image_root(false, &root)) < 0)
+                return r;
+        Image **list = NULL;
+        size_t n = 0;
+        r = image_discover(root, all, &list, &n);
+        if (r < 0)
+                return log_error_errno(r, "list-images: %s: %m", root->path);
+
+        if (arg_global.json != JSON_OFF) {
+                _cleanup_json_ json_object *a = json_object_new_array();
+                for (size_t k = 0; a && k < n; k++) {
+                        json_object *o = image_to_json(list[k], false);
+                        if (!o || json_object_array_add(a, o) < 0) {
+                                json_object_put(o);
+                                r = -ENOMEM;
+                                break;
+                        }
+                }
+                if (!a)
+                        r = -ENOMEM;
+                if (r >= 0)
+                        r = json_print(a, arg_global.json);
+                image_list_free(list, n);
+                return r < 0 ? log_error_errno(r, "list-images: %m") : 0;
+        }
+
+        if (n == 0) {
+                if (!arg_global.quiet)
+                        printf("No images.\n");
+                image_list_free(list, n);
+                return 0;
+        }
+        size_t w = 4;
+        for (size_t k = 0; k < n; k++)
+                w = MAX(w, strlen(list[k]->name));
+        w = MIN(w, (size_t) 48);
+        printf("%-*s %-9s %-3s %8s %-31s %s\n", (int) w, "NAME", "TYPE", "RO", "USAGE", "CREATED", "MODIFIED");
+        for (size_t k = 0; k < n; k++) {
+                Image *i = list[k];
+                char u[FORMAT_BYTES_MAX], t1[FORMAT_TIMESTAMP_MAX], t2[FORMAT_TIMESTAMP_MAX];
+                printf("%-*s %-9s %-3s %8s %-31s %s\n", (int) w, i->name, image_type_to_string(i->type),
+                       i->read_only ? "yes" : "no", i->usage == UINT64_MAX ? "-" : format_bytes(u, sizeof(u), i->usage),
+                       i->created ? format_timestamp(t1, sizeof(t1), i->created) : "-",
+                       i->modified ? format_timestamp(t2, sizeof(t2), i->modified) : "-");
+        }
+        if (!arg_global.quiet)
+                printf("\n%zu images listed.\n", n);
+        image_list_free(list, n);
+        return 0;
+}
+
+static const char help_status[] =
+        "cowpen image-status [OPTIONS…] NAME…\n\n"
+        "Show type, path, read-only state, disk usage, times and os-release fields of images.\n\n"
+        "     --json=MODE    pretty|short|off (one object per image)\n"
+        "     --image-root=DIR\n";
+
+int verb_image_status(int argc, char *argv[]) {
+        static const struct option options[] = { GLOBAL_LONG_OPTIONS, {} };
+        int c, r;
+        while ((c = getopt_long(argc, argv, GLOBAL_SHORT_OPTIONS, options, NULL)) >= 0)
+                if ((r = parse_global_option(c, optarg, help_status)) != 0)
+                        return r < 0 ? r : log_usage("image-status: unexpected option");
+        if ((r = check_args("image-status", argc - optind, 1, -1)) < 0)
+                return r;
+
+        _cleanup_(image_root_freep) ImageRoot *root = NULL;
+        if ((r = open_image_root(false, &root)) < 0)
+                return r;
+
+        int ret = 0;
+        for (int k = optind; k < argc; k++) {
+                _cleanup_(image_freep) Image *i = NULL;
+                r = image_find(root, argv[k], &i);
+                if (r >= 0)
+                        r = image_read_details(root, i, true);
+                if (r < 0) {
+                        ret = log_image_error(r, "image-status", argv[k]);
+                        continue;
+                }
+                if (arg_global.json != JSON_OFF) {
+                        _cleanup_json_ json_object *o = image_to_json(i, true);
+                        r = o ? json_print(o, arg_global.json) : -ENOMEM;
+                        if (r < 0)
+                                ret = log_error_errno(r, "image-status %s: %m", argv[k]);
+                        continue;
+                }
+                char u[FORMAT_BYTES_MAX], t[FORMAT_TIMESTAMP_MAX];
+                const char *pretty = os_release_get(i, "PRETTY_NAME") ?: os_release_get(i, "NAME");
+                printf("%s\n", i->name);
+                printf("      Type: %s\n", image_type_to_string(i->type));
+                printf("      Path: %s\n", i->path);
+                printf(" Read-only: %s\n", i->read_only ? "yes" : "no");
+                printf("     Usage: %s\n", i->usage == UINT64_MAX ? "-" : format_bytes(u, sizeof(u), i->usage));
+                printf("   Created: %s\n", i->created ? format_timestamp(t, sizeof(t), i->created) : "-");
+                printf("  Modified: %s\n", i->modified ? format_timestamp(t, sizeof(t), i->modified) : "-");
+                if (pretty)
+                        printf("        OS: %s\n", pretty);
+                for (char **p = i->os_release; p && p[0] && p[1]; p += 2)
+                        printf("            %s=%s\n", p[0], p[1]);
+                if (k + 1 < argc)
+                        printf("\n");
+        }
+        return ret;
+}
+
+static const char help_clone[] =
+        "cowpen clone [OPTIONS…] SRC DST\n\n"
+        "Clone image SRC as DST: a recursive btrfs snapshot when SRC is a subvolume on the same\n"
+        "btrfs, else a reflink copy, else a plain copy. DST appears only when complete.\n\n"
+        "     --read-only    Make DST read-only\n"
+        "     --image-root=DIR\n";
+
+int verb_clone(int argc, char *argv[]) {
+        enum { ARG_READ_ONLY = ARG_VERB_BASE };
+        static const struct option options[] = { GLOBAL_LONG_OPTIONS, { "read-only", no_argument, NULL, ARG_READ_ONLY }, {} };
+        bool ro = false;
+        int c, r;
+        while ((c = getopt_long(argc, argv, GLOBAL_SHORT_OPTIONS, options, NULL)) >= 0) {
+                if (c == ARG_READ_ONLY) {
+                        ro = true;
+                        continue;
+                }
+                if ((r = parse_global_option(c, optarg, help_clone)) != 0)
+                        return r < 0 ? r : log_usage("clone: unexpected option");
+        }
+        if ((r = check_args("clone", argc - optind, 2, 2)) < 0)
+                return r;
+        const char *src = argv[optind], *dst = argv[optind + 1];
+        char what[2 * 256 + 32];
+        snprintf(what, sizeof(what), "clone %s → %s", src, dst);
+
+        if (!image_name_is_valid(dst))
+                return log_image_error(-EINVAL, what, dst);
+        _cleanup_(image_root_freep) ImageRoot *root = NULL;
+        if ((r = open_image_root(false, &root)) < 0)
+                return r;
+        CloneMethod m;
+        r = image_clone(root, src, dst, ro, &m);
+        if (r == -ENOENT)
+                return log_image_error(r, what, src);
+        if (r == -EBUSY) {
+                /* Either the source is held by a writer or DST is being created right now. */
+                return log_error_errno(r, "%s: image \"%s\" or \"%s\" is in use", what, src, dst);
+        }
+        if (r < 0)
+                return log_image_error(r, what, dst);
+        log_info("Cloned %s → %s (%s).", src, dst, clone_method_to_string(m));
+        return 0;
+}
+
+static const char help_rename[] =
+        "cowpen rename [OPTIONS…] OLD NEW\n\n"
+        "Rename an image together with its sidecars (.nspawn, .roothash, .roothash.p7s, .verity).\n";
+
+int verb_rename(int argc, char *argv[]) {
+        static const struct option options[] = { GLOBAL_LONG_OPTIONS, {} };
+        int c, r;
+        while ((c = getopt_long(argc, argv, GLOBAL_SHORT_OPTIONS, options, NULL)) >= 0)
+                if ((r = parse_global_option(c, optarg, help_rename)) != 0)
+                        return r < 0 ? r : log_usage("rename: unexpected option");
+        if ((r = check_args("rename", argc - optind, 2, 2)) < 0)
+                return r;
+        const char *a = argv[optind], *b = argv[optind + 1];
+        char what[2 * 256 + 32];
+        snprintf(what, sizeof(what), "rename %s → %s", a, b);
+        if (!image_name_is_valid(b))
+                return log_image_error(-EINVAL, what, b);
+        _cleanup_(image_root_freep) ImageRoot *root = NULL;
+        if ((r = open_image_root(false, &root)) < 0)
+                return r;
+        r = image_rename(root, a, b);
+        if (r == -ENOENT || (r == -EINVAL && !image_name_is_valid(a)))
+                return log_image_error(r, what, a);
+        if (r == -EBUSY)
+                return log_error_errno(r, "%s: image \"%s\" or \"%s\" is in use", what, a, b);
+        if (r < 0)
+                return log_image_error(r, what, b);
+        log_info("Renamed %s → %s.", a, b);
+        return 0;
+}
+
+static const char help_read_only[] =
+        "cowpen read-only [OPTIONS…] NAME [yes|no]\n\n"
+        "Mark an image read-only (default) or writable: the btrfs read-only property of a\n"
+        "subvolume, the immutable attribute of a directory, the write bits of a raw file.\n";
+
+int verb_read_only(int argc, char *argv[]) {
+        static const struct option options[] = { GLOBAL_LONG_OPTIONS, {} };
+        int c, r;
+        while ((c = getopt_long(argc, argv, GLOBAL_SHORT_OPTIONS, options, NULL)) >= 0)
+                if ((r = parse_global_option(c, optarg, help_read_only)) != 0)
+                        return r < 0 ? r : log_usage("read-only: unexpected option");
+        if ((r = check_args("read-only", argc - optind, 1, 2)) < 0)
+                return r;
+        const char *name = argv[optind];
+        bool ro = true;
+        if (optind + 1 < argc) {
+                r = parse_boolean(argv[optind + 1]);
+                if (r < 0)
+                        return log_usage("read-only %s: expected yes or no, got \"%s\"", name, argv[optind + 1]);
+                ro = r;
+        }
+        _cleanup_(image_root_freep) ImageRoot *root = NULL;
+        if ((r = open_image_root(false, &root)) < 0)
+                return r;
+        char what[300];
+        snprintf(what, sizeof(what), "read-only %s", name);
+        r = image_set_read_only(root, name, ro);
+        if (r < 0)
+                return log_image_error(r, what, name);
+        return 0;
+}
+
+static const char help_remove[] =
+        "cowpen remove [OPTIONS…] NAME…\n\n"
+        "Remove images with their sidecars (btrfs subvolumes recursively). Refused while in use.\n";
+
+int verb_remove(int argc, char *argv[]) {
+        static const struct option options[] = { GLOBAL_LONG_OPTIONS, {} };
+        int c, r;
+        while ((c = getopt_long(argc, argv, GLOBAL_SHORT_OPTIONS, options, NULL)) >= 0)
+                if ((r = parse_global_option(c, optarg, help_remove)) != 0)
+                        return r < 0 ? r : log_usage("remove: unexpected option");
+        if ((r = check_args("remove", argc - optind, 1, -1)) < 0)
+                return r;
+        _cleanup_(image_root_freep) ImageRoot *root = NULL;
+        if ((r = open_image_root(false, &root)) < 0)
+                return r;
+        int ret = 0;
+        for (int k = optind; k < argc; k++) {
+                char what[300];
+                snprintf(what, sizeof(what), "remove %s", argv[k]);
+                r = image_remove(root, argv[k]);
+                if (r < 0)
+                        ret = log_image_error(r, what, argv[k]);
+                else
+                        log_info("Removed %s.", argv[k]);
+        }
+        return ret;
+}
+
+static const char help_clean[] =
+        "cowpen clean [OPTIONS…]\n\n"
+        "Remove hidden leftovers (.# entries: interrupted transfers and clones, ephemeral copies of\n"
+        "dead containers, stale lock files) that no live process holds.\n\n"
+        "  -a --all          Also remove hidden (dot-named) images nobody uses\n";
+
+static void on_cleaned(const char *name, void *userdata) {
+        (*(unsigned *) userdata)++;
+        log_info("Removed %s.", name);
+}
+
+int verb_clean(int argc, char *argv[]) {
+        static const struct option options[] = { GLOBAL_LONG_OPTIONS, { "all", no_argument, NULL, 'a' }, {} };
+        bool all = false;
+        int c, r;
+        while ((c = getopt_long(argc, argv, GLOBAL_SHORT_OPTIONS "a", options, NULL)) >= 0) {
+                if (c == 'a') {
+                        all = true;
+                        continue;
+                }
+                if ((r = parse_global_option(c, optarg, help_clean)) != 0)
+                        return r < 0 ? r : log_usage("clean: unexpected option");
+        }
+        if ((r = check_args("clean", argc - optind, 0, 0)) < 0)
+                return r;
+        _cleanup_(image_root_freep) ImageRoot *root = NULL;
+        if ((r = open_image_root(false, &root)) < 0)
+                return r;
+        unsigned n = 0;
+        r = image_clean(root, all, on_cleaned, &n);
+        if (r < 0)
+                return log_error_errno(r, "clean %s: %m", root->path);
+        log_info("Removed %u leftover%s.", n, n == 1 ? "" : "s");
+        return 0;
+}
+
+static const char help_import_fs[] =
+        "cowpen import-fs [OPTIONS…] DIR [NAME]\n\n"
+        "Import a directory tree as image NAME (default: the directory's name): a btrfs snapshot\n"
+        "when DIR is a subvolume on the image root's btrfs, else a reflink copy, else a copy.\n\n"
+        "     --force        Replace an existing image of that name\n"
+        "     --read-only    Make the image read-only\n";
+
+int verb_import_fs(int argc, char *argv[]) {
+        enum { ARG_FORCE = ARG_VERB_BASE, ARG_READ_ONLY };
+        static const struct option options[] = {
+                GLOBAL_LONG_OPTIONS,
+                { "force", no_argument, NULL, ARG_FORCE },
+                { "read-only", no_argument, NULL, ARG_READ_ONLY },
+                {},
+        };
+        bool force = false, ro = false;
+        int c, r;
+        while ((c = getopt_long(argc, argv, GLOBAL_SHORT_OPTIONS, options, NULL)) >= 0) {
+                if (c == ARG_FORCE)
+                        force = true;
+                else if (c == ARG_READ_ONLY)
+                        ro = true;
+                else if ((r = parse_global_option(c, optarg, help_import_fs)) != 0)
+                        return r < 0 ? r : log_usage("import-fs: unexpected option");
+        }
+        if ((r = check_args("import-fs", argc - optind, 1, 2)) < 0)
+                return r;
+        const char *dir = argv[optind];
+        _cleanup_free_ char *name = NULL;
+        if (optind + 1 < argc)
+                name = strdup(argv[optind + 1]);
+        else {
+                _cleanup_free_ char *copy = strdup(dir);
+                if (!copy)
+                        return log_oom();
+                for (size_t l = strlen(copy); l > 1 && copy[l - 1] == '/'; l--)
+                        copy[l - 1] = 0;
+                const char *slash = strrchr(copy, '/');
+                name = strdup(slash ? slash + 1 : copy);
+        }
+        if (!name)
+                return log_oom();
+        char what[PATH_MAX + 300];
+        snprintf(what, sizeof(what), "import-fs %s → %s", dir, name);
+        if (!image_name_is_valid(name))
+                return log_image_error(-EINVAL, what, name);
+
+        _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(negative_errno(), "%s: %s: %m", what, dir);
+        _cleanup_(image_root_freep) ImageRoot *root = NULL;
+        if ((r = open_image_root(true, &root)) < 0)
+                return r;
+        CloneMethod m;
+        r = image_import_fs(root, fd, name, force, ro, &m);
+        if (r < 0)
+                return log_image_error(r, what, name);
+        log_info("Imported %s as %s (%s).", dir, name, clone_method_to_string(m));
+        return 0;
+}

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <getopt.h>
+
+#include "json-util.h"
+#include "log.h"
+#include "macro.h"
+
+/* Global options, accepted before the verb and among each verb's own options. */
+typedef struct GlobalArgs {
+        const char *image_root;
+        JsonMode json;
+        bool quiet;
+        bool no_progress;
+} GlobalArgs;
+extern GlobalArgs arg_global;
+
+enum {
+        ARG_GLOBAL_IMAGE_ROOT = 0x1000,
+        ARG_GLOBAL_JSON,
+        ARG_GLOBAL_NO_PROGRESS,
+        ARG_GLOBAL_VERSION,
+        ARG_VERB_BASE = 0x1100, /* verbs number their own long-only options from here */
+};
+
+#define GLOBAL_SHORT_OPTIONS "hq"
+#define GLOBAL_LONG_OPTIONS                                                           \
+        { "help", no_argument, NULL, 'h' },                                           \
+        { "quiet", no_argument, NULL, 'q' },                                          \
+        { "image-root", required_argument, NULL, ARG_GLOBAL_IMAGE_ROOT },             \
+        { "json", required_argument, NULL, ARG_GLOBAL_JSON },                         \
+        { "no-progress", no_argument, NULL, ARG_GLOBAL_NO_PROGRESS },                 \
+        { "version", no_argument, NULL, ARG_GLOBAL_VERSION }
+
+/* Handles c when it is a global option (or an error reported by getopt_long). With 'h' it
+ * prints help_text (the verb's --help) and exits 0. Returns 0 when handled, -EUSAGE on a bad
+ * option, 1 when c is not a global option. */
+int parse_global_option(int c, const char *arg, const char *help_text);
+
+/* The positional arguments left after option parsing must number between min and max. */
+int check_args(const char *verb, int n, int min, int max);
+
+/* Verb entry points. argv[0] is the verb name; each verb parses its own options with
+ * getopt_long (optind reset by the dispatcher) and returns 0 or a negative errno that it has
+ * already logged. Exit status: 0, 1 on failure, 2 when -EUSAGE. run returns the payload's
+ * exit status as a positive number. */
+int verb_list_images(int argc, char *argv[]);
+int verb_image_status(int argc, char *argv[]);
+int verb_clone(int argc, char *argv[]);
+int verb_rename(int argc, char *argv[]);
+int verb_read_only(int argc, char *argv[]);
+int verb_remove(int argc, char *argv[]);
+int verb_clean(int argc, char *argv[]);
+int verb_import_fs(int argc, char *argv[]);
+
+int verb_import_tar(int argc, char *argv[]);
+int verb_import_raw(int argc, char *argv[]);
+int verb_export_tar(int argc, char *argv[]);
+int verb_export_raw(int argc, char *argv[]);
+int verb_pull_tar(int argc, char *argv[]);
+int verb_pull_raw(int argc, char *argv[]);
+
+int verb_verity_format(int argc, char *argv[]);
+int verb_verity_sign(int argc, char *argv[]);
+int verb_verity_verify(int argc, char *argv[]);
+
+int verb_run(int argc, char *argv[]);
+
+/* Helpers shared by the verb files. */
+typedef struct ImageRoot ImageRoot;
+int open_image_root(bool create, ImageRoot **ret);
+/* Logs the one-line error for an image-store failure r of the operation "what" on image name. */
+int log_image_error(int r, const char *what, const char *name);
+#define log_oom() log_error_errno(-ENOMEM, "Out of memory.")

@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fd-util.h"
+#include "image.h"
+#include "lock.h"
+#include "rm-rf.h"
+#include "util.h"
+
+/* rename, read-only, remove, clean: each under the image's exclusive lock. */
+
+int image_rename(ImageRoot *root, const char *old_name, const char *new_name) {
+        if (!image_name_is_valid(new_name))
+                return -EINVAL;
+        _cleanup_(image_freep) Image *i = NULL;
+        int r = image_find(root, old_name, &i);
+        if (r < 0)
+                return r;
+        if (streq(old_name, new_name))
+                return -EEXIST;
+
+        ImageLock a = IMAGE_LOCK_NULL, b = IMAGE_LOCK_NULL;
+        _cleanup_(image_freep) Image *existing = NULL;
+        _cleanup_free_ char *target = NULL;
+        r = image_lock(root, old_name, true, &a);
+        if (r < 0)
+                return r;
+        r = image_lock(root, new_name, true, &b);
+        if (r < 0)
+                goto finish;
+
+        r = image_find(root, new_name, &existing);
+        if (r >= 0) {
+                r = -EEXIST;
+                goto finish;
+        }
+        if (r != -ENOENT)
+                goto finish;
+
+        target = i->type == IMAGE_RAW ? strjoin(new_name, ".raw") : strdup(new_name);
+        if (!target) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        /* An immutable directory cannot be renamed: lift the flag around the rename. */
+        bool immutable_dir = i->type == IMAGE_DIRECTORY && i->read_only;
+        if (immutable_dir) {
+                r = image_entry_set_read_only(root->fd, i->filename, false);
+                if (r < 0)
+                        goto finish;
+        }
+        r = RET_NERRNO(renameat2(root->fd, i->filename, root->fd, target, RENAME_NOREPLACE));
+        if (immutable_dir)
+                (void) image_entry_set_read_only(root->fd, r < 0 ? i->filename : target, true);
+        if (r < 0)
+                goto finish;
+
+        for (const char *const *s = image_sidecar_suffixes; *s; s++) {
+                _cleanup_free_ char *from = strjoin(old_name, *s), *to = strjoin(new_name, *s);
+                if (!from || !to) {
+                        r = -ENOMEM;
+                        goto finish;
+                }
+                if (renameat2(root->fd, from, root->fd, to, RENAME_NOREPLACE) < 0 && errno != ENOENT) {
+                        r = negative_errno();
+                        goto finish;
+                }
+        }
+        r = 0;
+finish:
+        image_lock_release(&b);
+        image_lock_release(&a);
+        return r;
+}
+
+int image_set_read_only(ImageRoot *root, const char *name, bool read_only) {
+        _cleanup_(image_freep) Image *i = NULL;
+        int r = image_find(root, name, &i);
+        if (r < 0)
+                return r;
+        ImageLock l = IMAGE_LOCK_NULL;
+        r = image_lock(root, name, true, &l);
+        if (r < 0)
+                return r;
+        r = image_entry_set_read_only(root->fd, i->filename, read_only);
+        image_lock_release(&l);
+        return r;
+}
+
+int image_remove(ImageRoot *root, const char *name) {
+        _cleanup_(image_freep) Image *i = NULL;
+        int r = image_find(root, name, &i);
+        if (r < 0)
+                return r;
+        ImageLock l = IMAGE_LOCK_NULL;
+        r = image_lock(root, name, true, &l);
+        if (r < 0)
+                return r;
+
+        /* First out of sight under a hidden name, then deleted: an interrupted remove leaves a
+         * hidden leftover for clean, never a half-deleted image. */
+        _cleanup_free_ char *trash = NULL;
+        ImageLock tl = IMAGE_LOCK_NULL;
+        r = image_hidden_name("remove", name, &trash);
+        if (r < 0)
+                goto finish;
+        r = image_hidden_lock(root->fd, trash, &tl);
+        if (r < 0)
+                goto finish;
+        if (i->type == IMAGE_DIRECTORY && i->read_only)
+                (void) image_entry_set_read_only(root->fd, i->filename, false);
+        r = RET_NERRNO(renameat2(root->fd, i->filename, root->fd, trash, RENAME_NOREPLACE));
+        if (r < 0)
+                goto finish;
+        for (const char *const *s = image_sidecar_suffixes; *s; s++) {
+                _cleanup_free_ char *n = strjoin(name, *s);
+                if (n && unlinkat(root->fd, n, 0) < 0 && errno != ENOENT && r == 0)
+                        r = negative_errno();
+        }
+        int q = rm_rf_at(root->fd, trash);
+        if (q < 0 && r == 0)
+                r = q;
+finish:
+        image_lock_release(&tl);
+        image_lock_release(&l);
+        return r;
+}
+
+/* The base of a hidden entry: ".#KIND.NAME.RANDOM" for ".#KIND.NAME.RANDOM.roothash" and so on. */
+static char *hidden_base(const char *entry) {
+        for (const char *const *s = image_sidecar_suffixes; *s; s++) {
+                const char *e = endswith(entry, *s);
+                if (e)
+                        return strndup(entry, (size_t) (e - entry));
+        }
+        return strdup(entry);
+}
+
+int image_clean(ImageRoot *root, bool all, void (*on_removed)(const char *name, void *userdata), void *userdata) {
+        int dfd = fcntl(root->fd, F_DUPFD_CLOEXEC, 3);
+        if (dfd < 0)
+                return negative_errno();
+        DIR *d = fdopendir(dfd);
+        if (!d) {
+                safe_close(dfd);
+                return negative_errno();
+        }
+        _cleanup_closedir_ DIR *dd = d;
+        rewinddir(d);
+
+        _cleanup_strv_free_ char **entries = NULL;
+        struct dirent *de;
+        while ((errno = 0, de = readdir(d))) {
+                if (de->d_name[0] != '.' || streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                if (!all && !startswith(de->d_name, ".#"))
+                        continue;
+                if (strv_extend(&entries, de->d_name) < 0)
+                        return -ENOMEM;
+        }
+        if (errno > 0)
+                return -errno;
+
+        int ret = 0;
+        /* Entries first, lock files after: a lock file is the proof that its entry is in use. */
+        for (int pass = 0; pass < 2; pass++)
+                for (char **e = entries; e && *e; e++) {
+                        bool is_lock = endswith(*e, ".lck");
+                        if (is_lock != (pass == 1))
+                                continue;
+                        int r;
+                        if (is_lock) {
+                                /* Take it exclusively: if that works nobody holds it. */
+                                int fd;
+                                r = lock_file_at(root->fd, *e, true, &fd);
+                                if (r == -EBUSY)
+                                        continue;
+                                if (r < 0) {
+                                        ret = ret ?: r;
+                                        continue;
+                                }
+                                unlock_file_at(root->fd, *e, fd, true);
+                                continue; /* lock files are bookkeeping, not reported */
+                        }
+                        _cleanup_free_ char *base = hidden_base(*e), *lck = NULL;
+                        if (!base)
+                                return -ENOMEM;
+                        lck = strjoin(base, ".lck");
+                        if (!lck)
+                                return -ENOMEM;
+                        /* Hold the entry's lock while removing, so nobody adopts it meanwhile. */
+                        int fd;
+                        r = lock_file_at(root->fd, lck, true, &fd);
+                        if (r == -EBUSY)
+                                continue;
+                        if (r < 0) {
+                                ret = ret ?: r;
+                                continue;
+                        }
+                        if (!startswith(*e, ".#")) {
+                                /* A hidden image (--all): also respect its image lock. */
+                                ImageLock il = IMAGE_LOCK_NULL;
+                                _cleanup_free_ char *nm = strdup(*e);
+                                char *dot = nm ? (char *) endswith(nm, ".raw") : NULL;
+                                if (dot)
+                                        *dot = 0;
+                                if (nm && image_lock(root, nm, true, &il) < 0) {
+                                        unlock_file_at(root->fd, lck, fd, true);
+                                        continue;
+                                }
+                                image_lock_release(&il);
+                        }
+                        r = rm_rf_at(root->fd, *e);
+                        unlock_file_at(root->fd, lck, fd, true);
+                        if (r < 0 && r != -ENOENT) {
+                                ret = ret ?: r;
+                                continue;
+                        }
+                        if (on_removed)
+                                on_removed(*e, userdata);
+                }
+        return ret;
+}

@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <linux/openat2.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+
+#include "btrfs-util.h"
+#include "fd-util.h"
+#include "image.h"
+#include "lock.h"
+#include "rm-rf.h"
+#include "util.h"
+
+/* Discovery and metadata. Untrusted input here: the contents of images (os-release and the
+ * symlinks leading to it), which are read with RESOLVE_IN_ROOT so nothing outside the image is
+ * ever opened, and with a size limit. */
+
+#define OS_RELEASE_SIZE_MAX (64 * 1024)
+#define OS_RELEASE_FIELDS_MAX 256
+
+const char *const image_sidecar_suffixes[] = { ".nspawn", ".roothash", ".roothash.p7s", ".verity", NULL };
+
+static const char *const image_type_table[_IMAGE_TYPE_MAX] = {
+        [IMAGE_DIRECTORY] = "directory",
+        [IMAGE_SUBVOLUME] = "subvolume",
+        [IMAGE_RAW] = "raw",
+};
+
+const char *image_type_to_string(ImageType t) {
+        return t >= 0 && t < _IMAGE_TYPE_MAX ? image_type_table[t] : NULL;
+}
+
+int image_root_open(const char *path, bool create, ImageRoot **ret) {
+        if (!path || path[0] != '/')
+                return -EINVAL;
+        if (create && mkdir(path, 0700) < 0 && errno != EEXIST)
+                return negative_errno();
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        ImageRoot *root = calloc(1, sizeof(ImageRoot));
+        if (!root)
+                return -ENOMEM;
+        root->path = strdup(path);
+        if (!root->path) {
+                free(root);
+                return -ENOMEM;
+        }
+        /* Trailing slashes would show up in every path we print. */
+        for (size_t l = strlen(root->path); l > 1 && root->path[l - 1] == '/'; l--)
+                root->path[l - 1] = 0;
+        root->btrfs = fd_is_btrfs(fd);
+        root->fd = TAKE_FD(fd);
+        *ret = root;
+        return 0;
+}
+
+ImageRoot *image_root_free(ImageRoot *root) {
+        if (!root)
+                return NULL;
+        safe_close(root->fd);
+        free(root->path);
+        free(root);
+        return NULL;
+}
+
+Image *image_free(Image *i) {
+        if (!i)
+                return NULL;
+        free(i->name);
+        free(i->filename);
+        free(i->path);
+        strv_free(i->os_release);
+        free(i);
+        return NULL;
+}
+
+void image_list_free(Image **list, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                image_free(list[i]);
+        free(list);
+}
+
+static int dir_is_immutable(int fd) {
+        int flags;
+        if (ioctl(fd, FS_IOC_GETFLAGS, &flags) < 0)
+                return 0; /* filesystems without flags: never immutable */
+        return !!(flags & FS_IMMUTABLE_FL);
+}
+
+/* Builds an Image for entry filename of the root; -ENOENT (or -EMEDIUMTYPE) when it is not one. */
+static int image_make(ImageRoot *root, const char *filename, Image **ret) {
+        struct statx sx;
+        if (statx(root->fd, filename, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_BASIC_STATS | STATX_BTIME, &sx) < 0)
+                return negative_errno();
+
+        _cleanup_(image_freep) Image *i = calloc(1, sizeof(Image));
+        if (!i)
+                return -ENOMEM;
+        i->usage = UINT64_MAX;
+        i->modified = (uint64_t) sx.stx_mtime.tv_sec;
+        if (sx.stx_mask & STATX_BTIME)
+                i->created = (uint64_t) sx.stx_btime.tv_sec;
+
+        if (S_ISDIR(sx.stx_mode)) {
+                _cleanup_close_ int fd = openat(root->fd, filename, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                if (fd < 0)
+                        return negative_errno();
+                if (btrfs_is_subvolume_fd(fd) > 0) {
+                        i->type = IMAGE_SUBVOLUME;
+                        i->read_only = btrfs_subvolume_get_read_only_fd(fd) > 0;
+                        uint64_t otime;
+                        if (btrfs_subvolume_get_otime(fd, &otime) >= 0)
+                                i->created = otime;
+                } else
+                        i->type = IMAGE_DIRECTORY;
+                if (!i->read_only)
+                        i->read_only = dir_is_immutable(fd) > 0;
+                i->name = strdup(filename);
+        } else if (S_ISREG(sx.stx_mode) && endswith(filename, ".raw") && strlen(filename) > 4) {
+                i->type = IMAGE_RAW;
+                i->read_only = (sx.stx_mode & 0222) == 0;
+                i->usage = sx.stx_blocks * 512;
+                i->name = strndup(filename, strlen(filename) - 4);
+        } else
+                return -EMEDIUMTYPE;
+
+        i->filename = strdup(filename);
+        i->path = strjoin(root->path, streq(root->path, "/") ? "" : "/", filename);
+        if (!i->name || !i->filename || !i->path)
+                return -ENOMEM;
+        *ret = TAKE_PTR(i);
+        return 0;
+}
+
+int image_find(ImageRoot *root, const char *name, Image **ret) {
+        if (!image_name_is_valid(name))
+                return -EINVAL;
+        int r = image_make(root, name, ret);
+        if (r >= 0 && (*ret)->type != IMAGE_RAW)
+                return r;
+        if (r >= 0)
+                image_free(*ret); /* "NAME" itself is a file: only NAME.raw counts */
+        _cleanup_free_ char *raw = strjoin(name, ".raw");
+        if (!raw)
+                return -ENOMEM;
+        r = image_make(root, raw, ret);
+        return r == -EMEDIUMTYPE ? -ENOENT : r;
+}
+
+static int image_compare(const void *a, const void *b) {
+        return strcmp((*(Image * const *) a)->name, (*(Image * const *) b)->name);
+}
+
+int image_discover(ImageRoot *root, bool all, Image ***ret, size_t *ret_n) {
+        int dfd = fcntl(root->fd, F_DUPFD_CLOEXEC, 3);
+        if (dfd < 0)
+                return negative_errno();
+        DIR *d = fdopendir(dfd);
+        if (!d) {
+                safe_close(dfd);
+                return negative_errno();
+        }
+        _cleanup_closedir_ DIR *dd = d;
+        rewinddir(d);
+
+        Image **list = NULL;
+        size_t n = 0;
+        struct dirent *de;
+        int r = 0;
+        while ((errno = 0, de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                if (de->d_name[0] == '.' && !all)
+                        continue;
+                if (de->d_type != DT_DIR && de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
+                        continue;
+                Image *i;
+                r = image_make(root, de->d_name, &i);
+                if (r == -ENOENT || r == -EMEDIUMTYPE) {
+                        r = 0;
+                        continue;
+                }
+                if (r < 0)
+                        break;
+                Image **l = realloc(list, sizeof(Image *) * (n + 1));
+                if (!l) {
+                        image_free(i);
+                        r = -ENOMEM;
+                        break;
+                }
+                list = l;
+                list[n++] = i;
+        }
+        if (r >= 0 && errno > 0)
+                r = -errno;
+        if (r < 0) {
+                image_list_free(list, n);
+                return r;
+        }
+        if (n > 0)
+                qsort(list, n, sizeof(Image *), image_compare);
+        *ret = list;
+        *ret_n = n;
+        return 0;
+}
+
+int image_open(ImageRoot *root, const Image *i, bool writable) {
+        if (i->type == IMAGE_RAW)
+                return RET_NERRNO(openat(root->fd, i->filename, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY));
+        return RET_NERRNO(openat(root->fd, i->filename, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+}
+
+/* os-release: KEY=VALUE lines, values optionally quoted with shell rules (the subset
+ * os-release(5) allows: "…" with \" \\ \$ \` escapes, '…' verbatim). */
+static int parse_os_release(const char *text, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        size_t fields = 0;
+        for (const char *p = text; *p;) {
+                const char *eol = strchrnul(p, '\n');
+                const char *s = p;
+                p = *eol ? eol + 1 : eol;
+                while (s < eol && (*s == ' ' || *s == '\t'))
+                        s++;
+                if (s >= eol || *s == '#')
+                        continue;
+                const char *eq = memchr(s, '=', (size_t) (eol - s));
+                if (!eq || eq == s)
+                        continue;
+                bool key_ok = true;
+                for (const char *k = s; k < eq; k++)
+                        if (!((*k >= 'A' && *k <= 'Z') || (*k >= '0' && *k <= '9') || *k == '_'))
+                                key_ok = false;
+                if (!key_ok)
+                        continue;
+                if (++fields > OS_RELEASE_FIELDS_MAX)
+                        return -E2BIG;
+
+                char *value = malloc((size_t) (eol - eq) + 1), *o = value;
+                if (!value)
+                        return -ENOMEM;
+                char quote = 0;
+                for (const char *v = eq + 1; v < eol; v++) {
+                        if (!quote && (*v == '"' || *v == '\'')) {
+                                quote = *v;
+                                continue;
+                        }
+                        if (quote && *v == quote) {
+                                quote = 0;
+                                continue;
+                        }
+                        if (quote == '"' && *v == '\\' && v + 1 < eol && strchr("\"\\$`", v[1])) {
+                                *o++ = *++v;
+                                continue;
+                        }
+                        if (!quote && (*v == ' ' || *v == '\t'))
+                                break;
+                        *o++ = *v;
+                }
+                *o = 0;
+                char *key = strndup(s, (size_t) (eq - s));
+                if (!key || strv_push(&l, key) < 0) {
+                        free(key);
+                        free(value);
+                        return -ENOMEM;
+                }
+                if (strv_push(&l, value) < 0) {
+                        free(value);
+                        return -ENOMEM;
+                }
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+static int dir_usage(int fd, uint64_t *usage, unsigned depth) {
+        if (depth > 4096)
+                return -ELOOP;
+        int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (dfd < 0)
+                return negative_errno();
+        DIR *d = fdopendir(dfd);
+        if (!d) {
+                safe_close(dfd);
+                return negative_errno();
+        }
+        _cleanup_closedir_ DIR *dd = d;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                struct stat st;
+                if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        continue;
+                *usage += (uint64_t) st.st_blocks * 512;
+                if (S_ISDIR(st.st_mode)) {
+                        _cleanup_close_ int cfd = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                        if (cfd >= 0)
+                                (void) dir_usage(cfd, usage, depth + 1);
+                }
+        }
+        return 0;
+}
+
+int image_read_details(ImageRoot *root, Image *i, bool want_usage) {
+        if (i->type == IMAGE_RAW)
+                return 0; /* os-release of a raw image needs it mounted; not done here */
+        _cleanup_close_ int fd = image_open(root, i, false);
+        if (fd < 0)
+                return fd;
+        _cleanup_free_ char *text = NULL;
+        int r = read_file_at(fd, "etc/os-release", RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+                             OS_RELEASE_SIZE_MAX, &text, NULL);
+        if (r == -ENOENT)
+                r = read_file_at(fd, "usr/lib/os-release", RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+                                 OS_RELEASE_SIZE_MAX, &text, NULL);
+        if (r >= 0) {
+                strv_free(i->os_release);
+                i->os_release = NULL;
+                r = parse_os_release(text, &i->os_release);
+                if (r < 0)
+                        return r;
+        }
+        if (want_usage && i->usage == UINT64_MAX) {
+                struct stat st;
+                uint64_t u = 0;
+                if (fstat(fd, &st) >= 0)
+                        u = (uint64_t) st.st_blocks * 512;
+                if (dir_usage(fd, &u, 0) >= 0)
+                        i->usage = u;
+        }
+        return 0;
+}

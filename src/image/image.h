@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The image store: what lives in an image root and how it is created, locked, cloned and removed.
+ *
+ * Layout of an image root (default /var/lib/machines), compatible with machinectl/importctl:
+ *   NAME/                 a directory or btrfs subvolume image
+ *   NAME.raw              a raw disk image
+ *   NAME.nspawn, NAME.roothash, NAME.roothash.p7s, NAME.verity   sidecars (follow the image)
+ *   .#NAME.lck            the image's lock file (OFD locks: readers shared, writers exclusive)
+ *   .#KIND.NAME.RANDOM    a temporary or ephemeral entry, with .#KIND.NAME.RANDOM.lck held
+ *                         exclusively by the process that owns it; clean removes the unheld ones.
+ */
+
+#include <sys/types.h>
+
+#include "macro.h"
+
+typedef enum ImageType {
+        IMAGE_DIRECTORY,
+        IMAGE_SUBVOLUME,
+        IMAGE_RAW,
+        _IMAGE_TYPE_MAX,
+} ImageType;
+
+const char *image_type_to_string(ImageType t);
+
+/* The sidecar suffixes that travel with an image, in the order they are handled. */
+extern const char *const image_sidecar_suffixes[];
+
+typedef struct ImageRoot {
+        int fd;       /* O_DIRECTORY, held for the whole operation */
+        char *path;
+        bool btrfs;   /* the root itself is on btrfs: new images become subvolumes */
+} ImageRoot;
+
+/* Opens (and with create, makes) the image root. */
+int image_root_open(const char *path, bool create, ImageRoot **ret);
+ImageRoot *image_root_free(ImageRoot *root);
+DEFINE_TRIVIAL_CLEANUP_FUNC(ImageRoot *, image_root_free);
+
+typedef struct Image {
+        char *name;     /* image name, without ".raw" */
+        char *filename; /* entry in the image root: NAME or NAME.raw */
+        char *path;     /* absolute path */
+        ImageType type;
+        bool read_only;
+        uint64_t usage;    /* bytes, UINT64_MAX when unknown */
+        uint64_t created;  /* seconds since the epoch, 0 when unknown */
+        uint64_t modified; /* likewise */
+        char **os_release; /* KEY, VALUE pairs; NULL when unknown */
+} Image;
+
+Image *image_free(Image *i);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Image *, image_free);
+void image_list_free(Image **list, size_t n);
+
+/* Finds image NAME (directory or subvolume NAME, else NAME.raw). -ENOENT when missing,
+ * -EINVAL for an invalid name. */
+int image_find(ImageRoot *root, const char *name, Image **ret);
+/* All images, sorted by name; hidden (dot-named) entries only with all. */
+int image_discover(ImageRoot *root, bool all, Image ***ret, size_t *ret_n);
+/* Reads os-release (etc/os-release, else usr/lib/os-release, resolved inside the image) and, with
+ * want_usage, the disk usage of a directory/subvolume by walking it. */
+int image_read_details(ImageRoot *root, Image *i, bool want_usage);
+/* Opens the image's directory (O_DIRECTORY) or raw file (O_RDONLY, or O_RDWR with writable). */
+int image_open(ImageRoot *root, const Image *i, bool writable);
+
+/* Locks. ImageLock is valid with fd >= 0; image_lock_release() accepts an unlocked one. */
+typedef struct ImageLock {
+        int fd;
+        int dir_fd;    /* borrowed: the image root */
+        char *name;    /* lock file name in the image root */
+        bool exclusive;
+} ImageLock;
+#define IMAGE_LOCK_NULL ((ImageLock) { .fd = -EBADF, .dir_fd = -EBADF })
+
+/* Locks image NAME shared (readers) or exclusive (writers, creators), without waiting: -EBUSY
+ * when someone else holds a conflicting lock. */
+int image_lock(ImageRoot *root, const char *name, bool exclusive, ImageLock *ret);
+void image_lock_release(ImageLock *l);
+
+/* A new entry built under a hidden name and published with one rename.
+ *
+ * image_temp_new() takes the exclusive lock on NAME (so two creators of one name end with one
+ * winner), refuses an existing NAME unless force, and creates .#KIND.NAME.RANDOM as a directory,
+ * btrfs subvolume (when the root is on btrfs and type is IMAGE_SUBVOLUME or DIRECTORY with
+ * prefer_subvolume) or raw file. Until published, image_temp_free() removes it and its sidecars. */
+typedef struct ImageTemp {
+        ImageRoot *root; /* borrowed */
+        char *name;
+        char *temp_name;   /* entry in the image root */
+        ImageType type;
+        int fd;            /* O_DIRECTORY of the tree, or O_RDWR of the raw file */
+        ImageLock name_lock;
+        ImageLock temp_lock;
+        char **sidecars;   /* suffixes created with image_temp_sidecar() */
+        bool published;
+} ImageTemp;
+
+typedef enum ImageTempFlags {
+        IMAGE_TEMP_FORCE = 1 << 0,        /* replace an existing image of that name on publish */
+        IMAGE_TEMP_NO_CREATE = 1 << 1,    /* reserve the name only; caller creates temp_name itself */
+} ImageTempFlags;
+
+int image_temp_new(ImageRoot *root, const char *kind, const char *name, ImageType type, ImageTempFlags flags,
+                   ImageTemp **ret);
+/* Creates a sidecar file for the temp entry (suffix like ".roothash"); published along with it. */
+int image_temp_sidecar(ImageTemp *t, const char *suffix, int *ret_fd);
+/* Renames the temp entry (and sidecars) to NAME; with read_only marks it read-only first. */
+int image_temp_publish(ImageTemp *t, bool read_only);
+ImageTemp *image_temp_free(ImageTemp *t);
+DEFINE_TRIVIAL_CLEANUP_FUNC(ImageTemp *, image_temp_free);
+
+/* Hidden temporary names: ".#KIND.NAME.RANDOM"; NAME is shortened so the name (plus ".lck")
+ * always fits NAME_MAX. */
+int image_hidden_name(const char *kind, const char *name, char **ret);
+/* Creates the lock file for a hidden entry and takes it exclusively. */
+int image_hidden_lock(int dir_fd, const char *hidden_name, ImageLock *ret);
+
+/* Marks the entry filename of dir_fd read-only or writable: the btrfs read-only property of a
+ * subvolume, the immutable attribute of a directory, the write bits of a raw file. */
+int image_entry_set_read_only(int dir_fd, const char *filename, bool ro);
+
+/* How a tree was cloned. */
+typedef enum CloneMethod {
+        CLONE_SNAPSHOT,
+        CLONE_REFLINK,
+        CLONE_COPY,
+        _CLONE_METHOD_MAX,
+} CloneMethod;
+const char *clone_method_to_string(CloneMethod m);
+
+typedef enum CloneFlags {
+        CLONE_READ_ONLY = 1 << 0,       /* make the result read-only */
+        CLONE_ALLOW_SNAPSHOT = 1 << 1,  /* a btrfs snapshot when src is a subvolume on the same fs */
+        CLONE_ALLOW_REFLINK = 1 << 2,   /* FICLONE file by file when the fs supports it */
+        CLONE_SUBVOLUME = 1 << 3,       /* when not snapshotting, make the target a subvolume if on btrfs */
+} CloneFlags;
+#define CLONE_LADDER (CLONE_ALLOW_SNAPSHOT | CLONE_ALLOW_REFLINK | CLONE_SUBVOLUME)
+
+/* The clone ladder: populates the new entry dst_name in dst_dir_fd from the tree at src_fd.
+ * dst_name must not exist. On failure (or interruption) nothing is left at dst_name.
+ * Copies keep hardlinks, xattrs, ACLs, file capabilities, device nodes, fifos, sockets, sparse
+ * files, setuid bits, owners and timestamps, and stay on one filesystem. */
+int clone_tree(int src_fd, int dst_dir_fd, const char *dst_name, CloneFlags flags, CloneMethod *ret_method);
+
+/* Image-level verbs. Each takes the needed locks and returns -EBUSY ("image is in use"),
+ * -EEXIST, -ENOENT or -EINVAL (bad name) as described. */
+int image_clone(ImageRoot *root, const char *src, const char *dst, bool read_only, CloneMethod *ret_method);
+int image_import_fs(ImageRoot *root, int src_fd, const char *name, bool force, bool read_only,
+                    CloneMethod *ret_method);
+int image_rename(ImageRoot *root, const char *old_name, const char *new_name);
+int image_set_read_only(ImageRoot *root, const char *name, bool read_only);
+int image_remove(ImageRoot *root, const char *name);
+/* Removes hidden leftovers that nobody holds. With all, also … (see clean's man page). Calls
+ * on_removed for each entry removed. */
+int image_clean(ImageRoot *root, bool all, void (*on_removed)(const char *name, void *userdata), void *userdata);

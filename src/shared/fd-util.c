@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <limits.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
+#include <string.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+
+#include "fd-util.h"
+#include "util.h"
+
+int openat2_resolve(int dir_fd, const char *path, int flags, mode_t mode, uint64_t resolve) {
+        struct open_how how = {
+                .flags = (uint64_t) flags | O_CLOEXEC,
+                .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+                .resolve = resolve,
+        };
+        int fd;
+        /* EAGAIN: a rename raced with RESOLVE_BENEATH/IN_ROOT's checks; retry a few times. */
+        for (int i = 0; i < 8; i++) {
+                fd = (int) syscall(SYS_openat2, dir_fd, path, &how, sizeof(how));
+                if (fd >= 0 || errno != EAGAIN)
+                        break;
+        }
+        return fd < 0 ? negative_errno() : fd;
+}
+
+int read_file_at(int dir_fd, const char *path, uint64_t resolve, size_t max_size, char **ret, size_t *ret_size) {
+        _cleanup_close_ int fd = openat2_resolve(dir_fd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0, resolve);
+        if (fd < 0)
+                return fd;
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        if ((uint64_t) st.st_size > max_size)
+                return -EFBIG;
+        _cleanup_free_ char *buf = malloc(max_size + 1);
+        if (!buf)
+                return -ENOMEM;
+        ssize_t n = loop_read(fd, buf, max_size + 1);
+        if (n < 0)
+                return (int) n;
+        if ((size_t) n > max_size)
+                return -EFBIG;
+        buf[n] = 0;
+        if (ret_size)
+                *ret_size = (size_t) n;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+int loop_write(int fd, const void *buf, size_t n) {
+        const uint8_t *p = buf;
+        while (n > 0) {
+                ssize_t k = write(fd, p, n);
+                if (k < 0) {
+                        if (errno == EINTR && !interrupted())
+                                continue;
+                        return negative_errno();
+                }
+                if (k == 0)
+                        return -EIO;
+                p += k;
+                n -= (size_t) k;
+        }
+        return 0;
+}
+
+ssize_t loop_read(int fd, void *buf, size_t n) {
+        uint8_t *p = buf;
+        size_t done = 0;
+        while (done < n) {
+                ssize_t k = read(fd, p + done, n - done);
+                if (k < 0) {
+                        if (errno == EINTR && !interrupted())
+                                continue;
+                        return negative_errno();
+                }
+                if (k == 0)
+                        break;
+                done += (size_t) k;
+        }
+        return (ssize_t) done;
+}
+
+int fd_get_path(int fd, char **ret) {
+        char proc[64], buf[PATH_MAX + 1];
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%i", fd);
+        ssize_t n = readlink(proc, buf, sizeof(buf) - 1);
+        if (n < 0)
+                return negative_errno();
+        buf[n] = 0;
+        char *p = strdup(buf);
+        if (!p)
+                return -ENOMEM;
+        *ret = p;
+        return 0;
+}
+
+int fd_is_fs_type(int fd, long magic) {
+        struct statfs sfs;
+        if (fstatfs(fd, &sfs) < 0)
+                return negative_errno();
+        return sfs.f_type == magic;
+}
+
+bool fd_is_btrfs(int fd) {
+        return fd_is_fs_type(fd, BTRFS_SUPER_MAGIC) > 0;
+}
