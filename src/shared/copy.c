@@ -166,6 +166,13 @@ static int grow(char **buf, size_t *size, size_t want) {
 /* path: when fd < 0, a /proc/self/fd/… path used with the l*xattr() calls (symlinks, devices). */
 static int copy_xattrs(CopyContext *c, int src_fd, const char *src_path, int dst_fd, const char *dst_path) {
         ssize_t n;
+        /* With a zero size the list calls return the size instead of the list. */
+        int r = grow(&c->xbuf, &c->xbuf_size, 4096);
+        if (r < 0)
+                return r;
+        r = grow(&c->vbuf, &c->vbuf_size, 4096);
+        if (r < 0)
+                return r;
         for (;;) {
                 n = src_fd >= 0 ? flistxattr(src_fd, c->xbuf, c->xbuf_size) : llistxattr(src_path, c->xbuf, c->xbuf_size);
                 if (n >= 0)
@@ -177,7 +184,7 @@ static int copy_xattrs(CopyContext *c, int src_fd, const char *src_path, int dst
                 ssize_t want = src_fd >= 0 ? flistxattr(src_fd, NULL, 0) : llistxattr(src_path, NULL, 0);
                 if (want < 0)
                         return negative_errno();
-                int r = grow(&c->xbuf, &c->xbuf_size, (size_t) want + 1);
+                r = grow(&c->xbuf, &c->xbuf_size, (size_t) want + 1);
                 if (r < 0)
                         return r;
         }
@@ -196,9 +203,9 @@ static int copy_xattrs(CopyContext *c, int src_fd, const char *src_path, int dst
                                         break;
                                 if (errno == ENODATA)
                                         goto next;
-                                if (errno != ERANGE && c->vbuf_size > 0)
+                                if (errno != ERANGE)
                                         return negative_errno();
-                                int r = grow(&c->vbuf, &c->vbuf_size, c->vbuf_size ? c->vbuf_size * 4 : 4096);
+                                r = grow(&c->vbuf, &c->vbuf_size, c->vbuf_size ? c->vbuf_size * 4 : 4096);
                                 if (r < 0)
                                         return r;
                                 if (c->vbuf_size > 64 * 1024 * 1024)
