@@ -688,9 +688,12 @@ int verb_verity_verify(int argc, char *argv[]) {
                 if (r == -ENOKEY)
                         return log_error_errno(r, "verity-verify %s: signature %s: not signed by a trusted certificate (%s)", image,
                                                sig_name, arg_certs ?: "/etc/verity.d, /run/verity.d, /usr/local/lib/verity.d, /usr/lib/verity.d");
-                if (r == -EBADMSG)
+                if (r == -EKEYREJECTED)
                         return log_error_errno(r, "verity-verify %s: signature %s: does not verify over root hash %s", image, sig_name,
                                                root_hex);
+                if (r == -EBADMSG)
+                        return log_error_errno(r, "verity-verify %s: signature %s: malformed (not DER PKCS#7 with detached content)",
+                                               image, sig_name);
                 if (r < 0)
                         return log_error_errno(r, "verity-verify %s: signature %s: %m", image, sig_name);
         }

@@ -195,7 +195,7 @@ static int check_signature(const VerityOpenRequest *req, size_t digest_size, cha
         if (!hex)
                 return -ENOMEM;
         int r = verity_sig_verify(hex, req->sig, req->sig_size, req->cert_dirs, NULL, ret_signer);
-        if (r == -EBADMSG || r == -ENOKEY)
+        if (r == -EBADMSG || r == -ENOKEY || r == -EKEYREJECTED)
                 *f = (VerityFailure) { .kind = VERITY_FAILURE_SIGNATURE };
         return r;
 }
@@ -267,7 +267,7 @@ static int open_userspace(const VerityOpenRequest *req, VerityOpened *ret, Verit
 fail:
         if (r == -EBADMSG && ret_failure)
                 *ret_failure = f;
-        if (r == -ENOKEY && ret_failure)
+        if ((r == -ENOKEY || r == -EKEYREJECTED) && ret_failure)
                 *ret_failure = (VerityFailure) { .kind = VERITY_FAILURE_SIGNATURE };
         return r;
 }
@@ -289,7 +289,7 @@ static int open_dm(const VerityOpenRequest *req, VerityOpened *ret, VerityFailur
          * refused even when the kernel cannot check signatures itself. */
         r = check_signature(req, verity_hash_digest_size(p.hash), &signer, &f);
         if (r < 0) {
-                if ((r == -EBADMSG || r == -ENOKEY) && ret_failure)
+                if ((r == -EBADMSG || r == -ENOKEY || r == -EKEYREJECTED) && ret_failure)
                         *ret_failure = (VerityFailure) { .kind = VERITY_FAILURE_SIGNATURE };
                 return r;
         }

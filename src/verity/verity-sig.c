@@ -294,7 +294,7 @@ int verity_sig_verify(const char *root_hash_hex, const void *p7s, size_t p7s_siz
         }
         if (PKCS7_verify(p7, set.certs, NULL, content, NULL,
                          PKCS7_NOINTERN | PKCS7_NOVERIFY | PKCS7_BINARY | PKCS7_NOCHAIN) != 1) {
-                r = -EBADMSG;
+                r = -EKEYREJECTED;
                 goto finish;
         }
 

@@ -184,7 +184,8 @@ int verity_cert_dirs(const char *dir, char ***ret);
 /* Verifies the (untrusted) p7s over root_hash_hex (lower-case hex, no newline) against the
  * certificates *.crt (PEM or DER) of the trusted directories; a directory that does not exist is
  * skipped. 0 with ret_signer (the certificate file's path, may be NULL) on success; -EBADMSG when
- * the signature is malformed or does not verify, -ENOKEY when no trusted certificate signed it
+ * the signature is malformed (not DER PKCS#7 signed data with detached content), -EKEYREJECTED
+ * when it does not verify over root_hash_hex, -ENOKEY when no trusted certificate signed it
  * (also when there are none), -EFBIG over the limits. expected_fingerprint (sha256 of the DER
  * certificate, hex; may be NULL) additionally pins the signer. */
 int verity_sig_verify(const char *root_hash_hex, const void *p7s, size_t p7s_size, char * const *cert_dirs,
@@ -256,7 +257,8 @@ typedef struct VerityOpened {
  * fd of it is closed (verity_opened_done() closes ours).
  *
  * Fails closed: a root hash or signature that cannot be checked stops the operation (-EBADMSG with
- * *ret_failure naming the part, -ENOKEY for an untrusted signer). */
+ * *ret_failure naming the part; for the signature also -EKEYREJECTED and -ENOKEY as
+ * verity_sig_verify() returns them, with ret_failure->kind VERITY_FAILURE_SIGNATURE). */
 int verity_open(const VerityOpenRequest *req, VerityOpened *ret, VerityFailure *ret_failure);
 void verity_opened_done(VerityOpened *o); /* closes, removes the dm device, frees */
 
