@@ -410,11 +410,14 @@ int verity_sig_json_parse(const void *buf, size_t size, VeritySigJson *ret) {
         if (strlen(rhs) != (size_t) json_object_get_string_len(rh) || !hex_ok(rhs, 40, VERITY_ROOT_HASH_HEX_MAX))
                 return -EBADMSG;
         const char *fps = fp ? json_object_get_string(fp) : NULL;
-        if (fps && (strlen(fps) != 64 || !hex_ok(fps, 64, 64)))
+        if (fps && ((size_t) json_object_get_string_len(fp) != 64 || !hex_ok(fps, 64, 64)))
                 return -EBADMSG;
 
+        const char *sigs = json_object_get_string(sig);
+        if (strlen(sigs) != (size_t) json_object_get_string_len(sig))
+                return -EBADMSG; /* embedded NUL */
         VeritySigJson j = {};
-        int r = base64_decode(json_object_get_string(sig), &j.p7s, &j.p7s_size);
+        int r = base64_decode(sigs, &j.p7s, &j.p7s_size);
         if (r < 0)
                 return r;
         j.root_hash_hex = strdup(rhs);
