@@ -189,11 +189,6 @@ static int fd_size(int fd, uint64_t *ret) {
         return -EBADFD;
 }
 
-static bool same_file(int a, int b) {
-        struct stat x, y;
-        return fstat(a, &x) >= 0 && fstat(b, &y) >= 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
-}
-
 /* A file written under a hidden temporary name next to its final path and renamed over it at the
  * end, so nothing half-written is ever visible under the final name. */
 typedef struct AtomicFile {
@@ -356,29 +351,33 @@ int verb_verity_format(int argc, char *argv[]) {
         }
 
         /* A new regular hash file is built under a temporary name; an existing block device, a
-         * tree at an offset or inside IMAGE is written in place (there is nothing to rename). */
+         * tree at an offset or inside IMAGE is written in place (there is nothing to rename). The
+         * tree file must never be IMAGE itself unless asked for with --hash-offset. */
         AtomicFile af = { .dir_fd = -EBADF, .fd = -EBADF };
-        _cleanup_close_ int hash_fd = -EBADF;
-        struct stat st;
+        _cleanup_close_ int own_hash_fd = -EBADF;
+        int hash_fd;
+        struct stat st, dst;
         bool atomic = false;
-        if (one_file)
-                hash_fd = TAKE_FD(data_fd), data_fd = dup(hash_fd);
-        else if (a.hash_offset == 0 && (stat(hash_path, &st) < 0 || S_ISREG(st.st_mode))) {
-                r = atomic_file_open(hash_path, &af);
-                if (r < 0)
-                        return log_error_errno(r, "verity-format %s: %s: %m", image, hash_path);
-                hash_fd = af.fd;
-                atomic = true;
-        } else {
-                hash_fd = open(hash_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
-                if (hash_fd < 0)
-                        return log_error_errno(-errno, "verity-format %s: %s: %m", image, hash_path);
-                if (same_file(hash_fd, data_fd) && a.hash_offset < a.params.data_blocks * bs)
-                        return log_error_errno(-ERANGE, "verity-format %s: the tree would overwrite the data", image);
-        }
-        if (data_fd < 0) {
-                atomic_file_done(&af);
+        if (fstat(data_fd, &dst) < 0)
                 return log_error_errno(-errno, "verity-format %s: %m", image);
+        if (one_file)
+                hash_fd = data_fd;
+        else {
+                bool exists = stat(hash_path, &st) >= 0;
+                if (exists && st.st_dev == dst.st_dev && st.st_ino == dst.st_ino && a.hash_offset < a.params.data_blocks * bs)
+                        return log_error_errno(-ERANGE, "verity-format %s: the tree in %s would overwrite the data", image, hash_path);
+                if (a.hash_offset == 0 && (!exists || S_ISREG(st.st_mode))) {
+                        r = atomic_file_open(hash_path, &af);
+                        if (r < 0)
+                                return log_error_errno(r, "verity-format %s: %s: %m", image, hash_path);
+                        hash_fd = af.fd;
+                        atomic = true;
+                } else {
+                        own_hash_fd = open(hash_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+                        if (own_hash_fd < 0)
+                                return log_error_errno(-errno, "verity-format %s: %s: %m", image, hash_path);
+                        hash_fd = own_hash_fd;
+                }
         }
 
         VerityLocation loc = {
@@ -393,10 +392,7 @@ int verb_verity_format(int argc, char *argv[]) {
                 r = -errno;
         if (r >= 0 && atomic)
                 r = atomic_file_commit(&af);
-        if (atomic) {
-                hash_fd = -EBADF; /* owned by af */
-                atomic_file_done(&af);
-        }
+        atomic_file_done(&af); /* removes the temporary file unless committed */
         if (r == -EINTR)
                 return log_error_errno(r, "verity-format %s: interrupted, nothing was kept", image);
         if (r == -ERANGE)
@@ -568,7 +564,7 @@ int verb_verity_verify(int argc, char *argv[]) {
                         return log_oom();
                 hash_path = sidecar;
         }
-        _cleanup_close_ int hash_fd = one_file ? dup(data_fd) : open(hash_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        _cleanup_close_ int hash_fd = one_file ? fcntl(data_fd, F_DUPFD_CLOEXEC, 3) : open(hash_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (hash_fd < 0) {
                 if (errno == ENOENT && !a.verity_data)
                         return log_error_errno(-ENOENT, "verity-verify %s: no hash tree: %s missing (give --verity-data=)", image,

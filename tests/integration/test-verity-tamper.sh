@@ -183,6 +183,10 @@ must_fail 2 "$COWPEN" verity-format --data-block-size=1000 img.raw
 must_fail 2 "$COWPEN" verity-format --salt=xyz img.raw
 must_fail 2 "$COWPEN" verity-sign img.raw
 must_fail 2 "$COWPEN" verity-verify
+# The tree never overwrites the data.
+must_fail 1 "$COWPEN" verity-format img.raw --verity-data=img.raw
+assert_one_line_error "the tree in img.raw would overwrite the data"
+cmp img.raw img.orig || fail "data changed by a refused verity-format"
 # Nothing half-written is left behind by a failed format.
 ls -A | grep -q '^\.#' && fail "temporary files left behind"
 pass "usage errors"
