@@ -69,8 +69,9 @@ root=$(must "$COWPEN" verity-format --no-superblock --salt="$salt" nosb.raw)
 cmp nosb.verity nosb.ref || fail "no-superblock: tree differs"
 veritysetup verify --no-superblock --salt="$salt" nosb.raw nosb.verity "$root" >/dev/null || fail "no-superblock: veritysetup rejects"
 must "$COWPEN" verity-verify -q --no-superblock --salt="$salt" nosb.raw --verity-data=nosb.ref
-must_fail 1 "$COWPEN" verity-verify --no-superblock --salt="${salt/?/0}" nosb.raw
-[ "${salt:0:1}" = 0 ] || assert_one_line_error 'verity-verify nosb.raw: .*root hash does not match'
+wrong_salt=$([ "${salt:0:1}" = 0 ] && echo "1${salt:1}" || echo "0${salt:1}")
+must_fail 1 "$COWPEN" verity-verify --no-superblock --salt="$wrong_salt" nosb.raw
+assert_one_line_error 'verity-verify nosb.raw: root hash does not match'
 pass "no superblock"
 
 # Data and tree in one file (hash offset right after the data).

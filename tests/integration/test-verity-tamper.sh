@@ -170,7 +170,9 @@ rm img.roothash.p7s
 truncate -s 4096 sig.json # as a partition: NUL padded
 out=$(must "$COWPEN" verity-verify img.raw --root-hash-sig=sig.json --verity-certs=certs)
 [[ $out == *"signed by certs/test.crt"* ]] || fail "JSON signature: signer not named: $out"
-sed -i "s/\"rootHash\":\"./\"rootHash\":\"f/; s/\"rootHash\":\"ff/\"rootHash\":\"0f/" sig.json
+other_root=$([ "${root:0:1}" = 0 ] && echo "1${root:1}" || echo "0${root:1}")
+sed -i "s/\"rootHash\":\"$root\"/\"rootHash\":\"$other_root\"/" sig.json
+grep -q "$other_root" sig.json || fail "could not tamper with the JSON"
 must_fail 1 "$COWPEN" verity-verify img.raw --root-hash-sig=sig.json --verity-certs=certs
 assert_one_line_error "signature sig.json: signs root hash"
 printf '{"rootHash":"%s","signature":"!!"}' "$root" >bad.json
