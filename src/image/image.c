@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/fs.h>
 #include <linux/openat2.h>
 #include <string.h>
@@ -143,6 +144,8 @@ int image_find(ImageRoot *root, const char *name, Image **ret) {
                 return r;
         if (r >= 0)
                 image_free(*ret); /* "NAME" itself is a file: only NAME.raw counts */
+        if (strlen(name) + STRLEN(".raw") > NAME_MAX)
+                return -ENOENT;
         _cleanup_free_ char *raw = strjoin(name, ".raw");
         if (!raw)
                 return -ENOMEM;
