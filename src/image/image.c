@@ -319,6 +319,10 @@ int image_read_details(ImageRoot *root, Image *i, bool want_usage) {
         if (r == -ENOENT)
                 r = read_file_at(fd, "usr/lib/os-release", RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
                                  OS_RELEASE_SIZE_MAX, &text, NULL);
+        /* An image without a readable os-release (missing, a symlink leading nowhere inside it,
+         * too large, not a file) is still an image: it just has no os-release fields. */
+        if (r == -ENOMEM)
+                return r;
         if (r >= 0) {
                 strv_free(i->os_release);
                 i->os_release = NULL;
