@@ -158,16 +158,10 @@ static int image_compare(const void *a, const void *b) {
 }
 
 int image_discover(ImageRoot *root, bool all, Image ***ret, size_t *ret_n) {
-        int dfd = fcntl(root->fd, F_DUPFD_CLOEXEC, 3);
-        if (dfd < 0)
-                return negative_errno();
-        DIR *d = fdopendir(dfd);
-        if (!d) {
-                safe_close(dfd);
-                return negative_errno();
-        }
-        _cleanup_closedir_ DIR *dd = d;
-        rewinddir(d);
+        _cleanup_closedir_ DIR *d = NULL;
+        int q = opendir_fd(root->fd, &d);
+        if (q < 0)
+                return q;
 
         Image **list = NULL;
         size_t n = 0;
@@ -281,15 +275,10 @@ static int parse_os_release(const char *text, char ***ret) {
 static int dir_usage(int fd, uint64_t *usage, unsigned depth) {
         if (depth > 4096)
                 return -ELOOP;
-        int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-        if (dfd < 0)
-                return negative_errno();
-        DIR *d = fdopendir(dfd);
-        if (!d) {
-                safe_close(dfd);
-                return negative_errno();
-        }
-        _cleanup_closedir_ DIR *dd = d;
+        _cleanup_closedir_ DIR *d = NULL;
+        int q = opendir_fd(fd, &d);
+        if (q < 0)
+                return q;
         struct dirent *de;
         while ((de = readdir(d))) {
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))

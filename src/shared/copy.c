@@ -397,15 +397,10 @@ static int copy_entry(CopyContext *c, int src_dir, int dst_dir, const char *name
 }
 
 static int copy_dir_contents(CopyContext *c, int src_fd, int dst_fd, unsigned depth) {
-        int dfd = fcntl(src_fd, F_DUPFD_CLOEXEC, 3);
-        if (dfd < 0)
-                return negative_errno();
-        DIR *d = fdopendir(dfd);
-        if (!d) {
-                safe_close(dfd);
-                return negative_errno();
-        }
-        _cleanup_closedir_ DIR *dd = d;
+        _cleanup_closedir_ DIR *d = NULL;
+        int q = opendir_fd(src_fd, &d);
+        if (q < 0)
+                return q;
         struct dirent *de;
         while ((errno = 0, de = readdir(d))) {
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
