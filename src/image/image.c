@@ -212,7 +212,7 @@ int image_open(ImageRoot *root, const Image *i, bool writable) {
 
 /* os-release: KEY=VALUE lines, values optionally quoted with shell rules (the subset
  * os-release(5) allows: "…" with \" \\ \$ \` escapes, '…' verbatim). */
-static int parse_os_release(const char *text, char ***ret) {
+int os_release_parse(const char *text, char ***ret) {
         _cleanup_strv_free_ char **l = NULL;
         size_t fields = 0;
         for (const char *p = text; *p;) {
@@ -315,7 +315,7 @@ int image_read_details(ImageRoot *root, Image *i, bool want_usage) {
         if (r >= 0) {
                 strv_free(i->os_release);
                 i->os_release = NULL;
-                r = parse_os_release(text, &i->os_release);
+                r = os_release_parse(text, &i->os_release);
                 if (r < 0)
                         return r;
         }
