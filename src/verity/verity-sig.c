@@ -174,17 +174,12 @@ static int cert_set_load_dir(CertSet *s, const char *dir) {
         _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
-        int dup_fd = dup(dfd);
-        if (dup_fd < 0)
-                return -errno;
-        _cleanup_closedir_ DIR *d = fdopendir(dup_fd);
-        if (!d) {
-                safe_close(dup_fd);
-                return -errno;
-        }
+        _cleanup_closedir_ DIR *d = NULL;
+        int r = opendir_fd(dfd, &d);
+        if (r < 0)
+                return r;
         _cleanup_strv_free_ char **names = NULL;
         struct dirent *de;
-        int r;
         while ((de = readdir(d))) {
                 if (de->d_name[0] == '.' || !endswith(de->d_name, ".crt"))
                         continue;
