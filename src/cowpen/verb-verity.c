@@ -9,12 +9,14 @@
 #include <sys/xattr.h>
 
 #include "fd-util.h"
+#include "image.h"
 #include "util.h"
 #include "verbs.h"
 #include "verity.h"
 
 /* The verity verbs: verity-format, verity-sign, verity-verify. IMAGE is a file path (a raw image,
- * a block device, or any file); sidecars are found next to it (SPEC.md). */
+ * a block device, or any file), or the name of a raw image in the image root (NAME.raw) when no
+ * such file exists here; sidecars are found next to it (SPEC.md). */
 
 #define ROOT_HASH_FILE_MAX 1024U /* IMAGE.roothash: hex plus perhaps a newline */
 
@@ -262,11 +264,41 @@ static int write_file_atomic(const char *path, const void *buf, size_t size) {
         return r;
 }
 
+/* IMAGE as given: a path when it names something here (or contains a slash), else a raw image of
+ * the image root, as machinectl would take the name. */
+static int resolve_image(const char *verb, const char *arg, char **ret) {
+        int r;
+        if (strchr(arg, '/') || access(arg, F_OK) >= 0 || !image_name_is_valid(arg)) {
+                char *p = strdup(arg);
+                if (!p)
+                        return log_oom();
+                *ret = p;
+                return 0;
+        }
+        _cleanup_(image_root_freep) ImageRoot *root = NULL;
+        if (image_root_open(arg_global.image_root, false, &root) < 0)
+                return log_error_errno(-ENOENT, "%s %s: no such file, and no image root %s", verb, arg, arg_global.image_root);
+        _cleanup_(image_freep) Image *i = NULL;
+        r = image_find(root, arg, &i);
+        if (r == -ENOENT)
+                return log_error_errno(r, "%s %s: no such file or image", verb, arg);
+        if (r < 0)
+                return log_image_error(r, verb, arg);
+        if (i->type != IMAGE_RAW)
+                return log_error_errno(-EMEDIUMTYPE, "%s %s: image is a %s, not a raw image", verb, arg, image_type_to_string(i->type));
+        char *p = strdup(i->path);
+        if (!p)
+                return log_oom();
+        *ret = p;
+        return 0;
+}
+
 static const char help_format[] =
         "cowpen verity-format [OPTIONS…] IMAGE\n\n"
         "Build the dm-verity hash tree of IMAGE, byte-compatible with veritysetup format, and write\n"
         "IMAGE.verity (\".raw\" dropped) and IMAGE.roothash (lower-case hex, no newline). Prints the\n"
-        "root hash. IMAGE's size must be a whole number of data blocks.\n\n"
+        "root hash. IMAGE's size must be a whole number of data blocks. IMAGE is a file, or else the\n"
+        "name of a raw image (NAME.raw) in the image root.\n\n"
         "     --verity-data=FILE     Write the tree to FILE instead of IMAGE.verity\n"
         "     --hash-offset=BYTES    Tree (and superblock) at this offset; without --verity-data\n"
         "                            inside IMAGE itself, after the data (data = first BYTES)\n"
@@ -296,7 +328,10 @@ int verb_verity_format(int argc, char *argv[]) {
         }
         if ((r = check_args("verity-format", argc - optind, 1, 1)) < 0)
                 return r;
-        const char *image = argv[optind];
+        _cleanup_free_ char *image_path = NULL;
+        if ((r = resolve_image("verity-format", argv[optind], &image_path)) < 0)
+                return r;
+        const char *image = image_path;
         bool one_file = a.hash_offset_given && !a.verity_data;
 
         _cleanup_close_ int data_fd = open(image, (one_file ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY);
@@ -545,7 +580,10 @@ int verb_verity_verify(int argc, char *argv[]) {
         }
         if ((r = check_args("verity-verify", argc - optind, 1, 1)) < 0)
                 return r;
-        const char *image = argv[optind];
+        _cleanup_free_ char *image_path = NULL;
+        if ((r = resolve_image("verity-verify", argv[optind], &image_path)) < 0)
+                return r;
+        const char *image = image_path;
         bool one_file = a.hash_offset_given && !a.verity_data;
 
         _cleanup_close_ int data_fd = open(image, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -773,7 +811,10 @@ int verb_verity_sign(int argc, char *argv[]) {
                 return r;
         if (!arg_key || !arg_cert)
                 return log_usage("verity-sign: --private-key= and --certificate= are required");
-        const char *image = argv[optind];
+        _cleanup_free_ char *image_path = NULL;
+        if ((r = resolve_image("verity-sign", argv[optind], &image_path)) < 0)
+                return r;
+        const char *image = image_path;
 
         _cleanup_close_ int data_fd = open(image, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (data_fd < 0 && !arg_root_hash)

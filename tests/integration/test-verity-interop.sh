@@ -96,6 +96,16 @@ veritysetup verify app.raw app.verity "$root" >/dev/null || fail "app.raw: verit
 must "$COWPEN" verity-verify -q app.raw
 pass "sidecar names drop .raw"
 
+# A name that is no file here is a raw image of the image root.
+mkdir -p root/tree empty
+cp app.raw root/store.raw
+root=$(cd "$TEMP_DIR/empty" && must "$COWPEN" --image-root="$TEMP_DIR/root" verity-format store)
+[ -f root/store.verity ] && [ "$(cat root/store.roothash)" = "$root" ] || fail "image root: sidecars not next to store.raw"
+(cd "$TEMP_DIR/empty" && must "$COWPEN" --image-root="$TEMP_DIR/root" verity-verify -q store)
+(cd "$TEMP_DIR/empty" && must_fail 1 "$COWPEN" --image-root="$TEMP_DIR/root" verity-verify tree && assert_one_line_error "verity-verify tree: image is a directory, not a raw image")
+(cd "$TEMP_DIR/empty" && must_fail 1 "$COWPEN" --image-root="$TEMP_DIR/root" verity-verify nothing && assert_one_line_error "verity-verify nothing: no such file or image")
+pass "images of the image root by name"
+
 # 1 GiB, both ways, same salt and UUID: identical.
 
 head -c 1G /dev/urandom >g.raw
