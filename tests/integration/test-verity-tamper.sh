@@ -192,3 +192,24 @@ cmp img.raw img.orig || fail "data changed by a refused verity-format"
 # Nothing half-written is left behind by a failed format.
 ls -A | grep -q '^\.#' && fail "temporary files left behind"
 pass "usage errors"
+
+# Interrupted while hashing: exit 1, the previous tree untouched, no temporary file left. (Should
+# the machine finish first, the result must then be complete and valid.)
+head -c 512M /dev/zero >slow.raw
+printf 'previous' >slow.verity
+"$COWPEN" verity-format --threads=1 slow.raw >/dev/null 2>err.txt &
+pid=$!
+sleep 0.2
+kill -INT $pid
+rc=0
+wait $pid || rc=$?
+if [ $rc -eq 0 ]; then
+  must "$COWPEN" verity-verify -q slow.raw
+  log "verity-format finished before SIGINT arrived; checked its result instead"
+else
+  [ $rc -eq 1 ] || fail "interrupted verity-format exited $rc"
+  grep -q "^cowpen: verity-format slow.raw: interrupted, nothing was kept$" err.txt || fail "interrupt message: $(cat err.txt)"
+  [ "$(cat slow.verity)" = previous ] || fail "interrupted verity-format replaced slow.verity"
+fi
+ls -A | grep -q '^\.#' && fail "temporary files left behind after SIGINT"
+pass "interrupted verity-format keeps nothing"
