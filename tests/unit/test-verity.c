@@ -10,6 +10,8 @@
 #include <endian.h>
 #include <fcntl.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
@@ -502,6 +504,59 @@ static void test_sidecar_path(void **state) {
         free(p);
 }
 
+static void test_pin_file(void **state) {
+        char dir[] = "/var/tmp/verity-pin.XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int fd = openat(dfd, "f", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        uint8_t buf[8192], back[8192];
+        for (size_t i = 0; i < sizeof(buf); i++)
+                buf[i] = (uint8_t) i;
+        assert_int_equal(pwrite(fd, buf, sizeof(buf), 0), (ssize_t) sizeof(buf));
+
+        /* A private copy or reflink: later writes to the original do not reach it, and it is
+         * read-only. */
+        int pinned = -EBADF;
+        const char *how = NULL;
+        assert_int_equal(verity_pin_file(fd, &pinned, &how), 0);
+        assert_true(streq(how, "copy") || streq(how, "reflink"));
+        uint8_t x = 0xEE;
+        assert_int_equal(pwrite(fd, &x, 1, 100), 1);
+        assert_int_equal(pread(pinned, back, sizeof(back), 0), (ssize_t) sizeof(back));
+        assert_memory_equal(back, buf, sizeof(buf));
+        assert_int_equal(pwrite(pinned, &x, 1, 0), -1);
+        struct stat st;
+        assert_int_equal(fstat(pinned, &st), 0);
+        assert_int_equal(st.st_nlink, 0); /* unlinked: nobody else can open it by name */
+        close(pinned);
+
+        /* An immutable file is used as it is. */
+        int flags = 0;
+        if (ioctl(fd, FS_IOC_GETFLAGS, &flags) >= 0) {
+                int on = flags | FS_IMMUTABLE_FL;
+                if (ioctl(fd, FS_IOC_SETFLAGS, &on) >= 0) {
+                        assert_int_equal(verity_pin_file(fd, &pinned, &how), 0);
+                        assert_string_equal(how, "immutable");
+                        assert_int_equal(fstat(pinned, &st), 0);
+                        assert_int_equal(st.st_nlink, 1);
+                        close(pinned);
+                        assert_int_equal(ioctl(fd, FS_IOC_SETFLAGS, &flags), 0);
+                }
+        }
+
+        /* Neither regular file nor block device. */
+        int p[2];
+        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+        assert_int_equal(verity_pin_file(p[0], &pinned, &how), -EBADFD);
+        close(p[0]), close(p[1]);
+
+        close(fd);
+        unlinkat(dfd, "f", 0);
+        close(dfd);
+        rmdir(dir);
+}
+
 static void test_open_userspace(void **state) {
         if (geteuid() != 0 || access("/dev/loop-control", F_OK) < 0) {
                 print_message("no loop devices here (needs root and /dev/loop-control): verified open not tested\n");
@@ -590,6 +645,7 @@ int main(void) {
                 cmocka_unit_test(test_sig_json),
                 cmocka_unit_test(test_sig_verify_errors),
                 cmocka_unit_test(test_sidecar_path),
+                cmocka_unit_test(test_pin_file),
                 cmocka_unit_test(test_open_userspace),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
