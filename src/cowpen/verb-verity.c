@@ -265,32 +265,43 @@ static int write_file_atomic(const char *path, const void *buf, size_t size) {
 }
 
 /* IMAGE as given: a path when it names something here (or contains a slash), else a raw image of
- * the image root, as machinectl would take the name. */
-static int resolve_image(const char *verb, const char *arg, char **ret) {
+ * the image root, as machinectl would take the name; that one is held with a shared lock so that
+ * it is not removed or renamed under us (the root stays open as long as the lock needs it). */
+typedef struct Target {
+        ImageRoot *root;
+        ImageLock lock;
+        char *path;
+} Target;
+#define TARGET_NULL ((Target) { .lock = IMAGE_LOCK_NULL })
+
+static void target_done(Target *t) {
+        image_lock_release(&t->lock);
+        image_root_free(t->root);
+        free(t->path);
+        *t = TARGET_NULL;
+}
+
+static int resolve_image(const char *verb, const char *arg, Target *t) {
         int r;
         if (strchr(arg, '/') || access(arg, F_OK) >= 0 || !image_name_is_valid(arg)) {
-                char *p = strdup(arg);
-                if (!p)
-                        return log_oom();
-                *ret = p;
-                return 0;
+                t->path = strdup(arg);
+                return t->path ? 0 : log_oom();
         }
-        _cleanup_(image_root_freep) ImageRoot *root = NULL;
-        if (image_root_open(arg_global.image_root, false, &root) < 0)
+        if (image_root_open(arg_global.image_root, false, &t->root) < 0)
                 return log_error_errno(-ENOENT, "%s %s: no such file, and no image root %s", verb, arg, arg_global.image_root);
         _cleanup_(image_freep) Image *i = NULL;
-        r = image_find(root, arg, &i);
+        r = image_find(t->root, arg, &i);
         if (r == -ENOENT)
                 return log_error_errno(r, "%s %s: no such file or image", verb, arg);
         if (r < 0)
                 return log_image_error(r, verb, arg);
         if (i->type != IMAGE_RAW)
                 return log_error_errno(-EMEDIUMTYPE, "%s %s: image is a %s, not a raw image", verb, arg, image_type_to_string(i->type));
-        char *p = strdup(i->path);
-        if (!p)
-                return log_oom();
-        *ret = p;
-        return 0;
+        r = image_lock(t->root, i->name, false, &t->lock);
+        if (r < 0)
+                return log_image_error(r, verb, arg);
+        t->path = strdup(i->path);
+        return t->path ? 0 : log_oom();
 }
 
 static const char help_format[] =
@@ -328,10 +339,10 @@ int verb_verity_format(int argc, char *argv[]) {
         }
         if ((r = check_args("verity-format", argc - optind, 1, 1)) < 0)
                 return r;
-        _cleanup_free_ char *image_path = NULL;
-        if ((r = resolve_image("verity-format", argv[optind], &image_path)) < 0)
+        _cleanup_(target_done) Target target = TARGET_NULL;
+        if ((r = resolve_image("verity-format", argv[optind], &target)) < 0)
                 return r;
-        const char *image = image_path;
+        const char *image = target.path;
         bool one_file = a.hash_offset_given && !a.verity_data;
 
         _cleanup_close_ int data_fd = open(image, (one_file ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY);
@@ -580,10 +591,10 @@ int verb_verity_verify(int argc, char *argv[]) {
         }
         if ((r = check_args("verity-verify", argc - optind, 1, 1)) < 0)
                 return r;
-        _cleanup_free_ char *image_path = NULL;
-        if ((r = resolve_image("verity-verify", argv[optind], &image_path)) < 0)
+        _cleanup_(target_done) Target target = TARGET_NULL;
+        if ((r = resolve_image("verity-verify", argv[optind], &target)) < 0)
                 return r;
-        const char *image = image_path;
+        const char *image = target.path;
         bool one_file = a.hash_offset_given && !a.verity_data;
 
         _cleanup_close_ int data_fd = open(image, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -811,10 +822,10 @@ int verb_verity_sign(int argc, char *argv[]) {
                 return r;
         if (!arg_key || !arg_cert)
                 return log_usage("verity-sign: --private-key= and --certificate= are required");
-        _cleanup_free_ char *image_path = NULL;
-        if ((r = resolve_image("verity-sign", argv[optind], &image_path)) < 0)
+        _cleanup_(target_done) Target target = TARGET_NULL;
+        if ((r = resolve_image("verity-sign", argv[optind], &target)) < 0)
                 return r;
-        const char *image = image_path;
+        const char *image = target.path;
 
         _cleanup_close_ int data_fd = open(image, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (data_fd < 0 && !arg_root_hash)
