@@ -147,11 +147,12 @@ int verity_loop_attach(int fd, uint64_t offset, uint64_t size, int *ret_fd, char
                 }
                 struct loop_config cfg = {
                         .fd = (uint32_t) fd,
-                        .info = {
-                                .lo_offset = offset,
-                                .lo_sizelimit = size,
-                                .lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR,
-                        },
+                        .info =
+                                {
+                                        .lo_offset = offset,
+                                        .lo_sizelimit = size,
+                                        .lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR,
+                                },
                 };
                 if (ioctl(lfd, LOOP_CONFIGURE, &cfg) < 0) {
                         if (errno == EBUSY)
@@ -181,7 +182,7 @@ void verity_opened_done(VerityOpened *o) {
         free(o->device_path);
         free(o->signer);
         free(o->dm_name);
-        *o = (VerityOpened) { .fd = -EBADF };
+        *o = (VerityOpened){.fd = -EBADF};
 }
 
 static int check_signature(const VerityOpenRequest *req, size_t digest_size, char **ret_signer, VerityFailure *f) {
@@ -196,7 +197,7 @@ static int check_signature(const VerityOpenRequest *req, size_t digest_size, cha
                 return -ENOMEM;
         int r = verity_sig_verify(hex, req->sig, req->sig_size, req->cert_dirs, NULL, ret_signer);
         if (r == -EBADMSG || r == -ENOKEY || r == -EKEYREJECTED)
-                *f = (VerityFailure) { .kind = VERITY_FAILURE_SIGNATURE };
+                *f = (VerityFailure){.kind = VERITY_FAILURE_SIGNATURE};
         return r;
 }
 
@@ -256,7 +257,7 @@ static int open_userspace(const VerityOpenRequest *req, VerityOpened *ret, Verit
         if (r < 0)
                 goto fail;
 
-        VerityOpened o = { .fd = -EBADF, .signer = TAKE_PTR(signer) };
+        VerityOpened o = {.fd = -EBADF, .signer = TAKE_PTR(signer)};
         r = verity_loop_attach(data, req->data_offset, p.data_blocks * p.data_block_size, &o.fd, &o.device_path);
         if (r < 0) {
                 verity_opened_done(&o);
@@ -268,7 +269,7 @@ fail:
         if (r == -EBADMSG && ret_failure)
                 *ret_failure = f;
         if ((r == -ENOKEY || r == -EKEYREJECTED) && ret_failure)
-                *ret_failure = (VerityFailure) { .kind = VERITY_FAILURE_SIGNATURE };
+                *ret_failure = (VerityFailure){.kind = VERITY_FAILURE_SIGNATURE};
         return r;
 }
 
@@ -290,14 +291,15 @@ static int open_dm(const VerityOpenRequest *req, VerityOpened *ret, VerityFailur
         r = check_signature(req, verity_hash_digest_size(p.hash), &signer, &f);
         if (r < 0) {
                 if ((r == -EBADMSG || r == -ENOKEY || r == -EKEYREJECTED) && ret_failure)
-                        *ret_failure = (VerityFailure) { .kind = VERITY_FAILURE_SIGNATURE };
+                        *ret_failure = (VerityFailure){.kind = VERITY_FAILURE_SIGNATURE};
                 return r;
         }
 
         /* dm-verity reads data from block 0 of its device: data at an offset gets a loop device. */
         int data_fd = req->data_fd;
         if (req->data_offset != 0) {
-                r = verity_loop_attach(req->data_fd, req->data_offset, p.data_blocks * p.data_block_size, &data_loop, &data_loop_path);
+                r = verity_loop_attach(req->data_fd, req->data_offset, p.data_blocks * p.data_block_size, &data_loop,
+                        &data_loop_path);
                 if (r < 0)
                         return r;
                 data_fd = data_loop;
@@ -324,26 +326,26 @@ static int open_dm(const VerityOpenRequest *req, VerityOpened *ret, VerityFailur
         r = crypt_load(cd, CRYPT_VERITY, &cp);
         if (r >= 0) {
                 if (req->sig) {
-                        r = crypt_activate_by_signed_key(cd, req->dm_name, (const char *) req->root_hash, req->root_hash_size,
-                                                         req->sig, req->sig_size, CRYPT_ACTIVATE_READONLY);
+                        r = crypt_activate_by_signed_key(cd, req->dm_name, (const char *) req->root_hash,
+                                req->root_hash_size, req->sig, req->sig_size, CRYPT_ACTIVATE_READONLY);
                         /* A kernel without CONFIG_DM_VERITY_VERIFY_ROOTHASH_SIG: the signature was
                          * verified above, and the kernel still checks every block against that hash. */
                         if (r == -EOPNOTSUPP || r == -ENOTSUP || r == -EINVAL || r == -ENOKEY)
                                 r = crypt_activate_by_volume_key(cd, req->dm_name, (const char *) req->root_hash,
-                                                                 req->root_hash_size, CRYPT_ACTIVATE_READONLY);
+                                        req->root_hash_size, CRYPT_ACTIVATE_READONLY);
                 } else
-                        r = crypt_activate_by_volume_key(cd, req->dm_name, (const char *) req->root_hash, req->root_hash_size,
-                                                         CRYPT_ACTIVATE_READONLY);
+                        r = crypt_activate_by_volume_key(cd, req->dm_name, (const char *) req->root_hash,
+                                req->root_hash_size, CRYPT_ACTIVATE_READONLY);
         }
         crypt_free(cd);
         if (r == -EPERM && ret_failure)
-                *ret_failure = (VerityFailure) { .kind = VERITY_FAILURE_ROOT_HASH, .level = UINT32_MAX };
+                *ret_failure = (VerityFailure){.kind = VERITY_FAILURE_ROOT_HASH, .level = UINT32_MAX};
         if (r == -EPERM)
                 return -EBADMSG;
         if (r < 0)
                 return r;
 
-        VerityOpened o = { .fd = -EBADF, .dm = true, .signer = TAKE_PTR(signer) };
+        VerityOpened o = {.fd = -EBADF, .dm = true, .signer = TAKE_PTR(signer)};
         o.dm_name = strdup(req->dm_name);
         o.device_path = strjoin("/dev/mapper/", req->dm_name);
         if (!o.dm_name || !o.device_path) {

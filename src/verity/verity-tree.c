@@ -20,8 +20,8 @@
 #include "util.h"
 #include "verity.h"
 
-#define READ_CHUNK (2U * 1024U * 1024U)   /* bytes per pread() of source blocks */
-#define GROUP_BYTES (4U * 1024U * 1024U)  /* source bytes per unit of work handed to a thread */
+#define READ_CHUNK (2U * 1024U * 1024U)  /* bytes per pread() of source blocks */
+#define GROUP_BYTES (4U * 1024U * 1024U) /* source bytes per unit of work handed to a thread */
 #define THREADS_MAX 64U
 #define PARALLEL_MIN_BYTES (8U * 1024U * 1024U) /* below this one thread is faster than starting more */
 
@@ -40,8 +40,8 @@ static const EVP_MD *md_for(VerityHash h) {
         }
 }
 
-static int digest_block(EVP_MD_CTX *ctx, const EVP_MD *md, const VerityParams *p, const void *block, size_t size,
-                        uint8_t *out) {
+static int digest_block(
+        EVP_MD_CTX *ctx, const EVP_MD *md, const VerityParams *p, const void *block, size_t size, uint8_t *out) {
         unsigned n;
         if (EVP_DigestInit_ex(ctx, md, NULL) != 1)
                 return -EIO;
@@ -178,14 +178,14 @@ static void *level_worker(void *userdata) {
                 for (uint64_t done = 0; done < n && !mismatch;) {
                         size_t k = (size_t) MIN((uint64_t) chunk_blocks, n - done);
                         r = pread_full(j->src_fd, src, k * j->src_block_size,
-                                       j->src_offset + (first + done) * j->src_block_size);
+                                j->src_offset + (first + done) * j->src_block_size);
                         if (r < 0)
                                 break;
                         for (size_t i = 0; i < k; i++) {
                                 uint64_t e = first + done + i - dst_first * epb;
                                 uint8_t *slot = dst + (size_t) (e / epb) * hbs + (size_t) (e % epb) * j->g->entry_size;
                                 r = digest_block(ctx, j->md, j->p, src + i * j->src_block_size, j->src_block_size,
-                                                 j->verify ? digest : slot);
+                                        j->verify ? digest : slot);
                                 if (r < 0)
                                         break;
                                 if (j->verify && memcmp(digest, slot, j->g->digest_size) != 0) {
@@ -220,8 +220,8 @@ static unsigned default_threads(void) {
 
 /* Runs one level; returns 0, -EBADMSG with *ret_fail_block, or -errno. */
 static int level_run(const VerityParams *p, const VerityGeometry *g, bool verify, int src_fd, uint64_t src_offset,
-                     uint32_t src_block_size, uint64_t src_blocks, int dst_fd, uint64_t dst_offset, unsigned threads,
-                     uint64_t *ret_fail_block) {
+        uint32_t src_block_size, uint64_t src_blocks, int dst_fd, uint64_t dst_offset, unsigned threads,
+        uint64_t *ret_fail_block) {
         LevelJob j = {
                 .p = p,
                 .md = md_for(p->hash),
@@ -288,7 +288,7 @@ static int location_check(const VerityLocation *loc, const VerityParams *p, Veri
         if (fstat(loc->data_fd, &a) < 0 || fstat(loc->hash_fd, &b) < 0)
                 return -errno;
         if (a.st_dev == b.st_dev && a.st_ino == b.st_ino &&
-            !(loc->data_offset + ret->data_size <= loc->hash_offset || ret->hash_end <= loc->data_offset))
+                !(loc->data_offset + ret->data_size <= loc->hash_offset || ret->hash_end <= loc->data_offset))
                 return -ERANGE;
         return 0;
 }
@@ -316,7 +316,7 @@ static int root_digest(const VerityParams *p, const VerityGeometry *g, const Ver
 }
 
 int verity_tree_build(const VerityLocation *loc, const VerityParams *p, unsigned threads,
-                      uint8_t ret_root_hash[static VERITY_DIGEST_SIZE_MAX]) {
+        uint8_t ret_root_hash[static VERITY_DIGEST_SIZE_MAX]) {
         VerityGeometry g;
         uint64_t unused;
         int r = location_check(loc, p, &g);
@@ -325,9 +325,11 @@ int verity_tree_build(const VerityLocation *loc, const VerityParams *p, unsigned
 
         for (unsigned l = 0; l < g.levels; l++) {
                 bool bottom = l == 0;
-                r = level_run(p, &g, false, bottom ? loc->data_fd : loc->hash_fd, bottom ? loc->data_offset : g.level_offset[l - 1],
-                              bottom ? p->data_block_size : p->hash_block_size, bottom ? p->data_blocks : g.level_blocks[l - 1],
-                              loc->hash_fd, g.level_offset[l], threads, &unused);
+                r = level_run(p, &g, false, bottom ? loc->data_fd : loc->hash_fd,
+                        bottom ? loc->data_offset : g.level_offset[l - 1],
+                        bottom ? p->data_block_size : p->hash_block_size,
+                        bottom ? p->data_blocks : g.level_blocks[l - 1], loc->hash_fd, g.level_offset[l], threads,
+                        &unused);
                 if (r < 0)
                         return r;
         }
@@ -384,7 +386,7 @@ static int check_padding(const VerityParams *p, const VerityGeometry *g, int fd,
                                         if (blk[x])
                                                 ok = false;
                                 if (!ok) {
-                                        *ret_failure = (VerityFailure) {
+                                        *ret_failure = (VerityFailure){
                                                 .kind = VERITY_FAILURE_PADDING,
                                                 .level = l,
                                                 .block = b + i,
@@ -400,7 +402,7 @@ static int check_padding(const VerityParams *p, const VerityGeometry *g, int fd,
 }
 
 int verity_tree_verify(const VerityLocation *loc, const VerityParams *p, const uint8_t *root_hash,
-                       size_t root_hash_size, unsigned threads, VerityFailure *ret_failure) {
+        size_t root_hash_size, unsigned threads, VerityFailure *ret_failure) {
         VerityGeometry g;
         VerityFailure f = {};
         uint64_t bad;
@@ -423,7 +425,7 @@ int verity_tree_verify(const VerityLocation *loc, const VerityParams *p, const u
         if (r < 0)
                 return r;
         if (memcmp(root, root_hash, g.digest_size) != 0) {
-                f = (VerityFailure) {
+                f = (VerityFailure){
                         .kind = VERITY_FAILURE_ROOT_HASH,
                         .level = g.levels == 0 ? UINT32_MAX : g.levels - 1,
                         .offset = g.levels == 0 ? loc->data_offset : g.level_offset[g.levels - 1],
@@ -433,10 +435,10 @@ int verity_tree_verify(const VerityLocation *loc, const VerityParams *p, const u
         }
 
         for (unsigned l = g.levels; l-- > 1;) {
-                r = level_run(p, &g, true, loc->hash_fd, g.level_offset[l - 1], p->hash_block_size, g.level_blocks[l - 1],
-                              loc->hash_fd, g.level_offset[l], threads, &bad);
+                r = level_run(p, &g, true, loc->hash_fd, g.level_offset[l - 1], p->hash_block_size,
+                        g.level_blocks[l - 1], loc->hash_fd, g.level_offset[l], threads, &bad);
                 if (r == -EBADMSG) {
-                        f = (VerityFailure) {
+                        f = (VerityFailure){
                                 .kind = VERITY_FAILURE_HASH_BLOCK,
                                 .level = l - 1,
                                 .block = bad,
@@ -449,10 +451,10 @@ int verity_tree_verify(const VerityLocation *loc, const VerityParams *p, const u
         }
 
         if (g.levels > 0) {
-                r = level_run(p, &g, true, loc->data_fd, loc->data_offset, p->data_block_size, p->data_blocks, loc->hash_fd,
-                              g.level_offset[0], threads, &bad);
+                r = level_run(p, &g, true, loc->data_fd, loc->data_offset, p->data_block_size, p->data_blocks,
+                        loc->hash_fd, g.level_offset[0], threads, &bad);
                 if (r == -EBADMSG) {
-                        f = (VerityFailure) {
+                        f = (VerityFailure){
                                 .kind = VERITY_FAILURE_DATA_BLOCK,
                                 .block = bad,
                                 .offset = loc->data_offset + bad * p->data_block_size,

@@ -41,7 +41,7 @@ static int setup(void **state) {
         verity_params_init(&p);
         assert_int_equal(verity_params_randomize(&p, true, true), 0);
         p.data_blocks = BLOCKS;
-        VerityLocation loc = { .data_fd = f->data, .hash_fd = f->hash, .superblock = true };
+        VerityLocation loc = {.data_fd = f->data, .hash_fd = f->hash, .superblock = true};
         assert_int_equal(verity_tree_build(&loc, &p, 0, f->root), 0);
         snprintf(f->name, sizeof(f->name), "cowpen-unit-%d", (int) getpid());
         *state = f;
@@ -62,7 +62,7 @@ static int teardown(void **state) {
 }
 
 static VerityOpenRequest request(Fixture *f) {
-        return (VerityOpenRequest) {
+        return (VerityOpenRequest){
                 .data_fd = f->data,
                 .hash_fd = f->hash,
                 .superblock = true,
@@ -76,7 +76,7 @@ static VerityOpenRequest request(Fixture *f) {
 static void test_dm_open_reads_verified_data(void **state) {
         Fixture *f = *state;
         VerityOpenRequest req = request(f);
-        VerityOpened o = { .fd = -EBADF };
+        VerityOpened o = {.fd = -EBADF};
         VerityFailure fail = {};
         assert_int_equal(verity_open(&req, &o, &fail), 0);
         assert_true(o.dm);
@@ -93,7 +93,7 @@ static void test_dm_tampered_block_fails_on_read(void **state) {
         uint8_t b = f->d[5 * 4096] ^ 1;
         assert_int_equal(pwrite(f->data, &b, 1, 5 * 4096), 1);
         VerityOpenRequest req = request(f);
-        VerityOpened o = { .fd = -EBADF };
+        VerityOpened o = {.fd = -EBADF};
         VerityFailure fail = {};
         assert_int_equal(verity_open(&req, &o, &fail), 0);
         uint8_t buf[4096];
@@ -108,11 +108,11 @@ static void test_dm_bad_signature_refused_before_activation(void **state) {
         Fixture *f = *state;
         VerityOpenRequest req = request(f);
         uint8_t junk[32] = {};
-        char *dirs[] = { f->dir, NULL };
+        char *dirs[] = {f->dir, NULL};
         req.sig = junk;
         req.sig_size = sizeof(junk);
         req.cert_dirs = dirs;
-        VerityOpened o = { .fd = -EBADF };
+        VerityOpened o = {.fd = -EBADF};
         VerityFailure fail = {};
         assert_int_equal(verity_open(&req, &o, &fail), -EBADMSG);
         assert_int_equal(fail.kind, VERITY_FAILURE_SIGNATURE);

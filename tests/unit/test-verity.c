@@ -73,7 +73,7 @@ static void test_superblock_limits(void **state) {
         const struct {
                 unsigned off;
                 const char *field;
-        } sizes[] = { { 64, "data_block_size" }, { 68, "hash_block_size" } };
+        } sizes[] = {{64, "data_block_size"}, {68, "hash_block_size"}};
         for (size_t i = 0; i < ELEMENTSOF(sizes); i++) {
                 make_sb(sb), put32(sb + sizes[i].off, 512), expect_sb(sb, 0, NULL);
                 make_sb(sb), put32(sb + sizes[i].off, 65536), expect_sb(sb, 0, NULL);
@@ -229,7 +229,7 @@ static int memfd_with(const void *buf, size_t size) {
 }
 
 static char *build_root_hex(int data_fd, int hash_fd, const VerityParams *p, bool superblock, unsigned threads) {
-        VerityLocation loc = { .data_fd = data_fd, .hash_fd = hash_fd, .superblock = superblock };
+        VerityLocation loc = {.data_fd = data_fd, .hash_fd = hash_fd, .superblock = superblock};
         uint8_t root[VERITY_DIGEST_SIZE_MAX];
         assert_int_equal(verity_tree_build(&loc, p, threads, root), 0);
         return hexmem(root, verity_hash_digest_size(p->hash));
@@ -328,8 +328,8 @@ static void test_verify_and_tamper(void **state) {
         uint8_t root[VERITY_DIGEST_SIZE_MAX];
         size_t rs;
         assert_int_equal(verity_root_hash_from_hex(hex2, p.hash, root, &rs), 0);
-        VerityLocation loc = { .data_fd = data, .hash_fd = hash, .superblock = true };
-        VerityFailure f = { .kind = VERITY_FAILURE_NONE };
+        VerityLocation loc = {.data_fd = data, .hash_fd = hash, .superblock = true};
+        VerityFailure f = {.kind = VERITY_FAILURE_NONE};
         assert_int_equal(verity_tree_verify(&loc, &p, root, rs, 2, &f), 0);
         assert_int_equal(f.kind, VERITY_FAILURE_NONE);
         assert_int_equal(verity_tree_verify(&loc, &p, root, rs - 1, 2, &f), -EINVAL);
@@ -382,9 +382,9 @@ static void test_verify_and_tamper(void **state) {
         assert_int_equal(verity_tree_verify(&loc, &p, root, rs, 2, &f), -EIO);
 
         char buf[VERITY_FAILURE_STRING_MAX];
-        f = (VerityFailure) { .kind = VERITY_FAILURE_HASH_BLOCK, .level = 1, .block = 3, .offset = 8192 };
+        f = (VerityFailure){.kind = VERITY_FAILURE_HASH_BLOCK, .level = 1, .block = 3, .offset = 8192};
         assert_string_equal(verity_failure_to_string(&f, buf, sizeof(buf)),
-                            "hash block 3 at level 1 (byte 8192 of the hash file) does not match its digest");
+                "hash block 3 at level 1 (byte 8192 of the hash file) does not match its digest");
 
         free(hex1), free(hex2), free(d);
         close(data), close(hash), close(hash1);
@@ -397,24 +397,25 @@ static void test_root_hash_hex(void **state) {
         assert_int_equal(verity_root_hash_from_hex(h, VERITY_HASH_SHA256, r, &n), 0);
         assert_int_equal(n, 32);
         assert_int_equal(r[0], 0x60);
-        assert_int_equal(verity_root_hash_from_hex("6093A2333523050B628581510028976D3D3E9C62458642A83727E6DF641397A4", VERITY_HASH_SHA256, r,
-                                                   &n),
-                         0);
+        assert_int_equal(verity_root_hash_from_hex("6093A2333523050B628581510028976D3D3E9C62458642A83727E6DF641397A4",
+                                 VERITY_HASH_SHA256, r, &n),
+                0);
         assert_int_equal(verity_root_hash_from_hex(h, VERITY_HASH_SHA1, r, &n), -EINVAL);
         assert_int_equal(verity_root_hash_from_hex(h, VERITY_HASH_SHA512, r, &n), -EINVAL);
-        assert_int_equal(verity_root_hash_from_hex("6093a2333523050b628581510028976d3d3e9c62458642a83727e6df641397a\n", VERITY_HASH_SHA256,
-                                                   r, &n),
-                         -EINVAL);
-        assert_int_equal(verity_root_hash_from_hex("g093a2333523050b628581510028976d3d3e9c62458642a83727e6df641397a4", VERITY_HASH_SHA256,
-                                                   r, &n),
-                         -EINVAL);
+        assert_int_equal(verity_root_hash_from_hex("6093a2333523050b628581510028976d3d3e9c62458642a83727e6df641397a\n",
+                                 VERITY_HASH_SHA256, r, &n),
+                -EINVAL);
+        assert_int_equal(verity_root_hash_from_hex("g093a2333523050b628581510028976d3d3e9c62458642a83727e6df641397a4",
+                                 VERITY_HASH_SHA256, r, &n),
+                -EINVAL);
 }
 
 static void test_sig_json(void **state) {
         VeritySigJson j = {};
-        const char *ok = "{\"rootHash\":\"6093a2333523050b628581510028976d3d3e9c62458642a83727e6df641397a4\","
-                         "\"certificateFingerprint\":\"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\","
-                         "\"signature\":\"AAECAw==\"}";
+        const char *ok =
+                "{\"rootHash\":\"6093a2333523050b628581510028976d3d3e9c62458642a83727e6df641397a4\","
+                "\"certificateFingerprint\":\"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\","
+                "\"signature\":\"AAECAw==\"}";
         assert_int_equal(verity_sig_json_parse(ok, strlen(ok), &j), 0);
         assert_int_equal(j.p7s_size, 4);
         assert_memory_equal(j.p7s, "\0\1\2\3", 4);
@@ -445,7 +446,8 @@ static void test_sig_json(void **state) {
                 "{\"rootHash\":\"6093a2333523050b628581510028976d3d3e9c62\",\"signature\":\"AAEC\\u0000w==\"}",
                 "{\"rootHash\":\"6093a2333523050b628581510028976d3d3e9c62\",\"signature\":\"AAECAw=\"}",
                 "{\"rootHash\":\"6093a2333523050b628581510028976d3d3e9c62\",\"signature\":\"\"}",
-                "{\"rootHash\":\"6093a2333523050b628581510028976d3d3e9c62\",\"certificateFingerprint\":\"00\",\"signature\":\"AAECAw==\"}",
+                "{\"rootHash\":\"6093a2333523050b628581510028976d3d3e9c62\",\"certificateFingerprint\":\"00\","
+                "\"signature\":\"AAECAw==\"}",
                 "{\"rootHash\":\"6093a2333523050b628581510028976d3d3e9c62\",\"signature\":[]}",
         };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++)
@@ -456,7 +458,8 @@ static void test_sig_json(void **state) {
         char *big = malloc(n + 1);
         for (size_t limit = VERITY_SIG_SIZE_MAX - 1; limit <= VERITY_SIG_SIZE_MAX + 3; limit += 4) {
                 size_t b64 = (limit + 2) / 3 * 4;
-                int k = snprintf(big, n, "{\"rootHash\":\"6093a2333523050b628581510028976d3d3e9c62\",\"signature\":\"");
+                int k = snprintf(
+                        big, n, "{\"rootHash\":\"6093a2333523050b628581510028976d3d3e9c62\",\"signature\":\"");
                 memset(big + k, 'A', b64);
                 strcpy(big + k + b64, "\"}");
                 int want = limit <= VERITY_SIG_SIZE_MAX ? 0 : -EFBIG;
@@ -472,10 +475,10 @@ static void test_sig_json(void **state) {
 }
 
 static void test_sig_verify_errors(void **state) {
-        char *dirs[] = { (char *) "/nonexistent-verity-dir", NULL };
+        char *dirs[] = {(char *) "/nonexistent-verity-dir", NULL};
         char *signer = NULL;
         const char *h = "6093a2333523050b628581510028976d3d3e9c62458642a83727e6df641397a4";
-        uint8_t junk[64] = { 0x30, 0x03, 0x02, 0x01, 0x00 };
+        uint8_t junk[64] = {0x30, 0x03, 0x02, 0x01, 0x00};
         assert_int_equal(verity_sig_verify(h, junk, sizeof(junk), dirs, NULL, &signer), -EBADMSG);
         assert_int_equal(verity_sig_verify(h, junk, 0, dirs, NULL, &signer), -EBADMSG);
         uint8_t *big = calloc(1, VERITY_SIG_SIZE_MAX + 1);
@@ -577,7 +580,7 @@ static void test_open_userspace(void **state) {
         verity_params_init(&p);
         assert_int_equal(verity_params_randomize(&p, true, true), 0);
         p.data_blocks = n;
-        VerityLocation loc = { .data_fd = data, .hash_fd = hash, .superblock = true };
+        VerityLocation loc = {.data_fd = data, .hash_fd = hash, .superblock = true};
         uint8_t root[VERITY_DIGEST_SIZE_MAX];
         assert_int_equal(verity_tree_build(&loc, &p, 0, root), 0);
 
@@ -589,7 +592,7 @@ static void test_open_userspace(void **state) {
                 .root_hash_size = 32,
                 .mode = VERITY_OPEN_USERSPACE,
         };
-        VerityOpened o = { .fd = -EBADF };
+        VerityOpened o = {.fd = -EBADF};
         VerityFailure f = {};
         assert_int_equal(verity_open(&req, &o, &f), 0);
         assert_true(o.fd >= 0);
@@ -620,7 +623,7 @@ static void test_open_userspace(void **state) {
         uint8_t junk[16] = {};
         req.sig = junk;
         req.sig_size = sizeof(junk);
-        char *none[] = { dir, NULL };
+        char *none[] = {dir, NULL};
         req.cert_dirs = none;
         assert_int_equal(verity_open(&req, &o, &f), -EBADMSG);
         assert_int_equal(f.kind, VERITY_FAILURE_SIGNATURE);
