@@ -12,6 +12,7 @@
 #include <linux/loop.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 
@@ -21,6 +22,9 @@
 
 #define LOOP_ATTACH_ATTEMPTS 64 /* LOOP_CTL_GET_FREE races with other users of loop devices */
 #define COPY_CHUNK (16U * 1024U * 1024U)
+
+static void crypt_log_discard(int level, const char *msg, void *userdata) {
+}
 
 bool verity_dm_available(void) {
         return access("/dev/mapper/control", F_OK) >= 0;
@@ -175,6 +179,7 @@ void verity_opened_done(VerityOpened *o) {
         o->fd = safe_close(o->fd);
         if (o->dm && o->dm_name) {
                 struct crypt_device *cd = NULL;
+                crypt_set_log_callback(NULL, crypt_log_discard, NULL);
                 if (crypt_init_by_name(&cd, o->dm_name) >= 0)
                         (void) crypt_deactivate_by_name(cd, o->dm_name, CRYPT_DEACTIVATE_DEFERRED);
                 crypt_free(cd);
@@ -307,6 +312,7 @@ static int open_dm(const VerityOpenRequest *req, VerityOpened *ret, VerityFailur
         snprintf(data_path, sizeof(data_path), "/proc/self/fd/%d", data_fd);
         snprintf(hash_path, sizeof(hash_path), "/proc/self/fd/%d", req->hash_fd);
 
+        crypt_set_log_callback(NULL, crypt_log_discard, NULL); /* a library layer prints nothing */
         r = crypt_init_data_device(&cd, hash_path, data_path);
         if (r < 0)
                 return r;
@@ -323,14 +329,32 @@ static int open_dm(const VerityOpenRequest *req, VerityOpened *ret, VerityFailur
                 .hash_area_offset = req->hash_offset,
                 .flags = req->superblock ? 0 : CRYPT_VERITY_NO_HEADER,
         };
-        r = crypt_load(cd, CRYPT_VERITY, &cp);
+        /* As veritysetup does: a superblock is loaded, parameters without one are "formatted"
+         * (which for verity only sets them, CREATE_HASH not being asked for). */
+        if (req->superblock)
+                r = crypt_load(cd, CRYPT_VERITY, &cp);
+        else
+                r = crypt_format(cd, CRYPT_VERITY, NULL, NULL, NULL, NULL, 0, &cp);
+        if (r >= 0 && req->superblock) {
+                /* libcryptsetup read the superblock again: it must say what was checked above. */
+                struct crypt_params_verity got = {};
+                r = crypt_get_verity_info(cd, &got);
+                if (r >= 0 &&
+                        (!got.hash_name || strcasecmp(got.hash_name, hash_name) != 0 || got.hash_type != p.format ||
+                                got.data_block_size != p.data_block_size || got.hash_block_size != p.hash_block_size ||
+                                got.data_size != p.data_blocks || got.salt_size != p.salt_size ||
+                                (p.salt_size > 0 && (!got.salt || memcmp(got.salt, p.salt, p.salt_size) != 0))))
+                        r = -ESTALE; /* changed between the two reads */
+        }
         if (r >= 0) {
                 if (req->sig) {
                         r = crypt_activate_by_signed_key(cd, req->dm_name, (const char *) req->root_hash,
                                 req->root_hash_size, req->sig, req->sig_size, CRYPT_ACTIVATE_READONLY);
-                        /* A kernel without CONFIG_DM_VERITY_VERIFY_ROOTHASH_SIG: the signature was
-                         * verified above, and the kernel still checks every block against that hash. */
-                        if (r == -EOPNOTSUPP || r == -ENOTSUP || r == -EINVAL || r == -ENOKEY)
+                        /* A kernel without CONFIG_DM_VERITY_VERIFY_ROOTHASH_SIG, or without the
+                         * certificate in its keyring: the signature was verified above against
+                         * the trusted directories, and the kernel still checks every block
+                         * against that root hash. */
+                        if (r == -EOPNOTSUPP || r == -ENOTSUP || r == -EINVAL || r == -ENOKEY || r == -EKEYREJECTED)
                                 r = crypt_activate_by_volume_key(cd, req->dm_name, (const char *) req->root_hash,
                                         req->root_hash_size, CRYPT_ACTIVATE_READONLY);
                 } else
