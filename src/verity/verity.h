@@ -258,7 +258,8 @@ typedef struct VerityOpened {
  *
  * Fails closed: a root hash or signature that cannot be checked stops the operation (-EBADMSG with
  * *ret_failure naming the part; for the signature also -EKEYREJECTED and -ENOKEY as
- * verity_sig_verify() returns them, with ret_failure->kind VERITY_FAILURE_SIGNATURE). */
+ * verity_sig_verify() returns them, with ret_failure->kind VERITY_FAILURE_SIGNATURE). -ESTALE when
+ * the superblock changed between our check and libcryptsetup's read. */
 int verity_open(const VerityOpenRequest *req, VerityOpened *ret, VerityFailure *ret_failure);
 void verity_opened_done(VerityOpened *o); /* closes, removes the dm device, frees */
 
