@@ -133,6 +133,11 @@ must "$COWPEN" verity-sign -q img.raw --private-key=key.pem --certificate=cert.p
 openssl smime -verify -binary -inform der -in img.roothash.p7s -content roothash.txt -certfile cert.pem -nointern -noverify \
   >/dev/null 2>&1 || fail "openssl smime rejects cowpen's signature"
 cmp img.roothash.p7s ossl.p7s || fail "cowpen's signature differs from openssl smime's"
+# As systemd-nspawn's --root-hash-sig=base64:…
+out=$(must "$COWPEN" verity-verify img.raw --root-hash-sig="base64:$(base64 -w0 ossl.p7s)" --verity-certs=certs)
+[[ $out == *"signed by certs/test.crt"* ]] || fail "base64: signature: $out"
+must_fail 1 "$COWPEN" verity-verify img.raw --root-hash-sig="base64:%%%" --verity-certs=certs
+assert_one_line_error "signature base64:%%%: malformed"
 # IMAGE.roothash.p7s is found next to the image.
 out=$(must "$COWPEN" verity-verify img.raw --verity-certs=certs)
 [[ $out == *"signed by certs/test.crt"* ]] || fail "sidecar signature not used: $out"
