@@ -28,10 +28,9 @@ int console_open(Console *c, ConsoleMode mode) {
         c->master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
         if (c->master < 0)
                 return negative_errno();
-        char name[64];
-        if (grantpt(c->master) < 0 || unlockpt(c->master) < 0 || ptsname_r(c->master, name, sizeof(name)) != 0)
+        if (grantpt(c->master) < 0 || unlockpt(c->master) < 0 || ptsname_r(c->master, c->slave_path, sizeof(c->slave_path)) != 0)
                 goto fail;
-        c->slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        c->slave = open(c->slave_path, O_RDWR | O_NOCTTY | O_CLOEXEC);
         if (c->slave < 0)
                 goto fail;
         console_winch(c);

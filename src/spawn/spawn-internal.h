@@ -25,6 +25,7 @@ typedef struct ChildArgs {
         int alive_fd;        /* read end of a pipe whose write end only the parent holds */
         int alive_w;         /* the parent's write end, closed by the child */
         int console_fd;      /* pty slave, or -EBADF in pipe mode */
+        const char *console_path; /* its name (/dev/pts/N), to bind it in the child's namespace */
         const sigset_t *saved_mask;
         const char *term;    /* $TERM for the payload */
 } ChildArgs;
@@ -37,7 +38,7 @@ _noreturn_ void spawn_child(ChildArgs *a);
 /* Makes the prepared root (and --volatile) a mount point; returns its path (borrowed or in buf). */
 int mount_setup_root(const SpawnConfig *c, const PreparedRoot *p, char *buf, size_t buflen, const char **ret_path,
                      SpawnError *e);
-int mount_api_vfs(int root_fd, const SpawnConfig *c, int console_fd, SpawnError *e);
+int mount_api_vfs(int root_fd, const SpawnConfig *c, const char *console_path, SpawnError *e);
 int mount_custom(int root_fd, const SpawnConfig *c, SpawnError *e);
 int mount_make_root_read_only(const char *root_path, SpawnError *e);
 /* Resolves path below root_fd (RESOLVE_IN_ROOT), creating what is missing: directories, and the
@@ -59,6 +60,7 @@ int loopback_up(void);
 typedef struct Console {
         ConsoleMode mode;
         int master, slave;
+        char slave_path[64];
         bool raw;
         struct termios saved;
         char in_buf[4096], out_buf[16384];

@@ -245,7 +245,7 @@ static const struct {
         { "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
 };
 
-static int setup_dev(int root_fd, int console_fd, SpawnError *e) {
+static int setup_dev(int root_fd, const char *console_path, SpawnError *e) {
         int r = mount_at(root_fd, "dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=0755,size=4m,nr_inodes=64k", e);
         if (r < 0)
                 return r;
@@ -284,9 +284,12 @@ static int setup_dev(int root_fd, int console_fd, SpawnError *e) {
         /* mqueue needs the IPC namespace we own; a kernel without it just has no /dev/mqueue. */
         (void) mount_at(root_fd, "dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, NULL);
 
-        if (console_fd >= 0) {
-                _cleanup_close_ int t = -EBADF;
-                if ((r = open_mount_target(dfd, "console", false, &t)) < 0 || (r = bind_fd(console_fd, t, false, false)) < 0)
+        if (console_path) {
+                /* Opened by name here: a bind needs the pty as seen in this mount namespace. */
+                _cleanup_close_ int s = open(console_path, O_PATH | O_CLOEXEC), t = -EBADF;
+                if (s < 0)
+                        return spawn_error(e, negative_errno(), "open console %s: %m", console_path);
+                if ((r = open_mount_target(dfd, "console", false, &t)) < 0 || (r = bind_fd(s, t, false, false)) < 0)
                         return spawn_error(e, r, "bind /dev/console: %m");
         }
         return 0;
@@ -354,9 +357,9 @@ static int setup_proc(int root_fd, const SpawnConfig *c, SpawnError *e) {
         return r < 0 ? r : 0;
 }
 
-int mount_api_vfs(int root_fd, const SpawnConfig *c, int console_fd, SpawnError *e) {
+int mount_api_vfs(int root_fd, const SpawnConfig *c, const char *console_path, SpawnError *e) {
         int r;
-        if ((r = setup_dev(root_fd, console_fd, e)) < 0 || (r = setup_proc(root_fd, c, e)) < 0)
+        if ((r = setup_dev(root_fd, console_path, e)) < 0 || (r = setup_proc(root_fd, c, e)) < 0)
                 return r;
         r = mount_at(root_fd, "sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, e);
         if (r < 0)

@@ -465,7 +465,8 @@ int settings_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, const char *pat
                         continue;
                 if (warnings) {
                         char *w;
-                        if (asprintf(&w, "ignoring %s settings, file %s is not trusted", privileged[i].what, path) >= 0)
+                        if (asprintf(&w, "ignoring %s settings: the file is not trusted (--settings=trusted trusts it)",
+                                     privileged[i].what) >= 0)
                                 (void) strv_push(warnings, w);
                 }
                 m &= ~privileged[i].bit;

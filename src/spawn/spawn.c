@@ -196,6 +196,7 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
                 .alive_fd = alive_pipe[0],
                 .alive_w = alive_pipe[1],
                 .console_fd = con.slave,
+                .console_path = con.slave >= 0 ? con.slave_path : NULL,
                 .saved_mask = &saved,
                 .term = term,
         };
