@@ -238,10 +238,16 @@ int setup_timezone(int root_fd, const SpawnConfig *c, SpawnError *e) {
                         r = etc;
                         break;
                 }
+                /* Already pointing at the same zone (whatever the spelling of the path)? Then
+                 * the image is left alone, as nspawn does. */
                 char have[256];
                 ssize_t k = readlinkat(etc, "localtime", have, sizeof(have) - 1);
-                if (k > 0 && (size_t) k == strlen(want) && memcmp(have, want, (size_t) k) == 0)
-                        break; /* already so */
+                if (k > 0) {
+                        have[k] = 0;
+                        const char *hz = strstr(have, "zoneinfo/");
+                        if (hz && streq(hz + STRLEN("zoneinfo/"), zone))
+                                break;
+                }
                 _cleanup_free_ char *rnd = NULL, *tmp = NULL;
                 if ((r = random_hex(6, &rnd)) < 0 || !(tmp = strjoin(".#localtime.", rnd))) {
                         r = r < 0 ? r : -ENOMEM;
