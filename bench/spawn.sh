@@ -1,0 +1,81 @@
+#!/bin/bash
+# bench/spawn.sh: cowpen run against systemd-nspawn on the same trees, side by side in one run,
+# alternating, ROUNDS rounds (default 7), medians, ratios cowpen/nspawn.
+#   1. run -D ROOT /bin/true                (start-up cost of a container)
+#   2. run -x -D ROOT /bin/true, 200 MB tree (throw-away copy on ext4: overlayfs vs nspawn's copy)
+#   3. the same on a 1 GB tree (the 200 MB tree padded with a big file): cowpen should stay flat
+# The reference nspawn runs as the lead prescribes for a host without systemd as PID 1:
+#   unshare -m sh -c 'mount -t tmpfs tmpfs /run && exec systemd-nspawn --register=no --keep-unit …'
+# Usage: bench/spawn.sh [ROUNDS]   (as root; COWPEN=path to the binary, default build/cowpen)
+. "$(dirname "$0")/../tests/lib/lib.sh"
+
+ROUNDS=${1:-7}
+[ "$ROUNDS" -ge 5 ] || fail "use at least 5 rounds"
+command -v systemd-nspawn >/dev/null || fail "systemd-nspawn missing (scripts/packages/spawn.txt: systemd-container)"
+[ -x "$COWPEN" ] || fail "no cowpen binary at $COWPEN (meson compile -C build)"
+rootfs_fixture
+make_loop_fs ext4 6G
+T=$LOOP_MNT/trees
+mkdir -p "$T"
+log "preparing a 200 MB and a 1 GB tree on ext4 ($LOOP_DEV)…"
+cp -a "$ROOTFS_DIR" "$T/small"
+cp -a "$ROOTFS_DIR" "$T/big"
+small_mb=$(du -sm "$T/small" | cut -f1)
+head -c $(((1024 - small_mb) << 20)) /dev/urandom >"$T/big/var/pad"
+big_mb=$(du -sm "$T/big" | cut -f1)
+sync
+
+now_ns() { date +%s%N; }
+time_ms() { # time_ms CMD…: wall-clock milliseconds of one run (must succeed)
+  local t0 t1
+  t0=$(now_ns)
+  "$@" </dev/null >/dev/null 2>&1 || fail "failed: $*"
+  t1=$(now_ns)
+  echo $(((t1 - t0) / 1000))
+}
+nspawn() {
+  unshare -m sh -c 'mount -t tmpfs tmpfs /run && exec systemd-nspawn -q --register=no --keep-unit "$@"' nspawn "$@"
+}
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+ms() { awk -v u="$1" 'BEGIN {printf "%.1f ms", u / 1000}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
+
+declare -A t
+cases=(true x-small x-big)
+for c in "${cases[@]}"; do t[cowpen-$c]=""; t[nspawn-$c]=""; done
+# one warm-up of each, not counted
+time_ms "$COWPEN" run -D "$T/small" /bin/true >/dev/null
+time_ms nspawn -D "$T/small" /bin/true >/dev/null
+
+for ((i = 1; i <= ROUNDS; i++)); do
+  log "round $i/$ROUNDS"
+  # alternate who goes first
+  for who in $( ((i % 2)) && echo "cowpen nspawn" || echo "nspawn cowpen"); do
+    if [ "$who" = cowpen ]; then
+      t[cowpen-true]+=" $(time_ms "$COWPEN" run -D "$T/small" /bin/true)"
+      t[cowpen-x-small]+=" $(time_ms "$COWPEN" run -x -D "$T/small" /bin/true)"
+      t[cowpen-x-big]+=" $(time_ms "$COWPEN" run -x -D "$T/big" /bin/true)"
+    else
+      t[nspawn-true]+=" $(time_ms nspawn -D "$T/small" /bin/true)"
+      t[nspawn-x-small]+=" $(time_ms nspawn -x -D "$T/small" /bin/true)"
+      t[nspawn-x-big]+=" $(time_ms nspawn -x -D "$T/big" /bin/true)"
+    fi
+  done
+done
+
+printf '\n%-34s %12s %12s %10s\n' "median of $ROUNDS rounds" cowpen systemd-nspawn ratio
+declare -A med
+for c in "${cases[@]}"; do
+  # shellcheck disable=SC2086
+  med[cowpen-$c]=$(median ${t[cowpen-$c]})
+  # shellcheck disable=SC2086
+  med[nspawn-$c]=$(median ${t[nspawn-$c]})
+done
+label() { case $1 in true) echo "run -D ROOT /bin/true" ;; x-small) echo "run -x, ${small_mb} MB tree (ext4)" ;; x-big) echo "run -x, ${big_mb} MB tree (ext4)" ;; esac; }
+for c in "${cases[@]}"; do
+  printf '%-34s %12s %12s %10s\n' "$(label "$c")" "$(ms "${med[cowpen-$c]}")" "$(ms "${med[nspawn-$c]}")" \
+    "$(ratio "${med[cowpen-$c]}" "${med[nspawn-$c]}")"
+done
+printf '\ncowpen -x %s MB / %s MB: %s   (nspawn: %s)\n' "$big_mb" "$small_mb" \
+  "$(ratio "${med[cowpen-x-big]}" "${med[cowpen-x-small]}")" "$(ratio "${med[nspawn-x-big]}" "${med[nspawn-x-small]}")"
+printf 'targets: run /bin/true <= 0.25, run -x <= 0.05, cowpen -x flat from 200 MB to 1 GB\n'
