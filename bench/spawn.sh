@@ -25,13 +25,12 @@ head -c $(((1024 - small_mb) << 20)) /dev/urandom >"$T/big/var/pad"
 big_mb=$(du -sm "$T/big" | cut -f1)
 sync
 
-now_ns() { date +%s%N; }
-time_ms() { # time_ms CMD…: wall-clock milliseconds of one run (must succeed)
-  local t0 t1
-  t0=$(now_ns)
+# Microseconds from bash's own clock: forking date(1) around each run would be timed too.
+time_ms() { # time_ms CMD…: wall-clock microseconds of one run (must succeed)
+  local t0=${EPOCHREALTIME/[.,]/} t1
   "$@" </dev/null >/dev/null 2>&1 || fail "failed: $*"
-  t1=$(now_ns)
-  echo $(((t1 - t0) / 1000))
+  t1=${EPOCHREALTIME/[.,]/}
+  echo $((t1 - t0))
 }
 nspawn() {
   unshare -m sh -c 'mount -t tmpfs tmpfs /run && exec systemd-nspawn -q --register=no --keep-unit "$@"' nspawn "$@"
@@ -47,23 +46,34 @@ for c in "${cases[@]}"; do t[cowpen-$c]=""; t[nspawn-$c]=""; done
 time_ms "$COWPEN" run -D "$T/small" /bin/true >/dev/null
 time_ms nspawn -D "$T/small" /bin/true >/dev/null
 
-for ((i = 1; i <= ROUNDS; i++)); do
-  log "round $i/$ROUNDS"
-  # alternate who goes first
-  for who in $( ((i % 2)) && echo "cowpen nspawn" || echo "nspawn cowpen"); do
-    if [ "$who" = cowpen ]; then
-      t[cowpen-true]+=" $(time_ms "$COWPEN" run -D "$T/small" /bin/true)"
-      t[cowpen-x-small]+=" $(time_ms "$COWPEN" run -x -D "$T/small" /bin/true)"
-      t[cowpen-x-big]+=" $(time_ms "$COWPEN" run -x -D "$T/big" /bin/true)"
-    else
-      t[nspawn-true]+=" $(time_ms nspawn -D "$T/small" /bin/true)"
-      t[nspawn-x-small]+=" $(time_ms nspawn -x -D "$T/small" /bin/true)"
-      t[nspawn-x-big]+=" $(time_ms nspawn -x -D "$T/big" /bin/true)"
-    fi
+# Each case is measured on its own, cowpen and nspawn alternating (who goes first alternates too),
+# with a sync outside the timed part so that one run's writeback never lands in the next one.
+measure() { # measure CASE COWPEN-ARGS… -- NSPAWN-ARGS…
+  local c=$1 i who
+  shift
+  local -a ca=() na=()
+  while [ "$1" != -- ]; do ca+=("$1"); shift; done
+  shift
+  na=("$@")
+  for ((i = 1; i <= ROUNDS; i++)); do
+    for who in $( ((i % 2)) && echo "cowpen nspawn" || echo "nspawn cowpen"); do
+      sync
+      if [ "$who" = cowpen ]; then
+        t[cowpen-$c]+=" $(time_ms "$COWPEN" run "${ca[@]}")"
+      else
+        t[nspawn-$c]+=" $(time_ms nspawn "${na[@]}")"
+      fi
+    done
   done
-done
+}
+log "run -D ROOT /bin/true, $((3 * ROUNDS)) rounds"
+ROUNDS=$((3 * ROUNDS)) measure true -D "$T/small" /bin/true -- -D "$T/small" /bin/true
+log "run -x, ${small_mb} MB, $ROUNDS rounds"
+measure x-small -x -D "$T/small" /bin/true -- -x -D "$T/small" /bin/true
+log "run -x, ${big_mb} MB, $ROUNDS rounds"
+measure x-big -x -D "$T/big" /bin/true -- -x -D "$T/big" /bin/true
 
-printf '\n%-34s %12s %12s %10s\n' "median of $ROUNDS rounds" cowpen systemd-nspawn ratio
+printf '\n%-34s %12s %12s %10s\n' "medians" cowpen systemd-nspawn ratio
 declare -A med
 for c in "${cases[@]}"; do
   # shellcheck disable=SC2086

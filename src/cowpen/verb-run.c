@@ -184,6 +184,7 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
                         break;
                 case 'a':
                         c->as_pid2 = true;
+                        c->mask |= SETTING_PROCESS_TWO;
                         break;
                 case ARG_CHDIR:
                         if (optarg[0] != '/')
@@ -365,11 +366,12 @@ int verb_run(int argc, char *argv[]) {
         SpawnConfig c;
         spawn_config_init(&c);
         RunArgs a = { .settings = SETTINGS_YES };
+        _cleanup_(prepared_root_freep) PreparedRoot *root = NULL;
+        _cleanup_free_ char *error = NULL;
         int r = parse_run_argv(argc, argv, &c, &a);
         if (r < 0)
                 goto finish;
 
-        _cleanup_(prepared_root_freep) PreparedRoot *root = NULL;
         a.prep.read_only = c.read_only;
         r = prepared_root_new(&a.prep, arg_global.image_root, &root);
         if (r == -EMEDIUMTYPE && a.prep.machine && !a.prep.directory)
@@ -413,7 +415,6 @@ int verb_run(int argc, char *argv[]) {
                 }
         }
 
-        _cleanup_free_ char *error = NULL;
         r = spawn_run(&c, root, &error);
         if (r < 0)
                 r = log_error_errno(r, "run %s: %s", root->machine, error ?: strerror(-r));

@@ -81,8 +81,9 @@ suite() {
     local opt ref
     for opt in "" --private-network; do
       ref=$(unshare -m sh -c 'mount -t tmpfs tmpfs /run && exec systemd-nspawn -q --register=no --keep-unit "$@"' nspawn \
-        $opt --read-only -D "$R" /bin/sh -c 'awk "/^CapBnd/ {print \$2}" /proc/self/status' </dev/null) ||
+        $opt --read-only --console=pipe -D "$R" /bin/sh -c 'awk "/^CapBnd/ {print \$2}" /proc/self/status' </dev/null) ||
         fail "$fs: systemd-nspawn $opt failed"
+      ref=$(printf '%s' "$ref" | tr -cd '0-9a-f')
       v=$(capbnd -M deb $opt)
       [ "$v" -eq $((16#$ref)) ] || fail "$fs: CapBnd $(printf %x "$v") ${opt:+($opt) }differs from systemd-nspawn's $ref"
     done
