@@ -6,7 +6,8 @@
 #   3. the same on a 1 GB tree (the 200 MB tree padded with a big file): cowpen should stay flat
 # The reference nspawn runs as the lead prescribes for a host without systemd as PID 1:
 #   unshare -m sh -c 'mount -t tmpfs tmpfs /run && exec systemd-nspawn --register=no --keep-unit …'
-# Usage: bench/spawn.sh [ROUNDS]   (as root; COWPEN=path to the binary, default build/cowpen)
+# Usage: bench/spawn.sh [ROUNDS]   (as root; COWPEN=path to the binary, default build/cowpen;
+#        LOOP_BACKING=DIR for the loop file, default /dev/shm: needs ~3 GB of memory)
 . "$(dirname "$0")/../tests/lib/lib.sh"
 
 ROUNDS=${1:-7}
@@ -14,7 +15,9 @@ ROUNDS=${1:-7}
 command -v systemd-nspawn >/dev/null || fail "systemd-nspawn missing (scripts/packages/spawn.txt: systemd-container)"
 [ -x "$COWPEN" ] || fail "no cowpen binary at $COWPEN (meson compile -C build)"
 rootfs_fixture
-make_loop_fs ext4 6G
+# The loop file on tmpfs (as the other benches): the host disk's writeback stays out of the figures.
+export LOOP_BACKING=${LOOP_BACKING:-/dev/shm}
+make_loop_fs ext4 4G
 T=$LOOP_MNT/trees
 mkdir -p "$T"
 log "preparing a 200 MB and a 1 GB tree on ext4 ($LOOP_DEV)…"
