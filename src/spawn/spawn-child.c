@@ -258,6 +258,11 @@ _noreturn_ void spawn_child(ChildArgs *args) {
                 child_fail(a, &e);
         }
         r = spawn_user_lookup(c->user ?: "0", passwd, group, &u);
+        /* Freed now: the exec below skips cleanup handlers, and with CLONE_VM this is the
+         * parent's heap. */
+        free(passwd);
+        free(group);
+        passwd = group = NULL;
         if (r < 0) {
                 spawn_error(&e, r, r == -ESRCH ? "user %s: no such user in the container" : "user %s: %m", c->user ?: "root");
                 child_fail(a, &e);
