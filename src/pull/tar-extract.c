@@ -53,6 +53,7 @@ struct TarExtract {
         DirTimes *dirs;
         size_t n_dirs, allocated_dirs;
         bool have_root_times;
+        bool default_acl_seen; /* a directory got a default ACL: new entries may inherit it */
         struct timespec root_ts[2];
 
         char *error_entry;
@@ -306,12 +307,48 @@ static int apply_xattrs(TarExtract *x, int fd, bool path_only, const TarEntry *e
         return 0;
 }
 
+static bool entry_has_xattr(const TarEntry *e, const char *name) {
+        for (size_t i = 0; i < e->n_xattrs; i++)
+                if (streq(e->xattrs[i].name, name))
+                        return true;
+        return false;
+}
+
+/* An entry created below a directory with a default ACL inherits it; the archive's word is
+ * what counts, so inherited ACLs the entry does not carry are removed. */
+static int drop_inherited_acls(TarExtract *x, int fd, bool path_only, const TarEntry *e) {
+        if (!x->default_acl_seen)
+                return 0;
+        char proc[64];
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%i", fd);
+        static const char *const names[] = { "system.posix_acl_access", "system.posix_acl_default" };
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                if (i == 1 && !S_ISDIR(e->mode))
+                        break;
+                if (entry_has_xattr(e, names[i]))
+                        continue;
+                int k = path_only ? removexattr(proc, names[i]) : fremovexattr(fd, names[i]);
+                if (k < 0 && errno != ENODATA && errno != ENOTSUP)
+                        return negative_errno();
+        }
+        return 0;
+}
+
+static void note_default_acl(TarExtract *x, const TarEntry *e) {
+        if (S_ISDIR(e->mode) && entry_has_xattr(e, "system.posix_acl_default"))
+                x->default_acl_seen = true;
+}
+
 static int apply_meta_fd(TarExtract *x, int fd, const TarEntry *e, bool times) {
         if (fchown(fd, e->uid, e->gid) < 0)
                 return negative_errno();
+        int r = drop_inherited_acls(x, fd, false, e);
+        if (r < 0)
+                return r;
+        note_default_acl(x, e);
         if (fchmod(fd, e->mode & 07777) < 0)
                 return negative_errno();
-        int r = apply_xattrs(x, fd, false, e);
+        r = apply_xattrs(x, fd, false, e);
         if (r < 0)
                 return r;
         if (times) {
@@ -456,6 +493,9 @@ static int extract_node(TarExtract *x, int parent, const char *name, const TarEn
                 return resolve_fail(x, fd);
         if (fchownat(fd, "", e->uid, e->gid, AT_EMPTY_PATH) < 0)
                 return negative_errno();
+        r = drop_inherited_acls(x, fd, true, e);
+        if (r < 0)
+                return r;
         char proc[64];
         snprintf(proc, sizeof(proc), "/proc/self/fd/%i", fd);
         if (chmod(proc, e->mode & 07777) < 0)
