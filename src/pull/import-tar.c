@@ -88,6 +88,21 @@ int tar_import_run(TarImport *t, int fd, char **ret_error_entry) {
                 t->source = import_source_free(t->source);
                 return r;
         }
+        /* The archive ended; read the stream to its end, so the decoder checks its integrity to
+         * the last byte and a writer feeding us through a pipe can finish. */
+        for (;;) {
+                const void *buf;
+                ssize_t n = import_source_read(t->source, &buf);
+                if (n < 0) {
+                        t->error_reason = n == -EBADMSG ? "corrupt compressed stream after the archive"
+                                        : n == -EPIPE   ? "unexpected end of the compressed stream"
+                                                        : NULL;
+                        t->source = import_source_free(t->source);
+                        return (int) n;
+                }
+                if (n == 0)
+                        break;
+        }
         t->source = import_source_free(t->source);
         return 0;
 }

@@ -85,7 +85,8 @@ pass "single top directory moved up"
 # SIGINT mid-import: nothing visible, nothing left. SIGKILL: the hidden leftover goes with clean.
 mkfifo "$T/fifo"
 for sig in INT TERM KILL; do
-  cw -q import-tar "$T/fifo" "killed" &
+  # Not through cw(): $! must be cowpen itself, not a subshell running it.
+  "$COWPEN" --image-root="$ROOT" --no-progress -q import-tar "$T/fifo" killed &
   pid=$!
   (head -c 120M "$ROOTFS_TAR"; sleep 60) >"$T/fifo" &
   feeder=$!
