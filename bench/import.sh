@@ -40,63 +40,64 @@ cp "$ROOTFS_TAR" "$W/in/r.tar"
 cp "$cache/r1.tar.xz" "$cache/r2.tar.xz" "$cache/r.tar.zst" "$W/in/"
 sync
 
-now() { date +%s.%N; }
 clean_out() { rm -rf "$W/out" "$W/images"; mkdir -p "$W/out" "$W/images"; sync; }
-# time_run FILE-FOR-SECONDS CMD…: appends the wall time of CMD to FILE.
+# time_run NAME CMD…: appends wall seconds to $R/NAME, CPU seconds (user + sys) to $R/NAME.cpu and
+# the maximum RSS in KiB to $R/NAME.rss.
 time_run() {
-  local f=$1 t0 t1
+  local f=$R/$1
   shift
-  t0=$(now)
-  "$@" >/dev/null
-  t1=$(now)
-  awk -v a="$t1" -v b="$t0" 'BEGIN { print a - b }' >>"$f"
+  /usr/bin/time -f '%e %U %S %M' -o "$R/last" "$@" >/dev/null 2>&1 || fail "failed: $*"
+  read -r e u s m <"$R/last"
+  echo "$e" >>"$f"
+  awk -v u="$u" -v s="$s" 'BEGIN { print u + s }' >>"$f.cpu"
+  echo "$m" >>"$f.rss"
 }
-cowpen_run() {
-  local f=$1 file=$2 t0 t1
-  t0=$(now)
-  /usr/bin/time -f %M -o "$W/rss" "$COWPEN" --image-root="$W/images" -q --no-progress import-tar "$file" img
-  t1=$(now)
-  awk -v a="$t1" -v b="$t0" 'BEGIN { print a - b }' >>"$f"
-  cat "$W/rss" >>"$f.rss"
-}
+cowpen_run() { time_run "$1" "$COWPEN" --image-root="$W/images" -q --no-progress import-tar "$2" img; }
 median() { sort -g "$1" | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 max() { sort -g "$1" | tail -n1; }
 
 R=$(mktemp -d /var/tmp/cowpen-bench.XXXXXX)
 at_exit "rm -rf '$R'"
 
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 for ((i = 1; i <= ROUNDS; i++)); do
   log "round $i/$ROUNDS"
-  time_run "$R/xz1.ref" xz -T1 -dc "$W/in/r1.tar.xz"
-  clean_out; cowpen_run "$R/xz1.cow" "$W/in/r1.tar.xz"
-  clean_out; time_run "$R/xz1.gnutar" tar -C "$W/out" -xJf "$W/in/r1.tar.xz"
-  clean_out; time_run "$R/xz1.sd" "$SYSTEMD_IMPORT" tar --image-root="$W/images" "$W/in/r1.tar.xz" img
+  time_run "xz1.ref" xz -T1 -dc "$W/in/r1.tar.xz"
+  clean_out; cowpen_run "xz1.cow" "$W/in/r1.tar.xz"
+  clean_out; time_run "xz1.gnutar" tar -C "$W/out" -xJf "$W/in/r1.tar.xz"
+  clean_out; time_run "xz1.sd" "$SYSTEMD_IMPORT" tar --image-root="$W/images" "$W/in/r1.tar.xz" img
 
-  time_run "$R/xz2.ref" xz -T1 -dc "$W/in/r2.tar.xz"
-  clean_out; cowpen_run "$R/xz2.cow" "$W/in/r2.tar.xz"
+  time_run "xz2.ref" xz -T1 -dc "$W/in/r2.tar.xz"
+  time_run "xz2.xzmt" xz -T2 -dc "$W/in/r2.tar.xz"
+  clean_out; cowpen_run "xz2.cow" "$W/in/r2.tar.xz"
 
-  clean_out; time_run "$R/zst.ref" tar -C "$W/out" -I zstd -xf "$W/in/r.tar.zst"
-  clean_out; cowpen_run "$R/zst.cow" "$W/in/r.tar.zst"
+  clean_out; time_run "zst.ref" tar -C "$W/out" -I zstd -xf "$W/in/r.tar.zst"
+  clean_out; cowpen_run "zst.cow" "$W/in/r.tar.zst"
 
-  clean_out; time_run "$R/tar.ref" tar -C "$W/out" -xf "$W/in/r.tar"
-  clean_out; cowpen_run "$R/tar.cow" "$W/in/r.tar"
-  clean_out; time_run "$R/tar.sd" "$SYSTEMD_IMPORT" tar --image-root="$W/images" "$W/in/r.tar" img
+  clean_out; time_run "tar.ref" tar -C "$W/out" -xf "$W/in/r.tar"
+  clean_out; cowpen_run "tar.cow" "$W/in/r.tar"
+  clean_out; time_run "tar.sd" "$SYSTEMD_IMPORT" tar --image-root="$W/images" "$W/in/r.tar" img
   clean_out
 done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 row() {
-  local what=$1 cow=$2 ref=$3 target=$4 mc mr
+  local what=$1 cow=$2 ref=$3 target=$4 mc mr cc cr
   mc=$(median "$R/$cow")
   mr=$(median "$R/$ref")
-  printf '%-44s cowpen %6.2fs  ref %6.2fs  ratio %5.3f  (target %s)  cowpen max RSS %s KiB\n' \
-    "$what" "$mc" "$mr" "$(ratio "$mc" "$mr")" "$target" "$(max "$R/$cow.rss")"
+  cc=$(median "$R/$cow.cpu")
+  cr=$(median "$R/$ref.cpu")
+  printf '%-42s %6.2fs / %6.2fs = %5.3f (target %-6s)  CPU %6.2fs / %6.2fs = %5.3f  max RSS %s KiB\n' \
+    "$what" "$mc" "$mr" "$(ratio "$mc" "$mr")" "$target" "$cc" "$cr" "$(ratio "$cc" "$cr")" "$(max "$R/$cow.rss")"
 }
+echo "load average before: $LOAD0; after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "import-tar on ext4, $ROUNDS rounds, medians; $(nproc) CPUs; rootfs $(du -h "$ROOTFS_TAR" | cut -f1), r2.tar.xz has $blocks blocks"
+echo "columns: wall cowpen / wall reference = ratio; CPU (user+sys) likewise; cowpen's (or the row's first tool's) max RSS"
 row "tar.xz one block / xz -T1 -dc >/dev/null" xz1.cow xz1.ref "≤ 1.10"
-row "tar.xz one block / GNU tar -xJf" xz1.cow xz1.gnutar "info"
+row "tar.xz one block / GNU tar -xJf" xz1.cow xz1.gnutar "-"
 row "tar.xz one block / systemd-import tar" xz1.cow xz1.sd "≤ 0.77"
 row "tar.xz -T2 blocks / xz -T1 -dc >/dev/null" xz2.cow xz2.ref "≤ 0.75"
+row "  control: xz -T2 -dc / xz -T1 -dc" xz2.xzmt xz2.ref "-"
 row "tar.zst / tar -I zstd -xf" zst.cow zst.ref "≤ 1.10"
 row "tar / tar -xf" tar.cow tar.ref "≤ 1.10"
 row "tar / systemd-import tar" tar.cow tar.sd "≤ 0.77"

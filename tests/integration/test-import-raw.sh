@@ -50,6 +50,18 @@ must_fail 1 cw import-raw "$img"
 assert_one_line_error 'import-raw .*: image "disk" already exists'
 pass "stdin, --read-only, existing name refused"
 
+# --json=short: progress as JSON lines on stderr, the last one saying done and ok.
+"$COWPEN" --image-root="$ROOT" --json=short import-raw "$img" jsonprog 2>"$T/progress.json" >/dev/null ||
+  fail "import-raw --json=short failed: $(cat "$T/progress.json")"
+grep '^{' "$T/progress.json" | tail -n1 | python3 -c '
+import json, sys
+o = json.loads(sys.stdin.read())
+assert o["label"] == "jsonprog" and o["done"] is True and o["ok"] is True, o
+assert o["bytes"] == o["total"] and o["total"] > 0, o
+' || fail "bad JSON progress: $(cat "$T/progress.json")"
+cw -q remove jsonprog
+pass "--json=short progress lines"
+
 # Export: sparse when uncompressed, compressed by suffix or --format, and back.
 must cw -q export-raw disk "$T/out.raw"
 cmp -s "$img" "$T/out.raw" || fail "export-raw differs"
