@@ -41,7 +41,7 @@ int export_raw(int raw_fd, int out_fd, const ExportOptions *o) {
         if (!buf || !zeros)
                 return -ENOMEM;
 
-        uint64_t pos = 0, done = 0;
+        uint64_t pos = 0;
         while (pos < size) {
                 if (interrupted())
                         return -EINTR;
@@ -79,7 +79,6 @@ int export_raw(int raw_fd, int out_fd, const ExportOptions *o) {
                         if (r < 0)
                                 return r;
                         pos += (uint64_t) n;
-                        done += (uint64_t) n;
                         if (o && o->progress)
                                 o->progress(pos, o->userdata);
                 }
