@@ -16,12 +16,3 @@ int verb_export_tar(int argc, char *argv[]) {
 int verb_export_raw(int argc, char *argv[]) {
         return log_error_errno(-EOPNOTSUPP, "export-raw: not implemented yet");
 }
-
-int verb_pull_tar(int argc, char *argv[]) {
-        return log_error_errno(-EOPNOTSUPP, "pull-tar: not implemented yet");
-}
-
-int verb_pull_raw(int argc, char *argv[]) {
-        return log_error_errno(-EOPNOTSUPP, "pull-raw: not implemented yet");
-}
-
