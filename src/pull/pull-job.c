@@ -649,6 +649,17 @@ static int job_sidecars(Job *j, const char *base, const char *filename, const Pu
         return 0;
 }
 
+static int job_import_error(Job *j, int r) {
+        const char *why = j->kind == PULL_TAR && j->importer.tar ? tar_import_error_reason(j->importer.tar) : NULL;
+        if (j->stream.error_entry) {
+                _cleanup_free_ char *e = strjoin("archive entry \"", j->stream.error_entry, "\"");
+                return set_reason(j, r, e ?: "archive entry", why ? ": " : NULL, why);
+        }
+        if (why)
+                return set_reason(j, r, "archive: ", why, NULL);
+        return r;
+}
+
 static void job_done(Job *j) {
         if (j->stream_inited)
                 stream_done(&j->stream);
@@ -681,14 +692,14 @@ static int job_run_base(Job *j, const char *base, const char *url, const char *f
                 return r;
 
         r = transfer(j, url);
-        if (r < 0)
-                return r;
-        r = stream_finish(&j->stream, true);
         if (r < 0) {
-                if (j->stream.error_entry)
-                        return set_reason(j, r, "archive entry ", j->stream.error_entry, NULL);
-                return r;
+                /* A failing importer stops the download: report its error, not the abort. */
+                int k = stream_importer_failed(&j->stream);
+                return k < 0 ? job_import_error(j, k) : r;
         }
+        r = stream_finish(&j->stream, true);
+        if (r < 0)
+                return job_import_error(j, r);
         if (interrupted())
                 return -EINTR;
 
