@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/fs.h>
 #include <linux/openat2.h>
 #include <string.h>
@@ -143,6 +144,8 @@ int image_find(ImageRoot *root, const char *name, Image **ret) {
                 return r;
         if (r >= 0)
                 image_free(*ret); /* "NAME" itself is a file: only NAME.raw counts */
+        if (strlen(name) + STRLEN(".raw") > NAME_MAX)
+                return -ENOENT;
         _cleanup_free_ char *raw = strjoin(name, ".raw");
         if (!raw)
                 return -ENOMEM;
@@ -316,6 +319,10 @@ int image_read_details(ImageRoot *root, Image *i, bool want_usage) {
         if (r == -ENOENT)
                 r = read_file_at(fd, "usr/lib/os-release", RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
                                  OS_RELEASE_SIZE_MAX, &text, NULL);
+        /* An image without a readable os-release (missing, a symlink leading nowhere inside it,
+         * too large, not a file) is still an image: it just has no os-release fields. */
+        if (r == -ENOMEM)
+                return r;
         if (r >= 0) {
                 strv_free(i->os_release);
                 i->os_release = NULL;
