@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdarg.h>
 #include <string.h>
 #include <time.h>
 
@@ -97,9 +98,21 @@ static void on_progress(const PullProgress *p, void *userdata) {
         s->drawn = true;
 }
 
+/* What the pull did and what verified it go to stdout (stderr is for progress and the error). */
+_printf_(1, 2) static void info(const char *fmt, ...) {
+        if (arg_global.quiet)
+                return;
+        va_list ap;
+        va_start(ap, fmt);
+        vprintf(fmt, ap);
+        va_end(ap);
+        putchar('\n');
+        fflush(stdout);
+}
+
 static void on_note(const char *msg, void *userdata) {
         progress_clear(userdata);
-        log_info("%s", msg);
+        info("%s", msg);
 }
 
 static int verb_pull(int argc, char *argv[], PullKind kind) {
@@ -217,14 +230,14 @@ static int verb_pull(int argc, char *argv[], PullKind kind) {
         }
         char a[FORMAT_BYTES_MAX];
         if (res.verified_by)
-                log_info("Verified with %s", res.verified_by);
+                info("Verified with %s", res.verified_by);
         else
-                log_info("Not verified (--verify=no)");
+                info("Not verified (--verify=no)");
         if (res.fingerprint)
-                log_info("Signed by key %s", res.fingerprint);
+                info("Signed by key %s", res.fingerprint);
         for (char **s = res.sidecars; s && *s; s++)
-                log_info("Sidecar %s%s kept", name, *s);
-        log_info("Pulled %s as image \"%s\": %s%s%s, digest %s", res.url, name, format_bytes(a, sizeof(a), res.bytes),
+                info("Sidecar %s%s kept", name, *s);
+        info("Pulled %s as image \"%s\": %s%s%s, digest %s", res.url, name, format_bytes(a, sizeof(a), res.bytes),
                  res.cached ? ", from the download cache" : "", res.resumed ? ", resumed" : "", res.digest);
         pull_result_done(&res);
         return 0;

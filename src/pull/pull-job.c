@@ -671,6 +671,7 @@ static void job_done(Job *j) {
 /* One base URL: verification material, download, checks, publish. */
 static int job_run_base(Job *j, const char *base, const char *url, const char *filename, PullResult *res) {
         _cleanup_(pull_verify_plan_done) PullVerifyPlan plan = {};
+        _cleanup_free_ char *fpr = NULL;
         int r;
 
         j->phase = PULL_PHASE_VERIFY_SOURCES;
@@ -721,7 +722,6 @@ static int job_run_base(Job *j, const char *base, const char *url, const char *f
                         goto bad;
                 }
         }
-        _cleanup_free_ char *fpr = NULL;
         r = pull_verify_download(&plan, plan.checksum.algo == CHECKSUM_SHA512 ? &sha512 : &sha256, data_fd, j->keyring,
                                  &fpr, &j->reason);
         if (r < 0)

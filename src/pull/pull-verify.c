@@ -107,6 +107,14 @@ static int gpg_reason(int r, GpgResult *g, const char *what, char **ret_reason) 
         return set_reason(ret_reason, r, what, ": signature check failed", NULL);
 }
 
+static int plan_finish(PullVerifyPlan *p, PullVerifyPlan *ret) {
+        if (!p->description)
+                return -ENOMEM;
+        *ret = *p;
+        *p = (PullVerifyPlan) {};
+        return 0;
+}
+
 int pull_verify_plan(const char *base, const char *filename, PullVerify mode, const char *keyring, PullFetchFn fetch,
                      void *userdata, PullVerifyPlan *ret, char **ret_reason) {
         _cleanup_(pull_verify_plan_done) PullVerifyPlan p = {};
@@ -136,7 +144,7 @@ int pull_verify_plan(const char *base, const char *filename, PullVerify mode, co
                                 if ((r = plan_set_list(&p, n_sha256, TAKE_PTR(f.data), f.size, CHECKSUM_FORMAT_SINGLE, &c)) < 0)
                                         return r;
                                 p.description = strjoin(n_sha256, " (", checksum_algo_to_string(c.algo), ")");
-                                goto done;
+                                return plan_finish(&p, ret);
                         }
                         fetched_done(&f);
                 }
@@ -152,7 +160,7 @@ int pull_verify_plan(const char *base, const char *filename, PullVerify mode, co
                                 if ((r = plan_set_list(&p, "SHA256SUMS", TAKE_PTR(f.data), f.size, CHECKSUM_FORMAT_SUMS, &c)) < 0)
                                         return r;
                                 p.description = strdup("SHA256SUMS (unsigned)");
-                                goto done;
+                                return plan_finish(&p, ret);
                         }
                         fetched_done(&f);
                 }
@@ -178,7 +186,7 @@ int pull_verify_plan(const char *base, const char *filename, PullVerify mode, co
                                 if ((r = plan_set_list(&p, n_digests, TAKE_PTR(text), tn, CHECKSUM_FORMAT_DIGESTS, &c)) < 0)
                                         return r;
                                 p.description = strjoin(n_digests, " (SHA512, signature not checked)");
-                                goto done;
+                                return plan_finish(&p, ret);
                         }
                 }
                 return set_reason(ret_reason, -ENOKEY, "no checksum found (tried ", n_sha256,
@@ -216,7 +224,7 @@ int pull_verify_plan(const char *base, const char *filename, PullVerify mode, co
                                 return r;
                         p.fingerprint = TAKE_PTR(g.fingerprint);
                         p.description = strjoin("SHA256SUMS, signed (", signames[i], ")");
-                        goto done;
+                        return plan_finish(&p, ret);
                 }
         }
 
@@ -240,7 +248,7 @@ int pull_verify_plan(const char *base, const char *filename, PullVerify mode, co
                                 return r;
                         p.fingerprint = TAKE_PTR(g.fingerprint);
                         p.description = strjoin(n_digests, " (SHA512, clearsigned)");
-                        goto done;
+                        return plan_finish(&p, ret);
                 }
         }
 
@@ -280,16 +288,11 @@ int pull_verify_plan(const char *base, const char *filename, PullVerify mode, co
                                                 checksum_algo_to_string(p.checksum.algo), ")");
                 else
                         p.description = strjoin(detached[i], " (detached signature)");
-                goto done;
+                return plan_finish(&p, ret);
         }
         return set_reason(ret_reason, -ENOKEY, "no signature found (tried SHA256SUMS.gpg, SHA256SUMS.asc, ", n_digests,
                           " clearsigned, .asc, .sig)");
 
-done:
-        if (!p.description)
-                return -ENOMEM;
-        *ret = TAKE_GENERIC(p, PullVerifyPlan, (PullVerifyPlan) {});
-        return 0;
 }
 
 int pull_verify_download(const PullVerifyPlan *plan, const Checksum *actual, int data_fd, const char *keyring,
