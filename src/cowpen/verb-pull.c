@@ -5,6 +5,7 @@
 
 #include "image.h"
 #include "pull-checksum.h"
+#include "pull-url.h"
 #include "pull.h"
 #include "util.h"
 #include "verbs.h"
@@ -193,6 +194,8 @@ static int verb_pull(int argc, char *argv[], PullKind kind) {
         if ((r = check_args(verb, argc - optind, 1, 2)) < 0)
                 return r;
         const char *url = argv[optind];
+        if (pull_url_split(url, NULL, NULL, NULL) < 0)
+                return log_usage("%s %s: not a URL that names a file", verb, url);
         _cleanup_free_ char *name = NULL;
         if (argc - optind > 1) {
                 name = strdup(argv[optind + 1]);

@@ -682,8 +682,6 @@ static int job_run_base(Job *j, const char *base, const char *url, const char *f
                 r = pull_verify_plan(base, filename, j->o->verify, j->keyring, fetch_with_retry, j, &plan, &j->reason);
                 if (r < 0)
                         return r;
-                if (plan.description)
-                        job_note(j, "Verifying with ", plan.description, NULL);
         }
 
         r = pull_download_open(j->root->fd, url, &j->dl);

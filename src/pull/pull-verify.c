@@ -64,6 +64,15 @@ static int set_reason(char **ret_reason, int r, const char *a, const char *b, co
         return r;
 }
 
+/* A fetch failed: keep the fetcher's more specific reason (URL and HTTP status), if any. */
+static int fetch_error(char **ret_reason, int r, const char *name) {
+        if (r == -EFBIG)
+                return set_reason(ret_reason, r, name, ": too large", NULL);
+        if (ret_reason && *ret_reason)
+                return r;
+        return set_reason(ret_reason, r, name, ": ", strerror(-r));
+}
+
 static const char *parse_error_phrase(int r) {
         switch (-r) {
         case EFBIG:
@@ -135,7 +144,7 @@ int pull_verify_plan(const char *base, const char *filename, PullVerify mode, co
                 /* FILE.sha256 */
                 r = fetch_one(base, n_sha256, CHECKSUM_FILE_SIZE_MAX, fetch, userdata, &f);
                 if (r < 0)
-                        return set_reason(ret_reason, r, n_sha256, NULL, NULL);
+                        return fetch_error(ret_reason, r, n_sha256);
                 if (r > 0) {
                         r = lookup(n_sha256, f.data, f.size, CHECKSUM_FORMAT_SINGLE, filename, &c, ret_reason);
                         if (r < 0)
@@ -151,7 +160,7 @@ int pull_verify_plan(const char *base, const char *filename, PullVerify mode, co
                 /* SHA256SUMS */
                 r = fetch_one(base, "SHA256SUMS", CHECKSUM_FILE_SIZE_MAX, fetch, userdata, &f);
                 if (r < 0)
-                        return set_reason(ret_reason, r, "SHA256SUMS", NULL, NULL);
+                        return fetch_error(ret_reason, r, "SHA256SUMS");
                 if (r > 0) {
                         r = lookup("SHA256SUMS", f.data, f.size, CHECKSUM_FORMAT_SUMS, filename, &c, ret_reason);
                         if (r < 0)
@@ -167,7 +176,7 @@ int pull_verify_plan(const char *base, const char *filename, PullVerify mode, co
                 /* FILE.DIGESTS, clearsigned or not; the signature is not checked in this mode. */
                 r = fetch_one(base, n_digests, CHECKSUM_FILE_SIZE_MAX, fetch, userdata, &f);
                 if (r < 0)
-                        return set_reason(ret_reason, r, n_digests, NULL, NULL);
+                        return fetch_error(ret_reason, r, n_digests);
                 if (r > 0) {
                         _cleanup_free_ char *text = NULL;
                         size_t tn = 0;
@@ -201,14 +210,14 @@ int pull_verify_plan(const char *base, const char *filename, PullVerify mode, co
         _cleanup_(fetched_done) Fetched sums = {};
         r = fetch_one(base, "SHA256SUMS", CHECKSUM_FILE_SIZE_MAX, fetch, userdata, &sums);
         if (r < 0)
-                return set_reason(ret_reason, r, "SHA256SUMS", NULL, NULL);
+                return fetch_error(ret_reason, r, "SHA256SUMS");
         if (r > 0) {
                 static const char *const signames[] = { "SHA256SUMS.gpg", "SHA256SUMS.asc" };
                 for (size_t i = 0; i < ELEMENTSOF(signames); i++) {
                         _cleanup_(fetched_done) Fetched sig = {};
                         r = fetch_one(base, signames[i], SIGNATURE_SIZE_MAX, fetch, userdata, &sig);
                         if (r < 0)
-                                return set_reason(ret_reason, r, signames[i], NULL, NULL);
+                                return fetch_error(ret_reason, r, signames[i]);
                         if (r == 0)
                                 continue;
                         _cleanup_(gpg_result_done) GpgResult g = {};
@@ -232,7 +241,7 @@ int pull_verify_plan(const char *base, const char *filename, PullVerify mode, co
         _cleanup_(fetched_done) Fetched digests = {};
         r = fetch_one(base, n_digests, CHECKSUM_FILE_SIZE_MAX, fetch, userdata, &digests);
         if (r < 0)
-                return set_reason(ret_reason, r, n_digests, NULL, NULL);
+                return fetch_error(ret_reason, r, n_digests);
         if (r > 0 && clearsign_is_signed(digests.data, digests.size)) {
                 _cleanup_(gpg_result_done) GpgResult g = {};
                 _cleanup_free_ char *text = NULL;
@@ -259,7 +268,7 @@ int pull_verify_plan(const char *base, const char *filename, PullVerify mode, co
                 _cleanup_(fetched_done) Fetched sig = {};
                 r = fetch_one(base, detached[i], SIGNATURE_SIZE_MAX, fetch, userdata, &sig);
                 if (r < 0)
-                        return set_reason(ret_reason, r, detached[i], NULL, NULL);
+                        return fetch_error(ret_reason, r, detached[i]);
                 if (r == 0)
                         continue;
                 p.sig = TAKE_PTR(sig.data);
