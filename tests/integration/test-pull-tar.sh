@@ -25,7 +25,7 @@ gpg_sign --detach-sign -o "$d/SHA256SUMS.gpg" "$d/SHA256SUMS"
 out=$(must "$COWPEN" --image-root="$ROOT" pull-tar --keyring="$GPG_KEYRING" "$NGINX_URL/pub/systemd/$F" sd)
 grep -q 'Verified with SHA256SUMS, signed (SHA256SUMS.gpg)' <<<"$out" || fail "source not printed: $out"
 grep -q "Signed by key $GPG_FPR" <<<"$out" || fail "fingerprint not printed: $out"
-must treecmp "$ROOTFS_DIR" "$ROOT/sd"
+cmp_rootfs "$ROOT/sd"
 pass "SHA256SUMS + SHA256SUMS.gpg"
 
 # Gentoo style: clearsigned DIGESTS (SHA512 and BLAKE2B sections) and a detached .asc.
@@ -43,7 +43,7 @@ gpg_sign --armor --detach-sign -o "$d/$F.asc" "$d/$F"
 out=$(must "$COWPEN" --image-root="$ROOT" pull-tar --keyring="$GPG_KEYRING" "$NGINX_URL/pub/gentoo/$F" gentoo)
 grep -q "Verified with $F.DIGESTS (SHA512, clearsigned)" <<<"$out" || fail "source not printed: $out"
 grep -q "Signed by key $GPG_FPR" <<<"$out" || fail "fingerprint not printed: $out"
-must treecmp "$ROOTFS_DIR" "$ROOT/gentoo"
+cmp_rootfs "$ROOT/gentoo"
 pass "clearsigned .DIGESTS"
 
 # Gentoo style with an unsigned DIGESTS: the detached .asc over the file is what is signed.
@@ -51,7 +51,7 @@ gentoo_digests "$d/$F" >"$d/$F.DIGESTS"
 out=$(must "$COWPEN" --image-root="$ROOT" pull-tar --keyring="$GPG_KEYRING" "$NGINX_URL/pub/gentoo/$F" gentoo2)
 grep -q "Verified with $F.asc (detached signature) and $F.DIGESTS (SHA512)" <<<"$out" || fail "source not printed: $out"
 grep -q "Signed by key $GPG_FPR" <<<"$out" || fail "fingerprint not printed: $out"
-must treecmp "$ROOTFS_DIR" "$ROOT/gentoo2"
+cmp_rootfs "$ROOT/gentoo2"
 pass ".asc + unsigned .DIGESTS"
 
 # FILE.sha256 alone, --verify=checksum.
@@ -61,7 +61,7 @@ ln "$ROOTFS_TXZ1" "$d/$F" 2>/dev/null || cp "$ROOTFS_TXZ1" "$d/$F"
 (cd "$d" && sha256sum "$F" >"$F.sha256")
 out=$(must "$COWPEN" --image-root="$ROOT" pull-tar --verify=checksum "$NGINX_URL/pub/plain/$F")
 grep -q "Verified with $F.sha256 (SHA256)" <<<"$out" || fail "source not printed: $out"
-must treecmp "$ROOTFS_DIR" "$ROOT/rootfs"
+cmp_rootfs "$ROOT/rootfs"
 # …and the same file with --verify=signature is refused: a .sha256 is not signed.
 must_fail 1 "$COWPEN" --image-root="$ROOT" pull-tar --keyring="$GPG_KEYRING" "$NGINX_URL/pub/plain/$F" unsigned
 assert_one_line_error '^cowpen: pull-tar .*: no signature found'
@@ -72,7 +72,7 @@ pass ".sha256 alone"
 sum=$(sha256sum "$d/$F" | cut -c1-64)
 must "$COWPEN" -q --image-root="$ROOT" pull-tar --verify=checksum --checksum="$sum" --read-only \
   "$NGINX_URL/pub/plain/$F" ro >/dev/null
-must treecmp "$ROOTFS_DIR" "$ROOT/ro"
+cmp_rootfs "$ROOT/ro"
 "$COWPEN" --image-root="$ROOT" image-status ro | grep -qi 'read-only: *yes' || fail "--read-only not applied"
 # A wrong --checksum= is refused even when the server's checksum file agrees with the download.
 bad=$(printf 'x' | sha256sum | cut -c1-64)
