@@ -225,8 +225,13 @@ static int verb_pull(int argc, char *argv[], PullKind kind) {
                 if (r == -EINTR)
                         return log_error_errno(r, "%s %s: interrupted; nothing was published, the partial download is kept for a resume",
                                                verb, url);
-                if (reason)
-                        return log_error_errno(r, "%s %s: %s", verb, url, reason);
+                if (reason) {
+                        /* The URL is named once. */
+                        const char *why = reason;
+                        if (startswith(why, url) && startswith(why + strlen(url), ": "))
+                                why += strlen(url) + 2;
+                        return log_error_errno(r, "%s %s: %s", verb, url, why);
+                }
                 if (r == -EEXIST || r == -EBUSY || (r == -EINVAL && !image_name_is_valid(name)))
                         return log_image_error(r, verb, name);
                 return log_error_errno(r, "%s %s: %m", verb, url);

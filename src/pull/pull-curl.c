@@ -3,6 +3,7 @@
  * Header values are copied only up to PULL_HEADER_VALUE_MAX; bodies are passed to the caller's
  * sink and never interpreted here. */
 #include <curl/curl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <string.h>
 #include <strings.h>
@@ -242,8 +243,13 @@ int pull_curl_perform(const PullRequest *req, PullResponse *resp) {
         SETOPT(CURLOPT_XFERINFODATA, &t);
         SETOPT(CURLOPT_NOPROGRESS, 0L);
         SETOPT(CURLOPT_BUFFERSIZE, 512L * 1024L);
-        if (req->range_start > 0)
-                SETOPT(CURLOPT_RESUME_FROM_LARGE, (curl_off_t) req->range_start);
+        char range[32];
+        if (req->range_start > 0) {
+                /* CURLOPT_RANGE rather than RESUME_FROM: a 200 answer (If-Range did not match) is then
+                 * a response for us to handle, not a curl error. */
+                snprintf(range, sizeof(range), "%" PRIu64 "-", req->range_start);
+                SETOPT(CURLOPT_RANGE, range);
+        }
 
         const char *hdrs[][2] = {
                 { "If-Range", req->range_start > 0 ? req->if_range : NULL },
