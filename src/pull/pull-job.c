@@ -330,6 +330,7 @@ typedef struct Job {
         uint64_t last_progress;
         PullPhase phase;
         bool resumed, cached;
+        bool complete_on_import_error;
         char *reason;
 } Job;
 
@@ -393,7 +394,7 @@ static int on_response(const PullResponse *resp, void *userdata) {
 static int on_data(const void *p, size_t n, void *userdata) {
         Job *j = userdata;
         int r = stream_importer_failed(&j->stream);
-        if (r < 0)
+        if (r < 0 && !j->complete_on_import_error)
                 return r;
         r = pull_download_append(j->dl, p, n);
         if (r < 0)
@@ -690,15 +691,20 @@ static int job_run_base(Job *j, const char *base, const char *url, const char *f
         if (r < 0)
                 return r;
 
+        j->complete_on_import_error = plan.have_checksum || j->o->have_checksum;
         r = transfer(j, url);
+        if (r >= 0)
+                job_progress(j, true); /* the download's last state: all bytes */
         if (r < 0) {
                 /* A failing importer stops the download: report its error, not the abort. */
                 int k = stream_importer_failed(&j->stream);
                 return k < 0 ? job_import_error(j, k) : r;
         }
-        r = stream_finish(&j->stream, true);
-        if (r < 0)
-                return job_import_error(j, r);
+        /* With a checksum to compare, a refused archive is downloaded to the end all the same, so
+         * that a corrupted or tampered download is reported as such rather than as a bad archive. */
+        int import_r = stream_finish(&j->stream, true);
+        if (import_r < 0 && !j->complete_on_import_error)
+                return job_import_error(j, import_r);
         if (interrupted())
                 return -EINTR;
 
@@ -724,6 +730,10 @@ static int job_run_base(Job *j, const char *base, const char *url, const char *f
                                  &fpr, &j->reason);
         if (r < 0)
                 goto bad;
+        if (import_r < 0) {
+                r = job_import_error(j, import_r);
+                goto bad;
+        }
         if (j->kind == PULL_RAW && (r = job_sidecars(j, base, filename, &plan, res)) < 0)
                 return r;
         if (interrupted())
@@ -746,13 +756,14 @@ static int job_run_base(Job *j, const char *base, const char *url, const char *f
         res->bytes = j->cached ? j->dl->cache_size : j->dl->size;
         res->transferred = j->transferred;
 
+        j->phase = PULL_PHASE_DONE;
+        job_progress(j, true);
+
         /* The image is out; what happens to the download is housekeeping. */
         if (j->cached)
                 (void) pull_download_cache_used(j->dl, j->o->keep_download);
         else
                 (void) pull_download_complete(j->dl, j->o->keep_download);
-        j->phase = PULL_PHASE_DONE;
-        job_progress(j, true);
         return 0;
 
 bad:
@@ -837,7 +848,9 @@ int pull_image(ImageRoot *root, PullKind kind, const char *url, const char *name
                 if (r >= 0)
                         break;
                 pull_result_done(&res);
-                if (!(error_is_transient(r) || r == -ENOENT) || m == n_mirrors)
+                /* The next base is tried on network trouble and on what a mirror may simply lack
+                 * (the file, its checksum or signature); a bad signature or checksum is final. */
+                if (!(error_is_transient(r) || r == -ENOENT || r == -ENOKEY) || m == n_mirrors)
                         break;
         }
         if (r < 0) {
