@@ -734,8 +734,11 @@ static int job_run_base(Job *j, const char *base, const char *url, const char *f
                 r = job_import_error(j, import_r);
                 goto bad;
         }
-        if (j->kind == PULL_RAW && (r = job_sidecars(j, base, filename, &plan, res)) < 0)
-                return r;
+        if (j->kind == PULL_RAW && (r = job_sidecars(j, base, filename, &plan, res)) < 0) {
+                if (r == -EINTR || error_is_transient(r))
+                        return r; /* the verified download stays for the next attempt */
+                goto bad;
+        }
         if (interrupted())
                 return -EINTR;
 
@@ -767,7 +770,7 @@ static int job_run_base(Job *j, const char *base, const char *url, const char *f
         return 0;
 
 bad:
-        /* The download is known bad: neither resume nor reuse it. */
+        /* The download is known bad (or complete and of no further use): neither resume nor reuse it. */
         if (j->cached)
                 (void) pull_download_cache_used(j->dl, false);
         else
