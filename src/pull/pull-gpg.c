@@ -33,11 +33,16 @@ void gpg_result_done(GpgResult *r) {
         *r = (GpgResult) {};
 }
 
+static bool is_hex_char(char c) {
+        /* Not strchr(): that would find the terminating NUL for c == 0. */
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
 static bool is_fingerprint(const char *s, size_t n) {
         if (n != 40 && n != 64)
                 return false;
         for (size_t i = 0; i < n; i++)
-                if (!strchr("0123456789ABCDEFabcdef", s[i]))
+                if (!is_hex_char(s[i]))
                         return false;
         return true;
 }
@@ -65,7 +70,7 @@ static char *printable_word(const char *w, size_t n) {
         /* Key ids echoed into our one-line error: hex only, bounded. */
         n = MIN(n, (size_t) 64);
         for (size_t i = 0; i < n; i++)
-                if (!strchr("0123456789ABCDEFabcdef", w[i]))
+                if (!is_hex_char(w[i]))
                         return strdup("(unknown)");
         return strndup(w, n);
 }
