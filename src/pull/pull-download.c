@@ -179,6 +179,15 @@ int pull_download_begin(PullDownload *d, bool truncate, const char *etag, const 
         int r = write_meta(d->fd, d->url, etag, last_modified);
         if (r < 0 && r != -EOPNOTSUPP)
                 return r;
+        /* A retry within this pull resumes with these validators. */
+        PullMeta m = { .url = strdup(d->url), .etag = etag ? strdup(etag) : NULL,
+                       .last_modified = last_modified ? strdup(last_modified) : NULL };
+        if (!m.url || (etag && !m.etag) || (last_modified && !m.last_modified)) {
+                pull_meta_done(&m);
+                return -ENOMEM;
+        }
+        pull_meta_done(&d->partial);
+        d->partial = m;
         return 0;
 }
 

@@ -107,3 +107,59 @@ rootfs_txz() {
 # directory's times, and var/log/journal (its ACLs live in the tarball but not in the tree GNU tar
 # extracted for the fixture) are not part of that comparison, as in the import tests.
 cmp_rootfs() { must treecmp --no-top --ignore=.complete --ignore=var/log/journal "$ROOTFS_DIR" "$1"; }
+
+# start_flaky_server FILE CUT: serves FILE at $FLAKY_URL/FILE-NAME with an ETag and byte ranges;
+# the first request gets CUT bytes of the body and then a closed connection. Requests are logged
+# to $FLAKY_LOG as "STATUS RANGE-HEADER IF-RANGE-HEADER".
+start_flaky_server() {
+  local file=$1 cut=$2 i
+  make_temp_dir
+  FLAKY_LOG=$TEMP_DIR/flaky.log
+  local port_file=$TEMP_DIR/port
+  python3 - "$file" "$cut" "$FLAKY_LOG" "$port_file" <<'PY' &
+import http.server, os, sys, re
+path, cut, log, port_file = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+data = open(path, "rb").read()
+etag = '"flaky-%d"' % len(data)
+state = {"n": 0}
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def do_GET(self):
+        if not self.path.endswith("/" + os.path.basename(path)):
+            self.send_response(404); self.send_header("Content-Length", "0"); self.end_headers()
+            with open(log, "a") as f: f.write("404 %s\n" % self.path)
+            return
+        state["n"] += 1
+        rng, ifr = self.headers.get("Range"), self.headers.get("If-Range")
+        start = 0
+        m = re.match(r"bytes=(\d+)-$", rng or "")
+        if m and ifr == etag:
+            start = int(m.group(1))
+        body = data[start:]
+        self.send_response(206 if start else 200)
+        self.send_header("ETag", etag)
+        self.send_header("Content-Length", str(len(body)))
+        if start:
+            self.send_header("Content-Range", "bytes %d-%d/%d" % (start, len(data) - 1, len(data)))
+        self.end_headers()
+        with open(log, "a") as f: f.write("%d %s %s\n" % (206 if start else 200, rng, ifr))
+        if state["n"] == 1:
+            self.wfile.write(body[:cut]); self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        self.wfile.write(body)
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(port_file, "w").write(str(s.server_address[1]))
+s.serve_forever()
+PY
+  local pid=$!
+  at_exit "kill $pid 2>/dev/null"
+  for i in $(seq 50); do
+    [ -s "$port_file" ] && break
+    sleep 0.1
+  done
+  [ -s "$port_file" ] || fail "the flaky server did not start"
+  FLAKY_URL=http://127.0.0.1:$(cat "$port_file")
+}
