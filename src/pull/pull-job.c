@@ -453,6 +453,13 @@ static int fetch_with_retry(const char *url, size_t max, char **ret, size_t *ret
         return r;
 }
 
+/* If-Range needs a strong validator: a strong ETag, else Last-Modified (RFC 9110 13.1.5). */
+static const char *if_range_validator(const PullMeta *m) {
+        if (m->etag && !startswith(m->etag, "W/"))
+                return m->etag;
+        return m->last_modified;
+}
+
 /* One request for the image file. 0 when the body is complete (or 304 with the cache). */
 static int download_once(Job *j, const char *url) {
         PullDownload *d = j->dl;
@@ -466,10 +473,10 @@ static int download_once(Job *j, const char *url) {
         if (http && d->cache_fd >= 0 && !j->stream.started && (d->cache.etag || d->cache.last_modified)) {
                 req.if_none_match = d->cache.etag;
                 req.if_modified_since = d->cache.etag ? NULL : d->cache.last_modified;
-        } else if (http && d->fd >= 0 && d->size > 0 && (d->partial.etag || d->partial.last_modified)) {
+        } else if (http && d->fd >= 0 && d->size > 0 && if_range_validator(&d->partial)) {
                 /* Resume from where the partial ends, if it is still the same file. */
                 req.range_start = d->size;
-                req.if_range = d->partial.etag ?: d->partial.last_modified;
+                req.if_range = if_range_validator(&d->partial);
                 if (!j->stream.started)
                         job_note(j, "Resuming the partial download of ", url, NULL);
         }
