@@ -231,6 +231,20 @@ static int stream_init(Stream *s, Importer *im, bool want_sha512) {
         return 0;
 }
 
+/* Before the stream starts: whether it also computes SHA-512. */
+static int stream_set_sha512(Stream *s, bool want) {
+        if (s->started)
+                return -EBUSY;
+        EVP_MD_CTX_free(s->md[CHECKSUM_SHA512]);
+        s->md[CHECKSUM_SHA512] = NULL;
+        if (!want)
+                return 0;
+        s->md[CHECKSUM_SHA512] = EVP_MD_CTX_new();
+        if (!s->md[CHECKSUM_SHA512] || !EVP_DigestInit_ex(s->md[CHECKSUM_SHA512], EVP_sha512(), NULL))
+                return -ENOMEM;
+        return 0;
+}
+
 static int stream_start(Stream *s, int file_fd, uint64_t committed) {
         int p[2];
         if (pipe2(p, O_CLOEXEC) < 0)
@@ -698,6 +712,11 @@ static int job_run_base(Job *j, const char *base, const char *url, const char *f
         if (r < 0)
                 return r;
 
+        /* SHA-512 only when something will be compared with it (a DIGESTS file or --checksum=). */
+        j->want_sha512 = (plan.have_checksum && plan.checksum.algo == CHECKSUM_SHA512) ||
+                         (j->o->have_checksum && j->o->checksum.algo == CHECKSUM_SHA512);
+        if ((r = stream_set_sha512(&j->stream, j->want_sha512)) < 0)
+                return r;
         j->complete_on_import_error = plan.have_checksum || j->o->have_checksum;
         r = transfer(j, url);
         if (r >= 0)
@@ -827,10 +846,6 @@ int pull_image(ImageRoot *root, PullKind kind, const char *url, const char *name
                         return r;
                 }
         }
-        /* SHA-512 only when something will be compared with it (DIGESTS or --checksum=); the plan
-         * is not known yet, so a DIGESTS-capable mode computes it too. It runs in the feeder
-         * thread, off the download's path. */
-        j.want_sha512 = (o->have_checksum && o->checksum.algo == CHECKSUM_SHA512) || o->verify != PULL_VERIFY_NO;
 
         /* Take the name (and refuse an existing image) before any network traffic. */
         r = job_reset_import(&j);
