@@ -28,14 +28,11 @@ for k in 1 2; do
   (cd "$NGINX_ROOT/pub/t$k" && sha256sum rootfs.tar.xz >SHA256SUMS)
 done
 
-now() { date +%s.%N; }
-# run NAME CMD…: times CMD, prints seconds.
+# timed CMD…: runs CMD, prints "WALL CPU" seconds (CPU: user + system, children included, so
+# systemd-pull's tar is counted; a load-independent figure on a shared machine).
 timed() {
-  local t0 t1
-  t0=$(now)
-  "$@" >/dev/null 2>"$MNT/err" || { cat "$MNT/err" >&2; fail "command failed: $*"; }
-  t1=$(now)
-  echo "$t1 - $t0" | bc -l
+  /usr/bin/time -f '%e %U %S' -o "$MNT/time" "$@" >/dev/null 2>"$MNT/err" || { cat "$MNT/err" >&2; fail "command failed: $*"; }
+  awk '{printf "%s %.2f\n", $1, $2 + $3}' "$MNT/time"
 }
 cw() { "$COWPEN" --image-root="$MNT/cowpen" -q --no-progress "$@"; }
 run_pull() { timed cw pull-tar --verify=checksum "$NGINX_URL/pub/t$1/rootfs.tar.xz" p; cw remove p; }
@@ -49,9 +46,10 @@ run_sd() {
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
+ratio() { echo "$1 / $2" | bc -l; }
 for k in 1 2; do
   kind=$([ $k = 1 ] && echo "single-block" || echo "multi-block")
-  r_imp=() r_sd=()
+  r_imp=() r_sd=() c_imp=() c_sd=()
   for ((i = 0; i < ROUNDS; i++)); do
     # Rotate the order each round so no tool always runs first (warm caches, neighbours' load).
     case $((i % 3)) in
@@ -59,13 +57,18 @@ for k in 1 2; do
       1) ti=$(run_import $k); ts=$(run_sd $k); tp=$(run_pull $k) ;;
       2) ts=$(run_sd $k); tp=$(run_pull $k); ti=$(run_import $k) ;;
     esac
-    a=$(echo "$tp / $ti" | bc -l)
-    b=$(echo "$tp / $ts" | bc -l)
-    r_imp+=("$a")
-    r_sd+=("$b")
-    printf '%s round %d: pull-tar %.2fs  import-tar %.2fs  systemd-pull %.2fs  pull/import %.3f  pull/systemd-pull %.3f\n' \
-      "$kind" $((i + 1)) "$tp" "$ti" "$ts" "$a" "$b"
+    read -r wp cp <<<"$tp"
+    read -r wi ci <<<"$ti"
+    read -r ws cs <<<"$ts"
+    r_imp+=("$(ratio "$wp" "$wi")")
+    r_sd+=("$(ratio "$wp" "$ws")")
+    c_imp+=("$(ratio "$cp" "$ci")")
+    c_sd+=("$(ratio "$cp" "$cs")")
+    printf '%s round %d: wall pull-tar %.2fs import-tar %.2fs systemd-pull %.2fs | cpu %.2fs %.2fs %.2fs | pull/import %.3f pull/systemd-pull %.3f\n' \
+      "$kind" $((i + 1)) "$wp" "$wi" "$ws" "$cp" "$ci" "$cs" "${r_imp[-1]}" "${r_sd[-1]}"
   done
-  printf '%s median: pull-tar/import-tar %.3f  pull-tar/systemd-pull %.3f\n' "$kind" \
+  printf '%s median wall: pull-tar/import-tar %.3f  pull-tar/systemd-pull %.3f\n' "$kind" \
     "$(printf '%s\n' "${r_imp[@]}" | median)" "$(printf '%s\n' "${r_sd[@]}" | median)"
+  printf '%s median cpu:  pull-tar/import-tar %.3f  pull-tar/systemd-pull %.3f\n' "$kind" \
+    "$(printf '%s\n' "${c_imp[@]}" | median)" "$(printf '%s\n' "${c_sd[@]}" | median)"
 done
