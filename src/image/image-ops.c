@@ -141,16 +141,10 @@ static char *hidden_base(const char *entry) {
 }
 
 int image_clean(ImageRoot *root, bool all, void (*on_removed)(const char *name, void *userdata), void *userdata) {
-        int dfd = fcntl(root->fd, F_DUPFD_CLOEXEC, 3);
-        if (dfd < 0)
-                return negative_errno();
-        DIR *d = fdopendir(dfd);
-        if (!d) {
-                safe_close(dfd);
-                return negative_errno();
-        }
-        _cleanup_closedir_ DIR *dd = d;
-        rewinddir(d);
+        _cleanup_closedir_ DIR *d = NULL;
+        int q = opendir_fd(root->fd, &d);
+        if (q < 0)
+                return q;
 
         _cleanup_strv_free_ char **entries = NULL;
         struct dirent *de;

@@ -73,6 +73,19 @@ static int source_fill_input(ImportSource *s, uint8_t *buf, size_t size, size_t 
         }
 }
 
+/* Reads the fd to its end, discarding: a writer feeding us through a pipe (a pull verifying the
+ * download while we import it) must be able to write all of its bytes. */
+static int source_drain(ImportSource *s, uint8_t *buf, bool eof) {
+        while (!eof) {
+                size_t n;
+                int r = source_fill_input(s, buf, INPUT_CHUNK, &n);
+                if (r < 0)
+                        return r;
+                eof = n == 0;
+        }
+        return 0;
+}
+
 /* Waits for a free slot; returns its index, or -ECANCELED when the consumer stopped. */
 static int source_get_free_slot(ImportSource *s) {
         pthread_mutex_lock(&s->lock);
@@ -192,7 +205,7 @@ static int source_run(ImportSource *s) {
                 if (fill > 0)
                         source_push(s, fill);
         }
-        return 0;
+        return source_drain(s, input, eof);
 }
 
 static void *source_thread(void *userdata) {

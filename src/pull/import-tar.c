@@ -19,6 +19,7 @@ struct TarImport {
         ImportSource *source;
         const char *error_reason;
         char *error_entry;
+        int source_error; /* the decoder's error, which libarchive only sees as a failed read */
         bool ran;
 };
 
@@ -38,6 +39,8 @@ int tar_import_new(ImageRoot *root, const char *name, const ImportOptions *opts,
 static ssize_t read_block(void *userdata, const void **ret_buf) {
         TarImport *t = userdata;
         ssize_t n = import_source_read(t->source, ret_buf);
+        if (n < 0)
+                t->source_error = (int) n;
         if (n > 0 && t->opts.progress)
                 t->opts.progress(import_source_bytes_in(t->source), t->opts.userdata);
         return n;
@@ -67,9 +70,14 @@ int tar_import_run(TarImport *t, int fd, char **ret_error_entry) {
         if (r < 0) {
                 if (!t->error_reason)
                         t->error_reason = tar_extract_error_reason(x);
-                /* A decoding error shows up as a short read in libarchive: report the decoder's. */
-                if (r == -EPIPE)
-                        t->error_reason = "unexpected end of the compressed stream";
+                /* A decoding error shows up as a failed read in libarchive: report the decoder's. */
+                if (t->source_error < 0 && r != -EINTR) {
+                        r = t->source_error;
+                        t->error_reason = r == -EBADMSG ? "corrupt compressed stream"
+                                        : r == -EPIPE   ? "unexpected end of the compressed stream"
+                                        : r == -ENOMEM  ? "decoder memory limit exceeded"
+                                                        : NULL;
+                }
                 free(t->error_entry);
                 t->error_entry = tar_extract_steal_error_entry(x);
                 if (ret_error_entry && t->error_entry) {
@@ -79,6 +87,21 @@ int tar_import_run(TarImport *t, int fd, char **ret_error_entry) {
                 }
                 t->source = import_source_free(t->source);
                 return r;
+        }
+        /* The archive ended; read the stream to its end, so the decoder checks its integrity to
+         * the last byte and a writer feeding us through a pipe can finish. */
+        for (;;) {
+                const void *buf;
+                ssize_t n = import_source_read(t->source, &buf);
+                if (n < 0) {
+                        t->error_reason = n == -EBADMSG ? "corrupt compressed stream after the archive"
+                                        : n == -EPIPE   ? "unexpected end of the compressed stream"
+                                                        : NULL;
+                        t->source = import_source_free(t->source);
+                        return (int) n;
+                }
+                if (n == 0)
+                        break;
         }
         t->source = import_source_free(t->source);
         return 0;

@@ -95,7 +95,14 @@ grep -q "(reflink copy)\|(copy)" "$TEMP_DIR/out" || fail "import-fs output: $(ca
 treecmp --no-top "$SRC" "$B/imp" >/dev/null || fail "import-fs on btrfs differs"
 must "$COWPEN" --image-root="$B" clone imp imp2 2>"$TEMP_DIR/out"
 grep -q "(btrfs snapshot)" "$TEMP_DIR/out" || fail "clone of imported subvolume: $(cat "$TEMP_DIR/out")"
-pass "btrfs snapshots"
+# A plain directory (not a subvolume) on btrfs: the ladder's second rung, reflinks.
+mkdir "$B/plain"
+command cp -a "$SRC/." "$B/plain/"
+must "$COWPEN" --image-root="$B" clone plain plain2 2>"$TEMP_DIR/out"
+grep -q "(reflink copy)" "$TEMP_DIR/out" || fail "clone of a plain directory on btrfs: $(cat "$TEMP_DIR/out")"
+treecmp "$B/plain" "$B/plain2" >&2 || fail "reflink copy differs"
+[ "$(stat -c %b "$B/plain2/usr/lib/sparse")" -lt 1024 ] || fail "reflink copy filled the sparse file"
+pass "btrfs snapshots and reflinks"
 
 # ---- raw images: clone, read-only via mode bits, sidecars
 truncate -s 64M "$R/disk.raw"

@@ -3,13 +3,13 @@
 # mid-copy leaves only a hidden entry that clean removes; images in use cannot be removed.
 . "$TEST_SRCDIR/tests/lib/lib.sh"
 
-make_loop_fs ext4 6G
+make_loop_fs ext4 10G
 R=$LOOP_MNT/machines
 make_temp_dir
 mkdir -p "$TEMP_DIR/src"
 make_special_tree "$TEMP_DIR/src"
 # Enough data that a copy takes a noticeable while (copy_file_range still has to move it).
-for i in $(seq 1 8); do head -c 64M /dev/urandom >"$TEMP_DIR/src/blob$i"; done
+for i in $(seq 1 16); do head -c 64M /dev/urandom >"$TEMP_DIR/src/blob$i"; done
 must "$COWPEN" --image-root="$R" import-fs "$TEMP_DIR/src" A
 
 # ---- 8 concurrent clone A B
@@ -37,12 +37,13 @@ pass "8 concurrent clones: one winner"
 # ---- SIGKILL mid-copy
 "$COWPEN" --image-root="$R" clone A C 2>/dev/null &
 pid=$!
-# Wait until the hidden copy has started to fill.
-for _ in $(seq 1 200); do
+# As soon as the hidden copy exists, freeze the clone mid-copy, then kill it.
+for _ in $(seq 1 2000); do
   ls -A "$R" | grep -q '^\.#clone\.C\.' && break
-  sleep 0.01
+  sleep 0.005
 done
-sleep 0.2
+kill -STOP $pid 2>/dev/null || fail "the clone finished before it could be stopped mid-copy"
+[ ! -e "$R/C" ] || fail "clone finished before it could be stopped mid-copy"
 kill -KILL $pid
 wait $pid 2>/dev/null || true
 [ ! -e "$R/C" ] || fail "killed clone left a visible image"
@@ -59,10 +60,11 @@ pass "SIGKILL mid-clone leaves only a hidden entry that clean removes"
 # ---- SIGINT mid-copy: the clone removes its partial copy itself
 "$COWPEN" --image-root="$R" clone A D 2>"$TEMP_DIR/int" &
 pid=$!
-for _ in $(seq 1 200); do
+for _ in $(seq 1 2000); do
   ls -A "$R" | grep -q '^\.#clone\.D\.' && break
-  sleep 0.01
+  sleep 0.005
 done
+[ ! -e "$R/D" ] || fail "clone finished before it could be interrupted"
 kill -INT $pid
 rc=0; wait $pid || rc=$?
 [ $rc -ne 0 ] || fail "interrupted clone exited 0"
