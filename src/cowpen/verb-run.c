@@ -1,7 +1,424 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <string.h>
+
+#include "image-prepare.h"
+#include "spawn.h"
+#include "util.h"
 #include "verbs.h"
 
-int verb_run(int argc, char *argv[]) {
-        return log_error_errno(-EOPNOTSUPP, "run: not implemented yet");
+/* The run verb: systemd-nspawn's options into a SpawnConfig, the prepared root from the image
+ * store, the settings file, then the spawn engine. */
+
+static const char help_run[] =
+        "cowpen run [OPTIONS…] [COMMAND [ARGS…]]\n\n"
+        "Run a command (default: the user's shell) in a container, with systemd-nspawn's options.\n\n"
+        "Image:\n"
+        "  -D --directory=DIR       Root directory of the container\n"
+        "  -M --machine=NAME        Machine name; alone, the image NAME in the image root\n"
+        "     --template=DIR        Populate a missing -D from DIR (snapshot, reflink or copy)\n"
+        "  -x --ephemeral           Run in a throw-away copy (btrfs snapshot or overlayfs)\n"
+        "     --read-only           Mount the root read-only\n"
+        "     --volatile[=MODE]     no, yes (tmpfs root + /usr), state (tmpfs /var), overlay\n"
+        "  -i --image=FILE          (not supported yet)\n"
+        "Execution:\n"
+        "  -a --as-pid2             A stub init is PID 1, the command PID 2\n"
+        "  -b --boot                (not supported yet)\n"
+        "     --chdir=DIR           Working directory in the container\n"
+        "  -E --setenv=NAME[=VALUE] Set an environment variable\n"
+        "  -u --user=USER           Run as USER of the container's /etc/passwd\n"
+        "     --kill-signal=SIGNAL  Signal sent to the container on SIGINT/SIGTERM\n"
+        "Identity:\n"
+        "     --hostname=NAME       Host name (default: the machine name)\n"
+        "     --uuid=UUID           Machine ID\n"
+        "Security:\n"
+        "     --capability=CAPS     Keep these capabilities too (\"all\" for all)\n"
+        "     --drop-capability=CAPS Drop these capabilities\n"
+        "     --no-new-privileges[=BOOL] Set the no_new_privs flag\n"
+        "     --rlimit=NAME=SOFT[:HARD] Resource limit\n"
+        "Networking:\n"
+        "     --private-network     Own network namespace with only lo\n"
+        "Mounts:\n"
+        "     --bind=SRC[:DST[:OPTS]]     Bind mount a host path (OPTS: rbind, norbind)\n"
+        "     --bind-ro=SRC[:DST[:OPTS]]  Likewise, read-only\n"
+        "     --tmpfs=PATH[:OPTS]   Mount a tmpfs\n"
+        "     --overlay=LOWER…:UPPER:DST  Mount an overlayfs of host directories\n"
+        "     --overlay-ro=LOWER…:DST     Likewise, read-only\n"
+        "     --resolv-conf=MODE    off, copy-host, replace-host, bind-host, *-static, delete, auto\n"
+        "     --timezone=MODE       off, copy, bind, symlink, delete, auto\n"
+        "I/O:\n"
+        "     --console=MODE        interactive, read-only, passive, pipe\n"
+        "  -P --pipe                --console=pipe\n"
+        "Settings:\n"
+        "     --settings=BOOL|trusted  Read NAME.nspawn (default yes)\n"
+        "     --image-root=DIR\n"
+        "\nSee cowpen-run(1).\n";
+
+enum {
+        ARG_TEMPLATE = ARG_VERB_BASE,
+        ARG_READ_ONLY,
+        ARG_VOLATILE,
+        ARG_ROOT_HASH,
+        ARG_ROOT_HASH_SIG,
+        ARG_VERITY_DATA,
+        ARG_IMAGE_POLICY,
+        ARG_CHDIR,
+        ARG_KILL_SIGNAL,
+        ARG_NOTIFY_READY,
+        ARG_HOSTNAME,
+        ARG_UUID,
+        ARG_CAPABILITY,
+        ARG_DROP_CAPABILITY,
+        ARG_NO_NEW_PRIVILEGES,
+        ARG_PRIVATE_USERS,
+        ARG_RLIMIT,
+        ARG_PRIVATE_NETWORK,
+        ARG_BIND,
+        ARG_BIND_RO,
+        ARG_TMPFS,
+        ARG_OVERLAY,
+        ARG_OVERLAY_RO,
+        ARG_RESOLV_CONF,
+        ARG_TIMEZONE,
+        ARG_CONSOLE,
+        ARG_SETTINGS,
+};
+
+typedef struct RunArgs {
+        PrepareOptions prep;
+        const char *image;
+        bool verity_options;
+        bool private_users;
+        SettingsTrust settings;
+} RunArgs;
+
+static int bad_value(const char *option, const char *value, int r) {
+        return log_error_errno(r, "run: invalid %s value \"%s\"%s", option, value,
+                               r == -E2BIG ? ": too many entries" : "");
 }
 
+static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
+        static const struct option options[] = {
+                GLOBAL_LONG_OPTIONS,
+                { "directory", required_argument, NULL, 'D' },
+                { "machine", required_argument, NULL, 'M' },
+                { "template", required_argument, NULL, ARG_TEMPLATE },
+                { "ephemeral", no_argument, NULL, 'x' },
+                { "image", required_argument, NULL, 'i' },
+                { "read-only", no_argument, NULL, ARG_READ_ONLY },
+                { "volatile", optional_argument, NULL, ARG_VOLATILE },
+                { "root-hash", required_argument, NULL, ARG_ROOT_HASH },
+                { "root-hash-sig", required_argument, NULL, ARG_ROOT_HASH_SIG },
+                { "verity-data", required_argument, NULL, ARG_VERITY_DATA },
+                { "image-policy", required_argument, NULL, ARG_IMAGE_POLICY },
+                { "boot", no_argument, NULL, 'b' },
+                { "as-pid2", no_argument, NULL, 'a' },
+                { "chdir", required_argument, NULL, ARG_CHDIR },
+                { "setenv", required_argument, NULL, 'E' },
+                { "user", required_argument, NULL, 'u' },
+                { "kill-signal", required_argument, NULL, ARG_KILL_SIGNAL },
+                { "notify-ready", required_argument, NULL, ARG_NOTIFY_READY },
+                { "hostname", required_argument, NULL, ARG_HOSTNAME },
+                { "uuid", required_argument, NULL, ARG_UUID },
+                { "capability", required_argument, NULL, ARG_CAPABILITY },
+                { "drop-capability", required_argument, NULL, ARG_DROP_CAPABILITY },
+                { "no-new-privileges", optional_argument, NULL, ARG_NO_NEW_PRIVILEGES },
+                { "private-users", optional_argument, NULL, ARG_PRIVATE_USERS },
+                { "rlimit", required_argument, NULL, ARG_RLIMIT },
+                { "private-network", no_argument, NULL, ARG_PRIVATE_NETWORK },
+                { "bind", required_argument, NULL, ARG_BIND },
+                { "bind-ro", required_argument, NULL, ARG_BIND_RO },
+                { "tmpfs", required_argument, NULL, ARG_TMPFS },
+                { "overlay", required_argument, NULL, ARG_OVERLAY },
+                { "overlay-ro", required_argument, NULL, ARG_OVERLAY_RO },
+                { "resolv-conf", required_argument, NULL, ARG_RESOLV_CONF },
+                { "timezone", required_argument, NULL, ARG_TIMEZONE },
+                { "console", required_argument, NULL, ARG_CONSOLE },
+                { "pipe", no_argument, NULL, 'P' },
+                { "settings", required_argument, NULL, ARG_SETTINGS },
+                {}
+        };
+        int ch, r;
+
+        /* "+": options end at the command, whose own options are its business. */
+        while ((ch = getopt_long(argc, argv, "+" GLOBAL_SHORT_OPTIONS "D:M:xi:baE:u:P", options, NULL)) >= 0) {
+                CustomMount m;
+                switch (ch) {
+                case 'D':
+                        a->prep.directory = optarg;
+                        break;
+                case 'M':
+                        if (!image_name_is_valid(optarg) || !hostname_is_valid_simple(optarg))
+                                return log_error_errno(-EINVAL, "run: invalid machine name \"%s\"", optarg);
+                        a->prep.machine = optarg;
+                        break;
+                case ARG_TEMPLATE:
+                        a->prep.template_dir = optarg;
+                        break;
+                case 'x':
+                        a->prep.ephemeral = true;
+                        break;
+                case 'i':
+                        a->image = optarg;
+                        break;
+                case ARG_READ_ONLY:
+                        c->read_only = true;
+                        c->mask |= SETTING_READ_ONLY;
+                        break;
+                case ARG_VOLATILE: {
+                        VolatileMode v = optarg ? volatile_mode_from_string(optarg) : VOLATILE_YES;
+                        if ((int) v < 0)
+                                return bad_value("--volatile", optarg, -EINVAL);
+                        c->volatile_mode = v;
+                        c->mask |= SETTING_VOLATILE;
+                        break;
+                }
+                case ARG_ROOT_HASH:
+                case ARG_ROOT_HASH_SIG:
+                case ARG_VERITY_DATA:
+                case ARG_IMAGE_POLICY:
+                        a->verity_options = true;
+                        break;
+                case 'b':
+                        c->boot = true;
+                        c->mask |= SETTING_BOOT;
+                        break;
+                case 'a':
+                        c->as_pid2 = true;
+                        c->mask |= SETTING_PROCESS_TWO;
+                        break;
+                case ARG_CHDIR:
+                        if (optarg[0] != '/')
+                                return bad_value("--chdir", optarg, -EINVAL);
+                        free(c->working_directory);
+                        if (!(c->working_directory = strdup(optarg)))
+                                return log_oom();
+                        c->mask |= SETTING_WORKING_DIRECTORY;
+                        break;
+                case 'E':
+                        if (!env_assignment_is_valid(optarg, true) || strv_length(c->setenv) >= SPAWN_ENVIRONMENT_MAX)
+                                return bad_value("--setenv", optarg, -EINVAL);
+                        if (strv_extend(&c->setenv, optarg) < 0)
+                                return log_oom();
+                        c->mask |= SETTING_ENVIRONMENT;
+                        break;
+                case 'u':
+                        free(c->user);
+                        if (!(c->user = strdup(optarg)))
+                                return log_oom();
+                        c->mask |= SETTING_USER;
+                        break;
+                case ARG_KILL_SIGNAL:
+                        if ((r = signal_from_string(optarg)) < 0)
+                                return bad_value("--kill-signal", optarg, r);
+                        c->kill_signal = r;
+                        c->mask |= SETTING_KILL_SIGNAL;
+                        break;
+                case ARG_NOTIFY_READY:
+                        if ((r = parse_boolean(optarg)) < 0)
+                                return bad_value("--notify-ready", optarg, r);
+                        if (r)
+                                return log_error_errno(-EOPNOTSUPP, "run: --notify-ready=yes is not supported yet (it needs --boot)");
+                        break;
+                case ARG_HOSTNAME:
+                        if (!hostname_is_valid_simple(optarg))
+                                return bad_value("--hostname", optarg, -EINVAL);
+                        free(c->hostname);
+                        if (!(c->hostname = strdup(optarg)))
+                                return log_oom();
+                        c->mask |= SETTING_HOSTNAME;
+                        break;
+                case ARG_UUID:
+                        if ((r = uuid_parse(optarg, c->uuid)) < 0)
+                                return bad_value("--uuid", optarg, r);
+                        c->uuid_set = true;
+                        break;
+                case ARG_CAPABILITY:
+                case ARG_DROP_CAPABILITY: {
+                        uint64_t caps;
+                        _cleanup_free_ char *bad = NULL;
+                        if (capability_list_parse(optarg, &caps, &bad) < 0)
+                                return log_error_errno(-EINVAL, "run: unknown capability \"%s\"", bad ?: optarg);
+                        if (ch == ARG_CAPABILITY)
+                                c->caps_plus |= caps;
+                        else
+                                c->caps_minus |= caps;
+                        c->mask |= SETTING_CAPABILITY;
+                        break;
+                }
+                case ARG_NO_NEW_PRIVILEGES:
+                        r = optarg ? parse_boolean(optarg) : 1;
+                        if (r < 0)
+                                return bad_value("--no-new-privileges", optarg, r);
+                        c->no_new_privileges = r;
+                        c->mask |= SETTING_NO_NEW_PRIVILEGES;
+                        break;
+                case ARG_PRIVATE_USERS:
+                        a->private_users = !optarg || parse_boolean(optarg) != 0;
+                        break;
+                case ARG_RLIMIT: {
+                        int res;
+                        struct rlimit rl;
+                        if ((r = rlimit_parse(optarg, &res, &rl)) < 0)
+                                return bad_value("--rlimit", optarg, r);
+                        free(c->rlimits[res]);
+                        if (!(c->rlimits[res] = malloc(sizeof(rl))))
+                                return log_oom();
+                        *c->rlimits[res] = rl;
+                        break;
+                }
+                case ARG_PRIVATE_NETWORK:
+                        c->private_network = true;
+                        c->mask |= SETTING_NETWORK;
+                        break;
+                case ARG_BIND:
+                case ARG_BIND_RO:
+                case ARG_TMPFS:
+                case ARG_OVERLAY:
+                case ARG_OVERLAY_RO: {
+                        const char *name = ch == ARG_BIND      ? "--bind"
+                                           : ch == ARG_BIND_RO ? "--bind-ro"
+                                           : ch == ARG_TMPFS   ? "--tmpfs"
+                                           : ch == ARG_OVERLAY ? "--overlay"
+                                                               : "--overlay-ro";
+                        r = ch == ARG_BIND || ch == ARG_BIND_RO ? custom_mount_parse_bind(optarg, ch == ARG_BIND_RO, &m)
+                            : ch == ARG_TMPFS                   ? custom_mount_parse_tmpfs(optarg, &m)
+                                                                : custom_mount_parse_overlay(optarg, ch == ARG_OVERLAY_RO, &m);
+                        if (r == -ENOMEM)
+                                return log_oom();
+                        if (r < 0)
+                                return bad_value(name, optarg, r);
+                        if ((r = spawn_config_add_mount(c, &m)) < 0) {
+                                custom_mount_done(&m);
+                                return bad_value(name, optarg, r);
+                        }
+                        c->mask |= SETTING_CUSTOM_MOUNTS;
+                        break;
+                }
+                case ARG_RESOLV_CONF:
+                        if ((int) (c->resolv_conf = resolv_conf_mode_from_string(optarg)) < 0)
+                                return bad_value("--resolv-conf", optarg, -EINVAL);
+                        break;
+                case ARG_TIMEZONE:
+                        if ((int) (c->timezone = timezone_mode_from_string(optarg)) < 0)
+                                return bad_value("--timezone", optarg, -EINVAL);
+                        break;
+                case ARG_CONSOLE:
+                        if ((int) (c->console = console_mode_from_string(optarg)) < 0)
+                                return bad_value("--console", optarg, -EINVAL);
+                        break;
+                case 'P':
+                        c->console = CONSOLE_PIPE;
+                        break;
+                case ARG_SETTINGS:
+                        if ((int) (a->settings = settings_trust_from_string(optarg)) < 0)
+                                return bad_value("--settings", optarg, -EINVAL);
+                        break;
+                default:
+                        if ((r = parse_global_option(ch, optarg, help_run)) != 0)
+                                return r < 0 ? r : log_usage("run: unexpected option");
+                }
+        }
+
+        if (optind < argc) {
+                if (argc - optind > (int) SPAWN_PARAMETERS_MAX)
+                        return log_usage("run: too many arguments");
+                for (int i = optind; i < argc; i++)
+                        if (strv_extend(&c->command, argv[i]) < 0)
+                                return log_oom();
+                c->mask |= SETTING_COMMAND;
+        }
+
+        if (a->image)
+                return log_error_errno(-EOPNOTSUPP, "run -i %s: raw images are not supported yet", a->image);
+        if (a->verity_options)
+                return log_error_errno(-EOPNOTSUPP, "run: --root-hash, --root-hash-sig, --verity-data and --image-policy "
+                                                    "need -i, which is not supported yet");
+        if (a->private_users)
+                return log_error_errno(-EOPNOTSUPP, "run: --private-users is not supported yet");
+        if (a->prep.ephemeral && a->prep.template_dir)
+                return log_usage("run: --ephemeral and --template= may not be combined");
+        if (a->prep.template_dir && !a->prep.directory)
+                return log_usage("run: --template= needs --directory=");
+        if (a->prep.ephemeral && c->volatile_mode != VOLATILE_NO)
+                return log_usage("run: --ephemeral and --volatile= may not be combined");
+        return 0;
+}
+
+static int log_prepare_error(int r, const RunArgs *a) {
+        const char *obj = a->prep.directory ?: a->prep.machine ?: ".";
+        if (!a->prep.directory && a->prep.machine)
+                return log_image_error(r, "run", a->prep.machine);
+        switch (r) {
+        case -ENOENT:
+                return log_error_errno(r, "run %s: directory does not exist", obj);
+        case -EMEDIUMTYPE:
+                return log_error_errno(r, "run %s: not an OS tree (no etc/os-release or usr/lib/os-release)", obj);
+        case -EBUSY:
+                return log_error_errno(r, "run %s: directory is in use", obj);
+        case -EINVAL:
+                return log_error_errno(r, "run %s: refusing to run the host's root directory", obj);
+        default:
+                return log_error_errno(r, "run %s: %m", obj);
+        }
+}
+
+int verb_run(int argc, char *argv[]) {
+        SpawnConfig c;
+        spawn_config_init(&c);
+        RunArgs a = { .settings = SETTINGS_YES };
+        _cleanup_(prepared_root_freep) PreparedRoot *root = NULL;
+        _cleanup_free_ char *error = NULL;
+        int r = parse_run_argv(argc, argv, &c, &a);
+        if (r < 0)
+                goto finish;
+
+        a.prep.read_only = c.read_only;
+        r = prepared_root_new(&a.prep, arg_global.image_root, &root);
+        if (r == -EMEDIUMTYPE && a.prep.machine && !a.prep.directory)
+                r = log_error_errno(r, "run %s: image is not an OS tree (no etc/os-release or usr/lib/os-release)",
+                                    a.prep.machine);
+        else if (r == -EOPNOTSUPP)
+                r = log_error_errno(r, "run %s: raw images are not supported yet", a.prep.machine);
+        else if (r < 0)
+                r = log_prepare_error(r, &a);
+        if (r < 0)
+                goto finish;
+
+        if (a.settings != SETTINGS_NO) {
+                _cleanup_free_ char *path = NULL, *text = NULL;
+                size_t size = 0;
+                bool trusted = false;
+                r = settings_find(root->machine, root->parent_fd, root->parent_path, &path, &text, &size, &trusted);
+                if (r < 0 && r != -EINVAL) {
+                        r = log_error_errno(r, "run %s: settings file %s.nspawn: %m", root->machine, root->machine);
+                        goto finish;
+                }
+                if (r > 0) {
+                        SpawnConfig s;
+                        _cleanup_strv_free_ char **warnings = NULL;
+                        r = settings_parse(text, size, &s, &warnings);
+                        if (r < 0) {
+                                r = log_error_errno(r, "run %s: settings file %s: %s", root->machine, path,
+                                                    r == -E2BIG ? "too many entries or too long a line"
+                                                    : r == -EBADMSG ? "contains NUL bytes"
+                                                                    : strerror(-r));
+                                goto finish;
+                        }
+                        r = settings_merge(&c, &s, trusted || a.settings == SETTINGS_TRUSTED, path, &warnings);
+                        spawn_config_done(&s);
+                        if (r < 0) {
+                                r = log_error_errno(r, "run %s: settings file %s: %m", root->machine, path);
+                                goto finish;
+                        }
+                        for (char **w = warnings; w && *w; w++)
+                                log_warning("run %s: %s: %s", root->machine, path, *w);
+                }
+        }
+
+        r = spawn_run(&c, root, &error);
+        if (r < 0)
+                r = log_error_errno(r, "run %s: %s", root->machine, error ?: strerror(-r));
+finish:
+        spawn_config_done(&c);
+        return r;
+}

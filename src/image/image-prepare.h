@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The prepared root: what the image store hands to the spawn engine. It says where the tree to
+ * run is (fd and path), how it was made (the image in place, a btrfs snapshot, or an overlayfs
+ * whose layers the engine mounts inside the container's mount namespace) and holds the locks
+ * and the hidden entry of a throw-away copy until prepared_root_free() drops them.
+ *
+ * The spawn engine never decides how images are stored: it only looks at this struct. */
+
+#include "image.h"
+#include "macro.h"
+
+typedef enum PreparedRootKind {
+        PREPARED_IN_PLACE,     /* the tree itself (-D DIR or -M NAME) */
+        PREPARED_SNAPSHOT,     /* -x: a btrfs snapshot of a subvolume image, removed on free */
+        PREPARED_OVERLAY,      /* -x: overlayfs, lower = the image, upper/work in the hidden entry */
+        _PREPARED_ROOT_KIND_MAX,
+} PreparedRootKind;
+
+const char *prepared_root_kind_to_string(PreparedRootKind k);
+
+typedef struct PrepareOptions {
+        const char *directory;    /* -D: a directory anywhere */
+        const char *machine;      /* -M: the machine name; alone, the image of that name */
+        const char *template_dir; /* --template: populate a missing -D from it */
+        bool ephemeral;           /* -x */
+        bool read_only;           /* --read-only: a shared lock is enough */
+} PrepareOptions;
+
+typedef struct PreparedRoot {
+        PreparedRootKind kind;
+        int fd;             /* O_DIRECTORY: the tree to run (for an overlay: its lower layer) */
+        char *path;         /* absolute path of that tree */
+        char *machine;      /* the machine name: -M, else derived from the directory name */
+        char *image_name;   /* base name of the image entry (settings file NAME.nspawn) */
+        int parent_fd;      /* O_DIRECTORY: the directory holding the image (image root, or -D's parent) */
+        char *parent_path;
+        /* The overlay's layers (PREPARED_OVERLAY): absolute paths inside the hidden entry. */
+        char *overlay_upper;
+        char *overlay_work;
+        char *overlay_mountpoint; /* an empty directory the engine mounts the overlay on */
+        CloneMethod template_method; /* how --template populated -D, when populated_from_template */
+        bool populated_from_template;
+
+        /* Private: what free drops. */
+        ImageRoot *root;        /* the image root or -D's parent, opened as one */
+        ImageLock image_lock;   /* shared (read-only, -x) or exclusive (writable) */
+        ImageLock hidden_lock;  /* held while the hidden entry exists */
+        char *hidden_name;      /* .#machine.NAME.RANDOM in parent, or NULL */
+} PreparedRoot;
+
+/* Resolves and locks the root to run. Errors: -ENOENT (missing directory or image),
+ * -ENOTDIR, -EBUSY (image in use), -EINVAL (invalid name, or -D /), -EMEDIUMTYPE (a directory
+ * that is not an OS tree: no etc/os-release or usr/lib/os-release), -EOPNOTSUPP (a raw image).
+ * With ephemeral, the throw-away copy exists when this returns; free removes it. */
+int prepared_root_new(const PrepareOptions *opts, const char *image_root, PreparedRoot **ret);
+PreparedRoot *prepared_root_free(PreparedRoot *p);
+DEFINE_TRIVIAL_CLEANUP_FUNC(PreparedRoot *, prepared_root_free);
+
+/* 1 when the tree at dir_fd has etc/os-release or usr/lib/os-release (resolved inside it). */
+int dir_is_os_tree(int dir_fd);

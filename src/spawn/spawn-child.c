@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/openat2.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "fd-util.h"
+#include "spawn-internal.h"
+#include "spawn-user.h"
+#include "util.h"
+
+/* The container's first process (PID 1 of its PID namespace), from clone() to the payload's
+ * execve(): death signal, session and console, mounts, host name, loopback, pivot_root,
+ * identity, capabilities, limits; or, with -a, the stub init that stays PID 1.
+ *
+ * Untrusted input: the container's tree, through spawn-mount.c and spawn-files.c, and its
+ * /etc/passwd and /etc/group, read after pivot_root (so every path is the container's own) with
+ * a size limit and parsed by spawn-user.c. Failures go to the parent over the error pipe; the
+ * child never prints. */
+
+static const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, SIGALRM };
+
+_noreturn_ static void child_fail(ChildArgs *a, SpawnError *e) {
+        if (e->error == 0)
+                e->error = -EIO;
+        (void) loop_write(a->error_fd, e, sizeof(*e));
+        _exit(EXIT_FAILURE);
+}
+
+static int drop_bounding_set(uint64_t keep) {
+        _cleanup_free_ char *s = NULL;
+        int last = 40;
+        if (read_file_at(AT_FDCWD, "/proc/sys/kernel/cap_last_cap", 0, 64, &s, NULL) >= 0)
+                (void) safe_atoi(strtok(s, "\n") ?: "", &last);
+        for (int cap = 0; cap <= last && cap < 64; cap++) {
+                if (keep & (UINT64_C(1) << cap))
+                        continue;
+                if (prctl(PR_CAPBSET_DROP, (unsigned long) cap, 0, 0, 0) < 0 && errno != EINVAL)
+                        return negative_errno();
+        }
+        return RET_NERRNO(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0));
+}
+
+static void dummy_handler(int sig) {
+}
+
+/* The -a stub: PID 1 that reaps everything and forwards signals to the payload (PID 2); it exits
+ * with the payload's status (128+N when the payload died by signal N). Signals from the host
+ * reach a PID 1 only when it has handlers, hence the dummy ones; they stay blocked and are
+ * taken with sigwaitinfo(). */
+_noreturn_ static void stub_init(pid_t payload) {
+        sigset_t all;
+        sigfillset(&all);
+        sigprocmask(SIG_BLOCK, &all, NULL);
+        struct sigaction sa = { .sa_handler = dummy_handler };
+        for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++)
+                (void) sigaction(forwarded_signals[i], &sa, NULL);
+        (void) sigaction(SIGCHLD, &sa, NULL);
+        for (int s = SIGRTMIN; s <= SIGRTMAX; s++)
+                (void) sigaction(s, &sa, NULL);
+
+        for (;;) {
+                /* Reap first: the payload may have exited before we blocked. */
+                int status;
+                pid_t p;
+                while ((p = waitpid(-1, &status, WNOHANG)) > 0)
+                        if (p == payload)
+                                _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+                siginfo_t si;
+                int sig = sigwaitinfo(&all, &si);
+                if (sig < 0 || sig == SIGCHLD)
+                        continue;
+                (void) kill(payload, sig);
+        }
+}
+
+static int read_container_file(const char *path, char **ret) {
+        int r = read_file_at(AT_FDCWD, path, 0, PASSWD_FILE_SIZE_MAX, ret, NULL);
+        if (r == -ENOENT) {
+                *ret = NULL;
+                return 0;
+        }
+        return r;
+}
+
+static int build_env(ChildArgs *a, const SpawnUser *u, const uint8_t id[16], char ***ret) {
+        SpawnConfig *c = a->config;
+        char uuid[37];
+        snprintf(uuid, sizeof(uuid), "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", id[0], id[1],
+                 id[2], id[3], id[4], id[5], id[6], id[7], id[8], id[9], id[10], id[11], id[12], id[13], id[14], id[15]);
+        _cleanup_strv_free_ char **env = NULL;
+        char *base[] = {
+                strdup("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
+                strdup("container=cowpen"),
+                strjoin("container_uuid=", uuid),
+                strjoin("HOME=", u->home),
+                strjoin("USER=", u->name),
+                strjoin("LOGNAME=", u->name),
+                strjoin("SHELL=", u->shell),
+                a->term ? strjoin("TERM=", a->term) : NULL,
+        };
+        int r = 0;
+        for (size_t i = 0; i < ELEMENTSOF(base); i++) {
+                if (!base[i]) {
+                        if (i + 1 < ELEMENTSOF(base) || a->term)
+                                r = -ENOMEM;
+                        continue;
+                }
+                if (r >= 0)
+                        r = strv_push(&env, base[i]);
+                else
+                        free(base[i]);
+        }
+        if (r < 0)
+                return r;
+        /* -E/Environment= override: KEY=VALUE replaces, KEY alone imports the host's value. */
+        for (char **s = c->setenv; s && *s; s++) {
+                const char *eq = strchr(*s, '=');
+                _cleanup_free_ char *entry = NULL;
+                size_t kl = eq ? (size_t) (eq - *s) : strlen(*s);
+                if (!eq) {
+                        const char *v = getenv(*s);
+                        if (!v)
+                                continue;
+                        entry = strjoin(*s, "=", v);
+                } else
+                        entry = strdup(*s);
+                if (!entry)
+                        return -ENOMEM;
+                bool replaced = false;
+                for (char **e = env; e && *e; e++)
+                        if (strneq(*e, entry, kl + 1)) {
+                                free(*e);
+                                *e = TAKE_PTR(entry);
+                                replaced = true;
+                                break;
+                        }
+                if (!replaced && (r = strv_push(&env, TAKE_PTR(entry))) < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(env);
+        return 0;
+}
+
+/* execvp() with the PATH of the payload's environment (not ours: with CLONE_VM, ours is the
+ * parent's memory and must not change). */
+static int exec_payload(const char *file, char **argv, char **env) {
+        if (strchr(file, '/')) {
+                execve(file, argv, env);
+                return negative_errno();
+        }
+        const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        for (char **e = env; e && *e; e++)
+                if (startswith(*e, "PATH="))
+                        path = *e + 5;
+        int r = -ENOENT;
+        char buf[4096];
+        for (const char *p = path;; p++) {
+                size_t n = strcspn(p, ":");
+                if (n > 0 && n + 1 + strlen(file) < sizeof(buf)) {
+                        snprintf(buf, sizeof(buf), "%.*s/%s", (int) n, p, file);
+                        execve(buf, argv, env);
+                        /* As execvp: remember a permission problem, keep looking otherwise. */
+                        if (errno == EACCES)
+                                r = -EACCES;
+                        else if (errno != ENOENT && errno != ENOTDIR && r != -EACCES)
+                                r = negative_errno();
+                }
+                p += n;
+                if (!*p)
+                        break;
+        }
+        return r;
+}
+
+_noreturn_ void spawn_child(ChildArgs *args) {
+        /* Our own copy: with CLONE_VM the struct is the parent's memory. */
+        ChildArgs copy = *args, *a = &copy;
+        SpawnConfig *c = a->config;
+        for (size_t i = 0; i < ELEMENTSOF(a->close_fds); i++)
+                if (a->close_fds[i] >= 0)
+                        (void) close(a->close_fds[i]);
+        SpawnError e = {};
+        int r;
+
+        /* If cowpen dies, so does the container: PID 1 of the namespace, and with it everything
+         * in it. The parent may have died before prctl(): the alive pipe then reports a hangup. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+                child_fail(a, &(SpawnError) { .error = negative_errno(), .message = "set death signal" });
+        a->alive_w = safe_close(a->alive_w);
+        struct pollfd pfd = { .fd = a->alive_fd, .events = POLLIN };
+        if (poll(&pfd, 1, 0) != 0)
+                _exit(EXIT_FAILURE);
+        a->alive_fd = safe_close(a->alive_fd);
+
+        /* The handlers cowpen installed go; the mask is restored right before exec. */
+        for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++)
+                (void) signal(forwarded_signals[i], SIG_DFL);
+
+        /* A session of its own; on a pty, that pty as controlling terminal and stdio. */
+        if (setsid() < 0)
+                child_fail(a, &(SpawnError) { .error = negative_errno(), .message = "setsid" });
+        if (a->console_fd >= 0) {
+                if (ioctl(a->console_fd, TIOCSCTTY, 0) < 0)
+                        child_fail(a, &(SpawnError) { .error = negative_errno(), .message = "set controlling terminal" });
+                for (int fd = 0; fd < 3; fd++)
+                        if (dup2(a->console_fd, fd) < 0)
+                                child_fail(a, &(SpawnError) { .error = negative_errno(), .message = "dup console" });
+        }
+
+        char root_buf[4096];
+        const char *root_path;
+        if (mount_setup_root(c, a->root, root_buf, sizeof(root_buf), &root_path, &e) < 0)
+                child_fail(a, &e);
+        _cleanup_close_ int root_fd = open(root_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0) {
+                spawn_error(&e, negative_errno(), "open root: %m");
+                child_fail(a, &e);
+        }
+        uint8_t id[16];
+        if (mount_api_vfs(root_fd, c, a->console_path, &e) < 0 || mount_custom(root_fd, c, &e) < 0 ||
+            setup_machine_id(root_fd, c, id, &e) < 0 || setup_resolv_conf(root_fd, c, &e) < 0 ||
+            setup_timezone(root_fd, c, &e) < 0)
+                child_fail(a, &e);
+        if ((c->read_only || c->volatile_mode == VOLATILE_STATE) && mount_make_root_read_only(root_path, &e) < 0)
+                child_fail(a, &e);
+
+        const char *hostname = c->hostname ?: a->root->machine;
+        if (sethostname(hostname, MIN(strlen(hostname), (size_t) SPAWN_HOSTNAME_MAX)) < 0) {
+                spawn_error(&e, negative_errno(), "set host name: %m");
+                child_fail(a, &e);
+        }
+        if (c->private_network && (r = loopback_up()) < 0) {
+                spawn_error(&e, r, "bring up loopback: %m");
+                child_fail(a, &e);
+        }
+
+        /* pivot_root with the old root stacked below the new one, then detached. */
+        if (fchdir(root_fd) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0) {
+                spawn_error(&e, negative_errno(), "pivot_root: %m");
+                child_fail(a, &e);
+        }
+        root_fd = safe_close(root_fd);
+
+        /* The user, from the container's own files. */
+        _cleanup_free_ char *passwd = NULL, *group = NULL;
+        SpawnUser u = {};
+        if ((r = read_container_file("/etc/passwd", &passwd)) < 0 || (r = read_container_file("/etc/group", &group)) < 0) {
+                spawn_error(&e, r, "read /etc/passwd: %m");
+                child_fail(a, &e);
+        }
+        r = spawn_user_lookup(c->user ?: "0", passwd, group, &u);
+        /* Freed now: the exec below skips cleanup handlers, and with CLONE_VM this is the
+         * parent's heap. */
+        free(passwd);
+        free(group);
+        passwd = group = NULL;
+        if (r < 0) {
+                spawn_error(&e, r, r == -ESRCH ? "user %s: no such user in the container" : "user %s: %m", c->user ?: "root");
+                child_fail(a, &e);
+        }
+
+        if (c->as_pid2) {
+                pid_t p = fork();
+                if (p < 0) {
+                        spawn_error(&e, negative_errno(), "fork payload: %m");
+                        child_fail(a, &e);
+                }
+                if (p > 0) {
+                        a->error_fd = safe_close(a->error_fd);
+                        if (a->console_fd >= 0)
+                                a->console_fd = safe_close(a->console_fd);
+                        stub_init(p);
+                }
+        }
+
+        for (int i = 0; i < RLIMIT_NLIMITS; i++)
+                if (c->rlimits[i] && setrlimit(i, c->rlimits[i]) < 0) {
+                        spawn_error(&e, negative_errno(), "set resource limit %d: %m", i);
+                        child_fail(a, &e);
+                }
+        if ((r = drop_bounding_set(spawn_config_capabilities(c))) < 0) {
+                spawn_error(&e, r, "drop capabilities: %m");
+                child_fail(a, &e);
+        }
+        if (setgroups(u.n_groups, u.groups) < 0 || setresgid(u.gid, u.gid, u.gid) < 0 || setresuid(u.uid, u.uid, u.uid) < 0) {
+                spawn_error(&e, negative_errno(), "change to user %s: %m", u.name);
+                child_fail(a, &e);
+        }
+        if (c->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+                spawn_error(&e, negative_errno(), "set no_new_privs: %m");
+                child_fail(a, &e);
+        }
+        if (c->working_directory) {
+                if (chdir(c->working_directory) < 0) {
+                        spawn_error(&e, negative_errno(), "change directory to %s: %m", c->working_directory);
+                        child_fail(a, &e);
+                }
+        } else if (chdir(u.home) < 0 && chdir("/") < 0) {
+                spawn_error(&e, negative_errno(), "change directory to /: %m");
+                child_fail(a, &e);
+        }
+
+        _cleanup_strv_free_ char **env = NULL;
+        if ((r = build_env(a, &u, id, &env)) < 0) {
+                spawn_error(&e, r, "environment: %m");
+                child_fail(a, &e);
+        }
+
+        /* The payload: the command, or the user's shell as a login shell. */
+        char *shell_argv[2] = {};
+        _cleanup_free_ char *login = NULL;
+        char **argv = c->command;
+        const char *file;
+        if (argv && argv[0])
+                file = argv[0];
+        else {
+                const char *b = strrchr(u.shell, '/');
+                login = strjoin("-", b ? b + 1 : u.shell);
+                if (!login) {
+                        spawn_error(&e, -ENOMEM, "shell: %m");
+                        child_fail(a, &e);
+                }
+                shell_argv[0] = login;
+                argv = shell_argv;
+                file = u.shell;
+        }
+        sigprocmask(SIG_SETMASK, a->saved_mask, NULL);
+        r = exec_payload(file, argv, env);
+        spawn_error(&e, r, "execute %s: %m", file);
+        child_fail(a, &e);
+}

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Shared by the files of src/spawn; not part of its public interface (spawn.h). */
+
+#include <poll.h>
+#include <termios.h>
+
+#include "spawn.h"
+
+/* Why the container could not be started, sent from the child to the parent over a CLOEXEC pipe
+ * (one write below PIPE_BUF, so it arrives whole). */
+typedef struct SpawnError {
+        int error;
+        char message[500];
+} SpawnError;
+
+/* Records the first failure with its cause; returns r (negative). */
+int spawn_error(SpawnError *e, int r, const char *format, ...) _printf_(3, 4);
+
+typedef struct ChildArgs {
+        SpawnConfig *config;
+        const PreparedRoot *root;
+        int error_fd;        /* write end of the error pipe */
+        int alive_fd;        /* read end of a pipe whose write end only the parent holds */
+        int alive_w;         /* the parent's write end, closed by the child */
+        int console_fd;      /* pty slave, or -EBADF in pipe mode */
+        const char *console_path; /* its name (/dev/pts/N), to bind it in the child's namespace */
+        const sigset_t *saved_mask;
+        const char *term;    /* $TERM for the payload */
+        int close_fds[3];    /* the parent's own fds, closed first by the child */
+} ChildArgs;
+
+/* The container's first process: sets everything up and execs the payload (or becomes the -a
+ * stub init). Never returns. It may share the parent's memory (CLONE_VM|CLONE_VFORK): it then
+ * must not change anything the parent reads afterwards (globals such as environ, args). */
+_noreturn_ void spawn_child(ChildArgs *a);
+
+/* spawn-mount.c: run in the child, in its new mount namespace, before pivot_root. */
+/* Makes the prepared root (and --volatile) a mount point; returns its path (borrowed or in buf). */
+int mount_setup_root(const SpawnConfig *c, const PreparedRoot *p, char *buf, size_t buflen, const char **ret_path,
+                     SpawnError *e);
+int mount_api_vfs(int root_fd, const SpawnConfig *c, const char *console_path, SpawnError *e);
+int mount_custom(int root_fd, const SpawnConfig *c, SpawnError *e);
+int mount_make_root_read_only(const char *root_path, SpawnError *e);
+/* Resolves path below root_fd (RESOLVE_IN_ROOT), creating what is missing: directories, and the
+ * last component as a directory or (dir false) an empty file. Returns an O_PATH fd. */
+int open_mount_target(int root_fd, const char *path, bool dir, int *ret);
+/* Bind mounts source_fd on target_fd (open_tree/move_mount), read-only before it appears. */
+int bind_fd(int source_fd, int target_fd, bool recursive, bool read_only);
+/* "/proc/self/fd/N" */
+#define FD_PATH_MAX 32
+const char *fd_path(char buf[static FD_PATH_MAX], int fd);
+
+/* spawn-files.c: /etc files inside the root (before pivot_root). */
+int setup_machine_id(int root_fd, const SpawnConfig *c, uint8_t ret_id[16], SpawnError *e);
+int setup_resolv_conf(int root_fd, const SpawnConfig *c, SpawnError *e);
+int setup_timezone(int root_fd, const SpawnConfig *c, SpawnError *e);
+int loopback_up(void);
+
+/* spawn-console.c: the parent's side of the pty. */
+typedef struct Console {
+        ConsoleMode mode;
+        int master, slave;
+        char slave_path[64];
+        bool raw;
+        struct termios saved;
+        char in_buf[4096], out_buf[16384];
+        size_t in_len, out_len;
+        bool in_eof, master_hup;
+        unsigned escape_count;
+        uint64_t escape_first_usec;
+} Console;
+
+int console_open(Console *c, ConsoleMode mode);
+int console_start(Console *c);   /* raw mode on stdin when it is a terminal */
+void console_winch(Console *c);
+void console_close(Console *c);  /* restores the terminal, closes the pty */
+size_t console_poll_fill(Console *c, struct pollfd *p);
+/* Returns 1 when Ctrl-] was pressed three times within a second. */
+int console_poll_handle(Console *c, const struct pollfd *p, size_t n);
+void console_drain(Console *c);

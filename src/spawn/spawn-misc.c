@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <signal.h>
+#include <string.h>
+#include <strings.h>
+
+#include "spawn.h"
+#include "util.h"
+
+/* SpawnConfig lifetime, enum tables and the parsers of option values. Untrusted input: the
+ * values, which also come from settings files; every list they build is bounded by the limits
+ * in spawn.h. */
+
+void spawn_config_init(SpawnConfig *c) {
+        *c = (SpawnConfig) {
+                .console = _CONSOLE_MODE_AUTO,
+                .resolv_conf = RESOLV_CONF_AUTO,
+                .timezone = TIMEZONE_AUTO,
+        };
+}
+
+void custom_mount_done(CustomMount *m) {
+        if (!m)
+                return;
+        free(m->source);
+        free(m->destination);
+        free(m->options);
+        strv_free(m->lower);
+        free(m->upper);
+        free(m->work_dir);
+        *m = (CustomMount) {};
+}
+
+void spawn_config_done(SpawnConfig *c) {
+        strv_free(c->command);
+        strv_free(c->setenv);
+        free(c->user);
+        free(c->working_directory);
+        free(c->hostname);
+        for (size_t i = 0; i < ELEMENTSOF(c->rlimits); i++)
+                free(c->rlimits[i]);
+        for (size_t i = 0; i < c->n_mounts; i++)
+                custom_mount_done(&c->mounts[i]);
+        free(c->mounts);
+        spawn_config_init(c);
+}
+
+int spawn_config_add_mount(SpawnConfig *c, const CustomMount *m) {
+        if (c->n_mounts >= SPAWN_CUSTOM_MOUNTS_MAX)
+                return -E2BIG;
+        CustomMount *n = reallocarray(c->mounts, c->n_mounts + 1, sizeof(CustomMount));
+        if (!n)
+                return -ENOMEM;
+        c->mounts = n;
+        c->mounts[c->n_mounts++] = *m;
+        return 0;
+}
+
+/* Splits s at unescaped ':' ("\:" is a colon, "\\" a backslash) into at most max parts. */
+static int split_colons(const char *s, size_t max, char ***ret) {
+        _cleanup_strv_free_ char **parts = NULL;
+        size_t n = 0, len = strlen(s);
+        _cleanup_free_ char *cur = malloc(len + 1);
+        if (!cur)
+                return -ENOMEM;
+        size_t k = 0;
+        for (const char *p = s;; p++) {
+                if (*p == '\\' && (p[1] == ':' || p[1] == '\\')) {
+                        cur[k++] = *++p;
+                        continue;
+                }
+                if (*p == ':' || *p == 0) {
+                        if (++n > max)
+                                return -E2BIG;
+                        cur[k] = 0;
+                        int r = strv_extend(&parts, cur);
+                        if (r < 0)
+                                return r;
+                        k = 0;
+                        if (*p == 0)
+                                break;
+                        continue;
+                }
+                cur[k++] = *p;
+        }
+        *ret = TAKE_PTR(parts);
+        return 0;
+}
+
+static bool path_is_absolute_clean(const char *p) {
+        return p && p[0] == '/' && strlen(p) < 4096 && !strstr(p, "//");
+}
+
+int custom_mount_parse_bind(const char *s, bool read_only, CustomMount *ret) {
+        _cleanup_strv_free_ char **parts = NULL;
+        int r = split_colons(s, 3, &parts);
+        if (r < 0)
+                return r == -E2BIG ? -EINVAL : r;
+        size_t n = strv_length(parts);
+        CustomMount m = { .type = CUSTOM_MOUNT_BIND, .read_only = read_only, .recursive = true };
+        const char *src = parts[0];
+        if (src[0] == '+') {
+                m.source_in_root = true;
+                src++;
+        }
+        if (!path_is_absolute_clean(src))
+                return -EINVAL;
+        const char *dst = n >= 2 && parts[1][0] ? parts[1] : src;
+        if (!path_is_absolute_clean(dst))
+                return -EINVAL;
+        if (n == 3) {
+                const char *p = parts[2];
+                while (*p) {
+                        size_t l = strcspn(p, ",");
+                        if (l == 5 && strneq(p, "rbind", 5))
+                                m.recursive = true;
+                        else if (l == 7 && strneq(p, "norbind", 7))
+                                m.recursive = false;
+                        else if (l == 0)
+                                ;
+                        else
+                                return -EINVAL;
+                        p += l;
+                        if (*p == ',')
+                                p++;
+                }
+        }
+        m.source = strdup(src);
+        m.destination = strdup(dst);
+        if (!m.source || !m.destination) {
+                custom_mount_done(&m);
+                return -ENOMEM;
+        }
+        *ret = m;
+        return 0;
+}
+
+int custom_mount_parse_tmpfs(const char *s, CustomMount *ret) {
+        _cleanup_strv_free_ char **parts = NULL;
+        /* Options may contain colons themselves: only the first unescaped one separates. */
+        const char *colon = NULL;
+        for (const char *p = s; *p; p++) {
+                if (*p == '\\' && p[1]) {
+                        p++;
+                        continue;
+                }
+                if (*p == ':') {
+                        colon = p;
+                        break;
+                }
+        }
+        _cleanup_free_ char *path = colon ? strndup(s, (size_t) (colon - s)) : strdup(s);
+        if (!path)
+                return -ENOMEM;
+        int r = split_colons(path, 1, &parts);
+        if (r < 0)
+                return r == -E2BIG ? -EINVAL : r;
+        if (!path_is_absolute_clean(parts[0]))
+                return -EINVAL;
+        const char *opts = colon ? colon + 1 : "mode=0755";
+        if (strlen(opts) > 4096)
+                return -EINVAL;
+        CustomMount m = { .type = CUSTOM_MOUNT_TMPFS };
+        m.destination = strdup(parts[0]);
+        m.options = strdup(opts);
+        if (!m.destination || !m.options) {
+                custom_mount_done(&m);
+                return -ENOMEM;
+        }
+        *ret = m;
+        return 0;
+}
+
+int custom_mount_parse_overlay(const char *s, bool read_only, CustomMount *ret) {
+        _cleanup_strv_free_ char **parts = NULL;
+        int r = split_colons(s, SPAWN_OVERLAY_LAYERS_MAX + 2, &parts);
+        if (r < 0)
+                return r == -E2BIG ? -E2BIG : r;
+        size_t n = strv_length(parts);
+        if (n < 2)
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++)
+                if (!path_is_absolute_clean(parts[i]))
+                        return -EINVAL;
+        CustomMount m = { .type = CUSTOM_MOUNT_OVERLAY, .read_only = read_only };
+        /* As systemd-nspawn: the last path is the mount point; with only two, the second is both
+         * the top layer on the host and the mount point. The top layer is the upper (writable)
+         * one unless read-only. */
+        size_t top = n == 2 ? 1 : n - 2;
+        m.destination = strdup(parts[n - 1]);
+        if (!m.destination)
+                goto oom;
+        for (size_t i = 0; i < top; i++)
+                if (strv_extend(&m.lower, parts[i]) < 0)
+                        goto oom;
+        if (read_only) {
+                if (strv_extend(&m.lower, parts[top]) < 0)
+                        goto oom;
+        } else if (!(m.upper = strdup(parts[top])))
+                goto oom;
+        *ret = m;
+        return 0;
+oom:
+        custom_mount_done(&m);
+        return -ENOMEM;
+}
+
+#define DEFINE_TABLE(name, type, max, ...)                                      \
+        static const char *const name##_table[max] = { __VA_ARGS__ };           \
+        const char *name##_to_string(type m) {                                  \
+                return m >= 0 && m < max ? name##_table[m] : NULL;              \
+        }                                                                       \
+        type name##_from_string(const char *s) {                                \
+                for (int i = 0; s && i < max; i++)                              \
+                        if (name##_table[i] && streq(name##_table[i], s))       \
+                                return (type) i;                                \
+                return (type) -1;                                               \
+        }
+
+DEFINE_TABLE(console_mode, ConsoleMode, _CONSOLE_MODE_MAX,
+             [CONSOLE_INTERACTIVE] = "interactive", [CONSOLE_READ_ONLY] = "read-only",
+             [CONSOLE_PASSIVE] = "passive", [CONSOLE_PIPE] = "pipe")
+
+DEFINE_TABLE(resolv_conf_mode, ResolvConfMode, _RESOLV_CONF_MODE_MAX,
+             [RESOLV_CONF_OFF] = "off", [RESOLV_CONF_COPY_HOST] = "copy-host",
+             [RESOLV_CONF_COPY_STATIC] = "copy-static", [RESOLV_CONF_BIND_HOST] = "bind-host",
+             [RESOLV_CONF_BIND_STATIC] = "bind-static", [RESOLV_CONF_REPLACE_HOST] = "replace-host",
+             [RESOLV_CONF_REPLACE_STATIC] = "replace-static", [RESOLV_CONF_DELETE] = "delete",
+             [RESOLV_CONF_AUTO] = "auto")
+
+DEFINE_TABLE(timezone_mode, TimezoneMode, _TIMEZONE_MODE_MAX,
+             [TIMEZONE_OFF] = "off", [TIMEZONE_COPY] = "copy", [TIMEZONE_BIND] = "bind",
+             [TIMEZONE_SYMLINK] = "symlink", [TIMEZONE_DELETE] = "delete", [TIMEZONE_AUTO] = "auto")
+
+static const char *const volatile_table[_VOLATILE_MODE_MAX] = {
+        [VOLATILE_NO] = "no", [VOLATILE_YES] = "yes", [VOLATILE_STATE] = "state", [VOLATILE_OVERLAY] = "overlay",
+};
+
+const char *volatile_mode_to_string(VolatileMode m) {
+        return m >= 0 && m < _VOLATILE_MODE_MAX ? volatile_table[m] : NULL;
+}
+
+VolatileMode volatile_mode_from_string(const char *s) {
+        if (!s)
+                return (VolatileMode) -1;
+        for (int i = 0; i < _VOLATILE_MODE_MAX; i++)
+                if (streq(volatile_table[i], s))
+                        return (VolatileMode) i;
+        int b = parse_boolean(s);
+        if (b >= 0)
+                return b ? VOLATILE_YES : VOLATILE_NO;
+        return (VolatileMode) -1;
+}
+
+static const char *const rlimit_names[RLIMIT_NLIMITS] = {
+        [RLIMIT_CPU] = "CPU", [RLIMIT_FSIZE] = "FSIZE", [RLIMIT_DATA] = "DATA", [RLIMIT_STACK] = "STACK",
+        [RLIMIT_CORE] = "CORE", [RLIMIT_RSS] = "RSS", [RLIMIT_NPROC] = "NPROC", [RLIMIT_NOFILE] = "NOFILE",
+        [RLIMIT_MEMLOCK] = "MEMLOCK", [RLIMIT_AS] = "AS", [RLIMIT_LOCKS] = "LOCKS",
+        [RLIMIT_SIGPENDING] = "SIGPENDING", [RLIMIT_MSGQUEUE] = "MSGQUEUE", [RLIMIT_NICE] = "NICE",
+        [RLIMIT_RTPRIO] = "RTPRIO", [RLIMIT_RTTIME] = "RTTIME",
+};
+
+static int rlimit_value(const char *s, size_t n, rlim_t *ret) {
+        char buf[32];
+        if (n == 0 || n >= sizeof(buf))
+                return -EINVAL;
+        memcpy(buf, s, n);
+        buf[n] = 0;
+        if (streq(buf, "infinity")) {
+                *ret = RLIM_INFINITY;
+                return 0;
+        }
+        uint64_t v;
+        int r = safe_atou64(buf, &v);
+        if (r < 0)
+                return r;
+        *ret = (rlim_t) v;
+        return 0;
+}
+
+int rlimit_parse(const char *s, int *ret_resource, struct rlimit *ret) {
+        const char *eq = strchr(s, '=');
+        if (!eq)
+                return -EINVAL;
+        size_t nl = (size_t) (eq - s);
+        const char *name = s;
+        if (nl > 7 && strncasecmp(name, "RLIMIT_", 7) == 0) {
+                name += 7;
+                nl -= 7;
+        }
+        int res = -1;
+        for (int i = 0; i < RLIMIT_NLIMITS; i++)
+                if (rlimit_names[i] && strlen(rlimit_names[i]) == nl && strncasecmp(rlimit_names[i], name, nl) == 0)
+                        res = i;
+        if (res < 0)
+                return -EINVAL;
+        const char *v = eq + 1, *colon = strchr(v, ':');
+        struct rlimit rl;
+        int r = rlimit_value(v, colon ? (size_t) (colon - v) : strlen(v), &rl.rlim_cur);
+        if (r < 0)
+                return r;
+        if (colon) {
+                r = rlimit_value(colon + 1, strlen(colon + 1), &rl.rlim_max);
+                if (r < 0)
+                        return r;
+        } else
+                rl.rlim_max = rl.rlim_cur;
+        if (rl.rlim_cur > rl.rlim_max)
+                return -ERANGE;
+        *ret_resource = res;
+        *ret = rl;
+        return 0;
+}
+
+int uuid_parse(const char *s, uint8_t ret[16]) {
+        uint8_t u[16];
+        size_t k = 0;
+        for (const char *p = s; *p; p++) {
+                if (*p == '-')
+                        continue;
+                if (k >= 32)
+                        return -EINVAL;
+                int v;
+                char c = *p;
+                if (c >= '0' && c <= '9')
+                        v = c - '0';
+                else if (c >= 'a' && c <= 'f')
+                        v = c - 'a' + 10;
+                else if (c >= 'A' && c <= 'F')
+                        v = c - 'A' + 10;
+                else
+                        return -EINVAL;
+                if (k % 2 == 0)
+                        u[k / 2] = (uint8_t) (v << 4);
+                else
+                        u[k / 2] |= (uint8_t) v;
+                k++;
+        }
+        if (k != 32)
+                return -EINVAL;
+        bool zero = true;
+        for (size_t i = 0; i < 16; i++)
+                zero = zero && u[i] == 0;
+        if (zero)
+                return -EINVAL;
+        memcpy(ret, u, 16);
+        return 0;
+}
+
+int signal_from_string(const char *s) {
+        if (!s || !*s)
+                return -EINVAL;
+        if (strncasecmp(s, "SIG", 3) == 0)
+                s += 3;
+        int n;
+        if (safe_atoi(s, &n) >= 0)
+                return n >= 1 && n < _NSIG ? n : -EINVAL;
+        if (strncasecmp(s, "RTMIN", 5) == 0 || strncasecmp(s, "RTMAX", 5) == 0) {
+                bool min = strncasecmp(s, "RTMIN", 5) == 0;
+                int off = 0;
+                if (s[5] && (s[5] != (min ? '+' : '-') || safe_atoi(s + 6, &off) < 0 || off < 0))
+                        return -EINVAL;
+                int sig = min ? SIGRTMIN + off : SIGRTMAX - off;
+                return sig >= SIGRTMIN && sig <= SIGRTMAX ? sig : -EINVAL;
+        }
+        for (int i = 1; i < SIGRTMIN; i++) {
+                const char *a = sigabbrev_np(i);
+                if (a && strcasecmp(a, s) == 0)
+                        return i;
+        }
+        return -EINVAL;
+}

@@ -1,0 +1,476 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "fd-util.h"
+#include "spawn-internal.h"
+#include "util.h"
+
+/* The container's mounts, made by its first process in its own mount namespace before
+ * pivot_root: nothing here is visible on the host, and all of it goes away with the namespace.
+ *
+ * Untrusted input: the tree of the container (symlinks and names in it). Every mount target
+ * inside the root is resolved with openat2(RESOLVE_IN_ROOT) to an O_PATH fd and mounted on via
+ * /proc/self/fd/N, so a symlink in the image can never redirect a mount out of the root. */
+
+int spawn_error(SpawnError *e, int r, const char *format, ...) {
+        if (e && e->error == 0) {
+                va_list ap;
+                e->error = r;
+                errno = -r;
+                va_start(ap, format);
+                vsnprintf(e->message, sizeof(e->message), format, ap);
+                va_end(ap);
+        }
+        return r;
+}
+
+const char *fd_path(char buf[static FD_PATH_MAX], int fd) {
+        snprintf(buf, FD_PATH_MAX, "/proc/self/fd/%i", fd);
+        return buf;
+}
+
+#define RESOLVE_ROOT (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+
+int open_mount_target(int root_fd, const char *path, bool dir, int *ret) {
+        int fd = openat2_resolve(root_fd, path, O_PATH, 0, RESOLVE_ROOT);
+        if (fd >= 0) {
+                *ret = fd;
+                return 0;
+        }
+        if (fd != -ENOENT)
+                return fd;
+
+        /* Walk down, resolving each prefix inside the root and creating what is missing. */
+        size_t len = strlen(path);
+        _cleanup_free_ char *prefix = malloc(len + 1);
+        if (!prefix)
+                return -ENOMEM;
+        _cleanup_close_ int parent = openat2_resolve(root_fd, "/", O_PATH | O_DIRECTORY, 0, RESOLVE_ROOT);
+        if (parent < 0)
+                return parent;
+        const char *p = path;
+        for (;;) {
+                p += strspn(p, "/");
+                if (!*p)
+                        break;
+                size_t n = strcspn(p, "/");
+                const char *next = p + n;
+                bool last = next[strspn(next, "/")] == 0;
+                memcpy(prefix, path, (size_t) (next - path));
+                prefix[next - path] = 0;
+                _cleanup_free_ char *comp = strndup(p, n);
+                if (!comp)
+                        return -ENOMEM;
+                if (streq(comp, "..") || streq(comp, "."))
+                        return -EINVAL;
+                int cfd = openat2_resolve(root_fd, prefix, O_PATH | ((last && !dir) ? 0 : O_DIRECTORY), 0, RESOLVE_ROOT);
+                if (cfd == -ENOENT) {
+                        if (last && !dir) {
+                                int f = openat(parent, comp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+                                if (f < 0 && errno != EEXIST)
+                                        return negative_errno();
+                                safe_close(f);
+                        } else if (mkdirat(parent, comp, 0755) < 0 && errno != EEXIST)
+                                return negative_errno();
+                        cfd = openat2_resolve(root_fd, prefix, O_PATH | ((last && !dir) ? 0 : O_DIRECTORY), 0, RESOLVE_ROOT);
+                }
+                if (cfd < 0)
+                        return cfd;
+                safe_close(parent);
+                parent = cfd;
+                p = next;
+        }
+        *ret = TAKE_FD(parent);
+        return 0;
+}
+
+static int mount_fd(const char *source, int target_fd, const char *fstype, unsigned long flags, const char *data) {
+        char t[FD_PATH_MAX];
+        return RET_NERRNO(mount(source, fd_path(t, target_fd), fstype, flags, data));
+}
+
+/* Mounts a file system at path below root_fd (made if missing). */
+static int mount_at(int root_fd, const char *path, const char *fstype, unsigned long flags, const char *data,
+                    SpawnError *e) {
+        _cleanup_close_ int t = -EBADF;
+        int r = open_mount_target(root_fd, path, true, &t);
+        if (r < 0)
+                return spawn_error(e, r, "mount point %s: %m", path);
+        r = mount_fd(fstype, t, fstype, flags, data);
+        if (r < 0)
+                return spawn_error(e, r, "mount %s on %s: %m", fstype, path);
+        return 0;
+}
+
+/* A bind mount of source_fd on target_fd, optionally recursive and read-only, made with the
+ * mount API so that the read-only flag is set before the mount appears. */
+int bind_fd(int source_fd, int target_fd, bool recursive, bool read_only) {
+        _cleanup_close_ int tree = open_tree(source_fd, "",
+                                             OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0));
+        if (tree < 0)
+                return negative_errno();
+        if (read_only) {
+                struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+                if (mount_setattr(tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof(attr)) < 0)
+                        return negative_errno();
+        }
+        return RET_NERRNO(move_mount(tree, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH));
+}
+
+static int overlay_options(char **lower, size_t n_lower, int upper_fd, int work_fd, char **ret) {
+        /* overlayfs lists the top-most lower layer first. */
+        size_t sz = 64 + n_lower * FD_PATH_MAX + 2 * FD_PATH_MAX + 32;
+        char *o = malloc(sz);
+        if (!o)
+                return -ENOMEM;
+        size_t k = (size_t) snprintf(o, sz, "lowerdir=");
+        for (size_t i = n_lower; i > 0; i--)
+                k += (size_t) snprintf(o + k, sz - k, "%s%s", lower[i - 1], i > 1 ? ":" : "");
+        if (upper_fd >= 0) {
+                char u[FD_PATH_MAX], w[FD_PATH_MAX];
+                k += (size_t) snprintf(o + k, sz - k, ",upperdir=%s,workdir=%s", fd_path(u, upper_fd), fd_path(w, work_fd));
+        }
+        *ret = o;
+        return 0;
+}
+
+int mount_setup_root(const SpawnConfig *c, const PreparedRoot *p, char *buf, size_t buflen, const char **ret_path,
+                     SpawnError *e) {
+        const char *root = p->path;
+        int r;
+
+        /* Nothing we mount may propagate to the host. */
+        if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+                return spawn_error(e, negative_errno(), "make mounts private: %m");
+
+        if (p->kind == PREPARED_OVERLAY) {
+                /* The layers are opened here, in the container's namespace: overlayfs wants
+                 * layers it can clone privately from the caller's namespace. */
+                _cleanup_close_ int lfd = open(p->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                _cleanup_close_ int ufd = open(p->overlay_upper, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                _cleanup_close_ int wfd = open(p->overlay_work, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (lfd < 0 || ufd < 0 || wfd < 0)
+                        return spawn_error(e, negative_errno(), "open overlay layers: %m");
+                char l[FD_PATH_MAX];
+                char *lower[] = { (char *) fd_path(l, lfd) };
+                _cleanup_free_ char *opts = NULL;
+                r = overlay_options(lower, 1, ufd, wfd, &opts);
+                if (r < 0)
+                        return spawn_error(e, r, "overlay options: %m");
+                if (mount("overlay", p->overlay_mountpoint, "overlay", 0, opts) < 0)
+                        return spawn_error(e, negative_errno(), "mount ephemeral overlay: %m");
+                root = p->overlay_mountpoint;
+        } else if (mount(p->path, p->path, NULL, MS_BIND | MS_REC, NULL) < 0)
+                return spawn_error(e, negative_errno(), "bind mount root: %m");
+
+        if (c->volatile_mode == VOLATILE_YES || c->volatile_mode == VOLATILE_OVERLAY) {
+                _cleanup_close_ int lfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (lfd < 0)
+                        return spawn_error(e, negative_errno(), "open root: %m");
+                if (mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV | MS_STRICTATIME, "mode=0755") < 0)
+                        return spawn_error(e, negative_errno(), "mount volatile tmpfs: %m");
+                _cleanup_close_ int tfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (tfd < 0)
+                        return spawn_error(e, negative_errno(), "open volatile tmpfs: %m");
+                if (c->volatile_mode == VOLATILE_YES) {
+                        /* A tmpfs root with the image's /usr read-only; the merged-/usr symlinks
+                         * (bin → usr/bin, …) of the image are recreated so commands resolve. */
+                        _cleanup_close_ int ufd = openat2_resolve(lfd, "usr", O_PATH | O_DIRECTORY, 0, RESOLVE_ROOT);
+                        if (ufd < 0)
+                                return spawn_error(e, ufd, "volatile: the image has no /usr: %m");
+                        if (mkdirat(tfd, "usr", 0755) < 0)
+                                return spawn_error(e, negative_errno(), "volatile: mkdir /usr: %m");
+                        _cleanup_close_ int ut = openat(tfd, "usr", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                        if (ut < 0 || (r = bind_fd(ufd, ut, true, true)) < 0)
+                                return spawn_error(e, ut < 0 ? negative_errno() : r, "volatile: bind /usr: %m");
+                        static const char *const links[] = { "bin", "sbin", "lib", "lib32", "lib64", "libx32" };
+                        for (size_t i = 0; i < ELEMENTSOF(links); i++) {
+                                char target[64];
+                                ssize_t n = readlinkat(lfd, links[i], target, sizeof(target) - 1);
+                                if (n <= 0)
+                                        continue;
+                                target[n] = 0;
+                                if ((startswith(target, "usr/") || startswith(target, "/usr/")) &&
+                                    symlinkat(target, tfd, links[i]) < 0)
+                                        return spawn_error(e, negative_errno(), "volatile: symlink /%s: %m", links[i]);
+                        }
+                } else {
+                        struct stat st;
+                        if (fstat(lfd, &st) < 0)
+                                return spawn_error(e, negative_errno(), "stat root: %m");
+                        if (mkdirat(tfd, "upper", st.st_mode & 07777) < 0 || mkdirat(tfd, "work", 0700) < 0)
+                                return spawn_error(e, negative_errno(), "volatile: make overlay layers: %m");
+                        _cleanup_close_ int ufd = openat(tfd, "upper", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                        _cleanup_close_ int wfd = openat(tfd, "work", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                        if (ufd < 0 || wfd < 0)
+                                return spawn_error(e, negative_errno(), "volatile: open overlay layers: %m");
+                        if (fchownat(ufd, "", st.st_uid, st.st_gid, AT_EMPTY_PATH) < 0)
+                                return spawn_error(e, negative_errno(), "volatile: chown upper layer: %m");
+                        char l[FD_PATH_MAX];
+                        char *lower[] = { (char *) fd_path(l, lfd) };
+                        _cleanup_free_ char *opts = NULL;
+                        r = overlay_options(lower, 1, ufd, wfd, &opts);
+                        if (r < 0)
+                                return spawn_error(e, r, "overlay options: %m");
+                        if (mount("overlay", root, "overlay", 0, opts) < 0)
+                                return spawn_error(e, negative_errno(), "mount volatile overlay: %m");
+                }
+        }
+        if (strlen(root) >= buflen)
+                return spawn_error(e, -ENAMETOOLONG, "root path: %m");
+        strcpy(buf, root);
+        *ret_path = buf;
+        return 0;
+}
+
+int mount_make_root_read_only(const char *root_path, SpawnError *e) {
+        struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+        if (mount_setattr(AT_FDCWD, root_path, 0, &attr, sizeof(attr)) < 0)
+                return spawn_error(e, negative_errno(), "make root read-only: %m");
+        return 0;
+}
+
+/* Device nodes of the minimal /dev: made with mknod, or bound from the host where mknod is not
+ * allowed (as it will not be inside a user namespace). */
+static const struct {
+        const char *name;
+        unsigned major, minor;
+} dev_nodes[] = {
+        { "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
+};
+
+static int setup_dev(int root_fd, const char *console_path, SpawnError *e) {
+        int r = mount_at(root_fd, "dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=0755,size=4m,nr_inodes=64k", e);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int dfd = openat2_resolve(root_fd, "dev", O_RDONLY | O_DIRECTORY, 0, RESOLVE_ROOT);
+        if (dfd < 0)
+                return spawn_error(e, dfd, "open /dev: %m");
+
+        for (size_t i = 0; i < ELEMENTSOF(dev_nodes); i++) {
+                if (mknodat(dfd, dev_nodes[i].name, S_IFCHR | 0666, makedev(dev_nodes[i].major, dev_nodes[i].minor)) >= 0) {
+                        /* mknod applies the umask */
+                        if (fchmodat(dfd, dev_nodes[i].name, 0666, 0) < 0)
+                                return spawn_error(e, negative_errno(), "chmod /dev/%s: %m", dev_nodes[i].name);
+                        continue;
+                }
+                if (errno != EPERM)
+                        return spawn_error(e, negative_errno(), "mknod /dev/%s: %m", dev_nodes[i].name);
+                char host[64];
+                snprintf(host, sizeof(host), "/dev/%s", dev_nodes[i].name);
+                _cleanup_close_ int s = open(host, O_PATH | O_CLOEXEC), t = -EBADF;
+                if (s < 0 || (r = open_mount_target(dfd, dev_nodes[i].name, false, &t)) < 0 || (r = bind_fd(s, t, false, false)) < 0)
+                        return spawn_error(e, s < 0 ? negative_errno() : r, "bind /dev/%s: %m", dev_nodes[i].name);
+        }
+        static const char *const links[][2] = {
+                { "/proc/self/fd", "fd" }, { "/proc/self/fd/0", "stdin" }, { "/proc/self/fd/1", "stdout" },
+                { "/proc/self/fd/2", "stderr" }, { "/proc/kcore", "core" }, { "pts/ptmx", "ptmx" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(links); i++)
+                if (symlinkat(links[i][0], dfd, links[i][1]) < 0)
+                        return spawn_error(e, negative_errno(), "symlink /dev/%s: %m", links[i][1]);
+
+        if (mkdirat(dfd, "pts", 0755) < 0 || mkdirat(dfd, "shm", 01777) < 0 || mkdirat(dfd, "mqueue", 0755) < 0)
+                return spawn_error(e, negative_errno(), "mkdir in /dev: %m");
+        if ((r = mount_at(root_fd, "dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620,gid=5", e)) < 0 ||
+            (r = mount_at(root_fd, "dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_STRICTATIME, "mode=01777,size=50%", e)) < 0)
+                return r;
+        /* mqueue needs the IPC namespace we own; a kernel without it just has no /dev/mqueue. */
+        (void) mount_at(root_fd, "dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, NULL);
+
+        if (console_path) {
+                /* Opened by name here: a bind needs the pty as seen in this mount namespace. */
+                _cleanup_close_ int s = open(console_path, O_PATH | O_CLOEXEC), t = -EBADF;
+                if (s < 0)
+                        return spawn_error(e, negative_errno(), "open console %s: %m", console_path);
+                if ((r = open_mount_target(dfd, "console", false, &t)) < 0 || (r = bind_fd(s, t, false, false)) < 0)
+                        return spawn_error(e, r, "bind /dev/console: %m");
+        }
+        return 0;
+}
+
+/* What systemd-nspawn hides or makes read-only in /proc. */
+static const char *const proc_inaccessible[] = { "kallsyms", "kcore", "keys", "kmsg", "sysrq-trigger", "timer_list" };
+static const char *const proc_read_only[] = { "acpi", "apm", "asound", "bus", "fs", "irq", "scsi" };
+
+static int setup_proc(int root_fd, const SpawnConfig *c, SpawnError *e) {
+        int r = mount_at(root_fd, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, e);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int pfd = openat2_resolve(root_fd, "proc", O_PATH | O_DIRECTORY, 0, RESOLVE_ROOT);
+        if (pfd < 0)
+                return spawn_error(e, pfd, "open /proc: %m");
+
+        /* /proc/sys read-only, except /proc/sys/net with a network namespace of our own. */
+        _cleanup_close_ int sys = openat(pfd, "sys", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (sys < 0)
+                return spawn_error(e, negative_errno(), "open /proc/sys: %m");
+        if (c->private_network) {
+                _cleanup_close_ int net = openat(sys, "net", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                _cleanup_close_ int tree = open_tree(sys, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+                if (net < 0 || tree < 0)
+                        return spawn_error(e, negative_errno(), "bind /proc/sys: %m");
+                /* Read-only sys first, then a writable net on top of it. */
+                struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
+                _cleanup_close_ int ntree = open_tree(net, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+                if (ntree < 0 || mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0 ||
+                    move_mount(tree, "", sys, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                        return spawn_error(e, negative_errno(), "read-only /proc/sys: %m");
+                _cleanup_close_ int net2 = openat2_resolve(root_fd, "proc/sys/net", O_PATH | O_DIRECTORY, 0, RESOLVE_ROOT);
+                if (net2 < 0 || move_mount(ntree, "", net2, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                        return spawn_error(e, net2 < 0 ? net2 : negative_errno(), "writable /proc/sys/net: %m");
+        } else if ((r = bind_fd(sys, sys, false, true)) < 0)
+                return spawn_error(e, r, "read-only /proc/sys: %m");
+
+        for (size_t i = 0; i < ELEMENTSOF(proc_read_only); i++) {
+                _cleanup_close_ int fd = openat(pfd, proc_read_only[i], O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                if (fd < 0)
+                        continue; /* not in this kernel */
+                if ((r = bind_fd(fd, fd, true, true)) < 0)
+                        return spawn_error(e, r, "read-only /proc/%s: %m", proc_read_only[i]);
+        }
+
+        /* Inaccessible: an empty mode-0 file bound over each, made in the container's /dev
+         * tmpfs and unlinked again (the mounts keep it alive). */
+        _cleanup_close_ int dfd = openat2_resolve(root_fd, "dev", O_PATH | O_DIRECTORY, 0, RESOLVE_ROOT);
+        if (dfd < 0)
+                return spawn_error(e, dfd, "open /dev: %m");
+        static const char inacc[] = ".#inaccessible";
+        _cleanup_close_ int ifd = openat(dfd, inacc, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0000);
+        if (ifd < 0)
+                return spawn_error(e, negative_errno(), "make inaccessible node: %m");
+        for (size_t i = 0; i < ELEMENTSOF(proc_inaccessible) && r >= 0; i++) {
+                _cleanup_close_ int fd = openat(pfd, proc_inaccessible[i], O_PATH | O_CLOEXEC | O_NOFOLLOW);
+                if (fd < 0)
+                        continue;
+                r = bind_fd(ifd, fd, false, true);
+                if (r < 0)
+                        (void) spawn_error(e, r, "mask /proc/%s: %m", proc_inaccessible[i]);
+        }
+        (void) unlinkat(dfd, inacc, 0);
+        if (r < 0)
+                return r;
+
+        /* A boot ID of the container's own, as nspawn gives it. */
+        static const char bootid[] = ".#boot-id";
+        _cleanup_free_ char *hex = NULL;
+        r = random_hex(16, &hex);
+        if (r < 0)
+                return spawn_error(e, r, "boot id: %m");
+        char text[38];
+        snprintf(text, sizeof(text), "%.8s-%.4s-4%.3s-%c%.3s-%.12s\n", hex, hex + 8, hex + 13,
+                 "89ab"[hex[16] & 3], hex + 17, hex + 20); /* a random (v4) UUID, as the kernel's */
+        _cleanup_close_ int bfd = openat(dfd, bootid, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0444);
+        if (bfd < 0 || loop_write(bfd, text, strlen(text)) < 0)
+                return spawn_error(e, bfd < 0 ? negative_errno() : -EIO, "boot id: %m");
+        _cleanup_close_ int target = openat2_resolve(root_fd, "proc/sys/kernel/random/boot_id", O_PATH, 0, RESOLVE_ROOT);
+        if (target >= 0)
+                r = bind_fd(bfd, target, false, true);
+        (void) unlinkat(dfd, bootid, 0);
+        if (r < 0)
+                return spawn_error(e, r, "bind /proc/sys/kernel/random/boot_id: %m");
+        return 0;
+}
+
+int mount_api_vfs(int root_fd, const SpawnConfig *c, const char *console_path, SpawnError *e) {
+        int r;
+        if ((r = setup_dev(root_fd, console_path, e)) < 0 || (r = setup_proc(root_fd, c, e)) < 0)
+                return r;
+        r = mount_at(root_fd, "sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, e);
+        if (r < 0)
+                return r;
+        /* The cgroup namespace's view of the unified hierarchy, read-only; none on hosts without it. */
+        _cleanup_close_ int cg = openat2_resolve(root_fd, "sys/fs/cgroup", O_PATH | O_DIRECTORY, 0, RESOLVE_ROOT);
+        if (cg >= 0)
+                (void) mount_fd("cgroup2", cg, "cgroup2", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+        if ((r = mount_at(root_fd, "run", "tmpfs", MS_NOSUID | MS_NODEV | MS_STRICTATIME, "mode=0755,size=20%", e)) < 0)
+                return r;
+        if ((r = mount_at(root_fd, "tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_STRICTATIME, "mode=01777", e)) < 0)
+                return r;
+        if (c->volatile_mode == VOLATILE_STATE)
+                if ((r = mount_at(root_fd, "var", "tmpfs", MS_NOSUID | MS_NODEV | MS_STRICTATIME, "mode=0755", e)) < 0)
+                        return r;
+        return 0;
+}
+
+static int mount_custom_one(int root_fd, const CustomMount *m, SpawnError *e) {
+        _cleanup_close_ int t = -EBADF;
+        int r;
+        switch (m->type) {
+        case CUSTOM_MOUNT_BIND: {
+                _cleanup_close_ int s = m->source_in_root ? openat2_resolve(root_fd, m->source, O_PATH, 0, RESOLVE_ROOT)
+                                                          : open(m->source, O_PATH | O_CLOEXEC);
+                if (s < 0)
+                        return spawn_error(e, m->source_in_root ? s : negative_errno(), "bind source %s%s: %m",
+                                           m->source_in_root ? "+" : "", m->source);
+                struct stat st;
+                if (fstat(s, &st) < 0)
+                        return spawn_error(e, negative_errno(), "bind source %s: %m", m->source);
+                if ((r = open_mount_target(root_fd, m->destination, S_ISDIR(st.st_mode), &t)) < 0)
+                        return spawn_error(e, r, "bind destination %s: %m", m->destination);
+                if ((r = bind_fd(s, t, m->recursive, m->read_only)) < 0)
+                        return spawn_error(e, r, "bind %s on %s: %m", m->source, m->destination);
+                return 0;
+        }
+        case CUSTOM_MOUNT_TMPFS:
+                if ((r = open_mount_target(root_fd, m->destination, true, &t)) < 0)
+                        return spawn_error(e, r, "tmpfs destination %s: %m", m->destination);
+                if ((r = mount_fd("tmpfs", t, "tmpfs", MS_NOSUID | MS_NODEV, m->options)) < 0)
+                        return spawn_error(e, r, "tmpfs on %s: %m", m->destination);
+                return 0;
+        case CUSTOM_MOUNT_OVERLAY: {
+                size_t n = strv_length(m->lower);
+                int fds[SPAWN_OVERLAY_LAYERS_MAX + 2];
+                char paths[SPAWN_OVERLAY_LAYERS_MAX + 1][FD_PATH_MAX];
+                char *lower[SPAWN_OVERLAY_LAYERS_MAX + 1];
+                size_t nf = 0;
+                int ufd = -EBADF, wfd = -EBADF;
+                r = 0;
+                for (size_t i = 0; i < n && i <= SPAWN_OVERLAY_LAYERS_MAX && r >= 0; i++) {
+                        int fd = open(m->lower[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
+                        if (fd < 0)
+                                r = spawn_error(e, negative_errno(), "overlay layer %s: %m", m->lower[i]);
+                        else {
+                                fds[nf++] = fd;
+                                lower[i] = (char *) fd_path(paths[i], fd);
+                        }
+                }
+                if (r >= 0 && m->upper) {
+                        ufd = open(m->upper, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                        wfd = m->work_dir ? open(m->work_dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -EBADF;
+                        if (ufd < 0 || wfd < 0)
+                                r = spawn_error(e, negative_errno(), "overlay upper layer %s: %m", m->upper);
+                }
+                _cleanup_free_ char *opts = NULL;
+                if (r >= 0 && (r = overlay_options(lower, n, ufd, wfd, &opts)) < 0)
+                        (void) spawn_error(e, r, "overlay options: %m");
+                if (r >= 0 && (r = open_mount_target(root_fd, m->destination, true, &t)) < 0)
+                        (void) spawn_error(e, r, "overlay destination %s: %m", m->destination);
+                if (r >= 0 && (r = mount_fd("overlay", t, "overlay", m->read_only ? MS_RDONLY : 0, opts)) < 0)
+                        (void) spawn_error(e, r, "overlay on %s: %m", m->destination);
+                for (size_t i = 0; i < nf; i++)
+                        safe_close(fds[i]);
+                safe_close(ufd);
+                safe_close(wfd);
+                return r < 0 ? r : 0;
+        }
+        case _CUSTOM_MOUNT_TYPE_MAX:
+        default:
+                return spawn_error(e, -EINVAL, "unknown mount type");
+        }
+}
+
+int mount_custom(int root_fd, const SpawnConfig *c, SpawnError *e) {
+        for (size_t i = 0; i < c->n_mounts; i++) {
+                int r = mount_custom_one(root_fd, &c->mounts[i], e);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}

@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "fd-util.h"
+#include "rm-rf.h"
+#include "spawn-internal.h"
+#include "util.h"
+
+/* The parent's side of a run: checks what can be checked on the host, clones the container's
+ * first process into new namespaces, forwards signals and the console, and turns the payload's
+ * end into an exit status.
+ *
+ * Untrusted input: none beyond the config (already parsed) and the error records the child
+ * sends, whose message is NUL-terminated here before use. */
+
+static int validate(const SpawnConfig *c, char **ret_error) {
+        if (c->boot) {
+                *ret_error = strdup("booting (-b/--boot, Boot=yes) is not supported yet");
+                return -EOPNOTSUPP;
+        }
+        for (size_t i = 0; i < c->n_mounts; i++) {
+                const CustomMount *m = &c->mounts[i];
+                struct stat st;
+                if (m->type == CUSTOM_MOUNT_BIND && !m->source_in_root && stat(m->source, &st) < 0) {
+                        int r = negative_errno();
+                        if (asprintf(ret_error, "bind source %s: %s", m->source, strerror(-r)) < 0)
+                                *ret_error = NULL;
+                        return r;
+                }
+                if (m->type != CUSTOM_MOUNT_OVERLAY)
+                        continue;
+                for (char **l = m->lower; l && *l; l++)
+                        if (stat(*l, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                                int r = errno > 0 ? -errno : -ENOTDIR;
+                                if (asprintf(ret_error, "overlay layer %s: %s", *l, strerror(-r)) < 0)
+                                        *ret_error = NULL;
+                                return r;
+                        }
+                if (m->upper && (stat(m->upper, &st) < 0 || !S_ISDIR(st.st_mode))) {
+                        int r = errno > 0 ? -errno : -ENOTDIR;
+                        if (asprintf(ret_error, "overlay upper layer %s: %s", m->upper, strerror(-r)) < 0)
+                                *ret_error = NULL;
+                        return r;
+                }
+        }
+        return 0;
+}
+
+/* Work directories of --overlay mounts: next to their upper directory (same file system, as
+ * overlayfs requires), hidden, removed after the run. */
+static int make_overlay_work_dirs(SpawnConfig *c) {
+        for (size_t i = 0; i < c->n_mounts; i++) {
+                CustomMount *m = &c->mounts[i];
+                if (m->type != CUSTOM_MOUNT_OVERLAY || !m->upper || m->work_dir)
+                        continue;
+                _cleanup_free_ char *rnd = NULL, *dir = strdup(m->upper);
+                int r = random_hex(8, &rnd);
+                if (r < 0)
+                        return r;
+                if (!dir)
+                        return -ENOMEM;
+                char *slash = strrchr(dir, '/');
+                const char *base = slash[1] ? slash + 1 : "root";
+                *slash = 0;
+                char *w;
+                if (asprintf(&w, "%s/.#work.%s.%s", dir, base, rnd) < 0)
+                        return -ENOMEM;
+                if (mkdir(w, 0700) < 0) {
+                        r = negative_errno();
+                        free(w);
+                        return r;
+                }
+                m->work_dir = w;
+        }
+        return 0;
+}
+
+static void remove_overlay_work_dirs(SpawnConfig *c) {
+        for (size_t i = 0; i < c->n_mounts; i++) {
+                CustomMount *m = &c->mounts[i];
+                if (!m->work_dir)
+                        continue;
+                (void) rm_rf_at(AT_FDCWD, m->work_dir);
+                free(m->work_dir);
+                m->work_dir = NULL;
+        }
+}
+
+/* Whether process pid has a handler for sig, ignores it, or leaves the default (from
+ * /proc/PID/status): 1 caught, 0 default, -1 ignored. */
+static int signal_disposition(pid_t pid, int sig) {
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%i/status", (int) pid);
+        _cleanup_free_ char *s = NULL;
+        if (read_file_at(AT_FDCWD, path, 0, 64 * 1024, &s, NULL) < 0)
+                return 0;
+        const char *cgt = strstr(s, "\nSigCgt:"), *ign = strstr(s, "\nSigIgn:");
+        unsigned long long vc = 0, vi = 0;
+        if (cgt)
+                vc = strtoull(cgt + 8, NULL, 16);
+        if (ign)
+                vi = strtoull(ign + 8, NULL, 16);
+        unsigned long long bit = 1ULL << (sig - 1);
+        return (vc & bit) ? 1 : (vi & bit) ? -1 : 0;
+}
+
+static int child_main(void *userdata) {
+        spawn_child(userdata);
+}
+
+typedef struct Run {
+        pid_t pid;
+        int terminated_by; /* the signal a PID 1 payload without handler was killed for */
+} Run;
+
+/* SIGINT/SIGTERM/SIGHUP to cowpen go to the container (--kill-signal= chooses which signal).
+ * A PID 1 payload only receives signals it has a handler for: when it has none and the signal
+ * would end an ordinary process, it is ended as one would be, with status 128+N. */
+static void forward_signal(Run *run, const SpawnConfig *c, int received) {
+        int sig = c->kill_signal > 0 ? c->kill_signal : received;
+        if (sig == SIGKILL || c->as_pid2) {
+                (void) kill(run->pid, sig);
+                return;
+        }
+        int d = signal_disposition(run->pid, sig);
+        if (d == 0 && sig != SIGCHLD && sig != SIGWINCH && sig != SIGURG && sig != SIGCONT) {
+                run->terminated_by = sig;
+                (void) kill(run->pid, SIGKILL);
+                return;
+        }
+        (void) kill(run->pid, sig);
+}
+
+int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
+        int r;
+
+        *ret_error = NULL;
+        r = validate(c, ret_error);
+        if (r < 0)
+                return r;
+
+        ConsoleMode mode = c->console;
+        if (mode == _CONSOLE_MODE_AUTO)
+                mode = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) ? CONSOLE_INTERACTIVE : CONSOLE_PIPE;
+
+        r = make_overlay_work_dirs(c);
+        if (r < 0) {
+                *ret_error = strdup("overlay work directory");
+                remove_overlay_work_dirs(c);
+                return r;
+        }
+
+        Console con;
+        r = console_open(&con, mode);
+        if (r < 0) {
+                *ret_error = strdup("allocate a pty");
+                remove_overlay_work_dirs(c);
+                return r;
+        }
+
+        int error_pipe[2] = { -EBADF, -EBADF }, alive_pipe[2] = { -EBADF, -EBADF };
+        _cleanup_close_ int sfd = -EBADF;
+        sigset_t mask, saved;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGHUP);
+        sigaddset(&mask, SIGWINCH);
+        sigprocmask(SIG_BLOCK, &mask, &saved);
+        Run run = { .pid = -1 };
+        int status = 0;
+
+        if (pipe2(error_pipe, O_CLOEXEC) < 0 || pipe2(alive_pipe, O_CLOEXEC) < 0) {
+                r = negative_errno();
+                *ret_error = strdup("pipe");
+                goto finish;
+        }
+        sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (sfd < 0) {
+                r = negative_errno();
+                *ret_error = strdup("signalfd");
+                goto finish;
+        }
+
+        const char *term = getenv("TERM");
+        if (mode != CONSOLE_PIPE && !term)
+                term = "vt220";
+        ChildArgs args = {
+                .config = c,
+                .root = root,
+                .error_fd = error_pipe[1],
+                .alive_fd = alive_pipe[0],
+                .alive_w = alive_pipe[1],
+                .console_fd = con.slave,
+                .console_path = con.slave >= 0 ? con.slave_path : NULL,
+                .saved_mask = &saved,
+                .term = term,
+        };
+        args.close_fds[0] = sfd;
+        args.close_fds[1] = error_pipe[0];
+        args.close_fds[2] = con.master;
+        int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP |
+                    (c->private_network ? CLONE_NEWNET : 0);
+        fflush(NULL);
+        if (c->as_pid2) {
+                /* The stub stays as PID 1 and forks: a copy of our memory, as fork() makes. */
+                run.pid = (pid_t) syscall(SYS_clone, (unsigned long) flags | SIGCHLD, NULL, NULL, NULL, NULL);
+                if (run.pid == 0)
+                        spawn_child(&args);
+        } else {
+                /* As posix_spawn: the child borrows our memory until it execs (we wait meanwhile),
+                 * so no page tables are copied and no page is copied on write. */
+                const size_t stack_size = 256 * 1024;
+                void *stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+                if (stack == MAP_FAILED) {
+                        r = negative_errno();
+                        *ret_error = strdup("allocate a stack");
+                        goto finish;
+                }
+                run.pid = clone(child_main, (char *) stack + stack_size, flags | CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+                if (run.pid < 0)
+                        r = negative_errno();
+                (void) munmap(stack, stack_size);
+        }
+        if (run.pid < 0) {
+                r = r < 0 ? r : negative_errno();
+                *ret_error = strdup("create namespaces");
+                goto finish;
+        }
+
+        error_pipe[1] = safe_close(error_pipe[1]);
+        alive_pipe[0] = safe_close(alive_pipe[0]);
+
+        /* The child reports a failed setup, or the pipe closes on its exec. */
+        SpawnError e = {};
+        ssize_t n = loop_read(error_pipe[0], &e, sizeof(e));
+        if (n > 0) {
+                e.message[sizeof(e.message) - 1] = 0;
+                r = e.error < 0 ? e.error : -EIO;
+                *ret_error = strdup(e.message);
+                (void) waitpid(run.pid, NULL, 0);
+                run.pid = -1;
+                goto finish;
+        }
+
+        r = console_start(&con);
+        if (r < 0) {
+                *ret_error = strdup("set up the terminal");
+                (void) kill(run.pid, SIGKILL);
+                (void) waitpid(run.pid, NULL, 0);
+                run.pid = -1;
+                goto finish;
+        }
+
+        for (;;) {
+                struct pollfd p[4];
+                size_t np = console_poll_fill(&con, p);
+                p[np] = (struct pollfd) { .fd = sfd, .events = POLLIN };
+                if (poll(p, np + 1, -1) < 0 && errno != EINTR) {
+                        r = negative_errno();
+                        *ret_error = strdup("poll");
+                        (void) kill(run.pid, SIGKILL);
+                        break;
+                }
+                if (console_poll_handle(&con, p, np) > 0)
+                        (void) kill(run.pid, SIGKILL); /* Ctrl-] ×3: the container is killed */
+
+                bool exited = false;
+                struct signalfd_siginfo si;
+                while (read(sfd, &si, sizeof(si)) == (ssize_t) sizeof(si)) {
+                        switch (si.ssi_signo) {
+                        case SIGCHLD: {
+                                siginfo_t info = {};
+                                if (waitid(P_PID, (id_t) run.pid, &info, WEXITED | WNOHANG) >= 0 && info.si_pid == run.pid) {
+                                        exited = true;
+                                        status = info.si_code == CLD_EXITED ? info.si_status
+                                                 : run.terminated_by && info.si_status == SIGKILL ? 128 + run.terminated_by
+                                                                                                   : 128 + info.si_status;
+                                }
+                                break;
+                        }
+                        case SIGWINCH:
+                                console_winch(&con);
+                                break;
+                        default:
+                                forward_signal(&run, c, (int) si.ssi_signo);
+                        }
+                }
+                if (exited) {
+                        run.pid = -1;
+                        console_drain(&con);
+                        r = status;
+                        break;
+                }
+        }
+
+finish:
+        if (run.pid > 0) {
+                (void) kill(run.pid, SIGKILL);
+                (void) waitpid(run.pid, NULL, 0);
+        }
+        console_close(&con);
+        safe_close(error_pipe[0]);
+        safe_close(error_pipe[1]);
+        safe_close(alive_pipe[0]);
+        safe_close(alive_pipe[1]);
+        sfd = safe_close(sfd);
+        /* Signals that arrived for the container are not replayed to cowpen itself. */
+        struct timespec zero = {};
+        while (sigtimedwait(&mask, NULL, &zero) > 0)
+                ;
+        sigprocmask(SIG_SETMASK, &saved, NULL);
+        remove_overlay_work_dirs(c);
+        if (r < 0 && !*ret_error)
+                *ret_error = strdup("start the container");
+        return r;
+}

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The spawn engine: runs a command in a prepared root (src/image/image-prepare.h) with
+ * systemd-nspawn's options. SpawnConfig is filled from the command line (src/cowpen/verb-run.c)
+ * and from NAME.nspawn settings files (spawn-settings.c); spawn_run() does the rest.
+ *
+ * Files: spawn.c (parent side: clone, wait, signals, exit status), spawn-child.c (the container's
+ * first process: namespaces, mounts, identity, exec; the -a stub init), spawn-mount.c (root,
+ * API file systems, custom mounts, volatile modes), spawn-console.c (pty forwarding),
+ * spawn-caps.c (capability names and sets), spawn-settings.c (the .nspawn parser),
+ * spawn-user.c (passwd/group lookups in the container), spawn-misc.c (enum tables, rlimits, uuid,
+ * resolv.conf and timezone modes). Boot (-b), raw images (-i) and user namespaces
+ * (--private-users) are parsed into the config so that they can be added here later. */
+
+#include <sys/resource.h>
+
+#include "image-prepare.h"
+#include "macro.h"
+
+typedef enum ConsoleMode {
+        CONSOLE_INTERACTIVE,
+        CONSOLE_READ_ONLY,
+        CONSOLE_PASSIVE,
+        CONSOLE_PIPE,
+        _CONSOLE_MODE_MAX,
+        _CONSOLE_MODE_AUTO = -1, /* interactive when stdin and stdout are terminals, else pipe */
+} ConsoleMode;
+
+typedef enum VolatileMode {
+        VOLATILE_NO,
+        VOLATILE_YES,     /* tmpfs root, the image's /usr read-only */
+        VOLATILE_STATE,   /* the image read-only, tmpfs /var */
+        VOLATILE_OVERLAY, /* overlayfs: the image below a tmpfs upper layer */
+        _VOLATILE_MODE_MAX,
+} VolatileMode;
+
+typedef enum ResolvConfMode {
+        RESOLV_CONF_OFF,
+        RESOLV_CONF_COPY_HOST,
+        RESOLV_CONF_COPY_STATIC,
+        RESOLV_CONF_BIND_HOST,
+        RESOLV_CONF_BIND_STATIC,
+        RESOLV_CONF_REPLACE_HOST,
+        RESOLV_CONF_REPLACE_STATIC,
+        RESOLV_CONF_DELETE,
+        RESOLV_CONF_AUTO,
+        _RESOLV_CONF_MODE_MAX,
+} ResolvConfMode;
+
+typedef enum TimezoneMode {
+        TIMEZONE_OFF,
+        TIMEZONE_COPY,
+        TIMEZONE_BIND,
+        TIMEZONE_SYMLINK,
+        TIMEZONE_DELETE,
+        TIMEZONE_AUTO,
+        _TIMEZONE_MODE_MAX,
+} TimezoneMode;
+
+typedef enum CustomMountType {
+        CUSTOM_MOUNT_BIND,
+        CUSTOM_MOUNT_TMPFS,
+        CUSTOM_MOUNT_OVERLAY,
+        _CUSTOM_MOUNT_TYPE_MAX,
+} CustomMountType;
+
+typedef struct CustomMount {
+        CustomMountType type;
+        bool read_only;
+        bool recursive;       /* bind: rbind (the default) or norbind */
+        bool source_in_root;  /* bind: the source was "+PATH", relative to the container's root */
+        char *source;         /* bind: host path (or root-relative path) */
+        char *destination;    /* absolute path inside the container */
+        char *options;        /* tmpfs: mount options */
+        char **lower;         /* overlay: lower directories, lowest first (host paths) */
+        char *upper;          /* overlay: upper directory (host path), NULL for read-only */
+        char *work_dir;       /* overlay: work directory, made by spawn_run next to the upper one */
+} CustomMount;
+
+/* Limits on what a settings file or command line may ask for. */
+#define SPAWN_CUSTOM_MOUNTS_MAX 1024U
+#define SPAWN_ENVIRONMENT_MAX 4096U
+#define SPAWN_PARAMETERS_MAX 4096U
+#define SPAWN_OVERLAY_LAYERS_MAX 64U
+#define SPAWN_HOSTNAME_MAX 64U
+
+/* Which settings were given (on the command line: they win over a settings file). */
+typedef enum SettingMask {
+        SETTING_BOOT = 1 << 0,
+        SETTING_COMMAND = 1 << 1,
+        SETTING_ENVIRONMENT = 1 << 2,
+        SETTING_USER = 1 << 3,
+        SETTING_WORKING_DIRECTORY = 1 << 4,
+        SETTING_CAPABILITY = 1 << 5,
+        SETTING_NO_NEW_PRIVILEGES = 1 << 6,
+        SETTING_HOSTNAME = 1 << 7,
+        SETTING_READ_ONLY = 1 << 8,
+        SETTING_VOLATILE = 1 << 9,
+        SETTING_CUSTOM_MOUNTS = 1 << 10,
+        SETTING_NETWORK = 1 << 11,
+        SETTING_KILL_SIGNAL = 1 << 12,
+        SETTING_PROCESS_TWO = 1 << 13,
+} SettingMask;
+
+typedef struct SpawnConfig {
+        char **command;          /* NULL: the user's shell */
+        char **setenv;           /* KEY=VALUE */
+        char *user;
+        char *working_directory;
+        char *hostname;          /* NULL: the machine name */
+        uint8_t uuid[16];
+        bool uuid_set;
+        bool boot;               /* parsed, not supported yet */
+        bool as_pid2;
+        uint64_t caps_plus, caps_minus; /* on top of the default bounding set */
+        bool no_new_privileges;
+        struct rlimit *rlimits[RLIMIT_NLIMITS];
+        bool read_only;
+        VolatileMode volatile_mode;
+        CustomMount *mounts;
+        size_t n_mounts;
+        bool private_network;
+        int kill_signal;         /* 0: forward the signal cowpen received */
+        ConsoleMode console;
+        ResolvConfMode resolv_conf;
+        TimezoneMode timezone;
+        SettingMask mask;        /* what was set explicitly */
+} SpawnConfig;
+
+void spawn_config_init(SpawnConfig *c);
+void spawn_config_done(SpawnConfig *c);
+/* Adds a mount; takes nothing on failure. */
+int spawn_config_add_mount(SpawnConfig *c, const CustomMount *m);
+
+/* Parsers for the option values, shared by the command line and settings files. Each returns
+ * -EINVAL for a malformed value (with -ERANGE/-E2BIG for limits). */
+int custom_mount_parse_bind(const char *s, bool read_only, CustomMount *ret);    /* SRC[:DST[:OPTS]] */
+int custom_mount_parse_tmpfs(const char *s, CustomMount *ret);                  /* PATH[:OPTS] */
+int custom_mount_parse_overlay(const char *s, bool read_only, CustomMount *ret); /* LOWER…:UPPER:DST */
+void custom_mount_done(CustomMount *m);
+
+const char *console_mode_to_string(ConsoleMode m);
+ConsoleMode console_mode_from_string(const char *s);
+const char *volatile_mode_to_string(VolatileMode m);
+VolatileMode volatile_mode_from_string(const char *s); /* also yes/no booleans */
+const char *resolv_conf_mode_to_string(ResolvConfMode m);
+ResolvConfMode resolv_conf_mode_from_string(const char *s);
+const char *timezone_mode_to_string(TimezoneMode m);
+TimezoneMode timezone_mode_from_string(const char *s);
+
+/* --rlimit=NAME=SOFT[:HARD], NAME as RLIMIT_NOFILE or NOFILE, values a number or "infinity". */
+int rlimit_parse(const char *s, int *ret_resource, struct rlimit *ret);
+/* A UUID, with or without dashes. */
+int uuid_parse(const char *s, uint8_t ret[16]);
+/* Signal by name ("SIGTERM", "TERM", "RTMIN+3") or number. */
+int signal_from_string(const char *s);
+
+/* Capabilities (spawn-caps.c). */
+#define CAP_MASK_ALL UINT64_MAX
+uint64_t spawn_default_capabilities(bool private_network);
+/* A whitespace- or comma-separated list of names (CAP_SYS_ADMIN, sys_admin, or "all"). -EINVAL
+ * naming the bad entry in *ret_bad (a copy). */
+int capability_list_parse(const char *s, uint64_t *ret, char **ret_bad);
+const char *capability_to_name(unsigned cap);
+/* The bounding set a config yields. */
+uint64_t spawn_config_capabilities(const SpawnConfig *c);
+
+/* Settings files (spawn-settings.c). Untrusted input: the whole file. Limits below. */
+#define SETTINGS_FILE_SIZE_MAX (1024U * 1024U)
+#define SETTINGS_LINE_MAX (64U * 1024U)
+
+typedef enum SettingsTrust {
+        SETTINGS_NO,
+        SETTINGS_YES,      /* trusted files in /etc and /run; untrusted ones next to the image */
+        SETTINGS_TRUSTED,  /* every file trusted */
+        _SETTINGS_TRUST_MAX,
+} SettingsTrust;
+SettingsTrust settings_trust_from_string(const char *s);
+
+/* Parses settings text into a config (whose mask says what the file set). warnings collects
+ * one line per ignored key or section. */
+int settings_parse(const char *text, size_t size, SpawnConfig *ret, char ***warnings);
+/* Finds NAME.nspawn: /etc/systemd/nspawn, /run/systemd/nspawn (trusted), else in the directory
+ * parent_fd (untrusted). Returns 0 and *ret_path = NULL when there is none. */
+int settings_find(const char *name, int parent_fd, const char *parent_path, char **ret_path, char **ret_text,
+                  size_t *ret_size, bool *ret_trusted);
+/* Merges s into c where c's mask has no explicit setting; privileged settings (capabilities,
+ * mounts, network) only when trusted, else a warning. */
+int settings_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, const char *path, char ***warnings);
+
+/* Runs the container. Returns the payload's exit status (0…255; 128+N when it died by signal N)
+ * or -errno with *ret_error set to a short cause (without the object name) when the container
+ * could not be started. */
+int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error);
+
+/* A host name systemd would accept for a container: 1…64 characters of [A-Za-z0-9._-], not
+ * starting with '.' or '-'. */
+bool hostname_is_valid_simple(const char *s);
+/* NAME=VALUE with NAME of [A-Za-z_][A-Za-z0-9_]*; with allow_name_only, NAME alone too. */
+bool env_assignment_is_valid(const char *s, bool allow_name_only);

@@ -1,0 +1,312 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <linux/capability.h>
+#include <signal.h>
+
+#include <cmocka.h>
+
+#include "spawn.h"
+#include "util.h"
+
+/* The .nspawn parser and the option value parsers of src/spawn. */
+
+static int parse(const char *text, SpawnConfig *c, char ***w) {
+        return settings_parse(text, strlen(text), c, w);
+}
+
+static void test_settings_basic(void **state) {
+        SpawnConfig c;
+        char **w = NULL;
+        const char *t = "# comment\n"
+                        "[Exec]\n"
+                        "Boot=no\n"
+                        "Parameters=/bin/sh -c \"echo hi there\"\n"
+                        "Environment=A=1 \"B=two words\"\n"
+                        "Environment=C=3\n"
+                        "User=nobody\n"
+                        "WorkingDirectory=/tmp\n"
+                        "Capability=CAP_NET_ADMIN sys_time\n"
+                        "DropCapability=CAP_MKNOD\n"
+                        "NoNewPrivileges=yes\n"
+                        "Hostname=box\n"
+                        "[Files]\n"
+                        "ReadOnly=true\n"
+                        "Volatile=state\n"
+                        "Bind=/src:/dst:norbind\n"
+                        "BindReadOnly=/a\n"
+                        "TemporaryFileSystem=/t:mode=0700,size=1m\n"
+                        "Overlay=/l1:/l2:/up:/mnt\n"
+                        "[Network]\n"
+                        "Private=yes\n";
+        assert_int_equal(parse(t, &c, &w), 0);
+        assert_null(w);
+        assert_int_equal(strv_length(c.command), 3);
+        assert_string_equal(c.command[2], "echo hi there");
+        assert_int_equal(strv_length(c.setenv), 3);
+        assert_string_equal(c.setenv[1], "B=two words");
+        assert_string_equal(c.user, "nobody");
+        assert_string_equal(c.working_directory, "/tmp");
+        assert_true(c.caps_plus & (UINT64_C(1) << CAP_NET_ADMIN));
+        assert_true(c.caps_plus & (UINT64_C(1) << CAP_SYS_TIME));
+        assert_true(c.caps_minus & (UINT64_C(1) << CAP_MKNOD));
+        assert_true(c.no_new_privileges);
+        assert_string_equal(c.hostname, "box");
+        assert_true(c.read_only);
+        assert_int_equal(c.volatile_mode, VOLATILE_STATE);
+        assert_int_equal(c.n_mounts, 4);
+        assert_int_equal(c.mounts[0].type, CUSTOM_MOUNT_BIND);
+        assert_false(c.mounts[0].recursive);
+        assert_string_equal(c.mounts[0].destination, "/dst");
+        assert_true(c.mounts[1].read_only);
+        assert_string_equal(c.mounts[1].destination, "/a");
+        assert_string_equal(c.mounts[2].options, "mode=0700,size=1m");
+        assert_int_equal(strv_length(c.mounts[3].lower), 2);
+        assert_string_equal(c.mounts[3].upper, "/up");
+        assert_string_equal(c.mounts[3].destination, "/mnt");
+        assert_true(c.private_network);
+        assert_true(c.mask & SETTING_NETWORK);
+        spawn_config_done(&c);
+}
+
+static void test_settings_warnings(void **state) {
+        SpawnConfig c;
+        char **w = NULL;
+        const char *t = "Foo=bar\n[Exec]\nBogus=1\nBoot=maybe\nCapability=CAP_NOPE\nEnvironment=1BAD=x GOOD=y\n"
+                        "[Weird]\nX=y\n[Files]\nBind=relative\nno equals sign\n";
+        assert_int_equal(parse(t, &c, &w), 0);
+        assert_int_equal(strv_length(w), 8);
+        assert_int_equal(strv_length(c.setenv), 1);
+        assert_int_equal(c.n_mounts, 0);
+        assert_int_equal(c.caps_plus, 0);
+        assert_false(c.mask & SETTING_BOOT);
+        strv_free(w);
+        spawn_config_done(&c);
+}
+
+static void test_settings_continuation(void **state) {
+        SpawnConfig c;
+        assert_int_equal(parse("[Exec]\nParameters=/bin/echo \\\n  a b\n", &c, NULL), 0);
+        assert_int_equal(strv_length(c.command), 3);
+        assert_string_equal(c.command[2], "b");
+        spawn_config_done(&c);
+        /* An unterminated quote is a bad value, ignored. */
+        assert_int_equal(parse("[Exec]\nParameters=/bin/echo \"a\n", &c, NULL), 0);
+        assert_null(c.command);
+        spawn_config_done(&c);
+}
+
+static void test_settings_limits(void **state) {
+        SpawnConfig c;
+        /* NUL bytes */
+        assert_int_equal(settings_parse("[Exec]\0x", 8, &c, NULL), -EBADMSG);
+        /* file size: limit + 1 */
+        size_t big = SETTINGS_FILE_SIZE_MAX + 1;
+        char *s = malloc(big + 1);
+        assert_non_null(s);
+        memset(s, '#', big);
+        s[big] = 0;
+        for (size_t i = 1000; i < big; i += 1000)
+                s[i] = '\n';
+        assert_int_equal(settings_parse(s, big, &c, NULL), -EFBIG);
+        /* a line of exactly the limit is fine, one more byte is not */
+        memset(s, '#', SETTINGS_LINE_MAX + 1);
+        assert_int_equal(settings_parse(s, SETTINGS_LINE_MAX, &c, NULL), 0);
+        spawn_config_done(&c);
+        assert_int_equal(settings_parse(s, SETTINGS_LINE_MAX + 1, &c, NULL), -E2BIG);
+        free(s);
+
+        /* mounts: the limit fits, limit + 1 does not */
+        size_t n = SPAWN_CUSTOM_MOUNTS_MAX + 1;
+        s = malloc(n * 32 + 16);
+        assert_non_null(s);
+        size_t k = (size_t) sprintf(s, "[Files]\n");
+        for (size_t i = 0; i < n - 1; i++)
+                k += (size_t) sprintf(s + k, "TemporaryFileSystem=/t%zu\n", i);
+        assert_int_equal(settings_parse(s, k, &c, NULL), 0);
+        assert_int_equal(c.n_mounts, SPAWN_CUSTOM_MOUNTS_MAX);
+        spawn_config_done(&c);
+        k += (size_t) sprintf(s + k, "TemporaryFileSystem=/last\n");
+        assert_int_equal(settings_parse(s, k, &c, NULL), -E2BIG);
+        free(s);
+
+        /* environment: limit + 1 */
+        s = malloc((SPAWN_ENVIRONMENT_MAX + 1) * 8 + 32);
+        assert_non_null(s);
+        k = (size_t) sprintf(s, "[Exec]\nEnvironment=");
+        for (size_t i = 0; i <= SPAWN_ENVIRONMENT_MAX; i++)
+                k += (size_t) sprintf(s + k, "A%zu=1 ", i);
+        assert_int_equal(settings_parse(s, k, &c, NULL), -E2BIG);
+        free(s);
+}
+
+static void test_settings_merge(void **state) {
+        SpawnConfig cmd, file;
+        spawn_config_init(&cmd);
+        cmd.user = strdup("alice");
+        cmd.mask |= SETTING_USER;
+        assert_int_equal(parse("[Exec]\nUser=bob\nHostname=h\nProcessTwo=yes\nCapability=all\n[Files]\nBind=/x\n[Network]\nPrivate=yes\n",
+                               &file, NULL),
+                         0);
+        char **w = NULL;
+        assert_int_equal(settings_merge(&cmd, &file, false, "/x.nspawn", &w), 0);
+        assert_string_equal(cmd.user, "alice"); /* the command line wins */
+        assert_string_equal(cmd.hostname, "h");
+        assert_true(cmd.as_pid2);
+        assert_int_equal(cmd.caps_plus, 0);     /* not trusted */
+        assert_int_equal(cmd.n_mounts, 0);
+        assert_false(cmd.private_network);
+        assert_int_equal(strv_length(w), 3);
+        strv_free(w);
+        spawn_config_done(&file);
+        spawn_config_done(&cmd);
+
+        spawn_config_init(&cmd);
+        assert_int_equal(parse("[Files]\nBind=/x\n[Network]\nPrivate=yes\n", &file, NULL), 0);
+        assert_int_equal(settings_merge(&cmd, &file, true, "/etc/systemd/nspawn/x.nspawn", NULL), 0);
+        assert_int_equal(cmd.n_mounts, 1);
+        assert_true(cmd.private_network);
+        spawn_config_done(&file);
+        spawn_config_done(&cmd);
+}
+
+static void test_bind_parse(void **state) {
+        CustomMount m;
+        assert_int_equal(custom_mount_parse_bind("/a", false, &m), 0);
+        assert_string_equal(m.source, "/a");
+        assert_string_equal(m.destination, "/a");
+        assert_true(m.recursive);
+        custom_mount_done(&m);
+        assert_int_equal(custom_mount_parse_bind("/a\\:b:/c:rbind", true, &m), 0);
+        assert_string_equal(m.source, "/a:b");
+        assert_string_equal(m.destination, "/c");
+        assert_true(m.read_only);
+        custom_mount_done(&m);
+        assert_int_equal(custom_mount_parse_bind("+/in/root:/d", false, &m), 0);
+        assert_true(m.source_in_root);
+        custom_mount_done(&m);
+        assert_int_equal(custom_mount_parse_bind("rel", false, &m), -EINVAL);
+        assert_int_equal(custom_mount_parse_bind("/a:rel", false, &m), -EINVAL);
+        assert_int_equal(custom_mount_parse_bind("/a:/b:bogus", false, &m), -EINVAL);
+        assert_int_equal(custom_mount_parse_bind("/a:/b:rbind:extra", false, &m), -EINVAL);
+
+        assert_int_equal(custom_mount_parse_tmpfs("/t", &m), 0);
+        assert_string_equal(m.options, "mode=0755");
+        custom_mount_done(&m);
+        assert_int_equal(custom_mount_parse_tmpfs("t", &m), -EINVAL);
+
+        assert_int_equal(custom_mount_parse_overlay("/l:/u", false, &m), 0);
+        assert_string_equal(m.upper, "/u");
+        assert_string_equal(m.destination, "/u");
+        custom_mount_done(&m);
+        assert_int_equal(custom_mount_parse_overlay("/l1:/l2:/mnt", true, &m), 0);
+        assert_null(m.upper);
+        assert_int_equal(strv_length(m.lower), 2);
+        custom_mount_done(&m);
+        assert_int_equal(custom_mount_parse_overlay("/only", false, &m), -EINVAL);
+
+        /* layers: limit fits, limit + 1 does not */
+        char *s = malloc((SPAWN_OVERLAY_LAYERS_MAX + 3) * 8);
+        size_t k = 0;
+        for (size_t i = 0; i < SPAWN_OVERLAY_LAYERS_MAX + 2; i++)
+                k += (size_t) sprintf(s + k, "%s/l%zu", i ? ":" : "", i);
+        assert_int_equal(custom_mount_parse_overlay(s, false, &m), 0);
+        custom_mount_done(&m);
+        sprintf(s + k, ":/x");
+        assert_int_equal(custom_mount_parse_overlay(s, false, &m), -E2BIG);
+        free(s);
+}
+
+static void test_caps(void **state) {
+        uint64_t m;
+        char *bad = NULL;
+        assert_int_equal(capability_list_parse("CAP_SYS_ADMIN,net_raw cap_chown", &m, NULL), 0);
+        assert_int_equal(m, (UINT64_C(1) << CAP_SYS_ADMIN) | (UINT64_C(1) << CAP_NET_RAW) | (UINT64_C(1) << CAP_CHOWN));
+        assert_int_equal(capability_list_parse("all", &m, NULL), 0);
+        assert_int_equal(m, CAP_MASK_ALL);
+        assert_int_equal(capability_list_parse("CAP_SYS_ADMIN CAP_BOGUS", &m, &bad), -EINVAL);
+        assert_string_equal(bad, "CAP_BOGUS");
+        free(bad);
+        /* nspawn's default set: 0xfcecafff, and with CAP_NET_ADMIN for a private network */
+        /* systemd-nspawn 252 arg_caps_retain (CapBnd shows it minus what the host lacks) */
+        assert_int_equal(spawn_default_capabilities(false), UINT64_C(0xfdecafff));
+        assert_int_equal(spawn_default_capabilities(true), UINT64_C(0xfdecbfff));
+        assert_true(spawn_default_capabilities(true) & (UINT64_C(1) << CAP_NET_ADMIN));
+        assert_false(spawn_default_capabilities(false) & (UINT64_C(1) << CAP_NET_ADMIN));
+        assert_false(spawn_default_capabilities(false) & (UINT64_C(1) << CAP_SYS_MODULE));
+        SpawnConfig c;
+        spawn_config_init(&c);
+        c.caps_plus = UINT64_C(1) << CAP_SYS_MODULE;
+        c.caps_minus = UINT64_C(1) << CAP_SYS_ADMIN;
+        m = spawn_config_capabilities(&c);
+        assert_true(m & (UINT64_C(1) << CAP_SYS_MODULE));
+        assert_false(m & (UINT64_C(1) << CAP_SYS_ADMIN));
+}
+
+static void test_values(void **state) {
+        int res;
+        struct rlimit rl;
+        assert_int_equal(rlimit_parse("NOFILE=100:200", &res, &rl), 0);
+        assert_int_equal(res, RLIMIT_NOFILE);
+        assert_int_equal(rl.rlim_cur, 100);
+        assert_int_equal(rl.rlim_max, 200);
+        assert_int_equal(rlimit_parse("RLIMIT_CORE=infinity", &res, &rl), 0);
+        assert_true(rl.rlim_max == RLIM_INFINITY);
+        assert_int_equal(rlimit_parse("NOFILE=200:100", &res, &rl), -ERANGE);
+        assert_int_equal(rlimit_parse("BOGUS=1", &res, &rl), -EINVAL);
+        assert_int_equal(rlimit_parse("NOFILE", &res, &rl), -EINVAL);
+
+        assert_int_equal(signal_from_string("SIGTERM"), SIGTERM);
+        assert_int_equal(signal_from_string("kill"), SIGKILL);
+        assert_int_equal(signal_from_string("9"), 9);
+        assert_int_equal(signal_from_string("RTMIN+3"), SIGRTMIN + 3);
+        assert_int_equal(signal_from_string("SIGBOGUS"), -EINVAL);
+        assert_int_equal(signal_from_string("0"), -EINVAL);
+
+        uint8_t u[16];
+        assert_int_equal(uuid_parse("0123456789abcdef0123456789ABCDEF", u), 0);
+        assert_int_equal(u[0], 0x01);
+        assert_int_equal(u[15], 0xef);
+        assert_int_equal(uuid_parse("01234567-89ab-cdef-0123-456789abcdef", u), 0);
+        assert_int_equal(uuid_parse("0123", u), -EINVAL);
+        assert_int_equal(uuid_parse("00000000000000000000000000000000", u), -EINVAL);
+        assert_int_equal(uuid_parse("0123456789abcdef0123456789abcdefff", u), -EINVAL);
+
+        assert_int_equal(volatile_mode_from_string("yes"), VOLATILE_YES);
+        assert_int_equal(volatile_mode_from_string("false"), VOLATILE_NO);
+        assert_int_equal(volatile_mode_from_string("overlay"), VOLATILE_OVERLAY);
+        assert_int_equal((int) volatile_mode_from_string("x"), -1);
+        assert_int_equal(console_mode_from_string("pipe"), CONSOLE_PIPE);
+        assert_int_equal(resolv_conf_mode_from_string("bind-host"), RESOLV_CONF_BIND_HOST);
+        assert_int_equal(timezone_mode_from_string("symlink"), TIMEZONE_SYMLINK);
+
+        assert_true(env_assignment_is_valid("A_1=x=y", false));
+        assert_false(env_assignment_is_valid("A_1", false));
+        assert_true(env_assignment_is_valid("A_1", true));
+        assert_false(env_assignment_is_valid("1A=x", true));
+        assert_false(env_assignment_is_valid("=x", true));
+        assert_false(env_assignment_is_valid("A-B=x", true));
+
+        assert_true(hostname_is_valid_simple("a-b.c_d"));
+        assert_false(hostname_is_valid_simple("-a"));
+        assert_false(hostname_is_valid_simple("a b"));
+        char h[SPAWN_HOSTNAME_MAX + 2];
+        memset(h, 'a', sizeof(h));
+        h[SPAWN_HOSTNAME_MAX] = 0;
+        assert_true(hostname_is_valid_simple(h));
+        h[SPAWN_HOSTNAME_MAX] = 'a';
+        h[SPAWN_HOSTNAME_MAX + 1] = 0;
+        assert_false(hostname_is_valid_simple(h));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_settings_basic),    cmocka_unit_test(test_settings_warnings),
+                cmocka_unit_test(test_settings_continuation), cmocka_unit_test(test_settings_limits),
+                cmocka_unit_test(test_settings_merge),    cmocka_unit_test(test_bind_parse),
+                cmocka_unit_test(test_caps),              cmocka_unit_test(test_values),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
