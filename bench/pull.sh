@@ -35,8 +35,9 @@ timed() {
   awk '{printf "%s %.2f\n", $1, $2 + $3}' "$MNT/time"
 }
 cw() { "$COWPEN" --image-root="$MNT/cowpen" -q --no-progress "$@"; }
-run_pull() { timed cw pull-tar --verify=checksum "$NGINX_URL/pub/t$1/rootfs.tar.xz" p; cw remove p; }
-run_import() { timed cw import-tar "$NGINX_ROOT/pub/t$1/rootfs.tar.xz" i; cw remove i; }
+CW=("$COWPEN" --image-root="$MNT/cowpen" -q --no-progress)
+run_pull() { timed "${CW[@]}" pull-tar --verify=checksum "$NGINX_URL/pub/t$1/rootfs.tar.xz" p; cw remove p; }
+run_import() { timed "${CW[@]}" import-tar "$NGINX_ROOT/pub/t$1/rootfs.tar.xz" i; cw remove i; }
 run_sd() {
   timed "$SDPULL" --verify=checksum --sync=no --image-root="$MNT/sd" tar "$NGINX_URL/pub/t$1/rootfs.tar.xz" s
   # systemd-pull keeps its own download cache (.tar-URL.ETAG): drop it, or the next run is a 304.
