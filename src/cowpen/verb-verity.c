@@ -1,15 +1,837 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <linux/fs.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+
+#include "fd-util.h"
+#include "util.h"
 #include "verbs.h"
+#include "verity.h"
+
+/* The verity verbs: verity-format, verity-sign, verity-verify. IMAGE is a file path (a raw image,
+ * a block device, or any file); sidecars are found next to it (SPEC.md). */
+
+#define ROOT_HASH_FILE_MAX 1024U /* IMAGE.roothash: hex plus perhaps a newline */
+
+enum {
+        ARG_VERITY_DATA = ARG_VERB_BASE,
+        ARG_SALT,
+        ARG_HASH,
+        ARG_DATA_BLOCK_SIZE,
+        ARG_HASH_BLOCK_SIZE,
+        ARG_FORMAT,
+        ARG_NO_SUPERBLOCK,
+        ARG_HASH_OFFSET,
+        ARG_UUID,
+        ARG_DATA_BLOCKS,
+        ARG_ROOT_HASH,
+        ARG_ROOT_HASH_SIG,
+        ARG_VERITY_CERTS,
+        ARG_PRIVATE_KEY,
+        ARG_CERTIFICATE,
+        ARG_OUTPUT,
+        ARG_PARTITION_JSON,
+        ARG_THREADS,
+};
+
+#define TREE_LONG_OPTIONS                                                      \
+        { "verity-data", required_argument, NULL, ARG_VERITY_DATA },           \
+        { "salt", required_argument, NULL, ARG_SALT },                         \
+        { "hash", required_argument, NULL, ARG_HASH },                         \
+        { "data-block-size", required_argument, NULL, ARG_DATA_BLOCK_SIZE },   \
+        { "hash-block-size", required_argument, NULL, ARG_HASH_BLOCK_SIZE },   \
+        { "format", required_argument, NULL, ARG_FORMAT },                     \
+        { "no-superblock", no_argument, NULL, ARG_NO_SUPERBLOCK },             \
+        { "hash-offset", required_argument, NULL, ARG_HASH_OFFSET },           \
+        { "uuid", required_argument, NULL, ARG_UUID },                         \
+        { "data-blocks", required_argument, NULL, ARG_DATA_BLOCKS },           \
+        { "threads", required_argument, NULL, ARG_THREADS }
+
+typedef struct TreeArgs {
+        const char *verity_data;
+        VerityParams params;
+        unsigned pins;
+        bool salt_given;
+        bool uuid_given;
+        bool no_superblock;
+        bool hash_offset_given;
+        uint64_t hash_offset;
+        unsigned threads;
+} TreeArgs;
+
+static int parse_u32_block_size(const char *verb, const char *opt, const char *arg, uint32_t *ret) {
+        uint64_t v;
+        if (safe_atou64(arg, &v) < 0 || v < VERITY_BLOCK_SIZE_MIN || v > VERITY_BLOCK_SIZE_MAX || (v & (v - 1)) != 0)
+                return log_usage("%s: --%s=%s: expected a power of two from %u to %u", verb, opt, arg, VERITY_BLOCK_SIZE_MIN,
+                                 VERITY_BLOCK_SIZE_MAX);
+        *ret = (uint32_t) v;
+        return 0;
+}
+
+static int parse_uuid(const char *s, uint8_t ret[16]) {
+        uint8_t u[16];
+        size_t n = 0;
+        for (const char *p = s; *p; p++) {
+                if (*p == '-')
+                        continue;
+                if (n >= 32 || !p[1])
+                        return -EINVAL;
+                char h[3] = { p[0], p[1], 0 };
+                char *end;
+                if (!strchr("0123456789abcdefABCDEF", h[0]) || !strchr("0123456789abcdefABCDEF", h[1]))
+                        return -EINVAL;
+                u[n / 2] = (uint8_t) strtoul(h, &end, 16);
+                n += 2;
+                p++;
+        }
+        if (n != 32)
+                return -EINVAL;
+        memcpy(ret, u, 16);
+        return 0;
+}
+
+/* Returns 0 when c was a tree option, 1 when not, -EUSAGE on a bad value. */
+static int parse_tree_option(const char *verb, int c, const char *arg, TreeArgs *a) {
+        uint64_t v;
+        switch (c) {
+        case ARG_VERITY_DATA:
+                if (!*arg)
+                        return log_usage("%s: --verity-data= needs a file", verb);
+                a->verity_data = arg;
+                return 0;
+        case ARG_SALT: {
+                a->salt_given = true;
+                a->pins |= VERITY_PIN_SALT;
+                if (streq(arg, "-") || !*arg) {
+                        a->params.salt_size = 0;
+                        return 0;
+                }
+                size_t len = strlen(arg);
+                _cleanup_free_ void *b = NULL;
+                size_t n;
+                if (len > 2 * VERITY_SALT_SIZE_MAX || unhexmem(arg, len, &b, &n) < 0)
+                        return log_usage("%s: --salt=%s: expected up to %u bytes as hex, or -", verb, arg, VERITY_SALT_SIZE_MAX);
+                memcpy(a->params.salt, b, n);
+                a->params.salt_size = (uint16_t) n;
+                return 0;
+        }
+        case ARG_HASH: {
+                VerityHash h = verity_hash_from_string(arg);
+                if (h < 0)
+                        return log_usage("%s: --hash=%s: expected sha1, sha256 or sha512", verb, arg);
+                a->params.hash = h;
+                a->pins |= VERITY_PIN_HASH;
+                return 0;
+        }
+        case ARG_DATA_BLOCK_SIZE:
+                a->pins |= VERITY_PIN_DATA_BLOCK_SIZE;
+                return parse_u32_block_size(verb, "data-block-size", arg, &a->params.data_block_size);
+        case ARG_HASH_BLOCK_SIZE:
+                a->pins |= VERITY_PIN_HASH_BLOCK_SIZE;
+                return parse_u32_block_size(verb, "hash-block-size", arg, &a->params.hash_block_size);
+        case ARG_FORMAT:
+                if (!streq(arg, "0") && !streq(arg, "1"))
+                        return log_usage("%s: --format=%s: expected 0 (Chrome OS) or 1", verb, arg);
+                a->params.format = arg[0] == '1';
+                a->pins |= VERITY_PIN_FORMAT;
+                return 0;
+        case ARG_NO_SUPERBLOCK:
+                a->no_superblock = true;
+                return 0;
+        case ARG_HASH_OFFSET:
+                if (safe_atou64(arg, &v) < 0 || v % 512 != 0 || v > (uint64_t) INT64_MAX / 2)
+                        return log_usage("%s: --hash-offset=%s: expected bytes, a multiple of 512", verb, arg);
+                a->hash_offset = v;
+                a->hash_offset_given = true;
+                return 0;
+        case ARG_UUID:
+                if (parse_uuid(arg, a->params.uuid) < 0)
+                        return log_usage("%s: --uuid=%s: expected a UUID", verb, arg);
+                a->uuid_given = true;
+                a->pins |= VERITY_PIN_UUID;
+                return 0;
+        case ARG_DATA_BLOCKS:
+                if (safe_atou64(arg, &v) < 0 || v == 0 || v > VERITY_DATA_BLOCKS_MAX)
+                        return log_usage("%s: --data-blocks=%s: expected 1 to %" PRIu64, verb, arg, (uint64_t) VERITY_DATA_BLOCKS_MAX);
+                a->params.data_blocks = v;
+                a->pins |= VERITY_PIN_DATA_BLOCKS;
+                return 0;
+        case ARG_THREADS:
+                if (safe_atou64(arg, &v) < 0 || v > 64)
+                        return log_usage("%s: --threads=%s: expected 0 (one per CPU) to 64", verb, arg);
+                a->threads = (unsigned) v;
+                return 0;
+        default:
+                return 1;
+        }
+}
+
+static int fd_size(int fd, uint64_t *ret) {
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (S_ISREG(st.st_mode)) {
+                *ret = (uint64_t) st.st_size;
+                return 0;
+        }
+        if (S_ISBLK(st.st_mode)) {
+                uint64_t s;
+                if (ioctl(fd, BLKGETSIZE64, &s) < 0)
+                        return -errno;
+                *ret = s;
+                return 1;
+        }
+        return -EBADFD;
+}
+
+static bool same_file(int a, int b) {
+        struct stat x, y;
+        return fstat(a, &x) >= 0 && fstat(b, &y) >= 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
+/* A file written under a hidden temporary name next to its final path and renamed over it at the
+ * end, so nothing half-written is ever visible under the final name. */
+typedef struct AtomicFile {
+        int dir_fd;
+        char *name;
+        char *tmp;
+        int fd;
+} AtomicFile;
+
+static void atomic_file_done(AtomicFile *f) {
+        if (f->tmp && f->dir_fd >= 0)
+                (void) unlinkat(f->dir_fd, f->tmp, 0);
+        safe_close(f->fd);
+        safe_close(f->dir_fd);
+        free(f->name);
+        free(f->tmp);
+        *f = (AtomicFile) { .dir_fd = -EBADF, .fd = -EBADF };
+}
+
+static int atomic_file_open(const char *path, AtomicFile *ret) {
+        _cleanup_free_ char *d = strdup(path), *b = strdup(path);
+        if (!d || !b)
+                return -ENOMEM;
+        AtomicFile f = { .dir_fd = -EBADF, .fd = -EBADF };
+        f.dir_fd = open(dirname(d), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (f.dir_fd < 0)
+                return -errno;
+        f.name = strdup(basename(b));
+        _cleanup_free_ char *rnd = NULL;
+        int r = random_hex(8, &rnd);
+        if (r < 0 || !f.name) {
+                atomic_file_done(&f);
+                return r < 0 ? r : -ENOMEM;
+        }
+        f.tmp = strjoin(".#", f.name, ".", rnd);
+        if (!f.tmp) {
+                atomic_file_done(&f);
+                return -ENOMEM;
+        }
+        f.fd = openat(f.dir_fd, f.tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (f.fd < 0) {
+                r = -errno;
+                free(f.tmp);
+                f.tmp = NULL;
+                atomic_file_done(&f);
+                return r;
+        }
+        *ret = f;
+        return 0;
+}
+
+static int atomic_file_commit(AtomicFile *f) {
+        if (fsync(f->fd) < 0)
+                return -errno;
+        if (renameat(f->dir_fd, f->tmp, f->dir_fd, f->name) < 0)
+                return -errno;
+        free(f->tmp);
+        f->tmp = NULL;
+        return 0;
+}
+
+static int write_file_atomic(const char *path, const void *buf, size_t size) {
+        AtomicFile f;
+        int r = atomic_file_open(path, &f);
+        if (r < 0)
+                return r;
+        r = loop_write(f.fd, buf, size);
+        if (r >= 0)
+                r = atomic_file_commit(&f);
+        atomic_file_done(&f);
+        return r;
+}
+
+static const char help_format[] =
+        "cowpen verity-format [OPTIONS…] IMAGE\n\n"
+        "Build the dm-verity hash tree of IMAGE, byte-compatible with veritysetup format, and write\n"
+        "IMAGE.verity (\".raw\" dropped) and IMAGE.roothash (lower-case hex, no newline). Prints the\n"
+        "root hash. IMAGE's size must be a whole number of data blocks.\n\n"
+        "     --verity-data=FILE     Write the tree to FILE instead of IMAGE.verity\n"
+        "     --hash-offset=BYTES    Tree (and superblock) at this offset; without --verity-data\n"
+        "                            inside IMAGE itself, after the data (data = first BYTES)\n"
+        "     --salt=HEX|-           Salt (default: 32 random bytes; - for none)\n"
+        "     --hash=ALG             sha256 (default), sha1 or sha512\n"
+        "     --data-block-size=N    512…65536, power of two (default 4096)\n"
+        "     --hash-block-size=N    512…65536, power of two (default 4096)\n"
+        "     --data-blocks=N        Protect only the first N data blocks\n"
+        "     --format=0|1           1 (default) or 0 (Chrome OS: salt appended)\n"
+        "     --no-superblock        Write no superblock (verify then needs the same options)\n"
+        "     --uuid=UUID            Superblock UUID (default: random)\n"
+        "     --threads=N            Hashing threads (default: one per CPU)\n";
 
 int verb_verity_format(int argc, char *argv[]) {
-        return log_error_errno(-EOPNOTSUPP, "verity-format: not implemented yet");
+        static const struct option options[] = { GLOBAL_LONG_OPTIONS, TREE_LONG_OPTIONS, {} };
+        TreeArgs a = {};
+        verity_params_init(&a.params);
+        int c, r;
+        while ((c = getopt_long(argc, argv, GLOBAL_SHORT_OPTIONS, options, NULL)) >= 0) {
+                if ((r = parse_tree_option("verity-format", c, optarg, &a)) <= 0) {
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                if ((r = parse_global_option(c, optarg, help_format)) != 0)
+                        return r < 0 ? r : log_usage("verity-format: unexpected option");
+        }
+        if ((r = check_args("verity-format", argc - optind, 1, 1)) < 0)
+                return r;
+        const char *image = argv[optind];
+        bool one_file = a.hash_offset_given && !a.verity_data;
+
+        _cleanup_close_ int data_fd = open(image, (one_file ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY);
+        if (data_fd < 0)
+                return log_error_errno(-errno, "verity-format %s: %m", image);
+        uint64_t size;
+        r = fd_size(data_fd, &size);
+        if (r < 0)
+                return log_error_errno(r, "verity-format %s: not a regular file or block device", image);
+        uint64_t avail = one_file ? MIN(size, a.hash_offset) : size;
+        uint32_t bs = a.params.data_block_size;
+        if (a.params.data_blocks == 0) {
+                if (avail % bs != 0)
+                        return log_error_errno(-EINVAL,
+                                               "verity-format %s: data size %" PRIu64 " is not a multiple of the data block size %" PRIu32
+                                               " (the tail would be unprotected)",
+                                               image, avail, bs);
+                if (avail == 0)
+                        return log_error_errno(-EINVAL, "verity-format %s: no data to protect", image);
+                if (avail / bs > VERITY_DATA_BLOCKS_MAX)
+                        return log_error_errno(-EFBIG, "verity-format %s: more than %" PRIu64 " data blocks", image,
+                                               (uint64_t) VERITY_DATA_BLOCKS_MAX);
+                a.params.data_blocks = avail / bs;
+        } else if (a.params.data_blocks > avail / bs)
+                return log_error_errno(-EINVAL, "verity-format %s: --data-blocks=%" PRIu64 " exceeds the %" PRIu64 " blocks there", image,
+                                       a.params.data_blocks, avail / bs);
+        if (one_file && a.params.data_blocks * bs != a.hash_offset)
+                return log_error_errno(-EINVAL,
+                                       "verity-format %s: --hash-offset=%" PRIu64 " must equal the data size %" PRIu64
+                                       " (bytes between would be unprotected)",
+                                       image, a.hash_offset, a.params.data_blocks * bs);
+        r = verity_params_randomize(&a.params, !a.salt_given, !a.uuid_given);
+        if (r < 0)
+                return log_error_errno(r, "verity-format %s: random bytes: %m", image);
+        const char *field = NULL;
+        if ((r = verity_params_validate(&a.params, &field)) < 0)
+                return log_error_errno(r, "verity-format %s: bad %s", image, field);
+        VerityGeometry g;
+        r = verity_geometry(&a.params, !a.no_superblock, a.hash_offset, &g);
+        if (r < 0)
+                return log_error_errno(r, "verity-format %s: --hash-offset=%" PRIu64 " does not fit the hash block size", image,
+                                       a.hash_offset);
+
+        _cleanup_free_ char *sidecar = NULL, *roothash_path = NULL;
+        if ((r = verity_sidecar_path(image, ".roothash", &roothash_path)) < 0)
+                return log_oom();
+        const char *hash_path = a.verity_data;
+        if (!hash_path && !one_file) {
+                if ((r = verity_sidecar_path(image, ".verity", &sidecar)) < 0)
+                        return log_oom();
+                hash_path = sidecar;
+        }
+
+        /* A new regular hash file is built under a temporary name; an existing block device, a
+         * tree at an offset or inside IMAGE is written in place (there is nothing to rename). */
+        AtomicFile af = { .dir_fd = -EBADF, .fd = -EBADF };
+        _cleanup_close_ int hash_fd = -EBADF;
+        struct stat st;
+        bool atomic = false;
+        if (one_file)
+                hash_fd = TAKE_FD(data_fd), data_fd = dup(hash_fd);
+        else if (a.hash_offset == 0 && (stat(hash_path, &st) < 0 || S_ISREG(st.st_mode))) {
+                r = atomic_file_open(hash_path, &af);
+                if (r < 0)
+                        return log_error_errno(r, "verity-format %s: %s: %m", image, hash_path);
+                hash_fd = af.fd;
+                atomic = true;
+        } else {
+                hash_fd = open(hash_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+                if (hash_fd < 0)
+                        return log_error_errno(-errno, "verity-format %s: %s: %m", image, hash_path);
+                if (same_file(hash_fd, data_fd) && a.hash_offset < a.params.data_blocks * bs)
+                        return log_error_errno(-ERANGE, "verity-format %s: the tree would overwrite the data", image);
+        }
+        if (data_fd < 0) {
+                atomic_file_done(&af);
+                return log_error_errno(-errno, "verity-format %s: %m", image);
+        }
+
+        VerityLocation loc = {
+                .data_fd = data_fd,
+                .hash_fd = hash_fd,
+                .hash_offset = a.hash_offset,
+                .superblock = !a.no_superblock,
+        };
+        uint8_t root[VERITY_DIGEST_SIZE_MAX];
+        r = verity_tree_build(&loc, &a.params, a.threads, root);
+        if (r >= 0 && !atomic && fsync(hash_fd) < 0)
+                r = -errno;
+        if (r >= 0 && atomic)
+                r = atomic_file_commit(&af);
+        if (atomic) {
+                hash_fd = -EBADF; /* owned by af */
+                atomic_file_done(&af);
+        }
+        if (r == -EINTR)
+                return log_error_errno(r, "verity-format %s: interrupted, nothing was kept", image);
+        if (r == -ERANGE)
+                return log_error_errno(r, "verity-format %s: the tree would overwrite the data", image);
+        if (r < 0)
+                return log_error_errno(r, "verity-format %s: %s: %m", image, hash_path ?: image);
+
+        _cleanup_free_ char *hex = hexmem(root, g.digest_size);
+        if (!hex)
+                return log_oom();
+        r = write_file_atomic(roothash_path, hex, strlen(hex));
+        if (r < 0)
+                return log_error_errno(r, "verity-format %s: %s: %m", image, roothash_path);
+        printf("%s\n", hex);
+        return 0;
 }
 
-int verb_verity_sign(int argc, char *argv[]) {
-        return log_error_errno(-EOPNOTSUPP, "verity-sign: not implemented yet");
+/* The root hash, found as systemd-nspawn finds it: --root-hash, the user.verity.roothash xattr of
+ * IMAGE, IMAGE.roothash. Returns 1 and the text when found, 0 when none. */
+static int find_root_hash(const char *image, int data_fd, const char *given, char **ret, char **ret_source) {
+        if (given) {
+                char *t = strdup(given), *s = strdup("--root-hash");
+                if (!t || !s) {
+                        free(t);
+                        free(s);
+                        return -ENOMEM;
+                }
+                *ret = t;
+                *ret_source = s;
+                return 1;
+        }
+        char buf[VERITY_ROOT_HASH_HEX_MAX + 2];
+        ssize_t n = fgetxattr(data_fd, "user.verity.roothash", buf, sizeof(buf) - 1);
+        if (n >= 0) {
+                buf[n] = 0;
+                *ret = strdup(buf);
+                *ret_source = strdup("xattr user.verity.roothash");
+                return *ret && *ret_source ? 1 : -ENOMEM;
+        }
+        if (errno != ENODATA && errno != ENOTSUP && errno != EOPNOTSUPP)
+                return errno == ERANGE ? -EFBIG : -errno;
+        _cleanup_free_ char *path = NULL;
+        if (verity_sidecar_path(image, ".roothash", &path) < 0)
+                return -ENOMEM;
+        _cleanup_free_ char *text = NULL;
+        size_t size;
+        int r = read_file_at(AT_FDCWD, path, 0, ROOT_HASH_FILE_MAX, &text, &size);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        if (size > 0 && text[size - 1] == '\n') /* as systemd reads it: one line */
+                text[--size] = 0;
+        *ret = TAKE_PTR(text);
+        *ret_source = TAKE_PTR(path);
+        return 1;
 }
+
+/* A signature file: DER PKCS#7, or the Discoverable Partitions JSON ("{…"), or "base64:…" as
+ * systemd-nspawn's --root-hash-sig= takes it. */
+static int load_signature(const char *arg, void **ret, size_t *ret_size, VeritySigJson *ret_json) {
+        if (startswith(arg, "base64:")) {
+                _cleanup_free_ char *j = NULL;
+                /* Reuse the JSON decoder's base64 checks by wrapping it. */
+                const char *b = arg + STRLEN("base64:");
+                if (strlen(b) > VERITY_SIG_SIZE_MAX * 2)
+                        return -EFBIG;
+                j = strjoin("{\"rootHash\":\"0000000000000000000000000000000000000000\",\"signature\":\"", b, "\"}");
+                if (!j)
+                        return -ENOMEM;
+                VeritySigJson tmp = {};
+                int r = verity_sig_json_parse(j, strlen(j), &tmp);
+                if (r < 0)
+                        return r;
+                *ret = TAKE_PTR(tmp.p7s);
+                *ret_size = tmp.p7s_size;
+                verity_sig_json_done(&tmp);
+                return 0;
+        }
+        _cleanup_free_ char *buf = NULL;
+        size_t size;
+        int r = read_file_at(AT_FDCWD, arg, 0, VERITY_SIG_JSON_SIZE_MAX, &buf, &size);
+        if (r < 0)
+                return r;
+        if (size > 0 && buf[0] == '{') {
+                r = verity_sig_json_parse(buf, size, ret_json);
+                if (r < 0)
+                        return r;
+                *ret = NULL;
+                *ret_size = 0;
+                return 1;
+        }
+        if (size > VERITY_SIG_SIZE_MAX)
+                return -EFBIG;
+        *ret = TAKE_PTR(buf);
+        *ret_size = size;
+        return 0;
+}
+
+static const char help_verify[] =
+        "cowpen verity-verify [OPTIONS…] IMAGE\n\n"
+        "Check every data block, hash block and padding byte of IMAGE's dm-verity tree against the\n"
+        "root hash, and the root hash signature against trusted certificates. Exit 1 naming what\n"
+        "failed (data block N, hash block N at level L, padding, root hash, signature).\n\n"
+        "     --root-hash=HEX        Else xattr user.verity.roothash, else IMAGE.roothash\n"
+        "     --root-hash-sig=FILE   PKCS#7 (DER), signature JSON, or base64:…; else IMAGE.roothash.p7s\n"
+        "     --verity-certs=DIR     Trusted *.crt (else /etc/verity.d, /run/verity.d,\n"
+        "                            /usr/local/lib/verity.d, /usr/lib/verity.d)\n"
+        "     --verity-data=FILE     The tree (else IMAGE.verity)\n"
+        "     --hash-offset=BYTES    Superblock/tree at this offset (without --verity-data: in IMAGE)\n"
+        "     --no-superblock        The tree has none: give --hash, --salt, --data-block-size, …\n"
+        "     --hash= --salt= --data-block-size= --hash-block-size= --data-blocks= --format= --uuid=\n"
+        "                            With a superblock: values it must have\n"
+        "     --threads=N            Hashing threads (default: one per CPU)\n";
 
 int verb_verity_verify(int argc, char *argv[]) {
-        return log_error_errno(-EOPNOTSUPP, "verity-verify: not implemented yet");
+        static const struct option options[] = {
+                GLOBAL_LONG_OPTIONS,
+                TREE_LONG_OPTIONS,
+                { "root-hash", required_argument, NULL, ARG_ROOT_HASH },
+                { "root-hash-sig", required_argument, NULL, ARG_ROOT_HASH_SIG },
+                { "verity-certs", required_argument, NULL, ARG_VERITY_CERTS },
+                {},
+        };
+        TreeArgs a = {};
+        verity_params_init(&a.params);
+        const char *arg_root_hash = NULL, *arg_sig = NULL, *arg_certs = NULL;
+        int c, r;
+        while ((c = getopt_long(argc, argv, GLOBAL_SHORT_OPTIONS, options, NULL)) >= 0) {
+                switch (c) {
+                case ARG_ROOT_HASH:
+                        arg_root_hash = optarg;
+                        continue;
+                case ARG_ROOT_HASH_SIG:
+                        arg_sig = optarg;
+                        continue;
+                case ARG_VERITY_CERTS:
+                        arg_certs = optarg;
+                        continue;
+                default:
+                        break;
+                }
+                if ((r = parse_tree_option("verity-verify", c, optarg, &a)) <= 0) {
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                if ((r = parse_global_option(c, optarg, help_verify)) != 0)
+                        return r < 0 ? r : log_usage("verity-verify: unexpected option");
+        }
+        if ((r = check_args("verity-verify", argc - optind, 1, 1)) < 0)
+                return r;
+        const char *image = argv[optind];
+        bool one_file = a.hash_offset_given && !a.verity_data;
+
+        _cleanup_close_ int data_fd = open(image, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (data_fd < 0)
+                return log_error_errno(-errno, "verity-verify %s: %m", image);
+        uint64_t data_size;
+        r = fd_size(data_fd, &data_size);
+        if (r < 0)
+                return log_error_errno(r, "verity-verify %s: not a regular file or block device", image);
+        bool data_is_blockdev = r > 0;
+
+        _cleanup_free_ char *sidecar = NULL;
+        const char *hash_path = a.verity_data;
+        if (!hash_path && !one_file) {
+                if (verity_sidecar_path(image, ".verity", &sidecar) < 0)
+                        return log_oom();
+                hash_path = sidecar;
+        }
+        _cleanup_close_ int hash_fd = one_file ? dup(data_fd) : open(hash_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (hash_fd < 0) {
+                if (errno == ENOENT && !a.verity_data)
+                        return log_error_errno(-ENOENT, "verity-verify %s: no hash tree: %s missing (give --verity-data=)", image,
+                                               hash_path);
+                return log_error_errno(-errno, "verity-verify %s: %s: %m", image, hash_path ?: image);
+        }
+        const char *hash_name = hash_path ?: image;
+
+        /* Parameters: from the (untrusted) superblock, checked against what the caller pinned, or
+         * from the options. */
+        VerityParams p;
+        const char *field = NULL;
+        if (!a.no_superblock) {
+                r = verity_superblock_read(hash_fd, a.hash_offset, &p, &field);
+                if (r == -EBADMSG)
+                        return log_error_errno(r, "verity-verify %s: superblock of %s: bad %s", image, hash_name, field);
+                if (r < 0)
+                        return log_error_errno(r, "verity-verify %s: superblock of %s: %m", image, hash_name);
+                r = verity_params_check_pinned(&p, &a.params, a.pins, &field);
+                if (r < 0)
+                        return log_error_errno(r, "verity-verify %s: superblock of %s: %s differs from the one given", image,
+                                               hash_name, field);
+        } else {
+                p = a.params;
+                if (p.data_blocks == 0) {
+                        uint64_t avail = one_file ? MIN(data_size, a.hash_offset) : data_size;
+                        p.data_blocks = avail / p.data_block_size;
+                }
+                if ((r = verity_params_validate(&p, &field)) < 0)
+                        return log_error_errno(r, "verity-verify %s: bad %s", image, field);
+        }
+
+        /* Every byte of the data must be covered: a tail outside the tree would be unprotected. */
+        uint64_t covered = p.data_blocks * p.data_block_size;
+        if (one_file ? covered != a.hash_offset : (data_is_blockdev ? data_size < covered : data_size != covered))
+                return log_error_errno(-EBADMSG,
+                                       "verity-verify %s: data size %" PRIu64 " does not match the %" PRIu64 " blocks of %" PRIu32
+                                       " bytes the tree protects",
+                                       image, one_file ? a.hash_offset : data_size, p.data_blocks, p.data_block_size);
+        VerityGeometry g;
+        r = verity_geometry(&p, !a.no_superblock, a.hash_offset, &g);
+        if (r < 0)
+                return log_error_errno(r, "verity-verify %s: tree geometry: %m", image);
+        uint64_t hash_size;
+        if ((r = fd_size(hash_fd, &hash_size)) < 0)
+                return log_error_errno(r, "verity-verify %s: %s: not a regular file or block device", image, hash_name);
+        if (hash_size < g.hash_end)
+                return log_error_errno(-EBADMSG, "verity-verify %s: %s is %" PRIu64 " bytes, the tree needs %" PRIu64, image, hash_name,
+                                       hash_size, g.hash_end);
+
+        /* The signature, if given or found; a JSON signature may also carry the root hash. */
+        _cleanup_free_ void *sig = NULL;
+        size_t sig_size = 0;
+        VeritySigJson sj = {};
+        _cleanup_free_ char *sig_path = NULL;
+        const char *sig_name = arg_sig;
+        if (!arg_sig) {
+                if (verity_sidecar_path(image, ".roothash.p7s", &sig_path) < 0)
+                        return log_oom();
+                if (access(sig_path, F_OK) >= 0)
+                        sig_name = sig_path;
+        }
+        if (sig_name) {
+                r = load_signature(sig_name, &sig, &sig_size, &sj);
+                if (r < 0)
+                        return log_error_errno(r, "verity-verify %s: signature %s: %s", image, sig_name,
+                                               r == -EBADMSG ? "malformed" : r == -EFBIG ? "too large" : strerror(-r));
+                if (r > 0) {
+                        sig = TAKE_PTR(sj.p7s);
+                        sig_size = sj.p7s_size;
+                }
+        }
+
+        _cleanup_free_ char *root_text = NULL, *root_source = NULL;
+        r = find_root_hash(image, data_fd, arg_root_hash, &root_text, &root_source);
+        if (r < 0) {
+                verity_sig_json_done(&sj);
+                return log_error_errno(r, "verity-verify %s: root hash: %m", image);
+        }
+        if (r == 0 && sj.root_hash_hex) {
+                root_text = strdup(sj.root_hash_hex);
+                root_source = strdup(sig_name);
+                if (!root_text || !root_source)
+                        return log_oom();
+        }
+        if (!root_text) {
+                verity_sig_json_done(&sj);
+                return log_error_errno(-ENOKEY, "verity-verify %s: no root hash (give --root-hash= or provide %s.roothash)", image,
+                                       image);
+        }
+        uint8_t root[VERITY_DIGEST_SIZE_MAX];
+        size_t root_size;
+        r = verity_root_hash_from_hex(root_text, p.hash, root, &root_size);
+        if (r < 0) {
+                verity_sig_json_done(&sj);
+                return log_error_errno(r, "verity-verify %s: root hash from %s is not %zu bytes of hex for %s", image, root_source,
+                                       verity_hash_digest_size(p.hash), verity_hash_to_string(p.hash));
+        }
+        _cleanup_free_ char *root_hex = hexmem(root, root_size);
+        if (!root_hex) {
+                verity_sig_json_done(&sj);
+                return log_oom();
+        }
+        if (sj.root_hash_hex && !streq(sj.root_hash_hex, root_hex)) {
+                verity_sig_json_done(&sj);
+                return log_error_errno(-EBADMSG, "verity-verify %s: signature %s: signs root hash %s, not %s", image, sig_name,
+                                       sj.root_hash_hex, root_hex);
+        }
+
+        _cleanup_free_ char *signer = NULL;
+        if (sig) {
+                _cleanup_strv_free_ char **dirs = NULL;
+                if (verity_cert_dirs(arg_certs, &dirs) < 0)
+                        return log_oom();
+                r = verity_sig_verify(root_hex, sig, sig_size, dirs, sj.fingerprint_hex, &signer);
+                verity_sig_json_done(&sj);
+                if (r == -ENOKEY)
+                        return log_error_errno(r, "verity-verify %s: signature %s: not signed by a trusted certificate (%s)", image,
+                                               sig_name, arg_certs ?: "/etc/verity.d, /run/verity.d, /usr/local/lib/verity.d, /usr/lib/verity.d");
+                if (r == -EKEYREJECTED)
+                        return log_error_errno(r, "verity-verify %s: signature %s: does not verify over root hash %s", image, sig_name,
+                                               root_hex);
+                if (r == -EBADMSG)
+                        return log_error_errno(r, "verity-verify %s: signature %s: malformed (not DER PKCS#7 with detached content)",
+                                               image, sig_name);
+                if (r < 0)
+                        return log_error_errno(r, "verity-verify %s: signature %s: %m", image, sig_name);
+        }
+        verity_sig_json_done(&sj);
+
+        VerityLocation loc = {
+                .data_fd = data_fd,
+                .hash_fd = hash_fd,
+                .hash_offset = a.hash_offset,
+                .superblock = !a.no_superblock,
+        };
+        VerityFailure f = {};
+        r = verity_tree_verify(&loc, &p, root, root_size, a.threads, &f);
+        if (r == -EBADMSG) {
+                char buf[VERITY_FAILURE_STRING_MAX];
+                return log_error_errno(r, "verity-verify %s: %s", image, verity_failure_to_string(&f, buf, sizeof(buf)));
+        }
+        if (r == -EINTR)
+                return log_error_errno(r, "verity-verify %s: interrupted", image);
+        if (r == -EIO)
+                return log_error_errno(r, "verity-verify %s: read error or file shorter than the tree says", image);
+        if (r < 0)
+                return log_error_errno(r, "verity-verify %s: %m", image);
+
+        if (!arg_global.quiet) {
+                if (signer)
+                        printf("%s: verified, root hash %s, signed by %s\n", image, root_hex, signer);
+                else
+                        printf("%s: verified, root hash %s%s\n", image, root_hex, sig ? ", signed" : " (unsigned)");
+        }
+        return 0;
 }
 
+static const char help_sign[] =
+        "cowpen verity-sign [OPTIONS…] IMAGE\n\n"
+        "Sign IMAGE's root hash as systemd expects: write IMAGE.roothash.p7s, a detached DER PKCS#7\n"
+        "signature over the lower-case hex root hash (no newline), without certificates or\n"
+        "attributes (the same as openssl smime -sign -nocerts -noattr -binary -outform der).\n\n"
+        "     --private-key=PEM      Signing key (required)\n"
+        "     --certificate=PEM      Its certificate (required)\n"
+        "     --root-hash=HEX        Else xattr user.verity.roothash, else IMAGE.roothash\n"
+        "     --output=FILE          Instead of IMAGE.roothash.p7s\n"
+        "     --partition-json=FILE  Also write the Discoverable Partitions signature JSON\n";
+
+int verb_verity_sign(int argc, char *argv[]) {
+        static const struct option options[] = {
+                GLOBAL_LONG_OPTIONS,
+                { "private-key", required_argument, NULL, ARG_PRIVATE_KEY },
+                { "certificate", required_argument, NULL, ARG_CERTIFICATE },
+                { "root-hash", required_argument, NULL, ARG_ROOT_HASH },
+                { "output", required_argument, NULL, ARG_OUTPUT },
+                { "partition-json", required_argument, NULL, ARG_PARTITION_JSON },
+                {},
+        };
+        const char *arg_key = NULL, *arg_cert = NULL, *arg_root_hash = NULL, *arg_output = NULL, *arg_json = NULL;
+        int c, r;
+        while ((c = getopt_long(argc, argv, GLOBAL_SHORT_OPTIONS, options, NULL)) >= 0) {
+                switch (c) {
+                case ARG_PRIVATE_KEY:
+                        arg_key = optarg;
+                        continue;
+                case ARG_CERTIFICATE:
+                        arg_cert = optarg;
+                        continue;
+                case ARG_ROOT_HASH:
+                        arg_root_hash = optarg;
+                        continue;
+                case ARG_OUTPUT:
+                        arg_output = optarg;
+                        continue;
+                case ARG_PARTITION_JSON:
+                        arg_json = optarg;
+                        continue;
+                default:
+                        break;
+                }
+                if ((r = parse_global_option(c, optarg, help_sign)) != 0)
+                        return r < 0 ? r : log_usage("verity-sign: unexpected option");
+        }
+        if ((r = check_args("verity-sign", argc - optind, 1, 1)) < 0)
+                return r;
+        if (!arg_key || !arg_cert)
+                return log_usage("verity-sign: --private-key= and --certificate= are required");
+        const char *image = argv[optind];
+
+        _cleanup_close_ int data_fd = open(image, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (data_fd < 0 && !arg_root_hash)
+                return log_error_errno(-errno, "verity-sign %s: %m", image);
+        _cleanup_free_ char *root_text = NULL, *root_source = NULL;
+        r = find_root_hash(image, data_fd, arg_root_hash, &root_text, &root_source);
+        if (r < 0)
+                return log_error_errno(r, "verity-sign %s: root hash: %m", image);
+        if (r == 0)
+                return log_error_errno(-ENOKEY, "verity-sign %s: no root hash (give --root-hash= or run verity-format first)", image);
+        size_t len = strlen(root_text);
+        bool ok = len == 40 || len == 64 || len == 128;
+        for (size_t i = 0; ok && i < len; i++)
+                ok = strchr("0123456789abcdefABCDEF", root_text[i]) != NULL;
+        if (!ok)
+                return log_error_errno(-EINVAL, "verity-sign %s: root hash from %s is not a sha1, sha256 or sha512 hex digest", image,
+                                       root_source);
+        for (char *x = root_text; *x; x++)
+                *x = (char) (*x >= 'A' && *x <= 'F' ? *x - 'A' + 'a' : *x);
+
+        _cleanup_free_ char *key = NULL, *cert = NULL;
+        size_t key_size, cert_size;
+        if ((r = read_file_at(AT_FDCWD, arg_key, 0, VERITY_CERT_SIZE_MAX, &key, &key_size)) < 0)
+                return log_error_errno(r, "verity-sign %s: private key %s: %m", image, arg_key);
+        if ((r = read_file_at(AT_FDCWD, arg_cert, 0, VERITY_CERT_SIZE_MAX, &cert, &cert_size)) < 0)
+                return log_error_errno(r, "verity-sign %s: certificate %s: %m", image, arg_cert);
+
+        _cleanup_free_ void *p7s = NULL;
+        size_t p7s_size;
+        r = verity_sig_sign(root_text, key, key_size, cert, cert_size, &p7s, &p7s_size);
+        if (r == -ENOKEY)
+                return log_error_errno(r, "verity-sign %s: private key %s: not a PEM private key", image, arg_key);
+        if (r == -EBADMSG)
+                return log_error_errno(r, "verity-sign %s: certificate %s: not a PEM certificate", image, arg_cert);
+        if (r == -EKEYREJECTED)
+                return log_error_errno(r, "verity-sign %s: private key %s does not belong to certificate %s", image, arg_key, arg_cert);
+        if (r < 0)
+                return log_error_errno(r, "verity-sign %s: signing: %m", image);
+
+        _cleanup_free_ char *out = NULL;
+        if (!arg_output && verity_sidecar_path(image, ".roothash.p7s", &out) < 0)
+                return log_oom();
+        const char *out_path = arg_output ?: out;
+        if ((r = write_file_atomic(out_path, p7s, p7s_size)) < 0)
+                return log_error_errno(r, "verity-sign %s: %s: %m", image, out_path);
+        if (arg_json) {
+                _cleanup_free_ char *json = NULL;
+                r = verity_sig_json_format(root_text, cert, cert_size, p7s, p7s_size, &json);
+                if (r < 0)
+                        return log_error_errno(r, "verity-sign %s: signature JSON: %m", image);
+                if ((r = write_file_atomic(arg_json, json, strlen(json))) < 0)
+                        return log_error_errno(r, "verity-sign %s: %s: %m", image, arg_json);
+        }
+        if (!arg_global.quiet)
+                printf("%s\n", out_path);
+        return 0;
+}

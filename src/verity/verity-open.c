@@ -1,0 +1,385 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Verified opening of an image: a dm-verity device through libcryptsetup (the one file that includes
+ * libcryptsetup.h) where device-mapper exists, else a full userspace verification of a private,
+ * unchangeable copy of the data that is then attached to a read-only loop device.
+ *
+ * Untrusted input: the data, the tree and its superblock, the signature (all checked by
+ * verity-params.c, verity-tree.c, verity-sig.c before anything is exposed). */
+#include <fcntl.h>
+#include <libcryptsetup.h>
+#include <libgen.h>
+#include <linux/fs.h>
+#include <linux/loop.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+
+#include "fd-util.h"
+#include "util.h"
+#include "verity.h"
+
+#define LOOP_ATTACH_ATTEMPTS 64 /* LOOP_CTL_GET_FREE races with other users of loop devices */
+#define COPY_CHUNK (16U * 1024U * 1024U)
+
+bool verity_dm_available(void) {
+        return access("/dev/mapper/control", F_OK) >= 0;
+}
+
+static int reopen_read_only(int fd, int *ret) {
+        char p[64];
+        snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+        int r = open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (r < 0)
+                return -errno;
+        *ret = r;
+        return 0;
+}
+
+static int open_tmpfile_near(int fd, bool same_dir) {
+        if (same_dir) {
+                _cleanup_free_ char *path = NULL;
+                if (fd_get_path(fd, &path) >= 0 && path[0] == '/') {
+                        int t = open(dirname(path), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+                        if (t >= 0)
+                                return t;
+                }
+        }
+        int t = open("/var/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        return t >= 0 ? t : -errno;
+}
+
+static int copy_all(int src, int dst, uint64_t size) {
+        uint64_t done = 0;
+        while (done < size) {
+                if (interrupted())
+                        return -EINTR;
+                loff_t in = (loff_t) done, out = (loff_t) done;
+                ssize_t n = copy_file_range(src, &in, dst, &out, (size_t) MIN((uint64_t) COPY_CHUNK, size - done), 0);
+                if (n < 0) {
+                        if (errno == EINTR && !interrupted())
+                                continue;
+                        if (errno != EXDEV && errno != EOPNOTSUPP && errno != ENOSYS && errno != EINVAL)
+                                return -errno;
+                        /* Fall back to read/write. */
+                        _cleanup_free_ uint8_t *buf = malloc(COPY_CHUNK);
+                        if (!buf)
+                                return -ENOMEM;
+                        while (done < size) {
+                                size_t k = (size_t) MIN((uint64_t) COPY_CHUNK, size - done);
+                                ssize_t m = pread(src, buf, k, (off_t) done);
+                                if (m < 0)
+                                        return -errno;
+                                if (m == 0)
+                                        return -EIO;
+                                ssize_t w = pwrite(dst, buf, (size_t) m, (off_t) done);
+                                if (w != m)
+                                        return w < 0 ? -errno : -EIO;
+                                done += (uint64_t) m;
+                        }
+                        return 0;
+                }
+                if (n == 0)
+                        return -EIO;
+                done += (uint64_t) n;
+        }
+        return 0;
+}
+
+int verity_pin_file(int fd, int *ret_fd, const char **ret_how) {
+        struct stat st;
+        int r;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+                return -EBADFD;
+
+        if (S_ISREG(st.st_mode)) {
+                /* Immutable: nobody can write it (clearing the flag needs CAP_LINUX_IMMUTABLE). */
+                int flags = 0;
+                if (ioctl(fd, FS_IOC_GETFLAGS, &flags) >= 0 && (flags & FS_IMMUTABLE_FL)) {
+                        if ((r = reopen_read_only(fd, ret_fd)) < 0)
+                                return r;
+                        *ret_how = "immutable";
+                        return 0;
+                }
+                /* A reflink into an unlinked file next to it: shares the blocks, costs nothing, and
+                 * only we hold it. */
+                _cleanup_close_ int t = open_tmpfile_near(fd, true);
+                if (t >= 0 && ioctl(t, FICLONE, fd) >= 0) {
+                        if ((r = reopen_read_only(t, ret_fd)) < 0)
+                                return r;
+                        *ret_how = "reflink";
+                        return 0;
+                }
+        }
+
+        /* A private full copy: slow for big images, but the only way left to be sure. */
+        uint64_t size = (uint64_t) st.st_size;
+        if (S_ISBLK(st.st_mode) && ioctl(fd, BLKGETSIZE64, &size) < 0)
+                return -errno;
+        _cleanup_close_ int t = open_tmpfile_near(fd, S_ISREG(st.st_mode));
+        if (t < 0)
+                return t;
+        if ((r = copy_all(fd, t, size)) < 0)
+                return r;
+        if ((r = reopen_read_only(t, ret_fd)) < 0)
+                return r;
+        *ret_how = "copy";
+        return 0;
+}
+
+int verity_loop_attach(int fd, uint64_t offset, uint64_t size, int *ret_fd, char **ret_path) {
+        _cleanup_close_ int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+        if (ctl < 0)
+                return errno == ENOENT ? -EOPNOTSUPP : -errno;
+        for (unsigned attempt = 0; attempt < LOOP_ATTACH_ATTEMPTS; attempt++) {
+                int n = ioctl(ctl, LOOP_CTL_GET_FREE);
+                if (n < 0)
+                        return -errno;
+                char path[64];
+                snprintf(path, sizeof(path), "/dev/loop%d", n);
+                _cleanup_close_ int lfd = open(path, O_RDONLY | O_CLOEXEC);
+                if (lfd < 0) {
+                        if (errno == ENOENT)
+                                continue; /* node not created (yet); try another */
+                        return -errno;
+                }
+                struct loop_config cfg = {
+                        .fd = (uint32_t) fd,
+                        .info = {
+                                .lo_offset = offset,
+                                .lo_sizelimit = size,
+                                .lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR,
+                        },
+                };
+                if (ioctl(lfd, LOOP_CONFIGURE, &cfg) < 0) {
+                        if (errno == EBUSY)
+                                continue; /* someone took it first */
+                        return -errno;
+                }
+                char *p = strdup(path);
+                if (!p)
+                        return -ENOMEM; /* lfd closes: autoclear detaches */
+                *ret_fd = TAKE_FD(lfd);
+                *ret_path = p;
+                return 0;
+        }
+        return -EBUSY;
+}
+
+void verity_opened_done(VerityOpened *o) {
+        if (!o)
+                return;
+        o->fd = safe_close(o->fd);
+        if (o->dm && o->dm_name) {
+                struct crypt_device *cd = NULL;
+                if (crypt_init_by_name(&cd, o->dm_name) >= 0)
+                        (void) crypt_deactivate_by_name(cd, o->dm_name, CRYPT_DEACTIVATE_DEFERRED);
+                crypt_free(cd);
+        }
+        free(o->device_path);
+        free(o->signer);
+        free(o->dm_name);
+        *o = (VerityOpened) { .fd = -EBADF };
+}
+
+static int check_signature(const VerityOpenRequest *req, size_t digest_size, char **ret_signer, VerityFailure *f) {
+        if (req->root_hash_size != digest_size)
+                return -EINVAL;
+        if (!req->sig) {
+                *ret_signer = NULL;
+                return req->require_signature ? -ENOKEY : 0;
+        }
+        _cleanup_free_ char *hex = hexmem(req->root_hash, req->root_hash_size);
+        if (!hex)
+                return -ENOMEM;
+        int r = verity_sig_verify(hex, req->sig, req->sig_size, req->cert_dirs, NULL, ret_signer);
+        if (r == -EBADMSG || r == -ENOKEY || r == -EKEYREJECTED)
+                *f = (VerityFailure) { .kind = VERITY_FAILURE_SIGNATURE };
+        return r;
+}
+
+static int params_for(const VerityOpenRequest *req, int hash_fd, VerityParams *ret) {
+        if (!req->superblock) {
+                int r = verity_params_validate(&req->params, NULL);
+                if (r < 0)
+                        return r;
+                *ret = req->params;
+                return 0;
+        }
+        VerityParams p;
+        int r = verity_superblock_read(hash_fd, req->hash_offset, &p, NULL);
+        if (r < 0)
+                return r;
+        r = verity_params_check_pinned(&p, &req->params, req->pins, NULL);
+        if (r < 0)
+                return r;
+        *ret = p;
+        return 0;
+}
+
+static int open_userspace(const VerityOpenRequest *req, VerityOpened *ret, VerityFailure *ret_failure) {
+        _cleanup_close_ int data = -EBADF, hash = -EBADF;
+        const char *how;
+        struct stat a, b;
+        int r;
+
+        if (fstat(req->data_fd, &a) < 0 || fstat(req->hash_fd, &b) < 0)
+                return -errno;
+        if ((r = verity_pin_file(req->data_fd, &data, &how)) < 0)
+                return r;
+        if (a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+                hash = fcntl(data, F_DUPFD_CLOEXEC, 3);
+                if (hash < 0)
+                        return -errno;
+        } else if ((r = verity_pin_file(req->hash_fd, &hash, &how)) < 0)
+                return r;
+
+        /* From here on only the pinned fds are read. */
+        VerityParams p;
+        if ((r = params_for(req, hash, &p)) < 0)
+                return r;
+        VerityFailure f = {};
+        _cleanup_free_ char *signer = NULL;
+        r = check_signature(req, verity_hash_digest_size(p.hash), &signer, &f);
+        if (r < 0)
+                goto fail;
+        VerityLocation loc = {
+                .data_fd = data,
+                .data_offset = req->data_offset,
+                .hash_fd = hash,
+                .hash_offset = req->hash_offset,
+                .superblock = req->superblock,
+        };
+        r = verity_tree_verify(&loc, &p, req->root_hash, req->root_hash_size, req->threads, &f);
+        if (r < 0)
+                goto fail;
+
+        VerityOpened o = { .fd = -EBADF, .signer = TAKE_PTR(signer) };
+        r = verity_loop_attach(data, req->data_offset, p.data_blocks * p.data_block_size, &o.fd, &o.device_path);
+        if (r < 0) {
+                verity_opened_done(&o);
+                return r;
+        }
+        *ret = o;
+        return 0;
+fail:
+        if (r == -EBADMSG && ret_failure)
+                *ret_failure = f;
+        if ((r == -ENOKEY || r == -EKEYREJECTED) && ret_failure)
+                *ret_failure = (VerityFailure) { .kind = VERITY_FAILURE_SIGNATURE };
+        return r;
+}
+
+static int open_dm(const VerityOpenRequest *req, VerityOpened *ret, VerityFailure *ret_failure) {
+        struct crypt_device *cd = NULL;
+        _cleanup_close_ int data_loop = -EBADF;
+        _cleanup_free_ char *data_loop_path = NULL, *signer = NULL;
+        char data_path[64], hash_path[64];
+        VerityFailure f = {};
+        VerityParams p;
+        int r;
+
+        if (!req->dm_name || !*req->dm_name || strchr(req->dm_name, '/'))
+                return -EINVAL;
+        if ((r = params_for(req, req->hash_fd, &p)) < 0)
+                return r;
+        /* The signature is checked here first, so the signer can be named and an untrusted one
+         * refused even when the kernel cannot check signatures itself. */
+        r = check_signature(req, verity_hash_digest_size(p.hash), &signer, &f);
+        if (r < 0) {
+                if ((r == -EBADMSG || r == -ENOKEY || r == -EKEYREJECTED) && ret_failure)
+                        *ret_failure = (VerityFailure) { .kind = VERITY_FAILURE_SIGNATURE };
+                return r;
+        }
+
+        /* dm-verity reads data from block 0 of its device: data at an offset gets a loop device. */
+        int data_fd = req->data_fd;
+        if (req->data_offset != 0) {
+                r = verity_loop_attach(req->data_fd, req->data_offset, p.data_blocks * p.data_block_size, &data_loop, &data_loop_path);
+                if (r < 0)
+                        return r;
+                data_fd = data_loop;
+        }
+        snprintf(data_path, sizeof(data_path), "/proc/self/fd/%d", data_fd);
+        snprintf(hash_path, sizeof(hash_path), "/proc/self/fd/%d", req->hash_fd);
+
+        r = crypt_init_data_device(&cd, hash_path, data_path);
+        if (r < 0)
+                return r;
+        const char *hash_name = verity_hash_to_string(p.hash);
+        struct crypt_params_verity cp = {
+                .hash_name = hash_name,
+                .data_device = data_path,
+                .salt = (const char *) p.salt,
+                .salt_size = p.salt_size,
+                .hash_type = p.format,
+                .data_block_size = p.data_block_size,
+                .hash_block_size = p.hash_block_size,
+                .data_size = p.data_blocks,
+                .hash_area_offset = req->hash_offset,
+                .flags = req->superblock ? 0 : CRYPT_VERITY_NO_HEADER,
+        };
+        r = crypt_load(cd, CRYPT_VERITY, &cp);
+        if (r >= 0) {
+                if (req->sig) {
+                        r = crypt_activate_by_signed_key(cd, req->dm_name, (const char *) req->root_hash, req->root_hash_size,
+                                                         req->sig, req->sig_size, CRYPT_ACTIVATE_READONLY);
+                        /* A kernel without CONFIG_DM_VERITY_VERIFY_ROOTHASH_SIG: the signature was
+                         * verified above, and the kernel still checks every block against that hash. */
+                        if (r == -EOPNOTSUPP || r == -ENOTSUP || r == -EINVAL || r == -ENOKEY)
+                                r = crypt_activate_by_volume_key(cd, req->dm_name, (const char *) req->root_hash,
+                                                                 req->root_hash_size, CRYPT_ACTIVATE_READONLY);
+                } else
+                        r = crypt_activate_by_volume_key(cd, req->dm_name, (const char *) req->root_hash, req->root_hash_size,
+                                                         CRYPT_ACTIVATE_READONLY);
+        }
+        crypt_free(cd);
+        if (r == -EPERM && ret_failure)
+                *ret_failure = (VerityFailure) { .kind = VERITY_FAILURE_ROOT_HASH, .level = UINT32_MAX };
+        if (r == -EPERM)
+                return -EBADMSG;
+        if (r < 0)
+                return r;
+
+        VerityOpened o = { .fd = -EBADF, .dm = true, .signer = TAKE_PTR(signer) };
+        o.dm_name = strdup(req->dm_name);
+        o.device_path = strjoin("/dev/mapper/", req->dm_name);
+        if (!o.dm_name || !o.device_path) {
+                verity_opened_done(&o);
+                return -ENOMEM;
+        }
+        o.fd = open(o.device_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (o.fd < 0) {
+                r = -errno;
+                verity_opened_done(&o);
+                return r;
+        }
+        *ret = o;
+        return 0;
+}
+
+int verity_open(const VerityOpenRequest *req, VerityOpened *ret, VerityFailure *ret_failure) {
+        if (!req || !ret || req->data_fd < 0 || req->hash_fd < 0)
+                return -EINVAL;
+        /* Fail closed: nothing is opened without a root hash to check it against. */
+        if (!req->root_hash || req->root_hash_size == 0)
+                return -ENOKEY;
+        if (req->sig && req->sig_size > VERITY_SIG_SIZE_MAX)
+                return -EFBIG;
+        switch (req->mode) {
+        case VERITY_OPEN_DM:
+                if (!verity_dm_available())
+                        return -EOPNOTSUPP;
+                return open_dm(req, ret, ret_failure);
+        case VERITY_OPEN_AUTO:
+                if (verity_dm_available())
+                        return open_dm(req, ret, ret_failure);
+                return open_userspace(req, ret, ret_failure);
+        case VERITY_OPEN_USERSPACE:
+                return open_userspace(req, ret, ret_failure);
+        default:
+                return -EINVAL;
+        }
+}

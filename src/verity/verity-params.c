@@ -1,0 +1,392 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Verity parameters, the v1 superblock and the tree geometry.
+ *
+ * Untrusted input: the 512-byte superblock (verity_superblock_parse/read) and root hash text
+ * (verity_root_hash_from_hex). Every field is range-checked before any arithmetic uses it, and all
+ * geometry arithmetic is overflow-checked. */
+#include <ctype.h>
+#include <endian.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "util.h"
+#include "verity.h"
+
+static const char *const hash_names[_VERITY_HASH_MAX] = {
+        [VERITY_HASH_SHA1] = "sha1",
+        [VERITY_HASH_SHA256] = "sha256",
+        [VERITY_HASH_SHA512] = "sha512",
+};
+
+static const size_t hash_sizes[_VERITY_HASH_MAX] = {
+        [VERITY_HASH_SHA1] = 20,
+        [VERITY_HASH_SHA256] = 32,
+        [VERITY_HASH_SHA512] = 64,
+};
+
+const char *verity_hash_to_string(VerityHash h) {
+        if (h < 0 || h >= _VERITY_HASH_MAX)
+                return NULL;
+        return hash_names[h];
+}
+
+VerityHash verity_hash_from_string(const char *s) {
+        if (!s)
+                return _VERITY_HASH_INVALID;
+        for (int i = 0; i < _VERITY_HASH_MAX; i++)
+                if (streq(s, hash_names[i]))
+                        return (VerityHash) i;
+        return _VERITY_HASH_INVALID;
+}
+
+size_t verity_hash_digest_size(VerityHash h) {
+        if (h < 0 || h >= _VERITY_HASH_MAX)
+                return 0;
+        return hash_sizes[h];
+}
+
+void verity_params_init(VerityParams *p) {
+        *p = (VerityParams) {
+                .format = 1,
+                .hash = VERITY_HASH_SHA256,
+                .data_block_size = 4096,
+                .hash_block_size = 4096,
+        };
+}
+
+int verity_params_randomize(VerityParams *p, bool want_salt, bool want_uuid) {
+        if (want_salt && p->salt_size == 0) {
+                /* veritysetup's default: 32 random bytes. */
+                if (getrandom(p->salt, 32, 0) != 32)
+                        return -EIO;
+                p->salt_size = 32;
+        }
+        if (want_uuid) {
+                if (getrandom(p->uuid, sizeof(p->uuid), 0) != (ssize_t) sizeof(p->uuid))
+                        return -EIO;
+                p->uuid[6] = (p->uuid[6] & 0x0F) | 0x40; /* version 4 */
+                p->uuid[8] = (p->uuid[8] & 0x3F) | 0x80; /* RFC 4122 variant */
+        }
+        return 0;
+}
+
+static bool block_size_ok(uint32_t s) {
+        return s >= VERITY_BLOCK_SIZE_MIN && s <= VERITY_BLOCK_SIZE_MAX && (s & (s - 1)) == 0;
+}
+
+int verity_params_validate(const VerityParams *p, const char **ret_field) {
+        const char *field = NULL;
+        int r = -EINVAL;
+
+        if (p->format > 1)
+                field = "hash_type";
+        else if (verity_hash_digest_size(p->hash) == 0)
+                field = "algorithm";
+        else if (!block_size_ok(p->data_block_size))
+                field = "data_block_size";
+        else if (!block_size_ok(p->hash_block_size))
+                field = "hash_block_size";
+        else if (p->data_blocks == 0 || p->data_blocks > VERITY_DATA_BLOCKS_MAX) {
+                field = "data_blocks";
+                r = p->data_blocks == 0 ? -EINVAL : -EFBIG;
+        } else if (p->salt_size > VERITY_SALT_SIZE_MAX)
+                field = "salt_size";
+        if (!field)
+                return 0;
+        if (ret_field)
+                *ret_field = field;
+        return r;
+}
+
+/* On-disk layout of the v1 superblock (little-endian), as cryptsetup's struct verity_sb. */
+enum {
+        SB_SIGNATURE = 0,
+        SB_VERSION = 8,
+        SB_HASH_TYPE = 12,
+        SB_UUID = 16,
+        SB_ALGORITHM = 32,
+        SB_ALGORITHM_SIZE = 32,
+        SB_DATA_BLOCK_SIZE = 64,
+        SB_HASH_BLOCK_SIZE = 68,
+        SB_DATA_BLOCKS = 72,
+        SB_SALT_SIZE = 80,
+        SB_PAD1 = 82,
+        SB_SALT = 88,
+        SB_PAD2 = SB_SALT + VERITY_SALT_SIZE_MAX, /* 344 */
+};
+static const uint8_t sb_signature[8] = { 'v', 'e', 'r', 'i', 't', 'y', 0, 0 };
+
+static uint32_t get_le32(const uint8_t *b) {
+        uint32_t v;
+        memcpy(&v, b, sizeof(v));
+        return le32toh(v);
+}
+static uint64_t get_le64(const uint8_t *b) {
+        uint64_t v;
+        memcpy(&v, b, sizeof(v));
+        return le64toh(v);
+}
+static void put_le32(uint8_t *b, uint32_t v) {
+        v = htole32(v);
+        memcpy(b, &v, sizeof(v));
+}
+static void put_le64(uint8_t *b, uint64_t v) {
+        v = htole64(v);
+        memcpy(b, &v, sizeof(v));
+}
+
+static bool all_zero(const uint8_t *b, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (b[i])
+                        return false;
+        return true;
+}
+
+int verity_superblock_parse(const void *buf, size_t size, VerityParams *ret, const char **ret_field) {
+        const uint8_t *b = buf;
+        VerityParams p = {};
+        const char *field = NULL;
+
+#define BAD(f)                  \
+        do {                    \
+                field = (f);    \
+                goto bad;       \
+        } while (0)
+
+        if (size < VERITY_SUPERBLOCK_SIZE)
+                BAD("size");
+        if (memcmp(b + SB_SIGNATURE, sb_signature, sizeof(sb_signature)) != 0)
+                BAD("signature");
+        if (get_le32(b + SB_VERSION) != 1)
+                BAD("version");
+        uint32_t type = get_le32(b + SB_HASH_TYPE);
+        if (type > 1)
+                BAD("hash_type");
+        p.format = type;
+
+        /* The name must be NUL-terminated inside its field, known, and followed by zeros only. */
+        char alg[SB_ALGORITHM_SIZE + 1] = {};
+        memcpy(alg, b + SB_ALGORITHM, SB_ALGORITHM_SIZE);
+        size_t alen = strnlen(alg, SB_ALGORITHM_SIZE);
+        if (alen == 0 || alen == SB_ALGORITHM_SIZE || !all_zero(b + SB_ALGORITHM + alen, SB_ALGORITHM_SIZE - alen))
+                BAD("algorithm");
+        for (size_t i = 0; i < alen; i++)
+                alg[i] = (char) tolower((unsigned char) alg[i]);
+        VerityHash h = verity_hash_from_string(alg);
+        if (h < 0)
+                BAD("algorithm");
+        p.hash = h;
+
+        p.data_block_size = get_le32(b + SB_DATA_BLOCK_SIZE);
+        if (!block_size_ok(p.data_block_size))
+                BAD("data_block_size");
+        p.hash_block_size = get_le32(b + SB_HASH_BLOCK_SIZE);
+        if (!block_size_ok(p.hash_block_size))
+                BAD("hash_block_size");
+        p.data_blocks = get_le64(b + SB_DATA_BLOCKS);
+        if (p.data_blocks == 0 || p.data_blocks > VERITY_DATA_BLOCKS_MAX)
+                BAD("data_blocks");
+        uint16_t salt_size = (uint16_t) (b[SB_SALT_SIZE] | b[SB_SALT_SIZE + 1] << 8);
+        if (salt_size > VERITY_SALT_SIZE_MAX)
+                BAD("salt_size");
+        p.salt_size = salt_size;
+        memcpy(p.salt, b + SB_SALT, salt_size);
+        /* Unused bytes are zero in what veritysetup writes; anything else is not a superblock we made
+         * or veritysetup made, and could smuggle data past a comparison of parameters. */
+        if (!all_zero(b + SB_PAD1, SB_SALT - SB_PAD1) || !all_zero(b + SB_SALT + salt_size, VERITY_SALT_SIZE_MAX - salt_size) ||
+            !all_zero(b + SB_PAD2, VERITY_SUPERBLOCK_SIZE - SB_PAD2))
+                BAD("padding");
+        memcpy(p.uuid, b + SB_UUID, sizeof(p.uuid));
+#undef BAD
+        *ret = p;
+        return 0;
+bad:
+        if (ret_field)
+                *ret_field = field;
+        return -EBADMSG;
+}
+
+int verity_superblock_format(const VerityParams *p, uint8_t buf[static VERITY_SUPERBLOCK_SIZE]) {
+        int r = verity_params_validate(p, NULL);
+        if (r < 0)
+                return r;
+        memset(buf, 0, VERITY_SUPERBLOCK_SIZE);
+        memcpy(buf + SB_SIGNATURE, sb_signature, sizeof(sb_signature));
+        put_le32(buf + SB_VERSION, 1);
+        put_le32(buf + SB_HASH_TYPE, p->format);
+        memcpy(buf + SB_UUID, p->uuid, sizeof(p->uuid));
+        const char *name = verity_hash_to_string(p->hash);
+        memcpy(buf + SB_ALGORITHM, name, strlen(name));
+        put_le32(buf + SB_DATA_BLOCK_SIZE, p->data_block_size);
+        put_le32(buf + SB_HASH_BLOCK_SIZE, p->hash_block_size);
+        put_le64(buf + SB_DATA_BLOCKS, p->data_blocks);
+        buf[SB_SALT_SIZE] = (uint8_t) (p->salt_size & 0xFF);
+        buf[SB_SALT_SIZE + 1] = (uint8_t) (p->salt_size >> 8);
+        memcpy(buf + SB_SALT, p->salt, p->salt_size);
+        return 0;
+}
+
+int verity_superblock_read(int fd, uint64_t offset, VerityParams *ret, const char **ret_field) {
+        uint8_t buf[VERITY_SUPERBLOCK_SIZE];
+        if (offset > INT64_MAX)
+                return -EINVAL;
+        ssize_t n = pread(fd, buf, sizeof(buf), (off_t) offset);
+        if (n < 0)
+                return -errno;
+        if ((size_t) n < sizeof(buf)) {
+                if (ret_field)
+                        *ret_field = "size";
+                return -EBADMSG;
+        }
+        return verity_superblock_parse(buf, sizeof(buf), ret, ret_field);
+}
+
+int verity_params_check_pinned(const VerityParams *found, const VerityParams *pinned, unsigned pins,
+                               const char **ret_field) {
+        const char *field = NULL;
+        if ((pins & VERITY_PIN_FORMAT) && found->format != pinned->format)
+                field = "hash_type";
+        else if ((pins & VERITY_PIN_HASH) && found->hash != pinned->hash)
+                field = "algorithm";
+        else if ((pins & VERITY_PIN_DATA_BLOCK_SIZE) && found->data_block_size != pinned->data_block_size)
+                field = "data_block_size";
+        else if ((pins & VERITY_PIN_HASH_BLOCK_SIZE) && found->hash_block_size != pinned->hash_block_size)
+                field = "hash_block_size";
+        else if ((pins & VERITY_PIN_DATA_BLOCKS) && found->data_blocks != pinned->data_blocks)
+                field = "data_blocks";
+        else if ((pins & VERITY_PIN_SALT) &&
+                 (found->salt_size != pinned->salt_size || memcmp(found->salt, pinned->salt, found->salt_size) != 0))
+                field = "salt";
+        else if ((pins & VERITY_PIN_UUID) && memcmp(found->uuid, pinned->uuid, sizeof(found->uuid)) != 0)
+                field = "uuid";
+        if (!field)
+                return 0;
+        if (ret_field)
+                *ret_field = field;
+        return -EBADMSG;
+}
+
+static unsigned bits_down(uint64_t u) {
+        unsigned i = 0;
+        while ((u >> i) > 1)
+                i++;
+        return i;
+}
+
+static unsigned bits_up(uint64_t u) {
+        unsigned i = 0;
+        while ((UINT64_C(1) << i) < u)
+                i++;
+        return i;
+}
+
+int verity_geometry(const VerityParams *p, bool superblock, uint64_t hash_offset, VerityGeometry *ret) {
+        int r = verity_params_validate(p, NULL);
+        if (r < 0)
+                return r;
+        if (hash_offset % 512 != 0 || hash_offset > (uint64_t) INT64_MAX / 2)
+                return -EINVAL;
+        if (!superblock && hash_offset % p->hash_block_size != 0)
+                return -EINVAL;
+
+        VerityGeometry g = {};
+        g.digest_size = verity_hash_digest_size(p->hash);
+        g.entry_size = p->format == 0 ? g.digest_size : (size_t) 1 << bits_up(g.digest_size);
+        unsigned bits = bits_down(p->hash_block_size / g.digest_size);
+        if (bits == 0)
+                return -EINVAL;
+        g.entries_per_block = UINT64_C(1) << bits;
+
+        unsigned levels = 0;
+        while (bits * levels < 64 && ((p->data_blocks - 1) >> (bits * levels)) != 0)
+                levels++;
+        if (levels > VERITY_LEVELS_MAX)
+                return -EINVAL;
+        g.levels = levels;
+
+        g.tree_offset = superblock ? (hash_offset + VERITY_SUPERBLOCK_SIZE + p->hash_block_size - 1) / p->hash_block_size *
+                                             p->hash_block_size
+                                   : hash_offset;
+        uint64_t pos = g.tree_offset;
+        for (int i = (int) levels - 1; i >= 0; i--) {
+                unsigned shift = (unsigned) (i + 1) * bits;
+                uint64_t n = shift >= 64 ? 1 : ((p->data_blocks - 1) >> shift) + 1;
+                g.level_blocks[i] = n;
+                g.level_offset[i] = pos;
+                if (n > (UINT64_MAX - pos) / p->hash_block_size)
+                        return -EFBIG;
+                pos += n * p->hash_block_size;
+                g.tree_blocks += n;
+        }
+        if (pos > (uint64_t) INT64_MAX)
+                return -EFBIG;
+        g.hash_end = pos;
+        /* data_blocks <= 2^40 and block size <= 2^16 keep this below 2^56. */
+        g.data_size = p->data_blocks * p->data_block_size;
+        *ret = g;
+        return 0;
+}
+
+const char *verity_failure_to_string(const VerityFailure *f, char *buf, size_t size) {
+        switch (f->kind) {
+        case VERITY_FAILURE_DATA_BLOCK:
+                snprintf(buf, size, "data block %" PRIu64 " (byte %" PRIu64 ") does not match its digest", f->block, f->offset);
+                break;
+        case VERITY_FAILURE_HASH_BLOCK:
+                snprintf(buf, size, "hash block %" PRIu64 " at level %u (byte %" PRIu64 " of the hash file) does not match its digest",
+                         f->block, f->level, f->offset);
+                break;
+        case VERITY_FAILURE_PADDING:
+                snprintf(buf, size, "padding of hash block %" PRIu64 " at level %u (byte %" PRIu64 " of the hash file) is not zero",
+                         f->block, f->level, f->offset);
+                break;
+        case VERITY_FAILURE_ROOT_HASH:
+                if (f->level == UINT32_MAX)
+                        snprintf(buf, size, "root hash does not match the single data block 0");
+                else
+                        snprintf(buf, size, "root hash does not match the top hash block (level %u, byte %" PRIu64 ")", f->level,
+                                 f->offset);
+                break;
+        case VERITY_FAILURE_SIGNATURE:
+                snprintf(buf, size, "root hash signature does not verify");
+                break;
+        case VERITY_FAILURE_NONE:
+        default:
+                snprintf(buf, size, "no failure");
+                break;
+        }
+        return buf;
+}
+
+int verity_root_hash_from_hex(const char *s, VerityHash hash, uint8_t ret[static VERITY_DIGEST_SIZE_MAX], size_t *ret_size) {
+        size_t want = verity_hash_digest_size(hash);
+        if (!s || want == 0)
+                return -EINVAL;
+        size_t len = strnlen(s, VERITY_ROOT_HASH_HEX_MAX + 1);
+        if (len != want * 2)
+                return -EINVAL;
+        _cleanup_free_ void *b = NULL;
+        size_t n;
+        int r = unhexmem(s, len, &b, &n);
+        if (r < 0)
+                return r;
+        memcpy(ret, b, n);
+        if (ret_size)
+                *ret_size = n;
+        return 0;
+}
+
+int verity_sidecar_path(const char *image, const char *suffix, char **ret) {
+        if (!image || !*image || !suffix)
+                return -EINVAL;
+        const char *e = endswith(image, ".raw");
+        size_t base = e && e != image ? (size_t) (e - image) : strlen(image);
+        char *p = malloc(base + strlen(suffix) + 1);
+        if (!p)
+                return -ENOMEM;
+        memcpy(p, image, base);
+        strcpy(p + base, suffix);
+        *ret = p;
+        return 0;
+}

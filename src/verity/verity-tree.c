@@ -1,0 +1,467 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Building and verifying dm-verity hash trees (OpenSSL EVP for the digests).
+ *
+ * Untrusted input: the data and the hash file contents. Parameters come validated from
+ * verity_params_validate()/verity_superblock_parse(); geometry comes from verity_geometry(), which
+ * checks all arithmetic. Reads past the end of a file are -EIO, never zero-filled.
+ *
+ * Speed: a level is cut into groups of whole destination hash blocks; threads take groups from a
+ * shared counter (so a thread slowed by other load does less), read the source in large pread()s
+ * and reuse one EVP context each. The bottom level is nearly all the work; the upper levels are
+ * 1/128 of it each and go through the same code. */
+#include <inttypes.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "util.h"
+#include "verity.h"
+
+#define READ_CHUNK (2U * 1024U * 1024U)   /* bytes per pread() of source blocks */
+#define GROUP_BYTES (4U * 1024U * 1024U)  /* source bytes per unit of work handed to a thread */
+#define THREADS_MAX 64U
+#define PARALLEL_MIN_BYTES (8U * 1024U * 1024U) /* below this one thread is faster than starting more */
+
+static const EVP_MD *md_for(VerityHash h) {
+        switch (h) {
+        case VERITY_HASH_SHA1:
+                return EVP_sha1();
+        case VERITY_HASH_SHA256:
+                return EVP_sha256();
+        case VERITY_HASH_SHA512:
+                return EVP_sha512();
+        case _VERITY_HASH_MAX:
+        case _VERITY_HASH_INVALID:
+        default:
+                return NULL;
+        }
+}
+
+static int digest_block(EVP_MD_CTX *ctx, const EVP_MD *md, const VerityParams *p, const void *block, size_t size,
+                        uint8_t *out) {
+        unsigned n;
+        if (EVP_DigestInit_ex(ctx, md, NULL) != 1)
+                return -EIO;
+        if (p->format == 1 && p->salt_size > 0 && EVP_DigestUpdate(ctx, p->salt, p->salt_size) != 1)
+                return -EIO;
+        if (EVP_DigestUpdate(ctx, block, size) != 1)
+                return -EIO;
+        if (p->format == 0 && p->salt_size > 0 && EVP_DigestUpdate(ctx, p->salt, p->salt_size) != 1)
+                return -EIO;
+        if (EVP_DigestFinal_ex(ctx, out, &n) != 1)
+                return -EIO;
+        return 0;
+}
+
+static int pread_full(int fd, void *buf, size_t n, uint64_t offset) {
+        uint8_t *b = buf;
+        while (n > 0) {
+                if (offset > (uint64_t) INT64_MAX)
+                        return -EFBIG;
+                ssize_t k = pread(fd, b, n, (off_t) offset);
+                if (k < 0) {
+                        if (errno == EINTR && !interrupted())
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        return -EIO; /* short file */
+                b += k;
+                n -= (size_t) k;
+                offset += (uint64_t) k;
+        }
+        return 0;
+}
+
+static int pwrite_full(int fd, const void *buf, size_t n, uint64_t offset) {
+        const uint8_t *b = buf;
+        while (n > 0) {
+                ssize_t k = pwrite(fd, b, n, (off_t) offset);
+                if (k < 0) {
+                        if (errno == EINTR && !interrupted())
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        return -EIO;
+                b += k;
+                n -= (size_t) k;
+                offset += (uint64_t) k;
+        }
+        return 0;
+}
+
+/* One level: digests of src_blocks source blocks written to (or compared with) the destination level. */
+typedef struct LevelJob {
+        const VerityParams *p;
+        const EVP_MD *md;
+        const VerityGeometry *g;
+        bool verify;
+
+        int src_fd;
+        uint64_t src_offset;
+        uint32_t src_block_size;
+        uint64_t src_blocks;
+
+        int dst_fd;
+        uint64_t dst_offset;
+
+        uint64_t group_blocks; /* source blocks per group, a multiple of entries_per_block */
+        atomic_uint_fast64_t next_group;
+
+        pthread_mutex_t lock;
+        int error;
+        uint64_t fail_block; /* lowest mismatching source block, UINT64_MAX: none */
+} LevelJob;
+
+static void job_fail(LevelJob *j, int error, uint64_t block) {
+        pthread_mutex_lock(&j->lock);
+        if (error == -EBADMSG) {
+                if (block < j->fail_block)
+                        j->fail_block = block;
+        } else if (j->error == 0)
+                j->error = error;
+        pthread_mutex_unlock(&j->lock);
+}
+
+static bool job_should_stop(LevelJob *j, uint64_t first) {
+        pthread_mutex_lock(&j->lock);
+        bool stop = j->error != 0 || j->fail_block <= first;
+        pthread_mutex_unlock(&j->lock);
+        return stop;
+}
+
+static void *level_worker(void *userdata) {
+        LevelJob *j = userdata;
+        const uint64_t epb = j->g->entries_per_block;
+        const uint32_t hbs = j->p->hash_block_size;
+        const size_t chunk_blocks = MAX((size_t) 1, READ_CHUNK / j->src_block_size);
+        const size_t dst_size = (size_t) (j->group_blocks / epb) * hbs;
+        uint8_t digest[EVP_MAX_MD_SIZE];
+        int r = 0;
+
+        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        uint8_t *src = malloc(chunk_blocks * j->src_block_size);
+        uint8_t *dst = malloc(dst_size);
+        if (!ctx || !src || !dst) {
+                r = -ENOMEM;
+                goto finish;
+        }
+
+        for (;;) {
+                uint64_t group = atomic_fetch_add(&j->next_group, 1);
+                if (group > j->src_blocks / j->group_blocks)
+                        break;
+                uint64_t first = group * j->group_blocks;
+                if (first >= j->src_blocks || job_should_stop(j, first))
+                        break;
+                if (interrupted()) {
+                        r = -EINTR;
+                        break;
+                }
+                uint64_t n = MIN(j->group_blocks, j->src_blocks - first);
+                uint64_t dst_first = first / epb;
+                size_t dst_len = (size_t) ((n + epb - 1) / epb) * hbs;
+                uint64_t dst_pos = j->dst_offset + dst_first * hbs;
+
+                if (j->verify)
+                        r = pread_full(j->dst_fd, dst, dst_len, dst_pos);
+                else
+                        memset(dst, 0, dst_len);
+                if (r < 0)
+                        break;
+
+                bool mismatch = false;
+                for (uint64_t done = 0; done < n && !mismatch;) {
+                        size_t k = (size_t) MIN((uint64_t) chunk_blocks, n - done);
+                        r = pread_full(j->src_fd, src, k * j->src_block_size,
+                                       j->src_offset + (first + done) * j->src_block_size);
+                        if (r < 0)
+                                break;
+                        for (size_t i = 0; i < k; i++) {
+                                uint64_t e = first + done + i - dst_first * epb;
+                                uint8_t *slot = dst + (size_t) (e / epb) * hbs + (size_t) (e % epb) * j->g->entry_size;
+                                r = digest_block(ctx, j->md, j->p, src + i * j->src_block_size, j->src_block_size,
+                                                 j->verify ? digest : slot);
+                                if (r < 0)
+                                        break;
+                                if (j->verify && memcmp(digest, slot, j->g->digest_size) != 0) {
+                                        job_fail(j, -EBADMSG, first + done + i);
+                                        mismatch = true;
+                                        break;
+                                }
+                        }
+                        if (r < 0)
+                                break;
+                        done += k;
+                }
+                if (r < 0)
+                        break;
+                if (!j->verify && (r = pwrite_full(j->dst_fd, dst, dst_len, dst_pos)) < 0)
+                        break;
+        }
+
+finish:
+        if (r < 0)
+                job_fail(j, r, 0);
+        EVP_MD_CTX_free(ctx);
+        free(src);
+        free(dst);
+        return NULL;
+}
+
+static unsigned default_threads(void) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        return n < 1 ? 1 : (unsigned) MIN((long) THREADS_MAX, n);
+}
+
+/* Runs one level; returns 0, -EBADMSG with *ret_fail_block, or -errno. */
+static int level_run(const VerityParams *p, const VerityGeometry *g, bool verify, int src_fd, uint64_t src_offset,
+                     uint32_t src_block_size, uint64_t src_blocks, int dst_fd, uint64_t dst_offset, unsigned threads,
+                     uint64_t *ret_fail_block) {
+        LevelJob j = {
+                .p = p,
+                .md = md_for(p->hash),
+                .g = g,
+                .verify = verify,
+                .src_fd = src_fd,
+                .src_offset = src_offset,
+                .src_block_size = src_block_size,
+                .src_blocks = src_blocks,
+                .dst_fd = dst_fd,
+                .dst_offset = dst_offset,
+                .fail_block = UINT64_MAX,
+        };
+        if (!j.md)
+                return -EINVAL;
+        uint64_t per_group = MAX((uint64_t) 1, GROUP_BYTES / ((uint64_t) src_block_size * g->entries_per_block));
+        j.group_blocks = per_group * g->entries_per_block;
+        atomic_init(&j.next_group, 0);
+        pthread_mutex_init(&j.lock, NULL);
+
+        uint64_t groups = (src_blocks + j.group_blocks - 1) / j.group_blocks;
+        if (threads == 0)
+                threads = default_threads();
+        threads = MIN(threads, THREADS_MAX);
+        if ((uint64_t) src_blocks * src_block_size < PARALLEL_MIN_BYTES)
+                threads = 1;
+        if (groups < threads)
+                threads = (unsigned) groups;
+
+        pthread_t tids[THREADS_MAX];
+        unsigned started = 0;
+        for (unsigned t = 1; t < threads; t++) {
+                if (pthread_create(&tids[started], NULL, level_worker, &j) != 0)
+                        break; /* fewer threads is still correct */
+                started++;
+        }
+        level_worker(&j);
+        for (unsigned t = 0; t < started; t++)
+                pthread_join(tids[t], NULL);
+        pthread_mutex_destroy(&j.lock);
+
+        if (j.error != 0)
+                return j.error;
+        if (j.fail_block != UINT64_MAX) {
+                *ret_fail_block = j.fail_block;
+                return -EBADMSG;
+        }
+        return 0;
+}
+
+static int location_check(const VerityLocation *loc, const VerityParams *p, VerityGeometry *ret) {
+        if (!loc || !p || loc->data_fd < 0 || loc->hash_fd < 0)
+                return -EINVAL;
+        int r = verity_geometry(p, loc->superblock, loc->hash_offset, ret);
+        if (r < 0)
+                return r;
+        if (loc->data_offset % 512 != 0 || loc->data_offset > (uint64_t) INT64_MAX - ret->data_size)
+                return -EINVAL;
+        /* Data and tree in one file: the areas must not overlap. */
+        struct stat a, b;
+        if (fstat(loc->data_fd, &a) < 0 || fstat(loc->hash_fd, &b) < 0)
+                return -errno;
+        if (a.st_dev == b.st_dev && a.st_ino == b.st_ino &&
+            !(loc->data_offset + ret->data_size <= loc->hash_offset || ret->hash_end <= loc->data_offset))
+                return -ERANGE;
+        return 0;
+}
+
+static int root_digest(const VerityParams *p, const VerityGeometry *g, const VerityLocation *loc, uint8_t *out) {
+        int fd;
+        uint64_t off;
+        size_t size;
+        if (g->levels == 0) {
+                fd = loc->data_fd;
+                off = loc->data_offset;
+                size = p->data_block_size;
+        } else {
+                fd = loc->hash_fd;
+                off = g->level_offset[g->levels - 1];
+                size = p->hash_block_size;
+        }
+        _cleanup_free_ uint8_t *buf = malloc(size);
+        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        int r = !buf || !ctx ? -ENOMEM : pread_full(fd, buf, size, off);
+        if (r >= 0)
+                r = digest_block(ctx, md_for(p->hash), p, buf, size, out);
+        EVP_MD_CTX_free(ctx);
+        return r;
+}
+
+int verity_tree_build(const VerityLocation *loc, const VerityParams *p, unsigned threads,
+                      uint8_t ret_root_hash[static VERITY_DIGEST_SIZE_MAX]) {
+        VerityGeometry g;
+        uint64_t unused;
+        int r = location_check(loc, p, &g);
+        if (r < 0)
+                return r;
+
+        for (unsigned l = 0; l < g.levels; l++) {
+                bool bottom = l == 0;
+                r = level_run(p, &g, false, bottom ? loc->data_fd : loc->hash_fd, bottom ? loc->data_offset : g.level_offset[l - 1],
+                              bottom ? p->data_block_size : p->hash_block_size, bottom ? p->data_blocks : g.level_blocks[l - 1],
+                              loc->hash_fd, g.level_offset[l], threads, &unused);
+                if (r < 0)
+                        return r;
+        }
+
+        /* The superblock and the zeros up to the tree, as veritysetup leaves them. */
+        if (loc->superblock) {
+                size_t head = (size_t) (g.tree_offset - loc->hash_offset);
+                _cleanup_free_ uint8_t *buf = calloc(1, head);
+                if (!buf)
+                        return -ENOMEM;
+                r = verity_superblock_format(p, buf);
+                if (r < 0)
+                        return r;
+                r = pwrite_full(loc->hash_fd, buf, head, loc->hash_offset);
+                if (r < 0)
+                        return r;
+        }
+
+        uint8_t root[VERITY_DIGEST_SIZE_MAX];
+        r = root_digest(p, &g, loc, root);
+        if (r < 0)
+                return r;
+        memcpy(ret_root_hash, root, g.digest_size);
+        return 0;
+}
+
+/* Every byte of a hash block that is not part of a digest must be zero: the padding of each digest
+ * (format 1) and the unused tail of the block. Checked first, so a change there is named as such. */
+static int check_padding(const VerityParams *p, const VerityGeometry *g, int fd, VerityFailure *ret_failure) {
+        const uint32_t hbs = p->hash_block_size;
+        const size_t per_read = MAX((size_t) 1, READ_CHUNK / hbs);
+        _cleanup_free_ uint8_t *buf = malloc(per_read * hbs);
+        if (!buf)
+                return -ENOMEM;
+
+        for (unsigned l = 0; l < g->levels; l++) {
+                uint64_t children = l == 0 ? p->data_blocks : g->level_blocks[l - 1];
+                for (uint64_t b = 0; b < g->level_blocks[l];) {
+                        size_t k = (size_t) MIN((uint64_t) per_read, g->level_blocks[l] - b);
+                        int r = pread_full(fd, buf, k * hbs, g->level_offset[l] + b * hbs);
+                        if (r < 0)
+                                return r;
+                        for (size_t i = 0; i < k; i++) {
+                                const uint8_t *blk = buf + i * hbs;
+                                uint64_t used = MIN(g->entries_per_block, children - (b + i) * g->entries_per_block);
+                                bool ok = true;
+                                for (uint64_t e = 0; e < used && ok; e++)
+                                        for (size_t x = g->digest_size; x < g->entry_size; x++)
+                                                if (blk[e * g->entry_size + x]) {
+                                                        ok = false;
+                                                        break;
+                                                }
+                                for (size_t x = (size_t) used * g->entry_size; x < hbs && ok; x++)
+                                        if (blk[x])
+                                                ok = false;
+                                if (!ok) {
+                                        *ret_failure = (VerityFailure) {
+                                                .kind = VERITY_FAILURE_PADDING,
+                                                .level = l,
+                                                .block = b + i,
+                                                .offset = g->level_offset[l] + (b + i) * hbs,
+                                        };
+                                        return -EBADMSG;
+                                }
+                        }
+                        b += k;
+                }
+        }
+        return 0;
+}
+
+int verity_tree_verify(const VerityLocation *loc, const VerityParams *p, const uint8_t *root_hash,
+                       size_t root_hash_size, unsigned threads, VerityFailure *ret_failure) {
+        VerityGeometry g;
+        VerityFailure f = {};
+        uint64_t bad;
+        int r = location_check(loc, p, &g);
+        if (r < 0)
+                return r;
+        if (!root_hash || root_hash_size != g.digest_size)
+                return -EINVAL;
+
+        r = check_padding(p, &g, loc->hash_fd, &f);
+        if (r == -EBADMSG)
+                goto failed;
+        if (r < 0)
+                return r;
+
+        /* Top down, as the kernel walks the tree: once a level matches the one above it is trusted,
+         * so a mismatch below names exactly the block that changed. */
+        uint8_t root[VERITY_DIGEST_SIZE_MAX];
+        r = root_digest(p, &g, loc, root);
+        if (r < 0)
+                return r;
+        if (memcmp(root, root_hash, g.digest_size) != 0) {
+                f = (VerityFailure) {
+                        .kind = VERITY_FAILURE_ROOT_HASH,
+                        .level = g.levels == 0 ? UINT32_MAX : g.levels - 1,
+                        .offset = g.levels == 0 ? loc->data_offset : g.level_offset[g.levels - 1],
+                };
+                r = -EBADMSG;
+                goto failed;
+        }
+
+        for (unsigned l = g.levels; l-- > 1;) {
+                r = level_run(p, &g, true, loc->hash_fd, g.level_offset[l - 1], p->hash_block_size, g.level_blocks[l - 1],
+                              loc->hash_fd, g.level_offset[l], threads, &bad);
+                if (r == -EBADMSG) {
+                        f = (VerityFailure) {
+                                .kind = VERITY_FAILURE_HASH_BLOCK,
+                                .level = l - 1,
+                                .block = bad,
+                                .offset = g.level_offset[l - 1] + bad * p->hash_block_size,
+                        };
+                        goto failed;
+                }
+                if (r < 0)
+                        return r;
+        }
+
+        if (g.levels > 0) {
+                r = level_run(p, &g, true, loc->data_fd, loc->data_offset, p->data_block_size, p->data_blocks, loc->hash_fd,
+                              g.level_offset[0], threads, &bad);
+                if (r == -EBADMSG) {
+                        f = (VerityFailure) {
+                                .kind = VERITY_FAILURE_DATA_BLOCK,
+                                .block = bad,
+                                .offset = loc->data_offset + bad * p->data_block_size,
+                        };
+                        goto failed;
+                }
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+
+failed:
+        if (ret_failure)
+                *ret_failure = f;
+        return -EBADMSG;
+}
