@@ -3,6 +3,7 @@
 
 #include "image-prepare.h"
 #include "spawn.h"
+#include "spawn-boot.h"
 #include "util.h"
 #include "verbs.h"
 
@@ -22,7 +23,8 @@ static const char help_run[] =
         "  -i --image=FILE          (not supported yet)\n"
         "Execution:\n"
         "  -a --as-pid2             A stub init is PID 1, the command PID 2\n"
-        "  -b --boot                (not supported yet)\n"
+        "  -b --boot                Run the image's init (systemd, /sbin/init); arguments go to it\n"
+        "     --notify-ready=BOOL   With -b, ready when the container's init says READY=1\n"
         "     --chdir=DIR           Working directory in the container\n"
         "  -E --setenv=NAME[=VALUE] Set an environment variable\n"
         "  -u --user=USER           Run as USER of the container's /etc/passwd\n"
@@ -215,8 +217,7 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
                 case ARG_NOTIFY_READY:
                         if ((r = parse_boolean(optarg)) < 0)
                                 return bad_value("--notify-ready", optarg, r);
-                        if (r)
-                                return log_error_errno(-EOPNOTSUPP, "run: --notify-ready=yes is not supported yet (it needs --boot)");
+                        c->notify_ready = r;
                         break;
                 case ARG_HOSTNAME:
                         if (!hostname_is_valid_simple(optarg))
@@ -334,6 +335,12 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
                                                     "need -i, which is not supported yet");
         if (a->private_users)
                 return log_error_errno(-EOPNOTSUPP, "run: --private-users is not supported yet");
+        if (c->notify_ready && !c->boot)
+                return log_usage("run: --notify-ready=yes needs --boot");
+        if (c->boot && c->as_pid2)
+                return log_usage("run: --boot and --as-pid2 may not be combined");
+        if (c->boot && c->user)
+                return log_usage("run: --boot and --user may not be combined (init runs as root)");
         if (a->prep.ephemeral && a->prep.template_dir)
                 return log_usage("run: --ephemeral and --template= may not be combined");
         if (a->prep.template_dir && !a->prep.directory)
@@ -413,10 +420,25 @@ int verb_run(int argc, char *argv[]) {
                 }
         }
 
-        _cleanup_free_ char *error = NULL;
-        r = spawn_run(&c, root, &error);
-        if (r < 0)
-                r = log_error_errno(r, "run %s: %s", root->machine, error ?: strerror(-r));
+        for (;;) {
+                _cleanup_free_ char *error = NULL;
+                r = spawn_run(&c, root, &error);
+                if (r < 0) {
+                        r = log_error_errno(r, "run %s: %s", root->machine, error ?: strerror(-r));
+                        break;
+                }
+                if (r != SPAWN_STATUS_REBOOT)
+                        break;
+                /* A reboot inside: the container starts again; with -x on a fresh copy. */
+                if (a.prep.ephemeral) {
+                        root = prepared_root_free(root);
+                        r = prepared_root_new(&a.prep, arg_global.image_root, &root);
+                        if (r < 0) {
+                                r = log_prepare_error(r, &a);
+                                break;
+                        }
+                }
+        }
 finish:
         spawn_config_done(&c);
         return r;
