@@ -15,6 +15,7 @@
 #include "fd-util.h"
 #include "spawn-internal.h"
 #include "spawn-user.h"
+#include "spawn-userns.h"
 #include "util.h"
 
 /* The container's first process (PID 1 of its PID namespace), from clone() to the payload's
@@ -194,6 +195,10 @@ _noreturn_ void spawn_child(ChildArgs *a) {
         const char *root_path;
         if (mount_setup_root(c, a->root, root_buf, sizeof(root_buf), &root_path, &e) < 0)
                 child_fail(a, &e);
+        if ((r = spawn_userns_idmap_root(a->userns_fd, root_path)) < 0) {
+                spawn_error(&e, r, "idmapped mount of the root: %m");
+                child_fail(a, &e);
+        }
         _cleanup_close_ int root_fd = open(root_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (root_fd < 0) {
                 spawn_error(&e, negative_errno(), "open root: %m");
@@ -204,6 +209,10 @@ _noreturn_ void spawn_child(ChildArgs *a) {
             setup_machine_id(root_fd, c, id, &e) < 0 || setup_resolv_conf(root_fd, c, &e) < 0 ||
             setup_timezone(root_fd, c, &e) < 0)
                 child_fail(a, &e);
+        if ((r = spawn_userns_chown_api(root_fd, c)) < 0) {
+                spawn_error(&e, r, "hand the API file systems to the container's root: %m");
+                child_fail(a, &e);
+        }
         if ((r = spawn_boot_child_mounts(root_fd, a->boot)) < 0) {
                 spawn_error(&e, r, "mount the container's cgroup and notify socket: %m");
                 child_fail(a, &e);
@@ -227,6 +236,10 @@ _noreturn_ void spawn_child(ChildArgs *a) {
                 child_fail(a, &e);
         }
         root_fd = safe_close(root_fd);
+        if ((r = spawn_userns_enter(a->userns_fd)) < 0) {
+                spawn_error(&e, r, "enter the user namespace: %m");
+                child_fail(a, &e);
+        }
 
         /* The user, from the container's own files. */
         _cleanup_free_ char *passwd = NULL, *group = NULL;

@@ -30,6 +30,7 @@ typedef struct ChildArgs {
         const sigset_t *saved_mask;
         const char *term;    /* $TERM for the payload */
         const SpawnBoot *boot; /* -b: cgroup and notify socket (spawn-boot.h) */
+        int userns_fd;       /* --private-users: the namespace to join (spawn-userns.h), or -EBADF */
 } ChildArgs;
 
 /* The container's first process: sets everything up and execs the payload (or becomes the -a

@@ -11,6 +11,7 @@
 #include "fd-util.h"
 #include "rm-rf.h"
 #include "spawn-internal.h"
+#include "spawn-userns.h"
 #include "util.h"
 
 /* The parent's side of a run: checks what can be checked on the host, clones the container's
@@ -175,6 +176,9 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
         Run run = { .pid = -1 };
         int status = 0;
         SpawnBoot boot = SPAWN_BOOT_NULL;
+        _cleanup_close_ int userns_fd = -EBADF, userns_lock = -EBADF;
+        if (c->private_users && (r = spawn_userns_prepare(c, root->fd, root->machine, &userns_fd, &userns_lock, ret_error)) < 0)
+                goto finish;
         if (c->boot) {
                 boot.notify_ready = c->notify_ready;
                 if (c->private_users)
@@ -210,6 +214,7 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
                 .saved_mask = &saved,
                 .term = term,
                 .boot = &boot,
+                .userns_fd = userns_fd,
         };
         unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP |
                               (c->private_network ? CLONE_NEWNET : 0);

@@ -112,7 +112,7 @@ typedef struct SpawnConfig {
         bool uuid_set;
         bool boot;               /* -b: execute the image's init (spawn-boot.h) */
         bool notify_ready;       /* -b: READY=1 only once the container's init sends it */
-        bool private_users;      /* user namespace: container uid 0… = host uid_shift… (spawn-userns.h) */
+        int private_users;       /* PrivateUsersMode: container uid 0… = host uid_shift… (spawn-userns.h) */
         uid_t uid_shift, uid_range;
         bool as_pid2;
         uint64_t caps_plus, caps_minus; /* on top of the default bounding set */
