@@ -448,13 +448,14 @@ int verb_run(int argc, char *argv[]) {
         spawn_config_init(&c);
         RunArgs a = { .settings = SETTINGS_YES, .img.policy = IMAGE_POLICY_ANY };
         SpawnImage img = SPAWN_IMAGE_NULL;
+        /* Declared before the first goto: cleanup must never see an uninitialized pointer. */
+        _cleanup_(prepared_root_freep) PreparedRoot *owned = NULL;
+        _cleanup_free_ char *raw_path = NULL;
+        PreparedRoot *root = NULL;
         int r = parse_run_argv(argc, argv, &c, &a);
         if (r < 0)
                 goto finish;
 
-        _cleanup_(prepared_root_freep) PreparedRoot *owned = NULL;
-        _cleanup_free_ char *raw_path = NULL;
-        PreparedRoot *root = NULL;
         a.prep.read_only = c.read_only;
         r = open_root(&a, &c, &owned, &img, &raw_path, &root);
         if (r < 0)

@@ -264,7 +264,14 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
                 size_t np = console_poll_fill(&con, p);
                 p[np] = (struct pollfd) { .fd = sfd, .events = POLLIN };
                 p[np + 1] = (struct pollfd) { .fd = boot.notify_fd, .events = POLLIN };
-                if (poll(p, np + 2, -1) < 0 && errno != EINTR) {
+                /* A booting init hangs up its console (vhangup) and opens it again: the pty
+                 * reads EIO meanwhile, so look again shortly rather than giving up on it. */
+                int timeout = -1;
+                if (c->boot && con.master_hup) {
+                        con.master_hup = false;
+                        timeout = 100;
+                }
+                if (poll(p, np + 2, timeout) < 0 && errno != EINTR) {
                         r = negative_errno();
                         *ret_error = strdup("poll");
                         (void) kill(run.pid, SIGKILL);

@@ -1,0 +1,49 @@
+#!/bin/bash
+# cowpen run -b with busybox init: boots (sysinit runs), powers off (exit 0); reboot inside
+# restarts the container (the second boot powers off); -x with reboot gets a fresh copy each
+# time; an image without init is refused with one line; no cgroup or socket is left behind.
+. "$TEST_SRCDIR/tests/lib/lib.sh"
+. "$TEST_SRCDIR/tests/lib/boot.sh"
+
+grep -qw cgroup2 /proc/filesystems || skip "kernel has no cgroup2"
+make_temp_dir
+T=$TEMP_DIR
+
+leftovers() {
+  ls -d /run/cowpen-notify.* 2>/dev/null || true
+  local cg
+  cg=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+  [ -z "$cg" ] || find "$cg" -maxdepth 3 -type d -name 'cowpen-bb*' 2>/dev/null || true
+}
+
+make_busybox_tree "$T/bb"
+out=$(timeout 60 "$COWPEN" run -b -D "$T/bb" 2>&1) || fail "busybox boot: exit $? ($out)"
+grep -q busybox-init-up <<<"$out" || fail "sysinit did not run: $out"
+grep -q busybox-init-down <<<"$out" || fail "shutdown actions did not run: $out"
+[ -z "$(leftovers)" ] || fail "left behind: $(leftovers)"
+pass "busybox init boots and powers off, exit 0"
+
+# reboot restarts the container; the second boot powers off.
+printf '::sysinit:/bin/echo up\n::once:/bin/sh -c "if [ -e /rebooted ]; then poweroff; else touch /rebooted; reboot; fi"\n' > "$T/bb/etc/inittab"
+out=$(timeout 60 "$COWPEN" run -b -D "$T/bb" 2>&1) || fail "reboot: exit $? ($out)"
+[ "$(grep -c '^up' <<<"$out")" -eq 2 ] || fail "reboot did not restart the container once: $out"
+pass "reboot inside restarts the container"
+
+# -x: every boot is on a fresh copy, so a reboot never sees the marker of the one before:
+# three reboots and the fourth boot (counted on a bind mount) powers off.
+rm -f "$T/bb/rebooted"
+mkdir "$T/count"
+printf '::sysinit:/bin/echo up\n::once:/bin/sh -c "[ -e /rebooted ] && echo STALE; touch /rebooted; echo x >>/count/n; if [ \\$(cat /count/n | wc -l) -ge 4 ]; then poweroff; else reboot; fi"\n' > "$T/bb/etc/inittab"
+out=$(timeout 60 "$COWPEN" run -b -x -D "$T/bb" --bind="$T/count:/count" 2>&1) || fail "-x reboot: exit $? ($out)"
+[ "$(grep -c '^up' <<<"$out")" -eq 4 ] || fail "-x: want 4 boots: $out"
+grep -q STALE <<<"$out" && fail "-x: a reboot saw the previous boot's changes"
+[ ! -e "$T/bb/rebooted" ] || fail "-x: the image was changed"
+pass "-x: each reboot on a fresh copy"
+
+# No init: one line.
+mkdir -p "$T/noinit/etc"
+cp "$T/bb/etc/os-release" "$T/noinit/etc/"
+must_fail 1 "$COWPEN" run -b -D "$T/noinit"
+assert_one_line_error 'no init in the image'
+[ -z "$(leftovers)" ] || fail "left behind: $(leftovers)"
+pass "no init refused"
