@@ -166,7 +166,7 @@ static int find_signature(const SpawnImageOptions *o, void **ret, size_t *ret_si
         if (o->root_hash_sig && startswith(o->root_hash_sig, "base64:")) {
                 /* The JSON parser knows base64: reuse it on a minimal document. */
                 _cleanup_free_ char *json = NULL;
-                if (asprintf(&json, "{\"rootHash\":\"00\",\"signature\":\"%s\"}", o->root_hash_sig + 7) < 0)
+                if (asprintf(&json, "{\"rootHash\":\"%064d\",\"signature\":\"%s\"}", 0, o->root_hash_sig + 7) < 0)
                         return -ENOMEM;
                 VeritySigJson j = {};
                 r = verity_sig_json_parse(json, strlen(json), &j);
@@ -378,14 +378,12 @@ int spawn_image_open(const SpawnImageOptions *o, SpawnImage *ret, char **ret_err
         if ((r = verity_cert_dirs(o->verity_certs, &cert_dirs)) < 0)
                 return fail(ret_error, r, "certificate directories: %m");
         if (sig) {
-                /* Checked here too to pin the partition's certificate fingerprint. */
-                r = verity_sig_verify(hash_hex ?: "", sig, sig_size, cert_dirs, fingerprint, NULL);
-                if (!hash_hex) {
-                        _cleanup_free_ char *hx = hexmem(hash, hash_size);
-                        if (!hx)
-                                return fail(ret_error, -ENOMEM, "%m");
-                        r = verity_sig_verify(hx, sig, sig_size, cert_dirs, fingerprint, NULL);
-                }
+                /* Checked here too to pin the partition's certificate fingerprint; over the
+                 * lower-case hex of the hash, as it was signed. */
+                _cleanup_free_ char *hx = hexmem(hash, hash_size);
+                if (!hx)
+                        return fail(ret_error, -ENOMEM, "%m");
+                r = verity_sig_verify(hx, sig, sig_size, cert_dirs, fingerprint, NULL);
                 if (r == -ENOKEY)
                         return fail(ret_error, r, "root hash signature: not signed by a trusted certificate");
                 if (r == -EKEYREJECTED)
