@@ -97,8 +97,8 @@ int image_policy_parse(const char *s, unsigned *ret_root) {
                         if (fl == 0 || policy_flag(f, fl, &flags) < 0)
                                 return -EINVAL;
                         f += fl;
-                        if (*f == '+')
-                                f++;
+                        if (*f == '+' && ++f >= p + n)
+                                return -EINVAL; /* a trailing '+' */
                 }
                 static const char *const known[] = { "root", "usr", "home", "srv", "esp", "xbootldr", "swap", "tmp", "var",
                                                      "root-verity", "root-verity-sig", "usr-verity", "usr-verity-sig" };
