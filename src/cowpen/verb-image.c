@@ -16,9 +16,19 @@ int open_image_root(bool create, ImageRoot **ret) {
         return 0;
 }
 
-int log_image_error(int r, const char *what, const char *name) {
-        if (r == -EINVAL && name && !image_name_is_valid(name))
-                return log_error_errno(r, "%s: invalid image name \"%s\": %s", what, name, image_name_invalid_reason(name));
+char *format_what(const char *verb, const char *a, const char *b) {
+        _cleanup_free_ char *pa = a ? printable(a, 255) : NULL, *pb = b ? printable(b, 255) : NULL;
+        if ((a && !pa) || (b && !pb))
+                return NULL;
+        if (pb)
+                return strjoin(verb, " ", pa, " → ", pb);
+        return pa ? strjoin(verb, " ", pa) : strdup(verb);
+}
+
+int log_image_error(int r, const char *what, const char *name_raw) {
+        _cleanup_free_ char *name = name_raw ? printable(name_raw, 255) : NULL;
+        if (r == -EINVAL && name_raw && !image_name_is_valid(name_raw))
+                return log_error_errno(r, "%s: invalid image name \"%s\": %s", what, name, image_name_invalid_reason(name_raw));
         if (r == -EEXIST)
                 return log_error_errno(r, "%s: image \"%s\" already exists", what, name);
         if (r == -ENOENT)
@@ -215,8 +225,9 @@ int verb_clone(int argc, char *argv[]) {
         if ((r = check_args("clone", argc - optind, 2, 2)) < 0)
                 return r;
         const char *src = argv[optind], *dst = argv[optind + 1];
-        char what[2 * 256 + 32];
-        snprintf(what, sizeof(what), "clone %s → %s", src, dst);
+        _cleanup_free_ char *what = format_what("clone", src, dst);
+        if (!what)
+                return log_oom();
 
         if (!image_name_is_valid(dst))
                 return log_image_error(-EINVAL, what, dst);
@@ -250,8 +261,9 @@ int verb_rename(int argc, char *argv[]) {
         if ((r = check_args("rename", argc - optind, 2, 2)) < 0)
                 return r;
         const char *a = argv[optind], *b = argv[optind + 1];
-        char what[2 * 256 + 32];
-        snprintf(what, sizeof(what), "rename %s → %s", a, b);
+        _cleanup_free_ char *what = format_what("rename", a, b);
+        if (!what)
+                return log_oom();
         if (!image_name_is_valid(b))
                 return log_image_error(-EINVAL, what, b);
         _cleanup_(image_root_freep) ImageRoot *root = NULL;
@@ -292,8 +304,9 @@ int verb_read_only(int argc, char *argv[]) {
         _cleanup_(image_root_freep) ImageRoot *root = NULL;
         if ((r = open_image_root(false, &root)) < 0)
                 return r;
-        char what[300];
-        snprintf(what, sizeof(what), "read-only %s", name);
+        _cleanup_free_ char *what = format_what("read-only", name, NULL);
+        if (!what)
+                return log_oom();
         r = image_set_read_only(root, name, ro);
         if (r < 0)
                 return log_image_error(r, what, name);
@@ -317,8 +330,9 @@ int verb_remove(int argc, char *argv[]) {
                 return r;
         int ret = 0;
         for (int k = optind; k < argc; k++) {
-                char what[300];
-                snprintf(what, sizeof(what), "remove %s", argv[k]);
+                _cleanup_free_ char *what = format_what("remove", argv[k], NULL);
+                if (!what)
+                        return log_oom();
                 r = image_remove(root, argv[k]);
                 if (r < 0)
                         ret = log_image_error(r, what, argv[k]);
@@ -406,8 +420,9 @@ int verb_import_fs(int argc, char *argv[]) {
         }
         if (!name)
                 return log_oom();
-        char what[PATH_MAX + 300];
-        snprintf(what, sizeof(what), "import-fs %s → %s", dir, name);
+        _cleanup_free_ char *what = format_what("import-fs", dir, name);
+        if (!what)
+                return log_oom();
         if (!image_name_is_valid(name))
                 return log_image_error(-EINVAL, what, name);
 

@@ -215,6 +215,7 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
                         break;
                 case 'a':
                         c->as_pid2 = true;
+                        c->mask |= SETTING_PROCESS_TWO;
                         break;
                 case ARG_CHDIR:
                         if (optarg[0] != '/')

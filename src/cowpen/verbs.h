@@ -70,6 +70,8 @@ int verb_run(int argc, char *argv[]);
 /* Helpers shared by the verb files. */
 typedef struct ImageRoot ImageRoot;
 int open_image_root(bool create, ImageRoot **ret);
+/* "VERB A → B" (or "VERB A") with the names made printable, for one-line messages. */
+char *format_what(const char *verb, const char *a, const char *b);
 /* Logs the one-line error for an image-store failure r of the operation "what" on image name. */
 int log_image_error(int r, const char *what, const char *name);
 #define log_oom() log_error_errno(-ENOMEM, "Out of memory.")

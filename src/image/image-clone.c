@@ -2,7 +2,6 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 
 #include "btrfs-util.h"
 #include "copy.h"
@@ -23,17 +22,12 @@ const char *clone_method_to_string(CloneMethod m) {
         return m >= 0 && m < _CLONE_METHOD_MAX ? clone_method_table[m] : NULL;
 }
 
-static bool same_filesystem(int a, int b) {
-        struct statfs sa, sb;
-        if (fstatfs(a, &sa) < 0 || fstatfs(b, &sb) < 0)
-                return false;
-        return sa.f_type == sb.f_type && memcmp(&sa.f_fsid, &sb.f_fsid, sizeof(sa.f_fsid)) == 0;
-}
-
 int clone_tree(int src_fd, int dst_dir_fd, const char *dst_name, CloneFlags flags, CloneMethod *ret_method) {
         int r;
 
-        if ((flags & CLONE_ALLOW_SNAPSHOT) && btrfs_is_subvolume_fd(src_fd) > 0 && same_filesystem(src_fd, dst_dir_fd)) {
+        /* btrfs' statfs f_fsid differs per subvolume, so "same filesystem" is left to the kernel:
+         * a snapshot across filesystems fails with EXDEV and we copy instead. */
+        if ((flags & CLONE_ALLOW_SNAPSHOT) && btrfs_is_subvolume_fd(src_fd) > 0 && fd_is_btrfs(dst_dir_fd)) {
                 r = btrfs_snapshot_at(src_fd, dst_dir_fd, dst_name, flags & CLONE_READ_ONLY);
                 if (r >= 0) {
                         if (ret_method)
@@ -94,7 +88,7 @@ static int copy_sidecars(ImageRoot *root, const char *src_name, ImageTemp *t) {
                         return -ENOMEM;
                 _cleanup_close_ int sfd = openat(root->fd, n, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
                 if (sfd < 0) {
-                        if (errno == ENOENT)
+                        if (errno == ENOENT || errno == ENAMETOOLONG)
                                 continue;
                         return negative_errno();
                 }
@@ -116,6 +110,8 @@ int image_clone(ImageRoot *root, const char *src, const char *dst, bool read_onl
                 return r;
         if (!image_name_is_valid(dst))
                 return -EINVAL;
+        if (streq(i->name, dst))
+                return -EEXIST;
 
         /* A shared lock: other readers may go on, a writer (a writable container) may not. */
         ImageLock src_lock = IMAGE_LOCK_NULL;

@@ -63,7 +63,9 @@ int image_rename(ImageRoot *root, const char *old_name, const char *new_name) {
                         r = -ENOMEM;
                         goto finish;
                 }
-                if (renameat2(root->fd, from, root->fd, to, RENAME_NOREPLACE) < 0 && errno != ENOENT) {
+                /* A sidecar name that would be too long cannot exist. */
+                if (renameat2(root->fd, from, root->fd, to, RENAME_NOREPLACE) < 0 && errno != ENOENT &&
+                    errno != ENAMETOOLONG) {
                         r = negative_errno();
                         goto finish;
                 }
@@ -116,7 +118,7 @@ int image_remove(ImageRoot *root, const char *name) {
                 goto finish;
         for (const char *const *s = image_sidecar_suffixes; *s; s++) {
                 _cleanup_free_ char *n = strjoin(name, *s);
-                if (n && unlinkat(root->fd, n, 0) < 0 && errno != ENOENT && r == 0)
+                if (n && unlinkat(root->fd, n, 0) < 0 && errno != ENOENT && errno != ENAMETOOLONG && r == 0)
                         r = negative_errno();
         }
         int q = rm_rf_at(root->fd, trash);
@@ -139,16 +141,10 @@ static char *hidden_base(const char *entry) {
 }
 
 int image_clean(ImageRoot *root, bool all, void (*on_removed)(const char *name, void *userdata), void *userdata) {
-        int dfd = fcntl(root->fd, F_DUPFD_CLOEXEC, 3);
-        if (dfd < 0)
-                return negative_errno();
-        DIR *d = fdopendir(dfd);
-        if (!d) {
-                safe_close(dfd);
-                return negative_errno();
-        }
-        _cleanup_closedir_ DIR *dd = d;
-        rewinddir(d);
+        _cleanup_closedir_ DIR *d = NULL;
+        int q = opendir_fd(root->fd, &d);
+        if (q < 0)
+                return q;
 
         _cleanup_strv_free_ char **entries = NULL;
         struct dirent *de;

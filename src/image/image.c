@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/fs.h>
 #include <linux/openat2.h>
 #include <string.h>
@@ -143,6 +144,8 @@ int image_find(ImageRoot *root, const char *name, Image **ret) {
                 return r;
         if (r >= 0)
                 image_free(*ret); /* "NAME" itself is a file: only NAME.raw counts */
+        if (strlen(name) + STRLEN(".raw") > NAME_MAX)
+                return -ENOENT;
         _cleanup_free_ char *raw = strjoin(name, ".raw");
         if (!raw)
                 return -ENOMEM;
@@ -155,16 +158,10 @@ static int image_compare(const void *a, const void *b) {
 }
 
 int image_discover(ImageRoot *root, bool all, Image ***ret, size_t *ret_n) {
-        int dfd = fcntl(root->fd, F_DUPFD_CLOEXEC, 3);
-        if (dfd < 0)
-                return negative_errno();
-        DIR *d = fdopendir(dfd);
-        if (!d) {
-                safe_close(dfd);
-                return negative_errno();
-        }
-        _cleanup_closedir_ DIR *dd = d;
-        rewinddir(d);
+        _cleanup_closedir_ DIR *d = NULL;
+        int q = opendir_fd(root->fd, &d);
+        if (q < 0)
+                return q;
 
         Image **list = NULL;
         size_t n = 0;
@@ -215,7 +212,7 @@ int image_open(ImageRoot *root, const Image *i, bool writable) {
 
 /* os-release: KEY=VALUE lines, values optionally quoted with shell rules (the subset
  * os-release(5) allows: "…" with \" \\ \$ \` escapes, '…' verbatim). */
-static int parse_os_release(const char *text, char ***ret) {
+int os_release_parse(const char *text, char ***ret) {
         _cleanup_strv_free_ char **l = NULL;
         size_t fields = 0;
         for (const char *p = text; *p;) {
@@ -278,15 +275,10 @@ static int parse_os_release(const char *text, char ***ret) {
 static int dir_usage(int fd, uint64_t *usage, unsigned depth) {
         if (depth > 4096)
                 return -ELOOP;
-        int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-        if (dfd < 0)
-                return negative_errno();
-        DIR *d = fdopendir(dfd);
-        if (!d) {
-                safe_close(dfd);
-                return negative_errno();
-        }
-        _cleanup_closedir_ DIR *dd = d;
+        _cleanup_closedir_ DIR *d = NULL;
+        int q = opendir_fd(fd, &d);
+        if (q < 0)
+                return q;
         struct dirent *de;
         while ((de = readdir(d))) {
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
@@ -316,10 +308,14 @@ int image_read_details(ImageRoot *root, Image *i, bool want_usage) {
         if (r == -ENOENT)
                 r = read_file_at(fd, "usr/lib/os-release", RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
                                  OS_RELEASE_SIZE_MAX, &text, NULL);
+        /* An image without a readable os-release (missing, a symlink leading nowhere inside it,
+         * too large, not a file) is still an image: it just has no os-release fields. */
+        if (r == -ENOMEM)
+                return r;
         if (r >= 0) {
                 strv_free(i->os_release);
                 i->os_release = NULL;
-                r = parse_os_release(text, &i->os_release);
+                r = os_release_parse(text, &i->os_release);
                 if (r < 0)
                         return r;
         }

@@ -63,6 +63,9 @@ int image_discover(ImageRoot *root, bool all, Image ***ret, size_t *ret_n);
 /* Reads os-release (etc/os-release, else usr/lib/os-release, resolved inside the image) and, with
  * want_usage, the disk usage of a directory/subvolume by walking it. */
 int image_read_details(ImageRoot *root, Image *i, bool want_usage);
+/* Parses os-release text (untrusted: it comes from inside an image) into KEY, VALUE pairs; at most
+ * 256 fields (-E2BIG beyond). */
+int os_release_parse(const char *text, char ***ret);
 /* Opens the image's directory (O_DIRECTORY) or raw file (O_RDONLY, or O_RDWR with writable). */
 int image_open(ImageRoot *root, const Image *i, bool writable);
 

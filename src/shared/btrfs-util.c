@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <btrfsutil.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "btrfs-util.h"
@@ -31,18 +32,70 @@ int btrfs_subvolume_create_at(int dir_fd, const char *name) {
         return btrfs_error_to_errno(btrfs_util_create_subvolume_fd(dir_fd, name, 0, NULL, NULL));
 }
 
-int btrfs_snapshot_at(int src_fd, int dir_fd, const char *name, bool read_only) {
-        /* Recursive snapshots cannot be made read-only in one step (nested subvolumes are linked
-         * into the new one after it is created), so snapshot writable, then flip the flag. */
+/* Snapshots the nested subvolumes of src_fd into the fresh snapshot snap_fd, where they appear as
+ * empty directories. Done by hand rather than with libbtrfsutil's RECURSIVE flag, so the parent
+ * directories' timestamps, which linking the nested snapshots in changes, are put back. */
+static int snapshot_nested(int src_fd, int snap_fd) {
+        struct btrfs_util_subvolume_iterator *it = NULL;
         errno = 0;
-        int r = btrfs_error_to_errno(btrfs_util_create_snapshot_fd2(
-                src_fd, dir_fd, name, BTRFS_UTIL_CREATE_SNAPSHOT_RECURSIVE, NULL, NULL));
-        if (r < 0 || !read_only)
+        int r = btrfs_error_to_errno(btrfs_util_create_subvolume_iterator_fd(src_fd, 0, 0, &it));
+        if (r < 0)
+                return r;
+        char *path = NULL;
+        enum btrfs_util_error e;
+        while ((e = btrfs_util_subvolume_iterator_next(it, &path, NULL)) == BTRFS_UTIL_OK) {
+                char *slash = strrchr(path, '/');
+                const char *base = slash ? slash + 1 : path;
+                int parent = snap_fd, nested = -EBADF;
+                if (slash) {
+                        *slash = 0;
+                        parent = openat(snap_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                        *slash = '/';
+                }
+                struct stat st;
+                if (parent < 0 || fstat(parent, &st) < 0) {
+                        r = negative_errno();
+                        goto next;
+                }
+                nested = openat(src_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                if (nested < 0 || unlinkat(parent, base, AT_REMOVEDIR) < 0) {
+                        r = negative_errno();
+                        goto next;
+                }
+                errno = 0;
+                r = btrfs_error_to_errno(btrfs_util_create_snapshot_fd2(nested, parent, base, 0, NULL, NULL));
+                if (r >= 0) {
+                        struct timespec ts[2] = { st.st_atim, st.st_mtim };
+                        r = RET_NERRNO(futimens(parent, ts));
+                }
+        next:
+                safe_close(nested);
+                if (parent != snap_fd)
+                        safe_close(parent);
+                free(path);
+                path = NULL;
+                if (r < 0)
+                        break;
+        }
+        btrfs_util_destroy_subvolume_iterator(it);
+        if (r >= 0 && e != BTRFS_UTIL_ERROR_STOP_ITERATION)
+                r = -EIO;
+        return r;
+}
+
+int btrfs_snapshot_at(int src_fd, int dir_fd, const char *name, bool read_only) {
+        errno = 0;
+        int r = btrfs_error_to_errno(btrfs_util_create_snapshot_fd2(src_fd, dir_fd, name, 0, NULL, NULL));
+        if (r < 0)
                 return r;
         _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
                 return negative_errno();
-        return btrfs_subvolume_set_read_only_fd(fd, true);
+        r = snapshot_nested(src_fd, fd);
+        if (r < 0)
+                return r; /* the caller removes the half-made snapshot */
+        /* Read-only last: nested snapshots could not be linked into a read-only one. */
+        return read_only ? btrfs_subvolume_set_read_only_fd(fd, true) : 0;
 }
 
 int btrfs_subvolume_set_read_only_fd(int fd, bool ro) {

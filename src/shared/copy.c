@@ -31,6 +31,9 @@ typedef struct CopyContext {
         uint64_t mnt_id;
         bool dst_btrfs;
         bool reflink_failed;
+        uid_t euid;
+        gid_t egid;
+        mode_t umask;
         uint64_t reflinked;
         HardlinkEntry *links;
         size_t n_links, links_allocated;
@@ -87,15 +90,12 @@ static int link_add(CopyContext *c, dev_t dev, ino_t ino, const char *name) {
         return 0;
 }
 
-int copy_file_data(int src_fd, int dst_fd, bool reflink) {
+static int copy_data_internal(int src_fd, int dst_fd, const struct stat *st, bool reflink) {
         if (reflink && ioctl(dst_fd, FICLONE, src_fd) >= 0)
                 return 1;
 
-        struct stat st;
-        if (fstat(src_fd, &st) < 0)
-                return negative_errno();
-        off_t size = st.st_size;
-        bool sparse = (off_t) st.st_blocks * 512 < size;
+        off_t size = st->st_size;
+        bool sparse = (off_t) st->st_blocks * 512 < size;
         bool use_cfr = true;
         off_t pos = 0;
 
@@ -140,16 +140,27 @@ int copy_file_data(int src_fd, int dst_fd, bool reflink) {
                                         n = w;
                                 }
                         }
-                        if (n == 0)
-                                break; /* file shrank under us */
+                        if (n == 0) {
+                                end = data; /* file shrank under us */
+                                break;
+                        }
                         data += n;
                 }
                 pos = end;
+                if (data < size && !sparse)
+                        break;
         }
         /* Trailing holes and files that shrank: the size is the source's. */
-        if (ftruncate(dst_fd, size) < 0)
+        if ((sparse || pos != size) && ftruncate(dst_fd, size) < 0)
                 return negative_errno();
         return 0;
+}
+
+int copy_file_data(int src_fd, int dst_fd, bool reflink) {
+        struct stat st;
+        if (fstat(src_fd, &st) < 0)
+                return negative_errno();
+        return copy_data_internal(src_fd, dst_fd, &st, reflink);
 }
 
 static int grow(char **buf, size_t *size, size_t want) {
@@ -220,17 +231,28 @@ static int copy_xattrs(CopyContext *c, int src_fd, const char *src_path, int dst
         return 0;
 }
 
-static int copy_attrs(CopyContext *c, int src_fd, const struct stat *st, int dst_fd) {
-        if (fchown(dst_fd, st->st_uid, st->st_gid) < 0)
-                return negative_errno();
+/* created_mode: the mode dst was created with (after umask), or (mode_t) -1 when unknown. New
+ * files are ours (euid/egid; their parents are 0700 non-setgid while being filled), so chown and
+ * chmod are skipped when they would change nothing. */
+static int copy_attrs_full(CopyContext *c, int src_fd, const struct stat *st, int dst_fd, mode_t created_mode) {
+        bool chowned = false;
+        if (created_mode == (mode_t) -1 || st->st_uid != c->euid || st->st_gid != c->egid) {
+                if (fchown(dst_fd, st->st_uid, st->st_gid) < 0)
+                        return negative_errno();
+                chowned = true;
+        }
         /* After chown, which clears setuid/setgid. */
-        if (fchmod(dst_fd, st->st_mode & 07777) < 0)
+        if ((chowned || created_mode != (st->st_mode & 07777)) && fchmod(dst_fd, st->st_mode & 07777) < 0)
                 return negative_errno();
         int r = copy_xattrs(c, src_fd, NULL, dst_fd, NULL);
         if (r < 0)
                 return r;
         struct timespec ts[2] = { st->st_atim, st->st_mtim };
         return RET_NERRNO(futimens(dst_fd, ts));
+}
+
+static int copy_attrs(CopyContext *c, int src_fd, const struct stat *st, int dst_fd) {
+        return copy_attrs_full(c, src_fd, st, dst_fd, (mode_t) -1);
 }
 
 int copy_attributes_fd(int src_fd, const struct stat *st, int dst_fd) {
@@ -268,18 +290,22 @@ static int copy_regular(CopyContext *c, int src_dir, int dst_dir, const char *na
         _cleanup_close_ int s = openat(src_dir, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
         if (s < 0)
                 return negative_errno();
-        _cleanup_close_ int d = openat(dst_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        /* Created with its final permission bits when umask leaves them alone (no later fchmod);
+         * setuid/setgid/sticky only after chown. */
+        mode_t created = st->st_mode & 0777 & ~c->umask;
+        _cleanup_close_ int d = openat(dst_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                                       st->st_mode & 0777);
         if (d < 0)
                 return negative_errno();
         bool want_reflink = (c->flags & COPY_REFLINK) && !c->reflink_failed;
-        int r = copy_file_data(s, d, want_reflink);
+        int r = copy_data_internal(s, d, st, want_reflink);
         if (r < 0)
                 return r;
         if (r > 0)
                 c->reflinked++;
         else if (want_reflink)
                 c->reflink_failed = true;
-        r = copy_attrs(c, s, st, d);
+        r = copy_attrs_full(c, s, st, d, created);
         if (r < 0)
                 return r;
         if (st->st_nlink > 1)
@@ -371,15 +397,10 @@ static int copy_entry(CopyContext *c, int src_dir, int dst_dir, const char *name
 }
 
 static int copy_dir_contents(CopyContext *c, int src_fd, int dst_fd, unsigned depth) {
-        int dfd = fcntl(src_fd, F_DUPFD_CLOEXEC, 3);
-        if (dfd < 0)
-                return negative_errno();
-        DIR *d = fdopendir(dfd);
-        if (!d) {
-                safe_close(dfd);
-                return negative_errno();
-        }
-        _cleanup_closedir_ DIR *dd = d;
+        _cleanup_closedir_ DIR *d = NULL;
+        int q = opendir_fd(src_fd, &d);
+        if (q < 0)
+                return q;
         struct dirent *de;
         while ((errno = 0, de = readdir(d))) {
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
@@ -404,6 +425,10 @@ int copy_tree_fd(int src_fd, int dst_fd, CopyFlags flags) {
         c->flags = flags;
         c->mnt_id = sx.stx_mnt_id;
         c->dst_btrfs = fd_is_btrfs(dst_fd);
+        c->euid = geteuid();
+        c->egid = getegid();
+        c->umask = umask(0022);
+        umask(c->umask);
 
         int r = copy_dir_contents(c, src_fd, dst_fd, 0);
         if (r >= 0) {

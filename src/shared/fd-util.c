@@ -85,6 +85,21 @@ ssize_t loop_read(int fd, void *buf, size_t n) {
         return (ssize_t) done;
 }
 
+int opendir_fd(int dir_fd, DIR **ret) {
+        int fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return negative_errno();
+        DIR *d = fdopendir(fd);
+        if (!d) {
+                safe_close(fd);
+                return negative_errno();
+        }
+        /* The duplicate shares the file position with dir_fd, which may have been read before. */
+        rewinddir(d);
+        *ret = d;
+        return 0;
+}
+
 int fd_get_path(int fd, char **ret) {
         char proc[64], buf[PATH_MAX + 1];
         snprintf(proc, sizeof(proc), "/proc/self/fd/%i", fd);

@@ -19,6 +19,9 @@ int loop_write(int fd, const void *buf, size_t n);
 /* Reads up to n bytes, retrying short reads; returns bytes read (less than n only at EOF). */
 ssize_t loop_read(int fd, void *buf, size_t n);
 
+/* A DIR stream over a duplicate of dir_fd, positioned at the start (dir_fd itself stays usable). */
+int opendir_fd(int dir_fd, DIR **ret);
+
 int fd_get_path(int fd, char **ret);   /* via /proc/self/fd */
 int fd_is_fs_type(int fd, long magic); /* 1, 0, -errno */
 bool fd_is_btrfs(int fd);

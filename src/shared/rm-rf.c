@@ -86,15 +86,10 @@ static int rm_rf_entry(int dir_fd, const char *name, uint64_t mnt_id) {
 }
 
 static int rm_rf_children_internal(int dir_fd, uint64_t mnt_id) {
-        int dfd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
-        if (dfd < 0)
-                return negative_errno();
-        DIR *d = fdopendir(dfd);
-        if (!d) {
-                safe_close(dfd);
-                return negative_errno();
-        }
-        _cleanup_closedir_ DIR *dd = d;
+        _cleanup_closedir_ DIR *d = NULL;
+        int q = opendir_fd(dir_fd, &d);
+        if (q < 0)
+                return q;
         int ret = 0;
         struct dirent *de;
         while ((errno = 0, de = readdir(d))) {

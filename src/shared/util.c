@@ -238,6 +238,26 @@ bool image_name_is_valid(const char *s) {
         return !image_name_invalid_reason(s);
 }
 
+char *printable(const char *s, size_t max) {
+        size_t l = strlen(s);
+        char *r = malloc(MIN(l, max) * 4 + 8), *o = r;
+        if (!r)
+                return NULL;
+        for (size_t i = 0; i < l; i++) {
+                if ((size_t) (o - r) >= max) {
+                        o = stpcpy(o, "…");
+                        break;
+                }
+                unsigned char c = (unsigned char) s[i];
+                if (c < 0x20 || c == 0x7f || c == '\\')
+                        o += sprintf(o, "\\x%02x", c);
+                else
+                        *o++ = (char) c;
+        }
+        *o = 0;
+        return r;
+}
+
 int random_hex(size_t n, char **ret) {
         uint8_t buf[64];
         if (n > sizeof(buf))

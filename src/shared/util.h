@@ -36,6 +36,10 @@ bool image_name_is_valid(const char *s);
 /* Why a name is not valid, for the one-line error; NULL when it is valid. */
 const char *image_name_invalid_reason(const char *s);
 
+/* A copy of s safe to print on one line: control characters, backslash and non-UTF-8-looking bytes
+ * are written as \xNN, and the result is cut at max bytes with "…". */
+char *printable(const char *s, size_t max);
+
 /* Random bytes as a hex string of 2*n characters, for temporary names. */
 int random_hex(size_t n, char **ret);
 

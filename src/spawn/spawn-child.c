@@ -27,8 +27,6 @@
  * a size limit and parsed by spawn-user.c. Failures go to the parent over the error pipe; the
  * child never prints. */
 
-extern char **environ;
-
 static const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, SIGALRM };
 
 _noreturn_ static void child_fail(ChildArgs *a, SpawnError *e) {
@@ -156,8 +154,44 @@ static int build_env(ChildArgs *a, const SpawnUser *u, const uint8_t id[16], cha
         return 0;
 }
 
-_noreturn_ void spawn_child(ChildArgs *a) {
+/* execvp() with the PATH of the payload's environment (not ours: with CLONE_VM, ours is the
+ * parent's memory and must not change). */
+static int exec_payload(const char *file, char **argv, char **env) {
+        if (strchr(file, '/')) {
+                execve(file, argv, env);
+                return negative_errno();
+        }
+        const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        for (char **e = env; e && *e; e++)
+                if (startswith(*e, "PATH="))
+                        path = *e + 5;
+        int r = -ENOENT;
+        char buf[4096];
+        for (const char *p = path;; p++) {
+                size_t n = strcspn(p, ":");
+                if (n > 0 && n + 1 + strlen(file) < sizeof(buf)) {
+                        snprintf(buf, sizeof(buf), "%.*s/%s", (int) n, p, file);
+                        execve(buf, argv, env);
+                        /* As execvp: remember a permission problem, keep looking otherwise. */
+                        if (errno == EACCES)
+                                r = -EACCES;
+                        else if (errno != ENOENT && errno != ENOTDIR && r != -EACCES)
+                                r = negative_errno();
+                }
+                p += n;
+                if (!*p)
+                        break;
+        }
+        return r;
+}
+
+_noreturn_ void spawn_child(ChildArgs *args) {
+        /* Our own copy: with CLONE_VM the struct is the parent's memory. */
+        ChildArgs copy = *args, *a = &copy;
         SpawnConfig *c = a->config;
+        for (size_t i = 0; i < ELEMENTSOF(a->close_fds); i++)
+                if (a->close_fds[i] >= 0)
+                        (void) close(a->close_fds[i]);
         SpawnError e = {};
         int r;
 
@@ -249,6 +283,11 @@ _noreturn_ void spawn_child(ChildArgs *a) {
                 child_fail(a, &e);
         }
         r = spawn_user_lookup(c->user ?: "0", passwd, group, &u);
+        /* Freed now: the exec below skips cleanup handlers, and with CLONE_VM this is the
+         * parent's heap. */
+        free(passwd);
+        free(group);
+        passwd = group = NULL;
         if (r < 0) {
                 spawn_error(&e, r, r == -ESRCH ? "user %s: no such user in the container" : "user %s: %m", c->user ?: "root");
                 child_fail(a, &e);
@@ -330,8 +369,7 @@ _noreturn_ void spawn_child(ChildArgs *a) {
                 file = u.shell;
         }
         sigprocmask(SIG_SETMASK, a->saved_mask, NULL);
-        environ = env;
-        execvp(file, argv);
-        spawn_error(&e, negative_errno(), "execute %s: %m", file);
+        r = exec_payload(file, argv, env);
+        spawn_error(&e, r, "execute %s: %m", file);
         child_fail(a, &e);
 }

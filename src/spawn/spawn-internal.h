@@ -31,10 +31,12 @@ typedef struct ChildArgs {
         const char *term;    /* $TERM for the payload */
         const SpawnBoot *boot; /* -b: cgroup and notify socket (spawn-boot.h) */
         int userns_fd;       /* --private-users: the namespace to join (spawn-userns.h), or -EBADF */
+        int close_fds[3];    /* the parent's own fds, closed first by the child */
 } ChildArgs;
 
 /* The container's first process: sets everything up and execs the payload (or becomes the -a
- * stub init). Never returns. */
+ * stub init). Never returns. It may share the parent's memory (CLONE_VM|CLONE_VFORK): it then
+ * must not change anything the parent reads afterwards (globals such as environ, args). */
 _noreturn_ void spawn_child(ChildArgs *a);
 
 /* spawn-mount.c: run in the child, in its new mount namespace, before pivot_root. */

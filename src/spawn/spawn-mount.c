@@ -296,7 +296,7 @@ static int setup_dev(int root_fd, const char *console_path, SpawnError *e) {
 }
 
 /* What systemd-nspawn hides or makes read-only in /proc. */
-static const char *const proc_inaccessible[] = { "kallsyms", "kcore", "keys", "sysrq-trigger", "timer_list" };
+static const char *const proc_inaccessible[] = { "kallsyms", "kcore", "keys", "kmsg", "sysrq-trigger", "timer_list" };
 static const char *const proc_read_only[] = { "acpi", "apm", "asound", "bus", "fs", "irq", "scsi" };
 
 static int setup_proc(int root_fd, const SpawnConfig *c, SpawnError *e) {
@@ -354,7 +354,28 @@ static int setup_proc(int root_fd, const SpawnConfig *c, SpawnError *e) {
                         (void) spawn_error(e, r, "mask /proc/%s: %m", proc_inaccessible[i]);
         }
         (void) unlinkat(dfd, inacc, 0);
-        return r < 0 ? r : 0;
+        if (r < 0)
+                return r;
+
+        /* A boot ID of the container's own, as nspawn gives it. */
+        static const char bootid[] = ".#boot-id";
+        _cleanup_free_ char *hex = NULL;
+        r = random_hex(16, &hex);
+        if (r < 0)
+                return spawn_error(e, r, "boot id: %m");
+        char text[38];
+        snprintf(text, sizeof(text), "%.8s-%.4s-4%.3s-%c%.3s-%.12s\n", hex, hex + 8, hex + 13,
+                 "89ab"[hex[16] & 3], hex + 17, hex + 20); /* a random (v4) UUID, as the kernel's */
+        _cleanup_close_ int bfd = openat(dfd, bootid, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0444);
+        if (bfd < 0 || loop_write(bfd, text, strlen(text)) < 0)
+                return spawn_error(e, bfd < 0 ? negative_errno() : -EIO, "boot id: %m");
+        _cleanup_close_ int target = openat2_resolve(root_fd, "proc/sys/kernel/random/boot_id", O_PATH, 0, RESOLVE_ROOT);
+        if (target >= 0)
+                r = bind_fd(bfd, target, false, true);
+        (void) unlinkat(dfd, bootid, 0);
+        if (r < 0)
+                return spawn_error(e, r, "bind /proc/sys/kernel/random/boot_id: %m");
+        return 0;
 }
 
 int mount_api_vfs(int root_fd, const SpawnConfig *c, const char *console_path, SpawnError *e) {

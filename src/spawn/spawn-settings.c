@@ -209,6 +209,7 @@ static int parse_assignment(SpawnConfig *c, Section sec, unsigned line, const ch
                         if ((b = parse_boolean(value)) < 0)
                                 goto bad;
                         c->as_pid2 = b;
+                        c->mask |= SETTING_PROCESS_TWO;
                 } else
                         warn(warnings, line, "unknown or unsupported key %s= in [Exec], ignoring", key);
                 return 0;
@@ -446,6 +447,8 @@ int settings_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, const char *pat
         }
         if (m & SETTING_KILL_SIGNAL)
                 c->kill_signal = s->kill_signal;
+        if (m & SETTING_PROCESS_TWO)
+                c->as_pid2 = s->as_pid2;
         if (m & SETTING_READ_ONLY)
                 c->read_only = s->read_only;
         if (m & SETTING_VOLATILE)

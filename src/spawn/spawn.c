@@ -3,6 +3,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -111,6 +112,10 @@ static int signal_disposition(pid_t pid, int sig) {
         return (vc & bit) ? 1 : (vi & bit) ? -1 : 0;
 }
 
+static int child_main(void *userdata) {
+        spawn_child(userdata);
+}
+
 typedef struct Run {
         pid_t pid;
         int terminated_by; /* the signal a PID 1 payload without handler was killed for */
@@ -216,21 +221,36 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
                 .boot = &boot,
                 .userns_fd = userns_fd,
         };
-        unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP |
-                              (c->private_network ? CLONE_NEWNET : 0);
+        args.close_fds[0] = sfd;
+        args.close_fds[1] = error_pipe[0];
+        args.close_fds[2] = con.master;
+        int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP |
+                    (c->private_network ? CLONE_NEWNET : 0);
         fflush(NULL);
-        run.pid = (pid_t) syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+        if (c->as_pid2) {
+                /* The stub stays as PID 1 and forks: a copy of our memory, as fork() makes. */
+                run.pid = (pid_t) syscall(SYS_clone, (unsigned long) flags | SIGCHLD, NULL, NULL, NULL, NULL);
+                if (run.pid == 0)
+                        spawn_child(&args);
+        } else {
+                /* As posix_spawn: the child borrows our memory until it execs (we wait meanwhile),
+                 * so no page tables are copied and no page is copied on write. */
+                const size_t stack_size = 256 * 1024;
+                void *stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+                if (stack == MAP_FAILED) {
+                        r = negative_errno();
+                        *ret_error = strdup("allocate a stack");
+                        goto finish;
+                }
+                run.pid = clone(child_main, (char *) stack + stack_size, flags | CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+                if (run.pid < 0)
+                        r = negative_errno();
+                (void) munmap(stack, stack_size);
+        }
         if (run.pid < 0) {
-                r = negative_errno();
+                r = r < 0 ? r : negative_errno();
                 *ret_error = strdup("create namespaces");
                 goto finish;
-        }
-        if (run.pid == 0) {
-                sfd = safe_close(sfd);
-                error_pipe[0] = safe_close(error_pipe[0]);
-                if (con.master >= 0)
-                        con.master = safe_close(con.master);
-                spawn_child(&args);
         }
 
         error_pipe[1] = safe_close(error_pipe[1]);

@@ -100,6 +100,7 @@ typedef enum SettingMask {
         SETTING_CUSTOM_MOUNTS = 1 << 10,
         SETTING_NETWORK = 1 << 11,
         SETTING_KILL_SIGNAL = 1 << 12,
+        SETTING_PROCESS_TWO = 1 << 13,
 } SettingMask;
 
 typedef struct SpawnConfig {

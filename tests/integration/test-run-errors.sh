@@ -10,7 +10,9 @@ must "$COWPEN" -q import-fs "$ROOTFS_DIR" deb >/dev/null
 mkdir -p "$LOOP_MNT/empty/sub" "$LOOP_MNT/dirs"
 cp -a "$ROOTFS_DIR" "$LOOP_MNT/dirs/tree"
 
-state() { ls -A "$COWPEN_IMAGE_ROOT" "$LOOP_MNT/dirs" "$LOOP_MNT/empty"; grep -c . /proc/self/mountinfo; }
+# What a failed run could leave: entries, lock files, mounts on our filesystem (the host's other
+# mounts come and go with other tests).
+state() { ls -A "$COWPEN_IMAGE_ROOT" "$LOOP_MNT/dirs" "$LOOP_MNT/empty"; grep -c " $LOOP_MNT" /proc/self/mountinfo; }
 before=$(state)
 
 check() { # check REGEX ARGS…: run must fail with exit 1 and that one-line error, leaving nothing

@@ -76,6 +76,18 @@ suite() {
   [ "$v" -eq $((host_capbnd & ~(1 << 5))) ] || fail "$fs: --capability=all: $(printf %x "$v")"
   v=$(capbnd -M deb --drop-capability=all)
   [ "$v" -eq 0 ] || fail "$fs: --drop-capability=all: $(printf %x "$v")"
+  # The reference: systemd-nspawn on the same tree, when installed.
+  if command -v systemd-nspawn >/dev/null; then
+    local opt ref
+    for opt in "" --private-network; do
+      ref=$(unshare -m sh -c 'mount -t tmpfs tmpfs /run && exec systemd-nspawn -q --register=no --keep-unit "$@"' nspawn \
+        $opt --read-only --console=pipe -D "$R" /bin/sh -c 'awk "/^CapBnd/ {print \$2}" /proc/self/status' </dev/null) ||
+        fail "$fs: systemd-nspawn $opt failed"
+      ref=$(printf '%s' "$ref" | tr -cd '0-9a-f')
+      v=$(capbnd -M deb $opt)
+      [ "$v" -eq $((16#$ref)) ] || fail "$fs: CapBnd $(printf %x "$v") ${opt:+($opt) }differs from systemd-nspawn's $ref"
+    done
+  fi
   out=$("$COWPEN" run -M deb -u nobody awk '/^CapEff/ {print $2}' /proc/self/status)
   [ "$out" = 0000000000000000 ] || fail "$fs: -u nobody keeps capabilities: $out"
   out=$("$COWPEN" run -M deb --no-new-privileges awk '/^NoNewPrivs/ {print $2}' /proc/self/status)

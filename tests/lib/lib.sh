@@ -60,7 +60,8 @@ make_temp_dir() {
 }
 
 # make_loop_fs TYPE SIZE: a fresh filesystem (btrfs, ext4, xfs) on a sparse loop file, mounted at
-# $LOOP_MNT. Skips when the kernel or tools cannot do it.
+# $LOOP_MNT. Skips when the kernel or tools cannot do it. With LOOP_BACKING=DIR (e.g. /dev/shm for
+# benchmarks, so the host disk's writeback does not add noise) the loop file lives there.
 make_loop_fs() {
   local type=$1 size=$2 img mnt dev
   grep -qw "$type" /proc/filesystems || modprobe "$type" 2>/dev/null || true
@@ -69,12 +70,16 @@ make_loop_fs() {
   [ -e /dev/loop-control ] || skip "no loop device support (/dev/loop-control missing)"
   make_temp_dir
   img=$TEMP_DIR/fs.img
+  if [ -n "${LOOP_BACKING:-}" ]; then
+    img=$(mktemp "$LOOP_BACKING/cowpen-loop.XXXXXX")
+    at_exit "rm -f '$img'"
+  fi
   mnt=$TEMP_DIR/mnt
   mkdir -p "$mnt"
   truncate -s "$size" "$img"
   case $type in
     btrfs) mkfs.btrfs -q "$img" >/dev/null ;;
-    ext4) mkfs.ext4 -q -F -O ^has_journal "$img" >/dev/null ;;
+    ext4) mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$img" >/dev/null ;;
     xfs) mkfs.xfs -q -m reflink=1 "$img" >/dev/null ;;
     *) mkfs."$type" "$img" >/dev/null ;;
   esac

@@ -147,13 +147,14 @@ static void test_settings_merge(void **state) {
         spawn_config_init(&cmd);
         cmd.user = strdup("alice");
         cmd.mask |= SETTING_USER;
-        assert_int_equal(parse("[Exec]\nUser=bob\nHostname=h\nCapability=all\n[Files]\nBind=/x\n[Network]\nPrivate=yes\n",
+        assert_int_equal(parse("[Exec]\nUser=bob\nHostname=h\nProcessTwo=yes\nCapability=all\n[Files]\nBind=/x\n[Network]\nPrivate=yes\n",
                                &file, NULL),
                          0);
         char **w = NULL;
         assert_int_equal(settings_merge(&cmd, &file, false, "/x.nspawn", &w), 0);
         assert_string_equal(cmd.user, "alice"); /* the command line wins */
         assert_string_equal(cmd.hostname, "h");
+        assert_true(cmd.as_pid2);
         assert_int_equal(cmd.caps_plus, 0);     /* not trusted */
         assert_int_equal(cmd.n_mounts, 0);
         assert_false(cmd.private_network);

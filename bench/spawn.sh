@@ -1,0 +1,94 @@
+#!/bin/bash
+# bench/spawn.sh: cowpen run against systemd-nspawn on the same trees, side by side in one run,
+# alternating, ROUNDS rounds (default 7), medians, ratios cowpen/nspawn.
+#   1. run -D ROOT /bin/true                (start-up cost of a container)
+#   2. run -x -D ROOT /bin/true, 200 MB tree (throw-away copy on ext4: overlayfs vs nspawn's copy)
+#   3. the same on a 1 GB tree (the 200 MB tree padded with a big file): cowpen should stay flat
+# The reference nspawn runs as the lead prescribes for a host without systemd as PID 1:
+#   unshare -m sh -c 'mount -t tmpfs tmpfs /run && exec systemd-nspawn --register=no --keep-unit …'
+# Usage: bench/spawn.sh [ROUNDS]   (as root; COWPEN=path to the binary, default build/cowpen;
+#        LOOP_BACKING=DIR for the loop file, default /dev/shm: needs ~3 GB of memory)
+. "$(dirname "$0")/../tests/lib/lib.sh"
+
+ROUNDS=${1:-7}
+[ "$ROUNDS" -ge 5 ] || fail "use at least 5 rounds"
+command -v systemd-nspawn >/dev/null || fail "systemd-nspawn missing (scripts/packages/spawn.txt: systemd-container)"
+[ -x "$COWPEN" ] || fail "no cowpen binary at $COWPEN (meson compile -C build)"
+rootfs_fixture
+# The loop file on tmpfs (as the other benches): the host disk's writeback stays out of the figures.
+export LOOP_BACKING=${LOOP_BACKING:-/dev/shm}
+make_loop_fs ext4 4G
+T=$LOOP_MNT/trees
+mkdir -p "$T"
+log "preparing a 200 MB and a 1 GB tree on ext4 ($LOOP_DEV)…"
+cp -a "$ROOTFS_DIR" "$T/small"
+cp -a "$ROOTFS_DIR" "$T/big"
+small_mb=$(du -sm "$T/small" | cut -f1)
+head -c $(((1024 - small_mb) << 20)) /dev/urandom >"$T/big/var/pad"
+big_mb=$(du -sm "$T/big" | cut -f1)
+sync
+
+# Microseconds from bash's own clock: forking date(1) around each run would be timed too.
+time_ms() { # time_ms CMD…: wall-clock microseconds of one run (must succeed)
+  local t0=${EPOCHREALTIME/[.,]/} t1
+  "$@" </dev/null >/dev/null 2>&1 || fail "failed: $*"
+  t1=${EPOCHREALTIME/[.,]/}
+  echo $((t1 - t0))
+}
+nspawn() {
+  unshare -m sh -c 'mount -t tmpfs tmpfs /run && exec systemd-nspawn -q --register=no --keep-unit "$@"' nspawn "$@"
+}
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+ms() { awk -v u="$1" 'BEGIN {printf "%.1f ms", u / 1000}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
+
+declare -A t
+cases=(true x-small x-big)
+for c in "${cases[@]}"; do t[cowpen-$c]=""; t[nspawn-$c]=""; done
+# one warm-up of each, not counted
+time_ms "$COWPEN" run -D "$T/small" /bin/true >/dev/null
+time_ms nspawn -D "$T/small" /bin/true >/dev/null
+
+# Each case is measured on its own, cowpen and nspawn alternating (who goes first alternates too),
+# with a sync outside the timed part so that one run's writeback never lands in the next one.
+measure() { # measure CASE COWPEN-ARGS… -- NSPAWN-ARGS…
+  local c=$1 i who
+  shift
+  local -a ca=() na=()
+  while [ "$1" != -- ]; do ca+=("$1"); shift; done
+  shift
+  na=("$@")
+  for ((i = 1; i <= ROUNDS; i++)); do
+    for who in $( ((i % 2)) && echo "cowpen nspawn" || echo "nspawn cowpen"); do
+      sync
+      if [ "$who" = cowpen ]; then
+        t[cowpen-$c]+=" $(time_ms "$COWPEN" run "${ca[@]}")"
+      else
+        t[nspawn-$c]+=" $(time_ms nspawn "${na[@]}")"
+      fi
+    done
+  done
+}
+log "run -D ROOT /bin/true, $((3 * ROUNDS)) rounds"
+ROUNDS=$((3 * ROUNDS)) measure true -D "$T/small" /bin/true -- -D "$T/small" /bin/true
+log "run -x, ${small_mb} MB, $ROUNDS rounds"
+measure x-small -x -D "$T/small" /bin/true -- -x -D "$T/small" /bin/true
+log "run -x, ${big_mb} MB, $ROUNDS rounds"
+measure x-big -x -D "$T/big" /bin/true -- -x -D "$T/big" /bin/true
+
+printf '\n%-34s %12s %12s %10s\n' "medians" cowpen systemd-nspawn ratio
+declare -A med
+for c in "${cases[@]}"; do
+  # shellcheck disable=SC2086
+  med[cowpen-$c]=$(median ${t[cowpen-$c]})
+  # shellcheck disable=SC2086
+  med[nspawn-$c]=$(median ${t[nspawn-$c]})
+done
+label() { case $1 in true) echo "run -D ROOT /bin/true" ;; x-small) echo "run -x, ${small_mb} MB tree (ext4)" ;; x-big) echo "run -x, ${big_mb} MB tree (ext4)" ;; esac; }
+for c in "${cases[@]}"; do
+  printf '%-34s %12s %12s %10s\n' "$(label "$c")" "$(ms "${med[cowpen-$c]}")" "$(ms "${med[nspawn-$c]}")" \
+    "$(ratio "${med[cowpen-$c]}" "${med[nspawn-$c]}")"
+done
+printf '\ncowpen -x %s MB / %s MB: %s   (nspawn: %s)\n' "$big_mb" "$small_mb" \
+  "$(ratio "${med[cowpen-x-big]}" "${med[cowpen-x-small]}")" "$(ratio "${med[nspawn-x-big]}" "${med[nspawn-x-small]}")"
+printf 'targets: run /bin/true <= 0.25, run -x <= 0.05, cowpen -x flat from 200 MB to 1 GB\n'

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "util.h"
+
+static void test_image_name(void **state) {
+        char longname[300];
+        memset(longname, 'a', sizeof(longname));
+        longname[255] = 0;
+        assert_true(image_name_is_valid(longname)); /* 255 bytes: the limit */
+        longname[255] = 'a';
+        longname[256] = 0;
+        assert_false(image_name_is_valid(longname)); /* limit + 1 */
+        assert_string_equal(image_name_invalid_reason(longname), "name is longer than 255 bytes");
+
+        assert_true(image_name_is_valid("gentoo"));
+        assert_true(image_name_is_valid("a.raw-ish_name+1"));
+        assert_false(image_name_is_valid(""));
+        assert_false(image_name_is_valid(NULL));
+        assert_false(image_name_is_valid("."));
+        assert_false(image_name_is_valid(".."));
+        assert_false(image_name_is_valid(".hidden"));
+        assert_false(image_name_is_valid(".#temp"));
+        assert_false(image_name_is_valid("a/b"));
+        assert_false(image_name_is_valid("../x"));
+        assert_false(image_name_is_valid("tab\there"));
+        assert_false(image_name_is_valid("nl\n"));
+        assert_false(image_name_is_valid("del\x7f"));
+        assert_false(image_name_is_valid("backup~"));
+        assert_string_equal(image_name_invalid_reason("a/b"), "name contains '/'");
+        assert_null(image_name_invalid_reason("ok"));
+}
+
+static void test_parse_size(void **state) {
+        uint64_t v;
+        assert_int_equal(parse_size("0", &v), 0);
+        assert_int_equal(v, 0);
+        assert_int_equal(parse_size("4096", &v), 0);
+        assert_int_equal(v, 4096);
+        assert_int_equal(parse_size("64M", &v), 0);
+        assert_int_equal(v, 64 << 20);
+        assert_int_equal(parse_size("2G", &v), 0);
+        assert_int_equal(v, UINT64_C(2) << 30);
+        assert_int_equal(parse_size("1KiB", &v), 0);
+        assert_int_equal(v, 1024);
+        assert_int_equal(parse_size("16E", &v), -ERANGE);
+        assert_int_equal(parse_size("99999999999999999999", &v), -ERANGE);
+        assert_int_equal(parse_size("1X", &v), -EINVAL);
+        assert_int_equal(parse_size("-1", &v), -EINVAL);
+        assert_int_equal(parse_size("", &v), -EINVAL);
+}
+
+static void test_parse_boolean(void **state) {
+        assert_int_equal(parse_boolean("yes"), 1);
+        assert_int_equal(parse_boolean("on"), 1);
+        assert_int_equal(parse_boolean("1"), 1);
+        assert_int_equal(parse_boolean("no"), 0);
+        assert_int_equal(parse_boolean("false"), 0);
+        assert_int_equal(parse_boolean("maybe"), -EINVAL);
+        assert_int_equal(parse_boolean(NULL), -EINVAL);
+}
+
+static void test_hex(void **state) {
+        void *buf;
+        size_t n;
+        assert_int_equal(unhexmem("00ff10Ab", 8, &buf, &n), 0);
+        assert_int_equal(n, 4);
+        assert_memory_equal(buf, "\x00\xff\x10\xab", 4);
+        char *h = hexmem(buf, n);
+        assert_string_equal(h, "00ff10ab");
+        free(h);
+        free(buf);
+        assert_int_equal(unhexmem("abc", 3, &buf, &n), -EINVAL);
+        assert_int_equal(unhexmem("zz", 2, &buf, &n), -EINVAL);
+}
+
+static void test_printable(void **state) {
+        char *p = printable("bad\001name\n", 255);
+        assert_string_equal(p, "bad\\x01name\\x0a");
+        free(p);
+        p = printable("back\\slash", 255);
+        assert_string_equal(p, "back\\x5cslash");
+        free(p);
+        p = printable("abcdefghij", 4);
+        assert_string_equal(p, "abcd…");
+        free(p);
+}
+
+static void test_strv(void **state) {
+        _cleanup_strv_free_ char **l = NULL;
+        assert_int_equal(strv_length(l), 0);
+        assert_int_equal(strv_extend(&l, "a"), 0);
+        assert_int_equal(strv_extend(&l, "b"), 0);
+        assert_int_equal(strv_length(l), 2);
+        assert_true(strv_contains(l, "b"));
+        assert_false(strv_contains(l, "c"));
+        assert_non_null(endswith("foo.raw", ".raw"));
+        assert_null(endswith("raw", ".raw"));
+        assert_true(startswith(".#x", ".#"));
+        char *j = strjoin("a", "/", "b");
+        assert_string_equal(j, "a/b");
+        free(j);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_image_name),  cmocka_unit_test(test_parse_size),
+                cmocka_unit_test(test_parse_boolean), cmocka_unit_test(test_hex),
+                cmocka_unit_test(test_printable),   cmocka_unit_test(test_strv),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
