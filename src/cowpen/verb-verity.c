@@ -9,12 +9,14 @@
 #include <sys/xattr.h>
 
 #include "fd-util.h"
+#include "image.h"
 #include "util.h"
 #include "verbs.h"
 #include "verity.h"
 
 /* The verity verbs: verity-format, verity-sign, verity-verify. IMAGE is a file path (a raw image,
- * a block device, or any file); sidecars are found next to it (SPEC.md). */
+ * a block device, or any file), or the name of a raw image in the image root (NAME.raw) when no
+ * such file exists here; sidecars are found next to it (SPEC.md). */
 
 #define ROOT_HASH_FILE_MAX 1024U /* IMAGE.roothash: hex plus perhaps a newline */
 
@@ -39,18 +41,18 @@ enum {
         ARG_THREADS,
 };
 
-#define TREE_LONG_OPTIONS                                                      \
-        { "verity-data", required_argument, NULL, ARG_VERITY_DATA },           \
-        { "salt", required_argument, NULL, ARG_SALT },                         \
-        { "hash", required_argument, NULL, ARG_HASH },                         \
-        { "data-block-size", required_argument, NULL, ARG_DATA_BLOCK_SIZE },   \
-        { "hash-block-size", required_argument, NULL, ARG_HASH_BLOCK_SIZE },   \
-        { "format", required_argument, NULL, ARG_FORMAT },                     \
-        { "no-superblock", no_argument, NULL, ARG_NO_SUPERBLOCK },             \
-        { "hash-offset", required_argument, NULL, ARG_HASH_OFFSET },           \
-        { "uuid", required_argument, NULL, ARG_UUID },                         \
-        { "data-blocks", required_argument, NULL, ARG_DATA_BLOCKS },           \
-        { "threads", required_argument, NULL, ARG_THREADS }
+#define TREE_LONG_OPTIONS                                                                                             \
+        {"verity-data", required_argument, NULL, ARG_VERITY_DATA}, {"salt", required_argument, NULL, ARG_SALT},       \
+                {"hash", required_argument, NULL, ARG_HASH},                                                          \
+                {"data-block-size", required_argument, NULL, ARG_DATA_BLOCK_SIZE},                                    \
+                {"hash-block-size", required_argument, NULL, ARG_HASH_BLOCK_SIZE},                                    \
+                {"format", required_argument, NULL, ARG_FORMAT},                                                      \
+                {"no-superblock", no_argument, NULL, ARG_NO_SUPERBLOCK},                                              \
+                {"hash-offset", required_argument, NULL, ARG_HASH_OFFSET},                                            \
+                {"uuid", required_argument, NULL, ARG_UUID},                                                          \
+                {"data-blocks", required_argument, NULL, ARG_DATA_BLOCKS}, {                                          \
+                "threads", required_argument, NULL, ARG_THREADS                                                       \
+        }
 
 typedef struct TreeArgs {
         const char *verity_data;
@@ -67,8 +69,8 @@ typedef struct TreeArgs {
 static int parse_u32_block_size(const char *verb, const char *opt, const char *arg, uint32_t *ret) {
         uint64_t v;
         if (safe_atou64(arg, &v) < 0 || v < VERITY_BLOCK_SIZE_MIN || v > VERITY_BLOCK_SIZE_MAX || (v & (v - 1)) != 0)
-                return log_usage("%s: --%s=%s: expected a power of two from %u to %u", verb, opt, arg, VERITY_BLOCK_SIZE_MIN,
-                                 VERITY_BLOCK_SIZE_MAX);
+                return log_usage("%s: --%s=%s: expected a power of two from %u to %u", verb, opt, arg,
+                        VERITY_BLOCK_SIZE_MIN, VERITY_BLOCK_SIZE_MAX);
         *ret = (uint32_t) v;
         return 0;
 }
@@ -81,7 +83,7 @@ static int parse_uuid(const char *s, uint8_t ret[16]) {
                         continue;
                 if (n >= 32 || !p[1])
                         return -EINVAL;
-                char h[3] = { p[0], p[1], 0 };
+                char h[3] = {p[0], p[1], 0};
                 char *end;
                 if (!strchr("0123456789abcdefABCDEF", h[0]) || !strchr("0123456789abcdefABCDEF", h[1]))
                         return -EINVAL;
@@ -115,7 +117,8 @@ static int parse_tree_option(const char *verb, int c, const char *arg, TreeArgs 
                 _cleanup_free_ void *b = NULL;
                 size_t n;
                 if (len > 2 * VERITY_SALT_SIZE_MAX || unhexmem(arg, len, &b, &n) < 0)
-                        return log_usage("%s: --salt=%s: expected up to %u bytes as hex, or -", verb, arg, VERITY_SALT_SIZE_MAX);
+                        return log_usage("%s: --salt=%s: expected up to %u bytes as hex, or -", verb, arg,
+                                VERITY_SALT_SIZE_MAX);
                 memcpy(a->params.salt, b, n);
                 a->params.salt_size = (uint16_t) n;
                 return 0;
@@ -157,7 +160,8 @@ static int parse_tree_option(const char *verb, int c, const char *arg, TreeArgs 
                 return 0;
         case ARG_DATA_BLOCKS:
                 if (safe_atou64(arg, &v) < 0 || v == 0 || v > VERITY_DATA_BLOCKS_MAX)
-                        return log_usage("%s: --data-blocks=%s: expected 1 to %" PRIu64, verb, arg, (uint64_t) VERITY_DATA_BLOCKS_MAX);
+                        return log_usage("%s: --data-blocks=%s: expected 1 to %" PRIu64, verb, arg,
+                                (uint64_t) VERITY_DATA_BLOCKS_MAX);
                 a->params.data_blocks = v;
                 a->pins |= VERITY_PIN_DATA_BLOCKS;
                 return 0;
@@ -189,11 +193,6 @@ static int fd_size(int fd, uint64_t *ret) {
         return -EBADFD;
 }
 
-static bool same_file(int a, int b) {
-        struct stat x, y;
-        return fstat(a, &x) >= 0 && fstat(b, &y) >= 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
-}
-
 /* A file written under a hidden temporary name next to its final path and renamed over it at the
  * end, so nothing half-written is ever visible under the final name. */
 typedef struct AtomicFile {
@@ -210,14 +209,14 @@ static void atomic_file_done(AtomicFile *f) {
         safe_close(f->dir_fd);
         free(f->name);
         free(f->tmp);
-        *f = (AtomicFile) { .dir_fd = -EBADF, .fd = -EBADF };
+        *f = (AtomicFile){.dir_fd = -EBADF, .fd = -EBADF};
 }
 
 static int atomic_file_open(const char *path, AtomicFile *ret) {
         _cleanup_free_ char *d = strdup(path), *b = strdup(path);
         if (!d || !b)
                 return -ENOMEM;
-        AtomicFile f = { .dir_fd = -EBADF, .fd = -EBADF };
+        AtomicFile f = {.dir_fd = -EBADF, .fd = -EBADF};
         f.dir_fd = open(dirname(d), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (f.dir_fd < 0)
                 return -errno;
@@ -267,11 +266,54 @@ static int write_file_atomic(const char *path, const void *buf, size_t size) {
         return r;
 }
 
+/* IMAGE as given: a path when it names something here (or contains a slash), else a raw image of
+ * the image root, as machinectl would take the name; that one is held with a shared lock so that
+ * it is not removed or renamed under us (the root stays open as long as the lock needs it). */
+typedef struct Target {
+        ImageRoot *root;
+        ImageLock lock;
+        char *path;
+} Target;
+#define TARGET_NULL ((Target){.lock = IMAGE_LOCK_NULL})
+
+static void target_done(Target *t) {
+        image_lock_release(&t->lock);
+        image_root_free(t->root);
+        free(t->path);
+        *t = TARGET_NULL;
+}
+
+static int resolve_image(const char *verb, const char *arg, Target *t) {
+        int r;
+        if (strchr(arg, '/') || access(arg, F_OK) >= 0 || !image_name_is_valid(arg)) {
+                t->path = strdup(arg);
+                return t->path ? 0 : log_oom();
+        }
+        if (image_root_open(arg_global.image_root, false, &t->root) < 0)
+                return log_error_errno(
+                        -ENOENT, "%s %s: no such file, and no image root %s", verb, arg, arg_global.image_root);
+        _cleanup_(image_freep) Image *i = NULL;
+        r = image_find(t->root, arg, &i);
+        if (r == -ENOENT)
+                return log_error_errno(r, "%s %s: no such file or image", verb, arg);
+        if (r < 0)
+                return log_image_error(r, verb, arg);
+        if (i->type != IMAGE_RAW)
+                return log_error_errno(-EMEDIUMTYPE, "%s %s: image is a %s, not a raw image", verb, arg,
+                        image_type_to_string(i->type));
+        r = image_lock(t->root, i->name, false, &t->lock);
+        if (r < 0)
+                return log_image_error(r, verb, arg);
+        t->path = strdup(i->path);
+        return t->path ? 0 : log_oom();
+}
+
 static const char help_format[] =
         "cowpen verity-format [OPTIONS…] IMAGE\n\n"
         "Build the dm-verity hash tree of IMAGE, byte-compatible with veritysetup format, and write\n"
         "IMAGE.verity (\".raw\" dropped) and IMAGE.roothash (lower-case hex, no newline). Prints the\n"
-        "root hash. IMAGE's size must be a whole number of data blocks.\n\n"
+        "root hash. IMAGE's size must be a whole number of data blocks. IMAGE is a file, or else the\n"
+        "name of a raw image (NAME.raw) in the image root.\n\n"
         "     --verity-data=FILE     Write the tree to FILE instead of IMAGE.verity\n"
         "     --hash-offset=BYTES    Tree (and superblock) at this offset; without --verity-data\n"
         "                            inside IMAGE itself, after the data (data = first BYTES)\n"
@@ -286,7 +328,7 @@ static const char help_format[] =
         "     --threads=N            Hashing threads (default: one per CPU)\n";
 
 int verb_verity_format(int argc, char *argv[]) {
-        static const struct option options[] = { GLOBAL_LONG_OPTIONS, TREE_LONG_OPTIONS, {} };
+        static const struct option options[] = {GLOBAL_LONG_OPTIONS, TREE_LONG_OPTIONS, {}};
         TreeArgs a = {};
         verity_params_init(&a.params);
         int c, r;
@@ -301,7 +343,10 @@ int verb_verity_format(int argc, char *argv[]) {
         }
         if ((r = check_args("verity-format", argc - optind, 1, 1)) < 0)
                 return r;
-        const char *image = argv[optind];
+        _cleanup_(target_done) Target target = TARGET_NULL;
+        if ((r = resolve_image("verity-format", argv[optind], &target)) < 0)
+                return r;
+        const char *image = target.path;
         bool one_file = a.hash_offset_given && !a.verity_data;
 
         _cleanup_close_ int data_fd = open(image, (one_file ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY);
@@ -316,23 +361,25 @@ int verb_verity_format(int argc, char *argv[]) {
         if (a.params.data_blocks == 0) {
                 if (avail % bs != 0)
                         return log_error_errno(-EINVAL,
-                                               "verity-format %s: data size %" PRIu64 " is not a multiple of the data block size %" PRIu32
-                                               " (the tail would be unprotected)",
-                                               image, avail, bs);
+                                "verity-format %s: data size %" PRIu64
+                                " is not a multiple of the data block size %" PRIu32
+                                " (the tail would be unprotected)",
+                                image, avail, bs);
                 if (avail == 0)
                         return log_error_errno(-EINVAL, "verity-format %s: no data to protect", image);
                 if (avail / bs > VERITY_DATA_BLOCKS_MAX)
                         return log_error_errno(-EFBIG, "verity-format %s: more than %" PRIu64 " data blocks", image,
-                                               (uint64_t) VERITY_DATA_BLOCKS_MAX);
+                                (uint64_t) VERITY_DATA_BLOCKS_MAX);
                 a.params.data_blocks = avail / bs;
         } else if (a.params.data_blocks > avail / bs)
-                return log_error_errno(-EINVAL, "verity-format %s: --data-blocks=%" PRIu64 " exceeds the %" PRIu64 " blocks there", image,
-                                       a.params.data_blocks, avail / bs);
+                return log_error_errno(-EINVAL,
+                        "verity-format %s: --data-blocks=%" PRIu64 " exceeds the %" PRIu64 " blocks there", image,
+                        a.params.data_blocks, avail / bs);
         if (one_file && a.params.data_blocks * bs != a.hash_offset)
                 return log_error_errno(-EINVAL,
-                                       "verity-format %s: --hash-offset=%" PRIu64 " must equal the data size %" PRIu64
-                                       " (bytes between would be unprotected)",
-                                       image, a.hash_offset, a.params.data_blocks * bs);
+                        "verity-format %s: --hash-offset=%" PRIu64 " must equal the data size %" PRIu64
+                        " (bytes between would be unprotected)",
+                        image, a.hash_offset, a.params.data_blocks * bs);
         r = verity_params_randomize(&a.params, !a.salt_given, !a.uuid_given);
         if (r < 0)
                 return log_error_errno(r, "verity-format %s: random bytes: %m", image);
@@ -342,8 +389,9 @@ int verb_verity_format(int argc, char *argv[]) {
         VerityGeometry g;
         r = verity_geometry(&a.params, !a.no_superblock, a.hash_offset, &g);
         if (r < 0)
-                return log_error_errno(r, "verity-format %s: --hash-offset=%" PRIu64 " does not fit the hash block size", image,
-                                       a.hash_offset);
+                return log_error_errno(r,
+                        "verity-format %s: --hash-offset=%" PRIu64 " does not fit the hash block size", image,
+                        a.hash_offset);
 
         _cleanup_free_ char *sidecar = NULL, *roothash_path = NULL;
         if ((r = verity_sidecar_path(image, ".roothash", &roothash_path)) < 0)
@@ -356,29 +404,35 @@ int verb_verity_format(int argc, char *argv[]) {
         }
 
         /* A new regular hash file is built under a temporary name; an existing block device, a
-         * tree at an offset or inside IMAGE is written in place (there is nothing to rename). */
-        AtomicFile af = { .dir_fd = -EBADF, .fd = -EBADF };
-        _cleanup_close_ int hash_fd = -EBADF;
-        struct stat st;
+         * tree at an offset or inside IMAGE is written in place (there is nothing to rename). The
+         * tree file must never be IMAGE itself unless asked for with --hash-offset. */
+        AtomicFile af = {.dir_fd = -EBADF, .fd = -EBADF};
+        _cleanup_close_ int own_hash_fd = -EBADF;
+        int hash_fd;
+        struct stat st, dst;
         bool atomic = false;
-        if (one_file)
-                hash_fd = TAKE_FD(data_fd), data_fd = dup(hash_fd);
-        else if (a.hash_offset == 0 && (stat(hash_path, &st) < 0 || S_ISREG(st.st_mode))) {
-                r = atomic_file_open(hash_path, &af);
-                if (r < 0)
-                        return log_error_errno(r, "verity-format %s: %s: %m", image, hash_path);
-                hash_fd = af.fd;
-                atomic = true;
-        } else {
-                hash_fd = open(hash_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
-                if (hash_fd < 0)
-                        return log_error_errno(-errno, "verity-format %s: %s: %m", image, hash_path);
-                if (same_file(hash_fd, data_fd) && a.hash_offset < a.params.data_blocks * bs)
-                        return log_error_errno(-ERANGE, "verity-format %s: the tree would overwrite the data", image);
-        }
-        if (data_fd < 0) {
-                atomic_file_done(&af);
+        if (fstat(data_fd, &dst) < 0)
                 return log_error_errno(-errno, "verity-format %s: %m", image);
+        if (one_file)
+                hash_fd = data_fd;
+        else {
+                bool exists = stat(hash_path, &st) >= 0;
+                if (exists && st.st_dev == dst.st_dev && st.st_ino == dst.st_ino &&
+                        a.hash_offset < a.params.data_blocks * bs)
+                        return log_error_errno(-ERANGE, "verity-format %s: the tree in %s would overwrite the data",
+                                image, hash_path);
+                if (a.hash_offset == 0 && (!exists || S_ISREG(st.st_mode))) {
+                        r = atomic_file_open(hash_path, &af);
+                        if (r < 0)
+                                return log_error_errno(r, "verity-format %s: %s: %m", image, hash_path);
+                        hash_fd = af.fd;
+                        atomic = true;
+                } else {
+                        own_hash_fd = open(hash_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+                        if (own_hash_fd < 0)
+                                return log_error_errno(-errno, "verity-format %s: %s: %m", image, hash_path);
+                        hash_fd = own_hash_fd;
+                }
         }
 
         VerityLocation loc = {
@@ -393,10 +447,7 @@ int verb_verity_format(int argc, char *argv[]) {
                 r = -errno;
         if (r >= 0 && atomic)
                 r = atomic_file_commit(&af);
-        if (atomic) {
-                hash_fd = -EBADF; /* owned by af */
-                atomic_file_done(&af);
-        }
+        atomic_file_done(&af); /* removes the temporary file unless committed */
         if (r == -EINTR)
                 return log_error_errno(r, "verity-format %s: interrupted, nothing was kept", image);
         if (r == -ERANGE)
@@ -516,9 +567,9 @@ int verb_verity_verify(int argc, char *argv[]) {
         static const struct option options[] = {
                 GLOBAL_LONG_OPTIONS,
                 TREE_LONG_OPTIONS,
-                { "root-hash", required_argument, NULL, ARG_ROOT_HASH },
-                { "root-hash-sig", required_argument, NULL, ARG_ROOT_HASH_SIG },
-                { "verity-certs", required_argument, NULL, ARG_VERITY_CERTS },
+                {"root-hash", required_argument, NULL, ARG_ROOT_HASH},
+                {"root-hash-sig", required_argument, NULL, ARG_ROOT_HASH_SIG},
+                {"verity-certs", required_argument, NULL, ARG_VERITY_CERTS},
                 {},
         };
         TreeArgs a = {};
@@ -549,7 +600,10 @@ int verb_verity_verify(int argc, char *argv[]) {
         }
         if ((r = check_args("verity-verify", argc - optind, 1, 1)) < 0)
                 return r;
-        const char *image = argv[optind];
+        _cleanup_(target_done) Target target = TARGET_NULL;
+        if ((r = resolve_image("verity-verify", argv[optind], &target)) < 0)
+                return r;
+        const char *image = target.path;
         bool one_file = a.hash_offset_given && !a.verity_data;
 
         _cleanup_close_ int data_fd = open(image, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -568,11 +622,12 @@ int verb_verity_verify(int argc, char *argv[]) {
                         return log_oom();
                 hash_path = sidecar;
         }
-        _cleanup_close_ int hash_fd = one_file ? dup(data_fd) : open(hash_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        _cleanup_close_ int hash_fd =
+                one_file ? fcntl(data_fd, F_DUPFD_CLOEXEC, 3) : open(hash_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (hash_fd < 0) {
                 if (errno == ENOENT && !a.verity_data)
-                        return log_error_errno(-ENOENT, "verity-verify %s: no hash tree: %s missing (give --verity-data=)", image,
-                                               hash_path);
+                        return log_error_errno(-ENOENT,
+                                "verity-verify %s: no hash tree: %s missing (give --verity-data=)", image, hash_path);
                 return log_error_errno(-errno, "verity-verify %s: %s: %m", image, hash_path ?: image);
         }
         const char *hash_name = hash_path ?: image;
@@ -584,13 +639,14 @@ int verb_verity_verify(int argc, char *argv[]) {
         if (!a.no_superblock) {
                 r = verity_superblock_read(hash_fd, a.hash_offset, &p, &field);
                 if (r == -EBADMSG)
-                        return log_error_errno(r, "verity-verify %s: superblock of %s: bad %s", image, hash_name, field);
+                        return log_error_errno(
+                                r, "verity-verify %s: superblock of %s: bad %s", image, hash_name, field);
                 if (r < 0)
                         return log_error_errno(r, "verity-verify %s: superblock of %s: %m", image, hash_name);
                 r = verity_params_check_pinned(&p, &a.params, a.pins, &field);
                 if (r < 0)
-                        return log_error_errno(r, "verity-verify %s: superblock of %s: %s differs from the one given", image,
-                                               hash_name, field);
+                        return log_error_errno(r, "verity-verify %s: superblock of %s: %s differs from the one given",
+                                image, hash_name, field);
         } else {
                 p = a.params;
                 if (p.data_blocks == 0) {
@@ -605,19 +661,20 @@ int verb_verity_verify(int argc, char *argv[]) {
         uint64_t covered = p.data_blocks * p.data_block_size;
         if (one_file ? covered != a.hash_offset : (data_is_blockdev ? data_size < covered : data_size != covered))
                 return log_error_errno(-EBADMSG,
-                                       "verity-verify %s: data size %" PRIu64 " does not match the %" PRIu64 " blocks of %" PRIu32
-                                       " bytes the tree protects",
-                                       image, one_file ? a.hash_offset : data_size, p.data_blocks, p.data_block_size);
+                        "verity-verify %s: data size %" PRIu64 " does not match the %" PRIu64 " blocks of %" PRIu32
+                        " bytes the tree protects",
+                        image, one_file ? a.hash_offset : data_size, p.data_blocks, p.data_block_size);
         VerityGeometry g;
         r = verity_geometry(&p, !a.no_superblock, a.hash_offset, &g);
         if (r < 0)
                 return log_error_errno(r, "verity-verify %s: tree geometry: %m", image);
         uint64_t hash_size;
         if ((r = fd_size(hash_fd, &hash_size)) < 0)
-                return log_error_errno(r, "verity-verify %s: %s: not a regular file or block device", image, hash_name);
+                return log_error_errno(
+                        r, "verity-verify %s: %s: not a regular file or block device", image, hash_name);
         if (hash_size < g.hash_end)
-                return log_error_errno(-EBADMSG, "verity-verify %s: %s is %" PRIu64 " bytes, the tree needs %" PRIu64, image, hash_name,
-                                       hash_size, g.hash_end);
+                return log_error_errno(-EBADMSG, "verity-verify %s: %s is %" PRIu64 " bytes, the tree needs %" PRIu64,
+                        image, hash_name, hash_size, g.hash_end);
 
         /* The signature, if given or found; a JSON signature may also carry the root hash. */
         _cleanup_free_ void *sig = NULL;
@@ -635,7 +692,9 @@ int verb_verity_verify(int argc, char *argv[]) {
                 r = load_signature(sig_name, &sig, &sig_size, &sj);
                 if (r < 0)
                         return log_error_errno(r, "verity-verify %s: signature %s: %s", image, sig_name,
-                                               r == -EBADMSG ? "malformed" : r == -EFBIG ? "too large" : strerror(-r));
+                                r == -EBADMSG ? "malformed"
+                                : r == -EFBIG ? "too large"
+                                              : strerror(-r));
                 if (r > 0) {
                         sig = TAKE_PTR(sj.p7s);
                         sig_size = sj.p7s_size;
@@ -656,16 +715,16 @@ int verb_verity_verify(int argc, char *argv[]) {
         }
         if (!root_text) {
                 verity_sig_json_done(&sj);
-                return log_error_errno(-ENOKEY, "verity-verify %s: no root hash (give --root-hash= or provide %s.roothash)", image,
-                                       image);
+                return log_error_errno(-ENOKEY,
+                        "verity-verify %s: no root hash (give --root-hash= or provide %s.roothash)", image, image);
         }
         uint8_t root[VERITY_DIGEST_SIZE_MAX];
         size_t root_size;
         r = verity_root_hash_from_hex(root_text, p.hash, root, &root_size);
         if (r < 0) {
                 verity_sig_json_done(&sj);
-                return log_error_errno(r, "verity-verify %s: root hash from %s is not %zu bytes of hex for %s", image, root_source,
-                                       verity_hash_digest_size(p.hash), verity_hash_to_string(p.hash));
+                return log_error_errno(r, "verity-verify %s: root hash from %s is not %zu bytes of hex for %s", image,
+                        root_source, verity_hash_digest_size(p.hash), verity_hash_to_string(p.hash));
         }
         _cleanup_free_ char *root_hex = hexmem(root, root_size);
         if (!root_hex) {
@@ -674,8 +733,8 @@ int verb_verity_verify(int argc, char *argv[]) {
         }
         if (sj.root_hash_hex && !streq(sj.root_hash_hex, root_hex)) {
                 verity_sig_json_done(&sj);
-                return log_error_errno(-EBADMSG, "verity-verify %s: signature %s: signs root hash %s, not %s", image, sig_name,
-                                       sj.root_hash_hex, root_hex);
+                return log_error_errno(-EBADMSG, "verity-verify %s: signature %s: signs root hash %s, not %s", image,
+                        sig_name, sj.root_hash_hex, root_hex);
         }
 
         _cleanup_free_ char *signer = NULL;
@@ -686,14 +745,18 @@ int verb_verity_verify(int argc, char *argv[]) {
                 r = verity_sig_verify(root_hex, sig, sig_size, dirs, sj.fingerprint_hex, &signer);
                 verity_sig_json_done(&sj);
                 if (r == -ENOKEY)
-                        return log_error_errno(r, "verity-verify %s: signature %s: not signed by a trusted certificate (%s)", image,
-                                               sig_name, arg_certs ?: "/etc/verity.d, /run/verity.d, /usr/local/lib/verity.d, /usr/lib/verity.d");
+                        return log_error_errno(r,
+                                "verity-verify %s: signature %s: not signed by a trusted certificate (%s)", image,
+                                sig_name,
+                                arg_certs
+                                        ?: "/etc/verity.d, /run/verity.d, /usr/local/lib/verity.d, /usr/lib/verity.d");
                 if (r == -EKEYREJECTED)
-                        return log_error_errno(r, "verity-verify %s: signature %s: does not verify over root hash %s", image, sig_name,
-                                               root_hex);
+                        return log_error_errno(r, "verity-verify %s: signature %s: does not verify over root hash %s",
+                                image, sig_name, root_hex);
                 if (r == -EBADMSG)
-                        return log_error_errno(r, "verity-verify %s: signature %s: malformed (not DER PKCS#7 with detached content)",
-                                               image, sig_name);
+                        return log_error_errno(r,
+                                "verity-verify %s: signature %s: malformed (not DER PKCS#7 with detached content)",
+                                image, sig_name);
                 if (r < 0)
                         return log_error_errno(r, "verity-verify %s: signature %s: %m", image, sig_name);
         }
@@ -709,7 +772,8 @@ int verb_verity_verify(int argc, char *argv[]) {
         r = verity_tree_verify(&loc, &p, root, root_size, a.threads, &f);
         if (r == -EBADMSG) {
                 char buf[VERITY_FAILURE_STRING_MAX];
-                return log_error_errno(r, "verity-verify %s: %s", image, verity_failure_to_string(&f, buf, sizeof(buf)));
+                return log_error_errno(
+                        r, "verity-verify %s: %s", image, verity_failure_to_string(&f, buf, sizeof(buf)));
         }
         if (r == -EINTR)
                 return log_error_errno(r, "verity-verify %s: interrupted", image);
@@ -741,11 +805,11 @@ static const char help_sign[] =
 int verb_verity_sign(int argc, char *argv[]) {
         static const struct option options[] = {
                 GLOBAL_LONG_OPTIONS,
-                { "private-key", required_argument, NULL, ARG_PRIVATE_KEY },
-                { "certificate", required_argument, NULL, ARG_CERTIFICATE },
-                { "root-hash", required_argument, NULL, ARG_ROOT_HASH },
-                { "output", required_argument, NULL, ARG_OUTPUT },
-                { "partition-json", required_argument, NULL, ARG_PARTITION_JSON },
+                {"private-key", required_argument, NULL, ARG_PRIVATE_KEY},
+                {"certificate", required_argument, NULL, ARG_CERTIFICATE},
+                {"root-hash", required_argument, NULL, ARG_ROOT_HASH},
+                {"output", required_argument, NULL, ARG_OUTPUT},
+                {"partition-json", required_argument, NULL, ARG_PARTITION_JSON},
                 {},
         };
         const char *arg_key = NULL, *arg_cert = NULL, *arg_root_hash = NULL, *arg_output = NULL, *arg_json = NULL;
@@ -777,7 +841,10 @@ int verb_verity_sign(int argc, char *argv[]) {
                 return r;
         if (!arg_key || !arg_cert)
                 return log_usage("verity-sign: --private-key= and --certificate= are required");
-        const char *image = argv[optind];
+        _cleanup_(target_done) Target target = TARGET_NULL;
+        if ((r = resolve_image("verity-sign", argv[optind], &target)) < 0)
+                return r;
+        const char *image = target.path;
 
         _cleanup_close_ int data_fd = open(image, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (data_fd < 0 && !arg_root_hash)
@@ -787,14 +854,16 @@ int verb_verity_sign(int argc, char *argv[]) {
         if (r < 0)
                 return log_error_errno(r, "verity-sign %s: root hash: %m", image);
         if (r == 0)
-                return log_error_errno(-ENOKEY, "verity-sign %s: no root hash (give --root-hash= or run verity-format first)", image);
+                return log_error_errno(
+                        -ENOKEY, "verity-sign %s: no root hash (give --root-hash= or run verity-format first)", image);
         size_t len = strlen(root_text);
         bool ok = len == 40 || len == 64 || len == 128;
         for (size_t i = 0; ok && i < len; i++)
                 ok = strchr("0123456789abcdefABCDEF", root_text[i]) != NULL;
         if (!ok)
-                return log_error_errno(-EINVAL, "verity-sign %s: root hash from %s is not a sha1, sha256 or sha512 hex digest", image,
-                                       root_source);
+                return log_error_errno(-EINVAL,
+                        "verity-sign %s: root hash from %s is not a sha1, sha256 or sha512 hex digest", image,
+                        root_source);
         for (char *x = root_text; *x; x++)
                 *x = (char) (*x >= 'A' && *x <= 'F' ? *x - 'A' + 'a' : *x);
 
@@ -813,7 +882,8 @@ int verb_verity_sign(int argc, char *argv[]) {
         if (r == -EBADMSG)
                 return log_error_errno(r, "verity-sign %s: certificate %s: not a PEM certificate", image, arg_cert);
         if (r == -EKEYREJECTED)
-                return log_error_errno(r, "verity-sign %s: private key %s does not belong to certificate %s", image, arg_key, arg_cert);
+                return log_error_errno(r, "verity-sign %s: private key %s does not belong to certificate %s", image,
+                        arg_key, arg_cert);
         if (r < 0)
                 return log_error_errno(r, "verity-sign %s: signing: %m", image);
 

@@ -12,6 +12,7 @@
 #include <linux/loop.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 
@@ -21,6 +22,9 @@
 
 #define LOOP_ATTACH_ATTEMPTS 64 /* LOOP_CTL_GET_FREE races with other users of loop devices */
 #define COPY_CHUNK (16U * 1024U * 1024U)
+
+static void crypt_log_discard(int level, const char *msg, void *userdata) {
+}
 
 bool verity_dm_available(void) {
         return access("/dev/mapper/control", F_OK) >= 0;
@@ -147,11 +151,12 @@ int verity_loop_attach(int fd, uint64_t offset, uint64_t size, int *ret_fd, char
                 }
                 struct loop_config cfg = {
                         .fd = (uint32_t) fd,
-                        .info = {
-                                .lo_offset = offset,
-                                .lo_sizelimit = size,
-                                .lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR,
-                        },
+                        .info =
+                                {
+                                        .lo_offset = offset,
+                                        .lo_sizelimit = size,
+                                        .lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR,
+                                },
                 };
                 if (ioctl(lfd, LOOP_CONFIGURE, &cfg) < 0) {
                         if (errno == EBUSY)
@@ -174,6 +179,7 @@ void verity_opened_done(VerityOpened *o) {
         o->fd = safe_close(o->fd);
         if (o->dm && o->dm_name) {
                 struct crypt_device *cd = NULL;
+                crypt_set_log_callback(NULL, crypt_log_discard, NULL);
                 if (crypt_init_by_name(&cd, o->dm_name) >= 0)
                         (void) crypt_deactivate_by_name(cd, o->dm_name, CRYPT_DEACTIVATE_DEFERRED);
                 crypt_free(cd);
@@ -181,7 +187,7 @@ void verity_opened_done(VerityOpened *o) {
         free(o->device_path);
         free(o->signer);
         free(o->dm_name);
-        *o = (VerityOpened) { .fd = -EBADF };
+        *o = (VerityOpened){.fd = -EBADF};
 }
 
 static int check_signature(const VerityOpenRequest *req, size_t digest_size, char **ret_signer, VerityFailure *f) {
@@ -196,7 +202,7 @@ static int check_signature(const VerityOpenRequest *req, size_t digest_size, cha
                 return -ENOMEM;
         int r = verity_sig_verify(hex, req->sig, req->sig_size, req->cert_dirs, NULL, ret_signer);
         if (r == -EBADMSG || r == -ENOKEY || r == -EKEYREJECTED)
-                *f = (VerityFailure) { .kind = VERITY_FAILURE_SIGNATURE };
+                *f = (VerityFailure){.kind = VERITY_FAILURE_SIGNATURE};
         return r;
 }
 
@@ -256,7 +262,7 @@ static int open_userspace(const VerityOpenRequest *req, VerityOpened *ret, Verit
         if (r < 0)
                 goto fail;
 
-        VerityOpened o = { .fd = -EBADF, .signer = TAKE_PTR(signer) };
+        VerityOpened o = {.fd = -EBADF, .signer = TAKE_PTR(signer)};
         r = verity_loop_attach(data, req->data_offset, p.data_blocks * p.data_block_size, &o.fd, &o.device_path);
         if (r < 0) {
                 verity_opened_done(&o);
@@ -268,7 +274,7 @@ fail:
         if (r == -EBADMSG && ret_failure)
                 *ret_failure = f;
         if ((r == -ENOKEY || r == -EKEYREJECTED) && ret_failure)
-                *ret_failure = (VerityFailure) { .kind = VERITY_FAILURE_SIGNATURE };
+                *ret_failure = (VerityFailure){.kind = VERITY_FAILURE_SIGNATURE};
         return r;
 }
 
@@ -290,14 +296,15 @@ static int open_dm(const VerityOpenRequest *req, VerityOpened *ret, VerityFailur
         r = check_signature(req, verity_hash_digest_size(p.hash), &signer, &f);
         if (r < 0) {
                 if ((r == -EBADMSG || r == -ENOKEY || r == -EKEYREJECTED) && ret_failure)
-                        *ret_failure = (VerityFailure) { .kind = VERITY_FAILURE_SIGNATURE };
+                        *ret_failure = (VerityFailure){.kind = VERITY_FAILURE_SIGNATURE};
                 return r;
         }
 
         /* dm-verity reads data from block 0 of its device: data at an offset gets a loop device. */
         int data_fd = req->data_fd;
         if (req->data_offset != 0) {
-                r = verity_loop_attach(req->data_fd, req->data_offset, p.data_blocks * p.data_block_size, &data_loop, &data_loop_path);
+                r = verity_loop_attach(req->data_fd, req->data_offset, p.data_blocks * p.data_block_size, &data_loop,
+                        &data_loop_path);
                 if (r < 0)
                         return r;
                 data_fd = data_loop;
@@ -305,6 +312,7 @@ static int open_dm(const VerityOpenRequest *req, VerityOpened *ret, VerityFailur
         snprintf(data_path, sizeof(data_path), "/proc/self/fd/%d", data_fd);
         snprintf(hash_path, sizeof(hash_path), "/proc/self/fd/%d", req->hash_fd);
 
+        crypt_set_log_callback(NULL, crypt_log_discard, NULL); /* a library layer prints nothing */
         r = crypt_init_data_device(&cd, hash_path, data_path);
         if (r < 0)
                 return r;
@@ -321,29 +329,47 @@ static int open_dm(const VerityOpenRequest *req, VerityOpened *ret, VerityFailur
                 .hash_area_offset = req->hash_offset,
                 .flags = req->superblock ? 0 : CRYPT_VERITY_NO_HEADER,
         };
-        r = crypt_load(cd, CRYPT_VERITY, &cp);
+        /* As veritysetup does: a superblock is loaded, parameters without one are "formatted"
+         * (which for verity only sets them, CREATE_HASH not being asked for). */
+        if (req->superblock)
+                r = crypt_load(cd, CRYPT_VERITY, &cp);
+        else
+                r = crypt_format(cd, CRYPT_VERITY, NULL, NULL, NULL, NULL, 0, &cp);
+        if (r >= 0 && req->superblock) {
+                /* libcryptsetup read the superblock again: it must say what was checked above. */
+                struct crypt_params_verity got = {};
+                r = crypt_get_verity_info(cd, &got);
+                if (r >= 0 &&
+                        (!got.hash_name || strcasecmp(got.hash_name, hash_name) != 0 || got.hash_type != p.format ||
+                                got.data_block_size != p.data_block_size || got.hash_block_size != p.hash_block_size ||
+                                got.data_size != p.data_blocks || got.salt_size != p.salt_size ||
+                                (p.salt_size > 0 && (!got.salt || memcmp(got.salt, p.salt, p.salt_size) != 0))))
+                        r = -ESTALE; /* changed between the two reads */
+        }
         if (r >= 0) {
                 if (req->sig) {
-                        r = crypt_activate_by_signed_key(cd, req->dm_name, (const char *) req->root_hash, req->root_hash_size,
-                                                         req->sig, req->sig_size, CRYPT_ACTIVATE_READONLY);
-                        /* A kernel without CONFIG_DM_VERITY_VERIFY_ROOTHASH_SIG: the signature was
-                         * verified above, and the kernel still checks every block against that hash. */
-                        if (r == -EOPNOTSUPP || r == -ENOTSUP || r == -EINVAL || r == -ENOKEY)
+                        r = crypt_activate_by_signed_key(cd, req->dm_name, (const char *) req->root_hash,
+                                req->root_hash_size, req->sig, req->sig_size, CRYPT_ACTIVATE_READONLY);
+                        /* A kernel without CONFIG_DM_VERITY_VERIFY_ROOTHASH_SIG, or without the
+                         * certificate in its keyring: the signature was verified above against
+                         * the trusted directories, and the kernel still checks every block
+                         * against that root hash. */
+                        if (r == -EOPNOTSUPP || r == -ENOTSUP || r == -EINVAL || r == -ENOKEY || r == -EKEYREJECTED)
                                 r = crypt_activate_by_volume_key(cd, req->dm_name, (const char *) req->root_hash,
-                                                                 req->root_hash_size, CRYPT_ACTIVATE_READONLY);
+                                        req->root_hash_size, CRYPT_ACTIVATE_READONLY);
                 } else
-                        r = crypt_activate_by_volume_key(cd, req->dm_name, (const char *) req->root_hash, req->root_hash_size,
-                                                         CRYPT_ACTIVATE_READONLY);
+                        r = crypt_activate_by_volume_key(cd, req->dm_name, (const char *) req->root_hash,
+                                req->root_hash_size, CRYPT_ACTIVATE_READONLY);
         }
         crypt_free(cd);
         if (r == -EPERM && ret_failure)
-                *ret_failure = (VerityFailure) { .kind = VERITY_FAILURE_ROOT_HASH, .level = UINT32_MAX };
+                *ret_failure = (VerityFailure){.kind = VERITY_FAILURE_ROOT_HASH, .level = UINT32_MAX};
         if (r == -EPERM)
                 return -EBADMSG;
         if (r < 0)
                 return r;
 
-        VerityOpened o = { .fd = -EBADF, .dm = true, .signer = TAKE_PTR(signer) };
+        VerityOpened o = {.fd = -EBADF, .dm = true, .signer = TAKE_PTR(signer)};
         o.dm_name = strdup(req->dm_name);
         o.device_path = strjoin("/dev/mapper/", req->dm_name);
         if (!o.dm_name || !o.device_path) {

@@ -47,7 +47,7 @@ size_t verity_hash_digest_size(VerityHash h) {
 }
 
 void verity_params_init(VerityParams *p) {
-        *p = (VerityParams) {
+        *p = (VerityParams){
                 .format = 1,
                 .hash = VERITY_HASH_SHA256,
                 .data_block_size = 4096,
@@ -115,7 +115,7 @@ enum {
         SB_SALT = 88,
         SB_PAD2 = SB_SALT + VERITY_SALT_SIZE_MAX, /* 344 */
 };
-static const uint8_t sb_signature[8] = { 'v', 'e', 'r', 'i', 't', 'y', 0, 0 };
+static const uint8_t sb_signature[8] = {'v', 'e', 'r', 'i', 't', 'y', 0, 0};
 
 static uint32_t get_le32(const uint8_t *b) {
         uint32_t v;
@@ -148,10 +148,10 @@ int verity_superblock_parse(const void *buf, size_t size, VerityParams *ret, con
         VerityParams p = {};
         const char *field = NULL;
 
-#define BAD(f)                  \
-        do {                    \
-                field = (f);    \
-                goto bad;       \
+#define BAD(f)                                                                                                        \
+        do {                                                                                                          \
+                field = (f);                                                                                          \
+                goto bad;                                                                                             \
         } while (0)
 
         if (size < VERITY_SUPERBLOCK_SIZE)
@@ -194,8 +194,9 @@ int verity_superblock_parse(const void *buf, size_t size, VerityParams *ret, con
         memcpy(p.salt, b + SB_SALT, salt_size);
         /* Unused bytes are zero in what veritysetup writes; anything else is not a superblock we made
          * or veritysetup made, and could smuggle data past a comparison of parameters. */
-        if (!all_zero(b + SB_PAD1, SB_SALT - SB_PAD1) || !all_zero(b + SB_SALT + salt_size, VERITY_SALT_SIZE_MAX - salt_size) ||
-            !all_zero(b + SB_PAD2, VERITY_SUPERBLOCK_SIZE - SB_PAD2))
+        if (!all_zero(b + SB_PAD1, SB_SALT - SB_PAD1) ||
+                !all_zero(b + SB_SALT + salt_size, VERITY_SALT_SIZE_MAX - salt_size) ||
+                !all_zero(b + SB_PAD2, VERITY_SUPERBLOCK_SIZE - SB_PAD2))
                 BAD("padding");
         memcpy(p.uuid, b + SB_UUID, sizeof(p.uuid));
 #undef BAD
@@ -242,8 +243,8 @@ int verity_superblock_read(int fd, uint64_t offset, VerityParams *ret, const cha
         return verity_superblock_parse(buf, sizeof(buf), ret, ret_field);
 }
 
-int verity_params_check_pinned(const VerityParams *found, const VerityParams *pinned, unsigned pins,
-                               const char **ret_field) {
+int verity_params_check_pinned(
+        const VerityParams *found, const VerityParams *pinned, unsigned pins, const char **ret_field) {
         const char *field = NULL;
         if ((pins & VERITY_PIN_FORMAT) && found->format != pinned->format)
                 field = "hash_type";
@@ -305,8 +306,8 @@ int verity_geometry(const VerityParams *p, bool superblock, uint64_t hash_offset
                 return -EINVAL;
         g.levels = levels;
 
-        g.tree_offset = superblock ? (hash_offset + VERITY_SUPERBLOCK_SIZE + p->hash_block_size - 1) / p->hash_block_size *
-                                             p->hash_block_size
+        g.tree_offset = superblock ? (hash_offset + VERITY_SUPERBLOCK_SIZE + p->hash_block_size - 1) /
+                                             p->hash_block_size * p->hash_block_size
                                    : hash_offset;
         uint64_t pos = g.tree_offset;
         for (int i = (int) levels - 1; i >= 0; i--) {
@@ -331,22 +332,27 @@ int verity_geometry(const VerityParams *p, bool superblock, uint64_t hash_offset
 const char *verity_failure_to_string(const VerityFailure *f, char *buf, size_t size) {
         switch (f->kind) {
         case VERITY_FAILURE_DATA_BLOCK:
-                snprintf(buf, size, "data block %" PRIu64 " (byte %" PRIu64 ") does not match its digest", f->block, f->offset);
+                snprintf(buf, size, "data block %" PRIu64 " (byte %" PRIu64 ") does not match its digest", f->block,
+                        f->offset);
                 break;
         case VERITY_FAILURE_HASH_BLOCK:
-                snprintf(buf, size, "hash block %" PRIu64 " at level %u (byte %" PRIu64 " of the hash file) does not match its digest",
-                         f->block, f->level, f->offset);
+                snprintf(buf, size,
+                        "hash block %" PRIu64 " at level %u (byte %" PRIu64
+                        " of the hash file) does not match its digest",
+                        f->block, f->level, f->offset);
                 break;
         case VERITY_FAILURE_PADDING:
-                snprintf(buf, size, "padding of hash block %" PRIu64 " at level %u (byte %" PRIu64 " of the hash file) is not zero",
-                         f->block, f->level, f->offset);
+                snprintf(buf, size,
+                        "padding of hash block %" PRIu64 " at level %u (byte %" PRIu64
+                        " of the hash file) is not zero",
+                        f->block, f->level, f->offset);
                 break;
         case VERITY_FAILURE_ROOT_HASH:
                 if (f->level == UINT32_MAX)
                         snprintf(buf, size, "root hash does not match the single data block 0");
                 else
-                        snprintf(buf, size, "root hash does not match the top hash block (level %u, byte %" PRIu64 ")", f->level,
-                                 f->offset);
+                        snprintf(buf, size, "root hash does not match the top hash block (level %u, byte %" PRIu64 ")",
+                                f->level, f->offset);
                 break;
         case VERITY_FAILURE_SIGNATURE:
                 snprintf(buf, size, "root hash signature does not verify");
@@ -359,7 +365,8 @@ const char *verity_failure_to_string(const VerityFailure *f, char *buf, size_t s
         return buf;
 }
 
-int verity_root_hash_from_hex(const char *s, VerityHash hash, uint8_t ret[static VERITY_DIGEST_SIZE_MAX], size_t *ret_size) {
+int verity_root_hash_from_hex(
+        const char *s, VerityHash hash, uint8_t ret[static VERITY_DIGEST_SIZE_MAX], size_t *ret_size) {
         size_t want = verity_hash_digest_size(hash);
         if (!s || want == 0)
                 return -EINVAL;

@@ -73,9 +73,9 @@ static int cert_fingerprint(X509 *x, char **ret) {
 }
 
 int verity_sig_sign(const char *root_hash_hex, const void *key_pem, size_t key_size, const void *cert_pem,
-                    size_t cert_size, void **ret_p7s, size_t *ret_p7s_size) {
+        size_t cert_size, void **ret_p7s, size_t *ret_p7s_size) {
         if (!root_hash_hex || !hex_ok(root_hash_hex, 2, VERITY_ROOT_HASH_HEX_MAX) || !key_pem || !cert_pem ||
-            key_size > INT32_MAX || cert_size > INT32_MAX)
+                key_size > INT32_MAX || cert_size > INT32_MAX)
                 return -EINVAL;
         int r = -EBADMSG;
         EVP_PKEY *key = NULL;
@@ -141,7 +141,7 @@ finish:
 }
 
 typedef struct CertSet {
-        STACK_OF(X509) *certs;
+        STACK_OF(X509) * certs;
         char **paths; /* parallel to certs */
         char **names; /* file names seen, for masking by earlier directories */
 } CertSet;
@@ -153,7 +153,7 @@ static void cert_set_done(CertSet *s) {
 }
 
 static int cmp_str(const void *a, const void *b) {
-        return strcmp(*(char * const *) a, *(char * const *) b);
+        return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
 static X509 *parse_cert(const void *buf, size_t size) {
@@ -174,17 +174,12 @@ static int cert_set_load_dir(CertSet *s, const char *dir) {
         _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
-        int dup_fd = dup(dfd);
-        if (dup_fd < 0)
-                return -errno;
-        _cleanup_closedir_ DIR *d = fdopendir(dup_fd);
-        if (!d) {
-                safe_close(dup_fd);
-                return -errno;
-        }
+        _cleanup_closedir_ DIR *d = NULL;
+        int r = opendir_fd(dfd, &d);
+        if (r < 0)
+                return r;
         _cleanup_strv_free_ char **names = NULL;
         struct dirent *de;
-        int r;
         while ((de = readdir(d))) {
                 if (de->d_name[0] == '.' || !endswith(de->d_name, ".crt"))
                         continue;
@@ -232,8 +227,8 @@ static int cert_set_load_dir(CertSet *s, const char *dir) {
         return 0;
 }
 
-int verity_sig_verify(const char *root_hash_hex, const void *p7s, size_t p7s_size, char * const *cert_dirs,
-                      const char *expected_fingerprint, char **ret_signer) {
+int verity_sig_verify(const char *root_hash_hex, const void *p7s, size_t p7s_size, char *const *cert_dirs,
+        const char *expected_fingerprint, char **ret_signer) {
         if (!root_hash_hex || !hex_ok(root_hash_hex, 2, VERITY_ROOT_HASH_HEX_MAX) || !p7s)
                 return -EINVAL;
         if (p7s_size == 0)
@@ -256,20 +251,21 @@ int verity_sig_verify(const char *root_hash_hex, const void *p7s, size_t p7s_siz
         for (char *c = lower; *c; c++)
                 *c = (char) (*c >= 'A' && *c <= 'F' ? *c - 'A' + 'a' : *c);
 
-        CertSet set = { .certs = sk_X509_new_null() };
+        CertSet set = {.certs = sk_X509_new_null()};
         PKCS7 *p7 = NULL;
         BIO *content = NULL;
         if (!set.certs) {
                 r = -ENOMEM;
                 goto finish;
         }
-        for (char * const *d = cert_dirs; *d; d++)
+        for (char *const *d = cert_dirs; *d; d++)
                 if ((r = cert_set_load_dir(&set, *d)) < 0)
                         goto finish;
 
         const unsigned char *p = p7s;
         p7 = d2i_PKCS7(NULL, &p, (long) p7s_size);
-        if (!p7 || p != (const unsigned char *) p7s + p7s_size || !PKCS7_type_is_signed(p7) || !PKCS7_get_detached(p7)) {
+        if (!p7 || p != (const unsigned char *) p7s + p7s_size || !PKCS7_type_is_signed(p7) ||
+                !PKCS7_get_detached(p7)) {
                 r = -EBADMSG; /* not DER PKCS#7 signed data with detached content, or trailing bytes */
                 goto finish;
         }
@@ -293,7 +289,7 @@ int verity_sig_verify(const char *root_hash_hex, const void *p7s, size_t p7s_siz
                 goto finish;
         }
         if (PKCS7_verify(p7, set.certs, NULL, content, NULL,
-                         PKCS7_NOINTERN | PKCS7_NOVERIFY | PKCS7_BINARY | PKCS7_NOCHAIN) != 1) {
+                    PKCS7_NOINTERN | PKCS7_NOVERIFY | PKCS7_BINARY | PKCS7_NOCHAIN) != 1) {
                 r = -EKEYREJECTED;
                 goto finish;
         }
@@ -336,7 +332,7 @@ void verity_sig_json_done(VeritySigJson *j) {
         free(j->root_hash_hex);
         free(j->fingerprint_hex);
         free(j->p7s);
-        *j = (VeritySigJson) {};
+        *j = (VeritySigJson){};
 }
 
 static int base64_decode(const char *s, void **ret, size_t *ret_size) {
@@ -346,7 +342,8 @@ static int base64_decode(const char *s, void **ret, size_t *ret_size) {
         size_t pad = 0;
         for (size_t i = 0; i < n; i++) {
                 char c = s[i];
-                bool b64 = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+                bool b64 = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+                           c == '/';
                 if (c == '=' && i >= n - 2) {
                         pad++;
                         continue;
@@ -390,7 +387,8 @@ int verity_sig_json_parse(const void *buf, size_t size, VeritySigJson *ret) {
         if (!tok)
                 return -ENOMEM;
         json_object *o = json_tokener_parse_ex(tok, s, (int) len);
-        bool ok = o && json_tokener_get_error(tok) == json_tokener_success && (size_t) json_tokener_get_parse_end(tok) == len;
+        bool ok = o && json_tokener_get_error(tok) == json_tokener_success &&
+                  (size_t) json_tokener_get_parse_end(tok) == len;
         json_tokener_free(tok);
         _cleanup_json_ json_object *root = o;
         if (!ok || !json_object_is_type(root, json_type_object))
@@ -398,10 +396,10 @@ int verity_sig_json_parse(const void *buf, size_t size, VeritySigJson *ret) {
 
         json_object *rh = NULL, *fp = NULL, *sig = NULL;
         if (!json_object_object_get_ex(root, "rootHash", &rh) || !json_object_is_type(rh, json_type_string) ||
-            !json_object_object_get_ex(root, "signature", &sig) || !json_object_is_type(sig, json_type_string))
+                !json_object_object_get_ex(root, "signature", &sig) || !json_object_is_type(sig, json_type_string))
                 return -EBADMSG;
-        if (json_object_object_get_ex(root, "certificateFingerprint", &fp) && !json_object_is_type(fp, json_type_null) &&
-            !json_object_is_type(fp, json_type_string))
+        if (json_object_object_get_ex(root, "certificateFingerprint", &fp) &&
+                !json_object_is_type(fp, json_type_null) && !json_object_is_type(fp, json_type_string))
                 return -EBADMSG;
         if (fp && json_object_is_type(fp, json_type_null))
                 fp = NULL;
@@ -433,9 +431,9 @@ int verity_sig_json_parse(const void *buf, size_t size, VeritySigJson *ret) {
 }
 
 int verity_sig_json_format(const char *root_hash_hex, const void *cert_pem, size_t cert_size, const void *p7s,
-                           size_t p7s_size, char **ret_json) {
-        if (!root_hash_hex || !hex_ok(root_hash_hex, 2, VERITY_ROOT_HASH_HEX_MAX) || !cert_pem || !p7s || p7s_size == 0 ||
-            p7s_size > VERITY_SIG_SIZE_MAX || cert_size > INT32_MAX)
+        size_t p7s_size, char **ret_json) {
+        if (!root_hash_hex || !hex_ok(root_hash_hex, 2, VERITY_ROOT_HASH_HEX_MAX) || !cert_pem || !p7s ||
+                p7s_size == 0 || p7s_size > VERITY_SIG_SIZE_MAX || cert_size > INT32_MAX)
                 return -EINVAL;
         X509 *x = parse_cert(cert_pem, cert_size);
         if (!x)
@@ -452,8 +450,8 @@ int verity_sig_json_format(const char *root_hash_hex, const void *cert_pem, size
         EVP_EncodeBlock((unsigned char *) b64, p7s, (int) p7s_size);
 
         _cleanup_json_ json_object *o = json_object_new_object();
-        if (!o || json_add_string(o, "rootHash", root_hash_hex) < 0 || json_add_string(o, "certificateFingerprint", fp) < 0 ||
-            json_add_string(o, "signature", b64) < 0)
+        if (!o || json_add_string(o, "rootHash", root_hash_hex) < 0 ||
+                json_add_string(o, "certificateFingerprint", fp) < 0 || json_add_string(o, "signature", b64) < 0)
                 return -ENOMEM;
         const char *t = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
         char *out = t ? strdup(t) : NULL;

@@ -36,10 +36,10 @@
 #define VERITY_BLOCK_SIZE_MIN 512U
 #define VERITY_BLOCK_SIZE_MAX 65536U
 #define VERITY_SALT_SIZE_MAX 256U
-#define VERITY_DIGEST_SIZE_MAX 64U          /* sha512 */
-#define VERITY_LEVELS_MAX 63U               /* as cryptsetup */
+#define VERITY_DIGEST_SIZE_MAX 64U                 /* sha512 */
+#define VERITY_LEVELS_MAX 63U                      /* as cryptsetup */
 #define VERITY_DATA_BLOCKS_MAX (UINT64_C(1) << 40) /* 4 EiB of 4 KiB blocks; keeps every offset in off_t */
-#define VERITY_SIG_SIZE_MAX (64U * 1024U)    /* a PKCS#7 signature file */
+#define VERITY_SIG_SIZE_MAX (64U * 1024U)          /* a PKCS#7 signature file */
 #define VERITY_SIG_JSON_SIZE_MAX (1024U * 1024U)
 #define VERITY_CERT_SIZE_MAX (1024U * 1024U) /* one *.crt file */
 #define VERITY_CERTS_MAX 1024U               /* certificates loaded from all trusted directories */
@@ -53,14 +53,14 @@ typedef enum VerityHash {
         _VERITY_HASH_INVALID = -EINVAL,
 } VerityHash;
 
-const char *verity_hash_to_string(VerityHash h);  /* "sha256" */
+const char *verity_hash_to_string(VerityHash h);   /* "sha256" */
 VerityHash verity_hash_from_string(const char *s); /* or -EINVAL */
 size_t verity_hash_digest_size(VerityHash h);
 
 /* The parameters of a tree: what the superblock holds, or what the caller gives in no-superblock
  * mode. */
 typedef struct VerityParams {
-        uint32_t format;           /* 1 (normal) or 0 (Chrome OS) */
+        uint32_t format; /* 1 (normal) or 0 (Chrome OS) */
         VerityHash hash;
         uint32_t data_block_size;
         uint32_t hash_block_size;
@@ -98,21 +98,21 @@ typedef enum VerityPin {
         VERITY_PIN_SALT = 1 << 5,
         VERITY_PIN_UUID = 1 << 6,
 } VerityPin;
-int verity_params_check_pinned(const VerityParams *found, const VerityParams *pinned, unsigned pins,
-                               const char **ret_field);
+int verity_params_check_pinned(
+        const VerityParams *found, const VerityParams *pinned, unsigned pins, const char **ret_field);
 
 /* Tree geometry, derived from params (pure arithmetic, checked for overflow). */
 typedef struct VerityGeometry {
         size_t digest_size;
-        size_t entry_size;          /* digest_size padded (format 1) or not (format 0) */
-        uint64_t entries_per_block; /* per hash block */
-        unsigned levels;            /* 0 when there is one data block */
+        size_t entry_size;                        /* digest_size padded (format 1) or not (format 0) */
+        uint64_t entries_per_block;               /* per hash block */
+        unsigned levels;                          /* 0 when there is one data block */
         uint64_t level_blocks[VERITY_LEVELS_MAX]; /* blocks in level L (0 = bottom) */
         uint64_t level_offset[VERITY_LEVELS_MAX]; /* absolute byte offset of level L in the hash file */
-        uint64_t tree_blocks;       /* hash blocks of all levels */
-        uint64_t tree_offset;       /* absolute byte offset where the tree starts in the hash file */
-        uint64_t hash_end;          /* absolute byte offset of the end of the tree */
-        uint64_t data_size;         /* data_blocks * data_block_size */
+        uint64_t tree_blocks;                     /* hash blocks of all levels */
+        uint64_t tree_offset;                     /* absolute byte offset where the tree starts in the hash file */
+        uint64_t hash_end;                        /* absolute byte offset of the end of the tree */
+        uint64_t data_size;                       /* data_blocks * data_block_size */
 } VerityGeometry;
 /* hash_offset must be a multiple of 512 (and, without superblock, of hash_block_size). As
  * cryptsetup: with a superblock the tree starts at the first hash block boundary after it. */
@@ -121,11 +121,11 @@ int verity_geometry(const VerityParams *p, bool superblock, uint64_t hash_offset
 /* What a verification found wrong. */
 typedef enum VerityFailureKind {
         VERITY_FAILURE_NONE,
-        VERITY_FAILURE_DATA_BLOCK,  /* data block .block does not match its digest in level 0 */
-        VERITY_FAILURE_HASH_BLOCK,  /* hash block .block of level .level does not match level .level+1 */
-        VERITY_FAILURE_PADDING,     /* hash block .block of level .level has non-zero padding */
-        VERITY_FAILURE_ROOT_HASH,   /* the top block (or single data block) does not match the root hash */
-        VERITY_FAILURE_SIGNATURE,   /* the root hash signature (set by verity_open) */
+        VERITY_FAILURE_DATA_BLOCK, /* data block .block does not match its digest in level 0 */
+        VERITY_FAILURE_HASH_BLOCK, /* hash block .block of level .level does not match level .level+1 */
+        VERITY_FAILURE_PADDING,    /* hash block .block of level .level has non-zero padding */
+        VERITY_FAILURE_ROOT_HASH,  /* the top block (or single data block) does not match the root hash */
+        VERITY_FAILURE_SIGNATURE,  /* the root hash signature (set by verity_open) */
 } VerityFailureKind;
 
 typedef struct VerityFailure {
@@ -155,19 +155,19 @@ typedef struct VerityLocation {
  * hash area is written (zero padding included). Uses threads (0 = number of online CPUs). Returns
  * the root hash (digest_size bytes) in ret_root_hash. -EINTR when interrupted(). */
 int verity_tree_build(const VerityLocation *loc, const VerityParams *p, unsigned threads,
-                      uint8_t ret_root_hash[static VERITY_DIGEST_SIZE_MAX]);
+        uint8_t ret_root_hash[static VERITY_DIGEST_SIZE_MAX]);
 
 /* Verifies everything, top down: padding of every hash block, the top block against root_hash,
  * each level against the one above, every data block against level 0. 0 when all is good;
  * -EBADMSG with *ret_failure filled when something does not match (written only then); other
  * -errno for I/O errors (-EIO for a short file). */
 int verity_tree_verify(const VerityLocation *loc, const VerityParams *p, const uint8_t *root_hash,
-                       size_t root_hash_size, unsigned threads, VerityFailure *ret_failure);
+        size_t root_hash_size, unsigned threads, VerityFailure *ret_failure);
 
 /* Root hash as text: parses hex of the digest size of hash (upper or lower case, surrounding
  * whitespace refused); formats lower-case hex without newline. */
-int verity_root_hash_from_hex(const char *s, VerityHash hash, uint8_t ret[static VERITY_DIGEST_SIZE_MAX],
-                              size_t *ret_size);
+int verity_root_hash_from_hex(
+        const char *s, VerityHash hash, uint8_t ret[static VERITY_DIGEST_SIZE_MAX], size_t *ret_size);
 
 /* ---- Signatures (PKCS#7 as systemd/the kernel expect) ---- */
 
@@ -175,7 +175,7 @@ int verity_root_hash_from_hex(const char *s, VerityHash hash, uint8_t ret[static
  * hash without newline (== openssl smime -sign -nocerts -noattr -binary -outform der). key_pem and
  * cert_pem are PEM texts. */
 int verity_sig_sign(const char *root_hash_hex, const void *key_pem, size_t key_size, const void *cert_pem,
-                    size_t cert_size, void **ret_p7s, size_t *ret_p7s_size);
+        size_t cert_size, void **ret_p7s, size_t *ret_p7s_size);
 
 /* The trusted directories, in order: dir when not NULL, else /etc/verity.d, /run/verity.d,
  * /usr/local/lib/verity.d, /usr/lib/verity.d. */
@@ -188,8 +188,8 @@ int verity_cert_dirs(const char *dir, char ***ret);
  * when it does not verify over root_hash_hex, -ENOKEY when no trusted certificate signed it
  * (also when there are none), -EFBIG over the limits. expected_fingerprint (sha256 of the DER
  * certificate, hex; may be NULL) additionally pins the signer. */
-int verity_sig_verify(const char *root_hash_hex, const void *p7s, size_t p7s_size, char * const *cert_dirs,
-                      const char *expected_fingerprint, char **ret_signer);
+int verity_sig_verify(const char *root_hash_hex, const void *p7s, size_t p7s_size, char *const *cert_dirs,
+        const char *expected_fingerprint, char **ret_signer);
 
 /* Discoverable Partitions signature JSON: {"rootHash": HEX, "certificateFingerprint": HEX,
  * "signature": BASE64(p7s)}, possibly followed by NULs (the partition's tail). Untrusted: size,
@@ -204,7 +204,7 @@ void verity_sig_json_done(VeritySigJson *j);
 int verity_sig_json_parse(const void *buf, size_t size, VeritySigJson *ret);
 /* Writes the JSON (one line, no NUL padding); fingerprint computed from cert_pem. */
 int verity_sig_json_format(const char *root_hash_hex, const void *cert_pem, size_t cert_size, const void *p7s,
-                           size_t p7s_size, char **ret_json);
+        size_t p7s_size, char **ret_json);
 
 /* ---- Verified open ---- */
 
@@ -215,29 +215,29 @@ typedef enum VerityOpenMode {
 } VerityOpenMode;
 
 typedef struct VerityOpenRequest {
-        int data_fd;             /* a regular file or block device */
+        int data_fd; /* a regular file or block device */
         uint64_t data_offset;
-        int hash_fd;             /* may equal data_fd */
+        int hash_fd; /* may equal data_fd */
         uint64_t hash_offset;
-        bool superblock;         /* read params from the superblock at hash_offset */
-        VerityParams params;     /* without superblock: the parameters; with one: the pinned values */
-        unsigned pins;           /* VerityPin flags for the superblock */
+        bool superblock;     /* read params from the superblock at hash_offset */
+        VerityParams params; /* without superblock: the parameters; with one: the pinned values */
+        unsigned pins;       /* VerityPin flags for the superblock */
         const uint8_t *root_hash;
         size_t root_hash_size;
-        const void *sig;         /* PKCS#7 over the hex root hash; NULL when unsigned */
+        const void *sig; /* PKCS#7 over the hex root hash; NULL when unsigned */
         size_t sig_size;
-        char * const *cert_dirs; /* NULL: the default trusted directories */
-        bool require_signature;  /* refuse when sig is NULL */
-        const char *dm_name;     /* device-mapper name (dm mode) */
+        char *const *cert_dirs; /* NULL: the default trusted directories */
+        bool require_signature; /* refuse when sig is NULL */
+        const char *dm_name;    /* device-mapper name (dm mode) */
         VerityOpenMode mode;
         unsigned threads;
 } VerityOpenRequest;
 
 typedef struct VerityOpened {
-        int fd;               /* read-only fd of the verified block device */
-        char *device_path;    /* /dev/mapper/NAME or /dev/loopN */
-        bool dm;              /* true: dm-verity device (kernel checks each read) */
-        char *signer;         /* trusted certificate that signed, or NULL when unsigned */
+        int fd;            /* read-only fd of the verified block device */
+        char *device_path; /* /dev/mapper/NAME or /dev/loopN */
+        bool dm;           /* true: dm-verity device (kernel checks each read) */
+        char *signer;      /* trusted certificate that signed, or NULL when unsigned */
         char *dm_name;
 } VerityOpened;
 
@@ -258,7 +258,8 @@ typedef struct VerityOpened {
  *
  * Fails closed: a root hash or signature that cannot be checked stops the operation (-EBADMSG with
  * *ret_failure naming the part; for the signature also -EKEYREJECTED and -ENOKEY as
- * verity_sig_verify() returns them, with ret_failure->kind VERITY_FAILURE_SIGNATURE). */
+ * verity_sig_verify() returns them, with ret_failure->kind VERITY_FAILURE_SIGNATURE). -ESTALE when
+ * the superblock changed between our check and libcryptsetup's read. */
 int verity_open(const VerityOpenRequest *req, VerityOpened *ret, VerityFailure *ret_failure);
 void verity_opened_done(VerityOpened *o); /* closes, removes the dm device, frees */
 

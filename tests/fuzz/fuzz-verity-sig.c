@@ -19,14 +19,15 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
                 if (verity_sig_json_parse(in, n, &j) == 0) {
                         if (!j.root_hash_hex || !j.p7s || j.p7s_size == 0 || j.p7s_size > VERITY_SIG_SIZE_MAX)
                                 abort();
-                        char *dirs[] = { NULL };
+                        char *dirs[] = {NULL};
                         if (verity_sig_verify(j.root_hash_hex, j.p7s, j.p7s_size, dirs, j.fingerprint_hex, NULL) == 0)
                                 abort();
                 }
                 verity_sig_json_done(&j);
         } else {
-                char *dirs[] = { NULL };
-                if (verity_sig_verify("6093a2333523050b628581510028976d3d3e9c62458642a83727e6df641397a4", in, n, dirs, NULL, NULL) == 0)
+                char *dirs[] = {NULL};
+                if (verity_sig_verify("6093a2333523050b628581510028976d3d3e9c62458642a83727e6df641397a4", in, n, dirs,
+                            NULL, NULL) == 0)
                         abort();
         }
         return 0;

@@ -133,6 +133,11 @@ must "$COWPEN" verity-sign -q img.raw --private-key=key.pem --certificate=cert.p
 openssl smime -verify -binary -inform der -in img.roothash.p7s -content roothash.txt -certfile cert.pem -nointern -noverify \
   >/dev/null 2>&1 || fail "openssl smime rejects cowpen's signature"
 cmp img.roothash.p7s ossl.p7s || fail "cowpen's signature differs from openssl smime's"
+# As systemd-nspawn's --root-hash-sig=base64:…
+out=$(must "$COWPEN" verity-verify img.raw --root-hash-sig="base64:$(base64 -w0 ossl.p7s)" --verity-certs=certs)
+[[ $out == *"signed by certs/test.crt"* ]] || fail "base64: signature: $out"
+must_fail 1 "$COWPEN" verity-verify img.raw --root-hash-sig="base64:%%%" --verity-certs=certs
+assert_one_line_error "signature base64:%%%: malformed"
 # IMAGE.roothash.p7s is found next to the image.
 out=$(must "$COWPEN" verity-verify img.raw --verity-certs=certs)
 [[ $out == *"signed by certs/test.crt"* ]] || fail "sidecar signature not used: $out"
@@ -170,7 +175,9 @@ rm img.roothash.p7s
 truncate -s 4096 sig.json # as a partition: NUL padded
 out=$(must "$COWPEN" verity-verify img.raw --root-hash-sig=sig.json --verity-certs=certs)
 [[ $out == *"signed by certs/test.crt"* ]] || fail "JSON signature: signer not named: $out"
-sed -i "s/\"rootHash\":\"./\"rootHash\":\"f/; s/\"rootHash\":\"ff/\"rootHash\":\"0f/" sig.json
+other_root=$([ "${root:0:1}" = 0 ] && echo "1${root:1}" || echo "0${root:1}")
+sed -i "s/\"rootHash\":\"$root\"/\"rootHash\":\"$other_root\"/" sig.json
+grep -q "$other_root" sig.json || fail "could not tamper with the JSON"
 must_fail 1 "$COWPEN" verity-verify img.raw --root-hash-sig=sig.json --verity-certs=certs
 assert_one_line_error "signature sig.json: signs root hash"
 printf '{"rootHash":"%s","signature":"!!"}' "$root" >bad.json
@@ -183,6 +190,31 @@ must_fail 2 "$COWPEN" verity-format --data-block-size=1000 img.raw
 must_fail 2 "$COWPEN" verity-format --salt=xyz img.raw
 must_fail 2 "$COWPEN" verity-sign img.raw
 must_fail 2 "$COWPEN" verity-verify
+# The tree never overwrites the data.
+must_fail 1 "$COWPEN" verity-format img.raw --verity-data=img.raw
+assert_one_line_error "the tree in img.raw would overwrite the data"
+cmp img.raw img.orig || fail "data changed by a refused verity-format"
 # Nothing half-written is left behind by a failed format.
 ls -A | grep -q '^\.#' && fail "temporary files left behind"
 pass "usage errors"
+
+# Interrupted while hashing: exit 1, the previous tree untouched, no temporary file left. (Should
+# the machine finish first, the result must then be complete and valid.)
+head -c 512M /dev/zero >slow.raw
+printf 'previous' >slow.verity
+"$COWPEN" verity-format --threads=1 slow.raw >/dev/null 2>err.txt &
+pid=$!
+sleep 0.2
+kill -INT $pid
+rc=0
+wait $pid || rc=$?
+if [ $rc -eq 0 ]; then
+  must "$COWPEN" verity-verify -q slow.raw
+  log "verity-format finished before SIGINT arrived; checked its result instead"
+else
+  [ $rc -eq 1 ] || fail "interrupted verity-format exited $rc"
+  grep -q "^cowpen: verity-format slow.raw: interrupted, nothing was kept$" err.txt || fail "interrupt message: $(cat err.txt)"
+  [ "$(cat slow.verity)" = previous ] || fail "interrupted verity-format replaced slow.verity"
+fi
+ls -A | grep -q '^\.#' && fail "temporary files left behind after SIGINT"
+pass "interrupted verity-format keeps nothing"

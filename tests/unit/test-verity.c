@@ -10,6 +10,8 @@
 #include <endian.h>
 #include <fcntl.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
@@ -71,7 +73,7 @@ static void test_superblock_limits(void **state) {
         const struct {
                 unsigned off;
                 const char *field;
-        } sizes[] = { { 64, "data_block_size" }, { 68, "hash_block_size" } };
+        } sizes[] = {{64, "data_block_size"}, {68, "hash_block_size"}};
         for (size_t i = 0; i < ELEMENTSOF(sizes); i++) {
                 make_sb(sb), put32(sb + sizes[i].off, 512), expect_sb(sb, 0, NULL);
                 make_sb(sb), put32(sb + sizes[i].off, 65536), expect_sb(sb, 0, NULL);
@@ -227,7 +229,7 @@ static int memfd_with(const void *buf, size_t size) {
 }
 
 static char *build_root_hex(int data_fd, int hash_fd, const VerityParams *p, bool superblock, unsigned threads) {
-        VerityLocation loc = { .data_fd = data_fd, .hash_fd = hash_fd, .superblock = superblock };
+        VerityLocation loc = {.data_fd = data_fd, .hash_fd = hash_fd, .superblock = superblock};
         uint8_t root[VERITY_DIGEST_SIZE_MAX];
         assert_int_equal(verity_tree_build(&loc, p, threads, root), 0);
         return hexmem(root, verity_hash_digest_size(p->hash));
@@ -326,8 +328,8 @@ static void test_verify_and_tamper(void **state) {
         uint8_t root[VERITY_DIGEST_SIZE_MAX];
         size_t rs;
         assert_int_equal(verity_root_hash_from_hex(hex2, p.hash, root, &rs), 0);
-        VerityLocation loc = { .data_fd = data, .hash_fd = hash, .superblock = true };
-        VerityFailure f = { .kind = VERITY_FAILURE_NONE };
+        VerityLocation loc = {.data_fd = data, .hash_fd = hash, .superblock = true};
+        VerityFailure f = {.kind = VERITY_FAILURE_NONE};
         assert_int_equal(verity_tree_verify(&loc, &p, root, rs, 2, &f), 0);
         assert_int_equal(f.kind, VERITY_FAILURE_NONE);
         assert_int_equal(verity_tree_verify(&loc, &p, root, rs - 1, 2, &f), -EINVAL);
@@ -380,9 +382,9 @@ static void test_verify_and_tamper(void **state) {
         assert_int_equal(verity_tree_verify(&loc, &p, root, rs, 2, &f), -EIO);
 
         char buf[VERITY_FAILURE_STRING_MAX];
-        f = (VerityFailure) { .kind = VERITY_FAILURE_HASH_BLOCK, .level = 1, .block = 3, .offset = 8192 };
+        f = (VerityFailure){.kind = VERITY_FAILURE_HASH_BLOCK, .level = 1, .block = 3, .offset = 8192};
         assert_string_equal(verity_failure_to_string(&f, buf, sizeof(buf)),
-                            "hash block 3 at level 1 (byte 8192 of the hash file) does not match its digest");
+                "hash block 3 at level 1 (byte 8192 of the hash file) does not match its digest");
 
         free(hex1), free(hex2), free(d);
         close(data), close(hash), close(hash1);
@@ -395,24 +397,25 @@ static void test_root_hash_hex(void **state) {
         assert_int_equal(verity_root_hash_from_hex(h, VERITY_HASH_SHA256, r, &n), 0);
         assert_int_equal(n, 32);
         assert_int_equal(r[0], 0x60);
-        assert_int_equal(verity_root_hash_from_hex("6093A2333523050B628581510028976D3D3E9C62458642A83727E6DF641397A4", VERITY_HASH_SHA256, r,
-                                                   &n),
-                         0);
+        assert_int_equal(verity_root_hash_from_hex("6093A2333523050B628581510028976D3D3E9C62458642A83727E6DF641397A4",
+                                 VERITY_HASH_SHA256, r, &n),
+                0);
         assert_int_equal(verity_root_hash_from_hex(h, VERITY_HASH_SHA1, r, &n), -EINVAL);
         assert_int_equal(verity_root_hash_from_hex(h, VERITY_HASH_SHA512, r, &n), -EINVAL);
-        assert_int_equal(verity_root_hash_from_hex("6093a2333523050b628581510028976d3d3e9c62458642a83727e6df641397a\n", VERITY_HASH_SHA256,
-                                                   r, &n),
-                         -EINVAL);
-        assert_int_equal(verity_root_hash_from_hex("g093a2333523050b628581510028976d3d3e9c62458642a83727e6df641397a4", VERITY_HASH_SHA256,
-                                                   r, &n),
-                         -EINVAL);
+        assert_int_equal(verity_root_hash_from_hex("6093a2333523050b628581510028976d3d3e9c62458642a83727e6df641397a\n",
+                                 VERITY_HASH_SHA256, r, &n),
+                -EINVAL);
+        assert_int_equal(verity_root_hash_from_hex("g093a2333523050b628581510028976d3d3e9c62458642a83727e6df641397a4",
+                                 VERITY_HASH_SHA256, r, &n),
+                -EINVAL);
 }
 
 static void test_sig_json(void **state) {
         VeritySigJson j = {};
-        const char *ok = "{\"rootHash\":\"6093a2333523050b628581510028976d3d3e9c62458642a83727e6df641397a4\","
-                         "\"certificateFingerprint\":\"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\","
-                         "\"signature\":\"AAECAw==\"}";
+        const char *ok =
+                "{\"rootHash\":\"6093a2333523050b628581510028976d3d3e9c62458642a83727e6df641397a4\","
+                "\"certificateFingerprint\":\"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\","
+                "\"signature\":\"AAECAw==\"}";
         assert_int_equal(verity_sig_json_parse(ok, strlen(ok), &j), 0);
         assert_int_equal(j.p7s_size, 4);
         assert_memory_equal(j.p7s, "\0\1\2\3", 4);
@@ -443,7 +446,8 @@ static void test_sig_json(void **state) {
                 "{\"rootHash\":\"6093a2333523050b628581510028976d3d3e9c62\",\"signature\":\"AAEC\\u0000w==\"}",
                 "{\"rootHash\":\"6093a2333523050b628581510028976d3d3e9c62\",\"signature\":\"AAECAw=\"}",
                 "{\"rootHash\":\"6093a2333523050b628581510028976d3d3e9c62\",\"signature\":\"\"}",
-                "{\"rootHash\":\"6093a2333523050b628581510028976d3d3e9c62\",\"certificateFingerprint\":\"00\",\"signature\":\"AAECAw==\"}",
+                "{\"rootHash\":\"6093a2333523050b628581510028976d3d3e9c62\",\"certificateFingerprint\":\"00\","
+                "\"signature\":\"AAECAw==\"}",
                 "{\"rootHash\":\"6093a2333523050b628581510028976d3d3e9c62\",\"signature\":[]}",
         };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++)
@@ -454,7 +458,8 @@ static void test_sig_json(void **state) {
         char *big = malloc(n + 1);
         for (size_t limit = VERITY_SIG_SIZE_MAX - 1; limit <= VERITY_SIG_SIZE_MAX + 3; limit += 4) {
                 size_t b64 = (limit + 2) / 3 * 4;
-                int k = snprintf(big, n, "{\"rootHash\":\"6093a2333523050b628581510028976d3d3e9c62\",\"signature\":\"");
+                int k = snprintf(
+                        big, n, "{\"rootHash\":\"6093a2333523050b628581510028976d3d3e9c62\",\"signature\":\"");
                 memset(big + k, 'A', b64);
                 strcpy(big + k + b64, "\"}");
                 int want = limit <= VERITY_SIG_SIZE_MAX ? 0 : -EFBIG;
@@ -470,10 +475,10 @@ static void test_sig_json(void **state) {
 }
 
 static void test_sig_verify_errors(void **state) {
-        char *dirs[] = { (char *) "/nonexistent-verity-dir", NULL };
+        char *dirs[] = {(char *) "/nonexistent-verity-dir", NULL};
         char *signer = NULL;
         const char *h = "6093a2333523050b628581510028976d3d3e9c62458642a83727e6df641397a4";
-        uint8_t junk[64] = { 0x30, 0x03, 0x02, 0x01, 0x00 };
+        uint8_t junk[64] = {0x30, 0x03, 0x02, 0x01, 0x00};
         assert_int_equal(verity_sig_verify(h, junk, sizeof(junk), dirs, NULL, &signer), -EBADMSG);
         assert_int_equal(verity_sig_verify(h, junk, 0, dirs, NULL, &signer), -EBADMSG);
         uint8_t *big = calloc(1, VERITY_SIG_SIZE_MAX + 1);
@@ -502,6 +507,59 @@ static void test_sidecar_path(void **state) {
         free(p);
 }
 
+static void test_pin_file(void **state) {
+        char dir[] = "/var/tmp/verity-pin.XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int fd = openat(dfd, "f", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        uint8_t buf[8192], back[8192];
+        for (size_t i = 0; i < sizeof(buf); i++)
+                buf[i] = (uint8_t) i;
+        assert_int_equal(pwrite(fd, buf, sizeof(buf), 0), (ssize_t) sizeof(buf));
+
+        /* A private copy or reflink: later writes to the original do not reach it, and it is
+         * read-only. */
+        int pinned = -EBADF;
+        const char *how = NULL;
+        assert_int_equal(verity_pin_file(fd, &pinned, &how), 0);
+        assert_true(streq(how, "copy") || streq(how, "reflink"));
+        uint8_t x = 0xEE;
+        assert_int_equal(pwrite(fd, &x, 1, 100), 1);
+        assert_int_equal(pread(pinned, back, sizeof(back), 0), (ssize_t) sizeof(back));
+        assert_memory_equal(back, buf, sizeof(buf));
+        assert_int_equal(pwrite(pinned, &x, 1, 0), -1);
+        struct stat st;
+        assert_int_equal(fstat(pinned, &st), 0);
+        assert_int_equal(st.st_nlink, 0); /* unlinked: nobody else can open it by name */
+        close(pinned);
+
+        /* An immutable file is used as it is. */
+        int flags = 0;
+        if (ioctl(fd, FS_IOC_GETFLAGS, &flags) >= 0) {
+                int on = flags | FS_IMMUTABLE_FL;
+                if (ioctl(fd, FS_IOC_SETFLAGS, &on) >= 0) {
+                        assert_int_equal(verity_pin_file(fd, &pinned, &how), 0);
+                        assert_string_equal(how, "immutable");
+                        assert_int_equal(fstat(pinned, &st), 0);
+                        assert_int_equal(st.st_nlink, 1);
+                        close(pinned);
+                        assert_int_equal(ioctl(fd, FS_IOC_SETFLAGS, &flags), 0);
+                }
+        }
+
+        /* Neither regular file nor block device. */
+        int p[2];
+        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+        assert_int_equal(verity_pin_file(p[0], &pinned, &how), -EBADFD);
+        close(p[0]), close(p[1]);
+
+        close(fd);
+        unlinkat(dfd, "f", 0);
+        close(dfd);
+        rmdir(dir);
+}
+
 static void test_open_userspace(void **state) {
         if (geteuid() != 0 || access("/dev/loop-control", F_OK) < 0) {
                 print_message("no loop devices here (needs root and /dev/loop-control): verified open not tested\n");
@@ -522,7 +580,7 @@ static void test_open_userspace(void **state) {
         verity_params_init(&p);
         assert_int_equal(verity_params_randomize(&p, true, true), 0);
         p.data_blocks = n;
-        VerityLocation loc = { .data_fd = data, .hash_fd = hash, .superblock = true };
+        VerityLocation loc = {.data_fd = data, .hash_fd = hash, .superblock = true};
         uint8_t root[VERITY_DIGEST_SIZE_MAX];
         assert_int_equal(verity_tree_build(&loc, &p, 0, root), 0);
 
@@ -534,7 +592,7 @@ static void test_open_userspace(void **state) {
                 .root_hash_size = 32,
                 .mode = VERITY_OPEN_USERSPACE,
         };
-        VerityOpened o = { .fd = -EBADF };
+        VerityOpened o = {.fd = -EBADF};
         VerityFailure f = {};
         assert_int_equal(verity_open(&req, &o, &f), 0);
         assert_true(o.fd >= 0);
@@ -565,7 +623,7 @@ static void test_open_userspace(void **state) {
         uint8_t junk[16] = {};
         req.sig = junk;
         req.sig_size = sizeof(junk);
-        char *none[] = { dir, NULL };
+        char *none[] = {dir, NULL};
         req.cert_dirs = none;
         assert_int_equal(verity_open(&req, &o, &f), -EBADMSG);
         assert_int_equal(f.kind, VERITY_FAILURE_SIGNATURE);
@@ -590,6 +648,7 @@ int main(void) {
                 cmocka_unit_test(test_sig_json),
                 cmocka_unit_test(test_sig_verify_errors),
                 cmocka_unit_test(test_sidecar_path),
+                cmocka_unit_test(test_pin_file),
                 cmocka_unit_test(test_open_userspace),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
