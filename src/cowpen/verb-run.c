@@ -380,9 +380,6 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
                 return log_usage("run: --image= may not be combined with --template= or --volatile=");
         if (a->verity_options && !a->image)
                 return log_usage("run: --root-hash, --root-hash-sig, --verity-data and --image-policy need --image=");
-        if (c->private_users && c->boot)
-                return log_error_errno(-EOPNOTSUPP, "run: --boot with --private-users is not supported yet "
-                                                    "(init would need its own mount namespace inside the user namespace)");
         if (c->notify_ready && !c->boot)
                 return log_usage("run: --notify-ready=yes needs --boot");
         if (c->boot && c->as_pid2)

@@ -406,11 +406,9 @@ int image_dissect(int fd, uint64_t size, const uint8_t *root_hash, size_t root_h
                 else
                         r = n_generic > 1 ? -ENOTUNIQ : -ENXIO;
         }
-        uint32_t ss = t.sector_size;
         gpt_table_done(&t);
         if (r < 0)
                 return r;
-        (void) ss;
         for (size_t d = 0; d < _PARTITION_DESIGNATOR_MAX; d++)
                 if (m.partitions[d].found && (d == PARTITION_ROOT || d == PARTITION_USR))
                         m.partitions[d].fstype = fs_detect(fd, m.partitions[d].offset, m.partitions[d].size);

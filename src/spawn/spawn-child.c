@@ -243,7 +243,7 @@ _noreturn_ void spawn_child(ChildArgs *args) {
             setup_machine_id(root_fd, c, id, &e) < 0 || setup_resolv_conf(root_fd, c, &e) < 0 ||
             setup_timezone(root_fd, c, &e) < 0)
                 child_fail(a, &e);
-        if ((r = spawn_userns_chown_api(root_fd, c)) < 0) {
+        if ((r = spawn_userns_chown_api(root_fd, c, a->console_fd)) < 0) {
                 spawn_error(&e, r, "hand the API file systems to the container's root: %m");
                 child_fail(a, &e);
         }

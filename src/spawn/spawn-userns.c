@@ -228,9 +228,12 @@ int spawn_userns_idmap_root(int userns_fd, const char *root_path) {
         return RET_NERRNO(move_mount(tree, "", AT_FDCWD, root_path, MOVE_MOUNT_F_EMPTY_PATH));
 }
 
-int spawn_userns_chown_api(int root_fd, const SpawnConfig *c) {
+int spawn_userns_chown_api(int root_fd, const SpawnConfig *c, int console_fd) {
         if (!c->private_users)
                 return 0;
+        /* The console pty: init opens /dev/console, which is it. */
+        if (console_fd >= 0 && fchown(console_fd, c->uid_shift, c->uid_shift) < 0)
+                return negative_errno();
         /* The tmpfs instances the engine mounted belong to the host's root; inside they must be
          * the container root's (who would otherwise see nobody and get EACCES in /run). */
         static const char *const dirs[] = { "dev", "dev/shm", "run", "tmp" };
@@ -253,5 +256,7 @@ int spawn_userns_enter(int userns_fd) {
         /* The host's root has no uid in the namespace: become its root. */
         if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
                 return negative_errno();
-        return 0;
+        /* A mount namespace the container's root owns (a copy of the one set up for it, whose
+         * mounts stay locked together): init and its services may mount on top. */
+        return RET_NERRNO(unshare(CLONE_NEWNS));
 }

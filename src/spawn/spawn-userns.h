@@ -50,7 +50,8 @@ int spawn_userns_prepare(SpawnConfig *c, int root_fd, const char *machine, int *
 
 /* Child, before the root is opened: the root mount, idmapped. */
 int spawn_userns_idmap_root(int userns_fd, const char *root_path);
-/* Child, after the API file systems: their top directories belong to the container's root. */
-int spawn_userns_chown_api(int root_fd, const SpawnConfig *c);
+/* Child, after the API file systems: their top directories and the console pty belong to the
+ * container's root. */
+int spawn_userns_chown_api(int root_fd, const SpawnConfig *c, int console_fd);
 /* Child, after pivot_root: into the namespace as its root. */
 int spawn_userns_enter(int userns_fd);

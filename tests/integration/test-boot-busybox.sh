@@ -40,6 +40,17 @@ grep -q STALE <<<"$out" && fail "-x: a reboot saw the previous boot's changes"
 [ ! -e "$T/bb/rebooted" ] || fail "-x: the image was changed"
 pass "-x: each reboot on a fresh copy"
 
+# With a user namespace (-U): init runs as the picked range's root, powers off with status 0
+# (reboot() is not allowed there, init exits), and the image keeps its owners on disk.
+printf '::sysinit:/bin/sh -c "echo uid=\\$(id -u) map=\\$(cat /proc/self/uid_map)"\n::once:/bin/poweroff\n' > "$T/bb/etc/inittab"
+owners_before=$(cd "$T/bb" && find . -printf '%U:%G %p\n' | sort)
+out=$(timeout 60 "$COWPEN" run -b -U -D "$T/bb" 2>&1) || fail "-b -U: exit $? ($out)"
+[[ $out =~ uid=0\ map=\ *0\ +([0-9]+)\ +65536 ]] || fail "-b -U: init is not root of a 65536-id namespace: $out"
+[ "${BASH_REMATCH[1]}" -ge $((0x80000)) ] || fail "-b -U: range ${BASH_REMATCH[1]} was not picked"
+[ "$(cd "$T/bb" && find . -printf '%U:%G %p\n' | grep -v '/etc/localtime$\|/etc/resolv.conf$' | sort)" = \
+  "$(grep -v '/etc/localtime$\|/etc/resolv.conf$' <<<"$owners_before")" ] || fail "-b -U changed owners on disk"
+pass "-b -U: init in a picked user namespace, owners unchanged"
+
 # No init: one line.
 mkdir -p "$T/noinit/etc"
 cp "$T/bb/etc/os-release" "$T/noinit/etc/"
