@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <linux/openat2.h>
 #include <sched.h>
 #include <string.h>
@@ -78,6 +81,53 @@ static int own_cgroup2_path(char **ret) {
         return -ENOMEDIUM;
 }
 
+bool spawn_stale_owner(const char *name, const char *prefix) {
+        const char *p = startswith(name, prefix) ? name + strlen(prefix) : NULL;
+        if (!p || *p < '1' || *p > '9')
+                return false;
+        char *end;
+        errno = 0;
+        unsigned long pid = strtoul(p, &end, 10);
+        if (errno || (*end != '-' && *end != '.') || pid > INT_MAX)
+                return false;
+        return kill((pid_t) pid, 0) < 0 && errno == ESRCH;
+}
+
+static int remove_cgroup_tree(int dir_fd, const char *name, unsigned depth);
+
+/* What a cowpen killed with SIGKILL left: its (empty) cgroups. rmdir fails on a populated one. */
+static void sweep_stale_cgroups(const char *parent) {
+        _cleanup_close_ int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        DIR *d = fdopendir(fd);
+        if (!d)
+                return;
+        TAKE_FD(fd);
+        struct dirent *de;
+        while ((de = readdir(d)))
+                if (de->d_type == DT_DIR && spawn_stale_owner(de->d_name, "cowpen-"))
+                        (void) remove_cgroup_tree(dirfd(d), de->d_name, 0);
+        closedir(d);
+}
+
+/* And its notify socket directories. */
+static void sweep_stale_notify_dirs(void) {
+        DIR *d = opendir("/run");
+        if (!d)
+                return;
+        struct dirent *de;
+        while ((de = readdir(d)))
+                if (spawn_stale_owner(de->d_name, "cowpen-notify.")) {
+                        _cleanup_close_ int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (fd < 0)
+                                continue;
+                        (void) unlinkat(fd, "notify", 0);
+                        (void) unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR);
+                }
+        closedir(d);
+}
+
 static int make_cgroup(SpawnBoot *b, const char *machine) {
         _cleanup_free_ char *mnt = NULL, *mroot = NULL, *own = NULL, *rnd = NULL;
         int r = find_cgroup2_mount(&mnt, &mroot);
@@ -96,7 +146,12 @@ static int make_cgroup(SpawnBoot *b, const char *machine) {
         if ((r = random_hex(4, &rnd)) < 0)
                 return r;
         char *path = NULL;
-        if (asprintf(&path, "%s%s%scowpen-%s-%s", mnt, rel, endswith(rel, "/") ? "" : "/", machine, rnd) < 0)
+        _cleanup_free_ char *parent = NULL;
+        if (asprintf(&parent, "%s%s", mnt, rel) < 0)
+                return -ENOMEM;
+        sweep_stale_cgroups(parent);
+        /* Named with our PID, so that what a killed cowpen left is known as such. */
+        if (asprintf(&path, "%s%scowpen-%i-%s-%s", parent, endswith(parent, "/") ? "" : "/", (int) getpid(), rnd, machine) < 0)
                 return -ENOMEM;
         if (mkdir(path, 0755) < 0) {
                 r = negative_errno();
@@ -122,8 +177,9 @@ static int make_cgroup(SpawnBoot *b, const char *machine) {
 }
 
 static int make_notify_socket(SpawnBoot *b) {
-        _cleanup_free_ char *dir = strdup("/run/cowpen-notify.XXXXXX");
-        if (!dir)
+        sweep_stale_notify_dirs();
+        _cleanup_free_ char *dir = NULL;
+        if (asprintf(&dir, "/run/cowpen-notify.%i.XXXXXX", (int) getpid()) < 0)
                 return -ENOMEM;
         if (!mkdtemp(dir))
                 return negative_errno();

@@ -66,6 +66,10 @@ int spawn_boot_find_init(char **args, char ***ret_argv);
 /* Child: extra environment for init (NOTIFY_SOCKET). */
 const char *spawn_boot_notify_env(const SpawnBoot *b);
 
+/* Whether name is PREFIX followed by the PID of a process that no longer exists (and '-' or '.'):
+ * an entry left by a cowpen that was killed. */
+bool spawn_stale_owner(const char *name, const char *prefix);
+
 /* The signal that shuts a booted container down cleanly (systemd: SIGRTMIN+3, halt). */
 static inline int spawn_boot_kill_signal(void) {
         return SIGRTMIN + 3;

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sched.h>
@@ -13,6 +14,7 @@
 #include "fd-util.h"
 #include "image-dissect.h"
 #include "image-prepare-raw.h"
+#include "spawn-boot.h"
 #include "spawn-image.h"
 #include "util.h"
 
@@ -208,6 +210,18 @@ static int mount_namespace_private(void) {
                 return negative_errno();
         done = true;
         return 0;
+}
+
+/* The (empty: the mount lived in its private namespace) mount points of a killed cowpen. */
+static void sweep_stale_mountpoints(void) {
+        DIR *d = opendir("/run");
+        if (!d)
+                return;
+        struct dirent *de;
+        while ((de = readdir(d)))
+                if (spawn_stale_owner(de->d_name, "cowpen-image."))
+                        (void) unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR);
+        closedir(d);
 }
 
 void spawn_image_done(SpawnImage *i) {
@@ -486,7 +500,9 @@ int spawn_image_open(const SpawnImageOptions *o, SpawnImage *ret, char **ret_err
                 (void) fail(ret_error, r, "private mount namespace: %m");
                 goto fail;
         }
-        img.mountpoint = strdup("/run/cowpen-image.XXXXXX");
+        sweep_stale_mountpoints();
+        if (asprintf(&img.mountpoint, "/run/cowpen-image.%i.XXXXXX", (int) getpid()) < 0)
+                img.mountpoint = NULL;
         if (!img.mountpoint || !mkdtemp(img.mountpoint)) {
                 r = fail(ret_error, img.mountpoint ? negative_errno() : -ENOMEM, "mount point: %m");
                 free(img.mountpoint);

@@ -13,7 +13,7 @@ leftovers() {
   ls -d /run/cowpen-notify.* 2>/dev/null || true
   local cg
   cg=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
-  [ -z "$cg" ] || find "$cg" -maxdepth 3 -type d -name 'cowpen-bb*' 2>/dev/null || true
+  [ -z "$cg" ] || find "$cg" -maxdepth 3 -type d -name 'cowpen-*-bb' 2>/dev/null || true
 }
 
 make_busybox_tree "$T/bb"
@@ -50,6 +50,21 @@ out=$(timeout 60 "$COWPEN" run -b -U -D "$T/bb" 2>&1) || fail "-b -U: exit $? ($
 [ "$(cd "$T/bb" && find . -printf '%U:%G %p\n' | grep -v '/etc/localtime$\|/etc/resolv.conf$' | sort)" = \
   "$(grep -v '/etc/localtime$\|/etc/resolv.conf$' <<<"$owners_before")" ] || fail "-b -U changed owners on disk"
 pass "-b -U: init in a picked user namespace, owners unchanged"
+
+# SIGKILL to cowpen: the container dies with it; the next boot removes its cgroup and socket.
+printf '::sysinit:/bin/echo up\n::once:/bin/sleep 1000\n' > "$T/bb/etc/inittab"
+"$COWPEN" run -b -D "$T/bb" >/dev/null 2>&1 &
+cp=$!
+for _ in $(seq 100); do pgrep -f '^/bin/sleep 1000$' >/dev/null && break; sleep 0.1; done
+pgrep -f '^/bin/sleep 1000$' >/dev/null || fail "the killed container never started"
+kill -KILL $cp
+wait $cp 2>/dev/null || true
+for _ in $(seq 50); do pgrep -f '^/bin/sleep 1000$' >/dev/null || break; sleep 0.1; done
+pgrep -f '^/bin/sleep 1000$' >/dev/null && fail "the container survived SIGKILL of cowpen"
+printf '::once:/bin/poweroff\n' > "$T/bb/etc/inittab"
+must timeout 60 "$COWPEN" run -b -D "$T/bb" >/dev/null 2>&1
+[ -z "$(leftovers)" ] || fail "what the killed run left was not removed: $(leftovers)"
+pass "SIGKILL: the container dies, the next boot sweeps its cgroup and socket"
 
 # No init: one line.
 mkdir -p "$T/noinit/etc"

@@ -20,7 +20,7 @@ leftovers() {
   ls -d /run/cowpen-notify.* 2>/dev/null || true
   local cg
   cg=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
-  [ -z "$cg" ] || find "$cg" -maxdepth 3 -type d -name 'cowpen-deb-*' 2>/dev/null || true
+  [ -z "$cg" ] || find "$cg" -maxdepth 3 -type d -name 'cowpen-*-deb' 2>/dev/null || true
 }
 
 # 1. Boot to poweroff.target: exit 0, image unchanged.
