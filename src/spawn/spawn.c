@@ -227,8 +227,9 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
         int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP |
                     (c->private_network ? CLONE_NEWNET : 0);
         fflush(NULL);
-        if (c->as_pid2) {
-                /* The stub stays as PID 1 and forks: a copy of our memory, as fork() makes. */
+        if (c->as_pid2 || c->boot) {
+                /* The stub stays as PID 1 and forks: a copy of our memory, as fork() makes. So
+                 * does a booting child, which allocates (init's argv, the cgroup) before exec. */
                 run.pid = (pid_t) syscall(SYS_clone, (unsigned long) flags | SIGCHLD, NULL, NULL, NULL, NULL);
                 if (run.pid == 0)
                         spawn_child(&args);
