@@ -234,7 +234,7 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
                         c->mask |= SETTING_WORKING_DIRECTORY;
                         break;
                 case 'E':
-                        if (!*optarg || *optarg == '=' || strv_length(c->setenv) >= SPAWN_ENVIRONMENT_MAX)
+                        if (!env_assignment_is_valid(optarg, true) || strv_length(c->setenv) >= SPAWN_ENVIRONMENT_MAX)
                                 return bad_value("--setenv", optarg, -EINVAL);
                         if (strv_extend(&c->setenv, optarg) < 0)
                                 return log_oom();

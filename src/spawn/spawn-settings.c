@@ -98,8 +98,10 @@ static int split_words(const char *s, size_t max, char ***ret) {
         return 0;
 }
 
-static bool env_assignment_is_valid(const char *s) {
+bool env_assignment_is_valid(const char *s, bool allow_name_only) {
         const char *eq = strchr(s, '=');
+        if (!eq && allow_name_only)
+                eq = s + strlen(s);
         if (!eq || eq == s)
                 return false;
         for (const char *p = s; p < eq; p++)
@@ -152,7 +154,7 @@ static int parse_assignment(SpawnConfig *c, Section sec, unsigned line, const ch
                                 c->setenv = NULL;
                         }
                         for (char **e = l; e && *e; e++) {
-                                if (!env_assignment_is_valid(*e)) {
+                                if (!env_assignment_is_valid(*e, false)) {
                                         warn(warnings, line, "invalid environment assignment \"%.64s\", ignoring", *e);
                                         continue;
                                 }

@@ -200,3 +200,5 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error);
 /* A host name systemd would accept for a container: 1…64 characters of [A-Za-z0-9._-], not
  * starting with '.' or '-'. */
 bool hostname_is_valid_simple(const char *s);
+/* NAME=VALUE with NAME of [A-Za-z_][A-Za-z0-9_]*; with allow_name_only, NAME alone too. */
+bool env_assignment_is_valid(const char *s, bool allow_name_only);

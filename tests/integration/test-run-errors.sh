@@ -50,6 +50,7 @@ check 'invalid --private-users value' -M deb --private-users=sometimes
 check 'invalid --rlimit value' -M deb --rlimit=NOFILE=2:1 /bin/true
 check 'invalid --bind value' -M deb --bind=relative /bin/true
 check 'invalid --volatile value' -M deb --volatile=sometimes /bin/true
+check 'invalid --setenv value' -M deb -E '1X=y' /bin/true
 check 'refusing to run the host.s root directory' -D / /bin/true
 # A settings file that breaks a limit is refused as a whole.
 head -c $((64 * 1024 + 1)) /dev/zero | tr '\0' a >"$COWPEN_IMAGE_ROOT/deb.nspawn"

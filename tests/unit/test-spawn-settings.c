@@ -282,6 +282,13 @@ static void test_values(void **state) {
         assert_int_equal(resolv_conf_mode_from_string("bind-host"), RESOLV_CONF_BIND_HOST);
         assert_int_equal(timezone_mode_from_string("symlink"), TIMEZONE_SYMLINK);
 
+        assert_true(env_assignment_is_valid("A_1=x=y", false));
+        assert_false(env_assignment_is_valid("A_1", false));
+        assert_true(env_assignment_is_valid("A_1", true));
+        assert_false(env_assignment_is_valid("1A=x", true));
+        assert_false(env_assignment_is_valid("=x", true));
+        assert_false(env_assignment_is_valid("A-B=x", true));
+
         assert_true(hostname_is_valid_simple("a-b.c_d"));
         assert_false(hostname_is_valid_simple("-a"));
         assert_false(hostname_is_valid_simple("a b"));
