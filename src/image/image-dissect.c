@@ -42,8 +42,8 @@ uint32_t gpt_crc32(const void *buf, size_t size) {
 }
 
 void uuid_format(const uint8_t u[16], char buf[static 37]) {
-        snprintf(buf, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3],
-                 u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+        snprintf(buf, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2],
+                u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
 }
 
 static int unhex_char(char c) {
@@ -86,7 +86,7 @@ void gpt_table_done(GptTable *t) {
         if (!t)
                 return;
         free(t->partitions);
-        *t = (GptTable) {};
+        *t = (GptTable){};
 }
 
 static int pread_full(int fd, void *buf, size_t n, uint64_t offset) {
@@ -178,7 +178,7 @@ static int gpt_read_sector_size(int fd, uint64_t size, uint32_t ss, GptTable *re
         if (gpt_crc32(entries, (size_t) array) != le32toh(h.entries_crc32))
                 return -EBADMSG;
 
-        GptTable t = { .sector_size = ss };
+        GptTable t = {.sector_size = ss};
         guid_from_disk(h.disk_guid, t.disk_uuid);
         t.partitions = calloc(n ?: 1, sizeof(GptPartition));
         if (!t.partitions)
@@ -267,11 +267,11 @@ const char *fs_detect(int fd, uint64_t offset, uint64_t size) {
                 size_t len;
                 const char *magic;
         } magics[] = {
-                { "squashfs", 0, 4, "hsqs" },
-                { "xfs", 0, 4, "XFSB" },
-                { "erofs", 1024, 4, "\xe2\xe1\xf5\xe0" },
-                { "ext4", 1080, 2, "\x53\xef" },
-                { "btrfs", 65600, 8, "_BHRfS_M" },
+                {"squashfs", 0, 4, "hsqs"},
+                {"xfs", 0, 4, "XFSB"},
+                {"erofs", 1024, 4, "\xe2\xe1\xf5\xe0"},
+                {"ext4", 1080, 2, "\x53\xef"},
+                {"btrfs", 65600, 8, "_BHRfS_M"},
         };
         for (size_t i = 0; i < ELEMENTSOF(magics); i++) {
                 char buf[8];
@@ -321,7 +321,7 @@ static const char *const type_table[_PARTITION_DESIGNATOR_MAX] = {
 static const char generic_linux_type[] = "0fc63daf-8483-4772-8e79-3d69d8477de4";
 
 static void set_partition(DissectedPartition *d, const GptPartition *p, uint32_t ss) {
-        *d = (DissectedPartition) {
+        *d = (DissectedPartition){
                 .found = true,
                 .offset = p->first_lba * ss,
                 .size = (p->last_lba - p->first_lba + 1) * ss,
@@ -331,7 +331,7 @@ static void set_partition(DissectedPartition *d, const GptPartition *p, uint32_t
 }
 
 int image_dissect(int fd, uint64_t size, const uint8_t *root_hash, size_t root_hash_size, DissectedImage *ret) {
-        DissectedImage m = { .size = size };
+        DissectedImage m = {.size = size};
         GptTable t = {};
         int r = gpt_read(fd, size, &t);
         if (r == -ENOMSG) {
@@ -343,16 +343,15 @@ int image_dissect(int fd, uint64_t size, const uint8_t *root_hash, size_t root_h
                         if (!fs)
                                 return -ENXIO;
                         m.kind = DISSECT_BARE;
-                        m.partitions[PARTITION_ROOT] = (DissectedPartition) { .found = true, .size = size, .fstype = fs };
+                        m.partitions[PARTITION_ROOT] = (DissectedPartition){.found = true, .size = size, .fstype = fs};
                         *ret = m;
                         return 0;
                 }
                 if (r < 0)
                         return r;
                 m.kind = DISSECT_MBR;
-                m.partitions[PARTITION_ROOT] = (DissectedPartition) {
-                        .found = true, .offset = off, .size = len, .fstype = fs_detect(fd, off, len)
-                };
+                m.partitions[PARTITION_ROOT] = (DissectedPartition){
+                        .found = true, .offset = off, .size = len, .fstype = fs_detect(fd, off, len)};
                 *ret = m;
                 return 0;
         }
@@ -386,10 +385,11 @@ int image_dissect(int fd, uint64_t size, const uint8_t *root_hash, size_t root_h
                 for (size_t d = 0; d < _PARTITION_DESIGNATOR_MAX; d++) {
                         if (memcmp(p->type, types[d], 16) != 0)
                                 continue;
-                        if (by_hash && (d == PARTITION_ROOT || d == PARTITION_USR) && memcmp(p->uuid, data_uuid, 16) != 0)
+                        if (by_hash && (d == PARTITION_ROOT || d == PARTITION_USR) &&
+                                memcmp(p->uuid, data_uuid, 16) != 0)
                                 break;
                         if (by_hash && (d == PARTITION_ROOT_VERITY || d == PARTITION_USR_VERITY) &&
-                            memcmp(p->uuid, verity_uuid, 16) != 0)
+                                memcmp(p->uuid, verity_uuid, 16) != 0)
                                 break;
                         if (m.partitions[d].found) {
                                 r = -ENOTUNIQ;
@@ -461,11 +461,12 @@ int loop_attach(int fd, uint64_t offset, uint64_t size, bool read_only, int *ret
                 }
                 struct loop_config cfg = {
                         .fd = (uint32_t) fd,
-                        .info = {
-                                .lo_offset = offset,
-                                .lo_sizelimit = size,
-                                .lo_flags = LO_FLAGS_AUTOCLEAR | (read_only ? LO_FLAGS_READ_ONLY : 0),
-                        },
+                        .info =
+                                {
+                                        .lo_offset = offset,
+                                        .lo_sizelimit = size,
+                                        .lo_flags = LO_FLAGS_AUTOCLEAR | (read_only ? LO_FLAGS_READ_ONLY : 0),
+                                },
                 };
                 if (ioctl(lfd, LOOP_CONFIGURE, &cfg) < 0) {
                         if (errno == EBUSY)

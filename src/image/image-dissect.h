@@ -19,16 +19,16 @@
 /* Limits on what a partition table may ask for. */
 #define GPT_SECTOR_SIZE_MIN 512U
 #define GPT_SECTOR_SIZE_MAX 4096U
-#define GPT_HEADER_SIZE_MIN 92U           /* the UEFI header; larger ones up to a sector */
+#define GPT_HEADER_SIZE_MIN 92U /* the UEFI header; larger ones up to a sector */
 #define GPT_ENTRY_SIZE_MIN 128U
-#define GPT_ENTRY_SIZE_MAX 4096U          /* a power of two multiple of 128 (UEFI) */
-#define GPT_ENTRIES_MAX 1024U             /* UEFI reserves 128; no tool writes more than this */
+#define GPT_ENTRY_SIZE_MAX 4096U /* a power of two multiple of 128 (UEFI) */
+#define GPT_ENTRIES_MAX 1024U    /* UEFI reserves 128; no tool writes more than this */
 #define GPT_ENTRY_ARRAY_SIZE_MAX (1024U * 1024U)
-#define GPT_NAME_CHARS 36U                /* UTF-16 code units in an entry's name */
+#define GPT_NAME_CHARS 36U /* UTF-16 code units in an entry's name */
 
 typedef struct GptPartition {
-        unsigned index;      /* 1-based slot in the entry array */
-        uint8_t type[16];    /* in UUID string order (not GPT's mixed-endian disk order) */
+        unsigned index;   /* 1-based slot in the entry array */
+        uint8_t type[16]; /* in UUID string order (not GPT's mixed-endian disk order) */
         uint8_t uuid[16];
         uint64_t first_lba, last_lba; /* inclusive */
         uint64_t flags;
@@ -79,14 +79,14 @@ typedef struct DissectedPartition {
         bool found;
         uint64_t offset, size; /* bytes in the image */
         uint8_t uuid[16];
-        bool read_only;        /* GPT flag 60 */
-        const char *fstype;    /* detected, or NULL (verity, signature, unknown) */
+        bool read_only;     /* GPT flag 60 */
+        const char *fstype; /* detected, or NULL (verity, signature, unknown) */
 } DissectedPartition;
 
 typedef enum DissectKind {
         DISSECT_GPT,
         DISSECT_MBR,
-        DISSECT_BARE,          /* the whole file is one file system */
+        DISSECT_BARE, /* the whole file is one file system */
 } DissectKind;
 
 typedef struct DissectedImage {

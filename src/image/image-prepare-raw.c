@@ -27,7 +27,8 @@ int raw_image_machine_name(const char *image_path, char **ret) {
         return 0;
 }
 
-int prepared_root_new_mounted(const char *mountpoint, const char *machine, const char *image_path, PreparedRoot **ret) {
+int prepared_root_new_mounted(
+        const char *mountpoint, const char *machine, const char *image_path, PreparedRoot **ret) {
         _cleanup_(prepared_root_freep) PreparedRoot *p = calloc(1, sizeof(PreparedRoot));
         if (!p)
                 return -ENOMEM;

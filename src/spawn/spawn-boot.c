@@ -119,7 +119,8 @@ static void sweep_stale_notify_dirs(void) {
         struct dirent *de;
         while ((de = readdir(d)))
                 if (spawn_stale_owner(de->d_name, "cowpen-notify.")) {
-                        _cleanup_close_ int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        _cleanup_close_ int fd =
+                                openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                         if (fd < 0)
                                 continue;
                         (void) unlinkat(fd, "notify", 0);
@@ -151,7 +152,8 @@ static int make_cgroup(SpawnBoot *b, const char *machine) {
                 return -ENOMEM;
         sweep_stale_cgroups(parent);
         /* Named with our PID, so that what a killed cowpen left is known as such. */
-        if (asprintf(&path, "%s%scowpen-%i-%s-%s", parent, endswith(parent, "/") ? "" : "/", (int) getpid(), rnd, machine) < 0)
+        if (asprintf(&path, "%s%scowpen-%i-%s-%s", parent, endswith(parent, "/") ? "" : "/", (int) getpid(), rnd,
+                    machine) < 0)
                 return -ENOMEM;
         if (mkdir(path, 0755) < 0) {
                 r = negative_errno();
@@ -167,10 +169,11 @@ static int make_cgroup(SpawnBoot *b, const char *machine) {
         if (b->cgroup_owner != (uid_t) -1) {
                 /* Delegation as systemd does it: the directory and the files that move
                  * processes and enable controllers belong to the container's root. */
-                static const char *const files[] = { "", "cgroup.procs", "cgroup.threads", "cgroup.subtree_control" };
+                static const char *const files[] = {"", "cgroup.procs", "cgroup.threads", "cgroup.subtree_control"};
                 for (size_t i = 0; i < ELEMENTSOF(files); i++)
                         if (fchownat(b->cgroup_fd, files[i], b->cgroup_owner, b->cgroup_owner,
-                                     files[i][0] ? 0 : AT_EMPTY_PATH) < 0 && errno != ENOENT)
+                                    files[i][0] ? 0 : AT_EMPTY_PATH) < 0 &&
+                                errno != ENOENT)
                                 return negative_errno();
         }
         return 0;
@@ -187,7 +190,7 @@ static int make_notify_socket(SpawnBoot *b) {
         b->notify_path = strjoin(b->notify_dir, "/notify");
         if (!b->notify_path)
                 return -ENOMEM;
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
         if (strlen(b->notify_path) >= sizeof(sa.sun_path))
                 return -ENAMETOOLONG;
         strcpy(sa.sun_path, b->notify_path);
@@ -244,7 +247,7 @@ static int remove_cgroup_tree(int dir_fd, const char *name, unsigned depth) {
                         return r;
                 if (errno != EBUSY)
                         return negative_errno();
-                (void) nanosleep(&(struct timespec) { .tv_nsec = 10 * 1000 * 1000 }, NULL);
+                (void) nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
         }
         return -EBUSY;
 }
@@ -255,7 +258,8 @@ void spawn_boot_done(SpawnBoot *b) {
                 if (b->cgroup_fd >= 0) {
                         int k = openat(b->cgroup_fd, "cgroup.kill", O_WRONLY | O_CLOEXEC);
                         if (k >= 0) {
-                                if (write(k, "1", 1) < 0) { /* an older kernel: the namespace already ended them */ }
+                                if (write(k, "1", 1) < 0) { /* an older kernel: the namespace already ended them */
+                                }
                                 safe_close(k);
                         }
                 }
@@ -287,7 +291,7 @@ static void notify_ourselves(const char *msg) {
         const char *e = getenv("NOTIFY_SOCKET");
         if (!e || (e[0] != '/' && e[0] != '@'))
                 return;
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
         size_t l = strlen(e);
         if (l >= sizeof(sa.sun_path))
                 return;
@@ -298,7 +302,7 @@ static void notify_ourselves(const char *msg) {
         if (fd < 0)
                 return;
         (void) sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *) &sa,
-                      (socklen_t) (offsetof(struct sockaddr_un, sun_path) + l));
+                (socklen_t) (offsetof(struct sockaddr_un, sun_path) + l));
 }
 
 void spawn_boot_started(SpawnBoot *b) {
@@ -370,7 +374,8 @@ int spawn_boot_child_mounts(int root_fd, const SpawnBoot *b) {
                 _cleanup_close_ int s = open(b->notify_path, O_PATH | O_CLOEXEC), t = -EBADF;
                 if (s < 0)
                         return negative_errno();
-                if ((r = open_mount_target(root_fd, "run/host/notify", false, &t)) < 0 || (r = bind_fd(s, t, false, false)) < 0)
+                if ((r = open_mount_target(root_fd, "run/host/notify", false, &t)) < 0 ||
+                        (r = bind_fd(s, t, false, false)) < 0)
                         return r;
         }
         return 0;
@@ -381,7 +386,7 @@ const char *spawn_boot_notify_env(const SpawnBoot *b) {
 }
 
 int spawn_boot_find_init(char **args, char ***ret_argv) {
-        static const char *const inits[] = { "/usr/lib/systemd/systemd", "/lib/systemd/systemd", "/sbin/init" };
+        static const char *const inits[] = {"/usr/lib/systemd/systemd", "/lib/systemd/systemd", "/sbin/init"};
         _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (root < 0)
                 return negative_errno();

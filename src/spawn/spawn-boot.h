@@ -32,17 +32,18 @@
 #define BOOT_CGROUP_DEPTH_MAX 64U
 
 typedef struct SpawnBoot {
-        char *cgroup_path;   /* absolute path of the delegated cgroup on the host, or NULL */
-        int cgroup_fd;       /* O_DIRECTORY of it */
-        char *notify_dir;    /* host directory holding the notify socket */
-        char *notify_path;   /* the socket's host path */
-        int notify_fd;       /* the parent's receiving end */
-        bool ready;          /* READY=1 received (or not waited for) */
-        bool notify_ready;   /* --notify-ready=yes: report readiness only when the container does */
-        uid_t cgroup_owner;  /* --private-users: the container's root, who gets the cgroup */
+        char *cgroup_path;  /* absolute path of the delegated cgroup on the host, or NULL */
+        int cgroup_fd;      /* O_DIRECTORY of it */
+        char *notify_dir;   /* host directory holding the notify socket */
+        char *notify_path;  /* the socket's host path */
+        int notify_fd;      /* the parent's receiving end */
+        bool ready;         /* READY=1 received (or not waited for) */
+        bool notify_ready;  /* --notify-ready=yes: report readiness only when the container does */
+        uid_t cgroup_owner; /* --private-users: the container's root, who gets the cgroup */
 } SpawnBoot;
 
-#define SPAWN_BOOT_NULL { .cgroup_fd = -EBADF, .notify_fd = -EBADF, .cgroup_owner = (uid_t) -1 }
+#define SPAWN_BOOT_NULL                                                                                               \
+        { .cgroup_fd = -EBADF, .notify_fd = -EBADF, .cgroup_owner = (uid_t) -1 }
 
 /* Parent, before clone. *ret_error is a short cause on failure. */
 int spawn_boot_prepare(SpawnBoot *b, const SpawnConfig *c, const char *machine, char **ret_error);

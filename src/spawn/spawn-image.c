@@ -42,14 +42,14 @@ static int policy_flag(const char *s, size_t n, unsigned *flags) {
                 const char *name;
                 unsigned flags;
         } table[] = {
-                { "open", IMAGE_POLICY_ANY },
-                { "verity", IMAGE_POLICY_VERITY },
-                { "signed", IMAGE_POLICY_SIGNED },
-                { "unprotected", IMAGE_POLICY_UNPROTECTED },
-                { "unused", IMAGE_POLICY_ABSENT },
-                { "absent", IMAGE_POLICY_ABSENT },
-                { "encrypted", 0 },
-                { "ignore", IMAGE_POLICY_ANY },
+                {"open", IMAGE_POLICY_ANY},
+                {"verity", IMAGE_POLICY_VERITY},
+                {"signed", IMAGE_POLICY_SIGNED},
+                {"unprotected", IMAGE_POLICY_UNPROTECTED},
+                {"unused", IMAGE_POLICY_ABSENT},
+                {"absent", IMAGE_POLICY_ABSENT},
+                {"encrypted", 0},
+                {"ignore", IMAGE_POLICY_ANY},
         };
         for (size_t i = 0; i < ELEMENTSOF(table); i++)
                 if (strlen(table[i].name) == n && strneq(s, table[i].name, n)) {
@@ -102,8 +102,8 @@ int image_policy_parse(const char *s, unsigned *ret_root) {
                         if (*f == '+' && ++f >= p + n)
                                 return -EINVAL; /* a trailing '+' */
                 }
-                static const char *const known[] = { "root", "usr", "home", "srv", "esp", "xbootldr", "swap", "tmp", "var",
-                                                     "root-verity", "root-verity-sig", "usr-verity", "usr-verity-sig" };
+                static const char *const known[] = {"root", "usr", "home", "srv", "esp", "xbootldr", "swap", "tmp",
+                        "var", "root-verity", "root-verity-sig", "usr-verity", "usr-verity-sig"};
                 bool ok = kl == 0;
                 for (size_t i = 0; i < ELEMENTSOF(known) && !ok; i++)
                         ok = strlen(known[i]) == kl && strneq(p, known[i], kl);
@@ -235,6 +235,8 @@ void spawn_image_done(SpawnImage *i) {
         free(i->mountpoint);
         i->device_fd = safe_close(i->device_fd);
         verity_opened_done(&i->verity);
+        image_lock_release(&i->lock);
+        image_root_free(i->lock_root);
         *i = (SpawnImage) SPAWN_IMAGE_NULL;
 }
 
@@ -281,7 +283,7 @@ int spawn_image_open(const SpawnImageOptions *o, SpawnImage *ret, char **ret_err
         uint8_t hash[VERITY_DIGEST_SIZE_MAX];
         size_t hash_size = 0;
         if (hash_hex && (r = verity_root_hash_from_hex(hash_hex, VERITY_HASH_SHA256, hash, &hash_size)) < 0 &&
-            (r = verity_root_hash_from_hex(hash_hex, VERITY_HASH_SHA512, hash, &hash_size)) < 0)
+                (r = verity_root_hash_from_hex(hash_hex, VERITY_HASH_SHA512, hash, &hash_size)) < 0)
                 return fail(ret_error, -EINVAL, "root hash from %s is not a sha256 or sha512 hex digest", hash_source);
         _cleanup_free_ void *sig = NULL;
         size_t sig_size = 0;
@@ -308,7 +310,8 @@ int spawn_image_open(const SpawnImageOptions *o, SpawnImage *ret, char **ret_err
         if (sigp->found) {
                 /* The signature partition: JSON with rootHash, certificate fingerprint, PKCS#7. */
                 if (sigp->size > VERITY_SIG_JSON_SIZE_MAX)
-                        return fail(ret_error, -E2BIG, "root-verity-sig partition is larger than %u bytes", VERITY_SIG_JSON_SIZE_MAX);
+                        return fail(ret_error, -E2BIG, "root-verity-sig partition is larger than %u bytes",
+                                VERITY_SIG_JSON_SIZE_MAX);
                 _cleanup_free_ char *buf = malloc(sigp->size + 1);
                 if (!buf)
                         return fail(ret_error, -ENOMEM, "%m");
@@ -321,18 +324,20 @@ int spawn_image_open(const SpawnImageOptions *o, SpawnImage *ret, char **ret_err
                 uint8_t jh[VERITY_DIGEST_SIZE_MAX];
                 size_t jhs = 0;
                 if (verity_root_hash_from_hex(j.root_hash_hex, VERITY_HASH_SHA256, jh, &jhs) < 0 &&
-                    verity_root_hash_from_hex(j.root_hash_hex, VERITY_HASH_SHA512, jh, &jhs) < 0) {
+                        verity_root_hash_from_hex(j.root_hash_hex, VERITY_HASH_SHA512, jh, &jhs) < 0) {
                         verity_sig_json_done(&j);
                         return fail(ret_error, -EBADMSG, "root-verity-sig partition: rootHash is not a hex digest");
                 }
                 if (hash_size && (jhs != hash_size || memcmp(jh, hash, hash_size) != 0)) {
                         verity_sig_json_done(&j);
-                        return fail(ret_error, -EBADMSG, "root hash from %s does not match the root-verity-sig partition's rootHash",
-                                    hash_source);
+                        return fail(ret_error, -EBADMSG,
+                                "root hash from %s does not match the root-verity-sig partition's rootHash",
+                                hash_source);
                 }
                 if (sig && (j.p7s_size != sig_size || memcmp(j.p7s, sig, sig_size) != 0)) {
                         verity_sig_json_done(&j);
-                        return fail(ret_error, -EBADMSG, "--root-hash-sig differs from the root-verity-sig partition's signature");
+                        return fail(ret_error, -EBADMSG,
+                                "--root-hash-sig differs from the root-verity-sig partition's signature");
                 }
                 free(sig);
                 sig = TAKE_PTR(j.p7s);
@@ -375,9 +380,13 @@ int spawn_image_open(const SpawnImageOptions *o, SpawnImage *ret, char **ret_err
                 }
         }
         if (hash_fd >= 0 && !hash_size)
-                return fail(ret_error, -ENOKEY, "a dm-verity hash tree is present but no root hash (--root-hash, xattr, .roothash, signature partition)");
+                return fail(ret_error, -ENOKEY,
+                        "a dm-verity hash tree is present but no root hash (--root-hash, xattr, .roothash, signature "
+                        "partition)");
         if (hash_size && hash_fd < 0)
-                return fail(ret_error, -ENODATA, "root hash from %s but no hash tree (root-verity partition, --verity-data, .verity)", hash_source);
+                return fail(ret_error, -ENODATA,
+                        "root hash from %s but no hash tree (root-verity partition, --verity-data, .verity)",
+                        hash_source);
         if (sig && !hash_size)
                 return fail(ret_error, -ENOKEY, "a root hash signature is present but no root hash");
 
@@ -435,20 +444,53 @@ int spawn_image_open(const SpawnImageOptions *o, SpawnImage *ret, char **ret_err
 
         read_only = read_only || verity || root->read_only;
         img.read_only = read_only;
+
+        /* As for -D and -M: a writable run locks the image exclusively (two read-write mounts of
+         * one file system would corrupt it), a read-only or -x one shared. A directory we may
+         * not write (a read-only image store) takes no lock for a read-only run. */
+        {
+                _cleanup_free_ char *name = NULL, *dir = realpath(o->path, NULL);
+                if (!dir)
+                        return fail(ret_error, negative_errno(), "image path: %m");
+                if ((r = raw_image_machine_name(o->path, &name)) < 0)
+                        return fail(ret_error, r, "the file name is no valid image name");
+                char *slash = strrchr(dir, '/');
+                *(slash == dir ? slash + 1 : slash) = 0;
+                r = image_root_open(dir, false, &img.lock_root);
+                if (r >= 0)
+                        r = image_lock(img.lock_root, name, !read_only && !o->ephemeral, &img.lock);
+                if (r == -EBUSY) {
+                        spawn_image_done(&img);
+                        return fail(ret_error, r, "image is in use");
+                }
+                if (r < 0 && !(read_only && (r == -EROFS || r == -EACCES || r == -EPERM))) {
+                        spawn_image_done(&img);
+                        return fail(ret_error, r, "lock the image: %m");
+                }
+        }
         const char *source_dev;
         char devpath[64];
         int dev_fd;
         if (verity) {
                 VerityParams params;
                 const char *field = NULL;
-                if ((r = verity_superblock_read(hash_fd, hash_offset, &params, &field)) < 0)
-                        return fail(ret_error, r, "verity superblock: %s", field ?: strerror(-r));
-                if (params.data_blocks > root->size / params.data_block_size)
-                        return fail(ret_error, -EBADMSG, "verity superblock: data_blocks reach beyond the root partition");
+                if ((r = verity_superblock_read(hash_fd, hash_offset, &params, &field)) < 0) {
+                        r = fail(ret_error, r, "verity superblock: %s", field ?: strerror(-r));
+                        goto fail;
+                }
+                if (params.data_blocks > root->size / params.data_block_size) {
+                        r = fail(
+                                ret_error, -EBADMSG, "verity superblock: data_blocks reach beyond the root partition");
+                        goto fail;
+                }
                 if (verp->found) {
                         VerityGeometry g;
-                        if ((r = verity_geometry(&params, true, hash_offset, &g)) < 0 || g.hash_end > verp->offset + verp->size)
-                                return fail(ret_error, -EBADMSG, "verity superblock: the hash tree does not fit its partition");
+                        if ((r = verity_geometry(&params, true, hash_offset, &g)) < 0 ||
+                                g.hash_end > verp->offset + verp->size) {
+                                r = fail(ret_error, -EBADMSG,
+                                        "verity superblock: the hash tree does not fit its partition");
+                                goto fail;
+                        }
                 }
                 VerityOpenRequest req = {
                         .data_fd = fd,
@@ -470,16 +512,23 @@ int spawn_image_open(const SpawnImageOptions *o, SpawnImage *ret, char **ret_err
                 r = verity_open(&req, &img.verity, &f);
                 if (r < 0) {
                         char b[VERITY_FAILURE_STRING_MAX];
-                        if (r == -EBADMSG && f.kind != VERITY_FAILURE_NONE)
-                                return fail(ret_error, r, "verity: %s", verity_failure_to_string(&f, b, sizeof(b)));
-                        return fail(ret_error, r, "verity: %m");
+                        if (r == -EBADMSG && f.kind != VERITY_FAILURE_NONE) {
+                                r = fail(ret_error, r, "verity: %s", verity_failure_to_string(&f, b, sizeof(b)));
+                                goto fail;
+                        }
+                        {
+                                r = fail(ret_error, r, "verity: %m");
+                                goto fail;
+                        }
                 }
                 dev_fd = img.verity.fd;
         } else {
                 _cleanup_free_ char *lp = NULL;
                 r = loop_attach(fd, root->offset, root->size, read_only, &img.device_fd, &lp);
-                if (r < 0)
-                        return fail(ret_error, r, "attach a loop device: %m");
+                if (r < 0) {
+                        r = fail(ret_error, r, "attach a loop device: %m");
+                        goto fail;
+                }
                 dev_fd = img.device_fd;
         }
         /* From here on what counts is the device: its file system is detected on it. */
@@ -517,9 +566,9 @@ int spawn_image_open(const SpawnImageOptions *o, SpawnImage *ret, char **ret_err
         r = prepared_root_new_mounted(img.mountpoint, o->machine, o->path, &img.root);
         if (r < 0) {
                 (void) fail(ret_error, r,
-                            r == -EMEDIUMTYPE ? "not an OS tree (no etc/os-release or usr/lib/os-release)"
-                            : r == -EINVAL    ? "the file name is no valid machine name (use -M)"
-                                              : "%m");
+                        r == -EMEDIUMTYPE ? "not an OS tree (no etc/os-release or usr/lib/os-release)"
+                        : r == -EINVAL    ? "the file name is no valid machine name (use -M)"
+                                          : "%m");
                 goto fail;
         }
         *ret = img;

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 
+#include "image.h"
 #include "image-prepare.h"
 #include "verity.h"
 
@@ -44,17 +45,22 @@ typedef struct SpawnImageOptions {
 typedef struct SpawnImage {
         PreparedRoot *root;
         char *mountpoint;
-        int device_fd;             /* the loop device (unverified) */
-        VerityOpened verity;       /* or the verified device */
+        int device_fd;       /* the loop device (unverified) */
+        VerityOpened verity; /* or the verified device */
         bool mounted;
-        bool read_only;            /* the image, a flag or verity said so */
-        const char *protection;    /* "unprotected", "verity", "signed" */
-        const char *copy_how;      /* -x: "reflink" or "copy" */
+        bool read_only;         /* the image, a flag or verity said so */
+        const char *protection; /* "unprotected", "verity", "signed" */
+        const char *copy_how;   /* -x: "reflink" or "copy" */
+        ImageRoot *lock_root;   /* the image's directory, holding… */
+        ImageLock lock;         /* …its lock: exclusive for a writable run, else shared */
 } SpawnImage;
 
-#define SPAWN_IMAGE_NULL { .device_fd = -EBADF, .verity = { .fd = -EBADF } }
+#define SPAWN_IMAGE_NULL                                                                                              \
+        {                                                                                                             \
+                .device_fd = -EBADF, .verity = {.fd = -EBADF}, .lock = {.fd = -EBADF, .dir_fd = -EBADF }              \
+        }
 
-/* Opens, checks and mounts the image. On failure *ret_error is a short cause (the verb adds
- * the object's name); nothing is left mounted or attached. */
+/* Opens, checks, locks and mounts the image. On failure *ret_error is a short cause (the verb
+ * adds the object's name); nothing is left mounted or attached. -EBUSY: the image is in use. */
 int spawn_image_open(const SpawnImageOptions *o, SpawnImage *ret, char **ret_error);
 void spawn_image_done(SpawnImage *i);

@@ -80,7 +80,7 @@ static int pick_range(const char *machine, uid_t range, uid_t *ret_shift, int *r
                 uid_t cand = USERNS_PICK_MIN + ((h + i * 7919U) % slots) * 65536U;
                 bool used = false;
                 /* Cheap probes at the ends and the middle of the range. */
-                uid_t probes[] = { cand, cand + 1, cand + range / 2, cand + range - 1 };
+                uid_t probes[] = {cand, cand + 1, cand + range / 2, cand + range - 1};
                 for (size_t k = 0; k < ELEMENTSOF(probes) && !used; k++)
                         used = getpwuid(probes[k]) || getgrgid((gid_t) probes[k]);
                 if (used)
@@ -90,7 +90,7 @@ static int pick_range(const char *machine, uid_t range, uid_t *ret_shift, int *r
                 int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
                 if (fd < 0)
                         return negative_errno();
-                struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+                struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
                 if (fcntl(fd, F_OFD_SETLK, &fl) < 0) {
                         safe_close(fd);
                         continue;
@@ -170,8 +170,8 @@ static int make_userns(uid_t shift, uid_t range, int *ret) {
         return 0;
 }
 
-int spawn_userns_prepare(SpawnConfig *c, int root_fd, const char *machine, int *ret_userns_fd, int *ret_lock_fd,
-                         char **ret_error) {
+int spawn_userns_prepare(
+        SpawnConfig *c, int root_fd, const char *machine, int *ret_userns_fd, int *ret_lock_fd, char **ret_error) {
         int lock = -EBADF, r;
         switch ((PrivateUsersMode) c->private_users) {
         case PRIVATE_USERS_YES: {
@@ -222,7 +222,7 @@ int spawn_userns_idmap_root(int userns_fd, const char *root_path) {
         _cleanup_close_ int tree = open_tree(AT_FDCWD, root_path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
         if (tree < 0)
                 return negative_errno();
-        struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t) userns_fd };
+        struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t) userns_fd};
         if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
                 return negative_errno();
         return RET_NERRNO(move_mount(tree, "", AT_FDCWD, root_path, MOVE_MOUNT_F_EMPTY_PATH));
@@ -236,10 +236,10 @@ int spawn_userns_chown_api(int root_fd, const SpawnConfig *c, int console_fd) {
                 return negative_errno();
         /* The tmpfs instances the engine mounted belong to the host's root; inside they must be
          * the container root's (who would otherwise see nobody and get EACCES in /run). */
-        static const char *const dirs[] = { "dev", "dev/shm", "run", "tmp" };
+        static const char *const dirs[] = {"dev", "dev/shm", "run", "tmp"};
         for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
-                _cleanup_close_ int fd = openat2_resolve(root_fd, dirs[i], O_PATH | O_DIRECTORY, 0,
-                                                         RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+                _cleanup_close_ int fd = openat2_resolve(
+                        root_fd, dirs[i], O_PATH | O_DIRECTORY, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
                 if (fd < 0)
                         continue;
                 if (fchownat(fd, "", c->uid_shift, c->uid_shift, AT_EMPTY_PATH) < 0)

@@ -20,14 +20,14 @@
 
 typedef enum PrivateUsersMode {
         PRIVATE_USERS_NO,
-        PRIVATE_USERS_FIXED,    /* UIDBASE[:N], or identity (0:65536) */
-        PRIVATE_USERS_YES,      /* the base is the owner of the root directory */
-        PRIVATE_USERS_PICK,     /* a free range derived from the machine name */
+        PRIVATE_USERS_FIXED, /* UIDBASE[:N], or identity (0:65536) */
+        PRIVATE_USERS_YES,   /* the base is the owner of the root directory */
+        PRIVATE_USERS_PICK,  /* a free range derived from the machine name */
         _PRIVATE_USERS_MODE_MAX,
 } PrivateUsersMode;
 
 typedef enum PrivateUsersOwnership {
-        PRIVATE_USERS_OWNERSHIP_AUTO,  /* map (idmapped mounts are always used) */
+        PRIVATE_USERS_OWNERSHIP_AUTO, /* map (idmapped mounts are always used) */
         PRIVATE_USERS_OWNERSHIP_MAP,
         PRIVATE_USERS_OWNERSHIP_CHOWN, /* refused: cowpen never chowns an image */
         _PRIVATE_USERS_OWNERSHIP_MAX,
@@ -45,8 +45,8 @@ int private_users_ownership_parse(const char *s, PrivateUsersOwnership *ret);
 
 /* Parent, before clone: resolves yes/pick into c->uid_shift (pick holds a lock on the range
  * in *ret_lock_fd while the container runs) and makes the namespace. */
-int spawn_userns_prepare(SpawnConfig *c, int root_fd, const char *machine, int *ret_userns_fd, int *ret_lock_fd,
-                         char **ret_error);
+int spawn_userns_prepare(
+        SpawnConfig *c, int root_fd, const char *machine, int *ret_userns_fd, int *ret_lock_fd, char **ret_error);
 
 /* Child, before the root is opened: the root mount, idmapped. */
 int spawn_userns_idmap_root(int userns_fd, const char *root_path);

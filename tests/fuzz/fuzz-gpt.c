@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
                         abort();
                 for (size_t i = 0; i < t.n_partitions; i++)
                         if (t.partitions[i].first_lba > t.partitions[i].last_lba ||
-                            (t.partitions[i].last_lba + 1) * t.sector_size > size)
+                                (t.partitions[i].last_lba + 1) * t.sector_size > size)
                                 abort();
                 gpt_table_done(&t);
         }
@@ -39,8 +39,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
                 if (image_dissect(fd, size, with_hash ? hash : NULL, with_hash ? sizeof(hash) : 0, &m) < 0)
                         continue;
                 for (size_t d = 0; d < _PARTITION_DESIGNATOR_MAX; d++)
-                        if (m.partitions[d].found &&
-                            (m.partitions[d].offset > size || m.partitions[d].size > size - m.partitions[d].offset))
+                        if (m.partitions[d].found && (m.partitions[d].offset > size ||
+                                                             m.partitions[d].size > size - m.partitions[d].offset))
                                 abort();
         }
         close(fd);

@@ -115,6 +115,32 @@ out=$("$COWPEN" run -i mbr.raw cat /etc/motd)
 [ "$out" = written ] || fail "MBR -x changed the image: $out"
 pass "MBR image with ext4, writable; -x leaves it unchanged"
 
+# Locks: a writable run holds the image exclusively; a second writable run is refused, -x and
+# --read-only ones are not refused by a read-only one.
+"$COWPEN" run -i mbr.raw /bin/sleep 30 &
+holder=$!
+at_exit "kill -9 $holder 2>/dev/null"
+for _ in $(seq 100); do pgrep -f '^/bin/sleep 30$' >/dev/null && break; sleep 0.1; done
+must_fail 1 "$COWPEN" run -i mbr.raw true
+assert_one_line_error 'mbr.raw: image is in use'
+must_fail 1 "$COWPEN" run -x -i mbr.raw true
+kill -TERM $holder; wait $holder 2>/dev/null || true
+"$COWPEN" run --read-only -i mbr.raw /bin/sleep 31 &
+holder=$!
+for _ in $(seq 100); do pgrep -f '^/bin/sleep 31$' >/dev/null && break; sleep 0.1; done
+must "$COWPEN" run --read-only -i mbr.raw true
+must "$COWPEN" run -x -i mbr.raw true
+must_fail 1 "$COWPEN" run -i mbr.raw true
+kill -TERM $holder; wait $holder 2>/dev/null || true
+pass "locks: exclusive when writable, shared otherwise"
+
+# -M NAME alone runs NAME.raw of the image root.
+mkdir store
+cp mbr.raw store/app.raw
+out=$("$COWPEN" --image-root="$W/store" run -M app /bin/sh -c 'cat /etc/motd; hostname')
+[ "$out" = $'written\napp' ] || fail "-M app with app.raw in the image root: $out"
+pass "-M NAME runs NAME.raw of the image root"
+
 # Bare ext4 file system; read-only when the file's mode says so.
 cp ext.img bare.raw
 chmod a-w bare.raw

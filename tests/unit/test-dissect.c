@@ -47,8 +47,8 @@ static void guid_to_disk(const char *s, uint8_t d[16]) {
 }
 
 /* A GPT image of IMG_SIZE bytes (512-byte sectors) in a memfd; hsize/esize/n as given. */
-static int make_gpt(const Part *parts, size_t n_parts, uint32_t n_entries, uint32_t esize, uint32_t hsize, bool break_hcrc,
-                    bool break_ecrc) {
+static int make_gpt(const Part *parts, size_t n_parts, uint32_t n_entries, uint32_t esize, uint32_t hsize,
+        bool break_hcrc, bool break_ecrc) {
         int fd = memfd_create("gpt", MFD_CLOEXEC);
         assert_true(fd >= 0);
         assert_int_equal(ftruncate(fd, IMG_SIZE), 0);
@@ -84,9 +84,9 @@ static int make_gpt(const Part *parts, size_t n_parts, uint32_t n_entries, uint3
 }
 
 static const Part verity_parts[] = {
-        { ROOT_X86, "00112233-4455-6677-8899-aabbccddeeff", 2048, 4095, 0 },
-        { VERITY_X86, "0123456789abcdef0123456789abcdef", 4096, 5119, 0 },
-        { ROOT_X86, "ffeeddcc-bbaa-9988-7766-554433221100", 6144, 7167, 0 },
+        {ROOT_X86, "00112233-4455-6677-8899-aabbccddeeff", 2048, 4095, 0},
+        {VERITY_X86, "0123456789abcdef0123456789abcdef", 4096, 5119, 0},
+        {ROOT_X86, "ffeeddcc-bbaa-9988-7766-554433221100", 6144, 7167, 0},
 };
 
 static void test_gpt_read(void **state) {
@@ -163,7 +163,7 @@ static void test_gpt_crc_and_bounds(void **state) {
         assert_int_equal(gpt_read(fd, IMG_SIZE, &t), -EBADMSG);
         close(fd);
         /* A partition past the last usable LBA, or ending before it starts. */
-        Part p[] = { { ROOT_X86, "00112233-4455-6677-8899-aabbccddeeff", 2048, IMG_SIZE / 512, 0 } };
+        Part p[] = {{ROOT_X86, "00112233-4455-6677-8899-aabbccddeeff", 2048, IMG_SIZE / 512, 0}};
         fd = make_gpt(p, 1, 128, 128, 92, false, false);
         assert_int_equal(gpt_read(fd, IMG_SIZE, &t), -EBADMSG);
         close(fd);
@@ -204,8 +204,8 @@ static void test_dissect_by_root_hash(void **state) {
 
 static void test_dissect_generic_and_flags(void **state) {
         Part p[] = {
-                { LINUX_GENERIC, "00112233-4455-6677-8899-aabbccddeeff", 2048, 4095, UINT64_C(1) << 60 },
-                { ROOT_X86, "00112233-4455-6677-8899-aabbccddee00", 4096, 5000, UINT64_C(1) << 63 }, /* no-auto */
+                {LINUX_GENERIC, "00112233-4455-6677-8899-aabbccddeeff", 2048, 4095, UINT64_C(1) << 60},
+                {ROOT_X86, "00112233-4455-6677-8899-aabbccddee00", 4096, 5000, UINT64_C(1) << 63}, /* no-auto */
         };
         int fd = make_gpt(p, 2, 128, 128, 92, false, false);
         DissectedImage m;
@@ -248,13 +248,17 @@ static void test_mbr_and_bare(void **state) {
                 const char *magic;
                 size_t len;
         } magics[] = {
-                { "squashfs", 0, "hsqs", 4 }, { "erofs", 1024, "\xe2\xe1\xf5\xe0", 4 }, { "ext4", 1080, "\x53\xef", 2 },
-                { "btrfs", 65600, "_BHRfS_M", 8 }, { "xfs", 0, "XFSB", 4 },
+                {"squashfs", 0, "hsqs", 4},
+                {"erofs", 1024, "\xe2\xe1\xf5\xe0", 4},
+                {"ext4", 1080, "\x53\xef", 2},
+                {"btrfs", 65600, "_BHRfS_M", 8},
+                {"xfs", 0, "XFSB", 4},
         };
         for (size_t i = 0; i < sizeof(magics) / sizeof(magics[0]); i++) {
                 fd = memfd_create("fs", MFD_CLOEXEC);
                 assert_int_equal(ftruncate(fd, IMG_SIZE), 0);
-                assert_int_equal(pwrite(fd, magics[i].magic, magics[i].len, (off_t) magics[i].at), (ssize_t) magics[i].len);
+                assert_int_equal(
+                        pwrite(fd, magics[i].magic, magics[i].len, (off_t) magics[i].at), (ssize_t) magics[i].len);
                 assert_int_equal(image_dissect(fd, IMG_SIZE, NULL, 0, &m), 0);
                 assert_int_equal(m.kind, DISSECT_BARE);
                 assert_string_equal(m.partitions[PARTITION_ROOT].fstype, magics[i].fs);
@@ -333,11 +337,16 @@ static void test_boot_status(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_gpt_read),          cmocka_unit_test(test_gpt_limits),
-                cmocka_unit_test(test_gpt_crc_and_bounds), cmocka_unit_test(test_dissect_by_root_hash),
-                cmocka_unit_test(test_dissect_generic_and_flags), cmocka_unit_test(test_mbr_and_bare),
-                cmocka_unit_test(test_uuid),               cmocka_unit_test(test_image_policy),
-                cmocka_unit_test(test_private_users),      cmocka_unit_test(test_boot_status),
+                cmocka_unit_test(test_gpt_read),
+                cmocka_unit_test(test_gpt_limits),
+                cmocka_unit_test(test_gpt_crc_and_bounds),
+                cmocka_unit_test(test_dissect_by_root_hash),
+                cmocka_unit_test(test_dissect_generic_and_flags),
+                cmocka_unit_test(test_mbr_and_bare),
+                cmocka_unit_test(test_uuid),
+                cmocka_unit_test(test_image_policy),
+                cmocka_unit_test(test_private_users),
+                cmocka_unit_test(test_boot_status),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
