@@ -492,6 +492,10 @@ int spawn_image_open(const SpawnImageOptions *o, SpawnImage *ret, char **ret_err
                                 goto fail;
                         }
                 }
+                /* With device-mapper: a name of this run's own (two runs of one image coexist). */
+                char dm_name[64];
+                snprintf(dm_name, sizeof(dm_name), "cowpen-%i-%02x%02x%02x%02x-verity", (int) getpid(), hash[0], hash[1],
+                         hash[2], hash[3]);
                 VerityOpenRequest req = {
                         .data_fd = fd,
                         .data_offset = root->offset,
@@ -506,6 +510,7 @@ int spawn_image_open(const SpawnImageOptions *o, SpawnImage *ret, char **ret_err
                         .sig_size = sig_size,
                         .cert_dirs = cert_dirs,
                         .require_signature = !(o->policy & (IMAGE_POLICY_VERITY | IMAGE_POLICY_UNPROTECTED)),
+                        .dm_name = dm_name,
                         .mode = VERITY_OPEN_AUTO,
                 };
                 VerityFailure f = {};
