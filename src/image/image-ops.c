@@ -153,6 +153,9 @@ int image_clean(ImageRoot *root, bool all, void (*on_removed)(const char *name, 
                         continue;
                 if (!all && !startswith(de->d_name, ".#"))
                         continue;
+                /* Kept pull downloads (--keep-download=yes) are a cache, not leftovers. */
+                if (!all && startswith(de->d_name, ".#pull-cache."))
+                        continue;
                 if (strv_extend(&entries, de->d_name) < 0)
                         return -ENOMEM;
         }

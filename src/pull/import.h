@@ -36,6 +36,9 @@ int tar_import_new(ImageRoot *root, const char *name, const ImportOptions *opts,
  * entry: *ret_error_entry (may be NULL) is set to the archive path that caused it, for the verb's
  * one-line message. */
 int tar_import_run(TarImport *t, int fd, char **ret_error_entry);
+/* After a failed tar_import_run(): why, in words ("path contains \"..\"", "hardlink to a
+ * directory", …), or NULL when the errno says it all. Valid until tar_import_free(). */
+const char *tar_import_error_reason(TarImport *t);
 /* Renames the finished tree into place (with read_only as requested). */
 int tar_import_publish(TarImport *t);
 /* Removes an unpublished target and releases the locks. */
@@ -51,6 +54,9 @@ int raw_import_run(RawImport *t, int fd);
 /* Adds sidecar SUFFIX (".nspawn", ".roothash", ".roothash.p7s", ".verity") with the contents
  * read from fd; published with the image. */
 int raw_import_add_sidecar(RawImport *t, const char *suffix, int fd);
+/* The limit on a sidecar other than ".verity" (which is limited by RAW_VERITY_SIDECAR_MAX). */
+#define RAW_SIDECAR_MAX (1024 * 1024)
+#define RAW_VERITY_SIDECAR_MAX (16ULL * 1024 * 1024 * 1024)
 int raw_import_publish(RawImport *t);
 RawImport *raw_import_free(RawImport *t);
 DEFINE_TRIVIAL_CLEANUP_FUNC(RawImport *, raw_import_free);

@@ -96,12 +96,16 @@ make_loop_fs() {
 # extracted with owners, modes and xattrs). Never modify ROOTFS_DIR: copy it.
 ROOTFS_RECIPE="mmdebstrap --variant=minbase --include=systemd,systemd-sysv,dbus,iproute2 bookworm"
 rootfs_fixture() {
-  local key dir tmp
+  local key dir
   key=$(printf '%s' "$ROOTFS_RECIPE" | sha256sum | cut -c1-16)
-  dir=$FIXTURE_CACHE/rootfs-$key
-  ROOTFS_TAR=$dir.tar
+  # The tree's name carries the extraction method's version: trees made by older ways of
+  # extracting stay apart.
+  ROOTFS_TAR=$FIXTURE_CACHE/rootfs-$key.tar
+  dir=$FIXTURE_CACHE/rootfs-$key.tree2
   ROOTFS_DIR=$dir
-  if [ -f "$dir/.complete" ] && [ -f "$ROOTFS_TAR" ]; then
+  # The completion marker lives beside the tree (so the tree is exactly what the tarball holds)
+  # and names the tarball it was extracted from (so a rebuilt tarball means a new extraction).
+  if [ -f "$ROOTFS_TAR" ] && [ "$(cat "$dir.complete" 2>/dev/null)" = "$(stat -c %i-%s-%Y "$ROOTFS_TAR")" ]; then
     return 0
   fi
   command -v mmdebstrap >/dev/null || fail "mmdebstrap missing (scripts/install-deps.sh installs it)"
@@ -109,18 +113,35 @@ rootfs_fixture() {
   (
     exec 9>"$FIXTURE_CACHE/.lock"
     flock 9
-    [ -f "$dir/.complete" ] && [ -f "$ROOTFS_TAR" ] && exit 0
-    log "building rootfs fixture: $ROOTFS_RECIPE"
+    [ -f "$ROOTFS_TAR" ] && [ "$(cat "$dir.complete" 2>/dev/null)" = "$(stat -c %i-%s-%Y "$ROOTFS_TAR")" ] && exit 0
     tmp=$(mktemp -d "$FIXTURE_CACHE/.build.XXXXXX")
     trap 'rm -rf "$tmp"' EXIT
-    # shellcheck disable=SC2086
-    ${ROOTFS_RECIPE} "$tmp/rootfs.tar" >"$tmp/log" 2>&1 || { cat "$tmp/log" >&2; exit 1; }
-    rm -rf "$dir"
+    if [ ! -f "$ROOTFS_TAR" ]; then
+      log "building rootfs fixture: $ROOTFS_RECIPE"
+      # shellcheck disable=SC2086
+      ${ROOTFS_RECIPE} "$tmp/rootfs.tar" >"$tmp/log" 2>&1 || { cat "$tmp/log" >&2; exit 1; }
+      mv "$tmp/rootfs.tar" "$ROOTFS_TAR"
+    fi
+    rm -rf "$dir" "$dir.complete"
     mkdir "$tmp/tree"
-    tar --numeric-owner --xattrs --xattrs-include='*' --acls -xpf "$tmp/rootfs.tar" -C "$tmp/tree"
-    mv "$tmp/rootfs.tar" "$ROOTFS_TAR"
+    tar --numeric-owner --xattrs --xattrs-include='*' --acls -xpf "$ROOTFS_TAR" -C "$tmp/tree"
+    # GNU tar leaves out POSIX ACLs stored as SCHILY.xattr.system.posix_acl_* records (as
+    # mmdebstrap writes them): apply every stored xattr as it is, so the tree matches the archive.
+    python3 - "$ROOTFS_TAR" "$tmp/tree" <<'PY' || exit 1
+import os, sys, tarfile
+with tarfile.open(sys.argv[1]) as t:
+    for m in t:
+        for k, v in m.pax_headers.items():
+            if k.startswith("SCHILY.xattr."):
+                path = os.path.join(sys.argv[2], m.name)
+                os.setxattr(path, k[len("SCHILY.xattr."):], v.encode("utf-8", "surrogateescape"),
+                            follow_symlinks=False)
+PY
+    # Setting xattrs does not touch mtimes, but be sure the top matches the archive's "./".
+    touch -r "$tmp/tree" "$tmp/tree"
     mv "$tmp/tree" "$dir"
-    touch "$dir/.complete"
+    stat -c %i-%s-%Y "$ROOTFS_TAR" >"$dir.complete"
+    rm -rf "$tmp"
   ) || fail "cannot build the rootfs fixture"
 }
 

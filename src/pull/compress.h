@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Stream compression formats: detection by magic bytes, streaming decoders (zlib, liblzma with its
+ * multithreaded decoder, libbz2, libzstd), and names/suffixes for the export side. */
+
+#include "macro.h"
+
+typedef enum CompressType {
+        COMPRESS_NONE,
+        COMPRESS_GZIP,
+        COMPRESS_XZ,
+        COMPRESS_BZIP2,
+        COMPRESS_ZSTD,
+        _COMPRESS_TYPE_MAX,
+} CompressType;
+
+const char *compress_type_to_string(CompressType t);
+/* Accepts "xz", "gzip", "gz", "zstd", "zst", "bzip2", "bz2", "uncompressed", "none", "tar", "raw". */
+int compress_type_from_string(const char *s, CompressType *ret);
+/* From a file name suffix: .xz .txz .gz .tgz .zst .tzst .bz2 .tbz2; -ENOENT when there is none. */
+int compress_type_from_filename(const char *filename, CompressType *ret);
+
+/* Bytes needed to recognise every magic. */
+#define COMPRESS_MAGIC_MAX 6
+/* Detects by magic bytes; anything unrecognised is COMPRESS_NONE. */
+CompressType compress_detect(const void *buf, size_t n);
+
+/* Memory a multithreaded xz decoder may use per thread before liblzma falls back to fewer
+ * threads (the budget stated in the README). */
+#define DECOMPRESS_XZ_MT_BUDGET_PER_THREAD (96ULL * 1024 * 1024)
+/* Memory any decoder may use at all: a hostile stream asking for more fails. */
+#define DECOMPRESS_MEMLIMIT (1024ULL * 1024 * 1024)
+
+typedef struct Decompressor Decompressor;
+
+/* threads > 1 enables liblzma's multithreaded decoder (only xz uses it). */
+int decompressor_new(CompressType t, unsigned threads, Decompressor **ret);
+/* Decodes from *in (advancing *in and *in_size) into out, returning bytes produced (possibly 0 when it
+ * needs more input). With finish (no more input exists) a stream that is not complete is -EPIPE.
+ * Returns -EBADMSG on corrupt data. *ret_end is set once the last stream ended and all output
+ * was given out. */
+ssize_t decompressor_step(Decompressor *d, const uint8_t **in, size_t *in_size, bool finish, void *out,
+                          size_t out_size, bool *ret_end);
+Decompressor *decompressor_free(Decompressor *d);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Decompressor *, decompressor_free);

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* import-raw: a decoded stream written sparsely (holes for runs of zero blocks) into a hidden
+ * NAME.raw (NOCOW on btrfs, set by image_temp_new() before the first write), with sidecars.
+ *
+ * Untrusted input: the stream and the sidecar contents; only copied, never interpreted, with
+ * size limits on sidecars. */
+
+#include <fcntl.h>
+#include <string.h>
+
+#include "fd-util.h"
+#include "import-source.h"
+#include "import.h"
+#include "util.h"
+
+#define SPARSE_BLOCK 4096
+
+struct RawImport {
+        ImageTemp *temp;
+        ImportOptions opts;
+        bool ran;
+};
+
+int raw_import_new(ImageRoot *root, const char *name, const ImportOptions *opts, RawImport **ret) {
+        _cleanup_(raw_import_freep) RawImport *t = calloc(1, sizeof(RawImport));
+        if (!t)
+                return -ENOMEM;
+        if (opts)
+                t->opts = *opts;
+        int r = image_temp_new(root, "import-raw", name, IMAGE_RAW, t->opts.force ? IMAGE_TEMP_FORCE : 0, &t->temp);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(t);
+        return 0;
+}
+
+static bool block_is_zero(const uint8_t *p, size_t n) {
+        /* Word-wise compare: the zero test runs over every byte of the image. */
+        const uint64_t *w = (const uint64_t *) p;
+        size_t k = n / 8;
+        for (size_t i = 0; i < k; i++)
+                if (w[i])
+                        return false;
+        for (size_t i = k * 8; i < n; i++)
+                if (p[i])
+                        return false;
+        return true;
+}
+
+/* Writes buf at the current position, seeking over zero blocks. */
+static int write_sparse(int fd, const uint8_t *buf, size_t size, uint64_t *pos) {
+        size_t i = 0;
+        while (i < size) {
+                size_t n = MIN((size_t) SPARSE_BLOCK, size - i);
+                if (block_is_zero(buf + i, n)) {
+                        i += n;
+                        *pos += n;
+                        continue;
+                }
+                /* Gather a run of non-zero blocks into one write. */
+                size_t j = i + n;
+                while (j < size) {
+                        size_t m = MIN((size_t) SPARSE_BLOCK, size - j);
+                        if (block_is_zero(buf + j, m))
+                                break;
+                        j += m;
+                }
+                if (lseek(fd, (off_t) *pos, SEEK_SET) < 0)
+                        return negative_errno();
+                int r = loop_write(fd, buf + i, j - i);
+                if (r < 0)
+                        return r;
+                *pos += j - i;
+                i = j;
+        }
+        return 0;
+}
+
+int raw_import_run(RawImport *t, int fd) {
+        if (t->ran)
+                return -EALREADY;
+        t->ran = true;
+        _cleanup_(import_source_freep) ImportSource *s = NULL;
+        int r = import_source_start(fd, 0, &s);
+        if (r < 0)
+                return r;
+        uint64_t pos = 0;
+        for (;;) {
+                const void *buf;
+                ssize_t n = import_source_read(s, &buf);
+                if (n < 0)
+                        return (int) n;
+                if (n == 0)
+                        break;
+                if (interrupted())
+                        return -EINTR;
+                r = write_sparse(t->temp->fd, buf, (size_t) n, &pos);
+                if (r < 0)
+                        return r;
+                if (t->opts.progress)
+                        t->opts.progress(import_source_bytes_in(s), t->opts.userdata);
+        }
+        if (ftruncate(t->temp->fd, (off_t) pos) < 0)
+                return negative_errno();
+        return 0;
+}
+
+int raw_import_add_sidecar(RawImport *t, const char *suffix, int fd) {
+        bool ok = false;
+        for (size_t i = 0; image_sidecar_suffixes[i]; i++)
+                if (streq(image_sidecar_suffixes[i], suffix))
+                        ok = true;
+        if (!ok)
+                return -EINVAL;
+        uint64_t limit = streq(suffix, ".verity") ? RAW_VERITY_SIDECAR_MAX : RAW_SIDECAR_MAX;
+
+        _cleanup_close_ int out = -EBADF;
+        int r = image_temp_sidecar(t->temp, suffix, &out);
+        if (r < 0)
+                return r;
+        _cleanup_free_ uint8_t *buf = malloc(128 * 1024);
+        if (!buf)
+                return -ENOMEM;
+        uint64_t total = 0;
+        for (;;) {
+                ssize_t n = read(fd, buf, 128 * 1024);
+                if (n < 0) {
+                        if (errno == EINTR && !interrupted())
+                                continue;
+                        return negative_errno();
+                }
+                if (n == 0)
+                        break;
+                total += (uint64_t) n;
+                if (total > limit)
+                        return -EFBIG;
+                r = loop_write(out, buf, (size_t) n);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int raw_import_publish(RawImport *t) {
+        if (!t->ran)
+                return -EINVAL;
+        return image_temp_publish(t->temp, t->opts.read_only);
+}
+
+RawImport *raw_import_free(RawImport *t) {
+        if (!t)
+                return NULL;
+        image_temp_free(t->temp);
+        free(t);
+        return NULL;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* A decoding source: a thread reads an fd, detects the compression by magic bytes, decodes, and
+ * hands the decoded bytes to the consuming thread through a bounded ring of buffers, so that
+ * decompression and extraction run on different cores and memory stays bounded whatever the size
+ * of the stream. */
+
+#include "compress.h"
+
+/* The ring: IMPORT_SOURCE_SLOTS buffers of IMPORT_SOURCE_SLOT_SIZE bytes. */
+#define IMPORT_SOURCE_SLOTS 8
+#define IMPORT_SOURCE_SLOT_SIZE (1024 * 1024)
+
+typedef struct ImportSource ImportSource;
+
+/* Starts the decoder thread on fd (borrowed; must stay open until import_source_free()).
+ * threads is the number of xz decoder threads (0: one per online CPU). */
+int import_source_start(int fd, unsigned threads, ImportSource **ret);
+/* The next decoded block: > 0 bytes, 0 at the end of the stream, or -errno (-EBADMSG corrupt,
+ * -EPIPE truncated, -EINTR interrupted, read errors). The block stays valid until the next call. */
+ssize_t import_source_read(ImportSource *s, const void **ret_buf);
+/* Compressed bytes read from fd so far (any thread). */
+uint64_t import_source_bytes_in(ImportSource *s);
+/* The compression detected, once the first block was read. */
+CompressType import_source_compression(ImportSource *s);
+/* Stops the thread (also when it is blocked reading a pipe) and frees everything. */
+ImportSource *import_source_free(ImportSource *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(ImportSource *, import_source_free);

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* import-tar: a decoding source thread feeding the tar reader and the safe tree writer, into a
+ * hidden ImageTemp published only on request.
+ *
+ * Untrusted input: the byte stream read from the fd (see import-source.c, tar-archive.c and
+ * tar-extract.c for what is checked where). */
+
+#include <string.h>
+
+#include "import-source.h"
+#include "import.h"
+#include "tar-archive.h"
+#include "tar-extract.h"
+#include "util.h"
+
+struct TarImport {
+        ImageTemp *temp;
+        ImportOptions opts;
+        ImportSource *source;
+        const char *error_reason;
+        char *error_entry;
+        int source_error; /* the decoder's error, which libarchive only sees as a failed read */
+        bool ran;
+};
+
+int tar_import_new(ImageRoot *root, const char *name, const ImportOptions *opts, TarImport **ret) {
+        _cleanup_(tar_import_freep) TarImport *t = calloc(1, sizeof(TarImport));
+        if (!t)
+                return -ENOMEM;
+        if (opts)
+                t->opts = *opts;
+        int r = image_temp_new(root, "import-tar", name, IMAGE_DIRECTORY, t->opts.force ? IMAGE_TEMP_FORCE : 0, &t->temp);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(t);
+        return 0;
+}
+
+static ssize_t read_block(void *userdata, const void **ret_buf) {
+        TarImport *t = userdata;
+        ssize_t n = import_source_read(t->source, ret_buf);
+        if (n < 0)
+                t->source_error = (int) n;
+        if (n > 0 && t->opts.progress)
+                t->opts.progress(import_source_bytes_in(t->source), t->opts.userdata);
+        return n;
+}
+
+int tar_import_run(TarImport *t, int fd, char **ret_error_entry) {
+        int r;
+        if (t->ran)
+                return -EALREADY;
+        t->ran = true;
+
+        r = import_source_start(fd, 0, &t->source);
+        if (r < 0)
+                return r;
+        _cleanup_(tar_extract_freep) TarExtract *x = NULL;
+        r = tar_extract_new(t->temp->fd, &t->opts.limits, &x);
+        if (r < 0)
+                return r;
+        _cleanup_(tar_reader_freep) TarReader *rd = NULL;
+        r = tar_reader_new(read_block, t, &rd);
+        if (r >= 0) {
+                r = tar_extract_run(x, rd);
+                if (r >= 0)
+                        r = tar_extract_finish(x);
+        } else
+                t->error_reason = r == -EBADMSG ? "not a tar archive" : NULL;
+        if (r < 0) {
+                if (!t->error_reason)
+                        t->error_reason = tar_extract_error_reason(x);
+                /* A decoding error shows up as a failed read in libarchive: report the decoder's. */
+                if (t->source_error < 0 && r != -EINTR) {
+                        r = t->source_error;
+                        t->error_reason = r == -EBADMSG ? "corrupt compressed stream"
+                                        : r == -EPIPE   ? "unexpected end of the compressed stream"
+                                        : r == -ENOMEM  ? "decoder memory limit exceeded"
+                                                        : NULL;
+                }
+                free(t->error_entry);
+                t->error_entry = tar_extract_steal_error_entry(x);
+                if (ret_error_entry && t->error_entry) {
+                        *ret_error_entry = strdup(t->error_entry);
+                        if (!*ret_error_entry)
+                                return -ENOMEM;
+                }
+                t->source = import_source_free(t->source);
+                return r;
+        }
+        /* The archive ended; read the stream to its end, so the decoder checks its integrity to
+         * the last byte and a writer feeding us through a pipe can finish. */
+        for (;;) {
+                const void *buf;
+                ssize_t n = import_source_read(t->source, &buf);
+                if (n < 0) {
+                        t->error_reason = n == -EBADMSG ? "corrupt compressed stream after the archive"
+                                        : n == -EPIPE   ? "unexpected end of the compressed stream"
+                                                        : NULL;
+                        t->source = import_source_free(t->source);
+                        return (int) n;
+                }
+                if (n == 0)
+                        break;
+        }
+        t->source = import_source_free(t->source);
+        return 0;
+}
+
+const char *tar_import_error_reason(TarImport *t) {
+        return t ? t->error_reason : NULL;
+}
+
+int tar_import_publish(TarImport *t) {
+        if (!t->ran)
+                return -EINVAL;
+        return image_temp_publish(t->temp, t->opts.read_only);
+}
+
+TarImport *tar_import_free(TarImport *t) {
+        if (!t)
+                return NULL;
+        import_source_free(t->source);
+        image_temp_free(t->temp);
+        free(t->error_entry);
+        free(t);
+        return NULL;
+}

@@ -1,0 +1,367 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The libcurl wrapper. Untrusted input: everything the server sends (status, headers, body).
+ * Header values are copied only up to PULL_HEADER_VALUE_MAX; bodies are passed to the caller's
+ * sink and never interpreted here. */
+#include <curl/curl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <string.h>
+#include <strings.h>
+
+#include "pull-curl.h"
+#include "util.h"
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_result = CURLE_FAILED_INIT;
+
+static void curl_init_once(void) {
+        curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+void pull_response_done(PullResponse *r) {
+        if (!r)
+                return;
+        free(r->etag);
+        free(r->last_modified);
+        free(r->error);
+        *r = (PullResponse) { .content_length = UINT64_MAX };
+}
+
+bool pull_url_is_http(const char *url) {
+        return strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0;
+}
+
+typedef struct Transfer {
+        const PullRequest *req;
+        PullResponse *resp;
+        CURL *curl;
+        bool is_file;
+        bool response_seen;  /* on_response called (or status refused) */
+        int error;           /* why a callback stopped the transfer */
+} Transfer;
+
+/* Copies a header value without surrounding blanks; values over the limit are dropped (a server
+ * sending a 2 KiB ETag gets no conditional requests, not a truncated one that could match). */
+static char *header_value(const char *p, size_t n) {
+        while (n > 0 && (*p == ' ' || *p == '\t')) {
+                p++;
+                n--;
+        }
+        while (n > 0 && (p[n - 1] == '\r' || p[n - 1] == '\n' || p[n - 1] == ' ' || p[n - 1] == '\t'))
+                n--;
+        if (n == 0 || n > PULL_HEADER_VALUE_MAX || memchr(p, 0, n))
+                return NULL;
+        return strndup(p, n);
+}
+
+static bool header_is(const char *buf, size_t n, const char *name, const char **ret_value, size_t *ret_len) {
+        size_t l = strlen(name);
+        if (n <= l || strncasecmp(buf, name, l) != 0 || buf[l] != ':')
+                return false;
+        *ret_value = buf + l + 1;
+        *ret_len = n - l - 1;
+        return true;
+}
+
+static size_t header_cb(char *buf, size_t size, size_t nitems, void *userdata) {
+        Transfer *t = userdata;
+        size_t n = size * nitems;
+        const char *v;
+        size_t vl;
+
+        if (n >= 5 && strncasecmp(buf, "HTTP/", 5) == 0) {
+                /* A new response (after a redirect or a 100 Continue): forget the previous headers. */
+                free(t->resp->etag);
+                free(t->resp->last_modified);
+                t->resp->etag = t->resp->last_modified = NULL;
+                t->resp->range_start = 0;
+        } else if (header_is(buf, n, "etag", &v, &vl)) {
+                free(t->resp->etag);
+                t->resp->etag = header_value(v, vl);
+        } else if (header_is(buf, n, "last-modified", &v, &vl)) {
+                free(t->resp->last_modified);
+                t->resp->last_modified = header_value(v, vl);
+        } else if (header_is(buf, n, "content-range", &v, &vl)) {
+                _cleanup_free_ char *s = header_value(v, vl);
+                unsigned long long start, end;
+                if (s && sscanf(s, "bytes %llu-%llu/", &start, &end) == 2 && start <= end)
+                        t->resp->range_start = start;
+                else
+                        t->resp->range_start = UINT64_MAX; /* unparsable: refused in the write callback */
+        }
+        return n;
+}
+
+static int transfer_begin(Transfer *t) {
+        t->response_seen = true;
+        long code = 0;
+        (void) curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code);
+        if (t->is_file) {
+                code = t->req->range_start > 0 ? 206 : 200;
+                t->resp->range_start = t->req->range_start;
+        }
+        t->resp->status = code;
+        curl_off_t cl = -1;
+        if (curl_easy_getinfo(t->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK && cl >= 0)
+                t->resp->content_length = (uint64_t) cl;
+        if (code < 200 || code >= 300)
+                return 0; /* not a body we want; the status decides the result */
+        if (code == 206 && t->resp->range_start != t->req->range_start)
+                return -EPROTO; /* a range we did not ask for */
+        if (code != 206)
+                t->resp->range_start = 0;
+        if (t->req->on_response)
+                return t->req->on_response(t->resp, t->req->userdata);
+        return 0;
+}
+
+static size_t write_cb(char *p, size_t size, size_t nmemb, void *userdata) {
+        Transfer *t = userdata;
+        size_t n = size * nmemb;
+        int r;
+
+        if (!t->response_seen) {
+                r = transfer_begin(t);
+                if (r < 0) {
+                        t->error = r;
+                        return 0;
+                }
+        }
+        if (t->resp->status < 200 || t->resp->status >= 300)
+                return 0; /* an error page: stop reading it */
+        if (t->req->max_body > 0 && (t->resp->body_bytes + n < t->resp->body_bytes ||
+                                     t->resp->body_bytes + n > t->req->max_body)) {
+                t->error = -EFBIG;
+                return 0;
+        }
+        t->resp->body_bytes += n;
+        if (t->req->on_data) {
+                r = t->req->on_data(p, n, t->req->userdata);
+                if (r < 0) {
+                        t->error = r;
+                        return 0;
+                }
+        }
+        return n;
+}
+
+static int xferinfo_cb(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
+        Transfer *t = userdata;
+        if (interrupted()) {
+                t->error = -EINTR;
+                return 1;
+        }
+        return 0;
+}
+
+static int curlcode_to_errno(CURLcode c) {
+        switch ((int) c) {
+        case CURLE_OK:
+                return 0;
+        case CURLE_COULDNT_RESOLVE_HOST:
+        case CURLE_COULDNT_RESOLVE_PROXY:
+                return -EHOSTUNREACH;
+        case CURLE_COULDNT_CONNECT:
+                return -ECONNREFUSED;
+        case CURLE_OPERATION_TIMEDOUT:
+                return -ETIMEDOUT;
+        case CURLE_RECV_ERROR:
+        case CURLE_SEND_ERROR:
+        case CURLE_PARTIAL_FILE:
+        case CURLE_GOT_NOTHING:
+        case CURLE_HTTP2:
+        case CURLE_HTTP2_STREAM:
+                return -ECONNRESET;
+        case CURLE_FILE_COULDNT_READ_FILE:
+        case CURLE_REMOTE_FILE_NOT_FOUND:
+                return -ENOENT;
+        case CURLE_TOO_MANY_REDIRECTS:
+                return -ELOOP;
+        case CURLE_UNSUPPORTED_PROTOCOL:
+        case CURLE_URL_MALFORMAT:
+                return -EPROTONOSUPPORT;
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_CONNECT_ERROR:
+        case CURLE_SSL_CERTPROBLEM:
+        case CURLE_SSL_CACERT_BADFILE:
+                return -EKEYREJECTED;
+        case CURLE_ABORTED_BY_CALLBACK:
+                return -EINTR;
+        case CURLE_OUT_OF_MEMORY:
+                return -ENOMEM;
+        case CURLE_BAD_DOWNLOAD_RESUME:
+        case CURLE_RANGE_ERROR:
+                return -ERANGE;
+        default:
+                return -EIO;
+        }
+}
+
+int pull_curl_perform(const PullRequest *req, PullResponse *resp) {
+        *resp = (PullResponse) { .content_length = UINT64_MAX };
+        pthread_once(&curl_once, curl_init_once);
+        if (curl_init_result != CURLE_OK)
+                return -EIO;
+
+        CURL *c = curl_easy_init();
+        if (!c)
+                return -ENOMEM;
+        struct curl_slist *headers = NULL;
+        char errbuf[CURL_ERROR_SIZE] = "";
+        Transfer t = {
+                .req = req,
+                .resp = resp,
+                .curl = c,
+                .is_file = strncasecmp(req->url, "file:", 5) == 0,
+        };
+        int r = 0;
+
+#define SETOPT(opt, val)                                                        \
+        do {                                                                    \
+                if (curl_easy_setopt(c, opt, val) != CURLE_OK) {                \
+                        r = -EIO;                                               \
+                        goto finish;                                            \
+                }                                                               \
+        } while (0)
+
+        SETOPT(CURLOPT_URL, req->url);
+        SETOPT(CURLOPT_PROTOCOLS_STR, "http,https,file");
+        SETOPT(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+        SETOPT(CURLOPT_FOLLOWLOCATION, 1L);
+        SETOPT(CURLOPT_MAXREDIRS, PULL_MAX_REDIRECTS);
+        SETOPT(CURLOPT_NOSIGNAL, 1L);
+        SETOPT(CURLOPT_USERAGENT, "cowpen/" PACKAGE_VERSION);
+        SETOPT(CURLOPT_ERRORBUFFER, errbuf);
+        SETOPT(CURLOPT_CONNECTTIMEOUT, req->connect_timeout_sec > 0 ? req->connect_timeout_sec : PULL_CONNECT_TIMEOUT_SEC);
+        SETOPT(CURLOPT_LOW_SPEED_LIMIT, PULL_LOW_SPEED_LIMIT);
+        SETOPT(CURLOPT_LOW_SPEED_TIME, req->low_speed_time_sec > 0 ? req->low_speed_time_sec : PULL_LOW_SPEED_TIME_SEC);
+        SETOPT(CURLOPT_HEADERFUNCTION, header_cb);
+        SETOPT(CURLOPT_HEADERDATA, &t);
+        SETOPT(CURLOPT_WRITEFUNCTION, write_cb);
+        SETOPT(CURLOPT_WRITEDATA, &t);
+        SETOPT(CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
+        SETOPT(CURLOPT_XFERINFODATA, &t);
+        SETOPT(CURLOPT_NOPROGRESS, 0L);
+        SETOPT(CURLOPT_BUFFERSIZE, 512L * 1024L);
+        char range[32];
+        if (req->range_start > 0) {
+                /* CURLOPT_RANGE rather than RESUME_FROM: a 200 answer (If-Range did not match) is then
+                 * a response for us to handle, not a curl error. */
+                snprintf(range, sizeof(range), "%" PRIu64 "-", req->range_start);
+                SETOPT(CURLOPT_RANGE, range);
+        }
+
+        const char *hdrs[][2] = {
+                { "If-Range", req->range_start > 0 ? req->if_range : NULL },
+                { "If-None-Match", req->if_none_match },
+                { "If-Modified-Since", req->if_modified_since },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(hdrs); i++) {
+                if (!hdrs[i][1])
+                        continue;
+                /* Values come from our own metadata, which came from a server: no line breaks. */
+                if (strpbrk(hdrs[i][1], "\r\n")) {
+                        r = -EINVAL;
+                        goto finish;
+                }
+                _cleanup_free_ char *h = strjoin(hdrs[i][0], ": ", hdrs[i][1]);
+                struct curl_slist *n = h ? curl_slist_append(headers, h) : NULL;
+                if (!n) {
+                        r = -ENOMEM;
+                        goto finish;
+                }
+                headers = n;
+        }
+        if (headers)
+                SETOPT(CURLOPT_HTTPHEADER, headers);
+#undef SETOPT
+
+        CURLcode cc = curl_easy_perform(c);
+        if (cc == CURLE_OK && !t.response_seen) {
+                /* No body at all (empty file, 304, HEAD-like answers). */
+                int k = transfer_begin(&t);
+                if (k < 0) {
+                        r = k;
+                        goto finish;
+                }
+        }
+        if (t.error < 0)
+                r = t.error;
+        else if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && t.resp->status >= 300))
+                r = curlcode_to_errno(cc);
+        else if (resp->status == 404 || resp->status == 410)
+                r = -ENOENT;
+        else if (resp->status == 304 || (resp->status >= 200 && resp->status < 300))
+                r = 0;
+        else
+                r = -EPROTO;
+        if (r < 0 && cc != CURLE_OK && errbuf[0])
+                resp->error = strdup(errbuf);
+
+finish:
+        curl_slist_free_all(headers);
+        curl_easy_cleanup(c);
+        return r;
+}
+
+typedef struct MemSink {
+        char *buf;
+        size_t size, allocated, max;
+} MemSink;
+
+static int mem_on_data(const void *p, size_t n, void *userdata) {
+        MemSink *m = userdata;
+        if (n > m->max - m->size)
+                return -EFBIG;
+        if (m->size + n + 1 > m->allocated) {
+                size_t a = MAX(m->allocated * 2, m->size + n + 1);
+                a = MIN(a, m->max + 1);
+                char *b = realloc(m->buf, a);
+                if (!b)
+                        return -ENOMEM;
+                m->buf = b;
+                m->allocated = a;
+        }
+        memcpy(m->buf + m->size, p, n);
+        m->size += n;
+        return 0;
+}
+
+int pull_curl_fetch_memory(const char *url, size_t max, char **ret, size_t *ret_size, PullResponse *resp) {
+        MemSink m = { .max = max };
+        PullRequest req = {
+                .url = url,
+                .max_body = max,
+                .on_data = mem_on_data,
+                .userdata = &m,
+        };
+        int r = pull_curl_perform(&req, resp);
+        if (r >= 0 && resp->status == 304)
+                r = -EPROTO;
+        if (r < 0) {
+                free(m.buf);
+                return r;
+        }
+        if (!m.buf && !(m.buf = malloc(1)))
+                return -ENOMEM;
+        m.buf[m.size] = 0;
+        *ret = m.buf;
+        if (ret_size)
+                *ret_size = m.size;
+        return 0;
+}
+
+bool pull_error_is_transient(int r, const PullResponse *resp) {
+        switch (-r) {
+        case ECONNREFUSED:
+        case ETIMEDOUT:
+        case ECONNRESET:
+        case EHOSTUNREACH:
+        case EIO:
+                return true;
+        case EPROTO:
+                return resp && (resp->status >= 500 || resp->status == 429 || resp->status == 408);
+        default:
+                return false;
+        }
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Which verification material a pull uses, by what the publisher ships next to the file, tried
+ * in this order (the first usable one wins; a found but failing signature is final):
+ *   checksum mode:  FILE.sha256, SHA256SUMS, FILE.DIGESTS
+ *   signature mode: SHA256SUMS + SHA256SUMS.gpg|.asc, FILE.DIGESTS clearsigned,
+ *                   FILE.asc|FILE.sig detached over the file (plus any checksum file as extra). */
+
+#include "pull-checksum.h"
+#include "pull.h"
+
+/* Fetches url into memory (at most max bytes): 0, -ENOENT when the server does not have it, or
+ * another error (after the caller's retries). */
+typedef int (*PullFetchFn)(const char *url, size_t max, char **ret, size_t *ret_size, void *userdata);
+
+typedef struct PullVerifyPlan {
+        bool have_checksum;
+        Checksum checksum;            /* the download must hash to this */
+        char *checksum_source;        /* the file it came from */
+        char *list;                   /* the trusted text of a checksum list, for sidecars (or NULL) */
+        size_t list_size;
+        ChecksumFormat list_format;
+        char *list_name;
+        void *sig;                    /* detached signature over the download, to check at the end */
+        size_t sig_size;
+        char *sig_name;
+        char *fingerprint;            /* of the key that signed the checksum list */
+        char *description;            /* what verified it, for the user */
+} PullVerifyPlan;
+void pull_verify_plan_done(PullVerifyPlan *p);
+
+/* Fetches and checks (signatures over checksum files are checked here) the verification material
+ * for base/filename. -ENOKEY with *ret_reason when mode asks for something the server does not
+ * ship, -EBADMSG with *ret_reason for a bad signature or malformed file, other errors from fetch. */
+int pull_verify_plan(const char *base, const char *filename, PullVerify mode, const char *keyring, PullFetchFn fetch,
+                     void *userdata, PullVerifyPlan *ret, char **ret_reason);
+
+/* Checks the finished download: digest (of the plan's algorithm) and detached signature over
+ * data_fd. Sets *ret_fingerprint when a detached signature was checked. */
+int pull_verify_download(const PullVerifyPlan *plan, const Checksum *actual, int data_fd, const char *keyring,
+                         char **ret_fingerprint, char **ret_reason);
+
+/* Checks a sidecar, given its digests (indexed by ChecksumAlgo), against the plan's checksum list:
+ * 1 listed and matching, 0 not verifiable (not listed, or no list), -EBADMSG (reason set) when
+ * listed with another digest. */
+int pull_verify_sidecar(const PullVerifyPlan *plan, const char *sidecar_filename, const Checksum digests[],
+                        char **ret_reason);
+
+/* Digest of a memory buffer. */
+int checksum_memory(ChecksumAlgo algo, const void *p, size_t n, Checksum *ret);

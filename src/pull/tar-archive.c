@@ -1,0 +1,428 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The one file that talks to libarchive.
+ *
+ * Untrusted input (reading): the whole tar stream. libarchive parses headers (pax, GNU, ustar,
+ * sparse maps); everything it hands out is copied into TarEntry and checked by the caller
+ * (tar-extract.c). Here we only refuse what cannot be represented: ACL entries of unknown tags,
+ * more than TAR_XATTRS_MAX xattrs on one entry, xattr values over XATTR_SIZE_MAX. */
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <linux/limits.h>
+#include <string.h>
+
+#include "tar-archive.h"
+#include "util.h"
+
+/* Named limits on what one entry may carry. */
+#define TAR_XATTRS_MAX 1024
+#define TAR_ACL_ENTRIES_MAX 4096
+
+struct TarReader {
+        struct archive *a;
+        struct archive_entry *entry; /* owned by a */
+        TarReadBlock read_block;
+        void *userdata;
+        int cb_error;
+};
+
+struct TarWriter {
+        struct archive *a;
+        struct archive_entry *entry;
+        bool raw;
+};
+
+void tar_entry_clear(TarEntry *e) {
+        free(e->path);
+        free(e->hardlink);
+        free(e->symlink);
+        for (size_t i = 0; i < e->n_xattrs; i++) {
+                free(e->xattrs[i].name);
+                free(e->xattrs[i].value);
+        }
+        free(e->xattrs);
+        *e = (TarEntry) {};
+}
+
+static int entry_add_xattr(TarEntry *e, const char *name, const void *value, size_t size) {
+        if (e->n_xattrs >= TAR_XATTRS_MAX)
+                return -E2BIG;
+        if (size > XATTR_SIZE_MAX || strlen(name) > XATTR_NAME_MAX)
+                return -E2BIG;
+        TarXattr *n = realloc(e->xattrs, (e->n_xattrs + 1) * sizeof(TarXattr));
+        if (!n)
+                return -ENOMEM;
+        e->xattrs = n;
+        TarXattr *x = &e->xattrs[e->n_xattrs];
+        x->name = strdup(name);
+        x->value = malloc(MAX(size, (size_t) 1));
+        if (!x->name || !x->value) {
+                free(x->name);
+                free(x->value);
+                return -ENOMEM;
+        }
+        memcpy(x->value, value, size);
+        x->size = size;
+        e->n_xattrs++;
+        return 0;
+}
+
+static bool entry_has_xattr(const TarEntry *e, const char *name) {
+        for (size_t i = 0; i < e->n_xattrs; i++)
+                if (streq(e->xattrs[i].name, name))
+                        return true;
+        return false;
+}
+
+/* The kernel's POSIX ACL xattr format. */
+struct acl_xattr_entry {
+        uint16_t tag;
+        uint16_t perm;
+        uint32_t id;
+};
+enum {
+        ACLX_USER_OBJ = 0x01,
+        ACLX_USER = 0x02,
+        ACLX_GROUP_OBJ = 0x04,
+        ACLX_GROUP = 0x08,
+        ACLX_MASK = 0x10,
+        ACLX_OTHER = 0x20,
+};
+
+static int acl_entry_cmp(const void *a, const void *b) {
+        const struct acl_xattr_entry *x = a, *y = b;
+        if (x->tag != y->tag)
+                return x->tag < y->tag ? -1 : 1;
+        return x->id < y->id ? -1 : x->id > y->id ? 1 : 0;
+}
+
+static int entry_acl_to_xattr(struct archive_entry *ae, int type, const char *xattr_name, TarEntry *e) {
+        int n = archive_entry_acl_reset(ae, type);
+        if (n <= 0 || entry_has_xattr(e, xattr_name))
+                return 0;
+        if (n > TAR_ACL_ENTRIES_MAX)
+                return -E2BIG;
+        _cleanup_free_ uint8_t *buf = malloc(4 + (size_t) n * sizeof(struct acl_xattr_entry));
+        if (!buf)
+                return -ENOMEM;
+        struct acl_xattr_entry *ent = (struct acl_xattr_entry *) (buf + 4);
+        size_t k = 0;
+        int t, permset, tag, qual;
+        const char *name;
+        while (archive_entry_acl_next(ae, type, &t, &permset, &tag, &qual, &name) == ARCHIVE_OK) {
+                if (k >= (size_t) n)
+                        return -EBADMSG;
+                uint16_t xtag;
+                switch (tag) {
+                case ARCHIVE_ENTRY_ACL_USER_OBJ: xtag = ACLX_USER_OBJ; break;
+                case ARCHIVE_ENTRY_ACL_USER: xtag = ACLX_USER; break;
+                case ARCHIVE_ENTRY_ACL_GROUP_OBJ: xtag = ACLX_GROUP_OBJ; break;
+                case ARCHIVE_ENTRY_ACL_GROUP: xtag = ACLX_GROUP; break;
+                case ARCHIVE_ENTRY_ACL_MASK: xtag = ACLX_MASK; break;
+                case ARCHIVE_ENTRY_ACL_OTHER: xtag = ACLX_OTHER; break;
+                default: return -EBADMSG;
+                }
+                ent[k] = (struct acl_xattr_entry) {
+                        .tag = xtag,
+                        .perm = (uint16_t) (permset & 7),
+                        .id = (xtag == ACLX_USER || xtag == ACLX_GROUP) ? (uint32_t) qual : UINT32_MAX,
+                };
+                k++;
+        }
+        if (k == 0)
+                return 0;
+        qsort(ent, k, sizeof(*ent), acl_entry_cmp);
+        uint32_t version = ACL_XATTR_VERSION;
+        memcpy(buf, &version, 4);
+        return entry_add_xattr(e, xattr_name, buf, 4 + k * sizeof(*ent));
+}
+
+static la_ssize_t reader_read_cb(struct archive *a, void *userdata, const void **buf) {
+        TarReader *r = userdata;
+        ssize_t n = r->read_block(r->userdata, buf);
+        if (n < 0) {
+                r->cb_error = (int) n;
+                archive_set_error(a, (int) -n, "%s", strerror((int) -n));
+                return -1;
+        }
+        return n;
+}
+
+int tar_reader_new(TarReadBlock read_block, void *userdata, TarReader **ret) {
+        TarReader *r = calloc(1, sizeof(TarReader));
+        if (!r)
+                return -ENOMEM;
+        r->read_block = read_block;
+        r->userdata = userdata;
+        r->a = archive_read_new();
+        if (!r->a) {
+                free(r);
+                return -ENOMEM;
+        }
+        /* Only the tar format (pax, GNU, ustar, v7) and no filters: decompression is ours. */
+        if (archive_read_support_format_tar(r->a) != ARCHIVE_OK ||
+            archive_read_open(r->a, r, NULL, reader_read_cb, NULL) != ARCHIVE_OK) {
+                int e = r->cb_error ?: -EBADMSG;
+                tar_reader_free(r);
+                return e;
+        }
+        *ret = r;
+        return 0;
+}
+
+static int reader_error(TarReader *r) {
+        if (r->cb_error < 0)
+                return r->cb_error;
+        int e = archive_errno(r->a);
+        if (e == ENOMEM)
+                return -ENOMEM;
+        return -EBADMSG;
+}
+
+int tar_reader_next(TarReader *r, TarEntry *e) {
+        tar_entry_clear(e);
+        struct archive_entry *ae;
+        int ar = archive_read_next_header(r->a, &ae);
+        if (ar == ARCHIVE_EOF)
+                return 0;
+        if (ar < ARCHIVE_WARN)
+                return reader_error(r);
+
+        const char *p = archive_entry_pathname(ae);
+        if (!p)
+                return -EBADMSG;
+        e->path = strdup(p);
+        if (!e->path)
+                return -ENOMEM;
+        const char *h = archive_entry_hardlink(ae);
+        if (h && !(e->hardlink = strdup(h)))
+                return -ENOMEM;
+        e->mode = archive_entry_mode(ae);
+        if (!h && S_ISLNK(e->mode)) {
+                const char *s = archive_entry_symlink(ae);
+                if (!s)
+                        return -EBADMSG;
+                if (!(e->symlink = strdup(s)))
+                        return -ENOMEM;
+        }
+        e->uid = (uid_t) archive_entry_uid(ae);
+        e->gid = (gid_t) archive_entry_gid(ae);
+        if (archive_entry_uid(ae) < 0 || archive_entry_uid(ae) > UINT32_MAX - 1 ||
+            archive_entry_gid(ae) < 0 || archive_entry_gid(ae) > UINT32_MAX - 1)
+                return -ERANGE;
+        e->rdev = archive_entry_rdev(ae);
+        la_int64_t size = archive_entry_size(ae);
+        if (size < 0)
+                return -EBADMSG;
+        e->size = (uint64_t) size;
+        e->mtime = (struct timespec) { .tv_sec = archive_entry_mtime(ae), .tv_nsec = archive_entry_mtime_nsec(ae) };
+        if (archive_entry_atime_is_set(ae)) {
+                e->has_atime = true;
+                e->atime = (struct timespec) { .tv_sec = archive_entry_atime(ae), .tv_nsec = archive_entry_atime_nsec(ae) };
+        }
+        if (e->mtime.tv_nsec < 0 || e->mtime.tv_nsec >= 1000000000)
+                e->mtime.tv_nsec = 0;
+        if (e->atime.tv_nsec < 0 || e->atime.tv_nsec >= 1000000000)
+                e->atime.tv_nsec = 0;
+        e->sparse = archive_entry_sparse_count(ae) > 0;
+
+        const char *name;
+        const void *value;
+        size_t vsize;
+        archive_entry_xattr_reset(ae);
+        while (archive_entry_xattr_next(ae, &name, &value, &vsize) == ARCHIVE_OK) {
+                if (!name || !*name)
+                        return -EBADMSG;
+                int k = entry_add_xattr(e, name, value, vsize);
+                if (k < 0)
+                        return k;
+        }
+        int k = entry_acl_to_xattr(ae, ARCHIVE_ENTRY_ACL_TYPE_ACCESS, "system.posix_acl_access", e);
+        if (k < 0)
+                return k;
+        k = entry_acl_to_xattr(ae, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, "system.posix_acl_default", e);
+        if (k < 0)
+                return k;
+        return 1;
+}
+
+int tar_reader_data(TarReader *r, const void **ret_buf, size_t *ret_size, uint64_t *ret_offset) {
+        la_int64_t offset;
+        int ar = archive_read_data_block(r->a, ret_buf, ret_size, &offset);
+        if (ar == ARCHIVE_EOF)
+                return 0;
+        if (ar < ARCHIVE_WARN)
+                return reader_error(r);
+        if (offset < 0)
+                return -EBADMSG;
+        *ret_offset = (uint64_t) offset;
+        return 1;
+}
+
+const char *tar_reader_error_string(TarReader *r) {
+        return r ? archive_error_string(r->a) : NULL;
+}
+
+TarReader *tar_reader_free(TarReader *r) {
+        if (!r)
+                return NULL;
+        archive_read_free(r->a);
+        free(r);
+        return NULL;
+}
+
+/* ---- writing ---- */
+
+static int writer_error(TarWriter *w) {
+        int e = archive_errno(w->a);
+        return e > 0 ? -e : -EIO;
+}
+
+static int writer_new(int fd, CompressType compress, bool raw, TarWriter **ret) {
+        _cleanup_(tar_writer_freep) TarWriter *w = calloc(1, sizeof(TarWriter));
+        if (!w)
+                return -ENOMEM;
+        w->raw = raw;
+        w->a = archive_write_new();
+        w->entry = archive_entry_new();
+        if (!w->a || !w->entry)
+                return -ENOMEM;
+        int ar = raw ? archive_write_set_format_raw(w->a) : archive_write_set_format_pax_restricted(w->a);
+        if (ar != ARCHIVE_OK)
+                return -EOPNOTSUPP;
+        switch (compress) {
+        case COMPRESS_NONE:
+                ar = archive_write_add_filter_none(w->a);
+                break;
+        case COMPRESS_GZIP:
+                ar = archive_write_add_filter_gzip(w->a);
+                break;
+        case COMPRESS_XZ:
+                ar = archive_write_add_filter_xz(w->a);
+                if (ar == ARCHIVE_OK)
+                        (void) archive_write_set_filter_option(w->a, "xz", "threads", "0");
+                break;
+        case COMPRESS_BZIP2:
+                ar = archive_write_add_filter_bzip2(w->a);
+                break;
+        case COMPRESS_ZSTD:
+                ar = archive_write_add_filter_zstd(w->a);
+                break;
+        case _COMPRESS_TYPE_MAX:
+        default:
+                return -EINVAL;
+        }
+        if (ar != ARCHIVE_OK)
+                return -EOPNOTSUPP;
+        if (raw || compress != COMPRESS_NONE)
+                (void) archive_write_set_bytes_in_last_block(w->a, 1);
+        if (archive_write_open_fd(w->a, fd) != ARCHIVE_OK)
+                return writer_error(w);
+        *ret = TAKE_PTR(w);
+        return 0;
+}
+
+int tar_writer_new(int fd, CompressType compress, TarWriter **ret) {
+        return writer_new(fd, compress, false, ret);
+}
+
+int raw_writer_new(int fd, CompressType compress, TarWriter **ret) {
+        return writer_new(fd, compress, true, ret);
+}
+
+static int entry_xattr_to_acl(struct archive_entry *ae, int type, const TarXattr *x) {
+        const uint8_t *p = x->value;
+        uint32_t version;
+        if (x->size < 4 || (x->size - 4) % sizeof(struct acl_xattr_entry) != 0)
+                return -EBADMSG;
+        memcpy(&version, p, 4);
+        if (version != ACL_XATTR_VERSION)
+                return -EBADMSG;
+        for (size_t off = 4; off < x->size; off += sizeof(struct acl_xattr_entry)) {
+                struct acl_xattr_entry ent;
+                memcpy(&ent, p + off, sizeof(ent));
+                int tag;
+                switch (ent.tag) {
+                case ACLX_USER_OBJ: tag = ARCHIVE_ENTRY_ACL_USER_OBJ; break;
+                case ACLX_USER: tag = ARCHIVE_ENTRY_ACL_USER; break;
+                case ACLX_GROUP_OBJ: tag = ARCHIVE_ENTRY_ACL_GROUP_OBJ; break;
+                case ACLX_GROUP: tag = ARCHIVE_ENTRY_ACL_GROUP; break;
+                case ACLX_MASK: tag = ARCHIVE_ENTRY_ACL_MASK; break;
+                case ACLX_OTHER: tag = ARCHIVE_ENTRY_ACL_OTHER; break;
+                default: return -EBADMSG;
+                }
+                int qual = (tag == ARCHIVE_ENTRY_ACL_USER || tag == ARCHIVE_ENTRY_ACL_GROUP) ? (int) ent.id : -1;
+                if (archive_entry_acl_add_entry(ae, type, ent.perm & 7, tag, qual, NULL) != ARCHIVE_OK)
+                        return -EBADMSG;
+        }
+        return 0;
+}
+
+int tar_writer_header(TarWriter *w, const TarEntry *e, const uint64_t *data_map, size_t n_data_map) {
+        struct archive_entry *ae = archive_entry_clear(w->entry);
+        archive_entry_set_pathname(ae, e->path);
+        archive_entry_set_mode(ae, e->mode);
+        archive_entry_set_uid(ae, e->uid);
+        archive_entry_set_gid(ae, e->gid);
+        archive_entry_set_mtime(ae, e->mtime.tv_sec, e->mtime.tv_nsec);
+        if (e->hardlink) {
+                archive_entry_set_hardlink(ae, e->hardlink);
+                archive_entry_set_size(ae, 0);
+        } else if (S_ISREG(e->mode))
+                archive_entry_set_size(ae, (la_int64_t) e->size);
+        else
+                archive_entry_set_size(ae, 0);
+        if (S_ISLNK(e->mode) && e->symlink)
+                archive_entry_set_symlink(ae, e->symlink);
+        if (S_ISCHR(e->mode) || S_ISBLK(e->mode))
+                archive_entry_set_rdev(ae, e->rdev);
+        for (size_t i = 0; i < e->n_xattrs; i++) {
+                const TarXattr *x = &e->xattrs[i];
+                int r = 0;
+                if (streq(x->name, "system.posix_acl_access"))
+                        r = entry_xattr_to_acl(ae, ARCHIVE_ENTRY_ACL_TYPE_ACCESS, x);
+                else if (streq(x->name, "system.posix_acl_default"))
+                        r = entry_xattr_to_acl(ae, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, x);
+                else
+                        archive_entry_xattr_add_entry(ae, x->name, x->value, x->size);
+                if (r < 0)
+                        return r;
+        }
+        if (!e->hardlink && S_ISREG(e->mode))
+                for (size_t i = 0; i < n_data_map; i++)
+                        archive_entry_sparse_add_entry(ae, (la_int64_t) data_map[2 * i], (la_int64_t) data_map[2 * i + 1]);
+        int ar = archive_write_header(w->a, ae);
+        if (ar < ARCHIVE_WARN)
+                return writer_error(w);
+        return 0;
+}
+
+int tar_writer_data(TarWriter *w, const void *buf, size_t size) {
+        while (size > 0) {
+                la_ssize_t n = archive_write_data(w->a, buf, size);
+                if (n <= 0)
+                        return n == 0 ? -EIO : writer_error(w);
+                buf = (const uint8_t *) buf + n;
+                size -= (size_t) n;
+        }
+        return 0;
+}
+
+int tar_writer_close(TarWriter *w) {
+        if (archive_write_close(w->a) != ARCHIVE_OK)
+                return writer_error(w);
+        return 0;
+}
+
+const char *tar_writer_error_string(TarWriter *w) {
+        return w ? archive_error_string(w->a) : NULL;
+}
+
+TarWriter *tar_writer_free(TarWriter *w) {
+        if (!w)
+                return NULL;
+        archive_entry_free(w->entry);
+        archive_write_free(w->a);
+        free(w);
+        return NULL;
+}

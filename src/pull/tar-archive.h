@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The libarchive wrapper (the one file that includes archive.h): reading tar streams (pax, GNU,
+ * ustar, with sparse members, xattrs and POSIX ACLs) from a block callback, and writing restricted
+ * pax. Entries are handed out as plain TarEntry structs so that the tree writer and the exporter
+ * never see libarchive types. */
+
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "compress.h"
+#include "macro.h"
+
+typedef struct TarXattr {
+        char *name;
+        void *value;
+        size_t size;
+} TarXattr;
+
+typedef struct TarEntry {
+        char *path;          /* as stored in the archive (untrusted) */
+        char *hardlink;      /* hardlink target path, or NULL */
+        char *symlink;       /* symlink target, or NULL */
+        mode_t mode;         /* type and permission bits */
+        uid_t uid;
+        gid_t gid;
+        dev_t rdev;
+        uint64_t size;       /* logical size of a regular file */
+        struct timespec mtime, atime;
+        bool has_atime;
+        bool sparse;         /* data comes in blocks at offsets; holes in between */
+        TarXattr *xattrs;    /* including system.posix_acl_access/_default built from ACL entries */
+        size_t n_xattrs;
+} TarEntry;
+
+void tar_entry_clear(TarEntry *e);
+
+/* The POSIX ACL xattr encoding (system.posix_acl_access). */
+#define ACL_XATTR_VERSION 2
+
+/* ---- reading ---- */
+
+typedef struct TarReader TarReader;
+
+/* read_block returns the next block of the (decoded) tar stream: > 0 bytes with *ret_buf valid
+ * until the next call, 0 at EOF, -errno on failure. */
+typedef ssize_t (*TarReadBlock)(void *userdata, const void **ret_buf);
+
+int tar_reader_new(TarReadBlock read_block, void *userdata, TarReader **ret);
+/* The next entry: 1 with *e filled (cleared on the next call), 0 at the end, -errno. The
+ * error -EBADMSG means the archive is corrupt; -EIO may carry a read error of the callback
+ * (tar_reader_callback_error()). */
+int tar_reader_next(TarReader *r, TarEntry *e);
+/* The next data block of the current entry: 1 with buf/size/offset set, 0 at its end, -errno. */
+int tar_reader_data(TarReader *r, const void **ret_buf, size_t *ret_size, uint64_t *ret_offset);
+/* libarchive's message for the last failure, or NULL. */
+const char *tar_reader_error_string(TarReader *r);
+TarReader *tar_reader_free(TarReader *r);
+DEFINE_TRIVIAL_CLEANUP_FUNC(TarReader *, tar_reader_free);
+
+/* ---- writing ---- */
+
+typedef struct TarWriter TarWriter;
+
+/* Writes restricted pax (numeric owners, SCHILY.xattr, SCHILY.acl, GNU sparse 1.0), compressed
+ * with compress (via libarchive's filters; xz uses threads), to fd. */
+int tar_writer_new(int fd, CompressType compress, TarWriter **ret);
+/* Writes the header of e. For regular files with a data map (sparse), data holds pairs
+ * (offset, length) of the data regions, and the caller then writes the full logical size with
+ * zeros in the holes (they are dropped). */
+int tar_writer_header(TarWriter *w, const TarEntry *e, const uint64_t *data_map, size_t n_data_map);
+int tar_writer_data(TarWriter *w, const void *buf, size_t size);
+/* Finishes the archive and the compressor. */
+int tar_writer_close(TarWriter *w);
+const char *tar_writer_error_string(TarWriter *w);
+TarWriter *tar_writer_free(TarWriter *w);
+DEFINE_TRIVIAL_CLEANUP_FUNC(TarWriter *, tar_writer_free);
+
+/* A raw (non-tar) compressed stream writer for export-raw, through the same filters. */
+int raw_writer_new(int fd, CompressType compress, TarWriter **ret);

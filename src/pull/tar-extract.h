@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The safe tree writer: applies the entries of an untrusted tar stream below a directory fd,
+ * never following anything the archive created, never writing outside, within named limits. */
+
+#include "import.h"
+#include "tar-archive.h"
+
+/* Defaults of ImportLimits (0 there means these): fit a large stage3 (~100k entries, ~1 GB). */
+#define IMPORT_DEFAULT_MAX_ENTRIES (4ULL * 1024 * 1024)
+#define IMPORT_DEFAULT_MAX_PATH 4096ULL
+#define IMPORT_DEFAULT_MAX_DEPTH 256ULL
+#define IMPORT_DEFAULT_MAX_TOTAL_SIZE (64ULL * 1024 * 1024 * 1024)
+
+/* Fills in the defaults for zero fields. */
+ImportLimits import_limits_resolve(const ImportLimits *l);
+
+/* Normalizes an archive path: strips "./", empty and "." components and trailing slashes; refuses
+ * absolute paths, "..", control characters, components over NAME_MAX and paths over the limits.
+ * "" is the root itself. On refusal returns -EPERM/-ENAMETOOLONG/-ELOOP and sets *ret_reason. */
+int tar_path_normalize(const char *path, const ImportLimits *limits, char **ret, const char **ret_reason);
+
+typedef struct TarExtract TarExtract;
+
+/* root_fd is borrowed (an O_DIRECTORY fd of the empty target). */
+int tar_extract_new(int root_fd, const ImportLimits *limits, TarExtract **ret);
+/* Extracts every entry of r. On failure, tar_extract_error_entry()/reason() say which and why. */
+int tar_extract_run(TarExtract *x, TarReader *r);
+/* Directory times, then the move-up of a single top directory holding etc/ or usr/. */
+int tar_extract_finish(TarExtract *x);
+const char *tar_extract_error_entry(TarExtract *x);  /* NULL when the error has no entry */
+const char *tar_extract_error_reason(TarExtract *x); /* NULL when errno says it all */
+char *tar_extract_steal_error_entry(TarExtract *x);
+uint64_t tar_extract_n_entries(TarExtract *x);
+TarExtract *tar_extract_free(TarExtract *x);
+DEFINE_TRIVIAL_CLEANUP_FUNC(TarExtract *, tar_extract_free);
