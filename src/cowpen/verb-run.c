@@ -3,6 +3,9 @@
 
 #include "image-prepare.h"
 #include "spawn.h"
+#include "spawn-boot.h"
+#include "spawn-image.h"
+#include "spawn-userns.h"
 #include "util.h"
 #include "verbs.h"
 
@@ -19,10 +22,16 @@ static const char help_run[] =
         "  -x --ephemeral           Run in a throw-away copy (btrfs snapshot or overlayfs)\n"
         "     --read-only           Mount the root read-only\n"
         "     --volatile[=MODE]     no, yes (tmpfs root + /usr), state (tmpfs /var), overlay\n"
-        "  -i --image=FILE          (not supported yet)\n"
+        "  -i --image=FILE          Run a raw disk image (GPT, MBR or one file system)\n"
+        "     --root-hash=HEX       dm-verity root hash (else xattr, .roothash, signature partition)\n"
+        "     --root-hash-sig=PATH|base64:DATA  Its PKCS#7 signature (else .roothash.p7s)\n"
+        "     --verity-data=PATH    The hash tree (else the root-verity partition, .verity)\n"
+        "     --verity-certs=DIR    Trusted certificates (default: /etc/verity.d …)\n"
+        "     --image-policy=POLICY What the root may be: * (default), signed, verity, root=…\n"
         "Execution:\n"
         "  -a --as-pid2             A stub init is PID 1, the command PID 2\n"
-        "  -b --boot                (not supported yet)\n"
+        "  -b --boot                Run the image's init (systemd, /sbin/init); arguments go to it\n"
+        "     --notify-ready=BOOL   With -b, ready when the container's init says READY=1\n"
         "     --chdir=DIR           Working directory in the container\n"
         "  -E --setenv=NAME[=VALUE] Set an environment variable\n"
         "  -u --user=USER           Run as USER of the container's /etc/passwd\n"
@@ -35,6 +44,9 @@ static const char help_run[] =
         "     --drop-capability=CAPS Drop these capabilities\n"
         "     --no-new-privileges[=BOOL] Set the no_new_privs flag\n"
         "     --rlimit=NAME=SOFT[:HARD] Resource limit\n"
+        "     --private-users=MODE  no, yes, pick, identity, UIDBASE[:N]: a user namespace\n"
+        "  -U                       --private-users=pick\n"
+        "     --private-users-ownership=map|auto  Idmapped mounts (chown is refused)\n"
         "Networking:\n"
         "     --private-network     Own network namespace with only lo\n"
         "Mounts:\n"
@@ -81,13 +93,15 @@ enum {
         ARG_TIMEZONE,
         ARG_CONSOLE,
         ARG_SETTINGS,
+        ARG_PRIVATE_USERS_OWNERSHIP,
+        ARG_VERITY_CERTS,
 };
 
 typedef struct RunArgs {
         PrepareOptions prep;
         const char *image;
         bool verity_options;
-        bool private_users;
+        SpawnImageOptions img;
         SettingsTrust settings;
 } RunArgs;
 
@@ -135,12 +149,14 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
                 { "console", required_argument, NULL, ARG_CONSOLE },
                 { "pipe", no_argument, NULL, 'P' },
                 { "settings", required_argument, NULL, ARG_SETTINGS },
+                { "private-users-ownership", required_argument, NULL, ARG_PRIVATE_USERS_OWNERSHIP },
+                { "verity-certs", required_argument, NULL, ARG_VERITY_CERTS },
                 {}
         };
         int ch, r;
 
         /* "+": options end at the command, whose own options are its business. */
-        while ((ch = getopt_long(argc, argv, "+" GLOBAL_SHORT_OPTIONS "D:M:xi:baE:u:P", options, NULL)) >= 0) {
+        while ((ch = getopt_long(argc, argv, "+" GLOBAL_SHORT_OPTIONS "D:M:xi:baE:u:PU", options, NULL)) >= 0) {
                 CustomMount m;
                 switch (ch) {
                 case 'D':
@@ -173,11 +189,34 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
                         break;
                 }
                 case ARG_ROOT_HASH:
-                case ARG_ROOT_HASH_SIG:
-                case ARG_VERITY_DATA:
-                case ARG_IMAGE_POLICY:
+                        a->img.root_hash = optarg;
                         a->verity_options = true;
                         break;
+                case ARG_ROOT_HASH_SIG:
+                        a->img.root_hash_sig = optarg;
+                        a->verity_options = true;
+                        break;
+                case ARG_VERITY_DATA:
+                        a->img.verity_data = optarg;
+                        a->verity_options = true;
+                        break;
+                case ARG_IMAGE_POLICY:
+                        if ((r = image_policy_parse(optarg, &a->img.policy)) < 0)
+                                return bad_value("--image-policy", optarg, r);
+                        a->verity_options = true;
+                        break;
+                case ARG_VERITY_CERTS:
+                        a->img.verity_certs = optarg;
+                        break;
+                case ARG_PRIVATE_USERS_OWNERSHIP: {
+                        PrivateUsersOwnership own;
+                        if (private_users_ownership_parse(optarg, &own) < 0)
+                                return bad_value("--private-users-ownership", optarg, -EINVAL);
+                        if (own == PRIVATE_USERS_OWNERSHIP_CHOWN)
+                                return log_error_errno(-EOPNOTSUPP, "run: --private-users-ownership=chown: cowpen never chowns "
+                                                                    "an image; use map (idmapped mounts)");
+                        break;
+                }
                 case 'b':
                         c->boot = true;
                         c->mask |= SETTING_BOOT;
@@ -216,8 +255,7 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
                 case ARG_NOTIFY_READY:
                         if ((r = parse_boolean(optarg)) < 0)
                                 return bad_value("--notify-ready", optarg, r);
-                        if (r)
-                                return log_error_errno(-EOPNOTSUPP, "run: --notify-ready=yes is not supported yet (it needs --boot)");
+                        c->notify_ready = r;
                         break;
                 case ARG_HOSTNAME:
                         if (!hostname_is_valid_simple(optarg))
@@ -252,8 +290,16 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
                         c->no_new_privileges = r;
                         c->mask |= SETTING_NO_NEW_PRIVILEGES;
                         break;
-                case ARG_PRIVATE_USERS:
-                        a->private_users = !optarg || parse_boolean(optarg) != 0;
+                case ARG_PRIVATE_USERS: {
+                        PrivateUsersMode mode;
+                        if ((r = private_users_parse(optarg ?: "yes", &mode, &c->uid_shift, &c->uid_range)) < 0)
+                                return bad_value("--private-users", optarg ?: "yes", r);
+                        c->private_users = mode;
+                        break;
+                }
+                case 'U':
+                        c->private_users = PRIVATE_USERS_PICK;
+                        c->uid_range = USERNS_RANGE_DEFAULT;
                         break;
                 case ARG_RLIMIT: {
                         int res;
@@ -328,13 +374,18 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
                 c->mask |= SETTING_COMMAND;
         }
 
-        if (a->image)
-                return log_error_errno(-EOPNOTSUPP, "run -i %s: raw images are not supported yet", a->image);
-        if (a->verity_options)
-                return log_error_errno(-EOPNOTSUPP, "run: --root-hash, --root-hash-sig, --verity-data and --image-policy "
-                                                    "need -i, which is not supported yet");
-        if (a->private_users)
-                return log_error_errno(-EOPNOTSUPP, "run: --private-users is not supported yet");
+        if (a->image && a->prep.directory)
+                return log_usage("run: --image= and --directory= may not be combined");
+        if (a->image && (a->prep.template_dir || c->volatile_mode != VOLATILE_NO))
+                return log_usage("run: --image= may not be combined with --template= or --volatile=");
+        if (a->verity_options && !a->image)
+                return log_usage("run: --root-hash, --root-hash-sig, --verity-data and --image-policy need --image=");
+        if (c->notify_ready && !c->boot)
+                return log_usage("run: --notify-ready=yes needs --boot");
+        if (c->boot && c->as_pid2)
+                return log_usage("run: --boot and --as-pid2 may not be combined");
+        if (c->boot && c->user)
+                return log_usage("run: --boot and --user may not be combined (init runs as root)");
         if (a->prep.ephemeral && a->prep.template_dir)
                 return log_usage("run: --ephemeral and --template= may not be combined");
         if (a->prep.template_dir && !a->prep.directory)
@@ -362,25 +413,57 @@ static int log_prepare_error(int r, const RunArgs *a) {
         }
 }
 
+/* The root to run: a raw image (-i, or -M NAME whose image is NAME.raw) checked and mounted by
+ * spawn-image.c, else a directory or subvolume prepared by the image store. */
+static int open_root(RunArgs *a, SpawnConfig *c, PreparedRoot **owned, SpawnImage *img, char **raw_path,
+                     PreparedRoot **ret) {
+        int r;
+        if (!a->image) {
+                r = prepared_root_new(&a->prep, arg_global.image_root, owned);
+                if (r == -EOPNOTSUPP && a->prep.machine && !a->prep.directory) {
+                        /* -M NAME alone, and NAME is a raw image in the image root. */
+                        if (!*raw_path && asprintf(raw_path, "%s/%s.raw", arg_global.image_root, a->prep.machine) < 0)
+                                return log_oom();
+                        a->image = *raw_path;
+                } else if (r == -EMEDIUMTYPE && a->prep.machine && !a->prep.directory)
+                        return log_error_errno(r, "run %s: image is not an OS tree (no etc/os-release or usr/lib/os-release)",
+                                               a->prep.machine);
+                else if (r < 0)
+                        return log_prepare_error(r, a);
+                else {
+                        *ret = *owned;
+                        return 0;
+                }
+        }
+        a->img.path = a->image;
+        a->img.machine = a->prep.machine;
+        a->img.ephemeral = a->prep.ephemeral;
+        a->img.read_only = c->read_only;
+        _cleanup_free_ char *error = NULL;
+        r = spawn_image_open(&a->img, img, &error);
+        if (r < 0)
+                return log_error_errno(r, "run -i %s: %s", a->image, error ?: strerror(-r));
+        if (img->read_only)
+                c->read_only = true;
+        *ret = img->root;
+        return 0;
+}
+
 int verb_run(int argc, char *argv[]) {
         SpawnConfig c;
         spawn_config_init(&c);
-        RunArgs a = { .settings = SETTINGS_YES };
-        _cleanup_(prepared_root_freep) PreparedRoot *root = NULL;
-        _cleanup_free_ char *error = NULL;
+        RunArgs a = { .settings = SETTINGS_YES, .img.policy = IMAGE_POLICY_ANY };
+        SpawnImage img = SPAWN_IMAGE_NULL;
+        /* Declared before the first goto: cleanup must never see an uninitialized pointer. */
+        _cleanup_(prepared_root_freep) PreparedRoot *owned = NULL;
+        _cleanup_free_ char *raw_path = NULL;
+        PreparedRoot *root = NULL;
         int r = parse_run_argv(argc, argv, &c, &a);
         if (r < 0)
                 goto finish;
 
         a.prep.read_only = c.read_only;
-        r = prepared_root_new(&a.prep, arg_global.image_root, &root);
-        if (r == -EMEDIUMTYPE && a.prep.machine && !a.prep.directory)
-                r = log_error_errno(r, "run %s: image is not an OS tree (no etc/os-release or usr/lib/os-release)",
-                                    a.prep.machine);
-        else if (r == -EOPNOTSUPP)
-                r = log_error_errno(r, "run %s: raw images are not supported yet", a.prep.machine);
-        else if (r < 0)
-                r = log_prepare_error(r, &a);
+        r = open_root(&a, &c, &owned, &img, &raw_path, &root);
         if (r < 0)
                 goto finish;
 
@@ -415,10 +498,25 @@ int verb_run(int argc, char *argv[]) {
                 }
         }
 
-        r = spawn_run(&c, root, &error);
-        if (r < 0)
-                r = log_error_errno(r, "run %s: %s", root->machine, error ?: strerror(-r));
+        for (;;) {
+                _cleanup_free_ char *error = NULL;
+                r = spawn_run(&c, root, &error);
+                if (r < 0) {
+                        r = log_error_errno(r, "run %s: %s", root->machine, error ?: strerror(-r));
+                        break;
+                }
+                if (r != SPAWN_STATUS_REBOOT)
+                        break;
+                /* A reboot inside: the container starts again; with -x on a fresh copy. */
+                if (a.prep.ephemeral) {
+                        owned = prepared_root_free(owned);
+                        spawn_image_done(&img);
+                        if ((r = open_root(&a, &c, &owned, &img, &raw_path, &root)) < 0)
+                                break;
+                }
+        }
 finish:
+        spawn_image_done(&img);
         spawn_config_done(&c);
         return r;
 }

@@ -15,6 +15,7 @@
 #include "fd-util.h"
 #include "spawn-internal.h"
 #include "spawn-user.h"
+#include "spawn-userns.h"
 #include "util.h"
 
 /* The container's first process (PID 1 of its PID namespace), from clone() to the payload's
@@ -146,6 +147,9 @@ static int build_env(ChildArgs *a, const SpawnUser *u, const uint8_t id[16], cha
                 if (!replaced && (r = strv_push(&env, TAKE_PTR(entry))) < 0)
                         return r;
         }
+        const char *notify = spawn_boot_notify_env(a->boot);
+        if (notify && (r = strv_extend(&env, notify)) < 0)
+                return r;
         *ret = TAKE_PTR(env);
         return 0;
 }
@@ -216,10 +220,19 @@ _noreturn_ void spawn_child(ChildArgs *args) {
                                 child_fail(a, &(SpawnError) { .error = negative_errno(), .message = "dup console" });
         }
 
+        if ((r = spawn_boot_child_enter(a->boot)) < 0) {
+                spawn_error(&e, r, "enter the container's cgroup: %m");
+                child_fail(a, &e);
+        }
+
         char root_buf[4096];
         const char *root_path;
         if (mount_setup_root(c, a->root, root_buf, sizeof(root_buf), &root_path, &e) < 0)
                 child_fail(a, &e);
+        if ((r = spawn_userns_idmap_root(a->userns_fd, root_path)) < 0) {
+                spawn_error(&e, r, "idmapped mount of the root: %m");
+                child_fail(a, &e);
+        }
         _cleanup_close_ int root_fd = open(root_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (root_fd < 0) {
                 spawn_error(&e, negative_errno(), "open root: %m");
@@ -230,6 +243,14 @@ _noreturn_ void spawn_child(ChildArgs *args) {
             setup_machine_id(root_fd, c, id, &e) < 0 || setup_resolv_conf(root_fd, c, &e) < 0 ||
             setup_timezone(root_fd, c, &e) < 0)
                 child_fail(a, &e);
+        if ((r = spawn_userns_chown_api(root_fd, c, a->console_fd)) < 0) {
+                spawn_error(&e, r, "hand the API file systems to the container's root: %m");
+                child_fail(a, &e);
+        }
+        if ((r = spawn_boot_child_mounts(root_fd, a->boot)) < 0) {
+                spawn_error(&e, r, "mount the container's cgroup and notify socket: %m");
+                child_fail(a, &e);
+        }
         if ((c->read_only || c->volatile_mode == VOLATILE_STATE) && mount_make_root_read_only(root_path, &e) < 0)
                 child_fail(a, &e);
 
@@ -249,6 +270,10 @@ _noreturn_ void spawn_child(ChildArgs *args) {
                 child_fail(a, &e);
         }
         root_fd = safe_close(root_fd);
+        if ((r = spawn_userns_enter(a->userns_fd)) < 0) {
+                spawn_error(&e, r, "enter the user namespace: %m");
+                child_fail(a, &e);
+        }
 
         /* The user, from the container's own files. */
         _cleanup_free_ char *passwd = NULL, *group = NULL;
@@ -320,7 +345,17 @@ _noreturn_ void spawn_child(ChildArgs *args) {
         _cleanup_free_ char *login = NULL;
         char **argv = c->command;
         const char *file;
-        if (argv && argv[0])
+        _cleanup_strv_free_ char **init_argv = NULL;
+        if (c->boot) {
+                /* -b: the image's init, the command's words are its arguments. */
+                if ((r = spawn_boot_find_init(c->command, &init_argv)) < 0) {
+                        spawn_error(&e, r, r == -ENOENT ? "no init in the image (/usr/lib/systemd/systemd, /lib/systemd/systemd, /sbin/init)"
+                                                        : "find init: %m");
+                        child_fail(a, &e);
+                }
+                argv = init_argv;
+                file = argv[0];
+        } else if (argv && argv[0])
                 file = argv[0];
         else {
                 const char *b = strrchr(u.shell, '/');

@@ -7,6 +7,7 @@
 #include <termios.h>
 
 #include "spawn.h"
+#include "spawn-boot.h"
 
 /* Why the container could not be started, sent from the child to the parent over a CLOEXEC pipe
  * (one write below PIPE_BUF, so it arrives whole). */
@@ -28,6 +29,8 @@ typedef struct ChildArgs {
         const char *console_path; /* its name (/dev/pts/N), to bind it in the child's namespace */
         const sigset_t *saved_mask;
         const char *term;    /* $TERM for the payload */
+        const SpawnBoot *boot; /* -b: cgroup and notify socket (spawn-boot.h) */
+        int userns_fd;       /* --private-users: the namespace to join (spawn-userns.h), or -EBADF */
         int close_fds[3];    /* the parent's own fds, closed first by the child */
 } ChildArgs;
 

@@ -385,9 +385,10 @@ int mount_api_vfs(int root_fd, const SpawnConfig *c, const char *console_path, S
         r = mount_at(root_fd, "sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, e);
         if (r < 0)
                 return r;
-        /* The cgroup namespace's view of the unified hierarchy, read-only; none on hosts without it. */
+        /* The cgroup namespace's view of the unified hierarchy, read-only; none on hosts without it.
+         * Booting (-b), the container's own delegated subtree, writable (spawn-boot.c). */
         _cleanup_close_ int cg = openat2_resolve(root_fd, "sys/fs/cgroup", O_PATH | O_DIRECTORY, 0, RESOLVE_ROOT);
-        if (cg >= 0)
+        if (cg >= 0 && !c->boot)
                 (void) mount_fd("cgroup2", cg, "cgroup2", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
         if ((r = mount_at(root_fd, "run", "tmpfs", MS_NOSUID | MS_NODEV | MS_STRICTATIME, "mode=0755,size=20%", e)) < 0)
                 return r;

@@ -12,6 +12,7 @@
 #include "fd-util.h"
 #include "rm-rf.h"
 #include "spawn-internal.h"
+#include "spawn-userns.h"
 #include "util.h"
 
 /* The parent's side of a run: checks what can be checked on the host, clones the container's
@@ -22,10 +23,6 @@
  * sends, whose message is NUL-terminated here before use. */
 
 static int validate(const SpawnConfig *c, char **ret_error) {
-        if (c->boot) {
-                *ret_error = strdup("booting (-b/--boot, Boot=yes) is not supported yet");
-                return -EOPNOTSUPP;
-        }
         for (size_t i = 0; i < c->n_mounts; i++) {
                 const CustomMount *m = &c->mounts[i];
                 struct stat st;
@@ -102,10 +99,13 @@ static int signal_disposition(pid_t pid, int sig) {
         _cleanup_free_ char *s = NULL;
         if (read_file_at(AT_FDCWD, path, 0, 64 * 1024, &s, NULL) < 0)
                 return 0;
-        const char *cgt = strstr(s, "\nSigCgt:"), *ign = strstr(s, "\nSigIgn:");
+        const char *cgt = strstr(s, "\nSigCgt:"), *ign = strstr(s, "\nSigIgn:"), *blk = strstr(s, "\nSigBlk:");
         unsigned long long vc = 0, vi = 0;
         if (cgt)
                 vc = strtoull(cgt + 8, NULL, 16);
+        /* A blocked signal is taken with signalfd()/sigwaitinfo(), as systemd does: caught. */
+        if (blk)
+                vc |= strtoull(blk + 8, NULL, 16);
         if (ign)
                 vi = strtoull(ign + 8, NULL, 16);
         unsigned long long bit = 1ULL << (sig - 1);
@@ -125,7 +125,7 @@ typedef struct Run {
  * A PID 1 payload only receives signals it has a handler for: when it has none and the signal
  * would end an ordinary process, it is ended as one would be, with status 128+N. */
 static void forward_signal(Run *run, const SpawnConfig *c, int received) {
-        int sig = c->kill_signal > 0 ? c->kill_signal : received;
+        int sig = c->kill_signal > 0 ? c->kill_signal : c->boot ? spawn_boot_kill_signal() : received;
         if (sig == SIGKILL || c->as_pid2) {
                 (void) kill(run->pid, sig);
                 return;
@@ -149,7 +149,9 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
 
         ConsoleMode mode = c->console;
         if (mode == _CONSOLE_MODE_AUTO)
-                mode = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) ? CONSOLE_INTERACTIVE : CONSOLE_PIPE;
+                mode = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) ? CONSOLE_INTERACTIVE
+                       : c->boot                                     ? CONSOLE_READ_ONLY /* init wants a /dev/console */
+                                                                     : CONSOLE_PIPE;
 
         r = make_overlay_work_dirs(c);
         if (r < 0) {
@@ -178,6 +180,18 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
         sigprocmask(SIG_BLOCK, &mask, &saved);
         Run run = { .pid = -1 };
         int status = 0;
+        SpawnBoot boot = SPAWN_BOOT_NULL;
+        _cleanup_close_ int userns_fd = -EBADF, userns_lock = -EBADF;
+        if (c->private_users && (r = spawn_userns_prepare(c, root->fd, root->machine, &userns_fd, &userns_lock, ret_error)) < 0)
+                goto finish;
+        if (c->boot) {
+                boot.notify_ready = c->notify_ready;
+                if (c->private_users)
+                        boot.cgroup_owner = c->uid_shift;
+                r = spawn_boot_prepare(&boot, c, root->machine, ret_error);
+                if (r < 0)
+                        goto finish;
+        }
 
         if (pipe2(error_pipe, O_CLOEXEC) < 0 || pipe2(alive_pipe, O_CLOEXEC) < 0) {
                 r = negative_errno();
@@ -204,6 +218,8 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
                 .console_path = con.slave >= 0 ? con.slave_path : NULL,
                 .saved_mask = &saved,
                 .term = term,
+                .boot = &boot,
+                .userns_fd = userns_fd,
         };
         args.close_fds[0] = sfd;
         args.close_fds[1] = error_pipe[0];
@@ -211,8 +227,9 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
         int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP |
                     (c->private_network ? CLONE_NEWNET : 0);
         fflush(NULL);
-        if (c->as_pid2) {
-                /* The stub stays as PID 1 and forks: a copy of our memory, as fork() makes. */
+        if (c->as_pid2 || c->boot) {
+                /* The stub stays as PID 1 and forks: a copy of our memory, as fork() makes. So
+                 * does a booting child, which allocates (init's argv, the cgroup) before exec. */
                 run.pid = (pid_t) syscall(SYS_clone, (unsigned long) flags | SIGCHLD, NULL, NULL, NULL, NULL);
                 if (run.pid == 0)
                         spawn_child(&args);
@@ -252,6 +269,8 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
                 goto finish;
         }
 
+        if (c->boot)
+                spawn_boot_started(&boot);
         r = console_start(&con);
         if (r < 0) {
                 *ret_error = strdup("set up the terminal");
@@ -262,15 +281,25 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
         }
 
         for (;;) {
-                struct pollfd p[4];
+                struct pollfd p[5];
                 size_t np = console_poll_fill(&con, p);
                 p[np] = (struct pollfd) { .fd = sfd, .events = POLLIN };
-                if (poll(p, np + 1, -1) < 0 && errno != EINTR) {
+                p[np + 1] = (struct pollfd) { .fd = boot.notify_fd, .events = POLLIN };
+                /* A booting init hangs up its console (vhangup) and opens it again: the pty
+                 * reads EIO meanwhile, so look again shortly rather than giving up on it. */
+                int timeout = -1;
+                if (c->boot && con.master_hup) {
+                        con.master_hup = false;
+                        timeout = 100;
+                }
+                if (poll(p, np + 2, timeout) < 0 && errno != EINTR) {
                         r = negative_errno();
                         *ret_error = strdup("poll");
                         (void) kill(run.pid, SIGKILL);
                         break;
                 }
+                if (p[np + 1].revents & POLLIN)
+                        spawn_boot_notify_handle(&boot);
                 if (console_poll_handle(&con, p, np) > 0)
                         (void) kill(run.pid, SIGKILL); /* Ctrl-] ×3: the container is killed */
 
@@ -282,7 +311,8 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
                                 siginfo_t info = {};
                                 if (waitid(P_PID, (id_t) run.pid, &info, WEXITED | WNOHANG) >= 0 && info.si_pid == run.pid) {
                                         exited = true;
-                                        status = info.si_code == CLD_EXITED ? info.si_status
+                                        status = c->boot && !run.terminated_by ? spawn_boot_status(info.si_code, info.si_status)
+                                                 : info.si_code == CLD_EXITED ? info.si_status
                                                  : run.terminated_by && info.si_status == SIGKILL ? 128 + run.terminated_by
                                                                                                    : 128 + info.si_status;
                                 }
@@ -320,6 +350,7 @@ finish:
                 ;
         sigprocmask(SIG_SETMASK, &saved, NULL);
         remove_overlay_work_dirs(c);
+        spawn_boot_done(&boot);
         if (r < 0 && !*ret_error)
                 *ret_error = strdup("start the container");
         return r;

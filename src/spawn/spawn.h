@@ -111,7 +111,10 @@ typedef struct SpawnConfig {
         char *hostname;          /* NULL: the machine name */
         uint8_t uuid[16];
         bool uuid_set;
-        bool boot;               /* parsed, not supported yet */
+        bool boot;               /* -b: execute the image's init (spawn-boot.h) */
+        bool notify_ready;       /* -b: READY=1 only once the container's init sends it */
+        int private_users;       /* PrivateUsersMode: container uid 0… = host uid_shift… (spawn-userns.h) */
+        uid_t uid_shift, uid_range;
         bool as_pid2;
         uint64_t caps_plus, caps_minus; /* on top of the default bounding set */
         bool no_new_privileges;

@@ -35,6 +35,8 @@ check '^cowpen: run: unknown capability "bogus"$' -x -M deb --drop-capability=CA
 pass "missing directory, not an OS tree, missing bind source, unknown capability"
 
 # More of the same kind.
+mkdir -p "$LOOP_MNT/empty-os/etc" && echo ID=x >"$LOOP_MNT/empty-os/etc/os-release"
+before=$(state)
 check '^cowpen: run: no image "nosuch"$' -M nosuch /bin/true
 check '^cowpen: run: no image "nosuch"$' -x -M nosuch /bin/true
 check 'invalid machine name' -M 'bad/name' /bin/true
@@ -42,9 +44,9 @@ check 'execute /bin/nonexistent: No such file or directory' -x -M deb /bin/nonex
 check 'user nosuchuser: no such user in the container' -x -M deb -u nosuchuser /bin/true
 check 'change directory to /nonexistent' -x -M deb --chdir=/nonexistent /bin/true
 check 'overlay layer /nonexistent' -x -M deb --overlay=/nonexistent:/tmp:/mnt /bin/true
-check 'not supported yet' -b -M deb
-check 'not supported yet' -i "$LOOP_MNT/x.raw"
-check 'not supported yet' -M deb --private-users
+check 'no init in the image' -b -D "$LOOP_MNT/empty-os"
+check '^cowpen: run -i .*/x.raw: open image: No such file or directory$' -i "$LOOP_MNT/x.raw"
+check 'invalid --private-users value' -M deb --private-users=sometimes
 check 'invalid --rlimit value' -M deb --rlimit=NOFILE=2:1 /bin/true
 check 'invalid --bind value' -M deb --bind=relative /bin/true
 check 'invalid --volatile value' -M deb --volatile=sometimes /bin/true

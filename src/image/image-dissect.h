@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Raw disk images (-i): the partition table (GPT or MBR) read from the image file itself, the
+ * partitions found as systemd-nspawn finds them (Discoverable Partitions Specification types for
+ * x86-64 and arm64, a single Linux partition, or a bare file system), file system detection by
+ * magic, loop devices and private copies.
+ *
+ * Everything read from an image is untrusted: header and entry sizes, entry counts and LBAs are
+ * checked against the named limits below and against the image's size, and both CRCs must
+ * match before a single entry is used. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "macro.h"
+
+/* Limits on what a partition table may ask for. */
+#define GPT_SECTOR_SIZE_MIN 512U
+#define GPT_SECTOR_SIZE_MAX 4096U
+#define GPT_HEADER_SIZE_MIN 92U /* the UEFI header; larger ones up to a sector */
+#define GPT_ENTRY_SIZE_MIN 128U
+#define GPT_ENTRY_SIZE_MAX 4096U /* a power of two multiple of 128 (UEFI) */
+#define GPT_ENTRIES_MAX 1024U    /* UEFI reserves 128; no tool writes more than this */
+#define GPT_ENTRY_ARRAY_SIZE_MAX (1024U * 1024U)
+#define GPT_NAME_CHARS 36U /* UTF-16 code units in an entry's name */
+
+typedef struct GptPartition {
+        unsigned index;   /* 1-based slot in the entry array */
+        uint8_t type[16]; /* in UUID string order (not GPT's mixed-endian disk order) */
+        uint8_t uuid[16];
+        uint64_t first_lba, last_lba; /* inclusive */
+        uint64_t flags;
+        char name[GPT_NAME_CHARS * 3 + 1]; /* UTF-8 (printable ASCII kept, the rest '?') */
+} GptPartition;
+
+typedef struct GptTable {
+        uint32_t sector_size;
+        uint8_t disk_uuid[16];
+        GptPartition *partitions; /* used entries only */
+        size_t n_partitions;
+} GptTable;
+
+void gpt_table_done(GptTable *t);
+/* Reads the primary GPT of the image (512 then 4096-byte sectors). -ENOMSG: no GPT header;
+ * -EBADMSG: a header or entry array that is malformed, fails its CRC or points outside
+ * the image; -E2BIG over the limits. */
+int gpt_read(int fd, uint64_t size, GptTable *ret);
+/* CRC-32 as GPT uses it (IEEE 802.3, reflected, inverted). */
+uint32_t gpt_crc32(const void *buf, size_t size);
+/* Formats/parses UUIDs in string order. */
+void uuid_format(const uint8_t u[16], char buf[static 37]);
+int uuid_from_string(const char *s, uint8_t ret[16]);
+
+#define GPT_FLAG_READ_ONLY (UINT64_C(1) << 60)
+#define GPT_FLAG_NO_AUTO (UINT64_C(1) << 63)
+
+/* The MBR: one Linux (0x83) partition (protective MBRs are not this). -ENOMSG: no MBR or not
+ * exactly one Linux partition. */
+int mbr_read_linux(int fd, uint64_t size, uint64_t *ret_offset, uint64_t *ret_size);
+
+/* File system by magic at offset (ext4, btrfs, xfs, erofs, squashfs), or NULL. */
+const char *fs_detect(int fd, uint64_t offset, uint64_t size);
+
+typedef enum PartitionDesignator {
+        PARTITION_ROOT,
+        PARTITION_USR,
+        PARTITION_ROOT_VERITY,
+        PARTITION_ROOT_VERITY_SIG,
+        PARTITION_USR_VERITY,
+        PARTITION_USR_VERITY_SIG,
+        _PARTITION_DESIGNATOR_MAX,
+} PartitionDesignator;
+
+const char *partition_designator_to_string(PartitionDesignator d);
+
+typedef struct DissectedPartition {
+        bool found;
+        uint64_t offset, size; /* bytes in the image */
+        uint8_t uuid[16];
+        bool read_only;     /* GPT flag 60 */
+        const char *fstype; /* detected, or NULL (verity, signature, unknown) */
+} DissectedPartition;
+
+typedef enum DissectKind {
+        DISSECT_GPT,
+        DISSECT_MBR,
+        DISSECT_BARE, /* the whole file is one file system */
+} DissectKind;
+
+typedef struct DissectedImage {
+        DissectKind kind;
+        uint64_t size;
+        DissectedPartition partitions[_PARTITION_DESIGNATOR_MAX];
+} DissectedImage;
+
+/* Finds the partitions of the image fd of size bytes. With a root hash (at least 32 bytes),
+ * the root (or usr) and its verity partition are the ones whose UUIDs are the first and the
+ * last 128 bits of the hash, as systemd-repart makes them; otherwise the one partition of each
+ * type for this architecture (several: -ENOTUNIQ). A GPT without a root or usr partition for
+ * this architecture falls back to a single generic Linux partition. -ENXIO: no root found. */
+int image_dissect(int fd, uint64_t size, const uint8_t *root_hash, size_t root_hash_size, DissectedImage *ret);
+
+/* A private copy of the file open as fd, as an unlinked O_TMPFILE in the directory dir_fd:
+ * a reflink where the file system can, else a full copy. Returns a read-write fd. */
+int image_private_copy(int fd, int dir_fd, int *ret_fd, const char **ret_how);
+
+/* Attaches fd (offset, size bytes; 0 = to the end) to a free loop device, read-only or not,
+ * with autoclear; returns an fd of the loop device (opened to match) and its path. */
+int loop_attach(int fd, uint64_t offset, uint64_t size, bool read_only, int *ret_fd, char **ret_path);

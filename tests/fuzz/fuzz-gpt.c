@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Fuzzes the partition table parser and partition discovery (untrusted: every byte of a raw
+ * image): the input is the image. Whatever is accepted must lie inside the image, and GPT
+ * entries must respect the named limits. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "image-dissect.h"
+
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
+        if (size > 16 * 1024 * 1024)
+                return 0;
+        int fd = memfd_create("fuzz-gpt", MFD_CLOEXEC);
+        if (fd < 0)
+                abort();
+        if (size > 0 && write(fd, data, size) != (ssize_t) size)
+                abort();
+
+        GptTable t;
+        if (gpt_read(fd, size, &t) == 0) {
+                if (t.n_partitions > GPT_ENTRIES_MAX)
+                        abort();
+                for (size_t i = 0; i < t.n_partitions; i++)
+                        if (t.partitions[i].first_lba > t.partitions[i].last_lba ||
+                                (t.partitions[i].last_lba + 1) * t.sector_size > size)
+                                abort();
+                gpt_table_done(&t);
+        }
+
+        /* Discovery without and with a root hash (the first 32 bytes of the input). */
+        uint8_t hash[32] = {};
+        memcpy(hash, data, size < sizeof(hash) ? size : sizeof(hash));
+        for (int with_hash = 0; with_hash <= 1; with_hash++) {
+                DissectedImage m;
+                if (image_dissect(fd, size, with_hash ? hash : NULL, with_hash ? sizeof(hash) : 0, &m) < 0)
+                        continue;
+                for (size_t d = 0; d < _PARTITION_DESIGNATOR_MAX; d++)
+                        if (m.partitions[d].found && (m.partitions[d].offset > size ||
+                                                             m.partitions[d].size > size - m.partitions[d].offset))
+                                abort();
+        }
+        close(fd);
+        return 0;
+}

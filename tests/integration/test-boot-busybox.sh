@@ -1,0 +1,75 @@
+#!/bin/bash
+# cowpen run -b with busybox init: boots (sysinit runs), powers off (exit 0); reboot inside
+# restarts the container (the second boot powers off); -x with reboot gets a fresh copy each
+# time; an image without init is refused with one line; no cgroup or socket is left behind.
+. "$TEST_SRCDIR/tests/lib/lib.sh"
+. "$TEST_SRCDIR/tests/lib/boot.sh"
+
+grep -qw cgroup2 /proc/filesystems || skip "kernel has no cgroup2"
+make_temp_dir
+T=$TEMP_DIR
+
+leftovers() {
+  ls -d /run/cowpen-notify.* 2>/dev/null || true
+  local cg
+  cg=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+  [ -z "$cg" ] || find "$cg" -maxdepth 3 -type d -name 'cowpen-*-bb' 2>/dev/null || true
+}
+
+make_busybox_tree "$T/bb"
+out=$(timeout 60 "$COWPEN" run -b -D "$T/bb" 2>&1) || fail "busybox boot: exit $? ($out)"
+grep -q busybox-init-up <<<"$out" || fail "sysinit did not run: $out"
+grep -q busybox-init-down <<<"$out" || fail "shutdown actions did not run: $out"
+[ -z "$(leftovers)" ] || fail "left behind: $(leftovers)"
+pass "busybox init boots and powers off, exit 0"
+
+# reboot restarts the container; the second boot powers off.
+printf '::sysinit:/bin/echo up\n::once:/bin/sh -c "if [ -e /rebooted ]; then poweroff; else touch /rebooted; reboot; fi"\n' > "$T/bb/etc/inittab"
+out=$(timeout 60 "$COWPEN" run -b -D "$T/bb" 2>&1) || fail "reboot: exit $? ($out)"
+[ "$(grep -c '^up' <<<"$out")" -eq 2 ] || fail "reboot did not restart the container once: $out"
+pass "reboot inside restarts the container"
+
+# -x: every boot is on a fresh copy, so a reboot never sees the marker of the one before:
+# three reboots and the fourth boot (counted on a bind mount) powers off.
+rm -f "$T/bb/rebooted"
+mkdir "$T/count"
+printf '::sysinit:/bin/echo up\n::once:/bin/sh -c "[ -e /rebooted ] && echo STALE; touch /rebooted; echo x >>/count/n; if [ \\$(cat /count/n | wc -l) -ge 4 ]; then poweroff; else reboot; fi"\n' > "$T/bb/etc/inittab"
+out=$(timeout 60 "$COWPEN" run -b -x -D "$T/bb" --bind="$T/count:/count" 2>&1) || fail "-x reboot: exit $? ($out)"
+[ "$(grep -c '^up' <<<"$out")" -eq 4 ] || fail "-x: want 4 boots: $out"
+grep -q STALE <<<"$out" && fail "-x: a reboot saw the previous boot's changes"
+[ ! -e "$T/bb/rebooted" ] || fail "-x: the image was changed"
+pass "-x: each reboot on a fresh copy"
+
+# With a user namespace (-U): init runs as the picked range's root, powers off with status 0
+# (reboot() is not allowed there, init exits), and the image keeps its owners on disk.
+printf '::sysinit:/bin/sh -c "echo uid=\\$(id -u) map=\\$(cat /proc/self/uid_map)"\n::once:/bin/poweroff\n' > "$T/bb/etc/inittab"
+owners_before=$(cd "$T/bb" && find . -printf '%U:%G %p\n' | sort)
+out=$(timeout 60 "$COWPEN" run -b -U -D "$T/bb" 2>&1) || fail "-b -U: exit $? ($out)"
+[[ $out =~ uid=0\ map=\ *0\ +([0-9]+)\ +65536 ]] || fail "-b -U: init is not root of a 65536-id namespace: $out"
+[ "${BASH_REMATCH[1]}" -ge $((0x80000)) ] || fail "-b -U: range ${BASH_REMATCH[1]} was not picked"
+[ "$(cd "$T/bb" && find . -printf '%U:%G %p\n' | grep -v '/etc/localtime$\|/etc/resolv.conf$' | sort)" = \
+  "$(grep -v '/etc/localtime$\|/etc/resolv.conf$' <<<"$owners_before")" ] || fail "-b -U changed owners on disk"
+pass "-b -U: init in a picked user namespace, owners unchanged"
+
+# SIGKILL to cowpen: the container dies with it; the next boot removes its cgroup and socket.
+printf '::sysinit:/bin/echo up\n::once:/bin/sleep 1000\n' > "$T/bb/etc/inittab"
+"$COWPEN" run -b -D "$T/bb" >/dev/null 2>&1 &
+cp=$!
+for _ in $(seq 100); do pgrep -f '^/bin/sleep 1000$' >/dev/null && break; sleep 0.1; done
+pgrep -f '^/bin/sleep 1000$' >/dev/null || fail "the killed container never started"
+kill -KILL $cp
+wait $cp 2>/dev/null || true
+for _ in $(seq 50); do pgrep -f '^/bin/sleep 1000$' >/dev/null || break; sleep 0.1; done
+pgrep -f '^/bin/sleep 1000$' >/dev/null && fail "the container survived SIGKILL of cowpen"
+printf '::once:/bin/poweroff\n' > "$T/bb/etc/inittab"
+must timeout 60 "$COWPEN" run -b -D "$T/bb" >/dev/null 2>&1
+[ -z "$(leftovers)" ] || fail "what the killed run left was not removed: $(leftovers)"
+pass "SIGKILL: the container dies, the next boot sweeps its cgroup and socket"
+
+# No init: one line.
+mkdir -p "$T/noinit/etc"
+cp "$T/bb/etc/os-release" "$T/noinit/etc/"
+must_fail 1 "$COWPEN" run -b -D "$T/noinit"
+assert_one_line_error 'no init in the image'
+[ -z "$(leftovers)" ] || fail "left behind: $(leftovers)"
+pass "no init refused"

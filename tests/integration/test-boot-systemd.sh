@@ -1,0 +1,84 @@
+#!/bin/bash
+# cowpen run -b on the real Debian rootfs with systemd: boots to poweroff.target and exits 0
+# (the image unchanged with -x); boots to multi-user.target in the background, says READY=1
+# through --notify-ready, and SIGTERM to cowpen shuts it down cleanly (SIGRTMIN+3, exit 0)
+# within 15 s, leaving no process, cgroup, notify socket or hidden entry behind.
+. "$TEST_SRCDIR/tests/lib/lib.sh"
+
+rootfs_fixture
+grep -qw cgroup2 /proc/filesystems || skip "kernel has no cgroup2"
+grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null || true
+grep -qw overlay /proc/filesystems || skip "kernel has no overlayfs (needed by -x on ext4)"
+command -v python3 >/dev/null || fail "python3 is needed for the notify socket listener"
+
+make_loop_fs ext4 2G
+export COWPEN_IMAGE_ROOT=$LOOP_MNT/images
+must "$COWPEN" -q import-fs "$ROOTFS_DIR" deb >/dev/null
+
+leftovers() {
+  ls -A "$COWPEN_IMAGE_ROOT" | grep '^\.#' || true
+  ls -d /run/cowpen-notify.* 2>/dev/null || true
+  local cg
+  cg=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+  [ -z "$cg" ] || find "$cg" -maxdepth 3 -type d -name 'cowpen-*-deb' 2>/dev/null || true
+}
+
+# 1. Boot to poweroff.target: exit 0, image unchanged.
+out=$(timeout 120 "$COWPEN" run -b -x -M deb systemd.unit=poweroff.target 2>&1) || fail "boot to poweroff.target: exit $? ($out)"
+grep -q "Reached target.*Power-Off\|Reached target.*System Power Off\|Powering off\|Shutting down" <<<"$out" ||
+  grep -q "Welcome to" <<<"$out" || fail "boot output shows no systemd: $out"
+must treecmp "$ROOTFS_DIR" "$COWPEN_IMAGE_ROOT/deb"
+[ -z "$(leftovers)" ] || fail "left behind: $(leftovers)"
+pass "boot to poweroff.target exits 0, image unchanged"
+
+# 2. Boot to multi-user.target in the background with --notify-ready; READY=1 arrives; SIGTERM.
+make_temp_dir
+N=$TEMP_DIR
+python3 - "$N/notify" "$N/ready" <<'PY' &
+import socket, sys, os
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(180)
+while True:
+    m = s.recv(4096).decode(errors="replace")
+    if "READY=1" in m.split("\n"):
+        open(sys.argv[2], "w").write(m)
+        break
+PY
+listener=$!
+at_exit "kill $listener 2>/dev/null"
+for _ in $(seq 50); do [ -S "$N/notify" ] && break; sleep 0.1; done
+NOTIFY_SOCKET=$N/notify "$COWPEN" run -b -x -M deb --notify-ready=yes >"$N/console" 2>&1 &
+cp=$!
+at_exit "kill -9 $cp 2>/dev/null"
+for _ in $(seq 1200); do [ -e "$N/ready" ] && break; kill -0 $cp 2>/dev/null || break; sleep 0.1; done
+[ -e "$N/ready" ] || fail "no READY=1 from the booted container within 120 s: $(tail -5 "$N/console")"
+init=$(pgrep -P $cp | head -1)
+[ -n "$init" ] || fail "the container's init is not running"
+[ "$(readlink /proc/$init/exe)" = /usr/lib/systemd/systemd ] || fail "PID 1 of the container is $(readlink /proc/$init/exe)"
+tr '\0' '\n' </proc/$init/environ | grep -qx 'container=cowpen' || fail "init has no container=cowpen"
+tr '\0' '\n' </proc/$init/environ | grep -q '^container_uuid=' || fail "init has no container_uuid"
+# systemd made its units' cgroups in the delegated hierarchy.
+cgroup=$(sed -n 's/^0:://p' /proc/$init/cgroup)
+cg=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+[ -d "$cg${cgroup%/init.scope}/system.slice" ] || fail "no system.slice below the container's cgroup $cgroup"
+pass "booted to multi-user.target, READY=1 via --notify-ready, systemd's cgroups delegated"
+
+t0=$(date +%s%N)
+kill -TERM $cp
+rc=0
+for _ in $(seq 150); do kill -0 $cp 2>/dev/null || break; sleep 0.1; done
+kill -0 $cp 2>/dev/null && fail "cowpen still runs 15 s after SIGTERM"
+wait $cp || rc=$?
+t1=$(date +%s%N)
+[ $rc -eq 0 ] || fail "SIGTERM: exit $rc, want 0 (clean shutdown): $(tail -5 "$N/console")"
+kill -0 "$init" 2>/dev/null && fail "the container's init survived"
+[ -z "$(leftovers)" ] || fail "left behind: $(leftovers)"
+pass "SIGTERM shut it down cleanly in $(( (t1 - t0) / 1000000 )) ms, nothing left"
+
+# 3. Bad combinations are usage errors.
+must_fail 2 "$COWPEN" run -b -a -M deb
+assert_one_line_error 'boot.*as-pid2'
+must_fail 2 "$COWPEN" run --notify-ready=yes -M deb true
+assert_one_line_error 'notify-ready'
+pass "bad combinations refused"

@@ -1,0 +1,75 @@
+# Helpers of the boot/raw-image tests (source after lib.sh).
+
+# A minimal OS tree of busybox-static: sh and the applets, os-release, passwd, an inittab that
+# powers off once the system is up (for -b), /sbin/init.
+make_busybox_tree() {
+  local d=$1 bb
+  bb=$(command -v busybox) || skip "busybox-static is not installed"
+  mkdir -p "$d"/{bin,sbin,etc,proc,sys,dev,run,tmp,root,usr/bin,usr/sbin}
+  cp "$bb" "$d/bin/busybox"
+  local a
+  for a in sh echo cat id ls stat sleep true false poweroff halt reboot init mount ps readlink; do
+    ln -sf busybox "$d/bin/$a"
+  done
+  ln -sf ../bin/busybox "$d/sbin/init"
+  printf 'ID=busybox\nNAME=Busybox\n' > "$d/etc/os-release"
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' > "$d/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' > "$d/etc/group"
+  printf '::sysinit:/bin/echo busybox-init-up\n::once:/bin/poweroff\n::shutdown:/bin/echo busybox-init-down\n' > "$d/etc/inittab"
+}
+
+# A self-signed certificate in $1/cert.pem, key in $1/key.pem, and the trust directory $1/certs.
+make_verity_cert() {
+  local d=$1
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/key.pem" -out "$d/cert.pem" -days 2 \
+    -subj /CN=cowpen-boot-test 2>/dev/null || fail "openssl req"
+  mkdir -p "$d/certs"
+  cp "$d/cert.pem" "$d/certs/test.crt"
+}
+
+# sign_root_hash HEX KEY CERT OUT.p7s: PKCS#7 as systemd expects it.
+sign_root_hash() {
+  printf '%s' "$1" | openssl smime -sign -nocerts -noattr -binary -inkey "$2" -signer "$3" \
+    -outform der -out "$4" || fail "openssl smime -sign"
+}
+
+# uuid_from_hex HEX32 → 8-4-4-4-12
+uuid_from_hex() {
+  local h=$1
+  printf '%s-%s-%s-%s-%s' "${h:0:8}" "${h:8:4}" "${h:12:4}" "${h:16:4}" "${h:20:12}"
+}
+
+# make_gpt_verity_image OUT FSIMG WORKDIR: a GPT disk with root (FSIMG), root-verity and
+# root-verity-sig partitions (x86-64 types), UUIDs from the root hash, signed with
+# WORKDIR/key.pem. Sets ROOT_HASH, ROOT_START (byte offset of the root partition).
+make_gpt_verity_image() {
+  local out=$1 fs=$2 w=$3
+  veritysetup format "$fs" "$w/root.verity" > "$w/vs.out" || fail "veritysetup format"
+  ROOT_HASH=$(sed -n 's/^Root hash:[[:space:]]*//p' "$w/vs.out")
+  [ ${#ROOT_HASH} -eq 64 ] || fail "no root hash from veritysetup"
+  sign_root_hash "$ROOT_HASH" "$w/key.pem" "$w/cert.pem" "$w/root.p7s"
+  local fp sig
+  fp=$(openssl x509 -in "$w/cert.pem" -outform der | sha256sum | cut -d' ' -f1)
+  sig=$(base64 -w0 "$w/root.p7s")
+  printf '{"rootHash":"%s","certificateFingerprint":"%s","signature":"%s"}' "$ROOT_HASH" "$fp" "$sig" > "$w/root.sig.json"
+  local mib=$((1024 * 1024)) s_root s_ver s_sig
+  s_root=$(( ($(stat -c %s "$fs") + mib - 1) / mib ))
+  s_ver=$(( ($(stat -c %s "$w/root.verity") + mib - 1) / mib ))
+  s_sig=1
+  local total=$((1 + s_root + s_ver + s_sig + 1))
+  rm -f "$out"
+  truncate -s "${total}M" "$out"
+  local data_uuid verity_uuid
+  data_uuid=$(uuid_from_hex "${ROOT_HASH:0:32}")
+  verity_uuid=$(uuid_from_hex "${ROOT_HASH:32:32}")
+  sfdisk -q "$out" <<EOS || fail "sfdisk"
+label: gpt
+start=2048, size=$((s_root * 2048)), type=4f68bce3-e8cd-4db1-96e7-fbcaf984b709, uuid=$data_uuid, name=root-x86-64
+start=$((2048 + s_root * 2048)), size=$((s_ver * 2048)), type=2c7357ed-ebd2-46d9-aec1-23d437ec2bf5, uuid=$verity_uuid, name=root-x86-64-verity
+start=$((2048 + (s_root + s_ver) * 2048)), size=2048, type=41092b05-9fc8-4523-994f-2def0408b176, name=root-x86-64-verity-sig
+EOS
+  ROOT_START=$mib
+  dd if="$fs" of="$out" bs=1M seek=1 conv=notrunc status=none
+  dd if="$w/root.verity" of="$out" bs=1M seek=$((1 + s_root)) conv=notrunc status=none
+  dd if="$w/root.sig.json" of="$out" bs=1M seek=$((1 + s_root + s_ver)) conv=notrunc status=none
+}
