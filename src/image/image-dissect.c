@@ -46,23 +46,13 @@ void uuid_format(const uint8_t u[16], char buf[static 37]) {
                 u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
 }
 
-static int unhex_char(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 int uuid_from_string(const char *s, uint8_t ret[16]) {
         uint8_t u[16];
         size_t j = 0;
         for (size_t i = 0; s[i]; i++) {
                 if (s[i] == '-' && (i == 8 || i == 13 || i == 18 || i == 23))
                         continue;
-                int hi = unhex_char(s[i]), lo = s[i + 1] ? unhex_char(s[i + 1]) : -1;
+                int hi = unhexchar(s[i]), lo = s[i + 1] ? unhexchar(s[i + 1]) : -1;
                 if (hi < 0 || lo < 0 || j >= 16)
                         return -EINVAL;
                 u[j++] = (uint8_t) (hi << 4 | lo);

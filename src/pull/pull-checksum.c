@@ -25,16 +25,6 @@ size_t checksum_algo_size(ChecksumAlgo a) {
         return a == CHECKSUM_SHA512 ? 64 : 32;
 }
 
-static int unhex(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 int checksum_from_hex(const char *s, size_t len, Checksum *ret) {
         Checksum c = {};
         if (len == 64)
@@ -44,7 +34,7 @@ int checksum_from_hex(const char *s, size_t len, Checksum *ret) {
         else
                 return -EINVAL;
         for (size_t i = 0; i < len; i += 2) {
-                int a = unhex(s[i]), b = unhex(s[i + 1]);
+                int a = unhexchar(s[i]), b = unhexchar(s[i + 1]);
                 if (a < 0 || b < 0)
                         return -EINVAL;
                 c.digest[i / 2] = (uint8_t) (a << 4 | b);
@@ -63,14 +53,14 @@ bool checksum_equal(const Checksum *a, const Checksum *b) {
 
 static bool is_hex_run(const char *p, size_t n) {
         for (size_t i = 0; i < n; i++)
-                if (unhex(p[i]) < 0)
+                if (unhexchar(p[i]) < 0)
                         return false;
         return true;
 }
 
 static size_t hex_run(const char *p, size_t n) {
         size_t i = 0;
-        while (i < n && unhex(p[i]) >= 0)
+        while (i < n && unhexchar(p[i]) >= 0)
                 i++;
         return i;
 }

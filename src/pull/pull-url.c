@@ -8,16 +8,6 @@
 #include "pull.h"
 #include "util.h"
 
-static int unhex1(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 int pull_url_split(const char *url, char **ret_base, char **ret_component, char **ret_filename) {
         const char *scheme_end = strstr(url, "://");
         if (!scheme_end)
@@ -44,7 +34,7 @@ int pull_url_split(const char *url, char **ret_base, char **ret_component, char 
                 if (ch == '%') {
                         if (i + 2 >= clen)
                                 return -EINVAL;
-                        int hi = unhex1(comp[i + 1]), lo = hi >= 0 ? unhex1(comp[i + 2]) : -1;
+                        int hi = unhexchar(comp[i + 1]), lo = hi >= 0 ? unhexchar(comp[i + 2]) : -1;
                         if (hi < 0 || lo < 0)
                                 return -EINVAL;
                         ch = (unsigned char) (hi << 4 | lo);

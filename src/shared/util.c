@@ -148,7 +148,7 @@ int parse_size(const char *s, uint64_t *ret) {
         return -EINVAL;
 }
 
-static int unhexchar(char c) {
+int unhexchar(char c) {
         if (c >= '0' && c <= '9')
                 return c - '0';
         if (c >= 'a' && c <= 'f')

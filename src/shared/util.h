@@ -21,6 +21,7 @@ int parse_boolean(const char *v);                /* 1, 0 or -EINVAL */
 int parse_size(const char *s, uint64_t *ret);    /* "64M", "1G", bytes; base 1024 */
 int safe_atou64(const char *s, uint64_t *ret);
 int safe_atoi(const char *s, int *ret);
+int unhexchar(char c); /* 0…15, or -EINVAL */
 int unhexmem(const char *s, size_t len, void **ret, size_t *ret_len);
 char *hexmem(const void *p, size_t n);
 
