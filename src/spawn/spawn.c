@@ -182,6 +182,13 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
         int status = 0;
         SpawnBoot boot = SPAWN_BOOT_NULL;
         _cleanup_close_ int userns_fd = -EBADF, userns_lock = -EBADF;
+        /* A SIGINT/SIGTERM/SIGHUP that came before the signals were blocked here found no
+         * container to forward to (main's handler only noted it): it ends the run before anything
+         * starts, with the status it would have given a moment later. */
+        if (interrupted()) {
+                r = 128 + interrupted_signal();
+                goto finish;
+        }
         if (c->private_users && (r = spawn_userns_prepare(c, root->fd, root->machine, &userns_fd, &userns_lock, ret_error)) < 0)
                 goto finish;
         if (c->boot) {

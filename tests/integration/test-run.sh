@@ -4,6 +4,19 @@
 # directory, settings files, volatile modes, --template, the console) and exit statuses.
 . "$TEST_SRCDIR/tests/lib/lib.sh"
 
+# descendant_named PID COMM: some descendant of PID has the command name COMM.
+descendant_named() {
+  local p ppid comm
+  for p in $(pgrep -x "$2"); do
+    ppid=$p
+    while [ "$ppid" -gt 1 ]; do
+      ppid=$(awk '{print $4}' "/proc/$ppid/stat" 2>/dev/null) || break
+      [ "$ppid" = "$1" ] && return 0
+    done
+  done
+  return 1
+}
+
 rootfs_fixture
 grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null || true
 
@@ -189,7 +202,10 @@ EOS
   for opt in "" -a; do
     "$COWPEN" run -M deb $opt sleep 300 &
     local pid=$!
-    for _ in $(seq 50); do pgrep -f '^sleep 300$' >/dev/null && break; sleep 0.1; done
+    # Wait for this run's own payload (a descendant of $pid): a background job of a script starts
+    # with SIGINT ignored until cowpen installs its handler, so an early SIGINT would be lost.
+    for _ in $(seq 100); do descendant_named "$pid" sleep && break; sleep 0.1; done
+    descendant_named "$pid" sleep || fail "$fs: the payload did not start"
     kill -INT $pid
     rc=0
     wait $pid || rc=$?
