@@ -226,9 +226,11 @@ EOS
     out=$( (sleep 1; printf 'test -t 0 && echo tty-yes; stty size; exit 7\r') |
       script -qfec "stty cols 99 rows 33; $COWPEN run -M deb; echo rc=\$?" /dev/null | tr -d '\r')
     [[ $out == *tty-yes* && $out == *"33 99"* && $out == *rc=7* ]] || fail "$fs: interactive console: $out"
-    out=$( (sleep 1; printf '\035\035\035') | timeout 20 script -qfec "$COWPEN run -M deb sleep 300; echo rc=\$?" /dev/null | tr -d '\r')
+    # A duration no other part of the test uses, so only this container's payload can match.
+    out=$( (sleep 1; printf '\035\035\035') | timeout 20 script -qfec "$COWPEN run -M deb sleep 3033; echo rc=\$?" /dev/null | tr -d '\r')
     [[ $out == *rc=137* ]] || fail "$fs: Ctrl-] x3 did not kill the container: $out"
-    pgrep -f '^sleep 300$' && fail "$fs: container still running after Ctrl-]"
+    for _ in $(seq 50); do pgrep -f '^sleep 3033$' >/dev/null || break; sleep 0.1; done
+    pgrep -f '^sleep 3033$' && fail "$fs: container still running after Ctrl-]"
     pass "$fs: console"
   fi
 }
