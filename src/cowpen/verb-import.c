@@ -170,41 +170,65 @@ static int open_input(const char *what, const char *file, int *ret_fd, uint64_t 
         return 0;
 }
 
-int verb_import_tar(int argc, char *argv[]) {
-        ImportArgs a = {};
-        int r = parse_import_args(argc, argv, "import-tar", help_import_tar, true, &a);
-        _cleanup_free_ char *name = a.name;
+/* What import-tar and import-raw share before the import proper: the arguments, the image name
+ * check, the input, the image root and the progress display. */
+typedef struct ImportContext {
+        ImportArgs args;
+        char what[PATH_MAX + 300]; /* "VERB FILE", the object of the error messages */
+        int fd;
+        ImageRoot *root;
+        Progress *progress;
+        ImportOptions options;
+} ImportContext;
+
+#define IMPORT_CONTEXT_NULL { .fd = -EBADF }
+
+static void import_context_done(ImportContext *c) {
+        progress_free(c->progress);
+        image_root_free(c->root);
+        safe_close(c->fd);
+        free(c->args.name);
+}
+
+static int import_prologue(int argc, char *argv[], const char *verb, const char *help, bool tar, ImportContext *c) {
+        int r = parse_import_args(argc, argv, verb, help, tar, &c->args);
         if (r < 0)
                 return r;
-        char what[PATH_MAX + 300];
-        snprintf(what, sizeof(what), "import-tar %s", a.file);
+        const char *name = c->args.name;
+        snprintf(c->what, sizeof(c->what), "%s %s", verb, c->args.file);
         if (!image_name_is_valid(name))
-                return log_image_error(-EINVAL, what, name);
-
-        _cleanup_close_ int fd = -EBADF;
-        uint64_t size;
-        if ((r = open_input(what, a.file, &fd, &size)) < 0)
+                return log_image_error(-EINVAL, c->what, name);
+        uint64_t size = UINT64_MAX;
+        if ((r = open_input(c->what, c->args.file, &c->fd, &size)) < 0)
                 return r;
-        _cleanup_(image_root_freep) ImageRoot *root = NULL;
-        if ((r = open_image_root(true, &root)) < 0)
+        if ((r = open_image_root(true, &c->root)) < 0)
                 return r;
-        _cleanup_(progress_freep) Progress *p = NULL;
-        if (progress_new(progress_mode(), name, size, &p) < 0)
+        if (progress_new(progress_mode(), name, size, &c->progress) < 0)
                 return log_oom();
-        ImportOptions o = {
-                .force = a.force,
-                .read_only = a.read_only,
-                .limits = a.limits,
+        /* The limits are only parsed for tar; import-raw's stay zero. */
+        c->options = (ImportOptions) {
+                .force = c->args.force,
+                .read_only = c->args.read_only,
+                .limits = c->args.limits,
                 .progress = progress_cb,
-                .userdata = p,
+                .userdata = c->progress,
         };
+        return 0;
+}
+
+int verb_import_tar(int argc, char *argv[]) {
+        _cleanup_(import_context_done) ImportContext ctx = IMPORT_CONTEXT_NULL;
+        int r = import_prologue(argc, argv, "import-tar", help_import_tar, true, &ctx);
+        if (r < 0)
+                return r;
+        const char *what = ctx.what, *name = ctx.args.name;
         _cleanup_(tar_import_freep) TarImport *t = NULL;
-        r = tar_import_new(root, name, &o, &t);
+        r = tar_import_new(ctx.root, name, &ctx.options, &t);
         if (r < 0)
                 return log_image_error(r, what, name);
         _cleanup_free_ char *entry = NULL;
-        r = tar_import_run(t, fd, &entry);
-        progress_finish(p, r >= 0);
+        r = tar_import_run(t, ctx.fd, &entry);
+        progress_finish(ctx.progress, r >= 0);
         if (r < 0) {
                 const char *reason = tar_import_error_reason(t);
                 if (r == -EINTR)
@@ -266,32 +290,17 @@ static int import_sidecars(const char *what, const char *file, RawImport *t) {
 }
 
 int verb_import_raw(int argc, char *argv[]) {
-        ImportArgs a = {};
-        int r = parse_import_args(argc, argv, "import-raw", help_import_raw, false, &a);
-        _cleanup_free_ char *name = a.name;
+        _cleanup_(import_context_done) ImportContext ctx = IMPORT_CONTEXT_NULL;
+        int r = import_prologue(argc, argv, "import-raw", help_import_raw, false, &ctx);
         if (r < 0)
                 return r;
-        char what[PATH_MAX + 300];
-        snprintf(what, sizeof(what), "import-raw %s", a.file);
-        if (!image_name_is_valid(name))
-                return log_image_error(-EINVAL, what, name);
-        _cleanup_close_ int fd = -EBADF;
-        uint64_t size;
-        if ((r = open_input(what, a.file, &fd, &size)) < 0)
-                return r;
-        _cleanup_(image_root_freep) ImageRoot *root = NULL;
-        if ((r = open_image_root(true, &root)) < 0)
-                return r;
-        _cleanup_(progress_freep) Progress *p = NULL;
-        if (progress_new(progress_mode(), name, size, &p) < 0)
-                return log_oom();
-        ImportOptions o = { .force = a.force, .read_only = a.read_only, .progress = progress_cb, .userdata = p };
+        const char *what = ctx.what, *name = ctx.args.name;
         _cleanup_(raw_import_freep) RawImport *t = NULL;
-        r = raw_import_new(root, name, &o, &t);
+        r = raw_import_new(ctx.root, name, &ctx.options, &t);
         if (r < 0)
                 return log_image_error(r, what, name);
-        r = raw_import_run(t, fd);
-        progress_finish(p, r >= 0);
+        r = raw_import_run(t, ctx.fd);
+        progress_finish(ctx.progress, r >= 0);
         if (r < 0) {
                 if (r == -EBADMSG)
                         return log_error_errno(r, "%s: corrupt compressed stream", what);
@@ -299,7 +308,7 @@ int verb_import_raw(int argc, char *argv[]) {
                         return log_error_errno(r, "%s: unexpected end of the compressed stream", what);
                 return log_image_error(r, what, name);
         }
-        if ((r = import_sidecars(what, a.file, t)) < 0)
+        if ((r = import_sidecars(what, ctx.args.file, t)) < 0)
                 return r;
         r = raw_import_publish(t);
         if (r < 0)
