@@ -12,38 +12,32 @@
 
 /* The pull verbs: pull-tar, pull-raw. */
 
+/* The options both pull verbs take (one option table in verb_pull()). */
+#define HELP_PULL_OPTIONS \
+        "     --verify=no|checksum|signature  What must check out (default: signature)\n" \
+        "     --checksum=HEX      Expected SHA-256 or SHA-512 of the download\n" \
+        "     --keyring=FILE      OpenPGP public keys (default: /etc/cowpen/import-pubring.gpg,\n" \
+        "                         then /usr/lib/systemd/import-pubring.gpg)\n" \
+        "     --mirror=URL        Another base URL to try when one fails (repeatable)\n" \
+        "     --force             Replace an existing image\n" \
+        "     --read-only         Make the image read-only\n" \
+        "     --keep-download=yes|no  Keep the pristine download as a cache for the next pull\n" \
+        "     --json=short        Progress as one JSON object per line on stderr\n" \
+        "     --no-progress       No progress output\n" \
+        "     --image-root=DIR\n"
+
 static const char help_pull_tar[] =
         "cowpen pull-tar [OPTIONS…] URL [NAME]\n\n"
         "Download a tar archive (plain, .gz, .xz, .bz2, .zst), verify it and unpack it into image NAME\n"
         "(default: the file name without suffixes). Nothing unverified becomes visible.\n\n"
-        "     --verify=no|checksum|signature  What must check out (default: signature)\n"
-        "     --checksum=HEX      Expected SHA-256 or SHA-512 of the download\n"
-        "     --keyring=FILE      OpenPGP public keys (default: /etc/cowpen/import-pubring.gpg,\n"
-        "                         then /usr/lib/systemd/import-pubring.gpg)\n"
-        "     --mirror=URL        Another base URL to try when one fails (repeatable)\n"
-        "     --force             Replace an existing image\n"
-        "     --read-only         Make the image read-only\n"
-        "     --keep-download=yes|no  Keep the pristine download as a cache for the next pull\n"
-        "     --json=short        Progress as one JSON object per line on stderr\n"
-        "     --no-progress       No progress output\n"
-        "     --image-root=DIR\n";
+        HELP_PULL_OPTIONS;
 
 static const char help_pull_raw[] =
         "cowpen pull-raw [OPTIONS…] URL [NAME]\n\n"
         "Download a raw disk image (optionally compressed), verify it and store it as NAME.raw\n"
         "(default: the file name without suffixes), with NAME.nspawn, NAME.roothash,\n"
         "NAME.roothash.p7s and NAME.verity when the server has them and they check out.\n\n"
-        "     --verify=no|checksum|signature  What must check out (default: signature)\n"
-        "     --checksum=HEX      Expected SHA-256 or SHA-512 of the download\n"
-        "     --keyring=FILE      OpenPGP public keys (default: /etc/cowpen/import-pubring.gpg,\n"
-        "                         then /usr/lib/systemd/import-pubring.gpg)\n"
-        "     --mirror=URL        Another base URL to try when one fails (repeatable)\n"
-        "     --force             Replace an existing image\n"
-        "     --read-only         Make the image read-only\n"
-        "     --keep-download=yes|no  Keep the pristine download as a cache for the next pull\n"
-        "     --json=short        Progress as one JSON object per line on stderr\n"
-        "     --no-progress       No progress output\n"
-        "     --image-root=DIR\n";
+        HELP_PULL_OPTIONS;
 
 typedef struct ProgressState {
         bool tty;
