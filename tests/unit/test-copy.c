@@ -18,20 +18,13 @@
 #include "fd-util.h"
 #include "rm-rf.h"
 #include "util.h"
+#include "unit-helpers.h"
 
-static char base[64];
+static char base[TEST_DIRS_BASE_MAX];
 static int src = -EBADF, dst = -EBADF;
 
 static int setup(void **state) {
-        strcpy(base, "/var/tmp/test-copy.XXXXXX");
-        assert_non_null(mkdtemp(base));
-        int b = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        assert_true(b >= 0);
-        assert_int_equal(mkdirat(b, "src", 0755), 0);
-        assert_int_equal(mkdirat(b, "dst", 0700), 0);
-        src = openat(b, "src", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        dst = openat(b, "dst", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        close(b);
+        test_dirs_make("test-copy", 0700, base, &src, &dst);
         return 0;
 }
 
@@ -39,12 +32,7 @@ static int teardown(void **state) {
         char p[128];
         snprintf(p, sizeof(p), "%s/src/mnt", base);
         (void) umount2(p, MNT_DETACH);
-        safe_close(src);
-        safe_close(dst);
-        int b = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        assert_int_equal(rm_rf_children(b), 0);
-        close(b);
-        assert_int_equal(rmdir(base), 0);
+        test_dirs_remove(base, &src, &dst);
         return 0;
 }
 
