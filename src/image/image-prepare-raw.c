@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "fd-util.h"
+#include "image-prepare-internal.h"
 #include "image-prepare-raw.h"
 #include "util.h"
 
@@ -29,30 +30,20 @@ int raw_image_machine_name(const char *image_path, char **ret) {
 
 int prepared_root_new_mounted(
         const char *mountpoint, const char *machine, const char *image_path, PreparedRoot **ret) {
-        _cleanup_(prepared_root_freep) PreparedRoot *p = calloc(1, sizeof(PreparedRoot));
-        if (!p)
-                return -ENOMEM;
-        p->fd = -EBADF;
-        p->parent_fd = -EBADF;
-        p->image_lock = IMAGE_LOCK_NULL;
-        p->hidden_lock = IMAGE_LOCK_NULL;
-        p->kind = PREPARED_IN_PLACE;
-
-        int r = raw_image_machine_name(image_path, &p->image_name);
+        _cleanup_(prepared_root_freep) PreparedRoot *p = NULL;
+        int r = prepared_root_alloc(&p);
+        if (r < 0)
+                return r;
+        r = raw_image_machine_name(image_path, &p->image_name);
         if (r < 0)
                 return r;
         p->machine = strdup(machine ?: p->image_name);
         p->path = strdup(mountpoint);
         if (!p->machine || !p->path)
                 return -ENOMEM;
-        p->fd = open(mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (p->fd < 0)
-                return negative_errno();
-        r = dir_is_os_tree(p->fd);
+        r = prepared_root_open_tree(p, AT_FDCWD, mountpoint, 0);
         if (r < 0)
                 return r;
-        if (r == 0)
-                return -EMEDIUMTYPE;
 
         _cleanup_free_ char *abs = realpath(image_path, NULL);
         if (!abs)

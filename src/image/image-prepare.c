@@ -7,6 +7,7 @@
 
 #include "btrfs-util.h"
 #include "fd-util.h"
+#include "image-prepare-internal.h"
 #include "image-prepare.h"
 #include "image.h"
 #include "rm-rf.h"
@@ -37,6 +38,31 @@ int dir_is_os_tree(int dir_fd) {
                 if (fd != -ENOENT && fd != -ENOTDIR && fd != -ELOOP)
                         return fd;
         }
+        return 0;
+}
+
+int prepared_root_alloc(PreparedRoot **ret) {
+        PreparedRoot *p = calloc(1, sizeof(PreparedRoot));
+        if (!p)
+                return -ENOMEM;
+        p->fd = -EBADF;
+        p->parent_fd = -EBADF;
+        p->image_lock = IMAGE_LOCK_NULL;
+        p->hidden_lock = IMAGE_LOCK_NULL;
+        p->kind = PREPARED_IN_PLACE;
+        *ret = p;
+        return 0;
+}
+
+int prepared_root_open_tree(PreparedRoot *p, int dir_fd, const char *path, int open_flags) {
+        p->fd = openat(dir_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | open_flags);
+        if (p->fd < 0)
+                return negative_errno();
+        int r = dir_is_os_tree(p->fd);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return -EMEDIUMTYPE;
         return 0;
 }
 
@@ -179,14 +205,10 @@ static int make_ephemeral(PreparedRoot *p) {
 int prepared_root_new(const PrepareOptions *opts, const char *image_root, PreparedRoot **ret) {
         int r;
 
-        _cleanup_(prepared_root_freep) PreparedRoot *p = calloc(1, sizeof(PreparedRoot));
-        if (!p)
-                return -ENOMEM;
-        p->fd = -EBADF;
-        p->parent_fd = -EBADF;
-        p->image_lock = IMAGE_LOCK_NULL;
-        p->hidden_lock = IMAGE_LOCK_NULL;
-        p->kind = PREPARED_IN_PLACE;
+        _cleanup_(prepared_root_freep) PreparedRoot *p = NULL;
+        r = prepared_root_alloc(&p);
+        if (r < 0)
+                return r;
 
         _cleanup_free_ char *base = NULL;
         if (opts->directory || !opts->machine) {
@@ -241,14 +263,9 @@ int prepared_root_new(const PrepareOptions *opts, const char *image_root, Prepar
         if (r < 0 && r != -EROFS)
                 return r;
 
-        p->fd = openat(p->parent_fd, base, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        if (p->fd < 0)
-                return negative_errno();
-        r = dir_is_os_tree(p->fd);
+        r = prepared_root_open_tree(p, p->parent_fd, base, O_NOFOLLOW);
         if (r < 0)
                 return r;
-        if (r == 0)
-                return -EMEDIUMTYPE;
 
         if (opts->ephemeral) {
                 r = make_ephemeral(p);
