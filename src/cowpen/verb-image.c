@@ -73,6 +73,25 @@ fail:
         return NULL;
 }
 
+/* The option parsing of the verbs that take the global options only, plus -a/--all when all is
+ * not NULL, and between min_args and max_args (-1: any number) arguments after them. */
+static int parse_simple_args(int argc, char *argv[], const char *verb, const char *help, bool *all,
+                             int min_args, int max_args) {
+        static const struct option options[] = { GLOBAL_LONG_OPTIONS, {} };
+        static const struct option options_all[] = { GLOBAL_LONG_OPTIONS, { "all", no_argument, NULL, 'a' }, {} };
+        int c, r;
+        while ((c = getopt_long(argc, argv, all ? GLOBAL_SHORT_OPTIONS "a" : GLOBAL_SHORT_OPTIONS,
+                                all ? options_all : options, NULL)) >= 0) {
+                if (all && c == 'a') {
+                        *all = true;
+                        continue;
+                }
+                if ((r = parse_global_option(c, optarg, help)) != 0)
+                        return r < 0 ? r : log_usage("%s: unexpected option", verb);
+        }
+        return check_args(verb, argc - optind, min_args, max_args);
+}
+
 static const char help_list[] =
         "cowpen list-images [OPTIONS…]\n\n"
         "List images in the image root: directories, btrfs subvolumes and NAME.raw files.\n\n"
@@ -81,18 +100,9 @@ static const char help_list[] =
         "     --image-root=DIR\n";
 
 int verb_list_images(int argc, char *argv[]) {
-        static const struct option options[] = { GLOBAL_LONG_OPTIONS, { "all", no_argument, NULL, 'a' }, {} };
         bool all = false;
-        int c, r;
-        while ((c = getopt_long(argc, argv, GLOBAL_SHORT_OPTIONS "a", options, NULL)) >= 0) {
-                if (c == 'a') {
-                        all = true;
-                        continue;
-                }
-                if ((r = parse_global_option(c, optarg, help_list)) != 0)
-                        return r < 0 ? r : log_usage("list-images: unexpected option");
-        }
-        if ((r = check_args("list-images", argc - optind, 0, 0)) < 0)
+        int r = parse_simple_args(argc, argv, "list-images", help_list, &all, 0, 0);
+        if (r < 0)
                 return r;
 
         _cleanup_(image_root_freep) ImageRoot *root = NULL;
@@ -154,12 +164,8 @@ static const char help_status[] =
         "     --image-root=DIR\n";
 
 int verb_image_status(int argc, char *argv[]) {
-        static const struct option options[] = { GLOBAL_LONG_OPTIONS, {} };
-        int c, r;
-        while ((c = getopt_long(argc, argv, GLOBAL_SHORT_OPTIONS, options, NULL)) >= 0)
-                if ((r = parse_global_option(c, optarg, help_status)) != 0)
-                        return r < 0 ? r : log_usage("image-status: unexpected option");
-        if ((r = check_args("image-status", argc - optind, 1, -1)) < 0)
+        int r = parse_simple_args(argc, argv, "image-status", help_status, NULL, 1, -1);
+        if (r < 0)
                 return r;
 
         _cleanup_(image_root_freep) ImageRoot *root = NULL;
@@ -253,12 +259,8 @@ static const char help_rename[] =
         "Rename an image together with its sidecars (.nspawn, .roothash, .roothash.p7s, .verity).\n";
 
 int verb_rename(int argc, char *argv[]) {
-        static const struct option options[] = { GLOBAL_LONG_OPTIONS, {} };
-        int c, r;
-        while ((c = getopt_long(argc, argv, GLOBAL_SHORT_OPTIONS, options, NULL)) >= 0)
-                if ((r = parse_global_option(c, optarg, help_rename)) != 0)
-                        return r < 0 ? r : log_usage("rename: unexpected option");
-        if ((r = check_args("rename", argc - optind, 2, 2)) < 0)
+        int r = parse_simple_args(argc, argv, "rename", help_rename, NULL, 2, 2);
+        if (r < 0)
                 return r;
         const char *a = argv[optind], *b = argv[optind + 1];
         _cleanup_free_ char *what = format_what("rename", a, b);
@@ -286,12 +288,8 @@ static const char help_read_only[] =
         "subvolume, the immutable attribute of a directory, the write bits of a raw file.\n";
 
 int verb_read_only(int argc, char *argv[]) {
-        static const struct option options[] = { GLOBAL_LONG_OPTIONS, {} };
-        int c, r;
-        while ((c = getopt_long(argc, argv, GLOBAL_SHORT_OPTIONS, options, NULL)) >= 0)
-                if ((r = parse_global_option(c, optarg, help_read_only)) != 0)
-                        return r < 0 ? r : log_usage("read-only: unexpected option");
-        if ((r = check_args("read-only", argc - optind, 1, 2)) < 0)
+        int r = parse_simple_args(argc, argv, "read-only", help_read_only, NULL, 1, 2);
+        if (r < 0)
                 return r;
         const char *name = argv[optind];
         bool ro = true;
@@ -318,12 +316,8 @@ static const char help_remove[] =
         "Remove images with their sidecars (btrfs subvolumes recursively). Refused while in use.\n";
 
 int verb_remove(int argc, char *argv[]) {
-        static const struct option options[] = { GLOBAL_LONG_OPTIONS, {} };
-        int c, r;
-        while ((c = getopt_long(argc, argv, GLOBAL_SHORT_OPTIONS, options, NULL)) >= 0)
-                if ((r = parse_global_option(c, optarg, help_remove)) != 0)
-                        return r < 0 ? r : log_usage("remove: unexpected option");
-        if ((r = check_args("remove", argc - optind, 1, -1)) < 0)
+        int r = parse_simple_args(argc, argv, "remove", help_remove, NULL, 1, -1);
+        if (r < 0)
                 return r;
         _cleanup_(image_root_freep) ImageRoot *root = NULL;
         if ((r = open_image_root(false, &root)) < 0)
@@ -354,18 +348,9 @@ static void on_cleaned(const char *name, void *userdata) {
 }
 
 int verb_clean(int argc, char *argv[]) {
-        static const struct option options[] = { GLOBAL_LONG_OPTIONS, { "all", no_argument, NULL, 'a' }, {} };
         bool all = false;
-        int c, r;
-        while ((c = getopt_long(argc, argv, GLOBAL_SHORT_OPTIONS "a", options, NULL)) >= 0) {
-                if (c == 'a') {
-                        all = true;
-                        continue;
-                }
-                if ((r = parse_global_option(c, optarg, help_clean)) != 0)
-                        return r < 0 ? r : log_usage("clean: unexpected option");
-        }
-        if ((r = check_args("clean", argc - optind, 0, 0)) < 0)
+        int r = parse_simple_args(argc, argv, "clean", help_clean, &all, 0, 0);
+        if (r < 0)
                 return r;
         _cleanup_(image_root_freep) ImageRoot *root = NULL;
         if ((r = open_image_root(false, &root)) < 0)
