@@ -32,6 +32,13 @@ struct TarWriter {
         bool raw;
 };
 
+bool tar_entry_has_xattr(const TarEntry *e, const char *name) {
+        for (size_t i = 0; i < e->n_xattrs; i++)
+                if (streq(e->xattrs[i].name, name))
+                        return true;
+        return false;
+}
+
 void tar_entry_clear(TarEntry *e) {
         free(e->path);
         free(e->hardlink);
@@ -67,13 +74,6 @@ static int entry_add_xattr(TarEntry *e, const char *name, const void *value, siz
         return 0;
 }
 
-static bool entry_has_xattr(const TarEntry *e, const char *name) {
-        for (size_t i = 0; i < e->n_xattrs; i++)
-                if (streq(e->xattrs[i].name, name))
-                        return true;
-        return false;
-}
-
 /* The kernel's POSIX ACL xattr format. */
 struct acl_xattr_entry {
         uint16_t tag;
@@ -98,7 +98,7 @@ static int acl_entry_cmp(const void *a, const void *b) {
 
 static int entry_acl_to_xattr(struct archive_entry *ae, int type, const char *xattr_name, TarEntry *e) {
         int n = archive_entry_acl_reset(ae, type);
-        if (n <= 0 || entry_has_xattr(e, xattr_name))
+        if (n <= 0 || tar_entry_has_xattr(e, xattr_name))
                 return 0;
         if (n > TAR_ACL_ENTRIES_MAX)
                 return -E2BIG;

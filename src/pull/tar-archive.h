@@ -36,6 +36,8 @@ typedef struct TarEntry {
 } TarEntry;
 
 void tar_entry_clear(TarEntry *e);
+/* Whether e carries an xattr of that name. */
+bool tar_entry_has_xattr(const TarEntry *e, const char *name);
 
 /* The POSIX ACL xattr encoding (system.posix_acl_access). */
 #define ACL_XATTR_VERSION 2

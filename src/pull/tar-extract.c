@@ -307,13 +307,6 @@ static int apply_xattrs(TarExtract *x, int fd, bool path_only, const TarEntry *e
         return 0;
 }
 
-static bool entry_has_xattr(const TarEntry *e, const char *name) {
-        for (size_t i = 0; i < e->n_xattrs; i++)
-                if (streq(e->xattrs[i].name, name))
-                        return true;
-        return false;
-}
-
 /* An entry created below a directory with a default ACL inherits it; the archive's word is
  * what counts, so inherited ACLs the entry does not carry are removed. */
 static int drop_inherited_acls(TarExtract *x, int fd, bool path_only, const TarEntry *e) {
@@ -325,7 +318,7 @@ static int drop_inherited_acls(TarExtract *x, int fd, bool path_only, const TarE
         for (size_t i = 0; i < ELEMENTSOF(names); i++) {
                 if (i == 1 && !S_ISDIR(e->mode))
                         break;
-                if (entry_has_xattr(e, names[i]))
+                if (tar_entry_has_xattr(e, names[i]))
                         continue;
                 int k = path_only ? removexattr(proc, names[i]) : fremovexattr(fd, names[i]);
                 if (k < 0 && errno != ENODATA && errno != ENOTSUP)
@@ -335,7 +328,7 @@ static int drop_inherited_acls(TarExtract *x, int fd, bool path_only, const TarE
 }
 
 static void note_default_acl(TarExtract *x, const TarEntry *e) {
-        if (S_ISDIR(e->mode) && entry_has_xattr(e, "system.posix_acl_default"))
+        if (S_ISDIR(e->mode) && tar_entry_has_xattr(e, "system.posix_acl_default"))
                 x->default_acl_seen = true;
 }
 
