@@ -18,6 +18,7 @@
 #include "util.h"
 
 #define EXPORT_BUF_SIZE (1024 * 1024)
+#define EXPORT_DEPTH_MAX 4096 /* directory levels below the top */
 
 typedef struct Inode {
         dev_t dev;
@@ -321,8 +322,10 @@ finish:
         return r;
 }
 
-static int export_dir(Exporter *e, int dir_fd, const char *rel, unsigned depth) {
-        if (depth > 4096)
+/* A directory stream of its own (fresh position) over dir_fd's directory, depth levels below the
+ * tree's top; -ELOOP past EXPORT_DEPTH_MAX. */
+static int open_dir_stream(int dir_fd, unsigned depth, DIR **ret) {
+        if (depth > EXPORT_DEPTH_MAX)
                 return -ELOOP;
         int kfd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (kfd < 0)
@@ -332,9 +335,17 @@ static int export_dir(Exporter *e, int dir_fd, const char *rel, unsigned depth) 
                 safe_close(kfd);
                 return negative_errno();
         }
+        *ret = d;
+        return 0;
+}
+
+static int export_dir(Exporter *e, int dir_fd, const char *rel, unsigned depth) {
+        DIR *d;
+        int r = open_dir_stream(dir_fd, depth, &d);
+        if (r < 0)
+                return r;
         _cleanup_strv_free_ char **names = NULL;
         size_t n = 0, allocated = 0;
-        int r = 0;
         struct dirent *de;
         errno = 0;
         while ((de = readdir(d))) {
@@ -418,18 +429,11 @@ finish:
 }
 
 static int tree_size(int dir_fd, dev_t dev, unsigned depth, uint64_t *sum) {
-        if (depth > 4096)
-                return -ELOOP;
-        int kfd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (kfd < 0)
-                return negative_errno();
-        DIR *d = fdopendir(kfd);
-        if (!d) {
-                safe_close(kfd);
-                return negative_errno();
-        }
+        DIR *d;
+        int r = open_dir_stream(dir_fd, depth, &d);
+        if (r < 0)
+                return r;
         struct dirent *de;
-        int r = 0;
         while ((de = readdir(d))) {
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;
