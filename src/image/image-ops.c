@@ -77,13 +77,23 @@ finish:
         return r;
 }
 
-int image_set_read_only(ImageRoot *root, const char *name, bool read_only) {
+/* The image NAME under its exclusive lock, which the caller releases. */
+static int image_find_locked(ImageRoot *root, const char *name, Image **ret_image, ImageLock *ret_lock) {
         _cleanup_(image_freep) Image *i = NULL;
         int r = image_find(root, name, &i);
         if (r < 0)
                 return r;
+        r = image_lock(root, name, true, ret_lock);
+        if (r < 0)
+                return r;
+        *ret_image = TAKE_PTR(i);
+        return 0;
+}
+
+int image_set_read_only(ImageRoot *root, const char *name, bool read_only) {
+        _cleanup_(image_freep) Image *i = NULL;
         ImageLock l = IMAGE_LOCK_NULL;
-        r = image_lock(root, name, true, &l);
+        int r = image_find_locked(root, name, &i, &l);
         if (r < 0)
                 return r;
         r = image_entry_set_read_only(root->fd, i->filename, read_only);
@@ -93,11 +103,8 @@ int image_set_read_only(ImageRoot *root, const char *name, bool read_only) {
 
 int image_remove(ImageRoot *root, const char *name) {
         _cleanup_(image_freep) Image *i = NULL;
-        int r = image_find(root, name, &i);
-        if (r < 0)
-                return r;
         ImageLock l = IMAGE_LOCK_NULL;
-        r = image_lock(root, name, true, &l);
+        int r = image_find_locked(root, name, &i, &l);
         if (r < 0)
                 return r;
 
