@@ -94,7 +94,8 @@ int parse_boolean(const char *v) {
         return -EINVAL;
 }
 
-int safe_atou64(const char *s, uint64_t *ret) {
+/* The decimal number s starts with (a digit first: no sign, no space), and where it ends. */
+static int parse_u64_prefix(const char *s, uint64_t *ret, const char **ret_end) {
         if (!s || !isdigit((unsigned char) *s))
                 return -EINVAL;
         errno = 0;
@@ -102,6 +103,17 @@ int safe_atou64(const char *s, uint64_t *ret) {
         unsigned long long v = strtoull(s, &end, 10);
         if (errno == ERANGE)
                 return -ERANGE;
+        *ret = v;
+        *ret_end = end;
+        return 0;
+}
+
+int safe_atou64(const char *s, uint64_t *ret) {
+        uint64_t v;
+        const char *end;
+        int r = parse_u64_prefix(s, &v, &end);
+        if (r < 0)
+                return r;
         if (*end)
                 return -EINVAL;
         *ret = v;
@@ -128,13 +140,11 @@ int parse_size(const char *s, uint64_t *ret) {
                 { "G", UINT64_C(1) << 30 }, { "M", UINT64_C(1) << 20 }, { "K", UINT64_C(1) << 10 },
                 { "B", 1 }, { "", 1 },
         };
-        if (!s || !isdigit((unsigned char) *s))
-                return -EINVAL;
-        errno = 0;
-        char *end;
-        unsigned long long v = strtoull(s, &end, 10);
-        if (errno == ERANGE)
-                return -ERANGE;
+        uint64_t v;
+        const char *end;
+        int r = parse_u64_prefix(s, &v, &end);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < ELEMENTSOF(table); i++) {
                 if (strcasecmp(end, table[i].suffix) != 0 &&
                     !(table[i].factor > 1 && end[0] && strncasecmp(end, table[i].suffix, 1) == 0 &&
