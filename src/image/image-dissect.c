@@ -313,6 +313,7 @@ static const char generic_linux_type[] = "0fc63daf-8483-4772-8e79-3d69d8477de4";
 static void set_partition(DissectedPartition *d, const GptPartition *p, uint32_t ss) {
         *d = (DissectedPartition){
                 .found = true,
+                .partno = p->index,
                 .offset = p->first_lba * ss,
                 .size = (p->last_lba - p->first_lba + 1) * ss,
                 .read_only = p->flags & GPT_FLAG_READ_ONLY,
@@ -321,6 +322,11 @@ static void set_partition(DissectedPartition *d, const GptPartition *p, uint32_t
 }
 
 int image_dissect(int fd, uint64_t size, const uint8_t *root_hash, size_t root_hash_size, DissectedImage *ret) {
+        return image_dissect_hashes(fd, size, root_hash, root_hash_size, root_hash, root_hash_size, ret);
+}
+
+int image_dissect_hashes(int fd, uint64_t size, const uint8_t *root_hash, size_t root_hash_size, const uint8_t *usr_hash,
+                         size_t usr_hash_size, DissectedImage *ret) {
         DissectedImage m = {.size = size};
         GptTable t = {};
         int r = gpt_read(fd, size, &t);
@@ -355,10 +361,16 @@ int image_dissect(int fd, uint64_t size, const uint8_t *root_hash, size_t root_h
         (void) uuid_from_string(generic_linux_type, generic);
 
         /* With a root hash, the data partitions carry its first 128 bits as UUID and the verity
-         * partitions its last 128 bits (systemd-repart). */
-        bool by_hash = root_hash && root_hash_size >= 32;
-        const uint8_t *data_uuid = by_hash ? root_hash : NULL;
-        const uint8_t *verity_uuid = by_hash ? root_hash + root_hash_size - 16 : NULL;
+         * partitions its last 128 bits (systemd-repart); root and usr each by their own hash. */
+        const uint8_t *data_uuid[_PARTITION_DESIGNATOR_MAX] = {}, *verity_uuid[_PARTITION_DESIGNATOR_MAX] = {};
+        if (root_hash && root_hash_size >= 32) {
+                data_uuid[PARTITION_ROOT] = root_hash;
+                verity_uuid[PARTITION_ROOT_VERITY] = root_hash + root_hash_size - 16;
+        }
+        if (usr_hash && usr_hash_size >= 32) {
+                data_uuid[PARTITION_USR] = usr_hash;
+                verity_uuid[PARTITION_USR_VERITY] = usr_hash + usr_hash_size - 16;
+        }
 
         const GptPartition *generic_found = NULL;
         unsigned n_generic = 0;
@@ -375,11 +387,9 @@ int image_dissect(int fd, uint64_t size, const uint8_t *root_hash, size_t root_h
                 for (size_t d = 0; d < _PARTITION_DESIGNATOR_MAX; d++) {
                         if (memcmp(p->type, types[d], 16) != 0)
                                 continue;
-                        if (by_hash && (d == PARTITION_ROOT || d == PARTITION_USR) &&
-                                memcmp(p->uuid, data_uuid, 16) != 0)
+                        if (data_uuid[d] && memcmp(p->uuid, data_uuid[d], 16) != 0)
                                 break;
-                        if (by_hash && (d == PARTITION_ROOT_VERITY || d == PARTITION_USR_VERITY) &&
-                                memcmp(p->uuid, verity_uuid, 16) != 0)
+                        if (verity_uuid[d] && memcmp(p->uuid, verity_uuid[d], 16) != 0)
                                 break;
                         if (m.partitions[d].found) {
                                 r = -ENOTUNIQ;

@@ -77,6 +77,7 @@ const char *partition_designator_to_string(PartitionDesignator d);
 
 typedef struct DissectedPartition {
         bool found;
+        unsigned partno;       /* GPT: the 1-based entry slot (the kernel's partition number); else 0 */
         uint64_t offset, size; /* bytes in the image */
         uint8_t uuid[16];
         bool read_only;     /* GPT flag 60 */
@@ -101,6 +102,11 @@ typedef struct DissectedImage {
  * type for this architecture (several: -ENOTUNIQ). A GPT without a root or usr partition for
  * this architecture falls back to a single generic Linux partition. -ENXIO: no root found. */
 int image_dissect(int fd, uint64_t size, const uint8_t *root_hash, size_t root_hash_size, DissectedImage *ret);
+/* The same with a hash for each: root_hash picks root and root-verity, usr_hash usr and
+ * usr-verity (image_dissect gives its one hash to both, as systemd does without a designator).
+ * A NULL hash: that pair by type alone. */
+int image_dissect_hashes(int fd, uint64_t size, const uint8_t *root_hash, size_t root_hash_size, const uint8_t *usr_hash,
+                         size_t usr_hash_size, DissectedImage *ret);
 
 /* A private copy of the file open as fd, as an unlinked O_TMPFILE in the directory dir_fd:
  * a reflink where the file system can, else a full copy. Returns a read-write fd. */
