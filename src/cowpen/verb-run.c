@@ -27,7 +27,7 @@ static const char help_run[] =
         "     --root-hash-sig=PATH|base64:DATA  Its PKCS#7 signature (else .roothash.p7s)\n"
         "     --verity-data=PATH    The hash tree (else the root-verity partition, .verity)\n"
         "     --verity-certs=DIR    Trusted certificates (default: /etc/verity.d …)\n"
-        "     --image-policy=POLICY What the root may be: * (default), signed, verity, root=…\n"
+        "     --image-policy=POLICY What root and usr may be: * (default), signed, verity, root=…:usr=…\n"
         "Execution:\n"
         "  -a --as-pid2             A stub init is PID 1, the command PID 2\n"
         "  -b --boot                Run the image's init (systemd, /sbin/init); arguments go to it\n"

@@ -2,9 +2,11 @@
 #pragma once
 
 /* Raw images for run -i: partitions found by src/image/image-dissect.c, verity through
- * src/verity (a dm-verity device, or the fully checked pinned copy on a read-only loop device),
- * the image policy, and the root mounted in a mount namespace private to cowpen (so nothing of
- * it is visible on the host, and all of it goes when cowpen ends). */
+ * src/verity (a dm-verity device, or the fully checked pinned copy on a read-only loop device)
+ * for the root and the usr partition each, the image policy, and the root (its file system, or
+ * a tmpfs for a usr-only image) with the usr partition at its /usr, mounted in a mount namespace
+ * private to cowpen (so nothing of it is visible on the host, and all of it goes when cowpen
+ * ends). */
 
 #include <stdbool.h>
 
