@@ -14,6 +14,7 @@
 
 #include "fd-util.h"
 #include "image-dissect.h"
+#include "image-loop.h"
 #include "image-prepare-raw.h"
 #include "spawn-boot.h"
 #include "spawn-image.h"
@@ -256,6 +257,8 @@ void spawn_image_done(SpawnImage *i) {
         free(i->mountpoint);
         for (size_t k = 0; k < ELEMENTSOF(i->partitions); k++)
                 spawn_image_partition_done(&i->partitions[k]);
+        /* The last fd of the loop device: autoclear detaches it and drops its partitions. */
+        i->disk_fd = safe_close(i->disk_fd);
         image_lock_release(&i->lock);
         image_root_free(i->lock_root);
         *i = (SpawnImage) SPAWN_IMAGE_NULL;
@@ -431,10 +434,14 @@ static int trust_check(const SpawnImageOptions *o, int fd, const DissectedImage 
 }
 
 /* Puts one data partition on a device: the verified one (verity_open: dm-verity, or the fully
- * checked pinned copy on a read-only loop device), else a loop device over its byte range.
- * Returns the file system type found on the device. */
-static int partition_open(int fd, const DissectedPartition *data, const PartitionTrust *t, char *const *cert_dirs,
-                          bool read_only, SpawnImagePartition *p, const char **ret_fstype, char **ret_error) {
+ * checked pinned copy on a read-only loop device: verity never reads through the image's loop
+ * device, whose data could change under it), else its partition device of the image's loop
+ * device disk_fd, or a loop device over its byte range when there is no such device (a bare
+ * file system, or a partition number the kernel cannot have). Returns the file system type
+ * found on the device. */
+static int partition_open(int fd, int disk_fd, const DissectedPartition *data, const PartitionTrust *t,
+                          char *const *cert_dirs, bool read_only, SpawnImagePartition *p, const char **ret_fstype,
+                          char **ret_error) {
         const char *w = what(t);
         int r, dev_fd;
         if (t->hash_fd >= 0) {
@@ -481,6 +488,14 @@ static int partition_open(int fd, const DissectedPartition *data, const Partitio
                         return fail(ret_error, r, "%sverity: %m", w);
                 }
                 dev_fd = p->verity.fd;
+        } else if (disk_fd >= 0 && data->partno > 0 && data->partno <= LOOP_PARTITIONS_MAX) {
+                r = loop_partition_open(disk_fd, data->partno, data->offset, data->size, read_only, &p->device_fd);
+                if (r == -ESTALE)
+                        return fail(ret_error, r, "the kernel's partition table differs from the image's (%s partition %u)",
+                                    partition_designator_to_string(t->data), data->partno);
+                if (r < 0)
+                        return fail(ret_error, r, "%spartition device %u of the loop device: %m", w, data->partno);
+                dev_fd = p->device_fd;
         } else {
                 _cleanup_free_ char *lp = NULL;
                 r = loop_attach(fd, data->offset, data->size, read_only, &p->device_fd, &lp);
@@ -686,11 +701,24 @@ int spawn_image_open(const SpawnImageOptions *o, SpawnImage *ret, char **ret_err
                 }
         }
 
+        /* Unprotected partitions of a partition table are mounted from the partition devices of
+         * one loop device for the whole image, with partition scan; read-only unless one of
+         * them is written. */
+        bool root_plain = rt.use && rt.hash_fd < 0, usr_plain = ut.use && ut.hash_fd < 0;
+        if (m.kind != DISSECT_BARE && (root_plain || usr_plain)) {
+                _cleanup_free_ char *lp = NULL;
+                bool disk_ro = !((root_plain && !root_ro) || (usr_plain && !usr_ro));
+                r = loop_attach_flags(fd, 0, 0, disk_ro, true, &img.disk_fd, &lp);
+                if (r < 0) {
+                        r = fail(ret_error, r, "attach a loop device: %m");
+                        goto fail;
+                }
+        }
         const char *root_fstype = NULL, *usr_fstype = NULL;
-        if (rt.use && (r = partition_open(fd, &m.partitions[PARTITION_ROOT], &rt, cert_dirs, root_ro,
+        if (rt.use && (r = partition_open(fd, img.disk_fd, &m.partitions[PARTITION_ROOT], &rt, cert_dirs, root_ro,
                                           &img.partitions[PARTITION_ROOT], &root_fstype, ret_error)) < 0)
                 goto fail;
-        if (ut.use && (r = partition_open(fd, &m.partitions[PARTITION_USR], &ut, cert_dirs, usr_ro,
+        if (ut.use && (r = partition_open(fd, img.disk_fd, &m.partitions[PARTITION_USR], &ut, cert_dirs, usr_ro,
                                           &img.partitions[PARTITION_USR], &usr_fstype, ret_error)) < 0)
                 goto fail;
 

@@ -52,7 +52,7 @@ typedef struct SpawnImageOptions {
 
 /* One data partition (root or usr) on its device. */
 typedef struct SpawnImagePartition {
-        int device_fd;       /* the loop device (unverified) */
+        int device_fd;       /* unverified: a partition of disk_fd, or a loop device of its own */
         VerityOpened verity; /* or the verified device */
         const char *protection; /* "unprotected", "verity", "signed"; NULL: not used */
         bool read_only;
@@ -61,6 +61,7 @@ typedef struct SpawnImagePartition {
 typedef struct SpawnImage {
         PreparedRoot *root;
         char *mountpoint;
+        int disk_fd;                       /* the image's loop device with partition scan */
         SpawnImagePartition partitions[2]; /* [PARTITION_ROOT], [PARTITION_USR] */
         bool mounted;           /* the root (its file system, or a tmpfs for a usr-only image) */
         bool usr_mounted;       /* the usr partition at mountpoint/usr */
@@ -74,7 +75,7 @@ typedef struct SpawnImage {
 #define SPAWN_IMAGE_PARTITION_NULL { .device_fd = -EBADF, .verity = {.fd = -EBADF} }
 #define SPAWN_IMAGE_NULL                                                                                              \
         {                                                                                                             \
-                .partitions = { SPAWN_IMAGE_PARTITION_NULL, SPAWN_IMAGE_PARTITION_NULL },                             \
+                .disk_fd = -EBADF, .partitions = { SPAWN_IMAGE_PARTITION_NULL, SPAWN_IMAGE_PARTITION_NULL },          \
                 .lock = {.fd = -EBADF, .dir_fd = -EBADF }                                                             \
         }
 
