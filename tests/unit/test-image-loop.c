@@ -7,11 +7,16 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -99,9 +104,62 @@ static void test_partition_open(void **state) {
         close(file);
 }
 
+static bool private_dir_left(void) {
+        char prefix[64];
+        snprintf(prefix, sizeof(prefix), "cowpen-image.%i.", (int) getpid());
+        DIR *d = opendir("/run");
+        assert_non_null(d);
+        bool found = false;
+        struct dirent *de;
+        while ((de = readdir(d)))
+                found = found || strncmp(de->d_name, prefix, strlen(prefix)) == 0;
+        closedir(d);
+        return found;
+}
+
+/* Without a /dev node (no devtmpfs, or not ours): a private node, gone once it is open. Runs
+ * last: it hides /dev behind an empty tmpfs in a mount namespace of this process. */
+static void test_partition_open_without_dev_node(void **state) {
+        if (geteuid() != 0 || access("/dev/loop-control", F_OK) < 0) {
+                print_message("no loop devices here (needs root and /dev/loop-control): not tested\n");
+                skip();
+        }
+        int file, loop = make_loop(&file);
+        const uint64_t mib = 1024 * 1024;
+        assert_int_equal(unshare(CLONE_NEWNS), 0);
+        assert_int_equal(mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL), 0);
+        assert_int_equal(mount("tmpfs", "/dev", "tmpfs", 0, "mode=0755"), 0);
+        /* A /dev/NAME that is something else is not taken either. */
+        char sys[64], node[PATH_MAX];
+        struct stat st;
+        assert_int_equal(fstat(loop, &st), 0);
+        snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u", major(st.st_rdev), minor(st.st_rdev));
+        char *real = realpath(sys, NULL);
+        assert_non_null(real);
+        snprintf(node, sizeof(node), "/dev/%sp1", strrchr(real, '/') + 1);
+        free(real);
+        int decoy = open(node, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+        assert_true(decoy >= 0);
+        assert_int_equal(write(decoy, "x", 1), 1);
+        close(decoy);
+        int p = -1;
+        assert_int_equal(loop_partition_open(loop, 1, 3 * mib, mib, true, &p), 0);
+        uint8_t b = 0xff;
+        assert_int_equal(pread(p, &b, 1, 0), 1);
+        assert_int_equal(b, 3);
+        assert_false(private_dir_left());
+        assert_int_equal(fstat(p, &st), 0);
+        assert_true(S_ISBLK(st.st_mode));
+        assert_int_equal(umount2("/dev", MNT_DETACH), 0);
+        close(p);
+        close(loop);
+        close(file);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_partition_open),
+                cmocka_unit_test(test_partition_open_without_dev_node),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
