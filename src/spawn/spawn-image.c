@@ -21,10 +21,13 @@
 #include "util.h"
 
 /* See spawn-image.h. Untrusted input: the image (through image-dissect.c and src/verity), its
- * sidecar files and xattr (size-limited reads, hex and PKCS#7 checked by src/verity) and the
- * root-verity-sig partition's JSON (size-limited, parsed by verity_sig_json_parse). Whatever is
- * present must check out: a root hash without a hash tree, a hash tree or signature without a
- * root hash, a signature from an untrusted certificate: refused. */
+ * sidecar files and xattr (size-limited reads, hex and PKCS#7 checked by src/verity), the
+ * root-verity-sig and usr-verity-sig partitions' JSON (size-limited, parsed by
+ * verity_sig_json_parse), the --image-policy string (length-limited) and the root file system's
+ * usr directory (opened without following symlinks before usr is mounted on it). Whatever is
+ * present must check out, for the root and the usr partition each: a root hash without a hash
+ * tree, a hash tree or signature without a root hash, a signature from an untrusted
+ * certificate: refused. */
 
 #define SIDECAR_SIZE_MAX (64U * 1024U)
 
@@ -51,7 +54,7 @@ static int policy_flag(const char *s, size_t n, unsigned *flags) {
                 {"unused", IMAGE_POLICY_UNUSED},
                 {"absent", IMAGE_POLICY_ABSENT},
                 {"encrypted", 0},
-                {"ignore", IMAGE_POLICY_ANY},
+                {"ignore", IMAGE_POLICY_UNUSED | IMAGE_POLICY_ABSENT}, /* systemd's unused+absent */
         };
         for (size_t i = 0; i < ELEMENTSOF(table); i++)
                 if (strlen(table[i].name) == n && strneq(s, table[i].name, n)) {

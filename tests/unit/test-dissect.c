@@ -354,6 +354,8 @@ static void test_image_policy(void **state) {
         assert_int_equal(f, IMAGE_POLICY_ANY);
         assert_int_equal(image_policy_parse_for("usr=unused", PARTITION_USR, &f), 0);
         assert_int_equal(f, IMAGE_POLICY_UNUSED);
+        assert_int_equal(image_policy_parse_for("usr=ignore", PARTITION_USR, &f), 0);
+        assert_int_equal(f, IMAGE_POLICY_UNUSED | IMAGE_POLICY_ABSENT);
         assert_int_equal(image_policy_parse_for("usr-verity=verity", PARTITION_USR, &f), 0); /* not usr's */
         assert_int_equal(f, IMAGE_POLICY_ANY);
         assert_int_equal(image_policy_parse_for("*", PARTITION_ROOT_VERITY, &f), -EINVAL);
