@@ -189,6 +189,16 @@ int loop_partition_open(int loop_fd, unsigned partno, uint64_t offset, uint64_t 
         _cleanup_close_ int fd = -EBADF;
         if ((r = open_devnum(k.name, k.devnum, read_only, &fd)) < 0)
                 return r;
+        /* A read-only partition of a writable loop device (another partition is written) is
+         * read-only as a device too: a file system mounted read-only may still write (ext4
+         * replays its journal) unless the device refuses. */
+        if (read_only) {
+                int one = 1, ro = 0;
+                if (ioctl(fd, BLKROSET, &one) < 0 || ioctl(fd, BLKROGET, &ro) < 0)
+                        return negative_errno();
+                if (!ro)
+                        return -EIO;
+        }
         /* The device opened is still that partition. */
         uint64_t dsize = 0;
         if (fstat(fd, &st) < 0)

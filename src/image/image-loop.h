@@ -17,7 +17,8 @@
 #define LOOP_SYSFS_VALUE_MAX 64U
 
 /* Opens partition partno (1…LOOP_PARTITIONS_MAX) of the loop device loop_fd covering bytes
- * [offset, offset + size) of its backing file, read-only or read-write. -ESTALE: the kernel has
+ * [offset, offset + size) of its backing file, read-only (the partition device then set
+ * read-only with BLKROSET, whatever the loop device is) or read-write. -ESTALE: the kernel has
  * a partition partno elsewhere or of another size; -ERANGE: partno out of range, or offset and
  * size not in whole 512-byte sectors. */
 int loop_partition_open(int loop_fd, unsigned partno, uint64_t offset, uint64_t size, bool read_only, int *ret_fd);

@@ -71,6 +71,10 @@ static void test_partition_open(void **state) {
         uint8_t b = 0xff;
         assert_int_equal(pread(p1, &b, 1, 0), 1);
         assert_int_equal(b, 2);
+        /* Read-only as a device, though the loop device is writable. */
+        int ro = 0;
+        assert_int_equal(ioctl(p1, BLKROGET, &ro), 0);
+        assert_int_equal(ro, 1);
         /* Asked again, the same: the existing one is used. */
         int again = -1;
         assert_int_equal(loop_partition_open(loop, 1, 2 * mib, 3 * mib, true, &again), 0);
