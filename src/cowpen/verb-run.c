@@ -27,7 +27,7 @@ static const char help_run[] =
         "     --root-hash-sig=PATH|base64:DATA  Its PKCS#7 signature (else .roothash.p7s)\n"
         "     --verity-data=PATH    The hash tree (else the root-verity partition, .verity)\n"
         "     --verity-certs=DIR    Trusted certificates (default: /etc/verity.d …)\n"
-        "     --image-policy=POLICY What the root may be: * (default), signed, verity, root=…\n"
+        "     --image-policy=POLICY What root and usr may be: * (default), signed, verity, root=…:usr=…\n"
         "Execution:\n"
         "  -a --as-pid2             A stub init is PID 1, the command PID 2\n"
         "  -b --boot                Run the image's init (systemd, /sbin/init); arguments go to it\n"
@@ -201,7 +201,8 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
                         a->verity_options = true;
                         break;
                 case ARG_IMAGE_POLICY:
-                        if ((r = image_policy_parse(optarg, &a->img.policy)) < 0)
+                        if ((r = image_policy_parse(optarg, &a->img.policy)) < 0 ||
+                            (r = image_policy_parse_for(optarg, PARTITION_USR, &a->img.usr_policy)) < 0)
                                 return bad_value("--image-policy", optarg, r);
                         a->verity_options = true;
                         break;
@@ -452,7 +453,8 @@ static int open_root(RunArgs *a, SpawnConfig *c, PreparedRoot **owned, SpawnImag
 int verb_run(int argc, char *argv[]) {
         SpawnConfig c;
         spawn_config_init(&c);
-        RunArgs a = { .settings = SETTINGS_YES, .img.policy = IMAGE_POLICY_ANY };
+        RunArgs a = { .settings = SETTINGS_YES, .img.policy = IMAGE_POLICY_ANY,
+                      .img.usr_policy = IMAGE_POLICY_ANY };
         SpawnImage img = SPAWN_IMAGE_NULL;
         /* Declared before the first goto: cleanup must never see an uninitialized pointer. */
         _cleanup_(prepared_root_freep) PreparedRoot *owned = NULL;

@@ -213,7 +213,7 @@ int gpt_read(int fd, uint64_t size, GptTable *ret) {
         return -ENOMSG;
 }
 
-int mbr_read_linux(int fd, uint64_t size, uint64_t *ret_offset, uint64_t *ret_size) {
+int mbr_read_linux(int fd, uint64_t size, uint64_t *ret_offset, uint64_t *ret_size, unsigned *ret_partno) {
         uint8_t mbr[512];
         if (size < sizeof(mbr))
                 return -ENOMSG;
@@ -222,7 +222,7 @@ int mbr_read_linux(int fd, uint64_t size, uint64_t *ret_offset, uint64_t *ret_si
                 return r;
         if (mbr[510] != 0x55 || mbr[511] != 0xAA)
                 return -ENOMSG;
-        unsigned found = 0;
+        unsigned found = 0, partno = 0;
         uint64_t off = 0, len = 0;
         for (unsigned i = 0; i < 4; i++) {
                 const uint8_t *e = mbr + 446 + 16 * i;
@@ -240,6 +240,7 @@ int mbr_read_linux(int fd, uint64_t size, uint64_t *ret_offset, uint64_t *ret_si
                 if (start == 0 || count == 0 || ((uint64_t) start + count) * 512 > size)
                         return -EBADMSG;
                 found++;
+                partno = i + 1; /* the kernel numbers the primary slots 1…4, empty ones too */
                 off = (uint64_t) start * 512;
                 len = (uint64_t) count * 512;
         }
@@ -247,6 +248,8 @@ int mbr_read_linux(int fd, uint64_t size, uint64_t *ret_offset, uint64_t *ret_si
                 return -ENOMSG;
         *ret_offset = off;
         *ret_size = len;
+        if (ret_partno)
+                *ret_partno = partno;
         return 0;
 }
 
@@ -313,6 +316,7 @@ static const char generic_linux_type[] = "0fc63daf-8483-4772-8e79-3d69d8477de4";
 static void set_partition(DissectedPartition *d, const GptPartition *p, uint32_t ss) {
         *d = (DissectedPartition){
                 .found = true,
+                .partno = p->index,
                 .offset = p->first_lba * ss,
                 .size = (p->last_lba - p->first_lba + 1) * ss,
                 .read_only = p->flags & GPT_FLAG_READ_ONLY,
@@ -321,12 +325,18 @@ static void set_partition(DissectedPartition *d, const GptPartition *p, uint32_t
 }
 
 int image_dissect(int fd, uint64_t size, const uint8_t *root_hash, size_t root_hash_size, DissectedImage *ret) {
+        return image_dissect_hashes(fd, size, root_hash, root_hash_size, root_hash, root_hash_size, ret);
+}
+
+int image_dissect_hashes(int fd, uint64_t size, const uint8_t *root_hash, size_t root_hash_size, const uint8_t *usr_hash,
+                         size_t usr_hash_size, DissectedImage *ret) {
         DissectedImage m = {.size = size};
         GptTable t = {};
         int r = gpt_read(fd, size, &t);
         if (r == -ENOMSG) {
                 uint64_t off, len;
-                r = mbr_read_linux(fd, size, &off, &len);
+                unsigned partno;
+                r = mbr_read_linux(fd, size, &off, &len, &partno);
                 if (r == -ENOMSG) {
                         /* A bare file system. */
                         const char *fs = fs_detect(fd, 0, size);
@@ -341,7 +351,7 @@ int image_dissect(int fd, uint64_t size, const uint8_t *root_hash, size_t root_h
                         return r;
                 m.kind = DISSECT_MBR;
                 m.partitions[PARTITION_ROOT] = (DissectedPartition){
-                        .found = true, .offset = off, .size = len, .fstype = fs_detect(fd, off, len)};
+                        .found = true, .partno = partno, .offset = off, .size = len, .fstype = fs_detect(fd, off, len)};
                 *ret = m;
                 return 0;
         }
@@ -355,10 +365,16 @@ int image_dissect(int fd, uint64_t size, const uint8_t *root_hash, size_t root_h
         (void) uuid_from_string(generic_linux_type, generic);
 
         /* With a root hash, the data partitions carry its first 128 bits as UUID and the verity
-         * partitions its last 128 bits (systemd-repart). */
-        bool by_hash = root_hash && root_hash_size >= 32;
-        const uint8_t *data_uuid = by_hash ? root_hash : NULL;
-        const uint8_t *verity_uuid = by_hash ? root_hash + root_hash_size - 16 : NULL;
+         * partitions its last 128 bits (systemd-repart); root and usr each by their own hash. */
+        const uint8_t *data_uuid[_PARTITION_DESIGNATOR_MAX] = {}, *verity_uuid[_PARTITION_DESIGNATOR_MAX] = {};
+        if (root_hash && root_hash_size >= 32) {
+                data_uuid[PARTITION_ROOT] = root_hash;
+                verity_uuid[PARTITION_ROOT_VERITY] = root_hash + root_hash_size - 16;
+        }
+        if (usr_hash && usr_hash_size >= 32) {
+                data_uuid[PARTITION_USR] = usr_hash;
+                verity_uuid[PARTITION_USR_VERITY] = usr_hash + usr_hash_size - 16;
+        }
 
         const GptPartition *generic_found = NULL;
         unsigned n_generic = 0;
@@ -375,11 +391,9 @@ int image_dissect(int fd, uint64_t size, const uint8_t *root_hash, size_t root_h
                 for (size_t d = 0; d < _PARTITION_DESIGNATOR_MAX; d++) {
                         if (memcmp(p->type, types[d], 16) != 0)
                                 continue;
-                        if (by_hash && (d == PARTITION_ROOT || d == PARTITION_USR) &&
-                                memcmp(p->uuid, data_uuid, 16) != 0)
+                        if (data_uuid[d] && memcmp(p->uuid, data_uuid[d], 16) != 0)
                                 break;
-                        if (by_hash && (d == PARTITION_ROOT_VERITY || d == PARTITION_USR_VERITY) &&
-                                memcmp(p->uuid, verity_uuid, 16) != 0)
+                        if (verity_uuid[d] && memcmp(p->uuid, verity_uuid[d], 16) != 0)
                                 break;
                         if (m.partitions[d].found) {
                                 r = -ENOTUNIQ;
@@ -434,6 +448,11 @@ int image_private_copy(int fd, int dir_fd, int *ret_fd, const char **ret_how) {
 }
 
 int loop_attach(int fd, uint64_t offset, uint64_t size, bool read_only, int *ret_fd, char **ret_path) {
+        return loop_attach_flags(fd, offset, size, read_only, false, ret_fd, ret_path);
+}
+
+int loop_attach_flags(int fd, uint64_t offset, uint64_t size, bool read_only, bool partscan, int *ret_fd,
+                      char **ret_path) {
         _cleanup_close_ int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
         if (ctl < 0)
                 return errno == ENOENT ? -EOPNOTSUPP : negative_errno();
@@ -455,7 +474,8 @@ int loop_attach(int fd, uint64_t offset, uint64_t size, bool read_only, int *ret
                                 {
                                         .lo_offset = offset,
                                         .lo_sizelimit = size,
-                                        .lo_flags = LO_FLAGS_AUTOCLEAR | (read_only ? LO_FLAGS_READ_ONLY : 0),
+                                        .lo_flags = LO_FLAGS_AUTOCLEAR | (read_only ? LO_FLAGS_READ_ONLY : 0) |
+                                                    (partscan ? LO_FLAGS_PARTSCAN : 0),
                                 },
                 };
                 if (ioctl(lfd, LOOP_CONFIGURE, &cfg) < 0) {

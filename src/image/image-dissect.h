@@ -56,9 +56,10 @@ int uuid_from_string(const char *s, uint8_t ret[16]);
 #define GPT_FLAG_READ_ONLY (UINT64_C(1) << 60)
 #define GPT_FLAG_NO_AUTO (UINT64_C(1) << 63)
 
-/* The MBR: one Linux (0x83) partition (protective MBRs are not this). -ENOMSG: no MBR or not
- * exactly one Linux partition. */
-int mbr_read_linux(int fd, uint64_t size, uint64_t *ret_offset, uint64_t *ret_size);
+/* The MBR: one Linux (0x83) partition (protective MBRs are not this), and its slot 1…4 (the
+ * kernel's partition number; ret_partno may be NULL). -ENOMSG: no MBR or not exactly one Linux
+ * partition. */
+int mbr_read_linux(int fd, uint64_t size, uint64_t *ret_offset, uint64_t *ret_size, unsigned *ret_partno);
 
 /* File system by magic at offset (ext4, btrfs, xfs, erofs, squashfs), or NULL. */
 const char *fs_detect(int fd, uint64_t offset, uint64_t size);
@@ -77,6 +78,7 @@ const char *partition_designator_to_string(PartitionDesignator d);
 
 typedef struct DissectedPartition {
         bool found;
+        unsigned partno;       /* the kernel's partition number: GPT entry slot, MBR slot (1-based); bare 0 */
         uint64_t offset, size; /* bytes in the image */
         uint8_t uuid[16];
         bool read_only;     /* GPT flag 60 */
@@ -101,6 +103,11 @@ typedef struct DissectedImage {
  * type for this architecture (several: -ENOTUNIQ). A GPT without a root or usr partition for
  * this architecture falls back to a single generic Linux partition. -ENXIO: no root found. */
 int image_dissect(int fd, uint64_t size, const uint8_t *root_hash, size_t root_hash_size, DissectedImage *ret);
+/* The same with a hash for each: root_hash picks root and root-verity, usr_hash usr and
+ * usr-verity (image_dissect gives its one hash to both, as systemd does without a designator).
+ * A NULL hash: that pair by type alone. */
+int image_dissect_hashes(int fd, uint64_t size, const uint8_t *root_hash, size_t root_hash_size, const uint8_t *usr_hash,
+                         size_t usr_hash_size, DissectedImage *ret);
 
 /* A private copy of the file open as fd, as an unlinked O_TMPFILE in the directory dir_fd:
  * a reflink where the file system can, else a full copy. Returns a read-write fd. */
@@ -109,3 +116,6 @@ int image_private_copy(int fd, int dir_fd, int *ret_fd, const char **ret_how);
 /* Attaches fd (offset, size bytes; 0 = to the end) to a free loop device, read-only or not,
  * with autoclear; returns an fd of the loop device (opened to match) and its path. */
 int loop_attach(int fd, uint64_t offset, uint64_t size, bool read_only, int *ret_fd, char **ret_path);
+/* The same, with LO_FLAGS_PARTSCAN when partscan (see image-loop.h for its partitions). */
+int loop_attach_flags(int fd, uint64_t offset, uint64_t size, bool read_only, bool partscan, int *ret_fd,
+                      char **ret_path);

@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <linux/openat2.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <string.h>
@@ -13,16 +14,20 @@
 
 #include "fd-util.h"
 #include "image-dissect.h"
+#include "image-loop.h"
 #include "image-prepare-raw.h"
 #include "spawn-boot.h"
 #include "spawn-image.h"
 #include "util.h"
 
 /* See spawn-image.h. Untrusted input: the image (through image-dissect.c and src/verity), its
- * sidecar files and xattr (size-limited reads, hex and PKCS#7 checked by src/verity) and the
- * root-verity-sig partition's JSON (size-limited, parsed by verity_sig_json_parse). Whatever is
- * present must check out: a root hash without a hash tree, a hash tree or signature without a
- * root hash, a signature from an untrusted certificate: refused. */
+ * sidecar files and xattr (size-limited reads, hex and PKCS#7 checked by src/verity), the
+ * root-verity-sig and usr-verity-sig partitions' JSON (size-limited, parsed by
+ * verity_sig_json_parse), the --image-policy string (length-limited) and the root file system's
+ * usr directory (opened without following symlinks before usr is mounted on it). Whatever is
+ * present must check out, for the root and the usr partition each: a root hash without a hash
+ * tree, a hash tree or signature without a root hash, a signature from an untrusted
+ * certificate: refused. */
 
 #define SIDECAR_SIZE_MAX (64U * 1024U)
 
@@ -46,10 +51,10 @@ static int policy_flag(const char *s, size_t n, unsigned *flags) {
                 {"verity", IMAGE_POLICY_VERITY},
                 {"signed", IMAGE_POLICY_SIGNED},
                 {"unprotected", IMAGE_POLICY_UNPROTECTED},
-                {"unused", IMAGE_POLICY_ABSENT},
+                {"unused", IMAGE_POLICY_UNUSED},
                 {"absent", IMAGE_POLICY_ABSENT},
                 {"encrypted", 0},
-                {"ignore", IMAGE_POLICY_ANY},
+                {"ignore", IMAGE_POLICY_UNUSED | IMAGE_POLICY_ABSENT}, /* systemd's unused+absent */
         };
         for (size_t i = 0; i < ELEMENTSOF(table); i++)
                 if (strlen(table[i].name) == n && strneq(s, table[i].name, n)) {
@@ -59,32 +64,36 @@ static int policy_flag(const char *s, size_t n, unsigned *flags) {
         return -EINVAL;
 }
 
-int image_policy_parse(const char *s, unsigned *ret_root) {
+int image_policy_parse_for(const char *s, PartitionDesignator which, unsigned *ret) {
+        if (which != PARTITION_ROOT && which != PARTITION_USR)
+                return -EINVAL;
         if (strlen(s) > IMAGE_POLICY_STRING_MAX)
                 return -E2BIG;
         if (streq(s, "*") || streq(s, "open") || streq(s, "allow")) {
-                *ret_root = IMAGE_POLICY_ANY;
+                *ret = IMAGE_POLICY_ANY;
                 return 0;
         }
         if (streq(s, "~") || streq(s, "deny")) {
-                *ret_root = 0;
+                *ret = 0;
                 return 0;
         }
         if (streq(s, "-")) {
-                *ret_root = IMAGE_POLICY_ABSENT;
+                *ret = IMAGE_POLICY_UNUSED | IMAGE_POLICY_ABSENT;
                 return 0;
         }
+        /* The shortcuts: whatever root or usr is there must be protected so. */
         if (streq(s, "verity")) {
-                *ret_root = IMAGE_POLICY_VERITY | IMAGE_POLICY_SIGNED;
+                *ret = IMAGE_POLICY_VERITY | IMAGE_POLICY_SIGNED | IMAGE_POLICY_ABSENT;
                 return 0;
         }
         if (streq(s, "signed")) {
-                *ret_root = IMAGE_POLICY_SIGNED;
+                *ret = IMAGE_POLICY_SIGNED | IMAGE_POLICY_ABSENT;
                 return 0;
         }
         /* PARTITION=FLAGS:PARTITION=FLAGS… */
-        unsigned root = IMAGE_POLICY_ANY, dflt = IMAGE_POLICY_ANY;
-        bool have_root = false;
+        const char *want = partition_designator_to_string(which);
+        unsigned mine = IMAGE_POLICY_ANY, dflt = IMAGE_POLICY_ANY;
+        bool have_mine = false;
         for (const char *p = s; *p;) {
                 size_t n = strcspn(p, ":");
                 const char *eq = memchr(p, '=', n);
@@ -111,16 +120,20 @@ int image_policy_parse(const char *s, unsigned *ret_root) {
                         return -EINVAL;
                 if (kl == 0)
                         dflt = flags;
-                else if (kl == 4 && strneq(p, "root", 4)) {
-                        root = flags;
-                        have_root = true;
+                else if (kl == strlen(want) && strneq(p, want, kl)) {
+                        mine = flags;
+                        have_mine = true;
                 }
                 p += n;
                 if (*p == ':')
                         p++;
         }
-        *ret_root = have_root ? root : dflt;
+        *ret = have_mine ? mine : dflt;
         return 0;
+}
+
+int image_policy_parse(const char *s, unsigned *ret_root) {
+        return image_policy_parse_for(s, PARTITION_ROOT, ret_root);
 }
 
 static int read_small_file(const char *path, size_t max, char **ret, size_t *ret_size) {
@@ -224,20 +237,314 @@ static void sweep_stale_mountpoints(void) {
         closedir(d);
 }
 
+static void spawn_image_partition_done(SpawnImagePartition *p) {
+        p->device_fd = safe_close(p->device_fd);
+        verity_opened_done(&p->verity);
+        *p = (SpawnImagePartition) SPAWN_IMAGE_PARTITION_NULL;
+}
+
 void spawn_image_done(SpawnImage *i) {
         if (!i)
                 return;
         i->root = prepared_root_free(i->root);
+        if (i->usr_mounted) {
+                _cleanup_free_ char *usr = NULL;
+                if (asprintf(&usr, "%s/usr", i->mountpoint) >= 0)
+                        (void) umount2(usr, MNT_DETACH);
+        }
+        /* Detaching the root detaches what is still mounted below it too. */
         if (i->mounted)
                 (void) umount2(i->mountpoint, MNT_DETACH);
         if (i->mountpoint)
                 (void) rmdir(i->mountpoint);
         free(i->mountpoint);
-        i->device_fd = safe_close(i->device_fd);
-        verity_opened_done(&i->verity);
+        for (size_t k = 0; k < ELEMENTSOF(i->partitions); k++)
+                spawn_image_partition_done(&i->partitions[k]);
+        /* The last fd of the loop device: autoclear detaches it and drops its partitions. */
+        i->disk_fd = safe_close(i->disk_fd);
         image_lock_release(&i->lock);
         image_root_free(i->lock_root);
         *i = (SpawnImage) SPAWN_IMAGE_NULL;
+}
+
+/* What protects one data partition (root or usr): its root hash, signature and hash tree, where
+ * each came from, and what the policy says of it. */
+typedef struct PartitionTrust {
+        PartitionDesignator data, verity, sig_partition;
+        uint8_t hash[VERITY_DIGEST_SIZE_MAX];
+        size_t hash_size;
+        const char *hash_source;
+        void *sig;
+        size_t sig_size;
+        char *fingerprint;
+        int hash_fd; /* the image (verity partition), --verity-data or IMAGE.verity */
+        uint64_t hash_offset;
+        uint64_t hash_end; /* the end of the verity partition; 0: a file of its own */
+        unsigned policy;
+        const char *protection; /* "unprotected", "verity", "signed" */
+        bool use;               /* present, and the policy does not say "unused" */
+} PartitionTrust;
+
+static void partition_trust_done(PartitionTrust *t) {
+        free(t->sig);
+        t->sig = NULL;
+        free(t->fingerprint);
+        t->fingerprint = NULL;
+        t->hash_fd = safe_close(t->hash_fd);
+}
+
+/* "usr partition: " before a usr partition's errors; the root's read as they always did. */
+static const char *what(const PartitionTrust *t) {
+        return t->data == PARTITION_USR ? "usr partition: " : "";
+}
+
+static int hash_from_hex(const char *hex, uint8_t *hash, size_t *ret_size) {
+        if (verity_root_hash_from_hex(hex, VERITY_HASH_SHA256, hash, ret_size) >= 0 ||
+            verity_root_hash_from_hex(hex, VERITY_HASH_SHA512, hash, ret_size) >= 0)
+                return 0;
+        return -EINVAL;
+}
+
+/* The root-verity-sig or usr-verity-sig partition: JSON with rootHash, certificate fingerprint
+ * and PKCS#7 signature. What it says must agree with what t already holds (the root's hash and
+ * signature from the command line and sidecars). Returns 1 when it brought the first hash. */
+static int trust_read_sig_partition(int fd, const DissectedImage *m, PartitionTrust *t, char **ret_error) {
+        const DissectedPartition *sigp = &m->partitions[t->sig_partition];
+        const char *name = partition_designator_to_string(t->sig_partition);
+        int r;
+        if (!sigp->found)
+                return 0;
+        if (sigp->size > VERITY_SIG_JSON_SIZE_MAX)
+                return fail(ret_error, -E2BIG, "%s partition is larger than %u bytes", name, VERITY_SIG_JSON_SIZE_MAX);
+        _cleanup_free_ char *buf = malloc(sigp->size + 1);
+        if (!buf)
+                return fail(ret_error, -ENOMEM, "%m");
+        ssize_t n = pread(fd, buf, sigp->size, (off_t) sigp->offset);
+        if (n != (ssize_t) sigp->size)
+                return fail(ret_error, n < 0 ? negative_errno() : -EIO, "read %s partition: %m", name);
+        VeritySigJson j = {};
+        if ((r = verity_sig_json_parse(buf, sigp->size, &j)) < 0)
+                return fail(ret_error, r, "%s partition: malformed signature JSON", name);
+        uint8_t jh[VERITY_DIGEST_SIZE_MAX];
+        size_t jhs = 0;
+        if (hash_from_hex(j.root_hash_hex, jh, &jhs) < 0)
+                r = fail(ret_error, -EBADMSG, "%s partition: rootHash is not a hex digest", name);
+        else if (t->hash_size && (jhs != t->hash_size || memcmp(jh, t->hash, jhs) != 0))
+                r = fail(ret_error, -EBADMSG, "root hash from %s does not match the %s partition's rootHash",
+                         t->hash_source, name);
+        else if (t->sig && (j.p7s_size != t->sig_size || memcmp(j.p7s, t->sig, t->sig_size) != 0))
+                r = fail(ret_error, -EBADMSG, "--root-hash-sig differs from the %s partition's signature", name);
+        else
+                r = 0;
+        if (r < 0) {
+                verity_sig_json_done(&j);
+                return r;
+        }
+        free(t->sig);
+        t->sig = TAKE_PTR(j.p7s);
+        t->sig_size = j.p7s_size;
+        free(t->fingerprint);
+        t->fingerprint = TAKE_PTR(j.fingerprint_hex);
+        verity_sig_json_done(&j);
+        if (t->hash_size)
+                return 0;
+        memcpy(t->hash, jh, jhs);
+        t->hash_size = jhs;
+        t->hash_source = t->data == PARTITION_USR ? "the usr-verity-sig partition" : "the root-verity-sig partition";
+        return 1;
+}
+
+/* Finds the hash tree, checks that hash, tree and signature go together, the policy, and a
+ * signature against the trusted certificates. */
+static int trust_check(const SpawnImageOptions *o, int fd, const DissectedImage *m, PartitionTrust *t,
+                       char *const *cert_dirs, char **ret_error) {
+        const char *w = what(t), *name = partition_designator_to_string(t->data);
+        const DissectedPartition *data = &m->partitions[t->data], *verp = &m->partitions[t->verity];
+        int r;
+
+        if (!data->found) {
+                if (t->hash_size)
+                        return fail(ret_error, -ENXIO, "no %s partition whose UUID matches the root hash from %s", name,
+                                    t->hash_source);
+                if (!(t->policy & IMAGE_POLICY_ABSENT))
+                        return fail(ret_error, -EPERM, "image policy requires a %s partition", name);
+                return 0;
+        }
+        if (verp->found) {
+                t->hash_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+                if (t->hash_fd < 0)
+                        return fail(ret_error, negative_errno(), "%m");
+                t->hash_offset = verp->offset;
+                t->hash_end = verp->offset + verp->size;
+        } else if (t->data == PARTITION_ROOT) {
+                _cleanup_free_ char *vpath = NULL;
+                if (o->verity_data)
+                        vpath = strdup(o->verity_data);
+                else if (m->kind != DISSECT_GPT && (r = verity_sidecar_path(o->path, ".verity", &vpath)) < 0)
+                        return fail(ret_error, r, "%m");
+                if (vpath) {
+                        t->hash_fd = open(vpath, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                        if (t->hash_fd < 0 && (errno != ENOENT || o->verity_data))
+                                return fail(ret_error, negative_errno(), "verity data %s: %m", vpath);
+                }
+        }
+        if (t->hash_fd >= 0 && !t->hash_size)
+                return fail(ret_error, -ENOKEY,
+                            t->data == PARTITION_USR
+                                    ? "%sa dm-verity hash tree is present but no root hash (usr-verity-sig partition)"
+                                    : "%sa dm-verity hash tree is present but no root hash (--root-hash, xattr, "
+                                      ".roothash, signature partition)",
+                            w);
+        if (t->hash_size && t->hash_fd < 0)
+                return fail(ret_error, -ENODATA,
+                            t->data == PARTITION_USR
+                                    ? "%sroot hash from %s but no usr-verity partition whose UUID matches it"
+                                    : "%sroot hash from %s but no hash tree (root-verity partition, --verity-data, "
+                                      ".verity)",
+                            w, t->hash_source);
+        if (t->sig && !t->hash_size)
+                return fail(ret_error, -ENOKEY, "%sa root hash signature is present but no root hash", w);
+
+        bool verity = t->hash_fd >= 0;
+        t->protection = !verity ? "unprotected" : t->sig ? "signed" : "verity";
+        unsigned need = !verity ? IMAGE_POLICY_UNPROTECTED : t->sig ? IMAGE_POLICY_SIGNED : IMAGE_POLICY_VERITY;
+        /* A signed partition is also acceptable where plain verity is, as systemd does. */
+        if (!(t->policy & need) && !(need == IMAGE_POLICY_SIGNED && (t->policy & IMAGE_POLICY_VERITY))) {
+                if (t->data == PARTITION_USR && (t->policy & IMAGE_POLICY_UNUSED))
+                        return 0; /* "unused": left alone, whatever it is */
+                return fail(ret_error, -EPERM, "image policy refuses a %s that is %s",
+                            t->data == PARTITION_USR ? "usr partition" : "root", t->protection);
+        }
+        if (t->sig) {
+                /* Checked here too to pin the partition's certificate fingerprint; over the
+                 * lower-case hex of the hash, as it was signed. A signature that is there must
+                 * verify, whatever the policy. */
+                _cleanup_free_ char *hx = hexmem(t->hash, t->hash_size);
+                if (!hx)
+                        return fail(ret_error, -ENOMEM, "%m");
+                r = verity_sig_verify(hx, t->sig, t->sig_size, cert_dirs, t->fingerprint, NULL);
+                if (r == -ENOKEY)
+                        return fail(ret_error, r, "%sroot hash signature: not signed by a trusted certificate", w);
+                if (r == -EKEYREJECTED)
+                        return fail(ret_error, r, "%sroot hash signature does not verify", w);
+                if (r == -EBADMSG)
+                        return fail(ret_error, r, "%sroot hash signature is malformed", w);
+                if (r < 0)
+                        return fail(ret_error, r, "%sroot hash signature: %m", w);
+        }
+        t->use = true;
+        return 0;
+}
+
+/* Puts one data partition on a device: the verified one (verity_open: dm-verity, or the fully
+ * checked pinned copy on a read-only loop device: verity never reads through the image's loop
+ * device, whose data could change under it), else its partition device of the image's loop
+ * device disk_fd, or a loop device over its byte range when there is no such device (a bare
+ * file system, or a partition number the kernel cannot have). Returns the file system type
+ * found on the device. */
+static int partition_open(int fd, int disk_fd, const DissectedPartition *data, const PartitionTrust *t,
+                          char *const *cert_dirs, bool read_only, SpawnImagePartition *p, const char **ret_fstype,
+                          char **ret_error) {
+        const char *w = what(t);
+        int r, dev_fd;
+        if (t->hash_fd >= 0) {
+                VerityParams params;
+                const char *field = NULL;
+                if ((r = verity_superblock_read(t->hash_fd, t->hash_offset, &params, &field)) < 0)
+                        return fail(ret_error, r, "%sverity superblock: %s", w, field ?: strerror(-r));
+                if (params.data_blocks > data->size / params.data_block_size)
+                        return fail(ret_error, -EBADMSG, "%sverity superblock: data_blocks reach beyond the %s partition",
+                                    w, partition_designator_to_string(t->data));
+                if (t->hash_end > 0) {
+                        VerityGeometry g;
+                        if ((r = verity_geometry(&params, true, t->hash_offset, &g)) < 0 || g.hash_end > t->hash_end)
+                                return fail(ret_error, -EBADMSG,
+                                            "%sverity superblock: the hash tree does not fit its partition", w);
+                }
+                /* With device-mapper: a name of this run's own (two runs of one image coexist). */
+                char dm_name[64];
+                snprintf(dm_name, sizeof(dm_name), "cowpen-%i-%02x%02x%02x%02x-%s", (int) getpid(), t->hash[0],
+                         t->hash[1], t->hash[2], t->hash[3], t->data == PARTITION_USR ? "usr" : "verity");
+                VerityOpenRequest req = {
+                        .data_fd = fd,
+                        .data_offset = data->offset,
+                        .hash_fd = t->hash_fd,
+                        .hash_offset = t->hash_offset,
+                        .superblock = true,
+                        .params = params,
+                        .pins = VERITY_PIN_DATA_BLOCKS | VERITY_PIN_DATA_BLOCK_SIZE | VERITY_PIN_HASH_BLOCK_SIZE,
+                        .root_hash = t->hash,
+                        .root_hash_size = t->hash_size,
+                        .sig = t->sig,
+                        .sig_size = t->sig_size,
+                        .cert_dirs = cert_dirs,
+                        .require_signature = !(t->policy & (IMAGE_POLICY_VERITY | IMAGE_POLICY_UNPROTECTED)),
+                        .dm_name = dm_name,
+                        .mode = VERITY_OPEN_AUTO,
+                };
+                VerityFailure f = {};
+                r = verity_open(&req, &p->verity, &f);
+                if (r < 0) {
+                        char b[VERITY_FAILURE_STRING_MAX];
+                        if (r == -EBADMSG && f.kind != VERITY_FAILURE_NONE)
+                                return fail(ret_error, r, "%sverity: %s", w, verity_failure_to_string(&f, b, sizeof(b)));
+                        return fail(ret_error, r, "%sverity: %m", w);
+                }
+                dev_fd = p->verity.fd;
+        } else if (disk_fd >= 0 && data->partno > 0 && data->partno <= LOOP_PARTITIONS_MAX) {
+                r = loop_partition_open(disk_fd, data->partno, data->offset, data->size, read_only, &p->device_fd);
+                if (r == -ESTALE)
+                        return fail(ret_error, r, "the kernel's partition table differs from the image's (%s partition %u)",
+                                    partition_designator_to_string(t->data), data->partno);
+                if (r < 0)
+                        return fail(ret_error, r, "%spartition device %u of the loop device: %m", w, data->partno);
+                dev_fd = p->device_fd;
+        } else {
+                _cleanup_free_ char *lp = NULL;
+                r = loop_attach(fd, data->offset, data->size, read_only, &p->device_fd, &lp);
+                if (r < 0)
+                        return fail(ret_error, r, "%sattach a loop device: %m", w);
+                dev_fd = p->device_fd;
+        }
+        p->protection = t->protection;
+        p->read_only = read_only;
+        /* From here on what counts is the device: its file system is detected on it. */
+        uint64_t dsize = 0;
+        if (ioctl(dev_fd, BLKGETSIZE64, &dsize) < 0)
+                return fail(ret_error, negative_errno(), "%sdevice size: %m", w);
+        const char *fstype = fs_detect(dev_fd, 0, dsize);
+        if (!fstype)
+                return fail(ret_error, -EMEDIUMTYPE, "no ext4, btrfs, xfs, erofs or squashfs file system on the %s",
+                            t->data == PARTITION_USR ? "usr partition" : "root");
+        *ret_fstype = fstype;
+        return 0;
+}
+
+static int partition_device_fd(const SpawnImagePartition *p) {
+        return p->verity.fd >= 0 ? p->verity.fd : p->device_fd;
+}
+
+/* A usr-only image gets a tmpfs root as systemd-nspawn gives it one (dissect's "usr without
+ * root"): empty but for the directories the engine mounts on and the merged-/usr symlinks of
+ * base-filesystem (bin → usr/bin, …) for those the usr partition has. */
+static int tmpfs_root_populate(int root_fd, int usr_fd) {
+        static const char *const dirs[] = {"etc", "proc", "sys", "dev", "run", "tmp", "var", "root"};
+        static const char *const links[] = {"bin", "sbin", "lib", "lib64"};
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
+                if (mkdirat(root_fd, dirs[i], streq(dirs[i], "tmp") ? 01777 : streq(dirs[i], "root") ? 0700 : 0755) < 0)
+                        return negative_errno();
+        if (fchmodat(root_fd, "tmp", 01777, 0) < 0)
+                return negative_errno();
+        for (size_t i = 0; i < ELEMENTSOF(links); i++) {
+                struct stat st;
+                if (fstatat(usr_fd, links[i], &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+                        continue;
+                char target[32];
+                snprintf(target, sizeof(target), "usr/%s", links[i]);
+                if (symlinkat(target, root_fd, links[i]) < 0)
+                        return negative_errno();
+        }
+        return 0;
 }
 
 int spawn_image_open(const SpawnImageOptions *o, SpawnImage *ret, char **ret_error) {
@@ -275,147 +582,63 @@ int spawn_image_open(const SpawnImageOptions *o, SpawnImage *ret, char **ret_err
                 }
         }
 
-        /* Root hash and signature from the command line, xattr and sidecars. */
+        /* The root's hash and signature from the command line, xattr and sidecars; the usr
+         * partition's come from its usr-verity-sig partition only. */
+        _cleanup_(partition_trust_done) PartitionTrust rt = {
+                .data = PARTITION_ROOT, .verity = PARTITION_ROOT_VERITY, .sig_partition = PARTITION_ROOT_VERITY_SIG,
+                .hash_fd = -EBADF, .policy = o->policy,
+        };
+        _cleanup_(partition_trust_done) PartitionTrust ut = {
+                .data = PARTITION_USR, .verity = PARTITION_USR_VERITY, .sig_partition = PARTITION_USR_VERITY_SIG,
+                .hash_fd = -EBADF, .policy = o->usr_policy,
+        };
         _cleanup_free_ char *hash_hex = NULL;
-        const char *hash_source = NULL;
-        if ((r = find_root_hash(o, fd, &hash_hex, &hash_source)) < 0)
+        if ((r = find_root_hash(o, fd, &hash_hex, &rt.hash_source)) < 0)
                 return fail(ret_error, r, "root hash: %m");
-        uint8_t hash[VERITY_DIGEST_SIZE_MAX];
-        size_t hash_size = 0;
-        if (hash_hex && (r = verity_root_hash_from_hex(hash_hex, VERITY_HASH_SHA256, hash, &hash_size)) < 0 &&
-                (r = verity_root_hash_from_hex(hash_hex, VERITY_HASH_SHA512, hash, &hash_size)) < 0)
-                return fail(ret_error, -EINVAL, "root hash from %s is not a sha256 or sha512 hex digest", hash_source);
-        _cleanup_free_ void *sig = NULL;
-        size_t sig_size = 0;
-        if ((r = find_signature(o, &sig, &sig_size)) < 0)
+        if (hash_hex && hash_from_hex(hash_hex, rt.hash, &rt.hash_size) < 0)
+                return fail(ret_error, -EINVAL, "root hash from %s is not a sha256 or sha512 hex digest", rt.hash_source);
+        if ((r = find_signature(o, &rt.sig, &rt.sig_size)) < 0)
                 return fail(ret_error, r, "root hash signature: %m");
-        _cleanup_free_ char *fingerprint = NULL;
 
         DissectedImage m;
-        r = image_dissect(fd, size, hash_size ? hash : NULL, hash_size, &m);
-        if (r == -ENXIO && hash_size)
+        r = image_dissect_hashes(fd, size, rt.hash_size ? rt.hash : NULL, rt.hash_size, NULL, 0, &m);
+        if (r == -ENXIO && rt.hash_size)
                 return fail(ret_error, r, "no root partition whose UUID matches the root hash");
         if (r == -ENXIO)
                 return fail(ret_error, r, "no root partition or file system found");
         if (r == -ENOTUNIQ)
-                return fail(ret_error, r, "more than one root partition for this architecture");
+                return fail(ret_error, r, "more than one root or usr partition for this architecture");
         if (r == -EBADMSG || r == -E2BIG)
                 return fail(ret_error, r, "corrupt partition table%s", r == -E2BIG ? " (over the limits)" : "");
         if (r < 0)
                 return fail(ret_error, r, "read partition table: %m");
-        if (m.partitions[PARTITION_USR].found || m.partitions[PARTITION_USR_VERITY].found)
-                return fail(ret_error, -EOPNOTSUPP, "images with a /usr partition are not supported");
 
-        DissectedPartition *sigp = &m.partitions[PARTITION_ROOT_VERITY_SIG];
-        if (sigp->found) {
-                /* The signature partition: JSON with rootHash, certificate fingerprint, PKCS#7. */
-                if (sigp->size > VERITY_SIG_JSON_SIZE_MAX)
-                        return fail(ret_error, -E2BIG, "root-verity-sig partition is larger than %u bytes",
-                                VERITY_SIG_JSON_SIZE_MAX);
-                _cleanup_free_ char *buf = malloc(sigp->size + 1);
-                if (!buf)
-                        return fail(ret_error, -ENOMEM, "%m");
-                ssize_t n = pread(fd, buf, sigp->size, (off_t) sigp->offset);
-                if (n != (ssize_t) sigp->size)
-                        return fail(ret_error, n < 0 ? negative_errno() : -EIO, "read root-verity-sig partition: %m");
-                VeritySigJson j = {};
-                if ((r = verity_sig_json_parse(buf, sigp->size, &j)) < 0)
-                        return fail(ret_error, r, "root-verity-sig partition: malformed signature JSON");
-                uint8_t jh[VERITY_DIGEST_SIZE_MAX];
-                size_t jhs = 0;
-                if (verity_root_hash_from_hex(j.root_hash_hex, VERITY_HASH_SHA256, jh, &jhs) < 0 &&
-                        verity_root_hash_from_hex(j.root_hash_hex, VERITY_HASH_SHA512, jh, &jhs) < 0) {
-                        verity_sig_json_done(&j);
-                        return fail(ret_error, -EBADMSG, "root-verity-sig partition: rootHash is not a hex digest");
-                }
-                if (hash_size && (jhs != hash_size || memcmp(jh, hash, hash_size) != 0)) {
-                        verity_sig_json_done(&j);
-                        return fail(ret_error, -EBADMSG,
-                                "root hash from %s does not match the root-verity-sig partition's rootHash",
-                                hash_source);
-                }
-                if (sig && (j.p7s_size != sig_size || memcmp(j.p7s, sig, sig_size) != 0)) {
-                        verity_sig_json_done(&j);
-                        return fail(ret_error, -EBADMSG,
-                                "--root-hash-sig differs from the root-verity-sig partition's signature");
-                }
-                free(sig);
-                sig = TAKE_PTR(j.p7s);
-                sig_size = j.p7s_size;
-                fingerprint = TAKE_PTR(j.fingerprint_hex);
-                verity_sig_json_done(&j);
-                if (!hash_size) {
-                        memcpy(hash, jh, jhs);
-                        hash_size = jhs;
-                        hash_source = "the root-verity-sig partition";
-                        /* Now the partitions can be told by their UUIDs. */
-                        r = image_dissect(fd, size, hash, hash_size, &m);
-                        if (r == -ENXIO)
-                                return fail(ret_error, r, "no root partition whose UUID matches the signed root hash");
-                        if (r < 0)
-                                return fail(ret_error, r, "read partition table: %m");
-                }
+        /* The signature partitions; a hash first learnt from one tells its partitions by UUID. */
+        int rn = trust_read_sig_partition(fd, &m, &rt, ret_error);
+        if (rn < 0)
+                return rn;
+        int un = trust_read_sig_partition(fd, &m, &ut, ret_error);
+        if (un < 0)
+                return un;
+        if (rn > 0 || un > 0) {
+                r = image_dissect_hashes(fd, size, rt.hash_size ? rt.hash : NULL, rt.hash_size,
+                                         ut.hash_size ? ut.hash : NULL, ut.hash_size, &m);
+                if (r == -ENXIO)
+                        return fail(ret_error, r, "no root or usr partition whose UUID matches the signed root hash");
+                if (r < 0)
+                        return fail(ret_error, r, "read partition table: %m");
         }
-
-        /* Where the hash tree is. */
-        DissectedPartition *root = &m.partitions[PARTITION_ROOT];
-        DissectedPartition *verp = &m.partitions[PARTITION_ROOT_VERITY];
-        _cleanup_close_ int hash_fd = -EBADF;
-        uint64_t hash_offset = 0;
-        if (verp->found) {
-                hash_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-                if (hash_fd < 0)
-                        return fail(ret_error, negative_errno(), "%m");
-                hash_offset = verp->offset;
-        } else {
-                _cleanup_free_ char *vpath = NULL;
-                if (o->verity_data)
-                        vpath = strdup(o->verity_data);
-                else if (m.kind != DISSECT_GPT && (r = verity_sidecar_path(o->path, ".verity", &vpath)) < 0)
-                        return fail(ret_error, r, "%m");
-                if (vpath) {
-                        hash_fd = open(vpath, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-                        if (hash_fd < 0 && (errno != ENOENT || o->verity_data))
-                                return fail(ret_error, negative_errno(), "verity data %s: %m", vpath);
-                }
-        }
-        if (hash_fd >= 0 && !hash_size)
-                return fail(ret_error, -ENOKEY,
-                        "a dm-verity hash tree is present but no root hash (--root-hash, xattr, .roothash, signature "
-                        "partition)");
-        if (hash_size && hash_fd < 0)
-                return fail(ret_error, -ENODATA,
-                        "root hash from %s but no hash tree (root-verity partition, --verity-data, .verity)",
-                        hash_source);
-        if (sig && !hash_size)
-                return fail(ret_error, -ENOKEY, "a root hash signature is present but no root hash");
-
-        bool verity = hash_fd >= 0;
-        img.protection = !verity ? "unprotected" : sig ? "signed" : "verity";
-        unsigned need = !verity ? IMAGE_POLICY_UNPROTECTED : sig ? IMAGE_POLICY_SIGNED : IMAGE_POLICY_VERITY;
-        /* A signed image is also acceptable where plain verity is, as systemd does. */
-        if (!(o->policy & need) && !(need == IMAGE_POLICY_SIGNED && (o->policy & IMAGE_POLICY_VERITY)))
-                return fail(ret_error, -EPERM, "image policy refuses a root that is %s", img.protection);
 
         _cleanup_strv_free_ char **cert_dirs = NULL;
         if ((r = verity_cert_dirs(o->verity_certs, &cert_dirs)) < 0)
                 return fail(ret_error, r, "certificate directories: %m");
-        if (sig) {
-                /* Checked here too to pin the partition's certificate fingerprint; over the
-                 * lower-case hex of the hash, as it was signed. */
-                _cleanup_free_ char *hx = hexmem(hash, hash_size);
-                if (!hx)
-                        return fail(ret_error, -ENOMEM, "%m");
-                r = verity_sig_verify(hx, sig, sig_size, cert_dirs, fingerprint, NULL);
-                if (r == -ENOKEY)
-                        return fail(ret_error, r, "root hash signature: not signed by a trusted certificate");
-                if (r == -EKEYREJECTED)
-                        return fail(ret_error, r, "root hash signature does not verify");
-                if (r == -EBADMSG)
-                        return fail(ret_error, r, "root hash signature is malformed");
-                if (r < 0)
-                        return fail(ret_error, r, "root hash signature: %m");
-        }
+        if ((r = trust_check(o, fd, &m, &rt, cert_dirs, ret_error)) < 0)
+                return r;
+        if ((r = trust_check(o, fd, &m, &ut, cert_dirs, ret_error)) < 0)
+                return r;
+        if (!rt.use && !ut.use)
+                return fail(ret_error, -ENXIO, "no root partition or file system found");
+        img.protection = rt.use ? rt.protection : "tmpfs";
 
         /* -x: a private copy, never linked anywhere (O_TMPFILE next to the image). */
         if (o->ephemeral) {
@@ -432,18 +655,30 @@ int spawn_image_open(const SpawnImageOptions *o, SpawnImage *ret, char **ret_err
                 r = image_private_copy(fd, dfd, &copy, &img.copy_how);
                 if (r < 0)
                         return fail(ret_error, r, "private copy of the image: %m");
-                if (verp->found) {
-                        safe_close(hash_fd);
-                        hash_fd = fcntl(copy, F_DUPFD_CLOEXEC, 3);
-                }
+                /* Hash trees in the image are read from the copy, which verity_open pins. */
+                PartitionTrust *ts[] = {&rt, &ut};
+                for (size_t k = 0; k < ELEMENTSOF(ts); k++)
+                        if (ts[k]->use && m.partitions[ts[k]->verity].found) {
+                                safe_close(ts[k]->hash_fd);
+                                ts[k]->hash_fd = fcntl(copy, F_DUPFD_CLOEXEC, 3);
+                                if (ts[k]->hash_fd < 0) {
+                                        safe_close(copy);
+                                        return fail(ret_error, negative_errno(), "%m");
+                                }
+                        }
                 safe_close(fd);
                 fd = copy;
-                if (!verity)
-                        read_only = o->read_only;
+                read_only = o->read_only;
         }
 
-        read_only = read_only || verity || root->read_only;
-        img.read_only = read_only;
+        /* Each partition is read-only when the run, verity or its GPT flag says so. A usr-only
+         * image's tmpfs root is writable unless the run is read-only. */
+        bool root_ro = read_only || (rt.use && (rt.hash_fd >= 0 || m.partitions[PARTITION_ROOT].read_only));
+        bool usr_ro = read_only || (ut.use && (ut.hash_fd >= 0 || m.partitions[PARTITION_USR].read_only));
+        if (!rt.use)
+                root_ro = o->read_only;
+        img.read_only = root_ro;
+        bool writable = (rt.use && !root_ro) || (ut.use && !usr_ro);
 
         /* As for -D and -M: a writable run locks the image exclusively (two read-write mounts of
          * one file system would corrupt it), a read-only or -x one shared. A directory we may
@@ -458,97 +693,37 @@ int spawn_image_open(const SpawnImageOptions *o, SpawnImage *ret, char **ret_err
                 *(slash == dir ? slash + 1 : slash) = 0;
                 r = image_root_open(dir, false, &img.lock_root);
                 if (r >= 0)
-                        r = image_lock(img.lock_root, name, !read_only && !o->ephemeral, &img.lock);
+                        r = image_lock(img.lock_root, name, writable && !o->ephemeral, &img.lock);
                 if (r == -EBUSY) {
                         spawn_image_done(&img);
                         return fail(ret_error, r, "image is in use");
                 }
-                if (r < 0 && !(read_only && (r == -EROFS || r == -EACCES || r == -EPERM))) {
+                if (r < 0 && !(!writable && (r == -EROFS || r == -EACCES || r == -EPERM))) {
                         spawn_image_done(&img);
                         return fail(ret_error, r, "lock the image: %m");
                 }
         }
-        const char *source_dev;
-        char devpath[64];
-        int dev_fd;
-        if (verity) {
-                VerityParams params;
-                const char *field = NULL;
-                if ((r = verity_superblock_read(hash_fd, hash_offset, &params, &field)) < 0) {
-                        r = fail(ret_error, r, "verity superblock: %s", field ?: strerror(-r));
-                        goto fail;
-                }
-                if (params.data_blocks > root->size / params.data_block_size) {
-                        r = fail(
-                                ret_error, -EBADMSG, "verity superblock: data_blocks reach beyond the root partition");
-                        goto fail;
-                }
-                if (verp->found) {
-                        VerityGeometry g;
-                        if ((r = verity_geometry(&params, true, hash_offset, &g)) < 0 ||
-                                g.hash_end > verp->offset + verp->size) {
-                                r = fail(ret_error, -EBADMSG,
-                                        "verity superblock: the hash tree does not fit its partition");
-                                goto fail;
-                        }
-                }
-                /* With device-mapper: a name of this run's own (two runs of one image coexist). */
-                char dm_name[64];
-                snprintf(dm_name, sizeof(dm_name), "cowpen-%i-%02x%02x%02x%02x-verity", (int) getpid(), hash[0], hash[1],
-                         hash[2], hash[3]);
-                VerityOpenRequest req = {
-                        .data_fd = fd,
-                        .data_offset = root->offset,
-                        .hash_fd = hash_fd,
-                        .hash_offset = hash_offset,
-                        .superblock = true,
-                        .params = params,
-                        .pins = VERITY_PIN_DATA_BLOCKS | VERITY_PIN_DATA_BLOCK_SIZE | VERITY_PIN_HASH_BLOCK_SIZE,
-                        .root_hash = hash,
-                        .root_hash_size = hash_size,
-                        .sig = sig,
-                        .sig_size = sig_size,
-                        .cert_dirs = cert_dirs,
-                        .require_signature = !(o->policy & (IMAGE_POLICY_VERITY | IMAGE_POLICY_UNPROTECTED)),
-                        .dm_name = dm_name,
-                        .mode = VERITY_OPEN_AUTO,
-                };
-                VerityFailure f = {};
-                r = verity_open(&req, &img.verity, &f);
-                if (r < 0) {
-                        char b[VERITY_FAILURE_STRING_MAX];
-                        if (r == -EBADMSG && f.kind != VERITY_FAILURE_NONE) {
-                                r = fail(ret_error, r, "verity: %s", verity_failure_to_string(&f, b, sizeof(b)));
-                                goto fail;
-                        }
-                        {
-                                r = fail(ret_error, r, "verity: %m");
-                                goto fail;
-                        }
-                }
-                dev_fd = img.verity.fd;
-        } else {
+
+        /* Unprotected partitions of a partition table are mounted from the partition devices of
+         * one loop device for the whole image, with partition scan; read-only unless one of
+         * them is written. */
+        bool root_plain = rt.use && rt.hash_fd < 0, usr_plain = ut.use && ut.hash_fd < 0;
+        if (m.kind != DISSECT_BARE && (root_plain || usr_plain)) {
                 _cleanup_free_ char *lp = NULL;
-                r = loop_attach(fd, root->offset, root->size, read_only, &img.device_fd, &lp);
+                bool disk_ro = !((root_plain && !root_ro) || (usr_plain && !usr_ro));
+                r = loop_attach_flags(fd, 0, 0, disk_ro, true, &img.disk_fd, &lp);
                 if (r < 0) {
                         r = fail(ret_error, r, "attach a loop device: %m");
                         goto fail;
                 }
-                dev_fd = img.device_fd;
         }
-        /* From here on what counts is the device: its file system is detected on it. */
-        uint64_t dsize = 0;
-        if (ioctl(dev_fd, BLKGETSIZE64, &dsize) < 0) {
-                r = fail(ret_error, negative_errno(), "device size: %m");
+        const char *root_fstype = NULL, *usr_fstype = NULL;
+        if (rt.use && (r = partition_open(fd, img.disk_fd, &m.partitions[PARTITION_ROOT], &rt, cert_dirs, root_ro,
+                                          &img.partitions[PARTITION_ROOT], &root_fstype, ret_error)) < 0)
                 goto fail;
-        }
-        const char *fstype = fs_detect(dev_fd, 0, dsize);
-        if (!fstype) {
-                r = fail(ret_error, -EMEDIUMTYPE, "no ext4, btrfs, xfs, erofs or squashfs file system on the root");
+        if (ut.use && (r = partition_open(fd, img.disk_fd, &m.partitions[PARTITION_USR], &ut, cert_dirs, usr_ro,
+                                          &img.partitions[PARTITION_USR], &usr_fstype, ret_error)) < 0)
                 goto fail;
-        }
-        snprintf(devpath, sizeof(devpath), "/proc/self/fd/%i", dev_fd);
-        source_dev = devpath;
 
         if ((r = mount_namespace_private()) < 0) {
                 (void) fail(ret_error, r, "private mount namespace: %m");
@@ -563,11 +738,56 @@ int spawn_image_open(const SpawnImageOptions *o, SpawnImage *ret, char **ret_err
                 img.mountpoint = NULL;
                 goto fail;
         }
-        if (mount(source_dev, img.mountpoint, fstype, read_only ? MS_RDONLY : 0, NULL) < 0) {
-                r = fail(ret_error, negative_errno(), "mount %s root: %m", fstype);
+        char devpath[64];
+        if (rt.use) {
+                snprintf(devpath, sizeof(devpath), "/proc/self/fd/%i", partition_device_fd(&img.partitions[PARTITION_ROOT]));
+                if (mount(devpath, img.mountpoint, root_fstype, root_ro ? MS_RDONLY : 0, NULL) < 0) {
+                        r = fail(ret_error, negative_errno(), "mount %s root: %m", root_fstype);
+                        goto fail;
+                }
+        } else if (mount("tmpfs", img.mountpoint, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0) {
+                r = fail(ret_error, negative_errno(), "mount tmpfs root: %m");
                 goto fail;
         }
         img.mounted = true;
+        if (ut.use) {
+                /* On the root's usr directory, found without following a symlink of the root's
+                 * (it is untrusted when unprotected); a usr-only image's tmpfs gets one. */
+                _cleanup_close_ int root_fd = open(img.mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (root_fd < 0) {
+                        r = fail(ret_error, negative_errno(), "open root: %m");
+                        goto fail;
+                }
+                if ((!rt.use || !root_ro) && mkdirat(root_fd, "usr", 0755) < 0 && errno != EEXIST) {
+                        r = fail(ret_error, negative_errno(), "mkdir /usr in the root: %m");
+                        goto fail;
+                }
+                _cleanup_close_ int usr_fd = openat2_resolve(root_fd, "usr", O_PATH | O_DIRECTORY, 0,
+                                                             RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV);
+                if (usr_fd < 0) {
+                        r = fail(ret_error, usr_fd, "the root has no /usr directory for the usr partition: %m");
+                        goto fail;
+                }
+                char target[64];
+                snprintf(devpath, sizeof(devpath), "/proc/self/fd/%i", partition_device_fd(&img.partitions[PARTITION_USR]));
+                snprintf(target, sizeof(target), "/proc/self/fd/%i", usr_fd);
+                if (mount(devpath, target, usr_fstype, usr_ro ? MS_RDONLY : 0, NULL) < 0) {
+                        r = fail(ret_error, negative_errno(), "mount %s usr partition: %m", usr_fstype);
+                        goto fail;
+                }
+                img.usr_mounted = true;
+                if (!rt.use) {
+                        _cleanup_close_ int mounted_usr = openat(root_fd, "usr", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                        if (mounted_usr < 0 || (r = tmpfs_root_populate(root_fd, mounted_usr)) < 0) {
+                                r = fail(ret_error, mounted_usr < 0 ? negative_errno() : r, "populate the tmpfs root: %m");
+                                goto fail;
+                        }
+                        if (root_ro && mount(NULL, img.mountpoint, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0) {
+                                r = fail(ret_error, negative_errno(), "remount the tmpfs root read-only: %m");
+                                goto fail;
+                        }
+                }
+        }
         r = prepared_root_new_mounted(img.mountpoint, o->machine, o->path, &img.root);
         if (r < 0) {
                 (void) fail(ret_error, r,

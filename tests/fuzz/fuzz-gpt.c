@@ -31,12 +31,17 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
                 gpt_table_done(&t);
         }
 
-        /* Discovery without and with a root hash (the first 32 bytes of the input). */
-        uint8_t hash[32] = {};
+        /* Discovery without and with a root hash (the first 32 bytes of the input), and with a
+         * usr hash of its own (the next 32). */
+        uint8_t hash[32] = {}, usr_hash[32] = {};
         memcpy(hash, data, size < sizeof(hash) ? size : sizeof(hash));
-        for (int with_hash = 0; with_hash <= 1; with_hash++) {
+        if (size > sizeof(hash))
+                memcpy(usr_hash, data + sizeof(hash), MIN(size - sizeof(hash), sizeof(usr_hash)));
+        for (int with_hash = 0; with_hash <= 2; with_hash++) {
                 DissectedImage m;
-                if (image_dissect(fd, size, with_hash ? hash : NULL, with_hash ? sizeof(hash) : 0, &m) < 0)
+                int r = with_hash == 2 ? image_dissect_hashes(fd, size, hash, sizeof(hash), usr_hash, sizeof(usr_hash), &m)
+                                       : image_dissect(fd, size, with_hash ? hash : NULL, with_hash ? sizeof(hash) : 0, &m);
+                if (r < 0)
                         continue;
                 for (size_t d = 0; d < _PARTITION_DESIGNATOR_MAX; d++)
                         if (m.partitions[d].found && (m.partitions[d].offset > size ||

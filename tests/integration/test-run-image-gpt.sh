@@ -100,6 +100,33 @@ must "$COWPEN" run -x -i img.raw --verity-certs=certs true
 [ "$(ls -A "$W" | grep -c '^\.#\|tmp')" -eq 0 ] || fail "-x left a copy: $(ls -A "$W")"
 pass "-x private copy"
 
+# Partition scan: an unprotected GPT image is on exactly one loop device, with partition scan,
+# and the root is mounted from its partition device (sysfs start and size those of the table);
+# after the run no loop device of the image is left.
+truncate -s 8M plain.raw
+printf 'label: gpt\nstart=2048, size=%s, type=4f68bce3-e8cd-4db1-96e7-fbcaf984b709\n' \
+  $(( ($(stat -c %s root.erofs) + 511) / 512 )) | sfdisk -q plain.raw || fail "sfdisk plain"
+dd if=root.erofs of=plain.raw bs=1M seek=1 conv=notrunc status=none
+"$COWPEN" run -i plain.raw /bin/sleep 41 &
+holder=$!
+at_exit "kill -9 $holder 2>/dev/null"
+for _ in $(seq 100); do payload=$(pgrep -f '^/bin/sleep 41$') && break; sleep 0.1; done
+[ -n "$payload" ] || fail "partition scan: the payload did not start"
+loops=$(losetup -n -O NAME,PARTSCAN -j "$W/plain.raw")
+[ "$(wc -l <<<"$loops")" -eq 1 ] || fail "partition scan: not exactly one loop device for the image: $loops"
+read -r dev scan <<<"$loops"
+[ "$scan" = 1 ] || fail "partition scan: $dev has no partition scan"
+n=$(basename "$dev")
+[ "$(cat /sys/class/block/${n}p1/start)" = 2048 ] || fail "partition scan: ${n}p1 does not start at sector 2048"
+[ "$(cat /sys/class/block/${n}p1/size)" = $(( ($(stat -c %s root.erofs) + 511) / 512 )) ] || fail "partition scan: ${n}p1 size"
+root_dev=$(awk '$5 == "/" { print $3 }' /proc/$payload/mountinfo)
+[ "$root_dev" = "$(cat /sys/class/block/${n}p1/dev)" ] || fail "partition scan: the root is $root_dev, not ${n}p1"
+kill -TERM $holder; wait $holder 2>/dev/null || true
+for _ in $(seq 50); do [ -z "$(losetup -n -j "$W/plain.raw")" ] && break; sleep 0.1; done
+[ -z "$(losetup -n -j "$W/plain.raw")" ] || fail "partition scan: loop device left: $(losetup -j "$W/plain.raw")"
+[ ! -e /sys/class/block/${n}p1 ] || fail "partition scan: ${n}p1 left"
+pass "one loop device with partition scan; the root from its partition device"
+
 # MBR with one Linux partition holding ext4: writable.
 truncate -s 40M ext.img
 must mkfs.ext4 -q -d tree ext.img

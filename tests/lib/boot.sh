@@ -73,3 +73,66 @@ EOS
   dd if="$w/root.verity" of="$out" bs=1M seek=$((1 + s_root)) conv=notrunc status=none
   dd if="$w/root.sig.json" of="$out" bs=1M seek=$((1 + s_root + s_ver)) conv=notrunc status=none
 }
+
+# make_busybox_usr_trees ROOT USR: make_busybox_tree split for a merged /usr: ROOT holds /etc
+# (with etc/os-release → ../usr/lib/os-release), an empty usr directory and the symlinks bin →
+# usr/bin, sbin → usr/sbin; USR is the contents of /usr (bin/busybox and the applets,
+# sbin/init, lib/os-release) and nothing of it is in ROOT.
+make_busybox_usr_trees() {
+  local root=$1 usr=$2
+  make_busybox_tree "$root"
+  mkdir -p "$usr/lib"
+  rm -rf "$root/usr"
+  mv "$root/bin" "$usr/bin"
+  mv "$root/sbin" "$usr/sbin"
+  mkdir "$root/usr"
+  ln -s usr/bin "$root/bin"
+  ln -s usr/sbin "$root/sbin"
+  mv "$root/etc/os-release" "$usr/lib/os-release"
+  ln -s ../usr/lib/os-release "$root/etc/os-release"
+}
+
+# verity_sign_fs FS WORKDIR NAME: veritysetup's hash tree of FS in WORKDIR/NAME.verity, its root
+# hash signed with WORKDIR/key.pem in WORKDIR/NAME.sig.json (the verity-sig partition's JSON).
+# Sets VERITY_HASH.
+verity_sign_fs() {
+  local fs=$1 w=$2 n=$3 fp sig
+  veritysetup format "$fs" "$w/$n.verity" > "$w/$n.vs.out" || fail "veritysetup format"
+  VERITY_HASH=$(sed -n 's/^Root hash:[[:space:]]*//p' "$w/$n.vs.out")
+  [ ${#VERITY_HASH} -eq 64 ] || fail "no root hash from veritysetup"
+  sign_root_hash "$VERITY_HASH" "$w/key.pem" "$w/cert.pem" "$w/$n.p7s"
+  fp=$(openssl x509 -in "$w/cert.pem" -outform der | sha256sum | cut -d' ' -f1)
+  sig=$(base64 -w0 "$w/$n.p7s")
+  printf '{"rootHash":"%s","certificateFingerprint":"%s","signature":"%s"}' "$VERITY_HASH" "$fp" "$sig" > "$w/$n.sig.json"
+}
+
+# make_gpt_usr_image OUT ROOTFS USRFS WORKDIR: a GPT disk with a root partition holding ROOTFS
+# without verity (none when ROOTFS is ""), a usr partition holding USRFS, its usr-verity and
+# usr-verity-sig partitions (x86-64 types, UUIDs from the usr root hash, signed with
+# WORKDIR/key.pem). Sets USR_HASH, USR_START (byte offset of the usr partition), USR_PARTNO,
+# USR_VERITY_PARTNO, USR_SIG_START.
+make_gpt_usr_image() {
+  local out=$1 rootfs=$2 usrfs=$3 w=$4 mib=$((1024 * 1024))
+  verity_sign_fs "$usrfs" "$w" usr
+  USR_HASH=$VERITY_HASH
+  local s_root=0 s_usr s_ver n=1 at=1 table="label: gpt"
+  [ -z "$rootfs" ] || s_root=$(( ($(stat -c %s "$rootfs") + mib - 1) / mib ))
+  s_usr=$(( ($(stat -c %s "$usrfs") + mib - 1) / mib ))
+  s_ver=$(( ($(stat -c %s "$w/usr.verity") + mib - 1) / mib ))
+  rm -f "$out"
+  truncate -s "$((1 + s_root + s_usr + s_ver + 1 + 1))M" "$out"
+  if [ -n "$rootfs" ]; then
+    table+=$'\n'"start=2048, size=$((s_root * 2048)), type=4f68bce3-e8cd-4db1-96e7-fbcaf984b709, name=root-x86-64"
+    dd if="$rootfs" of="$out" bs=1M seek=1 conv=notrunc status=none
+    at=$((1 + s_root)) n=2
+  fi
+  USR_START=$((at * mib)) USR_PARTNO=$n USR_VERITY_PARTNO=$((n + 1))
+  USR_SIG_START=$(( (at + s_usr + s_ver) * mib ))
+  table+=$'\n'"start=$((at * 2048)), size=$((s_usr * 2048)), type=8484680c-9521-48c6-9c11-b0720656f69e, uuid=$(uuid_from_hex "${USR_HASH:0:32}"), name=usr-x86-64"
+  table+=$'\n'"start=$(( (at + s_usr) * 2048)), size=$((s_ver * 2048)), type=77ff5f63-e7b6-4633-acf4-1565b864c0e6, uuid=$(uuid_from_hex "${USR_HASH:32:32}"), name=usr-x86-64-verity"
+  table+=$'\n'"start=$(( (at + s_usr + s_ver) * 2048)), size=2048, type=e7bb33fb-06cf-4e81-8273-e543b413e2e2, name=usr-x86-64-verity-sig"
+  sfdisk -q "$out" <<<"$table" || fail "sfdisk"
+  dd if="$usrfs" of="$out" bs=1M seek=$at conv=notrunc status=none
+  dd if="$w/usr.verity" of="$out" bs=1M seek=$((at + s_usr)) conv=notrunc status=none
+  dd if="$w/usr.sig.json" of="$out" bs=1M seek=$((at + s_usr + s_ver)) conv=notrunc status=none
+}

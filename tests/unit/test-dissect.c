@@ -202,6 +202,61 @@ static void test_dissect_by_root_hash(void **state) {
         close(fd);
 }
 
+#define USR_X86 "8484680c-9521-48c6-9c11-b0720656f69e"
+#define USR_VERITY_X86 "77ff5f63-e7b6-4633-acf4-1565b864c0e6"
+
+static void test_dissect_usr_by_hash(void **state) {
+        /* root + usr, each with a verity partition, UUIDs from two different hashes. */
+        const Part p[] = {
+                {ROOT_X86, "00112233-4455-6677-8899-aabbccddeeff", 2048, 3071, 0},
+                {VERITY_X86, "0123456789abcdef0123456789abcdef", 3072, 3583, 0},
+                {USR_X86, "a0112233-4455-6677-8899-aabbccddeeff", 4096, 6143, GPT_FLAG_READ_ONLY},
+                {USR_VERITY_X86, "a123456789abcdef0123456789abcdef", 6144, 6655, 0},
+        };
+        int fd = make_gpt(p, 4, 128, 128, 92, false, false);
+        uint8_t root_hash[32], usr_hash[32];
+        assert_int_equal(uuid_from_string(p[0].uuid, root_hash), 0);
+        assert_int_equal(uuid_from_string(p[1].uuid, root_hash + 16), 0);
+        assert_int_equal(uuid_from_string(p[2].uuid, usr_hash), 0);
+        assert_int_equal(uuid_from_string(p[3].uuid, usr_hash + 16), 0);
+        DissectedImage m;
+        /* By type alone. */
+        assert_int_equal(image_dissect_hashes(fd, IMG_SIZE, NULL, 0, NULL, 0, &m), 0);
+        assert_true(m.partitions[PARTITION_USR].found);
+        assert_int_equal(m.partitions[PARTITION_USR].partno, 3);
+        assert_true(m.partitions[PARTITION_USR].read_only);
+        /* Each by its own hash. */
+        assert_int_equal(image_dissect_hashes(fd, IMG_SIZE, root_hash, 32, usr_hash, 32, &m), 0);
+        assert_int_equal(m.partitions[PARTITION_ROOT].offset, 2048 * 512);
+        assert_int_equal(m.partitions[PARTITION_ROOT_VERITY].offset, 3072 * 512);
+        assert_int_equal(m.partitions[PARTITION_USR].offset, 4096 * 512);
+        assert_int_equal(m.partitions[PARTITION_USR].size, 2048 * 512);
+        assert_int_equal(m.partitions[PARTITION_USR_VERITY].offset, 6144 * 512);
+        /* The root hash does not pick usr partitions, nor the other way round. */
+        assert_int_equal(image_dissect_hashes(fd, IMG_SIZE, NULL, 0, root_hash, 32, &m), 0);
+        assert_false(m.partitions[PARTITION_USR].found);
+        assert_false(m.partitions[PARTITION_USR_VERITY].found);
+        assert_true(m.partitions[PARTITION_ROOT].found);
+        /* A usr-verity partition whose UUID is not the hash's last 128 bits. */
+        usr_hash[31] ^= 1;
+        assert_int_equal(image_dissect_hashes(fd, IMG_SIZE, root_hash, 32, usr_hash, 32, &m), 0);
+        assert_true(m.partitions[PARTITION_USR].found);
+        assert_false(m.partitions[PARTITION_USR_VERITY].found);
+        close(fd);
+
+        /* usr only: no root, no fallback to a generic partition. */
+        const Part q[] = {
+                {USR_X86, "a0112233-4455-6677-8899-aabbccddeeff", 2048, 4095, 0},
+                {LINUX_GENERIC, "b0112233-4455-6677-8899-aabbccddeeff", 4096, 6143, 0},
+        };
+        fd = make_gpt(q, 2, 128, 128, 92, false, false);
+        assert_int_equal(image_dissect_hashes(fd, IMG_SIZE, NULL, 0, NULL, 0, &m), 0);
+        assert_false(m.partitions[PARTITION_ROOT].found);
+        assert_true(m.partitions[PARTITION_USR].found);
+        assert_int_equal(m.partitions[PARTITION_USR].partno, 1);
+        close(fd);
+}
+
 static void test_dissect_generic_and_flags(void **state) {
         Part p[] = {
                 {LINUX_GENERIC, "00112233-4455-6677-8899-aabbccddeeff", 2048, 4095, UINT64_C(1) << 60},
@@ -283,7 +338,27 @@ static void test_image_policy(void **state) {
         assert_int_equal(image_policy_parse("*", &f), 0);
         assert_int_equal(f, IMAGE_POLICY_ANY);
         assert_int_equal(image_policy_parse("signed", &f), 0);
-        assert_int_equal(f, IMAGE_POLICY_SIGNED);
+        assert_int_equal(f, IMAGE_POLICY_SIGNED | IMAGE_POLICY_ABSENT);
+        assert_int_equal(image_policy_parse_for("signed", PARTITION_USR, &f), 0);
+        assert_int_equal(f, IMAGE_POLICY_SIGNED | IMAGE_POLICY_ABSENT);
+        assert_int_equal(image_policy_parse_for("-", PARTITION_USR, &f), 0);
+        assert_int_equal(f, IMAGE_POLICY_UNUSED | IMAGE_POLICY_ABSENT);
+        /* Per partition: usr its own entry, else the default, else anything. */
+        assert_int_equal(image_policy_parse_for("root=verity:usr=signed+absent", PARTITION_USR, &f), 0);
+        assert_int_equal(f, IMAGE_POLICY_SIGNED | IMAGE_POLICY_ABSENT);
+        assert_int_equal(image_policy_parse_for("root=verity:usr=signed+absent", PARTITION_ROOT, &f), 0);
+        assert_int_equal(f, IMAGE_POLICY_VERITY);
+        assert_int_equal(image_policy_parse_for("root=verity:=unprotected", PARTITION_USR, &f), 0);
+        assert_int_equal(f, IMAGE_POLICY_UNPROTECTED);
+        assert_int_equal(image_policy_parse_for("root=verity", PARTITION_USR, &f), 0);
+        assert_int_equal(f, IMAGE_POLICY_ANY);
+        assert_int_equal(image_policy_parse_for("usr=unused", PARTITION_USR, &f), 0);
+        assert_int_equal(f, IMAGE_POLICY_UNUSED);
+        assert_int_equal(image_policy_parse_for("usr=ignore", PARTITION_USR, &f), 0);
+        assert_int_equal(f, IMAGE_POLICY_UNUSED | IMAGE_POLICY_ABSENT);
+        assert_int_equal(image_policy_parse_for("usr-verity=verity", PARTITION_USR, &f), 0); /* not usr's */
+        assert_int_equal(f, IMAGE_POLICY_ANY);
+        assert_int_equal(image_policy_parse_for("*", PARTITION_ROOT_VERITY, &f), -EINVAL);
         assert_int_equal(image_policy_parse("root=verity+signed:usr=unused", &f), 0);
         assert_int_equal(f, IMAGE_POLICY_VERITY | IMAGE_POLICY_SIGNED);
         assert_int_equal(image_policy_parse("=unprotected", &f), 0);
@@ -341,6 +416,7 @@ int main(void) {
                 cmocka_unit_test(test_gpt_limits),
                 cmocka_unit_test(test_gpt_crc_and_bounds),
                 cmocka_unit_test(test_dissect_by_root_hash),
+                cmocka_unit_test(test_dissect_usr_by_hash),
                 cmocka_unit_test(test_dissect_generic_and_flags),
                 cmocka_unit_test(test_mbr_and_bare),
                 cmocka_unit_test(test_uuid),
