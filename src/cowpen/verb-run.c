@@ -46,7 +46,7 @@ static const char help_run[] =
         "     --rlimit=NAME=SOFT[:HARD] Resource limit\n"
         "     --private-users=MODE  no, yes, pick, identity, UIDBASE[:N]: a user namespace\n"
         "  -U                       --private-users=pick\n"
-        "     --private-users-ownership=map|auto  Idmapped mounts (chown is refused)\n"
+        "     --private-users-ownership=MODE  map (idmapped mounts), chown, off, auto\n"
         "Networking:\n"
         "     --private-network     Own network namespace with only lo\n"
         "Mounts:\n"
@@ -213,9 +213,7 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
                         PrivateUsersOwnership own;
                         if (private_users_ownership_parse(optarg, &own) < 0)
                                 return bad_value("--private-users-ownership", optarg, -EINVAL);
-                        if (own == PRIVATE_USERS_OWNERSHIP_CHOWN)
-                                return log_error_errno(-EOPNOTSUPP, "run: --private-users-ownership=chown: cowpen never chowns "
-                                                                    "an image; use map (idmapped mounts)");
+                        c->private_users_ownership = own;
                         break;
                 }
                 case 'b':

@@ -348,6 +348,19 @@ int spawn_boot_status(int code, int status) {
         return 128 + status;
 }
 
+int spawn_boot_attach(const SpawnBoot *b, pid_t pid) {
+        if (b->cgroup_fd < 0)
+                return 0;
+        _cleanup_close_ int fd = openat(b->cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        char s[32];
+        int n = snprintf(s, sizeof(s), "%i", (int) pid);
+        if (write(fd, s, (size_t) n) != n)
+                return negative_errno();
+        return 0;
+}
+
 int spawn_boot_child_enter(const SpawnBoot *b) {
         if (b->cgroup_fd < 0)
                 return 0;

@@ -58,6 +58,8 @@ int spawn_boot_status(int code, int status);
 
 /* Child: into the cgroup and a cgroup namespace rooted there (before mounting /sys). */
 int spawn_boot_child_enter(const SpawnBoot *b);
+/* Parent: moves another process (--private-users: the container's init) into the cgroup. */
+int spawn_boot_attach(const SpawnBoot *b, pid_t pid);
 /* Child, before pivot_root: the writable cgroup2 at sys/fs/cgroup, the notify socket at
  * /run/host/notify. */
 int spawn_boot_child_mounts(int root_fd, const SpawnBoot *b);

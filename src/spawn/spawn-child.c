@@ -185,15 +185,13 @@ static int exec_payload(const char *file, char **argv, char **env) {
         return r;
 }
 
-_noreturn_ void spawn_child(ChildArgs *args) {
-        /* Our own copy: with CLONE_VM the struct is the parent's memory. */
-        ChildArgs copy = *args, *a = &copy;
-        SpawnConfig *c = a->config;
+/* The start of both the container's first process and (with --private-users) its init: the
+ * parent's fds closed, the death signal, signal handlers, and (for the process that execs the
+ * payload) a session with the console. */
+static void child_begin(ChildArgs *a, bool console) {
         for (size_t i = 0; i < ELEMENTSOF(a->close_fds); i++)
                 if (a->close_fds[i] >= 0)
                         (void) close(a->close_fds[i]);
-        SpawnError e = {};
-        int r;
 
         /* If cowpen dies, so does the container: PID 1 of the namespace, and with it everything
          * in it. The parent may have died before prctl(): the alive pipe then reports a hangup. */
@@ -208,6 +206,8 @@ _noreturn_ void spawn_child(ChildArgs *args) {
         /* The handlers cowpen installed go; the mask is restored right before exec. */
         for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++)
                 (void) signal(forwarded_signals[i], SIG_DFL);
+        if (!console)
+                return;
 
         /* A session of its own; on a pty, that pty as controlling terminal and stdio. */
         if (setsid() < 0)
@@ -219,7 +219,27 @@ _noreturn_ void spawn_child(ChildArgs *args) {
                         if (dup2(a->console_fd, fd) < 0)
                                 child_fail(a, &(SpawnError) { .error = negative_errno(), .message = "dup console" });
         }
+}
 
+_noreturn_ static void child_exec(ChildArgs *a, const uint8_t id[16]);
+
+_noreturn_ void spawn_child(ChildArgs *args) {
+        /* Our own copy: with CLONE_VM the struct is the parent's memory. */
+        ChildArgs copy = *args, *a = &copy;
+        SpawnConfig *c = a->config;
+        SpawnError e = {};
+        int r;
+        /* With --private-users this process only sets the container up; its init (made with the
+         * namespaces, spawn_init below) takes the console and execs. */
+        bool userns = a->userns && a->userns->userns_fd >= 0;
+        child_begin(a, !userns);
+
+        /* The user namespace's UTS, IPC and network namespaces, before anything is mounted for
+         * them (mqueue, sysfs) or set in them (host name, loopback). */
+        if ((r = spawn_userns_join(a->userns)) < 0) {
+                spawn_error(&e, r, "join the user namespace's namespaces: %m");
+                child_fail(a, &e);
+        }
         if ((r = spawn_boot_child_enter(a->boot)) < 0) {
                 spawn_error(&e, r, "enter the container's cgroup: %m");
                 child_fail(a, &e);
@@ -229,8 +249,9 @@ _noreturn_ void spawn_child(ChildArgs *args) {
         const char *root_path;
         if (mount_setup_root(c, a->root, root_buf, sizeof(root_buf), &root_path, &e) < 0)
                 child_fail(a, &e);
-        if ((r = spawn_userns_idmap_root(a->userns_fd, root_path)) < 0) {
-                spawn_error(&e, r, "idmapped mount of the root: %m");
+        const char *what = NULL;
+        if ((r = spawn_userns_present_root(a->userns, c, root_path, a->root->kind == PREPARED_OVERLAY, &what)) < 0) {
+                spawn_error(&e, r, r == -EOPNOTSUPP ? "%s" : "%s: %m", what);
                 child_fail(a, &e);
         }
         _cleanup_close_ int root_fd = open(root_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -270,11 +291,40 @@ _noreturn_ void spawn_child(ChildArgs *args) {
                 child_fail(a, &e);
         }
         root_fd = safe_close(root_fd);
-        if ((r = spawn_userns_enter(a->userns_fd)) < 0) {
-                spawn_error(&e, r, "enter the user namespace: %m");
+        if (userns) {
+                /* The mount namespace, now the user namespace's, goes to init; we are done. */
+                if ((r = spawn_userns_handoff(a->userns, a->handoff_fd, id)) < 0) {
+                        spawn_error(&e, r, "hand the mount namespace to the container's init: %m");
+                        child_fail(a, &e);
+                }
+                _exit(EXIT_SUCCESS);
+        }
+        child_exec(a, id);
+}
+
+/* --private-users: the container's init, PID 1 of the PID namespace its user namespace owns
+ * (spawn-userns.c made it with the namespaces). It waits for spawn_child() to set the mounts
+ * up, joins their namespace and goes on as spawn_child() would after pivot_root. */
+_noreturn_ void spawn_init(ChildArgs *args) {
+        ChildArgs copy = *args, *a = &copy;
+        SpawnError e = {};
+        int r;
+        child_begin(a, true);
+        uint8_t id[16];
+        r = spawn_userns_take_over(a->init_fd, id);
+        if (r == -ECONNRESET)
+                _exit(EXIT_FAILURE); /* the setup failed and said why */
+        if (r < 0) {
+                spawn_error(&e, r, "enter the container's mount namespace: %m");
                 child_fail(a, &e);
         }
+        child_exec(a, id);
+}
 
+_noreturn_ static void child_exec(ChildArgs *a, const uint8_t id[16]) {
+        SpawnConfig *c = a->config;
+        SpawnError e = {};
+        int r;
         /* The user, from the container's own files. */
         _cleanup_free_ char *passwd = NULL, *group = NULL;
         SpawnUser u = {};

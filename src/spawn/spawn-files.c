@@ -78,7 +78,10 @@ int setup_machine_id(int root_fd, const SpawnConfig *c, uint8_t ret_id[16], Spaw
                 (void) uuid_parse(hex, id);
         }
         memcpy(ret_id, id, 16);
-        if (have || !exists)
+        /* A booting systemd sets a transient id up itself (from container_uuid, which is this
+         * one), as under systemd-nspawn: a mount of its own, which it can take down again to
+         * commit the id (ours would be locked under --private-users). */
+        if (have || !exists || c->boot)
                 return 0;
 
         /* An empty or "uninitialized" /etc/machine-id (or one that --uuid overrides): the id is

@@ -30,14 +30,19 @@ typedef struct ChildArgs {
         const sigset_t *saved_mask;
         const char *term;    /* $TERM for the payload */
         const SpawnBoot *boot; /* -b: cgroup and notify socket (spawn-boot.h) */
-        int userns_fd;       /* --private-users: the namespace to join (spawn-userns.h), or -EBADF */
-        int close_fds[3];    /* the parent's own fds, closed first by the child */
+        const struct SpawnUserns *userns; /* --private-users: the namespaces (spawn-userns.h) */
+        int handoff_fd;      /* --private-users: the setup's end of the socket to init */
+        int init_fd;         /* --private-users: init's end */
+        int close_fds[4];    /* the parent's own fds, closed first by the child */
 } ChildArgs;
 
 /* The container's first process: sets everything up and execs the payload (or becomes the -a
  * stub init). Never returns. It may share the parent's memory (CLONE_VM|CLONE_VFORK): it then
  * must not change anything the parent reads afterwards (globals such as environ, args). */
 _noreturn_ void spawn_child(ChildArgs *a);
+/* --private-users: the container's init, made in the user namespace's PID namespace; it takes
+ * over the mount namespace spawn_child() prepared and execs the payload. */
+_noreturn_ void spawn_init(ChildArgs *a);
 
 /* spawn-mount.c: run in the child, in its new mount namespace, before pivot_root. */
 /* Makes the prepared root (and --volatile) a mount point; returns its path (borrowed or in buf). */

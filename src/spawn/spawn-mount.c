@@ -336,26 +336,9 @@ static int setup_proc(int root_fd, const SpawnConfig *c, SpawnError *e) {
                         return spawn_error(e, r, "read-only /proc/%s: %m", proc_read_only[i]);
         }
 
-        /* Inaccessible: an empty mode-0 file bound over each, made in the container's /dev
-         * tmpfs and unlinked again (the mounts keep it alive). */
         _cleanup_close_ int dfd = openat2_resolve(root_fd, "dev", O_PATH | O_DIRECTORY, 0, RESOLVE_ROOT);
         if (dfd < 0)
                 return spawn_error(e, dfd, "open /dev: %m");
-        static const char inacc[] = ".#inaccessible";
-        _cleanup_close_ int ifd = openat(dfd, inacc, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0000);
-        if (ifd < 0)
-                return spawn_error(e, negative_errno(), "make inaccessible node: %m");
-        for (size_t i = 0; i < ELEMENTSOF(proc_inaccessible) && r >= 0; i++) {
-                _cleanup_close_ int fd = openat(pfd, proc_inaccessible[i], O_PATH | O_CLOEXEC | O_NOFOLLOW);
-                if (fd < 0)
-                        continue;
-                r = bind_fd(ifd, fd, false, true);
-                if (r < 0)
-                        (void) spawn_error(e, r, "mask /proc/%s: %m", proc_inaccessible[i]);
-        }
-        (void) unlinkat(dfd, inacc, 0);
-        if (r < 0)
-                return r;
 
         /* A boot ID of the container's own, as nspawn gives it. */
         static const char bootid[] = ".#boot-id";
@@ -378,6 +361,47 @@ static int setup_proc(int root_fd, const SpawnConfig *c, SpawnError *e) {
         return 0;
 }
 
+/* Inaccessible /proc entries: an empty mode-0 file bound over each, kept as
+ * /run/host/inaccessible/reg: systemd's services mount over these paths again
+ * (ProtectKernelLogs=), which a bind of a deleted file would refuse. The directory holds the
+ * whole set that systemd-nspawn provides (reg, dir, fifo, sock, chr, blk, all mode 0): a systemd
+ * inside uses it for its own masks (ProtectHome=…) instead of making its own. */
+static int mask_proc(int root_fd, SpawnError *e) {
+        _cleanup_close_ int pfd = openat2_resolve(root_fd, "proc", O_PATH | O_DIRECTORY, 0, RESOLVE_ROOT);
+        _cleanup_close_ int run = openat2_resolve(root_fd, "run", O_PATH | O_DIRECTORY, 0, RESOLVE_ROOT);
+        if (pfd < 0 || run < 0)
+                return spawn_error(e, pfd < 0 ? pfd : run, "open /proc and /run: %m");
+        if ((mkdirat(run, "host", 0755) < 0 && errno != EEXIST))
+                return spawn_error(e, negative_errno(), "mkdir /run/host: %m");
+        _cleanup_close_ int host = openat(run, "host", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (host < 0 || (mkdirat(host, "inaccessible", 0755) < 0 && errno != EEXIST))
+                return spawn_error(e, negative_errno(), "mkdir /run/host/inaccessible: %m");
+        _cleanup_close_ int inacc = openat(host, "inaccessible", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (inacc < 0)
+                return spawn_error(e, negative_errno(), "open /run/host/inaccessible: %m");
+        _cleanup_close_ int ifd = openat(inacc, "reg", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0000);
+        if (ifd < 0)
+                return spawn_error(e, negative_errno(), "make /run/host/inaccessible/reg: %m");
+        static const struct {
+                const char *name;
+                mode_t mode;
+        } nodes[] = { { "fifo", S_IFIFO }, { "sock", S_IFSOCK }, { "chr", S_IFCHR }, { "blk", S_IFBLK } };
+        if (mkdirat(inacc, "dir", 0000) < 0)
+                return spawn_error(e, negative_errno(), "make /run/host/inaccessible/dir: %m");
+        for (size_t i = 0; i < ELEMENTSOF(nodes); i++)
+                if (mknodat(inacc, nodes[i].name, nodes[i].mode | 0000, makedev(0, 0)) < 0)
+                        return spawn_error(e, negative_errno(), "make /run/host/inaccessible/%s: %m", nodes[i].name);
+        for (size_t i = 0; i < ELEMENTSOF(proc_inaccessible); i++) {
+                _cleanup_close_ int fd = openat(pfd, proc_inaccessible[i], O_PATH | O_CLOEXEC | O_NOFOLLOW);
+                if (fd < 0)
+                        continue;
+                int r = bind_fd(ifd, fd, false, true);
+                if (r < 0)
+                        return spawn_error(e, r, "mask /proc/%s: %m", proc_inaccessible[i]);
+        }
+        return 0;
+}
+
 int mount_api_vfs(int root_fd, const SpawnConfig *c, const char *console_path, SpawnError *e) {
         int r;
         if ((r = setup_dev(root_fd, console_path, e)) < 0 || (r = setup_proc(root_fd, c, e)) < 0)
@@ -390,7 +414,8 @@ int mount_api_vfs(int root_fd, const SpawnConfig *c, const char *console_path, S
         _cleanup_close_ int cg = openat2_resolve(root_fd, "sys/fs/cgroup", O_PATH | O_DIRECTORY, 0, RESOLVE_ROOT);
         if (cg >= 0 && !c->boot)
                 (void) mount_fd("cgroup2", cg, "cgroup2", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-        if ((r = mount_at(root_fd, "run", "tmpfs", MS_NOSUID | MS_NODEV | MS_STRICTATIME, "mode=0755,size=20%", e)) < 0)
+        if ((r = mount_at(root_fd, "run", "tmpfs", MS_NOSUID | MS_NODEV | MS_STRICTATIME, "mode=0755,size=20%", e)) < 0 ||
+            (r = mask_proc(root_fd, e)) < 0)
                 return r;
         if ((r = mount_at(root_fd, "tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_STRICTATIME, "mode=01777", e)) < 0)
                 return r;

@@ -9,11 +9,14 @@
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "fd-util.h"
+#include "spawn-chown.h"
+#include "spawn-internal.h"
 #include "spawn-userns.h"
 #include "util.h"
 
@@ -62,6 +65,8 @@ int private_users_ownership_parse(const char *s, PrivateUsersOwnership *ret) {
                 *ret = PRIVATE_USERS_OWNERSHIP_MAP;
         else if (streq(s, "chown"))
                 *ret = PRIVATE_USERS_OWNERSHIP_CHOWN;
+        else if (streq(s, "off"))
+                *ret = PRIVATE_USERS_OWNERSHIP_OFF;
         else
                 return -EINVAL;
         return 0;
@@ -114,72 +119,157 @@ static int write_map(pid_t pid, const char *file, uid_t shift, uid_t range) {
         return 0;
 }
 
-static int make_userns(uid_t shift, uid_t range, int *ret) {
-        int p[2];
-        if (pipe2(p, O_CLOEXEC) < 0)
-                return negative_errno();
-        pid_t pid = fork();
-        if (pid < 0) {
-                int r = negative_errno();
-                safe_close(p[0]);
-                safe_close(p[1]);
-                return r;
+void spawn_userns_done(SpawnUserns *u) {
+        if (u->init_pid > 0) {
+                (void) kill(u->init_pid, SIGKILL);
+                (void) waitpid(u->init_pid, NULL, 0);
+                u->init_pid = -1;
         }
-        if (pid == 0) {
-                /* The helper: a namespace, then wait for the parent to be done with it. */
-                safe_close(p[1]);
-                if (unshare(CLONE_NEWUSER) < 0)
-                        _exit(EXIT_FAILURE);
-                char c;
-                (void) !read(p[0], &c, 1);
-                _exit(EXIT_SUCCESS);
-        }
-        safe_close(p[0]);
-        int r = 0;
-        /* Wait until the helper is in its namespace (its ns/user differs from ours). */
-        struct stat ours, theirs;
+        u->userns_fd = safe_close(u->userns_fd);
+        u->uts_fd = safe_close(u->uts_fd);
+        u->ipc_fd = safe_close(u->ipc_fd);
+        u->net_fd = safe_close(u->net_fd);
+        u->pid_fd = safe_close(u->pid_fd);
+        u->lock_fd = safe_close(u->lock_fd);
+}
+
+static int open_ns(pid_t pid, const char *name, int *ret) {
         char path[64];
-        snprintf(path, sizeof(path), "/proc/%i/ns/user", (int) pid);
-        if (stat("/proc/self/ns/user", &ours) < 0)
-                r = negative_errno();
-        for (unsigned i = 0; r >= 0 && i < 2000; i++) {
-                if (stat(path, &theirs) < 0) {
-                        r = negative_errno();
-                        break;
-                }
-                if (theirs.st_ino != ours.st_ino)
-                        break;
-                usleep(500);
-        }
-        int fd = -EBADF;
-        if (r >= 0 && theirs.st_ino == ours.st_ino)
-                r = -ETIMEDOUT;
-        if (r >= 0)
-                r = write_map(pid, "uid_map", shift, range);
-        if (r >= 0)
-                r = write_map(pid, "gid_map", shift, range);
-        if (r >= 0 && (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-                r = negative_errno();
-        safe_close(p[1]);
-        (void) waitpid(pid, NULL, 0);
-        if (r < 0) {
-                safe_close(fd);
-                return r;
-        }
+        snprintf(path, sizeof(path), "/proc/%i/ns/%s", (int) pid, name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
         *ret = fd;
         return 0;
 }
 
-int spawn_userns_prepare(
-        SpawnConfig *c, int root_fd, const char *machine, int *ret_userns_fd, int *ret_lock_fd, char **ret_error) {
-        int lock = -EBADF, r;
-        switch ((PrivateUsersMode) c->private_users) {
-        case PRIVATE_USERS_YES: {
-                struct stat st;
-                if (fstat(root_fd, &st) < 0) {
-                        *ret_error = strdup("stat the root directory");
-                        return negative_errno();
+/* A helper process unshares the user namespace and, as its root, the namespaces it is to own,
+ * and makes the container's init in its PID namespace (PID 1; cowpen's child by CLONE_PARENT).
+ * The parent writes the maps and takes fds of all of them. */
+static int make_namespaces(uid_t shift, uid_t range, bool net, ChildArgs *init_args, SpawnUserns *u) {
+        int ready[2], done[2];
+        if (pipe2(ready, O_CLOEXEC) < 0)
+                return negative_errno();
+        if (pipe2(done, O_CLOEXEC) < 0) {
+                int r = negative_errno();
+                safe_close(ready[0]);
+                safe_close(ready[1]);
+                return r;
+        }
+        pid_t pid = fork();
+        if (pid < 0) {
+                int r = negative_errno();
+                safe_close(ready[0]);
+                safe_close(ready[1]);
+                safe_close(done[0]);
+                safe_close(done[1]);
+                return r;
+        }
+        if (pid == 0) {
+                safe_close(ready[0]);
+                safe_close(done[1]);
+                if (unshare(CLONE_NEWUSER) < 0 ||
+                    unshare(CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | (net ? CLONE_NEWNET : 0)) < 0)
+                        _exit(EXIT_FAILURE);
+                pid_t init = (pid_t) syscall(SYS_clone, (unsigned long) (CLONE_PARENT | SIGCHLD), NULL, NULL, NULL, NULL);
+                if (init < 0)
+                        _exit(EXIT_FAILURE);
+                if (init == 0) {
+                        safe_close(ready[1]);
+                        safe_close(done[0]);
+                        spawn_init(init_args);
                 }
+                if (write(ready[1], &init, sizeof(init)) != (ssize_t) sizeof(init))
+                        _exit(EXIT_FAILURE);
+                /* Until the parent took its fds. */
+                char c;
+                (void) !read(done[0], &c, 1);
+                _exit(EXIT_SUCCESS);
+        }
+        safe_close(ready[1]);
+        safe_close(done[0]);
+        int r = 0;
+        pid_t init = -1;
+        if (read(ready[0], &init, sizeof(init)) != (ssize_t) sizeof(init) || init <= 0) {
+                init = -1;
+                r = -ECHILD; /* the helper could not unshare or fork */
+        }
+        if (r >= 0)
+                r = write_map(pid, "uid_map", shift, range);
+        if (r >= 0)
+                r = write_map(pid, "gid_map", shift, range);
+        if (r >= 0)
+                r = open_ns(pid, "user", &u->userns_fd);
+        if (r >= 0)
+                r = open_ns(pid, "uts", &u->uts_fd);
+        if (r >= 0)
+                r = open_ns(pid, "ipc", &u->ipc_fd);
+        if (r >= 0)
+                r = open_ns(init, "pid", &u->pid_fd);
+        if (r >= 0 && net)
+                r = open_ns(pid, "net", &u->net_fd);
+        safe_close(ready[0]);
+        safe_close(done[1]);
+        (void) waitpid(pid, NULL, 0);
+        u->init_pid = init;
+        return r;
+}
+
+/* The ownership mode for this tree: see spawn-userns.h. */
+static int decide_ownership(const SpawnConfig *c, const struct stat *root, SpawnUserns *u, char **ret_error) {
+        bool owned = root->st_uid == c->uid_shift && root->st_gid == c->uid_shift;
+        bool unshifted = root->st_uid < USERNS_RANGE_DEFAULT && root->st_gid < USERNS_RANGE_DEFAULT;
+        uid_t base = root->st_uid & ~(USERNS_RANGE_DEFAULT - 1);
+        switch ((PrivateUsersOwnership) c->private_users_ownership) {
+        case PRIVATE_USERS_OWNERSHIP_OFF:
+                return 0;
+        case PRIVATE_USERS_OWNERSHIP_MAP:
+                if (owned)
+                        return 0;
+                if (!unshifted) {
+                        if (asprintf(ret_error,
+                                     "--private-users-ownership=map: the root directory belongs to uid %u, not to 0…65535 "
+                                     "(--private-users-ownership=chown shifts it)",
+                                     (unsigned) root->st_uid) < 0)
+                                *ret_error = NULL;
+                        return -EINVAL;
+                }
+                u->idmap = true;
+                return 0;
+        case PRIVATE_USERS_OWNERSHIP_CHOWN:
+                if (owned)
+                        return 0;
+                u->chown = true;
+                u->chown_from = unshifted ? 0 : base;
+                return 0;
+        case PRIVATE_USERS_OWNERSHIP_AUTO:
+        case _PRIVATE_USERS_OWNERSHIP_MAX:
+        default:
+                if (owned)
+                        return 0;
+                if (unshifted) {
+                        u->idmap = true;
+                        u->chown_fallback = true;
+                        u->chown_from = 0;
+                } else {
+                        u->chown = true;
+                        u->chown_from = base;
+                }
+                return 0;
+        }
+}
+
+int spawn_userns_prepare(
+        SpawnConfig *c, int root_fd, const char *machine, ChildArgs *init_args, SpawnUserns *ret, char **ret_error) {
+        SpawnUserns u = SPAWN_USERNS_NULL;
+        int r;
+        struct stat st;
+        if (fstat(root_fd, &st) < 0) {
+                *ret_error = strdup("stat the root directory");
+                return negative_errno();
+        }
+        switch ((PrivateUsersMode) c->private_users) {
+        case PRIVATE_USERS_YES:
                 /* As systemd-nspawn: the root directory's owner is the base, its low 16 bits 0. */
                 if ((st.st_uid & 0xFFFF) != 0 || st.st_uid != st.st_gid) {
                         *ret_error = strdup("--private-users=yes: the root directory's owner is not a range base "
@@ -189,9 +279,8 @@ int spawn_userns_prepare(
                 c->uid_shift = st.st_uid;
                 c->uid_range = USERNS_RANGE_DEFAULT;
                 break;
-        }
         case PRIVATE_USERS_PICK:
-                if ((r = pick_range(machine, c->uid_range ?: USERNS_RANGE_DEFAULT, &c->uid_shift, &lock)) < 0) {
+                if ((r = pick_range(machine, c->uid_range ?: USERNS_RANGE_DEFAULT, &c->uid_shift, &u.lock_fd)) < 0) {
                         *ret_error = strdup("--private-users=pick: no free uid range");
                         return r;
                 }
@@ -202,23 +291,68 @@ int spawn_userns_prepare(
         case PRIVATE_USERS_NO:
         case _PRIVATE_USERS_MODE_MAX:
         default:
-                *ret_userns_fd = -EBADF;
-                *ret_lock_fd = -EBADF;
+                *ret = u;
                 return 0;
         }
-        r = make_userns(c->uid_shift, c->uid_range, ret_userns_fd);
+        if ((r = decide_ownership(c, &st, &u, ret_error)) < 0) {
+                spawn_userns_done(&u);
+                return r;
+        }
+        if ((u.chown || u.chown_fallback) && c->uid_range > USERNS_RANGE_DEFAULT) {
+                spawn_userns_done(&u);
+                *ret_error = strdup("--private-users-ownership=chown: a range over 65536 ids cannot be chowned into");
+                return -EINVAL;
+        }
+        r = make_namespaces(c->uid_shift, c->uid_range, c->private_network, init_args, &u);
         if (r < 0) {
-                safe_close(lock);
+                spawn_userns_done(&u);
                 *ret_error = strdup("create the user namespace");
                 return r;
         }
-        *ret_lock_fd = lock;
+        *ret = u;
         return 0;
 }
 
-int spawn_userns_idmap_root(int userns_fd, const char *root_path) {
-        if (userns_fd < 0)
+int spawn_userns_clone_flags(const SpawnUserns *u, int flags) {
+        if (u->userns_fd < 0)
+                return flags;
+        return flags & ~(CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | (u->net_fd >= 0 ? CLONE_NEWNET : 0));
+}
+
+int spawn_userns_clone_begin(const SpawnUserns *u, int *ret_saved_pid_ns) {
+        *ret_saved_pid_ns = -EBADF;
+        if (u->pid_fd < 0)
                 return 0;
+        int saved = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+        if (saved < 0)
+                return negative_errno();
+        if (setns(u->pid_fd, CLONE_NEWPID) < 0) {
+                int r = negative_errno();
+                safe_close(saved);
+                return r;
+        }
+        *ret_saved_pid_ns = saved;
+        return 0;
+}
+
+int spawn_userns_clone_end(int saved_pid_ns) {
+        if (saved_pid_ns < 0)
+                return 0;
+        int r = RET_NERRNO(setns(saved_pid_ns, CLONE_NEWPID));
+        safe_close(saved_pid_ns);
+        return r;
+}
+
+int spawn_userns_join(const SpawnUserns *u) {
+        if (u->userns_fd < 0)
+                return 0;
+        if (setns(u->uts_fd, CLONE_NEWUTS) < 0 || setns(u->ipc_fd, CLONE_NEWIPC) < 0 ||
+            (u->net_fd >= 0 && setns(u->net_fd, CLONE_NEWNET) < 0))
+                return negative_errno();
+        return 0;
+}
+
+static int idmap_root(int userns_fd, const char *root_path) {
         _cleanup_close_ int tree = open_tree(AT_FDCWD, root_path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
         if (tree < 0)
                 return negative_errno();
@@ -226,6 +360,41 @@ int spawn_userns_idmap_root(int userns_fd, const char *root_path) {
         if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
                 return negative_errno();
         return RET_NERRNO(move_mount(tree, "", AT_FDCWD, root_path, MOVE_MOUNT_F_EMPTY_PATH));
+}
+
+int spawn_userns_present_root(
+        const SpawnUserns *u, const SpawnConfig *c, const char *root_path, bool overlay, const char **ret_what) {
+        int r;
+        bool chown_tree = u->chown;
+        if (u->userns_fd < 0)
+                return 0;
+        /* An ephemeral overlay can be neither idmapped (overlayfs refuses) nor chowned (every
+         * file would be copied up). */
+        if (overlay && (chown_tree || u->idmap)) {
+                *ret_what = "--private-users with -x on a file system without snapshots: the overlayfs root can be "
+                            "neither idmapped nor chowned (keep the image on btrfs)";
+                return -EOPNOTSUPP;
+        }
+        if (u->idmap) {
+                r = idmap_root(u->userns_fd, root_path);
+                /* auto: a file system that cannot be idmapped is chowned instead. */
+                if (r < 0 && !(u->chown_fallback && (r == -EINVAL || r == -EOPNOTSUPP || r == -ENOSYS || r == -EPERM))) {
+                        *ret_what = "idmapped mount of the root";
+                        return r;
+                }
+                chown_tree = r < 0;
+        }
+        if (!chown_tree)
+                return 0;
+        _cleanup_close_ int fd = open(root_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) {
+                *ret_what = "open the root";
+                return negative_errno();
+        }
+        r = tree_shift_owners(fd, u->chown_from, c->uid_shift, USERNS_RANGE_DEFAULT);
+        if (r < 0)
+                *ret_what = r == -E2BIG ? "chown the tree (deeper than 256 levels)" : "chown the tree";
+        return r;
 }
 
 int spawn_userns_chown_api(int root_fd, const SpawnConfig *c, int console_fd) {
@@ -248,15 +417,60 @@ int spawn_userns_chown_api(int root_fd, const SpawnConfig *c, int console_fd) {
         return 0;
 }
 
-int spawn_userns_enter(int userns_fd) {
-        if (userns_fd < 0)
-                return 0;
-        if (setns(userns_fd, CLONE_NEWUSER) < 0)
+int spawn_userns_handoff(const SpawnUserns *u, int sock, const uint8_t id[16]) {
+        /* Into the user namespace, and a mount namespace it owns: a copy of the one set up here,
+         * whose mounts are locked together (its root cannot unmount what covers the host). */
+        if (setns(u->userns_fd, CLONE_NEWUSER) < 0 || unshare(CLONE_NEWNS) < 0)
                 return negative_errno();
-        /* The host's root has no uid in the namespace: become its root. */
-        if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+        _cleanup_close_ int mnt = open("/proc/thread-self/ns/mnt", O_RDONLY | O_CLOEXEC);
+        if (mnt < 0)
                 return negative_errno();
-        /* A mount namespace the container's root owns (a copy of the one set up for it, whose
-         * mounts stay locked together): init and its services may mount on top. */
-        return RET_NERRNO(unshare(CLONE_NEWNS));
+        union {
+                struct cmsghdr h;
+                uint8_t buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        struct iovec iov = {.iov_base = (void *) id, .iov_len = 16};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof(control)};
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &mnt, sizeof(int));
+        if (sendmsg(sock, &mh, MSG_NOSIGNAL) != 16)
+                return errno > 0 ? negative_errno() : -EIO;
+        return 0;
+}
+
+int spawn_userns_take_over(int sock, uint8_t ret_id[16]) {
+        union {
+                struct cmsghdr h;
+                uint8_t buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        uint8_t id[16];
+        struct iovec iov = {.iov_base = id, .iov_len = sizeof(id)};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof(control)};
+        ssize_t n;
+        do
+                n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return negative_errno();
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+        if (n == 0 || !cm)
+                return -ECONNRESET; /* the setup ended without handing over */
+        int mnt;
+        if (n != (ssize_t) sizeof(id) || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+            cm->cmsg_len != CMSG_LEN(sizeof(int)))
+                return -EBADMSG;
+        memcpy(&mnt, CMSG_DATA(cm), sizeof(int));
+        int r = RET_NERRNO(setns(mnt, CLONE_NEWNS));
+        safe_close(mnt);
+        if (r < 0)
+                return r;
+        /* The host's root has no uid in the namespace: become its root. Then a cgroup namespace
+         * the user namespace owns, rooted where the container is. */
+        if (chdir("/") < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0 || unshare(CLONE_NEWCGROUP) < 0)
+                return negative_errno();
+        memcpy(ret_id, id, sizeof(id));
+        return 0;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -181,7 +182,9 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
         Run run = { .pid = -1 };
         int status = 0;
         SpawnBoot boot = SPAWN_BOOT_NULL;
-        _cleanup_close_ int userns_fd = -EBADF, userns_lock = -EBADF;
+        SpawnUserns userns = SPAWN_USERNS_NULL;
+        int saved_pid_ns = -EBADF, handoff[2] = { -EBADF, -EBADF };
+        pid_t setup_pid = -1;
         /* A SIGINT/SIGTERM/SIGHUP that came before the signals were blocked here found no
          * container to forward to (main's handler only noted it): it ends the run before anything
          * starts, with the status it would have given a moment later. */
@@ -189,20 +192,14 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
                 r = 128 + interrupted_signal();
                 goto finish;
         }
-        if (c->private_users && (r = spawn_userns_prepare(c, root->fd, root->machine, &userns_fd, &userns_lock, ret_error)) < 0)
-                goto finish;
-        if (c->boot) {
-                boot.notify_ready = c->notify_ready;
-                if (c->private_users)
-                        boot.cgroup_owner = c->uid_shift;
-                r = spawn_boot_prepare(&boot, c, root->machine, ret_error);
-                if (r < 0)
-                        goto finish;
-        }
-
         if (pipe2(error_pipe, O_CLOEXEC) < 0 || pipe2(alive_pipe, O_CLOEXEC) < 0) {
                 r = negative_errno();
                 *ret_error = strdup("pipe");
+                goto finish;
+        }
+        if (c->private_users && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, handoff) < 0) {
+                r = negative_errno();
+                *ret_error = strdup("socketpair");
                 goto finish;
         }
         sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -226,17 +223,46 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
                 .saved_mask = &saved,
                 .term = term,
                 .boot = &boot,
-                .userns_fd = userns_fd,
+                .userns = &userns,
+                .handoff_fd = handoff[0],
+                .init_fd = handoff[1],
         };
         args.close_fds[0] = sfd;
         args.close_fds[1] = error_pipe[0];
         args.close_fds[2] = con.master;
-        int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP |
-                    (c->private_network ? CLONE_NEWNET : 0);
+        args.close_fds[3] = handoff[1];
+        /* --private-users: init is made with the namespaces and waits; it keeps the other end. */
+        ChildArgs init_args = args;
+        init_args.close_fds[3] = handoff[0];
+        if (c->private_users &&
+            (r = spawn_userns_prepare(c, root->fd, root->machine, &init_args, &userns, ret_error)) < 0)
+                goto finish;
+        if (c->boot) {
+                boot.notify_ready = c->notify_ready;
+                if (c->private_users)
+                        boot.cgroup_owner = c->uid_shift;
+                r = spawn_boot_prepare(&boot, c, root->machine, ret_error);
+                if (r < 0)
+                        goto finish;
+                if (userns.init_pid > 0 && (r = spawn_boot_attach(&boot, userns.init_pid)) < 0) {
+                        *ret_error = strdup("move init into the container's cgroup");
+                        goto finish;
+                }
+        }
+
+        /* With --private-users the PID, UTS, IPC and network namespaces are the user namespace's
+         * (made with it): the setup process is cloned into its PID namespace and joins the others. */
+        int flags = spawn_userns_clone_flags(&userns, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
+                                                              CLONE_NEWCGROUP | (c->private_network ? CLONE_NEWNET : 0));
+        if ((r = spawn_userns_clone_begin(&userns, &saved_pid_ns)) < 0) {
+                *ret_error = strdup("enter the container's PID namespace");
+                goto finish;
+        }
         fflush(NULL);
-        if (c->as_pid2 || c->boot) {
+        if (c->as_pid2 || c->boot || userns.init_pid > 0) {
                 /* The stub stays as PID 1 and forks: a copy of our memory, as fork() makes. So
-                 * does a booting child, which allocates (init's argv, the cgroup) before exec. */
+                 * does a booting child, which allocates (init's argv, the cgroup) before exec, and
+                 * the setup process of a user namespace, which does not exec. */
                 run.pid = (pid_t) syscall(SYS_clone, (unsigned long) flags | SIGCHLD, NULL, NULL, NULL, NULL);
                 if (run.pid == 0)
                         spawn_child(&args);
@@ -255,11 +281,28 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
                         r = negative_errno();
                 (void) munmap(stack, stack_size);
         }
-        if (run.pid < 0) {
+        if (run.pid < 0)
                 r = r < 0 ? r : negative_errno();
+        /* Our own PID namespace for our later children again. */
+        int rr = spawn_userns_clone_end(saved_pid_ns);
+        saved_pid_ns = -EBADF;
+        if (run.pid < 0) {
                 *ret_error = strdup("create namespaces");
                 goto finish;
         }
+        if (rr < 0) {
+                r = rr;
+                *ret_error = strdup("return to our PID namespace");
+                goto finish;
+        }
+        /* With a user namespace what runs the payload is init; the setup process ends. */
+        if (userns.init_pid > 0) {
+                setup_pid = run.pid;
+                run.pid = userns.init_pid;
+                userns.init_pid = -1;
+        }
+        handoff[0] = safe_close(handoff[0]);
+        handoff[1] = safe_close(handoff[1]);
 
         error_pipe[1] = safe_close(error_pipe[1]);
         alive_pipe[0] = safe_close(alive_pipe[0]);
@@ -271,9 +314,18 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
                 e.message[sizeof(e.message) - 1] = 0;
                 r = e.error < 0 ? e.error : -EIO;
                 *ret_error = strdup(e.message);
-                (void) waitpid(run.pid, NULL, 0);
-                run.pid = -1;
                 goto finish;
+        }
+        if (setup_pid > 0) {
+                /* The setup process handed over (or was killed without a word). */
+                int st = 0;
+                (void) waitpid(setup_pid, &st, 0);
+                setup_pid = -1;
+                if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+                        r = -EIO;
+                        *ret_error = strdup("the container's setup process died");
+                        goto finish;
+                }
         }
 
         if (c->boot)
@@ -345,6 +397,12 @@ finish:
                 (void) kill(run.pid, SIGKILL);
                 (void) waitpid(run.pid, NULL, 0);
         }
+        if (setup_pid > 0) {
+                (void) kill(setup_pid, SIGKILL);
+                (void) waitpid(setup_pid, NULL, 0);
+        }
+        safe_close(handoff[0]);
+        safe_close(handoff[1]);
         console_close(&con);
         safe_close(error_pipe[0]);
         safe_close(error_pipe[1]);
@@ -358,6 +416,8 @@ finish:
         sigprocmask(SIG_SETMASK, &saved, NULL);
         remove_overlay_work_dirs(c);
         spawn_boot_done(&boot);
+        (void) spawn_userns_clone_end(saved_pid_ns);
+        spawn_userns_done(&userns);
         if (r < 0 && !*ret_error)
                 *ret_error = strdup("start the container");
         return r;

@@ -115,6 +115,7 @@ typedef struct SpawnConfig {
         bool notify_ready;       /* -b: READY=1 only once the container's init sends it */
         int private_users;       /* PrivateUsersMode: container uid 0… = host uid_shift… (spawn-userns.h) */
         uid_t uid_shift, uid_range;
+        int private_users_ownership; /* PrivateUsersOwnership (spawn-userns.h) */
         bool as_pid2;
         uint64_t caps_plus, caps_minus; /* on top of the default bounding set */
         bool no_new_privileges;

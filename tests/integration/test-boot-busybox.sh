@@ -40,16 +40,23 @@ grep -q STALE <<<"$out" && fail "-x: a reboot saw the previous boot's changes"
 [ ! -e "$T/bb/rebooted" ] || fail "-x: the image was changed"
 pass "-x: each reboot on a fresh copy"
 
-# With a user namespace (-U): init runs as the picked range's root, powers off with status 0
-# (reboot() is not allowed there, init exits), and the image keeps its owners on disk.
-printf '::sysinit:/bin/sh -c "echo uid=\\$(id -u) map=\\$(cat /proc/self/uid_map)"\n::once:/bin/poweroff\n' > "$T/bb/etc/inittab"
+# With a user namespace (-U): init runs as the picked range's root; its PID and UTS namespaces
+# are the user namespace's, so it may set the host name and reboot (restart, status of the second
+# boot's poweroff: 0); the image keeps its owners on disk.
+ln -sf busybox "$T/bb/bin/hostname"
+rm -f "$T/bb/rebooted"
+printf '::sysinit:/bin/sh -c "echo uid=\\$(id -u) map=\\$(cat /proc/self/uid_map)"\n::once:/bin/sh -c "hostname renamed && echo host=\\$(hostname); if [ -e /rebooted ]; then rm /rebooted; poweroff; else touch /rebooted; reboot; fi"\n' > "$T/bb/etc/inittab"
 owners_before=$(cd "$T/bb" && find . -printf '%U:%G %p\n' | sort)
 out=$(timeout 60 "$COWPEN" run -b -U -D "$T/bb" 2>&1) || fail "-b -U: exit $? ($out)"
+out=${out//$'\r'/} # the console is a pty
 [[ $out =~ uid=0\ map=\ *0\ +([0-9]+)\ +65536 ]] || fail "-b -U: init is not root of a 65536-id namespace: $out"
 [ "${BASH_REMATCH[1]}" -ge $((0x80000)) ] || fail "-b -U: range ${BASH_REMATCH[1]} was not picked"
+[ "$(grep -c '^uid=0 ' <<<"$out")" -eq 2 ] || fail "-b -U: reboot did not restart the container once: $out"
+[ "$(grep -c '^host=renamed$' <<<"$out")" -eq 2 ] || fail "-b -U: init could not set the host name: $out"
+[ ! -e "$T/bb/rebooted" ] || fail "-b -U: the second boot did not run"
 [ "$(cd "$T/bb" && find . -printf '%U:%G %p\n' | grep -v '/etc/localtime$\|/etc/resolv.conf$' | sort)" = \
   "$(grep -v '/etc/localtime$\|/etc/resolv.conf$' <<<"$owners_before")" ] || fail "-b -U changed owners on disk"
-pass "-b -U: init in a picked user namespace, owners unchanged"
+pass "-b -U: init in a picked user namespace sets the host name and reboots; owners unchanged"
 
 # SIGKILL to cowpen: the container dies with it; the next boot removes its cgroup and socket.
 printf '::sysinit:/bin/echo up\n::once:/bin/sleep 1000\n' > "$T/bb/etc/inittab"

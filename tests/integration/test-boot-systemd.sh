@@ -2,7 +2,8 @@
 # cowpen run -b on the real Debian rootfs with systemd: boots to poweroff.target and exits 0
 # (the image unchanged with -x); boots to multi-user.target in the background, says READY=1
 # through --notify-ready, and SIGTERM to cowpen shuts it down cleanly (SIGRTMIN+3, exit 0)
-# within 15 s, leaving no process, cgroup, notify socket or hidden entry behind.
+# within 15 s, leaving no process, cgroup, notify socket or hidden entry behind. With -U the
+# container's user namespace owns its other namespaces: all units start, reboot restarts it.
 . "$TEST_SRCDIR/tests/lib/lib.sh"
 
 rootfs_fixture
@@ -20,7 +21,7 @@ leftovers() {
   ls -d /run/cowpen-notify.* 2>/dev/null || true
   local cg
   cg=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
-  [ -z "$cg" ] || find "$cg" -maxdepth 3 -type d -name 'cowpen-*-deb' 2>/dev/null || true
+  [ -z "$cg" ] || find "$cg" -maxdepth 3 -type d -name 'cowpen-*-deb*' 2>/dev/null || true
 }
 
 # 1. Boot to poweroff.target: exit 0, image unchanged.
@@ -75,6 +76,63 @@ t1=$(date +%s%N)
 kill -0 "$init" 2>/dev/null && fail "the container's init survived"
 [ -z "$(leftovers)" ] || fail "left behind: $(leftovers)"
 pass "SIGTERM shut it down cleanly in $(( (t1 - t0) / 1000000 )) ms, nothing left"
+
+# 4. -U: systemd boots in a picked user namespace that owns its PID, UTS, IPC, cgroup and mount
+# namespaces: every unit starts (logind included), the host name can be set, reboot restarts
+# the container and poweroff ends the run with 0; nothing on disk belongs to the host's range.
+must "$COWPEN" -q clone deb debu >/dev/null
+"$COWPEN" run -b -U -M debu >"$N/console-u" 2>&1 &
+cp=$!
+at_exit "kill -9 $cp 2>/dev/null"
+state() { # the container's init (cowpen's child running systemd) and its state
+  local p
+  for p in $(pgrep -P $cp); do
+    [ "$(readlink /proc/$p/exe 2>/dev/null)" = /usr/lib/systemd/systemd ] || continue
+    echo "$p $(nsenter -t $p -a systemctl is-system-running 2>/dev/null)"
+    return
+  done
+}
+wait_running() {
+  local s
+  for _ in $(seq 600); do
+    s=$(state)
+    case "$s" in *" running"|*" degraded") echo "${s%% *}"; return;; esac
+    kill -0 $cp 2>/dev/null || break
+    sleep 0.1
+  done
+  fail "-U: the container did not finish booting within 60 s ($s): $(tail -5 "$N/console-u")"
+}
+init=$(wait_running)
+failed=$(nsenter -t $init -a systemctl --failed --no-legend --plain | awk '{print $1}' | tr '\n' ' ')
+[ -z "$failed" ] || fail "-U: failed units: $failed"
+[ "$(nsenter -t $init -a systemctl is-active systemd-logind)" = active ] || fail "-U: logind is not active"
+uns=$(stat -Lc %i /proc/$init/ns/user)
+[ "$uns" != "$(stat -Lc %i /proc/self/ns/user)" ] || fail "-U: init is in the host's user namespace"
+for t in pid uts ipc cgroup mnt; do
+  owner=$(lsns -n -o ONS -t $t -p $init | tr -d ' ')
+  [ "$owner" = "$uns" ] || fail "-U: the $t namespace belongs to user namespace $owner, not the container's $uns"
+done
+uid=$(stat -c %u /proc/$init)
+[ "$uid" -ge $((0x80000)) ] || fail "-U: init runs as host uid $uid"
+must nsenter -t $init -a hostname renamed-u
+[ "$(nsenter -t $init -u hostname)" = renamed-u ] || fail "-U: the host name did not change"
+pass "-U: booted; all units up (logind too); PID/UTS/IPC/cgroup/mount namespaces owned by its user namespace"
+
+must nsenter -t $init -a systemctl reboot
+for _ in $(seq 300); do s=$(state); [ -n "$s" ] && [ "${s%% *}" != "$init" ] && break; kill -0 $cp 2>/dev/null || break; sleep 0.1; done
+kill -0 $cp 2>/dev/null || fail "-U: reboot ended the run: $(tail -5 "$N/console-u")"
+init2=$(wait_running)
+[ "$init2" != "$init" ] || fail "-U: reboot did not restart init"
+must nsenter -t $init2 -a systemctl poweroff
+rc=0
+for _ in $(seq 300); do kill -0 $cp 2>/dev/null || break; sleep 0.1; done
+wait $cp || rc=$?
+[ $rc -eq 0 ] || fail "-U: poweroff after the reboot: exit $rc: $(tail -5 "$N/console-u")"
+[ "$(grep -c 'Welcome to' "$N/console-u")" -eq 2 ] || fail "-U: want two boots in the console log"
+outside=$(find "$COWPEN_IMAGE_ROOT/debu" -xdev \( -uid +65535 -o -gid +65535 \) | head -3)
+[ -z "$outside" ] || fail "-U: files owned by the host range on disk: $outside"
+[ -z "$(leftovers)" ] || fail "left behind: $(leftovers)"
+pass "-U: reboot restarts the container, poweroff exits 0, the image keeps unshifted owners"
 
 # 3. Bad combinations are usage errors.
 must_fail 2 "$COWPEN" run -b -a -M deb

@@ -3,6 +3,8 @@
 # files show their usual owners (idmapped mount); outside, the container's processes run in the
 # picked range; afterwards every file of the image still has its original owner on disk.
 # Two containers at once get different ranges. Bad values are refused with one line.
+# --private-users-ownership=chown shifts a copy on disk (set-uid bits, capabilities, ACLs kept),
+# is idempotent, is undone by chown into identity; yes/map/auto on a shifted tree.
 . "$TEST_SRCDIR/tests/lib/lib.sh"
 . "$TEST_SRCDIR/tests/lib/boot.sh"
 
@@ -66,6 +68,54 @@ must_fail 1 "$COWPEN" run -D "$W/img" --private-users=4294967295:2 true
 assert_one_line_error 'invalid --private-users'
 must_fail 1 "$COWPEN" run -D "$W/img" --private-users=abc true
 assert_one_line_error 'invalid --private-users'
-must_fail 1 "$COWPEN" run -D "$W/img" --private-users=pick --private-users-ownership=chown true
-assert_one_line_error 'never chowns'
+must_fail 1 "$COWPEN" run -D "$W/img" --private-users=pick --private-users-ownership=bogus true
+assert_one_line_error 'invalid --private-users-ownership'
 pass "bad values refused"
+
+# --private-users-ownership=chown: the owners are shifted on disk into the range (set-uid bits,
+# capabilities and ACL ids with them), inside everything looks as with map; the next run finds
+# the tree in its range and changes nothing; --private-users=yes takes that range; map refuses a
+# shifted tree; chown into identity (0) shifts it back to exactly what it was.
+for t in setcap getcap setfacl getfacl; do command -v $t >/dev/null || fail "$t is not installed (libcap2-bin, acl)"; done
+cp -a "$W/img" "$W/ch"
+chmod 4755 "$W/ch/bin/busybox"
+must setcap cap_net_raw+ep "$W/ch/bin/busybox"
+must setfacl -m u:1000:r "$W/ch/root/file"
+caps() { getcap "$1" | sed 's/^[^ ]* //'; }
+acl() { getfacl -n -p "$1" 2>/dev/null | grep '^user:[0-9]'; }
+orig=$(owners "$W/ch"); orig_caps=$(caps "$W/ch/bin/busybox"); orig_acl=$(acl "$W/ch/root/file")
+base=$((0x300000))
+out=$("$COWPEN" run -D "$W/ch" --private-users=$base:65536 --private-users-ownership=chown /bin/sh -c 'stat -c "%u:%g" /home/user /root/file /')
+[ "$out" = $'1000:1000\n0:0\n0:0' ] || fail "chown: inside, owners are not the usual ones: $out"
+[ "$(stat -c %u:%g "$W/ch")" = "$base:$base" ] || fail "chown: root directory is $(stat -c %u:%g "$W/ch") on disk"
+[ "$(stat -c %u:%g "$W/ch/home/user")" = "$((base + 1000)):$((base + 1000))" ] || fail "chown: /home/user not shifted on disk"
+[ "$(find "$W/ch" -xdev \( -uid -$base -o -uid +$((base + 65535)) \) | grep -v '/etc/localtime$\|/etc/resolv.conf$' | head -1)" = "" ] ||
+  fail "chown: files outside the range remain: $(find "$W/ch" -xdev -uid -$base | head -3)"
+[ "$(stat -c %a "$W/ch/bin/busybox")" = 4755 ] || fail "chown: the set-uid bit was lost"
+[ "$(caps "$W/ch/bin/busybox")" = "$orig_caps" ] || fail "chown: the file capability was lost"
+[ -n "$orig_caps" ] && [ "$orig_acl" = "user:1000:r--" ] || fail "the test tree has no capability or ACL"
+[ "$(acl "$W/ch/root/file")" = "user:$((base + 1000)):r--" ] || fail "chown: ACL not shifted: $(acl "$W/ch/root/file")"
+pass "chown: owners, set-uid bit, capability and ACL shifted on disk; usual owners inside"
+
+ct=$(stat -c %z "$W/ch/home/user" "$W/ch/etc/passwd")
+sleep 1.1
+must "$COWPEN" run -D "$W/ch" --private-users=$base:65536 --private-users-ownership=chown true
+[ "$(stat -c %z "$W/ch/home/user" "$W/ch/etc/passwd")" = "$ct" ] || fail "chown again: a tree already in its range was changed"
+out=$("$COWPEN" run -D "$W/ch" --private-users=yes /bin/sh -c 'id -u; stat -c %u /home/user; cat /proc/self/uid_map' | tr -s ' ')
+[ "$out" = $'0\n1000\n 0 '"$base"' 65536' ] || fail "yes on a shifted tree: $out"
+must_fail 1 "$COWPEN" run -D "$W/ch" --private-users=pick --private-users-ownership=map true
+assert_one_line_error 'root directory belongs to uid'
+pass "a shifted tree: yes takes its range, map refuses it"
+
+must "$COWPEN" run -D "$W/ch" --private-users=identity --private-users-ownership=chown true
+[ "$(owners "$W/ch")" = "$orig" ] || fail "chown back to 0: owners differ: $(diff <(echo "$orig") <(owners "$W/ch") | head -5)"
+[ "$(caps "$W/ch/bin/busybox")" = "$orig_caps" ] || fail "chown back: capability lost"
+[ "$(acl "$W/ch/root/file")" = "$orig_acl" ] || fail "chown back: ACL differs"
+pass "chown back into identity restores every owner"
+
+# auto (the default) on a tree owned by another range: chowned into the picked one.
+out=$("$COWPEN" run -D "$W/ch" --private-users=$((0x310000)):65536 --private-users-ownership=chown /bin/true && \
+      "$COWPEN" run -D "$W/ch" --private-users=$((0x320000)):65536 /bin/sh -c 'stat -c %u /home/user')
+[ "$out" = 1000 ] || fail "auto on a tree of another range: $out"
+[ "$(stat -c %u "$W/ch/home/user")" = $((0x320000 + 1000)) ] || fail "auto did not chown a tree of another range"
+pass "auto chowns a tree that belongs to another range"
