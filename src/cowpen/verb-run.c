@@ -214,6 +214,7 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
                         if (private_users_ownership_parse(optarg, &own) < 0)
                                 return bad_value("--private-users-ownership", optarg, -EINVAL);
                         c->private_users_ownership = own;
+                        c->mask |= SETTING_USERNS_OWNERSHIP;
                         break;
                 }
                 case 'b':
@@ -294,11 +295,13 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
                         if ((r = private_users_parse(optarg ?: "yes", &mode, &c->uid_shift, &c->uid_range)) < 0)
                                 return bad_value("--private-users", optarg ?: "yes", r);
                         c->private_users = mode;
+                        c->mask |= SETTING_USERNS;
                         break;
                 }
                 case 'U':
                         c->private_users = PRIVATE_USERS_PICK;
                         c->uid_range = USERNS_RANGE_DEFAULT;
+                        c->mask |= SETTING_USERNS;
                         break;
                 case ARG_RLIMIT: {
                         int res;

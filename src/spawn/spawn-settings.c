@@ -7,6 +7,7 @@
 
 #include "fd-util.h"
 #include "spawn.h"
+#include "spawn-userns.h"
 #include "util.h"
 
 /* NAME.nspawn settings files, read as systemd-nspawn reads them.
@@ -212,6 +213,12 @@ static int parse_assignment(SpawnConfig *c, Section sec, unsigned line, const ch
                                 goto bad;
                         c->as_pid2 = b;
                         c->mask |= SETTING_PROCESS_TWO;
+                } else if (streq(key, "PrivateUsers")) {
+                        PrivateUsersMode mode;
+                        if (private_users_parse(value, &mode, &c->uid_shift, &c->uid_range) < 0)
+                                goto bad;
+                        c->private_users = mode;
+                        c->mask |= SETTING_USERNS;
                 } else
                         warn(warnings, line, "unknown or unsupported key %s= in [Exec], ignoring", key);
                 return 0;
@@ -223,6 +230,19 @@ static int parse_assignment(SpawnConfig *c, Section sec, unsigned line, const ch
                                 goto bad;
                         c->read_only = b;
                         c->mask |= SETTING_READ_ONLY;
+                        return 0;
+                }
+                if (streq(key, "PrivateUsersOwnership") || streq(key, "PrivateUsersChown")) {
+                        PrivateUsersOwnership o;
+                        if (streq(key, "PrivateUsersChown")) {
+                                /* The older boolean form: yes is chown, no is off. */
+                                if ((b = parse_boolean(value)) < 0)
+                                        goto bad;
+                                o = b ? PRIVATE_USERS_OWNERSHIP_CHOWN : PRIVATE_USERS_OWNERSHIP_OFF;
+                        } else if (private_users_ownership_parse(value, &o) < 0)
+                                goto bad;
+                        c->private_users_ownership = o;
+                        c->mask |= SETTING_USERNS_OWNERSHIP;
                         return 0;
                 }
                 if (streq(key, "Volatile")) {
@@ -455,6 +475,14 @@ int settings_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, const char *pat
                 c->read_only = s->read_only;
         if (m & SETTING_VOLATILE)
                 c->volatile_mode = s->volatile_mode;
+        /* A user namespace only narrows what the container may do: from any file. */
+        if (m & SETTING_USERNS) {
+                c->private_users = s->private_users;
+                c->uid_shift = s->uid_shift;
+                c->uid_range = s->uid_range;
+        }
+        if (m & SETTING_USERNS_OWNERSHIP)
+                c->private_users_ownership = s->private_users_ownership;
 
         /* What widens the container's reach on the host only from a trusted file, as nspawn. */
         static const struct {

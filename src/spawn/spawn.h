@@ -101,6 +101,8 @@ typedef enum SettingMask {
         SETTING_NETWORK = 1 << 11,
         SETTING_KILL_SIGNAL = 1 << 12,
         SETTING_PROCESS_TWO = 1 << 13,
+        SETTING_USERNS = 1 << 14,
+        SETTING_USERNS_OWNERSHIP = 1 << 15,
 } SettingMask;
 
 typedef struct SpawnConfig {

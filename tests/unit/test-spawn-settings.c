@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "spawn.h"
+#include "spawn-userns.h"
 #include "util.h"
 
 /* The .nspawn parser and the option value parsers of src/spawn. */
@@ -172,6 +173,37 @@ static void test_settings_merge(void **state) {
         spawn_config_done(&cmd);
 }
 
+static void test_settings_userns(void **state) {
+        SpawnConfig cmd, file;
+        spawn_config_init(&cmd);
+        assert_int_equal(parse("[Exec]\nPrivateUsers=pick\n[Files]\nPrivateUsersOwnership=chown\n", &file, NULL), 0);
+        assert_int_equal(settings_merge(&cmd, &file, false, "/x.nspawn", NULL), 0);
+        assert_int_equal(cmd.private_users, PRIVATE_USERS_PICK); /* from an untrusted file too */
+        assert_int_equal(cmd.private_users_ownership, PRIVATE_USERS_OWNERSHIP_CHOWN);
+        spawn_config_done(&file);
+        spawn_config_done(&cmd);
+
+        /* UIDBASE:N; the older PrivateUsersChown=no is off; the command line wins. */
+        spawn_config_init(&cmd);
+        cmd.private_users = PRIVATE_USERS_NO;
+        cmd.mask |= SETTING_USERNS;
+        assert_int_equal(parse("[Exec]\nPrivateUsers=1310720:65536\n[Files]\nPrivateUsersChown=no\n", &file, NULL), 0);
+        assert_int_equal(file.private_users, PRIVATE_USERS_FIXED);
+        assert_int_equal(file.uid_shift, 1310720);
+        assert_int_equal(settings_merge(&cmd, &file, true, "/x.nspawn", NULL), 0);
+        assert_int_equal(cmd.private_users, PRIVATE_USERS_NO);
+        assert_int_equal(cmd.private_users_ownership, PRIVATE_USERS_OWNERSHIP_OFF);
+        spawn_config_done(&file);
+        spawn_config_done(&cmd);
+
+        char **w = NULL;
+        assert_int_equal(parse("[Exec]\nPrivateUsers=bogus\n[Files]\nPrivateUsersOwnership=maybe\n", &file, &w), 0);
+        assert_int_equal(file.private_users, PRIVATE_USERS_NO);
+        assert_int_equal(strv_length(w), 2);
+        strv_free(w);
+        spawn_config_done(&file);
+}
+
 static void test_bind_parse(void **state) {
         CustomMount m;
         assert_int_equal(custom_mount_parse_bind("/a", false, &m), 0);
@@ -305,7 +337,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_settings_basic),    cmocka_unit_test(test_settings_warnings),
                 cmocka_unit_test(test_settings_continuation), cmocka_unit_test(test_settings_limits),
-                cmocka_unit_test(test_settings_merge),    cmocka_unit_test(test_bind_parse),
+                cmocka_unit_test(test_settings_merge), cmocka_unit_test(test_settings_userns),    cmocka_unit_test(test_bind_parse),
                 cmocka_unit_test(test_caps),              cmocka_unit_test(test_values),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
