@@ -2,8 +2,10 @@
 # bench/boot.sh [ROUNDS] — boot the Debian rootfs fixture (systemd) to poweroff.target with
 # cowpen run -b and with systemd-nspawn -b on the same directory, alternating which goes first,
 # ROUNDS rounds (default 5). Prints each round's times and the median ratio cowpen/nspawn
-# (target: ≤ 1.0). nspawn runs as the issue's reference: in a mount namespace with /run on tmpfs,
-# --register=no --keep-unit. The machine may be shared: read the medians.
+# (target: ≤ 1.0). Then the same with -U (a picked user namespace; each tool on its own copy,
+# since either may change the owners on disk). nspawn runs as the issue's reference: in a mount
+# namespace with /run on tmpfs, --register=no --keep-unit. The machine may be shared: read the
+# medians.
 set -euo pipefail
 TEST_SRCDIR=${TEST_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 . "$TEST_SRCDIR/tests/lib/lib.sh"
@@ -19,22 +21,36 @@ D=$TEMP_DIR/deb
 now() { date +%s.%N; }
 t() { local s e; s=$(now); "$@" >/dev/null 2>&1 || fail "failed: $*"; e=$(now); echo "$e - $s" | bc -l; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+cp -a "$ROOTFS_DIR" "$TEMP_DIR/deb-nspawn-u"
+cp -a "$ROOTFS_DIR" "$TEMP_DIR/deb-cowpen-u"
+U=()
 nspawn() {
-  unshare -m sh -c 'mount -t tmpfs tmpfs /run && exec systemd-nspawn -q --register=no --keep-unit -b -D "$1" systemd.unit=poweroff.target' sh "$D"
+  local d=$D
+  [ ${#U[@]} -eq 0 ] || d=$TEMP_DIR/deb-nspawn-u
+  unshare -m sh -c 'mount -t tmpfs tmpfs /run && exec systemd-nspawn -q --register=no --keep-unit "$@" -b -D "$0" systemd.unit=poweroff.target' "$d" "${U[@]}"
 }
-cowpen() { "$COWPEN" run -b -D "$D" systemd.unit=poweroff.target; }
+cowpen() {
+  local d=$D
+  [ ${#U[@]} -eq 0 ] || d=$TEMP_DIR/deb-cowpen-u
+  "$COWPEN" run "${U[@]}" -b -D "$d" systemd.unit=poweroff.target
+}
 
-# One unmeasured boot each: the page cache and the image's first-boot work (machine-id, journal).
-t nspawn >/dev/null
-t cowpen >/dev/null
+bench() {
+  # One unmeasured boot each: the page cache and the image's first-boot work (machine-id, journal).
+  t nspawn >/dev/null
+  t cowpen >/dev/null
 
-echo "boot bench: Debian bookworm + systemd to poweroff.target, $ROUNDS rounds, $(nproc) CPUs, load: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-6s %10s %10s %7s\n' round nspawn cowpen ratio
-rs=()
-for ((i = 1; i <= ROUNDS; i++)); do
-  if ((i % 2)); then a=$(t nspawn); b=$(t cowpen); else b=$(t cowpen); a=$(t nspawn); fi
-  r=$(echo "$b / $a" | bc -l)
-  rs+=("$r")
-  printf '%-6s %9.3fs %9.3fs %7.3f\n' "$i" "$a" "$b" "$r"
-done
-printf 'median ratio cowpen/systemd-nspawn: %.3f (target <= 1.0)\n' "$(printf '%s\n' "${rs[@]}" | median)"
+  echo "boot bench${U[*]:+ with ${U[*]}}: Debian bookworm + systemd to poweroff.target, $ROUNDS rounds, $(nproc) CPUs, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+  printf '%-6s %10s %10s %7s\n' round nspawn cowpen ratio
+  local rs=() i a b r
+  for ((i = 1; i <= ROUNDS; i++)); do
+    if ((i % 2)); then a=$(t nspawn); b=$(t cowpen); else b=$(t cowpen); a=$(t nspawn); fi
+    r=$(echo "$b / $a" | bc -l)
+    rs+=("$r")
+    printf '%-6s %9.3fs %9.3fs %7.3f\n' "$i" "$a" "$b" "$r"
+  done
+  printf 'median ratio cowpen/systemd-nspawn%s: %.3f (target <= 1.0)\n' "${U[*]:+ ${U[*]}}" "$(printf '%s\n' "${rs[@]}" | median)"
+}
+bench
+U=(-U)
+bench

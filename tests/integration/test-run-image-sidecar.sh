@@ -7,16 +7,7 @@
 . "$TEST_SRCDIR/tests/lib/lib.sh"
 . "$TEST_SRCDIR/tests/lib/boot.sh"
 
-for t in mkfs.erofs veritysetup openssl; do
-  command -v $t >/dev/null || fail "$t is not installed (scripts/packages/boot.txt)"
-done
-grep -qw erofs /proc/filesystems || modprobe erofs 2>/dev/null || true
-grep -qw erofs /proc/filesystems || skip "kernel has no erofs"
-[ -e /dev/loop-control ] || skip "no loop devices"
-
-make_temp_dir
-W=$TEMP_DIR
-cd "$W"
+raw_image_test_setup mkfs.erofs veritysetup openssl
 make_busybox_tree tree
 echo sidecar-image > tree/etc/motd
 make_verity_cert "$W"
@@ -93,4 +84,4 @@ must_fail 1 "$COWPEN" run -i c/plain.raw --root-hash="$(printf '%064d' 2)" --ver
 must_fail 1 "$COWPEN" run -i c/plain.raw --root-hash=xyz --verity-data=s/app.verity true
 assert_one_line_error 'not a sha256 or sha512 hex digest'
 pass "--root-hash, --verity-data, --root-hash-sig (file and base64:)"
-[ -z "$(ls -d /run/cowpen-image.* 2>/dev/null)" ] || fail "mount points left behind"
+[ -z "$(leftovers)" ] || fail "left behind: $(leftovers)"

@@ -9,21 +9,7 @@
 . "$TEST_SRCDIR/tests/lib/boot.sh"
 
 [ "$(uname -m)" = x86_64 ] || skip "the test images use x86-64 partition types"
-for t in sfdisk mkfs.erofs mksquashfs veritysetup openssl; do
-  command -v $t >/dev/null || fail "$t is not installed (scripts/packages/boot.txt)"
-done
-grep -qw erofs /proc/filesystems || modprobe erofs 2>/dev/null || true
-grep -qw erofs /proc/filesystems || skip "kernel has no erofs"
-[ -e /dev/loop-control ] || skip "no loop devices"
-
-make_temp_dir
-W=$TEMP_DIR
-cd "$W"
-loops_before=$(losetup -a | wc -l)
-leftovers() {
-  ls -d /run/cowpen-image.* 2>/dev/null || true
-  [ "$(losetup -a | wc -l)" -le "$loops_before" ] || losetup -a | grep -v cowpen-test || true
-}
+raw_image_test_setup sfdisk mkfs.erofs mksquashfs veritysetup openssl
 
 make_busybox_usr_trees root usr
 echo from-the-root > root/etc/motd

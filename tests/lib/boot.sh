@@ -136,3 +136,25 @@ make_gpt_usr_image() {
   dd if="$w/usr.verity" of="$out" bs=1M seek=$((at + s_usr)) conv=notrunc status=none
   dd if="$w/usr.sig.json" of="$out" bs=1M seek=$((at + s_usr + s_ver)) conv=notrunc status=none
 }
+
+# The start of the raw image (-i) tests: the tools they need (fail when missing: they are in
+# scripts/packages/boot.txt), erofs and loop devices (skip without), a temp dir $W as cwd,
+# and leftovers() naming any mount point or loop device a run left.
+raw_image_test_setup() {
+  local t
+  for t in "$@"; do
+    command -v "$t" >/dev/null || fail "$t is not installed (scripts/packages/boot.txt)"
+  done
+  grep -qw erofs /proc/filesystems || modprobe erofs 2>/dev/null || true
+  grep -qw erofs /proc/filesystems || skip "kernel has no erofs"
+  [ -e /dev/loop-control ] || skip "no loop devices"
+  make_temp_dir
+  W=$TEMP_DIR
+  cd "$W" || fail "cd $W"
+  loops_before=$(losetup -a | wc -l)
+}
+
+leftovers() {
+  ls -d /run/cowpen-image.* 2>/dev/null || true
+  [ "$(losetup -a | wc -l)" -le "$loops_before" ] || losetup -a | grep -v cowpen-test || true
+}
