@@ -259,8 +259,7 @@ static int decide_ownership(const SpawnConfig *c, const struct stat *root, Spawn
         }
 }
 
-int spawn_userns_prepare(
-        SpawnConfig *c, int root_fd, const char *machine, ChildArgs *init_args, SpawnUserns *ret, char **ret_error) {
+int spawn_userns_prepare(SpawnConfig *c, int root_fd, const char *machine, SpawnUserns *ret, char **ret_error) {
         SpawnUserns u = SPAWN_USERNS_NULL;
         int r;
         struct stat st;
@@ -303,13 +302,18 @@ int spawn_userns_prepare(
                 *ret_error = strdup("--private-users-ownership=chown: a range over 65536 ids cannot be chowned into");
                 return -EINVAL;
         }
-        r = make_namespaces(c->uid_shift, c->uid_range, c->private_network, init_args, &u);
+        *ret = u;
+        return 0;
+}
+
+int spawn_userns_make(const SpawnConfig *c, ChildArgs *init_args, SpawnUserns *u, char **ret_error) {
+        if (c->private_users == PRIVATE_USERS_NO)
+                return 0;
+        int r = make_namespaces(c->uid_shift, c->uid_range, c->private_network, init_args, u);
         if (r < 0) {
-                spawn_userns_done(&u);
                 *ret_error = strdup("create the user namespace");
                 return r;
         }
-        *ret = u;
         return 0;
 }
 

@@ -77,12 +77,13 @@ void spawn_userns_done(SpawnUserns *u);
 int private_users_parse(const char *s, PrivateUsersMode *ret_mode, uid_t *ret_shift, uid_t *ret_range);
 int private_users_ownership_parse(const char *s, PrivateUsersOwnership *ret);
 
-/* Parent, before clone: resolves yes/pick into c->uid_shift (pick holds a lock on the range
- * while the container runs), decides the ownership mode from the root directory's owner and
- * makes the namespaces. */
+/* Parent, first: resolves yes/pick into c->uid_shift (pick holds a lock on the range while the
+ * container runs) and decides the ownership mode from the root directory's owner. */
+int spawn_userns_prepare(SpawnConfig *c, int root_fd, const char *machine, SpawnUserns *ret, char **ret_error);
+/* Parent, once everything init needs is in place (it is a copy of our memory from now on):
+ * makes the namespaces and the container's init (spawn_init(init_args)), waiting. */
 struct ChildArgs;
-int spawn_userns_prepare(SpawnConfig *c, int root_fd, const char *machine, struct ChildArgs *init_args, SpawnUserns *ret,
-                         char **ret_error);
+int spawn_userns_make(const SpawnConfig *c, struct ChildArgs *init_args, SpawnUserns *u, char **ret_error);
 
 /* Parent, around clone: the child is created in the PID namespace, the parent's own is
  * restored right after. */

@@ -231,11 +231,7 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
         args.close_fds[1] = error_pipe[0];
         args.close_fds[2] = con.master;
         args.close_fds[3] = handoff[1];
-        /* --private-users: init is made with the namespaces and waits; it keeps the other end. */
-        ChildArgs init_args = args;
-        init_args.close_fds[3] = handoff[0];
-        if (c->private_users &&
-            (r = spawn_userns_prepare(c, root->fd, root->machine, &init_args, &userns, ret_error)) < 0)
+        if (c->private_users && (r = spawn_userns_prepare(c, root->fd, root->machine, &userns, ret_error)) < 0)
                 goto finish;
         if (c->boot) {
                 boot.notify_ready = c->notify_ready;
@@ -244,10 +240,16 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
                 r = spawn_boot_prepare(&boot, c, root->machine, ret_error);
                 if (r < 0)
                         goto finish;
-                if (userns.init_pid > 0 && (r = spawn_boot_attach(&boot, userns.init_pid)) < 0) {
-                        *ret_error = strdup("move init into the container's cgroup");
-                        goto finish;
-                }
+        }
+        /* --private-users: init is made with the namespaces (a copy of our memory as it is now:
+         * config and boot set up) and waits; it keeps the other end of the socket. */
+        ChildArgs init_args = args;
+        init_args.close_fds[3] = handoff[0];
+        if ((r = spawn_userns_make(c, &init_args, &userns, ret_error)) < 0)
+                goto finish;
+        if (userns.init_pid > 0 && (r = spawn_boot_attach(&boot, userns.init_pid)) < 0) {
+                *ret_error = strdup("move init into the container's cgroup");
+                goto finish;
         }
 
         /* With --private-users the PID, UTS, IPC and network namespaces are the user namespace's

@@ -10,7 +10,7 @@ make_temp_dir
 T=$TEMP_DIR
 
 leftovers() {
-  ls -d /run/cowpen-notify.* 2>/dev/null || true
+  stale_notify_dirs
   local cg
   cg=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
   [ -z "$cg" ] || find "$cg" -maxdepth 3 -type d -name 'cowpen-*-bb' 2>/dev/null || true

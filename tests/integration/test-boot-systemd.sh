@@ -5,6 +5,7 @@
 # within 15 s, leaving no process, cgroup, notify socket or hidden entry behind. With -U the
 # container's user namespace owns its other namespaces: all units start, reboot restarts it.
 . "$TEST_SRCDIR/tests/lib/lib.sh"
+. "$TEST_SRCDIR/tests/lib/boot.sh"
 
 rootfs_fixture
 grep -qw cgroup2 /proc/filesystems || skip "kernel has no cgroup2"
@@ -18,7 +19,7 @@ must "$COWPEN" -q import-fs "$ROOTFS_DIR" deb >/dev/null
 
 leftovers() {
   ls -A "$COWPEN_IMAGE_ROOT" | grep '^\.#' || true
-  ls -d /run/cowpen-notify.* 2>/dev/null || true
+  stale_notify_dirs
   local cg
   cg=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
   [ -z "$cg" ] || find "$cg" -maxdepth 3 -type d -name 'cowpen-*-deb*' 2>/dev/null || true
@@ -112,6 +113,8 @@ for t in pid uts ipc cgroup mnt; do
   owner=$(lsns -n -o ONS -t $t -p $init | tr -d ' ')
   [ "$owner" = "$uns" ] || fail "-U: the $t namespace belongs to user namespace $owner, not the container's $uns"
 done
+tr '\0' '\n' </proc/$init/environ | grep -qx 'NOTIFY_SOCKET=/run/host/notify' || fail "-U: init has no NOTIFY_SOCKET"
+tr '\0' '\n' </proc/$init/environ | grep -qx 'container=cowpen' || fail "-U: init has no container=cowpen"
 uid=$(stat -c %u /proc/$init)
 [ "$uid" -ge $((0x80000)) ] || fail "-U: init runs as host uid $uid"
 must nsenter -t $init -a hostname renamed-u

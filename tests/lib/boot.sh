@@ -158,3 +158,15 @@ leftovers() {
   ls -d /run/cowpen-image.* 2>/dev/null || true
   [ "$(losetup -a | wc -l)" -le "$loops_before" ] || losetup -a | grep -v cowpen-test || true
 }
+
+# The notify socket directories (/run/cowpen-notify.PID.*) of cowpen runs that have ended: what
+# a run left behind. Those of runs still going (other tests on this machine) are not named.
+stale_notify_dirs() {
+  local d p
+  for d in /run/cowpen-notify.*; do
+    [ -e "$d" ] || continue
+    p=${d#/run/cowpen-notify.}
+    p=${p%%.*}
+    kill -0 "$p" 2>/dev/null || echo "$d"
+  done
+}
