@@ -69,16 +69,10 @@ static int sysfs_devnum(int dir_fd, dev_t *ret) {
 
 /* The kernel's partition partno of the disk whose sysfs directory is disk_fd: 1 and *ret, or 0. */
 static int kernel_partition(int disk_fd, unsigned partno, KernelPartition *ret) {
-        int dfd = fcntl(disk_fd, F_DUPFD_CLOEXEC, 3);
-        if (dfd < 0)
-                return negative_errno();
-        DIR *d = fdopendir(dfd);
-        if (!d) {
-                safe_close(dfd);
-                return negative_errno();
-        }
-        rewinddir(d); /* the dup shares the offset of the previous scan */
-        int r = 0;
+        DIR *d;
+        int r = opendir_fd(disk_fd, &d);
+        if (r < 0)
+                return r;
         struct dirent *de;
         while ((de = readdir(d))) {
                 if (de->d_name[0] == '.' || (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN))

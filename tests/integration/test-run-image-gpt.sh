@@ -43,8 +43,7 @@ pass "untrusted certificate refused"
 # One flipped byte in the root partition: refused, whichever byte.
 for off in 0 5000 $(( $(stat -c %s root.erofs) - 1 )); do
   cp img.raw bad.raw
-  b=$(dd if=bad.raw bs=1 skip=$((ROOT_START + off)) count=1 status=none | od -An -tu1 | tr -d ' ')
-  printf "\\$(printf %o $(( (b ^ 1) & 255 )))" | dd of=bad.raw bs=1 seek=$((ROOT_START + off)) conv=notrunc status=none
+  flip_bit bad.raw $((ROOT_START + off))
   must_fail 1 "$COWPEN" run -i bad.raw --verity-certs=certs true
   assert_one_line_error 'verity: data block [0-9]+ .* does not match'
 done

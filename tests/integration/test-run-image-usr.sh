@@ -60,8 +60,7 @@ pass "untrusted usr signature refused"
 # A flipped byte in the usr partition, wherever it is.
 for off in 0 1500 $(( $(stat -c %s usr.erofs) - 1 )); do
   cp img.raw bad.raw
-  b=$(dd if=bad.raw bs=1 skip=$((USR_START + off)) count=1 status=none | od -An -tu1 | tr -d ' ')
-  printf "\\$(printf %o $(( (b ^ 1) & 255 )))" | dd of=bad.raw bs=1 seek=$((USR_START + off)) conv=notrunc status=none
+  flip_bit bad.raw $((USR_START + off))
   must_fail 1 "$COWPEN" run -i bad.raw --verity-certs=certs true
   assert_one_line_error 'usr partition: verity: data block [0-9]+ .* does not match'
 done

@@ -170,3 +170,10 @@ stale_notify_dirs() {
     kill -0 "$p" 2>/dev/null || echo "$d"
   done
 }
+
+# flip_bit FILE OFFSET: inverts the lowest bit of the byte at OFFSET in place.
+flip_bit() {
+  local b
+  b=$(dd if="$1" bs=1 skip="$2" count=1 status=none | od -An -tu1 | tr -d ' ')
+  printf "\\$(printf %o $(( (b ^ 1) & 255 )))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
