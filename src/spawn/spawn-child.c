@@ -83,6 +83,21 @@ _noreturn_ static void stub_init(pid_t payload) {
         }
 }
 
+/* fork() as PID 2 of our PID namespace: with --private-users the setup process had that PID, so
+ * ask for it (clone3 set_tid; we are root of the namespace's owner); else, or where that is
+ * refused, the next free one, which is 2 without a user namespace. */
+static pid_t fork_pid2(void) {
+        struct {
+                uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size;
+        } args = { .exit_signal = SIGCHLD, .set_tid_size = 1 };
+        pid_t want = 2;
+        args.set_tid = (uint64_t) (uintptr_t) &want;
+        pid_t p = (pid_t) syscall(SYS_clone3, &args, sizeof(args));
+        if (p >= 0 || (errno != EEXIST && errno != EPERM && errno != ENOSYS && errno != EINVAL))
+                return p;
+        return fork();
+}
+
 static int read_container_file(const char *path, char **ret) {
         int r = read_file_at(AT_FDCWD, path, 0, PASSWD_FILE_SIZE_MAX, ret, NULL);
         if (r == -ENOENT) {
@@ -344,7 +359,7 @@ _noreturn_ static void child_exec(ChildArgs *a, const uint8_t id[16]) {
         }
 
         if (c->as_pid2) {
-                pid_t p = fork();
+                pid_t p = fork_pid2();
                 if (p < 0) {
                         spawn_error(&e, negative_errno(), "fork payload: %m");
                         child_fail(a, &e);

@@ -309,6 +309,14 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
         error_pipe[1] = safe_close(error_pipe[1]);
         alive_pipe[0] = safe_close(alive_pipe[0]);
 
+        /* --private-users: the setup process ends once it handed over (or failed, and said why
+         * on the error pipe). Reaped right away, so that its PID (2) is free again. */
+        int setup_status = 0;
+        if (setup_pid > 0) {
+                (void) waitpid(setup_pid, &setup_status, 0);
+                setup_pid = -1;
+        }
+
         /* The child reports a failed setup, or the pipe closes on its exec. */
         SpawnError e = {};
         ssize_t n = loop_read(error_pipe[0], &e, sizeof(e));
@@ -318,16 +326,10 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
                 *ret_error = strdup(e.message);
                 goto finish;
         }
-        if (setup_pid > 0) {
-                /* The setup process handed over (or was killed without a word). */
-                int st = 0;
-                (void) waitpid(setup_pid, &st, 0);
-                setup_pid = -1;
-                if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-                        r = -EIO;
-                        *ret_error = strdup("the container's setup process died");
-                        goto finish;
-                }
+        if (!WIFEXITED(setup_status) || WEXITSTATUS(setup_status) != 0) {
+                r = -EIO;
+                *ret_error = strdup("the container's setup process died");
+                goto finish;
         }
 
         if (c->boot)

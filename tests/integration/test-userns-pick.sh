@@ -58,7 +58,10 @@ out=$("$COWPEN" run -D "$W/img" --private-users=$((0x200000)):65536 /bin/sh -c '
 [ "$out" = " 0 $((0x200000)) 65536" ] || fail "UIDBASE:N: $out"
 out=$("$COWPEN" run -D "$W/img" --private-users=identity /bin/sh -c 'stat -c %u /home/user; cat /proc/self/uid_map' | tr -s ' ')
 [ "$out" = $'1000\n 0 0 65536' ] || fail "identity: $out"
-pass "-U, UIDBASE:N, identity"
+# -a: the stub is PID 1, the payload PID 2, as without a user namespace.
+out=$("$COWPEN" run -D "$W/img" -U -a /bin/sh -c 'echo $$; cat /proc/1/cmdline | tr "\0" " "')
+[ "${out%%$'\n'*}" = 2 ] || fail "-U -a: the payload is PID ${out%%$'\n'*}, not 2"
+pass "-U, UIDBASE:N, identity; -U -a runs the payload as PID 2"
 
 after=$(owners "$W/img")
 [ "$before" = "$after" ] || fail "owners on disk changed: $(diff <(echo "$before") <(echo "$after"))"
