@@ -27,9 +27,15 @@ T=$TEMP_DIR
 touch "$T/start"
 CG=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
 
-# -x on a directory keeps its overlay layers in hidden entries beside it: the ones this test makes
-# must be gone at its end (entries already there belong to someone else).
-hidden() { ls -A "$FIXTURE_CACHE" | grep -F -e ".#machine.$NAME." || true; }
+# -x on a directory keeps its overlay layers in hidden entries beside it, and its lock: the ones
+# this test makes must be gone at its end (entries already there belong to someone else).
+hidden() {
+  local f
+  for f in "$FIXTURE_CACHE/.#machine.$NAME."* "$FIXTURE_CACHE/.#$NAME.lck"; do
+    [ -e "$f" ] || continue
+    basename -- "$f"
+  done
+}
 HIDDEN_BEFORE=$(hidden)
 # Should a cowpen of ours have been killed after all, what it left beside the fixture goes too.
 at_exit "remove_new_hidden"
@@ -113,12 +119,12 @@ pass "sysvinit + OpenRC: sysinit, runlevel 0, halt; exit 0, nothing left"
 # 2. The default runlevel; SIGTERM.
 boot "$T/c2"
 wait_default $CP "$T/c2"
-[[ $(readlink /proc/$INIT/exe) =~ ^(/usr)?/sbin/init$ ]] || fail "PID 1 of the container is $(readlink /proc/$INIT/exe)"
-tr '\0' '\n' </proc/$INIT/environ | grep -qx 'container=cowpen' || fail "init has no container=cowpen"
-tr '\0' '\n' </proc/$INIT/environ | grep -q '^container_uuid=' || fail "init has no container_uuid"
+[[ $(readlink /proc/"$INIT"/exe) =~ ^(/usr)?/sbin/init$ ]] || fail "PID 1 of the container is $(readlink /proc/"$INIT"/exe)"
+tr '\0' '\n' </proc/"$INIT"/environ | grep -qx 'container=cowpen' || fail "init has no container=cowpen"
+tr '\0' '\n' </proc/"$INIT"/environ | grep -q '^container_uuid=' || fail "init has no container_uuid"
 # The rc system OpenRC detects (empty: container=cowpen is none it knows, so it runs as on a host).
-log "OpenRC's rc_sys in the container: \"$(nsenter -t $INIT -a openrc --sys 2>&1)\""
-ign=$(sed -n 's/^SigIgn:[[:space:]]*//p' /proc/$INIT/status)
+log "OpenRC's rc_sys in the container: \"$(nsenter -t "$INIT" -a openrc --sys 2>&1)\""
+ign=$(sed -n 's/^SigIgn:[[:space:]]*//p' /proc/"$INIT"/status)
 rtmin3=$(($(kill -l RTMIN) + 3))
 (((0x$ign >> (rtmin3 - 1)) & 1)) || fail "sysvinit does not ignore SIGRTMIN+3 (SigIgn $ign): revisit this test"
 pass "booted to OpenRC's default runlevel; init is sysvinit with container=cowpen"
@@ -127,7 +133,7 @@ kill -TERM $CP
 wait_exit $CP 10
 t1=$(date +%s%N)
 [ $RC -eq 143 ] || fail "SIGTERM: exit $RC, want 143 (init ignores SIGRTMIN+3, the container is ended)"
-kill -0 $INIT 2>/dev/null && fail "the container's init survived"
+kill -0 "$INIT" 2>/dev/null && fail "the container's init survived"
 [ -z "$(leftovers $CP)" ] || fail "left behind: $(leftovers $CP)"
 pass "SIGTERM ended it in $(((t1 - t0) / 1000000)) ms with status 143, nothing left"
 
