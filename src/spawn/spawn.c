@@ -120,11 +120,16 @@ static int child_main(void *userdata) {
 typedef struct Run {
         pid_t pid;
         int terminated_by; /* the signal a PID 1 payload without handler was killed for */
+        bool shutdown_sent; /* -b: the container's init got the signal that shuts it down */
 } Run;
 
 /* SIGINT/SIGTERM/SIGHUP to cowpen go to the container (--kill-signal= chooses which signal).
  * A PID 1 payload only receives signals it has a handler for: when it has none and the signal
- * would end an ordinary process, it is ended as one would be, with status 128+N. */
+ * would end an ordinary process, it is ended as one would be, with status 128+N.
+ * A booted init gets the shutdown signal once; a second SIGINT/SIGTERM/SIGHUP ends the container
+ * at once, as with systemd-nspawn. So does the first when init ignores the shutdown signal
+ * (sysvinit ignores SIGRTMIN+3 and has no signal that halts it): it would never end otherwise.
+ * Ended that way, the status is 128+N of the signal cowpen received. */
 static void forward_signal(Run *run, const SpawnConfig *c, int received) {
         int sig = c->kill_signal > 0 ? c->kill_signal : c->boot ? spawn_boot_kill_signal() : received;
         if (sig == SIGKILL || c->as_pid2) {
@@ -132,6 +137,12 @@ static void forward_signal(Run *run, const SpawnConfig *c, int received) {
                 return;
         }
         int d = signal_disposition(run->pid, sig);
+        if (c->boot && (run->shutdown_sent || d < 0)) {
+                run->terminated_by = received;
+                (void) kill(run->pid, SIGKILL);
+                return;
+        }
+        run->shutdown_sent = c->boot;
         if (d == 0 && sig != SIGCHLD && sig != SIGWINCH && sig != SIGURG && sig != SIGCONT) {
                 run->terminated_by = sig;
                 (void) kill(run->pid, SIGKILL);
