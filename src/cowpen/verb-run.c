@@ -466,6 +466,9 @@ int verb_run(int argc, char *argv[]) {
                 goto finish;
 
         a.prep.read_only = c.read_only;
+        /* An overlayfs root can be neither idmapped nor chowned: -x with a user namespace gets a
+         * copy where there is no btrfs snapshot. */
+        a.prep.ephemeral_copy = c.private_users != PRIVATE_USERS_NO;
         r = open_root(&a, &c, &owned, &img, &raw_path, &root);
         if (r < 0)
                 goto finish;

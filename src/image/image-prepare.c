@@ -21,6 +21,7 @@ static const char *const kind_table[_PREPARED_ROOT_KIND_MAX] = {
         [PREPARED_IN_PLACE] = "in place",
         [PREPARED_SNAPSHOT] = "btrfs snapshot",
         [PREPARED_OVERLAY] = "overlayfs",
+        [PREPARED_COPY] = "copy",
 };
 
 const char *prepared_root_kind_to_string(PreparedRootKind k) {
@@ -161,7 +162,24 @@ static int make_overlay_entry(PreparedRoot *p) {
         return 0;
 }
 
-static int make_ephemeral(PreparedRoot *p) {
+/* The tree to run becomes the hidden entry (a snapshot or a copy of the image). */
+static int use_hidden_entry(PreparedRoot *p, PreparedRootKind kind) {
+        _cleanup_close_ int sfd = openat(p->parent_fd, p->hidden_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (sfd < 0)
+                return negative_errno();
+        const char *sep = streq(p->parent_path, "/") ? "" : "/";
+        char *path = strjoin(p->parent_path, sep, p->hidden_name);
+        if (!path)
+                return -ENOMEM;
+        free(p->path);
+        p->path = path;
+        safe_close(p->fd);
+        p->fd = TAKE_FD(sfd);
+        p->kind = kind;
+        return 0;
+}
+
+static int make_ephemeral(PreparedRoot *p, bool copy) {
         int r = image_hidden_name("machine", p->machine, &p->hidden_name);
         if (r < 0)
                 return r;
@@ -172,24 +190,21 @@ static int make_ephemeral(PreparedRoot *p) {
         /* A subvolume: a writable snapshot, constant time. */
         if (btrfs_is_subvolume_fd(p->fd) > 0) {
                 r = btrfs_snapshot_at(p->fd, p->parent_fd, p->hidden_name, false);
-                if (r >= 0) {
-                        _cleanup_close_ int sfd = openat(p->parent_fd, p->hidden_name,
-                                                         O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-                        if (sfd < 0)
-                                return negative_errno();
-                        const char *sep = streq(p->parent_path, "/") ? "" : "/";
-                        char *path = strjoin(p->parent_path, sep, p->hidden_name);
-                        if (!path)
-                                return -ENOMEM;
-                        free(p->path);
-                        p->path = path;
-                        safe_close(p->fd);
-                        p->fd = TAKE_FD(sfd);
-                        p->kind = PREPARED_SNAPSHOT;
-                        return 0;
-                }
+                if (r >= 0)
+                        return use_hidden_entry(p, PREPARED_SNAPSHOT);
                 /* A half-made snapshot goes; the overlay below works on btrfs too. */
                 (void) rm_rf_at(p->parent_fd, p->hidden_name);
+        }
+
+        /* A tree of its own where it must be one: reflinked where the file system can, else
+         * copied (as systemd-nspawn does for -x without btrfs). clone_tree leaves nothing
+         * behind on failure. */
+        if (copy) {
+                CloneMethod how;
+                r = clone_tree(p->fd, p->parent_fd, p->hidden_name, CLONE_LADDER, &how);
+                if (r < 0)
+                        return r;
+                return use_hidden_entry(p, PREPARED_COPY);
         }
 
         /* Anything else: overlayfs with a private upper layer next to the image (same filesystem,
@@ -268,7 +283,7 @@ int prepared_root_new(const PrepareOptions *opts, const char *image_root, Prepar
                 return r;
 
         if (opts->ephemeral) {
-                r = make_ephemeral(p);
+                r = make_ephemeral(p, opts->ephemeral_copy);
                 if (r < 0)
                         return r;
         }

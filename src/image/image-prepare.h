@@ -15,6 +15,7 @@ typedef enum PreparedRootKind {
         PREPARED_IN_PLACE,     /* the tree itself (-D DIR or -M NAME) */
         PREPARED_SNAPSHOT,     /* -x: a btrfs snapshot of a subvolume image, removed on free */
         PREPARED_OVERLAY,      /* -x: overlayfs, lower = the image, upper/work in the hidden entry */
+        PREPARED_COPY,         /* -x with ephemeral_copy: a copy in the hidden entry, removed on free */
         _PREPARED_ROOT_KIND_MAX,
 } PreparedRootKind;
 
@@ -25,6 +26,9 @@ typedef struct PrepareOptions {
         const char *machine;      /* -M: the machine name; alone, the image of that name */
         const char *template_dir; /* --template: populate a missing -D from it */
         bool ephemeral;           /* -x */
+        bool ephemeral_copy;      /* -x without overlayfs: a copy (reflink where possible) where
+                                   * there is no btrfs snapshot (--private-users: an overlayfs root
+                                   * can be neither idmapped nor chowned) */
         bool read_only;           /* --read-only: a shared lock is enough */
 } PrepareOptions;
 

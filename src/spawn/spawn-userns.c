@@ -375,8 +375,8 @@ int spawn_userns_present_root(
         /* An ephemeral overlay can be neither idmapped (overlayfs refuses) nor chowned (every
          * file would be copied up). */
         if (overlay && (chown_tree || u->idmap)) {
-                *ret_what = "--private-users with -x on a file system without snapshots: the overlayfs root can be "
-                            "neither idmapped nor chowned (keep the image on btrfs)";
+                *ret_what = "a user namespace from the settings file with -x on an overlayfs root, which can be "
+                            "neither idmapped nor chowned (give --private-users on the command line: -x then copies)";
                 return -EOPNOTSUPP;
         }
         if (u->idmap) {

@@ -58,6 +58,15 @@ out=$("$COWPEN" run -D "$W/img" --private-users=$((0x200000)):65536 /bin/sh -c '
 [ "$out" = " 0 $((0x200000)) 65536" ] || fail "UIDBASE:N: $out"
 out=$("$COWPEN" run -D "$W/img" --private-users=identity /bin/sh -c 'stat -c %u /home/user; cat /proc/self/uid_map' | tr -s ' ')
 [ "$out" = $'1000\n 0 0 65536' ] || fail "identity: $out"
+# -x here (no btrfs snapshot): a copy of its own instead of the overlay, idmapped; the image
+# unchanged, nothing left next to it.
+parent=$(dirname "$W/img")
+out=$("$COWPEN" run -D "$W/img" -x -U /bin/sh -c 'stat -c "%u:%g" /home/user; touch /new && echo wrote')
+[ "$out" = $'1000:1000\nwrote' ] || fail "-x -U: $out"
+[ ! -e "$W/img/new" ] || fail "-x -U wrote into the image"
+[ -z "$(ls -A "$parent" | grep '^\.#')" ] || fail "-x -U left $(ls -A "$parent" | grep '^\.#')"
+pass "-x -U without snapshots: a private copy, idmapped"
+
 # -a: the stub is PID 1, the payload PID 2, as without a user namespace.
 out=$("$COWPEN" run -D "$W/img" -U -a /bin/sh -c 'echo $$; cat /proc/1/cmdline | tr "\0" " "')
 [ "${out%%$'\n'*}" = 2 ] || fail "-U -a: the payload is PID ${out%%$'\n'*}, not 2"
