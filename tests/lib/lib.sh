@@ -91,21 +91,21 @@ make_loop_fs() {
   LOOP_DEV=$dev
 }
 
-# The real Debian rootfs fixture (mmdebstrap minbase + systemd), built once and cached under
-# $FIXTURE_CACHE keyed by its recipe. Sets ROOTFS_TAR (the tarball) and ROOTFS_DIR (the tree,
-# extracted with owners, modes and xattrs). Never modify ROOTFS_DIR: copy it.
-ROOTFS_RECIPE="mmdebstrap --variant=minbase --include=systemd,systemd-sysv,dbus,iproute2 bookworm"
-rootfs_fixture() {
-  local key dir
-  key=$(printf '%s' "$ROOTFS_RECIPE" | sha256sum | cut -c1-16)
-  # The tree's name carries the extraction method's version: trees made by older ways of
-  # extracting stay apart.
-  ROOTFS_TAR=$FIXTURE_CACHE/rootfs-$key.tar
-  dir=$FIXTURE_CACHE/rootfs-$key.tree2
-  ROOTFS_DIR=$dir
-  # The completion marker lives beside the tree (so the tree is exactly what the tarball holds)
-  # and names the tarball it was extracted from (so a rebuilt tarball means a new extraction).
-  if [ -f "$ROOTFS_TAR" ] && [ "$(cat "$dir.complete" 2>/dev/null)" = "$(stat -c %i-%s-%Y "$ROOTFS_TAR")" ]; then
+# recipe_fixture NAME RECIPE [SUFFIX]: a real OS tree from an mmdebstrap recipe (a command line
+# that takes the output tarball as its last argument), built once and cached under
+# $FIXTURE_CACHE as NAME-KEY.tar, KEY from the recipe, and extracted (owners, modes, xattrs,
+# ACLs) to NAME-KEY.SUFFIX (default "tree"; the suffix names the extraction method's version, so
+# trees made by older ways of extracting stay apart). Sets FIXTURE_TAR and FIXTURE_DIR. Never
+# modify FIXTURE_DIR: run with -x or copy it.
+recipe_fixture() {
+  local name=$1 recipe=$2 suffix=${3:-tree} key tar dir
+  key=$(printf '%s' "$recipe" | sha256sum | cut -c1-16)
+  tar=$FIXTURE_CACHE/$name-$key.tar
+  dir=$FIXTURE_CACHE/$name-$key.$suffix
+  FIXTURE_TAR=$tar
+  FIXTURE_DIR=$dir
+  # The completion marker lives beside the tree and names the tarball it was extracted from.
+  if [ -f "$tar" ] && [ "$(cat "$dir.complete" 2>/dev/null)" = "$(stat -c %i-%s-%Y "$tar")" ]; then
     return 0
   fi
   command -v mmdebstrap >/dev/null || fail "mmdebstrap missing (scripts/install-deps.sh installs it)"
@@ -113,21 +113,21 @@ rootfs_fixture() {
   (
     exec 9>"$FIXTURE_CACHE/.lock"
     flock 9
-    [ -f "$ROOTFS_TAR" ] && [ "$(cat "$dir.complete" 2>/dev/null)" = "$(stat -c %i-%s-%Y "$ROOTFS_TAR")" ] && exit 0
+    [ -f "$tar" ] && [ "$(cat "$dir.complete" 2>/dev/null)" = "$(stat -c %i-%s-%Y "$tar")" ] && exit 0
     tmp=$(mktemp -d "$FIXTURE_CACHE/.build.XXXXXX")
     trap 'rm -rf "$tmp"' EXIT
-    if [ ! -f "$ROOTFS_TAR" ]; then
-      log "building rootfs fixture: $ROOTFS_RECIPE"
+    if [ ! -f "$tar" ]; then
+      log "building $name fixture: $recipe"
       # shellcheck disable=SC2086
-      ${ROOTFS_RECIPE} "$tmp/rootfs.tar" >"$tmp/log" 2>&1 || { cat "$tmp/log" >&2; exit 1; }
-      mv "$tmp/rootfs.tar" "$ROOTFS_TAR"
+      ${recipe} "$tmp/out.tar" >"$tmp/log" 2>&1 || { cat "$tmp/log" >&2; exit 1; }
+      mv "$tmp/out.tar" "$tar"
     fi
     rm -rf "$dir" "$dir.complete"
     mkdir "$tmp/tree"
-    tar --numeric-owner --xattrs --xattrs-include='*' --acls -xpf "$ROOTFS_TAR" -C "$tmp/tree"
+    tar --numeric-owner --xattrs --xattrs-include='*' --acls -xpf "$tar" -C "$tmp/tree"
     # GNU tar leaves out POSIX ACLs stored as SCHILY.xattr.system.posix_acl_* records (as
-    # mmdebstrap writes them): apply every stored xattr as it is, so the tree matches the archive.
-    python3 - "$ROOTFS_TAR" "$tmp/tree" <<'PY' || exit 1
+    # mmdebstrap writes them): apply every stored xattr as it is.
+    python3 - "$tar" "$tmp/tree" <<'PY' || exit 1
 import os, sys, tarfile
 with tarfile.open(sys.argv[1]) as t:
     for m in t:
@@ -137,12 +137,20 @@ with tarfile.open(sys.argv[1]) as t:
                 os.setxattr(path, k[len("SCHILY.xattr."):], v.encode("utf-8", "surrogateescape"),
                             follow_symlinks=False)
 PY
-    # Setting xattrs does not touch mtimes, but be sure the top matches the archive's "./".
     touch -r "$tmp/tree" "$tmp/tree"
     mv "$tmp/tree" "$dir"
-    stat -c %i-%s-%Y "$ROOTFS_TAR" >"$dir.complete"
+    stat -c %i-%s-%Y "$tar" >"$dir.complete"
     rm -rf "$tmp"
-  ) || fail "cannot build the rootfs fixture"
+  ) || fail "cannot build the $name fixture"
+}
+
+# The real Debian rootfs fixture (mmdebstrap minbase + systemd). Sets ROOTFS_TAR (the tarball)
+# and ROOTFS_DIR (the tree). Never modify ROOTFS_DIR: copy it.
+ROOTFS_RECIPE="mmdebstrap --variant=minbase --include=systemd,systemd-sysv,dbus,iproute2 bookworm"
+rootfs_fixture() {
+  recipe_fixture rootfs "$ROOTFS_RECIPE" tree2
+  ROOTFS_TAR=$FIXTURE_TAR
+  ROOTFS_DIR=$FIXTURE_DIR
 }
 
 # A tree that exercises every attribute the copy and extraction code must keep.
