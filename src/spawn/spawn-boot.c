@@ -348,6 +348,45 @@ int spawn_boot_status(int code, int status) {
         return 128 + status;
 }
 
+/* sysvinit's initctl request (initreq.h): 384 bytes, a magic, a command, the runlevel. */
+#define INITCTL_MAGIC 0x03091969
+#define INITCTL_CMD_RUNLEVEL 1
+#define INITCTL_REQUEST_SIZE 384
+
+int spawn_boot_request_halt(pid_t init) {
+        char root[64];
+        snprintf(root, sizeof(root), "/proc/%i/root", (int) init);
+        _cleanup_close_ int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rfd < 0)
+                return negative_errno();
+        static const char *const paths[] = {"run/initctl", "dev/initctl"};
+        int r = -ENOENT;
+        for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
+                /* The container's own path: its symlinks resolve inside it, never on the host. */
+                _cleanup_close_ int fd = openat2_resolve(rfd, paths[i], O_WRONLY | O_NONBLOCK | O_NOCTTY, 0,
+                                                         RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+                if (fd < 0) {
+                        r = fd;
+                        continue;
+                }
+                struct stat st;
+                if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode)) {
+                        r = -ENOTTY;
+                        continue;
+                }
+                int32_t req[INITCTL_REQUEST_SIZE / 4] = {};
+                req[0] = INITCTL_MAGIC;
+                req[1] = INITCTL_CMD_RUNLEVEL;
+                req[2] = '0';
+                /* Less than PIPE_BUF: written whole or not at all. */
+                ssize_t n = write(fd, req, sizeof(req));
+                if (n == (ssize_t) sizeof(req))
+                        return 0;
+                r = n < 0 ? negative_errno() : -EIO;
+        }
+        return r;
+}
+
 int spawn_boot_attach(const SpawnBoot *b, pid_t pid) {
         if (b->cgroup_fd < 0)
                 return 0;

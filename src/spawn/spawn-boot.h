@@ -73,6 +73,12 @@ const char *spawn_boot_notify_env(const SpawnBoot *b);
  * an entry left by a cowpen that was killed. */
 bool spawn_stale_owner(const char *name, const char *prefix);
 
+/* Parent: asks a sysvinit-style init (which ignores SIGRTMIN+3 and has no signal that halts it)
+ * for runlevel 0, as telinit 0 does: a request on its /run/initctl (or /dev/initctl) FIFO,
+ * found inside the container with RESOLVE_IN_ROOT and written without blocking. 0 when the
+ * request was written; -ENOENT, -ENXIO (no reader), -EAGAIN (full) or another -errno when not. */
+int spawn_boot_request_halt(pid_t init);
+
 /* The signal that shuts a booted container down cleanly (systemd: SIGRTMIN+3, halt). */
 static inline int spawn_boot_kill_signal(void) {
         return SIGRTMIN + 3;

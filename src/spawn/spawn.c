@@ -127,9 +127,10 @@ typedef struct Run {
  * A PID 1 payload only receives signals it has a handler for: when it has none and the signal
  * would end an ordinary process, it is ended as one would be, with status 128+N.
  * A booted init gets the shutdown signal once; a second SIGINT/SIGTERM/SIGHUP ends the container
- * at once, as with systemd-nspawn. So does the first when init ignores the shutdown signal
- * (sysvinit ignores SIGRTMIN+3 and has no signal that halts it): it would never end otherwise.
- * Ended that way, the status is 128+N of the signal cowpen received. */
+ * at once, as with systemd-nspawn. An init that ignores SIGRTMIN+3 (sysvinit, which has no
+ * signal that halts it) is asked for runlevel 0 through its initctl FIFO, as telinit 0 does;
+ * where that cannot be done either, the first signal ends it at once (it would never end
+ * otherwise). Ended that way, the status is 128+N of the signal cowpen received. */
 static void forward_signal(Run *run, const SpawnConfig *c, int received) {
         int sig = c->kill_signal > 0 ? c->kill_signal : c->boot ? spawn_boot_kill_signal() : received;
         if (sig == SIGKILL || c->as_pid2) {
@@ -137,6 +138,10 @@ static void forward_signal(Run *run, const SpawnConfig *c, int received) {
                 return;
         }
         int d = signal_disposition(run->pid, sig);
+        if (c->boot && !run->shutdown_sent && d < 0 && c->kill_signal <= 0 && spawn_boot_request_halt(run->pid) >= 0) {
+                run->shutdown_sent = true;
+                return;
+        }
         if (c->boot && (run->shutdown_sent || d < 0)) {
                 run->terminated_by = received;
                 (void) kill(run->pid, SIGKILL);

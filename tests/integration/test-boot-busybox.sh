@@ -73,6 +73,28 @@ must timeout 60 "$COWPEN" run -b -D "$T/bb" >/dev/null 2>&1
 [ -z "$(leftovers)" ] || fail "what the killed run left was not removed: $(leftovers)"
 pass "SIGKILL: the container dies, the next boot sweeps its cgroup and socket"
 
+# An init that ignores SIGRTMIN+3 and has no initctl FIFO to ask for runlevel 0: the first
+# SIGTERM ends the container at once (it could never shut down), status 143.
+cp -a "$T/bb" "$T/ign"
+rm -f "$T/ign/sbin/init"
+printf '#!/bin/sh\ntrap "" %d\nexec /bin/sleep 1017\n' $(($(kill -l RTMIN) + 3)) >"$T/ign/sbin/init"
+chmod 755 "$T/ign/sbin/init"
+"$COWPEN" run -b -D "$T/ign" >/dev/null 2>&1 &
+cp=$!
+at_exit "kill -9 $cp 2>/dev/null"
+for _ in $(seq 100); do pgrep -x -f '/bin/sleep 1017' >/dev/null && break; sleep 0.1; done
+sp=$(pgrep -x -f '/bin/sleep 1017') || fail "the init that ignores SIGRTMIN+3 never started"
+ign=$(sed -n 's/^SigIgn:[[:space:]]*//p' /proc/$sp/status)
+(((0x$ign >> ($(kill -l RTMIN) + 2)) & 1)) || fail "the test init does not ignore SIGRTMIN+3 (SigIgn $ign)"
+kill -TERM $cp
+rc=0
+for _ in $(seq 100); do kill -0 $cp 2>/dev/null || break; sleep 0.1; done
+kill -0 $cp 2>/dev/null && fail "cowpen still runs 10 s after SIGTERM to a container whose init ignores SIGRTMIN+3"
+wait $cp || rc=$?
+[ $rc -eq 143 ] || fail "init ignoring SIGRTMIN+3: exit $rc, want 143"
+[ -z "$(leftovers)" ] || fail "left behind: $(leftovers)"
+pass "an init that ignores the shutdown signal and has no initctl: SIGTERM ends it, 143"
+
 # No init: one line.
 mkdir -p "$T/noinit/etc"
 cp "$T/bb/etc/os-release" "$T/noinit/etc/"

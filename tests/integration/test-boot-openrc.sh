@@ -4,8 +4,9 @@
 #  1. init's argument "0": sysvinit runs OpenRC's sysinit, enters runlevel 0, OpenRC shuts down,
 #     halt powers off: exit 0, nothing left behind, the fixture unchanged;
 #  2. booted to the default runlevel (2: OpenRC's "default"), SIGTERM to cowpen: sysvinit ignores
-#     the shutdown signal SIGRTMIN+3 (it ignores every signal it has no use for), so cowpen ends
-#     the container at once: exit 128+15 within seconds, nothing left behind;
+#     the shutdown signal SIGRTMIN+3 (it ignores every signal it has no use for), so cowpen asks
+#     it for runlevel 0 through its /run/initctl FIFO, as telinit 0 does: OpenRC shuts down
+#     cleanly, exit 0, nothing left behind;
 #  3. --kill-signal=SIGPWR with an inittab whose powerwait action halts (LXC's convention):
 #     SIGTERM shuts OpenRC down cleanly, exit 0;
 #  4. a shutdown signal init handles without ending (powerwait runs a sleep): cowpen waits, and a
@@ -112,7 +113,10 @@ grep -q '^INIT: version' "$T/c1.txt" || fail "not sysvinit's init: $(head -5 "$T
 [ -n "$level0" ] || fail "sysvinit did not enter runlevel 0: $(tail -10 "$T/c1.txt")"
 [ -n "$halt" ] || fail "the shutdown did not reach halt: $(tail -10 "$T/c1.txt")"
 [ "$banner" -lt "$level0" ] && [ "$level0" -lt "$halt" ] || fail "sysinit, runlevel 0 and halt out of order"
-grep -q 'Saving dependency cache' "$T/c1.txt" || fail "OpenRC's shutdown runlevel did not run"
+# (A line can be lost when init hangs up the console between its scripts: any of the shutdown
+# runlevel's steps will do.)
+grep -q -e 'Saving dependency cache' -e 'Unmounting local filesystems' -e 'Asking all remaining processes' "$T/c1.txt" ||
+  fail "OpenRC's shutdown runlevel did not run: $(tail -10 "$T/c1.txt")"
 [ -z "$(leftovers $CP)" ] || fail "left behind: $(leftovers $CP)"
 pass "sysvinit + OpenRC: sysinit, runlevel 0, halt; exit 0, nothing left"
 
@@ -130,12 +134,15 @@ rtmin3=$(($(kill -l RTMIN) + 3))
 pass "booted to OpenRC's default runlevel; init is sysvinit with container=cowpen"
 t0=$(date +%s%N)
 kill -TERM $CP
-wait_exit $CP 10
+wait_exit $CP 60
 t1=$(date +%s%N)
-[ $RC -eq 143 ] || fail "SIGTERM: exit $RC, want 143 (init ignores SIGRTMIN+3, the container is ended)"
+[ $RC -eq 0 ] || fail "SIGTERM: exit $RC, want 0 (runlevel 0 through initctl): $(console "$T/c2" | tail -8)"
+console "$T/c2" >"$T/c2.txt"
+grep -q 'INIT: Switching to runlevel: 0' "$T/c2.txt" || fail "init was not switched to runlevel 0: $(tail -8 "$T/c2.txt")"
+grep -q 'Will now halt' "$T/c2.txt" || fail "no clean shutdown: $(tail -8 "$T/c2.txt")"
 kill -0 "$INIT" 2>/dev/null && fail "the container's init survived"
 [ -z "$(leftovers $CP)" ] || fail "left behind: $(leftovers $CP)"
-pass "SIGTERM ended it in $(((t1 - t0) / 1000000)) ms with status 143, nothing left"
+pass "SIGTERM: runlevel 0 through /run/initctl, OpenRC shut down cleanly in $(((t1 - t0) / 1000000)) ms, exit 0"
 
 # 3. --kill-signal=SIGPWR, inittab: powerwait halts.
 sed 's|^pf::powerwait:.*|pf::powerwait:/sbin/shutdown -t1 -h now|' "$TREE/etc/inittab" >"$T/inittab-halt"
