@@ -30,10 +30,29 @@ CG=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
 
 # -x on a directory keeps its overlay layers in hidden entries beside it, and its lock: the ones
 # this test makes must be gone at its end (entries already there belong to someone else).
+# Entries whose lock another process holds (a cowpen of someone else's using the same cached
+# fixture) are in use, not left behind: not listed.
+in_use() {
+  python3 - "$1" <<'PY'
+import fcntl, os, sys
+try:
+    fd = os.open(sys.argv[1], os.O_RDWR)
+except OSError:
+    sys.exit(1)
+try:
+    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+except OSError:
+    sys.exit(0)
+sys.exit(1)
+PY
+}
 hidden() {
-  local f
+  local f lck
   for f in "$FIXTURE_CACHE/.#machine.$NAME."* "$FIXTURE_CACHE/.#$NAME.lck"; do
     [ -e "$f" ] || continue
+    lck=$f
+    [[ $lck == *.lck ]] || lck=$f.lck
+    [ -e "$lck" ] && in_use "$lck" && continue
     basename -- "$f"
   done
 }
