@@ -262,13 +262,10 @@ _noreturn_ void spawn_child(ChildArgs *args) {
 
         char root_buf[4096];
         const char *root_path;
-        if (mount_setup_root(c, a->root, root_buf, sizeof(root_buf), &root_path, &e) < 0)
+        if (userns)
+                mount_set_creator(c->uid_shift);
+        if (mount_setup_root(c, a->root, userns ? a->userns : NULL, root_buf, sizeof(root_buf), &root_path, &e) < 0)
                 child_fail(a, &e);
-        const char *what = NULL;
-        if ((r = spawn_userns_present_root(a->userns, c, root_path, a->root->kind == PREPARED_OVERLAY, &what)) < 0) {
-                spawn_error(&e, r, r == -EOPNOTSUPP ? "%s" : "%s: %m", what);
-                child_fail(a, &e);
-        }
         _cleanup_close_ int root_fd = open(root_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (root_fd < 0) {
                 spawn_error(&e, negative_errno(), "open root: %m");

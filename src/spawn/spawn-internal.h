@@ -46,8 +46,11 @@ _noreturn_ void spawn_init(ChildArgs *a);
 
 /* spawn-mount.c: run in the child, in its new mount namespace, before pivot_root. */
 /* Makes the prepared root (and --volatile) a mount point; returns its path (borrowed or in buf). */
-int mount_setup_root(const SpawnConfig *c, const PreparedRoot *p, char *buf, size_t buflen, const char **ret_path,
-                     SpawnError *e);
+int mount_setup_root(const SpawnConfig *c, const PreparedRoot *p, const struct SpawnUserns *u, char *buf, size_t buflen,
+                     const char **ret_path, SpawnError *e);
+/* --private-users: missing mount points below an idmapped root are made as this uid (the host's
+ * root has no uid there); (uid_t) -1: not needed. Set in the setup process only. */
+void mount_set_creator(uid_t uid);
 int mount_api_vfs(int root_fd, const SpawnConfig *c, const char *console_path, SpawnError *e);
 int mount_custom(int root_fd, const SpawnConfig *c, SpawnError *e);
 int mount_make_root_read_only(const char *root_path, SpawnError *e);

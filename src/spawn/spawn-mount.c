@@ -3,12 +3,14 @@
 #include <linux/openat2.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
 #include "fd-util.h"
 #include "spawn-internal.h"
+#include "spawn-userns.h"
 #include "util.h"
 
 /* The container's mounts, made by its first process in its own mount namespace before
@@ -36,6 +38,35 @@ const char *fd_path(char buf[static FD_PATH_MAX], int fd) {
 }
 
 #define RESOLVE_ROOT (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+
+static uid_t mount_creator = (uid_t) -1;
+
+void mount_set_creator(uid_t uid) {
+        mount_creator = uid;
+}
+
+/* Makes a missing mount point: a directory, or an empty file. Below an idmapped root the host's
+ * root has no uid (EOVERFLOW): then as the container's root, which maps to the image's. */
+static int make_mount_point(int parent, const char *name, bool dir) {
+        for (int attempt = 0;; attempt++) {
+                int r = 0;
+                if (!dir) {
+                        int f = openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+                        if (f < 0 && errno != EEXIST)
+                                r = negative_errno();
+                        safe_close(f);
+                } else if (mkdirat(parent, name, 0755) < 0 && errno != EEXIST)
+                        r = negative_errno();
+                if (attempt > 0) {
+                        (void) setfsuid(0);
+                        (void) setfsgid(0);
+                }
+                if (r != -EOVERFLOW || attempt > 0 || mount_creator == (uid_t) -1)
+                        return r;
+                (void) setfsgid(mount_creator);
+                (void) setfsuid(mount_creator);
+        }
+}
 
 int open_mount_target(int root_fd, const char *path, bool dir, int *ret) {
         int fd = openat2_resolve(root_fd, path, O_PATH, 0, RESOLVE_ROOT);
@@ -71,13 +102,9 @@ int open_mount_target(int root_fd, const char *path, bool dir, int *ret) {
                         return -EINVAL;
                 int cfd = openat2_resolve(root_fd, prefix, O_PATH | ((last && !dir) ? 0 : O_DIRECTORY), 0, RESOLVE_ROOT);
                 if (cfd == -ENOENT) {
-                        if (last && !dir) {
-                                int f = openat(parent, comp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-                                if (f < 0 && errno != EEXIST)
-                                        return negative_errno();
-                                safe_close(f);
-                        } else if (mkdirat(parent, comp, 0755) < 0 && errno != EEXIST)
-                                return negative_errno();
+                        int r = make_mount_point(parent, comp, !(last && !dir));
+                        if (r < 0)
+                                return r;
                         cfd = openat2_resolve(root_fd, prefix, O_PATH | ((last && !dir) ? 0 : O_DIRECTORY), 0, RESOLVE_ROOT);
                 }
                 if (cfd < 0)
@@ -140,8 +167,8 @@ static int overlay_options(char **lower, size_t n_lower, int upper_fd, int work_
         return 0;
 }
 
-int mount_setup_root(const SpawnConfig *c, const PreparedRoot *p, char *buf, size_t buflen, const char **ret_path,
-                     SpawnError *e) {
+int mount_setup_root(const SpawnConfig *c, const PreparedRoot *p, const SpawnUserns *u, char *buf, size_t buflen,
+                     const char **ret_path, SpawnError *e) {
         const char *root = p->path;
         int r;
 
@@ -169,11 +196,21 @@ int mount_setup_root(const SpawnConfig *c, const PreparedRoot *p, char *buf, siz
         } else if (mount(p->path, p->path, NULL, MS_BIND | MS_REC, NULL) < 0)
                 return spawn_error(e, negative_errno(), "bind mount root: %m");
 
+        /* --private-users: the image presented to the user namespace (idmapped or chowned)
+         * before anything volatile is built on top of it. */
+        const char *what = NULL;
+        if (u && (r = spawn_userns_present_root(u, c, p->path, p->kind == PREPARED_OVERLAY, &what)) < 0)
+                return spawn_error(e, r, r == -EOPNOTSUPP ? "%s" : "%s: %m", what);
+
         if (c->volatile_mode == VOLATILE_YES || c->volatile_mode == VOLATILE_OVERLAY) {
                 _cleanup_close_ int lfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
                 if (lfd < 0)
                         return spawn_error(e, negative_errno(), "open root: %m");
-                if (mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV | MS_STRICTATIME, "mode=0755") < 0)
+                /* Its root directory the container root's (with a user namespace: the range's base). */
+                char tmpfs_opts[64];
+                snprintf(tmpfs_opts, sizeof(tmpfs_opts), "mode=0755,uid=%u,gid=%u", u && u->userns_fd >= 0 ? (unsigned) c->uid_shift : 0U,
+                         u && u->userns_fd >= 0 ? (unsigned) c->uid_shift : 0U);
+                if (mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV | MS_STRICTATIME, tmpfs_opts) < 0)
                         return spawn_error(e, negative_errno(), "mount volatile tmpfs: %m");
                 _cleanup_close_ int tfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (tfd < 0)

@@ -409,8 +409,11 @@ int spawn_userns_chown_api(int root_fd, const SpawnConfig *c, int console_fd) {
                 return negative_errno();
         /* The tmpfs instances the engine mounted belong to the host's root; inside they must be
          * the container root's (who would otherwise see nobody and get EACCES in /run). */
-        static const char *const dirs[] = {"dev", "dev/shm", "run", "tmp"};
+        static const char *const dirs[] = {"dev", "dev/shm", "run", "tmp", "var"};
         for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+                /* /var only where it is the engine's tmpfs (--volatile=state). */
+                if (streq(dirs[i], "var") && c->volatile_mode != VOLATILE_STATE)
+                        continue;
                 _cleanup_close_ int fd = openat2_resolve(
                         root_fd, dirs[i], O_PATH | O_DIRECTORY, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
                 if (fd < 0)

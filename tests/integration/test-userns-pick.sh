@@ -67,6 +67,22 @@ out=$("$COWPEN" run -D "$W/img" -x -U /bin/sh -c 'stat -c "%u:%g" /home/user; to
 [ -z "$(ls -A "$parent" | grep '^\.#')" ] || fail "-x -U left $(ls -A "$parent" | grep '^\.#')"
 pass "-x -U without snapshots: a private copy, idmapped"
 
+# --volatile with -U: state (the image read-only, /var a tmpfs of the container's root) and
+# overlay (writes land in a tmpfs); a --bind target missing in the image is made below the
+# idmapped root, owned by the image's root on disk.
+out=$("$COWPEN" run -D "$W/img" -U --volatile=state /bin/sh -c 'stat -c %u / /var /etc/passwd | tr "\n" " "; touch /var/a && echo var-ok; touch /etc/x 2>/dev/null || echo etc-ro')
+[ "$out" = $'0 0 0 var-ok\netc-ro' ] || fail "-U --volatile=state: $out"
+out=$("$COWPEN" run -D "$W/img" -U --volatile=overlay /bin/sh -c 'stat -c %u / /etc/passwd | tr "\n" " "; touch /etc/x && echo wrote')
+[ "$out" = '0 0 wrote' ] || fail "-U --volatile=overlay: $out"
+[ ! -e "$W/img/etc/x" ] || fail "-U --volatile=overlay wrote into the image"
+rm -rf "$W/img/var"
+mkdir -p "$W/bindsrc"
+out=$("$COWPEN" run -D "$W/img" -U --bind="$W/bindsrc:/newdir/sub" /bin/sh -c 'stat -c %u /newdir')
+[ "$out" = 0 ] || fail "-U --bind to a missing target: $out"
+[ "$(stat -c %u:%g "$W/img/newdir")" = 0:0 ] || fail "the bind target was made with owner $(stat -c %u:%g "$W/img/newdir") on disk"
+rm -rf "$W/img/newdir"
+pass "-U with --volatile=state|overlay, and a bind target made below the idmapped root"
+
 # -a: the stub is PID 1, the payload PID 2, as without a user namespace.
 out=$("$COWPEN" run -D "$W/img" -U -a /bin/sh -c 'echo $$; cat /proc/1/cmdline | tr "\0" " "')
 [ "${out%%$'\n'*}" = 2 ] || fail "-U -a: the payload is PID ${out%%$'\n'*}, not 2"
