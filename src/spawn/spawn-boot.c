@@ -394,7 +394,7 @@ int spawn_boot_attach(const SpawnBoot *b, pid_t pid) {
         if (fd < 0)
                 return negative_errno();
         char s[32];
-        int n = snprintf(s, sizeof(s), "%i", (int) pid);
+        int n = snprintf(s, sizeof(s), "%i", (int) pid); /* 0: the writer itself */
         if (write(fd, s, (size_t) n) != n)
                 return negative_errno();
         return 0;
@@ -403,11 +403,9 @@ int spawn_boot_attach(const SpawnBoot *b, pid_t pid) {
 int spawn_boot_child_enter(const SpawnBoot *b) {
         if (b->cgroup_fd < 0)
                 return 0;
-        _cleanup_close_ int fd = openat(b->cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        if (write(fd, "0", 1) != 1)
-                return negative_errno();
+        int r = spawn_boot_attach(b, 0);
+        if (r < 0)
+                return r;
         return RET_NERRNO(unshare(CLONE_NEWCGROUP));
 }
 

@@ -10,6 +10,7 @@
 
 #include "fd-util.h"
 #include "spawn-chown.h"
+#include "spawn-internal.h"
 #include "util.h"
 
 /* See spawn-chown.h. */
@@ -34,16 +35,14 @@ static bool shift_id(const Shift *s, uint32_t id, uint32_t *ret) {
 
 /* The xattrs of an O_PATH fd's inode (not a symlink's) through its /proc/self/fd link. */
 static ssize_t get_xattr(int fd, const char *name, void *buf, size_t size) {
-        char p[64];
-        snprintf(p, sizeof(p), "/proc/self/fd/%i", fd);
-        ssize_t n = getxattr(p, name, buf, size);
+        char p[FD_PATH_MAX];
+        ssize_t n = getxattr(fd_path(p, fd), name, buf, size);
         return n < 0 ? (errno == ENODATA || errno == EOPNOTSUPP ? 0 : negative_errno()) : n;
 }
 
 static int set_xattr(int fd, const char *name, const void *buf, size_t size) {
-        char p[64];
-        snprintf(p, sizeof(p), "/proc/self/fd/%i", fd);
-        return RET_NERRNO(setxattr(p, name, buf, size, 0));
+        char p[FD_PATH_MAX];
+        return RET_NERRNO(setxattr(fd_path(p, fd), name, buf, size, 0));
 }
 
 /* Shifts the ids of an ACL xattr in place: 1 when changed, 0 when not, -EBADMSG when malformed. */
@@ -113,9 +112,8 @@ static int shift_inode(const Shift *s, int fd, const struct stat *st) {
                 return negative_errno();
         /* chown cleared the set-ID bits of an executable: as they were. */
         if (!S_ISDIR(st->st_mode) && (st->st_mode & (S_ISUID | S_ISGID))) {
-                char p[64];
-                snprintf(p, sizeof(p), "/proc/self/fd/%i", fd);
-                if (chmod(p, st->st_mode & 07777) < 0)
+                char p[FD_PATH_MAX];
+                if (chmod(fd_path(p, fd), st->st_mode & 07777) < 0)
                         return negative_errno();
         }
         if (ncap > 0) {

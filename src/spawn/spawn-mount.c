@@ -47,25 +47,26 @@ void mount_set_creator(uid_t uid) {
 
 /* Makes a missing mount point: a directory, or an empty file. Below an idmapped root the host's
  * root has no uid (EOVERFLOW): then as the container's root, which maps to the image's. */
+static int create_mount_point(int parent, const char *name, bool dir) {
+        if (dir)
+                return mkdirat(parent, name, 0755) < 0 && errno != EEXIST ? negative_errno() : 0;
+        int f = openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (f < 0 && errno != EEXIST)
+                return negative_errno();
+        safe_close(f);
+        return 0;
+}
+
 static int make_mount_point(int parent, const char *name, bool dir) {
-        for (int attempt = 0;; attempt++) {
-                int r = 0;
-                if (!dir) {
-                        int f = openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-                        if (f < 0 && errno != EEXIST)
-                                r = negative_errno();
-                        safe_close(f);
-                } else if (mkdirat(parent, name, 0755) < 0 && errno != EEXIST)
-                        r = negative_errno();
-                if (attempt > 0) {
-                        (void) setfsuid(0);
-                        (void) setfsgid(0);
-                }
-                if (r != -EOVERFLOW || attempt > 0 || mount_creator == (uid_t) -1)
-                        return r;
-                (void) setfsgid(mount_creator);
-                (void) setfsuid(mount_creator);
-        }
+        int r = create_mount_point(parent, name, dir);
+        if (r != -EOVERFLOW || mount_creator == (uid_t) -1)
+                return r;
+        (void) setfsgid(mount_creator);
+        (void) setfsuid(mount_creator);
+        r = create_mount_point(parent, name, dir);
+        (void) setfsuid(0);
+        (void) setfsgid(0);
+        return r;
 }
 
 int open_mount_target(int root_fd, const char *path, bool dir, int *ret) {
