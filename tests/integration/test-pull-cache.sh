@@ -10,15 +10,9 @@
 rootfs_txz
 start_nginx
 make_gpg_key
-make_temp_dir
-ROOT=$TEMP_DIR/images
-mkdir -p "$ROOT"
-F=rootfs.tar.xz
-cp "$ROOTFS_TXZ1" "$NGINX_ROOT/pub/$F"
-(cd "$NGINX_ROOT/pub" && sha256sum "$F" >SHA256SUMS)
+make_image_root
+publish_rootfs rootfs.tar.xz
 gpg_sign --detach-sign -o "$NGINX_ROOT/pub/SHA256SUMS.gpg" "$NGINX_ROOT/pub/SHA256SUMS"
-SIZE=$(stat -c %s "$NGINX_ROOT/pub/$F")
-URL=$NGINX_URL/pub/$F
 cw() { "$COWPEN" --image-root="$ROOT" "$@"; }
 cache() { ls -A "$ROOT" | grep '^\.#pull-cache\.[0-9a-f]*$' || true; }
 

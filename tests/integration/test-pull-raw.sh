@@ -8,10 +8,7 @@
 
 start_nginx
 make_gpg_key
-make_temp_dir
-W=$TEMP_DIR
-ROOT=$W/images
-mkdir -p "$ROOT"
+make_image_root
 d=$NGINX_ROOT/pub/raw
 mkdir -p "$d"
 

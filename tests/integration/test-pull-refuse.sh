@@ -8,10 +8,8 @@
 start_nginx
 make_gpg_key "Trusted Key"
 TRUSTED=$GPG_KEYRING
-make_temp_dir
-W=$TEMP_DIR
-ROOT=$W/images
-mkdir -p "$ROOT" "$W/tree/etc" "$W/tree/usr/bin"
+make_image_root
+mkdir -p "$W/tree/etc" "$W/tree/usr/bin"
 printf 'ID=test\n' >"$W/tree/etc/os-release"
 head -c 300000 /dev/urandom >"$W/tree/usr/bin/blob"
 F=small.tar.xz

@@ -9,14 +9,8 @@
 
 rootfs_txz
 start_nginx
-make_temp_dir
-ROOT=$TEMP_DIR/images
-mkdir -p "$ROOT"
-F=rootfs.tar.xz
-cp "$ROOTFS_TXZ1" "$NGINX_ROOT/pub/$F"
-(cd "$NGINX_ROOT/pub" && sha256sum "$F" >SHA256SUMS)
-SIZE=$(stat -c %s "$NGINX_ROOT/pub/$F")
-URL=$NGINX_URL/pub/$F
+make_image_root
+publish_rootfs rootfs.tar.xz
 
 partial() { ls -A "$ROOT" | grep '^\.#pull-partial\.[0-9a-f]*$' || true; }
 partial_size() { local p; p=$(partial); [ -n "$p" ] && stat -c %s "$ROOT/$p" || echo 0; }

@@ -9,10 +9,7 @@
 rootfs_txz
 start_nginx
 make_gpg_key
-make_temp_dir
-W=$TEMP_DIR
-ROOT=$W/images
-mkdir -p "$ROOT"
+make_image_root
 F=rootfs.tar.xz
 
 # systemd style

@@ -164,3 +164,21 @@ PY
   [ -s "$port_file" ] || fail "the flaky server did not start"
   FLAKY_URL=http://127.0.0.1:$(cat "$port_file")
 }
+
+# make_image_root: a temp dir $W holding an empty image root $ROOT ($W/images).
+make_image_root() {
+  make_temp_dir
+  W=$TEMP_DIR
+  ROOT=$W/images
+  mkdir -p "$ROOT"
+}
+
+# publish_rootfs NAME: the rootfs .tar.xz fixture ($ROOTFS_TXZ1) served as $NGINX_ROOT/pub/NAME with
+# a SHA256SUMS listing it; sets F (NAME), SIZE (its size) and URL (its address).
+publish_rootfs() {
+  F=$1
+  cp "$ROOTFS_TXZ1" "$NGINX_ROOT/pub/$F"
+  (cd "$NGINX_ROOT/pub" && sha256sum "$F" >SHA256SUMS)
+  SIZE=$(stat -c %s "$NGINX_ROOT/pub/$F")
+  URL=$NGINX_URL/pub/$F
+}
