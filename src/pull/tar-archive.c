@@ -11,6 +11,7 @@
 #include <linux/limits.h>
 #include <string.h>
 
+#include "acl-xattr.h"
 #include "tar-archive.h"
 #include "util.h"
 
@@ -74,20 +75,6 @@ static int entry_add_xattr(TarEntry *e, const char *name, const void *value, siz
         return 0;
 }
 
-/* The kernel's POSIX ACL xattr format. */
-struct acl_xattr_entry {
-        uint16_t tag;
-        uint16_t perm;
-        uint32_t id;
-};
-enum {
-        ACLX_USER_OBJ = 0x01,
-        ACLX_USER = 0x02,
-        ACLX_GROUP_OBJ = 0x04,
-        ACLX_GROUP = 0x08,
-        ACLX_MASK = 0x10,
-        ACLX_OTHER = 0x20,
-};
 
 static int acl_entry_cmp(const void *a, const void *b) {
         const struct acl_xattr_entry *x = a, *y = b;
@@ -237,10 +224,10 @@ int tar_reader_next(TarReader *r, TarEntry *e) {
                 if (k < 0)
                         return k;
         }
-        int k = entry_acl_to_xattr(ae, ARCHIVE_ENTRY_ACL_TYPE_ACCESS, "system.posix_acl_access", e);
+        int k = entry_acl_to_xattr(ae, ARCHIVE_ENTRY_ACL_TYPE_ACCESS, ACL_XATTR_ACCESS, e);
         if (k < 0)
                 return k;
-        k = entry_acl_to_xattr(ae, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, "system.posix_acl_default", e);
+        k = entry_acl_to_xattr(ae, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, ACL_XATTR_DEFAULT, e);
         if (k < 0)
                 return k;
         return 1;
@@ -379,9 +366,9 @@ int tar_writer_header(TarWriter *w, const TarEntry *e, const uint64_t *data_map,
         for (size_t i = 0; i < e->n_xattrs; i++) {
                 const TarXattr *x = &e->xattrs[i];
                 int r = 0;
-                if (streq(x->name, "system.posix_acl_access"))
+                if (streq(x->name, ACL_XATTR_ACCESS))
                         r = entry_xattr_to_acl(ae, ARCHIVE_ENTRY_ACL_TYPE_ACCESS, x);
-                else if (streq(x->name, "system.posix_acl_default"))
+                else if (streq(x->name, ACL_XATTR_DEFAULT))
                         r = entry_xattr_to_acl(ae, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, x);
                 else
                         archive_entry_xattr_add_entry(ae, x->name, x->value, x->size);

@@ -39,9 +39,6 @@ void tar_entry_clear(TarEntry *e);
 /* Whether e carries an xattr of that name. */
 bool tar_entry_has_xattr(const TarEntry *e, const char *name);
 
-/* The POSIX ACL xattr encoding (system.posix_acl_access). */
-#define ACL_XATTR_VERSION 2
-
 /* ---- reading ---- */
 
 typedef struct TarReader TarReader;

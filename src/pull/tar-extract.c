@@ -24,6 +24,7 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
+#include "acl-xattr.h"
 #include "fd-util.h"
 #include "tar-extract.h"
 #include "util.h"
@@ -314,7 +315,7 @@ static int drop_inherited_acls(TarExtract *x, int fd, bool path_only, const TarE
                 return 0;
         char proc[64];
         snprintf(proc, sizeof(proc), "/proc/self/fd/%i", fd);
-        static const char *const names[] = { "system.posix_acl_access", "system.posix_acl_default" };
+        static const char *const names[] = { ACL_XATTR_ACCESS, ACL_XATTR_DEFAULT };
         for (size_t i = 0; i < ELEMENTSOF(names); i++) {
                 if (i == 1 && !S_ISDIR(e->mode))
                         break;
@@ -328,7 +329,7 @@ static int drop_inherited_acls(TarExtract *x, int fd, bool path_only, const TarE
 }
 
 static void note_default_acl(TarExtract *x, const TarEntry *e) {
-        if (S_ISDIR(e->mode) && tar_entry_has_xattr(e, "system.posix_acl_default"))
+        if (S_ISDIR(e->mode) && tar_entry_has_xattr(e, ACL_XATTR_DEFAULT))
                 x->default_acl_seen = true;
 }
 

@@ -8,6 +8,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "acl-xattr.h"
 #include "fd-util.h"
 #include "spawn-chown.h"
 #include "spawn-internal.h"
@@ -15,9 +16,6 @@
 
 /* See spawn-chown.h. */
 
-#define ACL_XATTR_VERSION 2U
-#define ACL_TAG_USER 0x02U
-#define ACL_TAG_GROUP 0x08U
 #define VFS_CAP_REVISION_MASK 0xFF000000U
 #define VFS_CAP_REVISION_3 0x03000000U
 #define VFS_CAP_V3_SIZE 24U
@@ -47,18 +45,21 @@ static int set_xattr(int fd, const char *name, const void *buf, size_t size) {
 
 /* Shifts the ids of an ACL xattr in place: 1 when changed, 0 when not, -EBADMSG when malformed. */
 static int shift_acl(const Shift *s, uint8_t *buf, size_t n) {
-        if (n < 4 || (n - 4) % 8 != 0 || le32toh(*(uint32_t *) buf) != ACL_XATTR_VERSION)
+        uint32_t version;
+        if (n < 4 || (n - 4) % sizeof(struct acl_xattr_entry) != 0)
+                return -EBADMSG;
+        memcpy(&version, buf, 4);
+        if (le32toh(version) != ACL_XATTR_VERSION)
                 return -EBADMSG;
         int changed = 0;
-        for (size_t off = 4; off < n; off += 8) {
-                uint16_t tag;
-                uint32_t id, nid;
-                memcpy(&tag, buf + off, 2);
-                memcpy(&id, buf + off + 4, 4);
-                tag = le16toh(tag);
-                if ((tag == ACL_TAG_USER || tag == ACL_TAG_GROUP) && shift_id(s, le32toh(id), &nid)) {
-                        nid = htole32(nid);
-                        memcpy(buf + off + 4, &nid, 4);
+        for (size_t off = 4; off < n; off += sizeof(struct acl_xattr_entry)) {
+                struct acl_xattr_entry e;
+                uint32_t nid;
+                memcpy(&e, buf + off, sizeof(e));
+                uint16_t tag = le16toh(e.tag);
+                if ((tag == ACLX_USER || tag == ACLX_GROUP) && shift_id(s, le32toh(e.id), &nid)) {
+                        e.id = htole32(nid);
+                        memcpy(buf + off, &e, sizeof(e));
                         changed = 1;
                 }
         }
@@ -81,7 +82,7 @@ static int shift_inode(const Shift *s, int fd, const struct stat *st) {
                 if (ncap < 0)
                         return (int) ncap;
         }
-        static const char *const acl_names[] = {"system.posix_acl_access", "system.posix_acl_default"};
+        static const char *const acl_names[] = {ACL_XATTR_ACCESS, ACL_XATTR_DEFAULT};
         for (size_t i = 0; i < ELEMENTSOF(acl_names); i++) {
                 if (i == 1 && !S_ISDIR(st->st_mode))
                         break;
