@@ -200,7 +200,6 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
         SpawnBoot boot = SPAWN_BOOT_NULL;
         SpawnUserns userns = SPAWN_USERNS_NULL;
         int saved_pid_ns = -EBADF, handoff[2] = { -EBADF, -EBADF };
-        pid_t setup_pid = -1;
         /* A SIGINT/SIGTERM/SIGHUP that came before the signals were blocked here found no
          * container to forward to (main's handler only noted it): it ends the run before anything
          * starts, with the status it would have given a moment later. */
@@ -313,24 +312,19 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
                 *ret_error = strdup("return to our PID namespace");
                 goto finish;
         }
-        /* With a user namespace what runs the payload is init; the setup process ends. */
-        if (userns.init_pid > 0) {
-                setup_pid = run.pid;
-                run.pid = userns.init_pid;
-                userns.init_pid = -1;
-        }
         handoff[0] = safe_close(handoff[0]);
         handoff[1] = safe_close(handoff[1]);
-
         error_pipe[1] = safe_close(error_pipe[1]);
         alive_pipe[0] = safe_close(alive_pipe[0]);
 
-        /* --private-users: the setup process ends once it handed over (or failed, and said why
-         * on the error pipe). Reaped right away, so that its PID (2) is free again. */
+        /* With a user namespace what runs the payload is init; the setup process ends once it
+         * handed over (or failed, and said why on the error pipe). Reaped right away, so that
+         * its PID (2) is free again. */
         int setup_status = 0;
-        if (setup_pid > 0) {
-                (void) waitpid(setup_pid, &setup_status, 0);
-                setup_pid = -1;
+        if (userns.init_pid > 0) {
+                (void) waitpid(run.pid, &setup_status, 0);
+                run.pid = userns.init_pid;
+                userns.init_pid = -1;
         }
 
         /* The child reports a failed setup, or the pipe closes on its exec. */
@@ -416,10 +410,6 @@ finish:
         if (run.pid > 0) {
                 (void) kill(run.pid, SIGKILL);
                 (void) waitpid(run.pid, NULL, 0);
-        }
-        if (setup_pid > 0) {
-                (void) kill(setup_pid, SIGKILL);
-                (void) waitpid(setup_pid, NULL, 0);
         }
         safe_close(handoff[0]);
         safe_close(handoff[1]);
