@@ -157,7 +157,12 @@ wait_exit $CP 60
 t1=$(date +%s%N)
 [ $RC -eq 0 ] || fail "SIGTERM: exit $RC, want 0 (runlevel 0 through initctl): $(console "$T/c2" | tail -8)"
 console "$T/c2" >"$T/c2.txt"
-grep -q 'INIT: Switching to runlevel: 0' "$T/c2.txt" || fail "init was not switched to runlevel 0: $(tail -8 "$T/c2.txt")"
+# sysvinit's own console messages are best effort: under load "Switching to runlevel: 0" was
+# missing from the console while the whole shutdown that follows it was there (also before the
+# hardening work). Its runlevel change shows in either of its two messages; "Will now halt" (not
+# "reboot") says the runlevel was 0.
+grep -q -e 'INIT: Switching to runlevel: 0' -e 'INIT: Sending processes configured via /etc/inittab the TERM signal' "$T/c2.txt" ||
+  fail "init was not switched to runlevel 0: $(tail -8 "$T/c2.txt")"
 grep -q 'Will now halt' "$T/c2.txt" || fail "no clean shutdown: $(tail -8 "$T/c2.txt")"
 kill -0 "$INIT" 2>/dev/null && fail "the container's init survived"
 [ -z "$(leftovers $CP)" ] || fail "left behind: $(leftovers $CP)"
