@@ -42,8 +42,17 @@ static const char help_run[] =
         "Security:\n"
         "     --capability=CAPS     Keep these capabilities too (\"all\" for all)\n"
         "     --drop-capability=CAPS Drop these capabilities\n"
+        "     --ambient-capability=CAPS Pass these capabilities to the payload as ambient ones\n"
         "     --no-new-privileges[=BOOL] Set the no_new_privs flag\n"
+        "     --system-call-filter=[~]LIST  Allow (or with ~ refuse) system calls and @groups\n"
+        "                           on top of the default filter\n"
+        "  -Z --selinux-context=LABEL  SELinux label of the payload\n"
+        "  -L --selinux-apifs-context=LABEL  SELinux label of the API file systems\n"
+        "Resources:\n"
         "     --rlimit=NAME=SOFT[:HARD] Resource limit\n"
+        "     --oom-score-adjust=N  OOM score adjustment (-1000…1000)\n"
+        "     --cpu-affinity=CPUS   CPUs the container may run on (0-3,5)\n"
+        "     --personality=ARCH    x86 or x86-64: what uname reports\n"
         "     --private-users=MODE  no, yes, pick, identity, UIDBASE[:N]: a user namespace\n"
         "  -U                       --private-users=pick\n"
         "     --private-users-ownership=MODE  map (idmapped mounts), chown, off, auto\n"
@@ -55,9 +64,11 @@ static const char help_run[] =
         "     --tmpfs=PATH[:OPTS]   Mount a tmpfs\n"
         "     --overlay=LOWER…:UPPER:DST  Mount an overlayfs of host directories\n"
         "     --overlay-ro=LOWER…:DST     Likewise, read-only\n"
+        "     --inaccessible=PATH   Mask PATH with an empty node of its type\n"
         "     --resolv-conf=MODE    off, copy-host, replace-host, bind-host, *-static, delete, auto\n"
         "     --timezone=MODE       off, copy, bind, symlink, delete, auto\n"
         "I/O:\n"
+        "     --suppress-sync=BOOL  Make sync() and friends succeed without syncing\n"
         "     --console=MODE        interactive, read-only, passive, pipe\n"
         "  -P --pipe                --console=pipe\n"
         "Settings:\n"
@@ -95,6 +106,13 @@ enum {
         ARG_SETTINGS,
         ARG_PRIVATE_USERS_OWNERSHIP,
         ARG_VERITY_CERTS,
+        ARG_AMBIENT_CAPABILITY,
+        ARG_SYSTEM_CALL_FILTER,
+        ARG_OOM_SCORE_ADJUST,
+        ARG_CPU_AFFINITY,
+        ARG_PERSONALITY,
+        ARG_SUPPRESS_SYNC,
+        ARG_INACCESSIBLE,
 };
 
 typedef struct RunArgs {
@@ -151,12 +169,21 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
                 { "settings", required_argument, NULL, ARG_SETTINGS },
                 { "private-users-ownership", required_argument, NULL, ARG_PRIVATE_USERS_OWNERSHIP },
                 { "verity-certs", required_argument, NULL, ARG_VERITY_CERTS },
+                { "ambient-capability", required_argument, NULL, ARG_AMBIENT_CAPABILITY },
+                { "system-call-filter", required_argument, NULL, ARG_SYSTEM_CALL_FILTER },
+                { "oom-score-adjust", required_argument, NULL, ARG_OOM_SCORE_ADJUST },
+                { "cpu-affinity", required_argument, NULL, ARG_CPU_AFFINITY },
+                { "personality", required_argument, NULL, ARG_PERSONALITY },
+                { "suppress-sync", required_argument, NULL, ARG_SUPPRESS_SYNC },
+                { "inaccessible", required_argument, NULL, ARG_INACCESSIBLE },
+                { "selinux-context", required_argument, NULL, 'Z' },
+                { "selinux-apifs-context", required_argument, NULL, 'L' },
                 {}
         };
         int ch, r;
 
         /* "+": options end at the command, whose own options are its business. */
-        while ((ch = getopt_long(argc, argv, "+" GLOBAL_SHORT_OPTIONS "D:M:xi:baE:u:PU", options, NULL)) >= 0) {
+        while ((ch = getopt_long(argc, argv, "+" GLOBAL_SHORT_OPTIONS "D:M:xi:baE:u:PUZ:L:", options, NULL)) >= 0) {
                 CustomMount m;
                 switch (ch) {
                 case 'D':
@@ -283,6 +310,65 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
                         c->mask |= SETTING_CAPABILITY;
                         break;
                 }
+                case ARG_AMBIENT_CAPABILITY: {
+                        uint64_t caps;
+                        _cleanup_free_ char *bad = NULL;
+                        if (capability_list_parse(optarg, &caps, &bad) < 0)
+                                return log_error_errno(-EINVAL, "run: unknown capability \"%s\"", bad ?: optarg);
+                        c->ambient_caps |= caps;
+                        c->mask |= SETTING_AMBIENT_CAPABILITY;
+                        break;
+                }
+                case ARG_SYSTEM_CALL_FILTER: {
+                        _cleanup_free_ char *bad = NULL;
+                        r = syscall_filter_parse(optarg, &c->syscall_allow, &c->syscall_deny, &bad);
+                        if (r == -ENOMEM)
+                                return log_oom();
+                        if (r == -EINVAL)
+                                return log_error_errno(r, "run: --system-call-filter: unknown system call or group \"%s\"",
+                                                       bad ?: optarg);
+                        if (r < 0)
+                                return bad_value("--system-call-filter", optarg, r);
+                        c->mask |= SETTING_SYSCALL_FILTER;
+                        break;
+                }
+                case ARG_OOM_SCORE_ADJUST:
+                        if ((r = oom_score_adjust_parse(optarg, &c->oom_score_adjust)) < 0)
+                                return bad_value("--oom-score-adjust", optarg, r);
+                        c->oom_score_adjust_set = true;
+                        c->mask |= SETTING_OOM_SCORE_ADJUST;
+                        break;
+                case ARG_CPU_AFFINITY:
+                        cpu_set_done(&c->cpu_affinity);
+                        if ((r = cpu_set_parse(optarg, &c->cpu_affinity)) < 0)
+                                return r == -ENOMEM ? log_oom() : bad_value("--cpu-affinity", optarg, r);
+                        c->mask |= SETTING_CPU_AFFINITY;
+                        break;
+                case ARG_PERSONALITY:
+                        if ((c->personality = personality_from_string(optarg)) == PERSONALITY_INVALID)
+                                return log_error_errno(-EINVAL, "run: --personality: \"%s\" is not a personality of this host (x86, x86-64)",
+                                                       optarg);
+                        c->mask |= SETTING_PERSONALITY;
+                        break;
+                case ARG_SUPPRESS_SYNC:
+                        if ((r = parse_boolean(optarg)) < 0)
+                                return bad_value("--suppress-sync", optarg, r);
+                        c->suppress_sync = r;
+                        c->mask |= SETTING_SUPPRESS_SYNC;
+                        break;
+                case ARG_INACCESSIBLE:
+                        if ((r = inaccessible_path_add(&c->inaccessible, optarg)) < 0)
+                                return r == -ENOMEM ? log_oom() : bad_value("--inaccessible", optarg, r);
+                        c->mask |= SETTING_INACCESSIBLE;
+                        break;
+                case 'Z':
+                case 'L': {
+                        char **t = ch == 'Z' ? &c->selinux_context : &c->selinux_apifs_context;
+                        free(*t);
+                        if (!(*t = strdup(optarg)))
+                                return log_oom();
+                        break;
+                }
                 case ARG_NO_NEW_PRIVILEGES:
                         r = optarg ? parse_boolean(optarg) : 1;
                         if (r < 0)
@@ -394,6 +480,8 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
                 return log_usage("run: --template= needs --directory=");
         if (a->prep.ephemeral && c->volatile_mode != VOLATILE_NO)
                 return log_usage("run: --ephemeral and --volatile= may not be combined");
+        if (c->ambient_caps && c->boot)
+                return log_usage("run: --ambient-capability= may not be combined with --boot");
         return 0;
 }
 
@@ -465,6 +553,11 @@ int verb_run(int argc, char *argv[]) {
         if (r < 0)
                 goto finish;
 
+        if ((c.selinux_context || c.selinux_apifs_context) && !spawn_selinux_enabled()) {
+                r = log_error_errno(-EOPNOTSUPP, "run: %s: SELinux is not enabled on this host",
+                                    c.selinux_context ? "--selinux-context" : "--selinux-apifs-context");
+                goto finish;
+        }
         a.prep.read_only = c.read_only;
         /* An overlayfs root can be neither idmapped nor chowned: -x with a user namespace gets a
          * copy where there is no btrfs snapshot. */
@@ -502,6 +595,15 @@ int verb_run(int argc, char *argv[]) {
                         for (char **w = warnings; w && *w; w++)
                                 log_warning("run %s: %s: %s", root->machine, path, *w);
                 }
+        }
+
+        /* As nspawn: ambient capabilities come out of the bounding set, never on top of it. */
+        uint64_t outside = c.ambient_caps & ~spawn_config_capabilities(&c);
+        if (outside) {
+                unsigned cap = (unsigned) __builtin_ctzll(outside);
+                r = log_error_errno(-EINVAL, "run %s: ambient capability %s is not in the container's bounding set (add it with --capability=)",
+                                    root->machine, capability_to_name(cap) ?: "?");
+                goto finish;
         }
 
         for (;;) {

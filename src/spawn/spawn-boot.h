@@ -4,12 +4,10 @@
 /* Booting an init (-b/--boot): what systemd-nspawn gives a booting systemd, busybox or OpenRC
  * init, and what the engine needs to tell poweroff from reboot.
  *
- * The parent (spawn.c) calls spawn_boot_prepare() before clone(): it makes a cgroup below
- * cowpen's own in the host's cgroup2 hierarchy (delegated to the container: it becomes the root
- * of the container's cgroup namespace and is mounted writable at /sys/fs/cgroup), and the notify
- * socket. The child (spawn-child.c) enters the cgroup and a fresh cgroup namespace
- * (spawn_boot_child_enter), mounts cgroup2 and the notify socket (spawn_boot_child_mounts) and
- * execs the init found in the image (spawn_boot_find_init). When PID 1 ends, the kernel's verdict
+ * The parent (spawn.c) calls spawn_boot_prepare() before clone(): it makes the notify socket;
+ * the container's cgroup (spawn-cgroup.h, made for every run) is delegated to a booted init. The
+ * child (spawn-child.c) mounts that cgroup writable at /sys/fs/cgroup and the notify socket
+ * (spawn_boot_child_mounts) and execs the init found in the image (spawn_boot_find_init). When PID 1 ends, the kernel's verdict
  * on reboot() in a PID namespace tells the outcome: killed by SIGINT = poweroff/halt (status 0),
  * by SIGHUP = reboot (SPAWN_STATUS_REBOOT: the caller starts the container again).
  *
@@ -28,26 +26,21 @@
 
 /* A datagram on the notify socket is at most this long; longer ones are dropped. */
 #define BOOT_NOTIFY_MESSAGE_MAX 4096U
-/* Depth of the cgroup tree the container may leave behind that cleanup descends. */
-#define BOOT_CGROUP_DEPTH_MAX 64U
 
 typedef struct SpawnBoot {
-        char *cgroup_path;  /* absolute path of the delegated cgroup on the host, or NULL */
-        int cgroup_fd;      /* O_DIRECTORY of it */
         char *notify_dir;   /* host directory holding the notify socket */
         char *notify_path;  /* the socket's host path */
         int notify_fd;      /* the parent's receiving end */
         bool ready;         /* READY=1 received (or not waited for) */
         bool notify_ready;  /* --notify-ready=yes: report readiness only when the container does */
-        uid_t cgroup_owner; /* --private-users: the container's root, who gets the cgroup */
 } SpawnBoot;
 
 #define SPAWN_BOOT_NULL                                                                                               \
-        { .cgroup_fd = -EBADF, .notify_fd = -EBADF, .cgroup_owner = (uid_t) -1 }
+        { .notify_fd = -EBADF }
 
 /* Parent, before clone. *ret_error is a short cause on failure. */
 int spawn_boot_prepare(SpawnBoot *b, const SpawnConfig *c, const char *machine, char **ret_error);
-/* Parent, after the container ended: removes the cgroup (killing stragglers) and the socket. */
+/* Parent, after the container ended: removes the socket. */
 void spawn_boot_done(SpawnBoot *b);
 /* Parent: reads what waits on the notify socket; on READY=1 tells our own $NOTIFY_SOCKET. */
 void spawn_boot_notify_handle(SpawnBoot *b);
@@ -56,22 +49,16 @@ void spawn_boot_started(SpawnBoot *b);
 /* Parent: maps how PID 1 ended (waitid's si_code and si_status) to the run's status. */
 int spawn_boot_status(int code, int status);
 
-/* Child: into the cgroup and a cgroup namespace rooted there (before mounting /sys). */
-int spawn_boot_child_enter(const SpawnBoot *b);
-/* Parent: moves another process (--private-users: the container's init) into the cgroup. */
-int spawn_boot_attach(const SpawnBoot *b, pid_t pid);
 /* Child, before pivot_root: the writable cgroup2 at sys/fs/cgroup, the notify socket at
  * /run/host/notify. */
-int spawn_boot_child_mounts(int root_fd, const SpawnBoot *b);
+struct SpawnCgroup;
+int spawn_boot_child_mounts(int root_fd, const SpawnBoot *b, const struct SpawnCgroup *cgroup);
 /* Child, after pivot_root: the init to execute, with the command's words as its arguments.
  * *ret_argv is a new vector (argv[0] = the init's path). */
 int spawn_boot_find_init(char **args, char ***ret_argv);
 /* Child: extra environment for init (NOTIFY_SOCKET). */
 const char *spawn_boot_notify_env(const SpawnBoot *b);
 
-/* Whether name is PREFIX followed by the PID of a process that no longer exists (and '-' or '.'):
- * an entry left by a cowpen that was killed. */
-bool spawn_stale_owner(const char *name, const char *prefix);
 
 /* Parent: asks a sysvinit-style init (which ignores SIGRTMIN+3 and has no signal that halts it)
  * for runlevel 0, as telinit 0 does: a request on its /run/initctl (or /dev/initctl) FIFO,

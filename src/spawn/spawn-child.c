@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/close_range.h>
+#include <linux/securebits.h>
 #include <grp.h>
 #include <linux/openat2.h>
 #include <poll.h>
@@ -8,12 +12,15 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "fd-util.h"
+#include "spawn-cgroup.h"
 #include "spawn-internal.h"
+#include "spawn-seccomp.h"
 #include "spawn-user.h"
 #include "spawn-userns.h"
 #include "util.h"
@@ -50,37 +57,147 @@ static int drop_bounding_set(uint64_t keep) {
         return RET_NERRNO(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0));
 }
 
-static void dummy_handler(int sig) {
+/* Capability sets by capset(2), 64 bits each. */
+static int set_caps(uint64_t effective, uint64_t permitted, uint64_t inheritable) {
+        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_data_struct d[2] = {
+                { (uint32_t) effective, (uint32_t) permitted, (uint32_t) inheritable },
+                { (uint32_t) (effective >> 32), (uint32_t) (permitted >> 32), (uint32_t) (inheritable >> 32) },
+        };
+        return RET_NERRNO(syscall(SYS_capset, &h, d));
 }
 
-/* The -a stub: PID 1 that reaps everything and forwards signals to the payload (PID 2); it exits
- * with the payload's status (128+N when the payload died by signal N). Signals from the host
- * reach a PID 1 only when it has handlers, hence the dummy ones; they stay blocked and are
- * taken with sigwaitinfo(). */
-_noreturn_ static void stub_init(pid_t payload) {
-        sigset_t all;
-        sigfillset(&all);
-        sigprocmask(SIG_BLOCK, &all, NULL);
-        struct sigaction sa = { .sa_handler = dummy_handler };
-        for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++)
-                (void) sigaction(forwarded_signals[i], &sa, NULL);
-        (void) sigaction(SIGCHLD, &sa, NULL);
-        for (int s = SIGRTMIN; s <= SIGRTMAX; s++)
-                (void) sigaction(s, &sa, NULL);
+static int get_permitted(uint64_t *ret) {
+        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_data_struct d[2] = {};
+        if (syscall(SYS_capget, &h, d) < 0)
+                return negative_errno();
+        *ret = (uint64_t) d[0].permitted | ((uint64_t) d[1].permitted << 32);
+        return 0;
+}
 
-        for (;;) {
-                /* Reap first: the payload may have exited before we blocked. */
-                int status;
-                pid_t p;
-                while ((p = waitpid(-1, &status, WNOHANG)) > 0)
-                        if (p == payload)
-                                _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-                siginfo_t si;
-                int sig = sigwaitinfo(&all, &si);
-                if (sig < 0 || sig == SIGCHLD)
+static int raise_ambient(uint64_t caps) {
+        for (unsigned cap = 0; cap < 64; cap++)
+                if ((caps & (UINT64_C(1) << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+                        return negative_errno();
+        return 0;
+}
+
+/* Marks every fd from first on close-on-exec (close_range, Linux 5.11; else one by one). */
+static int cloexec_all_from(int first) {
+        if (syscall(SYS_close_range, (unsigned) first, ~0U, CLOSE_RANGE_CLOEXEC) >= 0)
+                return 0;
+        DIR *d = opendir("/proc/self/fd");
+        if (!d)
+                return negative_errno();
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                int fd;
+                if (safe_atoi(de->d_name, &fd) < 0 || fd < first || fd == dirfd(d))
                         continue;
-                (void) kill(payload, sig);
+                int fl = fcntl(fd, F_GETFD);
+                if (fl >= 0 && !(fl & FD_CLOEXEC))
+                        (void) fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
         }
+        closedir(d);
+        return 0;
+}
+
+/* Limits, personality, OOM score and CPUs: set in the container's first process, so that the
+ * -a stub and the payload both have them, as with nspawn. */
+static int apply_process_settings(const SpawnConfig *c, SpawnError *e) {
+        for (int i = 0; i < RLIMIT_NLIMITS; i++)
+                if (c->rlimits[i] && setrlimit(i, c->rlimits[i]) < 0)
+                        return spawn_error(e, negative_errno(), "set resource limit %d: %m", i);
+        if (c->personality != PERSONALITY_INVALID && personality(c->personality) < 0)
+                return spawn_error(e, negative_errno(), "set personality: %m");
+        if (c->oom_score_adjust_set) {
+                char v[16];
+                int n = snprintf(v, sizeof(v), "%i", c->oom_score_adjust);
+                _cleanup_close_ int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+                if (fd < 0 || write(fd, v, (size_t) n) != n)
+                        return spawn_error(e, negative_errno(), "set OOM score adjustment: %m");
+        }
+        if (c->cpu_affinity.set && sched_setaffinity(0, c->cpu_affinity.size, c->cpu_affinity.set) < 0)
+                return spawn_error(e, negative_errno(), "set CPU affinity: %m");
+        return 0;
+}
+
+/* The payload's label (-Z), applied by the kernel at exec. */
+static int set_exec_label(const char *label) {
+        if (!label)
+                return 0;
+        _cleanup_close_ int fd = open("/proc/thread-self/attr/exec", O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        size_t n = strlen(label);
+        return write(fd, label, n) == (ssize_t) n ? 0 : negative_errno();
+}
+
+/* The payload's identity and privileges, in an order that keeps what we need to the end:
+ * uid/gid with the capabilities kept, the ambient set, no_new_privs and the label, then the
+ * system-call filter (installing it needs CAP_SYS_ADMIN), then, for a user other than root, every
+ * capability but the ambient ones gone. Exec then gives root the bounding set, and anyone else
+ * the ambient set. */
+static int become_payload(ChildArgs *a, const SpawnUser *u, SpawnError *e) {
+        const SpawnConfig *c = a->config;
+        bool root = u->uid == 0;
+        uint64_t perm;
+        if (!root && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+                return spawn_error(e, negative_errno(), "keep capabilities: %m");
+        if (setgroups(u->n_groups, u->groups) < 0 || setresgid(u->gid, u->gid, u->gid) < 0 ||
+            setresuid(u->uid, u->uid, u->uid) < 0)
+                return spawn_error(e, negative_errno(), "change to user %s: %m", u->name);
+        int r = get_permitted(&perm);
+        if (r >= 0)
+                r = set_caps(perm, perm, c->ambient_caps);
+        if (r >= 0)
+                r = raise_ambient(c->ambient_caps);
+        if (r < 0)
+                return spawn_error(e, r, "set ambient capabilities: %m");
+        if (c->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                return spawn_error(e, negative_errno(), "set no_new_privs: %m");
+        if ((r = set_exec_label(c->selinux_context)) < 0)
+                return spawn_error(e, r, "set SELinux label %s: %m", c->selinux_context);
+        if (a->seccomp && (r = spawn_seccomp_install(a->seccomp)) < 0)
+                return spawn_error(e, r, "install the system call filter: %m");
+        if (!root && (r = set_caps(c->ambient_caps, c->ambient_caps, c->ambient_caps)) < 0)
+                return spawn_error(e, r, "drop capabilities: %m");
+        return 0;
+}
+
+/* -a: PID 1 becomes the stub: root with no capability but CAP_KILL (to forward signals to a
+ * payload of any uid), as an ambient one under SECBIT_NOROOT, so that exec does not hand it the
+ * bounding set; the payload's system-call filter; every fd but stdio closed; then the stub
+ * program. On failure the payload is killed first (it waits for us) and the cause reported. */
+_noreturn_ static void become_stub(ChildArgs *a, pid_t payload, const uint8_t id[16]) {
+        const SpawnConfig *c = a->config;
+        SpawnError e = {};
+        int r = 0;
+        uint64_t perm, kill_cap = spawn_config_capabilities(c) & (UINT64_C(1) << CAP_KILL);
+        if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+                r = negative_errno();
+        if (r >= 0)
+                r = get_permitted(&perm);
+        if (r >= 0)
+                r = set_caps(perm, perm, kill_cap);
+        if (r >= 0)
+                r = raise_ambient(kill_cap);
+        if (r >= 0 && prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED, 0, 0, 0) < 0)
+                r = negative_errno();
+        if (r < 0)
+                spawn_error(&e, r, "drop the stub init's privileges: %m");
+        if (r >= 0 && a->seccomp && (r = spawn_seccomp_install(a->seccomp)) < 0)
+                spawn_error(&e, r, "install the stub init's system call filter: %m");
+        if (r >= 0 && (r = cloexec_all_from(3)) < 0)
+                spawn_error(&e, r, "close file descriptors: %m");
+        if (r >= 0) {
+                sigprocmask(SIG_SETMASK, a->saved_mask, NULL);
+                r = spawn_stub_exec(a->stub_fd, payload, id);
+                spawn_error(&e, r, "execute the stub init: %m");
+        }
+        (void) kill(payload, SIGKILL);
+        child_fail(a, &e);
 }
 
 /* fork() as PID 2 of our PID namespace: with --private-users the setup process had that PID, so
@@ -255,7 +372,7 @@ _noreturn_ void spawn_child(ChildArgs *args) {
                 spawn_error(&e, r, "join the user namespace's namespaces: %m");
                 child_fail(a, &e);
         }
-        if ((r = spawn_boot_child_enter(a->boot)) < 0) {
+        if ((r = spawn_cgroup_child_enter(a->cgroup)) < 0) {
                 spawn_error(&e, r, "enter the container's cgroup: %m");
                 child_fail(a, &e);
         }
@@ -272,7 +389,7 @@ _noreturn_ void spawn_child(ChildArgs *args) {
                 child_fail(a, &e);
         }
         uint8_t id[16];
-        if (mount_api_vfs(root_fd, c, a->console_path, &e) < 0 || mount_custom(root_fd, c, &e) < 0 ||
+        if (mount_api_vfs(root_fd, c, a->console_path, &e) < 0 || mount_custom(root_fd, c, &e) < 0 || mount_inaccessible(root_fd, c, &e) < 0 ||
             setup_machine_id(root_fd, c, id, &e) < 0 || setup_resolv_conf(root_fd, c, &e) < 0 ||
             setup_timezone(root_fd, c, &e) < 0)
                 child_fail(a, &e);
@@ -280,7 +397,7 @@ _noreturn_ void spawn_child(ChildArgs *args) {
                 spawn_error(&e, r, "hand the API file systems to the container's root: %m");
                 child_fail(a, &e);
         }
-        if ((r = spawn_boot_child_mounts(root_fd, a->boot)) < 0) {
+        if ((r = spawn_boot_child_mounts(root_fd, a->boot, a->cgroup)) < 0) {
                 spawn_error(&e, r, "mount the container's cgroup and notify socket: %m");
                 child_fail(a, &e);
         }
@@ -355,37 +472,39 @@ _noreturn_ static void child_exec(ChildArgs *a, const uint8_t id[16]) {
                 child_fail(a, &e);
         }
 
+        /* What PID 1 and the payload share: limits, personality, OOM score, CPUs, bounding set. */
+        if ((r = apply_process_settings(c, &e)) < 0)
+                child_fail(a, &e);
+        if ((r = drop_bounding_set(spawn_config_capabilities(c))) < 0) {
+                spawn_error(&e, r, "drop capabilities: %m");
+                child_fail(a, &e);
+        }
+
+        /* -a: PID 1 becomes the stub init, a program of its own (spawn-stub.c); the payload, PID 2,
+         * waits until PID 1 is that program, so that it never meets a PID 1 that is still a copy
+         * of cowpen (with cowpen's capabilities, mappings and fds). */
+        int gate = -EBADF;
         if (c->as_pid2) {
+                int g[2];
+                if (pipe2(g, O_CLOEXEC) < 0) {
+                        spawn_error(&e, negative_errno(), "pipe: %m");
+                        child_fail(a, &e);
+                }
                 pid_t p = fork_pid2();
                 if (p < 0) {
                         spawn_error(&e, negative_errno(), "fork payload: %m");
                         child_fail(a, &e);
                 }
                 if (p > 0) {
-                        a->error_fd = safe_close(a->error_fd);
-                        if (a->console_fd >= 0)
-                                a->console_fd = safe_close(a->console_fd);
-                        stub_init(p);
+                        safe_close(g[0]);
+                        become_stub(a, p, id); /* g[1] closes when the stub is executed */
                 }
+                safe_close(g[1]);
+                gate = g[0];
         }
 
-        for (int i = 0; i < RLIMIT_NLIMITS; i++)
-                if (c->rlimits[i] && setrlimit(i, c->rlimits[i]) < 0) {
-                        spawn_error(&e, negative_errno(), "set resource limit %d: %m", i);
-                        child_fail(a, &e);
-                }
-        if ((r = drop_bounding_set(spawn_config_capabilities(c))) < 0) {
-                spawn_error(&e, r, "drop capabilities: %m");
+        if ((r = become_payload(a, &u, &e)) < 0)
                 child_fail(a, &e);
-        }
-        if (setgroups(u.n_groups, u.groups) < 0 || setresgid(u.gid, u.gid, u.gid) < 0 || setresuid(u.uid, u.uid, u.uid) < 0) {
-                spawn_error(&e, negative_errno(), "change to user %s: %m", u.name);
-                child_fail(a, &e);
-        }
-        if (c->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-                spawn_error(&e, negative_errno(), "set no_new_privs: %m");
-                child_fail(a, &e);
-        }
         if (c->working_directory) {
                 if (chdir(c->working_directory) < 0) {
                         spawn_error(&e, negative_errno(), "change directory to %s: %m", c->working_directory);
@@ -429,6 +548,18 @@ _noreturn_ static void child_exec(ChildArgs *a, const uint8_t id[16]) {
                 shell_argv[0] = login;
                 argv = shell_argv;
                 file = u.shell;
+        }
+        /* Every fd but stdio closes on exec: ours are close-on-exec already, the ones cowpen
+         * inherited without it (a caller's directory fd would lead out of the container) too. */
+        if ((r = cloexec_all_from(3)) < 0) {
+                spawn_error(&e, r, "close inherited file descriptors: %m");
+                child_fail(a, &e);
+        }
+        if (gate >= 0) {
+                char ch;
+                /* EOF: the stub was executed (a failed stub kills us instead). */
+                while (read(gate, &ch, 1) < 0 && errno == EINTR)
+                        ;
         }
         sigprocmask(SIG_SETMASK, a->saved_mask, NULL);
         r = exec_payload(file, argv, env);

@@ -16,7 +16,7 @@
 #include "image-dissect.h"
 #include "image-loop.h"
 #include "image-prepare-raw.h"
-#include "spawn-boot.h"
+#include "spawn-cgroup.h"
 #include "spawn-image.h"
 #include "util.h"
 

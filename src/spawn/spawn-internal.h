@@ -29,11 +29,14 @@ typedef struct ChildArgs {
         const char *console_path; /* its name (/dev/pts/N), to bind it in the child's namespace */
         const sigset_t *saved_mask;
         const char *term;    /* $TERM for the payload */
-        const SpawnBoot *boot; /* -b: cgroup and notify socket (spawn-boot.h) */
+        const SpawnBoot *boot; /* -b: notify socket (spawn-boot.h) */
+        const struct SpawnCgroup *cgroup; /* the container's cgroup (spawn-cgroup.h) */
         const struct SpawnUserns *userns; /* --private-users: the namespaces (spawn-userns.h) */
         int handoff_fd;      /* --private-users: the setup's end of the socket to init */
         int init_fd;         /* --private-users: init's end */
         int close_fds[4];    /* the parent's own fds, closed first by the child */
+        const struct SpawnSeccomp *seccomp; /* the compiled system-call filter (spawn-seccomp.h) */
+        int stub_fd;         /* -a: the stub init in a sealed memfd (spawn-stub.c) */
 } ChildArgs;
 
 /* The container's first process: sets everything up and execs the payload (or becomes the -a
@@ -44,6 +47,11 @@ _noreturn_ void spawn_child(ChildArgs *a);
  * over the mount namespace spawn_child() prepared and execs the payload. */
 _noreturn_ void spawn_init(ChildArgs *a);
 
+/* spawn-stub.c: the -a stub init. The parent makes the memfd; the container's first process,
+ * once it is what PID 1 should be, execs it with the payload's PID. Returns only on failure. */
+int spawn_stub_memfd(int *ret);
+int spawn_stub_exec(int stub_fd, pid_t payload, const uint8_t id[16]);
+
 /* spawn-mount.c: run in the child, in its new mount namespace, before pivot_root. */
 /* Makes the prepared root (and --volatile) a mount point; returns its path (borrowed or in buf). */
 int mount_setup_root(const SpawnConfig *c, const PreparedRoot *p, const struct SpawnUserns *u, char *buf, size_t buflen,
@@ -53,6 +61,8 @@ int mount_setup_root(const SpawnConfig *c, const PreparedRoot *p, const struct S
 void mount_set_creator(uid_t uid);
 int mount_api_vfs(int root_fd, const SpawnConfig *c, const char *console_path, SpawnError *e);
 int mount_custom(int root_fd, const SpawnConfig *c, SpawnError *e);
+/* --inaccessible: after the custom mounts, so that a mask lies on top of them. */
+int mount_inaccessible(int root_fd, const SpawnConfig *c, SpawnError *e);
 int mount_make_root_read_only(const char *root_path, SpawnError *e);
 /* Resolves path below root_fd (RESOLVE_IN_ROOT), creating what is missing: directories, and the
  * last component as a directory or (dir false) an empty file. Returns an O_PATH fd. */

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <signal.h>
+#include <sys/personality.h>
+#include <sys/statfs.h>
 #include <string.h>
 #include <strings.h>
 
@@ -15,6 +17,7 @@ void spawn_config_init(SpawnConfig *c) {
                 .console = _CONSOLE_MODE_AUTO,
                 .resolv_conf = RESOLV_CONF_AUTO,
                 .timezone = TIMEZONE_AUTO,
+                .personality = PERSONALITY_INVALID,
         };
 }
 
@@ -41,6 +44,12 @@ void spawn_config_done(SpawnConfig *c) {
         for (size_t i = 0; i < c->n_mounts; i++)
                 custom_mount_done(&c->mounts[i]);
         free(c->mounts);
+        strv_free(c->syscall_allow);
+        strv_free(c->syscall_deny);
+        cpu_set_done(&c->cpu_affinity);
+        strv_free(c->inaccessible);
+        free(c->selinux_context);
+        free(c->selinux_apifs_context);
         spawn_config_init(c);
 }
 
@@ -368,4 +377,109 @@ int signal_from_string(const char *s) {
                         return i;
         }
         return -EINVAL;
+}
+
+void cpu_set_done(CpuSet *s) {
+        CPU_FREE(s->set);
+        *s = (CpuSet) {};
+}
+
+int cpu_set_parse(const char *s, CpuSet *ret) {
+        /* Numbers and ranges separated by spaces or commas, as systemd's parse_cpu_set(). */
+        unsigned max = 0;
+        bool any = false;
+        for (int pass = 0; pass < 2; pass++) {
+                cpu_set_t *set = NULL;
+                size_t size = 0;
+                if (pass == 1) {
+                        if (!any) {
+                                *ret = (CpuSet) {};
+                                return 0;
+                        }
+                        set = CPU_ALLOC(max + 1);
+                        if (!set)
+                                return -ENOMEM;
+                        size = CPU_ALLOC_SIZE(max + 1);
+                        CPU_ZERO_S(size, set);
+                }
+                for (const char *p = s;;) {
+                        p += strspn(p, " \t,");
+                        if (!*p)
+                                break;
+                        size_t n = strcspn(p, " \t,");
+                        char w[32];
+                        if (n >= sizeof(w)) {
+                                CPU_FREE(set);
+                                return -EINVAL;
+                        }
+                        memcpy(w, p, n);
+                        w[n] = 0;
+                        p += n;
+                        char *dash = strchr(w, '-');
+                        uint64_t a, b;
+                        if (dash)
+                                *dash = 0;
+                        if (safe_atou64(w, &a) < 0 || (dash && safe_atou64(dash + 1, &b) < 0)) {
+                                CPU_FREE(set);
+                                return -EINVAL;
+                        }
+                        if (!dash)
+                                b = a;
+                        if (a > b || b > SPAWN_CPU_MAX) {
+                                CPU_FREE(set);
+                                return a > b ? -EINVAL : -ERANGE;
+                        }
+                        any = true;
+                        max = MAX(max, (unsigned) b);
+                        for (uint64_t i = a; set && i <= b; i++)
+                                CPU_SET_S((size_t) i, size, set);
+                }
+                if (pass == 1) {
+                        *ret = (CpuSet) { .set = set, .size = size };
+                        return 0;
+                }
+        }
+        return -EINVAL;
+}
+
+unsigned long personality_from_string(const char *s) {
+#if defined(__x86_64__)
+        if (streq(s, "x86"))
+                return PER_LINUX32;
+        if (streq(s, "x86-64"))
+                return PER_LINUX;
+#elif defined(__i386__)
+        if (streq(s, "x86"))
+                return PER_LINUX;
+#endif
+        return PERSONALITY_INVALID;
+}
+
+int oom_score_adjust_parse(const char *s, int *ret) {
+        int v;
+        if (safe_atoi(s, &v) < 0)
+                return -EINVAL;
+        if (v < -1000 || v > 1000)
+                return -ERANGE;
+        *ret = v;
+        return 0;
+}
+
+int inaccessible_path_add(char ***l, const char *path) {
+        if (!path_is_absolute_clean(path) || streq(path, "/"))
+                return -EINVAL;
+        for (const char *p = path; (p = strstr(p, "/..")); p += 3)
+                if (p[3] == 0 || p[3] == '/')
+                        return -EINVAL;
+        if (strv_length(*l) >= SPAWN_INACCESSIBLE_MAX)
+                return -E2BIG;
+        if (strv_contains(*l, path))
+                return 0;
+        return strv_extend(l, path);
+}
+
+bool spawn_selinux_enabled(void) {
+        /* As libselinux's is_selinux_enabled(): selinuxfs is mounted. */
+        struct statfs sf;
+        return statfs("/sys/fs/selinux", &sf) >= 0 && sf.f_type == 0xf97cff8c /* SELINUX_MAGIC */;
 }

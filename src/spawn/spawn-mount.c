@@ -118,8 +118,17 @@ int open_mount_target(int root_fd, const char *path, bool dir, int *ret) {
         return 0;
 }
 
+/* -L: the label of the API file systems we make (tmpfs, devpts, mqueue), as a mount option. */
+static const char *apifs_label = NULL;
+
 static int mount_fd(const char *source, int target_fd, const char *fstype, unsigned long flags, const char *data) {
         char t[FD_PATH_MAX];
+        _cleanup_free_ char *labelled = NULL;
+        if (apifs_label && fstype && (streq(fstype, "tmpfs") || streq(fstype, "devpts") || streq(fstype, "mqueue"))) {
+                if (asprintf(&labelled, "%s%scontext=\"%s\"", data ?: "", data ? "," : "", apifs_label) < 0)
+                        return -ENOMEM;
+                data = labelled;
+        }
         return RET_NERRNO(mount(source, fd_path(t, target_fd), fstype, flags, data));
 }
 
@@ -442,6 +451,7 @@ static int mask_proc(int root_fd, SpawnError *e) {
 
 int mount_api_vfs(int root_fd, const SpawnConfig *c, const char *console_path, SpawnError *e) {
         int r;
+        apifs_label = c->selinux_apifs_context;
         if ((r = setup_dev(root_fd, console_path, e)) < 0 || (r = setup_proc(root_fd, c, e)) < 0)
                 return r;
         r = mount_at(root_fd, "sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, e);
@@ -535,6 +545,35 @@ int mount_custom(int root_fd, const SpawnConfig *c, SpawnError *e) {
                 int r = mount_custom_one(root_fd, &c->mounts[i], e);
                 if (r < 0)
                         return r;
+        }
+        return 0;
+}
+
+/* --inaccessible=PATH: the empty mode-0 node of the path's type from /run/host/inaccessible
+ * (made by mask_proc), bound read-only over it, as nspawn does. The path is the container's
+ * (symlinks resolved inside the root) and must exist. */
+int mount_inaccessible(int root_fd, const SpawnConfig *c, SpawnError *e) {
+        for (char **p = c->inaccessible; p && *p; p++) {
+                _cleanup_close_ int t = openat2_resolve(root_fd, *p, O_PATH, 0, RESOLVE_ROOT);
+                if (t < 0)
+                        return spawn_error(e, t, "inaccessible path %s: %m", *p);
+                struct stat st;
+                if (fstat(t, &st) < 0)
+                        return spawn_error(e, negative_errno(), "inaccessible path %s: %m", *p);
+                const char *node = S_ISDIR(st.st_mode)    ? "dir"
+                                   : S_ISCHR(st.st_mode)  ? "chr"
+                                   : S_ISBLK(st.st_mode)  ? "blk"
+                                   : S_ISFIFO(st.st_mode) ? "fifo"
+                                   : S_ISSOCK(st.st_mode) ? "sock"
+                                                          : "reg";
+                char src[64];
+                snprintf(src, sizeof(src), "run/host/inaccessible/%s", node);
+                _cleanup_close_ int s = openat2_resolve(root_fd, src, O_PATH, 0, RESOLVE_ROOT);
+                if (s < 0)
+                        return spawn_error(e, s, "open /%s: %m", src);
+                int r = bind_fd(s, t, false, true);
+                if (r < 0)
+                        return spawn_error(e, r, "mask %s: %m", *p);
         }
         return 0;
 }

@@ -213,6 +213,52 @@ static int parse_assignment(SpawnConfig *c, Section sec, unsigned line, const ch
                                 goto bad;
                         c->as_pid2 = b;
                         c->mask |= SETTING_PROCESS_TWO;
+                } else if (streq(key, "AmbientCapability")) {
+                        uint64_t m;
+                        _cleanup_free_ char *bad = NULL;
+                        if (capability_list_parse(value, &m, &bad) < 0) {
+                                warn(warnings, line, "unknown capability \"%.64s\" in %s=, ignoring", bad ?: "", key);
+                                return 0;
+                        }
+                        c->ambient_caps |= m;
+                        c->mask |= SETTING_AMBIENT_CAPABILITY;
+                } else if (streq(key, "SystemCallFilter")) {
+                        _cleanup_free_ char *bad = NULL;
+                        r = syscall_filter_parse(value, &c->syscall_allow, &c->syscall_deny, &bad);
+                        if (r == -ENOMEM || r == -E2BIG)
+                                return r;
+                        if (r < 0) {
+                                warn(warnings, line, "unknown system call or group \"%.64s\" in %s=, ignoring the line", bad ?: "",
+                                     key);
+                                return 0;
+                        }
+                        c->mask |= SETTING_SYSCALL_FILTER;
+                } else if (streq(key, "OOMScoreAdjust")) {
+                        if (oom_score_adjust_parse(value, &c->oom_score_adjust) < 0)
+                                goto bad;
+                        c->oom_score_adjust_set = true;
+                        c->mask |= SETTING_OOM_SCORE_ADJUST;
+                } else if (streq(key, "CPUAffinity")) {
+                        CpuSet set;
+                        r = cpu_set_parse(value, &set);
+                        if (r == -ENOMEM)
+                                return r;
+                        if (r < 0)
+                                goto bad;
+                        cpu_set_done(&c->cpu_affinity);
+                        c->cpu_affinity = set;
+                        c->mask |= SETTING_CPU_AFFINITY;
+                } else if (streq(key, "Personality")) {
+                        unsigned long p = personality_from_string(value);
+                        if (p == PERSONALITY_INVALID)
+                                goto bad;
+                        c->personality = p;
+                        c->mask |= SETTING_PERSONALITY;
+                } else if (streq(key, "SuppressSync")) {
+                        if ((b = parse_boolean(value)) < 0)
+                                goto bad;
+                        c->suppress_sync = b;
+                        c->mask |= SETTING_SUPPRESS_SYNC;
                 } else if (streq(key, "PrivateUsers")) {
                         PrivateUsersMode mode;
                         if (private_users_parse(value, &mode, &c->uid_shift, &c->uid_range) < 0)
@@ -243,6 +289,15 @@ static int parse_assignment(SpawnConfig *c, Section sec, unsigned line, const ch
                                 goto bad;
                         c->private_users_ownership = o;
                         c->mask |= SETTING_USERNS_OWNERSHIP;
+                        return 0;
+                }
+                if (streq(key, "Inaccessible")) {
+                        r = inaccessible_path_add(&c->inaccessible, value);
+                        if (r == -ENOMEM || r == -E2BIG)
+                                return r;
+                        if (r < 0)
+                                goto bad;
+                        c->mask |= SETTING_INACCESSIBLE;
                         return 0;
                 }
                 if (streq(key, "Volatile")) {
@@ -439,6 +494,12 @@ int settings_find(const char *name, int parent_fd, const char *parent_path, char
         return 0;
 }
 
+static void note_untrusted(char ***warnings, const char *what) {
+        char *w;
+        if (warnings && asprintf(&w, "ignoring %s settings: the file is not trusted (--settings=trusted trusts it)", what) >= 0)
+                (void) strv_push(warnings, w);
+}
+
 int settings_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, const char *path, char ***warnings) {
         SettingMask m = s->mask & ~c->mask;
         int r;
@@ -483,13 +544,57 @@ int settings_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, const char *pat
         }
         if (m & SETTING_USERNS_OWNERSHIP)
                 c->private_users_ownership = s->private_users_ownership;
+        /* These too only narrow the container (or concern only its own data): from any file. */
+        if (m & SETTING_CPU_AFFINITY) {
+                cpu_set_done(&c->cpu_affinity);
+                c->cpu_affinity = s->cpu_affinity;
+                s->cpu_affinity = (CpuSet) {};
+        }
+        if (m & SETTING_PERSONALITY)
+                c->personality = s->personality;
+        if (m & SETTING_SUPPRESS_SYNC)
+                c->suppress_sync = s->suppress_sync;
+        if (m & SETTING_INACCESSIBLE)
+                for (char **p = s->inaccessible; p && *p; p++)
+                        if ((r = inaccessible_path_add(&c->inaccessible, *p)) < 0)
+                                return r;
+        /* A refused call list narrows; an allowed one widens and needs a trusted file. */
+        if (m & SETTING_SYSCALL_FILTER) {
+                for (char **p = s->syscall_deny; p && *p; p++)
+                        if (!strv_contains(c->syscall_deny, *p) && (r = strv_extend(&c->syscall_deny, *p)) < 0)
+                                return r;
+                if (s->syscall_allow && !trusted)
+                        note_untrusted(warnings, "SystemCallFilter= (allowed calls)");
+                else
+                        for (char **p = s->syscall_allow; p && *p; p++)
+                                if (!strv_contains(c->syscall_allow, *p) && (r = strv_extend(&c->syscall_allow, *p)) < 0)
+                                        return r;
+        }
+        /* An OOM score that makes the container likelier to be killed narrows; a lower one needs
+         * a trusted file. */
+        if (m & SETTING_OOM_SCORE_ADJUST) {
+                if (s->oom_score_adjust < 0 && !trusted) {
+                        note_untrusted(warnings, "OOMScoreAdjust= (below 0)");
+                        m &= ~SETTING_OOM_SCORE_ADJUST;
+                } else {
+                        c->oom_score_adjust = s->oom_score_adjust;
+                        c->oom_score_adjust_set = true;
+                }
+        }
+        /* Dropping capabilities narrows: from any file; adding them only from a trusted one. */
+        if ((m & SETTING_CAPABILITY) && !trusted) {
+                c->caps_minus |= s->caps_minus;
+                if (s->caps_plus)
+                        note_untrusted(warnings, "Capability=");
+                m &= ~SETTING_CAPABILITY;
+        }
 
         /* What widens the container's reach on the host only from a trusted file, as nspawn. */
         static const struct {
                 SettingMask bit;
                 const char *what;
         } privileged[] = {
-                { SETTING_CAPABILITY, "Capability= and DropCapability=" },
+                { SETTING_AMBIENT_CAPABILITY, "AmbientCapability=" },
                 { SETTING_CUSTOM_MOUNTS, "Bind=, BindReadOnly=, TemporaryFileSystem= and Overlay=" },
                 { SETTING_NETWORK, "network" },
         };
@@ -508,6 +613,8 @@ int settings_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, const char *pat
                 c->caps_plus |= s->caps_plus;
                 c->caps_minus |= s->caps_minus;
         }
+        if (m & SETTING_AMBIENT_CAPABILITY)
+                c->ambient_caps |= s->ambient_caps;
         if (m & SETTING_NETWORK)
                 c->private_network = s->private_network;
         if (m & SETTING_CUSTOM_MOUNTS) {

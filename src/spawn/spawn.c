@@ -12,7 +12,9 @@
 
 #include "fd-util.h"
 #include "rm-rf.h"
+#include "spawn-cgroup.h"
 #include "spawn-internal.h"
+#include "spawn-seccomp.h"
 #include "spawn-userns.h"
 #include "util.h"
 
@@ -199,7 +201,9 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
         int status = 0;
         SpawnBoot boot = SPAWN_BOOT_NULL;
         SpawnUserns userns = SPAWN_USERNS_NULL;
-        int saved_pid_ns = -EBADF, handoff[2] = { -EBADF, -EBADF };
+        SpawnSeccomp seccomp = SPAWN_SECCOMP_NULL;
+        SpawnCgroup cgroup = SPAWN_CGROUP_NULL;
+        int saved_pid_ns = -EBADF, handoff[2] = { -EBADF, -EBADF }, stub_fd = -EBADF;
         /* A SIGINT/SIGTERM/SIGHUP that came before the signals were blocked here found no
          * container to forward to (main's handler only noted it): it ends the run before anything
          * starts, with the status it would have given a moment later. */
@@ -224,6 +228,14 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
                 goto finish;
         }
 
+        /* The system-call filter, compiled here (or found compiled), installed by the container. */
+        if ((r = spawn_seccomp_prepare(c, &seccomp, ret_error)) < 0)
+                goto finish;
+        if (c->as_pid2 && (r = spawn_stub_memfd(&stub_fd)) < 0) {
+                *ret_error = strdup("make the stub init");
+                goto finish;
+        }
+
         const char *term = getenv("TERM");
         if (mode != CONSOLE_PIPE && !term)
                 term = "vt220";
@@ -238,9 +250,12 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
                 .saved_mask = &saved,
                 .term = term,
                 .boot = &boot,
+                .cgroup = &cgroup,
                 .userns = &userns,
                 .handoff_fd = handoff[0],
                 .init_fd = handoff[1],
+                .seccomp = &seccomp,
+                .stub_fd = stub_fd,
         };
         args.close_fds[0] = sfd;
         args.close_fds[1] = error_pipe[0];
@@ -248,10 +263,13 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
         args.close_fds[3] = handoff[1];
         if (c->private_users && (r = spawn_userns_prepare(c, root->fd, root->machine, &userns, ret_error)) < 0)
                 goto finish;
+        /* Every container gets a cgroup with the device policy; a booted init is delegated it. */
+        if (c->boot && c->private_users)
+                cgroup.owner = c->uid_shift;
+        if ((r = spawn_cgroup_make(&cgroup, c, root->machine, ret_error)) < 0)
+                goto finish;
         if (c->boot) {
                 boot.notify_ready = c->notify_ready;
-                if (c->private_users)
-                        boot.cgroup_owner = c->uid_shift;
                 r = spawn_boot_prepare(&boot, c, root->machine, ret_error);
                 if (r < 0)
                         goto finish;
@@ -262,7 +280,7 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
         init_args.close_fds[3] = handoff[0];
         if ((r = spawn_userns_make(c, &init_args, &userns, ret_error)) < 0)
                 goto finish;
-        if (userns.init_pid > 0 && (r = spawn_boot_attach(&boot, userns.init_pid)) < 0) {
+        if (userns.init_pid > 0 && (r = spawn_cgroup_attach(&cgroup, userns.init_pid)) < 0) {
                 *ret_error = strdup("move init into the container's cgroup");
                 goto finish;
         }
@@ -419,6 +437,8 @@ finish:
         safe_close(alive_pipe[0]);
         safe_close(alive_pipe[1]);
         sfd = safe_close(sfd);
+        safe_close(stub_fd);
+        spawn_seccomp_done(&seccomp);
         /* Signals that arrived for the container are not replayed to cowpen itself. */
         struct timespec zero = {};
         while (sigtimedwait(&mask, NULL, &zero) > 0)
@@ -426,6 +446,7 @@ finish:
         sigprocmask(SIG_SETMASK, &saved, NULL);
         remove_overlay_work_dirs(c);
         spawn_boot_done(&boot);
+        spawn_cgroup_done(&cgroup);
         (void) spawn_userns_clone_end(saved_pid_ns);
         spawn_userns_done(&userns);
         if (r < 0 && !*ret_error)

@@ -13,6 +13,7 @@
  * resolv.conf and timezone modes). Boot (-b), raw images (-i) and user namespaces
  * (--private-users) are parsed into the config so that they can be added here later. */
 
+#include <sched.h>
 #include <sys/resource.h>
 
 #include "image-prepare.h"
@@ -103,7 +104,26 @@ typedef enum SettingMask {
         SETTING_PROCESS_TWO = 1 << 13,
         SETTING_USERNS = 1 << 14,
         SETTING_USERNS_OWNERSHIP = 1 << 15,
+        SETTING_SYSCALL_FILTER = 1 << 16,
+        SETTING_SUPPRESS_SYNC = 1 << 17,
+        SETTING_AMBIENT_CAPABILITY = 1 << 18,
+        SETTING_OOM_SCORE_ADJUST = 1 << 19,
+        SETTING_CPU_AFFINITY = 1 << 20,
+        SETTING_PERSONALITY = 1 << 21,
+        SETTING_INACCESSIBLE = 1 << 22,
 } SettingMask;
+
+/* A set of CPUs, as sched_setaffinity() takes it. */
+typedef struct CpuSet {
+        cpu_set_t *set; /* NULL: not set */
+        size_t size;    /* bytes */
+} CpuSet;
+
+#define SPAWN_SYSCALL_FILTER_MAX 4096U
+#define SPAWN_INACCESSIBLE_MAX 1024U
+/* The highest CPU number --cpu-affinity= accepts (systemd's limit). */
+#define SPAWN_CPU_MAX 8191U
+#define PERSONALITY_INVALID 0xffffffffUL
 
 typedef struct SpawnConfig {
         char **command;          /* NULL: the user's shell */
@@ -120,7 +140,18 @@ typedef struct SpawnConfig {
         int private_users_ownership; /* PrivateUsersOwnership (spawn-userns.h) */
         bool as_pid2;
         uint64_t caps_plus, caps_minus; /* on top of the default bounding set */
+        uint64_t ambient_caps;   /* --ambient-capability: inheritable and ambient for the payload */
         bool no_new_privileges;
+        char **syscall_allow;    /* --system-call-filter=LIST: calls and @groups allowed on top */
+        char **syscall_deny;     /* ~LIST: refused, whatever else allows them */
+        bool suppress_sync;      /* sync calls succeed without doing anything */
+        int oom_score_adjust;
+        bool oom_score_adjust_set;
+        CpuSet cpu_affinity;
+        unsigned long personality; /* PERSONALITY_INVALID: the host's */
+        char **inaccessible;     /* paths inside masked with an empty node of their type */
+        char *selinux_context;   /* -Z: the payload's SELinux label */
+        char *selinux_apifs_context; /* -L: the API file systems' label */
         struct rlimit *rlimits[RLIMIT_NLIMITS];
         bool read_only;
         VolatileMode volatile_mode;
@@ -161,6 +192,23 @@ int rlimit_parse(const char *s, int *ret_resource, struct rlimit *ret);
 int uuid_parse(const char *s, uint8_t ret[16]);
 /* Signal by name ("SIGTERM", "TERM", "RTMIN+3") or number. */
 int signal_from_string(const char *s);
+
+/* --system-call-filter=[~]LIST (spawn-seccomp.c): names and @groups separated by spaces, added
+ * to *allow (or to *deny with a leading ~). All or nothing: -EINVAL naming an unknown name or
+ * group in *ret_bad (a copy), -E2BIG beyond SPAWN_SYSCALL_FILTER_MAX entries. */
+int syscall_filter_parse(const char *s, char ***allow, char ***deny, char **ret_bad);
+/* --cpu-affinity=: CPU numbers and ranges ("0-3 5,7"), or empty for none; -ERANGE above
+ * SPAWN_CPU_MAX. */
+int cpu_set_parse(const char *s, CpuSet *ret);
+void cpu_set_done(CpuSet *s);
+/* --personality=: "x86" or "x86-64" (on x86-64 hosts both; elsewhere the native one). */
+unsigned long personality_from_string(const char *s);
+/* --oom-score-adjust=: -1000…1000. */
+int oom_score_adjust_parse(const char *s, int *ret);
+/* --inaccessible=PATH: an absolute, clean path. */
+int inaccessible_path_add(char ***l, const char *path);
+/* Whether SELinux is enabled on this host (selinuxfs mounted). */
+bool spawn_selinux_enabled(void);
 
 /* Capabilities (spawn-caps.c). */
 #define CAP_MASK_ALL UINT64_MAX

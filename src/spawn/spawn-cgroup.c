@@ -1,0 +1,367 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/bpf.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fd-util.h"
+#include "spawn-cgroup.h"
+#include "spawn-internal.h"
+#include "util.h"
+
+/* See spawn-cgroup.h. */
+
+#define CGROUP2_SUPER_MAGIC_ 0x63677270
+
+/* Where the host's cgroup2 hierarchy is mounted (the unified one of a hybrid host, or
+ * /sys/fs/cgroup itself), from /proc/self/mountinfo; with its root inside the hierarchy. */
+static int find_cgroup2_mount(char **ret_mount, char **ret_root) {
+        _cleanup_free_ char *text = NULL;
+        int r = read_file_at(AT_FDCWD, "/proc/self/mountinfo", 0, 4 * 1024 * 1024, &text, NULL);
+        if (r < 0)
+                return r;
+        for (char *line = text, *next; line && *line; line = next) {
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = 0;
+                /* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL…] - FSTYPE SOURCE SUPEROPTS */
+                const char *sep = strstr(line, " - ");
+                if (!sep || !startswith(sep + 3, "cgroup2 "))
+                        continue;
+                char root[4096], mnt[4096];
+                if (sscanf(line, "%*s %*s %*s %4095s %4095s", root, mnt) != 2)
+                        continue;
+                if (strchr(mnt, '\\') || strchr(root, '\\'))
+                        continue; /* escaped names: not a mount we would use */
+                char *m = strdup(mnt), *rt = strdup(root);
+                if (!m || !rt) {
+                        free(m);
+                        free(rt);
+                        return -ENOMEM;
+                }
+                *ret_mount = m;
+                *ret_root = rt;
+                return 0;
+        }
+        return -ENOMEDIUM;
+}
+
+/* Our own cgroup in the unified hierarchy ("0::/PATH" in /proc/self/cgroup). */
+static int own_cgroup2_path(char **ret) {
+        _cleanup_free_ char *text = NULL;
+        int r = read_file_at(AT_FDCWD, "/proc/self/cgroup", 0, 1024 * 1024, &text, NULL);
+        if (r < 0)
+                return r;
+        for (char *line = text, *next; line && *line; line = next) {
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = 0;
+                if (startswith(line, "0::")) {
+                        char *p = strdup(line + 3);
+                        if (!p)
+                                return -ENOMEM;
+                        *ret = p;
+                        return 0;
+                }
+        }
+        return -ENOMEDIUM;
+}
+
+bool spawn_stale_owner(const char *name, const char *prefix) {
+        const char *p = startswith(name, prefix) ? name + strlen(prefix) : NULL;
+        if (!p || *p < '1' || *p > '9')
+                return false;
+        char *end;
+        errno = 0;
+        unsigned long pid = strtoul(p, &end, 10);
+        if (errno || (*end != '-' && *end != '.') || pid > INT_MAX)
+                return false;
+        return kill((pid_t) pid, 0) < 0 && errno == ESRCH;
+}
+
+static int remove_cgroup_tree(int dir_fd, const char *name, unsigned depth);
+
+/* What a cowpen killed with SIGKILL left: its (empty) cgroups. rmdir fails on a populated one. */
+static void sweep_stale_cgroups(const char *parent) {
+        _cleanup_close_ int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        DIR *d = fdopendir(fd);
+        if (!d)
+                return;
+        TAKE_FD(fd);
+        struct dirent *de;
+        while ((de = readdir(d)))
+                if (de->d_type == DT_DIR && spawn_stale_owner(de->d_name, "cowpen-"))
+                        (void) remove_cgroup_tree(dirfd(d), de->d_name, 0);
+        closedir(d);
+}
+
+static int make_cgroup(SpawnCgroup *b, const char *machine) {
+        _cleanup_free_ char *mnt = NULL, *mroot = NULL, *own = NULL, *rnd = NULL;
+        int r = find_cgroup2_mount(&mnt, &mroot);
+        if (r < 0)
+                return r;
+        if ((r = own_cgroup2_path(&own)) < 0)
+                return r;
+        /* Our path relative to what the mount shows. */
+        const char *rel = own;
+        if (!streq(mroot, "/")) {
+                size_t l = strlen(mroot);
+                if (!strneq(own, mroot, l) || (own[l] != '/' && own[l] != 0))
+                        return -ENOMEDIUM;
+                rel = own + l;
+        }
+        if ((r = random_hex(4, &rnd)) < 0)
+                return r;
+        char *path = NULL;
+        _cleanup_free_ char *parent = NULL;
+        if (asprintf(&parent, "%s%s", mnt, rel) < 0)
+                return -ENOMEM;
+        sweep_stale_cgroups(parent);
+        /* Named with our PID, so that what a killed cowpen left is known as such. */
+        if (asprintf(&path, "%s%scowpen-%i-%s-%s", parent, endswith(parent, "/") ? "" : "/", (int) getpid(), rnd,
+                    machine) < 0)
+                return -ENOMEM;
+        if (mkdir(path, 0755) < 0) {
+                r = negative_errno();
+                free(path);
+                return r;
+        }
+        b->path = path;
+        b->fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (b->fd < 0)
+                return negative_errno();
+        if (fd_is_fs_type(b->fd, CGROUP2_SUPER_MAGIC_) <= 0)
+                return -ENOMEDIUM;
+        if (b->owner != (uid_t) -1) {
+                /* Delegation as systemd does it: the directory and the files that move
+                 * processes and enable controllers belong to the container's root. */
+                static const char *const files[] = {"", "cgroup.procs", "cgroup.threads", "cgroup.subtree_control"};
+                for (size_t i = 0; i < ELEMENTSOF(files); i++)
+                        if (fchownat(b->fd, files[i], b->owner, b->owner,
+                                    files[i][0] ? 0 : AT_EMPTY_PATH) < 0 &&
+                                errno != ENOENT)
+                                return negative_errno();
+        }
+        return 0;
+}
+
+/* Removes the cgroup tree below dir_fd/name, children first. */
+static int remove_cgroup_tree(int dir_fd, const char *name, unsigned depth) {
+        if (depth > SPAWN_CGROUP_DEPTH_MAX)
+                return -ELOOP;
+        int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : negative_errno();
+        DIR *d = fdopendir(fd);
+        if (!d) {
+                safe_close(fd);
+                return -ENOMEM;
+        }
+        struct dirent *de;
+        int r = 0;
+        while ((de = readdir(d))) {
+                if (de->d_type != DT_DIR || streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                int k = remove_cgroup_tree(dirfd(d), de->d_name, depth + 1);
+                if (k < 0 && r == 0)
+                        r = k;
+        }
+        closedir(d);
+        /* The last processes of the namespace may still be on their way out. */
+        for (unsigned i = 0; i < 200; i++) {
+                if (unlinkat(dir_fd, name, AT_REMOVEDIR) >= 0 || errno == ENOENT)
+                        return r;
+                if (errno != EBUSY)
+                        return negative_errno();
+                (void) nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+        }
+        return -EBUSY;
+}
+
+
+/* One entry of the device policy: a type, a major, a minor (-1: any) and what may be done. */
+typedef struct DeviceRule {
+        short type;     /* BPF_DEVCG_DEV_CHAR or _BLOCK */
+        int major, minor;
+        short access;   /* BPF_DEVCG_ACC_* */
+} DeviceRule;
+
+#define ACC_RW (BPF_DEVCG_ACC_READ | BPF_DEVCG_ACC_WRITE)
+#define ACC_RWM (ACC_RW | BPF_DEVCG_ACC_MKNOD)
+
+/* systemd's "closed" policy (null, zero, full, random, urandom, tty, ptmx) and nspawn's
+ * additions: /dev/net/tun, and pseudo-terminals to open but not to create (the kernel's UNIX98
+ * pty majors, 136…143). Device 0:0 is no device (opening it fails with ENXIO): the mode-0 nodes
+ * of /run/host/inaccessible are made with it (the kernel lets overlayfs whiteouts, char 0:0,
+ * through anyway). */
+static const DeviceRule default_rules[] = {
+        { BPF_DEVCG_DEV_CHAR, 0, 0, ACC_RWM },  { BPF_DEVCG_DEV_BLOCK, 0, 0, ACC_RWM },
+        { BPF_DEVCG_DEV_CHAR, 1, 3, ACC_RWM },  { BPF_DEVCG_DEV_CHAR, 1, 5, ACC_RWM },
+        { BPF_DEVCG_DEV_CHAR, 1, 7, ACC_RWM },  { BPF_DEVCG_DEV_CHAR, 1, 8, ACC_RWM },
+        { BPF_DEVCG_DEV_CHAR, 1, 9, ACC_RWM },  { BPF_DEVCG_DEV_CHAR, 5, 0, ACC_RWM },
+        { BPF_DEVCG_DEV_CHAR, 5, 2, ACC_RWM },  { BPF_DEVCG_DEV_CHAR, 10, 200, ACC_RWM },
+        { BPF_DEVCG_DEV_CHAR, 136, -1, ACC_RW }, { BPF_DEVCG_DEV_CHAR, 137, -1, ACC_RW },
+        { BPF_DEVCG_DEV_CHAR, 138, -1, ACC_RW }, { BPF_DEVCG_DEV_CHAR, 139, -1, ACC_RW },
+        { BPF_DEVCG_DEV_CHAR, 140, -1, ACC_RW }, { BPF_DEVCG_DEV_CHAR, 141, -1, ACC_RW },
+        { BPF_DEVCG_DEV_CHAR, 142, -1, ACC_RW }, { BPF_DEVCG_DEV_CHAR, 143, -1, ACC_RW },
+};
+
+#define INSN(c, d, s, o, i) ((struct bpf_insn) { .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
+
+/* The program: 1 (allow) when the access matches a rule, else 0. r2 = type, r3 = access,
+ * r4 = major, r5 = minor (struct bpf_cgroup_dev_ctx). */
+static size_t device_program(const DeviceRule *rules, size_t n, struct bpf_insn *p) {
+        size_t k = 0;
+        p[k++] = INSN(BPF_LDX | BPF_W | BPF_MEM, 2, 1, 0, 0);
+        p[k++] = INSN(BPF_ALU | BPF_AND | BPF_K, 2, 0, 0, 0xffff);
+        p[k++] = INSN(BPF_LDX | BPF_W | BPF_MEM, 3, 1, 0, 0);
+        p[k++] = INSN(BPF_ALU | BPF_RSH | BPF_K, 3, 0, 0, 16);
+        p[k++] = INSN(BPF_LDX | BPF_W | BPF_MEM, 4, 1, 4, 0);
+        p[k++] = INSN(BPF_LDX | BPF_W | BPF_MEM, 5, 1, 8, 0);
+        for (size_t i = 0; i < n; i++) {
+                const DeviceRule *d = &rules[i];
+                /* A failed check jumps past the rest of this rule: its instructions after the
+                 * check (8 with a minor, 7 without, in all). */
+                short rest = d->minor >= 0 ? 7 : 6;
+                p[k++] = INSN(BPF_JMP | BPF_JNE | BPF_K, 2, 0, rest--, d->type);
+                p[k++] = INSN(BPF_JMP | BPF_JNE | BPF_K, 4, 0, rest--, d->major);
+                if (d->minor >= 0)
+                        p[k++] = INSN(BPF_JMP | BPF_JNE | BPF_K, 5, 0, rest--, d->minor);
+                /* Allowed only when the access asks for nothing beyond the rule's. */
+                p[k++] = INSN(BPF_ALU64 | BPF_MOV | BPF_X, 6, 3, 0, 0);
+                p[k++] = INSN(BPF_ALU64 | BPF_AND | BPF_K, 6, 0, 0, ~(int) d->access & 0xffff);
+                p[k++] = INSN(BPF_JMP | BPF_JNE | BPF_K, 6, 0, 2, 0);
+                p[k++] = INSN(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 1);
+                p[k++] = INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+        }
+        p[k++] = INSN(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0);
+        p[k++] = INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+        return k;
+}
+
+/* The rules for this run: the default ones, and every device node bound in from the host. */
+static int device_rules(const SpawnConfig *c, DeviceRule *rules, size_t max, size_t *ret_n) {
+        size_t n = 0;
+        for (size_t i = 0; i < ELEMENTSOF(default_rules); i++)
+                rules[n++] = default_rules[i];
+        for (size_t i = 0; i < c->n_mounts; i++) {
+                const CustomMount *m = &c->mounts[i];
+                struct stat st;
+                if (m->type != CUSTOM_MOUNT_BIND || m->source_in_root || stat(m->source, &st) < 0 ||
+                    !(S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)))
+                        continue;
+                if (n >= max)
+                        return -E2BIG;
+                rules[n++] = (DeviceRule) {
+                        .type = S_ISCHR(st.st_mode) ? BPF_DEVCG_DEV_CHAR : BPF_DEVCG_DEV_BLOCK,
+                        .major = (int) major(st.st_rdev),
+                        .minor = (int) minor(st.st_rdev),
+                        .access = m->read_only ? BPF_DEVCG_ACC_READ : ACC_RW,
+                };
+        }
+        *ret_n = n;
+        return 0;
+}
+
+static int attach_device_policy(SpawnCgroup *cg, const SpawnConfig *c) {
+        DeviceRule rules[ELEMENTSOF(default_rules) + SPAWN_DEVICE_ALLOW_MAX];
+        size_t n;
+        int r = device_rules(c, rules, ELEMENTSOF(rules), &n);
+        if (r < 0)
+                return r;
+        struct bpf_insn prog[8 + 8 * ELEMENTSOF(rules)];
+        size_t len = device_program(rules, n, prog);
+        union bpf_attr a = {
+                .prog_type = BPF_PROG_TYPE_CGROUP_DEVICE,
+                .insns = (uint64_t) (uintptr_t) prog,
+                .insn_cnt = (uint32_t) len,
+                .license = (uint64_t) (uintptr_t) "GPL",
+        };
+        _cleanup_close_ int pfd = (int) syscall(SYS_bpf, BPF_PROG_LOAD, &a, sizeof(a));
+        if (pfd < 0)
+                return negative_errno();
+        /* With programs of the host's manager above us (systemd attaches its own with
+         * BPF_F_ALLOW_MULTI), ours must allow others too; all of them must allow an access. */
+        a = (union bpf_attr) { .target_fd = (uint32_t) cg->fd, .attach_bpf_fd = (uint32_t) pfd,
+                               .attach_type = BPF_CGROUP_DEVICE, .attach_flags = BPF_F_ALLOW_MULTI };
+        if (syscall(SYS_bpf, BPF_PROG_ATTACH, &a, sizeof(a)) >= 0)
+                return 0;
+        a.attach_flags = 0;
+        return RET_NERRNO(syscall(SYS_bpf, BPF_PROG_ATTACH, &a, sizeof(a)));
+}
+
+int spawn_cgroup_make(SpawnCgroup *cg, const SpawnConfig *c, const char *machine, char **ret_error) {
+        int r = make_cgroup(cg, machine);
+        if (r < 0) {
+                *ret_error = strdup(r == -ENOMEDIUM ? "a container needs a cgroup2 hierarchy on the host (none is mounted)"
+                                                    : "create the container's cgroup");
+                return r;
+        }
+        if ((r = attach_device_policy(cg, c)) < 0) {
+                if (r == -E2BIG)
+                        *ret_error = strdup("too many device nodes bound in");
+                else if (asprintf(ret_error, "restrict the container's device access (cgroup BPF): %s", strerror(-r)) < 0)
+                        *ret_error = NULL;
+                return r;
+        }
+        return 0;
+}
+
+int spawn_cgroup_attach(const SpawnCgroup *cg, pid_t pid) {
+        if (cg->fd < 0)
+                return 0;
+        _cleanup_close_ int fd = openat(cg->fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        char s[32];
+        int n = snprintf(s, sizeof(s), "%i", (int) pid); /* 0: the writer itself */
+        if (write(fd, s, (size_t) n) != n)
+                return negative_errno();
+        return 0;
+}
+
+int spawn_cgroup_child_enter(const SpawnCgroup *cg) {
+        if (cg->fd < 0)
+                return 0;
+        int r = spawn_cgroup_attach(cg, 0);
+        if (r < 0)
+                return r;
+        return RET_NERRNO(unshare(CLONE_NEWCGROUP));
+}
+
+void spawn_cgroup_done(SpawnCgroup *cg) {
+        if (cg->path) {
+                /* Whatever is left in it dies (cgroup.kill, Linux 5.14). */
+                if (cg->fd >= 0) {
+                        int k = openat(cg->fd, "cgroup.kill", O_WRONLY | O_CLOEXEC);
+                        if (k >= 0) {
+                                if (write(k, "1", 1) < 0) { /* an older kernel: the namespace already ended them */
+                                }
+                                safe_close(k);
+                        }
+                }
+                _cleanup_free_ char *parent = strdup(cg->path);
+                char *slash = parent ? strrchr(parent, '/') : NULL;
+                if (slash) {
+                        *slash = 0;
+                        int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                        if (pfd >= 0) {
+                                (void) remove_cgroup_tree(pfd, slash + 1, 0);
+                                safe_close(pfd);
+                        }
+                }
+        }
+        cg->fd = safe_close(cg->fd);
+        free(cg->path);
+        cg->path = NULL;
+}

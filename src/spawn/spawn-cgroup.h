@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The container's cgroup: every run gets one, below cowpen's own in the host's cgroup2
+ * hierarchy (the unified one of a hybrid host), with a device policy attached to it before any
+ * process of the container enters it. It is the root of the container's cgroup namespace; when
+ * booting (-b) it is also delegated (spawn-boot.c mounts it writable at /sys/fs/cgroup).
+ *
+ * The device policy is systemd-nspawn's (DevicePolicy=closed plus its DeviceAllow= list): the
+ * container may open and create /dev/null, zero, full, random, urandom, tty, ptmx and
+ * net/tun, may open (never create) pseudo-terminals, and may open the device nodes the command
+ * line binds in (read-only ones for reading); any other device node, whether made with mknod()
+ * or found in the image, can be neither opened nor created, nor mounted as a file system. It is
+ * a cgroup BPF program (BPF_PROG_TYPE_CGROUP_DEVICE), attached by the host; the container
+ * cannot remove it (bpf() is refused by its system-call filter, and it cannot leave its
+ * cgroup namespace).
+ *
+ * Untrusted input: the names of cgroups the container made (removed at the end, descended at
+ * most SPAWN_CGROUP_DEPTH_MAX deep, only directories, with fds and *at() calls). */
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "spawn.h"
+
+/* Depth of the cgroup tree the container may leave behind that cleanup descends. */
+#define SPAWN_CGROUP_DEPTH_MAX 64U
+/* Device nodes the command line may bind in and so allow. */
+#define SPAWN_DEVICE_ALLOW_MAX 256U
+
+typedef struct SpawnCgroup {
+        char *path;   /* absolute path on the host, or NULL */
+        int fd;       /* O_DIRECTORY of it */
+        uid_t owner;  /* -b with --private-users: the container's root, who is delegated it */
+} SpawnCgroup;
+
+#define SPAWN_CGROUP_NULL { .fd = -EBADF, .owner = (uid_t) -1 }
+
+/* Parent, before clone: makes the cgroup (removing what killed cowpens left) and attaches the
+ * device policy. *ret_error is a short cause on failure. */
+int spawn_cgroup_make(SpawnCgroup *cg, const SpawnConfig *c, const char *machine, char **ret_error);
+/* Parent: moves a process (--private-users: the container's init) into it. */
+int spawn_cgroup_attach(const SpawnCgroup *cg, pid_t pid);
+/* Child: into the cgroup, and a cgroup namespace rooted there (before mounting /sys). */
+int spawn_cgroup_child_enter(const SpawnCgroup *cg);
+/* Parent, after the container ended: whatever is left in it is killed, the tree removed. */
+void spawn_cgroup_done(SpawnCgroup *cg);
+
+/* Whether name is PREFIX followed by the PID of a process that no longer exists (and '-' or '.'):
+ * an entry left by a cowpen that was killed. */
+bool spawn_stale_owner(const char *name, const char *prefix);
