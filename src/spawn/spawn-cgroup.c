@@ -330,10 +330,38 @@ int spawn_cgroup_attach(const SpawnCgroup *cg, pid_t pid) {
         return 0;
 }
 
-int spawn_cgroup_child_enter(const SpawnCgroup *cg) {
+/* Whether process pid, of our cgroup namespace, is in the cgroup already (made there by
+ * spawn_clone()): its cgroup2 path ends in the cgroup's unique name. Cheaper than moving it
+ * again, which costs as much as a first move. */
+static bool contains(const SpawnCgroup *cg, pid_t pid) {
+        char p[64];
+        snprintf(p, sizeof(p), "/proc/%i/cgroup", (int) pid);
+        _cleanup_free_ char *text = NULL;
+        const char *name = strrchr(cg->path, '/');
+        if (!name || read_file_at(AT_FDCWD, p, 0, 1024 * 1024, &text, NULL) < 0)
+                return false;
+        for (char *line = text, *next; line && *line; line = next) {
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = 0;
+                if (startswith(line, "0::")) {
+                        const char *last = strrchr(line, '/');
+                        return last && streq(last, name);
+                }
+        }
+        return false;
+}
+
+int spawn_cgroup_place(const SpawnCgroup *cg, pid_t pid) {
+        if (cg->fd < 0 || (pid > 0 && contains(cg, pid)))
+                return 0;
+        return spawn_cgroup_attach(cg, pid);
+}
+
+int spawn_cgroup_child_enter(const SpawnCgroup *cg, bool placed) {
         if (cg->fd < 0)
                 return 0;
-        int r = spawn_cgroup_attach(cg, 0);
+        int r = placed ? 0 : spawn_cgroup_attach(cg, 0);
         if (r < 0)
                 return r;
         return RET_NERRNO(unshare(CLONE_NEWCGROUP));

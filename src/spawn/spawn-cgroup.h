@@ -41,8 +41,12 @@ typedef struct SpawnCgroup {
 int spawn_cgroup_make(SpawnCgroup *cg, const SpawnConfig *c, const char *machine, char **ret_error);
 /* Parent: moves a process (--private-users: the container's init) into it. */
 int spawn_cgroup_attach(const SpawnCgroup *cg, pid_t pid);
-/* Child: into the cgroup, and a cgroup namespace rooted there (before mounting /sys). */
-int spawn_cgroup_child_enter(const SpawnCgroup *cg);
+/* The same, unless it is there already (made there by spawn_clone()); pid > 0, of our cgroup
+ * namespace. */
+int spawn_cgroup_place(const SpawnCgroup *cg, pid_t pid);
+/* Child: into the cgroup (unless it was made there: placed), and a cgroup namespace rooted
+ * there (before mounting /sys). */
+int spawn_cgroup_child_enter(const SpawnCgroup *cg, bool placed);
 /* Parent, after the container ended: whatever is left in it is killed, the tree removed. */
 void spawn_cgroup_done(SpawnCgroup *cg);
 

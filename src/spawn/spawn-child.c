@@ -372,7 +372,7 @@ _noreturn_ void spawn_child(ChildArgs *args) {
                 spawn_error(&e, r, "join the user namespace's namespaces: %m");
                 child_fail(a, &e);
         }
-        if ((r = spawn_cgroup_child_enter(a->cgroup)) < 0) {
+        if ((r = spawn_cgroup_child_enter(a->cgroup, a->in_cgroup)) < 0) {
                 spawn_error(&e, r, "enter the container's cgroup: %m");
                 child_fail(a, &e);
         }

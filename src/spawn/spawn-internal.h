@@ -37,6 +37,8 @@ typedef struct ChildArgs {
         int close_fds[4];    /* the parent's own fds, closed first by the child */
         const struct SpawnSeccomp *seccomp; /* the compiled system-call filter (spawn-seccomp.h) */
         int stub_fd;         /* -a: the stub init in a sealed memfd (spawn-stub.c) */
+        int init_close[2];   /* --private-users: the helper's fds, closed by init */
+        bool in_cgroup;      /* made in the container's cgroup (spawn_clone) */
 } ChildArgs;
 
 /* The container's first process: sets everything up and execs the payload (or becomes the -a
@@ -46,6 +48,12 @@ _noreturn_ void spawn_child(ChildArgs *a);
 /* --private-users: the container's init, made in the user namespace's PID namespace; it takes
  * over the mount namespace spawn_child() prepared and execs the payload. */
 _noreturn_ void spawn_init(ChildArgs *a);
+
+/* spawn-clone.c: a process made directly in the cgroup cgroup_fd (clone3 CLONE_INTO_CGROUP),
+ * where the kernel can; else as clone() makes it (it then moves itself: *ret_in_cgroup, which
+ * the child sees as it was at its clone, is false). With share_memory, the child borrows our memory until it execs (CLONE_VM|CLONE_VFORK)
+ * and runs fn(arg) on a stack of its own; else it gets a copy, as with fork(). */
+pid_t spawn_clone(int flags, int cgroup_fd, bool share_memory, int (*fn)(void *), void *arg, bool *ret_in_cgroup);
 
 /* spawn-stub.c: the -a stub init. The parent makes the memfd; the container's first process,
  * once it is what PID 1 should be, execs it with the payload's PID. Returns only on failure. */

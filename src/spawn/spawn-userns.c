@@ -16,6 +16,7 @@
 
 #include "fd-util.h"
 #include "spawn-chown.h"
+#include "spawn-cgroup.h"
 #include "spawn-internal.h"
 #include "spawn-userns.h"
 #include "util.h"
@@ -143,6 +144,13 @@ static int open_ns(pid_t pid, const char *name, int *ret) {
         return 0;
 }
 
+static int init_main(void *userdata) {
+        ChildArgs *a = userdata;
+        safe_close(a->init_close[0]);
+        safe_close(a->init_close[1]);
+        spawn_init(a);
+}
+
 /* A helper process unshares the user namespace and, as its root, the namespaces it is to own,
  * and makes the container's init in its PID namespace (PID 1; cowpen's child by CLONE_PARENT).
  * The parent writes the maps and takes fds of all of them. */
@@ -171,14 +179,13 @@ static int make_namespaces(uid_t shift, uid_t range, bool net, ChildArgs *init_a
                 if (unshare(CLONE_NEWUSER) < 0 ||
                     unshare(CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | (net ? CLONE_NEWNET : 0)) < 0)
                         _exit(EXIT_FAILURE);
-                pid_t init = (pid_t) syscall(SYS_clone, (unsigned long) (CLONE_PARENT | SIGCHLD), NULL, NULL, NULL, NULL);
+                /* In the container's cgroup from the start, where the kernel can (spawn-clone.c). */
+                init_args->init_close[0] = ready[1];
+                init_args->init_close[1] = done[0];
+                pid_t init = spawn_clone(CLONE_PARENT, init_args->cgroup ? init_args->cgroup->fd : -EBADF, false, init_main,
+                                         init_args, &init_args->in_cgroup);
                 if (init < 0)
                         _exit(EXIT_FAILURE);
-                if (init == 0) {
-                        safe_close(ready[1]);
-                        safe_close(done[0]);
-                        spawn_init(init_args);
-                }
                 if (write(ready[1], &init, sizeof(init)) != (ssize_t) sizeof(init))
                         _exit(EXIT_FAILURE);
                 /* Until the parent took its fds. */

@@ -256,6 +256,7 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
                 .init_fd = handoff[1],
                 .seccomp = &seccomp,
                 .stub_fd = stub_fd,
+                .init_close = { -EBADF, -EBADF },
         };
         args.close_fds[0] = sfd;
         args.close_fds[1] = error_pipe[0];
@@ -280,7 +281,7 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
         init_args.close_fds[3] = handoff[0];
         if ((r = spawn_userns_make(c, &init_args, &userns, ret_error)) < 0)
                 goto finish;
-        if (userns.init_pid > 0 && (r = spawn_cgroup_attach(&cgroup, userns.init_pid)) < 0) {
+        if (userns.init_pid > 0 && (r = spawn_cgroup_place(&cgroup, userns.init_pid)) < 0) {
                 *ret_error = strdup("move init into the container's cgroup");
                 goto finish;
         }
@@ -294,28 +295,12 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
                 goto finish;
         }
         fflush(NULL);
-        if (c->as_pid2 || c->boot || userns.init_pid > 0) {
-                /* The stub stays as PID 1 and forks: a copy of our memory, as fork() makes. So
-                 * does a booting child, which allocates (init's argv, the cgroup) before exec, and
-                 * the setup process of a user namespace, which does not exec. */
-                run.pid = (pid_t) syscall(SYS_clone, (unsigned long) flags | SIGCHLD, NULL, NULL, NULL, NULL);
-                if (run.pid == 0)
-                        spawn_child(&args);
-        } else {
-                /* As posix_spawn: the child borrows our memory until it execs (we wait meanwhile),
-                 * so no page tables are copied and no page is copied on write. */
-                const size_t stack_size = 256 * 1024;
-                void *stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-                if (stack == MAP_FAILED) {
-                        r = negative_errno();
-                        *ret_error = strdup("allocate a stack");
-                        goto finish;
-                }
-                run.pid = clone(child_main, (char *) stack + stack_size, flags | CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
-                if (run.pid < 0)
-                        r = negative_errno();
-                (void) munmap(stack, stack_size);
-        }
+        /* A child that does not exec at once makes a copy of our memory, as fork() does: the
+         * -a child forks the payload, a booting child allocates (init's argv, the cgroup) before
+         * exec, the setup process of a user namespace does not exec. Else the child borrows our
+         * memory until it execs. Either is made in the container's cgroup where the kernel can. */
+        bool share_memory = !(c->as_pid2 || c->boot || userns.init_pid > 0);
+        run.pid = spawn_clone(flags, cgroup.fd, share_memory, child_main, &args, &args.in_cgroup);
         if (run.pid < 0)
                 r = r < 0 ? r : negative_errno();
         /* Our own PID namespace for our later children again. */
