@@ -15,7 +15,7 @@ ROUNDS=${1:-30}
 AFTER=${AFTER:-$COWPEN}
 [ -n "${BEFORE:-}" ] || fail "set BEFORE= to the cowpen binary to compare with (e.g. a build of main)"
 for b in "$BEFORE" "$AFTER"; do [ -x "$b" ] || fail "$b is not an executable"; done
-command -v busybox >/dev/null || fail "busybox-static is not installed (scripts/packages/spawn.txt)"
+command -v busybox >/dev/null || fail "busybox-static is not installed (scripts/packages/boot.txt)"
 make_temp_dir
 make_busybox_tree "$TEMP_DIR/tree"
 

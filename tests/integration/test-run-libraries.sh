@@ -8,7 +8,7 @@
 . "$TEST_SRCDIR/tests/lib/lib.sh"
 . "$TEST_SRCDIR/tests/lib/boot.sh"
 
-command -v busybox >/dev/null || fail "busybox-static is not installed (scripts/packages/spawn.txt)"
+command -v busybox >/dev/null || fail "busybox-static is not installed (scripts/packages/boot.txt)"
 make_temp_dir
 T=$TEMP_DIR
 make_busybox_tree "$T/tree"
