@@ -302,6 +302,9 @@ int verb_import_raw(int argc, char *argv[]) {
         r = raw_import_run(t, ctx.fd);
         progress_finish(ctx.progress, r >= 0);
         if (r < 0) {
+                const char *reason = raw_import_error_reason(t);
+                if (reason)
+                        return log_error_errno(r, "%s: %s", what, reason);
                 if (r == -EBADMSG)
                         return log_error_errno(r, "%s: corrupt compressed stream", what);
                 if (r == -EPIPE)
@@ -373,6 +376,15 @@ static int export_common(int argc, char *argv[], bool tar) {
 
         char what[PATH_MAX + 300];
         snprintf(what, sizeof(what), "%s %s", verb, name);
+        if (tar || format != COMPRESS_NONE) {
+                /* Before anything is locked or created: the archive and its compression are
+                 * written through libarchive. */
+                const char *detail;
+                r = export_dlopen(&detail);
+                if (r < 0)
+                        return log_error_errno(r, "%s: %s (needed to %s)", what, detail,
+                                               tar ? "write tar archives" : "compress raw images");
+        }
         _cleanup_(image_root_freep) ImageRoot *root = NULL;
         if ((r = open_image_root(false, &root)) < 0)
                 return r;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Streaming decoders for gzip, xz, bzip2 and zstd.
+/* Streaming decoders for gzip, xz, bzip2 and zstd, through zlib, liblzma, libbz2 and libzstd, each
+ * loaded with dlopen() when a stream of its format is first decoded.
  *
  * Untrusted input: the compressed stream (a download or a local file). Each decoder runs with a
  * memory limit (DECOMPRESS_MEMLIMIT, zstd window ≤ 2^27), corrupt data is -EBADMSG and a stream
@@ -14,7 +15,105 @@
 #include <zstd_errors.h>
 
 #include "compress.h"
+#include "dlopen-util.h"
 #include "util.h"
+
+/* The decoder libraries, each loaded by its dlopen_xxx() when a stream of its format is first
+ * decoded (see dlopen-util.h), and the functions this file calls of each. */
+
+/* zlib */
+static typeof(inflateInit2_) *sym_inflateInit2_;
+static typeof(inflate) *sym_inflate;
+static typeof(inflateReset) *sym_inflateReset;
+static typeof(inflateEnd) *sym_inflateEnd;
+
+static const DlopenSymbol zlib_symbols[] = {
+        DLSYM(inflateInit2_),
+        DLSYM(inflate),
+        DLSYM(inflateReset),
+        DLSYM(inflateEnd),
+        {},
+};
+static DlopenLibrary zlib_library = DLOPEN_LIBRARY_INIT(ZLIB_SONAME, zlib_symbols);
+
+/* liblzma */
+static typeof(lzma_stream_decoder_mt) *sym_lzma_stream_decoder_mt;
+static typeof(lzma_stream_decoder) *sym_lzma_stream_decoder;
+static typeof(lzma_code) *sym_lzma_code;
+static typeof(lzma_end) *sym_lzma_end;
+
+static const DlopenSymbol liblzma_symbols[] = {
+        DLSYM(lzma_stream_decoder_mt),
+        DLSYM(lzma_stream_decoder),
+        DLSYM(lzma_code),
+        DLSYM(lzma_end),
+        {},
+};
+static DlopenLibrary liblzma_library = DLOPEN_LIBRARY_INIT(LIBLZMA_SONAME, liblzma_symbols);
+
+/* libbz2 */
+static typeof(BZ2_bzDecompressInit) *sym_BZ2_bzDecompressInit;
+static typeof(BZ2_bzDecompress) *sym_BZ2_bzDecompress;
+static typeof(BZ2_bzDecompressEnd) *sym_BZ2_bzDecompressEnd;
+
+static const DlopenSymbol libbz2_symbols[] = {
+        DLSYM(BZ2_bzDecompressInit),
+        DLSYM(BZ2_bzDecompress),
+        DLSYM(BZ2_bzDecompressEnd),
+        {},
+};
+static DlopenLibrary libbz2_library = DLOPEN_LIBRARY_INIT(LIBBZ2_SONAME, libbz2_symbols);
+
+/* libzstd */
+static typeof(ZSTD_createDCtx) *sym_ZSTD_createDCtx;
+static typeof(ZSTD_freeDCtx) *sym_ZSTD_freeDCtx;
+static typeof(ZSTD_decompressStream) *sym_ZSTD_decompressStream;
+static typeof(ZSTD_isError) *sym_ZSTD_isError;
+static typeof(ZSTD_getErrorCode) *sym_ZSTD_getErrorCode;
+
+static const DlopenSymbol libzstd_symbols[] = {
+        DLSYM(ZSTD_createDCtx),
+        DLSYM(ZSTD_freeDCtx),
+        DLSYM(ZSTD_decompressStream),
+        DLSYM(ZSTD_isError),
+        DLSYM(ZSTD_getErrorCode),
+        {},
+};
+static DlopenLibrary libzstd_library = DLOPEN_LIBRARY_INIT(LIBZSTD_SONAME, libzstd_symbols);
+
+static int dlopen_zlib(const char **ret_detail) {
+        return dlopen_library(&zlib_library, ret_detail);
+}
+
+static int dlopen_lzma(const char **ret_detail) {
+        return dlopen_library(&liblzma_library, ret_detail);
+}
+
+static int dlopen_bzip2(const char **ret_detail) {
+        return dlopen_library(&libbz2_library, ret_detail);
+}
+
+static int dlopen_zstd(const char **ret_detail) {
+        return dlopen_library(&libzstd_library, ret_detail);
+}
+
+int decompressor_dlopen(CompressType t, const char **ret_detail) {
+        switch (t) {
+        case COMPRESS_NONE:
+                return 0;
+        case COMPRESS_GZIP:
+                return dlopen_zlib(ret_detail);
+        case COMPRESS_XZ:
+                return dlopen_lzma(ret_detail);
+        case COMPRESS_BZIP2:
+                return dlopen_bzip2(ret_detail);
+        case COMPRESS_ZSTD:
+                return dlopen_zstd(ret_detail);
+        case _COMPRESS_TYPE_MAX:
+                break;
+        }
+        return -EINVAL;
+}
 
 struct Decompressor {
         CompressType type;
@@ -95,7 +194,8 @@ static int decoder_init(Decompressor *d, unsigned threads) {
         switch (d->type) {
         case COMPRESS_GZIP:
                 d->gz = (z_stream) {};
-                if (inflateInit2(&d->gz, 16 + MAX_WBITS) != Z_OK)
+                /* What the inflateInit2() macro expands to. */
+                if (sym_inflateInit2_(&d->gz, 16 + MAX_WBITS, ZLIB_VERSION, (int) sizeof(z_stream)) != Z_OK)
                         return -ENOMEM;
                 break;
         case COMPRESS_XZ: {
@@ -108,21 +208,21 @@ static int decoder_init(Decompressor *d, unsigned threads) {
                                 .memlimit_threading = DECOMPRESS_XZ_MT_BUDGET_PER_THREAD * threads,
                                 .memlimit_stop = DECOMPRESS_MEMLIMIT,
                         };
-                        lr = lzma_stream_decoder_mt(&d->xz, &mt);
+                        lr = sym_lzma_stream_decoder_mt(&d->xz, &mt);
                 } else
-                        lr = lzma_stream_decoder(&d->xz, DECOMPRESS_MEMLIMIT, LZMA_CONCATENATED);
+                        lr = sym_lzma_stream_decoder(&d->xz, DECOMPRESS_MEMLIMIT, LZMA_CONCATENATED);
                 if (lr != LZMA_OK)
                         return lr == LZMA_MEM_ERROR ? -ENOMEM : -EINVAL;
                 break;
         }
         case COMPRESS_BZIP2:
                 d->bz = (bz_stream) {};
-                if (BZ2_bzDecompressInit(&d->bz, 0, 0) != BZ_OK)
+                if (sym_BZ2_bzDecompressInit(&d->bz, 0, 0) != BZ_OK)
                         return -ENOMEM;
                 break;
         case COMPRESS_ZSTD:
                 if (!d->zstd) {
-                        d->zstd = ZSTD_createDCtx();
+                        d->zstd = sym_ZSTD_createDCtx();
                         if (!d->zstd)
                                 return -ENOMEM;
                         /* The default window limit (2^27) bounds memory; do not raise it. */
@@ -141,13 +241,13 @@ static void decoder_done(Decompressor *d) {
                 return;
         switch (d->type) {
         case COMPRESS_GZIP:
-                inflateEnd(&d->gz);
+                sym_inflateEnd(&d->gz);
                 break;
         case COMPRESS_XZ:
-                lzma_end(&d->xz);
+                sym_lzma_end(&d->xz);
                 break;
         case COMPRESS_BZIP2:
-                BZ2_bzDecompressEnd(&d->bz);
+                sym_BZ2_bzDecompressEnd(&d->bz);
                 break;
         case COMPRESS_ZSTD:
         case COMPRESS_NONE:
@@ -160,11 +260,14 @@ static void decoder_done(Decompressor *d) {
 int decompressor_new(CompressType t, unsigned threads, Decompressor **ret) {
         if (t < 0 || t >= _COMPRESS_TYPE_MAX)
                 return -EINVAL;
+        int r = decompressor_dlopen(t, NULL);
+        if (r < 0)
+                return r;
         _cleanup_(decompressor_freep) Decompressor *d = calloc(1, sizeof(Decompressor));
         if (!d)
                 return -ENOMEM;
         d->type = t;
-        int r = decoder_init(d, threads);
+        r = decoder_init(d, threads);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(d);
@@ -175,7 +278,8 @@ Decompressor *decompressor_free(Decompressor *d) {
         if (!d)
                 return NULL;
         decoder_done(d);
-        ZSTD_freeDCtx(d->zstd);
+        if (d->zstd) /* only then was libzstd loaded */
+                sym_ZSTD_freeDCtx(d->zstd);
         free(d);
         return NULL;
 }
@@ -211,7 +315,7 @@ ssize_t decompressor_step(Decompressor *d, const uint8_t **in, size_t *in_size, 
                                 end = finish;
                                 break;
                         }
-                        if (inflateReset(&d->gz) != Z_OK)
+                        if (sym_inflateReset(&d->gz) != Z_OK)
                                 return -EBADMSG;
                         d->ended = false;
                 }
@@ -220,7 +324,7 @@ ssize_t decompressor_step(Decompressor *d, const uint8_t **in, size_t *in_size, 
                 d->gz.next_out = out;
                 d->gz.avail_out = (uInt) MIN(out_size, (size_t) UINT32_MAX);
                 size_t before_in = d->gz.avail_in;
-                int zr = inflate(&d->gz, Z_NO_FLUSH);
+                int zr = sym_inflate(&d->gz, Z_NO_FLUSH);
                 size_t used = before_in - d->gz.avail_in;
                 *in += used;
                 *in_size -= used;
@@ -248,7 +352,7 @@ ssize_t decompressor_step(Decompressor *d, const uint8_t **in, size_t *in_size, 
                 d->xz.avail_in = *in_size;
                 d->xz.next_out = out;
                 d->xz.avail_out = out_size;
-                lzma_ret lr = lzma_code(&d->xz, finish ? LZMA_FINISH : LZMA_RUN);
+                lzma_ret lr = sym_lzma_code(&d->xz, finish ? LZMA_FINISH : LZMA_RUN);
                 size_t used = *in_size - d->xz.avail_in;
                 *in += used;
                 *in_size -= used;
@@ -290,7 +394,7 @@ ssize_t decompressor_step(Decompressor *d, const uint8_t **in, size_t *in_size, 
                 d->bz.next_out = out;
                 d->bz.avail_out = (unsigned) MIN(out_size, (size_t) UINT32_MAX);
                 size_t before_in = d->bz.avail_in;
-                int br = BZ2_bzDecompress(&d->bz);
+                int br = sym_BZ2_bzDecompress(&d->bz);
                 size_t used = before_in - d->bz.avail_in;
                 *in += used;
                 *in_size -= used;
@@ -309,9 +413,9 @@ ssize_t decompressor_step(Decompressor *d, const uint8_t **in, size_t *in_size, 
         case COMPRESS_ZSTD: {
                 ZSTD_inBuffer ib = { .src = *in, .size = *in_size };
                 ZSTD_outBuffer ob = { .dst = out, .size = out_size };
-                size_t zr = ZSTD_decompressStream(d->zstd, &ob, &ib);
-                if (ZSTD_isError(zr))
-                        return ZSTD_getErrorCode(zr) == ZSTD_error_memory_allocation ? -ENOMEM : -EBADMSG;
+                size_t zr = sym_ZSTD_decompressStream(d->zstd, &ob, &ib);
+                if (sym_ZSTD_isError(zr))
+                        return sym_ZSTD_getErrorCode(zr) == ZSTD_error_memory_allocation ? -ENOMEM : -EBADMSG;
                 *in += ib.pos;
                 *in_size -= ib.pos;
                 produced = ob.pos;

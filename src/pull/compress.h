@@ -2,7 +2,8 @@
 #pragma once
 
 /* Stream compression formats: detection by magic bytes, streaming decoders (zlib, liblzma with its
- * multithreaded decoder, libbz2, libzstd), and names/suffixes for the export side. */
+ * multithreaded decoder, libbz2, libzstd, each loaded with dlopen() when first needed), and
+ * names/suffixes for the export side. */
 
 #include "macro.h"
 
@@ -33,6 +34,11 @@ CompressType compress_detect(const void *buf, size_t n);
 #define DECOMPRESS_MEMLIMIT (1024ULL * 1024 * 1024)
 
 typedef struct Decompressor Decompressor;
+
+/* Loads the library that decodes t (zlib, liblzma, libbz2, libzstd; once, see dlopen-util.h): 0 (also
+ * for COMPRESS_NONE, which needs none), or -ELIBACC/-ELIBBAD with *ret_detail saying what is
+ * missing. decompressor_new() calls it and fails with its error. */
+int decompressor_dlopen(CompressType t, const char **ret_detail);
 
 /* threads > 1 enables liblzma's multithreaded decoder (only xz uses it). */
 int decompressor_new(CompressType t, unsigned threads, Decompressor **ret);

@@ -386,6 +386,10 @@ static int export_dir(Exporter *e, int dir_fd, const char *rel, unsigned depth) 
         return 0;
 }
 
+int export_dlopen(const char **ret_detail) {
+        return dlopen_libarchive(ret_detail);
+}
+
 int export_tar(int tree_fd, int out_fd, const ExportOptions *o, uint64_t *ret_n_skipped, char **ret_error_path) {
         Exporter e = { .o = o };
         int r;

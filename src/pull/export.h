@@ -14,6 +14,11 @@ typedef struct ExportOptions {
         void *userdata;
 } ExportOptions;
 
+/* Loads libarchive, through which export_tar() and a compressing export_raw() write (once;
+ * dlopen-util.h): 0, or -ELIBACC/-ELIBBAD with *ret_detail saying what is missing. Both fail with
+ * that error without it; a verb calls this first, to fail before it creates anything. */
+int export_dlopen(const char **ret_detail);
+
 /* Writes the tree below tree_fd (an O_DIRECTORY fd) as tar to out_fd. Sockets cannot be
  * represented in tar and are skipped (*ret_n_skipped counts them). On failure *ret_error_path
  * (may be NULL) names the file. */

@@ -18,6 +18,7 @@
 struct RawImport {
         ImageTemp *temp;
         ImportOptions opts;
+        char *error_reason;
         bool ran;
 };
 
@@ -88,8 +89,11 @@ int raw_import_run(RawImport *t, int fd) {
         for (;;) {
                 const void *buf;
                 ssize_t n = import_source_read(s, &buf);
-                if (n < 0)
+                if (n < 0) {
+                        free(t->error_reason);
+                        t->error_reason = import_source_library_error(s);
                         return (int) n;
+                }
                 if (n == 0)
                         break;
                 if (interrupted())
@@ -103,6 +107,10 @@ int raw_import_run(RawImport *t, int fd) {
         if (ftruncate(t->temp->fd, (off_t) pos) < 0)
                 return negative_errno();
         return 0;
+}
+
+const char *raw_import_error_reason(RawImport *t) {
+        return t ? t->error_reason : NULL;
 }
 
 int raw_import_add_sidecar(RawImport *t, const char *suffix, int fd) {
@@ -151,6 +159,7 @@ RawImport *raw_import_free(RawImport *t) {
         if (!t)
                 return NULL;
         image_temp_free(t->temp);
+        free(t->error_reason);
         free(t);
         return NULL;
 }

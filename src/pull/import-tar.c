@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "dlopen-util.h"
 #include "import-source.h"
 #include "import.h"
 #include "tar-archive.h"
@@ -18,6 +19,7 @@ struct TarImport {
         ImportOptions opts;
         ImportSource *source;
         const char *error_reason;
+        char *error_message; /* an error_reason made for this failure (libraries), owned */
         char *error_entry;
         int source_error; /* the decoder's error, which libarchive only sees as a failed read */
         bool ran;
@@ -46,11 +48,25 @@ static ssize_t read_block(void *userdata, const void **ret_buf) {
         return n;
 }
 
+/* Sets the reason of a library error: message, or detail when making it failed. */
+static int set_library_error(TarImport *t, int r, char *message, const char *detail) {
+        free(t->error_message);
+        t->error_message = message;
+        t->error_reason = message ?: detail;
+        return r;
+}
+
 int tar_import_run(TarImport *t, int fd, char **ret_error_entry) {
         int r;
         if (t->ran)
                 return -EALREADY;
         t->ran = true;
+
+        /* libarchive before anything is read: without it no byte can be used. */
+        const char *detail;
+        r = dlopen_libarchive(&detail);
+        if (r < 0)
+                return set_library_error(t, r, strjoin(detail, " (needed to read tar archives)"), detail);
 
         r = import_source_start(fd, 0, &t->source);
         if (r < 0)
@@ -77,6 +93,8 @@ int tar_import_run(TarImport *t, int fd, char **ret_error_entry) {
                                         : r == -EPIPE   ? "unexpected end of the compressed stream"
                                         : r == -ENOMEM  ? "decoder memory limit exceeded"
                                                         : NULL;
+                        if (dlopen_error_is_library(r))
+                                (void) set_library_error(t, r, import_source_library_error(t->source), NULL);
                 }
                 free(t->error_entry);
                 t->error_entry = tar_extract_steal_error_entry(x);
@@ -122,6 +140,7 @@ TarImport *tar_import_free(TarImport *t) {
                 return NULL;
         import_source_free(t->source);
         image_temp_free(t->temp);
+        free(t->error_message);
         free(t->error_entry);
         free(t);
         return NULL;

@@ -37,7 +37,10 @@ int tar_import_new(ImageRoot *root, const char *name, const ImportOptions *opts,
  * one-line message. */
 int tar_import_run(TarImport *t, int fd, char **ret_error_entry);
 /* After a failed tar_import_run(): why, in words ("path contains \"..\"", "hardlink to a
- * directory", …), or NULL when the errno says it all. Valid until tar_import_free(). */
+ * directory", "libarchive.so.13 is not installed (needed to read tar archives)", …), or NULL when
+ * the errno says it all. Valid until tar_import_free(). A library that cannot be loaded (libarchive,
+ * checked before anything is read, or the decoder's, once the magic bytes are known) is
+ * -ELIBACC/-ELIBBAD (see dlopen-util.h). */
 const char *tar_import_error_reason(TarImport *t);
 /* Renames the finished tree into place (with read_only as requested). */
 int tar_import_publish(TarImport *t);
@@ -51,6 +54,10 @@ int raw_import_new(ImageRoot *root, const char *name, const ImportOptions *opts,
 /* Reads a raw disk image (optionally compressed: gzip, xz, bzip2, zstd) from fd until EOF and
  * writes it sparsely to the hidden NAME.raw target. */
 int raw_import_run(RawImport *t, int fd);
+/* After a failed raw_import_run(): why, in words, when the errno does not say it all (the decoder's
+ * library could not be loaded: "liblzma.so.5 is not installed (needed to decode xz)"), else NULL.
+ * Valid until raw_import_free(). */
+const char *raw_import_error_reason(RawImport *t);
 /* Adds sidecar SUFFIX (".nspawn", ".roothash", ".roothash.p7s", ".verity") with the contents
  * read from fd; published with the image. */
 int raw_import_add_sidecar(RawImport *t, const char *suffix, int fd);

@@ -1,21 +1,52 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The libcurl wrapper. Untrusted input: everything the server sends (status, headers, body).
- * Header values are copied only up to PULL_HEADER_VALUE_MAX; bodies are passed to the caller's
- * sink and never interpreted here. */
+/* The libcurl wrapper; libcurl is loaded with dlopen() before the first transfer. Untrusted input:
+ * everything the server sends (status, headers, body). Header values are copied only up to
+ * PULL_HEADER_VALUE_MAX; bodies are passed to the caller's sink and never interpreted here. */
 #include <curl/curl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <string.h>
 #include <strings.h>
 
+#include "dlopen-util.h"
 #include "pull-curl.h"
 #include "util.h"
+
+/* libcurl, loaded by dlopen_libcurl() before the first transfer (see dlopen-util.h): the functions
+ * this file calls. Called through these pointers, curl_easy_setopt() and curl_easy_getinfo() lose
+ * the type checks of curl's macros of the same names: every value passed is of the type the
+ * option takes (long, a pointer, a callback of curl's prototype). */
+static typeof(curl_global_init) *sym_curl_global_init;
+static typeof(curl_easy_init) *sym_curl_easy_init;
+static typeof(curl_easy_setopt) *sym_curl_easy_setopt;
+static typeof(curl_easy_getinfo) *sym_curl_easy_getinfo;
+static typeof(curl_easy_perform) *sym_curl_easy_perform;
+static typeof(curl_easy_cleanup) *sym_curl_easy_cleanup;
+static typeof(curl_slist_append) *sym_curl_slist_append;
+static typeof(curl_slist_free_all) *sym_curl_slist_free_all;
+
+static const DlopenSymbol libcurl_symbols[] = {
+        DLSYM(curl_global_init),
+        DLSYM(curl_easy_init),
+        DLSYM(curl_easy_setopt),
+        DLSYM(curl_easy_getinfo),
+        DLSYM(curl_easy_perform),
+        DLSYM(curl_easy_cleanup),
+        DLSYM(curl_slist_append),
+        DLSYM(curl_slist_free_all),
+        {},
+};
+static DlopenLibrary libcurl_library = DLOPEN_LIBRARY_INIT(LIBCURL_SONAME, libcurl_symbols);
+
+int dlopen_libcurl(const char **ret_detail) {
+        return dlopen_library(&libcurl_library, ret_detail);
+}
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_result = CURLE_FAILED_INIT;
 
 static void curl_init_once(void) {
-        curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+        curl_init_result = sym_curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
 void pull_response_done(PullResponse *r) {
@@ -95,14 +126,14 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *userdata) {
 static int transfer_begin(Transfer *t) {
         t->response_seen = true;
         long code = 0;
-        (void) curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code);
+        (void) sym_curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code);
         if (t->is_file) {
                 code = t->req->range_start > 0 ? 206 : 200;
                 t->resp->range_start = t->req->range_start;
         }
         t->resp->status = code;
         curl_off_t cl = -1;
-        if (curl_easy_getinfo(t->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK && cl >= 0)
+        if (sym_curl_easy_getinfo(t->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK && cl >= 0)
                 t->resp->content_length = (uint64_t) cl;
         if (code < 200 || code >= 300)
                 return 0; /* not a body we want; the status decides the result */
@@ -199,11 +230,17 @@ static int curlcode_to_errno(CURLcode c) {
 
 int pull_curl_perform(const PullRequest *req, PullResponse *resp) {
         *resp = (PullResponse) { .content_length = UINT64_MAX };
+        const char *detail;
+        int r = dlopen_libcurl(&detail);
+        if (r < 0) {
+                resp->error = strdup(detail);
+                return r;
+        }
         pthread_once(&curl_once, curl_init_once);
         if (curl_init_result != CURLE_OK)
                 return -EIO;
 
-        CURL *c = curl_easy_init();
+        CURL *c = sym_curl_easy_init();
         if (!c)
                 return -ENOMEM;
         struct curl_slist *headers = NULL;
@@ -214,11 +251,10 @@ int pull_curl_perform(const PullRequest *req, PullResponse *resp) {
                 .curl = c,
                 .is_file = strncasecmp(req->url, "file:", 5) == 0,
         };
-        int r = 0;
 
 #define SETOPT(opt, val)                                                        \
         do {                                                                    \
-                if (curl_easy_setopt(c, opt, val) != CURLE_OK) {                \
+                if (sym_curl_easy_setopt(c, opt, val) != CURLE_OK) {                \
                         r = -EIO;                                               \
                         goto finish;                                            \
                 }                                                               \
@@ -265,7 +301,7 @@ int pull_curl_perform(const PullRequest *req, PullResponse *resp) {
                         goto finish;
                 }
                 _cleanup_free_ char *h = strjoin(hdrs[i][0], ": ", hdrs[i][1]);
-                struct curl_slist *n = h ? curl_slist_append(headers, h) : NULL;
+                struct curl_slist *n = h ? sym_curl_slist_append(headers, h) : NULL;
                 if (!n) {
                         r = -ENOMEM;
                         goto finish;
@@ -276,7 +312,7 @@ int pull_curl_perform(const PullRequest *req, PullResponse *resp) {
                 SETOPT(CURLOPT_HTTPHEADER, headers);
 #undef SETOPT
 
-        CURLcode cc = curl_easy_perform(c);
+        CURLcode cc = sym_curl_easy_perform(c);
         if (cc == CURLE_OK && !t.response_seen) {
                 /* No body at all (empty file, 304, HEAD-like answers). */
                 int k = transfer_begin(&t);
@@ -299,8 +335,8 @@ int pull_curl_perform(const PullRequest *req, PullResponse *resp) {
                 resp->error = strdup(errbuf);
 
 finish:
-        curl_slist_free_all(headers);
-        curl_easy_cleanup(c);
+        sym_curl_slist_free_all(headers);
+        sym_curl_easy_cleanup(c);
         return r;
 }
 

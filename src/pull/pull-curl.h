@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* HTTP(S)/file transfers: the one wrapper around libcurl (curl.h appears only in pull-curl.c).
- * Everything a server sends is untrusted: headers are size-limited and copied, bodies go to the
- * caller's sink, which decides what to keep. */
+/* HTTP(S)/file transfers: the one wrapper around libcurl (curl.h appears only in pull-curl.c, which
+ * loads libcurl with dlopen() when first needed). Everything a server sends is untrusted: headers
+ * are size-limited and copied, bodies go to the caller's sink, which decides what to keep. */
 
 #include "macro.h"
 
@@ -25,6 +25,10 @@ typedef struct PullResponse {
 } PullResponse;
 
 void pull_response_done(PullResponse *r);
+
+/* Loads libcurl (once; dlopen-util.h): 0, or -ELIBACC/-ELIBBAD with *ret_detail saying what is
+ * missing. pull_curl_perform() calls it and fails with its error (and the detail in resp->error). */
+int dlopen_libcurl(const char **ret_detail);
 
 typedef struct PullRequest {
         const char *url;

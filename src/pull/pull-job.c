@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "dlopen-util.h"
 #include "fd-util.h"
 #include "import.h"
 #include "pull-curl.h"
@@ -25,6 +26,7 @@
 #include "pull-url.h"
 #include "pull-verify.h"
 #include "pull.h"
+#include "tar-archive.h"
 #include "util.h"
 
 #define FEED_CHUNK (1024U * 1024U)
@@ -672,7 +674,13 @@ static int job_sidecars(Job *j, const char *base, const char *filename, const Pu
 }
 
 static int job_import_error(Job *j, int r) {
-        const char *why = j->kind == PULL_TAR && j->importer.tar ? tar_import_error_reason(j->importer.tar) : NULL;
+        const char *why = NULL;
+        if (j->kind == PULL_TAR && j->importer.tar)
+                why = tar_import_error_reason(j->importer.tar);
+        else if (j->kind == PULL_RAW && j->importer.raw)
+                why = raw_import_error_reason(j->importer.raw);
+        if (why && dlopen_error_is_library(r))
+                return set_reason(j, r, why, NULL, NULL); /* about us, not the archive */
         if (j->stream.error_entry) {
                 _cleanup_free_ char *e = strjoin("archive entry \"", j->stream.error_entry, "\"");
                 return set_reason(j, r, e ?: "archive entry", why ? ": " : NULL, why);
@@ -845,6 +853,21 @@ int pull_image(ImageRoot *root, PullKind kind, const char *url, const char *name
                                 *ret_reason = strjoin("keyring ", j.keyring, ": ", strerror(-r));
                         return r;
                 }
+        }
+
+        /* The libraries the pull needs for sure, before anything is created or fetched: a missing
+         * one is a one-line error, not a failed transfer (the decoder's is known only once the
+         * first bytes arrived). */
+        const char *detail;
+        if ((r = dlopen_libcurl(&detail)) < 0) {
+                if (ret_reason)
+                        *ret_reason = strjoin(detail, " (needed to download)");
+                return r;
+        }
+        if (kind == PULL_TAR && (r = dlopen_libarchive(&detail)) < 0) {
+                if (ret_reason)
+                        *ret_reason = strjoin(detail, " (needed to read tar archives)");
+                return r;
         }
 
         /* Take the name (and refuse an existing image) before any network traffic. */

@@ -80,6 +80,7 @@ int pull_name_from_url(const char *url, char **ret);
 
 /* Pulls url into image name of root. On failure returns -errno and, when it can say more than
  * strerror, *ret_reason (a phrase like "SHA256SUMS.gpg: signed by key …, which is not in the
- * keyring" or "checksum mismatch: …"). */
+ * keyring", "checksum mismatch: …" or "libcurl.so.4 is not installed (needed to download)": a
+ * library that cannot be loaded is -ELIBACC/-ELIBBAD, see dlopen-util.h). */
 int pull_image(ImageRoot *root, PullKind kind, const char *url, const char *name, const PullOptions *opts,
                PullResult *ret, char **ret_reason);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The one file that talks to libarchive.
+/* The one file that talks to libarchive, which it loads with dlopen() on first use.
  *
  * Untrusted input (reading): the whole tar stream. libarchive parses headers (pax, GNU, ustar,
  * sparse maps); everything it hands out is copied into TarEntry and checked by the caller
@@ -12,12 +12,139 @@
 #include <string.h>
 
 #include "acl-xattr.h"
+#include "dlopen-util.h"
 #include "tar-archive.h"
 #include "util.h"
 
 /* Named limits on what one entry may carry. */
 #define TAR_XATTRS_MAX 1024
 #define TAR_ACL_ENTRIES_MAX 4096
+
+/* libarchive, loaded by dlopen_libarchive() before the first use (see dlopen-util.h): the
+ * functions this file calls. */
+static typeof(archive_entry_acl_add_entry) *sym_archive_entry_acl_add_entry;
+static typeof(archive_entry_acl_next) *sym_archive_entry_acl_next;
+static typeof(archive_entry_acl_reset) *sym_archive_entry_acl_reset;
+static typeof(archive_entry_atime) *sym_archive_entry_atime;
+static typeof(archive_entry_atime_is_set) *sym_archive_entry_atime_is_set;
+static typeof(archive_entry_atime_nsec) *sym_archive_entry_atime_nsec;
+static typeof(archive_entry_clear) *sym_archive_entry_clear;
+static typeof(archive_entry_free) *sym_archive_entry_free;
+static typeof(archive_entry_gid) *sym_archive_entry_gid;
+static typeof(archive_entry_hardlink) *sym_archive_entry_hardlink;
+static typeof(archive_entry_mode) *sym_archive_entry_mode;
+static typeof(archive_entry_mtime) *sym_archive_entry_mtime;
+static typeof(archive_entry_mtime_nsec) *sym_archive_entry_mtime_nsec;
+static typeof(archive_entry_new) *sym_archive_entry_new;
+static typeof(archive_entry_pathname) *sym_archive_entry_pathname;
+static typeof(archive_entry_rdev) *sym_archive_entry_rdev;
+static typeof(archive_entry_set_gid) *sym_archive_entry_set_gid;
+static typeof(archive_entry_set_hardlink) *sym_archive_entry_set_hardlink;
+static typeof(archive_entry_set_mode) *sym_archive_entry_set_mode;
+static typeof(archive_entry_set_mtime) *sym_archive_entry_set_mtime;
+static typeof(archive_entry_set_pathname) *sym_archive_entry_set_pathname;
+static typeof(archive_entry_set_rdev) *sym_archive_entry_set_rdev;
+static typeof(archive_entry_set_size) *sym_archive_entry_set_size;
+static typeof(archive_entry_set_symlink) *sym_archive_entry_set_symlink;
+static typeof(archive_entry_set_uid) *sym_archive_entry_set_uid;
+static typeof(archive_entry_size) *sym_archive_entry_size;
+static typeof(archive_entry_sparse_add_entry) *sym_archive_entry_sparse_add_entry;
+static typeof(archive_entry_sparse_count) *sym_archive_entry_sparse_count;
+static typeof(archive_entry_symlink) *sym_archive_entry_symlink;
+static typeof(archive_entry_uid) *sym_archive_entry_uid;
+static typeof(archive_entry_xattr_add_entry) *sym_archive_entry_xattr_add_entry;
+static typeof(archive_entry_xattr_next) *sym_archive_entry_xattr_next;
+static typeof(archive_entry_xattr_reset) *sym_archive_entry_xattr_reset;
+static typeof(archive_errno) *sym_archive_errno;
+static typeof(archive_error_string) *sym_archive_error_string;
+static typeof(archive_read_data_block) *sym_archive_read_data_block;
+static typeof(archive_read_free) *sym_archive_read_free;
+static typeof(archive_read_new) *sym_archive_read_new;
+static typeof(archive_read_next_header) *sym_archive_read_next_header;
+static typeof(archive_read_open) *sym_archive_read_open;
+static typeof(archive_read_support_format_tar) *sym_archive_read_support_format_tar;
+static typeof(archive_set_error) *sym_archive_set_error;
+static typeof(archive_write_add_filter_bzip2) *sym_archive_write_add_filter_bzip2;
+static typeof(archive_write_add_filter_gzip) *sym_archive_write_add_filter_gzip;
+static typeof(archive_write_add_filter_none) *sym_archive_write_add_filter_none;
+static typeof(archive_write_add_filter_xz) *sym_archive_write_add_filter_xz;
+static typeof(archive_write_add_filter_zstd) *sym_archive_write_add_filter_zstd;
+static typeof(archive_write_close) *sym_archive_write_close;
+static typeof(archive_write_data) *sym_archive_write_data;
+static typeof(archive_write_free) *sym_archive_write_free;
+static typeof(archive_write_header) *sym_archive_write_header;
+static typeof(archive_write_new) *sym_archive_write_new;
+static typeof(archive_write_open_fd) *sym_archive_write_open_fd;
+static typeof(archive_write_set_bytes_in_last_block) *sym_archive_write_set_bytes_in_last_block;
+static typeof(archive_write_set_filter_option) *sym_archive_write_set_filter_option;
+static typeof(archive_write_set_format_pax_restricted) *sym_archive_write_set_format_pax_restricted;
+static typeof(archive_write_set_format_raw) *sym_archive_write_set_format_raw;
+
+static const DlopenSymbol libarchive_symbols[] = {
+        DLSYM(archive_entry_acl_add_entry),
+        DLSYM(archive_entry_acl_next),
+        DLSYM(archive_entry_acl_reset),
+        DLSYM(archive_entry_atime),
+        DLSYM(archive_entry_atime_is_set),
+        DLSYM(archive_entry_atime_nsec),
+        DLSYM(archive_entry_clear),
+        DLSYM(archive_entry_free),
+        DLSYM(archive_entry_gid),
+        DLSYM(archive_entry_hardlink),
+        DLSYM(archive_entry_mode),
+        DLSYM(archive_entry_mtime),
+        DLSYM(archive_entry_mtime_nsec),
+        DLSYM(archive_entry_new),
+        DLSYM(archive_entry_pathname),
+        DLSYM(archive_entry_rdev),
+        DLSYM(archive_entry_set_gid),
+        DLSYM(archive_entry_set_hardlink),
+        DLSYM(archive_entry_set_mode),
+        DLSYM(archive_entry_set_mtime),
+        DLSYM(archive_entry_set_pathname),
+        DLSYM(archive_entry_set_rdev),
+        DLSYM(archive_entry_set_size),
+        DLSYM(archive_entry_set_symlink),
+        DLSYM(archive_entry_set_uid),
+        DLSYM(archive_entry_size),
+        DLSYM(archive_entry_sparse_add_entry),
+        DLSYM(archive_entry_sparse_count),
+        DLSYM(archive_entry_symlink),
+        DLSYM(archive_entry_uid),
+        DLSYM(archive_entry_xattr_add_entry),
+        DLSYM(archive_entry_xattr_next),
+        DLSYM(archive_entry_xattr_reset),
+        DLSYM(archive_errno),
+        DLSYM(archive_error_string),
+        DLSYM(archive_read_data_block),
+        DLSYM(archive_read_free),
+        DLSYM(archive_read_new),
+        DLSYM(archive_read_next_header),
+        DLSYM(archive_read_open),
+        DLSYM(archive_read_support_format_tar),
+        DLSYM(archive_set_error),
+        DLSYM(archive_write_add_filter_bzip2),
+        DLSYM(archive_write_add_filter_gzip),
+        DLSYM(archive_write_add_filter_none),
+        DLSYM(archive_write_add_filter_xz),
+        DLSYM(archive_write_add_filter_zstd),
+        DLSYM(archive_write_close),
+        DLSYM(archive_write_data),
+        DLSYM(archive_write_free),
+        DLSYM(archive_write_header),
+        DLSYM(archive_write_new),
+        DLSYM(archive_write_open_fd),
+        DLSYM(archive_write_set_bytes_in_last_block),
+        DLSYM(archive_write_set_filter_option),
+        DLSYM(archive_write_set_format_pax_restricted),
+        DLSYM(archive_write_set_format_raw),
+        {},
+};
+static DlopenLibrary libarchive_library = DLOPEN_LIBRARY_INIT(LIBARCHIVE_SONAME, libarchive_symbols);
+
+int dlopen_libarchive(const char **ret_detail) {
+        return dlopen_library(&libarchive_library, ret_detail);
+}
 
 struct TarReader {
         struct archive *a;
@@ -84,7 +211,7 @@ static int acl_entry_cmp(const void *a, const void *b) {
 }
 
 static int entry_acl_to_xattr(struct archive_entry *ae, int type, const char *xattr_name, TarEntry *e) {
-        int n = archive_entry_acl_reset(ae, type);
+        int n = sym_archive_entry_acl_reset(ae, type);
         if (n <= 0 || tar_entry_has_xattr(e, xattr_name))
                 return 0;
         if (n > TAR_ACL_ENTRIES_MAX)
@@ -96,7 +223,7 @@ static int entry_acl_to_xattr(struct archive_entry *ae, int type, const char *xa
         size_t k = 0;
         int t, permset, tag, qual;
         const char *name;
-        while (archive_entry_acl_next(ae, type, &t, &permset, &tag, &qual, &name) == ARCHIVE_OK) {
+        while (sym_archive_entry_acl_next(ae, type, &t, &permset, &tag, &qual, &name) == ARCHIVE_OK) {
                 if (k >= (size_t) n)
                         return -EBADMSG;
                 uint16_t xtag;
@@ -129,26 +256,30 @@ static la_ssize_t reader_read_cb(struct archive *a, void *userdata, const void *
         ssize_t n = r->read_block(r->userdata, buf);
         if (n < 0) {
                 r->cb_error = (int) n;
-                archive_set_error(a, (int) -n, "%s", strerror((int) -n));
+                sym_archive_set_error(a, (int) -n, "%s", strerror((int) -n));
                 return -1;
         }
         return n;
 }
 
 int tar_reader_new(TarReadBlock read_block, void *userdata, TarReader **ret) {
+        /* Every other function here works on a reader or writer, which exists only once it loaded. */
+        int k = dlopen_libarchive(NULL);
+        if (k < 0)
+                return k;
         TarReader *r = calloc(1, sizeof(TarReader));
         if (!r)
                 return -ENOMEM;
         r->read_block = read_block;
         r->userdata = userdata;
-        r->a = archive_read_new();
+        r->a = sym_archive_read_new();
         if (!r->a) {
                 free(r);
                 return -ENOMEM;
         }
         /* Only the tar format (pax, GNU, ustar, v7) and no filters: decompression is ours. */
-        if (archive_read_support_format_tar(r->a) != ARCHIVE_OK ||
-            archive_read_open(r->a, r, NULL, reader_read_cb, NULL) != ARCHIVE_OK) {
+        if (sym_archive_read_support_format_tar(r->a) != ARCHIVE_OK ||
+            sym_archive_read_open(r->a, r, NULL, reader_read_cb, NULL) != ARCHIVE_OK) {
                 int e = r->cb_error ?: -EBADMSG;
                 tar_reader_free(r);
                 return e;
@@ -160,7 +291,7 @@ int tar_reader_new(TarReadBlock read_block, void *userdata, TarReader **ret) {
 static int reader_error(TarReader *r) {
         if (r->cb_error < 0)
                 return r->cb_error;
-        int e = archive_errno(r->a);
+        int e = sym_archive_errno(r->a);
         if (e == ENOMEM)
                 return -ENOMEM;
         return -EBADMSG;
@@ -169,55 +300,55 @@ static int reader_error(TarReader *r) {
 int tar_reader_next(TarReader *r, TarEntry *e) {
         tar_entry_clear(e);
         struct archive_entry *ae;
-        int ar = archive_read_next_header(r->a, &ae);
+        int ar = sym_archive_read_next_header(r->a, &ae);
         if (ar == ARCHIVE_EOF)
                 return 0;
         if (ar < ARCHIVE_WARN)
                 return reader_error(r);
 
-        const char *p = archive_entry_pathname(ae);
+        const char *p = sym_archive_entry_pathname(ae);
         if (!p)
                 return -EBADMSG;
         e->path = strdup(p);
         if (!e->path)
                 return -ENOMEM;
-        const char *h = archive_entry_hardlink(ae);
+        const char *h = sym_archive_entry_hardlink(ae);
         if (h && !(e->hardlink = strdup(h)))
                 return -ENOMEM;
-        e->mode = archive_entry_mode(ae);
+        e->mode = sym_archive_entry_mode(ae);
         if (!h && S_ISLNK(e->mode)) {
-                const char *s = archive_entry_symlink(ae);
+                const char *s = sym_archive_entry_symlink(ae);
                 if (!s)
                         return -EBADMSG;
                 if (!(e->symlink = strdup(s)))
                         return -ENOMEM;
         }
-        e->uid = (uid_t) archive_entry_uid(ae);
-        e->gid = (gid_t) archive_entry_gid(ae);
-        if (archive_entry_uid(ae) < 0 || archive_entry_uid(ae) > UINT32_MAX - 1 ||
-            archive_entry_gid(ae) < 0 || archive_entry_gid(ae) > UINT32_MAX - 1)
+        e->uid = (uid_t) sym_archive_entry_uid(ae);
+        e->gid = (gid_t) sym_archive_entry_gid(ae);
+        if (sym_archive_entry_uid(ae) < 0 || sym_archive_entry_uid(ae) > UINT32_MAX - 1 ||
+            sym_archive_entry_gid(ae) < 0 || sym_archive_entry_gid(ae) > UINT32_MAX - 1)
                 return -ERANGE;
-        e->rdev = archive_entry_rdev(ae);
-        la_int64_t size = archive_entry_size(ae);
+        e->rdev = sym_archive_entry_rdev(ae);
+        la_int64_t size = sym_archive_entry_size(ae);
         if (size < 0)
                 return -EBADMSG;
         e->size = (uint64_t) size;
-        e->mtime = (struct timespec) { .tv_sec = archive_entry_mtime(ae), .tv_nsec = archive_entry_mtime_nsec(ae) };
-        if (archive_entry_atime_is_set(ae)) {
+        e->mtime = (struct timespec) { .tv_sec = sym_archive_entry_mtime(ae), .tv_nsec = sym_archive_entry_mtime_nsec(ae) };
+        if (sym_archive_entry_atime_is_set(ae)) {
                 e->has_atime = true;
-                e->atime = (struct timespec) { .tv_sec = archive_entry_atime(ae), .tv_nsec = archive_entry_atime_nsec(ae) };
+                e->atime = (struct timespec) { .tv_sec = sym_archive_entry_atime(ae), .tv_nsec = sym_archive_entry_atime_nsec(ae) };
         }
         if (e->mtime.tv_nsec < 0 || e->mtime.tv_nsec >= 1000000000)
                 e->mtime.tv_nsec = 0;
         if (e->atime.tv_nsec < 0 || e->atime.tv_nsec >= 1000000000)
                 e->atime.tv_nsec = 0;
-        e->sparse = archive_entry_sparse_count(ae) > 0;
+        e->sparse = sym_archive_entry_sparse_count(ae) > 0;
 
         const char *name;
         const void *value;
         size_t vsize;
-        archive_entry_xattr_reset(ae);
-        while (archive_entry_xattr_next(ae, &name, &value, &vsize) == ARCHIVE_OK) {
+        sym_archive_entry_xattr_reset(ae);
+        while (sym_archive_entry_xattr_next(ae, &name, &value, &vsize) == ARCHIVE_OK) {
                 if (!name || !*name)
                         return -EBADMSG;
                 int k = entry_add_xattr(e, name, value, vsize);
@@ -235,7 +366,7 @@ int tar_reader_next(TarReader *r, TarEntry *e) {
 
 int tar_reader_data(TarReader *r, const void **ret_buf, size_t *ret_size, uint64_t *ret_offset) {
         la_int64_t offset;
-        int ar = archive_read_data_block(r->a, ret_buf, ret_size, &offset);
+        int ar = sym_archive_read_data_block(r->a, ret_buf, ret_size, &offset);
         if (ar == ARCHIVE_EOF)
                 return 0;
         if (ar < ARCHIVE_WARN)
@@ -247,13 +378,13 @@ int tar_reader_data(TarReader *r, const void **ret_buf, size_t *ret_size, uint64
 }
 
 const char *tar_reader_error_string(TarReader *r) {
-        return r ? archive_error_string(r->a) : NULL;
+        return r ? sym_archive_error_string(r->a) : NULL;
 }
 
 TarReader *tar_reader_free(TarReader *r) {
         if (!r)
                 return NULL;
-        archive_read_free(r->a);
+        sym_archive_read_free(r->a);
         free(r);
         return NULL;
 }
@@ -261,39 +392,42 @@ TarReader *tar_reader_free(TarReader *r) {
 /* ---- writing ---- */
 
 static int writer_error(TarWriter *w) {
-        int e = archive_errno(w->a);
+        int e = sym_archive_errno(w->a);
         return e > 0 ? -e : -EIO;
 }
 
 static int writer_new(int fd, CompressType compress, bool raw, TarWriter **ret) {
+        int r = dlopen_libarchive(NULL);
+        if (r < 0)
+                return r;
         _cleanup_(tar_writer_freep) TarWriter *w = calloc(1, sizeof(TarWriter));
         if (!w)
                 return -ENOMEM;
         w->raw = raw;
-        w->a = archive_write_new();
-        w->entry = archive_entry_new();
+        w->a = sym_archive_write_new();
+        w->entry = sym_archive_entry_new();
         if (!w->a || !w->entry)
                 return -ENOMEM;
-        int ar = raw ? archive_write_set_format_raw(w->a) : archive_write_set_format_pax_restricted(w->a);
+        int ar = raw ? sym_archive_write_set_format_raw(w->a) : sym_archive_write_set_format_pax_restricted(w->a);
         if (ar != ARCHIVE_OK)
                 return -EOPNOTSUPP;
         switch (compress) {
         case COMPRESS_NONE:
-                ar = archive_write_add_filter_none(w->a);
+                ar = sym_archive_write_add_filter_none(w->a);
                 break;
         case COMPRESS_GZIP:
-                ar = archive_write_add_filter_gzip(w->a);
+                ar = sym_archive_write_add_filter_gzip(w->a);
                 break;
         case COMPRESS_XZ:
-                ar = archive_write_add_filter_xz(w->a);
+                ar = sym_archive_write_add_filter_xz(w->a);
                 if (ar == ARCHIVE_OK)
-                        (void) archive_write_set_filter_option(w->a, "xz", "threads", "0");
+                        (void) sym_archive_write_set_filter_option(w->a, "xz", "threads", "0");
                 break;
         case COMPRESS_BZIP2:
-                ar = archive_write_add_filter_bzip2(w->a);
+                ar = sym_archive_write_add_filter_bzip2(w->a);
                 break;
         case COMPRESS_ZSTD:
-                ar = archive_write_add_filter_zstd(w->a);
+                ar = sym_archive_write_add_filter_zstd(w->a);
                 break;
         case _COMPRESS_TYPE_MAX:
         default:
@@ -302,8 +436,8 @@ static int writer_new(int fd, CompressType compress, bool raw, TarWriter **ret) 
         if (ar != ARCHIVE_OK)
                 return -EOPNOTSUPP;
         if (raw || compress != COMPRESS_NONE)
-                (void) archive_write_set_bytes_in_last_block(w->a, 1);
-        if (archive_write_open_fd(w->a, fd) != ARCHIVE_OK)
+                (void) sym_archive_write_set_bytes_in_last_block(w->a, 1);
+        if (sym_archive_write_open_fd(w->a, fd) != ARCHIVE_OK)
                 return writer_error(w);
         *ret = TAKE_PTR(w);
         return 0;
@@ -339,30 +473,30 @@ static int entry_xattr_to_acl(struct archive_entry *ae, int type, const TarXattr
                 default: return -EBADMSG;
                 }
                 int qual = (tag == ARCHIVE_ENTRY_ACL_USER || tag == ARCHIVE_ENTRY_ACL_GROUP) ? (int) ent.id : -1;
-                if (archive_entry_acl_add_entry(ae, type, ent.perm & 7, tag, qual, NULL) != ARCHIVE_OK)
+                if (sym_archive_entry_acl_add_entry(ae, type, ent.perm & 7, tag, qual, NULL) != ARCHIVE_OK)
                         return -EBADMSG;
         }
         return 0;
 }
 
 int tar_writer_header(TarWriter *w, const TarEntry *e, const uint64_t *data_map, size_t n_data_map) {
-        struct archive_entry *ae = archive_entry_clear(w->entry);
-        archive_entry_set_pathname(ae, e->path);
-        archive_entry_set_mode(ae, e->mode);
-        archive_entry_set_uid(ae, e->uid);
-        archive_entry_set_gid(ae, e->gid);
-        archive_entry_set_mtime(ae, e->mtime.tv_sec, e->mtime.tv_nsec);
+        struct archive_entry *ae = sym_archive_entry_clear(w->entry);
+        sym_archive_entry_set_pathname(ae, e->path);
+        sym_archive_entry_set_mode(ae, e->mode);
+        sym_archive_entry_set_uid(ae, e->uid);
+        sym_archive_entry_set_gid(ae, e->gid);
+        sym_archive_entry_set_mtime(ae, e->mtime.tv_sec, e->mtime.tv_nsec);
         if (e->hardlink) {
-                archive_entry_set_hardlink(ae, e->hardlink);
-                archive_entry_set_size(ae, 0);
+                sym_archive_entry_set_hardlink(ae, e->hardlink);
+                sym_archive_entry_set_size(ae, 0);
         } else if (S_ISREG(e->mode))
-                archive_entry_set_size(ae, (la_int64_t) e->size);
+                sym_archive_entry_set_size(ae, (la_int64_t) e->size);
         else
-                archive_entry_set_size(ae, 0);
+                sym_archive_entry_set_size(ae, 0);
         if (S_ISLNK(e->mode) && e->symlink)
-                archive_entry_set_symlink(ae, e->symlink);
+                sym_archive_entry_set_symlink(ae, e->symlink);
         if (S_ISCHR(e->mode) || S_ISBLK(e->mode))
-                archive_entry_set_rdev(ae, e->rdev);
+                sym_archive_entry_set_rdev(ae, e->rdev);
         for (size_t i = 0; i < e->n_xattrs; i++) {
                 const TarXattr *x = &e->xattrs[i];
                 int r = 0;
@@ -371,14 +505,14 @@ int tar_writer_header(TarWriter *w, const TarEntry *e, const uint64_t *data_map,
                 else if (streq(x->name, ACL_XATTR_DEFAULT))
                         r = entry_xattr_to_acl(ae, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, x);
                 else
-                        archive_entry_xattr_add_entry(ae, x->name, x->value, x->size);
+                        sym_archive_entry_xattr_add_entry(ae, x->name, x->value, x->size);
                 if (r < 0)
                         return r;
         }
         if (!e->hardlink && S_ISREG(e->mode))
                 for (size_t i = 0; i < n_data_map; i++)
-                        archive_entry_sparse_add_entry(ae, (la_int64_t) data_map[2 * i], (la_int64_t) data_map[2 * i + 1]);
-        int ar = archive_write_header(w->a, ae);
+                        sym_archive_entry_sparse_add_entry(ae, (la_int64_t) data_map[2 * i], (la_int64_t) data_map[2 * i + 1]);
+        int ar = sym_archive_write_header(w->a, ae);
         if (ar < ARCHIVE_WARN)
                 return writer_error(w);
         return 0;
@@ -386,7 +520,7 @@ int tar_writer_header(TarWriter *w, const TarEntry *e, const uint64_t *data_map,
 
 int tar_writer_data(TarWriter *w, const void *buf, size_t size) {
         while (size > 0) {
-                la_ssize_t n = archive_write_data(w->a, buf, size);
+                la_ssize_t n = sym_archive_write_data(w->a, buf, size);
                 if (n <= 0)
                         return n == 0 ? -EIO : writer_error(w);
                 buf = (const uint8_t *) buf + n;
@@ -396,20 +530,20 @@ int tar_writer_data(TarWriter *w, const void *buf, size_t size) {
 }
 
 int tar_writer_close(TarWriter *w) {
-        if (archive_write_close(w->a) != ARCHIVE_OK)
+        if (sym_archive_write_close(w->a) != ARCHIVE_OK)
                 return writer_error(w);
         return 0;
 }
 
 const char *tar_writer_error_string(TarWriter *w) {
-        return w ? archive_error_string(w->a) : NULL;
+        return w ? sym_archive_error_string(w->a) : NULL;
 }
 
 TarWriter *tar_writer_free(TarWriter *w) {
         if (!w)
                 return NULL;
-        archive_entry_free(w->entry);
-        archive_write_free(w->a);
+        sym_archive_entry_free(w->entry);
+        sym_archive_write_free(w->a);
         free(w);
         return NULL;
 }

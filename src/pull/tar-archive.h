@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The libarchive wrapper (the one file that includes archive.h): reading tar streams (pax, GNU,
- * ustar, with sparse members, xattrs and POSIX ACLs) from a block callback, and writing restricted
- * pax. Entries are handed out as plain TarEntry structs so that the tree writer and the exporter
- * never see libarchive types. */
+/* The libarchive wrapper (the one file that includes archive.h, and loads libarchive with dlopen()
+ * when first needed): reading tar streams (pax, GNU, ustar, with sparse members, xattrs and POSIX
+ * ACLs) from a block callback, and writing restricted pax. Entries are handed out as plain TarEntry
+ * structs so that the tree writer and the exporter never see libarchive types. */
 
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -34,6 +34,11 @@ typedef struct TarEntry {
         TarXattr *xattrs;    /* including system.posix_acl_access/_default built from ACL entries */
         size_t n_xattrs;
 } TarEntry;
+
+/* Loads libarchive (once; dlopen-util.h): 0, or -ELIBACC/-ELIBBAD with *ret_detail saying what is
+ * missing. tar_reader_new(), tar_writer_new() and raw_writer_new() call it and fail with its error;
+ * callers that want to say why, or to fail before starting work, call it themselves. */
+int dlopen_libarchive(const char **ret_detail);
 
 void tar_entry_clear(TarEntry *e);
 /* Whether e carries an xattr of that name. */

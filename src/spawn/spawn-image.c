@@ -12,6 +12,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "dlopen-util.h"
 #include "fd-util.h"
 #include "image-dissect.h"
 #include "image-loop.h"
@@ -486,6 +487,9 @@ static int partition_open(int fd, int disk_fd, const DissectedPartition *data, c
                 r = verity_open(&req, &p->verity, &f);
                 if (r < 0) {
                         char b[VERITY_FAILURE_STRING_MAX];
+                        const char *detail = NULL;
+                        if (dlopen_error_is_library(r) && dlopen_cryptsetup(&detail) < 0 && detail)
+                                return fail(ret_error, r, "%sverity: %s (needed for dm-verity devices)", w, detail);
                         if (r == -EBADMSG && f.kind != VERITY_FAILURE_NONE)
                                 return fail(ret_error, r, "%sverity: %s", w, verity_failure_to_string(&f, b, sizeof(b)));
                         return fail(ret_error, r, "%sverity: %m", w);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Verified opening of an image: a dm-verity device through libcryptsetup (the one file that includes
- * libcryptsetup.h) where device-mapper exists, else a full userspace verification of a private,
- * unchangeable copy of the data that is then attached to a read-only loop device.
+ * libcryptsetup.h; loaded with dlopen() only on this path) where device-mapper exists, else a full
+ * userspace verification of a private, unchangeable copy of the data that is then attached to a
+ * read-only loop device.
  *
  * Untrusted input: the data, the tree and its superblock, the signature (all checked by
  * verity-params.c, verity-tree.c, verity-sig.c before anything is exposed). */
@@ -16,12 +17,45 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 
+#include "dlopen-util.h"
 #include "fd-util.h"
 #include "util.h"
 #include "verity.h"
 
 #define LOOP_ATTACH_ATTEMPTS 64 /* LOOP_CTL_GET_FREE races with other users of loop devices */
 #define COPY_CHUNK (16U * 1024U * 1024U)
+
+/* libcryptsetup, loaded by dlopen_cryptsetup() where the device-mapper path is taken, never for the
+ * userspace one (see dlopen-util.h): the functions this file calls. */
+static typeof(crypt_set_log_callback) *sym_crypt_set_log_callback;
+static typeof(crypt_init_data_device) *sym_crypt_init_data_device;
+static typeof(crypt_init_by_name) *sym_crypt_init_by_name;
+static typeof(crypt_load) *sym_crypt_load;
+static typeof(crypt_format) *sym_crypt_format;
+static typeof(crypt_get_verity_info) *sym_crypt_get_verity_info;
+static typeof(crypt_activate_by_signed_key) *sym_crypt_activate_by_signed_key;
+static typeof(crypt_activate_by_volume_key) *sym_crypt_activate_by_volume_key;
+static typeof(crypt_deactivate_by_name) *sym_crypt_deactivate_by_name;
+static typeof(crypt_free) *sym_crypt_free;
+
+static const DlopenSymbol libcryptsetup_symbols[] = {
+        DLSYM(crypt_set_log_callback),
+        DLSYM(crypt_init_data_device),
+        DLSYM(crypt_init_by_name),
+        DLSYM(crypt_load),
+        DLSYM(crypt_format),
+        DLSYM(crypt_get_verity_info),
+        DLSYM(crypt_activate_by_signed_key),
+        DLSYM(crypt_activate_by_volume_key),
+        DLSYM(crypt_deactivate_by_name),
+        DLSYM(crypt_free),
+        {},
+};
+static DlopenLibrary libcryptsetup_library = DLOPEN_LIBRARY_INIT(LIBCRYPTSETUP_SONAME, libcryptsetup_symbols);
+
+int dlopen_cryptsetup(const char **ret_detail) {
+        return dlopen_library(&libcryptsetup_library, ret_detail);
+}
 
 static void crypt_log_discard(int level, const char *msg, void *userdata) {
 }
@@ -177,12 +211,13 @@ void verity_opened_done(VerityOpened *o) {
         if (!o)
                 return;
         o->fd = safe_close(o->fd);
-        if (o->dm && o->dm_name) {
+        /* o->dm is set only after libcryptsetup was loaded: this loads nothing. */
+        if (o->dm && o->dm_name && dlopen_cryptsetup(NULL) >= 0) {
                 struct crypt_device *cd = NULL;
-                crypt_set_log_callback(NULL, crypt_log_discard, NULL);
-                if (crypt_init_by_name(&cd, o->dm_name) >= 0)
-                        (void) crypt_deactivate_by_name(cd, o->dm_name, CRYPT_DEACTIVATE_DEFERRED);
-                crypt_free(cd);
+                sym_crypt_set_log_callback(NULL, crypt_log_discard, NULL);
+                if (sym_crypt_init_by_name(&cd, o->dm_name) >= 0)
+                        (void) sym_crypt_deactivate_by_name(cd, o->dm_name, CRYPT_DEACTIVATE_DEFERRED);
+                sym_crypt_free(cd);
         }
         free(o->device_path);
         free(o->signer);
@@ -289,6 +324,10 @@ static int open_dm(const VerityOpenRequest *req, VerityOpened *ret, VerityFailur
 
         if (!req->dm_name || !*req->dm_name || strchr(req->dm_name, '/'))
                 return -EINVAL;
+        /* Before any work: without the library nothing here can be done (the caller asks
+         * dlopen_cryptsetup() for the detail). */
+        if ((r = dlopen_cryptsetup(NULL)) < 0)
+                return r;
         if ((r = params_for(req, req->hash_fd, &p)) < 0)
                 return r;
         /* The signature is checked here first, so the signer can be named and an untrusted one
@@ -312,8 +351,8 @@ static int open_dm(const VerityOpenRequest *req, VerityOpened *ret, VerityFailur
         snprintf(data_path, sizeof(data_path), "/proc/self/fd/%d", data_fd);
         snprintf(hash_path, sizeof(hash_path), "/proc/self/fd/%d", req->hash_fd);
 
-        crypt_set_log_callback(NULL, crypt_log_discard, NULL); /* a library layer prints nothing */
-        r = crypt_init_data_device(&cd, hash_path, data_path);
+        sym_crypt_set_log_callback(NULL, crypt_log_discard, NULL); /* a library layer prints nothing */
+        r = sym_crypt_init_data_device(&cd, hash_path, data_path);
         if (r < 0)
                 return r;
         const char *hash_name = verity_hash_to_string(p.hash);
@@ -332,13 +371,13 @@ static int open_dm(const VerityOpenRequest *req, VerityOpened *ret, VerityFailur
         /* As veritysetup does: a superblock is loaded, parameters without one are "formatted"
          * (which for verity only sets them, CREATE_HASH not being asked for). */
         if (req->superblock)
-                r = crypt_load(cd, CRYPT_VERITY, &cp);
+                r = sym_crypt_load(cd, CRYPT_VERITY, &cp);
         else
-                r = crypt_format(cd, CRYPT_VERITY, NULL, NULL, NULL, NULL, 0, &cp);
+                r = sym_crypt_format(cd, CRYPT_VERITY, NULL, NULL, NULL, NULL, 0, &cp);
         if (r >= 0 && req->superblock) {
                 /* libcryptsetup read the superblock again: it must say what was checked above. */
                 struct crypt_params_verity got = {};
-                r = crypt_get_verity_info(cd, &got);
+                r = sym_crypt_get_verity_info(cd, &got);
                 if (r >= 0 &&
                         (!got.hash_name || strcasecmp(got.hash_name, hash_name) != 0 || got.hash_type != p.format ||
                                 got.data_block_size != p.data_block_size || got.hash_block_size != p.hash_block_size ||
@@ -348,20 +387,20 @@ static int open_dm(const VerityOpenRequest *req, VerityOpened *ret, VerityFailur
         }
         if (r >= 0) {
                 if (req->sig) {
-                        r = crypt_activate_by_signed_key(cd, req->dm_name, (const char *) req->root_hash,
+                        r = sym_crypt_activate_by_signed_key(cd, req->dm_name, (const char *) req->root_hash,
                                 req->root_hash_size, req->sig, req->sig_size, CRYPT_ACTIVATE_READONLY);
                         /* A kernel without CONFIG_DM_VERITY_VERIFY_ROOTHASH_SIG, or without the
                          * certificate in its keyring: the signature was verified above against
                          * the trusted directories, and the kernel still checks every block
                          * against that root hash. */
                         if (r == -EOPNOTSUPP || r == -ENOTSUP || r == -EINVAL || r == -ENOKEY || r == -EKEYREJECTED)
-                                r = crypt_activate_by_volume_key(cd, req->dm_name, (const char *) req->root_hash,
+                                r = sym_crypt_activate_by_volume_key(cd, req->dm_name, (const char *) req->root_hash,
                                         req->root_hash_size, CRYPT_ACTIVATE_READONLY);
                 } else
-                        r = crypt_activate_by_volume_key(cd, req->dm_name, (const char *) req->root_hash,
+                        r = sym_crypt_activate_by_volume_key(cd, req->dm_name, (const char *) req->root_hash,
                                 req->root_hash_size, CRYPT_ACTIVATE_READONLY);
         }
-        crypt_free(cd);
+        sym_crypt_free(cd);
         if (r == -EPERM && ret_failure)
                 *ret_failure = (VerityFailure){.kind = VERITY_FAILURE_ROOT_HASH, .level = UINT32_MAX};
         if (r == -EPERM)

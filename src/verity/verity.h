@@ -259,9 +259,17 @@ typedef struct VerityOpened {
  * Fails closed: a root hash or signature that cannot be checked stops the operation (-EBADMSG with
  * *ret_failure naming the part; for the signature also -EKEYREJECTED and -ENOKEY as
  * verity_sig_verify() returns them, with ret_failure->kind VERITY_FAILURE_SIGNATURE). -ESTALE when
- * the superblock changed between our check and libcryptsetup's read. */
+ * the superblock changed between our check and libcryptsetup's read. The device-mapper path fails
+ * with -ELIBACC/-ELIBBAD when libcryptsetup cannot be loaded (dlopen_cryptsetup()); it does not
+ * fall back to the userspace path, which would mount something else than asked for. */
 int verity_open(const VerityOpenRequest *req, VerityOpened *ret, VerityFailure *ret_failure);
 void verity_opened_done(VerityOpened *o); /* closes, removes the dm device, frees */
+
+/* Loads libcryptsetup (once; dlopen-util.h), which only the device-mapper path of verity_open()
+ * needs: 0, or -ELIBACC/-ELIBBAD with *ret_detail saying what is missing. verity_open() fails with
+ * the same error when it cannot be loaded; a caller that wants to say why calls this for the
+ * detail (the result is final, so it is the same). */
+int dlopen_cryptsetup(const char **ret_detail);
 
 /* Pins fd's contents (see verity_open); returns a read-only fd of the pinned file and which way
  * it was done ("reflink", "immutable", "copy"). */

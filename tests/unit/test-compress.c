@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* compress-decode.c: magic detection, every decoder on real streams (also concatenated ones and
- * several xz blocks with the multithreaded decoder), truncation (-EPIPE) and corruption (-EBADMSG);
- * and import-source.c's ring delivering the same bytes from a pipe. */
+/* compress-decode.c: every decoder library loads (dlopen()), magic detection, every decoder on real
+ * streams (also concatenated ones and several xz blocks with the multithreaded decoder), truncation
+ * (-EPIPE) and corruption (-EBADMSG); and import-source.c's ring delivering the same bytes from a
+ * pipe. */
 #include <bzlib.h>
 #include <lzma.h>
 #include <pthread.h>
@@ -261,8 +262,20 @@ static void test_source_cancel(void **state) {
         close(p[1]);
 }
 
+/* Every decoder library's table resolves against the installed library; nothing is needed for an
+ * uncompressed stream. */
+static void test_dlopen(void **state) {
+        for (CompressType t = 0; t < _COMPRESS_TYPE_MAX; t++) {
+                const char *detail = NULL;
+                assert_int_equal(decompressor_dlopen(t, &detail), 0);
+                assert_null(detail);
+        }
+        assert_int_equal(decompressor_dlopen(_COMPRESS_TYPE_MAX, NULL), -EINVAL);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_dlopen),
                 cmocka_unit_test(test_detect),
                 cmocka_unit_test(test_gzip),
                 cmocka_unit_test(test_xz),

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests of src/verity: superblock limits (each field at its limit and limit + 1), tree
- * geometry, known answers computed with veritysetup 2.6.1, tamper detection, signature JSON, and the
- * userspace verified open (loop device) when the kernel offers loop devices. */
+ * geometry, known answers computed with veritysetup 2.6.1, tamper detection, signature JSON, the
+ * userspace verified open (loop device) when the kernel offers loop devices, and that only the
+ * device-mapper path loads libcryptsetup. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <dlfcn.h>
 #include <endian.h>
 #include <fcntl.h>
 #include <string.h>
@@ -636,6 +638,23 @@ static void test_open_userspace(void **state) {
         rmdir(dir);
 }
 
+/* Runs after everything above, the userspace verified open included: none of it loaded
+ * libcryptsetup (this test does not link it). Then its loader resolves every symbol
+ * verity-open.c calls against the installed library (the device-mapper path itself needs
+ * /dev/mapper/control: test-verity-dm.c). */
+static void test_cryptsetup_only_for_dm(void **state) {
+        void *h = dlopen(LIBCRYPTSETUP_SONAME, RTLD_NOW | RTLD_NOLOAD);
+        if (h)
+                dlclose(h);
+        assert_null(h);
+        const char *detail = NULL;
+        assert_int_equal(dlopen_cryptsetup(&detail), 0);
+        assert_null(detail);
+        h = dlopen(LIBCRYPTSETUP_SONAME, RTLD_NOW | RTLD_NOLOAD);
+        assert_non_null(h);
+        dlclose(h);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_superblock_roundtrip),
@@ -650,6 +669,7 @@ int main(void) {
                 cmocka_unit_test(test_sidecar_path),
                 cmocka_unit_test(test_pin_file),
                 cmocka_unit_test(test_open_userspace),
+                cmocka_unit_test(test_cryptsetup_only_for_dm),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
