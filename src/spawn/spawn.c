@@ -229,7 +229,7 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
         }
 
         /* The system-call filter, compiled here (or found compiled), installed by the container. */
-        if ((r = spawn_seccomp_prepare(c, &seccomp, ret_error)) < 0)
+        if (!c->no_seccomp && (r = spawn_seccomp_prepare(c, &seccomp, ret_error)) < 0)
                 goto finish;
         if (c->as_pid2 && (r = spawn_stub_memfd(&stub_fd)) < 0) {
                 *ret_error = strdup("make the stub init");
@@ -254,7 +254,7 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
                 .userns = &userns,
                 .handoff_fd = handoff[0],
                 .init_fd = handoff[1],
-                .seccomp = &seccomp,
+                .seccomp = c->no_seccomp ? NULL : &seccomp,
                 .stub_fd = stub_fd,
                 .init_close = { -EBADF, -EBADF },
         };

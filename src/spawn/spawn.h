@@ -145,6 +145,7 @@ typedef struct SpawnConfig {
         char **syscall_allow;    /* --system-call-filter=LIST: calls and @groups allowed on top */
         char **syscall_deny;     /* ~LIST: refused, whatever else allows them */
         bool suppress_sync;      /* sync calls succeed without doing anything */
+        bool no_seccomp;         /* $COWPEN_SECCOMP=0: no system-call filter (debugging, benchmarks) */
         int oom_score_adjust;
         bool oom_score_adjust_set;
         CpuSet cpu_affinity;
