@@ -142,16 +142,6 @@ static int make_cgroup(SpawnCgroup *b, const char *machine) {
                 return negative_errno();
         if (fd_is_fs_type(b->fd, CGROUP2_SUPER_MAGIC_) <= 0)
                 return -ENOMEDIUM;
-        if (b->owner != (uid_t) -1) {
-                /* Delegation as systemd does it: the directory and the files that move
-                 * processes and enable controllers belong to the container's root. */
-                static const char *const files[] = {"", "cgroup.procs", "cgroup.threads", "cgroup.subtree_control"};
-                for (size_t i = 0; i < ELEMENTSOF(files); i++)
-                        if (fchownat(b->fd, files[i], b->owner, b->owner,
-                                    files[i][0] ? 0 : AT_EMPTY_PATH) < 0 &&
-                                errno != ENOENT)
-                                return negative_errno();
-        }
         return 0;
 }
 
@@ -314,6 +304,21 @@ int spawn_cgroup_make(SpawnCgroup *cg, const SpawnConfig *c, const char *machine
                         *ret_error = NULL;
                 return r;
         }
+        return 0;
+}
+
+int spawn_cgroup_delegate(const SpawnCgroup *b) {
+        if (b->fd < 0 || b->owner == (uid_t) -1)
+                return 0;
+        /* Delegation as systemd does it: the directory and the files that move processes and
+         * enable controllers belong to the container's root. Done once the container's first
+         * processes are in it: a helper in the new user namespace can make init there only while
+         * host root still owns cgroup.procs. */
+        static const char *const files[] = {"", "cgroup.procs", "cgroup.threads", "cgroup.subtree_control"};
+        for (size_t i = 0; i < ELEMENTSOF(files); i++)
+                if (fchownat(b->fd, files[i], b->owner, b->owner, files[i][0] ? 0 : AT_EMPTY_PATH) < 0 &&
+                    errno != ENOENT)
+                        return negative_errno();
         return 0;
 }
 

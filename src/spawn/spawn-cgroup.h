@@ -39,6 +39,9 @@ typedef struct SpawnCgroup {
 /* Parent, before clone: makes the cgroup (removing what killed cowpens left) and attaches the
  * device policy. *ret_error is a short cause on failure. */
 int spawn_cgroup_make(SpawnCgroup *cg, const SpawnConfig *c, const char *machine, char **ret_error);
+/* Parent: hands the cgroup to its owner (-b with --private-users), once the container's
+ * processes are in it. */
+int spawn_cgroup_delegate(const SpawnCgroup *cg);
 /* Parent: moves a process (--private-users: the container's init) into it. */
 int spawn_cgroup_attach(const SpawnCgroup *cg, pid_t pid);
 /* The same, unless it is there already (made there by spawn_clone()); pid > 0, of our cgroup

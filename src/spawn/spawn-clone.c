@@ -115,9 +115,9 @@ pid_t spawn_clone(int flags, int cgroup_fd, bool share_memory, int (*fn)(void *)
                 }
                 if (pid > 0)
                         return (pid_t) pid;
-                /* ENOSYS: no clone3 (Linux < 5.3); E2BIG/EINVAL: no CLONE_INTO_CGROUP (< 5.7). */
-                if (errno != ENOSYS && errno != E2BIG && errno != EINVAL)
-                        return -1;
+                /* ENOSYS: no clone3 (Linux < 5.3); E2BIG/EINVAL: no CLONE_INTO_CGROUP (< 5.7);
+                 * EACCES/EPERM: not allowed to write to the cgroup from where we are. Then as
+                 * before, and the process moves itself (or is moved). */
                 if (ret_in_cgroup)
                         *ret_in_cgroup = false;
         }

@@ -285,6 +285,10 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
                 *ret_error = strdup("move init into the container's cgroup");
                 goto finish;
         }
+        if ((r = spawn_cgroup_delegate(&cgroup)) < 0) {
+                *ret_error = strdup("delegate the container's cgroup");
+                goto finish;
+        }
 
         /* With --private-users the PID, UTS, IPC and network namespaces are the user namespace's
          * (made with it): the setup process is cloned into its PID namespace and joins the others. */
