@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <linux/capability.h>
+#include <sched.h>
 #include <signal.h>
 
 #include <cmocka.h>
@@ -333,12 +334,127 @@ static void test_values(void **state) {
         assert_false(hostname_is_valid_simple(h));
 }
 
+static void test_settings_security_keys(void **state) {
+        SpawnConfig file, cmd;
+        char **w = NULL;
+        const char *t = "[Exec]\n"
+                        "SystemCallFilter=~@mount keyctl\n"
+                        "SystemCallFilter=@clock\n"
+                        "SystemCallFilter=@nonsense\n"
+                        "AmbientCapability=CAP_NET_RAW\n"
+                        "DropCapability=CAP_MKNOD\n"
+                        "Capability=CAP_SYS_TIME\n"
+                        "OOMScoreAdjust=-100\n"
+                        "CPUAffinity=0-2,4\n"
+                        "Personality=x86\n"
+                        "SuppressSync=yes\n"
+                        "[Files]\n"
+                        "Inaccessible=/etc/shadow\n"
+                        "Inaccessible=relative\n";
+        assert_int_equal(parse(t, &file, &w), 0);
+        assert_true(strv_contains(file.syscall_deny, "@mount"));
+        assert_true(strv_contains(file.syscall_deny, "keyctl"));
+        assert_true(strv_contains(file.syscall_allow, "@clock"));
+        assert_int_equal(strv_length(file.syscall_allow), 1); /* the unknown group's line is ignored */
+        assert_int_equal(file.ambient_caps, UINT64_C(1) << CAP_NET_RAW);
+        assert_int_equal(file.oom_score_adjust, -100);
+        assert_non_null(file.cpu_affinity.set);
+        assert_true(CPU_ISSET_S(4, file.cpu_affinity.size, file.cpu_affinity.set));
+        assert_false(CPU_ISSET_S(3, file.cpu_affinity.size, file.cpu_affinity.set));
+        assert_true(file.suppress_sync);
+        assert_int_equal(strv_length(file.inaccessible), 1);
+        assert_int_equal(strv_length(w), 2); /* @nonsense, relative */
+        strv_free(w);
+        w = NULL;
+
+        /* Untrusted: what narrows applies, what widens is ignored with a warning. */
+        spawn_config_init(&cmd);
+        assert_int_equal(settings_merge(&cmd, &file, false, "/x.nspawn", &w), 0);
+        assert_true(strv_contains(cmd.syscall_deny, "@mount"));
+        assert_null(cmd.syscall_allow);
+        assert_int_equal(cmd.ambient_caps, 0);
+        assert_int_equal(cmd.caps_plus, 0);
+        assert_int_equal(cmd.caps_minus, UINT64_C(1) << CAP_MKNOD);
+        assert_false(cmd.oom_score_adjust_set);
+        assert_non_null(cmd.cpu_affinity.set);
+        assert_true(cmd.suppress_sync);
+        assert_true(strv_contains(cmd.inaccessible, "/etc/shadow"));
+        assert_int_equal(strv_length(w), 4); /* allow-list, Capability=, OOMScoreAdjust=, AmbientCapability= */
+        strv_free(w);
+        spawn_config_done(&cmd);
+        spawn_config_done(&file);
+
+        /* Trusted: all of it; the command line still wins. */
+        assert_int_equal(parse(t, &file, NULL), 0);
+        spawn_config_init(&cmd);
+        cmd.oom_score_adjust = 5;
+        cmd.oom_score_adjust_set = true;
+        cmd.mask |= SETTING_OOM_SCORE_ADJUST;
+        assert_int_equal(settings_merge(&cmd, &file, true, "/etc/systemd/nspawn/x.nspawn", NULL), 0);
+        assert_true(strv_contains(cmd.syscall_allow, "@clock"));
+        assert_int_equal(cmd.ambient_caps, UINT64_C(1) << CAP_NET_RAW);
+        assert_int_equal(cmd.caps_plus, UINT64_C(1) << CAP_SYS_TIME);
+        assert_int_equal(cmd.oom_score_adjust, 5);
+        spawn_config_done(&cmd);
+        spawn_config_done(&file);
+
+        /* A narrowing OOM score from an untrusted file applies. */
+        assert_int_equal(parse("[Exec]\nOOMScoreAdjust=300\n", &file, NULL), 0);
+        spawn_config_init(&cmd);
+        assert_int_equal(settings_merge(&cmd, &file, false, "/x.nspawn", NULL), 0);
+        assert_true(cmd.oom_score_adjust_set);
+        assert_int_equal(cmd.oom_score_adjust, 300);
+        spawn_config_done(&cmd);
+        spawn_config_done(&file);
+}
+
+static void test_security_values(void **state) {
+        CpuSet set;
+        assert_int_equal(cpu_set_parse("0", &set), 0);
+        assert_true(CPU_ISSET_S(0, set.size, set.set));
+        cpu_set_done(&set);
+        assert_int_equal(cpu_set_parse("", &set), 0);
+        assert_null(set.set);
+        assert_int_equal(cpu_set_parse("8191", &set), 0); /* the limit */
+        cpu_set_done(&set);
+        assert_int_equal(cpu_set_parse("8192", &set), -ERANGE); /* limit + 1 */
+        assert_int_equal(cpu_set_parse("3-1", &set), -EINVAL);
+        assert_int_equal(cpu_set_parse("x", &set), -EINVAL);
+        int v;
+        assert_int_equal(oom_score_adjust_parse("1000", &v), 0);
+        assert_int_equal(oom_score_adjust_parse("1001", &v), -ERANGE);
+        assert_int_equal(oom_score_adjust_parse("-1001", &v), -ERANGE);
+        assert_int_equal(oom_score_adjust_parse("1e3", &v), -EINVAL);
+#if defined(__x86_64__)
+        assert_int_not_equal(personality_from_string("x86"), PERSONALITY_INVALID);
+        assert_int_not_equal(personality_from_string("x86-64"), PERSONALITY_INVALID);
+#endif
+        assert_int_equal(personality_from_string("s390"), PERSONALITY_INVALID);
+        char **l = NULL;
+        assert_int_equal(inaccessible_path_add(&l, "/etc/shadow"), 0);
+        assert_int_equal(inaccessible_path_add(&l, "/etc/shadow"), 0);
+        assert_int_equal(strv_length(l), 1);
+        assert_int_equal(inaccessible_path_add(&l, "relative"), -EINVAL);
+        assert_int_equal(inaccessible_path_add(&l, "/a/../b"), -EINVAL);
+        assert_int_equal(inaccessible_path_add(&l, "/"), -EINVAL);
+        strv_free(l);
+        l = NULL;
+        char p[32];
+        for (unsigned i = 0; i < SPAWN_INACCESSIBLE_MAX; i++) {
+                snprintf(p, sizeof(p), "/p%u", i);
+                assert_int_equal(inaccessible_path_add(&l, p), 0);
+        }
+        assert_int_equal(inaccessible_path_add(&l, "/one-more"), -E2BIG); /* limit + 1 */
+        strv_free(l);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_settings_basic),    cmocka_unit_test(test_settings_warnings),
                 cmocka_unit_test(test_settings_continuation), cmocka_unit_test(test_settings_limits),
                 cmocka_unit_test(test_settings_merge), cmocka_unit_test(test_settings_userns),    cmocka_unit_test(test_bind_parse),
                 cmocka_unit_test(test_caps),              cmocka_unit_test(test_values),
+                cmocka_unit_test(test_settings_security_keys), cmocka_unit_test(test_security_values),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
