@@ -47,10 +47,10 @@ expect swapon 'swapon=EPERM swapoff=EPERM' = \
   '@swap is refused by the filter (ENOENT would mean the capability check passed)'
 expect quotactl 'quotactl=EPERM quotactl_fd=EPERM|ENOSYS' = \
   'quotas are the host file system'"'"'s: quotactl is refused by the filter, quotactl_fd as known (EPERM) or unknown (ENOSYS)'
-expect mount-blockdev 'mknod=EPERM' = \
-  'the device policy refuses block device nodes, so no disk of the host can be mounted'
-expect mknod-disk 'mknod=EPERM image_open=EPERM' = \
-  'the device policy refuses making block device nodes and opening those an image ships'
+expect mount-blockdev 'mknod=EPERM image_mount=EPERM|EACCES' = \
+  'no disk of the host can be mounted: the device policy refuses mknod; a node the image ships must be refused before the kernel reuses the host'"'"'s mounted superblock, which asks no device policy (EACCES: nodev)'
+expect mknod-disk 'mknod=EPERM image_open=EPERM|EACCES' = \
+  'the device policy refuses making block device nodes and opening those an image ships (EACCES: a nodev mount)'
 expect sysrq 'open=EROFS|EACCES|EPERM' = \
   '/proc/sysrq-trigger is read-only (EACCES/EPERM with -U: not the container root'"'"'s to write)'
 expect proc-sys 'drop_caches=EROFS|EACCES core_pattern=EROFS|EACCES hostname=EROFS|EACCES' = \
@@ -210,8 +210,8 @@ runner() {
 args_of() {
   case $1 in
     ptrace-outside) ARGS=("$SLEEP_PID") ;;
-    mount-blockdev | unshare-userns) ARGS=("$DISKS") ;;
-    mknod-disk) ARGS=("$DISKS"); [ "$2" != host ] || ARGS+=("$TREE/hostile-disk") ;;
+    unshare-userns) ARGS=("$DISKS") ;;
+    mount-blockdev | mknod-disk) ARGS=("$DISKS"); [ "$2" != host ] || ARGS+=("$TREE/hostile-disk") ;;
     *) ARGS=() ;;
   esac
 }
