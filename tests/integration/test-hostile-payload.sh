@@ -427,8 +427,14 @@ findmnt -rn -o TARGET | grep -q '/hostile[.-]' && problems+=("a payload's scratc
 # The loop file system is ours to take down now; then nothing of it may be left.
 umount "$M" || problems+=("cannot unmount $M")
 losetup -d "$LOOP_DEV" 2>/dev/null || true
-for _ in 1 2 3 4 5; do [ -z "$(losetup -j "$LOOP_IMG")" ] && break; sleep 0.2; done
-[ -z "$(losetup -j "$LOOP_IMG")" ] || problems+=("loop device left: $(losetup -j "$LOOP_IMG")")
+# (detached once nothing holds the file system: a mount namespace that outlives its container
+# would, so wait a little and name who holds it)
+for _ in $(seq 50); do [ -z "$(losetup -j "$LOOP_IMG")" ] && break; sleep 0.2; done
+if [ -n "$(losetup -j "$LOOP_IMG")" ]; then
+  holders=$(grep -l " $LOOP_MAJMIN " /proc/[0-9]*/mountinfo 2>/dev/null | cut -d/ -f3 |
+    while read -r p; do printf '%s(%s) ' "$p" "$(cat /proc/$p/comm 2>/dev/null)"; done)
+  problems+=("loop device left: $(losetup -j "$LOOP_IMG"); its file system still mounted in the mount namespace of: ${holders:-nobody}")
+fi
 [ -z "$(our_mounts)" ] || problems+=("mounts left: $(our_mounts | tr '\n' ' ')")
 t1=$(date +%s)
 u1=$(cut -d' ' -f1 /proc/uptime)
