@@ -269,6 +269,13 @@ int mount_setup_root(const SpawnConfig *c, const PreparedRoot *p, const SpawnUse
                                 return spawn_error(e, negative_errno(), "mount volatile overlay: %m");
                 }
         }
+        /* No device node of the image can be used: a hostile image may ship one with the numbers
+         * of a host disk, and the device policy does not see a mount() of a disk the host has
+         * mounted already (the kernel reuses its super block without opening the device). The
+         * container's /dev is a tmpfs of its own, mounted later, without nodev. */
+        struct mount_attr nodev = { .attr_set = MOUNT_ATTR_NODEV };
+        if (mount_setattr(AT_FDCWD, root, AT_RECURSIVE, &nodev, sizeof(nodev)) < 0)
+                return spawn_error(e, negative_errno(), "make the root nodev: %m");
         if (strlen(root) >= buflen)
                 return spawn_error(e, -ENAMETOOLONG, "root path: %m");
         strcpy(buf, root);

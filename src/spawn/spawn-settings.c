@@ -601,12 +601,7 @@ int settings_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, const char *pat
         for (size_t i = 0; i < ELEMENTSOF(privileged); i++) {
                 if (!(m & privileged[i].bit) || trusted)
                         continue;
-                if (warnings) {
-                        char *w;
-                        if (asprintf(&w, "ignoring %s settings: the file is not trusted (--settings=trusted trusts it)",
-                                     privileged[i].what) >= 0)
-                                (void) strv_push(warnings, w);
-                }
+                note_untrusted(warnings, privileged[i].what);
                 m &= ~privileged[i].bit;
         }
         if (m & SETTING_CAPABILITY) {

@@ -14,13 +14,13 @@
  * aarch64: a few kilobytes, nothing but this file in the process), else statically against the
  * C library. Untrusted input: none (argv comes from cowpen; signals carry no data we read). */
 
-#include <linux/prctl.h>
-#include <linux/wait.h>
 #include <signal.h>
 #include <stddef.h>
 #include <sys/syscall.h>
 
 #if STUB_FREESTANDING
+#include <linux/prctl.h>
+#include <linux/wait.h>
 static long sys6(long n, long a, long b, long c, long d, long e, long f) {
         long ret;
 #if defined(__x86_64__)
