@@ -125,14 +125,19 @@ expect "$out" open-read:/dev/urandom 0 "device policy"
 out=$(probe --bind-ro=/dev/loop-control:/dev/lc-host -- open-read:/dev/lc-host open-write:/dev/lc-host)
 expect "$out" open-read:/dev/lc-host 0 "a bound device node"
 expect "$out" open-write:/dev/lc-host EPERM "a device node bound read-only"
-# A device node that the image ships (a hostile image): not openable.
+# A device node that the image ships (a hostile image): the image is mounted nodev (EACCES); the
+# same node where nodev does not apply (a directory bound in) meets the device policy (EPERM).
 R=$COWPEN_IMAGE_ROOT/deb
 dev=$(stat -c '%d' "$R")
 mknod "$R/hostile-disk" b $((dev >> 8)) $((dev & 255))
 at_exit "rm -f '$R/hostile-disk'"
 out=$(probe -- open-read:/hostile-disk)
-expect "$out" open-read:/hostile-disk EPERM "a block device node in the image"
+expect "$out" open-read:/hostile-disk EACCES "a block device node in the image (nodev)"
 rm -f "$R/hostile-disk"
+mkdir "$TEMP_DIR/devdir"
+mknod "$TEMP_DIR/devdir/disk" b $((dev >> 8)) $((dev & 255))
+out=$(probe --bind-ro="$TEMP_DIR/devdir:/devdir" -- open-read:/devdir/disk)
+expect "$out" open-read:/devdir/disk EPERM "a block device node on a mount without nodev (device policy)"
 out=$(probe -U -- open-read:/dev/null mknod-block)
 expect "$out" open-read:/dev/null 0 "-U: device policy"
 expect "$out" mknod-block EPERM "-U: device policy"
