@@ -292,11 +292,13 @@ static int attach_device_policy(SpawnCgroup *cg, const SpawnConfig *c) {
 
 int spawn_cgroup_make(SpawnCgroup *cg, const SpawnConfig *c, const char *machine, char **ret_error) {
         int r = make_cgroup(cg, machine);
-        if (r < 0) {
-                *ret_error = strdup(r == -ENOMEDIUM ? "a container needs a cgroup2 hierarchy on the host (none is mounted)"
-                                                    : "create the container's cgroup");
+        if (r == -ENOMEDIUM)
+                *ret_error = strdup("a container needs a cgroup2 hierarchy on the host (none is mounted)");
+        else if (r < 0 && asprintf(ret_error, "create the container's cgroup (for its device policy) below cowpen's: %s",
+                                   strerror(-r)) < 0)
+                *ret_error = NULL;
+        if (r < 0)
                 return r;
-        }
         if ((r = attach_device_policy(cg, c)) < 0) {
                 if (r == -E2BIG)
                         *ret_error = strdup("too many device nodes bound in");
