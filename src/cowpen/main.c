@@ -47,12 +47,43 @@ static void help(void) {
         printf("\nGlobal options:\n"
                "  -h --help              Show this help (\"cowpen VERB --help\" for a verb's)\n"
                "     --version          Show the version\n"
-               "     --image-root=DIR   Image root (default: $COWPEN_IMAGE_ROOT, else %s)\n"
+               "     --image-root=DIR   Image root (default: $COWPEN_IMAGE_ROOT, else %s;\n"
+               "                        relative to the working directory)\n"
                "  -q --quiet             Print only errors\n"
                "     --json=pretty|short|off  Machine-readable output of listing and status verbs\n"
                "     --no-progress      Never draw a progress bar\n"
                "\nSee the cowpen(1) man page for details.\n",
                DEFAULT_IMAGE_ROOT);
+}
+
+/* --image-root= and $COWPEN_IMAGE_ROOT are taken relative to the working directory, as any path
+ * on a command line: the image store works with absolute paths only (it prints them, and run
+ * mounts below them after changing directory), so a relative one is made absolute once, here. */
+static int set_image_root(const char *arg, const char *source) {
+        static char *owned = NULL;
+        char *abs;
+
+        if (!arg || !*arg)
+                return log_usage("%s needs a directory", source);
+        if (arg[0] == '/')
+                abs = strdup(arg);
+        else {
+                _cleanup_free_ char *cwd = getcwd(NULL, 0);
+                if (!cwd)
+                        return log_error_errno(negative_errno(), "%s%s: working directory: %m", source, arg);
+                /* "./ir" and "ir" name the same directory; keep printed paths short. */
+                while (arg[0] == '.' && arg[1] == '/') {
+                        arg += 2;
+                        while (arg[0] == '/')
+                                arg++;
+                }
+                abs = *arg && !streq(arg, ".") ? strjoin(cwd, streq(cwd, "/") ? "" : "/", arg) : strdup(cwd);
+        }
+        if (!abs)
+                return log_oom();
+        free(owned);
+        arg_global.image_root = owned = abs;
+        return 0;
 }
 
 int parse_global_option(int c, const char *arg, const char *help_text) {
@@ -73,10 +104,7 @@ int parse_global_option(int c, const char *arg, const char *help_text) {
                 log_set_max_level(LOG_LEVEL_WARNING);
                 return 0;
         case ARG_GLOBAL_IMAGE_ROOT:
-                if (!arg || !*arg)
-                        return log_usage("--image-root= needs a directory");
-                arg_global.image_root = arg;
-                return 0;
+                return set_image_root(arg, "--image-root=");
         case ARG_GLOBAL_JSON:
                 r = json_mode_from_string(arg);
                 if (r < 0)
@@ -121,8 +149,8 @@ int main(int argc, char *argv[]) {
 
         setlocale(LC_ALL, "");
         const char *e = getenv("COWPEN_IMAGE_ROOT");
-        if (e && *e)
-                arg_global.image_root = e;
+        if (e && *e && set_image_root(e, "$COWPEN_IMAGE_ROOT=") < 0)
+                return 1;
 
         opterr = 1;
         r = parse_argv(argc, argv);
