@@ -27,8 +27,9 @@ char *format_what(const char *verb, const char *a, const char *b) {
 
 int log_image_error(int r, const char *what, const char *name_raw) {
         _cleanup_free_ char *name = name_raw ? printable(name_raw, 255) : NULL;
+        /* A name that can never be valid is wrong on the command line itself: bad usage. */
         if (r == -EINVAL && name_raw && !image_name_is_valid(name_raw))
-                return log_error_errno(r, "%s: invalid image name \"%s\": %s", what, name, image_name_invalid_reason(name_raw));
+                return log_usage("%s: invalid image name \"%s\": %s", what, name, image_name_invalid_reason(name_raw));
         if (r == -EEXIST)
                 return log_error_errno(r, "%s: image \"%s\" already exists", what, name);
         if (r == -ENOENT)

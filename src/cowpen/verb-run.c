@@ -123,9 +123,10 @@ typedef struct RunArgs {
         SettingsTrust settings;
 } RunArgs;
 
+/* A value that does not parse, or one too many, is bad usage (exit status 2) whatever errno the
+ * parser returned: it would be as wrong on any host. */
 static int bad_value(const char *option, const char *value, int r) {
-        return log_error_errno(r, "run: invalid %s value \"%s\"%s", option, value,
-                               r == -E2BIG ? ": too many entries" : "");
+        return log_usage("run: invalid %s value \"%s\"%s", option, value, r == -E2BIG ? ": too many entries" : "");
 }
 
 static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
@@ -191,7 +192,7 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
                         break;
                 case 'M':
                         if (!image_name_is_valid(optarg) || !hostname_is_valid_simple(optarg))
-                                return log_error_errno(-EINVAL, "run: invalid machine name \"%s\"", optarg);
+                                return log_usage("run: invalid machine name \"%s\"", optarg);
                         a->prep.machine = optarg;
                         break;
                 case ARG_TEMPLATE:
@@ -216,10 +217,14 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
                         break;
                 }
                 case ARG_ROOT_HASH:
+                        if ((r = check_root_hash_arg("run", optarg, false)) < 0)
+                                return r;
                         a->img.root_hash = optarg;
                         a->verity_options = true;
                         break;
                 case ARG_ROOT_HASH_SIG:
+                        if ((r = check_root_hash_sig_arg("run", optarg)) < 0)
+                                return r;
                         a->img.root_hash_sig = optarg;
                         a->verity_options = true;
                         break;
@@ -302,7 +307,7 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
                         uint64_t caps;
                         _cleanup_free_ char *bad = NULL;
                         if (capability_list_parse(optarg, &caps, &bad) < 0)
-                                return log_error_errno(-EINVAL, "run: unknown capability \"%s\"", bad ?: optarg);
+                                return log_usage("run: unknown capability \"%s\"", bad ?: optarg);
                         if (ch == ARG_CAPABILITY)
                                 c->caps_plus |= caps;
                         else
@@ -314,7 +319,7 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
                         uint64_t caps;
                         _cleanup_free_ char *bad = NULL;
                         if (capability_list_parse(optarg, &caps, &bad) < 0)
-                                return log_error_errno(-EINVAL, "run: unknown capability \"%s\"", bad ?: optarg);
+                                return log_usage("run: unknown capability \"%s\"", bad ?: optarg);
                         c->ambient_caps |= caps;
                         c->mask |= SETTING_AMBIENT_CAPABILITY;
                         break;
@@ -325,8 +330,8 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
                         if (r == -ENOMEM)
                                 return log_oom();
                         if (r == -EINVAL)
-                                return log_error_errno(r, "run: --system-call-filter: unknown system call or group \"%s\"",
-                                                       bad ?: optarg);
+                                return log_usage("run: --system-call-filter: unknown system call or group \"%s\"",
+                                                 bad ?: optarg);
                         if (r < 0)
                                 return bad_value("--system-call-filter", optarg, r);
                         c->mask |= SETTING_SYSCALL_FILTER;
@@ -346,8 +351,8 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
                         break;
                 case ARG_PERSONALITY:
                         if ((c->personality = personality_from_string(optarg)) == PERSONALITY_INVALID)
-                                return log_error_errno(-EINVAL, "run: --personality: \"%s\" is not a personality of this host (x86, x86-64)",
-                                                       optarg);
+                                return log_usage("run: --personality: \"%s\" is not a personality of this host (x86, x86-64)",
+                                                 optarg);
                         c->mask |= SETTING_PERSONALITY;
                         break;
                 case ARG_SUPPRESS_SYNC:

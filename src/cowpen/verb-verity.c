@@ -547,6 +547,37 @@ static int load_signature(const char *arg, void **ret, size_t *ret_size, VerityS
         return 0;
 }
 
+/* --root-hash= and --root-hash-sig=base64:… are checked when the command line is parsed: text
+ * that is no digest of a hash cowpen knows, or no base64, is bad usage (exit status 2) on any
+ * host. Whether the digest fits the tree's algorithm is a property of the image, checked later
+ * (a failure). */
+int check_root_hash_arg(const char *verb, const char *arg, bool sha1) {
+        size_t len = strlen(arg);
+        bool ok = len == 64 || len == 128 || (sha1 && len == 40);
+        for (size_t i = 0; ok && i < len; i++)
+                ok = unhexchar(arg[i]) >= 0;
+        if (!ok)
+                return log_usage("%s: --root-hash=%s: not a %s hex digest", verb, arg,
+                                 sha1 ? "sha1, sha256 or sha512" : "sha256 or sha512");
+        return 0;
+}
+
+int check_root_hash_sig_arg(const char *verb, const char *arg) {
+        if (!startswith(arg, "base64:"))
+                return 0; /* a file, read when it is needed */
+        _cleanup_free_ void *sig = NULL;
+        size_t size;
+        VeritySigJson j = {};
+        int r = load_signature(arg, &sig, &size, &j);
+        verity_sig_json_done(&j);
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0)
+                return log_usage("%s: --root-hash-sig=%s: %s", verb, arg,
+                                 r == -EFBIG ? "too large" : "malformed base64");
+        return 0;
+}
+
 static const char help_verify[] =
         "cowpen verity-verify [OPTIONS…] IMAGE\n\n"
         "Check every data block, hash block and padding byte of IMAGE's dm-verity tree against the\n"
@@ -579,9 +610,13 @@ int verb_verity_verify(int argc, char *argv[]) {
         while ((c = getopt_long(argc, argv, GLOBAL_SHORT_OPTIONS, options, NULL)) >= 0) {
                 switch (c) {
                 case ARG_ROOT_HASH:
+                        if ((r = check_root_hash_arg("verity-verify", optarg, true)) < 0)
+                                return r;
                         arg_root_hash = optarg;
                         continue;
                 case ARG_ROOT_HASH_SIG:
+                        if ((r = check_root_hash_sig_arg("verity-verify", optarg)) < 0)
+                                return r;
                         arg_sig = optarg;
                         continue;
                 case ARG_VERITY_CERTS:
@@ -823,6 +858,8 @@ int verb_verity_sign(int argc, char *argv[]) {
                         arg_cert = optarg;
                         continue;
                 case ARG_ROOT_HASH:
+                        if ((r = check_root_hash_arg("verity-sign", optarg, true)) < 0)
+                                return r;
                         arg_root_hash = optarg;
                         continue;
                 case ARG_OUTPUT:

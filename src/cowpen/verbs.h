@@ -43,8 +43,13 @@ int check_args(const char *verb, int n, int min, int max);
 
 /* Verb entry points. argv[0] is the verb name; each verb parses its own options with
  * getopt_long (optind reset by the dispatcher) and returns 0 or a negative errno that it has
- * already logged. Exit status: 0, 1 on failure, 2 when -EUSAGE. run returns the payload's
- * exit status as a positive number. */
+ * already logged. Exit status: 0, 1 on failure, 2 when -EUSAGE. -EUSAGE (log_usage()) means the
+ * command line is wrong in itself, on any host: an unknown verb or option, an option value or
+ * argument that does not parse (an invalid image or machine name too), the wrong number of
+ * arguments, options that exclude each other. Whatever is found only by looking at the system
+ * (a missing file or image, a name in use, a failed check, also a check of the command line
+ * merged with a settings file) is a failure. run returns the payload's exit status as a
+ * positive number. */
 int verb_list_images(int argc, char *argv[]);
 int verb_image_status(int argc, char *argv[]);
 int verb_clone(int argc, char *argv[]);
@@ -74,4 +79,8 @@ int open_image_root(bool create, ImageRoot **ret);
 char *format_what(const char *verb, const char *a, const char *b);
 /* Logs the one-line error for an image-store failure r of the operation "what" on image name. */
 int log_image_error(int r, const char *what, const char *name);
+/* Syntax checks of --root-hash= (hex of a sha256 or sha512 digest, sha1 too when sha1) and of
+ * --root-hash-sig=base64:…, logged as bad usage. */
+int check_root_hash_arg(const char *verb, const char *arg, bool sha1);
+int check_root_hash_sig_arg(const char *verb, const char *arg);
 #define log_oom() log_error_errno(-ENOMEM, "Out of memory.")

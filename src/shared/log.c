@@ -4,6 +4,8 @@
 
 #include "log.h"
 
+_Static_assert(EUSAGE > 4095, "EUSAGE must lie outside the kernel's error numbers");
+
 static LogLevel max_level = LOG_LEVEL_INFO;
 
 void log_set_max_level(LogLevel level) {
@@ -27,6 +29,8 @@ int log_full_errno(LogLevel level, int error, const char *format, ...) {
         int saved = errno;
         if (error != 0)
                 errno = error < 0 ? -error : error;
+        if (errno == EUSAGE)
+                errno = EINVAL;
         va_start(ap, format);
         int n = vsnprintf(buf, sizeof(buf) - 1, format, ap);
         va_end(ap);

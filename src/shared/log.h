@@ -28,6 +28,11 @@ int log_full_errno(LogLevel level, int error, const char *format, ...) _printf_(
 #define log_info(...) ((void) log_full_errno(LOG_LEVEL_INFO, 0, __VA_ARGS__))
 #define log_debug(...) ((void) log_full_errno(LOG_LEVEL_DEBUG, 0, __VA_ARGS__))
 
-/* A bad command line: log_usage() prints and returns -EUSAGE, which main maps to exit status 2. */
-#define EUSAGE EUCLEAN
+/* A bad command line: log_usage() prints and returns -EUSAGE, which main maps to exit status 2;
+ * every other negative value is a failure (exit status 1). The kernel's error numbers end at
+ * 4095 (MAX_ERRNO) and the C library's strerror() knows none above, so EUSAGE lies outside them:
+ * no failure the kernel or a library reports (EUCLEAN, "Structure needs cleaning", from a damaged
+ * file system, say) can ever be taken for bad usage. Only the verb layer (src/cowpen) returns it;
+ * "%m" prints it as "Invalid argument". */
+#define EUSAGE 0x10000
 #define log_usage(...) log_full_errno(LOG_LEVEL_ERR, -EUSAGE, __VA_ARGS__)

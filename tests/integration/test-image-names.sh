@@ -1,5 +1,6 @@
 #!/bin/bash
-# Bad names are refused with one clear line and nothing is created; existing targets are refused.
+# Bad names are refused with one clear line and nothing is created (bad usage, exit status 2);
+# existing targets are refused (a failure, 1).
 . "$TEST_SRCDIR/tests/lib/lib.sh"
 
 make_temp_dir
@@ -14,9 +15,9 @@ nl=$(printf 'bad\nname')
 for name in "a/b" ".." "../escape" ".hidden" "" "$long" "$ctrl" "$nl" "tab$(printf '\t')x"; do
   for verb in clone import-fs rename; do
     case $verb in
-      clone) must_fail 1 "$COWPEN" --image-root="$R" clone good "$name" ;;
-      import-fs) must_fail 1 "$COWPEN" --image-root="$R" import-fs "$TEMP_DIR/src" "$name" ;;
-      rename) must_fail 1 "$COWPEN" --image-root="$R" rename good "$name" ;;
+      clone) must_fail 2 "$COWPEN" --image-root="$R" clone good "$name" ;;
+      import-fs) must_fail 2 "$COWPEN" --image-root="$R" import-fs "$TEMP_DIR/src" "$name" ;;
+      rename) must_fail 2 "$COWPEN" --image-root="$R" rename good "$name" ;;
     esac
     assert_one_line_error '^cowpen: .*invalid image name.*: name (is empty|contains|starts|is longer|is ".")'
   done

@@ -28,7 +28,7 @@ must "$COWPEN" run -i img.raw --verity-certs=certs --image-policy=signed true
 must "$COWPEN" run -i img.raw --verity-certs=certs --image-policy='root=verity+signed:=unused+absent' true
 must_fail 1 "$COWPEN" run -i img.raw --verity-certs=certs --image-policy=root=unprotected true
 assert_one_line_error 'image policy refuses a root that is signed'
-must_fail 1 "$COWPEN" run -i img.raw --image-policy=root=bogus true
+must_fail 2 "$COWPEN" run -i img.raw --image-policy=root=bogus true
 assert_one_line_error 'invalid --image-policy'
 pass "image policies"
 

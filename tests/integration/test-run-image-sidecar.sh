@@ -81,7 +81,7 @@ must "$COWPEN" run -i c/plain.raw --root-hash="$H" --verity-data=s/app.verity \
 must "$COWPEN" run -i c/plain.raw --root-hash="$H" --verity-data=s/app.verity \
   --root-hash-sig="base64:$(base64 -w0 s/app.roothash.p7s)" --verity-certs=certs true
 must_fail 1 "$COWPEN" run -i c/plain.raw --root-hash="$(printf '%064d' 2)" --verity-data=s/app.verity true
-must_fail 1 "$COWPEN" run -i c/plain.raw --root-hash=xyz --verity-data=s/app.verity true
+must_fail 2 "$COWPEN" run -i c/plain.raw --root-hash=xyz --verity-data=s/app.verity true
 assert_one_line_error 'not a sha256 or sha512 hex digest'
 pass "--root-hash, --verity-data, --root-hash-sig (file and base64:)"
 [ -z "$(leftovers)" ] || fail "left behind: $(leftovers)"

@@ -92,11 +92,11 @@ after=$(owners "$W/img")
 [ "$before" = "$after" ] || fail "owners on disk changed: $(diff <(echo "$before") <(echo "$after"))"
 pass "every file keeps its owner on disk"
 
-must_fail 1 "$COWPEN" run -D "$W/img" --private-users=4294967295:2 true
+must_fail 2 "$COWPEN" run -D "$W/img" --private-users=4294967295:2 true
 assert_one_line_error 'invalid --private-users'
-must_fail 1 "$COWPEN" run -D "$W/img" --private-users=abc true
+must_fail 2 "$COWPEN" run -D "$W/img" --private-users=abc true
 assert_one_line_error 'invalid --private-users'
-must_fail 1 "$COWPEN" run -D "$W/img" --private-users=pick --private-users-ownership=bogus true
+must_fail 2 "$COWPEN" run -D "$W/img" --private-users=pick --private-users-ownership=bogus true
 assert_one_line_error 'invalid --private-users-ownership'
 pass "bad values refused"
 

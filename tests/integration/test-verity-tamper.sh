@@ -55,7 +55,10 @@ pass "flipped bits name data block, hash block and level, padding"
 
 must_fail 1 "$COWPEN" verity-verify img.raw --root-hash="${root:0:63}$(printf '%x' $(((0x${root:63:1} + 1) % 16)))"
 assert_one_line_error "root hash does not match"
-must_fail 1 "$COWPEN" verity-verify img.raw --root-hash="${root:0:62}"
+# 62 hex digits are no digest at all (bad usage); a sha512 one does not fit this sha256 tree (a failure).
+must_fail 2 "$COWPEN" verity-verify img.raw --root-hash="${root:0:62}"
+assert_one_line_error "root-hash=${root:0:62}: not a sha1, sha256 or sha512 hex digest"
+must_fail 1 "$COWPEN" verity-verify img.raw --root-hash="$root$root"
 assert_one_line_error "root hash from --root-hash is not 32 bytes of hex"
 # Given or found but unusable: refused, never skipped (fail closed).
 printf 'zz%s' "${root:2}" >img.roothash
@@ -136,8 +139,8 @@ cmp img.roothash.p7s ossl.p7s || fail "cowpen's signature differs from openssl s
 # As systemd-nspawn's --root-hash-sig=base64:…
 out=$(must "$COWPEN" verity-verify img.raw --root-hash-sig="base64:$(base64 -w0 ossl.p7s)" --verity-certs=certs)
 [[ $out == *"signed by certs/test.crt"* ]] || fail "base64: signature: $out"
-must_fail 1 "$COWPEN" verity-verify img.raw --root-hash-sig="base64:%%%" --verity-certs=certs
-assert_one_line_error "signature base64:%%%: malformed"
+must_fail 2 "$COWPEN" verity-verify img.raw --root-hash-sig="base64:%%%" --verity-certs=certs
+assert_one_line_error "root-hash-sig=base64:%%%: malformed"
 # IMAGE.roothash.p7s is found next to the image.
 out=$(must "$COWPEN" verity-verify img.raw --verity-certs=certs)
 [[ $out == *"signed by certs/test.crt"* ]] || fail "sidecar signature not used: $out"
