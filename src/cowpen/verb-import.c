@@ -152,20 +152,34 @@ static int parse_import_args(int argc, char *argv[], const char *verb, const cha
         return 0;
 }
 
+/* FILE is a regular file, a block device or a pipe (a named FIFO or /dev/fd/N: a stream, as
+ * stdin may be; open() of a FIFO waits for its writer, as tar's does, and SIGINT ends the wait).
+ * Anything else is refused before it is opened: a character device would be read forever. */
 static int open_input(const char *what, const char *file, int *ret_fd, uint64_t *ret_size) {
         int fd;
-        if (streq(file, "-"))
-                fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
-        else
-                fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return log_error_errno(negative_errno(), "%s: %m", what);
         struct stat st;
-        *ret_size = fstat(fd, &st) >= 0 && S_ISREG(st.st_mode) ? (uint64_t) st.st_size : UINT64_MAX;
-        if (fstat(fd, &st) >= 0 && S_ISDIR(st.st_mode)) {
+        if (streq(file, "-")) {
+                fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
+                if (fd < 0)
+                        return log_error_errno(negative_errno(), "%s: %m", what);
+                if (fstat(fd, &st) < 0) {
+                        safe_close(fd);
+                        return log_error_errno(negative_errno(), "%s: %m", what);
+                }
+        } else {
+                fd = open_checked(AT_FDCWD, file, O_RDONLY, OPEN_REGULAR | OPEN_BLOCK | OPEN_FIFO, &st);
+                if (fd == -EISDIR)
+                        return log_error_errno(fd, "%s: is a directory", what);
+                if (fd == -EBADFD)
+                        return log_error_errno(fd, "%s: not a regular file, block device or pipe", what);
+                if (fd < 0)
+                        return log_error_errno(fd, "%s: %m", what);
+        }
+        if (S_ISDIR(st.st_mode)) {
                 safe_close(fd);
                 return log_error_errno(-EISDIR, "%s: is a directory", what);
         }
+        *ret_size = S_ISREG(st.st_mode) ? (uint64_t) st.st_size : UINT64_MAX;
         *ret_fd = fd;
         return 0;
 }
@@ -275,12 +289,14 @@ static int import_sidecars(const char *what, const char *file, RawImport *t) {
                 _cleanup_free_ char *n = strjoin(base, image_sidecar_suffixes[i]);
                 if (!n)
                         return log_oom();
-                _cleanup_close_ int fd = openat(dfd, n, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-                if (fd < 0) {
-                        if (errno == ENOENT)
-                                continue;
-                        return log_error_errno(negative_errno(), "%s: sidecar %s: %m", what, n);
-                }
+                /* Checked first: a FIFO of a sidecar's name would block open() forever. */
+                _cleanup_close_ int fd = open_checked(dfd, n, O_RDONLY, OPEN_REGULAR, NULL);
+                if (fd == -ENOENT)
+                        continue;
+                if (fd == -EBADFD || fd == -EISDIR)
+                        return log_error_errno(fd, "%s: sidecar %s: not a regular file", what, n);
+                if (fd < 0)
+                        return log_error_errno(fd, "%s: sidecar %s: %m", what, n);
                 int r = raw_import_add_sidecar(t, image_sidecar_suffixes[i], fd);
                 if (r < 0)
                         return log_error_errno(r, "%s: sidecar %s: %s", what, n,

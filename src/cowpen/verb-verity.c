@@ -349,9 +349,12 @@ int verb_verity_format(int argc, char *argv[]) {
         const char *image = target.path;
         bool one_file = a.hash_offset_given && !a.verity_data;
 
-        _cleanup_close_ int data_fd = open(image, (one_file ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY);
+        /* Files and block devices only, checked before open(): a FIFO would block it forever. */
+        _cleanup_close_ int data_fd = open_checked(AT_FDCWD, image, one_file ? O_RDWR : O_RDONLY, OPEN_REGULAR | OPEN_BLOCK, NULL);
+        if (data_fd == -EBADFD || data_fd == -EISDIR)
+                return log_error_errno(data_fd, "verity-format %s: not a regular file or block device", image);
         if (data_fd < 0)
-                return log_error_errno(-errno, "verity-format %s: %m", image);
+                return log_error_errno(data_fd, "verity-format %s: %m", image);
         uint64_t size;
         r = fd_size(data_fd, &size);
         if (r < 0)
@@ -428,9 +431,15 @@ int verb_verity_format(int argc, char *argv[]) {
                         hash_fd = af.fd;
                         atomic = true;
                 } else {
-                        own_hash_fd = open(hash_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+                        /* An existing tree file or device is checked before open() (a FIFO would
+                         * block it forever); a missing one is made. */
+                        own_hash_fd = exists ? open_checked(AT_FDCWD, hash_path, O_RDWR, OPEN_REGULAR | OPEN_BLOCK, NULL)
+                                             : RET_NERRNO(open(hash_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0644));
+                        if (own_hash_fd == -EBADFD || own_hash_fd == -EISDIR)
+                                return log_error_errno(own_hash_fd, "verity-format %s: %s: not a regular file or block device",
+                                                       image, hash_path);
                         if (own_hash_fd < 0)
-                                return log_error_errno(-errno, "verity-format %s: %s: %m", image, hash_path);
+                                return log_error_errno(own_hash_fd, "verity-format %s: %s: %m", image, hash_path);
                         hash_fd = own_hash_fd;
                 }
         }
@@ -641,9 +650,11 @@ int verb_verity_verify(int argc, char *argv[]) {
         const char *image = target.path;
         bool one_file = a.hash_offset_given && !a.verity_data;
 
-        _cleanup_close_ int data_fd = open(image, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        _cleanup_close_ int data_fd = open_checked(AT_FDCWD, image, O_RDONLY, OPEN_REGULAR | OPEN_BLOCK, NULL);
+        if (data_fd == -EBADFD || data_fd == -EISDIR)
+                return log_error_errno(data_fd, "verity-verify %s: not a regular file or block device", image);
         if (data_fd < 0)
-                return log_error_errno(-errno, "verity-verify %s: %m", image);
+                return log_error_errno(data_fd, "verity-verify %s: %m", image);
         uint64_t data_size;
         r = fd_size(data_fd, &data_size);
         if (r < 0)
@@ -657,13 +668,16 @@ int verb_verity_verify(int argc, char *argv[]) {
                         return log_oom();
                 hash_path = sidecar;
         }
-        _cleanup_close_ int hash_fd =
-                one_file ? fcntl(data_fd, F_DUPFD_CLOEXEC, 3) : open(hash_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        _cleanup_close_ int hash_fd = one_file ? RET_NERRNO(fcntl(data_fd, F_DUPFD_CLOEXEC, 3))
+                                               : open_checked(AT_FDCWD, hash_path, O_RDONLY, OPEN_REGULAR | OPEN_BLOCK, NULL);
         if (hash_fd < 0) {
-                if (errno == ENOENT && !a.verity_data)
+                if (hash_fd == -ENOENT && !a.verity_data)
                         return log_error_errno(-ENOENT,
                                 "verity-verify %s: no hash tree: %s missing (give --verity-data=)", image, hash_path);
-                return log_error_errno(-errno, "verity-verify %s: %s: %m", image, hash_path ?: image);
+                if (hash_fd == -EBADFD || hash_fd == -EISDIR)
+                        return log_error_errno(hash_fd, "verity-verify %s: %s: not a regular file or block device",
+                                               image, hash_path);
+                return log_error_errno(hash_fd, "verity-verify %s: %s: %m", image, hash_path ?: image);
         }
         const char *hash_name = hash_path ?: image;
 
@@ -883,9 +897,11 @@ int verb_verity_sign(int argc, char *argv[]) {
                 return r;
         const char *image = target.path;
 
-        _cleanup_close_ int data_fd = open(image, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        _cleanup_close_ int data_fd = open_checked(AT_FDCWD, image, O_RDONLY, OPEN_REGULAR | OPEN_BLOCK, NULL);
+        if ((data_fd == -EBADFD || data_fd == -EISDIR) && !arg_root_hash)
+                return log_error_errno(data_fd, "verity-sign %s: not a regular file or block device", image);
         if (data_fd < 0 && !arg_root_hash)
-                return log_error_errno(-errno, "verity-sign %s: %m", image);
+                return log_error_errno(data_fd, "verity-sign %s: %m", image);
         _cleanup_free_ char *root_text = NULL, *root_source = NULL;
         r = find_root_hash(image, data_fd, arg_root_hash, &root_text, &root_source);
         if (r < 0)

@@ -86,12 +86,12 @@ static int copy_sidecars(ImageRoot *root, const char *src_name, ImageTemp *t) {
                 _cleanup_free_ char *n = strjoin(src_name, *s);
                 if (!n)
                         return -ENOMEM;
-                _cleanup_close_ int sfd = openat(root->fd, n, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-                if (sfd < 0) {
-                        if (errno == ENOENT || errno == ENAMETOOLONG)
-                                continue;
-                        return negative_errno();
-                }
+                /* Regular files only, checked before open(): a FIFO of a sidecar's name would block it. */
+                _cleanup_close_ int sfd = open_checked(root->fd, n, O_RDONLY | O_NOFOLLOW, OPEN_REGULAR, NULL);
+                if (sfd == -ENOENT || sfd == -ENAMETOOLONG)
+                        continue;
+                if (sfd < 0)
+                        return sfd;
                 _cleanup_close_ int dfd = -EBADF;
                 int r = image_temp_sidecar(t, *s, &dfd);
                 if (r < 0)

@@ -114,6 +114,38 @@ int fd_get_path(int fd, char **ret) {
         return 0;
 }
 
+int fd_reopen(int fd, int flags) {
+        char proc[64];
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%i", fd);
+        /* The magic link is a symlink to the inode: O_NOFOLLOW would refuse it, O_CREAT has nothing
+         * to create. */
+        return RET_NERRNO(open(proc, (flags & ~(O_NOFOLLOW | O_CREAT | O_EXCL | O_DIRECTORY)) | O_CLOEXEC | O_NOCTTY));
+}
+
+int open_checked(int dir_fd, const char *path, int flags, unsigned types, struct stat *ret_st) {
+        if (flags & (O_CREAT | O_TMPFILE | O_PATH))
+                return -EINVAL;
+        _cleanup_close_ int pfd = openat(dir_fd, path, O_PATH | O_CLOEXEC | (flags & O_NOFOLLOW));
+        if (pfd < 0)
+                return negative_errno();
+        struct stat st;
+        if (fstat(pfd, &st) < 0)
+                return negative_errno();
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+        if (S_ISLNK(st.st_mode))
+                return -ELOOP;
+        if (!((S_ISREG(st.st_mode) && (types & OPEN_REGULAR)) || (S_ISBLK(st.st_mode) && (types & OPEN_BLOCK)) ||
+              (S_ISFIFO(st.st_mode) && (types & OPEN_FIFO))))
+                return -EBADFD;
+        int fd = fd_reopen(pfd, flags);
+        if (fd < 0)
+                return fd;
+        if (ret_st)
+                *ret_st = st;
+        return fd;
+}
+
 int fd_is_fs_type(int fd, long magic) {
         struct statfs sfs;
         if (fstatfs(fd, &sfs) < 0)

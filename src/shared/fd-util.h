@@ -23,5 +23,21 @@ ssize_t loop_read(int fd, void *buf, size_t n);
 int opendir_fd(int dir_fd, DIR **ret);
 
 int fd_get_path(int fd, char **ret);   /* via /proc/self/fd */
+
+/* The file types open_checked() may open. */
+enum {
+        OPEN_REGULAR = 1U << 0,
+        OPEN_BLOCK = 1U << 1,
+        OPEN_FIFO = 1U << 2, /* named FIFOs and pipes (/dev/fd/N): open() waits for a writer */
+};
+/* Opens path (below dir_fd, or AT_FDCWD) with flags (O_RDONLY, O_RDWR, O_WRONLY, O_TRUNC,
+ * O_NOFOLLOW, O_NONBLOCK; never O_CREAT) only when it is of one of the types: an O_PATH fd is
+ * checked with fstat() first and that very inode is then opened through /proc/self/fd. So open()
+ * never blocks on a FIFO, or has a device's side effects, where a file is required, and a rename
+ * between the check and the open cannot swap the inode. -EISDIR for a directory, -ELOOP for a
+ * symlink with O_NOFOLLOW, -EBADFD for any other type. ret_st (may be NULL) gets its stat. */
+int open_checked(int dir_fd, const char *path, int flags, unsigned types, struct stat *ret_st);
+/* Opens the inode fd refers to (also an O_PATH fd) anew with flags, through /proc/self/fd. */
+int fd_reopen(int fd, int flags);
 int fd_is_fs_type(int fd, long magic); /* 1, 0, -errno */
 bool fd_is_btrfs(int fd);

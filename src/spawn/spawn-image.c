@@ -384,9 +384,11 @@ static int trust_check(const SpawnImageOptions *o, int fd, const DissectedImage 
                 else if (m->kind != DISSECT_GPT && (r = verity_sidecar_path(o->path, ".verity", &vpath)) < 0)
                         return fail(ret_error, r, "%m");
                 if (vpath) {
-                        t->hash_fd = open(vpath, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-                        if (t->hash_fd < 0 && (errno != ENOENT || o->verity_data))
-                                return fail(ret_error, negative_errno(), "verity data %s: %m", vpath);
+                        t->hash_fd = open_checked(AT_FDCWD, vpath, O_RDONLY, OPEN_REGULAR | OPEN_BLOCK, NULL);
+                        if (t->hash_fd == -EBADFD || t->hash_fd == -EISDIR)
+                                return fail(ret_error, t->hash_fd, "verity data %s: not a regular file or block device", vpath);
+                        if (t->hash_fd < 0 && (t->hash_fd != -ENOENT || o->verity_data))
+                                return fail(ret_error, t->hash_fd, "verity data %s: %m", vpath);
                 }
         }
         if (t->hash_fd >= 0 && !t->hash_size)
@@ -556,12 +558,13 @@ int spawn_image_open(const SpawnImageOptions *o, SpawnImage *ret, char **ret_err
         int r;
 
         *ret_error = NULL;
-        _cleanup_close_ int fd = open(o->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return fail(ret_error, negative_errno(), "open image: %m");
+        /* Checked before it is opened: open() of a FIFO would wait for a writer forever. */
         struct stat st;
-        if (fstat(fd, &st) < 0)
-                return fail(ret_error, negative_errno(), "stat image: %m");
+        _cleanup_close_ int fd = open_checked(AT_FDCWD, o->path, O_RDONLY, OPEN_REGULAR | OPEN_BLOCK, &st);
+        if (fd == -EBADFD || fd == -EISDIR)
+                return fail(ret_error, fd, "not a regular file or block device");
+        if (fd < 0)
+                return fail(ret_error, fd, "open image: %m");
         uint64_t size;
         if (S_ISREG(st.st_mode))
                 size = (uint64_t) st.st_size;
@@ -575,10 +578,10 @@ int spawn_image_open(const SpawnImageOptions *o, SpawnImage *ret, char **ret_err
          * mount or file system below it. */
         bool read_only = o->read_only || !(st.st_mode & 0222);
         if (!read_only && !o->ephemeral) {
-                int w = open(o->path, O_RDWR | O_CLOEXEC | O_NOCTTY);
+                int w = fd_reopen(fd, O_RDWR); /* the inode checked above, not whatever the path names now */
                 if (w < 0) {
-                        if (errno != EACCES && errno != EROFS && errno != EPERM)
-                                return fail(ret_error, negative_errno(), "open image: %m");
+                        if (w != -EACCES && w != -EROFS && w != -EPERM)
+                                return fail(ret_error, w, "open image: %m");
                         read_only = true;
                 } else {
                         safe_close(fd);
