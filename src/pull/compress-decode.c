@@ -183,6 +183,10 @@ CompressType compress_detect(const void *buf, size_t n) {
                 return COMPRESS_XZ;
         if (n >= 4 && memcmp(p, "\x28\xB5\x2F\xFD", 4) == 0)
                 return COMPRESS_ZSTD;
+        /* A zstd skippable frame (magic 0x184D2A50…0x184D2A5F, little-endian), e.g. pzstd's or a
+         * seekable archive's index, may come first; libzstd skips it in ZSTD_decompressStream(). */
+        if (n >= 4 && (p[0] & 0xF0) == 0x50 && memcmp(p + 1, "\x2A\x4D\x18", 3) == 0)
+                return COMPRESS_ZSTD;
         if (n >= 3 && memcmp(p, "\x1F\x8B\x08", 3) == 0)
                 return COMPRESS_GZIP;
         if (n >= 4 && memcmp(p, "BZh", 3) == 0 && p[3] >= '1' && p[3] <= '9')

@@ -4,6 +4,7 @@
  * (-EPIPE) and corruption (-EBADMSG); and import-source.c's ring delivering the same bytes from a
  * pipe. */
 #include <bzlib.h>
+#include <endian.h>
 #include <lzma.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -204,6 +205,32 @@ static void test_zstd(void **state) {
         roundtrip(COMPRESS_ZSTD, 1);
 }
 
+/* A zstd stream that starts with a skippable frame (magic 0x184D2A50…5F; pzstd and the seekable
+ * format write them) is zstd: it was refused as "not a tar archive". */
+static void test_zstd_skippable_first(void **state) {
+        size_t n, m;
+        uint8_t *enc = encode(COMPRESS_ZSTD, plain, PLAIN_SIZE, &n), *dec = NULL;
+        for (unsigned nibble = 0; nibble < 16; nibble += 15) {
+                uint8_t *s = malloc(12 + n);
+                assert_non_null(s);
+                uint32_t magic = htole32(0x184D2A50U + nibble), len = htole32(4);
+                memcpy(s, &magic, 4);
+                memcpy(s + 4, &len, 4);
+                memcpy(s + 8, "skip", 4);
+                memcpy(s + 12, enc, n);
+                assert_int_equal(compress_detect(s, 12 + n), COMPRESS_ZSTD);
+                assert_int_equal(decode_all(COMPRESS_ZSTD, 1, s, 12 + n, &dec, &m), 0);
+                assert_int_equal(m, PLAIN_SIZE);
+                assert_memory_equal(dec, plain, PLAIN_SIZE);
+                free(dec);
+                free(s);
+        }
+        /* Neighbours of the range are not zstd. */
+        assert_int_equal(compress_detect("\x4F\x2A\x4D\x18", 4), COMPRESS_NONE);
+        assert_int_equal(compress_detect("\x60\x2A\x4D\x18", 4), COMPRESS_NONE);
+        free(enc);
+}
+
 typedef struct Feeder {
         int fd;
         const uint8_t *data;
@@ -282,6 +309,7 @@ int main(void) {
                 cmocka_unit_test(test_xz_threaded),
                 cmocka_unit_test(test_bzip2),
                 cmocka_unit_test(test_zstd),
+                cmocka_unit_test(test_zstd_skippable_first),
                 cmocka_unit_test(test_source),
                 cmocka_unit_test(test_source_cancel),
         };
