@@ -265,6 +265,16 @@ int verb_import_tar(int argc, char *argv[]) {
         r = tar_import_publish(t);
         if (r < 0)
                 return log_image_error(r, what, name);
+        /* What was repaired or left out, once per kind (also with -q: the image differs from the
+         * archive). */
+        const ImportWarning *w;
+        size_t n = tar_import_warnings(t, &w);
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *s = import_warning_format(&w[i]);
+                if (!s)
+                        return log_oom();
+                log_warning("%s: %s", what, s);
+        }
         if (!arg_global.quiet)
                 fprintf(stderr, "Imported image \"%s\".\n", name);
         return 0;

@@ -239,6 +239,8 @@ static int verb_pull(int argc, char *argv[], PullKind kind) {
                 info("Signed by key %s", res.fingerprint);
         for (char **s = res.sidecars; s && *s; s++)
                 info("Sidecar %s%s kept", name, *s);
+        for (char **s = res.warnings; s && *s; s++)
+                log_warning("%s %s: %s", verb, url, *s);
         info("Pulled %s as image \"%s\": %s%s%s, digest %s", res.url, name, format_bytes(a, sizeof(a), res.bytes),
                  res.cached ? ", from the download cache" : "", res.resumed ? ", resumed" : "", res.digest);
         pull_result_done(&res);

@@ -5,6 +5,7 @@
  * Untrusted input: the byte stream read from the fd (see import-source.c, tar-archive.c and
  * tar-extract.c for what is checked where). */
 
+#include <inttypes.h>
 #include <string.h>
 
 #include "dlopen-util.h"
@@ -23,7 +24,41 @@ struct TarImport {
         char *error_entry;
         int source_error; /* the decoder's error, which libarchive only sees as a failed read */
         bool ran;
+        ImportWarning warnings[TAR_WARNING_KINDS];
+        size_t n_warnings;
 };
+
+/* Keeps the extractor's warnings past its end. */
+static int take_warnings(TarImport *t, TarExtract *x) {
+        for (unsigned i = 0; i < TAR_WARNING_KINDS; i++) {
+                const char *first;
+                uint64_t n = tar_extract_warning(x, 1U << i, &first);
+                if (n == 0)
+                        continue;
+                ImportWarning *w = &t->warnings[t->n_warnings];
+                *w = (ImportWarning) { .what = tar_warning_to_string(1U << i), .entry = strdup(first), .count = n };
+                if (!w->entry)
+                        return -ENOMEM;
+                t->n_warnings++;
+        }
+        return 0;
+}
+
+size_t tar_import_warnings(TarImport *t, const ImportWarning **ret) {
+        *ret = t->warnings;
+        return t->n_warnings;
+}
+
+char *import_warning_format(const ImportWarning *w) {
+        _cleanup_free_ char *p = printable(w->entry, 160);
+        if (!p)
+                return NULL;
+        char more[64] = "";
+        if (w->count > 1)
+                snprintf(more, sizeof(more), " (and %" PRIu64 " more entr%s like it)", w->count - 1,
+                         w->count == 2 ? "y" : "ies");
+        return strjoin("entry \"", p, "\": ", w->what, more);
+}
 
 int tar_import_new(ImageRoot *root, const char *name, const ImportOptions *opts, TarImport **ret) {
         _cleanup_(tar_import_freep) TarImport *t = calloc(1, sizeof(TarImport));
@@ -79,8 +114,16 @@ int tar_import_run(TarImport *t, int fd, char **ret_error_entry) {
         r = tar_reader_new(read_block, t, &rd);
         if (r >= 0) {
                 r = tar_extract_run(x, rd);
+                /* Blocks of zeros end a tar archive: an ISO 9660 image or a zeroed disk reads as
+                 * one that is empty. Nobody imports nothing on purpose. */
+                if (r >= 0 && tar_extract_n_entries(x) == 0) {
+                        r = -EBADMSG;
+                        t->error_reason = "not a tar archive (no entries)";
+                }
                 if (r >= 0)
                         r = tar_extract_finish(x);
+                if (r >= 0)
+                        r = take_warnings(t, x);
         } else
                 t->error_reason = r == -EBADMSG ? "not a tar archive" : NULL;
         if (r < 0) {
@@ -142,6 +185,8 @@ TarImport *tar_import_free(TarImport *t) {
         image_temp_free(t->temp);
         free(t->error_message);
         free(t->error_entry);
+        for (size_t i = 0; i < t->n_warnings; i++)
+                free(t->warnings[i].entry);
         free(t);
         return NULL;
 }

@@ -42,6 +42,17 @@ int tar_import_run(TarImport *t, int fd, char **ret_error_entry);
  * checked before anything is read, or the decoder's, once the magic bytes are known) is
  * -ELIBACC/-ELIBBAD (see dlopen-util.h). */
 const char *tar_import_error_reason(TarImport *t);
+/* What the import repaired or left out instead of failing (an ACL the kernel would refuse, …),
+ * one per kind: the words, the first entry it happened to, and on how many entries. */
+typedef struct ImportWarning {
+        const char *what;
+        char *entry;
+        uint64_t count;
+} ImportWarning;
+/* After a successful tar_import_run(): the warnings, valid until tar_import_free(). */
+size_t tar_import_warnings(TarImport *t, const ImportWarning **ret);
+/* "entry \"PATH\": WHAT" (and ", N more entries like it"), the path made printable. */
+char *import_warning_format(const ImportWarning *w);
 /* Renames the finished tree into place (with read_only as requested). */
 int tar_import_publish(TarImport *t);
 /* Removes an unpublished target and releases the locks. */

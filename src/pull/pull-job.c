@@ -74,6 +74,7 @@ void pull_result_done(PullResult *r) {
         free(r->digest);
         strv_free(r->sidecars);
         strv_free(r->skipped);
+        strv_free(r->warnings);
         *r = (PullResult) {};
 }
 
@@ -779,6 +780,18 @@ static int job_run_base(Job *j, const char *base, const char *url, const char *f
         r = j->kind == PULL_TAR ? tar_import_publish(j->importer.tar) : raw_import_publish(j->importer.raw);
         if (r < 0)
                 return r;
+        if (j->kind == PULL_TAR) {
+                const ImportWarning *w;
+                size_t n = tar_import_warnings(j->importer.tar, &w);
+                for (size_t i = 0; i < n; i++) {
+                        /* The image is out: a warning lost to a lack of memory does not undo it. */
+                        char *s = import_warning_format(&w[i]);
+                        if (!s || strv_push(&res->warnings, s) < 0) {
+                                free(s);
+                                break;
+                        }
+                }
+        }
 
         const Checksum *shown = plan.have_checksum && plan.checksum.algo == CHECKSUM_SHA512 ? &sha512 : &sha256;
         res->url = strdup(url);

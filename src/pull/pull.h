@@ -71,6 +71,7 @@ typedef struct PullResult {
         uint64_t transferred;   /* body bytes received over the network in this run */
         char **sidecars;        /* pull-raw: suffixes published with the image */
         char **skipped;         /* pull-raw: sidecars found but not kept (unverifiable) */
+        char **warnings;        /* pull-tar: what the import repaired or left out (import_warning_format()) */
 } PullResult;
 void pull_result_done(PullResult *r);
 

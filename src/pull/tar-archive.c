@@ -4,7 +4,10 @@
  * Untrusted input (reading): the whole tar stream. libarchive parses headers (pax, GNU, ustar,
  * sparse maps); everything it hands out is copied into TarEntry and checked by the caller
  * (tar-extract.c). Here we only refuse what cannot be represented: ACL entries of unknown tags,
- * more than TAR_XATTRS_MAX xattrs on one entry, xattr values over XATTR_SIZE_MAX. */
+ * more than TAR_XATTRS_MAX xattrs on one entry, xattr values over XATTR_SIZE_MAX, sparse maps of
+ * more than TAR_SPARSE_REGIONS_MAX regions. ACLs (as SCHILY.acl.* or as system.posix_acl_* xattrs)
+ * the kernel would refuse are reduced to what is valid, and the entry says so (TarEntry.warnings),
+ * rather than ending the import. */
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -19,6 +22,11 @@
 /* Named limits on what one entry may carry. */
 #define TAR_XATTRS_MAX 1024
 #define TAR_ACL_ENTRIES_MAX 4096
+/* Data regions of one sparse member. Each costs the tree writer a seek and a write, and libarchive
+ * about 90 bytes of memory (a map of 1,000,000 regions took 4 s and 99 MB); real sparse files have
+ * a few to a few thousand. libarchive has parsed the map when we see the count, so its own cost
+ * for the one entry that is refused stays bounded by the entry's size (and --max-size). */
+#define TAR_SPARSE_REGIONS_MAX (1U << 18)
 
 /* libarchive, loaded by dlopen_libarchive() before the first use (see dlopen-util.h): the
  * functions this file calls. */
@@ -152,7 +160,26 @@ struct TarReader {
         TarReadBlock read_block;
         void *userdata;
         int cb_error;
+        const char *reason; /* why the last entry was refused, when errno does not say */
 };
+
+const char *tar_warning_to_string(TarWarning w) {
+        switch (w) {
+        case TAR_WARNING_ACL_NO_MASK:
+                return "ACL without a mask entry: applied with the mask its named entries need";
+        case TAR_WARNING_ACL_NO_ID:
+                return "ACL entry of a user or group without a numeric id: left out (names are not looked up)";
+        case TAR_WARNING_ACL_DUPLICATE:
+                return "ACL entry given twice: the first one applied";
+        case TAR_WARNING_ACL_INVALID:
+                return "ACL without an owner, group or other entry, or malformed: not applied";
+        case TAR_WARNING_ACL_DEFAULT_NONDIR:
+                return "default ACL on a non-directory: not applied";
+        case _TAR_WARNING_MAX:
+        default:
+                return NULL;
+        }
+}
 
 struct TarWriter {
         struct archive *a;
@@ -210,13 +237,108 @@ static int acl_entry_cmp(const void *a, const void *b) {
         return x->id < y->id ? -1 : x->id > y->id ? 1 : 0;
 }
 
+/* Makes ent[0..*n) an ACL the kernel accepts (fs/posix_acl.c: posix_acl_valid()): named entries
+ * with a numeric id only, permissions rwx only, sorted by tag and id, each entry once, the owner,
+ * owning group and other entries present, and a mask when there are named entries (computed as
+ * setfacl does: the union of the group class). ent has room for *n + 1 entries. Returns true when
+ * the result is to be applied; *warnings gets the TarWarning bits of what was changed. */
+static bool acl_repair(struct acl_xattr_entry *ent, size_t *n, unsigned *warnings) {
+        size_t k = 0;
+        for (size_t i = 0; i < *n; i++) {
+                bool named = ent[i].tag == ACLX_USER || ent[i].tag == ACLX_GROUP;
+                if (named && ent[i].id == UINT32_MAX) {
+                        *warnings |= TAR_WARNING_ACL_NO_ID;
+                        continue;
+                }
+                ent[k] = ent[i];
+                ent[k].perm &= 7;
+                if (!named)
+                        ent[k].id = UINT32_MAX;
+                k++;
+        }
+        qsort(ent, k, sizeof(*ent), acl_entry_cmp);
+        size_t m = 0;
+        bool user_obj = false, group_obj = false, other = false, mask = false, named = false;
+        uint16_t group_class = 0;
+        for (size_t i = 0; i < k; i++) {
+                if (m > 0 && ent[m - 1].tag == ent[i].tag && ent[m - 1].id == ent[i].id) {
+                        *warnings |= TAR_WARNING_ACL_DUPLICATE;
+                        continue;
+                }
+                ent[m++] = ent[i];
+                switch (ent[i].tag) {
+                case ACLX_USER_OBJ: user_obj = true; break;
+                case ACLX_GROUP_OBJ: group_obj = true; group_class |= ent[i].perm; break;
+                case ACLX_OTHER: other = true; break;
+                case ACLX_MASK: mask = true; break;
+                case ACLX_USER:
+                case ACLX_GROUP: named = true; group_class |= ent[i].perm; break;
+                default:
+                        *warnings |= TAR_WARNING_ACL_INVALID;
+                        return false;
+                }
+        }
+        if (!user_obj || !group_obj || !other) {
+                *warnings |= TAR_WARNING_ACL_INVALID;
+                return false;
+        }
+        if (named && !mask) {
+                ent[m++] = (struct acl_xattr_entry) { .tag = ACLX_MASK, .perm = group_class, .id = UINT32_MAX };
+                qsort(ent, m, sizeof(*ent), acl_entry_cmp);
+                *warnings |= TAR_WARNING_ACL_NO_MASK;
+        }
+        *n = m;
+        return true;
+}
+
+/* An ACL stored as a system.posix_acl_* xattr (SCHILY.xattr.system.posix_acl_access, as mmdebstrap
+ * and systemd-import's archives carry them) gets the same treatment as one from SCHILY.acl.*:
+ * repaired where it can be, else left out. */
+static int entry_repair_acl_xattr(TarEntry *e, size_t idx, bool is_default) {
+        TarXattr *x = &e->xattrs[idx];
+        size_t n = x->size >= 4 ? (x->size - 4) / sizeof(struct acl_xattr_entry) : 0;
+        uint32_t version = 0;
+        if (x->size >= 4)
+                memcpy(&version, x->value, 4);
+        bool ok = x->size >= 4 && (x->size - 4) % sizeof(struct acl_xattr_entry) == 0 && version == ACL_XATTR_VERSION &&
+                  n > 0;
+        if (ok && is_default && !S_ISDIR(e->mode)) {
+                e->warnings |= TAR_WARNING_ACL_DEFAULT_NONDIR;
+                ok = false;
+        } else if (!ok)
+                e->warnings |= TAR_WARNING_ACL_INVALID;
+        if (ok) {
+                uint8_t *buf = malloc(4 + (n + 1) * sizeof(struct acl_xattr_entry));
+                if (!buf)
+                        return -ENOMEM;
+                memcpy(buf, x->value, 4 + n * sizeof(struct acl_xattr_entry));
+                ok = acl_repair((struct acl_xattr_entry *) (buf + 4), &n, &e->warnings);
+                free(x->value);
+                x->value = buf;
+                x->size = 4 + n * sizeof(struct acl_xattr_entry);
+        }
+        if (!ok) {
+                free(x->name);
+                free(x->value);
+                memmove(x, x + 1, (e->n_xattrs - idx - 1) * sizeof(TarXattr));
+                e->n_xattrs--;
+                return 0;
+        }
+        return 1;
+}
+
 static int entry_acl_to_xattr(struct archive_entry *ae, int type, const char *xattr_name, TarEntry *e) {
         int n = sym_archive_entry_acl_reset(ae, type);
         if (n <= 0 || tar_entry_has_xattr(e, xattr_name))
                 return 0;
         if (n > TAR_ACL_ENTRIES_MAX)
                 return -E2BIG;
-        _cleanup_free_ uint8_t *buf = malloc(4 + (size_t) n * sizeof(struct acl_xattr_entry));
+        if (type == ARCHIVE_ENTRY_ACL_TYPE_DEFAULT && !S_ISDIR(e->mode)) {
+                e->warnings |= TAR_WARNING_ACL_DEFAULT_NONDIR;
+                return 0;
+        }
+        /* Room for a mask acl_repair() may add. */
+        _cleanup_free_ uint8_t *buf = malloc(4 + ((size_t) n + 1) * sizeof(struct acl_xattr_entry));
         if (!buf)
                 return -ENOMEM;
         struct acl_xattr_entry *ent = (struct acl_xattr_entry *) (buf + 4);
@@ -236,16 +358,18 @@ static int entry_acl_to_xattr(struct archive_entry *ae, int type, const char *xa
                 case ARCHIVE_ENTRY_ACL_OTHER: xtag = ACLX_OTHER; break;
                 default: return -EBADMSG;
                 }
+                /* A named entry without a numeric id (qual -1: "user:alice:rwx") cannot be
+                 * applied: UINT32_MAX, which acl_repair() leaves out. */
+                bool named = xtag == ACLX_USER || xtag == ACLX_GROUP;
                 ent[k] = (struct acl_xattr_entry) {
                         .tag = xtag,
                         .perm = (uint16_t) (permset & 7),
-                        .id = (xtag == ACLX_USER || xtag == ACLX_GROUP) ? (uint32_t) qual : UINT32_MAX,
+                        .id = named && qual >= 0 && (uint64_t) qual < UINT32_MAX ? (uint32_t) qual : UINT32_MAX,
                 };
                 k++;
         }
-        if (k == 0)
+        if (k == 0 || !acl_repair(ent, &k, &e->warnings))
                 return 0;
-        qsort(ent, k, sizeof(*ent), acl_entry_cmp);
         uint32_t version = ACL_XATTR_VERSION;
         memcpy(buf, &version, 4);
         return entry_add_xattr(e, xattr_name, buf, 4 + k * sizeof(*ent));
@@ -299,6 +423,7 @@ static int reader_error(TarReader *r) {
 
 int tar_reader_next(TarReader *r, TarEntry *e) {
         tar_entry_clear(e);
+        r->reason = NULL;
         struct archive_entry *ae;
         int ar = sym_archive_read_next_header(r->a, &ae);
         if (ar == ARCHIVE_EOF)
@@ -342,7 +467,12 @@ int tar_reader_next(TarReader *r, TarEntry *e) {
                 e->mtime.tv_nsec = 0;
         if (e->atime.tv_nsec < 0 || e->atime.tv_nsec >= 1000000000)
                 e->atime.tv_nsec = 0;
-        e->sparse = sym_archive_entry_sparse_count(ae) > 0;
+        int regions = sym_archive_entry_sparse_count(ae);
+        if (regions > (int) TAR_SPARSE_REGIONS_MAX) {
+                r->reason = "sparse map with more regions than the limit (262144)";
+                return -E2BIG;
+        }
+        e->sparse = regions > 0;
 
         const char *name;
         const void *value;
@@ -352,13 +482,22 @@ int tar_reader_next(TarReader *r, TarEntry *e) {
                 if (!name || !*name)
                         return -EBADMSG;
                 int k = entry_add_xattr(e, name, value, vsize);
+                if (k == -E2BIG)
+                        r->reason = "more or larger extended attributes than the limit";
                 if (k < 0)
                         return k;
+                bool acl_default = streq(name, ACL_XATTR_DEFAULT);
+                if (acl_default || streq(name, ACL_XATTR_ACCESS)) {
+                        k = entry_repair_acl_xattr(e, e->n_xattrs - 1, acl_default);
+                        if (k < 0)
+                                return k;
+                }
         }
         int k = entry_acl_to_xattr(ae, ARCHIVE_ENTRY_ACL_TYPE_ACCESS, ACL_XATTR_ACCESS, e);
-        if (k < 0)
-                return k;
-        k = entry_acl_to_xattr(ae, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, ACL_XATTR_DEFAULT, e);
+        if (k >= 0)
+                k = entry_acl_to_xattr(ae, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, ACL_XATTR_DEFAULT, e);
+        if (k == -E2BIG)
+                r->reason = "ACL with more entries than the limit";
         if (k < 0)
                 return k;
         return 1;
@@ -379,6 +518,10 @@ int tar_reader_data(TarReader *r, const void **ret_buf, size_t *ret_size, uint64
 
 const char *tar_reader_error_string(TarReader *r) {
         return r ? sym_archive_error_string(r->a) : NULL;
+}
+
+const char *tar_reader_error_reason(TarReader *r) {
+        return r ? r->reason : NULL;
 }
 
 TarReader *tar_reader_free(TarReader *r) {

@@ -33,7 +33,24 @@ typedef struct TarEntry {
         bool sparse;         /* data comes in blocks at offsets; holes in between */
         TarXattr *xattrs;    /* including system.posix_acl_access/_default built from ACL entries */
         size_t n_xattrs;
+        unsigned warnings;   /* TarWarning bits: what of the entry was repaired or left out */
 } TarEntry;
+
+/* What the reader repaired or left out of an entry rather than refusing the archive: an ACL the
+ * kernel would refuse is reduced to what is valid (as GNU tar and bsdtar skip such ACLs with a
+ * warning, and setfacl computes a missing mask). */
+typedef enum TarWarning {
+        TAR_WARNING_ACL_NO_MASK = 1U << 0,     /* named entries but no mask: the mask was computed */
+        TAR_WARNING_ACL_NO_ID = 1U << 1,       /* a named user/group without a numeric id: skipped */
+        TAR_WARNING_ACL_DUPLICATE = 1U << 2,   /* an entry repeated: the first kept */
+        TAR_WARNING_ACL_INVALID = 1U << 3,     /* no owner, group or other entry, or malformed: not applied */
+        TAR_WARNING_ACL_DEFAULT_NONDIR = 1U << 4, /* a default ACL on a non-directory: not applied */
+        _TAR_WARNING_MAX = 1U << 5,
+} TarWarning;
+#define TAR_WARNING_KINDS 5 /* bits below _TAR_WARNING_MAX */
+/* The words for one TarWarning bit, e.g. "ACL without a mask entry: applied with the mask its
+ * entries need". */
+const char *tar_warning_to_string(TarWarning w);
 
 /* Loads libarchive (once; dlopen-util.h): 0, or -ELIBACC/-ELIBBAD with *ret_detail saying what is
  * missing. tar_reader_new(), tar_writer_new() and raw_writer_new() call it and fail with its error;
@@ -61,6 +78,9 @@ int tar_reader_next(TarReader *r, TarEntry *e);
 int tar_reader_data(TarReader *r, const void **ret_buf, size_t *ret_size, uint64_t *ret_offset);
 /* libarchive's message for the last failure, or NULL. */
 const char *tar_reader_error_string(TarReader *r);
+/* Why tar_reader_next() refused the entry when errno does not say it ("sparse map with more
+ * regions than the limit", …), or NULL. */
+const char *tar_reader_error_reason(TarReader *r);
 TarReader *tar_reader_free(TarReader *r);
 DEFINE_TRIVIAL_CLEANUP_FUNC(TarReader *, tar_reader_free);
 

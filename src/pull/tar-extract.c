@@ -60,7 +60,35 @@ struct TarExtract {
         char *error_entry;
         const char *error_reason;
         char reason_buf[160];
+
+        /* Per TarWarning bit: entries that carried it, and the first one's path (reported once). */
+        uint64_t warning_count[TAR_WARNING_KINDS];
+        char *warning_first[TAR_WARNING_KINDS];
 };
+
+_Static_assert(1U << TAR_WARNING_KINDS == _TAR_WARNING_MAX, "TAR_WARNING_KINDS");
+
+static int note_warnings(TarExtract *x, const TarEntry *e) {
+        for (unsigned i = 0; i < TAR_WARNING_KINDS; i++) {
+                if (!(e->warnings & (1U << i)))
+                        continue;
+                if (x->warning_count[i]++ == 0 && !(x->warning_first[i] = strdup(e->path)))
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+uint64_t tar_extract_warning(TarExtract *x, TarWarning w, const char **ret_first) {
+        for (unsigned i = 0; i < TAR_WARNING_KINDS; i++)
+                if (w == 1U << i) {
+                        if (ret_first)
+                                *ret_first = x->warning_first[i];
+                        return x->warning_count[i];
+                }
+        if (ret_first)
+                *ret_first = NULL;
+        return 0;
+}
 
 ImportLimits import_limits_resolve(const ImportLimits *l) {
         ImportLimits r = l ? *l : (ImportLimits) {};
@@ -172,6 +200,8 @@ TarExtract *tar_extract_free(TarExtract *x) {
                 free(x->dirs[i].path);
         free(x->dirs);
         free(x->error_entry);
+        for (unsigned i = 0; i < TAR_WARNING_KINDS; i++)
+                free(x->warning_first[i]);
         free(x);
         return NULL;
 }
@@ -600,7 +630,8 @@ int tar_extract_run(TarExtract *x, TarReader *rd) {
                 r = tar_reader_next(rd, &e);
                 if (r <= 0) {
                         if (r < 0 && !x->error_reason)
-                                x->error_reason = r == -EBADMSG || r == -ERANGE ? "corrupt archive" : NULL;
+                                x->error_reason = tar_reader_error_reason(rd)
+                                                          ?: (r == -EBADMSG || r == -ERANGE ? "corrupt archive" : NULL);
                         if (r < 0 && e.path && !x->error_entry)
                                 x->error_entry = strdup(e.path);
                         break;
@@ -611,6 +642,8 @@ int tar_extract_run(TarExtract *x, TarReader *rd) {
                         break;
                 }
                 r = extract_entry(x, rd, &e);
+                if (r >= 0)
+                        r = note_warnings(x, &e);
                 if (r < 0) {
                         if (r == -EINTR)
                                 break;

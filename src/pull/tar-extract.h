@@ -33,5 +33,8 @@ const char *tar_extract_error_entry(TarExtract *x);  /* NULL when the error has 
 const char *tar_extract_error_reason(TarExtract *x); /* NULL when errno says it all */
 char *tar_extract_steal_error_entry(TarExtract *x);
 uint64_t tar_extract_n_entries(TarExtract *x);
+/* How many extracted entries carried warning w (a TarWarning bit), and the path of the first
+ * (NULL when none). */
+uint64_t tar_extract_warning(TarExtract *x, TarWarning w, const char **ret_first);
 TarExtract *tar_extract_free(TarExtract *x);
 DEFINE_TRIVIAL_CLEANUP_FUNC(TarExtract *, tar_extract_free);

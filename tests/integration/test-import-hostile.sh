@@ -48,3 +48,21 @@ PY
 must "$COWPEN" --image-root="$ROOT" -q import-tar --max-entries=12 "$T/limits.tar" atlimit
 [ -e "$ROOT/atlimit/f09" ] || fail "at-limit import incomplete"
 pass "limits: entries, depth 256, path 4096 accepted at the limit"
+
+# A sparse member of exactly TAR_SPARSE_REGIONS_MAX (262144) regions imports, holes and all.
+python3 - "$T/sparse-limit.tar" <<'PY'
+import io, sys, tarfile
+n = 1 << 18
+m = ("%d\n" % n + "".join("%d\n1\n" % (2 * i) for i in range(n))).encode()
+m += b"\0" * (-len(m) % 512)
+t = tarfile.TarInfo("GNUSparseFile.0/many")
+t.size = len(m) + n
+t.pax_headers = {"GNU.sparse.major": "1", "GNU.sparse.minor": "0", "GNU.sparse.name": "many",
+                 "GNU.sparse.realsize": str(2 * n)}
+with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as tar:
+    tar.addfile(t, io.BytesIO(m + b"x" * n))
+PY
+must "$COWPEN" --image-root="$ROOT" -q import-tar "$T/sparse-limit.tar" sparselimit
+[ "$(stat -c %s "$ROOT/sparselimit/many")" = $((2 << 18)) ] || fail "sparse member at the limit: wrong size"
+[ "$(tr -d '\0' <"$ROOT/sparselimit/many" | wc -c)" = $((1 << 18)) ] || fail "sparse member at the limit: wrong data"
+pass "limits: a sparse map of 262144 regions accepted at the limit"
