@@ -204,6 +204,66 @@ static int gpt_read_sector_size(int fd, uint64_t size, uint32_t ss, GptTable *re
         return 0;
 }
 
+bool gpt_table_overlap(const GptTable *t, unsigned *ret_a, unsigned *ret_b) {
+        /* At most GPT_ENTRIES_MAX entries: comparing every pair is cheap enough. */
+        for (size_t i = 0; i < t->n_partitions; i++)
+                for (size_t j = i + 1; j < t->n_partitions; j++) {
+                        const GptPartition *a = &t->partitions[i], *b = &t->partitions[j];
+                        if (a->first_lba <= b->last_lba && b->first_lba <= a->last_lba) {
+                                *ret_a = a->index;
+                                *ret_b = b->index;
+                                return true;
+                        }
+                }
+        return false;
+}
+
+/* Primary MBR entries (slots 1…4) that share sectors. Extended partitions are left out: the
+ * kernel maps only their first sectors, and their logical partitions lie inside them. */
+static bool mbr_overlap(const uint8_t mbr[static 512], unsigned *ret_a, unsigned *ret_b) {
+        uint64_t start[4], end[4];
+        bool used[4];
+        for (unsigned i = 0; i < 4; i++) {
+                const uint8_t *e = mbr + 446 + 16 * i;
+                uint32_t s, c;
+                memcpy(&s, e + 8, 4);
+                memcpy(&c, e + 12, 4);
+                s = le32toh(s);
+                c = le32toh(c);
+                used[i] = e[4] != 0 && e[4] != 0x05 && e[4] != 0x0f && e[4] != 0x85 && c > 0;
+                start[i] = s;
+                end[i] = (uint64_t) s + c - 1;
+        }
+        for (unsigned i = 0; i < 4; i++)
+                for (unsigned j = i + 1; j < 4; j++)
+                        if (used[i] && used[j] && start[i] <= end[j] && start[j] <= end[i]) {
+                                *ret_a = i + 1;
+                                *ret_b = j + 1;
+                                return true;
+                        }
+        return false;
+}
+
+int image_dissect_overlap(int fd, uint64_t size, unsigned *ret_a, unsigned *ret_b) {
+        GptTable t = {};
+        int r = gpt_read(fd, size, &t);
+        if (r >= 0) {
+                bool o = gpt_table_overlap(&t, ret_a, ret_b);
+                gpt_table_done(&t);
+                return o;
+        }
+        if (r != -ENOMSG)
+                return r;
+        uint8_t mbr[512];
+        if (size < sizeof(mbr))
+                return 0;
+        if ((r = pread_full(fd, mbr, sizeof(mbr), 0)) < 0)
+                return r;
+        if (mbr[510] != 0x55 || mbr[511] != 0xAA)
+                return 0;
+        return mbr_overlap(mbr, ret_a, ret_b);
+}
+
 int gpt_read(int fd, uint64_t size, GptTable *ret) {
         for (uint32_t ss = GPT_SECTOR_SIZE_MIN; ss <= GPT_SECTOR_SIZE_MAX; ss <<= 3) {
                 int r = gpt_read_sector_size(fd, size, ss, ret);
@@ -222,7 +282,7 @@ int mbr_read_linux(int fd, uint64_t size, uint64_t *ret_offset, uint64_t *ret_si
                 return r;
         if (mbr[510] != 0x55 || mbr[511] != 0xAA)
                 return -ENOMSG;
-        unsigned found = 0, partno = 0;
+        unsigned found = 0, partno = 0, a, b;
         uint64_t off = 0, len = 0;
         for (unsigned i = 0; i < 4; i++) {
                 const uint8_t *e = mbr + 446 + 16 * i;
@@ -246,6 +306,9 @@ int mbr_read_linux(int fd, uint64_t size, uint64_t *ret_offset, uint64_t *ret_si
         }
         if (found != 1)
                 return -ENOMSG;
+        /* The kernel refuses a partition that overlaps one it added (partition_overlaps()). */
+        if (mbr_overlap(mbr, &a, &b))
+                return -ERANGE;
         *ret_offset = off;
         *ret_size = len;
         if (ret_partno)
@@ -358,6 +421,14 @@ int image_dissect_hashes(int fd, uint64_t size, const uint8_t *root_hash, size_t
         if (r < 0)
                 return r;
         m.kind = DISSECT_GPT;
+        /* The kernel adds the first of two overlapping partitions and refuses the other
+         * (block/partitions/core.c: partition_overlaps()), so the loop device would not show the
+         * partition we found. */
+        unsigned oa, ob;
+        if (gpt_table_overlap(&t, &oa, &ob)) {
+                gpt_table_done(&t);
+                return -ERANGE;
+        }
 
         uint8_t types[_PARTITION_DESIGNATOR_MAX][16], generic[16];
         for (size_t i = 0; i < _PARTITION_DESIGNATOR_MAX; i++)

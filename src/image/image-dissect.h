@@ -47,6 +47,8 @@ void gpt_table_done(GptTable *t);
  * -EBADMSG: a header or entry array that is malformed, fails its CRC or points outside
  * the image; -E2BIG over the limits. */
 int gpt_read(int fd, uint64_t size, GptTable *ret);
+/* Whether two used entries share a sector (the kernel refuses the second); their slots. */
+bool gpt_table_overlap(const GptTable *t, unsigned *ret_a, unsigned *ret_b);
 /* CRC-32 as GPT uses it (IEEE 802.3, reflected, inverted). */
 uint32_t gpt_crc32(const void *buf, size_t size);
 /* Formats/parses UUIDs in string order. */
@@ -58,7 +60,7 @@ int uuid_from_string(const char *s, uint8_t ret[16]);
 
 /* The MBR: one Linux (0x83) partition (protective MBRs are not this), and its slot 1…4 (the
  * kernel's partition number; ret_partno may be NULL). -ENOMSG: no MBR or not exactly one Linux
- * partition. */
+ * partition; -ERANGE: primary partitions overlap. */
 int mbr_read_linux(int fd, uint64_t size, uint64_t *ret_offset, uint64_t *ret_size, unsigned *ret_partno);
 
 /* File system by magic at offset (ext4, btrfs, xfs, erofs, squashfs), or NULL. */
@@ -97,11 +99,16 @@ typedef struct DissectedImage {
         DissectedPartition partitions[_PARTITION_DESIGNATOR_MAX];
 } DissectedImage;
 
+/* The first two partitions of the image's GPT or MBR that overlap, by the kernel's numbers: 1
+ * and *ret_a < *ret_b, 0 when none do, or -errno. For the message after image_dissect()'s -ERANGE. */
+int image_dissect_overlap(int fd, uint64_t size, unsigned *ret_a, unsigned *ret_b);
+
 /* Finds the partitions of the image fd of size bytes. With a root hash (at least 32 bytes),
  * the root (or usr) and its verity partition are the ones whose UUIDs are the first and the
  * last 128 bits of the hash, as systemd-repart makes them; otherwise the one partition of each
  * type for this architecture (several: -ENOTUNIQ). A GPT without a root or usr partition for
- * this architecture falls back to a single generic Linux partition. -ENXIO: no root found. */
+ * this architecture falls back to a single generic Linux partition. -ENXIO: no root found;
+ * -ERANGE: two partitions of the table overlap (image_dissect_overlap() names them). */
 int image_dissect(int fd, uint64_t size, const uint8_t *root_hash, size_t root_hash_size, DissectedImage *ret);
 /* The same with a hash for each: root_hash picks root and root-verity, usr_hash usr and
  * usr-verity (image_dissect gives its one hash to both, as systemd does without a designator).

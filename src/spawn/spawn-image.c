@@ -617,6 +617,9 @@ int spawn_image_open(const SpawnImageOptions *o, SpawnImage *ret, char **ret_err
                 return fail(ret_error, r, "more than one root or usr partition for this architecture");
         if (r == -EBADMSG || r == -E2BIG)
                 return fail(ret_error, r, "corrupt partition table%s", r == -E2BIG ? " (over the limits)" : "");
+        unsigned oa, ob;
+        if (r == -ERANGE && image_dissect_overlap(fd, size, &oa, &ob) > 0)
+                return fail(ret_error, r, "corrupt partition table: partitions %u and %u overlap", oa, ob);
         if (r < 0)
                 return fail(ret_error, r, "read partition table: %m");
 

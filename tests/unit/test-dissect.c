@@ -321,6 +321,55 @@ static void test_mbr_and_bare(void **state) {
         }
 }
 
+/* Overlapping partitions: the kernel refuses the second one, and the error said "the kernel's
+ * partition table differs"; now the table is refused naming both. */
+static void test_overlap(void **state) {
+        static const Part overlapping[] = {
+                {LINUX_GENERIC, "00112233-4455-6677-8899-aabbccddeeff", 2048, 4095, 0},
+                {ROOT_X86, "ffeeddcc-bbaa-9988-7766-554433221100", 6144, 7167, 0},
+                {ROOT_X86 /* type irrelevant */, "0123456789abcdef0123456789abcdef", 4095, 5000, GPT_FLAG_NO_AUTO},
+        };
+        DissectedImage m;
+        unsigned a = 0, b = 0;
+        int fd = make_gpt(overlapping, 3, 128, 128, 92, false, false);
+        assert_int_equal(image_dissect(fd, IMG_SIZE, NULL, 0, &m), -ERANGE);
+        assert_int_equal(image_dissect_overlap(fd, IMG_SIZE, &a, &b), 1);
+        assert_int_equal(a, 1);
+        assert_int_equal(b, 3);
+        close(fd);
+        /* Adjacent is not overlapping. */
+        fd = make_gpt(overlapping, 2, 128, 128, 92, false, false);
+        assert_int_equal(image_dissect(fd, IMG_SIZE, NULL, 0, &m), 0);
+        assert_int_equal(image_dissect_overlap(fd, IMG_SIZE, &a, &b), 0);
+        close(fd);
+
+        /* MBR: a Linux partition and a swap partition sharing sectors; extended ones do not count. */
+        fd = memfd_create("mbr", MFD_CLOEXEC);
+        assert_int_equal(ftruncate(fd, IMG_SIZE), 0);
+        uint8_t mbr[512] = {};
+        mbr[510] = 0x55, mbr[511] = 0xAA;
+        mbr[446 + 4] = 0x83;
+        put_le32(mbr + 446 + 8, 2048);
+        put_le32(mbr + 446 + 12, 2048);
+        mbr[478 + 4] = 0x05; /* extended, over everything */
+        put_le32(mbr + 478 + 8, 1);
+        put_le32(mbr + 478 + 12, IMG_SIZE / 512 - 1);
+        assert_int_equal(pwrite(fd, mbr, 512, 0), 512);
+        assert_int_equal(image_dissect(fd, IMG_SIZE, NULL, 0, &m), 0);
+        mbr[494 + 4] = 0x82;
+        put_le32(mbr + 494 + 8, 4095);
+        put_le32(mbr + 494 + 12, 10);
+        assert_int_equal(pwrite(fd, mbr, 512, 0), 512);
+        assert_int_equal(image_dissect(fd, IMG_SIZE, NULL, 0, &m), -ERANGE);
+        assert_int_equal(image_dissect_overlap(fd, IMG_SIZE, &a, &b), 1);
+        assert_int_equal(a, 1);
+        assert_int_equal(b, 4);
+        put_le32(mbr + 494 + 8, 4096);
+        assert_int_equal(pwrite(fd, mbr, 512, 0), 512);
+        assert_int_equal(image_dissect(fd, IMG_SIZE, NULL, 0, &m), 0);
+        close(fd);
+}
+
 static void test_uuid(void **state) {
         uint8_t u[16];
         char s[37];
@@ -419,6 +468,7 @@ int main(void) {
                 cmocka_unit_test(test_dissect_usr_by_hash),
                 cmocka_unit_test(test_dissect_generic_and_flags),
                 cmocka_unit_test(test_mbr_and_bare),
+                cmocka_unit_test(test_overlap),
                 cmocka_unit_test(test_uuid),
                 cmocka_unit_test(test_image_policy),
                 cmocka_unit_test(test_private_users),
