@@ -351,7 +351,8 @@ static const char help_export_tar[] =
         "cowpen export-tar [OPTIONS…] NAME [FILE]\n\n"
         "Write image NAME as a pax tar archive (numeric owners, xattrs, ACLs, hardlinks, sparse\n"
         "files) to FILE, or to stdout when FILE is - or missing and stdout is not a terminal.\n"
-        "Sockets cannot be stored in tar and are skipped.\n\n"
+        "Sockets cannot be stored in tar and are skipped; a name with a control character (which\n"
+        "import-tar refuses) is refused.\n\n"
         "     --format=FORMAT      xz, gzip, zstd, bzip2 or uncompressed (default: from FILE's\n"
         "                          suffix .tar.xz/.txz, .tar.gz/.tgz, .tar.zst, .tar.bz2, .tar)\n"
         "     --force              Replace an existing FILE\n"
@@ -501,6 +502,10 @@ static int export_common(int argc, char *argv[], bool tar) {
                 if (error_path) {
                         char esc[1024];
                         escape_entry(error_path, esc, sizeof(esc));
+                        /* The words import-tar uses for the same entry. */
+                        if (r == -EILSEQ)
+                                return log_error_errno(r, "%s: entry \"%s\": control character in path (import-tar refuses it)",
+                                                       what, esc);
                         return log_error_errno(r, "%s: %s: %m", what, esc);
                 }
                 return log_error_errno(r, "%s: %m", what);

@@ -250,6 +250,11 @@ static int export_one(Exporter *e, int dir_fd, const char *name, const char *rel
                 e->skipped++;
                 return 0;
         }
+        /* import-tar refuses control characters in paths (tar_path_normalize()), as a name made
+         * to forge lines of output: refused here too, so that a round trip never fails late. */
+        for (const char *c = name; *c; c++)
+                if ((unsigned char) *c < 0x20 || *c == 0x7f)
+                        return -EILSEQ;
         TarEntry te = {};
         te.path = (char *) rel;
         fill_entry(&te, &st);

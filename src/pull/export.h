@@ -20,8 +20,9 @@ typedef struct ExportOptions {
 int export_dlopen(const char **ret_detail);
 
 /* Writes the tree below tree_fd (an O_DIRECTORY fd) as tar to out_fd. Sockets cannot be
- * represented in tar and are skipped (*ret_n_skipped counts them). On failure *ret_error_path
- * (may be NULL) names the file. */
+ * represented in tar and are skipped (*ret_n_skipped counts them). A name with a control
+ * character, which import-tar refuses, is refused: -EILSEQ. On failure *ret_error_path (may be
+ * NULL) names the file. */
 int export_tar(int tree_fd, int out_fd, const ExportOptions *o, uint64_t *ret_n_skipped, char **ret_error_path);
 /* Copies the raw image raw_fd to out_fd: sparse (holes kept when out_fd is a regular file) when
  * uncompressed, else through the compressor. */
