@@ -153,7 +153,7 @@ int verb_list_images(int argc, char *argv[]) {
                        i->modified ? format_timestamp(t2, sizeof(t2), i->modified) : "-");
         }
         if (!arg_global.quiet)
-                printf("\n%zu images listed.\n", n);
+                printf("\n%zu image%s listed.\n", n, n == 1 ? "" : "s");
         image_list_free(list, n);
         return 0;
 }

@@ -10,6 +10,7 @@
 #include "btrfs-util.h"
 #include "fd-util.h"
 #include "image.h"
+#include "image-raw-info.h"
 #include "lock.h"
 #include "rm-rf.h"
 #include "util.h"
@@ -18,7 +19,7 @@
  * symlinks leading to it), which are read with RESOLVE_IN_ROOT so nothing outside the image is
  * ever opened, and with a size limit. */
 
-#define OS_RELEASE_SIZE_MAX (64 * 1024)
+#define OS_RELEASE_SIZE_MAX IMAGE_OS_RELEASE_SIZE_MAX
 #define OS_RELEASE_FIELDS_MAX 256
 
 const char *const image_sidecar_suffixes[] = { ".nspawn", ".roothash", ".roothash.p7s", ".verity", NULL };
@@ -296,9 +297,30 @@ static int dir_usage(int fd, uint64_t *usage, unsigned depth) {
         return 0;
 }
 
+/* A raw image's os-release, from its root (or usr) partition mounted read-only and detached
+ * (image-raw-info.c), under a shared lock: never next to a writable container, whose file system
+ * is being written. Nothing found (no partition, no loop devices, in use, unreadable) is no
+ * os-release, as for a directory. */
+static int raw_read_details(ImageRoot *root, Image *i) {
+        ImageLock lock = IMAGE_LOCK_NULL;
+        if (image_lock(root, i->name, false, &lock) < 0)
+                return 0;
+        _cleanup_close_ int fd = image_open(root, i, false);
+        _cleanup_free_ char *text = NULL;
+        int r = fd < 0 ? fd : image_raw_read_os_release(fd, &text);
+        image_lock_release(&lock);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return 0;
+        strv_free(i->os_release);
+        i->os_release = NULL;
+        return os_release_parse(text, &i->os_release);
+}
+
 int image_read_details(ImageRoot *root, Image *i, bool want_usage) {
         if (i->type == IMAGE_RAW)
-                return 0; /* os-release of a raw image needs it mounted; not done here */
+                return raw_read_details(root, i);
         _cleanup_close_ int fd = image_open(root, i, false);
         if (fd < 0)
                 return fd;
