@@ -300,8 +300,9 @@ static int entry_repair_acl_xattr(TarEntry *e, size_t idx, bool is_default) {
         uint32_t version = 0;
         if (x->size >= 4)
                 memcpy(&version, x->value, 4);
-        bool ok = x->size >= 4 && (x->size - 4) % sizeof(struct acl_xattr_entry) == 0 && version == ACL_XATTR_VERSION &&
-                  n > 0;
+        bool ok = x->size >= 4 && (x->size - 4) % sizeof(struct acl_xattr_entry) == 0 && version == ACL_XATTR_VERSION;
+        if (ok && n == 0)
+                return 1; /* no entries: the kernel takes it as "no ACL", valid anywhere */
         if (ok && is_default && !S_ISDIR(e->mode)) {
                 e->warnings |= TAR_WARNING_ACL_DEFAULT_NONDIR;
                 ok = false;

@@ -24,6 +24,7 @@ entries = [
     ("default-on-file", {"SCHILY.acl.default": "user::rwx,group::r-x,other::r--"}, False),
     ("dir-nogroup", {"SCHILY.xattr.system.posix_acl_default": xattr_acl((1, 7, U), (0x20, 5, U))}, True),
     ("good", {"SCHILY.acl.access": "user::rwx,user:u:r-x:1234,group::r--,mask::r-x,other::---"}, False),
+    ("xattr-empty", {"SCHILY.xattr.system.posix_acl_access": xattr_acl()}, False),  # "no ACL": valid, no warning
 ]
 with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
     for name, pax, isdir in entries:
