@@ -42,6 +42,9 @@ suite() {
   [ "$out" = 1 ] || fail "$fs: payload is not PID 1 ($out)"
   out=$("$COWPEN" run -M deb -a /bin/sh -c 'echo $$ $(cat /proc/1/comm)')
   [ "$out" = "2 cowpen" ] || fail "$fs: -a: expected payload PID 2 under the stub, got \"$out\""
+  # The stub's command line is a short one of its own ("cowpen PID"), never the host's run line.
+  out=$("$COWPEN" run -M deb -a --setenv=HOST_LINE_CANARY=1 /bin/sh -c 'tr "\0" " " </proc/1/cmdline')
+  [[ $out =~ ^cowpen\ [0-9]+\ $ ]] || fail "$fs: -a: /proc/1/cmdline of the stub is \"$out\""
   # The same for -D.
   out=$("$COWPEN" run -D "$R" /bin/sh -c 'echo $$')
   [ "$out" = 1 ] || fail "$fs: -D: payload is not PID 1"
