@@ -261,6 +261,9 @@ int image_dissect_overlap(int fd, uint64_t size, unsigned *ret_a, unsigned *ret_
                 return r;
         if (mbr[510] != 0x55 || mbr[511] != 0xAA)
                 return 0;
+        for (unsigned i = 0; i < 4; i++) /* what mbr_read_linux() takes for a partition table */
+                if ((mbr[446 + 16 * i] != 0 && mbr[446 + 16 * i] != 0x80) || mbr[446 + 16 * i + 4] == 0xEE)
+                        return 0;
         return mbr_overlap(mbr, ret_a, ret_b);
 }
 

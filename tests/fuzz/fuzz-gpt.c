@@ -43,6 +43,11 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
                                        : image_dissect(fd, size, with_hash ? hash : NULL, with_hash ? sizeof(hash) : 0, &m);
                 if (r < 0)
                         continue;
+                /* Accepted tables never have partitions sharing a sector (the kernel would refuse
+                 * the second). */
+                unsigned oa, ob;
+                if (m.kind != DISSECT_BARE && image_dissect_overlap(fd, size, &oa, &ob) > 0)
+                        abort();
                 for (size_t d = 0; d < _PARTITION_DESIGNATOR_MAX; d++)
                         if (m.partitions[d].found && (m.partitions[d].offset > size ||
                                                              m.partitions[d].size > size - m.partitions[d].offset))
