@@ -163,6 +163,18 @@ static void stack_truncate(TarExtract *x, size_t n) {
         }
 }
 
+/* Drops the levels of the fd stack below parent, keeping parent (a borrowed fd the caller goes on
+ * using) and its ancestors open; with parent the root (never on the stack), all of them. */
+static void stack_truncate_below(TarExtract *x, int parent) {
+        size_t keep = 0;
+        for (size_t i = x->n_stack; i > 0; i--)
+                if (x->stack[i - 1].fd == parent) {
+                        keep = i;
+                        break;
+                }
+        stack_truncate(x, keep);
+}
+
 TarExtract *tar_extract_free(TarExtract *x) {
         if (!x)
                 return NULL;
@@ -271,8 +283,11 @@ static int make_room(TarExtract *x, int parent, const char *name, bool keep_dir)
         if (S_ISDIR(st.st_mode)) {
                 if (keep_dir)
                         return 1;
-                /* Directories may be on the fd stack: drop it before removing one. */
-                stack_truncate(x, 0);
+                /* The directory may be on the fd stack (below parent): drop those levels before
+                 * removing it, but not parent itself, which is used right below and by the caller
+                 * (dropping the whole stack closed it: "a/", "a/b/", then a file "a/b" failed
+                 * with EBADF). */
+                stack_truncate_below(x, parent);
                 if (unlinkat(parent, name, AT_REMOVEDIR) < 0) {
                         if (errno == ENOTEMPTY || errno == EEXIST)
                                 return fail(x, -ENOTEMPTY, "would replace a non-empty directory");
