@@ -116,7 +116,10 @@ ImageTemp *image_temp_free(ImageTemp *t);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ImageTemp *, image_temp_free);
 
 /* Hidden temporary names: ".#KIND.NAME.RANDOM"; NAME is shortened so the name (plus ".lck")
- * always fits NAME_MAX. */
+ * always fits NAME_MAX. KIND must be one of image_hidden_kinds: clean tells cowpen's entries (which
+ * it removes once their lock is free) from other tools' (which it leaves until they are old) by
+ * it. */
+extern const char *const image_hidden_kinds[];
 int image_hidden_name(const char *kind, const char *name, char **ret);
 /* Creates the lock file for a hidden entry and takes it exclusively. */
 int image_hidden_lock(int dir_fd, const char *hidden_name, ImageLock *ret);
