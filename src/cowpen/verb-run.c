@@ -603,6 +603,12 @@ int verb_run(int argc, char *argv[]) {
                 }
         }
 
+        /* A read-only image (its flag or mode, verity) runs read-only whatever a settings file
+         * says, as with systemd-nspawn (-M of a read-only image is --read-only unless -x). The
+         * volatile modes never write the image anyway. */
+        if (root->read_only && c.volatile_mode == VOLATILE_NO)
+                c.read_only = true;
+
         /* As nspawn: ambient capabilities come out of the bounding set, never on top of it. */
         uint64_t outside = c.ambient_caps & ~spawn_config_capabilities(&c);
         if (outside) {

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "btrfs-util.h"
 #include "fd-util.h"
 #include "image.h"
 #include "lock.h"
@@ -91,14 +92,24 @@ static int image_find_locked(ImageRoot *root, const char *name, Image **ret_imag
         return 0;
 }
 
-int image_set_read_only(ImageRoot *root, const char *name, bool read_only) {
+int image_set_read_only(ImageRoot *root, const char *name, bool read_only, ImageReadOnlyScope *ret_scope) {
         _cleanup_(image_freep) Image *i = NULL;
         ImageLock l = IMAGE_LOCK_NULL;
         int r = image_find_locked(root, name, &i, &l);
         if (r < 0)
                 return r;
+        ImageReadOnlyScope scope = IMAGE_READ_ONLY_WHOLE;
+        if (i->type == IMAGE_DIRECTORY)
+                scope = IMAGE_READ_ONLY_TOP_DIRECTORY;
+        else if (i->type == IMAGE_SUBVOLUME) {
+                _cleanup_close_ int fd = image_open(root, i, false);
+                if (fd >= 0 && btrfs_subvolume_has_nested(fd) > 0)
+                        scope = IMAGE_READ_ONLY_NOT_NESTED;
+        }
         r = image_entry_set_read_only(root->fd, i->filename, read_only);
         image_lock_release(&l);
+        if (r >= 0 && ret_scope)
+                *ret_scope = scope;
         return r;
 }
 

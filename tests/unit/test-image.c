@@ -137,14 +137,14 @@ static void test_discover(void **state) {
 
         /* Raw read-only is the write bits. */
         Image *i;
-        assert_int_equal(image_set_read_only(root, "a-raw", true), 0);
+        assert_int_equal(image_set_read_only(root, "a-raw", true, NULL), 0);
         assert_int_equal(image_find(root, "a-raw", &i), 0);
         assert_true(i->read_only);
         image_free(i);
         struct stat st;
         assert_int_equal(fstatat(root->fd, "a-raw.raw", &st, 0), 0);
         assert_int_equal(st.st_mode & 0222, 0);
-        assert_int_equal(image_set_read_only(root, "a-raw", false), 0);
+        assert_int_equal(image_set_read_only(root, "a-raw", false, NULL), 0);
         assert_int_equal(image_remove(root, "a-raw"), 0);
         assert_int_equal(image_remove(root, "b-dir"), 0);
         assert_int_equal(faccessat(root->fd, "b-dir.nspawn", F_OK, 0), -1);
