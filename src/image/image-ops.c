@@ -255,6 +255,23 @@ int image_clean(ImageRoot *root, bool all, void (*on_removed)(const char *name, 
         if (errno > 0)
                 return -errno;
 
+        /* Which are ours (a cowpen name whose lock file exists: cowpen makes the lock before the
+         * entry and holds it while the entry is in use) is decided before anything is removed:
+         * removing an entry unlinks its lock file, which its sidecars still need to be told
+         * apart by. Anything else hidden, another tool's, goes only when it is old. */
+        size_t n_entries = strv_length(entries);
+        _cleanup_free_ bool *ours = calloc(MAX(n_entries, (size_t) 1), sizeof(bool));
+        if (!ours)
+                return -ENOMEM;
+        for (size_t k = 0; k < n_entries; k++) {
+                _cleanup_free_ char *base = hidden_base(entries[k]), *lck = NULL;
+                if (!base || !(lck = strjoin(base, ".lck")))
+                        return -ENOMEM;
+                struct stat lst;
+                ours[k] = !startswith(entries[k], ".#") ||
+                          (hidden_name_is_cowpens(base) && fstatat(root->fd, lck, &lst, AT_SYMLINK_NOFOLLOW) >= 0);
+        }
+
         int ret = 0;
         time_t now = time(NULL);
         /* Entries first, lock files after: a lock file is the proof that its entry is in use. */
@@ -283,13 +300,7 @@ int image_clean(ImageRoot *root, bool all, void (*on_removed)(const char *name, 
                         lck = strjoin(base, ".lck");
                         if (!lck)
                                 return -ENOMEM;
-                        /* Ours (a cowpen name whose lock file exists: cowpen makes the lock before
-                         * the entry and holds it while the entry is in use) go when the lock is
-                         * free. Anything else hidden, another tool's, only when it is old. */
-                        struct stat lst;
-                        bool ours = !startswith(*e, ".#") ||
-                                    (hidden_name_is_cowpens(base) && fstatat(root->fd, lck, &lst, AT_SYMLINK_NOFOLLOW) >= 0);
-                        if (!ours) {
+                        if (!ours[e - entries]) {
                                 r = entry_is_stale(root->fd, *e, now, 0);
                                 if (r == 0 || r == -ENOENT)
                                         continue;
