@@ -172,14 +172,15 @@ static bool all_hex(const char *s, size_t n) {
         return n > 0 && s[n] == 0;
 }
 
-/* Whether base is a name cowpen gives its hidden entries: ".#KIND.NAME.RANDOM" (image_hidden_name(),
- * RANDOM 16 hex digits) or ".#pull-partial.HASH" / ".#pull-cache.HASH" (32 hex digits). */
-static bool hidden_name_is_cowpens(const char *base) {
+/* Whether base is a name cowpen gives its hidden entries: 1 for ".#KIND.NAME.RANDOM"
+ * (image_hidden_name(), RANDOM 16 hex digits), 2 for ".#pull-partial.HASH" / ".#pull-cache.HASH"
+ * (32 hex digits), 0 for anything else. */
+static int hidden_name_is_cowpens(const char *base) {
         static const char *const hashed[] = { ".#pull-partial.", ".#pull-cache.", NULL };
         for (const char *const *k = hashed; *k; k++)
                 if (startswith(base, *k)) {
                         const char *h = base + strlen(*k);
-                        return strlen(h) == 32 && all_hex(h, 32);
+                        return strlen(h) == 32 && all_hex(h, 32) ? 2 : 0;
                 }
         if (!startswith(base, ".#"))
                 return false;
@@ -193,7 +194,7 @@ static bool hidden_name_is_cowpens(const char *base) {
         if (!known)
                 return false;
         const char *dot = strrchr(rest, '.');
-        return dot && dot > rest && strlen(dot + 1) == 16 && all_hex(dot + 1, 16);
+        return dot && dot > rest && strlen(dot + 1) == 16 && all_hex(dot + 1, 16) ? 1 : 0;
 }
 
 /* 1 when nothing at dir_fd/name (and below it, on the same mount) was modified within the grace
@@ -255,10 +256,12 @@ int image_clean(ImageRoot *root, bool all, void (*on_removed)(const char *name, 
         if (errno > 0)
                 return -errno;
 
-        /* Which are ours (a cowpen name whose lock file exists: cowpen makes the lock before the
-         * entry and holds it while the entry is in use) is decided before anything is removed:
-         * removing an entry unlinks its lock file, which its sidecars still need to be told
-         * apart by. Anything else hidden, another tool's, goes only when it is old. */
+        /* Which are ours is decided before anything is removed (removing an entry unlinks its lock
+         * file, which its sidecars still need to be told apart by): a pull download by its name
+         * (it lives on unlocked between pulls); a temporary or ephemeral entry by its name and its
+         * lock file (cowpen makes the lock before the entry and holds it while the entry is in
+         * use; a name alone could be another tool's: systemd-import's ".#NAMErandom" for an image
+         * named "clone.x." looks the same). Anything else hidden goes only when it is old. */
         size_t n_entries = strv_length(entries);
         _cleanup_free_ bool *ours = calloc(MAX(n_entries, (size_t) 1), sizeof(bool));
         if (!ours)
@@ -268,8 +271,9 @@ int image_clean(ImageRoot *root, bool all, void (*on_removed)(const char *name, 
                 if (!base || !(lck = strjoin(base, ".lck")))
                         return -ENOMEM;
                 struct stat lst;
-                ours[k] = !startswith(entries[k], ".#") ||
-                          (hidden_name_is_cowpens(base) && fstatat(root->fd, lck, &lst, AT_SYMLINK_NOFOLLOW) >= 0);
+                int kind = hidden_name_is_cowpens(base);
+                ours[k] = !startswith(entries[k], ".#") || kind == 2 ||
+                          (kind == 1 && fstatat(root->fd, lck, &lst, AT_SYMLINK_NOFOLLOW) >= 0);
         }
 
         int ret = 0;
