@@ -408,7 +408,9 @@ TarReader *tar_reader_free(TarReader *r) {
 /* ---- writing ---- */
 
 #define WRITER_OUT_SIZE (1024 * 1024) /* output buffered before it goes to the fd or compressor */
-#define PAX_HEADER_MAX (16 * 1024 * 1024) /* one entry's header bytes as libarchive writes them */
+/* One entry's header bytes as libarchive writes them: room for as many xattrs of the largest size
+ * as a reader here takes (TAR_XATTRS_MAX), plus the rest of the header. */
+#define PAX_HEADER_MAX ((size_t) TAR_XATTRS_MAX * (XATTR_SIZE_MAX + XATTR_NAME_MAX + 64) + 1024 * 1024)
 
 static int writer_error(TarWriter *w) {
         if (w->cb_error < 0)
