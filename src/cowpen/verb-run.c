@@ -555,6 +555,20 @@ static void settings_peek(const RunArgs *a, const SpawnConfig *c, bool *ret_ephe
         const char *dir = a->image ?: a->prep.directory ?: (a->prep.machine ? NULL : ".");
         if (dir) {
                 abs = realpath(dir, NULL);
+                if (!abs && errno == ENOENT && a->prep.template_dir) {
+                        /* -D DIR that --template= will make: its parent exists. */
+                        _cleanup_free_ char *copy = strdup(dir), *p = NULL;
+                        if (!copy)
+                                return;
+                        for (size_t l = strlen(copy); l > 1 && copy[l - 1] == '/'; l--)
+                                copy[l - 1] = 0;
+                        char *sl = strrchr(copy, '/');
+                        if (sl)
+                                *sl = 0;
+                        p = realpath(sl ? (*copy ? copy : "/") : ".", NULL);
+                        if (!p || asprintf(&abs, "%s/%s", streq(p, "/") ? "" : p, sl ? sl + 1 : copy) < 0)
+                                abs = NULL;
+                }
                 if (!abs || streq(abs, "/"))
                         return;
                 char *slash = strrchr(abs, '/');

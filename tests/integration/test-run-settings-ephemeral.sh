@@ -42,7 +42,8 @@ pass "Ephemeral=yes with -D, and with PrivateUsers= (a copy)"
 mkdir "$T/tpl-parent"
 printf '[Exec]\nEphemeral=yes\n' > "$T/tpl-parent/new.nspawn"
 must_fail 1 "$COWPEN" run -D "$T/tpl-parent/new" --template="$R/img" true
-assert_one_line_error 'Ephemeral=yes.*--template='
+assert_one_line_error 'Ephemeral=yes, which may not be combined with --template='
+[ ! -e "$T/tpl-parent/new" ] || fail "--template= populated the directory before the refusal"
 printf '[Exec]\nEphemeral=yes\n[Files]\nVolatile=yes\n' > "$R/img.nspawn"
 must_fail 1 cw run -M img true
 assert_one_line_error 'may not be combined with Volatile='
