@@ -286,7 +286,9 @@ int verb_rename(int argc, char *argv[]) {
 static const char help_read_only[] =
         "cowpen read-only [OPTIONS…] NAME [yes|no]\n\n"
         "Mark an image read-only (default) or writable: the btrfs read-only property of a\n"
-        "subvolume, the immutable attribute of a directory, the write bits of a raw file.\n";
+        "subvolume, the immutable attribute of a directory (its top directory only: the files\n"
+        "below stay writable on the host, which is said), the write bits of a raw file.\n"
+        "run runs a read-only image read-only (unless -x).\n";
 
 int verb_read_only(int argc, char *argv[]) {
         int r = parse_simple_args(argc, argv, "read-only", help_read_only, NULL, 1, 2);
@@ -306,9 +308,20 @@ int verb_read_only(int argc, char *argv[]) {
         _cleanup_free_ char *what = format_what("read-only", name, NULL);
         if (!what)
                 return log_oom();
-        r = image_set_read_only(root, name, ro);
+        ImageReadOnlyScope scope = IMAGE_READ_ONLY_WHOLE;
+        r = image_set_read_only(root, name, ro, &scope);
         if (r < 0)
                 return log_image_error(r, what, name);
+        /* Said plainly what the flag does not cover, so nobody takes it for more. */
+        if (ro && scope == IMAGE_READ_ONLY_TOP_DIRECTORY)
+                log_warning("read-only %s: a plain directory: only its top directory is made immutable (as machinectl does), "
+                            "the files below stay writable on the host; cowpen and systemd-nspawn run it read-only "
+                            "(an image that is a btrfs subvolume is read-only as a whole)",
+                            name);
+        else if (ro && scope == IMAGE_READ_ONLY_NOT_NESTED)
+                log_warning("read-only %s: its nested subvolumes keep their own read-only state (as with machinectl), "
+                            "they stay writable on the host; cowpen and systemd-nspawn run the image read-only",
+                            name);
         return 0;
 }
 

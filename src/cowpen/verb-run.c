@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
 #include <string.h>
 
+#include "fd-util.h"
+#include "image-prepare-raw.h"
 #include "image-prepare.h"
 #include "spawn.h"
 #include "spawn-boot.h"
@@ -544,6 +547,65 @@ static int open_root(RunArgs *a, SpawnConfig *c, PreparedRoot **owned, SpawnImag
         return 0;
 }
 
+/* What of the settings file decides how the root is prepared, read before it is: Ephemeral= (a
+ * first, writable preparation would already change the image: a raw image's file system is
+ * mounted read-write) and whether a user namespace comes (-x then needs a copy, not an overlay).
+ * The file is looked up as it is below, once the root is known: NAME.nspawn for the machine name
+ * in /etc/systemd/nspawn, /run/systemd/nspawn, else next to the image (-M: the image root; -D:
+ * the directory's parent; -i: the image file's directory). Anything that fails here is left to
+ * the real reading below, which reports it. */
+static void settings_peek(const RunArgs *a, const SpawnConfig *c, bool *ret_ephemeral, bool *ret_private_users) {
+        *ret_ephemeral = *ret_private_users = false;
+        _cleanup_free_ char *abs = NULL, *machine = NULL, *parent = NULL;
+        const char *dir = a->image ?: a->prep.directory ?: (a->prep.machine ? NULL : ".");
+        if (dir) {
+                abs = realpath(dir, NULL);
+                if (!abs && errno == ENOENT && a->prep.template_dir) {
+                        /* -D DIR that --template= will make: its parent exists. */
+                        _cleanup_free_ char *copy = strdup(dir), *p = NULL;
+                        if (!copy)
+                                return;
+                        for (size_t l = strlen(copy); l > 1 && copy[l - 1] == '/'; l--)
+                                copy[l - 1] = 0;
+                        char *sl = strrchr(copy, '/');
+                        if (sl)
+                                *sl = 0;
+                        p = realpath(sl ? (*copy ? copy : "/") : ".", NULL);
+                        if (!p || asprintf(&abs, "%s/%s", streq(p, "/") ? "" : p, sl ? sl + 1 : copy) < 0)
+                                abs = NULL;
+                }
+                if (!abs || streq(abs, "/"))
+                        return;
+                char *slash = strrchr(abs, '/');
+                parent = slash == abs ? strdup("/") : strndup(abs, (size_t) (slash - abs));
+                if (a->prep.machine)
+                        machine = strdup(a->prep.machine);
+                else if (a->image)
+                        (void) raw_image_machine_name(abs, &machine);
+                else
+                        machine = strdup(slash + 1);
+        } else {
+                parent = strdup(arg_global.image_root);
+                machine = strdup(a->prep.machine);
+        }
+        if (!parent || !machine)
+                return;
+        _cleanup_close_ int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        size_t size = 0;
+        bool trusted = false;
+        if (settings_find(machine, fd, parent, &path, &text, &size, &trusted) <= 0)
+                return;
+        SpawnConfig s;
+        if (settings_parse(text, size, &s, NULL) < 0)
+                return;
+        *ret_ephemeral = (s.mask & SETTING_EPHEMERAL) && s.ephemeral;
+        *ret_private_users = (s.mask & SETTING_USERNS) && !(c->mask & SETTING_USERNS) && s.private_users != PRIVATE_USERS_NO;
+        spawn_config_done(&s);
+}
+
 int verb_run(int argc, char *argv[]) {
         SpawnConfig c;
         spawn_config_init(&c);
@@ -573,6 +635,26 @@ int verb_run(int argc, char *argv[]) {
         /* An overlayfs root can be neither idmapped nor chowned: -x with a user namespace gets a
          * copy where there is no btrfs snapshot. */
         a.prep.ephemeral_copy = c.private_users != PRIVATE_USERS_NO;
+        /* Ephemeral=yes in the settings file is -x (it narrows: from any file), so the changes are
+         * thrown away; the root is prepared accordingly from the start. */
+        if (a.prep.ephemeral) {
+                c.ephemeral = true;
+                c.mask |= SETTING_EPHEMERAL;
+        } else if (a.settings != SETTINGS_NO) {
+                bool ephemeral, userns;
+                settings_peek(&a, &c, &ephemeral, &userns);
+                if (ephemeral && a.prep.template_dir) {
+                        r = log_error_errno(-EINVAL, "run: the settings file says Ephemeral=yes, which may not be combined with --template=");
+                        goto finish;
+                }
+                if (ephemeral && c.volatile_mode != VOLATILE_NO) {
+                        r = log_error_errno(-EINVAL, "run: the settings file says Ephemeral=yes, which may not be combined with --volatile=");
+                        goto finish;
+                }
+                a.prep.ephemeral = ephemeral;
+                if (userns)
+                        a.prep.ephemeral_copy = true;
+        }
         r = open_root(&a, &c, &owned, &img, &raw_path, &root);
         if (r < 0)
                 goto finish;
@@ -594,6 +676,7 @@ int verb_run(int argc, char *argv[]) {
                                 r = log_error_errno(r, "run %s: settings file %s: %s", root->machine, path,
                                                     r == -E2BIG ? "too many entries or too long a line"
                                                     : r == -EBADMSG ? "contains NUL bytes"
+                                                    : r == -EINVAL && warnings ? warnings[strv_length(warnings) - 1] /* refused */
                                                                     : strerror(-r));
                                 goto finish;
                         }
@@ -607,6 +690,26 @@ int verb_run(int argc, char *argv[]) {
                                 log_warning("run %s: %s: %s", root->machine, path, *w);
                 }
         }
+
+        /* Ephemeral= was honoured before the root was prepared (settings_peek()); a file that
+         * says so only now (it changed meanwhile) is refused rather than ignored. */
+        if (c.ephemeral && !a.prep.ephemeral) {
+                r = log_error_errno(-ESTALE, "run %s: the settings file says Ephemeral=yes, but the root was prepared without it "
+                                    "(the file changed, or --template= made the directory)",
+                                    root->machine);
+                goto finish;
+        }
+        if (a.prep.ephemeral && c.volatile_mode != VOLATILE_NO) {
+                r = log_error_errno(-EINVAL, "run %s: --ephemeral (or Ephemeral=yes) may not be combined with Volatile= of the settings file",
+                                    root->machine);
+                goto finish;
+        }
+
+        /* A read-only image (its flag or mode, verity) runs read-only whatever a settings file
+         * says, as with systemd-nspawn (-M of a read-only image is --read-only unless -x). The
+         * volatile modes never write the image anyway. */
+        if (root->read_only && c.volatile_mode == VOLATILE_NO)
+                c.read_only = true;
 
         /* As nspawn: ambient capabilities come out of the bounding set, never on top of it. */
         uint64_t outside = c.ambient_caps & ~spawn_config_capabilities(&c);

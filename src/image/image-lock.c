@@ -60,7 +60,13 @@ void image_lock_release(ImageLock *l) {
         *l = IMAGE_LOCK_NULL;
 }
 
+const char *const image_hidden_kinds[] = {
+        "import-tar", "import-raw", "import-fs", "clone", "remove", "trash", "machine", NULL,
+};
+
 int image_hidden_name(const char *kind, const char *name, char **ret) {
+        if (!strv_contains((char **) image_hidden_kinds, kind))
+                return -EINVAL;
         _cleanup_free_ char *rnd = NULL;
         int r = random_hex(RANDOM_BYTES, &rnd);
         if (r < 0)

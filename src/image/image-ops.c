@@ -2,7 +2,9 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
+#include "btrfs-util.h"
 #include "fd-util.h"
 #include "image.h"
 #include "lock.h"
@@ -90,14 +92,24 @@ static int image_find_locked(ImageRoot *root, const char *name, Image **ret_imag
         return 0;
 }
 
-int image_set_read_only(ImageRoot *root, const char *name, bool read_only) {
+int image_set_read_only(ImageRoot *root, const char *name, bool read_only, ImageReadOnlyScope *ret_scope) {
         _cleanup_(image_freep) Image *i = NULL;
         ImageLock l = IMAGE_LOCK_NULL;
         int r = image_find_locked(root, name, &i, &l);
         if (r < 0)
                 return r;
+        ImageReadOnlyScope scope = IMAGE_READ_ONLY_WHOLE;
+        if (i->type == IMAGE_DIRECTORY)
+                scope = IMAGE_READ_ONLY_TOP_DIRECTORY;
+        else if (i->type == IMAGE_SUBVOLUME) {
+                _cleanup_close_ int fd = image_open(root, i, false);
+                if (fd >= 0 && btrfs_subvolume_has_nested(fd) > 0)
+                        scope = IMAGE_READ_ONLY_NOT_NESTED;
+        }
         r = image_entry_set_read_only(root->fd, i->filename, read_only);
         image_lock_release(&l);
+        if (r >= 0 && ret_scope)
+                *ret_scope = scope;
         return r;
 }
 
@@ -147,6 +159,81 @@ static char *hidden_base(const char *entry) {
         return strdup(entry);
 }
 
+/* A hidden entry some other tool made (systemd-import's ".#NAME…" directories, say) holds no
+ * cowpen lock, so nothing proves it abandoned but its age: it is removed only when nothing in it
+ * was modified for this long. systemd-import writes into its directory all along while it runs. */
+#define CLEAN_FOREIGN_GRACE_SEC (60 * 60)
+#define CLEAN_WALK_DEPTH_MAX 256 /* directory levels looked into for a fresh mtime (as import's --max-depth) */
+
+static bool all_hex(const char *s, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (!strchr("0123456789abcdef", s[i]))
+                        return false;
+        return n > 0 && s[n] == 0;
+}
+
+/* Whether base is a name cowpen gives its hidden entries: 1 for ".#KIND.NAME.RANDOM"
+ * (image_hidden_name(), RANDOM 16 hex digits), 2 for ".#pull-partial.HASH" / ".#pull-cache.HASH"
+ * (32 hex digits), 0 for anything else. */
+static int hidden_name_is_cowpens(const char *base) {
+        static const char *const hashed[] = { ".#pull-partial.", ".#pull-cache.", NULL };
+        for (const char *const *k = hashed; *k; k++)
+                if (startswith(base, *k)) {
+                        const char *h = base + strlen(*k);
+                        return strlen(h) == 32 && all_hex(h, 32) ? 2 : 0;
+                }
+        if (!startswith(base, ".#"))
+                return false;
+        const char *rest = base + 2;
+        bool known = false;
+        for (const char *const *k = image_hidden_kinds; *k && !known; k++)
+                if (startswith(rest, *k) && rest[strlen(*k)] == '.') {
+                        rest += strlen(*k) + 1;
+                        known = true;
+                }
+        if (!known)
+                return false;
+        const char *dot = strrchr(rest, '.');
+        return dot && dot > rest && strlen(dot + 1) == 16 && all_hex(dot + 1, 16) ? 1 : 0;
+}
+
+/* 1 when nothing at dir_fd/name (and below it, on the same mount) was modified within the grace
+ * period, 0 when something was (or is dated in the future, or is a mount point: in use), -errno
+ * when it cannot be told (it then stays too). */
+static int entry_is_stale(int dir_fd, const char *name, time_t now, unsigned depth) {
+        if (depth > CLEAN_WALK_DEPTH_MAX)
+                return -ELOOP;
+        struct statx sx;
+        if (statx(dir_fd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_TYPE | STATX_MTIME | STATX_MNT_ID, &sx) < 0)
+                return negative_errno();
+        if ((time_t) sx.stx_mtime.tv_sec > now - CLEAN_FOREIGN_GRACE_SEC)
+                return 0;
+        if (!S_ISDIR(sx.stx_mode))
+                return 1;
+        struct statx parent;
+        if (statx(dir_fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &parent) < 0)
+                return negative_errno();
+        if (!(sx.stx_mask & STATX_MNT_ID) || sx.stx_mnt_id != parent.stx_mnt_id)
+                return 0;
+        int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return negative_errno();
+        _cleanup_closedir_ DIR *d = fdopendir(fd); /* one fd per level */
+        if (!d) {
+                safe_close(fd);
+                return negative_errno();
+        }
+        struct dirent *de;
+        while ((errno = 0, de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                int r = entry_is_stale(dirfd(d), de->d_name, now, depth + 1);
+                if (r <= 0)
+                        return r;
+        }
+        return errno > 0 ? -errno : 1;
+}
+
 int image_clean(ImageRoot *root, bool all, void (*on_removed)(const char *name, void *userdata), void *userdata) {
         _cleanup_closedir_ DIR *d = NULL;
         int q = opendir_fd(root->fd, &d);
@@ -169,7 +256,28 @@ int image_clean(ImageRoot *root, bool all, void (*on_removed)(const char *name, 
         if (errno > 0)
                 return -errno;
 
+        /* Which are ours is decided before anything is removed (removing an entry unlinks its lock
+         * file, which its sidecars still need to be told apart by): a pull download by its name
+         * (it lives on unlocked between pulls); a temporary or ephemeral entry by its name and its
+         * lock file (cowpen makes the lock before the entry and holds it while the entry is in
+         * use; a name alone could be another tool's: systemd-import's ".#NAMErandom" for an image
+         * named "clone.x." looks the same). Anything else hidden goes only when it is old. */
+        size_t n_entries = strv_length(entries);
+        _cleanup_free_ bool *ours = calloc(MAX(n_entries, (size_t) 1), sizeof(bool));
+        if (!ours)
+                return -ENOMEM;
+        for (size_t k = 0; k < n_entries; k++) {
+                _cleanup_free_ char *base = hidden_base(entries[k]), *lck = NULL;
+                if (!base || !(lck = strjoin(base, ".lck")))
+                        return -ENOMEM;
+                struct stat lst;
+                int kind = hidden_name_is_cowpens(base);
+                ours[k] = !startswith(entries[k], ".#") || kind == 2 ||
+                          (kind == 1 && fstatat(root->fd, lck, &lst, AT_SYMLINK_NOFOLLOW) >= 0);
+        }
+
         int ret = 0;
+        time_t now = time(NULL);
         /* Entries first, lock files after: a lock file is the proof that its entry is in use. */
         for (int pass = 0; pass < 2; pass++)
                 for (char **e = entries; e && *e; e++) {
@@ -196,6 +304,23 @@ int image_clean(ImageRoot *root, bool all, void (*on_removed)(const char *name, 
                         lck = strjoin(base, ".lck");
                         if (!lck)
                                 return -ENOMEM;
+                        if (!ours[e - entries]) {
+                                r = entry_is_stale(root->fd, *e, now, 0);
+                                if (r == 0 || r == -ENOENT)
+                                        continue;
+                                if (r < 0) {
+                                        ret = ret ?: r;
+                                        continue;
+                                }
+                                r = rm_rf_at(root->fd, *e);
+                                if (r < 0 && r != -ENOENT) {
+                                        ret = ret ?: r;
+                                        continue;
+                                }
+                                if (on_removed)
+                                        on_removed(*e, userdata);
+                                continue;
+                        }
                         /* Hold the entry's lock while removing, so nobody adopts it meanwhile. */
                         int fd;
                         r = lock_file_at(root->fd, lck, true, &fd);

@@ -272,9 +272,20 @@ int prepared_root_new(const PrepareOptions *opts, const char *image_root, Prepar
         if (!p->image_name || !p->machine)
                 return -ENOMEM;
 
+        /* A read-only image (a read-only subvolume, an immutable top directory) is run read-only,
+         * as systemd-nspawn runs one: its immutable top directory alone would not keep the files
+         * below from being written. -x runs on a writable copy of it. */
+        bool image_ro = false;
+        {
+                _cleanup_close_ int fd = openat(p->root->fd, base, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                if (fd >= 0)
+                        image_ro = image_dir_is_read_only(fd) > 0;
+        }
+        p->read_only = image_ro && !opts->ephemeral;
+
         /* Writers exclusively; read-only runs and the source of -x share. A directory whose parent
          * cannot hold a lock file (read-only media) is run without one. */
-        r = image_lock(p->root, base, !(opts->ephemeral || opts->read_only), &p->image_lock);
+        r = image_lock(p->root, base, !(opts->ephemeral || opts->read_only || image_ro), &p->image_lock);
         if (r < 0 && r != -EROFS)
                 return r;
 

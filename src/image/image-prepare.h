@@ -29,7 +29,8 @@ typedef struct PrepareOptions {
         bool ephemeral_copy;      /* -x without overlayfs: a copy (reflink where possible) where
                                    * there is no btrfs snapshot (--private-users: an overlayfs root
                                    * can be neither idmapped nor chowned) */
-        bool read_only;           /* --read-only: a shared lock is enough */
+        bool read_only;           /* --read-only: a shared lock is enough (so it is for a read-only
+                                   * image, which is run read-only unless ephemeral) */
 } PrepareOptions;
 
 typedef struct PreparedRoot {
@@ -46,6 +47,8 @@ typedef struct PreparedRoot {
         char *overlay_mountpoint; /* an empty directory the engine mounts the overlay on */
         CloneMethod template_method; /* how --template populated -D, when populated_from_template */
         bool populated_from_template;
+        bool read_only;     /* the tree run in place is a read-only image (flag, file mode, verity):
+                             * it must be run read-only (never set for -x copies) */
 
         /* Private: what free drops. */
         ImageRoot *root;        /* the image root or -D's parent, opened as one */

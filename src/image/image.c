@@ -92,6 +92,12 @@ static int dir_is_immutable(int fd) {
         return !!(flags & FS_IMMUTABLE_FL);
 }
 
+int image_dir_is_read_only(int fd) {
+        if (btrfs_is_subvolume_fd(fd) > 0 && btrfs_subvolume_get_read_only_fd(fd) > 0)
+                return 1;
+        return dir_is_immutable(fd);
+}
+
 /* Builds an Image for entry filename of the root; -ENOENT (or -EMEDIUMTYPE) when it is not one. */
 static int image_make(ImageRoot *root, const char *filename, Image **ret) {
         struct statx sx;

@@ -116,7 +116,10 @@ ImageTemp *image_temp_free(ImageTemp *t);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ImageTemp *, image_temp_free);
 
 /* Hidden temporary names: ".#KIND.NAME.RANDOM"; NAME is shortened so the name (plus ".lck")
- * always fits NAME_MAX. */
+ * always fits NAME_MAX. KIND must be one of image_hidden_kinds: clean tells cowpen's entries (which
+ * it removes once their lock is free) from other tools' (which it leaves until they are old) by
+ * it. */
+extern const char *const image_hidden_kinds[];
 int image_hidden_name(const char *kind, const char *name, char **ret);
 /* Creates the lock file for a hidden entry and takes it exclusively. */
 int image_hidden_lock(int dir_fd, const char *hidden_name, ImageLock *ret);
@@ -124,6 +127,9 @@ int image_hidden_lock(int dir_fd, const char *hidden_name, ImageLock *ret);
 /* Marks the entry filename of dir_fd read-only or writable: the btrfs read-only property of a
  * subvolume, the immutable attribute of a directory, the write bits of a raw file. */
 int image_entry_set_read_only(int dir_fd, const char *filename, bool ro);
+/* 1 when the directory tree at fd is marked read-only as image_entry_set_read_only() marks it (a
+ * read-only subvolume, or an immutable top directory), else 0. */
+int image_dir_is_read_only(int fd);
 
 /* How a tree was cloned. */
 typedef enum CloneMethod {
@@ -154,7 +160,19 @@ int image_clone(ImageRoot *root, const char *src, const char *dst, bool read_onl
 int image_import_fs(ImageRoot *root, int src_fd, const char *name, bool force, bool read_only,
                     CloneMethod *ret_method);
 int image_rename(ImageRoot *root, const char *old_name, const char *new_name);
-int image_set_read_only(ImageRoot *root, const char *name, bool read_only);
+/* How much of an image read-only NAME yes protects on the host, as machinectl's does it: a raw
+ * file's write bits and a subvolume's read-only property cover it whole, but a subvolume's nested
+ * subvolumes keep their own state, and of a plain directory only the top directory can be made
+ * immutable (the files below stay writable; making them immutable too would break overlayfs -x
+ * runs and every other tool). Whatever the scope, run (as systemd-nspawn) runs a read-only
+ * image read-only. */
+typedef enum ImageReadOnlyScope {
+        IMAGE_READ_ONLY_WHOLE,
+        IMAGE_READ_ONLY_TOP_DIRECTORY, /* a plain directory: only its top directory is immutable */
+        IMAGE_READ_ONLY_NOT_NESTED,    /* a subvolume whose nested subvolumes stay writable */
+} ImageReadOnlyScope;
+/* ret_scope (may be NULL): what was covered, when read_only. */
+int image_set_read_only(ImageRoot *root, const char *name, bool read_only, ImageReadOnlyScope *ret_scope);
 int image_remove(ImageRoot *root, const char *name);
 /* Removes hidden leftovers that nobody holds. With all, also … (see clean's man page). Calls
  * on_removed for each entry removed. */

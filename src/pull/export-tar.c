@@ -87,10 +87,37 @@ static int links_lookup(Exporter *e, const struct stat *st, const char *path, co
         return 0;
 }
 
-static int read_xattrs(int fd, bool path_only, TarEntry *te) {
-        char proc[64];
-        snprintf(proc, sizeof(proc), "/proc/self/fd/%i", fd);
-        ssize_t n = path_only ? listxattr(proc, NULL, 0) : flistxattr(fd, NULL, 0);
+/* How an entry's xattrs are reached: by its fd (files, directories), through the /proc/self/fd
+ * path of its O_PATH fd (devices and fifos, which are not opened), or, for a symlink (whose O_PATH
+ * fd the l* calls cannot use), as NAME in its directory's /proc/self/fd path with the l* calls,
+ * which never follow NAME. */
+typedef enum XattrVia {
+        XATTR_VIA_FD,
+        XATTR_VIA_PROC_FD,
+        XATTR_VIA_DIR_NAME,
+} XattrVia;
+
+static ssize_t via_list(XattrVia via, int fd, const char *path, char *buf, size_t size) {
+        return via == XATTR_VIA_FD ? flistxattr(fd, buf, size)
+               : via == XATTR_VIA_PROC_FD ? listxattr(path, buf, size)
+                                          : llistxattr(path, buf, size);
+}
+
+static ssize_t via_get(XattrVia via, int fd, const char *path, const char *name, void *buf, size_t size) {
+        return via == XATTR_VIA_FD ? fgetxattr(fd, name, buf, size)
+               : via == XATTR_VIA_PROC_FD ? getxattr(path, name, buf, size)
+                                          : lgetxattr(path, name, buf, size);
+}
+
+/* fd: the entry's fd (XATTR_VIA_FD, XATTR_VIA_PROC_FD) or its directory's (XATTR_VIA_DIR_NAME,
+ * with name a single component from readdir). */
+static int read_xattrs(int fd, XattrVia via, const char *name, TarEntry *te) {
+        char proc[64 + NAME_MAX];
+        if (via == XATTR_VIA_DIR_NAME)
+                snprintf(proc, sizeof(proc), "/proc/self/fd/%i/%s", fd, name);
+        else
+                snprintf(proc, sizeof(proc), "/proc/self/fd/%i", fd);
+        ssize_t n = via_list(via, fd, proc, NULL, 0);
         if (n < 0)
                 return errno == ENOTSUP ? 0 : negative_errno();
         if (n == 0)
@@ -98,17 +125,17 @@ static int read_xattrs(int fd, bool path_only, TarEntry *te) {
         _cleanup_free_ char *names = malloc((size_t) n);
         if (!names)
                 return -ENOMEM;
-        n = path_only ? listxattr(proc, names, (size_t) n) : flistxattr(fd, names, (size_t) n);
+        n = via_list(via, fd, proc, names, (size_t) n);
         if (n < 0)
                 return negative_errno();
         for (char *p = names; p < names + n; p += strlen(p) + 1) {
-                ssize_t vl = path_only ? getxattr(proc, p, NULL, 0) : fgetxattr(fd, p, NULL, 0);
+                ssize_t vl = via_get(via, fd, proc, p, NULL, 0);
                 if (vl < 0)
                         return negative_errno();
                 _cleanup_free_ void *v = malloc(MAX((size_t) vl, (size_t) 1));
                 if (!v)
                         return -ENOMEM;
-                vl = path_only ? getxattr(proc, p, v, (size_t) vl) : fgetxattr(fd, p, v, (size_t) vl);
+                vl = via_get(via, fd, proc, p, v, (size_t) vl);
                 if (vl < 0)
                         return negative_errno();
                 TarXattr *t = realloc(te->xattrs, (te->n_xattrs + 1) * sizeof(TarXattr));
@@ -292,11 +319,15 @@ static int export_one(Exporter *e, int dir_fd, const char *name, const char *rel
                         return -ENAMETOOLONG;
                 target[n] = 0;
                 te.symlink = target;
+                /* A symlink's xattrs (trusted.*, security.*), as GNU tar and bsdtar keep them. */
+                r = read_xattrs(dir_fd, XATTR_VIA_DIR_NAME, name, &te);
+                if (r < 0)
+                        goto finish;
         } else if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
                 fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0));
                 if (fd < 0)
                         return negative_errno();
-                r = read_xattrs(fd, false, &te);
+                r = read_xattrs(fd, XATTR_VIA_FD, NULL, &te);
                 if (r < 0)
                         goto finish;
                 if (S_ISREG(st.st_mode)) {
@@ -308,7 +339,7 @@ static int export_one(Exporter *e, int dir_fd, const char *name, const char *rel
                 fd = openat(dir_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
                 if (fd < 0)
                         return negative_errno();
-                r = read_xattrs(fd, true, &te);
+                r = read_xattrs(fd, XATTR_VIA_PROC_FD, NULL, &te);
                 if (r < 0)
                         goto finish;
         }
@@ -414,7 +445,7 @@ int export_tar(int tree_fd, int out_fd, const ExportOptions *o, uint64_t *ret_n_
         /* The root as ".", then everything below it. */
         TarEntry root = { .path = (char *) "." };
         fill_entry(&root, &st);
-        r = read_xattrs(tree_fd, false, &root);
+        r = read_xattrs(tree_fd, XATTR_VIA_FD, NULL, &root);
         if (r >= 0)
                 r = tar_writer_header(e.w, &root, NULL, 0);
         root.path = NULL;

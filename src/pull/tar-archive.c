@@ -16,6 +16,7 @@
 
 #include "acl-xattr.h"
 #include "dlopen-util.h"
+#include "fd-util.h"
 #include "tar-archive.h"
 #include "util.h"
 
@@ -30,7 +31,6 @@
 
 /* libarchive, loaded by dlopen_libarchive() before the first use (see dlopen-util.h): the
  * functions this file calls. */
-static typeof(archive_entry_acl_add_entry) *sym_archive_entry_acl_add_entry;
 static typeof(archive_entry_acl_next) *sym_archive_entry_acl_next;
 static typeof(archive_entry_acl_reset) *sym_archive_entry_acl_reset;
 static typeof(archive_entry_atime) *sym_archive_entry_atime;
@@ -82,14 +82,17 @@ static typeof(archive_write_data) *sym_archive_write_data;
 static typeof(archive_write_free) *sym_archive_write_free;
 static typeof(archive_write_header) *sym_archive_write_header;
 static typeof(archive_write_new) *sym_archive_write_new;
+static typeof(archive_write_open) *sym_archive_write_open;
+static typeof(archive_write_finish_entry) *sym_archive_write_finish_entry;
+static typeof(archive_write_set_bytes_per_block) *sym_archive_write_set_bytes_per_block;
+static typeof(archive_write_set_format_option) *sym_archive_write_set_format_option;
 static typeof(archive_write_open_fd) *sym_archive_write_open_fd;
 static typeof(archive_write_set_bytes_in_last_block) *sym_archive_write_set_bytes_in_last_block;
 static typeof(archive_write_set_filter_option) *sym_archive_write_set_filter_option;
-static typeof(archive_write_set_format_pax_restricted) *sym_archive_write_set_format_pax_restricted;
+static typeof(archive_write_set_format_pax) *sym_archive_write_set_format_pax;
 static typeof(archive_write_set_format_raw) *sym_archive_write_set_format_raw;
 
 static const DlopenSymbol libarchive_symbols[] = {
-        DLSYM(archive_entry_acl_add_entry),
         DLSYM(archive_entry_acl_next),
         DLSYM(archive_entry_acl_reset),
         DLSYM(archive_entry_atime),
@@ -141,10 +144,14 @@ static const DlopenSymbol libarchive_symbols[] = {
         DLSYM(archive_write_free),
         DLSYM(archive_write_header),
         DLSYM(archive_write_new),
+        DLSYM(archive_write_open),
+        DLSYM(archive_write_finish_entry),
+        DLSYM(archive_write_set_bytes_per_block),
+        DLSYM(archive_write_set_format_option),
         DLSYM(archive_write_open_fd),
         DLSYM(archive_write_set_bytes_in_last_block),
         DLSYM(archive_write_set_filter_option),
-        DLSYM(archive_write_set_format_pax_restricted),
+        DLSYM(archive_write_set_format_pax),
         DLSYM(archive_write_set_format_raw),
         {},
 };
@@ -185,6 +192,15 @@ struct TarWriter {
         struct archive *a;
         struct archive_entry *entry;
         bool raw;
+        /* tar: libarchive's pax writer hands its output, unblocked and uncompressed, to
+         * writer_output(): into out (flushed to fd, or into the compressing raw writer z), or,
+         * while a header is written, into header, where SCHILY.acl records are added. */
+        int fd;
+        struct archive *z;
+        uint8_t *out, *header;
+        size_t n_out, n_header, allocated_header;
+        bool capturing;
+        int cb_error;
 };
 
 bool tar_entry_has_xattr(const TarEntry *e, const char *name) {
@@ -535,67 +551,213 @@ TarReader *tar_reader_free(TarReader *r) {
 
 /* ---- writing ---- */
 
+#define WRITER_OUT_SIZE (1024 * 1024) /* output buffered before it goes to the fd or compressor */
+/* One entry's header bytes as libarchive writes them: room for as many xattrs of the largest size
+ * as a reader here takes (TAR_XATTRS_MAX), plus the rest of the header. */
+#define PAX_HEADER_MAX ((size_t) TAR_XATTRS_MAX * (XATTR_SIZE_MAX + XATTR_NAME_MAX + 64) + 1024 * 1024)
+
 static int writer_error(TarWriter *w) {
+        if (w->cb_error < 0)
+                return w->cb_error;
         int e = sym_archive_errno(w->a);
         return e > 0 ? -e : -EIO;
 }
 
-static int writer_new(int fd, CompressType compress, bool raw, TarWriter **ret) {
+/* The tar stream's bytes to where they go: the fd, or the compressor. */
+static int sink_write(TarWriter *w, const void *buf, size_t size) {
+        if (!w->z)
+                return loop_write(w->fd, buf, size);
+        for (size_t off = 0; off < size;) {
+                la_ssize_t n = sym_archive_write_data(w->z, (const uint8_t *) buf + off, size - off);
+                if (n <= 0) {
+                        int e = sym_archive_errno(w->z);
+                        return n == 0 ? -EIO : e > 0 ? -e : -EIO;
+                }
+                off += (size_t) n;
+        }
+        return 0;
+}
+
+static int output_flush(TarWriter *w) {
+        if (w->n_out == 0)
+                return 0;
+        int r = sink_write(w, w->out, w->n_out);
+        w->n_out = 0;
+        return r;
+}
+
+static int output_append(TarWriter *w, const void *buf, size_t n) {
+        /* File data comes in blocks of the exporter's buffer size: those go straight through. */
+        if (n >= WRITER_OUT_SIZE) {
+                int r = output_flush(w);
+                return r < 0 ? r : sink_write(w, buf, n);
+        }
+        while (n > 0) {
+                size_t k = MIN(n, WRITER_OUT_SIZE - w->n_out);
+                memcpy(w->out + w->n_out, buf, k);
+                w->n_out += k;
+                buf = (const uint8_t *) buf + k;
+                n -= k;
+                if (w->n_out == WRITER_OUT_SIZE) {
+                        int r = output_flush(w);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+static la_ssize_t writer_output(struct archive *a, void *userdata, const void *buf, size_t n) {
+        TarWriter *w = userdata;
+        int r = 0;
+        if (w->capturing) {
+                if (n > PAX_HEADER_MAX - w->n_header)
+                        r = -E2BIG;
+                else {
+                        if (w->n_header + n > w->allocated_header) {
+                                size_t k = MAX(w->allocated_header * 2, MAX(w->n_header + n, (size_t) 4096));
+                                uint8_t *h = realloc(w->header, k);
+                                if (!h)
+                                        r = -ENOMEM;
+                                else {
+                                        w->header = h;
+                                        w->allocated_header = k;
+                                }
+                        }
+                        if (r >= 0) {
+                                memcpy(w->header + w->n_header, buf, n);
+                                w->n_header += n;
+                        }
+                }
+        } else
+                r = output_append(w, buf, n);
+        if (r < 0) {
+                w->cb_error = r;
+                sym_archive_set_error(a, -r, "%s", strerror(-r));
+                return -1;
+        }
+        return (la_ssize_t) n;
+}
+
+static int add_filter(struct archive *a, CompressType compress) {
+        int ar;
+        switch (compress) {
+        case COMPRESS_NONE:
+                ar = sym_archive_write_add_filter_none(a);
+                break;
+        case COMPRESS_GZIP:
+                ar = sym_archive_write_add_filter_gzip(a);
+                break;
+        case COMPRESS_XZ:
+                ar = sym_archive_write_add_filter_xz(a);
+                if (ar == ARCHIVE_OK)
+                        (void) sym_archive_write_set_filter_option(a, "xz", "threads", "0");
+                break;
+        case COMPRESS_BZIP2:
+                ar = sym_archive_write_add_filter_bzip2(a);
+                break;
+        case COMPRESS_ZSTD:
+                ar = sym_archive_write_add_filter_zstd(a);
+                break;
+        case _COMPRESS_TYPE_MAX:
+        default:
+                return -EINVAL;
+        }
+        return ar == ARCHIVE_OK ? 0 : -EOPNOTSUPP;
+}
+
+/* A raw (formatless) compressing writer on fd: export-raw's, and the tar writer's second stage. */
+static int raw_archive_new(int fd, CompressType compress, struct archive **ret) {
+        struct archive *a = sym_archive_write_new();
+        if (!a)
+                return -ENOMEM;
+        int r = sym_archive_write_set_format_raw(a) == ARCHIVE_OK ? 0 : -EOPNOTSUPP;
+        if (r >= 0)
+                r = add_filter(a, compress);
+        if (r >= 0) {
+                (void) sym_archive_write_set_bytes_in_last_block(a, 1);
+                if (sym_archive_write_open_fd(a, fd) != ARCHIVE_OK) {
+                        int e = sym_archive_errno(a);
+                        r = e > 0 ? -e : -EIO;
+                }
+        }
+        if (r < 0) {
+                sym_archive_write_free(a);
+                return r;
+        }
+        *ret = a;
+        return 0;
+}
+
+int raw_writer_new(int fd, CompressType compress, TarWriter **ret) {
         int r = dlopen_libarchive(NULL);
         if (r < 0)
                 return r;
         _cleanup_(tar_writer_freep) TarWriter *w = calloc(1, sizeof(TarWriter));
         if (!w)
                 return -ENOMEM;
-        w->raw = raw;
-        w->a = sym_archive_write_new();
+        w->raw = true;
+        w->fd = -EBADF;
         w->entry = sym_archive_entry_new();
-        if (!w->a || !w->entry)
+        if (!w->entry)
                 return -ENOMEM;
-        int ar = raw ? sym_archive_write_set_format_raw(w->a) : sym_archive_write_set_format_pax_restricted(w->a);
-        if (ar != ARCHIVE_OK)
-                return -EOPNOTSUPP;
-        switch (compress) {
-        case COMPRESS_NONE:
-                ar = sym_archive_write_add_filter_none(w->a);
-                break;
-        case COMPRESS_GZIP:
-                ar = sym_archive_write_add_filter_gzip(w->a);
-                break;
-        case COMPRESS_XZ:
-                ar = sym_archive_write_add_filter_xz(w->a);
-                if (ar == ARCHIVE_OK)
-                        (void) sym_archive_write_set_filter_option(w->a, "xz", "threads", "0");
-                break;
-        case COMPRESS_BZIP2:
-                ar = sym_archive_write_add_filter_bzip2(w->a);
-                break;
-        case COMPRESS_ZSTD:
-                ar = sym_archive_write_add_filter_zstd(w->a);
-                break;
-        case _COMPRESS_TYPE_MAX:
-        default:
-                return -EINVAL;
-        }
-        if (ar != ARCHIVE_OK)
-                return -EOPNOTSUPP;
-        if (raw || compress != COMPRESS_NONE)
-                (void) sym_archive_write_set_bytes_in_last_block(w->a, 1);
-        if (sym_archive_write_open_fd(w->a, fd) != ARCHIVE_OK)
-                return writer_error(w);
+        r = raw_archive_new(fd, compress, &w->a);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(w);
         return 0;
 }
 
 int tar_writer_new(int fd, CompressType compress, TarWriter **ret) {
-        return writer_new(fd, compress, false, ret);
+        int r = dlopen_libarchive(NULL);
+        if (r < 0)
+                return r;
+        _cleanup_(tar_writer_freep) TarWriter *w = calloc(1, sizeof(TarWriter));
+        if (!w)
+                return -ENOMEM;
+        w->fd = fd;
+        w->a = sym_archive_write_new();
+        w->entry = sym_archive_entry_new();
+        w->out = malloc(WRITER_OUT_SIZE);
+        if (!w->a || !w->entry || !w->out)
+                return -ENOMEM;
+        /* Full pax rather than restricted pax: restricted writes a pax header (and with it the
+         * mtime's nanoseconds) only for entries that need one for something else, so a plain file
+         * lost its sub-second mtime. Full pax adds the mtime record exactly when it has
+         * nanoseconds (atime and ctime are never set here). Xattrs as SCHILY.xattr only, which
+         * every reader knows (GNU tar warns about each LIBARCHIVE.xattr record). */
+        if (sym_archive_write_set_format_pax(w->a) != ARCHIVE_OK || sym_archive_write_add_filter_none(w->a) != ARCHIVE_OK)
+                return -EOPNOTSUPP;
+        (void) sym_archive_write_set_format_option(w->a, "pax", "xattrheader", "SCHILY");
+        /* Unblocked, so that what one archive_write_header() writes reaches writer_output() within
+         * that call (and can be completed there); writer_output() buffers. */
+        if (sym_archive_write_set_bytes_per_block(w->a, 0) != ARCHIVE_OK)
+                return -EOPNOTSUPP;
+        if (compress != COMPRESS_NONE) {
+                r = raw_archive_new(fd, compress, &w->z);
+                if (r < 0)
+                        return r;
+                struct archive_entry *ze = sym_archive_entry_new();
+                if (!ze)
+                        return -ENOMEM;
+                sym_archive_entry_set_pathname(ze, "stream");
+                sym_archive_entry_set_mode(ze, S_IFREG | 0644);
+                int ar = sym_archive_write_header(w->z, ze);
+                sym_archive_entry_free(ze);
+                if (ar < ARCHIVE_WARN) {
+                        int e = sym_archive_errno(w->z);
+                        return e > 0 ? -e : -EIO;
+                }
+        }
+        if (sym_archive_write_open(w->a, w, NULL, writer_output, NULL) != ARCHIVE_OK)
+                return writer_error(w);
+        *ret = TAKE_PTR(w);
+        return 0;
 }
 
-int raw_writer_new(int fd, CompressType compress, TarWriter **ret) {
-        return writer_new(fd, compress, true, ret);
-}
-
-static int entry_xattr_to_acl(struct archive_entry *ae, int type, const TarXattr *x) {
+/* The kernel's ACL xattr as the text of SCHILY.acl.access/default, the way libarchive writes it
+ * (numeric ids, comma separated): "user::rw-,user:1000:rw-,group::r--,mask::rw-,other::r--". */
+static int acl_xattr_to_text(const TarXattr *x, char **ret) {
         const uint8_t *p = x->value;
         uint32_t version;
         if (x->size < 4 || (x->size - 4) % sizeof(struct acl_xattr_entry) != 0)
@@ -603,24 +765,100 @@ static int entry_xattr_to_acl(struct archive_entry *ae, int type, const TarXattr
         memcpy(&version, p, 4);
         if (version != ACL_XATTR_VERSION)
                 return -EBADMSG;
-        for (size_t off = 4; off < x->size; off += sizeof(struct acl_xattr_entry)) {
+        size_t n = (x->size - 4) / sizeof(struct acl_xattr_entry);
+        if (n == 0 || n > TAR_ACL_ENTRIES_MAX)
+                return -EBADMSG;
+        _cleanup_free_ char *t = malloc(n * 24 + 1); /* "group:4294967295:rwx," */
+        if (!t)
+                return -ENOMEM;
+        size_t o = 0;
+        for (size_t i = 0; i < n; i++) {
                 struct acl_xattr_entry ent;
-                memcpy(&ent, p + off, sizeof(ent));
-                int tag;
+                memcpy(&ent, p + 4 + i * sizeof(ent), sizeof(ent));
+                const char *tag;
+                bool qualified = false;
                 switch (ent.tag) {
-                case ACLX_USER_OBJ: tag = ARCHIVE_ENTRY_ACL_USER_OBJ; break;
-                case ACLX_USER: tag = ARCHIVE_ENTRY_ACL_USER; break;
-                case ACLX_GROUP_OBJ: tag = ARCHIVE_ENTRY_ACL_GROUP_OBJ; break;
-                case ACLX_GROUP: tag = ARCHIVE_ENTRY_ACL_GROUP; break;
-                case ACLX_MASK: tag = ARCHIVE_ENTRY_ACL_MASK; break;
-                case ACLX_OTHER: tag = ARCHIVE_ENTRY_ACL_OTHER; break;
+                case ACLX_USER_OBJ: tag = "user"; break;
+                case ACLX_USER: tag = "user"; qualified = true; break;
+                case ACLX_GROUP_OBJ: tag = "group"; break;
+                case ACLX_GROUP: tag = "group"; qualified = true; break;
+                case ACLX_MASK: tag = "mask"; break;
+                case ACLX_OTHER: tag = "other"; break;
                 default: return -EBADMSG;
                 }
-                int qual = (tag == ARCHIVE_ENTRY_ACL_USER || tag == ARCHIVE_ENTRY_ACL_GROUP) ? (int) ent.id : -1;
-                if (sym_archive_entry_acl_add_entry(ae, type, ent.perm & 7, tag, qual, NULL) != ARCHIVE_OK)
-                        return -EBADMSG;
+                char id[16] = "";
+                if (qualified)
+                        snprintf(id, sizeof(id), "%u", ent.id);
+                o += (size_t) sprintf(t + o, "%s%s:%s:%c%c%c", i > 0 ? "," : "", tag, id, ent.perm & 4 ? 'r' : '-',
+                                      ent.perm & 2 ? 'w' : '-', ent.perm & 1 ? 'x' : '-');
         }
+        *ret = TAKE_PTR(t);
         return 0;
+}
+
+/* Appends the pax record "LEN KEY=VALUE\n" (LEN counting itself) to *records. */
+static int pax_record_append(char **records, size_t *n, const char *key, const char *value) {
+        size_t body = 1 + strlen(key) + 1 + strlen(value) + 1, len = body + 1;
+        for (size_t digits = 1;; digits++) {
+                len = body + digits;
+                char b[24];
+                if ((size_t) snprintf(b, sizeof(b), "%zu", len) == digits)
+                        break;
+        }
+        char *k = realloc(*records, *n + len + 1);
+        if (!k)
+                return -ENOMEM;
+        *records = k;
+        *n += (size_t) sprintf(k + *n, "%zu %s=%s\n", len, key, value);
+        return 0;
+}
+
+static uint64_t parse_octal(const uint8_t *f, size_t n, bool *ok) {
+        uint64_t v = 0;
+        size_t i = 0;
+        while (i < n && f[i] == ' ')
+                i++;
+        size_t digits = 0;
+        for (; i < n && f[i] >= '0' && f[i] <= '7'; i++, digits++)
+                v = v * 8 + (uint64_t) (f[i] - '0');
+        *ok = digits > 0 && (i == n || f[i] == 0 || f[i] == ' ');
+        return v;
+}
+
+static void header_checksum(uint8_t *h) {
+        memset(h + 148, ' ', 8);
+        unsigned sum = 0;
+        for (size_t i = 0; i < 512; i++)
+                sum += h[i];
+        char b[8];
+        snprintf(b, sizeof(b), "%06o", sum & 0777777);
+        memcpy(h + 148, b, 7); /* six digits and a NUL; the space after stays */
+}
+
+#define ROUND_UP_512(x) (((x) + 511) & ~(size_t) 511)
+
+/* Adds records to the pax extended header ('x') libarchive wrote first into w->header for this
+ * entry (every entry with an ACL has one: its ACL xattrs need it), then queues the header bytes. */
+static int header_add_records(TarWriter *w, const char *records, size_t n) {
+        if (w->n_header < 512 || w->header[156] != 'x')
+                return -EPROTO;
+        bool ok;
+        uint64_t size = parse_octal(w->header + 124, 12, &ok);
+        if (!ok || size > PAX_HEADER_MAX || 512 + ROUND_UP_512((size_t) size) > w->n_header)
+                return -EPROTO;
+        size_t old_end = 512 + ROUND_UP_512((size_t) size), new_size = (size_t) size + n;
+        size_t new_end = 512 + ROUND_UP_512(new_size);
+        _cleanup_free_ uint8_t *b = calloc(1, new_end + (w->n_header - old_end));
+        if (!b)
+                return -ENOMEM;
+        memcpy(b, w->header, 512 + (size_t) size);
+        memcpy(b + 512 + size, records, n);
+        memcpy(b + new_end, w->header + old_end, w->n_header - old_end);
+        char f[16];
+        snprintf(f, sizeof(f), "%011zo", new_size);
+        memcpy(b + 124, f, 11);
+        header_checksum(b);
+        return output_append(w, b, new_end + (w->n_header - old_end));
 }
 
 int tar_writer_header(TarWriter *w, const TarEntry *e, const uint64_t *data_map, size_t n_data_map) {
@@ -641,25 +879,54 @@ int tar_writer_header(TarWriter *w, const TarEntry *e, const uint64_t *data_map,
                 sym_archive_entry_set_symlink(ae, e->symlink);
         if (S_ISCHR(e->mode) || S_ISBLK(e->mode))
                 sym_archive_entry_set_rdev(ae, e->rdev);
+        /* POSIX ACLs go both ways: as the kernel's binary xattr SCHILY.xattr.system.posix_acl_*
+         * (what GNU tar --xattrs without --acls restores, as systemd-import runs it, and what
+         * mmdebstrap's tarballs carry) and as SCHILY.acl.access/default text (what GNU tar --acls
+         * and bsdtar restore; GNU tar then skips the xattr). Readers that take both (bsdtar;
+         * cowpen's own keeps the xattr and ignores the text) set the same ACL.
+         *
+         * The text is added to libarchive's pax header here rather than through libarchive's ACL
+         * entries: libarchive keeps an ACL's user::, group:: and other:: in the entry's mode, so
+         * the header's group bits would be group:: instead of the mask (st_mode's), and GNU tar
+         * --xattrs, which sets the xattr first and the header's mode after it, would cut the mask
+         * down to group::. Here the mode is st_mode, as GNU tar writes it. */
+        _cleanup_free_ char *records = NULL;
+        size_t n_records = 0;
         for (size_t i = 0; i < e->n_xattrs; i++) {
                 const TarXattr *x = &e->xattrs[i];
-                int r = 0;
-                if (streq(x->name, ACL_XATTR_ACCESS))
-                        r = entry_xattr_to_acl(ae, ARCHIVE_ENTRY_ACL_TYPE_ACCESS, x);
-                else if (streq(x->name, ACL_XATTR_DEFAULT))
-                        r = entry_xattr_to_acl(ae, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, x);
-                else
-                        sym_archive_entry_xattr_add_entry(ae, x->name, x->value, x->size);
-                if (r < 0)
-                        return r;
+                bool access = streq(x->name, ACL_XATTR_ACCESS);
+                if (!w->raw && (access || streq(x->name, ACL_XATTR_DEFAULT))) {
+                        _cleanup_free_ char *text = NULL;
+                        int r = acl_xattr_to_text(x, &text);
+                        if (r < 0)
+                                return r;
+                        r = pax_record_append(&records, &n_records, access ? "SCHILY.acl.access" : "SCHILY.acl.default",
+                                              text);
+                        if (r < 0)
+                                return r;
+                }
+                sym_archive_entry_xattr_add_entry(ae, x->name, x->value, x->size);
         }
         if (!e->hardlink && S_ISREG(e->mode))
                 for (size_t i = 0; i < n_data_map; i++)
                         sym_archive_entry_sparse_add_entry(ae, (la_int64_t) data_map[2 * i], (la_int64_t) data_map[2 * i + 1]);
+        if (w->raw) {
+                int ar = sym_archive_write_header(w->a, ae);
+                return ar < ARCHIVE_WARN ? writer_error(w) : 0;
+        }
+
+        /* The previous entry's padding goes out first, then this header is captured whole. */
+        if (sym_archive_write_finish_entry(w->a) < ARCHIVE_WARN)
+                return writer_error(w);
+        w->n_header = 0;
+        w->capturing = true;
         int ar = sym_archive_write_header(w->a, ae);
+        w->capturing = false;
         if (ar < ARCHIVE_WARN)
                 return writer_error(w);
-        return 0;
+        if (records)
+                return header_add_records(w, records, n_records);
+        return output_append(w, w->header, w->n_header);
 }
 
 int tar_writer_data(TarWriter *w, const void *buf, size_t size) {
@@ -676,6 +943,15 @@ int tar_writer_data(TarWriter *w, const void *buf, size_t size) {
 int tar_writer_close(TarWriter *w) {
         if (sym_archive_write_close(w->a) != ARCHIVE_OK)
                 return writer_error(w);
+        if (w->raw)
+                return 0;
+        int r = output_flush(w);
+        if (r < 0)
+                return r;
+        if (w->z && sym_archive_write_close(w->z) != ARCHIVE_OK) {
+                int e = sym_archive_errno(w->z);
+                return e > 0 ? -e : -EIO;
+        }
         return 0;
 }
 
@@ -688,6 +964,9 @@ TarWriter *tar_writer_free(TarWriter *w) {
                 return NULL;
         sym_archive_entry_free(w->entry);
         sym_archive_write_free(w->a);
+        sym_archive_write_free(w->z);
+        free(w->out);
+        free(w->header);
         free(w);
         return NULL;
 }

@@ -3,7 +3,7 @@
 
 /* The libarchive wrapper (the one file that includes archive.h, and loads libarchive with dlopen()
  * when first needed): reading tar streams (pax, GNU, ustar, with sparse members, xattrs and POSIX
- * ACLs) from a block callback, and writing restricted pax. Entries are handed out as plain TarEntry
+ * ACLs) from a block callback, and writing pax. Entries are handed out as plain TarEntry
  * structs so that the tree writer and the exporter never see libarchive types. */
 
 #include <sys/stat.h>
@@ -88,8 +88,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(TarReader *, tar_reader_free);
 
 typedef struct TarWriter TarWriter;
 
-/* Writes restricted pax (numeric owners, SCHILY.xattr, SCHILY.acl, GNU sparse 1.0), compressed
- * with compress (via libarchive's filters; xz uses threads), to fd. */
+/* Writes pax (numeric owners, nanosecond mtimes, SCHILY.xattr, POSIX ACLs both as SCHILY.acl and as
+ * SCHILY.xattr.system.posix_acl_*, GNU sparse 1.0), compressed with compress (via libarchive's
+ * filters; xz uses threads), to fd. */
 int tar_writer_new(int fd, CompressType compress, TarWriter **ret);
 /* Writes the header of e. For regular files with a data map (sparse), data holds pairs
  * (offset, length) of the data regions, and the caller then writes the full logical size with

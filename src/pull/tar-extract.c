@@ -13,7 +13,8 @@
  *    unlinked first (a directory replacing a directory keeps it; a non-empty directory is never
  *    replaced by something else);
  *  - hardlink targets are resolved the same way and must not be directories;
- *  - owner, mode, xattrs (security.capability last) and times are applied by fd after the content;
+ *  - owner, mode, xattrs (security.capability last) and times are applied by fd after the content
+ *    (a symlink's xattrs as its name in its directory's /proc/self/fd path, with lsetxattr);
  *    directory times at the end;
  *  - entry count, path length, depth and total size have named limits. */
 
@@ -191,6 +192,18 @@ static void stack_truncate(TarExtract *x, size_t n) {
         }
 }
 
+/* Drops the levels of the fd stack below parent, keeping parent (a borrowed fd the caller goes on
+ * using) and its ancestors open; with parent the root (never on the stack), all of them. */
+static void stack_truncate_below(TarExtract *x, int parent) {
+        size_t keep = 0;
+        for (size_t i = x->n_stack; i > 0; i--)
+                if (x->stack[i - 1].fd == parent) {
+                        keep = i;
+                        break;
+                }
+        stack_truncate(x, keep);
+}
+
 TarExtract *tar_extract_free(TarExtract *x) {
         if (!x)
                 return NULL;
@@ -301,8 +314,11 @@ static int make_room(TarExtract *x, int parent, const char *name, bool keep_dir)
         if (S_ISDIR(st.st_mode)) {
                 if (keep_dir)
                         return 1;
-                /* Directories may be on the fd stack: drop it before removing one. */
-                stack_truncate(x, 0);
+                /* The directory may be on the fd stack (below parent): drop those levels before
+                 * removing it, but not parent itself, which is used right below and by the caller
+                 * (dropping the whole stack closed it: "a/", "a/b/", then a file "a/b" failed
+                 * with EBADF). */
+                stack_truncate_below(x, parent);
                 if (unlinkat(parent, name, AT_REMOVEDIR) < 0) {
                         if (errno == ENOTEMPTY || errno == EEXIST)
                                 return fail(x, -ENOTEMPTY, "would replace a non-empty directory");
@@ -335,6 +351,20 @@ static int apply_xattrs(TarExtract *x, int fd, bool path_only, const TarEntry *e
                         if (k < 0)
                                 return fail(x, negative_errno(), "cannot set an extended attribute");
                 }
+        return 0;
+}
+
+/* The same for a symlink: name (one component) in the directory parent, never followed. */
+static int apply_xattrs_at(TarExtract *x, int parent, const char *name, const TarEntry *e) {
+        if (e->n_xattrs == 0)
+                return 0;
+        char path[64 + NAME_MAX];
+        snprintf(path, sizeof(path), "/proc/self/fd/%i/%s", parent, name);
+        for (size_t i = 0; i < e->n_xattrs; i++) {
+                const TarXattr *a = &e->xattrs[i];
+                if (lsetxattr(path, a->name, a->value, a->size, 0) < 0)
+                        return fail(x, negative_errno(), "cannot set an extended attribute");
+        }
         return 0;
 }
 
@@ -497,7 +527,14 @@ static int extract_symlink(TarExtract *x, int parent, const char *name, const Ta
                 return negative_errno();
         if (fchownat(parent, name, e->uid, e->gid, AT_SYMLINK_NOFOLLOW) < 0)
                 return negative_errno();
-        /* Symlinks carry no mode; only trusted.* and security.* xattrs would apply: skipped. */
+        /* Symlinks carry no mode, but xattrs (trusted.*, security.*), as GNU tar and bsdtar keep
+         * them. An O_PATH fd of a symlink cannot take them (fsetxattr: EBADF; lsetxattr of its
+         * /proc/self/fd path acts on that magic link), so they are set as name in parent's
+         * /proc/self/fd path with lsetxattr, which never follows name: the symlink just made, in
+         * the private tree only this import writes to. */
+        r = apply_xattrs_at(x, parent, name, e);
+        if (r < 0)
+                return r;
         struct timespec ts[2] = { e->has_atime ? e->atime : e->mtime, e->mtime };
         if (utimensat(parent, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
                 return negative_errno();

@@ -110,6 +110,21 @@ int btrfs_subvolume_get_read_only_fd(int fd) {
         return r < 0 ? r : ro;
 }
 
+int btrfs_subvolume_has_nested(int fd) {
+        struct btrfs_util_subvolume_iterator *it = NULL;
+        errno = 0;
+        int r = btrfs_error_to_errno(btrfs_util_create_subvolume_iterator_fd(fd, 0, 0, &it));
+        if (r < 0)
+                return r;
+        char *path = NULL;
+        enum btrfs_util_error e = btrfs_util_subvolume_iterator_next(it, &path, NULL);
+        free(path);
+        btrfs_util_destroy_subvolume_iterator(it);
+        if (e == BTRFS_UTIL_OK)
+                return 1;
+        return e == BTRFS_UTIL_ERROR_STOP_ITERATION ? 0 : -EIO;
+}
+
 int btrfs_subvolume_remove_at(int dir_fd, const char *name) {
         _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)

@@ -799,6 +799,8 @@ int spawn_image_open(const SpawnImageOptions *o, SpawnImage *ret, char **ret_err
                 }
         }
         r = prepared_root_new_mounted(img.mountpoint, o->machine, o->path, &img.root);
+        if (r >= 0)
+                img.root->read_only = root_ro;
         if (r < 0) {
                 (void) fail(ret_error, r,
                         r == -EMEDIUMTYPE ? "not an OS tree (no etc/os-release or usr/lib/os-release)"

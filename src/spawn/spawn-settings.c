@@ -15,8 +15,10 @@
  * Untrusted input: the whole file (one next to an image comes with the image). It is read with a
  * size limit (SETTINGS_FILE_SIZE_MAX), lines are bounded (SETTINGS_LINE_MAX), every list it builds
  * is bounded (SPAWN_*_MAX in spawn.h), and the number of warnings it can cause is bounded
- * (SETTINGS_WARNINGS_MAX). Bad values are ignored with a warning, as systemd does; only a file
- * that breaks a limit or contains NUL bytes is refused as a whole. */
+ * (SETTINGS_WARNINGS_MAX). Bad values are ignored with a warning, as systemd does, except for
+ * keys that narrow or protect the container (key_protects()): what they ask cannot silently be
+ * dropped, so a value of theirs that cannot be honoured refuses the file. A file that breaks a
+ * limit or contains NUL bytes is refused as a whole too. */
 
 #define SETTINGS_WARNINGS_MAX 32U
 
@@ -124,6 +126,32 @@ bool hostname_is_valid_simple(const char *s) {
 
 typedef enum Section { SECTION_NONE, SECTION_EXEC, SECTION_FILES, SECTION_NETWORK, SECTION_OTHER } Section;
 
+/* The keys (of those parsed here) that narrow what the container may do or protect its image: a
+ * container must not start with less than its settings file asks for and only a warning. */
+static bool key_protects(Section sec, const char *key) {
+        static const char *const exec[] = { "Ephemeral", "NoNewPrivileges", "DropCapability", "SystemCallFilter",
+                                            "PrivateUsers", "CPUAffinity", "OOMScoreAdjust", NULL };
+        static const char *const files[] = { "ReadOnly", "Volatile", "Inaccessible", NULL };
+        static const char *const network[] = { "Private", NULL };
+        const char *const *l = sec == SECTION_EXEC ? exec : sec == SECTION_FILES ? files : sec == SECTION_NETWORK ? network : NULL;
+        return l && strv_contains((char **) l, key);
+}
+
+/* Refuses the file: the reason becomes the last warning (past SETTINGS_WARNINGS_MAX too), the
+ * parse fails with -EINVAL. */
+_printf_(3, 4) static int refuse(char ***warnings, unsigned line, const char *fmt, ...) {
+        if (warnings) {
+                char m[512], *s = NULL;
+                va_list ap;
+                va_start(ap, fmt);
+                vsnprintf(m, sizeof(m), fmt, ap);
+                va_end(ap);
+                if (asprintf(&s, "line %u: %s", line, m) >= 0 && strv_push(warnings, s) < 0)
+                        free(s);
+        }
+        return -EINVAL;
+}
+
 static int parse_assignment(SpawnConfig *c, Section sec, unsigned line, const char *key, const char *value,
                             char ***warnings) {
         int r, b;
@@ -182,6 +210,10 @@ static int parse_assignment(SpawnConfig *c, Section sec, unsigned line, const ch
                         uint64_t m;
                         _cleanup_free_ char *bad = NULL;
                         if (capability_list_parse(value, &m, &bad) < 0) {
+                                if (streq(key, "DropCapability"))
+                                        return refuse(warnings, line,
+                                                      "unknown capability \"%.64s\" in DropCapability=: cannot drop it, refusing the file",
+                                                      bad ?: "");
                                 warn(warnings, line, "unknown capability \"%.64s\" in %s=, ignoring", bad ?: "", key);
                                 return 0;
                         }
@@ -227,6 +259,11 @@ static int parse_assignment(SpawnConfig *c, Section sec, unsigned line, const ch
                         r = syscall_filter_parse(value, &c->syscall_allow, &c->syscall_deny, &bad);
                         if (r == -ENOMEM || r == -E2BIG)
                                 return r;
+                        if (r < 0 && value[0] == '~')
+                                return refuse(warnings, line,
+                                              "unknown system call or group \"%.64s\" in SystemCallFilter=~…: cannot refuse it, "
+                                              "refusing the file",
+                                              bad ?: "");
                         if (r < 0) {
                                 warn(warnings, line, "unknown system call or group \"%.64s\" in %s=, ignoring the line", bad ?: "",
                                      key);
@@ -259,6 +296,12 @@ static int parse_assignment(SpawnConfig *c, Section sec, unsigned line, const ch
                                 goto bad;
                         c->suppress_sync = b;
                         c->mask |= SETTING_SUPPRESS_SYNC;
+                } else if (streq(key, "Ephemeral")) {
+                        /* Honoured from any file (it narrows): changes are thrown away. */
+                        if ((b = parse_boolean(value)) < 0)
+                                goto bad;
+                        c->ephemeral = b;
+                        c->mask |= SETTING_EPHEMERAL;
                 } else if (streq(key, "PrivateUsers")) {
                         PrivateUsersMode mode;
                         if (private_users_parse(value, &mode, &c->uid_shift, &c->uid_range) < 0)
@@ -331,11 +374,23 @@ static int parse_assignment(SpawnConfig *c, Section sec, unsigned line, const ch
                 return 0;
         }
         if (sec == SECTION_NETWORK) {
+                /* Keys that ask for a network namespace of the container's own with links cowpen
+                 * does not make: ignoring them would run the container in the host's network. */
+                static const char *const private_netns[] = { "VirtualEthernet", "VirtualEthernetExtra", "Bridge", "Zone",
+                                                             "Port", "Interface", "MACVLAN", "IPVLAN", NULL };
                 if (streq(key, "Private")) {
                         if ((b = parse_boolean(value)) < 0)
                                 goto bad;
                         c->private_network = b;
                         c->mask |= SETTING_NETWORK;
+                } else if (strv_contains((char **) private_netns, key)) {
+                        if (!*value || (streq(key, "VirtualEthernet") && parse_boolean(value) == 0))
+                                return 0; /* nothing asked for */
+                        return refuse(warnings, line,
+                                      "%s= asks for a network of the container's own with links cowpen does not set up; "
+                                      "refusing the file rather than running in the host's network (Private=yes: only "
+                                      "loopback; --settings=no: ignore the file)",
+                                      key);
                 } else
                         warn(warnings, line, "unknown or unsupported key %s= in [Network], ignoring", key);
                 return 0;
@@ -344,6 +399,10 @@ static int parse_assignment(SpawnConfig *c, Section sec, unsigned line, const ch
                 warn(warnings, line, "assignment %s= outside of a section, ignoring", key);
         return 0;
 bad:
+        if (key_protects(sec, key))
+                return refuse(warnings, line, "invalid value for %s=: \"%.64s\"; the key narrows what the container may do, "
+                                              "refusing the file rather than ignoring it",
+                              key, value);
         warn(warnings, line, "invalid value for %s=: \"%.64s\", ignoring", key, value);
         return 0;
 }
@@ -554,6 +613,12 @@ int settings_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, const char *pat
                 c->personality = s->personality;
         if (m & SETTING_SUPPRESS_SYNC)
                 c->suppress_sync = s->suppress_sync;
+        if (m & SETTING_EPHEMERAL)
+                c->ephemeral = s->ephemeral;
+        /* A private network (Private=; the only network key honoured) only takes the host's
+         * network away: from any file too, where nspawn would need a trusted one. */
+        if (m & SETTING_NETWORK)
+                c->private_network = s->private_network;
         if (m & SETTING_INACCESSIBLE)
                 for (char **p = s->inaccessible; p && *p; p++)
                         if ((r = inaccessible_path_add(&c->inaccessible, *p)) < 0)
@@ -596,7 +661,6 @@ int settings_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, const char *pat
         } privileged[] = {
                 { SETTING_AMBIENT_CAPABILITY, "AmbientCapability=" },
                 { SETTING_CUSTOM_MOUNTS, "Bind=, BindReadOnly=, TemporaryFileSystem= and Overlay=" },
-                { SETTING_NETWORK, "network" },
         };
         for (size_t i = 0; i < ELEMENTSOF(privileged); i++) {
                 if (!(m & privileged[i].bit) || trusted)
@@ -610,8 +674,6 @@ int settings_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, const char *pat
         }
         if (m & SETTING_AMBIENT_CAPABILITY)
                 c->ambient_caps |= s->ambient_caps;
-        if (m & SETTING_NETWORK)
-                c->private_network = s->private_network;
         if (m & SETTING_CUSTOM_MOUNTS) {
                 for (size_t i = 0; i < s->n_mounts; i++) {
                         r = spawn_config_add_mount(c, &s->mounts[i]);

@@ -111,6 +111,7 @@ typedef enum SettingMask {
         SETTING_CPU_AFFINITY = 1 << 20,
         SETTING_PERSONALITY = 1 << 21,
         SETTING_INACCESSIBLE = 1 << 22,
+        SETTING_EPHEMERAL = 1 << 30, /* apart from the bits further keys take */
 } SettingMask;
 
 /* A set of CPUs, as sched_setaffinity() takes it. */
@@ -155,6 +156,7 @@ typedef struct SpawnConfig {
         char *selinux_apifs_context; /* -L: the API file systems' label */
         struct rlimit *rlimits[RLIMIT_NLIMITS];
         bool read_only;
+        bool ephemeral;          /* -x, Ephemeral=: the verb prepares the root so; spawn_run() ignores it */
         VolatileMode volatile_mode;
         CustomMount *mounts;
         size_t n_mounts;
@@ -234,14 +236,18 @@ typedef enum SettingsTrust {
 SettingsTrust settings_trust_from_string(const char *s);
 
 /* Parses settings text into a config (whose mask says what the file set). warnings collects
- * one line per ignored key or section. */
+ * one line per ignored key or section. A key that narrows or protects the container (ReadOnly=,
+ * Ephemeral=, Inaccessible=, NoNewPrivileges=, DropCapability=, SystemCallFilter=~…, Private=, …)
+ * is never ignored: a value that cannot be honoured fails the parse with -EINVAL, and the last
+ * entry of *warnings says why. */
 int settings_parse(const char *text, size_t size, SpawnConfig *ret, char ***warnings);
 /* Finds NAME.nspawn: /etc/systemd/nspawn, /run/systemd/nspawn (trusted), else in the directory
  * parent_fd (untrusted). Returns 0 and *ret_path = NULL when there is none. */
 int settings_find(const char *name, int parent_fd, const char *parent_path, char **ret_path, char **ret_text,
                   size_t *ret_size, bool *ret_trusted);
 /* Merges s into c where c's mask has no explicit setting; privileged settings (capabilities,
- * mounts, network) only when trusted, else a warning. */
+ * mounts, network interfaces) only when trusted, else a warning; what only narrows the container
+ * (dropped capabilities, Private=, Ephemeral=, …) from any file. */
 int settings_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, const char *path, char ***warnings);
 
 /* Runs the container. Returns the payload's exit status (0…255; 128+N when it died by signal N)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Verified opening of an image: a dm-verity device through libcryptsetup (the one file that includes
- * libcryptsetup.h; loaded with dlopen() only on this path) where device-mapper exists, else a full
+ * libcryptsetup.h; loaded with dlopen() only on this path) where device-mapper answers, else a full
  * userspace verification of a private, unchangeable copy of the data that is then attached to a
  * read-only loop device.
  *
@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <libcryptsetup.h>
 #include <libgen.h>
+#include <linux/dm-ioctl.h>
 #include <linux/fs.h>
 #include <linux/loop.h>
 #include <stdio.h>
@@ -60,8 +61,29 @@ int dlopen_cryptsetup(const char **ret_detail) {
 static void crypt_log_discard(int level, const char *msg, void *userdata) {
 }
 
+/* Whether device-mapper answers, asked once: the DM_VERSION ioctl on its control node. The node
+ * alone proves nothing: libdevmapper creates /dev/mapper/control whether or not the kernel has
+ * device-mapper (a failed "veritysetup open" leaves it behind), and opening it then fails with
+ * ENODEV; without the kernel's answer every verity image would fail instead of being checked in
+ * userspace. */
 bool verity_dm_available(void) {
-        return access("/dev/mapper/control", F_OK) >= 0;
+        static int cached = -1;
+        if (cached >= 0)
+                return cached;
+        bool ok = false;
+        int fd = open("/dev/mapper/control", O_RDWR | O_CLOEXEC | O_NOCTTY);
+        if (fd >= 0) {
+                struct stat st;
+                struct dm_ioctl io = {
+                        .version = { DM_VERSION_MAJOR, 0, 0 },
+                        .data_size = sizeof(io),
+                };
+                ok = fstat(fd, &st) >= 0 && S_ISCHR(st.st_mode) && ioctl(fd, DM_VERSION, &io) >= 0 &&
+                     io.version[0] == DM_VERSION_MAJOR;
+                safe_close(fd);
+        }
+        cached = ok;
+        return ok;
 }
 
 static int reopen_read_only(int fd, int *ret) {

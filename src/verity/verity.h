@@ -209,7 +209,7 @@ int verity_sig_json_format(const char *root_hash_hex, const void *cert_pem, size
 /* ---- Verified open ---- */
 
 typedef enum VerityOpenMode {
-        VERITY_OPEN_AUTO,      /* device-mapper when /dev/mapper/control exists, else userspace */
+        VERITY_OPEN_AUTO,      /* device-mapper when it answers (verity_dm_available()), else userspace */
         VERITY_OPEN_USERSPACE, /* always verify in full in userspace and attach a read-only loop */
         VERITY_OPEN_DM,        /* device-mapper only (-EOPNOTSUPP without it) */
 } VerityOpenMode;
@@ -276,7 +276,9 @@ int dlopen_cryptsetup(const char **ret_detail);
 int verity_pin_file(int fd, int *ret_fd, const char **ret_how);
 /* Attaches fd to a free loop device read-only with autoclear; returns the loop's O_RDONLY fd and path. */
 int verity_loop_attach(int fd, uint64_t offset, uint64_t size, int *ret_fd, char **ret_path);
-/* Whether device-mapper is usable here (/dev/mapper/control exists). */
+/* Whether device-mapper is usable here: its control node answers the DM_VERSION ioctl (a node
+ * that exists without a kernel driver behind it, as libdevmapper leaves one, does not count).
+ * Asked once per process. */
 bool verity_dm_available(void);
 
 /* ---- Sidecar discovery (SPEC.md) ---- */

@@ -191,5 +191,6 @@ make_special_tree() {
 }
 
 # treecmp A B: identical in paths, types, modes, owners, sizes, contents, symlink targets,
-# hardlink groups, xattrs (capabilities and ACLs included), device numbers and mtimes.
+# hardlink groups, xattrs (capabilities and ACLs included, symlinks' too), device numbers and
+# mtimes to the nanosecond (--mtime-seconds: to the second).
 treecmp() { "$TREECMP" "$@"; }

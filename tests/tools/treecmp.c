@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* treecmp [--no-top] [--no-mtime] [--no-atime-dirs] [--ignore=PATH]… A B
+/* treecmp [--no-top] [--no-mtime] [--mtime-seconds] [--ignore=PATH]… A B
  *
  * Compares two directory trees in everything an OS tree carries: the set of paths, file types,
  * modes (setuid/setgid/sticky included), owners, sizes, contents, sparseness, symlink targets,
- * hardlink groups, xattrs (file capabilities and POSIX ACLs included), device numbers and mtimes.
+ * hardlink groups, xattrs (file capabilities and POSIX ACLs included, and those of symlinks),
+ * device numbers and mtimes to the nanosecond (--mtime-seconds: to the second, for trees that went
+ * through a format without sub-second times).
  * Prints one line per difference and exits 1 when there is any, 0 when the trees are identical. */
 #include <dirent.h>
 #include <fcntl.h>
@@ -32,7 +34,7 @@ typedef struct Tree {
         size_t n, cap;
 } Tree;
 
-static bool opt_top = true, opt_mtime = true;
+static bool opt_top = true, opt_mtime = true, opt_mtime_nsec = true;
 static char **ignores;
 static size_t n_ignores;
 static unsigned differences;
@@ -221,8 +223,10 @@ static void compare_entry(Tree *ta, Entry *a, Tree *tb, Entry *b) {
         if (strcmp(a->xattrs, b->xattrs) != 0)
                 DIFF("%s: xattrs differ:\n  A: %s  B: %s\n", rel, *a->xattrs ? a->xattrs : "(none)\n",
                      *b->xattrs ? b->xattrs : "(none)\n");
-        if (opt_mtime && (a->st.st_mtim.tv_sec != b->st.st_mtim.tv_sec))
-                DIFF("%s: mtime %lld vs %lld\n", rel, (long long) a->st.st_mtim.tv_sec, (long long) b->st.st_mtim.tv_sec);
+        if (opt_mtime && (a->st.st_mtim.tv_sec != b->st.st_mtim.tv_sec ||
+                          (opt_mtime_nsec && a->st.st_mtim.tv_nsec != b->st.st_mtim.tv_nsec)))
+                DIFF("%s: mtime %lld.%09ld vs %lld.%09ld\n", rel, (long long) a->st.st_mtim.tv_sec, a->st.st_mtim.tv_nsec,
+                     (long long) b->st.st_mtim.tv_sec, b->st.st_mtim.tv_nsec);
         if ((a->first == NULL) != (b->first == NULL) || (a->first && strcmp(a->first, b->first) != 0))
                 DIFF("%s: hardlink group differs (%s vs %s)\n", rel, a->first ?: "-", b->first ?: "-");
         if (S_ISLNK(a->st.st_mode) && strcmp(a->link, b->link) != 0)
@@ -251,6 +255,7 @@ int main(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "no-top", no_argument, NULL, 't' },
                 { "no-mtime", no_argument, NULL, 'm' },
+                { "mtime-seconds", no_argument, NULL, 's' },
                 { "ignore", required_argument, NULL, 'i' },
                 {},
         };
@@ -263,6 +268,9 @@ int main(int argc, char *argv[]) {
                 case 'm':
                         opt_mtime = false;
                         break;
+                case 's':
+                        opt_mtime_nsec = false;
+                        break;
                 case 'i':
                         ignores = realloc(ignores, sizeof(char *) * (n_ignores + 1));
                         ignores[n_ignores++] = optarg;
@@ -271,7 +279,7 @@ int main(int argc, char *argv[]) {
                         return 2;
                 }
         if (argc - optind != 2) {
-                fprintf(stderr, "usage: treecmp [--no-top] [--no-mtime] [--ignore=REL]… A B\n");
+                fprintf(stderr, "usage: treecmp [--no-top] [--no-mtime] [--mtime-seconds] [--ignore=REL]… A B\n");
                 return 2;
         }
         Tree a = { .root = argv[optind] }, b = { .root = argv[optind + 1] };

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "fd-util.h"
@@ -57,8 +58,8 @@ static size_t count_hidden(ImageRoot *root) {
 static void test_temp_publish(void **state) {
         ImageRoot *root = *state;
         ImageTemp *t;
-        assert_int_equal(image_temp_new(root, "test", "one", IMAGE_DIRECTORY, 0, &t), 0);
-        assert_true(startswith(t->temp_name, ".#test.one."));
+        assert_int_equal(image_temp_new(root, "import-tar", "one", IMAGE_DIRECTORY, 0, &t), 0);
+        assert_true(startswith(t->temp_name, ".#import-tar.one."));
         assert_int_equal(write_at(t->fd, "file", "x"), 0);
         int sfd;
         assert_int_equal(image_temp_sidecar(t, ".nspawn", &sfd), 0);
@@ -69,7 +70,7 @@ static void test_temp_publish(void **state) {
         Image *i = NULL;
         assert_int_equal(image_find(root, "one", &i), -ENOENT);
         ImageTemp *t2 = NULL;
-        assert_int_equal(image_temp_new(root, "test", "one", IMAGE_DIRECTORY, 0, &t2), -EBUSY);
+        assert_int_equal(image_temp_new(root, "import-tar", "one", IMAGE_DIRECTORY, 0, &t2), -EBUSY);
 
         assert_int_equal(image_temp_publish(t, false), 0);
         image_temp_free(t);
@@ -81,8 +82,8 @@ static void test_temp_publish(void **state) {
         assert_int_equal(count_hidden(root), 0); /* locks released and unlinked */
 
         /* Now it exists: refused without force, replaced with force. */
-        assert_int_equal(image_temp_new(root, "test", "one", IMAGE_DIRECTORY, 0, &t2), -EEXIST);
-        assert_int_equal(image_temp_new(root, "test", "one", IMAGE_DIRECTORY, IMAGE_TEMP_FORCE, &t2), 0);
+        assert_int_equal(image_temp_new(root, "import-tar", "one", IMAGE_DIRECTORY, 0, &t2), -EEXIST);
+        assert_int_equal(image_temp_new(root, "import-tar", "one", IMAGE_DIRECTORY, IMAGE_TEMP_FORCE, &t2), 0);
         assert_int_equal(write_at(t2->fd, "other", "y"), 0);
         assert_int_equal(image_temp_publish(t2, true), 0);
         image_temp_free(t2);
@@ -100,7 +101,7 @@ static void test_temp_publish(void **state) {
 static void test_temp_abandon(void **state) {
         ImageRoot *root = *state;
         ImageTemp *t;
-        assert_int_equal(image_temp_new(root, "test", "gone", IMAGE_RAW, 0, &t), 0);
+        assert_int_equal(image_temp_new(root, "import-tar", "gone", IMAGE_RAW, 0, &t), 0);
         assert_int_equal(loop_write(t->fd, "raw", 3), 0);
         int sfd;
         assert_int_equal(image_temp_sidecar(t, ".roothash", &sfd), 0);
@@ -137,14 +138,14 @@ static void test_discover(void **state) {
 
         /* Raw read-only is the write bits. */
         Image *i;
-        assert_int_equal(image_set_read_only(root, "a-raw", true), 0);
+        assert_int_equal(image_set_read_only(root, "a-raw", true, NULL), 0);
         assert_int_equal(image_find(root, "a-raw", &i), 0);
         assert_true(i->read_only);
         image_free(i);
         struct stat st;
         assert_int_equal(fstatat(root->fd, "a-raw.raw", &st, 0), 0);
         assert_int_equal(st.st_mode & 0222, 0);
-        assert_int_equal(image_set_read_only(root, "a-raw", false), 0);
+        assert_int_equal(image_set_read_only(root, "a-raw", false, NULL), 0);
         assert_int_equal(image_remove(root, "a-raw"), 0);
         assert_int_equal(image_remove(root, "b-dir"), 0);
         assert_int_equal(faccessat(root->fd, "b-dir.nspawn", F_OK, 0), -1);
@@ -225,29 +226,43 @@ static void test_locks(void **state) {
 static void test_clean(void **state) {
         ImageRoot *root = *state;
         /* A stale hidden entry (no lock held) with sidecar and lock file: removed. */
-        assert_int_equal(mkdirat(root->fd, ".#import.x.0011", 0755), 0);
-        assert_int_equal(write_at(root->fd, ".#import.x.0011/file", "x"), 0);
-        assert_int_equal(write_at(root->fd, ".#import.x.0011.roothash", "x"), 0);
-        assert_int_equal(write_at(root->fd, ".#import.x.0011.lck", ""), 0);
+        assert_int_equal(mkdirat(root->fd, ".#import-tar.x.0011223344556677", 0755), 0);
+        assert_int_equal(write_at(root->fd, ".#import-tar.x.0011223344556677/file", "x"), 0);
+        assert_int_equal(write_at(root->fd, ".#import-tar.x.0011223344556677.roothash", "x"), 0);
+        assert_int_equal(write_at(root->fd, ".#import-tar.x.0011223344556677.lck", ""), 0);
         /* A live one: kept. */
-        assert_int_equal(mkdirat(root->fd, ".#machine.y.0022", 0755), 0);
+        assert_int_equal(mkdirat(root->fd, ".#machine.y.00aa22bb33cc44dd", 0755), 0);
         ImageLock live = IMAGE_LOCK_NULL;
-        assert_int_equal(image_hidden_lock(root->fd, ".#machine.y.0022", &live), 0);
+        assert_int_equal(image_hidden_lock(root->fd, ".#machine.y.00aa22bb33cc44dd", &live), 0);
         /* A hidden image that is not a .# entry: only with all. */
         assert_int_equal(mkdirat(root->fd, ".old", 0755), 0);
+        /* Another tool's fresh hidden entry (no cowpen lock, no cowpen name): kept, even with all. */
+        assert_int_equal(mkdirat(root->fd, ".#foreign1234", 0755), 0);
+        /* A kind cowpen does not use is refused as a hidden name. */
+        char *bad = NULL;
+        assert_int_equal(image_hidden_name("nonsense", "x", &bad), -EINVAL);
 
         assert_int_equal(image_clean(root, false, NULL, NULL), 0);
-        assert_int_equal(faccessat(root->fd, ".#import.x.0011", F_OK, 0), -1);
-        assert_int_equal(faccessat(root->fd, ".#import.x.0011.roothash", F_OK, 0), -1);
-        assert_int_equal(faccessat(root->fd, ".#import.x.0011.lck", F_OK, 0), -1);
-        assert_int_equal(faccessat(root->fd, ".#machine.y.0022", F_OK, 0), 0);
-        assert_int_equal(faccessat(root->fd, ".#machine.y.0022.lck", F_OK, 0), 0);
+        assert_int_equal(faccessat(root->fd, ".#import-tar.x.0011223344556677", F_OK, 0), -1);
+        assert_int_equal(faccessat(root->fd, ".#import-tar.x.0011223344556677.roothash", F_OK, 0), -1);
+        assert_int_equal(faccessat(root->fd, ".#import-tar.x.0011223344556677.lck", F_OK, 0), -1);
+        assert_int_equal(faccessat(root->fd, ".#machine.y.00aa22bb33cc44dd", F_OK, 0), 0);
+        assert_int_equal(faccessat(root->fd, ".#machine.y.00aa22bb33cc44dd.lck", F_OK, 0), 0);
         assert_int_equal(faccessat(root->fd, ".old", F_OK, 0), 0);
 
         assert_int_equal(image_clean(root, true, NULL, NULL), 0);
         assert_int_equal(faccessat(root->fd, ".old", F_OK, 0), -1);
-        assert_int_equal(faccessat(root->fd, ".#machine.y.0022", F_OK, 0), 0);
+        assert_int_equal(faccessat(root->fd, ".#machine.y.00aa22bb33cc44dd", F_OK, 0), 0);
+        assert_int_equal(faccessat(root->fd, ".#foreign1234", F_OK, 0), 0);
+        /* Released, the lock file is unlinked: without it the entry is not provably cowpen's
+         * (another tool could use such a name) and waits like a foreign one. */
         image_lock_release(&live);
+        assert_int_equal(image_clean(root, false, NULL, NULL), 0);
+        assert_int_equal(count_hidden(root), 2);
+        /* Once nothing in them changed for over an hour, they go too. */
+        struct timespec old_ts[2] = { { 0, UTIME_OMIT }, { time(NULL) - 2 * 3600, 0 } };
+        assert_int_equal(utimensat(root->fd, ".#foreign1234", old_ts, AT_SYMLINK_NOFOLLOW), 0);
+        assert_int_equal(utimensat(root->fd, ".#machine.y.00aa22bb33cc44dd", old_ts, AT_SYMLINK_NOFOLLOW), 0);
         assert_int_equal(image_clean(root, false, NULL, NULL), 0);
         assert_int_equal(count_hidden(root), 0);
 }

@@ -159,8 +159,8 @@ static void test_settings_merge(void **state) {
         assert_true(cmd.as_pid2);
         assert_int_equal(cmd.caps_plus, 0);     /* not trusted */
         assert_int_equal(cmd.n_mounts, 0);
-        assert_false(cmd.private_network);
-        assert_int_equal(strv_length(w), 3);
+        assert_true(cmd.private_network); /* it only narrows: from an untrusted file too */
+        assert_int_equal(strv_length(w), 2);
         strv_free(w);
         spawn_config_done(&file);
         spawn_config_done(&cmd);
@@ -198,11 +198,15 @@ static void test_settings_userns(void **state) {
         spawn_config_done(&cmd);
 
         char **w = NULL;
-        assert_int_equal(parse("[Exec]\nPrivateUsers=bogus\n[Files]\nPrivateUsersOwnership=maybe\n", &file, &w), 0);
-        assert_int_equal(file.private_users, PRIVATE_USERS_NO);
-        assert_int_equal(strv_length(w), 2);
+        assert_int_equal(parse("[Files]\nPrivateUsersOwnership=maybe\n", &file, &w), 0);
+        assert_int_equal(strv_length(w), 1);
         strv_free(w);
         spawn_config_done(&file);
+        /* A user namespace narrows: a value that cannot be honoured refuses the file. */
+        w = NULL;
+        assert_int_equal(parse("[Exec]\nPrivateUsers=bogus\n", &file, &w), -EINVAL);
+        assert_non_null(strstr(w[strv_length(w) - 1], "PrivateUsers="));
+        strv_free(w);
 }
 
 static void test_bind_parse(void **state) {
@@ -334,6 +338,90 @@ static void test_values(void **state) {
         assert_false(hostname_is_valid_simple(h));
 }
 
+/* Every key that narrows or protects the container is honoured from any file, or refuses the file
+ * when what it asks cannot be done: never ignored with a warning. */
+static void test_settings_protective_keys(void **state) {
+        SpawnConfig file, cmd;
+        char **w = NULL;
+        assert_int_equal(parse("[Exec]\nEphemeral=yes\n[Files]\nInaccessible=/etc/secret\nReadOnly=yes\n"
+                               "[Network]\nPrivate=yes\nVirtualEthernet=no\n",
+                               &file, &w),
+                         0);
+        assert_null(w);
+        assert_true(file.ephemeral);
+        assert_true(file.mask & SETTING_EPHEMERAL);
+        spawn_config_init(&cmd);
+        assert_int_equal(settings_merge(&cmd, &file, false, "/var/lib/machines/x.nspawn", &w), 0);
+        assert_null(w); /* nothing of it needs trust */
+        assert_true(cmd.ephemeral);
+        assert_true(strv_contains(cmd.inaccessible, "/etc/secret"));
+        assert_true(cmd.read_only);
+        assert_true(cmd.private_network);
+        spawn_config_done(&cmd);
+        spawn_config_done(&file);
+
+        /* -x on the command line is not undone by Ephemeral=no. */
+        assert_int_equal(parse("[Exec]\nEphemeral=no\n", &file, NULL), 0);
+        spawn_config_init(&cmd);
+        cmd.ephemeral = true;
+        cmd.mask |= SETTING_EPHEMERAL;
+        assert_int_equal(settings_merge(&cmd, &file, true, "/etc/systemd/nspawn/x.nspawn", NULL), 0);
+        assert_true(cmd.ephemeral);
+        spawn_config_done(&cmd);
+        spawn_config_done(&file);
+
+        static const struct {
+                const char *text, *key;
+        } refused[] = {
+                { "[Exec]\nEphemeral=perhaps\n", "Ephemeral=" },
+                { "[Exec]\nNoNewPrivileges=ja\n", "NoNewPrivileges=" },
+                { "[Exec]\nDropCapability=CAP_SYS_ADMIN CAP_BOGUS\n", "DropCapability=" },
+                { "[Exec]\nSystemCallFilter=~keyctl bogus_call\n", "SystemCallFilter=" },
+                { "[Exec]\nPrivateUsers=sometimes\n", "PrivateUsers=" },
+                { "[Exec]\nCPUAffinity=nine\n", "CPUAffinity=" },
+                { "[Exec]\nOOMScoreAdjust=2000\n", "OOMScoreAdjust=" },
+                { "[Files]\nReadOnly=maybe\n", "ReadOnly=" },
+                { "[Files]\nVolatile=very\n", "Volatile=" },
+                { "[Files]\nInaccessible=relative/path\n", "Inaccessible=" },
+                { "[Network]\nPrivate=2\n", "Private=" },
+                { "[Network]\nVirtualEthernet=yes\n", "VirtualEthernet=" },
+                { "[Network]\nBridge=br0\n", "Bridge=" },
+                { "[Network]\nZone=z\n", "Zone=" },
+                { "[Network]\nPort=tcp:80\n", "Port=" },
+                { "[Network]\nInterface=eth1\n", "Interface=" },
+                { "[Network]\nMACVLAN=eth0\n", "MACVLAN=" },
+                { "[Network]\nIPVLAN=eth0\n", "IPVLAN=" },
+                { "[Network]\nVirtualEthernetExtra=a:b\n", "VirtualEthernetExtra=" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(refused); i++) {
+                w = NULL;
+                int r = parse(refused[i].text, &file, &w);
+                if (r != -EINVAL || !w || !strstr(w[strv_length(w) - 1], refused[i].key))
+                        fail_msg("%s: %d, %s", refused[i].text, r, w ? w[strv_length(w) - 1] : "(no message)");
+                strv_free(w);
+        }
+        /* Past the warning limit the refusal is still said, last. */
+        char *t = NULL;
+        size_t n = 0;
+        FILE *f = open_memstream(&t, &n);
+        fprintf(f, "[Exec]\n");
+        for (int i = 0; i < 40; i++)
+                fprintf(f, "Bogus%d=1\n", i);
+        fprintf(f, "NoNewPrivileges=ja\n");
+        fclose(f);
+        w = NULL;
+        assert_int_equal(parse(t, &file, &w), -EINVAL);
+        assert_non_null(strstr(w[strv_length(w) - 1], "NoNewPrivileges="));
+        strv_free(w);
+        free(t);
+        /* What only widens is still just ignored with a warning. */
+        w = NULL;
+        assert_int_equal(parse("[Exec]\nCapability=CAP_BOGUS\nSystemCallFilter=bogus_call\n", &file, &w), 0);
+        assert_int_equal(strv_length(w), 2);
+        strv_free(w);
+        spawn_config_done(&file);
+}
+
 static void test_settings_security_keys(void **state) {
         SpawnConfig file, cmd;
         char **w = NULL;
@@ -349,8 +437,7 @@ static void test_settings_security_keys(void **state) {
                         "Personality=x86\n"
                         "SuppressSync=yes\n"
                         "[Files]\n"
-                        "Inaccessible=/etc/shadow\n"
-                        "Inaccessible=relative\n";
+                        "Inaccessible=/etc/shadow\n";
         assert_int_equal(parse(t, &file, &w), 0);
         assert_true(strv_contains(file.syscall_deny, "@mount"));
         assert_true(strv_contains(file.syscall_deny, "keyctl"));
@@ -363,7 +450,7 @@ static void test_settings_security_keys(void **state) {
         assert_false(CPU_ISSET_S(3, file.cpu_affinity.size, file.cpu_affinity.set));
         assert_true(file.suppress_sync);
         assert_int_equal(strv_length(file.inaccessible), 1);
-        assert_int_equal(strv_length(w), 2); /* @nonsense, relative */
+        assert_int_equal(strv_length(w), 1); /* @nonsense (an allow list: ignoring it only narrows) */
         strv_free(w);
         w = NULL;
 
@@ -455,6 +542,7 @@ int main(void) {
                 cmocka_unit_test(test_settings_merge), cmocka_unit_test(test_settings_userns),    cmocka_unit_test(test_bind_parse),
                 cmocka_unit_test(test_caps),              cmocka_unit_test(test_values),
                 cmocka_unit_test(test_settings_security_keys), cmocka_unit_test(test_security_values),
+                cmocka_unit_test(test_settings_protective_keys),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

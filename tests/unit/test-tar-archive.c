@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* export_tar() → tar reader → tree writer, without the image store: everything an OS tree carries
- * survives (contents, sparse holes, hardlinks, symlinks, fifo, device, setuid, owners, mtimes,
- * user xattrs, POSIX ACLs, file capability), and the move-up of a single top directory.
+ * survives (contents, sparse holes, hardlinks, symlinks, fifo, device, setuid, owners, mtimes to
+ * the nanosecond also where nothing else needs a pax header, user xattrs, a symlink's xattrs,
+ * POSIX ACLs with the mode's group bits being the mask, file capability), and the move-up of a
+ * single top directory.
  * Needs root (mknod, chown, security.capability). */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -110,6 +112,17 @@ static void test_roundtrip(void **state) {
         struct timespec ts[2] = { { 1000000000, 0 }, { 1111111111, 0 } };
         assert_int_equal(utimensat(src, "etc/hosts", ts, 0), 0);
         assert_int_equal(utimensat(src, "etc", ts, 0), 0);
+        /* A plain file (nothing else needs a pax header) with a sub-second mtime. */
+        write_at(src, "nsec", "n", 0);
+        struct timespec tn[2] = { { 1222222222, 5 }, { 1333333333, 123456789 } };
+        assert_int_equal(utimensat(src, "nsec", tn, 0), 0);
+        /* A symlink's xattr (trusted.*: user.* are not allowed on symlinks). */
+        char sl[TEST_DIRS_BASE_MAX + 32];
+        snprintf(sl, sizeof(sl), "%s/src/rel-link", base);
+        assert_int_equal(lsetxattr(sl, "trusted.cowpen-test", "on-the-link", 11, 0), 0);
+        struct stat acl_st;
+        assert_int_equal(fstatat(src, "acl", &acl_st, 0), 0);
+        assert_int_equal(acl_st.st_mode & 07777, 0770); /* group bits: the mask (rwx), not group:: (r-x) */
 
         assert_int_equal(roundtrip(src, dst), 0);
 
@@ -136,6 +149,16 @@ static void test_roundtrip(void **state) {
         char l[64] = {};
         assert_int_equal(readlinkat(dst, "rel-link", l, sizeof(l)), 12);
         assert_string_equal(l, "../etc/hosts");
+        assert_int_equal(fstatat(dst, "nsec", &a, AT_SYMLINK_NOFOLLOW), 0);
+        assert_int_equal(a.st_mtim.tv_sec, 1333333333);
+        assert_int_equal(a.st_mtim.tv_nsec, 123456789);
+        char dl[TEST_DIRS_BASE_MAX + 32];
+        snprintf(dl, sizeof(dl), "%s/dst/rel-link", base);
+        char lv[32] = {};
+        assert_int_equal(lgetxattr(dl, "trusted.cowpen-test", lv, sizeof(lv)), 11);
+        assert_memory_equal(lv, "on-the-link", 11);
+        assert_int_equal(fstatat(dst, "acl", &a, AT_SYMLINK_NOFOLLOW), 0);
+        assert_int_equal(a.st_mode & 07777, 0770);
 
         char v[128];
         fd = openat(dst, "etc/hosts", O_RDONLY | O_CLOEXEC);

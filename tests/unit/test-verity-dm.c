@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* verity_open() through device-mapper (libcryptsetup). Needs root and /dev/mapper/control; exits 77
+/* verity_open() through device-mapper (libcryptsetup). Needs root and device-mapper; exits 77
  * (skipped) saying why when they are missing. The userspace path is tested in test-verity.c. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -123,7 +123,7 @@ static void test_dm_bad_signature_refused_before_activation(void **state) {
 
 int main(void) {
         if (geteuid() != 0 || !verity_dm_available()) {
-                fprintf(stderr, "SKIP: no device-mapper here (/dev/mapper/control missing, or not root): "
+                fprintf(stderr, "SKIP: no device-mapper here (/dev/mapper/control missing or not answering, or not root): "
                                 "dm-verity open through libcryptsetup not tested\n");
                 return 77;
         }

@@ -641,7 +641,7 @@ static void test_open_userspace(void **state) {
 /* Runs after everything above, the userspace verified open included: none of it loaded
  * libcryptsetup (this test does not link it). Then its loader resolves every symbol
  * verity-open.c calls against the installed library (the device-mapper path itself needs
- * /dev/mapper/control: test-verity-dm.c). */
+ * device-mapper: test-verity-dm.c). */
 static void test_cryptsetup_only_for_dm(void **state) {
         void *h = dlopen(LIBCRYPTSETUP_SONAME, RTLD_NOW | RTLD_NOLOAD);
         if (h)
