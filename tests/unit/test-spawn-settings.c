@@ -94,9 +94,173 @@ static void test_settings_continuation(void **state) {
         assert_int_equal(strv_length(c.command), 3);
         assert_string_equal(c.command[2], "b");
         spawn_config_done(&c);
-        /* An unterminated quote is a bad value, ignored. */
+        /* An unterminated quote: the rest of the line is ignored, the words before it stay
+         * (config_parse_strv). */
         assert_int_equal(parse("[Exec]\nParameters=/bin/echo \"a\n", &c, NULL), 0);
-        assert_null(c.command);
+        assert_int_equal(strv_length(c.command), 1);
+        assert_string_equal(c.command[0], "/bin/echo");
+        spawn_config_done(&c);
+}
+
+/* settings_merge() into an empty command line (or one with mask bits set). */
+static void merge_into(SpawnConfig *cmd, const char *text, bool trusted, char ***w) {
+        SpawnConfig file;
+        assert_int_equal(parse(text, &file, w), 0);
+        assert_int_equal(settings_merge(cmd, &file, trusted, "/x.nspawn", w), 0);
+        spawn_config_done(&file);
+}
+
+static void assert_strv_equal(char **l, const char *const *want) {
+        size_t n = 0;
+        for (; want[n]; n++) {
+                assert_non_null(l);
+                assert_non_null(l[n]);
+                assert_string_equal(l[n], want[n]);
+        }
+        assert_int_equal(strv_length(l), n);
+}
+
+/* Issue 12: with Boot=yes in the file and a command on the command line, nspawn runs the command
+ * (cowpen booted with the command as init's arguments); Parameters= without Boot= or
+ * ProcessTwo= is ignored by nspawn 252 (cowpen ran it). Each row checked against
+ * systemd-nspawn 252 (tests/integration/test-run-nspawn-compat.sh does it side by side). */
+static void test_settings_boot_command_line_wins(void **state) {
+        SpawnConfig cmd;
+
+        /* A command on the command line: Boot= and Parameters= of the file stay out. */
+        spawn_config_init(&cmd);
+        assert_int_equal(strv_extend(&cmd.command, "/bin/echo"), 0);
+        cmd.mask |= SETTING_COMMAND;
+        merge_into(&cmd, "[Exec]\nBoot=yes\nParameters=systemd.unit=x\n", false, NULL);
+        assert_false(cmd.boot);
+        assert_strv_equal(cmd.command, (const char *const[]) { "/bin/echo", NULL });
+        spawn_config_done(&cmd);
+
+        /* -b on the command line: the file's Parameters= are not init's arguments. */
+        spawn_config_init(&cmd);
+        cmd.boot = true;
+        cmd.mask |= SETTING_BOOT;
+        merge_into(&cmd, "[Exec]\nBoot=yes\nParameters=systemd.unit=x\n", false, NULL);
+        assert_true(cmd.boot);
+        assert_null(cmd.command);
+        spawn_config_done(&cmd);
+
+        /* -a on the command line: likewise, and ProcessTwo=no does not take it back. */
+        spawn_config_init(&cmd);
+        cmd.as_pid2 = true;
+        cmd.mask |= SETTING_PROCESS_TWO;
+        merge_into(&cmd, "[Exec]\nProcessTwo=no\nParameters=/bin/echo x\n", false, NULL);
+        assert_true(cmd.as_pid2);
+        assert_null(cmd.command);
+        spawn_config_done(&cmd);
+
+        /* A command line command keeps out ProcessTwo=yes too (nspawn runs it as PID 1). */
+        spawn_config_init(&cmd);
+        assert_int_equal(strv_extend(&cmd.command, "/bin/sh"), 0);
+        cmd.mask |= SETTING_COMMAND;
+        merge_into(&cmd, "[Exec]\nProcessTwo=yes\n", false, NULL);
+        assert_false(cmd.as_pid2);
+        spawn_config_done(&cmd);
+
+        /* Nothing on the command line: Boot=yes boots with Parameters= as init's arguments. */
+        spawn_config_init(&cmd);
+        merge_into(&cmd, "[Exec]\nParameters=systemd.unit=rescue.target\nBoot=yes\n", false, NULL);
+        assert_true(cmd.boot);
+        assert_strv_equal(cmd.command, (const char *const[]) { "systemd.unit=rescue.target", NULL });
+        spawn_config_done(&cmd);
+}
+
+static void test_settings_parameters_without_boot_ignored(void **state) {
+        SpawnConfig cmd;
+        char **w = NULL;
+
+        /* No Boot= nor ProcessTwo=: ignored. */
+        spawn_config_init(&cmd);
+        merge_into(&cmd, "[Exec]\nParameters=/bin/echo from-file\n", false, NULL);
+        assert_null(cmd.command);
+        assert_false(cmd.boot);
+        spawn_config_done(&cmd);
+
+        /* Boot=no or ProcessTwo=no: they come along; Parameters= lines add up, an empty one
+         * empties the list. */
+        spawn_config_init(&cmd);
+        merge_into(&cmd, "[Exec]\nParameters=/bin/echo a\nParameters=\nParameters=/bin/echo b\nParameters=more \"c d\"\nBoot=no\n",
+                   false, NULL);
+        assert_false(cmd.boot);
+        assert_strv_equal(cmd.command, (const char *const[]) { "/bin/echo", "b", "more", "c d", NULL });
+        spawn_config_done(&cmd);
+        spawn_config_init(&cmd);
+        merge_into(&cmd, "[Exec]\nProcessTwo=yes\nParameters=/bin/sh -c \"echo \\$\\$\"\n", false, NULL);
+        assert_true(cmd.as_pid2);
+        assert_strv_equal(cmd.command, (const char *const[]) { "/bin/sh", "-c", "echo \\$\\$", NULL });
+        spawn_config_done(&cmd);
+
+        /* Boot=yes and ProcessTwo=yes exclude each other: the later line is ignored; a "no"
+         * does not take back a "yes" of the same key. */
+        spawn_config_init(&cmd);
+        merge_into(&cmd, "[Exec]\nBoot=yes\nProcessTwo=yes\nBoot=no\n", false, &w);
+        assert_true(cmd.boot);
+        assert_false(cmd.as_pid2);
+        assert_int_equal(strv_length(w), 2);
+        strv_free(w);
+        spawn_config_done(&cmd);
+}
+
+/* Issue 12: backslashes and quotes in Environment= were unquoted differently from nspawn
+ * (Q=\x41 became Qx41). Every value here is what systemd-nspawn 252 passed to `env` in the
+ * container for the same file. */
+static void test_settings_environment_unquoted_as_nspawn(void **state) {
+        const char *text = "[Exec]\n"
+                           "Environment=Q=\\x41 A=\"x y\" B='s q' C=a\\ b D=a\"b c\"d E=\\\\ F=a\\\"b G=\"in\\\"side\" H='it\\'s'\n"
+                           "Environment=I=1\\\n"
+                           " J=2\n"
+                           "Environment=K=a\\\\\n"
+                           "Environment=M=1 \\\n"
+                           "# a comment inside a continued line is skipped\n"
+                           "  ; so is this one\n"
+                           " N=2\n"
+                           "Environment=P=\"\" R=x\"\"y S=\"a'b\" T='a\"b' U=\\\"\n"
+                           "Environment=V=1\r\n"
+                           "Environment=W=2\rEnvironment=X=3\n\rEnvironment=Y=$HOME Z=%h\n";
+        static const char *const want[] = {
+                "Q=\\x41", "A=x y", "B=s q", "C=a\\", "D=ab cd", "E=\\\\", "F=a\\b G=in\\side", "I=1", "J=2",
+                "K=a\\\\", "M=1", "N=2", "P=", "R=xy", "S=a'b", "T=a\"b", "V=1", "W=2", "X=3", "Y=$HOME", "Z=%h", NULL,
+        };
+        SpawnConfig c;
+        char **w = NULL;
+        assert_int_equal(parse(text, &c, &w), 0);
+        assert_strv_equal(c.setenv, want);
+        /* "b" is no assignment (nspawn passes it on as it is, cowpen ignores it); two lines end
+         * in an unterminated quote (their rest is ignored, as by nspawn). */
+        assert_int_equal(strv_length(w), 3);
+        strv_free(w);
+        w = NULL;
+        spawn_config_done(&c);
+
+        /* An empty Environment= empties what came before. */
+        assert_int_equal(parse("[Exec]\nEnvironment=A=1\nEnvironment=\nEnvironment=B=2\n", &c, NULL), 0);
+        assert_strv_equal(c.setenv, (const char *const[]) { "B=2", NULL });
+        spawn_config_done(&c);
+
+        /* Parameters= are split the same way. */
+        assert_int_equal(parse("[Exec]\nBoot=no\nParameters=/bin/printf '%s|' \\x41 \"a b\"c 'd\\'\n", &c, NULL), 0);
+        assert_strv_equal(c.command, (const char *const[]) { "/bin/printf", "%s|", "\\x41", "a bc", "d\\", NULL });
+        spawn_config_done(&c);
+
+        /* Capability= and friends: quotes are characters, a backslash takes the next one as it
+         * is; an unknown name spoils only itself. */
+        assert_int_equal(parse("[Exec]\nDropCapability=CAP_MKNOD \"CAP_CHOWN\" CAP\\_SYS_TIME bogus,cap_net_raw\n", &c, &w), 0);
+        assert_int_equal(c.caps_minus,
+                         (UINT64_C(1) << CAP_MKNOD) | (UINT64_C(1) << CAP_SYS_TIME) | (UINT64_C(1) << CAP_NET_RAW));
+        assert_int_equal(strv_length(w), 2);
+        strv_free(w);
+        spawn_config_done(&c);
+
+        /* A UTF-8 byte order mark is skipped; X- sections are ignored without a warning. */
+        w = NULL;
+        assert_int_equal(parse("\xef\xbb\xbf[Exec]\nEnvironment=A=1\n[X-Mine]\nFoo=bar\n", &c, &w), 0);
+        assert_strv_equal(c.setenv, (const char *const[]) { "A=1", NULL });
+        assert_null(w);
         spawn_config_done(&c);
 }
 
@@ -131,6 +295,19 @@ static void test_settings_limits(void **state) {
         assert_int_equal(c.n_mounts, SPAWN_CUSTOM_MOUNTS_MAX);
         spawn_config_done(&c);
         k += (size_t) sprintf(s + k, "TemporaryFileSystem=/last\n");
+        assert_int_equal(settings_parse(s, k, &c, NULL), -E2BIG);
+        free(s);
+
+        /* parameters, added up over lines (config_parse_strv): the limit fits, limit + 1 does not */
+        s = malloc((SPAWN_PARAMETERS_MAX + 1) * 24 + 32);
+        assert_non_null(s);
+        k = (size_t) sprintf(s, "[Exec]\nBoot=no\n");
+        for (size_t i = 0; i < SPAWN_PARAMETERS_MAX; i++)
+                k += (size_t) sprintf(s + k, "Parameters=p%zu\n", i);
+        assert_int_equal(settings_parse(s, k, &c, NULL), 0);
+        assert_int_equal(strv_length(c.command), SPAWN_PARAMETERS_MAX);
+        spawn_config_done(&c);
+        k += (size_t) sprintf(s + k, "Parameters=one-more\n");
         assert_int_equal(settings_parse(s, k, &c, NULL), -E2BIG);
         free(s);
 
@@ -455,6 +632,9 @@ int main(void) {
                 cmocka_unit_test(test_settings_merge), cmocka_unit_test(test_settings_userns),    cmocka_unit_test(test_bind_parse),
                 cmocka_unit_test(test_caps),              cmocka_unit_test(test_values),
                 cmocka_unit_test(test_settings_security_keys), cmocka_unit_test(test_security_values),
+                cmocka_unit_test(test_settings_boot_command_line_wins),
+                cmocka_unit_test(test_settings_parameters_without_boot_ignored),
+                cmocka_unit_test(test_settings_environment_unquoted_as_nspawn),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,77 @@
+#!/bin/bash
+# Where users' files and scripts expect systemd-nspawn (issue 12), cowpen run side by side with
+# systemd-nspawn 252 on one small busybox tree: the start mode of a settings file (Boot= with a
+# command on the command line, Parameters= without Boot=), how Environment= is unquoted.
+# Each check runs cowpen and, where systemd-nspawn is installed, nspawn, and wants the same.
+. "$TEST_SRCDIR/tests/lib/lib.sh"
+
+BUSYBOX=$(command -v busybox) || fail "busybox missing (scripts/packages/spawn.txt: busybox-static)"
+file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked' || fail "$BUSYBOX is not static (busybox-static)"
+HAVE_NSPAWN=1
+command -v systemd-nspawn >/dev/null || { HAVE_NSPAWN=0; log "systemd-nspawn is not installed: cowpen runs alone"; }
+
+make_temp_dir
+W=$TEMP_DIR
+# mk_tree DIR [os-release]: busybox as /bin/*, nothing else (no init, no /usr/lib).
+mk_tree() {
+  local d=$1 c
+  mkdir -p "$d/bin" "$d/usr" "$d/etc" "$d/tmp"
+  cp "$BUSYBOX" "$d/bin/busybox"
+  for c in sh env cat echo ls id printf readlink test true stat touch grep sort; do ln -sf busybox "$d/bin/$c"; done
+  [ "${2:-}" = no-os-release ] || printf 'ID=compat\nNAME=compat\n' >"$d/etc/os-release"
+}
+mk_tree "$W/t"
+
+# nspawn as the team runs it here: a private /run (systemd is not PID 1), no registration.
+nspawn() { unshare -m sh -c 'mount -t tmpfs tmpfs /run && exec systemd-nspawn --register=no --keep-unit -q "$@"' nspawn "$@"; }
+cowpen() { "$COWPEN" run -q "$@"; }
+# both TREE OPTS… -- CMD…: the output of cowpen, and (when installed) nspawn's must equal it;
+# the result is in $OUT.
+both() {
+  local tree=$1 opts=() n
+  shift
+  while [ "$1" != -- ]; do opts+=("$1"); shift; done
+  shift
+  OUT=$(timeout 60 "$COWPEN" run -q --console=pipe "${opts[@]}" -D "$tree" "$@" </dev/null 2>"$W/cowpen.err") ||
+    fail "cowpen run ${opts[*]} -D $tree $*: exit $? ($(cat "$W/cowpen.err"))"
+  [ "$HAVE_NSPAWN" = 1 ] || return 0
+  n=$(timeout 60 unshare -m sh -c 'mount -t tmpfs tmpfs /run && exec systemd-nspawn --register=no --keep-unit -q "$@"' \
+    nspawn --console=pipe "${opts[@]}" -D "$tree" "$@" </dev/null 2>"$W/nspawn.err") ||
+    fail "systemd-nspawn ${opts[*]} -D $tree $*: exit $? ($(cat "$W/nspawn.err"))"
+  [ "$OUT" = "$n" ] || fail "cowpen and systemd-nspawn differ for ${opts[*]} $*: cowpen \"$OUT\", nspawn \"$n\""
+}
+
+# 1. Start mode. Boot=yes in the file and a command on the command line: the command runs (the
+# tree has no init: booting would fail).
+printf '[Exec]\nBoot=yes\nParameters=systemd.unit=rescue.target\n' >"$W/t.nspawn"
+both "$W/t" -- /bin/echo cmdline
+[ "$OUT" = cmdline ] || fail "Boot=yes with a command on the command line: \"$OUT\", not the command's output"
+# Parameters= without Boot=: ignored, the shell runs (reading our empty stdin).
+printf '[Exec]\nParameters=/bin/echo from-file\n' >"$W/t.nspawn"
+both "$W/t" --
+[ -z "$OUT" ] || fail "Parameters= without Boot= was run: \"$OUT\""
+# With Boot=no (or ProcessTwo=): they are the command; repeated lines add up.
+printf '[Exec]\nBoot=no\nParameters=/bin/echo from-file\nParameters=more "a b"\n' >"$W/t.nspawn"
+both "$W/t" --
+[ "$OUT" = "from-file more a b" ] || fail "Parameters= with Boot=no: \"$OUT\""
+# ProcessTwo=yes in the file, a command on the command line: PID 1, as nspawn.
+printf '[Exec]\nProcessTwo=yes\n' >"$W/t.nspawn"
+both "$W/t" -- /bin/sh -c 'echo $$'
+[ "$OUT" = 1 ] || fail "ProcessTwo=yes with a command on the command line: PID $OUT"
+pass "settings: start mode (Boot=, ProcessTwo=, Parameters=) as nspawn 252"
+
+# 2. Environment= unquoted as systemd's config_parse_strv().
+{
+  printf '%s\n' '[Exec]' \
+    'Environment=Q=\x41 A="x y" B='\''s q'\'' D=a"b c"d E=\\ F=a\"b G="in\"side" H='\''it\'\''s'\''' \
+    'Environment=I=1\' ' J=2' 'Environment=K=a\\' 'Environment=M=1 \' '# comment' ' N=2' \
+    'Environment=P="" R=x""y S="a'\''b" T='\''a"b'\'' U=\"'
+  printf 'Environment=V=1\r\nEnvironment=W=2\rEnvironment=Y=$HOME Z=%%h\n'
+} >"$W/t.nspawn"
+# Only the variables the file set (the rest differs by design: container=cowpen …).
+both "$W/t" -- /bin/sh -c 'env | grep -E "^[A-Z]=" | sort | tr "\n" " "'
+got=$OUT
+want='A=x y B=s q D=ab cd E=\\ F=a\b G=in\side I=1 J=2 K=a\\ M=1 N=2 P= Q=\x41 R=xy S=a'\''b T=a"b V=1 W=2 Y=$HOME Z=%h '
+[ "$got" = "$want" ] || fail "Environment= unquoted differently: \"$got\", want \"$want\""
+pass "settings: Environment= unquoted as nspawn (Q=\\x41 stays \\x41)"
+rm "$W/t.nspawn"
