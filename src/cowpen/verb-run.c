@@ -283,6 +283,7 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
                         if ((r = parse_boolean(optarg)) < 0)
                                 return bad_value("--notify-ready", optarg, r);
                         c->notify_ready = r;
+                        c->mask |= SETTING_NOTIFY_READY;
                         break;
                 case ARG_HOSTNAME:
                         if (!hostname_is_valid_simple(optarg))
@@ -296,6 +297,7 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
                         if ((r = uuid_parse(optarg, c->uuid)) < 0)
                                 return bad_value("--uuid", optarg, r);
                         c->uuid_set = true;
+                        c->mask |= SETTING_MACHINE_ID;
                         break;
                 case ARG_CAPABILITY:
                 case ARG_DROP_CAPABILITY: {
@@ -431,10 +433,12 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
                 case ARG_RESOLV_CONF:
                         if ((int) (c->resolv_conf = resolv_conf_mode_from_string(optarg)) < 0)
                                 return bad_value("--resolv-conf", optarg, -EINVAL);
+                        c->mask |= SETTING_RESOLV_CONF;
                         break;
                 case ARG_TIMEZONE:
                         if ((int) (c->timezone = timezone_mode_from_string(optarg)) < 0)
                                 return bad_value("--timezone", optarg, -EINVAL);
+                        c->mask |= SETTING_TIMEZONE;
                         break;
                 case ARG_CONSOLE:
                         if ((int) (c->console = console_mode_from_string(optarg)) < 0)

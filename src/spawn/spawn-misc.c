@@ -229,14 +229,29 @@ DEFINE_TABLE(console_mode, ConsoleMode, _CONSOLE_MODE_MAX,
              [CONSOLE_INTERACTIVE] = "interactive", [CONSOLE_READ_ONLY] = "read-only",
              [CONSOLE_PASSIVE] = "passive", [CONSOLE_PIPE] = "pipe")
 
-DEFINE_TABLE(resolv_conf_mode, ResolvConfMode, _RESOLV_CONF_MODE_MAX,
+/* As systemd's DEFINE_STRING_TABLE_LOOKUP_WITH_BOOLEAN: "yes" (and the other truths) is auto,
+ * "no" (and the other untruths) the first entry, off. */
+#define DEFINE_TABLE_WITH_BOOLEAN(name, type, max, yes, ...)                    \
+        static const char *const name##_table[max] = { __VA_ARGS__ };           \
+        const char *name##_to_string(type m) {                                  \
+                return m >= 0 && m < max ? name##_table[m] : NULL;              \
+        }                                                                       \
+        type name##_from_string(const char *s) {                                \
+                for (int i = 0; s && i < max; i++)                              \
+                        if (name##_table[i] && streq(name##_table[i], s))       \
+                                return (type) i;                                \
+                int b = s ? parse_boolean(s) : -1;                              \
+                return b < 0 ? (type) -1 : b ? (yes) : (type) 0;                \
+        }
+
+DEFINE_TABLE_WITH_BOOLEAN(resolv_conf_mode, ResolvConfMode, _RESOLV_CONF_MODE_MAX, RESOLV_CONF_AUTO,
              [RESOLV_CONF_OFF] = "off", [RESOLV_CONF_COPY_HOST] = "copy-host",
              [RESOLV_CONF_COPY_STATIC] = "copy-static", [RESOLV_CONF_BIND_HOST] = "bind-host",
              [RESOLV_CONF_BIND_STATIC] = "bind-static", [RESOLV_CONF_REPLACE_HOST] = "replace-host",
              [RESOLV_CONF_REPLACE_STATIC] = "replace-static", [RESOLV_CONF_DELETE] = "delete",
              [RESOLV_CONF_AUTO] = "auto")
 
-DEFINE_TABLE(timezone_mode, TimezoneMode, _TIMEZONE_MODE_MAX,
+DEFINE_TABLE_WITH_BOOLEAN(timezone_mode, TimezoneMode, _TIMEZONE_MODE_MAX, TIMEZONE_AUTO,
              [TIMEZONE_OFF] = "off", [TIMEZONE_COPY] = "copy", [TIMEZONE_BIND] = "bind",
              [TIMEZONE_SYMLINK] = "symlink", [TIMEZONE_DELETE] = "delete", [TIMEZONE_AUTO] = "auto")
 
@@ -267,6 +282,17 @@ static const char *const rlimit_names[RLIMIT_NLIMITS] = {
         [RLIMIT_SIGPENDING] = "SIGPENDING", [RLIMIT_MSGQUEUE] = "MSGQUEUE", [RLIMIT_NICE] = "NICE",
         [RLIMIT_RTPRIO] = "RTPRIO", [RLIMIT_RTTIME] = "RTTIME",
 };
+
+int rlimit_from_name(const char *name) {
+        for (int i = 0; i < RLIMIT_NLIMITS; i++)
+                if (rlimit_names[i] && streq(rlimit_names[i], name))
+                        return i;
+        return -EINVAL;
+}
+
+const char *rlimit_to_name(int resource) {
+        return resource >= 0 && resource < RLIMIT_NLIMITS ? rlimit_names[resource] : NULL;
+}
 
 static int rlimit_value(const char *s, size_t n, rlim_t *ret) {
         char buf[32];

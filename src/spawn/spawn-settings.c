@@ -336,6 +336,43 @@ static int parse_assignment(SpawnConfig *c, Section sec, unsigned line, const ch
                                 goto bad;
                         c->suppress_sync = b;
                         c->mask |= SETTING_SUPPRESS_SYNC;
+                } else if (streq(key, "ResolvConf")) {
+                        ResolvConfMode mode = resolv_conf_mode_from_string(value);
+                        if ((int) mode < 0)
+                                goto bad; /* also nspawn's *-uplink and *-stub, which need resolved */
+                        c->resolv_conf = mode;
+                        c->mask |= SETTING_RESOLV_CONF;
+                } else if (streq(key, "Timezone")) {
+                        TimezoneMode mode = timezone_mode_from_string(value);
+                        if ((int) mode < 0)
+                                goto bad;
+                        c->timezone = mode;
+                        c->mask |= SETTING_TIMEZONE;
+                } else if (streq(key, "NotifyReady")) {
+                        if ((b = parse_boolean(value)) < 0)
+                                goto bad;
+                        c->notify_ready = b;
+                        c->mask |= SETTING_NOTIFY_READY;
+                } else if (streq(key, "MachineID")) {
+                        /* An all-zero ID is no ID (config_parse_id128 takes it, the merge skips it). */
+                        if (strspn(value, "0-") == strlen(value) && strlen(value) >= 32)
+                                return 0;
+                        if (uuid_parse(value, c->uuid) < 0)
+                                goto bad;
+                        c->uuid_set = true;
+                        c->mask |= SETTING_MACHINE_ID;
+                } else if (startswith(key, "Limit") && rlimit_from_name(key + 5) >= 0) {
+                        /* LimitNOFILE= and friends: SOFT[:HARD], as --rlimit=NOFILE=… */
+                        int res;
+                        struct rlimit rl;
+                        _cleanup_free_ char *spec = strjoin(key + 5, "=", value);
+                        if (!spec)
+                                return -ENOMEM;
+                        if (rlimit_parse(spec, &res, &rl) < 0)
+                                goto bad;
+                        if (!c->rlimits[res] && !(c->rlimits[res] = malloc(sizeof(rl))))
+                                return -ENOMEM;
+                        *c->rlimits[res] = rl;
                 } else if (streq(key, "PrivateUsers")) {
                         PrivateUsersMode mode;
                         if (private_users_parse(value, &mode, &c->uid_shift, &c->uid_range) < 0)
@@ -701,6 +738,42 @@ int settings_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, const char *pat
                         c->oom_score_adjust = s->oom_score_adjust;
                         c->oom_score_adjust_set = true;
                 }
+        }
+        /* resolv.conf and the time zone are the container's own files (copies or read-only
+         * binds of what the host shares by default anyway): from any file, as nspawn. When to
+         * report readiness concerns only cowpen's caller: likewise. */
+        if (m & SETTING_RESOLV_CONF)
+                c->resolv_conf = s->resolv_conf;
+        if (m & SETTING_TIMEZONE)
+                c->timezone = s->timezone;
+        if (m & SETTING_NOTIFY_READY)
+                c->notify_ready = s->notify_ready;
+        /* The machine ID is the identity machined and journal links go by: an image may not
+         * claim one (trusted files only, as nspawn). */
+        if (m & SETTING_MACHINE_ID) {
+                if (trusted) {
+                        memcpy(c->uuid, s->uuid, sizeof(c->uuid));
+                        c->uuid_set = true;
+                } else {
+                        note_untrusted(warnings, "MachineID=");
+                        m &= ~SETTING_MACHINE_ID;
+                }
+        }
+        /* Limits: the command line's win; a trusted file sets them; an untrusted one may only
+         * lower them (both values at most what the container would get otherwise, which is
+         * cowpen's own), as nspawn (which takes none from it) never widens either. */
+        for (int i = 0; i < RLIMIT_NLIMITS; i++) {
+                if (!s->rlimits[i] || c->rlimits[i])
+                        continue;
+                struct rlimit cur;
+                if (!trusted && (getrlimit(i, &cur) < 0 || s->rlimits[i]->rlim_cur > cur.rlim_cur ||
+                                 s->rlimits[i]->rlim_max > cur.rlim_max)) {
+                        char what[64];
+                        snprintf(what, sizeof(what), "Limit%s= (above the current limit)", rlimit_to_name(i) ?: "?");
+                        note_untrusted(warnings, what);
+                        continue;
+                }
+                c->rlimits[i] = TAKE_PTR(s->rlimits[i]);
         }
         /* Dropping capabilities narrows: from any file; adding them only from a trusted one. */
         if ((m & SETTING_CAPABILITY) && !trusted) {

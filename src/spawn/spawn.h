@@ -111,6 +111,10 @@ typedef enum SettingMask {
         SETTING_CPU_AFFINITY = 1 << 20,
         SETTING_PERSONALITY = 1 << 21,
         SETTING_INACCESSIBLE = 1 << 22,
+        SETTING_RESOLV_CONF = 1 << 23,
+        SETTING_TIMEZONE = 1 << 24,
+        SETTING_NOTIFY_READY = 1 << 25,
+        SETTING_MACHINE_ID = 1 << 26,
 } SettingMask;
 
 /* A set of CPUs, as sched_setaffinity() takes it. */
@@ -183,12 +187,15 @@ ConsoleMode console_mode_from_string(const char *s);
 const char *volatile_mode_to_string(VolatileMode m);
 VolatileMode volatile_mode_from_string(const char *s); /* also yes/no booleans */
 const char *resolv_conf_mode_to_string(ResolvConfMode m);
-ResolvConfMode resolv_conf_mode_from_string(const char *s);
+ResolvConfMode resolv_conf_mode_from_string(const char *s); /* also booleans: yes is auto, no off */
 const char *timezone_mode_to_string(TimezoneMode m);
-TimezoneMode timezone_mode_from_string(const char *s);
+TimezoneMode timezone_mode_from_string(const char *s);       /* likewise */
 
 /* --rlimit=NAME=SOFT[:HARD], NAME as RLIMIT_NOFILE or NOFILE, values a number or "infinity". */
 int rlimit_parse(const char *s, int *ret_resource, struct rlimit *ret);
+/* The resource of a Limit*= key's suffix, exactly as systemd spells it ("NOFILE"); -EINVAL. */
+int rlimit_from_name(const char *name);
+const char *rlimit_to_name(int resource);
 /* A UUID, with or without dashes. */
 int uuid_parse(const char *s, uint8_t ret[16]);
 /* Signal by name ("SIGTERM", "TERM", "RTMIN+3") or number. */

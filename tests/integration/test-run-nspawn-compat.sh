@@ -75,3 +75,28 @@ want='A=x y B=s q D=ab cd E=\\ F=a\b G=in\side I=1 J=2 K=a\\ M=1 N=2 P= Q=\x41 R
 [ "$got" = "$want" ] || fail "Environment= unquoted differently: \"$got\", want \"$want\""
 pass "settings: Environment= unquoted as nspawn (Q=\\x41 stays \\x41)"
 rm "$W/t.nspawn"
+
+# 3. Keys nspawn honours that cowpen has options for. A trusted file (as /etc/systemd/nspawn/):
+# all of them, side by side.
+printf '[Exec]\nResolvConf=replace-static\nTimezone=delete\nLimitNOFILE=64:128\nLimitCORE=0\nMachineID=0123456789abcdef0123456789abcdef\n' >"$W/t.nspawn"
+both "$W/t" --settings=trusted -- /bin/sh -c 'echo "$container_uuid $(ulimit -n) $(ulimit -Hn) $(ulimit -c)"; cat /etc/resolv.conf; test -e /etc/localtime || echo no-localtime'
+[[ $OUT == "01234567-89ab-cdef-0123-456789abcdef 64 128 0"* ]] || fail "trusted MachineID=/Limit*=: \"$OUT\""
+[[ $OUT == *no-localtime ]] || fail "Timezone=delete ignored: \"$OUT\""
+grep -q '^nameserver' <<<"$OUT" && cmp -s <(sed 1d <<<"$OUT" | sed '$d') /usr/lib/systemd/resolv.conf ||
+  fail "ResolvConf=replace-static ignored: \"$OUT\""
+# The command line wins over the file.
+OUT=$(cowpen --console=pipe --settings=trusted --rlimit=NOFILE=32 --timezone=off --uuid=fedcba9876543210fedcba9876543210 \
+  -D "$W/t" /bin/sh -c 'echo "$container_uuid $(ulimit -n)"' </dev/null)
+[ "$OUT" = "fedcba98-7654-3210-fedc-ba9876543210 32" ] || fail "the command line does not win over the file: \"$OUT\""
+# Untrusted (next to the image): the machine ID and raised limits are not taken (nspawn takes no
+# limit at all from it; a lowered one narrows the container and applies here).
+printf '[Exec]\nMachineID=0123456789abcdef0123456789abcdef\nLimitNOFILE=64:128\nLimitMSGQUEUE=%s\nTimezone=delete\n' \
+  "$(($(ulimit -Hq) + 1))" >"$W/t.nspawn"
+OUT=$(cowpen --console=pipe -D "$W/t" /bin/sh -c 'echo "$container_uuid $(ulimit -n) $(ulimit -Hq)"; test -e /etc/localtime || echo no-localtime' </dev/null 2>"$W/err")
+[[ $OUT == "01234567-89ab-cdef-0123-456789abcdef"* ]] && fail "MachineID= taken from an untrusted file"
+[[ $OUT == *" 64 $(ulimit -Hq)"* ]] || fail "untrusted LimitNOFILE= (lowering) or LimitMSGQUEUE= (raising): \"$OUT\""
+[[ $OUT == *no-localtime ]] || fail "untrusted Timezone=delete ignored: \"$OUT\""
+grep -q 'ignoring MachineID= settings: the file is not trusted' "$W/err" || fail "no warning for MachineID=: $(cat "$W/err")"
+grep -q 'ignoring LimitMSGQUEUE= (above the current limit) settings' "$W/err" || fail "no warning for LimitMSGQUEUE=: $(cat "$W/err")"
+pass "settings: ResolvConf=, Timezone=, Limit*=, MachineID= honoured (MachineID= and raised limits only when trusted)"
+rm "$W/t.nspawn"

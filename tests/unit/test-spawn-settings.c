@@ -264,6 +264,78 @@ static void test_settings_environment_unquoted_as_nspawn(void **state) {
         spawn_config_done(&c);
 }
 
+/* Issue 12: ResolvConf=, Timezone=, Limit*=, NotifyReady= and MachineID= were ignored ("unknown
+ * key"). An untrusted file may set what concerns only the container's own files or cowpen's
+ * caller and lower limits; raising one or naming the machine ID needs a trusted file. */
+static void test_settings_nspawn_keys_honoured(void **state) {
+        /* A raise: one above our own hard limit of message queue bytes (where it has one). */
+        struct rlimit mq;
+        assert_int_equal(getrlimit(RLIMIT_MSGQUEUE, &mq), 0);
+        bool can_raise = mq.rlim_max != RLIM_INFINITY;
+        char text[1024];
+        snprintf(text, sizeof(text),
+                 "[Exec]\nResolvConf=bind-static\nTimezone=no\nLimitNOFILE=16:32\nLimitCORE=0\nLimitMSGQUEUE=%llu\n"
+                 "NotifyReady=yes\nMachineID=0123456789abcdef0123456789abcdef\nLimitBOGUS=1\nResolvConf=copy-uplink\n",
+                 can_raise ? (unsigned long long) mq.rlim_max + 1 : 0ULL);
+        SpawnConfig cmd, file;
+        char **w = NULL;
+        assert_int_equal(parse(text, &file, &w), 0);
+        assert_int_equal(file.resolv_conf, RESOLV_CONF_BIND_STATIC); /* copy-uplink: unsupported, ignored */
+        assert_int_equal(file.timezone, TIMEZONE_OFF);                /* "no" is off, as nspawn */
+        assert_non_null(file.rlimits[RLIMIT_NOFILE]);
+        assert_int_equal(file.rlimits[RLIMIT_NOFILE]->rlim_cur, 16);
+        assert_int_equal(file.rlimits[RLIMIT_NOFILE]->rlim_max, 32);
+        assert_true(file.notify_ready);
+        assert_true(file.uuid_set);
+        assert_int_equal(strv_length(w), 2); /* LimitBOGUS, copy-uplink */
+        strv_free(w);
+        w = NULL;
+
+        /* Untrusted: all but the machine ID and a raised limit. */
+        spawn_config_init(&cmd);
+        assert_int_equal(settings_merge(&cmd, &file, false, "/x.nspawn", &w), 0);
+        assert_int_equal(cmd.resolv_conf, RESOLV_CONF_BIND_STATIC);
+        assert_int_equal(cmd.timezone, TIMEZONE_OFF);
+        assert_true(cmd.notify_ready);
+        assert_false(cmd.uuid_set);
+        assert_non_null(cmd.rlimits[RLIMIT_NOFILE]);
+        assert_int_equal(cmd.rlimits[RLIMIT_NOFILE]->rlim_max, 32);
+        assert_non_null(cmd.rlimits[RLIMIT_CORE]);
+        if (can_raise)
+                assert_null(cmd.rlimits[RLIMIT_MSGQUEUE]);
+        spawn_config_done(&cmd);
+        spawn_config_done(&file);
+        assert_true(strv_length(w) >= 1);
+        strv_free(w);
+        w = NULL;
+
+        /* Trusted: all of it; the command line still wins. */
+        assert_int_equal(parse(text, &file, NULL), 0);
+        spawn_config_init(&cmd);
+        cmd.resolv_conf = RESOLV_CONF_OFF;
+        cmd.mask |= SETTING_RESOLV_CONF;
+        cmd.rlimits[RLIMIT_NOFILE] = malloc(sizeof(struct rlimit));
+        assert_non_null(cmd.rlimits[RLIMIT_NOFILE]);
+        *cmd.rlimits[RLIMIT_NOFILE] = (struct rlimit) { 100, 200 };
+        assert_int_equal(settings_merge(&cmd, &file, true, "/etc/systemd/nspawn/x.nspawn", &w), 0);
+        assert_null(w);
+        assert_int_equal(cmd.resolv_conf, RESOLV_CONF_OFF);
+        assert_int_equal(cmd.rlimits[RLIMIT_NOFILE]->rlim_cur, 100);
+        assert_true(cmd.uuid_set);
+        assert_int_equal(cmd.uuid[0], 0x01);
+        assert_non_null(cmd.rlimits[RLIMIT_MSGQUEUE]);
+        spawn_config_done(&cmd);
+        spawn_config_done(&file);
+
+        /* An all-zero machine ID is none; booleans for the modes as nspawn's tables take them. */
+        assert_int_equal(parse("[Exec]\nMachineID=00000000-0000-0000-0000-000000000000\nResolvConf=yes\nTimezone=off\n", &file, &w), 0);
+        assert_null(w);
+        assert_false(file.uuid_set);
+        assert_int_equal(file.resolv_conf, RESOLV_CONF_AUTO);
+        assert_int_equal(file.timezone, TIMEZONE_OFF);
+        spawn_config_done(&file);
+}
+
 static void test_settings_limits(void **state) {
         SpawnConfig c;
         /* NUL bytes */
@@ -635,6 +707,7 @@ int main(void) {
                 cmocka_unit_test(test_settings_boot_command_line_wins),
                 cmocka_unit_test(test_settings_parameters_without_boot_ignored),
                 cmocka_unit_test(test_settings_environment_unquoted_as_nspawn),
+                cmocka_unit_test(test_settings_nspawn_keys_honoured),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
