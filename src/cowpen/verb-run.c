@@ -71,6 +71,10 @@ static const char help_run[] =
         "     --suppress-sync=BOOL  Make sync() and friends succeed without syncing\n"
         "     --console=MODE        interactive, read-only, passive, pipe\n"
         "  -P --pipe                --console=pipe\n"
+        "Registration (no systemd manager or machined needed; see cowpen-run(1)):\n"
+        "     --register=yes|no|auto  Register with systemd-machined (auto: where it can)\n"
+        "     --keep-unit           Use the caller's scope (always, without a manager)\n"
+        "     --no-pager            Accepted; nothing is paged\n"
         "Settings:\n"
         "     --settings=BOOL|trusted  Read NAME.nspawn (default yes)\n"
         "     --image-root=DIR\n"
@@ -113,6 +117,9 @@ enum {
         ARG_PERSONALITY,
         ARG_SUPPRESS_SYNC,
         ARG_INACCESSIBLE,
+        ARG_REGISTER,
+        ARG_KEEP_UNIT,
+        ARG_NO_PAGER,
 };
 
 typedef struct RunArgs {
@@ -178,6 +185,9 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
                 { "inaccessible", required_argument, NULL, ARG_INACCESSIBLE },
                 { "selinux-context", required_argument, NULL, 'Z' },
                 { "selinux-apifs-context", required_argument, NULL, 'L' },
+                { "register", required_argument, NULL, ARG_REGISTER },
+                { "keep-unit", no_argument, NULL, ARG_KEEP_UNIT },
+                { "no-pager", no_argument, NULL, ARG_NO_PAGER },
                 {}
         };
         int ch, r;
@@ -447,6 +457,15 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
                 case 'P':
                         c->console = CONSOLE_PIPE;
                         break;
+                case ARG_REGISTER:
+                        if ((int) (c->register_mode = register_mode_from_string(optarg)) < 0)
+                                return bad_value("--register", optarg, -EINVAL);
+                        break;
+                case ARG_KEEP_UNIT:
+                        c->keep_unit = true;
+                        break;
+                case ARG_NO_PAGER:
+                        break; /* cowpen pages nothing */
                 case ARG_SETTINGS:
                         if ((int) (a->settings = settings_trust_from_string(optarg)) < 0)
                                 return bad_value("--settings", optarg, -EINVAL);

@@ -255,6 +255,13 @@ DEFINE_TABLE_WITH_BOOLEAN(timezone_mode, TimezoneMode, _TIMEZONE_MODE_MAX, TIMEZ
              [TIMEZONE_OFF] = "off", [TIMEZONE_COPY] = "copy", [TIMEZONE_BIND] = "bind",
              [TIMEZONE_SYMLINK] = "symlink", [TIMEZONE_DELETE] = "delete", [TIMEZONE_AUTO] = "auto")
 
+RegisterMode register_mode_from_string(const char *s) {
+        if (s && streq(s, "auto"))
+                return REGISTER_AUTO;
+        int b = s ? parse_boolean(s) : -EINVAL;
+        return b < 0 ? (RegisterMode) -1 : b ? REGISTER_YES : REGISTER_NO;
+}
+
 static const char *const volatile_table[_VOLATILE_MODE_MAX] = {
         [VOLATILE_NO] = "no", [VOLATILE_YES] = "yes", [VOLATILE_STATE] = "state", [VOLATILE_OVERLAY] = "overlay",
 };

@@ -28,6 +28,15 @@ typedef enum ConsoleMode {
         _CONSOLE_MODE_AUTO = -1, /* interactive when stdin and stdout are terminals, else pipe */
 } ConsoleMode;
 
+/* --register=: registration with systemd-machined. cowpen has no D-Bus client yet: auto
+ * (the default) runs unregistered, yes fails with the reason (spawn_run), no never registers. */
+typedef enum RegisterMode {
+        REGISTER_AUTO,
+        REGISTER_NO,
+        REGISTER_YES,
+        _REGISTER_MODE_MAX,
+} RegisterMode;
+
 typedef enum VolatileMode {
         VOLATILE_NO,
         VOLATILE_YES,     /* tmpfs root, the image's /usr read-only */
@@ -167,6 +176,8 @@ typedef struct SpawnConfig {
         ConsoleMode console;
         ResolvConfMode resolv_conf;
         TimezoneMode timezone;
+        RegisterMode register_mode; /* --register= */
+        bool keep_unit;          /* --keep-unit: no scope of our own (there is none without a manager) */
         SettingMask mask;        /* what was set explicitly */
 } SpawnConfig;
 
@@ -190,6 +201,7 @@ const char *resolv_conf_mode_to_string(ResolvConfMode m);
 ResolvConfMode resolv_conf_mode_from_string(const char *s); /* also booleans: yes is auto, no off */
 const char *timezone_mode_to_string(TimezoneMode m);
 TimezoneMode timezone_mode_from_string(const char *s);       /* likewise */
+RegisterMode register_mode_from_string(const char *s);       /* yes|no|auto, booleans */
 
 /* --rlimit=NAME=SOFT[:HARD], NAME as RLIMIT_NOFILE or NOFILE, values a number or "infinity". */
 int rlimit_parse(const char *s, int *ret_resource, struct rlimit *ret);

@@ -100,3 +100,22 @@ grep -q 'ignoring MachineID= settings: the file is not trusted' "$W/err" || fail
 grep -q 'ignoring LimitMSGQUEUE= (above the current limit) settings' "$W/err" || fail "no warning for LimitMSGQUEUE=: $(cat "$W/err")"
 pass "settings: ResolvConf=, Timezone=, Limit*=, MachineID= honoured (MachineID= and raised limits only when trusted)"
 rm "$W/t.nspawn"
+
+# 4. What scripts written for nspawn pass: --register=no, --keep-unit, --no-pager (cowpen exited
+# 2 on them). auto (the default) runs unregistered without a word; yes fails in one line, as
+# nspawn fails without a system bus (run here with a /run of its own: no bus, no machined).
+OUT=$("$COWPEN" run --register=no --keep-unit --no-pager --console=pipe -D "$W/t" /bin/echo ok </dev/null 2>"$W/err") ||
+  fail "--register=no --keep-unit --no-pager refused: $(cat "$W/err")"
+[ "$OUT" = ok ] || fail "--register=no --keep-unit --no-pager: \"$OUT\""
+OUT=$("$COWPEN" run --register=auto --console=pipe -D "$W/t" /bin/echo ok </dev/null 2>"$W/err")
+[ "$OUT" = ok ] && [ ! -s "$W/err" ] || fail "--register=auto: \"$OUT\", stderr \"$(cat "$W/err")\""
+must_fail 1 unshare -m sh -c 'mount -t tmpfs tmpfs /run && exec "$@"' sh "$COWPEN" run --register=yes --console=pipe -D "$W/t" /bin/true
+assert_one_line_error '^cowpen: run t: cannot register the machine: no system bus \(/run/dbus/system_bus_socket: No such file or directory\)$'
+if [ "$HAVE_NSPAWN" = 1 ]; then
+  rc=0
+  unshare -m sh -c 'mount -t tmpfs tmpfs /run && exec systemd-nspawn -q --register=yes --keep-unit --console=pipe -D "$1" /bin/true' \
+    sh "$W/t" </dev/null >/dev/null 2>&1 || rc=$?
+  [ "$rc" -ne 0 ] || fail "systemd-nspawn --register=yes succeeded without a bus: the reference changed"
+fi
+must_fail "$COWPEN" run --register=sometimes -D "$W/t" /bin/true
+pass "--register=yes|no|auto, --keep-unit, --no-pager"
