@@ -515,8 +515,6 @@ static int log_prepare_error(int r, const RunArgs *a) {
         switch (r) {
         case -ENOENT:
                 return log_error_errno(r, "run %s: directory does not exist", obj);
-        case -EMEDIUMTYPE:
-                return log_error_errno(r, "run %s: not an OS tree (no etc/os-release or usr/lib/os-release)", obj);
         case -EBUSY:
                 return log_error_errno(r, "run %s: directory is in use", obj);
         case -EINVAL:
@@ -538,10 +536,7 @@ static int open_root(RunArgs *a, SpawnConfig *c, PreparedRoot **owned, SpawnImag
                         if (!*raw_path && asprintf(raw_path, "%s/%s.raw", arg_global.image_root, a->prep.machine) < 0)
                                 return log_oom();
                         a->image = *raw_path;
-                } else if (r == -EMEDIUMTYPE && a->prep.machine && !a->prep.directory)
-                        return log_error_errno(r, "run %s: image is not an OS tree (no etc/os-release or usr/lib/os-release)",
-                                               a->prep.machine);
-                else if (r < 0)
+                } else if (r < 0)
                         return log_prepare_error(r, a);
                 else {
                         *ret = *owned;
@@ -559,6 +554,33 @@ static int open_root(RunArgs *a, SpawnConfig *c, PreparedRoot **owned, SpawnImag
         if (img->read_only)
                 c->read_only = true;
         *ret = img->root;
+        return 0;
+}
+
+/* What systemd-nspawn 252 requires of the tree (after the settings file, whose Boot= counts):
+ * to boot, an OS tree (os-release), be it a directory or an image; otherwise a directory needs
+ * a /usr, and an image nothing. */
+static int check_os_tree(const RunArgs *a, const SpawnConfig *c, const PreparedRoot *root) {
+        const char *obj = a->image ? NULL : a->prep.directory ?: a->prep.machine ?: ".";
+        bool named = !a->image && !a->prep.directory && a->prep.machine;
+        int r;
+        if (c->boot) {
+                if ((r = dir_is_os_tree(root->fd)) < 0)
+                        return log_error_errno(r, "run %s: look for os-release: %m", obj ?: a->image);
+                if (r > 0)
+                        return 0;
+                if (a->image)
+                        return log_error_errno(-EMEDIUMTYPE, "run -i %s: not an OS tree (no etc/os-release or usr/lib/os-release in the root), refusing to boot it",
+                                               a->image);
+                return log_error_errno(-EMEDIUMTYPE, "run %s: %snot an OS tree (no etc/os-release or usr/lib/os-release), refusing to boot it",
+                                       obj, named ? "image is " : "");
+        }
+        if (a->image)
+                return 0;
+        if ((r = dir_has_usr(root->fd)) < 0)
+                return log_error_errno(r, "run %s: look for usr/: %m", obj);
+        if (r == 0)
+                return log_error_errno(-EMEDIUMTYPE, "run %s: %snot an OS tree (no usr/ directory)", obj, named ? "image is " : "");
         return 0;
 }
 
@@ -625,6 +647,9 @@ int verb_run(int argc, char *argv[]) {
                                 log_warning("run %s: %s: %s", root->machine, path, *w);
                 }
         }
+
+        if ((r = check_os_tree(&a, &c, root)) < 0)
+                goto finish;
 
         /* As nspawn: ambient capabilities come out of the bounding set, never on top of it. */
         uint64_t outside = c.ambient_caps & ~spawn_config_capabilities(&c);

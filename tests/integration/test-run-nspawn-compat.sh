@@ -119,3 +119,46 @@ if [ "$HAVE_NSPAWN" = 1 ]; then
 fi
 must_fail "$COWPEN" run --register=sometimes -D "$W/t" /bin/true
 pass "--register=yes|no|auto, --keep-unit, --no-pager"
+
+# 5. A tree without os-release runs commands (cowpen refused it): nspawn 252 wants os-release only
+# to boot (path_is_os_tree, also for Boot= from a settings file and for images: VALIDATE_OS), and
+# otherwise a /usr in a directory. The same for -D, -x, -M and -i.
+mk_tree "$W/noos" no-os-release
+both "$W/noos" -- /bin/echo ok
+[ "$OUT" = ok ] || fail "-D without os-release: \"$OUT\""
+both "$W/noos" -x -- /bin/echo ok
+[ "$OUT" = ok ] || fail "-x -D without os-release: \"$OUT\""
+mkdir -p "$W/images"
+cp -a "$W/noos" "$W/images/noos"
+OUT=$("$COWPEN" --image-root="$W/images" run -q --console=pipe -M noos /bin/echo ok </dev/null) || fail "-M without os-release refused"
+[ "$OUT" = ok ] || fail "-M without os-release: \"$OUT\""
+OUT=$("$COWPEN" --image-root="$W/images" run -q --console=pipe -x -M noos /bin/echo ok </dev/null) || fail "-x -M without os-release refused"
+# Booting it is refused, by both, also when Boot=yes comes from the settings file.
+must_fail 1 "$COWPEN" run -q -b -D "$W/noos"
+assert_one_line_error '^cowpen: run .*/noos: not an OS tree \(no etc/os-release or usr/lib/os-release\), refusing to boot it$'
+must_fail 1 "$COWPEN" --image-root="$W/images" run -q -b -x -M noos
+assert_one_line_error '^cowpen: run noos: image is not an OS tree .*refusing to boot it$'
+printf '[Exec]\nBoot=yes\n' >"$W/noos.nspawn"
+must_fail 1 "$COWPEN" run -q -D "$W/noos"
+assert_one_line_error 'not an OS tree .*refusing to boot it$'
+rm "$W/noos.nspawn"
+if [ "$HAVE_NSPAWN" = 1 ]; then
+  rc=0; nspawn -b -D "$W/noos" </dev/null >/dev/null 2>&1 || rc=$?
+  [ "$rc" -ne 0 ] || fail "systemd-nspawn -b booted a tree without os-release: the reference changed"
+fi
+# A directory without /usr is no OS tree for either, boot or not.
+mkdir -p "$W/nousr/bin" && cp "$BUSYBOX" "$W/nousr/bin/busybox" && ln -s busybox "$W/nousr/bin/echo"
+must_fail 1 "$COWPEN" run -q -D "$W/nousr" /bin/echo ok
+assert_one_line_error '^cowpen: run .*/nousr: not an OS tree \(no usr/ directory\)$'
+if [ "$HAVE_NSPAWN" = 1 ]; then
+  rc=0; nspawn -D "$W/nousr" /bin/echo ok </dev/null >/dev/null 2>&1 || rc=$?
+  [ "$rc" -ne 0 ] || fail "systemd-nspawn ran a directory without /usr: the reference changed"
+fi
+# A raw image (one ext4 file system) without os-release: runs, and booting it is refused.
+truncate -s 64M "$W/noos.raw"
+mkfs.ext4 -q -F -d "$W/noos" "$W/noos.raw" >/dev/null 2>&1 || fail "mkfs.ext4 -d failed"
+OUT=$("$COWPEN" run -q --console=pipe -i "$W/noos.raw" /bin/echo ok </dev/null 2>"$W/err") || fail "-i without os-release refused: $(cat "$W/err")"
+[ "$OUT" = ok ] || fail "-i without os-release: \"$OUT\""
+must_fail 1 "$COWPEN" run -q -b -i "$W/noos.raw"
+assert_one_line_error '^cowpen: run -i .*/noos.raw: not an OS tree .*refusing to boot it$'
+pass "os-release required only to boot (-D, -x, -M, -i; Boot= from the file too), /usr for directories"
