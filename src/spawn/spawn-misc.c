@@ -120,10 +120,17 @@ int custom_mount_parse_bind(const char *s, bool read_only, CustomMount *ret) {
                 const char *p = parts[2];
                 while (*p) {
                         size_t l = strcspn(p, ",");
+                        /* nspawn 252's parse_mount_bind_options(): the last of each kind wins. */
                         if (l == 5 && strneq(p, "rbind", 5))
                                 m.recursive = true;
                         else if (l == 7 && strneq(p, "norbind", 7))
                                 m.recursive = false;
+                        else if (l == 5 && strneq(p, "idmap", 5))
+                                m.idmap = BIND_IDMAP_CONTAINER;
+                        else if (l == 9 && strneq(p, "rootidmap", 9))
+                                m.idmap = BIND_IDMAP_OWNER;
+                        else if (l == 7 && strneq(p, "noidmap", 7))
+                                m.idmap = BIND_IDMAP_NONE;
                         else if (l == 0)
                                 ;
                         else
@@ -141,6 +148,13 @@ int custom_mount_parse_bind(const char *s, bool read_only, CustomMount *ret) {
         }
         *ret = m;
         return 0;
+}
+
+const char *bind_idmap_to_string(BindIdmap m) {
+        static const char *const t[_BIND_IDMAP_MAX] = {
+                [BIND_IDMAP_NONE] = "noidmap", [BIND_IDMAP_CONTAINER] = "idmap", [BIND_IDMAP_OWNER] = "rootidmap",
+        };
+        return m >= 0 && m < _BIND_IDMAP_MAX ? t[m] : NULL;
 }
 
 int custom_mount_parse_tmpfs(const char *s, CustomMount *ret) {

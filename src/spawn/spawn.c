@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -29,6 +30,14 @@ static int validate(const SpawnConfig *c, char **ret_error) {
         for (size_t i = 0; i < c->n_mounts; i++) {
                 const CustomMount *m = &c->mounts[i];
                 struct stat st;
+                /* nspawn fails these when mounting ("Failed to map ids for bind mount"): before
+                 * anything starts here. */
+                if (m->type == CUSTOM_MOUNT_BIND && m->idmap != BIND_IDMAP_NONE && c->private_users == PRIVATE_USERS_NO) {
+                        if (asprintf(ret_error, "bind %s%s: %s needs --private-users", m->source_in_root ? "+" : "", m->source,
+                                     bind_idmap_to_string(m->idmap)) < 0)
+                                *ret_error = NULL;
+                        return -EINVAL;
+                }
                 if (m->type == CUSTOM_MOUNT_BIND && !m->source_in_root && stat(m->source, &st) < 0) {
                         int r = negative_errno();
                         if (asprintf(ret_error, "bind source %s: %s", m->source, strerror(-r)) < 0)
@@ -92,6 +101,49 @@ static void remove_overlay_work_dirs(SpawnConfig *c) {
                 free(m->work_dir);
                 m->work_dir = NULL;
         }
+}
+
+/* --bind=…:rootidmap: a user namespace per such mount mapping the source's owner (uid and gid of
+ * that number, as nspawn) to the container's root, made here in the host's PID namespace (the
+ * helper's /proc entry must be ours). A source "+PATH" is the container's, resolved in it. */
+static int make_owner_maps(const SpawnConfig *c, const PreparedRoot *root, BindOwnerMaps *o, char **ret_error) {
+        for (size_t i = 0; i < c->n_mounts; i++) {
+                const CustomMount *m = &c->mounts[i];
+                if (m->type != CUSTOM_MOUNT_BIND || m->idmap != BIND_IDMAP_OWNER)
+                        continue;
+                if (!o->fds) {
+                        o->fds = malloc(sizeof(int) * c->n_mounts);
+                        o->owners = malloc(sizeof(uid_t) * c->n_mounts);
+                        if (!o->fds || !o->owners)
+                                return -ENOMEM;
+                        for (size_t k = 0; k < c->n_mounts; k++)
+                                o->fds[k] = -EBADF;
+                        o->n = c->n_mounts;
+                }
+                _cleanup_close_ int s = m->source_in_root
+                                                ? openat2_resolve(root->fd, m->source, O_PATH, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+                                                : open(m->source, O_PATH | O_CLOEXEC);
+                struct stat st;
+                int r = s < 0 ? (m->source_in_root ? s : negative_errno()) : fstat(s, &st) < 0 ? negative_errno() : 0;
+                if (r >= 0)
+                        r = spawn_userns_mapping(st.st_uid, c->uid_shift, 1, &o->fds[i]);
+                if (r < 0) {
+                        if (asprintf(ret_error, "bind %s%s: user namespace for rootidmap: %s", m->source_in_root ? "+" : "",
+                                     m->source, strerror(-r)) < 0)
+                                *ret_error = NULL;
+                        return r;
+                }
+                o->owners[i] = st.st_uid;
+        }
+        return 0;
+}
+
+static void owner_maps_done(BindOwnerMaps *o) {
+        for (size_t i = 0; o->fds && i < o->n; i++)
+                safe_close(o->fds[i]);
+        free(o->fds);
+        free(o->owners);
+        *o = (BindOwnerMaps) {};
 }
 
 /* Whether process pid has a handler for sig, ignores it, or leaves the default (from
@@ -232,6 +284,7 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
         SpawnUserns userns = SPAWN_USERNS_NULL;
         SpawnSeccomp seccomp = SPAWN_SECCOMP_NULL;
         SpawnCgroup cgroup = SPAWN_CGROUP_NULL;
+        BindOwnerMaps owner_maps = {};
         int saved_pid_ns = -EBADF, handoff[2] = { -EBADF, -EBADF }, stub_fd = -EBADF;
         /* A SIGINT/SIGTERM/SIGHUP that came before the signals were blocked here found no
          * container to forward to (main's handler only noted it): it ends the run before anything
@@ -286,12 +339,15 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
                 .seccomp = c->no_seccomp ? NULL : &seccomp,
                 .stub_fd = stub_fd,
                 .init_close = { -EBADF, -EBADF },
+                .owner_maps = &owner_maps,
         };
         args.close_fds[0] = sfd;
         args.close_fds[1] = error_pipe[0];
         args.close_fds[2] = con.master;
         args.close_fds[3] = handoff[1];
         if (c->private_users && (r = spawn_userns_prepare(c, root->fd, root->machine, &userns, ret_error)) < 0)
+                goto finish;
+        if (c->private_users && (r = make_owner_maps(c, root, &owner_maps, ret_error)) < 0)
                 goto finish;
         /* Every container gets a cgroup with the device policy; a booted init is delegated it. */
         if (c->boot && c->private_users)
@@ -457,6 +513,7 @@ finish:
         sfd = safe_close(sfd);
         safe_close(stub_fd);
         spawn_seccomp_done(&seccomp);
+        owner_maps_done(&owner_maps);
         /* Signals that arrived for the container are not replayed to cowpen itself. */
         struct timespec zero = {};
         while (sigtimedwait(&mask, NULL, &zero) > 0)

@@ -75,10 +75,21 @@ typedef enum CustomMountType {
         _CUSTOM_MOUNT_TYPE_MAX,
 } CustomMountType;
 
+/* --bind=…:idmap|rootidmap|noidmap (nspawn 252's RemountIdmapping): with --private-users, the
+ * bind mount idmapped so that the source's owners 0… are the container's 0… (idmap), or so that
+ * the source directory's owner is the container's root and nobody else is mapped (rootidmap). */
+typedef enum BindIdmap {
+        BIND_IDMAP_NONE,
+        BIND_IDMAP_CONTAINER, /* idmap: the container's own mapping */
+        BIND_IDMAP_OWNER,     /* rootidmap: the source's owner as the container's root, alone */
+        _BIND_IDMAP_MAX,
+} BindIdmap;
+
 typedef struct CustomMount {
         CustomMountType type;
         bool read_only;
         bool recursive;       /* bind: rbind (the default) or norbind */
+        BindIdmap idmap;      /* bind: idmap, rootidmap, noidmap (the default) */
         bool source_in_root;  /* bind: the source was "+PATH", relative to the container's root */
         char *source;         /* bind: host path (or root-relative path) */
         char *destination;    /* absolute path inside the container */
@@ -189,6 +200,7 @@ int spawn_config_add_mount(SpawnConfig *c, const CustomMount *m);
 /* Parsers for the option values, shared by the command line and settings files. Each returns
  * -EINVAL for a malformed value (with -ERANGE/-E2BIG for limits). */
 int custom_mount_parse_bind(const char *s, bool read_only, CustomMount *ret);    /* SRC[:DST[:OPTS]] */
+const char *bind_idmap_to_string(BindIdmap m);
 int custom_mount_parse_tmpfs(const char *s, CustomMount *ret);                  /* PATH[:OPTS] */
 int custom_mount_parse_overlay(const char *s, bool read_only, CustomMount *ret); /* LOWER…:UPPER:DST */
 void custom_mount_done(CustomMount *m);

@@ -472,6 +472,18 @@ static void test_bind_parse(void **state) {
         assert_int_equal(custom_mount_parse_bind("rel", false, &m), -EINVAL);
         assert_int_equal(custom_mount_parse_bind("/a:rel", false, &m), -EINVAL);
         assert_int_equal(custom_mount_parse_bind("/a:/b:bogus", false, &m), -EINVAL);
+        /* Issue 12: nspawn 252's idmap, rootidmap, noidmap (the last one given wins). */
+        assert_int_equal(custom_mount_parse_bind("/a:/b:idmap", false, &m), 0);
+        assert_int_equal(m.idmap, BIND_IDMAP_CONTAINER);
+        custom_mount_done(&m);
+        assert_int_equal(custom_mount_parse_bind("/a:/b:norbind,rootidmap", false, &m), 0);
+        assert_int_equal(m.idmap, BIND_IDMAP_OWNER);
+        assert_false(m.recursive);
+        custom_mount_done(&m);
+        assert_int_equal(custom_mount_parse_bind("/a:/b:idmap,noidmap", false, &m), 0);
+        assert_int_equal(m.idmap, BIND_IDMAP_NONE);
+        custom_mount_done(&m);
+        assert_int_equal(custom_mount_parse_bind("/a:/b:idmapped", false, &m), -EINVAL);
         assert_int_equal(custom_mount_parse_bind("/a:/b:rbind:extra", false, &m), -EINVAL);
 
         assert_int_equal(custom_mount_parse_tmpfs("/t", &m), 0);
