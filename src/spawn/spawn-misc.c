@@ -30,6 +30,7 @@ void custom_mount_done(CustomMount *m) {
         strv_free(m->lower);
         free(m->upper);
         free(m->work_dir);
+        free(m->temp_dir);
         *m = (CustomMount) {};
 }
 
@@ -193,6 +194,11 @@ int custom_mount_parse_tmpfs(const char *s, CustomMount *ret) {
         return 0;
 }
 
+/* A layer of --overlay: an absolute host path, or "+PATH" of the container's root. */
+static bool overlay_layer_is_valid(const char *p) {
+        return path_is_absolute_clean(p[0] == '+' ? p + 1 : p);
+}
+
 int custom_mount_parse_overlay(const char *s, bool read_only, CustomMount *ret) {
         _cleanup_strv_free_ char **parts = NULL;
         int r = split_colons(s, SPAWN_OVERLAY_LAYERS_MAX + 2, &parts);
@@ -201,21 +207,28 @@ int custom_mount_parse_overlay(const char *s, bool read_only, CustomMount *ret) 
         size_t n = strv_length(parts);
         if (n < 2)
                 return -EINVAL;
-        for (size_t i = 0; i < n; i++)
-                if (!path_is_absolute_clean(parts[i]))
-                        return -EINVAL;
-        CustomMount m = { .type = CUSTOM_MOUNT_OVERLAY, .read_only = read_only };
-        /* As systemd-nspawn: the last path is the mount point; with only two, the second is both
-         * the top layer on the host and the mount point. The top layer is the upper (writable)
-         * one unless read-only. */
+        /* As nspawn's overlay_mount_parse(): the last path is the mount point (a path of the
+         * container, so no "+"); with only two, the second is both the top layer and, without
+         * its "+", the mount point. The top layer is the upper (writable) one unless read-only;
+         * with three or more it may be empty: a throw-away directory then. Layers may be "+PATH",
+         * relative to the container's root. */
         size_t top = n == 2 ? 1 : n - 2;
-        m.destination = strdup(parts[n - 1]);
+        const char *dst = n == 2 ? parts[1] + (parts[1][0] == '+') : parts[n - 1];
+        if (!path_is_absolute_clean(dst))
+                return -EINVAL;
+        for (size_t i = 0; i < n - (n > 2); i++)
+                if (!(i == top && n > 2 && !parts[i][0]) && !overlay_layer_is_valid(parts[i]))
+                        return -EINVAL;
+        CustomMount m = { .type = CUSTOM_MOUNT_OVERLAY, .read_only = read_only, .temporary_top = !parts[top][0] };
+        m.destination = strdup(dst);
         if (!m.destination)
                 goto oom;
         for (size_t i = 0; i < top; i++)
                 if (strv_extend(&m.lower, parts[i]) < 0)
                         goto oom;
-        if (read_only) {
+        if (m.temporary_top)
+                ;
+        else if (read_only) {
                 if (strv_extend(&m.lower, parts[top]) < 0)
                         goto oom;
         } else if (!(m.upper = strdup(parts[top])))

@@ -487,6 +487,31 @@ int mount_api_vfs(int root_fd, const SpawnConfig *c, const char *console_path, S
         return 0;
 }
 
+/* An overlay layer: a host path, or "+PATH" of the container's root, resolved inside it. */
+static int open_overlay_layer(int root_fd, const char *path) {
+        if (path[0] == '+')
+                return openat2_resolve(root_fd, path + 1, O_PATH | O_DIRECTORY, 0, RESOLVE_ROOT);
+        return RET_NERRNO(open(path, O_PATH | O_DIRECTORY | O_CLOEXEC));
+}
+
+/* The work directory of an upper layer "+PATH" (spawn_run named it, next to that layer): made in
+ * the root, its parent resolved inside it; spawn_run removes it after the run. */
+static int make_overlay_work_dir(int root_fd, const char *path) {
+        const char *slash = strrchr(path, '/');
+        if (!slash || !slash[1])
+                return -EINVAL;
+        _cleanup_free_ char *parent = strndup(path, (size_t) (slash - path));
+        if (!parent)
+                return -ENOMEM;
+        _cleanup_close_ int pfd = openat2_resolve(root_fd, *parent ? parent : "/", O_PATH | O_DIRECTORY, 0, RESOLVE_ROOT);
+        if (pfd < 0)
+                return pfd;
+        int r = make_mount_point(pfd, slash + 1, true);
+        if (r < 0)
+                return r;
+        return RET_NERRNO(openat(pfd, slash + 1, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+}
+
 static int mount_custom_one(int root_fd, const CustomMount *m, const SpawnUserns *u, int owner_ns_fd, uid_t owner,
                             SpawnError *e) {
         _cleanup_close_ int t = -EBADF;
@@ -541,19 +566,25 @@ static int mount_custom_one(int root_fd, const CustomMount *m, const SpawnUserns
                 int ufd = -EBADF, wfd = -EBADF;
                 r = 0;
                 for (size_t i = 0; i < n && i <= SPAWN_OVERLAY_LAYERS_MAX && r >= 0; i++) {
-                        int fd = open(m->lower[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
+                        int fd = open_overlay_layer(root_fd, m->lower[i]);
                         if (fd < 0)
-                                r = spawn_error(e, negative_errno(), "overlay layer %s: %m", m->lower[i]);
+                                r = spawn_error(e, fd, "overlay layer %s: %m", m->lower[i]);
                         else {
                                 fds[nf++] = fd;
                                 lower[i] = (char *) fd_path(paths[i], fd);
                         }
                 }
                 if (r >= 0 && m->upper) {
-                        ufd = open(m->upper, O_PATH | O_DIRECTORY | O_CLOEXEC);
-                        wfd = m->work_dir ? open(m->work_dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -EBADF;
-                        if (ufd < 0 || wfd < 0)
-                                r = spawn_error(e, negative_errno(), "overlay upper layer %s: %m", m->upper);
+                        ufd = open_overlay_layer(root_fd, m->upper);
+                        if (ufd < 0)
+                                r = spawn_error(e, ufd, "overlay upper layer %s: %m", m->upper);
+                }
+                if (r >= 0 && m->upper) {
+                        wfd = m->work_dir && m->work_dir[0] == '+' ? make_overlay_work_dir(root_fd, m->work_dir + 1)
+                              : m->work_dir                        ? open_overlay_layer(root_fd, m->work_dir)
+                                                                   : -EINVAL;
+                        if (wfd < 0)
+                                r = spawn_error(e, wfd, "overlay work directory %s: %m", m->work_dir ?: "");
                 }
                 _cleanup_free_ char *opts = NULL;
                 if (r >= 0 && (r = overlay_options(lower, n, ufd, wfd, &opts)) < 0)

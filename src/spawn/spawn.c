@@ -46,14 +46,15 @@ static int validate(const SpawnConfig *c, char **ret_error) {
                 }
                 if (m->type != CUSTOM_MOUNT_OVERLAY)
                         continue;
+                /* Layers "+PATH" are the container's: resolved inside it when mounted. */
                 for (char **l = m->lower; l && *l; l++)
-                        if (stat(*l, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                        if (**l != '+' && (stat(*l, &st) < 0 || !S_ISDIR(st.st_mode))) {
                                 int r = errno > 0 ? -errno : -ENOTDIR;
                                 if (asprintf(ret_error, "overlay layer %s: %s", *l, strerror(-r)) < 0)
                                         *ret_error = NULL;
                                 return r;
                         }
-                if (m->upper && (stat(m->upper, &st) < 0 || !S_ISDIR(st.st_mode))) {
+                if (m->upper && m->upper[0] != '+' && (stat(m->upper, &st) < 0 || !S_ISDIR(st.st_mode))) {
                         int r = errno > 0 ? -errno : -ENOTDIR;
                         if (asprintf(ret_error, "overlay upper layer %s: %s", m->upper, strerror(-r)) < 0)
                                 *ret_error = NULL;
@@ -64,14 +65,45 @@ static int validate(const SpawnConfig *c, char **ret_error) {
 }
 
 /* Work directories of --overlay mounts: next to their upper directory (same file system, as
- * overlayfs requires), hidden, removed after the run. */
+ * overlayfs requires), hidden, removed after the run. An upper "+PATH" is in the container's
+ * root: its work directory is only named here ("+DIR/.#work.BASE.RANDOM") and made by the
+ * container's setup (spawn-mount.c), inside the root. An empty top layer is a throw-away
+ * directory in /var/tmp (as nspawn's /var/tmp/nspawn-temp-*), holding the upper layer (or, read
+ * only, an empty top lower one) and the work directory; with a user namespace its top belongs to
+ * the container's root. */
 static int make_overlay_work_dirs(SpawnConfig *c) {
         for (size_t i = 0; i < c->n_mounts; i++) {
                 CustomMount *m = &c->mounts[i];
-                if (m->type != CUSTOM_MOUNT_OVERLAY || !m->upper || m->work_dir)
+                if (m->type != CUSTOM_MOUNT_OVERLAY || m->work_dir)
+                        continue;
+                int r;
+                if (m->temporary_top && !m->temp_dir) {
+                        char t[] = "/var/tmp/cowpen-overlay.XXXXXX";
+                        if (!mkdtemp(t))
+                                return negative_errno();
+                        if (!(m->temp_dir = strdup(t))) {
+                                (void) rmdir(t);
+                                return -ENOMEM;
+                        }
+                        _cleanup_free_ char *top = strjoin(t, "/upper"), *work = strjoin(t, "/work");
+                        if (!top || !work)
+                                return -ENOMEM;
+                        /* Its owner, with a user namespace: chown_overlay_temp_tops(). */
+                        if (mkdir(top, 0755) < 0 || (!m->read_only && mkdir(work, 0700) < 0))
+                                return negative_errno();
+                        if (m->read_only) {
+                                if ((r = strv_extend(&m->lower, top)) < 0)
+                                        return r;
+                        } else {
+                                m->upper = TAKE_PTR(top);
+                                m->work_dir = TAKE_PTR(work);
+                        }
+                        continue;
+                }
+                if (!m->upper)
                         continue;
                 _cleanup_free_ char *rnd = NULL, *dir = strdup(m->upper);
-                int r = random_hex(8, &rnd);
+                r = random_hex(8, &rnd);
                 if (r < 0)
                         return r;
                 if (!dir)
@@ -82,7 +114,7 @@ static int make_overlay_work_dirs(SpawnConfig *c) {
                 char *w;
                 if (asprintf(&w, "%s/.#work.%s.%s", dir, base, rnd) < 0)
                         return -ENOMEM;
-                if (mkdir(w, 0700) < 0) {
+                if (m->upper[0] != '+' && mkdir(w, 0700) < 0) {
                         r = negative_errno();
                         free(w);
                         return r;
@@ -92,12 +124,52 @@ static int make_overlay_work_dirs(SpawnConfig *c) {
         return 0;
 }
 
-static void remove_overlay_work_dirs(SpawnConfig *c) {
+/* With a user namespace, the throw-away top layers belong to the container's root (once its
+ * range is known: spawn_userns_prepare()), who could not write to them otherwise. */
+static int chown_overlay_temp_tops(const SpawnConfig *c) {
+        for (size_t i = 0; c->private_users && i < c->n_mounts; i++) {
+                const CustomMount *m = &c->mounts[i];
+                if (!m->temp_dir)
+                        continue;
+                const char *top = m->read_only ? m->lower[strv_length(m->lower) - 1] : m->upper;
+                if (chown(top, c->uid_shift, c->uid_shift) < 0)
+                        return negative_errno();
+        }
+        return 0;
+}
+
+static void remove_overlay_work_dirs(SpawnConfig *c, const PreparedRoot *root) {
         for (size_t i = 0; i < c->n_mounts; i++) {
                 CustomMount *m = &c->mounts[i];
-                if (!m->work_dir)
-                        continue;
-                (void) rm_rf_at(AT_FDCWD, m->work_dir);
+                if (m->temp_dir) {
+                        /* What make_overlay_work_dirs() added for it goes too: made anew by a
+                         * next run (after a reboot inside). */
+                        size_t n = strv_length(m->lower);
+                        if (m->read_only && n > 0 && startswith(m->lower[n - 1], m->temp_dir)) {
+                                free(m->lower[n - 1]);
+                                m->lower[n - 1] = NULL;
+                        }
+                        if (m->upper && startswith(m->upper, m->temp_dir)) {
+                                free(m->upper);
+                                m->upper = NULL;
+                        }
+                        (void) rm_rf_at(AT_FDCWD, m->temp_dir);
+                        free(m->temp_dir);
+                        m->temp_dir = NULL;
+                } else if (m->work_dir && m->work_dir[0] == '+') {
+                        /* In the container's root, which the container may have changed: its
+                         * parent resolved inside the root, the entry removed without following
+                         * anything. */
+                        const char *slash = strrchr(m->work_dir, '/');
+                        _cleanup_free_ char *parent = strndup(m->work_dir + 1, (size_t) (slash - m->work_dir - 1));
+                        if (parent) {
+                                _cleanup_close_ int pfd = openat2_resolve(root->fd, *parent ? parent : "/", O_PATH | O_DIRECTORY, 0,
+                                                                          RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+                                if (pfd >= 0)
+                                        (void) rm_rf_at(pfd, slash + 1);
+                        }
+                } else if (m->work_dir)
+                        (void) rm_rf_at(AT_FDCWD, m->work_dir);
                 free(m->work_dir);
                 m->work_dir = NULL;
         }
@@ -256,7 +328,7 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
         r = make_overlay_work_dirs(c);
         if (r < 0) {
                 *ret_error = strdup("overlay work directory");
-                remove_overlay_work_dirs(c);
+                remove_overlay_work_dirs(c, root);
                 return r;
         }
 
@@ -264,7 +336,7 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
         r = console_open(&con, mode);
         if (r < 0) {
                 *ret_error = strdup("allocate a pty");
-                remove_overlay_work_dirs(c);
+                remove_overlay_work_dirs(c, root);
                 return r;
         }
 
@@ -349,6 +421,10 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
                 goto finish;
         if (c->private_users && (r = make_owner_maps(c, root, &owner_maps, ret_error)) < 0)
                 goto finish;
+        if ((r = chown_overlay_temp_tops(c)) < 0) {
+                *ret_error = strdup("hand the throw-away overlay layer to the container's root");
+                goto finish;
+        }
         /* Every container gets a cgroup with the device policy; a booted init is delegated it. */
         if (c->boot && c->private_users)
                 cgroup.owner = c->uid_shift;
@@ -519,7 +595,7 @@ finish:
         while (sigtimedwait(&mask, NULL, &zero) > 0)
                 ;
         sigprocmask(SIG_SETMASK, &saved, NULL);
-        remove_overlay_work_dirs(c);
+        remove_overlay_work_dirs(c, root);
         spawn_boot_done(&boot);
         spawn_cgroup_done(&cgroup);
         (void) spawn_userns_clone_end(saved_pid_ns);

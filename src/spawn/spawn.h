@@ -94,9 +94,14 @@ typedef struct CustomMount {
         char *source;         /* bind: host path (or root-relative path) */
         char *destination;    /* absolute path inside the container */
         char *options;        /* tmpfs: mount options */
-        char **lower;         /* overlay: lower directories, lowest first (host paths) */
-        char *upper;          /* overlay: upper directory (host path), NULL for read-only */
-        char *work_dir;       /* overlay: work directory, made by spawn_run next to the upper one */
+        char **lower;         /* overlay: lower directories, lowest first: host paths, or "+PATH"
+                               * relative to the container's root (resolved inside it) */
+        char *upper;          /* overlay: upper directory (host path or "+PATH"), NULL for read-only */
+        bool temporary_top;   /* overlay: the upper (or, read-only, the top lower) layer was given
+                               * empty: a throw-away directory spawn_run makes (temp_dir) */
+        char *work_dir;       /* overlay: work directory, made by spawn_run next to the upper one
+                               * ("+PATH": named by spawn_run, made in the root by the container) */
+        char *temp_dir;       /* overlay: the throw-away directory of temporary_top */
 } CustomMount;
 
 /* Limits on what a settings file or command line may ask for. */
@@ -202,7 +207,7 @@ int spawn_config_add_mount(SpawnConfig *c, const CustomMount *m);
 int custom_mount_parse_bind(const char *s, bool read_only, CustomMount *ret);    /* SRC[:DST[:OPTS]] */
 const char *bind_idmap_to_string(BindIdmap m);
 int custom_mount_parse_tmpfs(const char *s, CustomMount *ret);                  /* PATH[:OPTS] */
-int custom_mount_parse_overlay(const char *s, bool read_only, CustomMount *ret); /* LOWER…:UPPER:DST */
+int custom_mount_parse_overlay(const char *s, bool read_only, CustomMount *ret); /* LOWER…:[UPPER]:DST */
 void custom_mount_done(CustomMount *m);
 
 const char *console_mode_to_string(ConsoleMode m);

@@ -192,3 +192,32 @@ must_fail 1 "$COWPEN" run -q --console=pipe --bind="$W/src:/mnt:idmap" -D "$W/t"
 assert_one_line_error '^cowpen: run t: bind .*/src: idmap needs --private-users$'
 must_fail "$COWPEN" run -q --bind="$W/src:/mnt:idmapx" -D "$W/t" /bin/true
 pass "--bind options idmap, rootidmap, noidmap as nspawn"
+
+# 7. --overlay layers "+PATH" (of the container's root) and an empty upper (a throw-away one), as
+# nspawn's overlay_mount_parse()/custom_mount_prepare_all(); cowpen refused both.
+mkdir -p "$W/t/lower" "$W/t/upper" "$W/hl"
+echo a >"$W/t/lower/a"
+echo h >"$W/hl/h"
+temps() { find /var/tmp -maxdepth 1 -name 'cowpen-overlay.*' | wc -l; }
+t0=$(temps)
+both "$W/t" --overlay=+/lower:+/upper:/mnt -- /bin/sh -c 'ls /mnt | tr "\n" " "'
+[ "$OUT" = "a " ] || fail "--overlay=+/lower:+/upper:/mnt shows \"$OUT\""
+cowpen --console=pipe --overlay=+/lower:+/upper:/mnt -D "$W/t" /bin/touch /mnt/b </dev/null || fail "--overlay=+…: cannot write"
+[ -f "$W/t/upper/b" ] || fail "--overlay=+…: the write did not land in the container's +/upper"
+! ls -a "$W/t" | grep -q '^\.#' || fail "--overlay=+…: a work directory was left in the root: $(ls -a "$W/t")"
+both "$W/t" --overlay=+/lower:+/upper -- /bin/sh -c 'ls /upper | tr "\n" " "'
+[ "$OUT" = "a b " ] || fail "--overlay=+/lower:+/upper (mounted on /upper) shows \"$OUT\""
+both "$W/t" --overlay="$W/hl::/mnt" -- /bin/sh -c 'touch /mnt/x && ls /mnt | tr "\n" " "'
+[ "$OUT" = "h x " ] || fail "--overlay=LOWER::DST shows \"$OUT\""
+[ "$(ls "$W/hl")" = h ] || fail "--overlay=LOWER::DST wrote into the lower layer"
+both "$W/t" --overlay-ro="$W/hl::/mnt" -- /bin/sh -c 'ls /mnt | tr "\n" " "; touch /mnt/x 2>/dev/null || echo read-only'
+[ "$OUT" = "h read-only" ] || fail "--overlay-ro=LOWER::DST shows \"$OUT\""
+# With a user namespace the throw-away upper layer is the container root's (nspawn leaves it the
+# host root's, nobody's inside, so that the container cannot write to it).
+OUT=$(cowpen --console=pipe -U --overlay="$W/hl::/mnt" -D "$W/t" /bin/sh -c 'touch /mnt/y && stat -c %u /mnt/y' </dev/null 2>"$W/err") ||
+  fail "-U --overlay=LOWER::DST: cannot write: $(cat "$W/err")"
+[ "$OUT" = 0 ] || fail "-U --overlay=LOWER::DST: written as $OUT"
+[ "$(temps)" = "$t0" ] || fail "a throw-away upper layer was left in /var/tmp"
+must_fail "$COWPEN" run -q --overlay=/a:/b:+/dst -D "$W/t" /bin/true
+must_fail "$COWPEN" run -q --overlay=::/dst -D "$W/t" /bin/true
+pass "--overlay with +PATH layers and an empty upper as nspawn"

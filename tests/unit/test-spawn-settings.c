@@ -500,6 +500,25 @@ static void test_bind_parse(void **state) {
         assert_int_equal(strv_length(m.lower), 2);
         custom_mount_done(&m);
         assert_int_equal(custom_mount_parse_overlay("/only", false, &m), -EINVAL);
+        /* Issue 12: layers "+PATH" of the container's root, and an empty upper, as nspawn. */
+        assert_int_equal(custom_mount_parse_overlay("+/l:+/u", false, &m), 0);
+        assert_string_equal(m.lower[0], "+/l");
+        assert_string_equal(m.upper, "+/u");
+        assert_string_equal(m.destination, "/u");
+        custom_mount_done(&m);
+        assert_int_equal(custom_mount_parse_overlay("/l::/mnt", false, &m), 0);
+        assert_true(m.temporary_top);
+        assert_null(m.upper);
+        assert_int_equal(strv_length(m.lower), 1);
+        custom_mount_done(&m);
+        assert_int_equal(custom_mount_parse_overlay("/l1:+/l2::/mnt", true, &m), 0);
+        assert_true(m.temporary_top);
+        assert_int_equal(strv_length(m.lower), 2);
+        custom_mount_done(&m);
+        assert_int_equal(custom_mount_parse_overlay("/l:/u:+/mnt", false, &m), -EINVAL); /* the mount point has no "+" */
+        assert_int_equal(custom_mount_parse_overlay("/l:", false, &m), -EINVAL);          /* two paths: neither empty */
+        assert_int_equal(custom_mount_parse_overlay(":/u:/mnt", false, &m), -EINVAL);     /* no lower layer empty */
+        assert_int_equal(custom_mount_parse_overlay("+rel:/u:/mnt", false, &m), -EINVAL);
 
         /* layers: limit fits, limit + 1 does not */
         char *s = malloc((SPAWN_OVERLAY_LAYERS_MAX + 3) * 8);
