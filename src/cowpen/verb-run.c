@@ -71,7 +71,7 @@ static const char help_run[] =
         "     --timezone=MODE       off, copy, bind, symlink, delete, auto\n"
         "I/O:\n"
         "     --suppress-sync=BOOL  Make sync() and friends succeed without syncing\n"
-        "     --console=MODE        interactive, read-only, passive, pipe\n"
+        "     --console=MODE        interactive, read-only, passive, pipe, autopipe\n"
         "  -P --pipe                --console=pipe\n"
         "Registration (no systemd manager or machined needed; see cowpen-run(1)):\n"
         "     --register=yes|no|auto  Register with systemd-machined (auto: where it can)\n"

@@ -254,7 +254,7 @@ oom:
 
 DEFINE_TABLE(console_mode, ConsoleMode, _CONSOLE_MODE_MAX,
              [CONSOLE_INTERACTIVE] = "interactive", [CONSOLE_READ_ONLY] = "read-only",
-             [CONSOLE_PASSIVE] = "passive", [CONSOLE_PIPE] = "pipe")
+             [CONSOLE_PASSIVE] = "passive", [CONSOLE_PIPE] = "pipe", [CONSOLE_AUTOPIPE] = "autopipe")
 
 /* As systemd's DEFINE_STRING_TABLE_LOOKUP_WITH_BOOLEAN: "yes" (and the other truths) is auto,
  * "no" (and the other untruths) the first entry, off. */

@@ -320,10 +320,11 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
                 return r;
 
         ConsoleMode mode = c->console;
+        bool tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
         if (mode == _CONSOLE_MODE_AUTO)
-                mode = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) ? CONSOLE_INTERACTIVE
-                       : c->boot                                     ? CONSOLE_READ_ONLY /* init wants a /dev/console */
-                                                                     : CONSOLE_PIPE;
+                mode = tty ? CONSOLE_INTERACTIVE : c->boot ? CONSOLE_READ_ONLY /* init wants a /dev/console */ : CONSOLE_PIPE;
+        else if (mode == CONSOLE_AUTOPIPE) /* as nspawn: pipe even for a booted init */
+                mode = tty ? CONSOLE_INTERACTIVE : CONSOLE_PIPE;
 
         r = make_overlay_work_dirs(c);
         if (r < 0) {

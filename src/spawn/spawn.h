@@ -24,6 +24,7 @@ typedef enum ConsoleMode {
         CONSOLE_READ_ONLY,
         CONSOLE_PASSIVE,
         CONSOLE_PIPE,
+        CONSOLE_AUTOPIPE, /* nspawn's autopipe: interactive when stdin and stdout are terminals, else pipe */
         _CONSOLE_MODE_MAX,
         _CONSOLE_MODE_AUTO = -1, /* interactive when stdin and stdout are terminals, else pipe */
 } ConsoleMode;

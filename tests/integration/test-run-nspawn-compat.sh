@@ -221,3 +221,16 @@ OUT=$(cowpen --console=pipe -U --overlay="$W/hl::/mnt" -D "$W/t" /bin/sh -c 'tou
 must_fail "$COWPEN" run -q --overlay=/a:/b:+/dst -D "$W/t" /bin/true
 must_fail "$COWPEN" run -q --overlay=::/dst -D "$W/t" /bin/true
 pass "--overlay with +PATH layers and an empty upper as nspawn"
+
+# 8. --console=autopipe (cowpen refused it): interactive on a terminal, else pipe, as nspawn.
+tty_probe='if test -t 0; then echo tty; else echo notty $(readlink /proc/self/fd/1 | cut -c1-5); fi'
+both "$W/t" --console=autopipe -- /bin/sh -c "$tty_probe"
+[ "$OUT" = "notty pipe:" ] || fail "--console=autopipe without a terminal: \"$OUT\""
+OUT=$(script -qec "$(printf '%q ' "$COWPEN" run -q --console=autopipe -D "$W/t" /bin/sh -c "$tty_probe")" /dev/null </dev/null | tr -d '\r')
+# (script echoes what it forwards of its empty stdin first: look at the end.)
+[[ $OUT == *tty && $OUT != *notty* ]] || fail "--console=autopipe on a terminal: \"$OUT\""
+if [ "$HAVE_NSPAWN" = 1 ]; then
+  n=$(script -qec "unshare -m sh -c 'mount -t tmpfs tmpfs /run && exec systemd-nspawn --register=no --keep-unit -q --console=autopipe -D $W/t /bin/sh -c \"$tty_probe\"'" /dev/null </dev/null | tr -d '\r')
+  [[ $n == *tty && $n != *notty* ]] || fail "systemd-nspawn --console=autopipe on a terminal: \"$n\": the reference changed"
+fi
+pass "--console=autopipe as nspawn"
