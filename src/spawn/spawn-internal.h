@@ -28,7 +28,7 @@ typedef struct ChildArgs {
         int console_fd;      /* pty slave, or -EBADF in pipe mode */
         const char *console_path; /* its name (/dev/pts/N), to bind it in the child's namespace */
         const sigset_t *saved_mask;
-        const char *term;    /* $TERM for the payload */
+        const char *term;    /* $TERM for the payload (cowpen's own), or NULL */
         const SpawnBoot *boot; /* -b: notify socket (spawn-boot.h) */
         const struct SpawnCgroup *cgroup; /* the container's cgroup (spawn-cgroup.h) */
         const struct SpawnUserns *userns; /* --private-users: the namespaces (spawn-userns.h) */

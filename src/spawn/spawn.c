@@ -391,9 +391,8 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
                 goto finish;
         }
 
+        /* As nspawn 252: our own $TERM in every console mode, none when we have none. */
         const char *term = getenv("TERM");
-        if (mode != CONSOLE_PIPE && !term)
-                term = "vt220";
         ChildArgs args = {
                 .config = c,
                 .root = root,

@@ -226,11 +226,25 @@ pass "--overlay with +PATH layers and an empty upper as nspawn"
 tty_probe='if test -t 0; then echo tty; else echo notty $(readlink /proc/self/fd/1 | cut -c1-5); fi'
 both "$W/t" --console=autopipe -- /bin/sh -c "$tty_probe"
 [ "$OUT" = "notty pipe:" ] || fail "--console=autopipe without a terminal: \"$OUT\""
-OUT=$(script -qec "$(printf '%q ' "$COWPEN" run -q --console=autopipe -D "$W/t" /bin/sh -c "$tty_probe")" /dev/null </dev/null | tr -d '\r')
-# (script echoes what it forwards of its empty stdin first: look at the end.)
-[[ $OUT == *tty && $OUT != *notty* ]] || fail "--console=autopipe on a terminal: \"$OUT\""
+# (script's terminal echoes what it forwards of the empty stdin, "^@", around the output: dropped.)
+on_tty() { script -qec "$1" /dev/null </dev/null | tr -d '\r\n\000' | sed 's/\^@//g'; }
+OUT=$(on_tty "$(printf '%q ' "$COWPEN" run -q --console=autopipe -D "$W/t" /bin/sh -c "$tty_probe")")
+[ "$OUT" = tty ] || fail "--console=autopipe on a terminal: \"$OUT\""
 if [ "$HAVE_NSPAWN" = 1 ]; then
-  n=$(script -qec "unshare -m sh -c 'mount -t tmpfs tmpfs /run && exec systemd-nspawn --register=no --keep-unit -q --console=autopipe -D $W/t /bin/sh -c \"$tty_probe\"'" /dev/null </dev/null | tr -d '\r')
-  [[ $n == *tty && $n != *notty* ]] || fail "systemd-nspawn --console=autopipe on a terminal: \"$n\": the reference changed"
+  n=$(on_tty "unshare -m sh -c 'mount -t tmpfs tmpfs /run && exec systemd-nspawn --register=no --keep-unit -q --console=autopipe -D $W/t /bin/sh -c \"$tty_probe\"'")
+  [ "$n" = tty ] || fail "systemd-nspawn --console=autopipe on a terminal: \"$n\": the reference changed"
 fi
 pass "--console=autopipe as nspawn"
+
+# 9. $TERM: cowpen's own in every console mode, none without one, as nspawn 252 (the man page
+# said pty only, and cowpen made one up, vt220, on a pty).
+term_probe='echo "[${TERM-unset}]"'
+OUT=$(TERM=xterm-compat both "$W/t" -- /bin/sh -c "$term_probe"; echo "$OUT")
+[ "$OUT" = "[xterm-compat]" ] || fail "pipe mode: TERM \"$OUT\""
+for mode in read-only pipe; do
+  OUT=$(env -u TERM bash -c "$(declare -f both fail); W=$W COWPEN=$COWPEN HAVE_NSPAWN=$HAVE_NSPAWN; both $W/t --console=$mode -- /bin/sh -c '$term_probe'; echo \"\$OUT\"" | tr -d '\r\000')
+  [ "$OUT" = "[unset]" ] || fail "--console=$mode without TERM: \"$OUT\""
+done
+OUT=$(TERM=xterm-compat both "$W/t" --console=read-only -- /bin/sh -c "$term_probe"; echo "$OUT")
+[ "$(tr -d '\r' <<<"$OUT")" = "[xterm-compat]" ] || fail "--console=read-only: TERM \"$OUT\""
+pass "\$TERM as nspawn (every console mode, none without one)"
