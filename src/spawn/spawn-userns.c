@@ -533,6 +533,14 @@ int spawn_userns_take_over(int sock, uint8_t ret_id[16]) {
         safe_close(mnt);
         if (r < 0)
                 return r;
+        /* Until the setup process is gone (its end of the socket closes as it exits): it lives in
+         * our PID namespace, and were we (PID 1) to end first, as a short payload does, the kernel
+         * would kill it with SIGKILL before its own exit, and the run would fail ("the setup
+         * process died"). */
+        char c;
+        do
+                n = recv(sock, &c, 1, 0);
+        while (n < 0 && errno == EINTR);
         /* The host's root has no uid in the namespace: become its root. Then a cgroup namespace
          * the user namespace owns, rooted where the container is. */
         if (chdir("/") < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0 || unshare(CLONE_NEWCGROUP) < 0)
