@@ -541,6 +541,8 @@ static int open_root(RunArgs *a, SpawnConfig *c, PreparedRoot **owned, SpawnImag
                 } else if (r < 0)
                         return log_prepare_error(r, a);
                 else {
+                        if ((*owned)->shadows_raw)
+                                log_image_shadowed("run", a->prep.machine);
                         *ret = *owned;
                         return 0;
                 }

@@ -74,4 +74,6 @@ int open_image_root(bool create, ImageRoot **ret);
 char *format_what(const char *verb, const char *a, const char *b);
 /* Logs the one-line error for an image-store failure r of the operation "what" on image name. */
 int log_image_error(int r, const char *what, const char *name);
+/* A directory NAME/ hides NAME.raw of the same name (Image.shadows_raw): one warning line. */
+void log_image_shadowed(const char *what, const char *name);
 #define log_oom() log_error_errno(-ENOMEM, "Out of memory.")

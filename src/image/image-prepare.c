@@ -265,6 +265,7 @@ int prepared_root_new(const PrepareOptions *opts, const char *image_root, Prepar
                         return r;
                 if (i->type == IMAGE_RAW)
                         return -EOPNOTSUPP;
+                p->shadows_raw = i->shadows_raw;
                 p->path = TAKE_PTR(i->path);
                 p->parent_path = strdup(p->root->path);
                 base = TAKE_PTR(i->filename);

@@ -44,6 +44,7 @@ typedef struct PreparedRoot {
         char *overlay_upper;
         char *overlay_work;
         char *overlay_mountpoint; /* an empty directory the engine mounts the overlay on */
+        bool shadows_raw;   /* -M NAME: a directory hiding NAME.raw of the same name (Image.shadows_raw) */
         CloneMethod template_method; /* how --template populated -D, when populated_from_template */
         bool populated_from_template;
 

@@ -248,3 +248,30 @@ done
 OUT=$(TERM=xterm-compat both "$W/t" --console=read-only -- /bin/sh -c "$term_probe"; echo "$OUT")
 [ "$(tr -d '\r' <<<"$OUT")" = "[xterm-compat]" ] || fail "--console=read-only: TERM \"$OUT\""
 pass "\$TERM as nspawn (every console mode, none without one)"
+
+# 10. both/ and both.raw in one image root: list-images listed the name twice while run -M,
+# image-status and remove silently took the directory. One entry now, the one every verb means
+# (as systemd's image_find(), which machinectl and nspawn -M use: the directory), and each says
+# that the raw file is hidden.
+IR=$W/ir
+mkdir -p "$IR"
+cp -a "$W/t" "$IR/both"
+echo 'the raw one' >"$IR/both.raw"
+cp -a "$W/t" "$IR/alone"
+OUT=$("$COWPEN" --image-root="$IR" list-images 2>"$W/err" | awk '$2 ~ /^(directory|subvolume|raw)$/ {print $1, $2}' | tr '\n' ' ')
+[ "$OUT" = "alone directory both directory " ] || fail "list-images: \"$OUT\""
+grep -q 'list-images: both.raw is hidden by the directory both/ of the same name' "$W/err" || fail "list-images: no warning: $(cat "$W/err")"
+OUT=$("$COWPEN" --image-root="$IR" --json=short list-images 2>/dev/null | python3 -c 'import json,sys; print(" ".join(o["name"] + ":" + o["type"] for o in json.load(sys.stdin)))')
+[ "$OUT" = "alone:directory both:directory" ] || fail "list-images --json: \"$OUT\""
+OUT=$("$COWPEN" --image-root="$IR" run -q --console=pipe -M both /bin/echo dir </dev/null 2>"$W/err")
+[ "$OUT" = dir ] || fail "run -M both: \"$OUT\""
+grep -q 'run: both.raw is hidden by the directory both/' "$W/err" || fail "run -M both: no warning: $(cat "$W/err")"
+OUT=$("$COWPEN" --image-root="$IR" image-status both 2>"$W/err" | awk '$1 == "Type:" {print $2}')
+[ "$OUT" = directory ] || fail "image-status both: type \"$OUT\""
+grep -q 'image-status: both.raw is hidden' "$W/err" || fail "image-status both: no warning: $(cat "$W/err")"
+"$COWPEN" --image-root="$IR" remove both 2>"$W/err" || fail "remove both: $(cat "$W/err")"
+[ ! -e "$IR/both" ] && [ -f "$IR/both.raw" ] || fail "remove both: removed the wrong one"
+grep -q 'both.raw of the same name stays' "$W/err" || fail "remove both: no word on what stays: $(cat "$W/err")"
+OUT=$("$COWPEN" --image-root="$IR" --json=short list-images 2>"$W/err" | python3 -c 'import json,sys; print(" ".join(o["name"] + ":" + o["type"] for o in json.load(sys.stdin)))')
+[ "$OUT" = "alone:directory both:raw" ] && [ ! -s "$W/err" ] || fail "list-images after remove: \"$OUT\" ($(cat "$W/err"))"
+pass "one image per name: the directory, in list-images, run -M, image-status and remove"
