@@ -1,12 +1,15 @@
 #!/bin/bash
 # Where users' files and scripts expect systemd-nspawn (issue 12), cowpen run side by side with
-# systemd-nspawn 252 on one small busybox tree: the start mode of a settings file (Boot= with a
-# command on the command line, Parameters= without Boot=), how Environment= is unquoted.
-# Each check runs cowpen and, where systemd-nspawn is installed, nspawn, and wants the same.
+# systemd-nspawn 252 on small busybox trees: the start mode of a settings file (Boot= with a
+# command on the command line, Parameters= without Boot=), how Environment= is unquoted, the
+# keys ResolvConf=, Timezone=, Limit*=, MachineID=; --register/--keep-unit/--no-pager; os-release
+# only to boot; --bind idmap options; --overlay +PATH and an empty upper; --console=autopipe;
+# $TERM; and one image per name in list-images and the image verbs. Each side-by-side check runs
+# cowpen and, where systemd-nspawn is installed, nspawn, and wants the same.
 . "$TEST_SRCDIR/tests/lib/lib.sh"
 
 BUSYBOX=$(command -v busybox) || fail "busybox missing (scripts/packages/spawn.txt: busybox-static)"
-file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked' || fail "$BUSYBOX is not static (busybox-static)"
+[[ $(LC_ALL=C ldd "$BUSYBOX" 2>&1 || true) == *"not a dynamic executable"* ]] || fail "$BUSYBOX is not static (busybox-static)"
 HAVE_NSPAWN=1
 command -v systemd-nspawn >/dev/null || { HAVE_NSPAWN=0; log "systemd-nspawn is not installed: cowpen runs alone"; }
 
