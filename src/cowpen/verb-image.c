@@ -42,7 +42,8 @@ int log_image_error(int r, const char *what, const char *name_raw) {
 
 void log_image_shadowed(const char *what, const char *name_raw) {
         _cleanup_free_ char *name = printable(name_raw, 255);
-        log_warning("%s: %s.raw is hidden by the directory %s/ of the same name, which every verb means (rename one of them)",
+        log_warning("%s: %s.raw is hidden by the directory %s/ of the same name, which every verb means "
+                    "(rename one of them)",
                     what, name ?: "?", name ?: "?");
 }
 
@@ -348,7 +349,8 @@ int verb_remove(int argc, char *argv[]) {
                         log_info("Removed %s.", argv[k]);
                         if (shadows) {
                                 _cleanup_free_ char *name = printable(argv[k], 255);
-                                log_warning("%s: the directory %s/ is removed; %s.raw of the same name stays and is the image %s now",
+                                log_warning("%s: the directory %s/ is removed; %s.raw of the same name stays and "
+                                            "is the image %s now",
                                             what, name ?: "?", name ?: "?", name ?: "?");
                         }
                 }

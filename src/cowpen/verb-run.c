@@ -575,9 +575,13 @@ static int check_os_tree(const RunArgs *a, const SpawnConfig *c, const PreparedR
                 if (r > 0)
                         return 0;
                 if (a->image)
-                        return log_error_errno(-EMEDIUMTYPE, "run -i %s: not an OS tree (no etc/os-release or usr/lib/os-release in the root), refusing to boot it",
+                        return log_error_errno(-EMEDIUMTYPE,
+                                               "run -i %s: not an OS tree (no etc/os-release or usr/lib/os-release in "
+                                               "the root), refusing to boot it",
                                                a->image);
-                return log_error_errno(-EMEDIUMTYPE, "run %s: %snot an OS tree (no etc/os-release or usr/lib/os-release), refusing to boot it",
+                return log_error_errno(-EMEDIUMTYPE,
+                                       "run %s: %snot an OS tree (no etc/os-release or usr/lib/os-release), refusing to "
+                                       "boot it",
                                        obj, named ? "image is " : "");
         }
         if (a->image)
@@ -585,7 +589,8 @@ static int check_os_tree(const RunArgs *a, const SpawnConfig *c, const PreparedR
         if ((r = dir_has_usr(root->fd)) < 0)
                 return log_error_errno(r, "run %s: look for usr/: %m", obj);
         if (r == 0)
-                return log_error_errno(-EMEDIUMTYPE, "run %s: %snot an OS tree (no usr/ directory)", obj, named ? "image is " : "");
+                return log_error_errno(-EMEDIUMTYPE, "run %s: %snot an OS tree (no usr/ directory)", obj,
+                                       named ? "image is " : "");
         return 0;
 }
 
