@@ -41,6 +41,13 @@ int log_image_error(int r, const char *what, const char *name_raw) {
         return log_error_errno(r, "%s: %m", what);
 }
 
+void log_image_shadowed(const char *what, const char *name_raw) {
+        _cleanup_free_ char *name = printable(name_raw, 255);
+        log_warning("%s: %s.raw is hidden by the directory %s/ of the same name, which every verb means "
+                    "(rename one of them)",
+                    what, name ?: "?", name ?: "?");
+}
+
 static const char *os_release_get(Image *i, const char *key) {
         for (char **p = i->os_release; p && p[0] && p[1]; p += 2)
                 if (streq(p[0], key))
@@ -114,6 +121,9 @@ int verb_list_images(int argc, char *argv[]) {
         r = image_discover(root, all, &list, &n);
         if (r < 0)
                 return log_error_errno(r, "list-images: %s: %m", root->path);
+        for (size_t k = 0; k < n; k++)
+                if (list[k]->shadows_raw)
+                        log_image_shadowed("list-images", list[k]->name);
 
         if (arg_global.json != JSON_OFF) {
                 _cleanup_json_ json_object *a = json_object_new_array();
@@ -183,6 +193,8 @@ int verb_image_status(int argc, char *argv[]) {
                         ret = log_image_error(r, "image-status", argv[k]);
                         continue;
                 }
+                if (i->shadows_raw)
+                        log_image_shadowed("image-status", i->name);
                 if (arg_global.json != JSON_OFF) {
                         _cleanup_json_ json_object *o = image_to_json(i, true);
                         r = o ? json_print(o, arg_global.json) : -ENOMEM;
@@ -341,11 +353,21 @@ int verb_remove(int argc, char *argv[]) {
                 _cleanup_free_ char *what = format_what("remove", argv[k], NULL);
                 if (!what)
                         return log_oom();
+                /* NAME/ and NAME.raw: the directory goes, as with machinectl; say what stays. */
+                _cleanup_(image_freep) Image *i = NULL;
+                bool shadows = image_find(root, argv[k], &i) >= 0 && i->shadows_raw;
                 r = image_remove(root, argv[k]);
                 if (r < 0)
                         ret = log_image_error(r, what, argv[k]);
-                else
+                else {
                         log_info("Removed %s.", argv[k]);
+                        if (shadows) {
+                                _cleanup_free_ char *name = printable(argv[k], 255);
+                                log_warning("%s: the directory %s/ is removed; %s.raw of the same name stays and "
+                                            "is the image %s now",
+                                            what, name ?: "?", name ?: "?", name ?: "?");
+                        }
+                }
         }
         return ret;
 }

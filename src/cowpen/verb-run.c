@@ -62,18 +62,25 @@ static const char help_run[] =
         "Networking:\n"
         "     --private-network     Own network namespace with only lo\n"
         "Mounts:\n"
-        "     --bind=SRC[:DST[:OPTS]]     Bind mount a host path (OPTS: rbind, norbind)\n"
+        "     --bind=SRC[:DST[:OPTS]]     Bind mount a host path (OPTS: rbind, norbind,\n"
+        "                           idmap, rootidmap, noidmap)\n"
         "     --bind-ro=SRC[:DST[:OPTS]]  Likewise, read-only\n"
         "     --tmpfs=PATH[:OPTS]   Mount a tmpfs\n"
-        "     --overlay=LOWER…:UPPER:DST  Mount an overlayfs of host directories\n"
+        "     --overlay=LOWER…:[UPPER]:DST  Mount an overlayfs (+PATH: of the container;\n"
+        "                           empty UPPER: a throw-away one)\n"
         "     --overlay-ro=LOWER…:DST     Likewise, read-only\n"
         "     --inaccessible=PATH   Mask PATH with an empty node of its type\n"
         "     --resolv-conf=MODE    off, copy-host, replace-host, bind-host, *-static, delete, auto\n"
         "     --timezone=MODE       off, copy, bind, symlink, delete, auto\n"
         "I/O:\n"
         "     --suppress-sync=BOOL  Make sync() and friends succeed without syncing\n"
-        "     --console=MODE        interactive, read-only, passive, pipe\n"
+        "     --console=MODE        interactive, read-only, passive, pipe, autopipe\n"
         "  -P --pipe                --console=pipe\n"
+        "Registration (as nspawn's scripts pass it):\n"
+        "     --register=yes|no|auto  Register with systemd-machined: not implemented yet,\n"
+        "                           auto (the default) runs unregistered, yes fails\n"
+        "     --keep-unit           Stay in the caller's unit (what cowpen always does)\n"
+        "     --no-pager            Accepted; nothing is paged\n"
         "Settings:\n"
         "     --settings=BOOL|trusted  Read NAME.nspawn (default yes)\n"
         "     --image-root=DIR\n"
@@ -116,6 +123,9 @@ enum {
         ARG_PERSONALITY,
         ARG_SUPPRESS_SYNC,
         ARG_INACCESSIBLE,
+        ARG_REGISTER,
+        ARG_KEEP_UNIT,
+        ARG_NO_PAGER,
 };
 
 typedef struct RunArgs {
@@ -182,6 +192,9 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
                 { "inaccessible", required_argument, NULL, ARG_INACCESSIBLE },
                 { "selinux-context", required_argument, NULL, 'Z' },
                 { "selinux-apifs-context", required_argument, NULL, 'L' },
+                { "register", required_argument, NULL, ARG_REGISTER },
+                { "keep-unit", no_argument, NULL, ARG_KEEP_UNIT },
+                { "no-pager", no_argument, NULL, ARG_NO_PAGER },
                 {}
         };
         int ch, r;
@@ -291,6 +304,7 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
                         if ((r = parse_boolean(optarg)) < 0)
                                 return bad_value("--notify-ready", optarg, r);
                         c->notify_ready = r;
+                        c->mask |= SETTING_NOTIFY_READY;
                         break;
                 case ARG_HOSTNAME:
                         if (!hostname_is_valid_simple(optarg))
@@ -304,6 +318,7 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
                         if ((r = uuid_parse(optarg, c->uuid)) < 0)
                                 return bad_value("--uuid", optarg, r);
                         c->uuid_set = true;
+                        c->mask |= SETTING_MACHINE_ID;
                         break;
                 case ARG_CAPABILITY:
                 case ARG_DROP_CAPABILITY: {
@@ -439,10 +454,12 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
                 case ARG_RESOLV_CONF:
                         if ((int) (c->resolv_conf = resolv_conf_mode_from_string(optarg)) < 0)
                                 return bad_value("--resolv-conf", optarg, -EINVAL);
+                        c->mask |= SETTING_RESOLV_CONF;
                         break;
                 case ARG_TIMEZONE:
                         if ((int) (c->timezone = timezone_mode_from_string(optarg)) < 0)
                                 return bad_value("--timezone", optarg, -EINVAL);
+                        c->mask |= SETTING_TIMEZONE;
                         break;
                 case ARG_CONSOLE:
                         if ((int) (c->console = console_mode_from_string(optarg)) < 0)
@@ -451,6 +468,15 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
                 case 'P':
                         c->console = CONSOLE_PIPE;
                         break;
+                case ARG_REGISTER:
+                        if ((int) (c->register_mode = register_mode_from_string(optarg)) < 0)
+                                return bad_value("--register", optarg, -EINVAL);
+                        break;
+                case ARG_KEEP_UNIT:
+                        c->keep_unit = true;
+                        break;
+                case ARG_NO_PAGER:
+                        break; /* cowpen pages nothing */
                 case ARG_SETTINGS:
                         if ((int) (a->settings = settings_trust_from_string(optarg)) < 0)
                                 return bad_value("--settings", optarg, -EINVAL);
@@ -500,8 +526,6 @@ static int log_prepare_error(int r, const RunArgs *a) {
         switch (r) {
         case -ENOENT:
                 return log_error_errno(r, "run %s: directory does not exist", obj);
-        case -EMEDIUMTYPE:
-                return log_error_errno(r, "run %s: not an OS tree (no etc/os-release or usr/lib/os-release)", obj);
         case -EBUSY:
                 return log_error_errno(r, "run %s: directory is in use", obj);
         case -EINVAL:
@@ -523,12 +547,11 @@ static int open_root(RunArgs *a, SpawnConfig *c, PreparedRoot **owned, SpawnImag
                         if (!*raw_path && asprintf(raw_path, "%s/%s.raw", arg_global.image_root, a->prep.machine) < 0)
                                 return log_oom();
                         a->image = *raw_path;
-                } else if (r == -EMEDIUMTYPE && a->prep.machine && !a->prep.directory)
-                        return log_error_errno(r, "run %s: image is not an OS tree (no etc/os-release or usr/lib/os-release)",
-                                               a->prep.machine);
-                else if (r < 0)
+                } else if (r < 0)
                         return log_prepare_error(r, a);
                 else {
+                        if ((*owned)->shadows_raw)
+                                log_image_shadowed("run", a->prep.machine);
                         *ret = *owned;
                         return 0;
                 }
@@ -604,6 +627,38 @@ static void settings_peek(const RunArgs *a, const SpawnConfig *c, bool *ret_ephe
         *ret_ephemeral = (s.mask & SETTING_EPHEMERAL) && s.ephemeral;
         *ret_private_users = (s.mask & SETTING_USERNS) && !(c->mask & SETTING_USERNS) && s.private_users != PRIVATE_USERS_NO;
         spawn_config_done(&s);
+}
+
+/* What systemd-nspawn 252 requires of the tree (after the settings file, whose Boot= counts):
+ * to boot, an OS tree (os-release), be it a directory or an image; otherwise a directory needs
+ * a /usr, and an image nothing. */
+static int check_os_tree(const RunArgs *a, const SpawnConfig *c, const PreparedRoot *root) {
+        const char *obj = a->image ? NULL : a->prep.directory ?: a->prep.machine ?: ".";
+        bool named = !a->image && !a->prep.directory && a->prep.machine;
+        int r;
+        if (c->boot) {
+                if ((r = dir_is_os_tree(root->fd)) < 0)
+                        return log_error_errno(r, "run %s: look for os-release: %m", obj ?: a->image);
+                if (r > 0)
+                        return 0;
+                if (a->image)
+                        return log_error_errno(-EMEDIUMTYPE,
+                                               "run -i %s: not an OS tree (no etc/os-release or usr/lib/os-release in "
+                                               "the root), refusing to boot it",
+                                               a->image);
+                return log_error_errno(-EMEDIUMTYPE,
+                                       "run %s: %snot an OS tree (no etc/os-release or usr/lib/os-release), refusing to "
+                                       "boot it",
+                                       obj, named ? "image is " : "");
+        }
+        if (a->image)
+                return 0;
+        if ((r = dir_has_usr(root->fd)) < 0)
+                return log_error_errno(r, "run %s: look for usr/: %m", obj);
+        if (r == 0)
+                return log_error_errno(-EMEDIUMTYPE, "run %s: %snot an OS tree (no usr/ directory)", obj,
+                                       named ? "image is " : "");
+        return 0;
 }
 
 int verb_run(int argc, char *argv[]) {
@@ -710,6 +765,9 @@ int verb_run(int argc, char *argv[]) {
          * volatile modes never write the image anyway. */
         if (root->read_only && c.volatile_mode == VOLATILE_NO)
                 c.read_only = true;
+
+        if ((r = check_os_tree(&a, &c, root)) < 0)
+                goto finish;
 
         /* As nspawn: ambient capabilities come out of the bounding set, never on top of it. */
         uint64_t outside = c.ambient_caps & ~spawn_config_capabilities(&c);

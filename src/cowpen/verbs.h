@@ -83,4 +83,6 @@ int log_image_error(int r, const char *what, const char *name);
  * --root-hash-sig=base64:…, logged as bad usage. */
 int check_root_hash_arg(const char *verb, const char *arg, bool sha1);
 int check_root_hash_sig_arg(const char *verb, const char *arg);
+/* A directory NAME/ hides NAME.raw of the same name (Image.shadows_raw): one warning line. */
+void log_image_shadowed(const char *what, const char *name);
 #define log_oom() log_error_errno(-ENOMEM, "Out of memory.")

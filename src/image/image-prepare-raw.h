@@ -7,8 +7,9 @@
 
 #include "image-prepare.h"
 
-/* Errors: -EMEDIUMTYPE when the mounted tree is no OS tree, -EINVAL for a bad image path or a
- * machine name derived from it that is not valid. The caller keeps the mount; free only closes. */
+/* Errors: -EINVAL for a bad image path or a machine name derived from it that is not valid
+ * (whether the tree is an OS tree is the caller's to check: dir_is_os_tree). The caller keeps
+ * the mount; free only closes. */
 int prepared_root_new_mounted(const char *mountpoint, const char *machine, const char *image_path, PreparedRoot **ret);
 /* NAME from /path/NAME.raw (or /path/NAME); -EINVAL when that is not a valid image name. */
 int raw_image_machine_name(const char *image_path, char **ret);

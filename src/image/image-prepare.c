@@ -42,6 +42,14 @@ int dir_is_os_tree(int dir_fd) {
         return 0;
 }
 
+int dir_has_usr(int dir_fd) {
+        /* As nspawn's laccess(): the entry itself, a symlink (merged /usr elsewhere) counts too. */
+        struct stat st;
+        if (fstatat(dir_fd, "usr", &st, AT_SYMLINK_NOFOLLOW) >= 0)
+                return 1;
+        return errno == ENOENT ? 0 : negative_errno();
+}
+
 int prepared_root_alloc(PreparedRoot **ret) {
         PreparedRoot *p = calloc(1, sizeof(PreparedRoot));
         if (!p)
@@ -56,14 +64,11 @@ int prepared_root_alloc(PreparedRoot **ret) {
 }
 
 int prepared_root_open_tree(PreparedRoot *p, int dir_fd, const char *path, int open_flags) {
+        /* Whether it is an OS tree is the caller's to check (dir_is_os_tree, dir_has_usr): what
+         * is required depends on how it is run (systemd-nspawn wants os-release only to boot). */
         p->fd = openat(dir_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | open_flags);
         if (p->fd < 0)
                 return negative_errno();
-        int r = dir_is_os_tree(p->fd);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return -EMEDIUMTYPE;
         return 0;
 }
 
@@ -260,6 +265,7 @@ int prepared_root_new(const PrepareOptions *opts, const char *image_root, Prepar
                         return r;
                 if (i->type == IMAGE_RAW)
                         return -EOPNOTSUPP;
+                p->shadows_raw = i->shadows_raw;
                 p->path = TAKE_PTR(i->path);
                 p->parent_path = strdup(p->root->path);
                 base = TAKE_PTR(i->filename);

@@ -45,6 +45,7 @@ typedef struct PreparedRoot {
         char *overlay_upper;
         char *overlay_work;
         char *overlay_mountpoint; /* an empty directory the engine mounts the overlay on */
+        bool shadows_raw;   /* -M NAME: a directory hiding NAME.raw of the same name (Image.shadows_raw) */
         CloneMethod template_method; /* how --template populated -D, when populated_from_template */
         bool populated_from_template;
         bool read_only;     /* the tree run in place is a read-only image (flag, file mode, verity):
@@ -58,8 +59,8 @@ typedef struct PreparedRoot {
 } PreparedRoot;
 
 /* Resolves and locks the root to run. Errors: -ENOENT (missing directory or image),
- * -ENOTDIR, -EBUSY (image in use), -EINVAL (invalid name, or -D /), -EMEDIUMTYPE (a directory
- * that is not an OS tree: no etc/os-release or usr/lib/os-release), -EOPNOTSUPP (a raw image).
+ * -ENOTDIR, -EBUSY (image in use), -EINVAL (invalid name, or -D /), -EOPNOTSUPP (a raw image).
+ * Whether the tree is an OS tree is not checked here (dir_is_os_tree, dir_has_usr).
  * With ephemeral, the throw-away copy exists when this returns; free removes it. */
 int prepared_root_new(const PrepareOptions *opts, const char *image_root, PreparedRoot **ret);
 PreparedRoot *prepared_root_free(PreparedRoot *p);
@@ -67,3 +68,5 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(PreparedRoot *, prepared_root_free);
 
 /* 1 when the tree at dir_fd has etc/os-release or usr/lib/os-release (resolved inside it). */
 int dir_is_os_tree(int dir_fd);
+/* 1 when it has a usr entry (a directory or a symlink, not followed). */
+int dir_has_usr(int dir_fd);

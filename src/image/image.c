@@ -143,12 +143,23 @@ static int image_make(ImageRoot *root, const char *filename, Image **ret) {
         return 0;
 }
 
+/* Whether a regular file NAME.raw is there too (what image_make() would take as a raw image). */
+static bool raw_exists(ImageRoot *root, const char *name) {
+        char raw[NAME_MAX + 1];
+        struct stat st;
+        if ((size_t) snprintf(raw, sizeof(raw), "%s.raw", name) >= sizeof(raw))
+                return false;
+        return fstatat(root->fd, raw, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISREG(st.st_mode);
+}
+
 int image_find(ImageRoot *root, const char *name, Image **ret) {
         if (!image_name_is_valid(name))
                 return -EINVAL;
         int r = image_make(root, name, ret);
-        if (r >= 0 && (*ret)->type != IMAGE_RAW)
+        if (r >= 0 && (*ret)->type != IMAGE_RAW) {
+                (*ret)->shadows_raw = raw_exists(root, name);
                 return r;
+        }
         if (r >= 0)
                 image_free(*ret); /* "NAME" itself is a file: only NAME.raw counts */
         if (strlen(name) + STRLEN(".raw") > NAME_MAX)
@@ -161,7 +172,12 @@ int image_find(ImageRoot *root, const char *name, Image **ret) {
 }
 
 static int image_compare(const void *a, const void *b) {
-        return strcmp((*(Image * const *) a)->name, (*(Image * const *) b)->name);
+        const Image *x = *(Image * const *) a, *y = *(Image * const *) b;
+        int c = strcmp(x->name, y->name);
+        if (c != 0)
+                return c;
+        /* One name twice (NAME/ and NAME.raw): the one image_find() picks first. */
+        return (x->type == IMAGE_RAW) - (y->type == IMAGE_RAW);
 }
 
 int image_discover(ImageRoot *root, bool all, Image ***ret, size_t *ret_n) {
@@ -206,8 +222,19 @@ int image_discover(ImageRoot *root, bool all, Image ***ret, size_t *ret_n) {
         }
         if (n > 0)
                 qsort(list, n, sizeof(Image *), image_compare);
+        /* One entry per name, the one every verb means (image_find): machinectl would list
+         * whichever readdir() met first, and then mean the directory anyway. */
+        size_t k = 0;
+        for (size_t j = 0; j < n; j++) {
+                if (k > 0 && streq(list[k - 1]->name, list[j]->name)) {
+                        list[k - 1]->shadows_raw = list[k - 1]->shadows_raw || list[j]->type == IMAGE_RAW;
+                        image_free(list[j]);
+                        continue;
+                }
+                list[k++] = list[j];
+        }
         *ret = list;
-        *ret_n = n;
+        *ret_n = k;
         return 0;
 }
 

@@ -49,16 +49,19 @@ typedef struct Image {
         uint64_t created;  /* seconds since the epoch, 0 when unknown */
         uint64_t modified; /* likewise */
         char **os_release; /* KEY, VALUE pairs; NULL when unknown */
+        bool shadows_raw;  /* a directory or subvolume NAME while NAME.raw exists too: that one is
+                            * hidden (every verb means the directory, as machinectl's lookup) */
 } Image;
 
 Image *image_free(Image *i);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Image *, image_free);
 void image_list_free(Image **list, size_t n);
 
-/* Finds image NAME (directory or subvolume NAME, else NAME.raw). -ENOENT when missing,
- * -EINVAL for an invalid name. */
+/* Finds image NAME (directory or subvolume NAME, else NAME.raw, as systemd's image_find()).
+ * -ENOENT when missing, -EINVAL for an invalid name. */
 int image_find(ImageRoot *root, const char *name, Image **ret);
-/* All images, sorted by name; hidden (dot-named) entries only with all. */
+/* All images, sorted by name, one per name: the one image_find() picks (so a directory NAME
+ * hides NAME.raw, and says so in shadows_raw); hidden (dot-named) entries only with all. */
 int image_discover(ImageRoot *root, bool all, Image ***ret, size_t *ret_n);
 /* Reads os-release (etc/os-release, else usr/lib/os-release, resolved inside the image) and, with
  * want_usage, the disk usage of a directory/subvolume by walking it. */

@@ -389,7 +389,9 @@ _noreturn_ void spawn_child(ChildArgs *args) {
                 child_fail(a, &e);
         }
         uint8_t id[16];
-        if (mount_api_vfs(root_fd, c, a->console_path, &e) < 0 || mount_custom(root_fd, c, &e) < 0 || mount_inaccessible(root_fd, c, &e) < 0 ||
+        if (mount_api_vfs(root_fd, c, a->console_path, &e) < 0 ||
+            mount_custom(root_fd, c, userns ? a->userns : NULL, a->owner_maps, &e) < 0 ||
+            mount_inaccessible(root_fd, c, &e) < 0 ||
             setup_machine_id(root_fd, c, id, &e) < 0 || setup_resolv_conf(root_fd, c, &e) < 0 ||
             setup_timezone(root_fd, c, &e) < 0)
                 child_fail(a, &e);

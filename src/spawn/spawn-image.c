@@ -802,10 +802,7 @@ int spawn_image_open(const SpawnImageOptions *o, SpawnImage *ret, char **ret_err
         if (r >= 0)
                 img.root->read_only = root_ro;
         if (r < 0) {
-                (void) fail(ret_error, r,
-                        r == -EMEDIUMTYPE ? "not an OS tree (no etc/os-release or usr/lib/os-release)"
-                        : r == -EINVAL    ? "the file name is no valid machine name (use -M)"
-                                          : "%m");
+                (void) fail(ret_error, r, r == -EINVAL ? "the file name is no valid machine name (use -M)" : "%m");
                 goto fail;
         }
         *ret = img;

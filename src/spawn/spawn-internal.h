@@ -28,7 +28,7 @@ typedef struct ChildArgs {
         int console_fd;      /* pty slave, or -EBADF in pipe mode */
         const char *console_path; /* its name (/dev/pts/N), to bind it in the child's namespace */
         const sigset_t *saved_mask;
-        const char *term;    /* $TERM for the payload */
+        const char *term;    /* $TERM for the payload (cowpen's own), or NULL */
         const SpawnBoot *boot; /* -b: notify socket (spawn-boot.h) */
         const struct SpawnCgroup *cgroup; /* the container's cgroup (spawn-cgroup.h) */
         const struct SpawnUserns *userns; /* --private-users: the namespaces (spawn-userns.h) */
@@ -39,6 +39,7 @@ typedef struct ChildArgs {
         int stub_fd;         /* -a: the stub init in a sealed memfd (spawn-stub.c) */
         int init_close[2];   /* --private-users: the helper's fds, closed by init */
         bool in_cgroup;      /* made in the container's cgroup (spawn_clone) */
+        const struct BindOwnerMaps *owner_maps; /* --bind=…:rootidmap */
 } ChildArgs;
 
 /* The container's first process: sets everything up and execs the payload (or becomes the -a
@@ -68,7 +69,16 @@ int mount_setup_root(const SpawnConfig *c, const PreparedRoot *p, const struct S
  * root has no uid there); (uid_t) -1: not needed. Set in the setup process only. */
 void mount_set_creator(uid_t uid);
 int mount_api_vfs(int root_fd, const SpawnConfig *c, const char *console_path, SpawnError *e);
-int mount_custom(int root_fd, const SpawnConfig *c, SpawnError *e);
+/* --bind=…:rootidmap: per mount (c->mounts' index), a user namespace mapping the source's owner
+ * to the container's root, made by the parent (spawn_run: it needs the host's /proc), and the
+ * owner it mapped; -EBADF where there is none. */
+typedef struct BindOwnerMaps {
+        int *fds;
+        uid_t *owners;
+        size_t n;
+} BindOwnerMaps;
+/* u: the user namespace (--private-users), for idmapped bind mounts; NULL without one. */
+int mount_custom(int root_fd, const SpawnConfig *c, const struct SpawnUserns *u, const BindOwnerMaps *o, SpawnError *e);
 /* --inaccessible: after the custom mounts, so that a mask lies on top of them. */
 int mount_inaccessible(int root_fd, const SpawnConfig *c, SpawnError *e);
 int mount_make_root_read_only(const char *root_path, SpawnError *e);
@@ -77,6 +87,8 @@ int mount_make_root_read_only(const char *root_path, SpawnError *e);
 int open_mount_target(int root_fd, const char *path, bool dir, int *ret);
 /* Bind mounts source_fd on target_fd (open_tree/move_mount), read-only before it appears. */
 int bind_fd(int source_fd, int target_fd, bool recursive, bool read_only);
+/* The same, idmapped through the user namespace userns_fd (or not, with -EBADF) before it appears. */
+int bind_fd_idmapped(int source_fd, int target_fd, bool recursive, bool read_only, int userns_fd);
 /* "/proc/self/fd/N" */
 #define FD_PATH_MAX 32
 const char *fd_path(char buf[static FD_PATH_MAX], int fd);

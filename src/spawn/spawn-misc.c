@@ -30,6 +30,7 @@ void custom_mount_done(CustomMount *m) {
         strv_free(m->lower);
         free(m->upper);
         free(m->work_dir);
+        free(m->temp_dir);
         *m = (CustomMount) {};
 }
 
@@ -120,10 +121,17 @@ int custom_mount_parse_bind(const char *s, bool read_only, CustomMount *ret) {
                 const char *p = parts[2];
                 while (*p) {
                         size_t l = strcspn(p, ",");
+                        /* nspawn 252's parse_mount_bind_options(): the last of each kind wins. */
                         if (l == 5 && strneq(p, "rbind", 5))
                                 m.recursive = true;
                         else if (l == 7 && strneq(p, "norbind", 7))
                                 m.recursive = false;
+                        else if (l == 5 && strneq(p, "idmap", 5))
+                                m.idmap = BIND_IDMAP_CONTAINER;
+                        else if (l == 9 && strneq(p, "rootidmap", 9))
+                                m.idmap = BIND_IDMAP_OWNER;
+                        else if (l == 7 && strneq(p, "noidmap", 7))
+                                m.idmap = BIND_IDMAP_NONE;
                         else if (l == 0)
                                 ;
                         else
@@ -141,6 +149,13 @@ int custom_mount_parse_bind(const char *s, bool read_only, CustomMount *ret) {
         }
         *ret = m;
         return 0;
+}
+
+const char *bind_idmap_to_string(BindIdmap m) {
+        static const char *const t[_BIND_IDMAP_MAX] = {
+                [BIND_IDMAP_NONE] = "noidmap", [BIND_IDMAP_CONTAINER] = "idmap", [BIND_IDMAP_OWNER] = "rootidmap",
+        };
+        return m >= 0 && m < _BIND_IDMAP_MAX ? t[m] : NULL;
 }
 
 int custom_mount_parse_tmpfs(const char *s, CustomMount *ret) {
@@ -179,6 +194,11 @@ int custom_mount_parse_tmpfs(const char *s, CustomMount *ret) {
         return 0;
 }
 
+/* A layer of --overlay: an absolute host path, or "+PATH" of the container's root. */
+static bool overlay_layer_is_valid(const char *p) {
+        return path_is_absolute_clean(p[0] == '+' ? p + 1 : p);
+}
+
 int custom_mount_parse_overlay(const char *s, bool read_only, CustomMount *ret) {
         _cleanup_strv_free_ char **parts = NULL;
         int r = split_colons(s, SPAWN_OVERLAY_LAYERS_MAX + 2, &parts);
@@ -187,21 +207,28 @@ int custom_mount_parse_overlay(const char *s, bool read_only, CustomMount *ret) 
         size_t n = strv_length(parts);
         if (n < 2)
                 return -EINVAL;
-        for (size_t i = 0; i < n; i++)
-                if (!path_is_absolute_clean(parts[i]))
-                        return -EINVAL;
-        CustomMount m = { .type = CUSTOM_MOUNT_OVERLAY, .read_only = read_only };
-        /* As systemd-nspawn: the last path is the mount point; with only two, the second is both
-         * the top layer on the host and the mount point. The top layer is the upper (writable)
-         * one unless read-only. */
+        /* As nspawn's overlay_mount_parse(): the last path is the mount point (a path of the
+         * container, so no "+"); with only two, the second is both the top layer and, without
+         * its "+", the mount point. The top layer is the upper (writable) one unless read-only;
+         * with three or more it may be empty: a throw-away directory then. Layers may be "+PATH",
+         * relative to the container's root. */
         size_t top = n == 2 ? 1 : n - 2;
-        m.destination = strdup(parts[n - 1]);
+        const char *dst = n == 2 ? parts[1] + (parts[1][0] == '+') : parts[n - 1];
+        if (!path_is_absolute_clean(dst))
+                return -EINVAL;
+        for (size_t i = 0; i < n - (n > 2); i++)
+                if (!(i == top && n > 2 && !parts[i][0]) && !overlay_layer_is_valid(parts[i]))
+                        return -EINVAL;
+        CustomMount m = { .type = CUSTOM_MOUNT_OVERLAY, .read_only = read_only, .temporary_top = !parts[top][0] };
+        m.destination = strdup(dst);
         if (!m.destination)
                 goto oom;
         for (size_t i = 0; i < top; i++)
                 if (strv_extend(&m.lower, parts[i]) < 0)
                         goto oom;
-        if (read_only) {
+        if (m.temporary_top)
+                ;
+        else if (read_only) {
                 if (strv_extend(&m.lower, parts[top]) < 0)
                         goto oom;
         } else if (!(m.upper = strdup(parts[top])))
@@ -227,18 +254,40 @@ oom:
 
 DEFINE_TABLE(console_mode, ConsoleMode, _CONSOLE_MODE_MAX,
              [CONSOLE_INTERACTIVE] = "interactive", [CONSOLE_READ_ONLY] = "read-only",
-             [CONSOLE_PASSIVE] = "passive", [CONSOLE_PIPE] = "pipe")
+             [CONSOLE_PASSIVE] = "passive", [CONSOLE_PIPE] = "pipe", [CONSOLE_AUTOPIPE] = "autopipe")
 
-DEFINE_TABLE(resolv_conf_mode, ResolvConfMode, _RESOLV_CONF_MODE_MAX,
+/* As systemd's DEFINE_STRING_TABLE_LOOKUP_WITH_BOOLEAN: "yes" (and the other truths) is auto,
+ * "no" (and the other untruths) the first entry, off. */
+#define DEFINE_TABLE_WITH_BOOLEAN(name, type, max, yes, ...)                    \
+        static const char *const name##_table[max] = { __VA_ARGS__ };           \
+        const char *name##_to_string(type m) {                                  \
+                return m >= 0 && m < max ? name##_table[m] : NULL;              \
+        }                                                                       \
+        type name##_from_string(const char *s) {                                \
+                for (int i = 0; s && i < max; i++)                              \
+                        if (name##_table[i] && streq(name##_table[i], s))       \
+                                return (type) i;                                \
+                int b = s ? parse_boolean(s) : -1;                              \
+                return b < 0 ? (type) -1 : b ? (yes) : (type) 0;                \
+        }
+
+DEFINE_TABLE_WITH_BOOLEAN(resolv_conf_mode, ResolvConfMode, _RESOLV_CONF_MODE_MAX, RESOLV_CONF_AUTO,
              [RESOLV_CONF_OFF] = "off", [RESOLV_CONF_COPY_HOST] = "copy-host",
              [RESOLV_CONF_COPY_STATIC] = "copy-static", [RESOLV_CONF_BIND_HOST] = "bind-host",
              [RESOLV_CONF_BIND_STATIC] = "bind-static", [RESOLV_CONF_REPLACE_HOST] = "replace-host",
              [RESOLV_CONF_REPLACE_STATIC] = "replace-static", [RESOLV_CONF_DELETE] = "delete",
              [RESOLV_CONF_AUTO] = "auto")
 
-DEFINE_TABLE(timezone_mode, TimezoneMode, _TIMEZONE_MODE_MAX,
+DEFINE_TABLE_WITH_BOOLEAN(timezone_mode, TimezoneMode, _TIMEZONE_MODE_MAX, TIMEZONE_AUTO,
              [TIMEZONE_OFF] = "off", [TIMEZONE_COPY] = "copy", [TIMEZONE_BIND] = "bind",
              [TIMEZONE_SYMLINK] = "symlink", [TIMEZONE_DELETE] = "delete", [TIMEZONE_AUTO] = "auto")
+
+RegisterMode register_mode_from_string(const char *s) {
+        if (s && streq(s, "auto"))
+                return REGISTER_AUTO;
+        int b = s ? parse_boolean(s) : -EINVAL;
+        return b < 0 ? (RegisterMode) -1 : b ? REGISTER_YES : REGISTER_NO;
+}
 
 static const char *const volatile_table[_VOLATILE_MODE_MAX] = {
         [VOLATILE_NO] = "no", [VOLATILE_YES] = "yes", [VOLATILE_STATE] = "state", [VOLATILE_OVERLAY] = "overlay",
@@ -267,6 +316,17 @@ static const char *const rlimit_names[RLIMIT_NLIMITS] = {
         [RLIMIT_SIGPENDING] = "SIGPENDING", [RLIMIT_MSGQUEUE] = "MSGQUEUE", [RLIMIT_NICE] = "NICE",
         [RLIMIT_RTPRIO] = "RTPRIO", [RLIMIT_RTTIME] = "RTTIME",
 };
+
+int rlimit_from_name(const char *name) {
+        for (int i = 0; i < RLIMIT_NLIMITS; i++)
+                if (rlimit_names[i] && streq(rlimit_names[i], name))
+                        return i;
+        return -EINVAL;
+}
+
+const char *rlimit_to_name(int resource) {
+        return resource >= 0 && resource < RLIMIT_NLIMITS ? rlimit_names[resource] : NULL;
+}
 
 static int rlimit_value(const char *s, size_t n, rlim_t *ret) {
         char buf[32];

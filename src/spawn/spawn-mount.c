@@ -147,17 +147,24 @@ static int mount_at(int root_fd, const char *path, const char *fstype, unsigned 
 
 /* A bind mount of source_fd on target_fd, optionally recursive and read-only, made with the
  * mount API so that the read-only flag is set before the mount appears. */
-int bind_fd(int source_fd, int target_fd, bool recursive, bool read_only) {
+int bind_fd_idmapped(int source_fd, int target_fd, bool recursive, bool read_only, int userns_fd) {
         _cleanup_close_ int tree = open_tree(source_fd, "",
                                              OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0));
         if (tree < 0)
                 return negative_errno();
-        if (read_only) {
-                struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+        if (read_only || userns_fd >= 0) {
+                struct mount_attr attr = {
+                        .attr_set = (read_only ? MOUNT_ATTR_RDONLY : 0) | (userns_fd >= 0 ? MOUNT_ATTR_IDMAP : 0),
+                        .userns_fd = userns_fd >= 0 ? (uint64_t) userns_fd : 0,
+                };
                 if (mount_setattr(tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof(attr)) < 0)
                         return negative_errno();
         }
         return RET_NERRNO(move_mount(tree, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH));
+}
+
+int bind_fd(int source_fd, int target_fd, bool recursive, bool read_only) {
+        return bind_fd_idmapped(source_fd, target_fd, recursive, read_only, -EBADF);
 }
 
 static int overlay_options(char **lower, size_t n_lower, int upper_fd, int work_fd, char **ret) {
@@ -480,7 +487,33 @@ int mount_api_vfs(int root_fd, const SpawnConfig *c, const char *console_path, S
         return 0;
 }
 
-static int mount_custom_one(int root_fd, const CustomMount *m, SpawnError *e) {
+/* An overlay layer: a host path, or "+PATH" of the container's root, resolved inside it. */
+static int open_overlay_layer(int root_fd, const char *path) {
+        if (path[0] == '+')
+                return openat2_resolve(root_fd, path + 1, O_PATH | O_DIRECTORY, 0, RESOLVE_ROOT);
+        return RET_NERRNO(open(path, O_PATH | O_DIRECTORY | O_CLOEXEC));
+}
+
+/* The work directory of an upper layer "+PATH" (spawn_run named it, next to that layer): made in
+ * the root, its parent resolved inside it; spawn_run removes it after the run. */
+static int make_overlay_work_dir(int root_fd, const char *path) {
+        const char *slash = strrchr(path, '/');
+        if (!slash || !slash[1])
+                return -EINVAL;
+        _cleanup_free_ char *parent = strndup(path, (size_t) (slash - path));
+        if (!parent)
+                return -ENOMEM;
+        _cleanup_close_ int pfd = openat2_resolve(root_fd, *parent ? parent : "/", O_PATH | O_DIRECTORY, 0, RESOLVE_ROOT);
+        if (pfd < 0)
+                return pfd;
+        int r = make_mount_point(pfd, slash + 1, true);
+        if (r < 0)
+                return r;
+        return RET_NERRNO(openat(pfd, slash + 1, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+}
+
+static int mount_custom_one(int root_fd, const CustomMount *m, const SpawnUserns *u, int owner_ns_fd, uid_t owner,
+                            SpawnError *e) {
         _cleanup_close_ int t = -EBADF;
         int r;
         switch (m->type) {
@@ -495,8 +528,27 @@ static int mount_custom_one(int root_fd, const CustomMount *m, SpawnError *e) {
                         return spawn_error(e, negative_errno(), "bind source %s: %m", m->source);
                 if ((r = open_mount_target(root_fd, m->destination, S_ISDIR(st.st_mode), &t)) < 0)
                         return spawn_error(e, r, "bind destination %s: %m", m->destination);
-                if ((r = bind_fd(s, t, m->recursive, m->read_only)) < 0)
-                        return spawn_error(e, r, "bind %s on %s: %m", m->source, m->destination);
+                /* idmap: the container's own mapping (on-disk 0… is the container's 0…);
+                 * rootidmap: a mapping of the source's owner alone, to the container's root (uid
+                 * and gid by that number, as nspawn's make_userns() writes both maps). */
+                int ns = -EBADF;
+                if (m->idmap != BIND_IDMAP_NONE && (!u || u->userns_fd < 0))
+                        return spawn_error(e, -EINVAL, "bind %s: %s needs --private-users", m->source,
+                                           bind_idmap_to_string(m->idmap));
+                if (m->idmap == BIND_IDMAP_CONTAINER)
+                        ns = u->userns_fd;
+                else if (m->idmap == BIND_IDMAP_OWNER) {
+                        /* Made by the parent (it needs the host's /proc): spawn_run(). The owner
+                         * it mapped must still be the source's. */
+                        ns = owner_ns_fd;
+                        if (ns < 0)
+                                return spawn_error(e, -EINVAL, "bind %s: no user namespace for rootidmap", m->source);
+                        if (st.st_uid != owner)
+                                return spawn_error(e, -EBUSY, "bind %s: its owner changed meanwhile", m->source);
+                }
+                if ((r = bind_fd_idmapped(s, t, m->recursive, m->read_only, ns)) < 0)
+                        return spawn_error(e, r, ns >= 0 ? "idmapped bind %s on %s: %m" : "bind %s on %s: %m", m->source,
+                                           m->destination);
                 return 0;
         }
         case CUSTOM_MOUNT_TMPFS:
@@ -514,19 +566,25 @@ static int mount_custom_one(int root_fd, const CustomMount *m, SpawnError *e) {
                 int ufd = -EBADF, wfd = -EBADF;
                 r = 0;
                 for (size_t i = 0; i < n && i <= SPAWN_OVERLAY_LAYERS_MAX && r >= 0; i++) {
-                        int fd = open(m->lower[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
+                        int fd = open_overlay_layer(root_fd, m->lower[i]);
                         if (fd < 0)
-                                r = spawn_error(e, negative_errno(), "overlay layer %s: %m", m->lower[i]);
+                                r = spawn_error(e, fd, "overlay layer %s: %m", m->lower[i]);
                         else {
                                 fds[nf++] = fd;
                                 lower[i] = (char *) fd_path(paths[i], fd);
                         }
                 }
                 if (r >= 0 && m->upper) {
-                        ufd = open(m->upper, O_PATH | O_DIRECTORY | O_CLOEXEC);
-                        wfd = m->work_dir ? open(m->work_dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -EBADF;
-                        if (ufd < 0 || wfd < 0)
-                                r = spawn_error(e, negative_errno(), "overlay upper layer %s: %m", m->upper);
+                        ufd = open_overlay_layer(root_fd, m->upper);
+                        if (ufd < 0)
+                                r = spawn_error(e, ufd, "overlay upper layer %s: %m", m->upper);
+                }
+                if (r >= 0 && m->upper) {
+                        wfd = m->work_dir && m->work_dir[0] == '+' ? make_overlay_work_dir(root_fd, m->work_dir + 1)
+                              : m->work_dir                        ? open_overlay_layer(root_fd, m->work_dir)
+                                                                   : -EINVAL;
+                        if (wfd < 0)
+                                r = spawn_error(e, wfd, "overlay work directory %s: %m", m->work_dir ?: "");
                 }
                 _cleanup_free_ char *opts = NULL;
                 if (r >= 0 && (r = overlay_options(lower, n, ufd, wfd, &opts)) < 0)
@@ -547,9 +605,10 @@ static int mount_custom_one(int root_fd, const CustomMount *m, SpawnError *e) {
         }
 }
 
-int mount_custom(int root_fd, const SpawnConfig *c, SpawnError *e) {
+int mount_custom(int root_fd, const SpawnConfig *c, const SpawnUserns *u, const BindOwnerMaps *o, SpawnError *e) {
         for (size_t i = 0; i < c->n_mounts; i++) {
-                int r = mount_custom_one(root_fd, &c->mounts[i], e);
+                int r = mount_custom_one(root_fd, &c->mounts[i], u, o && o->fds ? o->fds[i] : -EBADF,
+                                         o && o->owners ? o->owners[i] : (uid_t) -1, e);
                 if (r < 0)
                         return r;
         }

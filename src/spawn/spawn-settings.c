@@ -53,51 +53,127 @@ _printf_(3, 4) static void warn(char ***warnings, unsigned line, const char *fmt
                 (void) strv_push(warnings, s);
 }
 
-/* Splits a value into words the way systemd's extract_first_word(EXTRACT_UNQUOTE|EXTRACT_CUNESCAPE)
- * does for the cases settings files use: whitespace separates, "…" and '…' quote, backslash
- * escapes the next character. -EINVAL for an unterminated quote. */
-static int split_words(const char *s, size_t max, char ***ret) {
-        _cleanup_strv_free_ char **l = NULL;
-        size_t n = 0;
+#define WHITESPACE " \t\n\r"
+
+/* The next word of *p, as systemd's extract_first_word() splits the values of the keys that
+ * take lists (nspawn-gperf.gperf says which parser each key has):
+ *   unquote (config_parse_strv: Parameters=, Environment=; flags EXTRACT_UNQUOTE|
+ *            EXTRACT_RETAIN_ESCAPE): "…" and '…' quote anywhere in a word and are removed, a
+ *            backslash is an ordinary character (so Q=\x41 stays \x41, and "a\"b" is a\ then
+ *            b…), an unterminated quote is an error;
+ *   plain   (config_parse_capability: no flags): quotes are ordinary characters, a backslash
+ *            takes the next character as it is, a trailing backslash is an error.
+ * Whitespace separates. Returns 1 with the word in *ret, 0 at the end, -EINVAL. */
+static int next_word(const char **p, bool unquote, char **ret) {
+        const char *s = *p + strspn(*p, WHITESPACE);
+        if (!*s) {
+                *p = s;
+                *ret = NULL;
+                return 0;
+        }
         _cleanup_free_ char *w = malloc(strlen(s) + 1);
         if (!w)
                 return -ENOMEM;
-        const char *p = s;
-        for (;;) {
-                p += strspn(p, " \t");
-                if (!*p)
-                        break;
-                size_t k = 0;
-                char quote = 0;
-                for (; *p; p++) {
-                        if (quote) {
-                                if (*p == quote)
-                                        quote = 0;
-                                else if (*p == '\\' && quote == '"' && p[1])
-                                        w[k++] = *++p;
-                                else
-                                        w[k++] = *p;
-                                continue;
-                        }
-                        if (*p == ' ' || *p == '\t')
-                                break;
-                        if (*p == '"' || *p == '\'')
-                                quote = *p;
-                        else if (*p == '\\' && p[1])
-                                w[k++] = *++p;
+        size_t k = 0;
+        char quote = 0;
+        for (; *s; s++) {
+                if (quote) {
+                        if (*s == quote)
+                                quote = 0;
                         else
-                                w[k++] = *p;
+                                w[k++] = *s;
+                        continue;
                 }
-                if (quote)
-                        return -EINVAL;
-                w[k] = 0;
-                if (++n > max)
-                        return -E2BIG;
-                int r = strv_extend(&l, w);
-                if (r < 0)
-                        return r;
+                if (strchr(WHITESPACE, *s))
+                        break;
+                if (unquote && (*s == '"' || *s == '\''))
+                        quote = *s;
+                else if (!unquote && *s == '\\') {
+                        if (!s[1])
+                                return -EINVAL;
+                        w[k++] = *++s;
+                } else
+                        w[k++] = *s;
         }
-        *ret = TAKE_PTR(l);
+        if (quote)
+                return -EINVAL;
+        w[k] = 0;
+        *p = s;
+        *ret = TAKE_PTR(w);
+        return 1;
+}
+
+/* config_parse_strv(): an empty value empties the list, anything else appends its words (at most
+ * max in all: -E2BIG). A syntax error ignores the rest of the line and keeps the words before it,
+ * as systemd does. */
+static int strv_assign_words(char ***l, const char *value, size_t max, unsigned line, const char *key,
+                             char ***warnings) {
+        if (!*value) {
+                strv_free(*l);
+                *l = NULL;
+                return 0;
+        }
+        size_t n = strv_length(*l);
+        for (const char *p = value;;) {
+                char *w;
+                int r = next_word(&p, true, &w);
+                if (r == 0)
+                        return 0;
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0) {
+                        warn(warnings, line, "invalid syntax in %s= (unterminated quote), ignoring the rest of the line", key);
+                        return 0;
+                }
+                if (n >= max) {
+                        free(w);
+                        return -E2BIG;
+                }
+                if ((r = strv_push(l, w)) < 0)
+                        return r;
+                n++;
+        }
+}
+
+/* config_parse_capability(): names separated by whitespace (cowpen also takes commas, as on its
+ * command line), "all"; an unknown name is ignored with a warning, the others apply. */
+_printf_(3, 4) static int refuse(char ***warnings, unsigned line, const char *fmt, ...);
+
+/* Capability names, word by word: an unknown one is ignored with a warning, or, where the key
+ * narrows the container (DropCapability=: refuse_unknown), refuses the file (it cannot be
+ * honoured). */
+static int parse_capabilities(const char *value, unsigned line, const char *key, bool refuse_unknown, char ***warnings,
+                              uint64_t *ret) {
+        uint64_t m = 0;
+        for (const char *p = value;;) {
+                _cleanup_free_ char *w = NULL;
+                int r = next_word(&p, false, &w);
+                if (r == 0)
+                        break;
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0) {
+                        warn(warnings, line, "invalid syntax in %s= (trailing backslash), ignoring the rest of the line", key);
+                        break;
+                }
+                uint64_t one;
+                for (const char *q = w; *q;) {
+                        /* Word by word even within a comma list: one bad name spoils no other. */
+                        size_t l = strcspn(q, ",");
+                        _cleanup_free_ char *name = strndup(q, l);
+                        if (!name)
+                                return -ENOMEM;
+                        if (*name && capability_list_parse(name, &one, NULL) < 0 && refuse_unknown)
+                                return refuse(warnings, line, "unknown capability \"%.64s\" in %s=: cannot drop it, refusing the file",
+                                              name, key);
+                        if (*name && capability_list_parse(name, &one, NULL) < 0)
+                                warn(warnings, line, "unknown capability \"%.64s\" in %s=, ignoring", name, key);
+                        else if (*name)
+                                m |= one;
+                        q += l + strspn(q + l, ",");
+                }
+        }
+        *ret = m;
         return 0;
 }
 
@@ -156,32 +232,39 @@ static int parse_assignment(SpawnConfig *c, Section sec, unsigned line, const ch
                             char ***warnings) {
         int r, b;
         if (sec == SECTION_EXEC) {
-                if (streq(key, "Boot")) {
+                if (streq(key, "Boot") || streq(key, "ProcessTwo")) {
+                        /* One start mode, as nspawn's config_parse_boot()/config_parse_pid2():
+                         * Boot=yes and ProcessTwo=yes exclude each other, and a "no" may not
+                         * take back a "yes" of the same key; such a line is ignored. */
+                        bool boot = streq(key, "Boot");
                         if ((b = parse_boolean(value)) < 0)
                                 goto bad;
-                        c->boot = b;
-                        c->mask |= SETTING_BOOT;
+                        if (b ? (boot ? c->as_pid2 : c->boot) : (boot ? c->boot : c->as_pid2)) {
+                                warn(warnings, line, "conflicting Boot= or ProcessTwo= setting, ignoring");
+                                return 0;
+                        }
+                        if (boot)
+                                c->boot = b;
+                        else
+                                c->as_pid2 = b;
+                        c->mask |= boot ? SETTING_BOOT : SETTING_PROCESS_TWO;
                 } else if (streq(key, "Parameters")) {
-                        _cleanup_strv_free_ char **l = NULL;
-                        r = split_words(value, SPAWN_PARAMETERS_MAX, &l);
-                        if (r == -E2BIG || r == -ENOMEM)
-                                return r;
+                        /* Only used with Boot= or ProcessTwo= in the same file (settings_merge). */
+                        r = strv_assign_words(&c->command, value, SPAWN_PARAMETERS_MAX, line, key, warnings);
                         if (r < 0)
-                                goto bad;
-                        strv_free(c->command);
-                        c->command = TAKE_PTR(l);
+                                return r;
                         c->mask |= SETTING_COMMAND;
                 } else if (streq(key, "Environment")) {
-                        _cleanup_strv_free_ char **l = NULL;
-                        r = split_words(value, SPAWN_ENVIRONMENT_MAX, &l);
-                        if (r == -E2BIG || r == -ENOMEM)
-                                return r;
-                        if (r < 0)
-                                goto bad;
-                        if (!l || !l[0]) { /* an empty assignment resets the list */
+                        /* config_parse_strv() as Parameters=; then only NAME=VALUE entries (nspawn
+                         * would pass anything on, even a word without "="). */
+                        if (!*value) {
                                 strv_free(c->setenv);
                                 c->setenv = NULL;
                         }
+                        _cleanup_strv_free_ char **l = NULL;
+                        r = strv_assign_words(&l, value, SPAWN_ENVIRONMENT_MAX, line, key, warnings);
+                        if (r < 0)
+                                return r;
                         for (char **e = l; e && *e; e++) {
                                 if (!env_assignment_is_valid(*e, false)) {
                                         warn(warnings, line, "invalid environment assignment \"%.64s\", ignoring", *e);
@@ -208,15 +291,8 @@ static int parse_assignment(SpawnConfig *c, Section sec, unsigned line, const ch
                         c->mask |= SETTING_WORKING_DIRECTORY;
                 } else if (streq(key, "Capability") || streq(key, "DropCapability")) {
                         uint64_t m;
-                        _cleanup_free_ char *bad = NULL;
-                        if (capability_list_parse(value, &m, &bad) < 0) {
-                                if (streq(key, "DropCapability"))
-                                        return refuse(warnings, line,
-                                                      "unknown capability \"%.64s\" in DropCapability=: cannot drop it, refusing the file",
-                                                      bad ?: "");
-                                warn(warnings, line, "unknown capability \"%.64s\" in %s=, ignoring", bad ?: "", key);
-                                return 0;
-                        }
+                        if ((r = parse_capabilities(value, line, key, streq(key, "DropCapability"), warnings, &m)) < 0)
+                                return r;
                         if (streq(key, "Capability"))
                                 c->caps_plus |= m;
                         else
@@ -240,34 +316,40 @@ static int parse_assignment(SpawnConfig *c, Section sec, unsigned line, const ch
                                 goto bad;
                         c->kill_signal = s;
                         c->mask |= SETTING_KILL_SIGNAL;
-                } else if (streq(key, "ProcessTwo")) {
-                        if ((b = parse_boolean(value)) < 0)
-                                goto bad;
-                        c->as_pid2 = b;
-                        c->mask |= SETTING_PROCESS_TWO;
                 } else if (streq(key, "AmbientCapability")) {
                         uint64_t m;
-                        _cleanup_free_ char *bad = NULL;
-                        if (capability_list_parse(value, &m, &bad) < 0) {
-                                warn(warnings, line, "unknown capability \"%.64s\" in %s=, ignoring", bad ?: "", key);
-                                return 0;
-                        }
+                        if ((r = parse_capabilities(value, line, key, false, warnings, &m)) < 0)
+                                return r;
                         c->ambient_caps |= m;
                         c->mask |= SETTING_AMBIENT_CAPABILITY;
                 } else if (streq(key, "SystemCallFilter")) {
-                        _cleanup_free_ char *bad = NULL;
-                        r = syscall_filter_parse(value, &c->syscall_allow, &c->syscall_deny, &bad);
-                        if (r == -ENOMEM || r == -E2BIG)
-                                return r;
-                        if (r < 0 && value[0] == '~')
-                                return refuse(warnings, line,
-                                              "unknown system call or group \"%.64s\" in SystemCallFilter=~…: cannot refuse it, "
-                                              "refusing the file",
-                                              bad ?: "");
-                        if (r < 0) {
-                                warn(warnings, line, "unknown system call or group \"%.64s\" in %s=, ignoring the line", bad ?: "",
-                                     key);
-                                return 0;
+                        /* As nspawn: [~] then words (split as Capability=); an unknown name is
+                         * ignored with a warning, the others (a refusal above all) apply. */
+                        bool deny = value[0] == '~';
+                        for (const char *p = value + deny;;) {
+                                _cleanup_free_ char *w = NULL, *item = NULL, *bad = NULL;
+                                r = next_word(&p, false, &w);
+                                if (r == 0)
+                                        break;
+                                if (r == -ENOMEM)
+                                        return r;
+                                if (r < 0) {
+                                        warn(warnings, line, "invalid syntax in %s= (trailing backslash), ignoring the rest of the line",
+                                             key);
+                                        break;
+                                }
+                                if (!(item = strjoin(deny ? "~" : "", w)))
+                                        return -ENOMEM;
+                                r = syscall_filter_parse(item, &c->syscall_allow, &c->syscall_deny, &bad);
+                                if (r == -ENOMEM || r == -E2BIG)
+                                        return r;
+                                if (r < 0 && deny)
+                                        return refuse(warnings, line,
+                                                      "unknown system call or group \"%.64s\" in SystemCallFilter=~…: cannot refuse it, "
+                                                      "refusing the file",
+                                                      bad ?: w);
+                                if (r < 0)
+                                        warn(warnings, line, "unknown system call or group \"%.64s\" in %s=, ignoring", bad ?: w, key);
                         }
                         c->mask |= SETTING_SYSCALL_FILTER;
                 } else if (streq(key, "OOMScoreAdjust")) {
@@ -302,6 +384,43 @@ static int parse_assignment(SpawnConfig *c, Section sec, unsigned line, const ch
                                 goto bad;
                         c->ephemeral = b;
                         c->mask |= SETTING_EPHEMERAL;
+                } else if (streq(key, "ResolvConf")) {
+                        ResolvConfMode mode = resolv_conf_mode_from_string(value);
+                        if ((int) mode < 0)
+                                goto bad; /* also nspawn's *-uplink and *-stub, which need resolved */
+                        c->resolv_conf = mode;
+                        c->mask |= SETTING_RESOLV_CONF;
+                } else if (streq(key, "Timezone")) {
+                        TimezoneMode mode = timezone_mode_from_string(value);
+                        if ((int) mode < 0)
+                                goto bad;
+                        c->timezone = mode;
+                        c->mask |= SETTING_TIMEZONE;
+                } else if (streq(key, "NotifyReady")) {
+                        if ((b = parse_boolean(value)) < 0)
+                                goto bad;
+                        c->notify_ready = b;
+                        c->mask |= SETTING_NOTIFY_READY;
+                } else if (streq(key, "MachineID")) {
+                        /* An all-zero ID is no ID (config_parse_id128 takes it, the merge skips it). */
+                        if (strspn(value, "0-") == strlen(value) && strlen(value) >= 32)
+                                return 0;
+                        if (uuid_parse(value, c->uuid) < 0)
+                                goto bad;
+                        c->uuid_set = true;
+                        c->mask |= SETTING_MACHINE_ID;
+                } else if (startswith(key, "Limit") && rlimit_from_name(key + 5) >= 0) {
+                        /* LimitNOFILE= and friends: SOFT[:HARD], as --rlimit=NOFILE=… */
+                        int res;
+                        struct rlimit rl;
+                        _cleanup_free_ char *spec = strjoin(key + 5, "=", value);
+                        if (!spec)
+                                return -ENOMEM;
+                        if (rlimit_parse(spec, &res, &rl) < 0)
+                                goto bad;
+                        if (!c->rlimits[res] && !(c->rlimits[res] = malloc(sizeof(rl))))
+                                return -ENOMEM;
+                        *c->rlimits[res] = rl;
                 } else if (streq(key, "PrivateUsers")) {
                         PrivateUsersMode mode;
                         if (private_users_parse(value, &mode, &c->uid_shift, &c->uid_range) < 0)
@@ -408,13 +527,56 @@ bad:
 }
 
 static char *strip(char *s) {
-        s += strspn(s, " \t\r");
+        s += strspn(s, WHITESPACE);
         size_t n = strlen(s);
-        while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+        while (n > 0 && strchr(WHITESPACE, s[n - 1]))
                 s[--n] = 0;
         return s;
 }
 
+/* One logical line (continuations joined), as conf-parser's parse_line(). */
+static int parse_line(SpawnConfig *c, Section *sec, unsigned at, char *s, char ***warnings) {
+        s = strip(s);
+        if (!*s)
+                return 0;
+        if (*s == '[') {
+                char *e = strchr(s, ']');
+                if (!e || e[1]) {
+                        warn(warnings, at, "invalid section header, ignoring");
+                        *sec = SECTION_OTHER;
+                        return 0;
+                }
+                *e = 0;
+                s++;
+                if (streq(s, "Exec"))
+                        *sec = SECTION_EXEC;
+                else if (streq(s, "Files"))
+                        *sec = SECTION_FILES;
+                else if (streq(s, "Network"))
+                        *sec = SECTION_NETWORK;
+                else {
+                        *sec = SECTION_OTHER;
+                        if (!startswith(s, "X-"))
+                                warn(warnings, at, "unknown section [%.64s], ignoring", s);
+                }
+                return 0;
+        }
+        char *eq = strchr(s, '=');
+        if (!eq) {
+                warn(warnings, at, "line without '=', ignoring");
+                return 0;
+        }
+        *eq = 0;
+        char *key = strip(s), *value = strip(eq + 1);
+        if (*sec == SECTION_OTHER)
+                return 0;
+        return parse_assignment(c, *sec, at, key, value, warnings);
+}
+
+/* Lines as systemd's config_parse() reads them: "\n", "\r", "\r\n" and "\n\r" end a line; a
+ * line whose first non-blank character is '#' or ';' is a comment and is skipped, even in the
+ * middle of a continued line; a line that ends in a backslash (not itself escaped by one) goes on
+ * in the next, the backslash becoming a space; a UTF-8 byte order mark at the start is skipped. */
 int settings_parse(const char *text, size_t size, SpawnConfig *ret, char ***warnings) {
         if (size > SETTINGS_FILE_SIZE_MAX)
                 return -EFBIG;
@@ -429,64 +591,61 @@ int settings_parse(const char *text, size_t size, SpawnConfig *ret, char ***warn
 
         Section sec = SECTION_NONE;
         unsigned lineno = 0, start = 0;
-        size_t len = 0;
+        size_t len = 0, i = 0;
         int r = 0;
-        for (size_t i = 0; i <= size; i++) {
-                char ch = i < size ? text[i] : '\n';
-                if (ch != '\n') {
-                        if (len >= SETTINGS_LINE_MAX) {
-                                r = -E2BIG;
-                                goto fail;
-                        }
-                        line[len++] = ch;
-                        continue;
+        if (size >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+                i = 3;
+        while (i < size) {
+                size_t e = i;
+                while (e < size && text[e] != '\n' && text[e] != '\r')
+                        e++;
+                size_t next = e;
+                if (e < size) {
+                        next = e + 1;
+                        if (next < size && (text[next] == '\n' || text[next] == '\r') && text[next] != text[e])
+                                next++;
                 }
+                const char *raw = text + i;
+                size_t n = e - i;
+                i = next;
                 lineno++;
+                /* A line of its own over the limit too, comment or not, as systemd's read_line(). */
+                if (n > SETTINGS_LINE_MAX) {
+                        r = -E2BIG;
+                        goto fail;
+                }
+                size_t lead = 0;
+                while (lead < n && strchr(" \t", raw[lead]))
+                        lead++;
+                if (lead < n && (raw[lead] == '#' || raw[lead] == ';'))
+                        continue;
+                if (len + n > SETTINGS_LINE_MAX) {
+                        r = -E2BIG;
+                        goto fail;
+                }
+                memcpy(line + len, raw, n);
+                /* Whether the new part ends in an unescaped backslash: what came before ended in
+                 * one (now a space), so its escape state does not carry over. */
+                bool escaped = false;
+                for (size_t k = len; k < len + n; k++)
+                        escaped = escaped ? false : line[k] == '\\';
+                len += n;
                 if (start == 0)
                         start = lineno;
-                /* A backslash at the end continues the line (comments do not continue). */
-                line[len] = 0;
-                char *s = strip(line);
-                if (*s != '#' && *s != ';' && len > 0 && line[len - 1] == '\\' && i < size) {
+                if (escaped) {
                         line[len - 1] = ' ';
                         continue;
                 }
+                line[len] = 0;
+                r = parse_line(&c, &sec, start, line, warnings);
+                if (r < 0)
+                        goto fail;
                 len = 0;
-                unsigned at = start;
                 start = 0;
-                if (!*s || *s == '#' || *s == ';')
-                        continue;
-                if (*s == '[') {
-                        char *e = strchr(s, ']');
-                        if (!e || e[1]) {
-                                warn(warnings, at, "invalid section header, ignoring");
-                                sec = SECTION_OTHER;
-                                continue;
-                        }
-                        *e = 0;
-                        s++;
-                        if (streq(s, "Exec"))
-                                sec = SECTION_EXEC;
-                        else if (streq(s, "Files"))
-                                sec = SECTION_FILES;
-                        else if (streq(s, "Network"))
-                                sec = SECTION_NETWORK;
-                        else {
-                                sec = SECTION_OTHER;
-                                warn(warnings, at, "unknown section [%.64s], ignoring", s);
-                        }
-                        continue;
-                }
-                char *eq = strchr(s, '=');
-                if (!eq) {
-                        warn(warnings, at, "line without '=', ignoring");
-                        continue;
-                }
-                *eq = 0;
-                char *key = strip(s), *value = strip(eq + 1);
-                if (sec == SECTION_OTHER)
-                        continue;
-                r = parse_assignment(&c, sec, at, key, value, warnings);
+        }
+        if (start != 0) { /* the file ended in a continued line */
+                line[len] = 0;
+                r = parse_line(&c, &sec, start, line, warnings);
                 if (r < 0)
                         goto fail;
         }
@@ -563,12 +722,18 @@ int settings_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, const char *pat
         SettingMask m = s->mask & ~c->mask;
         int r;
 
-        if (m & SETTING_BOOT)
+        /* The start mode as nspawn's merge_settings(): -b, -a or a command on the command line
+         * each keep all of Boot=, ProcessTwo= and Parameters= out; otherwise Parameters= comes
+         * along with a Boot= or ProcessTwo= of the file (either value), and without one of them
+         * it is ignored (nspawn 252 runs the shell then). */
+        const SettingMask start = SETTING_BOOT | SETTING_PROCESS_TWO | SETTING_COMMAND;
+        if (!(c->mask & start) && (s->mask & (SETTING_BOOT | SETTING_PROCESS_TWO))) {
                 c->boot = s->boot;
-        if ((m & SETTING_COMMAND) && !(c->mask & SETTING_COMMAND)) {
+                c->as_pid2 = s->as_pid2;
                 strv_free(c->command);
                 c->command = TAKE_PTR(s->command);
-        }
+        } else
+                m &= ~start;
         if (m & SETTING_ENVIRONMENT) {
                 strv_free(c->setenv);
                 c->setenv = TAKE_PTR(s->setenv);
@@ -589,8 +754,6 @@ int settings_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, const char *pat
         }
         if (m & SETTING_KILL_SIGNAL)
                 c->kill_signal = s->kill_signal;
-        if (m & SETTING_PROCESS_TWO)
-                c->as_pid2 = s->as_pid2;
         if (m & SETTING_READ_ONLY)
                 c->read_only = s->read_only;
         if (m & SETTING_VOLATILE)
@@ -645,6 +808,42 @@ int settings_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, const char *pat
                         c->oom_score_adjust = s->oom_score_adjust;
                         c->oom_score_adjust_set = true;
                 }
+        }
+        /* resolv.conf and the time zone are the container's own files (copies or read-only
+         * binds of what the host shares by default anyway): from any file, as nspawn. When to
+         * report readiness concerns only cowpen's caller: likewise. */
+        if (m & SETTING_RESOLV_CONF)
+                c->resolv_conf = s->resolv_conf;
+        if (m & SETTING_TIMEZONE)
+                c->timezone = s->timezone;
+        if (m & SETTING_NOTIFY_READY)
+                c->notify_ready = s->notify_ready;
+        /* The machine ID is the identity machined and journal links go by: an image may not
+         * claim one (trusted files only, as nspawn). */
+        if (m & SETTING_MACHINE_ID) {
+                if (trusted) {
+                        memcpy(c->uuid, s->uuid, sizeof(c->uuid));
+                        c->uuid_set = true;
+                } else {
+                        note_untrusted(warnings, "MachineID=");
+                        m &= ~SETTING_MACHINE_ID;
+                }
+        }
+        /* Limits: the command line's win; a trusted file sets them; an untrusted one may only
+         * lower them (both values at most what the container would get otherwise, which is
+         * cowpen's own), as nspawn (which takes none from it) never widens either. */
+        for (int i = 0; i < RLIMIT_NLIMITS; i++) {
+                if (!s->rlimits[i] || c->rlimits[i])
+                        continue;
+                struct rlimit cur;
+                if (!trusted && (getrlimit(i, &cur) < 0 || s->rlimits[i]->rlim_cur > cur.rlim_cur ||
+                                 s->rlimits[i]->rlim_max > cur.rlim_max)) {
+                        char what[64];
+                        snprintf(what, sizeof(what), "Limit%s= (above the current limit)", rlimit_to_name(i) ?: "?");
+                        note_untrusted(warnings, what);
+                        continue;
+                }
+                c->rlimits[i] = TAKE_PTR(s->rlimits[i]);
         }
         /* Dropping capabilities narrows: from any file; adding them only from a trusted one. */
         if ((m & SETTING_CAPABILITY) && !trusted) {

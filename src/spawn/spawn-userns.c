@@ -108,16 +108,20 @@ static int pick_range(const char *machine, uid_t range, uid_t *ret_shift, int *r
         return -EBUSY;
 }
 
-static int write_map(pid_t pid, const char *file, uid_t shift, uid_t range) {
+static int write_map_from(pid_t pid, const char *file, uid_t from, uid_t shift, uid_t range) {
         char path[64], line[64];
         snprintf(path, sizeof(path), "/proc/%i/%s", (int) pid, file);
-        int n = snprintf(line, sizeof(line), "0 %u %u\n", (unsigned) shift, (unsigned) range);
+        int n = snprintf(line, sizeof(line), "%u %u %u\n", (unsigned) from, (unsigned) shift, (unsigned) range);
         _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
         if (fd < 0)
                 return negative_errno();
         if (write(fd, line, (size_t) n) != n)
                 return negative_errno();
         return 0;
+}
+
+static int write_map(pid_t pid, const char *file, uid_t shift, uid_t range) {
+        return write_map_from(pid, file, 0, shift, range);
 }
 
 void spawn_userns_done(SpawnUserns *u) {
@@ -141,6 +145,54 @@ static int open_ns(pid_t pid, const char *name, int *ret) {
         if (fd < 0)
                 return negative_errno();
         *ret = fd;
+        return 0;
+}
+
+int spawn_userns_mapping(uid_t from, uid_t to, uid_t n, int *ret_fd) {
+        int ready[2], done[2];
+        if (pipe2(ready, O_CLOEXEC) < 0)
+                return negative_errno();
+        if (pipe2(done, O_CLOEXEC) < 0) {
+                int r = negative_errno();
+                safe_close(ready[0]);
+                safe_close(ready[1]);
+                return r;
+        }
+        pid_t pid = fork();
+        if (pid < 0) {
+                int r = negative_errno();
+                safe_close(ready[0]);
+                safe_close(ready[1]);
+                safe_close(done[0]);
+                safe_close(done[1]);
+                return r;
+        }
+        if (pid == 0) {
+                char c = 0;
+                safe_close(ready[0]);
+                safe_close(done[1]);
+                if (unshare(CLONE_NEWUSER) < 0 || write(ready[1], &c, 1) != 1)
+                        _exit(EXIT_FAILURE);
+                (void) !read(done[0], &c, 1); /* until the parent took the namespace */
+                _exit(EXIT_SUCCESS);
+        }
+        safe_close(ready[1]);
+        safe_close(done[0]);
+        char c;
+        int r = read(ready[0], &c, 1) == 1 ? 0 : -ECHILD;
+        if (r >= 0)
+                r = write_map_from(pid, "uid_map", from, to, n);
+        if (r >= 0)
+                r = write_map_from(pid, "gid_map", from, to, n);
+        int fd = -EBADF;
+        if (r >= 0)
+                r = open_ns(pid, "user", &fd);
+        safe_close(ready[0]);
+        safe_close(done[1]);
+        (void) waitpid(pid, NULL, 0);
+        if (r < 0)
+                return r;
+        *ret_fd = fd;
         return 0;
 }
 
@@ -481,6 +533,14 @@ int spawn_userns_take_over(int sock, uint8_t ret_id[16]) {
         safe_close(mnt);
         if (r < 0)
                 return r;
+        /* Until the setup process is gone (its end of the socket closes as it exits): it lives in
+         * our PID namespace, and were we (PID 1) to end first, as a short payload does, the kernel
+         * would kill it with SIGKILL before its own exit, and the run would fail ("the setup
+         * process died"). */
+        char c;
+        do
+                n = recv(sock, &c, 1, 0);
+        while (n < 0 && errno == EINTR);
         /* The host's root has no uid in the namespace: become its root. Then a cgroup namespace
          * the user namespace owns, rooted where the container is. */
         if (chdir("/") < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0 || unshare(CLONE_NEWCGROUP) < 0)

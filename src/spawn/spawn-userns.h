@@ -92,6 +92,10 @@ int spawn_userns_clone_end(int saved_pid_ns);
 /* The clone flags of the namespaces that the parent did not make. */
 int spawn_userns_clone_flags(const SpawnUserns *u, int flags);
 
+/* A user namespace of its own mapping uid and gid from…from+n-1 to to…, for an idmapped mount
+ * (--bind=…:rootidmap): made by a helper process that lives only until we hold its fd. */
+int spawn_userns_mapping(uid_t from, uid_t to, uid_t n, int *ret_fd);
+
 /* Child, first: joins the UTS, IPC and network namespaces. */
 int spawn_userns_join(const SpawnUserns *u);
 /* Child, before the root is opened: the root mount idmapped, or its tree chowned (the message

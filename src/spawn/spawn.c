@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -29,6 +30,14 @@ static int validate(const SpawnConfig *c, char **ret_error) {
         for (size_t i = 0; i < c->n_mounts; i++) {
                 const CustomMount *m = &c->mounts[i];
                 struct stat st;
+                /* nspawn fails these when mounting ("Failed to map ids for bind mount"): before
+                 * anything starts here. */
+                if (m->type == CUSTOM_MOUNT_BIND && m->idmap != BIND_IDMAP_NONE && c->private_users == PRIVATE_USERS_NO) {
+                        if (asprintf(ret_error, "bind %s%s: %s needs --private-users", m->source_in_root ? "+" : "", m->source,
+                                     bind_idmap_to_string(m->idmap)) < 0)
+                                *ret_error = NULL;
+                        return -EINVAL;
+                }
                 if (m->type == CUSTOM_MOUNT_BIND && !m->source_in_root && stat(m->source, &st) < 0) {
                         int r = negative_errno();
                         if (asprintf(ret_error, "bind source %s: %s", m->source, strerror(-r)) < 0)
@@ -37,14 +46,15 @@ static int validate(const SpawnConfig *c, char **ret_error) {
                 }
                 if (m->type != CUSTOM_MOUNT_OVERLAY)
                         continue;
+                /* Layers "+PATH" are the container's: resolved inside it when mounted. */
                 for (char **l = m->lower; l && *l; l++)
-                        if (stat(*l, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                        if (**l != '+' && (stat(*l, &st) < 0 || !S_ISDIR(st.st_mode))) {
                                 int r = errno > 0 ? -errno : -ENOTDIR;
                                 if (asprintf(ret_error, "overlay layer %s: %s", *l, strerror(-r)) < 0)
                                         *ret_error = NULL;
                                 return r;
                         }
-                if (m->upper && (stat(m->upper, &st) < 0 || !S_ISDIR(st.st_mode))) {
+                if (m->upper && m->upper[0] != '+' && (stat(m->upper, &st) < 0 || !S_ISDIR(st.st_mode))) {
                         int r = errno > 0 ? -errno : -ENOTDIR;
                         if (asprintf(ret_error, "overlay upper layer %s: %s", m->upper, strerror(-r)) < 0)
                                 *ret_error = NULL;
@@ -55,14 +65,45 @@ static int validate(const SpawnConfig *c, char **ret_error) {
 }
 
 /* Work directories of --overlay mounts: next to their upper directory (same file system, as
- * overlayfs requires), hidden, removed after the run. */
+ * overlayfs requires), hidden, removed after the run. An upper "+PATH" is in the container's
+ * root: its work directory is only named here ("+DIR/.#work.BASE.RANDOM") and made by the
+ * container's setup (spawn-mount.c), inside the root. An empty top layer is a throw-away
+ * directory in /var/tmp (as nspawn's /var/tmp/nspawn-temp-*), holding the upper layer (or, read
+ * only, an empty top lower one) and the work directory; with a user namespace its top belongs to
+ * the container's root. */
 static int make_overlay_work_dirs(SpawnConfig *c) {
         for (size_t i = 0; i < c->n_mounts; i++) {
                 CustomMount *m = &c->mounts[i];
-                if (m->type != CUSTOM_MOUNT_OVERLAY || !m->upper || m->work_dir)
+                if (m->type != CUSTOM_MOUNT_OVERLAY || m->work_dir)
+                        continue;
+                int r;
+                if (m->temporary_top && !m->temp_dir) {
+                        char t[] = "/var/tmp/cowpen-overlay.XXXXXX";
+                        if (!mkdtemp(t))
+                                return negative_errno();
+                        if (!(m->temp_dir = strdup(t))) {
+                                (void) rmdir(t);
+                                return -ENOMEM;
+                        }
+                        _cleanup_free_ char *top = strjoin(t, "/upper"), *work = strjoin(t, "/work");
+                        if (!top || !work)
+                                return -ENOMEM;
+                        /* Its owner, with a user namespace: chown_overlay_temp_tops(). */
+                        if (mkdir(top, 0755) < 0 || (!m->read_only && mkdir(work, 0700) < 0))
+                                return negative_errno();
+                        if (m->read_only) {
+                                if ((r = strv_extend(&m->lower, top)) < 0)
+                                        return r;
+                        } else {
+                                m->upper = TAKE_PTR(top);
+                                m->work_dir = TAKE_PTR(work);
+                        }
+                        continue;
+                }
+                if (!m->upper)
                         continue;
                 _cleanup_free_ char *rnd = NULL, *dir = strdup(m->upper);
-                int r = random_hex(8, &rnd);
+                r = random_hex(8, &rnd);
                 if (r < 0)
                         return r;
                 if (!dir)
@@ -73,7 +114,7 @@ static int make_overlay_work_dirs(SpawnConfig *c) {
                 char *w;
                 if (asprintf(&w, "%s/.#work.%s.%s", dir, base, rnd) < 0)
                         return -ENOMEM;
-                if (mkdir(w, 0700) < 0) {
+                if (m->upper[0] != '+' && mkdir(w, 0700) < 0) {
                         r = negative_errno();
                         free(w);
                         return r;
@@ -83,15 +124,98 @@ static int make_overlay_work_dirs(SpawnConfig *c) {
         return 0;
 }
 
-static void remove_overlay_work_dirs(SpawnConfig *c) {
+/* With a user namespace, the throw-away top layers belong to the container's root (once its
+ * range is known: spawn_userns_prepare()), who could not write to them otherwise. */
+static int chown_overlay_temp_tops(const SpawnConfig *c) {
+        for (size_t i = 0; c->private_users && i < c->n_mounts; i++) {
+                const CustomMount *m = &c->mounts[i];
+                if (!m->temp_dir)
+                        continue;
+                const char *top = m->read_only ? m->lower[strv_length(m->lower) - 1] : m->upper;
+                if (chown(top, c->uid_shift, c->uid_shift) < 0)
+                        return negative_errno();
+        }
+        return 0;
+}
+
+static void remove_overlay_work_dirs(SpawnConfig *c, const PreparedRoot *root) {
         for (size_t i = 0; i < c->n_mounts; i++) {
                 CustomMount *m = &c->mounts[i];
-                if (!m->work_dir)
-                        continue;
-                (void) rm_rf_at(AT_FDCWD, m->work_dir);
+                if (m->temp_dir) {
+                        /* What make_overlay_work_dirs() added for it goes too: made anew by a
+                         * next run (after a reboot inside). */
+                        size_t n = strv_length(m->lower);
+                        if (m->read_only && n > 0 && startswith(m->lower[n - 1], m->temp_dir)) {
+                                free(m->lower[n - 1]);
+                                m->lower[n - 1] = NULL;
+                        }
+                        if (m->upper && startswith(m->upper, m->temp_dir)) {
+                                free(m->upper);
+                                m->upper = NULL;
+                        }
+                        (void) rm_rf_at(AT_FDCWD, m->temp_dir);
+                        free(m->temp_dir);
+                        m->temp_dir = NULL;
+                } else if (m->work_dir && m->work_dir[0] == '+') {
+                        /* In the container's root, which the container may have changed: its
+                         * parent resolved inside the root, the entry removed without following
+                         * anything. */
+                        const char *slash = strrchr(m->work_dir, '/');
+                        _cleanup_free_ char *parent = strndup(m->work_dir + 1, (size_t) (slash - m->work_dir - 1));
+                        if (parent) {
+                                _cleanup_close_ int pfd = openat2_resolve(root->fd, *parent ? parent : "/", O_PATH | O_DIRECTORY, 0,
+                                                                          RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+                                if (pfd >= 0)
+                                        (void) rm_rf_at(pfd, slash + 1);
+                        }
+                } else if (m->work_dir)
+                        (void) rm_rf_at(AT_FDCWD, m->work_dir);
                 free(m->work_dir);
                 m->work_dir = NULL;
         }
+}
+
+/* --bind=…:rootidmap: a user namespace per such mount mapping the source's owner (uid and gid of
+ * that number, as nspawn) to the container's root, made here in the host's PID namespace (the
+ * helper's /proc entry must be ours). A source "+PATH" is the container's, resolved in it. */
+static int make_owner_maps(const SpawnConfig *c, const PreparedRoot *root, BindOwnerMaps *o, char **ret_error) {
+        for (size_t i = 0; i < c->n_mounts; i++) {
+                const CustomMount *m = &c->mounts[i];
+                if (m->type != CUSTOM_MOUNT_BIND || m->idmap != BIND_IDMAP_OWNER)
+                        continue;
+                if (!o->fds) {
+                        o->fds = malloc(sizeof(int) * c->n_mounts);
+                        o->owners = malloc(sizeof(uid_t) * c->n_mounts);
+                        if (!o->fds || !o->owners)
+                                return -ENOMEM;
+                        for (size_t k = 0; k < c->n_mounts; k++)
+                                o->fds[k] = -EBADF;
+                        o->n = c->n_mounts;
+                }
+                _cleanup_close_ int s = m->source_in_root
+                                                ? openat2_resolve(root->fd, m->source, O_PATH, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+                                                : open(m->source, O_PATH | O_CLOEXEC);
+                struct stat st;
+                int r = s < 0 ? (m->source_in_root ? s : negative_errno()) : fstat(s, &st) < 0 ? negative_errno() : 0;
+                if (r >= 0)
+                        r = spawn_userns_mapping(st.st_uid, c->uid_shift, 1, &o->fds[i]);
+                if (r < 0) {
+                        if (asprintf(ret_error, "bind %s%s: user namespace for rootidmap: %s", m->source_in_root ? "+" : "",
+                                     m->source, strerror(-r)) < 0)
+                                *ret_error = NULL;
+                        return r;
+                }
+                o->owners[i] = st.st_uid;
+        }
+        return 0;
+}
+
+static void owner_maps_done(BindOwnerMaps *o) {
+        for (size_t i = 0; o->fds && i < o->n; i++)
+                safe_close(o->fds[i]);
+        free(o->fds);
+        free(o->owners);
+        *o = (BindOwnerMaps) {};
 }
 
 /* Whether process pid has a handler for sig, ignores it, or leaves the default (from
@@ -158,24 +282,54 @@ static void forward_signal(Run *run, const SpawnConfig *c, int received) {
         (void) kill(run->pid, sig);
 }
 
+/* --register=yes: systemd-machined must take the machine, or the run fails (as nspawn's
+ * "Failed to register machine"). cowpen has no D-Bus client yet, so it says why it cannot;
+ * auto runs unregistered. */
+static int check_register(const SpawnConfig *c, char **ret_error) {
+        static const char bus[] = "/run/dbus/system_bus_socket", machined[] = "/run/systemd/machines";
+        if (c->register_mode != REGISTER_YES)
+                return 0;
+        int r;
+        if (access(bus, F_OK) < 0) {
+                r = negative_errno();
+                if (asprintf(ret_error, "cannot register the machine: no system bus (%s: %s)", bus, strerror(-r)) < 0)
+                        *ret_error = NULL;
+                return r;
+        }
+        if (access(machined, F_OK) < 0) {
+                r = negative_errno();
+                if (asprintf(ret_error, "cannot register the machine: systemd-machined is not running (%s: %s)", machined,
+                             strerror(-r)) < 0)
+                        *ret_error = NULL;
+                return r;
+        }
+        *ret_error = strdup("cannot register the machine: registration with systemd-machined is not implemented yet "
+                            "(--register=auto or no runs unregistered)");
+        return -EOPNOTSUPP;
+}
+
 int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
         int r;
 
         *ret_error = NULL;
+        r = check_register(c, ret_error);
+        if (r < 0)
+                return r;
         r = validate(c, ret_error);
         if (r < 0)
                 return r;
 
         ConsoleMode mode = c->console;
+        bool tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
         if (mode == _CONSOLE_MODE_AUTO)
-                mode = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) ? CONSOLE_INTERACTIVE
-                       : c->boot                                     ? CONSOLE_READ_ONLY /* init wants a /dev/console */
-                                                                     : CONSOLE_PIPE;
+                mode = tty ? CONSOLE_INTERACTIVE : c->boot ? CONSOLE_READ_ONLY /* init wants a /dev/console */ : CONSOLE_PIPE;
+        else if (mode == CONSOLE_AUTOPIPE) /* as nspawn: pipe even for a booted init */
+                mode = tty ? CONSOLE_INTERACTIVE : CONSOLE_PIPE;
 
         r = make_overlay_work_dirs(c);
         if (r < 0) {
                 *ret_error = strdup("overlay work directory");
-                remove_overlay_work_dirs(c);
+                remove_overlay_work_dirs(c, root);
                 return r;
         }
 
@@ -183,7 +337,7 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
         r = console_open(&con, mode);
         if (r < 0) {
                 *ret_error = strdup("allocate a pty");
-                remove_overlay_work_dirs(c);
+                remove_overlay_work_dirs(c, root);
                 return r;
         }
 
@@ -203,6 +357,7 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
         SpawnUserns userns = SPAWN_USERNS_NULL;
         SpawnSeccomp seccomp = SPAWN_SECCOMP_NULL;
         SpawnCgroup cgroup = SPAWN_CGROUP_NULL;
+        BindOwnerMaps owner_maps = {};
         int saved_pid_ns = -EBADF, handoff[2] = { -EBADF, -EBADF }, stub_fd = -EBADF;
         /* A SIGINT/SIGTERM/SIGHUP that came before the signals were blocked here found no
          * container to forward to (main's handler only noted it): it ends the run before anything
@@ -236,9 +391,8 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
                 goto finish;
         }
 
+        /* As nspawn 252: our own $TERM in every console mode, none when we have none. */
         const char *term = getenv("TERM");
-        if (mode != CONSOLE_PIPE && !term)
-                term = "vt220";
         ChildArgs args = {
                 .config = c,
                 .root = root,
@@ -257,6 +411,7 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
                 .seccomp = c->no_seccomp ? NULL : &seccomp,
                 .stub_fd = stub_fd,
                 .init_close = { -EBADF, -EBADF },
+                .owner_maps = &owner_maps,
         };
         args.close_fds[0] = sfd;
         args.close_fds[1] = error_pipe[0];
@@ -264,6 +419,12 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
         args.close_fds[3] = handoff[1];
         if (c->private_users && (r = spawn_userns_prepare(c, root->fd, root->machine, &userns, ret_error)) < 0)
                 goto finish;
+        if (c->private_users && (r = make_owner_maps(c, root, &owner_maps, ret_error)) < 0)
+                goto finish;
+        if ((r = chown_overlay_temp_tops(c)) < 0) {
+                *ret_error = strdup("hand the throw-away overlay layer to the container's root");
+                goto finish;
+        }
         /* Every container gets a cgroup with the device policy; a booted init is delegated it. */
         if (c->boot && c->private_users)
                 cgroup.owner = c->uid_shift;
@@ -428,12 +589,13 @@ finish:
         sfd = safe_close(sfd);
         safe_close(stub_fd);
         spawn_seccomp_done(&seccomp);
+        owner_maps_done(&owner_maps);
         /* Signals that arrived for the container are not replayed to cowpen itself. */
         struct timespec zero = {};
         while (sigtimedwait(&mask, NULL, &zero) > 0)
                 ;
         sigprocmask(SIG_SETMASK, &saved, NULL);
-        remove_overlay_work_dirs(c);
+        remove_overlay_work_dirs(c, root);
         spawn_boot_done(&boot);
         spawn_cgroup_done(&cgroup);
         (void) spawn_userns_clone_end(saved_pid_ns);

@@ -24,9 +24,19 @@ typedef enum ConsoleMode {
         CONSOLE_READ_ONLY,
         CONSOLE_PASSIVE,
         CONSOLE_PIPE,
+        CONSOLE_AUTOPIPE, /* nspawn's autopipe: interactive when stdin and stdout are terminals, else pipe */
         _CONSOLE_MODE_MAX,
         _CONSOLE_MODE_AUTO = -1, /* interactive when stdin and stdout are terminals, else pipe */
 } ConsoleMode;
+
+/* --register=: registration with systemd-machined. cowpen has no D-Bus client yet: auto
+ * (the default) runs unregistered, yes fails with the reason (spawn_run), no never registers. */
+typedef enum RegisterMode {
+        REGISTER_AUTO,
+        REGISTER_NO,
+        REGISTER_YES,
+        _REGISTER_MODE_MAX,
+} RegisterMode;
 
 typedef enum VolatileMode {
         VOLATILE_NO,
@@ -66,17 +76,33 @@ typedef enum CustomMountType {
         _CUSTOM_MOUNT_TYPE_MAX,
 } CustomMountType;
 
+/* --bind=…:idmap|rootidmap|noidmap (nspawn 252's RemountIdmapping): with --private-users, the
+ * bind mount idmapped so that the source's owners 0… are the container's 0… (idmap), or so that
+ * the source directory's owner is the container's root and nobody else is mapped (rootidmap). */
+typedef enum BindIdmap {
+        BIND_IDMAP_NONE,
+        BIND_IDMAP_CONTAINER, /* idmap: the container's own mapping */
+        BIND_IDMAP_OWNER,     /* rootidmap: the source's owner as the container's root, alone */
+        _BIND_IDMAP_MAX,
+} BindIdmap;
+
 typedef struct CustomMount {
         CustomMountType type;
         bool read_only;
         bool recursive;       /* bind: rbind (the default) or norbind */
+        BindIdmap idmap;      /* bind: idmap, rootidmap, noidmap (the default) */
         bool source_in_root;  /* bind: the source was "+PATH", relative to the container's root */
         char *source;         /* bind: host path (or root-relative path) */
         char *destination;    /* absolute path inside the container */
         char *options;        /* tmpfs: mount options */
-        char **lower;         /* overlay: lower directories, lowest first (host paths) */
-        char *upper;          /* overlay: upper directory (host path), NULL for read-only */
-        char *work_dir;       /* overlay: work directory, made by spawn_run next to the upper one */
+        char **lower;         /* overlay: lower directories, lowest first: host paths, or "+PATH"
+                               * relative to the container's root (resolved inside it) */
+        char *upper;          /* overlay: upper directory (host path or "+PATH"), NULL for read-only */
+        bool temporary_top;   /* overlay: the upper (or, read-only, the top lower) layer was given
+                               * empty: a throw-away directory spawn_run makes (temp_dir) */
+        char *work_dir;       /* overlay: work directory, made by spawn_run next to the upper one
+                               * ("+PATH": named by spawn_run, made in the root by the container) */
+        char *temp_dir;       /* overlay: the throw-away directory of temporary_top */
 } CustomMount;
 
 /* Limits on what a settings file or command line may ask for. */
@@ -112,6 +138,10 @@ typedef enum SettingMask {
         SETTING_PERSONALITY = 1 << 21,
         SETTING_INACCESSIBLE = 1 << 22,
         SETTING_EPHEMERAL = 1 << 30, /* apart from the bits further keys take */
+        SETTING_RESOLV_CONF = 1 << 23,
+        SETTING_TIMEZONE = 1 << 24,
+        SETTING_NOTIFY_READY = 1 << 25,
+        SETTING_MACHINE_ID = 1 << 26,
 } SettingMask;
 
 /* A set of CPUs, as sched_setaffinity() takes it. */
@@ -165,6 +195,8 @@ typedef struct SpawnConfig {
         ConsoleMode console;
         ResolvConfMode resolv_conf;
         TimezoneMode timezone;
+        RegisterMode register_mode; /* --register= */
+        bool keep_unit;          /* --keep-unit: no scope of our own (there is none without a manager) */
         SettingMask mask;        /* what was set explicitly */
 } SpawnConfig;
 
@@ -176,8 +208,9 @@ int spawn_config_add_mount(SpawnConfig *c, const CustomMount *m);
 /* Parsers for the option values, shared by the command line and settings files. Each returns
  * -EINVAL for a malformed value (with -ERANGE/-E2BIG for limits). */
 int custom_mount_parse_bind(const char *s, bool read_only, CustomMount *ret);    /* SRC[:DST[:OPTS]] */
+const char *bind_idmap_to_string(BindIdmap m);
 int custom_mount_parse_tmpfs(const char *s, CustomMount *ret);                  /* PATH[:OPTS] */
-int custom_mount_parse_overlay(const char *s, bool read_only, CustomMount *ret); /* LOWER…:UPPER:DST */
+int custom_mount_parse_overlay(const char *s, bool read_only, CustomMount *ret); /* LOWER…:[UPPER]:DST */
 void custom_mount_done(CustomMount *m);
 
 const char *console_mode_to_string(ConsoleMode m);
@@ -185,12 +218,16 @@ ConsoleMode console_mode_from_string(const char *s);
 const char *volatile_mode_to_string(VolatileMode m);
 VolatileMode volatile_mode_from_string(const char *s); /* also yes/no booleans */
 const char *resolv_conf_mode_to_string(ResolvConfMode m);
-ResolvConfMode resolv_conf_mode_from_string(const char *s);
+ResolvConfMode resolv_conf_mode_from_string(const char *s); /* also booleans: yes is auto, no off */
 const char *timezone_mode_to_string(TimezoneMode m);
-TimezoneMode timezone_mode_from_string(const char *s);
+TimezoneMode timezone_mode_from_string(const char *s);       /* likewise */
+RegisterMode register_mode_from_string(const char *s);       /* yes|no|auto, booleans */
 
 /* --rlimit=NAME=SOFT[:HARD], NAME as RLIMIT_NOFILE or NOFILE, values a number or "infinity". */
 int rlimit_parse(const char *s, int *ret_resource, struct rlimit *ret);
+/* The resource of a Limit*= key's suffix, exactly as systemd spells it ("NOFILE"); -EINVAL. */
+int rlimit_from_name(const char *name);
+const char *rlimit_to_name(int resource);
 /* A UUID, with or without dashes. */
 int uuid_parse(const char *s, uint8_t ret[16]);
 /* Signal by name ("SIGTERM", "TERM", "RTMIN+3") or number. */

@@ -46,9 +46,11 @@ must_fail 1 "$COWPEN" run -i img.raw --verity-certs=certs --image-policy='root=u
 assert_one_line_error 'image policy refuses a usr partition that is signed'
 must_fail 1 "$COWPEN" run -i img.raw --verity-certs=certs --image-policy='root=unprotected:usr=absent' true
 assert_one_line_error 'image policy refuses a usr partition that is signed'
-# usr=unused: left alone, so the root's empty /usr is what is there, and its os-release
-# (→ ../usr/lib/os-release) is missing.
+# usr=unused: left alone, so the root's empty /usr is what is there: no programs, and its
+# os-release (→ ../usr/lib/os-release) is missing, which only booting requires (as nspawn 252).
 must_fail 1 "$COWPEN" run -i img.raw --verity-certs=certs --image-policy='root=unprotected:usr=unused' true
+assert_one_line_error 'execute true: No such file or directory'
+must_fail 1 "$COWPEN" run -b -i img.raw --verity-certs=certs --image-policy='root=unprotected:usr=unused'
 assert_one_line_error 'not an OS tree'
 pass "image policy per partition"
 

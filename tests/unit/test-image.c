@@ -154,6 +154,55 @@ static void test_discover(void **state) {
         assert_int_equal(unlinkat(root->fd, "not-an-image.txt", 0), 0);
 }
 
+/* Issue 12: both/ and both.raw were listed twice under one name while every verb meant the
+ * directory (image_find). One entry per name now, the one the lookup picks, which says it hides
+ * the raw file. */
+static void test_discover_one_entry_per_name(void **state) {
+        ImageRoot *root = *state;
+        assert_int_equal(mkdirat(root->fd, "both", 0755), 0);
+        assert_int_equal(write_at(root->fd, "both.raw", "disk"), 0);
+        assert_int_equal(write_at(root->fd, "alone.raw", "disk"), 0);
+        assert_int_equal(mkdirat(root->fd, "dir", 0755), 0);
+        assert_int_equal(mkdirat(root->fd, ".#hidden", 0755), 0);
+        assert_int_equal(write_at(root->fd, ".#hidden.raw", "disk"), 0);
+
+        Image **l;
+        size_t n;
+        assert_int_equal(image_discover(root, false, &l, &n), 0);
+        assert_int_equal(n, 3);
+        assert_string_equal(l[0]->name, "alone");
+        assert_false(l[0]->shadows_raw);
+        assert_string_equal(l[1]->name, "both");
+        assert_int_equal(l[1]->type, IMAGE_DIRECTORY);
+        assert_string_equal(l[1]->filename, "both");
+        assert_true(l[1]->shadows_raw);
+        assert_string_equal(l[2]->name, "dir");
+        assert_false(l[2]->shadows_raw);
+        image_list_free(l, n);
+        assert_int_equal(image_discover(root, true, &l, &n), 0);
+        assert_int_equal(n, 4);
+        assert_string_equal(l[0]->name, ".#hidden");
+        assert_true(l[0]->shadows_raw);
+        image_list_free(l, n);
+
+        /* The lookup: the same entry, saying the same. */
+        Image *i;
+        assert_int_equal(image_find(root, "both", &i), 0);
+        assert_int_equal(i->type, IMAGE_DIRECTORY);
+        assert_true(i->shadows_raw);
+        image_free(i);
+        assert_int_equal(image_find(root, "dir", &i), 0);
+        assert_false(i->shadows_raw);
+        image_free(i);
+
+        /* Removing it removes the directory; then the raw file is the image of that name. */
+        assert_int_equal(image_remove(root, "both"), 0);
+        assert_int_equal(image_find(root, "both", &i), 0);
+        assert_int_equal(i->type, IMAGE_RAW);
+        assert_false(i->shadows_raw);
+        image_free(i);
+}
+
 static void test_os_release(void **state) {
         ImageRoot *root = *state;
         assert_int_equal(mkdirat(root->fd, "os", 0755), 0);
@@ -290,6 +339,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_temp_publish, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_temp_abandon, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_discover, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_discover_one_entry_per_name, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_os_release, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_locks, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_clean, setup, teardown),

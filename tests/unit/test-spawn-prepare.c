@@ -91,7 +91,15 @@ static void test_directory(void **state) {
         prepared_root_free(p);
 
         assert_int_equal(prepared_root_new(&(PrepareOptions) { .directory = missing }, "/x", &p), -ENOENT);
-        assert_int_equal(prepared_root_new(&(PrepareOptions) { .directory = empty }, "/x", &p), -EMEDIUMTYPE);
+        /* A tree without os-release is prepared (nspawn runs commands in it; only booting needs
+         * an OS tree, which the caller checks): issue 12. */
+        assert_int_equal(prepared_root_new(&(PrepareOptions) { .directory = empty }, "/x", &p), 0);
+        assert_int_equal(dir_is_os_tree(p->fd), 0);
+        assert_int_equal(dir_has_usr(p->fd), 0);
+        prepared_root_free(p);
+        assert_int_equal(prepared_root_new(&(PrepareOptions) { .directory = tree }, "/x", &p), 0);
+        assert_int_equal(dir_is_os_tree(p->fd), 1);
+        prepared_root_free(p);
         assert_int_equal(prepared_root_new(&(PrepareOptions) { .directory = "/" }, "/x", &p), -EINVAL);
         assert_int_equal(count_hidden("."), 0);
 }

@@ -94,10 +94,251 @@ static void test_settings_continuation(void **state) {
         assert_int_equal(strv_length(c.command), 3);
         assert_string_equal(c.command[2], "b");
         spawn_config_done(&c);
-        /* An unterminated quote is a bad value, ignored. */
+        /* An unterminated quote: the rest of the line is ignored, the words before it stay
+         * (config_parse_strv). */
         assert_int_equal(parse("[Exec]\nParameters=/bin/echo \"a\n", &c, NULL), 0);
-        assert_null(c.command);
+        assert_int_equal(strv_length(c.command), 1);
+        assert_string_equal(c.command[0], "/bin/echo");
         spawn_config_done(&c);
+}
+
+/* settings_merge() into an empty command line (or one with mask bits set). */
+static void merge_into(SpawnConfig *cmd, const char *text, bool trusted, char ***w) {
+        SpawnConfig file;
+        assert_int_equal(parse(text, &file, w), 0);
+        assert_int_equal(settings_merge(cmd, &file, trusted, "/x.nspawn", w), 0);
+        spawn_config_done(&file);
+}
+
+static void assert_strv_equal(char **l, const char *const *want) {
+        size_t n = 0;
+        for (; want[n]; n++) {
+                assert_non_null(l);
+                assert_non_null(l[n]);
+                assert_string_equal(l[n], want[n]);
+        }
+        assert_int_equal(strv_length(l), n);
+}
+
+/* Issue 12: with Boot=yes in the file and a command on the command line, nspawn runs the command
+ * (cowpen booted with the command as init's arguments); Parameters= without Boot= or
+ * ProcessTwo= is ignored by nspawn 252 (cowpen ran it). Each row checked against
+ * systemd-nspawn 252 (tests/integration/test-run-nspawn-compat.sh does it side by side). */
+static void test_settings_boot_command_line_wins(void **state) {
+        SpawnConfig cmd;
+
+        /* A command on the command line: Boot= and Parameters= of the file stay out. */
+        spawn_config_init(&cmd);
+        assert_int_equal(strv_extend(&cmd.command, "/bin/echo"), 0);
+        cmd.mask |= SETTING_COMMAND;
+        merge_into(&cmd, "[Exec]\nBoot=yes\nParameters=systemd.unit=x\n", false, NULL);
+        assert_false(cmd.boot);
+        assert_strv_equal(cmd.command, (const char *const[]) { "/bin/echo", NULL });
+        spawn_config_done(&cmd);
+
+        /* -b on the command line: the file's Parameters= are not init's arguments. */
+        spawn_config_init(&cmd);
+        cmd.boot = true;
+        cmd.mask |= SETTING_BOOT;
+        merge_into(&cmd, "[Exec]\nBoot=yes\nParameters=systemd.unit=x\n", false, NULL);
+        assert_true(cmd.boot);
+        assert_null(cmd.command);
+        spawn_config_done(&cmd);
+
+        /* -a on the command line: likewise, and ProcessTwo=no does not take it back. */
+        spawn_config_init(&cmd);
+        cmd.as_pid2 = true;
+        cmd.mask |= SETTING_PROCESS_TWO;
+        merge_into(&cmd, "[Exec]\nProcessTwo=no\nParameters=/bin/echo x\n", false, NULL);
+        assert_true(cmd.as_pid2);
+        assert_null(cmd.command);
+        spawn_config_done(&cmd);
+
+        /* A command line command keeps out ProcessTwo=yes too (nspawn runs it as PID 1). */
+        spawn_config_init(&cmd);
+        assert_int_equal(strv_extend(&cmd.command, "/bin/sh"), 0);
+        cmd.mask |= SETTING_COMMAND;
+        merge_into(&cmd, "[Exec]\nProcessTwo=yes\n", false, NULL);
+        assert_false(cmd.as_pid2);
+        spawn_config_done(&cmd);
+
+        /* Nothing on the command line: Boot=yes boots with Parameters= as init's arguments. */
+        spawn_config_init(&cmd);
+        merge_into(&cmd, "[Exec]\nParameters=systemd.unit=rescue.target\nBoot=yes\n", false, NULL);
+        assert_true(cmd.boot);
+        assert_strv_equal(cmd.command, (const char *const[]) { "systemd.unit=rescue.target", NULL });
+        spawn_config_done(&cmd);
+}
+
+static void test_settings_parameters_without_boot_ignored(void **state) {
+        SpawnConfig cmd;
+        char **w = NULL;
+
+        /* No Boot= nor ProcessTwo=: ignored. */
+        spawn_config_init(&cmd);
+        merge_into(&cmd, "[Exec]\nParameters=/bin/echo from-file\n", false, NULL);
+        assert_null(cmd.command);
+        assert_false(cmd.boot);
+        spawn_config_done(&cmd);
+
+        /* Boot=no or ProcessTwo=no: they come along; Parameters= lines add up, an empty one
+         * empties the list. */
+        spawn_config_init(&cmd);
+        merge_into(&cmd, "[Exec]\nParameters=/bin/echo a\nParameters=\nParameters=/bin/echo b\nParameters=more \"c d\"\nBoot=no\n",
+                   false, NULL);
+        assert_false(cmd.boot);
+        assert_strv_equal(cmd.command, (const char *const[]) { "/bin/echo", "b", "more", "c d", NULL });
+        spawn_config_done(&cmd);
+        spawn_config_init(&cmd);
+        merge_into(&cmd, "[Exec]\nProcessTwo=yes\nParameters=/bin/sh -c \"echo \\$\\$\"\n", false, NULL);
+        assert_true(cmd.as_pid2);
+        assert_strv_equal(cmd.command, (const char *const[]) { "/bin/sh", "-c", "echo \\$\\$", NULL });
+        spawn_config_done(&cmd);
+
+        /* Boot=yes and ProcessTwo=yes exclude each other: the later line is ignored; a "no"
+         * does not take back a "yes" of the same key. */
+        spawn_config_init(&cmd);
+        merge_into(&cmd, "[Exec]\nBoot=yes\nProcessTwo=yes\nBoot=no\n", false, &w);
+        assert_true(cmd.boot);
+        assert_false(cmd.as_pid2);
+        assert_int_equal(strv_length(w), 2);
+        strv_free(w);
+        spawn_config_done(&cmd);
+}
+
+/* Issue 12: backslashes and quotes in Environment= were unquoted differently from nspawn
+ * (Q=\x41 became Qx41). Every value here is what systemd-nspawn 252 passed to `env` in the
+ * container for the same file. */
+static void test_settings_environment_unquoted_as_nspawn(void **state) {
+        const char *text = "[Exec]\n"
+                           "Environment=Q=\\x41 A=\"x y\" B='s q' C=a\\ b D=a\"b c\"d E=\\\\ F=a\\\"b G=\"in\\\"side\" H='it\\'s'\n"
+                           "Environment=I=1\\\n"
+                           " J=2\n"
+                           "Environment=K=a\\\\\n"
+                           "Environment=M=1 \\\n"
+                           "# a comment inside a continued line is skipped\n"
+                           "  ; so is this one\n"
+                           " N=2\n"
+                           "Environment=P=\"\" R=x\"\"y S=\"a'b\" T='a\"b' U=\\\"\n"
+                           "Environment=V=1\r\n"
+                           "Environment=W=2\rEnvironment=X=3\n\rEnvironment=Y=$HOME Z=%h\n";
+        static const char *const want[] = {
+                "Q=\\x41", "A=x y", "B=s q", "C=a\\", "D=ab cd", "E=\\\\", "F=a\\b G=in\\side", "I=1", "J=2",
+                "K=a\\\\", "M=1", "N=2", "P=", "R=xy", "S=a'b", "T=a\"b", "V=1", "W=2", "X=3", "Y=$HOME", "Z=%h", NULL,
+        };
+        SpawnConfig c;
+        char **w = NULL;
+        assert_int_equal(parse(text, &c, &w), 0);
+        assert_strv_equal(c.setenv, want);
+        /* "b" is no assignment (nspawn passes it on as it is, cowpen ignores it); two lines end
+         * in an unterminated quote (their rest is ignored, as by nspawn). */
+        assert_int_equal(strv_length(w), 3);
+        strv_free(w);
+        w = NULL;
+        spawn_config_done(&c);
+
+        /* An empty Environment= empties what came before. */
+        assert_int_equal(parse("[Exec]\nEnvironment=A=1\nEnvironment=\nEnvironment=B=2\n", &c, NULL), 0);
+        assert_strv_equal(c.setenv, (const char *const[]) { "B=2", NULL });
+        spawn_config_done(&c);
+
+        /* Parameters= are split the same way. */
+        assert_int_equal(parse("[Exec]\nBoot=no\nParameters=/bin/printf '%s|' \\x41 \"a b\"c 'd\\'\n", &c, NULL), 0);
+        assert_strv_equal(c.command, (const char *const[]) { "/bin/printf", "%s|", "\\x41", "a bc", "d\\", NULL });
+        spawn_config_done(&c);
+
+        /* Capability= and friends: quotes are characters, a backslash takes the next one as it
+         * is; an unknown name spoils only itself. */
+        assert_int_equal(parse("[Exec]\nCapability=CAP_MKNOD \"CAP_CHOWN\" CAP\\_SYS_TIME bogus,cap_net_raw\n", &c, &w), 0);
+        assert_int_equal(c.caps_plus,
+                         (UINT64_C(1) << CAP_MKNOD) | (UINT64_C(1) << CAP_SYS_TIME) | (UINT64_C(1) << CAP_NET_RAW));
+        assert_int_equal(strv_length(w), 2);
+        strv_free(w);
+        spawn_config_done(&c);
+        /* DropCapability= narrows: a name it cannot drop refuses the file instead. */
+        w = NULL;
+        assert_int_equal(parse("[Exec]\nDropCapability=CAP_MKNOD bogus\n", &c, &w), -EINVAL);
+        assert_int_equal(strv_length(w), 1);
+        strv_free(w);
+
+        /* A UTF-8 byte order mark is skipped; X- sections are ignored without a warning. */
+        w = NULL;
+        assert_int_equal(parse("\xef\xbb\xbf[Exec]\nEnvironment=A=1\n[X-Mine]\nFoo=bar\n", &c, &w), 0);
+        assert_strv_equal(c.setenv, (const char *const[]) { "A=1", NULL });
+        assert_null(w);
+        spawn_config_done(&c);
+}
+
+/* Issue 12: ResolvConf=, Timezone=, Limit*=, NotifyReady= and MachineID= were ignored ("unknown
+ * key"). An untrusted file may set what concerns only the container's own files or cowpen's
+ * caller and lower limits; raising one or naming the machine ID needs a trusted file. */
+static void test_settings_nspawn_keys_honoured(void **state) {
+        /* A raise: one above our own hard limit of message queue bytes (where it has one). */
+        struct rlimit mq;
+        assert_int_equal(getrlimit(RLIMIT_MSGQUEUE, &mq), 0);
+        bool can_raise = mq.rlim_max != RLIM_INFINITY;
+        char text[1024];
+        snprintf(text, sizeof(text),
+                 "[Exec]\nResolvConf=bind-static\nTimezone=no\nLimitNOFILE=16:32\nLimitCORE=0\nLimitMSGQUEUE=%llu\n"
+                 "NotifyReady=yes\nMachineID=0123456789abcdef0123456789abcdef\nLimitBOGUS=1\nResolvConf=copy-uplink\n",
+                 can_raise ? (unsigned long long) mq.rlim_max + 1 : 0ULL);
+        SpawnConfig cmd, file;
+        char **w = NULL;
+        assert_int_equal(parse(text, &file, &w), 0);
+        assert_int_equal(file.resolv_conf, RESOLV_CONF_BIND_STATIC); /* copy-uplink: unsupported, ignored */
+        assert_int_equal(file.timezone, TIMEZONE_OFF);                /* "no" is off, as nspawn */
+        assert_non_null(file.rlimits[RLIMIT_NOFILE]);
+        assert_int_equal(file.rlimits[RLIMIT_NOFILE]->rlim_cur, 16);
+        assert_int_equal(file.rlimits[RLIMIT_NOFILE]->rlim_max, 32);
+        assert_true(file.notify_ready);
+        assert_true(file.uuid_set);
+        assert_int_equal(strv_length(w), 2); /* LimitBOGUS, copy-uplink */
+        strv_free(w);
+        w = NULL;
+
+        /* Untrusted: all but the machine ID and a raised limit. */
+        spawn_config_init(&cmd);
+        assert_int_equal(settings_merge(&cmd, &file, false, "/x.nspawn", &w), 0);
+        assert_int_equal(cmd.resolv_conf, RESOLV_CONF_BIND_STATIC);
+        assert_int_equal(cmd.timezone, TIMEZONE_OFF);
+        assert_true(cmd.notify_ready);
+        assert_false(cmd.uuid_set);
+        assert_non_null(cmd.rlimits[RLIMIT_NOFILE]);
+        assert_int_equal(cmd.rlimits[RLIMIT_NOFILE]->rlim_max, 32);
+        assert_non_null(cmd.rlimits[RLIMIT_CORE]);
+        if (can_raise)
+                assert_null(cmd.rlimits[RLIMIT_MSGQUEUE]);
+        spawn_config_done(&cmd);
+        spawn_config_done(&file);
+        assert_true(strv_length(w) >= 1);
+        strv_free(w);
+        w = NULL;
+
+        /* Trusted: all of it; the command line still wins. */
+        assert_int_equal(parse(text, &file, NULL), 0);
+        spawn_config_init(&cmd);
+        cmd.resolv_conf = RESOLV_CONF_OFF;
+        cmd.mask |= SETTING_RESOLV_CONF;
+        cmd.rlimits[RLIMIT_NOFILE] = malloc(sizeof(struct rlimit));
+        assert_non_null(cmd.rlimits[RLIMIT_NOFILE]);
+        *cmd.rlimits[RLIMIT_NOFILE] = (struct rlimit) { 100, 200 };
+        assert_int_equal(settings_merge(&cmd, &file, true, "/etc/systemd/nspawn/x.nspawn", &w), 0);
+        assert_null(w);
+        assert_int_equal(cmd.resolv_conf, RESOLV_CONF_OFF);
+        assert_int_equal(cmd.rlimits[RLIMIT_NOFILE]->rlim_cur, 100);
+        assert_true(cmd.uuid_set);
+        assert_int_equal(cmd.uuid[0], 0x01);
+        assert_non_null(cmd.rlimits[RLIMIT_MSGQUEUE]);
+        spawn_config_done(&cmd);
+        spawn_config_done(&file);
+
+        /* An all-zero machine ID is none; booleans for the modes as nspawn's tables take them. */
+        assert_int_equal(parse("[Exec]\nMachineID=00000000-0000-0000-0000-000000000000\nResolvConf=yes\nTimezone=off\n", &file, &w), 0);
+        assert_null(w);
+        assert_false(file.uuid_set);
+        assert_int_equal(file.resolv_conf, RESOLV_CONF_AUTO);
+        assert_int_equal(file.timezone, TIMEZONE_OFF);
+        spawn_config_done(&file);
 }
 
 static void test_settings_limits(void **state) {
@@ -131,6 +372,19 @@ static void test_settings_limits(void **state) {
         assert_int_equal(c.n_mounts, SPAWN_CUSTOM_MOUNTS_MAX);
         spawn_config_done(&c);
         k += (size_t) sprintf(s + k, "TemporaryFileSystem=/last\n");
+        assert_int_equal(settings_parse(s, k, &c, NULL), -E2BIG);
+        free(s);
+
+        /* parameters, added up over lines (config_parse_strv): the limit fits, limit + 1 does not */
+        s = malloc((SPAWN_PARAMETERS_MAX + 1) * 24 + 32);
+        assert_non_null(s);
+        k = (size_t) sprintf(s, "[Exec]\nBoot=no\n");
+        for (size_t i = 0; i < SPAWN_PARAMETERS_MAX; i++)
+                k += (size_t) sprintf(s + k, "Parameters=p%zu\n", i);
+        assert_int_equal(settings_parse(s, k, &c, NULL), 0);
+        assert_int_equal(strv_length(c.command), SPAWN_PARAMETERS_MAX);
+        spawn_config_done(&c);
+        k += (size_t) sprintf(s + k, "Parameters=one-more\n");
         assert_int_equal(settings_parse(s, k, &c, NULL), -E2BIG);
         free(s);
 
@@ -227,6 +481,18 @@ static void test_bind_parse(void **state) {
         assert_int_equal(custom_mount_parse_bind("rel", false, &m), -EINVAL);
         assert_int_equal(custom_mount_parse_bind("/a:rel", false, &m), -EINVAL);
         assert_int_equal(custom_mount_parse_bind("/a:/b:bogus", false, &m), -EINVAL);
+        /* Issue 12: nspawn 252's idmap, rootidmap, noidmap (the last one given wins). */
+        assert_int_equal(custom_mount_parse_bind("/a:/b:idmap", false, &m), 0);
+        assert_int_equal(m.idmap, BIND_IDMAP_CONTAINER);
+        custom_mount_done(&m);
+        assert_int_equal(custom_mount_parse_bind("/a:/b:norbind,rootidmap", false, &m), 0);
+        assert_int_equal(m.idmap, BIND_IDMAP_OWNER);
+        assert_false(m.recursive);
+        custom_mount_done(&m);
+        assert_int_equal(custom_mount_parse_bind("/a:/b:idmap,noidmap", false, &m), 0);
+        assert_int_equal(m.idmap, BIND_IDMAP_NONE);
+        custom_mount_done(&m);
+        assert_int_equal(custom_mount_parse_bind("/a:/b:idmapped", false, &m), -EINVAL);
         assert_int_equal(custom_mount_parse_bind("/a:/b:rbind:extra", false, &m), -EINVAL);
 
         assert_int_equal(custom_mount_parse_tmpfs("/t", &m), 0);
@@ -243,6 +509,25 @@ static void test_bind_parse(void **state) {
         assert_int_equal(strv_length(m.lower), 2);
         custom_mount_done(&m);
         assert_int_equal(custom_mount_parse_overlay("/only", false, &m), -EINVAL);
+        /* Issue 12: layers "+PATH" of the container's root, and an empty upper, as nspawn. */
+        assert_int_equal(custom_mount_parse_overlay("+/l:+/u", false, &m), 0);
+        assert_string_equal(m.lower[0], "+/l");
+        assert_string_equal(m.upper, "+/u");
+        assert_string_equal(m.destination, "/u");
+        custom_mount_done(&m);
+        assert_int_equal(custom_mount_parse_overlay("/l::/mnt", false, &m), 0);
+        assert_true(m.temporary_top);
+        assert_null(m.upper);
+        assert_int_equal(strv_length(m.lower), 1);
+        custom_mount_done(&m);
+        assert_int_equal(custom_mount_parse_overlay("/l1:+/l2::/mnt", true, &m), 0);
+        assert_true(m.temporary_top);
+        assert_int_equal(strv_length(m.lower), 2);
+        custom_mount_done(&m);
+        assert_int_equal(custom_mount_parse_overlay("/l:/u:+/mnt", false, &m), -EINVAL); /* the mount point has no "+" */
+        assert_int_equal(custom_mount_parse_overlay("/l:", false, &m), -EINVAL);          /* two paths: neither empty */
+        assert_int_equal(custom_mount_parse_overlay(":/u:/mnt", false, &m), -EINVAL);     /* no lower layer empty */
+        assert_int_equal(custom_mount_parse_overlay("+rel:/u:/mnt", false, &m), -EINVAL);
 
         /* layers: limit fits, limit + 1 does not */
         char *s = malloc((SPAWN_OVERLAY_LAYERS_MAX + 3) * 8);
@@ -316,6 +601,11 @@ static void test_values(void **state) {
         assert_int_equal(volatile_mode_from_string("overlay"), VOLATILE_OVERLAY);
         assert_int_equal((int) volatile_mode_from_string("x"), -1);
         assert_int_equal(console_mode_from_string("pipe"), CONSOLE_PIPE);
+        assert_int_equal(console_mode_from_string("autopipe"), CONSOLE_AUTOPIPE);
+        assert_int_equal(register_mode_from_string("auto"), REGISTER_AUTO);
+        assert_int_equal(register_mode_from_string("no"), REGISTER_NO);
+        assert_int_equal(register_mode_from_string("1"), REGISTER_YES);
+        assert_int_equal((int) register_mode_from_string("sometimes"), -1);
         assert_int_equal(resolv_conf_mode_from_string("bind-host"), RESOLV_CONF_BIND_HOST);
         assert_int_equal(timezone_mode_from_string("symlink"), TIMEZONE_SYMLINK);
 
@@ -543,6 +833,10 @@ int main(void) {
                 cmocka_unit_test(test_caps),              cmocka_unit_test(test_values),
                 cmocka_unit_test(test_settings_security_keys), cmocka_unit_test(test_security_values),
                 cmocka_unit_test(test_settings_protective_keys),
+                cmocka_unit_test(test_settings_boot_command_line_wins),
+                cmocka_unit_test(test_settings_parameters_without_boot_ignored),
+                cmocka_unit_test(test_settings_environment_unquoted_as_nspawn),
+                cmocka_unit_test(test_settings_nspawn_keys_honoured),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
