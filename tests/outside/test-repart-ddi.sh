@@ -174,7 +174,12 @@ with open(path, "r+b") as f:
         k -= 1
     c = d[k:k + 1]
     f.seek(start + k)
-    f.write(b"B" if c != b"B" else b"C")
+    # Another value, not another spelling: hex is read case-insensitively ("b" → "B" would be
+    # the same digit), base64 is not.
+    if field == "rootHash":
+        f.write(b"0" if c != b"0" else b"1")
+    else:
+        f.write(b"B" if c != b"B" else b"C")
 PY
 }
 cp img.raw bad.raw
