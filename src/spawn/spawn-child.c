@@ -204,12 +204,10 @@ _noreturn_ static void become_stub(ChildArgs *a, pid_t payload, const uint8_t id
  * ask for it (clone3 set_tid; we are root of the namespace's owner); else, or where that is
  * refused, the next free one, which is 2 without a user namespace. */
 static pid_t fork_pid2(void) {
-        struct {
-                uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size;
-        } args = { .exit_signal = SIGCHLD, .set_tid_size = 1 };
         pid_t want = 2;
-        args.set_tid = (uint64_t) (uintptr_t) &want;
-        pid_t p = (pid_t) syscall(SYS_clone3, &args, sizeof(args));
+        CloneArgs args = { .exit_signal = SIGCHLD, .set_tid = (uint64_t) (uintptr_t) &want, .set_tid_size = 1 };
+        /* Linux 5.5's size (up to set_tid_size): the cgroup field is not needed here. */
+        pid_t p = (pid_t) syscall(SYS_clone3, &args, offsetof(CloneArgs, cgroup));
         if (p >= 0 || (errno != EEXIST && errno != EPERM && errno != ENOSYS && errno != EINVAL))
                 return p;
         return fork();

@@ -20,11 +20,6 @@
 #define CLONE_INTO_CGROUP 0x200000000ULL
 #endif
 
-typedef struct CloneArgs {
-        uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size,
-                cgroup;
-} CloneArgs;
-
 #if defined(__x86_64__) || defined(__aarch64__)
 /* clone3 with a stack of the child's own, for CLONE_VM: the child cannot return into C code
  * whose frames are the parent's, so it calls fn(arg) from here and exits with its result.
@@ -78,30 +73,33 @@ __asm__(".text\n"
 #endif
 
 pid_t spawn_clone(int flags, int cgroup_fd, bool share_memory, int (*fn)(void *), void *arg, bool *ret_in_cgroup) {
+        /* As posix_spawn: a child that shares our memory (it execs soon, we wait meanwhile) runs
+         * on a stack of its own, so no page tables are copied and no page is copied on write.
+         * One stack serves both attempts below. */
         const size_t stack_size = 256 * 1024;
+        void *stack = NULL;
+        if (share_memory) {
+                stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+                if (stack == MAP_FAILED)
+                        return -1;
+        }
+        long pid = -1;
         /* Set before each attempt: the child reads it (our memory, or its copy made by clone). */
         if (ret_in_cgroup)
                 *ret_in_cgroup = cgroup_fd >= 0;
-        if (cgroup_fd >= 0) {
+        if (cgroup_fd >= 0 && (!share_memory || HAVE_CLONE3_VM)) {
                 CloneArgs ca = {
                         .flags = (uint64_t) (unsigned) flags | CLONE_INTO_CGROUP,
                         /* With CLONE_PARENT the child's exit signal is its parent's (clone3 wants 0). */
                         .exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD,
                         .cgroup = (uint64_t) cgroup_fd,
                 };
-                long pid;
-                if (share_memory && HAVE_CLONE3_VM) {
+                if (share_memory) {
 #if HAVE_CLONE3_VM
-                        /* As posix_spawn: the child borrows our memory until it execs (we wait
-                         * meanwhile), so no page tables are copied and no page is copied on write. */
-                        void *stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-                        if (stack == MAP_FAILED)
-                                return -1;
                         ca.flags |= CLONE_VM | CLONE_VFORK;
                         ca.stack = (uint64_t) (uintptr_t) stack;
                         ca.stack_size = stack_size;
                         pid = spawn_clone3_vm(&ca, sizeof(ca), fn, arg);
-                        (void) munmap(stack, stack_size);
                         if (pid < 0) {
                                 errno = (int) -pid;
                                 pid = -1;
@@ -113,26 +111,26 @@ pid_t spawn_clone(int flags, int cgroup_fd, bool share_memory, int (*fn)(void *)
                         if (pid == 0)
                                 _exit(fn(arg));
                 }
-                if (pid > 0)
-                        return (pid_t) pid;
                 /* ENOSYS: no clone3 (Linux < 5.3); E2BIG/EINVAL: no CLONE_INTO_CGROUP (< 5.7);
                  * EACCES/EPERM: not allowed to write to the cgroup from where we are. Then as
                  * before, and the process moves itself (or is moved). */
-                if (ret_in_cgroup)
+                if (pid < 0 && ret_in_cgroup)
                         *ret_in_cgroup = false;
+        } else if (ret_in_cgroup)
+                *ret_in_cgroup = false;
+        if (pid < 0) {
+                if (share_memory)
+                        pid = clone(fn, (char *) stack + stack_size, flags | CLONE_VM | CLONE_VFORK | SIGCHLD, arg);
+                else {
+                        pid = syscall(SYS_clone, (unsigned long) flags | SIGCHLD, NULL, NULL, NULL, NULL);
+                        if (pid == 0)
+                                _exit(fn(arg));
+                }
         }
-        if (!share_memory) {
-                pid_t pid = (pid_t) syscall(SYS_clone, (unsigned long) flags | SIGCHLD, NULL, NULL, NULL, NULL);
-                if (pid == 0)
-                        _exit(fn(arg));
-                return pid;
+        if (stack) {
+                int saved = errno;
+                (void) munmap(stack, stack_size);
+                errno = saved;
         }
-        void *stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-        if (stack == MAP_FAILED)
-                return -1;
-        pid_t pid = clone(fn, (char *) stack + stack_size, flags | CLONE_VM | CLONE_VFORK | SIGCHLD, arg);
-        int saved = errno;
-        (void) munmap(stack, stack_size);
-        errno = saved;
-        return pid;
+        return (pid_t) pid;
 }

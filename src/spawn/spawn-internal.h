@@ -50,6 +50,12 @@ _noreturn_ void spawn_child(ChildArgs *a);
  * over the mount namespace spawn_child() prepared and execs the payload. */
 _noreturn_ void spawn_init(ChildArgs *a);
 
+/* clone3()'s arguments (struct clone_args of Linux 5.7), for spawn-clone.c and the -a fork. */
+typedef struct CloneArgs {
+        uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size,
+                cgroup;
+} CloneArgs;
+
 /* spawn-clone.c: a process made directly in the cgroup cgroup_fd (clone3 CLONE_INTO_CGROUP),
  * where the kernel can; else as clone() makes it (it then moves itself: *ret_in_cgroup, which
  * the child sees as it was at its clone, is false). With share_memory, the child borrows our memory until it execs (CLONE_VM|CLONE_VFORK)
