@@ -240,16 +240,23 @@ oom:
         return -ENOMEM;
 }
 
-#define DEFINE_TABLE(name, type, max, ...)                                      \
+/* A string table: NAME_to_string() and a lookup the from_string() functions below build on. */
+#define DEFINE_TABLE_LOOKUP(name, type, max, ...)                               \
         static const char *const name##_table[max] = { __VA_ARGS__ };           \
         const char *name##_to_string(type m) {                                  \
                 return m >= 0 && m < max ? name##_table[m] : NULL;              \
         }                                                                       \
-        type name##_from_string(const char *s) {                                \
+        static type name##_lookup(const char *s) {                              \
                 for (int i = 0; s && i < max; i++)                              \
                         if (name##_table[i] && streq(name##_table[i], s))       \
                                 return (type) i;                                \
                 return (type) -1;                                               \
+        }
+
+#define DEFINE_TABLE(name, type, max, ...)                                      \
+        DEFINE_TABLE_LOOKUP(name, type, max, __VA_ARGS__)                       \
+        type name##_from_string(const char *s) {                                \
+                return name##_lookup(s);                                        \
         }
 
 DEFINE_TABLE(console_mode, ConsoleMode, _CONSOLE_MODE_MAX,
@@ -259,14 +266,11 @@ DEFINE_TABLE(console_mode, ConsoleMode, _CONSOLE_MODE_MAX,
 /* As systemd's DEFINE_STRING_TABLE_LOOKUP_WITH_BOOLEAN: "yes" (and the other truths) is auto,
  * "no" (and the other untruths) the first entry, off. */
 #define DEFINE_TABLE_WITH_BOOLEAN(name, type, max, yes, ...)                    \
-        static const char *const name##_table[max] = { __VA_ARGS__ };           \
-        const char *name##_to_string(type m) {                                  \
-                return m >= 0 && m < max ? name##_table[m] : NULL;              \
-        }                                                                       \
+        DEFINE_TABLE_LOOKUP(name, type, max, __VA_ARGS__)                       \
         type name##_from_string(const char *s) {                                \
-                for (int i = 0; s && i < max; i++)                              \
-                        if (name##_table[i] && streq(name##_table[i], s))       \
-                                return (type) i;                                \
+                type t = name##_lookup(s);                                      \
+                if ((int) t >= 0)                                               \
+                        return t;                                               \
                 int b = s ? parse_boolean(s) : -1;                              \
                 return b < 0 ? (type) -1 : b ? (yes) : (type) 0;                \
         }
