@@ -54,10 +54,16 @@ static int find_cgroup2_mount(char **ret_mount, char **ret_root) {
         return -ENOMEDIUM;
 }
 
-/* Our own cgroup in the unified hierarchy ("0::/PATH" in /proc/self/cgroup). */
-static int own_cgroup2_path(char **ret) {
+/* The cgroup of process pid (0: ourselves) in the unified hierarchy ("0::/PATH" in
+ * /proc/PID/cgroup), as its cgroup namespace shows it. */
+static int cgroup2_path_of(pid_t pid, char **ret) {
+        char p[64];
+        if (pid > 0)
+                snprintf(p, sizeof(p), "/proc/%i/cgroup", (int) pid);
+        else
+                snprintf(p, sizeof(p), "/proc/self/cgroup");
         _cleanup_free_ char *text = NULL;
-        int r = read_file_at(AT_FDCWD, "/proc/self/cgroup", 0, 1024 * 1024, &text, NULL);
+        int r = read_file_at(AT_FDCWD, p, 0, 1024 * 1024, &text, NULL);
         if (r < 0)
                 return r;
         for (char *line = text, *next; line && *line; line = next) {
@@ -65,10 +71,10 @@ static int own_cgroup2_path(char **ret) {
                 if (next)
                         *next++ = 0;
                 if (startswith(line, "0::")) {
-                        char *p = strdup(line + 3);
-                        if (!p)
+                        char *path = strdup(line + 3);
+                        if (!path)
                                 return -ENOMEM;
-                        *ret = p;
+                        *ret = path;
                         return 0;
                 }
         }
@@ -110,7 +116,7 @@ static int make_cgroup(SpawnCgroup *b, const char *machine) {
         int r = find_cgroup2_mount(&mnt, &mroot);
         if (r < 0)
                 return r;
-        if ((r = own_cgroup2_path(&own)) < 0)
+        if ((r = cgroup2_path_of(0, &own)) < 0)
                 return r;
         /* Our path relative to what the mount shows. */
         const char *rel = own;
@@ -341,22 +347,9 @@ int spawn_cgroup_attach(const SpawnCgroup *cg, pid_t pid) {
  * spawn_clone()): its cgroup2 path ends in the cgroup's unique name. Cheaper than moving it
  * again, which costs as much as a first move. */
 static bool contains(const SpawnCgroup *cg, pid_t pid) {
-        char p[64];
-        snprintf(p, sizeof(p), "/proc/%i/cgroup", (int) pid);
-        _cleanup_free_ char *text = NULL;
-        const char *name = strrchr(cg->path, '/');
-        if (!name || read_file_at(AT_FDCWD, p, 0, 1024 * 1024, &text, NULL) < 0)
-                return false;
-        for (char *line = text, *next; line && *line; line = next) {
-                next = strchr(line, '\n');
-                if (next)
-                        *next++ = 0;
-                if (startswith(line, "0::")) {
-                        const char *last = strrchr(line, '/');
-                        return last && streq(last, name);
-                }
-        }
-        return false;
+        _cleanup_free_ char *path = NULL;
+        const char *name = strrchr(cg->path, '/'), *last;
+        return name && cgroup2_path_of(pid, &path) >= 0 && (last = strrchr(path, '/')) && streq(last, name);
 }
 
 int spawn_cgroup_place(const SpawnCgroup *cg, pid_t pid) {
