@@ -48,3 +48,19 @@ int log_full_errno(LogLevel level, int error, const char *format, ...) {
                 dprintf(STDERR_FILENO, "%.*s", n, buf);
         return r;
 }
+
+int log_diag_full(LogLevel level, int error, Diag *d, const char *format, ...) {
+        char prefix[2048];
+        va_list ap;
+        int saved = errno;
+        va_start(ap, format);
+        int n = vsnprintf(prefix, sizeof(prefix), format, ap);
+        va_end(ap);
+        errno = saved;
+        if (n < 0)
+                prefix[0] = 0;
+        const char *detail = diag_message(d);
+        if (detail)
+                return log_full_errno(level, error, "%s: %s", prefix, detail);
+        return log_full_errno(level, error, "%s: %m", prefix);
+}

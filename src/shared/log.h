@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "diag.h"
 #include "macro.h"
 
 /* Library layers never print; the verb layer calls these once per failure. Messages go to stderr
@@ -36,3 +37,9 @@ int log_full_errno(LogLevel level, int error, const char *format, ...) _printf_(
  * "%m" prints it as "Invalid argument". */
 #define EUSAGE 0x10000
 #define log_usage(...) log_full_errno(LOG_LEVEL_ERR, -EUSAGE, __VA_ARGS__)
+
+/* The verb's one message for a failure that came with a Diag: "<format>: <object>: <cause>", or
+ * "<format>: <strerror>" when the diag holds no detail. Returns error as log_full_errno(). */
+int log_diag_full(LogLevel level, int error, Diag *d, const char *format, ...) _printf_(4, 5);
+#define log_diag_error(error, d, ...) log_diag_full(LOG_LEVEL_ERR, (error), (d), __VA_ARGS__)
+#define log_diag_warning(error, d, ...) log_diag_full(LOG_LEVEL_WARNING, (error), (d), __VA_ARGS__)

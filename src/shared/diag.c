@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
+#include <string.h>
+
+#include "diag.h"
+
+int diag_failv(Diag *d, int r, const char *object, const char *format, va_list ap) {
+        if (r >= 0)
+                r = -EIO;
+        if (!d)
+                return r;
+        if (d->error < 0) {
+                /* The first failure explains; an outer caller may only name what it concerns. */
+                if (!d->object && object)
+                        d->object = strdup(object);
+                return d->error;
+        }
+        d->error = r;
+        free(d->object);
+        free(d->cause);
+        d->object = object ? strdup(object) : NULL;
+        d->cause = NULL;
+        if (format && vasprintf(&d->cause, format, ap) < 0)
+                d->cause = NULL;
+        return r;
+}
+
+int diag_fail(Diag *d, int r, const char *object, const char *format, ...) {
+        va_list ap;
+        va_start(ap, format);
+        r = diag_failv(d, r, object, format, ap);
+        va_end(ap);
+        return r;
+}
+
+int diag_warn(Diag *d, const char *format, ...) {
+        if (!d)
+                return 0;
+        char *w;
+        va_list ap;
+        va_start(ap, format);
+        int n = vasprintf(&w, format, ap);
+        va_end(ap);
+        if (n < 0)
+                return -ENOMEM;
+        char **l = realloc(d->warnings, (d->n_warnings + 2) * sizeof(char *));
+        if (!l) {
+                free(w);
+                return -ENOMEM;
+        }
+        l[d->n_warnings++] = w;
+        l[d->n_warnings] = NULL;
+        d->warnings = l;
+        return 0;
+}
+
+const char *diag_message(Diag *d) {
+        if (!d || (!d->object && !d->cause))
+                return NULL;
+        free(d->message);
+        d->message = NULL;
+        if (d->object && d->cause) {
+                if (asprintf(&d->message, "%s: %s", d->object, d->cause) < 0) {
+                        d->message = NULL;
+                        return d->cause;
+                }
+                return d->message;
+        }
+        return d->cause ?: d->object;
+}
+
+void diag_clear_failure(Diag *d) {
+        if (!d)
+                return;
+        free(d->object);
+        free(d->cause);
+        free(d->message);
+        d->object = d->cause = d->message = NULL;
+        d->error = 0;
+}
+
+void diag_done(Diag *d) {
+        if (!d)
+                return;
+        diag_clear_failure(d);
+        strv_free(d->warnings);
+        *d = (Diag) DIAG_INIT;
+}
