@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
+#include "atomic-file.h"
 #include "fd-util.h"
 #include "image.h"
 #include "util.h"
@@ -193,79 +194,6 @@ static int fd_size(int fd, uint64_t *ret) {
         return -EBADFD;
 }
 
-/* A file written under a hidden temporary name next to its final path and renamed over it at the
- * end, so nothing half-written is ever visible under the final name. */
-typedef struct AtomicFile {
-        int dir_fd;
-        char *name;
-        char *tmp;
-        int fd;
-} AtomicFile;
-
-static void atomic_file_done(AtomicFile *f) {
-        if (f->tmp && f->dir_fd >= 0)
-                (void) unlinkat(f->dir_fd, f->tmp, 0);
-        safe_close(f->fd);
-        safe_close(f->dir_fd);
-        free(f->name);
-        free(f->tmp);
-        *f = (AtomicFile){.dir_fd = -EBADF, .fd = -EBADF};
-}
-
-static int atomic_file_open(const char *path, AtomicFile *ret) {
-        _cleanup_free_ char *d = strdup(path), *b = strdup(path);
-        if (!d || !b)
-                return -ENOMEM;
-        AtomicFile f = {.dir_fd = -EBADF, .fd = -EBADF};
-        f.dir_fd = open(dirname(d), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (f.dir_fd < 0)
-                return -errno;
-        f.name = strdup(basename(b));
-        _cleanup_free_ char *rnd = NULL;
-        int r = random_hex(8, &rnd);
-        if (r < 0 || !f.name) {
-                atomic_file_done(&f);
-                return r < 0 ? r : -ENOMEM;
-        }
-        f.tmp = strjoin(".#", f.name, ".", rnd);
-        if (!f.tmp) {
-                atomic_file_done(&f);
-                return -ENOMEM;
-        }
-        f.fd = openat(f.dir_fd, f.tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-        if (f.fd < 0) {
-                r = -errno;
-                free(f.tmp);
-                f.tmp = NULL;
-                atomic_file_done(&f);
-                return r;
-        }
-        *ret = f;
-        return 0;
-}
-
-static int atomic_file_commit(AtomicFile *f) {
-        if (fsync(f->fd) < 0)
-                return -errno;
-        if (renameat(f->dir_fd, f->tmp, f->dir_fd, f->name) < 0)
-                return -errno;
-        free(f->tmp);
-        f->tmp = NULL;
-        return 0;
-}
-
-static int write_file_atomic(const char *path, const void *buf, size_t size) {
-        AtomicFile f;
-        int r = atomic_file_open(path, &f);
-        if (r < 0)
-                return r;
-        r = loop_write(f.fd, buf, size);
-        if (r >= 0)
-                r = atomic_file_commit(&f);
-        atomic_file_done(&f);
-        return r;
-}
-
 /* IMAGE as given: a path when it names something here (or contains a slash), else a raw image of
  * the image root, as machinectl would take the name; that one is held with a shared lock so that
  * it is not removed or renamed under us (the root stays open as long as the lock needs it). */
@@ -409,7 +337,7 @@ int verb_verity_format(int argc, char *argv[]) {
         /* A new regular hash file is built under a temporary name; an existing block device, a
          * tree at an offset or inside IMAGE is written in place (there is nothing to rename). The
          * tree file must never be IMAGE itself unless asked for with --hash-offset. */
-        AtomicFile af = {.dir_fd = -EBADF, .fd = -EBADF};
+        AtomicFile af = ATOMIC_FILE_NULL;
         _cleanup_close_ int own_hash_fd = -EBADF;
         int hash_fd;
         struct stat st, dst;
@@ -425,7 +353,7 @@ int verb_verity_format(int argc, char *argv[]) {
                         return log_error_errno(-ERANGE, "verity-format %s: the tree in %s would overwrite the data",
                                 image, hash_path);
                 if (a.hash_offset == 0 && (!exists || S_ISREG(st.st_mode))) {
-                        r = atomic_file_open(hash_path, &af);
+                        r = atomic_file_open(hash_path, 0644, ATOMIC_FILE_SYNC, &af);
                         if (r < 0)
                                 return log_error_errno(r, "verity-format %s: %s: %m", image, hash_path);
                         hash_fd = af.fd;
@@ -467,7 +395,7 @@ int verb_verity_format(int argc, char *argv[]) {
         _cleanup_free_ char *hex = hexmem(root, g.digest_size);
         if (!hex)
                 return log_oom();
-        r = write_file_atomic(roothash_path, hex, strlen(hex));
+        r = write_file_atomic(roothash_path, hex, strlen(hex), 0644, ATOMIC_FILE_SYNC);
         if (r < 0)
                 return log_error_errno(r, "verity-format %s: %s: %m", image, roothash_path);
         printf("%s\n", hex);
@@ -944,14 +872,14 @@ int verb_verity_sign(int argc, char *argv[]) {
         if (!arg_output && verity_sidecar_path(image, ".roothash.p7s", &out) < 0)
                 return log_oom();
         const char *out_path = arg_output ?: out;
-        if ((r = write_file_atomic(out_path, p7s, p7s_size)) < 0)
+        if ((r = write_file_atomic(out_path, p7s, p7s_size, 0644, ATOMIC_FILE_SYNC)) < 0)
                 return log_error_errno(r, "verity-sign %s: %s: %m", image, out_path);
         if (arg_json) {
                 _cleanup_free_ char *json = NULL;
                 r = verity_sig_json_format(root_text, cert, cert_size, p7s, p7s_size, &json);
                 if (r < 0)
                         return log_error_errno(r, "verity-sign %s: signature JSON: %m", image);
-                if ((r = write_file_atomic(arg_json, json, strlen(json))) < 0)
+                if ((r = write_file_atomic(arg_json, json, strlen(json), 0644, ATOMIC_FILE_SYNC)) < 0)
                         return log_error_errno(r, "verity-sign %s: %s: %m", image, arg_json);
         }
         if (!arg_global.quiet)

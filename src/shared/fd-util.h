@@ -2,9 +2,14 @@
 #pragma once
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
 
 #include "macro.h"
+
+/* Resolution inside a container's or image's tree: absolute symlinks and ".." stay inside it, and
+ * /proc's magic links (which could lead anywhere) are refused. */
+#define RESOLVE_ROOT (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
 
 /* openat2() with resolve flags (RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_SYMLINKS, …).
  * O_CLOEXEC is always added. Returns fd or -errno. */

@@ -23,7 +23,6 @@
 /* See spawn-boot.h. Untrusted input here: the notify datagrams (bounded by
  * BOOT_NOTIFY_MESSAGE_MAX, read into a buffer one larger and NUL-terminated). */
 
-#define RESOLVE_ROOT (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
 
 /* Notify socket directories of cowpens that were killed. */
 static void sweep_stale_notify_dirs(void) {

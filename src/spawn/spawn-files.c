@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include "atomic-file.h"
 #include "fd-util.h"
 #include "spawn-internal.h"
 #include "util.h"
@@ -18,7 +19,6 @@
  * localtime). Everything is resolved with RESOLVE_IN_ROOT, read with small size limits, and
  * replaced by rename of a file we created, never written through a symlink. */
 
-#define RESOLVE_ROOT (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
 #define ETC_FILE_SIZE_MAX (64U * 1024U)
 
 static bool id128_from_text(const char *s, size_t n, uint8_t ret[16]) {
@@ -35,28 +35,6 @@ static bool id128_from_text(const char *s, size_t n, uint8_t ret[16]) {
 static void id128_to_text(const uint8_t id[16], char ret[33]) {
         for (size_t i = 0; i < 16; i++)
                 snprintf(ret + 2 * i, 3, "%02x", id[i]);
-}
-
-/* Writes content as dir_fd/name, atomically replacing whatever is there (a symlink included). */
-static int replace_file(int dir_fd, const char *name, const char *content, size_t size, mode_t mode) {
-        _cleanup_free_ char *rnd = NULL;
-        int r = random_hex(6, &rnd);
-        if (r < 0)
-                return r;
-        _cleanup_free_ char *tmp = strjoin(".#", name, ".", rnd);
-        if (!tmp)
-                return -ENOMEM;
-        _cleanup_close_ int fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-        if (fd < 0)
-                return negative_errno();
-        r = loop_write(fd, content, size);
-        if (r >= 0 && fchmod(fd, mode) < 0)
-                r = negative_errno();
-        if (r >= 0 && renameat(dir_fd, tmp, dir_fd, name) < 0)
-                r = negative_errno();
-        if (r < 0)
-                (void) unlinkat(dir_fd, tmp, 0);
-        return r;
 }
 
 int setup_machine_id(int root_fd, const SpawnConfig *c, uint8_t ret_id[16], SpawnError *e) {
@@ -93,7 +71,7 @@ int setup_machine_id(int root_fd, const SpawnConfig *c, uint8_t ret_id[16], Spaw
         _cleanup_close_ int run = openat2_resolve(root_fd, "run", O_RDONLY | O_DIRECTORY, 0, RESOLVE_ROOT);
         if (run < 0)
                 return spawn_error(e, run, "open /run: %m");
-        int r = replace_file(run, "machine-id", hex, 33, 0444);
+        int r = write_file_atomic_at(run, "machine-id", hex, 33, 0444, ATOMIC_FILE_EXACT_MODE);
         if (r < 0)
                 return spawn_error(e, r, "write /run/machine-id: %m");
         _cleanup_close_ int s = openat(run, "machine-id", O_PATH | O_CLOEXEC | O_NOFOLLOW);
@@ -124,7 +102,7 @@ static int copy_host_file(int root_fd, const char *host_path, const char *name, 
                     old_size == size && memcmp(old, content, size) == 0)
                         return 0; /* already the same: no write */
         }
-        return replace_file(etc, name, content, size, 0644);
+        return write_file_atomic_at(etc, name, content, size, 0644, ATOMIC_FILE_EXACT_MODE);
 }
 
 static int bind_host_file(int root_fd, const char *host_path, const char *path) {

@@ -37,7 +37,6 @@ const char *fd_path(char buf[static FD_PATH_MAX], int fd) {
         return buf;
 }
 
-#define RESOLVE_ROOT (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
 
 static uid_t mount_creator = (uid_t) -1;
 
