@@ -1,18 +1,23 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "export.h"
 #include "fd-util.h"
 #include "image.h"
 #include "import.h"
 #include "progress.h"
+#include "pull-checksum.h"
+#include "pull-url.h"
+#include "pull.h"
 #include "util.h"
 #include "verbs.h"
 
-/* The import and export verbs: import-tar, import-raw, export-tar, export-raw. */
+/* The transfer verbs: import-tar, import-raw, export-tar, export-raw, pull-tar, pull-raw. */
 
 static ProgressMode progress_mode(void) {
         if (arg_global.no_progress || arg_global.quiet)
@@ -525,18 +530,7 @@ int verb_export_raw(int argc, char *argv[]) {
         return export_common(argc, argv, false);
 }
 
-#include <stdarg.h>
-#include <string.h>
-#include <time.h>
-
-#include "image.h"
-#include "pull-checksum.h"
-#include "pull-url.h"
-#include "pull.h"
-#include "util.h"
-#include "verbs.h"
-
-/* The pull verbs: pull-tar, pull-raw. */
+/* ---- pull-tar, pull-raw ---- */
 
 /* The options both pull verbs take (one option table in verb_pull()). */
 #define HELP_PULL_OPTIONS \
