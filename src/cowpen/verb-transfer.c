@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "atomic-file.h"
 #include "export.h"
 #include "fd-util.h"
 #include "image.h"
@@ -285,19 +286,24 @@ int verb_import_tar(int argc, char *argv[]) {
         return 0;
 }
 
+/* The directory FILE is in: "." for a bare name, "/" for one in the root. NULL on OOM. */
+static char *parent_dir(const char *file) {
+        const char *slash = strrchr(file, '/');
+        if (!slash)
+                return strdup(".");
+        return strndup(file, slash == file ? 1 : (size_t) (slash - file));
+}
+
 /* Sidecars next to FILE: DIR/BASE.nspawn … where BASE is FILE's name without its suffixes. */
 static int import_sidecars(const char *what, const char *file, RawImport *t) {
         if (streq(file, "-"))
                 return 0;
-        _cleanup_free_ char *dir = strdup(file), *base = NULL;
+        _cleanup_free_ char *dir = parent_dir(file), *base = NULL;
         if (!dir)
                 return log_oom();
-        char *slash = strrchr(dir, '/');
-        if (slash)
-                slash[slash == dir ? 1 : 0] = 0;
         if (name_from_file(file, &base) < 0)
                 return log_oom();
-        _cleanup_close_ int dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return log_error_errno(negative_errno(), "%s: %m", what);
         for (size_t i = 0; image_sidecar_suffixes[i]; i++) {
@@ -438,40 +444,36 @@ static int export_common(int argc, char *argv[], bool tar) {
                 return log_image_error(src, what, name);
         }
 
-        /* The output: stdout, or a hidden temporary in FILE's directory. */
-        _cleanup_close_ int out = -EBADF, dfd = -EBADF;
-        _cleanup_free_ char *dir = NULL, *base = NULL, *tmp = NULL, *rnd = NULL;
+        /* The output: stdout, or a hidden temporary in FILE's directory, renamed over FILE when
+         * complete (and synced). */
+        _cleanup_close_ int stdout_fd = -EBADF;
+        _cleanup_(atomic_file_done) AtomicFile af = ATOMIC_FILE_NULL;
+        int out;
         if (to_stdout)
-                out = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+                out = stdout_fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
         else {
-                dir = strdup(file);
+                _cleanup_free_ char *dir = parent_dir(file);
                 if (!dir) {
                         image_lock_release(&lock);
                         return log_oom();
                 }
-                char *slash = strrchr(dir, '/');
-                base = strdup(slash ? slash + 1 : dir);
-                if (slash)
-                        slash[slash == dir ? 1 : 0] = 0;
-                dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (!base || random_hex(8, &rnd) < 0 || !(tmp = strjoin(".#", base, ".", rnd))) {
-                        image_lock_release(&lock);
-                        return log_oom();
-                }
+                _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (dfd < 0) {
                         r = negative_errno();
                         image_lock_release(&lock);
                         return log_error_errno(r, "%s: %s: %m", what, file);
                 }
+                const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
                 struct stat st;
                 if (!force && fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) >= 0) {
                         image_lock_release(&lock);
                         return log_error_errno(-EEXIST, "%s: %s already exists (use --force to replace it)", what, file);
                 }
-                out = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+                r = atomic_file_open_at(dfd, base, 0644, ATOMIC_FILE_SYNC, &af);
+                out = r < 0 ? r : af.fd;
         }
         if (out < 0) {
-                r = negative_errno();
+                r = to_stdout ? negative_errno() : out;
                 image_lock_release(&lock);
                 return log_error_errno(r, "%s: %s: %m", what, file);
         }
@@ -493,15 +495,11 @@ static int export_common(int argc, char *argv[], bool tar) {
         _cleanup_free_ char *error_path = NULL;
         uint64_t skipped = 0;
         r = tar ? export_tar(src, out, &o, &skipped, &error_path) : export_raw(src, out, &o);
-        if (r >= 0 && !to_stdout && fsync(out) < 0)
-                r = negative_errno();
         progress_finish(p, r >= 0);
         image_lock_release(&lock);
-        if (r >= 0 && !to_stdout && renameat(dfd, tmp, dfd, base) < 0)
-                r = negative_errno();
+        if (r >= 0 && !to_stdout)
+                r = atomic_file_commit(&af);
         if (r < 0) {
-                if (!to_stdout)
-                        (void) unlinkat(dfd, tmp, 0);
                 if (r == -EINTR)
                         return log_error_errno(r, "%s: interrupted, nothing was kept", what);
                 if (error_path) {
