@@ -19,6 +19,7 @@ struct TarImport {
         ImageTemp *temp;
         ImportOptions opts;
         ImportSource *source;
+        Diag extract_diag;
         const char *error_reason;
         char *error_message; /* an error_reason made for this failure (libraries), owned */
         char *error_entry;
@@ -113,7 +114,7 @@ int tar_import_run(TarImport *t, int fd, char **ret_error_entry) {
         _cleanup_(tar_reader_freep) TarReader *rd = NULL;
         r = tar_reader_new(read_block, t, &rd);
         if (r >= 0) {
-                r = tar_extract_run(x, rd);
+                r = tar_extract_run(x, rd, &t->extract_diag);
                 /* Blocks of zeros end a tar archive: an ISO 9660 image or a zeroed disk reads as
                  * one that is empty. Nobody imports nothing on purpose. */
                 if (r >= 0 && tar_extract_n_entries(x) == 0) {
@@ -128,7 +129,7 @@ int tar_import_run(TarImport *t, int fd, char **ret_error_entry) {
                 t->error_reason = r == -EBADMSG ? "not a tar archive" : NULL;
         if (r < 0) {
                 if (!t->error_reason)
-                        t->error_reason = tar_extract_error_reason(x);
+                        t->error_reason = t->extract_diag.cause;
                 /* A decoding error shows up as a failed read in libarchive: report the decoder's. */
                 if (t->source_error < 0 && r != -EINTR) {
                         r = t->source_error;
@@ -140,7 +141,7 @@ int tar_import_run(TarImport *t, int fd, char **ret_error_entry) {
                                 (void) set_library_error(t, r, import_source_library_error(t->source), NULL);
                 }
                 free(t->error_entry);
-                t->error_entry = tar_extract_steal_error_entry(x);
+                t->error_entry = TAKE_PTR(t->extract_diag.object);
                 if (ret_error_entry && t->error_entry) {
                         *ret_error_entry = strdup(t->error_entry);
                         if (!*ret_error_entry)
@@ -185,6 +186,7 @@ TarImport *tar_import_free(TarImport *t) {
         image_temp_free(t->temp);
         free(t->error_message);
         free(t->error_entry);
+        diag_done(&t->extract_diag);
         for (size_t i = 0; i < t->n_warnings; i++)
                 free(t->warnings[i].entry);
         free(t);

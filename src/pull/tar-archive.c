@@ -64,7 +64,6 @@ static typeof(archive_entry_xattr_add_entry) *sym_archive_entry_xattr_add_entry;
 static typeof(archive_entry_xattr_next) *sym_archive_entry_xattr_next;
 static typeof(archive_entry_xattr_reset) *sym_archive_entry_xattr_reset;
 static typeof(archive_errno) *sym_archive_errno;
-static typeof(archive_error_string) *sym_archive_error_string;
 static typeof(archive_read_data_block) *sym_archive_read_data_block;
 static typeof(archive_read_free) *sym_archive_read_free;
 static typeof(archive_read_new) *sym_archive_read_new;
@@ -126,7 +125,6 @@ static const DlopenSymbol libarchive_symbols[] = {
         DLSYM(archive_entry_xattr_next),
         DLSYM(archive_entry_xattr_reset),
         DLSYM(archive_errno),
-        DLSYM(archive_error_string),
         DLSYM(archive_read_data_block),
         DLSYM(archive_read_free),
         DLSYM(archive_read_new),
@@ -167,7 +165,6 @@ struct TarReader {
         TarReadBlock read_block;
         void *userdata;
         int cb_error;
-        const char *reason; /* why the last entry was refused, when errno does not say */
 };
 
 const char *tar_warning_to_string(TarWarning w) {
@@ -438,9 +435,8 @@ static int reader_error(TarReader *r) {
         return -EBADMSG;
 }
 
-int tar_reader_next(TarReader *r, TarEntry *e) {
+int tar_reader_next(TarReader *r, TarEntry *e, Diag *diag) {
         tar_entry_clear(e);
-        r->reason = NULL;
         struct archive_entry *ae;
         int ar = sym_archive_read_next_header(r->a, &ae);
         if (ar == ARCHIVE_EOF)
@@ -485,10 +481,9 @@ int tar_reader_next(TarReader *r, TarEntry *e) {
         if (e->atime.tv_nsec < 0 || e->atime.tv_nsec >= 1000000000)
                 e->atime.tv_nsec = 0;
         int regions = sym_archive_entry_sparse_count(ae);
-        if (regions > (int) TAR_SPARSE_REGIONS_MAX) {
-                r->reason = "sparse map with more regions than the limit (262144)";
-                return -E2BIG;
-        }
+        if (regions > (int) TAR_SPARSE_REGIONS_MAX)
+                return diag_fail(diag, -E2BIG, NULL, "sparse map with more regions than the limit (%u)",
+                                 TAR_SPARSE_REGIONS_MAX);
         e->sparse = regions > 0;
 
         const char *name;
@@ -500,7 +495,7 @@ int tar_reader_next(TarReader *r, TarEntry *e) {
                         return -EBADMSG;
                 int k = entry_add_xattr(e, name, value, vsize);
                 if (k == -E2BIG)
-                        r->reason = "more or larger extended attributes than the limit";
+                        return diag_fail(diag, k, NULL, "more or larger extended attributes than the limit");
                 if (k < 0)
                         return k;
                 bool acl_default = streq(name, ACL_XATTR_DEFAULT);
@@ -514,7 +509,7 @@ int tar_reader_next(TarReader *r, TarEntry *e) {
         if (k >= 0)
                 k = entry_acl_to_xattr(ae, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, ACL_XATTR_DEFAULT, e);
         if (k == -E2BIG)
-                r->reason = "ACL with more entries than the limit";
+                return diag_fail(diag, k, NULL, "ACL with more entries than the limit");
         if (k < 0)
                 return k;
         return 1;
@@ -531,14 +526,6 @@ int tar_reader_data(TarReader *r, const void **ret_buf, size_t *ret_size, uint64
                 return -EBADMSG;
         *ret_offset = (uint64_t) offset;
         return 1;
-}
-
-const char *tar_reader_error_string(TarReader *r) {
-        return r ? sym_archive_error_string(r->a) : NULL;
-}
-
-const char *tar_reader_error_reason(TarReader *r) {
-        return r ? r->reason : NULL;
 }
 
 TarReader *tar_reader_free(TarReader *r) {
@@ -953,10 +940,6 @@ int tar_writer_close(TarWriter *w) {
                 return e > 0 ? -e : -EIO;
         }
         return 0;
-}
-
-const char *tar_writer_error_string(TarWriter *w) {
-        return w ? sym_archive_error_string(w->a) : NULL;
 }
 
 TarWriter *tar_writer_free(TarWriter *w) {

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "compress.h"
+#include "diag.h"
 #include "macro.h"
 
 typedef struct TarXattr {
@@ -71,16 +72,12 @@ typedef ssize_t (*TarReadBlock)(void *userdata, const void **ret_buf);
 
 int tar_reader_new(TarReadBlock read_block, void *userdata, TarReader **ret);
 /* The next entry: 1 with *e filled (cleared on the next call), 0 at the end, -errno. The
- * error -EBADMSG means the archive is corrupt; -EIO may carry a read error of the callback
- * (tar_reader_callback_error()). */
-int tar_reader_next(TarReader *r, TarEntry *e);
+ * error -EBADMSG means the archive is corrupt; a read error of the callback is passed on. An
+ * entry refused for what the errno does not say ("sparse map with more regions than the limit
+ * (262144)", …) has that cause in diag. */
+int tar_reader_next(TarReader *r, TarEntry *e, Diag *diag);
 /* The next data block of the current entry: 1 with buf/size/offset set, 0 at its end, -errno. */
 int tar_reader_data(TarReader *r, const void **ret_buf, size_t *ret_size, uint64_t *ret_offset);
-/* libarchive's message for the last failure, or NULL. */
-const char *tar_reader_error_string(TarReader *r);
-/* Why tar_reader_next() refused the entry when errno does not say it ("sparse map with more
- * regions than the limit", …), or NULL. */
-const char *tar_reader_error_reason(TarReader *r);
 TarReader *tar_reader_free(TarReader *r);
 DEFINE_TRIVIAL_CLEANUP_FUNC(TarReader *, tar_reader_free);
 
@@ -99,7 +96,6 @@ int tar_writer_header(TarWriter *w, const TarEntry *e, const uint64_t *data_map,
 int tar_writer_data(TarWriter *w, const void *buf, size_t size);
 /* Finishes the archive and the compressor. */
 int tar_writer_close(TarWriter *w);
-const char *tar_writer_error_string(TarWriter *w);
 TarWriter *tar_writer_free(TarWriter *w);
 DEFINE_TRIVIAL_CLEANUP_FUNC(TarWriter *, tar_writer_free);
 

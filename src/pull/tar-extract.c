@@ -58,9 +58,7 @@ struct TarExtract {
         bool default_acl_seen; /* a directory got a default ACL: new entries may inherit it */
         struct timespec root_ts[2];
 
-        char *error_entry;
-        const char *error_reason;
-        char reason_buf[160];
+        Diag *diag; /* tar_extract_run()'s, while it runs */
 
         /* Per TarWarning bit: entries that carried it, and the first one's path (reported once). */
         uint64_t warning_count[TAR_WARNING_KINDS];
@@ -104,7 +102,8 @@ ImportLimits import_limits_resolve(const ImportLimits *l) {
         return r;
 }
 
-int tar_path_normalize(const char *path, const ImportLimits *limits, char **ret, const char **ret_reason) {
+/* tar_path_normalize() with the cause as a static string in *ret_reason. */
+static int path_normalize(const char *path, const ImportLimits *limits, char **ret, const char **ret_reason) {
         ImportLimits l = import_limits_resolve(limits);
         const char *reason = NULL;
         _cleanup_free_ char *out = NULL;
@@ -169,8 +168,15 @@ int tar_path_normalize(const char *path, const ImportLimits *limits, char **ret,
         return 0;
 
 refuse:
-        if (ret_reason)
-                *ret_reason = reason;
+        *ret_reason = reason;
+        return r;
+}
+
+int tar_path_normalize(const char *path, const ImportLimits *limits, char **ret, Diag *diag) {
+        const char *reason = NULL;
+        int r = path_normalize(path, limits, ret, &reason);
+        if (r < 0 && reason)
+                return diag_fail(diag, r, NULL, "%s", reason);
         return r;
 }
 
@@ -212,32 +218,20 @@ TarExtract *tar_extract_free(TarExtract *x) {
         for (size_t i = 0; i < x->n_dirs; i++)
                 free(x->dirs[i].path);
         free(x->dirs);
-        free(x->error_entry);
         for (unsigned i = 0; i < TAR_WARNING_KINDS; i++)
                 free(x->warning_first[i]);
         free(x);
         return NULL;
 }
 
-const char *tar_extract_error_entry(TarExtract *x) {
-        return x->error_entry;
-}
-
-const char *tar_extract_error_reason(TarExtract *x) {
-        return x->error_reason;
-}
-
-char *tar_extract_steal_error_entry(TarExtract *x) {
-        return TAKE_PTR(x->error_entry);
-}
-
 uint64_t tar_extract_n_entries(TarExtract *x) {
         return x->n_entries;
 }
 
+/* Records why (the first failure explains) and returns r. */
 static int fail(TarExtract *x, int r, const char *reason) {
-        if (!x->error_reason)
-                x->error_reason = reason;
+        if (!diag_failed(x->diag))
+                (void) diag_fail(x->diag, r, NULL, "%s", reason);
         return r;
 }
 
@@ -573,7 +567,7 @@ static int extract_node(TarExtract *x, int parent, const char *name, const TarEn
 static int extract_hardlink(TarExtract *x, int parent, const char *name, const char *path, const TarEntry *e) {
         _cleanup_free_ char *target = NULL;
         const char *reason = NULL;
-        int r = tar_path_normalize(e->hardlink, &x->limits, &target, &reason);
+        int r = path_normalize(e->hardlink, &x->limits, &target, &reason);
         if (r < 0)
                 return fail(x, r, reason && streq(reason, "absolute path") ? "hardlink target is an absolute path"
                                   : reason && strstr(reason, "..")      ? "hardlink target contains \"..\""
@@ -614,10 +608,9 @@ static int extract_hardlink(TarExtract *x, int parent, const char *name, const c
 
 static int extract_entry(TarExtract *x, TarReader *rd, const TarEntry *e) {
         _cleanup_free_ char *path = NULL;
-        const char *reason = NULL;
-        int r = tar_path_normalize(e->path, &x->limits, &path, &reason);
+        int r = tar_path_normalize(e->path, &x->limits, &path, x->diag);
         if (r < 0)
-                return fail(x, r, reason);
+                return r;
 
         if (!*path) {
                 if (e->hardlink || !S_ISDIR(e->mode))
@@ -656,41 +649,41 @@ static int extract_entry(TarExtract *x, TarReader *rd, const TarEntry *e) {
         }
 }
 
-int tar_extract_run(TarExtract *x, TarReader *rd) {
+int tar_extract_run(TarExtract *x, TarReader *rd, Diag *diag) {
         TarEntry e = {};
         int r;
+        x->diag = diag;
         for (;;) {
                 if (interrupted()) {
                         r = -EINTR;
                         break;
                 }
-                r = tar_reader_next(rd, &e);
+                r = tar_reader_next(rd, &e, diag);
                 if (r <= 0) {
-                        if (r < 0 && !x->error_reason)
-                                x->error_reason = tar_reader_error_reason(rd)
-                                                          ?: (r == -EBADMSG || r == -ERANGE ? "corrupt archive" : NULL);
-                        if (r < 0 && e.path && !x->error_entry)
-                                x->error_entry = strdup(e.path);
+                        if (r == -EBADMSG || r == -ERANGE)
+                                (void) fail(x, r, "corrupt archive");
+                        if (r < 0 && e.path)
+                                (void) diag_fail(diag, r, e.path, NULL);
                         break;
                 }
                 if (++x->n_entries > x->limits.max_entries) {
                         r = fail(x, -E2BIG, "more entries than the limit (--max-entries)");
-                        x->error_entry = strdup(e.path);
+                        (void) diag_fail(diag, r, e.path, NULL);
                         break;
                 }
                 r = extract_entry(x, rd, &e);
                 if (r >= 0)
                         r = note_warnings(x, &e);
                 if (r < 0) {
-                        if (r == -EINTR)
-                                break;
-                        free(x->error_entry);
-                        x->error_entry = strdup(e.path);
+                        /* The entry it failed at (an interruption concerns none). */
+                        if (r != -EINTR)
+                                (void) diag_fail(diag, r, e.path, NULL);
                         break;
                 }
         }
         tar_entry_clear(&e);
         stack_truncate(x, 0);
+        x->diag = NULL;
         return r;
 }
 

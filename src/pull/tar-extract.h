@@ -18,20 +18,19 @@ ImportLimits import_limits_resolve(const ImportLimits *l);
 
 /* Normalizes an archive path: strips "./", empty and "." components and trailing slashes; refuses
  * absolute paths, "..", control characters, components over NAME_MAX and paths over the limits.
- * "" is the root itself. On refusal returns -EPERM/-ENAMETOOLONG/-ELOOP and sets *ret_reason. */
-int tar_path_normalize(const char *path, const ImportLimits *limits, char **ret, const char **ret_reason);
+ * "" is the root itself. On refusal returns -EPERM/-ENAMETOOLONG/-ELOOP with the cause in diag
+ * ("absolute path", "path contains \"..\"", …). */
+int tar_path_normalize(const char *path, const ImportLimits *limits, char **ret, Diag *diag);
 
 typedef struct TarExtract TarExtract;
 
 /* root_fd is borrowed (an O_DIRECTORY fd of the empty target). */
 int tar_extract_new(int root_fd, const ImportLimits *limits, TarExtract **ret);
-/* Extracts every entry of r. On failure, tar_extract_error_entry()/reason() say which and why. */
-int tar_extract_run(TarExtract *x, TarReader *r);
+/* Extracts every entry of r. On failure diag says which entry (the object: its path as the archive
+ * has it) and why (the cause, when the errno does not say it all). */
+int tar_extract_run(TarExtract *x, TarReader *r, Diag *diag);
 /* Directory times, then the move-up of a single top directory holding etc/ or usr/. */
 int tar_extract_finish(TarExtract *x);
-const char *tar_extract_error_entry(TarExtract *x);  /* NULL when the error has no entry */
-const char *tar_extract_error_reason(TarExtract *x); /* NULL when errno says it all */
-char *tar_extract_steal_error_entry(TarExtract *x);
 uint64_t tar_extract_n_entries(TarExtract *x);
 /* How many extracted entries carried warning w (a TarWarning bit), and the path of the first
  * (NULL when none). */

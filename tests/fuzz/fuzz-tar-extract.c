@@ -78,7 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         TarReader *r = NULL;
         if (tar_extract_new(target, &limits, &x) < 0)
                 FAIL_CHECK();
-        if (tar_reader_new(mem_read, &m, &r) >= 0 && tar_extract_run(x, r) >= 0)
+        if (tar_reader_new(mem_read, &m, &r) >= 0 && tar_extract_run(x, r, NULL) >= 0)
                 (void) tar_extract_finish(x);
         tar_reader_free(r);
         tar_extract_free(x);

@@ -108,13 +108,14 @@ static int extract(int fd, int target_fd, const char **ret_reason, char **ret_en
         TarReader *r = NULL;
         assert_int_equal(tar_extract_new(target_fd, NULL, &x), 0);
         assert_int_equal(tar_reader_new(fd_read_block, &m, &r), 0);
-        int k = tar_extract_run(x, r);
+        _cleanup_diag_ Diag d = DIAG_INIT;
+        int k = tar_extract_run(x, r, &d);
         if (k >= 0)
                 k = tar_extract_finish(x);
         static char reason[160];
-        snprintf(reason, sizeof(reason), "%s", tar_extract_error_reason(x) ?: "");
+        snprintf(reason, sizeof(reason), "%s", d.cause ?: "");
         *ret_reason = reason;
-        *ret_entry = tar_extract_steal_error_entry(x);
+        *ret_entry = TAKE_PTR(d.object);
         tar_reader_free(r);
         tar_extract_free(x);
         return k;
