@@ -246,22 +246,21 @@ int verb_import_tar(int argc, char *argv[]) {
         r = tar_import_new(ctx.root, name, &ctx.options, &t);
         if (r < 0)
                 return log_image_error(r, what, name);
-        _cleanup_free_ char *entry = NULL;
-        r = tar_import_run(t, ctx.fd, &entry);
+        _cleanup_diag_ Diag diag = DIAG_INIT;
+        r = tar_import_run(t, ctx.fd, &diag);
         progress_finish(ctx.progress, r >= 0);
         if (r < 0) {
-                const char *reason = tar_import_error_reason(t);
                 if (r == -EINTR)
                         return log_image_error(r, what, name);
-                if (entry) {
+                if (diag.object) {
                         char esc[1024];
-                        escape_entry(entry, esc, sizeof(esc));
-                        if (reason)
-                                return log_error_errno(r, "%s: entry \"%s\": %s", what, esc, reason);
+                        escape_entry(diag.object, esc, sizeof(esc));
+                        if (diag.cause)
+                                return log_error_errno(r, "%s: entry \"%s\": %s", what, esc, diag.cause);
                         return log_error_errno(r, "%s: entry \"%s\": %m", what, esc);
                 }
-                if (reason)
-                        return log_error_errno(r, "%s: %s", what, reason);
+                if (diag.cause)
+                        return log_error_errno(r, "%s: %s", what, diag.cause);
                 if (r == -EBADMSG)
                         return log_error_errno(r, "%s: corrupt compressed stream", what);
                 if (r == -EPIPE)
@@ -273,14 +272,8 @@ int verb_import_tar(int argc, char *argv[]) {
                 return log_image_error(r, what, name);
         /* What was repaired or left out, once per kind (also with -q: the image differs from the
          * archive). */
-        const ImportWarning *w;
-        size_t n = tar_import_warnings(t, &w);
-        for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *s = import_warning_format(&w[i]);
-                if (!s)
-                        return log_oom();
-                log_warning("%s: %s", what, s);
-        }
+        for (size_t i = 0; i < diag.n_warnings; i++)
+                log_warning("%s: %s", what, diag.warnings[i]);
         if (!arg_global.quiet)
                 fprintf(stderr, "Imported image \"%s\".\n", name);
         return 0;
@@ -336,12 +329,12 @@ int verb_import_raw(int argc, char *argv[]) {
         r = raw_import_new(ctx.root, name, &ctx.options, &t);
         if (r < 0)
                 return log_image_error(r, what, name);
-        r = raw_import_run(t, ctx.fd);
+        _cleanup_diag_ Diag diag = DIAG_INIT;
+        r = raw_import_run(t, ctx.fd, &diag);
         progress_finish(ctx.progress, r >= 0);
         if (r < 0) {
-                const char *reason = raw_import_error_reason(t);
-                if (reason)
-                        return log_error_errno(r, "%s: %s", what, reason);
+                if (diag.cause)
+                        return log_error_errno(r, "%s: %s", what, diag.cause);
                 if (r == -EBADMSG)
                         return log_error_errno(r, "%s: corrupt compressed stream", what);
                 if (r == -EPIPE)

@@ -18,7 +18,6 @@
 struct RawImport {
         ImageTemp *temp;
         ImportOptions opts;
-        char *error_reason;
         bool ran;
 };
 
@@ -77,7 +76,7 @@ static int write_sparse(int fd, const uint8_t *buf, size_t size, uint64_t *pos) 
         return 0;
 }
 
-int raw_import_run(RawImport *t, int fd) {
+int raw_import_run(RawImport *t, int fd, Diag *diag) {
         if (t->ran)
                 return -EALREADY;
         t->ran = true;
@@ -89,11 +88,8 @@ int raw_import_run(RawImport *t, int fd) {
         for (;;) {
                 const void *buf;
                 ssize_t n = import_source_read(s, &buf);
-                if (n < 0) {
-                        free(t->error_reason);
-                        t->error_reason = import_source_library_error(s);
-                        return (int) n;
-                }
+                if (n < 0)
+                        return import_source_fail(s, (int) n, diag);
                 if (n == 0)
                         break;
                 if (interrupted())
@@ -107,10 +103,6 @@ int raw_import_run(RawImport *t, int fd) {
         if (ftruncate(t->temp->fd, (off_t) pos) < 0)
                 return negative_errno();
         return 0;
-}
-
-const char *raw_import_error_reason(RawImport *t) {
-        return t ? t->error_reason : NULL;
 }
 
 int raw_import_add_sidecar(RawImport *t, const char *suffix, int fd) {
@@ -159,7 +151,6 @@ RawImport *raw_import_free(RawImport *t) {
         if (!t)
                 return NULL;
         image_temp_free(t->temp);
-        free(t->error_reason);
         free(t);
         return NULL;
 }

@@ -297,18 +297,15 @@ CompressType import_source_compression(ImportSource *s) {
         return (CompressType) atomic_load(&s->compression);
 }
 
-char *import_source_library_error(ImportSource *s) {
-        pthread_mutex_lock(&s->lock);
-        int error = s->done ? s->error : 0;
-        pthread_mutex_unlock(&s->lock);
-        if (!dlopen_error_is_library(error))
-                return NULL;
+int import_source_fail(ImportSource *s, int r, Diag *diag) {
+        if (!dlopen_error_is_library(r))
+                return r;
         /* The load result is final: asking again gives the detail of the failure the thread saw. */
         CompressType t = import_source_compression(s);
         const char *detail = NULL;
         if (decompressor_dlopen(t, &detail) >= 0 || !detail)
-                return NULL;
-        return strjoin(detail, " (needed to decode ", compress_type_to_string(t), ")");
+                return r;
+        return diag_fail(diag, r, NULL, "%s (needed to decode %s)", detail, compress_type_to_string(t));
 }
 
 ImportSource *import_source_free(ImportSource *s) {

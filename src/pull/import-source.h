@@ -7,6 +7,7 @@
  * of the stream. */
 
 #include "compress.h"
+#include "diag.h"
 
 /* The ring: IMPORT_SOURCE_SLOTS buffers of IMPORT_SOURCE_SLOT_SIZE bytes. */
 #define IMPORT_SOURCE_SLOTS 8
@@ -24,10 +25,10 @@ ssize_t import_source_read(ImportSource *s, const void **ret_buf);
 uint64_t import_source_bytes_in(ImportSource *s);
 /* The compression detected, once the first block was read. */
 CompressType import_source_compression(ImportSource *s);
-/* After import_source_read() failed with a dlopen_error_is_library() error (the decoder's library
- * could not be loaded): "DETAIL (needed to decode FORMAT)" for the one-line message, malloc'd; NULL
- * when the error was something else, or on OOM. */
-char *import_source_library_error(ImportSource *s);
+/* After import_source_read() failed with r: returns r, and when it is a dlopen_error_is_library()
+ * error (the decoder's library could not be loaded) records the cause "DETAIL (needed to decode
+ * FORMAT)" in diag. Other errors say what they are by themselves. */
+int import_source_fail(ImportSource *s, int r, Diag *diag);
 /* Stops the thread (also when it is blocked reading a pipe) and frees everything. */
 ImportSource *import_source_free(ImportSource *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ImportSource *, import_source_free);

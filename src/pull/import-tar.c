@@ -19,46 +19,29 @@ struct TarImport {
         ImageTemp *temp;
         ImportOptions opts;
         ImportSource *source;
-        Diag extract_diag;
-        const char *error_reason;
-        char *error_message; /* an error_reason made for this failure (libraries), owned */
-        char *error_entry;
         int source_error; /* the decoder's error, which libarchive only sees as a failed read */
         bool ran;
-        ImportWarning warnings[TAR_WARNING_KINDS];
-        size_t n_warnings;
 };
 
-/* Keeps the extractor's warnings past its end. */
-static int take_warnings(TarImport *t, TarExtract *x) {
+/* What the extractor repaired or left out, one warning per kind: "entry "PATH": WHAT" (and ", N
+ * more entries like it"), the path made printable. */
+static int add_warnings(TarExtract *x, Diag *diag) {
         for (unsigned i = 0; i < TAR_WARNING_KINDS; i++) {
                 const char *first;
                 uint64_t n = tar_extract_warning(x, 1U << i, &first);
                 if (n == 0)
                         continue;
-                ImportWarning *w = &t->warnings[t->n_warnings];
-                *w = (ImportWarning) { .what = tar_warning_to_string(1U << i), .entry = strdup(first), .count = n };
-                if (!w->entry)
+                _cleanup_free_ char *p = printable(first, 160);
+                if (!p)
                         return -ENOMEM;
-                t->n_warnings++;
+                char more[64] = "";
+                if (n > 1)
+                        snprintf(more, sizeof(more), " (and %" PRIu64 " more entr%s like it)", n - 1,
+                                 n == 2 ? "y" : "ies");
+                if (diag_warn(diag, "entry \"%s\": %s%s", p, tar_warning_to_string(1U << i), more) < 0)
+                        return -ENOMEM;
         }
         return 0;
-}
-
-size_t tar_import_warnings(TarImport *t, const ImportWarning **ret) {
-        *ret = t->warnings;
-        return t->n_warnings;
-}
-
-char *import_warning_format(const ImportWarning *w) {
-        _cleanup_free_ char *p = printable(w->entry, 160);
-        if (!p)
-                return NULL;
-        char more[64] = "";
-        if (w->count > 1)
-                snprintf(more, sizeof(more), " (and %" PRIu64 " more entr%s like it)", w->count - 1,
-                         w->count == 2 ? "y" : "ies");
-        return strjoin("entry \"", p, "\": ", w->what, more);
 }
 
 int tar_import_new(ImageRoot *root, const char *name, const ImportOptions *opts, TarImport **ret) {
@@ -84,15 +67,24 @@ static ssize_t read_block(void *userdata, const void **ret_buf) {
         return n;
 }
 
-/* Sets the reason of a library error: message, or detail when making it failed. */
-static int set_library_error(TarImport *t, int r, char *message, const char *detail) {
-        free(t->error_message);
-        t->error_message = message;
-        t->error_reason = message ?: detail;
+/* A decoding error shows up as a failed read in libarchive: the decoder's error r and its words
+ * replace the extractor's, the entry it broke off in stays. */
+static int source_failure(TarImport *t, int r, Diag *diag) {
+        _cleanup_free_ char *entry = diag ? TAKE_PTR(diag->object) : NULL;
+        diag_clear_failure(diag);
+        const char *cause = r == -EBADMSG ? "corrupt compressed stream"
+                          : r == -EPIPE   ? "unexpected end of the compressed stream"
+                          : r == -ENOMEM  ? "decoder memory limit exceeded"
+                                          : NULL;
+        if (dlopen_error_is_library(r))
+                (void) import_source_fail(t->source, r, diag);
+        else
+                (void) diag_fail(diag, r, NULL, cause ? "%s" : NULL, cause);
+        (void) diag_fail(diag, r, entry, NULL);
         return r;
 }
 
-int tar_import_run(TarImport *t, int fd, char **ret_error_entry) {
+int tar_import_run(TarImport *t, int fd, Diag *diag) {
         int r;
         if (t->ran)
                 return -EALREADY;
@@ -102,7 +94,7 @@ int tar_import_run(TarImport *t, int fd, char **ret_error_entry) {
         const char *detail;
         r = dlopen_libarchive(&detail);
         if (r < 0)
-                return set_library_error(t, r, strjoin(detail, " (needed to read tar archives)"), detail);
+                return diag_fail(diag, r, NULL, "%s (needed to read tar archives)", detail);
 
         r = import_source_start(fd, 0, &t->source);
         if (r < 0)
@@ -114,39 +106,18 @@ int tar_import_run(TarImport *t, int fd, char **ret_error_entry) {
         _cleanup_(tar_reader_freep) TarReader *rd = NULL;
         r = tar_reader_new(read_block, t, &rd);
         if (r >= 0) {
-                r = tar_extract_run(x, rd, &t->extract_diag);
+                r = tar_extract_run(x, rd, diag);
                 /* Blocks of zeros end a tar archive: an ISO 9660 image or a zeroed disk reads as
                  * one that is empty. Nobody imports nothing on purpose. */
-                if (r >= 0 && tar_extract_n_entries(x) == 0) {
-                        r = -EBADMSG;
-                        t->error_reason = "not a tar archive (no entries)";
-                }
+                if (r >= 0 && tar_extract_n_entries(x) == 0)
+                        r = diag_fail(diag, -EBADMSG, NULL, "not a tar archive (no entries)");
                 if (r >= 0)
                         r = tar_extract_finish(x);
-                if (r >= 0)
-                        r = take_warnings(t, x);
-        } else
-                t->error_reason = r == -EBADMSG ? "not a tar archive" : NULL;
+        } else if (r == -EBADMSG)
+                (void) diag_fail(diag, r, NULL, "not a tar archive");
         if (r < 0) {
-                if (!t->error_reason)
-                        t->error_reason = t->extract_diag.cause;
-                /* A decoding error shows up as a failed read in libarchive: report the decoder's. */
-                if (t->source_error < 0 && r != -EINTR) {
-                        r = t->source_error;
-                        t->error_reason = r == -EBADMSG ? "corrupt compressed stream"
-                                        : r == -EPIPE   ? "unexpected end of the compressed stream"
-                                        : r == -ENOMEM  ? "decoder memory limit exceeded"
-                                                        : NULL;
-                        if (dlopen_error_is_library(r))
-                                (void) set_library_error(t, r, import_source_library_error(t->source), NULL);
-                }
-                free(t->error_entry);
-                t->error_entry = TAKE_PTR(t->extract_diag.object);
-                if (ret_error_entry && t->error_entry) {
-                        *ret_error_entry = strdup(t->error_entry);
-                        if (!*ret_error_entry)
-                                return -ENOMEM;
-                }
+                if (t->source_error < 0 && r != -EINTR)
+                        r = source_failure(t, t->source_error, diag);
                 t->source = import_source_free(t->source);
                 return r;
         }
@@ -156,9 +127,10 @@ int tar_import_run(TarImport *t, int fd, char **ret_error_entry) {
                 const void *buf;
                 ssize_t n = import_source_read(t->source, &buf);
                 if (n < 0) {
-                        t->error_reason = n == -EBADMSG ? "corrupt compressed stream after the archive"
-                                        : n == -EPIPE   ? "unexpected end of the compressed stream"
-                                                        : NULL;
+                        const char *cause = n == -EBADMSG ? "corrupt compressed stream after the archive"
+                                          : n == -EPIPE   ? "unexpected end of the compressed stream"
+                                                          : NULL;
+                        (void) diag_fail(diag, (int) n, NULL, cause ? "%s" : NULL, cause);
                         t->source = import_source_free(t->source);
                         return (int) n;
                 }
@@ -166,11 +138,7 @@ int tar_import_run(TarImport *t, int fd, char **ret_error_entry) {
                         break;
         }
         t->source = import_source_free(t->source);
-        return 0;
-}
-
-const char *tar_import_error_reason(TarImport *t) {
-        return t ? t->error_reason : NULL;
+        return add_warnings(x, diag);
 }
 
 int tar_import_publish(TarImport *t) {
@@ -184,11 +152,6 @@ TarImport *tar_import_free(TarImport *t) {
                 return NULL;
         import_source_free(t->source);
         image_temp_free(t->temp);
-        free(t->error_message);
-        free(t->error_entry);
-        diag_done(&t->extract_diag);
-        for (size_t i = 0; i < t->n_warnings; i++)
-                free(t->warnings[i].entry);
         free(t);
         return NULL;
 }

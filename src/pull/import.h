@@ -5,6 +5,7 @@
  * pull-tar/pull-raw feed from a download (a pull is an import fed by a download). The stream is
  * untrusted until the caller has verified it; nothing becomes visible before *_publish(). */
 
+#include "diag.h"
 #include "image.h"
 #include "macro.h"
 
@@ -32,27 +33,16 @@ typedef struct TarImport TarImport;
  * (a btrfs subvolume on btrfs, else a directory). */
 int tar_import_new(ImageRoot *root, const char *name, const ImportOptions *opts, TarImport **ret);
 /* Reads a tar stream (plain, gzip, xz, bzip2 or zstd, detected by magic bytes) from fd until EOF
- * and extracts it into the hidden target. Does not publish. On failure the error names the
- * entry: *ret_error_entry (may be NULL) is set to the archive path that caused it, for the verb's
- * one-line message. */
-int tar_import_run(TarImport *t, int fd, char **ret_error_entry);
-/* After a failed tar_import_run(): why, in words ("path contains \"..\"", "hardlink to a
- * directory", "libarchive.so.13 is not installed (needed to read tar archives)", …), or NULL when
- * the errno says it all. Valid until tar_import_free(). A library that cannot be loaded (libarchive,
- * checked before anything is read, or the decoder's, once the magic bytes are known) is
- * -ELIBACC/-ELIBBAD (see dlopen-util.h). */
-const char *tar_import_error_reason(TarImport *t);
-/* What the import repaired or left out instead of failing (an ACL the kernel would refuse, …),
- * one per kind: the words, the first entry it happened to, and on how many entries. */
-typedef struct ImportWarning {
-        const char *what;
-        char *entry;
-        uint64_t count;
-} ImportWarning;
-/* After a successful tar_import_run(): the warnings, valid until tar_import_free(). */
-size_t tar_import_warnings(TarImport *t, const ImportWarning **ret);
-/* "entry \"PATH\": WHAT" (and ", N more entries like it"), the path made printable. */
-char *import_warning_format(const ImportWarning *w);
+ * and extracts it into the hidden target. Does not publish. On failure diag names the entry (the
+ * object: the archive path, unescaped) when there is one, and says why when the errno does not say
+ * it all (the cause: "path contains \"..\"", "hardlink to a directory", "corrupt compressed
+ * stream", "libarchive.so.13 is not installed (needed to read tar archives)", …). A library that
+ * cannot be loaded (libarchive, checked before anything is read, or the decoder's, once the magic
+ * bytes are known) is -ELIBACC/-ELIBBAD (see dlopen-util.h). On success diag's warnings say what
+ * the import repaired or left out instead of failing (an ACL the kernel would refuse, …), one per
+ * kind: "entry \"PATH\": WHAT" with the first entry it happened to (made printable) and ", and N
+ * more entries like it". */
+int tar_import_run(TarImport *t, int fd, Diag *diag);
 /* Renames the finished tree into place (with read_only as requested). */
 int tar_import_publish(TarImport *t);
 /* Removes an unpublished target and releases the locks. */
@@ -63,12 +53,10 @@ typedef struct RawImport RawImport;
 
 int raw_import_new(ImageRoot *root, const char *name, const ImportOptions *opts, RawImport **ret);
 /* Reads a raw disk image (optionally compressed: gzip, xz, bzip2, zstd) from fd until EOF and
- * writes it sparsely to the hidden NAME.raw target. */
-int raw_import_run(RawImport *t, int fd);
-/* After a failed raw_import_run(): why, in words, when the errno does not say it all (the decoder's
- * library could not be loaded: "liblzma.so.5 is not installed (needed to decode xz)"), else NULL.
- * Valid until raw_import_free(). */
-const char *raw_import_error_reason(RawImport *t);
+ * writes it sparsely to the hidden NAME.raw target. On failure diag says why when the errno does not
+ * say it all (the decoder's library could not be loaded: "liblzma.so.5 is not installed (needed to
+ * decode xz)"). */
+int raw_import_run(RawImport *t, int fd, Diag *diag);
 /* Adds sidecar SUFFIX (".nspawn", ".roothash", ".roothash.p7s", ".verity") with the contents
  * read from fd; published with the image. */
 int raw_import_add_sidecar(RawImport *t, const char *suffix, int fd);

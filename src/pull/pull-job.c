@@ -143,7 +143,7 @@ typedef struct Stream {
         int pipe_r;
         int import_result;
         bool import_finished;
-        char *error_entry;
+        Diag import_diag;     /* the importer's: why it failed, what it repaired */
 
         pthread_t feeder_thread, import_thread;
         bool threads_running;
@@ -204,17 +204,16 @@ static void *feeder_main(void *userdata) {
 static void *import_main(void *userdata) {
         Stream *s = userdata;
         block_signals_in_thread();
-        char *entry = NULL;
         int r;
+        /* import_diag is the thread's until import_finished is set (under the lock). */
         if (s->importer->kind == PULL_TAR)
-                r = tar_import_run(s->importer->tar, s->pipe_r, &entry);
+                r = tar_import_run(s->importer->tar, s->pipe_r, &s->import_diag);
         else
-                r = raw_import_run(s->importer->raw, s->pipe_r);
+                r = raw_import_run(s->importer->raw, s->pipe_r, &s->import_diag);
         s->pipe_r = safe_close(s->pipe_r);
         pthread_mutex_lock(&s->lock);
         s->import_result = r;
         s->import_finished = true;
-        s->error_entry = entry;
         pthread_mutex_unlock(&s->lock);
         return NULL;
 }
@@ -314,7 +313,7 @@ static void stream_done(Stream *s) {
                 EVP_MD_CTX_free(s->md[a]);
         safe_close(s->pipe_r);
         safe_close(s->pipe_w);
-        free(s->error_entry);
+        diag_done(&s->import_diag);
         pthread_mutex_destroy(&s->lock);
         pthread_cond_destroy(&s->cond);
 }
@@ -674,16 +673,14 @@ static int job_sidecars(Job *j, const char *base, const char *filename, const Pu
         return 0;
 }
 
+/* The importer's failure r (once it finished), with what it said about it. */
 static int job_import_error(Job *j, int r) {
-        const char *why = NULL;
-        if (j->kind == PULL_TAR && j->importer.tar)
-                why = tar_import_error_reason(j->importer.tar);
-        else if (j->kind == PULL_RAW && j->importer.raw)
-                why = raw_import_error_reason(j->importer.raw);
+        const Diag *d = &j->stream.import_diag;
+        const char *why = d->cause;
         if (why && dlopen_error_is_library(r))
                 return set_reason(j, r, why, NULL, NULL); /* about us, not the archive */
-        if (j->stream.error_entry) {
-                _cleanup_free_ char *e = strjoin("archive entry \"", j->stream.error_entry, "\"");
+        if (d->object) {
+                _cleanup_free_ char *e = strjoin("archive entry \"", d->object, "\"");
                 return set_reason(j, r, e ?: "archive entry", why ? ": " : NULL, why);
         }
         if (why)
@@ -780,18 +777,10 @@ static int job_run_base(Job *j, const char *base, const char *url, const char *f
         r = j->kind == PULL_TAR ? tar_import_publish(j->importer.tar) : raw_import_publish(j->importer.raw);
         if (r < 0)
                 return r;
-        if (j->kind == PULL_TAR) {
-                const ImportWarning *w;
-                size_t n = tar_import_warnings(j->importer.tar, &w);
-                for (size_t i = 0; i < n; i++) {
-                        /* The image is out: a warning lost to a lack of memory does not undo it. */
-                        char *s = import_warning_format(&w[i]);
-                        if (!s || strv_push(&res->warnings, s) < 0) {
-                                free(s);
-                                break;
-                        }
-                }
-        }
+        /* The image is out: a warning lost to a lack of memory does not undo it. */
+        for (size_t i = 0; i < j->stream.import_diag.n_warnings; i++)
+                if (strv_extend(&res->warnings, j->stream.import_diag.warnings[i]) < 0)
+                        break;
 
         const Checksum *shown = plan.have_checksum && plan.checksum.algo == CHECKSUM_SHA512 ? &sha512 : &sha256;
         res->url = strdup(url);
