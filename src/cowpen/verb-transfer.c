@@ -407,14 +407,13 @@ static int export_common(int argc, char *argv[], bool tar) {
 
         char what[PATH_MAX + 300];
         snprintf(what, sizeof(what), "%s %s", verb, name);
+        _cleanup_diag_ Diag diag = DIAG_INIT;
         if (tar || format != COMPRESS_NONE) {
                 /* Before anything is locked or created: the archive and its compression are
                  * written through libarchive. */
-                const char *detail;
-                r = export_dlopen(&detail);
+                r = export_dlopen(tar, &diag);
                 if (r < 0)
-                        return log_error_errno(r, "%s: %s (needed to %s)", what, detail,
-                                               tar ? "write tar archives" : "compress raw images");
+                        return log_diag_error(r, &diag, "%s", what);
         }
         _cleanup_(image_root_freep) ImageRoot *root = NULL;
         if ((r = open_image_root(false, &root)) < 0)
@@ -485,9 +484,8 @@ static int export_common(int argc, char *argv[], bool tar) {
                 return log_oom();
         }
         ExportOptions o = { .compress = format, .progress = progress_cb, .userdata = p };
-        _cleanup_free_ char *error_path = NULL;
         uint64_t skipped = 0;
-        r = tar ? export_tar(src, out, &o, &skipped, &error_path) : export_raw(src, out, &o);
+        r = tar ? export_tar(src, out, &o, &skipped, &diag) : export_raw(src, out, &o);
         progress_finish(p, r >= 0);
         image_lock_release(&lock);
         if (r >= 0 && !to_stdout)
@@ -495,13 +493,12 @@ static int export_common(int argc, char *argv[], bool tar) {
         if (r < 0) {
                 if (r == -EINTR)
                         return log_error_errno(r, "%s: interrupted, nothing was kept", what);
-                if (error_path) {
+                if (diag.object) {
                         char esc[1024];
-                        escape_entry(error_path, esc, sizeof(esc));
-                        /* The words import-tar uses for the same entry. */
-                        if (r == -EILSEQ)
-                                return log_error_errno(r, "%s: entry \"%s\": control character in path (import-tar refuses it)",
-                                                       what, esc);
+                        escape_entry(diag.object, esc, sizeof(esc));
+                        /* With a cause: the words import-tar uses for the same entry. */
+                        if (diag.cause)
+                                return log_error_errno(r, "%s: entry \"%s\": %s", what, esc, diag.cause);
                         return log_error_errno(r, "%s: %s: %m", what, esc);
                 }
                 return log_error_errno(r, "%s: %m", what);

@@ -35,7 +35,7 @@ typedef struct Exporter {
         uint64_t skipped;
         Inode *links;  /* open addressing on (dev, ino) of files with st_nlink > 1 */
         size_t n_links, allocated_links;
-        char *error_path;
+        Diag *diag;
 } Exporter;
 
 static size_t inode_hash(dev_t dev, ino_t ino, size_t n) {
@@ -281,7 +281,7 @@ static int export_one(Exporter *e, int dir_fd, const char *name, const char *rel
          * to forge lines of output: refused here too, so that a round trip never fails late. */
         for (const char *c = name; *c; c++)
                 if ((unsigned char) *c < 0x20 || *c == 0x7f)
-                        return -EILSEQ;
+                        return diag_fail(e->diag, -EILSEQ, NULL, "control character in path (import-tar refuses it)");
         TarEntry te = {};
         te.path = (char *) rel;
         fill_entry(&te, &st);
@@ -414,20 +414,25 @@ static int export_dir(Exporter *e, int dir_fd, const char *rel, unsigned depth) 
                         return -ENOMEM;
                 r = export_one(e, dir_fd, names[i], p, depth);
                 if (r < 0) {
-                        if (!e->error_path)
-                                e->error_path = TAKE_PTR(p);
+                        /* The innermost entry is named: the directories above it failed with it. */
+                        (void) diag_fail(e->diag, r, p, NULL);
                         return r;
                 }
         }
         return 0;
 }
 
-int export_dlopen(const char **ret_detail) {
-        return dlopen_libarchive(ret_detail);
+int export_dlopen(bool tar, Diag *diag) {
+        const char *detail;
+        int r = dlopen_libarchive(&detail);
+        if (r < 0)
+                return diag_fail(diag, r, NULL, "%s (needed to %s)", detail,
+                                 tar ? "write tar archives" : "compress raw images");
+        return 0;
 }
 
-int export_tar(int tree_fd, int out_fd, const ExportOptions *o, uint64_t *ret_n_skipped, char **ret_error_path) {
-        Exporter e = { .o = o };
+int export_tar(int tree_fd, int out_fd, const ExportOptions *o, uint64_t *ret_n_skipped, Diag *diag) {
+        Exporter e = { .o = o, .diag = diag };
         int r;
         struct stat st;
         if (fstat(tree_fd, &st) < 0)
@@ -455,12 +460,9 @@ int export_tar(int tree_fd, int out_fd, const ExportOptions *o, uint64_t *ret_n_
         if (r >= 0)
                 r = tar_writer_close(e.w);
 finish:
-        if (r < 0 && ret_error_path && e.error_path)
-                *ret_error_path = TAKE_PTR(e.error_path);
         if (r >= 0 && ret_n_skipped)
                 *ret_n_skipped = e.skipped;
         tar_writer_free(e.w);
-        free(e.error_path);
         free(e.buf);
         for (size_t i = 0; i < e.allocated_links; i++)
                 free(e.links[i].path);

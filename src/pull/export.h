@@ -5,6 +5,7 @@
  * hardlinks, sparse files), a raw image as a sparse copy or a compressed stream. */
 
 #include "compress.h"
+#include "diag.h"
 #include "macro.h"
 
 typedef struct ExportOptions {
@@ -14,16 +15,18 @@ typedef struct ExportOptions {
         void *userdata;
 } ExportOptions;
 
-/* Loads libarchive, through which export_tar() and a compressing export_raw() write (once;
- * dlopen-util.h): 0, or -ELIBACC/-ELIBBAD with *ret_detail saying what is missing. Both fail with
- * that error without it; a verb calls this first, to fail before it creates anything. */
-int export_dlopen(const char **ret_detail);
+/* Loads libarchive, through which export_tar() (tar) and a compressing export_raw() (!tar) write
+ * (once; dlopen-util.h): 0, or -ELIBACC/-ELIBBAD with the cause "DETAIL (needed to write tar
+ * archives)" or "… (needed to compress raw images)" in diag. Both fail with that error without it;
+ * a verb calls this first, to fail before it creates anything. */
+int export_dlopen(bool tar, Diag *diag);
 
 /* Writes the tree below tree_fd (an O_DIRECTORY fd) as tar to out_fd. Sockets cannot be
  * represented in tar and are skipped (*ret_n_skipped counts them). A name with a control
- * character, which import-tar refuses, is refused: -EILSEQ. On failure *ret_error_path (may be
- * NULL) names the file. */
-int export_tar(int tree_fd, int out_fd, const ExportOptions *o, uint64_t *ret_n_skipped, char **ret_error_path);
+ * character, which import-tar refuses, is refused: -EILSEQ, with the cause "control character in
+ * path (import-tar refuses it)". On a failure at a file, diag's object is its path in the
+ * archive. */
+int export_tar(int tree_fd, int out_fd, const ExportOptions *o, uint64_t *ret_n_skipped, Diag *diag);
 /* Copies the raw image raw_fd to out_fd: sparse (holes kept when out_fd is a regular file) when
  * uncompressed, else through the compressor. */
 int export_raw(int raw_fd, int out_fd, const ExportOptions *o);
