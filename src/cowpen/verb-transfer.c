@@ -720,18 +720,18 @@ static int verb_pull(int argc, char *argv[], PullKind kind) {
                 return r;
 
         PullResult res = {};
-        _cleanup_free_ char *reason = NULL;
-        r = pull_image(root, kind, url, name, &o, &res, &reason);
+        _cleanup_diag_ Diag diag = DIAG_INIT;
+        r = pull_image(root, kind, url, name, &o, &res, &diag);
         progress_clear(&ps);
         if (r < 0) {
                 if (r == -EINTR)
                         return log_error_errno(r, "%s %s: interrupted; nothing was published, the partial download is kept for a resume",
                                                verb, url);
-                if (reason) {
+                const char *why = diag_message(&diag);
+                if (why) {
                         /* The URL is named once. */
-                        const char *why = reason;
-                        if (startswith(why, url) && startswith(why + strlen(url), ": "))
-                                why += strlen(url) + 2;
+                        if (diag.object && diag.cause && streq(diag.object, url))
+                                why = diag.cause;
                         return log_error_errno(r, "%s %s: %s", verb, url, why);
                 }
                 if (r == -EEXIST || r == -EBUSY || (r == -EINVAL && !image_name_is_valid(name)))
@@ -747,8 +747,8 @@ static int verb_pull(int argc, char *argv[], PullKind kind) {
                 info("Signed by key %s", res.fingerprint);
         for (char **s = res.sidecars; s && *s; s++)
                 info("Sidecar %s%s kept", name, *s);
-        for (char **s = res.warnings; s && *s; s++)
-                log_warning("%s %s: %s", verb, url, *s);
+        for (size_t i = 0; i < diag.n_warnings; i++)
+                log_warning("%s %s: %s", verb, url, diag.warnings[i]);
         info("Pulled %s as image \"%s\": %s%s%s, digest %s", res.url, name, format_bytes(a, sizeof(a), res.bytes),
                  res.cached ? ", from the download cache" : "", res.resumed ? ", resumed" : "", res.digest);
         pull_result_done(&res);

@@ -74,7 +74,6 @@ void pull_result_done(PullResult *r) {
         free(r->digest);
         strv_free(r->sidecars);
         strv_free(r->skipped);
-        strv_free(r->warnings);
         *r = (PullResult) {};
 }
 
@@ -347,7 +346,7 @@ typedef struct Job {
         PullPhase phase;
         bool resumed, cached;
         bool complete_on_import_error;
-        char *reason;
+        Diag *diag;              /* the caller's (may be NULL): see pull_fail() */
 } Job;
 
 static void job_note(Job *j, const char *a, const char *b, const char *c) {
@@ -371,12 +370,6 @@ static void job_progress(Job *j, bool force) {
                 .total = j->total,
         };
         j->o->progress(&p, j->o->userdata);
-}
-
-static int set_reason(Job *j, int r, const char *a, const char *b, const char *c) {
-        free(j->reason);
-        j->reason = strjoin(a, b ?: "", c ?: "");
-        return r;
 }
 
 static int on_response(const PullResponse *resp, void *userdata) {
@@ -438,14 +431,12 @@ static bool error_is_transient(int r) {
 }
 
 static void set_status_reason(Job *j, const char *url, const PullResponse *resp, int r) {
-        if (r == -EPROTO && resp->status > 0) {
-                char st[48];
-                snprintf(st, sizeof(st), "HTTP status %ld", resp->status);
-                set_reason(j, r, url, ": ", st);
-        } else if (r == -ENOENT)
-                set_reason(j, r, url, ": not found on the server", NULL);
+        if (r == -EPROTO && resp->status > 0)
+                (void) pull_fail(j->diag, r, url, "HTTP status %ld", resp->status);
+        else if (r == -ENOENT)
+                (void) pull_fail(j->diag, r, url, "not found on the server");
         else if (r < 0 && r != -EINTR && resp->error)
-                set_reason(j, r, url, ": ", resp->error);
+                (void) pull_fail(j->diag, r, url, "%s", resp->error);
 }
 
 static int fetch_with_retry(const char *url, size_t max, char **ret, size_t *ret_size, void *userdata) {
@@ -501,7 +492,7 @@ static int download_once(Job *j, const char *url) {
         int r = pull_curl_perform(&req, &resp);
         if (r >= 0 && resp.status == 304) {
                 if (!req.if_none_match && !req.if_modified_since)
-                        r = set_reason(j, -EPROTO, url, ": unexpected 304 Not Modified", NULL);
+                        r = pull_fail(j->diag, -EPROTO, url, "unexpected 304 Not Modified");
                 else {
                         j->cached = true;
                         j->phase = PULL_PHASE_CACHED;
@@ -648,11 +639,11 @@ static int job_sidecars(Job *j, const char *base, const char *filename, const Pu
                 if (r == -ENOENT)
                         continue; /* the server does not have it: fine */
                 if (r == -EFBIG)
-                        return set_reason(j, r, sname, ": too large", NULL);
+                        return pull_fail(j->diag, r, sname, "too large");
                 if (r < 0)
                         return r;
                 if (j->o->verify != PULL_VERIFY_NO) {
-                        r = pull_verify_sidecar(plan, sname, digests, &j->reason);
+                        r = pull_verify_sidecar(plan, sname, digests, j->diag);
                         if (r < 0)
                                 return r;
                         if (r == 0) {
@@ -666,7 +657,7 @@ static int job_sidecars(Job *j, const char *base, const char *filename, const Pu
                         return negative_errno();
                 r = raw_import_add_sidecar(j->importer.raw, suffixes[i], fd);
                 if (r < 0)
-                        return set_reason(j, r, sname, ": cannot store it", NULL);
+                        return pull_fail(j->diag, r, sname, "cannot store it");
                 if (strv_extend(&res->sidecars, suffixes[i]) < 0)
                         return -ENOMEM;
         }
@@ -678,13 +669,13 @@ static int job_import_error(Job *j, int r) {
         const Diag *d = &j->stream.import_diag;
         const char *why = d->cause;
         if (why && dlopen_error_is_library(r))
-                return set_reason(j, r, why, NULL, NULL); /* about us, not the archive */
+                return pull_fail(j->diag, r, NULL, "%s", why); /* about us, not the archive */
         if (d->object) {
                 _cleanup_free_ char *e = strjoin("archive entry \"", d->object, "\"");
-                return set_reason(j, r, e ?: "archive entry", why ? ": " : NULL, why);
+                return pull_fail(j->diag, r, e ?: "archive entry", why ? "%s" : NULL, why);
         }
         if (why)
-                return set_reason(j, r, "archive: ", why, NULL);
+                return pull_fail(j->diag, r, "archive", "%s", why);
         return r;
 }
 
@@ -693,7 +684,6 @@ static void job_done(Job *j) {
                 stream_done(&j->stream);
         importer_done(&j->importer);
         j->dl = pull_download_free(j->dl);
-        free(j->reason);
 }
 
 /* One base URL: verification material, download, checks, publish. */
@@ -707,14 +697,14 @@ static int job_run_base(Job *j, const char *base, const char *url, const char *f
         if (j->o->verify == PULL_VERIFY_CHECKSUM && j->o->have_checksum)
                 ; /* --checksum= is the checksum asked for: nothing to fetch */
         else {
-                r = pull_verify_plan(base, filename, j->o->verify, j->keyring, fetch_with_retry, j, &plan, &j->reason);
+                r = pull_verify_plan(base, filename, j->o->verify, j->keyring, fetch_with_retry, j, &plan, j->diag);
                 if (r < 0)
                         return r;
         }
 
         r = pull_download_open(j->root->fd, url, &j->dl);
         if (r == -EBUSY)
-                return set_reason(j, r, url, ": another pull of it is running", NULL);
+                return pull_fail(j->diag, r, url, "another pull of it is running");
         if (r < 0)
                 return r;
 
@@ -753,13 +743,13 @@ static int job_run_base(Job *j, const char *base, const char *url, const char *f
                 const Checksum *got = j->o->checksum.algo == CHECKSUM_SHA512 ? &sha512 : &sha256;
                 if (!checksum_equal(got, &j->o->checksum)) {
                         _cleanup_free_ char *h = checksum_to_hex(got);
-                        r = set_reason(j, -EBADMSG, "checksum mismatch: --checksum= does not match the download (",
-                                       h, ")");
+                        r = pull_fail(j->diag, -EBADMSG, NULL, "checksum mismatch: --checksum= does not match the download (%s)",
+                                      h ?: "");
                         goto bad;
                 }
         }
         r = pull_verify_download(&plan, plan.checksum.algo == CHECKSUM_SHA512 ? &sha512 : &sha256, data_fd, j->keyring,
-                                 &fpr, &j->reason);
+                                 &fpr, j->diag);
         if (r < 0)
                 goto bad;
         if (import_r < 0) {
@@ -777,9 +767,10 @@ static int job_run_base(Job *j, const char *base, const char *url, const char *f
         r = j->kind == PULL_TAR ? tar_import_publish(j->importer.tar) : raw_import_publish(j->importer.raw);
         if (r < 0)
                 return r;
-        /* The image is out: a warning lost to a lack of memory does not undo it. */
+        /* What the import repaired or left out. The image is out: a warning lost to a lack of memory
+         * does not undo it. */
         for (size_t i = 0; i < j->stream.import_diag.n_warnings; i++)
-                if (strv_extend(&res->warnings, j->stream.import_diag.warnings[i]) < 0)
+                if (diag_warn(j->diag, "%s", j->stream.import_diag.warnings[i]) < 0)
                         break;
 
         const Checksum *shown = plan.have_checksum && plan.checksum.algo == CHECKSUM_SHA512 ? &sha512 : &sha256;
@@ -815,7 +806,7 @@ bad:
 }
 
 int pull_image(ImageRoot *root, PullKind kind, const char *url, const char *name, const PullOptions *o,
-               PullResult *ret, char **ret_reason) {
+               PullResult *ret, Diag *diag) {
         _cleanup_(job_done) Job j = {
                 .root = root,
                 .kind = kind,
@@ -823,6 +814,7 @@ int pull_image(ImageRoot *root, PullKind kind, const char *url, const char *name
                 .o = o,
                 .importer = { .kind = kind },
                 .total = UINT64_MAX,
+                .diag = diag,
         };
         _cleanup_free_ char *base = NULL, *component = NULL, *filename = NULL;
         int r;
@@ -830,30 +822,19 @@ int pull_image(ImageRoot *root, PullKind kind, const char *url, const char *name
         if (!image_name_is_valid(name))
                 return -EINVAL;
         if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0 &&
-            strncasecmp(url, "file://", 7) != 0) {
-                if (ret_reason)
-                        *ret_reason = strdup("only http, https and file URLs are supported");
-                return -EPROTONOSUPPORT;
-        }
+            strncasecmp(url, "file://", 7) != 0)
+                return pull_fail(diag, -EPROTONOSUPPORT, NULL, "only http, https and file URLs are supported");
         r = pull_url_split(url, &base, &component, &filename);
-        if (r < 0) {
-                if (ret_reason)
-                        *ret_reason = strdup("the URL does not end in a file name");
-                return r;
-        }
+        if (r < 0)
+                return pull_fail(diag, r, NULL, "the URL does not end in a file name");
         if (o->verify == PULL_VERIFY_SIGNATURE) {
                 j.keyring = o->keyring ?: gpg_find_default_keyring();
-                if (!j.keyring) {
-                        if (ret_reason)
-                                *ret_reason = strjoin("no keyring (tried ", gpg_default_keyrings[0], ", ",
-                                                      gpg_default_keyrings[1], "; use --keyring=)");
-                        return -ENOKEY;
-                }
+                if (!j.keyring)
+                        return pull_fail(diag, -ENOKEY, NULL, "no keyring (tried %s, %s; use --keyring=)",
+                                         gpg_default_keyrings[0], gpg_default_keyrings[1]);
                 if (access(j.keyring, R_OK) < 0) {
                         r = negative_errno();
-                        if (ret_reason)
-                                *ret_reason = strjoin("keyring ", j.keyring, ": ", strerror(-r));
-                        return r;
+                        return pull_fail(diag, r, NULL, "keyring %s: %s", j.keyring, strerror(-r));
                 }
         }
 
@@ -861,16 +842,10 @@ int pull_image(ImageRoot *root, PullKind kind, const char *url, const char *name
          * one is a one-line error, not a failed transfer (the decoder's is known only once the
          * first bytes arrived). */
         const char *detail;
-        if ((r = dlopen_libcurl(&detail)) < 0) {
-                if (ret_reason)
-                        *ret_reason = strjoin(detail, " (needed to download)");
-                return r;
-        }
-        if (kind == PULL_TAR && (r = dlopen_libarchive(&detail)) < 0) {
-                if (ret_reason)
-                        *ret_reason = strjoin(detail, " (needed to read tar archives)");
-                return r;
-        }
+        if ((r = dlopen_libcurl(&detail)) < 0)
+                return pull_fail(diag, r, NULL, "%s (needed to download)", detail);
+        if (kind == PULL_TAR && (r = dlopen_libarchive(&detail)) < 0)
+                return pull_fail(diag, r, NULL, "%s (needed to read tar archives)", detail);
 
         /* Take the name (and refuse an existing image) before any network traffic. */
         r = job_reset_import(&j);
@@ -903,11 +878,10 @@ int pull_image(ImageRoot *root, PullKind kind, const char *url, const char *name
                 if (!(error_is_transient(r) || r == -ENOENT || r == -ENOKEY) || m == n_mirrors)
                         break;
         }
-        if (r < 0) {
-                if (ret_reason && j.reason)
-                        *ret_reason = TAKE_PTR(j.reason);
+        if (r < 0)
                 return r;
-        }
+        /* What failed on the way and was retried or replaced by a mirror is not the caller's. */
+        diag_clear_failure(diag);
         *ret = res;
         return 0;
 }

@@ -3,6 +3,7 @@
  * signature file (parsed by pull-checksum.c, checked by gpgv via pull-gpg.c); the file name
  * (from the URL) is only compared, never used as a path. */
 #include <openssl/evp.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include "pull-gpg.h"
@@ -56,43 +57,44 @@ static int fetch_one(const char *base, const char *name, size_t max, PullFetchFn
         return 1;
 }
 
-static int set_reason(char **ret_reason, int r, const char *a, const char *b, const char *c) {
-        if (ret_reason) {
-                free(*ret_reason);
-                *ret_reason = strjoin(a, b ?: "", c ?: "");
-        }
+int pull_fail(Diag *diag, int r, const char *object, const char *format, ...) {
+        diag_clear_failure(diag);
+        va_list ap;
+        va_start(ap, format);
+        (void) diag_failv(diag, r, object, format, ap);
+        va_end(ap);
         return r;
 }
 
-/* A fetch failed: keep the fetcher's more specific reason (URL and HTTP status), if any. */
-static int fetch_error(char **ret_reason, int r, const char *name) {
+/* A fetch failed: keep the fetcher's more specific words (URL and HTTP status), if any. */
+static int fetch_error(Diag *diag, int r, const char *name) {
         if (r == -EFBIG)
-                return set_reason(ret_reason, r, name, ": too large", NULL);
-        if (ret_reason && *ret_reason)
+                return pull_fail(diag, r, name, "too large");
+        if (diag_failed(diag))
                 return r;
-        return set_reason(ret_reason, r, name, ": ", strerror(-r));
+        return pull_fail(diag, r, name, "%s", strerror(-r));
 }
 
 static const char *parse_error_phrase(int r) {
         switch (-r) {
         case EFBIG:
-                return ": too large";
+                return "too large";
         case ENOTUNIQ:
-                return ": lists the file twice with different digests";
+                return "lists the file twice with different digests";
         default:
-                return ": malformed";
+                return "malformed";
         }
 }
 
-/* Looks filename up in a checksum file; 1 found, 0 not listed, < 0 malformed (reason set). */
+/* Looks filename up in a checksum file; 1 found, 0 not listed, < 0 malformed (the cause in diag). */
 static int lookup(const char *what, const char *data, size_t size, ChecksumFormat fmt, const char *filename,
-                  Checksum *ret, char **ret_reason) {
+                  Checksum *ret, Diag *diag) {
         int r = checksum_file_find(data, size, fmt, filename, ret);
         if (r == -ENOENT)
                 return 0;
         if (r < 0)
-                return set_reason(ret_reason, r == -ENOTUNIQ ? -EBADMSG : (r == -EFBIG ? -EBADMSG : r), what,
-                                  parse_error_phrase(r), NULL);
+                return pull_fail(diag, r == -ENOTUNIQ ? -EBADMSG : (r == -EFBIG ? -EBADMSG : r), what, "%s",
+                                 parse_error_phrase(r));
         return 1;
 }
 
@@ -108,12 +110,12 @@ static int plan_set_list(PullVerifyPlan *p, const char *name, char *text, size_t
         return p->list_name && p->checksum_source ? 0 : -ENOMEM;
 }
 
-static int gpg_reason(int r, GpgResult *g, const char *what, char **ret_reason) {
+static int gpg_reason(int r, GpgResult *g, const char *what, Diag *diag) {
         if (r == -EBADMSG)
-                return set_reason(ret_reason, r, what, ": ", g->reason);
+                return pull_fail(diag, r, what, "%s", g->reason ?: "");
         if (r == -ENOEXEC)
-                return set_reason(ret_reason, r, what, ": cannot run gpgv", NULL);
-        return set_reason(ret_reason, r, what, ": signature check failed", NULL);
+                return pull_fail(diag, r, what, "cannot run gpgv");
+        return pull_fail(diag, r, what, "signature check failed");
 }
 
 static int plan_finish(PullVerifyPlan *p, PullVerifyPlan *ret) {
@@ -125,7 +127,7 @@ static int plan_finish(PullVerifyPlan *p, PullVerifyPlan *ret) {
 }
 
 int pull_verify_plan(const char *base, const char *filename, PullVerify mode, const char *keyring, PullFetchFn fetch,
-                     void *userdata, PullVerifyPlan *ret, char **ret_reason) {
+                     void *userdata, PullVerifyPlan *ret, Diag *diag) {
         _cleanup_(pull_verify_plan_done) PullVerifyPlan p = {};
         _cleanup_free_ char *n_sha256 = strjoin(filename, ".sha256"), *n_digests = strjoin(filename, ".DIGESTS"),
                             *n_asc = strjoin(filename, ".asc"), *n_sig = strjoin(filename, ".sig");
@@ -144,9 +146,9 @@ int pull_verify_plan(const char *base, const char *filename, PullVerify mode, co
                 /* FILE.sha256 */
                 r = fetch_one(base, n_sha256, CHECKSUM_FILE_SIZE_MAX, fetch, userdata, &f);
                 if (r < 0)
-                        return fetch_error(ret_reason, r, n_sha256);
+                        return fetch_error(diag, r, n_sha256);
                 if (r > 0) {
-                        r = lookup(n_sha256, f.data, f.size, CHECKSUM_FORMAT_SINGLE, filename, &c, ret_reason);
+                        r = lookup(n_sha256, f.data, f.size, CHECKSUM_FORMAT_SINGLE, filename, &c, diag);
                         if (r < 0)
                                 return r;
                         if (r > 0) {
@@ -160,9 +162,9 @@ int pull_verify_plan(const char *base, const char *filename, PullVerify mode, co
                 /* SHA256SUMS */
                 r = fetch_one(base, "SHA256SUMS", CHECKSUM_FILE_SIZE_MAX, fetch, userdata, &f);
                 if (r < 0)
-                        return fetch_error(ret_reason, r, "SHA256SUMS");
+                        return fetch_error(diag, r, "SHA256SUMS");
                 if (r > 0) {
-                        r = lookup("SHA256SUMS", f.data, f.size, CHECKSUM_FORMAT_SUMS, filename, &c, ret_reason);
+                        r = lookup("SHA256SUMS", f.data, f.size, CHECKSUM_FORMAT_SUMS, filename, &c, diag);
                         if (r < 0)
                                 return r;
                         if (r > 0) {
@@ -176,19 +178,19 @@ int pull_verify_plan(const char *base, const char *filename, PullVerify mode, co
                 /* FILE.DIGESTS, clearsigned or not; the signature is not checked in this mode. */
                 r = fetch_one(base, n_digests, CHECKSUM_FILE_SIZE_MAX, fetch, userdata, &f);
                 if (r < 0)
-                        return fetch_error(ret_reason, r, n_digests);
+                        return fetch_error(diag, r, n_digests);
                 if (r > 0) {
                         _cleanup_free_ char *text = NULL;
                         size_t tn = 0;
                         if (clearsign_is_signed(f.data, f.size)) {
                                 r = clearsign_extract_text(f.data, f.size, &text, &tn);
                                 if (r < 0)
-                                        return set_reason(ret_reason, -EBADMSG, n_digests, ": malformed clearsigned message", NULL);
+                                        return pull_fail(diag, -EBADMSG, n_digests, "malformed clearsigned message");
                         } else {
                                 text = TAKE_PTR(f.data);
                                 tn = f.size;
                         }
-                        r = lookup(n_digests, text, tn, CHECKSUM_FORMAT_DIGESTS, filename, &c, ret_reason);
+                        r = lookup(n_digests, text, tn, CHECKSUM_FORMAT_DIGESTS, filename, &c, diag);
                         if (r < 0)
                                 return r;
                         if (r > 0) {
@@ -198,33 +200,32 @@ int pull_verify_plan(const char *base, const char *filename, PullVerify mode, co
                                 return plan_finish(&p, ret);
                         }
                 }
-                return set_reason(ret_reason, -ENOKEY, "no checksum found (tried ", n_sha256,
-                                  ", SHA256SUMS, .DIGESTS)");
+                return pull_fail(diag, -ENOKEY, NULL, "no checksum found (tried %s, SHA256SUMS, .DIGESTS)", n_sha256);
         }
 
         /* Signature mode. */
         if (!keyring)
-                return set_reason(ret_reason, -ENOKEY, "no keyring to check signatures with", NULL, NULL);
+                return pull_fail(diag, -ENOKEY, NULL, "no keyring to check signatures with");
 
         /* 1. SHA256SUMS signed by SHA256SUMS.gpg or SHA256SUMS.asc. */
         _cleanup_(fetched_done) Fetched sums = {};
         r = fetch_one(base, "SHA256SUMS", CHECKSUM_FILE_SIZE_MAX, fetch, userdata, &sums);
         if (r < 0)
-                return fetch_error(ret_reason, r, "SHA256SUMS");
+                return fetch_error(diag, r, "SHA256SUMS");
         if (r > 0) {
                 static const char *const signames[] = { "SHA256SUMS.gpg", "SHA256SUMS.asc" };
                 for (size_t i = 0; i < ELEMENTSOF(signames); i++) {
                         _cleanup_(fetched_done) Fetched sig = {};
                         r = fetch_one(base, signames[i], SIGNATURE_SIZE_MAX, fetch, userdata, &sig);
                         if (r < 0)
-                                return fetch_error(ret_reason, r, signames[i]);
+                                return fetch_error(diag, r, signames[i]);
                         if (r == 0)
                                 continue;
                         _cleanup_(gpg_result_done) GpgResult g = {};
                         r = gpg_verify_detached_memory(keyring, sig.data, sig.size, sums.data, sums.size, &g);
                         if (r < 0)
-                                return gpg_reason(r, &g, signames[i], ret_reason);
-                        r = lookup("SHA256SUMS", sums.data, sums.size, CHECKSUM_FORMAT_SUMS, filename, &c, ret_reason);
+                                return gpg_reason(r, &g, signames[i], diag);
+                        r = lookup("SHA256SUMS", sums.data, sums.size, CHECKSUM_FORMAT_SUMS, filename, &c, diag);
                         if (r < 0)
                                 return r;
                         if (r == 0)
@@ -241,15 +242,15 @@ int pull_verify_plan(const char *base, const char *filename, PullVerify mode, co
         _cleanup_(fetched_done) Fetched digests = {};
         r = fetch_one(base, n_digests, CHECKSUM_FILE_SIZE_MAX, fetch, userdata, &digests);
         if (r < 0)
-                return fetch_error(ret_reason, r, n_digests);
+                return fetch_error(diag, r, n_digests);
         if (r > 0 && clearsign_is_signed(digests.data, digests.size)) {
                 _cleanup_(gpg_result_done) GpgResult g = {};
                 _cleanup_free_ char *text = NULL;
                 size_t tn = 0;
                 r = gpg_verify_clearsigned(keyring, digests.data, digests.size, &text, &tn, &g);
                 if (r < 0)
-                        return gpg_reason(r, &g, n_digests, ret_reason);
-                r = lookup(n_digests, text, tn, CHECKSUM_FORMAT_DIGESTS, filename, &c, ret_reason);
+                        return gpg_reason(r, &g, n_digests, diag);
+                r = lookup(n_digests, text, tn, CHECKSUM_FORMAT_DIGESTS, filename, &c, diag);
                 if (r < 0)
                         return r;
                 if (r > 0) {
@@ -268,7 +269,7 @@ int pull_verify_plan(const char *base, const char *filename, PullVerify mode, co
                 _cleanup_(fetched_done) Fetched sig = {};
                 r = fetch_one(base, detached[i], SIGNATURE_SIZE_MAX, fetch, userdata, &sig);
                 if (r < 0)
-                        return fetch_error(ret_reason, r, detached[i]);
+                        return fetch_error(diag, r, detached[i]);
                 if (r == 0)
                         continue;
                 p.sig = TAKE_PTR(sig.data);
@@ -277,7 +278,7 @@ int pull_verify_plan(const char *base, const char *filename, PullVerify mode, co
                 if (!p.sig_name)
                         return -ENOMEM;
                 if (digests.data && !clearsign_is_signed(digests.data, digests.size)) {
-                        r = lookup(n_digests, digests.data, digests.size, CHECKSUM_FORMAT_DIGESTS, filename, &c, ret_reason);
+                        r = lookup(n_digests, digests.data, digests.size, CHECKSUM_FORMAT_DIGESTS, filename, &c, diag);
                         if (r < 0)
                                 return r;
                         if (r > 0 && (r = plan_set_list(&p, n_digests, TAKE_PTR(digests.data), digests.size,
@@ -285,7 +286,7 @@ int pull_verify_plan(const char *base, const char *filename, PullVerify mode, co
                                 return r;
                 }
                 if (!p.have_checksum && sums.data) {
-                        r = lookup("SHA256SUMS", sums.data, sums.size, CHECKSUM_FORMAT_SUMS, filename, &c, ret_reason);
+                        r = lookup("SHA256SUMS", sums.data, sums.size, CHECKSUM_FORMAT_SUMS, filename, &c, diag);
                         if (r < 0)
                                 return r;
                         if (r > 0 && (r = plan_set_list(&p, "SHA256SUMS", TAKE_PTR(sums.data), sums.size,
@@ -299,13 +300,13 @@ int pull_verify_plan(const char *base, const char *filename, PullVerify mode, co
                         p.description = strjoin(detached[i], " (detached signature)");
                 return plan_finish(&p, ret);
         }
-        return set_reason(ret_reason, -ENOKEY, "no signature found (tried SHA256SUMS.gpg, SHA256SUMS.asc, ", n_digests,
-                          " clearsigned, .asc, .sig)");
+        return pull_fail(diag, -ENOKEY, NULL, "no signature found (tried SHA256SUMS.gpg, SHA256SUMS.asc, %s clearsigned, .asc, .sig)",
+                         n_digests);
 
 }
 
 int pull_verify_download(const PullVerifyPlan *plan, const Checksum *actual, int data_fd, const char *keyring,
-                         char **ret_fingerprint, char **ret_reason) {
+                         char **ret_fingerprint, Diag *diag) {
         if (plan->have_checksum) {
                 if (!actual || actual->algo != plan->checksum.algo)
                         return -EINVAL;
@@ -313,15 +314,15 @@ int pull_verify_download(const PullVerifyPlan *plan, const Checksum *actual, int
                         _cleanup_free_ char *want = checksum_to_hex(&plan->checksum), *got = checksum_to_hex(actual);
                         if (!want || !got)
                                 return -ENOMEM;
-                        _cleanup_free_ char *s = strjoin("checksum mismatch: ", plan->checksum_source, " says ", want);
-                        return set_reason(ret_reason, -EBADMSG, s ?: "checksum mismatch", ", download has ", got);
+                        return pull_fail(diag, -EBADMSG, NULL, "checksum mismatch: %s says %s, download has %s",
+                                         plan->checksum_source, want, got);
                 }
         }
         if (plan->sig) {
                 _cleanup_(gpg_result_done) GpgResult g = {};
                 int r = gpg_verify_detached(keyring, plan->sig, plan->sig_size, data_fd, &g);
                 if (r < 0)
-                        return gpg_reason(r, &g, plan->sig_name, ret_reason);
+                        return gpg_reason(r, &g, plan->sig_name, diag);
                 if (ret_fingerprint)
                         *ret_fingerprint = TAKE_PTR(g.fingerprint);
         }
@@ -329,14 +330,14 @@ int pull_verify_download(const PullVerifyPlan *plan, const Checksum *actual, int
 }
 
 int pull_verify_sidecar(const PullVerifyPlan *plan, const char *sidecar_filename, const Checksum digests[],
-                        char **ret_reason) {
+                        Diag *diag) {
         if (!plan->list || plan->list_format == CHECKSUM_FORMAT_SINGLE)
                 return 0;
         Checksum want;
-        int r = lookup(plan->list_name, plan->list, plan->list_size, plan->list_format, sidecar_filename, &want, ret_reason);
+        int r = lookup(plan->list_name, plan->list, plan->list_size, plan->list_format, sidecar_filename, &want, diag);
         if (r <= 0)
                 return r;
         if (!checksum_equal(&want, &digests[want.algo]))
-                return set_reason(ret_reason, -EBADMSG, sidecar_filename, ": checksum mismatch with ", plan->list_name);
+                return pull_fail(diag, -EBADMSG, sidecar_filename, "checksum mismatch with %s", plan->list_name);
         return 1;
 }

@@ -7,8 +7,15 @@
  *   signature mode: SHA256SUMS + SHA256SUMS.gpg|.asc, FILE.DIGESTS clearsigned,
  *                   FILE.asc|FILE.sig detached over the file (plus any checksum file as extra). */
 
+#include "diag.h"
 #include "pull-checksum.h"
 #include "pull.h"
+
+/* A pull's Diag holds the detail of the last failure: a fetch that failed and was retried leaves
+ * one a later failure replaces, and a failure that has nothing to add keeps it (the URL and HTTP
+ * status of the fetch that broke). pull_fail() records r with object and cause (format may be
+ * NULL) in place of what diag held. Returns r. */
+int pull_fail(Diag *diag, int r, const char *object, const char *format, ...) _printf_(4, 5);
 
 /* Fetches url into memory (at most max bytes): 0, -ENOENT when the server does not have it, or
  * another error (after the caller's retries). */
@@ -31,21 +38,23 @@ typedef struct PullVerifyPlan {
 void pull_verify_plan_done(PullVerifyPlan *p);
 
 /* Fetches and checks (signatures over checksum files are checked here) the verification material
- * for base/filename. -ENOKEY with *ret_reason when mode asks for something the server does not
- * ship, -EBADMSG with *ret_reason for a bad signature or malformed file, other errors from fetch. */
+ * for base/filename. -ENOKEY when mode asks for something the server does not ship, -EBADMSG for a
+ * bad signature or malformed file (the file is the object), other errors from fetch (which may
+ * have recorded its own detail in diag). */
 int pull_verify_plan(const char *base, const char *filename, PullVerify mode, const char *keyring, PullFetchFn fetch,
-                     void *userdata, PullVerifyPlan *ret, char **ret_reason);
+                     void *userdata, PullVerifyPlan *ret, Diag *diag);
 
 /* Checks the finished download: digest (of the plan's algorithm) and detached signature over
- * data_fd. Sets *ret_fingerprint when a detached signature was checked. */
+ * data_fd. Sets *ret_fingerprint when a detached signature was checked. -EBADMSG ("checksum
+ * mismatch: …", or the signature file and what gpgv said) in diag when they do not match. */
 int pull_verify_download(const PullVerifyPlan *plan, const Checksum *actual, int data_fd, const char *keyring,
-                         char **ret_fingerprint, char **ret_reason);
+                         char **ret_fingerprint, Diag *diag);
 
 /* Checks a sidecar, given its digests (indexed by ChecksumAlgo), against the plan's checksum list:
- * 1 listed and matching, 0 not verifiable (not listed, or no list), -EBADMSG (reason set) when
- * listed with another digest. */
+ * 1 listed and matching, 0 not verifiable (not listed, or no list), -EBADMSG (the sidecar is the
+ * object in diag) when listed with another digest. */
 int pull_verify_sidecar(const PullVerifyPlan *plan, const char *sidecar_filename, const Checksum digests[],
-                        char **ret_reason);
+                        Diag *diag);
 
 /* Digest of a memory buffer. */
 int checksum_memory(ChecksumAlgo algo, const void *p, size_t n, Checksum *ret);

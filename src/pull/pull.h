@@ -6,6 +6,7 @@
  * (download, hashing, decoding and writing overlap). Nothing unverified becomes visible: the tree
  * is built under a hidden name and published only after every check passed. */
 
+#include "diag.h"
 #include "image.h"
 #include "macro.h"
 #include "pull-checksum.h"
@@ -71,7 +72,6 @@ typedef struct PullResult {
         uint64_t transferred;   /* body bytes received over the network in this run */
         char **sidecars;        /* pull-raw: suffixes published with the image */
         char **skipped;         /* pull-raw: sidecars found but not kept (unverifiable) */
-        char **warnings;        /* pull-tar: what the import repaired or left out (import_warning_format()) */
 } PullResult;
 void pull_result_done(PullResult *r);
 
@@ -80,8 +80,10 @@ void pull_result_done(PullResult *r);
 int pull_name_from_url(const char *url, char **ret);
 
 /* Pulls url into image name of root. On failure returns -errno and, when it can say more than
- * strerror, *ret_reason (a phrase like "SHA256SUMS.gpg: signed by key …, which is not in the
- * keyring", "checksum mismatch: …" or "libcurl.so.4 is not installed (needed to download)": a
- * library that cannot be loaded is -ELIBACC/-ELIBBAD, see dlopen-util.h). */
+ * strerror, the detail in diag (diag_message(): "SHA256SUMS.gpg: signed by key …, which is not in
+ * the keyring", "URL: HTTP status 404", "checksum mismatch: …" or "libcurl.so.4 is not installed
+ * (needed to download)"; a library that cannot be loaded is -ELIBACC/-ELIBBAD, see dlopen-util.h).
+ * On success diag's warnings say what the import of a tar archive repaired or left out (as
+ * tar_import_run()'s). */
 int pull_image(ImageRoot *root, PullKind kind, const char *url, const char *name, const PullOptions *opts,
-               PullResult *ret, char **ret_reason);
+               PullResult *ret, Diag *diag);

@@ -45,7 +45,7 @@ static void test_plan_checksum_order(void **state) {
         const char *const files[] = { "f.tar.xz.sha256", H256A "  f.tar.xz\n", "SHA256SUMS", H256B "  f.tar.xz\n", NULL };
         FakeServer s = { .files = files };
         PullVerifyPlan p = {};
-        _cleanup_free_ char *reason = NULL;
+        _cleanup_diag_ Diag reason = DIAG_INIT;
         assert_int_equal(pull_verify_plan("http://h/d", "f.tar.xz", PULL_VERIFY_CHECKSUM, NULL, fake_fetch, &s, &p, &reason), 0);
         assert_true(p.have_checksum);
         assert_string_equal(p.checksum_source, "f.tar.xz.sha256");
@@ -61,7 +61,7 @@ static void test_plan_checksum_order(void **state) {
         assert_int_equal(checksum_from_hex(H256A, 64, &bad), 0);
         assert_int_equal(pull_verify_download(&p, &good, -1, NULL, NULL, &reason), 0);
         assert_int_equal(pull_verify_download(&p, &bad, -1, NULL, NULL, &reason), -EBADMSG);
-        assert_non_null(strstr(reason, "checksum mismatch"));
+        assert_non_null(strstr(diag_message(&reason), "checksum mismatch"));
         pull_verify_plan_done(&p);
 
         /* Clearsigned DIGESTS in checksum mode: the text is used, the signature not checked. */
@@ -82,9 +82,9 @@ static void test_plan_missing(void **state) {
         const char *const none[] = { NULL };
         FakeServer s = { .files = none };
         PullVerifyPlan p = {};
-        _cleanup_free_ char *reason = NULL;
+        _cleanup_diag_ Diag reason = DIAG_INIT;
         assert_int_equal(pull_verify_plan("http://h/d", "f.raw", PULL_VERIFY_CHECKSUM, NULL, fake_fetch, &s, &p, &reason), -ENOKEY);
-        assert_non_null(strstr(reason, "no checksum found"));
+        assert_non_null(strstr(diag_message(&reason), "no checksum found"));
 
         /* An unsigned SHA256SUMS does not satisfy --verify=signature. */
         const char *const unsigned_sums[] = { "SHA256SUMS", H256A "  f.raw\n", "f.raw.sha256", H256A "\n", NULL };
@@ -92,7 +92,7 @@ static void test_plan_missing(void **state) {
         assert_int_equal(pull_verify_plan("http://h/d", "f.raw", PULL_VERIFY_SIGNATURE, "/nonexistent/keyring", fake_fetch,
                                           &s2, &p, &reason),
                          -ENOKEY);
-        assert_non_null(strstr(reason, "no signature found"));
+        assert_non_null(strstr(diag_message(&reason), "no signature found"));
         /* No keyring at all. */
         assert_int_equal(pull_verify_plan("http://h/d", "f.raw", PULL_VERIFY_SIGNATURE, NULL, fake_fetch, &s2, &p, &reason),
                          -ENOKEY);
@@ -107,14 +107,14 @@ static void test_plan_missing(void **state) {
         FakeServer s4 = { .files = bad };
         assert_int_equal(pull_verify_plan("http://h/d", "f.raw", PULL_VERIFY_CHECKSUM, NULL, fake_fetch, &s4, &p, &reason),
                          -EBADMSG);
-        assert_non_null(strstr(reason, "malformed"));
+        assert_non_null(strstr(diag_message(&reason), "malformed"));
 }
 
 static void test_sidecar(void **state) {
         const char *const files[] = { "SHA256SUMS", H256A "  app.raw\n" H256B "  app.nspawn\n", NULL };
         FakeServer s = { .files = files };
         PullVerifyPlan p = {};
-        _cleanup_free_ char *reason = NULL;
+        _cleanup_diag_ Diag reason = DIAG_INIT;
         assert_int_equal(pull_verify_plan("http://h/d", "app.raw", PULL_VERIFY_CHECKSUM, NULL, fake_fetch, &s, &p, &reason), 0);
         Checksum d[_CHECKSUM_ALGO_MAX] = {};
         assert_int_equal(checksum_from_hex(H256B, 64, &d[CHECKSUM_SHA256]), 0);
