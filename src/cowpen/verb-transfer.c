@@ -7,13 +7,9 @@
 #include <time.h>
 
 #include "atomic-file.h"
-#include "export.h"
 #include "fd-util.h"
 #include "image.h"
-#include "import.h"
 #include "progress.h"
-#include "pull-checksum.h"
-#include "pull-url.h"
 #include "pull.h"
 #include "util.h"
 #include "verbs.h"

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "export.h"
 #include "fd-util.h"
+#include "pull.h"
 #include "tar-archive.h"
 #include "util.h"
 

@@ -12,8 +12,8 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
-#include "export.h"
 #include "fd-util.h"
+#include "pull.h"
 #include "tar-archive.h"
 #include "util.h"
 

@@ -10,7 +10,7 @@
 
 #include "fd-util.h"
 #include "import-source.h"
-#include "import.h"
+#include "pull.h"
 #include "util.h"
 
 #define SPARSE_BLOCK 4096

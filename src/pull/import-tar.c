@@ -10,7 +10,7 @@
 
 #include "dlopen-util.h"
 #include "import-source.h"
-#include "import.h"
+#include "pull.h"
 #include "tar-archive.h"
 #include "tar-extract.h"
 #include "util.h"

@@ -19,7 +19,6 @@
 
 #include "dlopen-util.h"
 #include "fd-util.h"
-#include "import.h"
 #include "pull-curl.h"
 #include "pull-download.h"
 #include "pull-gpg.h"

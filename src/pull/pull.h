@@ -1,15 +1,135 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* pull-tar / pull-raw: download an image over HTTP(S) (or from a file: URL), verify it against
- * what the publisher ships (checksum files, OpenPGP signatures), and import it while it arrives
- * (download, hashing, decoding and writing overlap). Nothing unverified becomes visible: the tree
- * is built under a hidden name and published only after every check passed. */
+/* src/pull, the transfer layer: getting images into the image store and out of it. It holds
+ *   - transfer jobs: pull-tar/pull-raw downloads over HTTP(S) or file: URLs with mirrors,
+ *     retries and resume (pull-job.c, the libcurl wrapper pull-curl.c, pull-url.c), and the
+ *     download cache of hidden partial and cached files in the image root (pull-download.c);
+ *   - decompression: gzip, xz, bzip2 and zstd detected by magic bytes and decoded on a thread of
+ *     its own (compress-decode.c, import-source.c);
+ *   - the safe tar writer, which builds a tree from an untrusted archive below a directory fd
+ *     (tar-extract.c, over the libarchive wrapper tar-archive.c), and the raw writer, which
+ *     writes a disk image sparsely (import-raw.c);
+ *   - verification of what a publisher ships next to an image: checksum files and OpenPGP
+ *     signatures (pull-checksum.c, pull-verify.c, gpgv via pull-gpg.c);
+ *   - import and export of trees and raw images: import-tar, import-raw, import-fs, export-tar,
+ *     export-raw (import-*.c, export-*.c).
+ * Every byte from an archive, image, server or checksum file is untrusted until verified; what is
+ * built is built under a hidden name of the image store and published with one rename only after
+ * every check passed.
+ *
+ * This is the layer's one public header: the verbs (src/cowpen) include it and no other header of
+ * src/pull. compress.h and pull-checksum.h come along for the types and names used here
+ * (CompressType, Checksum); the layer's other headers are its own. Errors: -errno, with what the
+ * errno does not say in a trailing Diag *diag (diag.h). */
 
+#include "compress.h"
 #include "diag.h"
 #include "image.h"
 #include "macro.h"
 #include "pull-checksum.h"
+
+/* ---- import: tar and raw images from a byte stream ----
+ *
+ * The code import-tar/import-raw use directly and pull-tar/pull-raw feed from a download (a pull
+ * is an import fed by a download). The stream is untrusted until the caller has verified it;
+ * nothing becomes visible before *_publish(). */
+
+/* Limits on what an archive may make us do; 0 means "the default" (fits a large stage3). */
+typedef struct ImportLimits {
+        uint64_t max_entries;      /* number of archive entries */
+        uint64_t max_path;         /* bytes in one entry path */
+        uint64_t max_depth;        /* path components */
+        uint64_t max_total_size;   /* bytes unpacked in all */
+} ImportLimits;
+
+typedef struct ImportOptions {
+        bool force;                /* replace an existing image on publish */
+        bool read_only;            /* publish read-only */
+        ImportLimits limits;
+        /* Called from the importing thread with bytes of input consumed so far (compressed),
+         * or NULL. */
+        void (*progress)(uint64_t bytes_in, void *userdata);
+        void *userdata;
+} ImportOptions;
+
+typedef struct TarImport TarImport;
+
+/* Takes the name lock, refuses an existing image (unless force), and creates the hidden target
+ * (a btrfs subvolume on btrfs, else a directory). */
+int tar_import_new(ImageRoot *root, const char *name, const ImportOptions *opts, TarImport **ret);
+/* Reads a tar stream (plain, gzip, xz, bzip2 or zstd, detected by magic bytes) from fd until EOF
+ * and extracts it into the hidden target. Does not publish. On failure diag names the entry (the
+ * object: the archive path, unescaped) when there is one, and says why when the errno does not say
+ * it all (the cause: "path contains \"..\"", "hardlink to a directory", "corrupt compressed
+ * stream", "libarchive.so.13 is not installed (needed to read tar archives)", …). A library that
+ * cannot be loaded (libarchive, checked before anything is read, or the decoder's, once the magic
+ * bytes are known) is -ELIBACC/-ELIBBAD (see dlopen-util.h). On success diag's warnings say what
+ * the import repaired or left out instead of failing (an ACL the kernel would refuse, …), one per
+ * kind: "entry \"PATH\": WHAT" with the first entry it happened to (made printable) and ", and N
+ * more entries like it". */
+int tar_import_run(TarImport *t, int fd, Diag *diag);
+/* Renames the finished tree into place (with read_only as requested). */
+int tar_import_publish(TarImport *t);
+/* Removes an unpublished target and releases the locks. */
+TarImport *tar_import_free(TarImport *t);
+DEFINE_TRIVIAL_CLEANUP_FUNC(TarImport *, tar_import_free);
+
+typedef struct RawImport RawImport;
+
+int raw_import_new(ImageRoot *root, const char *name, const ImportOptions *opts, RawImport **ret);
+/* Reads a raw disk image (optionally compressed: gzip, xz, bzip2, zstd) from fd until EOF and
+ * writes it sparsely to the hidden NAME.raw target. On failure diag says why when the errno does not
+ * say it all (the decoder's library could not be loaded: "liblzma.so.5 is not installed (needed to
+ * decode xz)"). */
+int raw_import_run(RawImport *t, int fd, Diag *diag);
+/* Adds sidecar SUFFIX (".nspawn", ".roothash", ".roothash.p7s", ".verity") with the contents
+ * read from fd; published with the image. */
+int raw_import_add_sidecar(RawImport *t, const char *suffix, int fd);
+/* The limit on a sidecar other than ".verity" (which is limited by RAW_VERITY_SIDECAR_MAX). */
+#define RAW_SIDECAR_MAX (1024 * 1024)
+#define RAW_VERITY_SIDECAR_MAX (16ULL * 1024 * 1024 * 1024)
+int raw_import_publish(RawImport *t);
+RawImport *raw_import_free(RawImport *t);
+DEFINE_TRIVIAL_CLEANUP_FUNC(RawImport *, raw_import_free);
+
+/* ---- export: trees and raw images to a byte stream ----
+ *
+ * A tree as a pax tar (numeric owners, xattrs, POSIX ACLs as SCHILY.acl, hardlinks, sparse
+ * files), a raw image as a sparse copy or a compressed stream. */
+
+typedef struct ExportOptions {
+        CompressType compress;
+        /* Called with bytes of input read so far (file contents), or NULL. */
+        void (*progress)(uint64_t bytes, void *userdata);
+        void *userdata;
+} ExportOptions;
+
+/* Loads libarchive, through which export_tar() (tar) and a compressing export_raw() (!tar) write
+ * (once; dlopen-util.h): 0, or -ELIBACC/-ELIBBAD with the cause "DETAIL (needed to write tar
+ * archives)" or "… (needed to compress raw images)" in diag. Both fail with that error without it;
+ * a verb calls this first, to fail before it creates anything. */
+int export_dlopen(bool tar, Diag *diag);
+
+/* Writes the tree below tree_fd (an O_DIRECTORY fd) as tar to out_fd. Sockets cannot be
+ * represented in tar and are skipped (*ret_n_skipped counts them). A name with a control
+ * character, which import-tar refuses, is refused: -EILSEQ, with the cause "control character in
+ * path (import-tar refuses it)". On a failure at a file, diag's object is its path in the
+ * archive. */
+int export_tar(int tree_fd, int out_fd, const ExportOptions *o, uint64_t *ret_n_skipped, Diag *diag);
+/* Copies the raw image raw_fd to out_fd: sparse (holes kept when out_fd is a regular file) when
+ * uncompressed, else through the compressor. */
+int export_raw(int raw_fd, int out_fd, const ExportOptions *o);
+/* The apparent size of the data export_* will read (for the progress total): sum of regular
+ * file sizes below tree_fd. */
+int export_tree_size(int tree_fd, uint64_t *ret);
+
+/* ---- pull: download, verify, import ----
+ *
+ * pull-tar / pull-raw: download an image over HTTP(S) (or from a file: URL), verify it against
+ * what the publisher ships (checksum files, OpenPGP signatures), and import it while it arrives
+ * (download, hashing, decoding and writing overlap). Nothing unverified becomes visible: the tree
+ * is built under a hidden name and published only after every check passed. */
 
 typedef enum PullVerify {
         PULL_VERIFY_NO,
@@ -74,6 +194,12 @@ typedef struct PullResult {
         char **skipped;         /* pull-raw: sidecars found but not kept (unverifiable) */
 } PullResult;
 void pull_result_done(PullResult *r);
+
+/* Splits url into the base (everything before the last '/' of the path, no query or fragment),
+ * the last path component as written (still percent-encoded) and as a file name (decoded;
+ * -EINVAL when empty, containing '/', NUL or control characters, or longer than
+ * PULL_FILENAME_MAX, pull-url.h). */
+int pull_url_split(const char *url, char **ret_base, char **ret_component, char **ret_filename);
 
 /* The image name a URL implies: its last path component without directory, query and the
  * suffixes .tar, .tgz, .tar.*, .raw, .img, .xz, .gz, .bz2, .zst. -EINVAL when none is left. */

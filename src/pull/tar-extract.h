@@ -4,7 +4,7 @@
 /* The safe tree writer: applies the entries of an untrusted tar stream below a directory fd,
  * never following anything the archive created, never writing outside, within named limits. */
 
-#include "import.h"
+#include "pull.h"
 #include "tar-archive.h"
 
 /* Defaults of ImportLimits (0 there means these): fit a large stage3 (~100k entries, ~1 GB). */

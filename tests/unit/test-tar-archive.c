@@ -16,7 +16,7 @@
 #include <sys/xattr.h>
 #include <cmocka.h>
 
-#include "export.h"
+#include "pull.h"
 #include "fd-util.h"
 #include "rm-rf.h"
 #include "tar-archive.h"
