@@ -14,7 +14,7 @@
 #include "util.h"
 #include "verbs.h"
 
-/* The transfer verbs: import-tar, import-raw, export-tar, export-raw, pull-tar, pull-raw. */
+/* The transfer verbs: import-tar, import-raw, import-fs, export-tar, export-raw, pull-tar, pull-raw. */
 
 static ProgressMode progress_mode(void) {
         if (arg_global.no_progress || arg_global.quiet)
@@ -344,6 +344,69 @@ int verb_import_raw(int argc, char *argv[]) {
                 return log_image_error(r, what, name);
         if (!arg_global.quiet)
                 fprintf(stderr, "Imported image \"%s\".\n", name);
+        return 0;
+}
+
+static const char help_import_fs[] =
+        "cowpen import-fs [OPTIONS…] DIR [NAME]\n\n"
+        "Import a directory tree as image NAME (default: the directory's name): a btrfs snapshot\n"
+        "when DIR is a subvolume on the image root's btrfs, else a reflink copy, else a copy.\n\n"
+        "     --force        Replace an existing image of that name\n"
+        "     --read-only    Make the image read-only\n";
+
+int verb_import_fs(int argc, char *argv[]) {
+        enum { ARG_FORCE = ARG_VERB_BASE, ARG_READ_ONLY };
+        static const struct option options[] = {
+                GLOBAL_LONG_OPTIONS,
+                { "force", no_argument, NULL, ARG_FORCE },
+                { "read-only", no_argument, NULL, ARG_READ_ONLY },
+                {},
+        };
+        bool force = false, ro = false;
+        int c, r;
+        while ((c = getopt_long(argc, argv, GLOBAL_SHORT_OPTIONS, options, NULL)) >= 0) {
+                if (c == ARG_FORCE)
+                        force = true;
+                else if (c == ARG_READ_ONLY)
+                        ro = true;
+                else if ((r = parse_global_option(c, optarg, help_import_fs)) != 0)
+                        return r < 0 ? r : log_usage("import-fs: unexpected option");
+        }
+        if ((r = check_args("import-fs", argc - optind, 1, 2)) < 0)
+                return r;
+        const char *dir = argv[optind];
+        _cleanup_free_ char *name = NULL;
+        if (optind + 1 < argc)
+                name = strdup(argv[optind + 1]);
+        else {
+                _cleanup_free_ char *copy = strdup(dir);
+                if (!copy)
+                        return log_oom();
+                for (size_t l = strlen(copy); l > 1 && copy[l - 1] == '/'; l--)
+                        copy[l - 1] = 0;
+                const char *slash = strrchr(copy, '/');
+                name = strdup(slash ? slash + 1 : copy);
+        }
+        if (!name)
+                return log_oom();
+        _cleanup_free_ char *what = format_what("import-fs", dir, name);
+        if (!what)
+                return log_oom();
+        if (!image_name_is_valid(name))
+                return log_image_error(-EINVAL, what, name);
+
+        _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(negative_errno(), "%s: %s: %m", what, dir);
+        _cleanup_(image_root_freep) ImageRoot *root = NULL;
+        if ((r = open_image_root(true, &root)) < 0)
+                return r;
+        ImportOptions o = { .force = force, .read_only = ro };
+        CloneMethod m;
+        r = import_fs(root, fd, name, &o, &m);
+        if (r < 0)
+                return log_image_error(r, what, name);
+        log_info("Imported %s as %s (%s).", dir, name, clone_method_to_string(m));
         return 0;
 }
 

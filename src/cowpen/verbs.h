@@ -57,10 +57,10 @@ int verb_rename(int argc, char *argv[]);
 int verb_read_only(int argc, char *argv[]);
 int verb_remove(int argc, char *argv[]);
 int verb_clean(int argc, char *argv[]);
-int verb_import_fs(int argc, char *argv[]);
 
 int verb_import_tar(int argc, char *argv[]);
 int verb_import_raw(int argc, char *argv[]);
+int verb_import_fs(int argc, char *argv[]);
 int verb_export_tar(int argc, char *argv[]);
 int verb_export_raw(int argc, char *argv[]);
 int verb_pull_tar(int argc, char *argv[]);

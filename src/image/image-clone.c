@@ -159,25 +159,3 @@ finish:
         image_lock_release(&src_lock);
         return r;
 }
-
-int image_import_fs(ImageRoot *root, int src_fd, const char *name, bool force, bool read_only,
-                    CloneMethod *ret_method) {
-        _cleanup_(image_temp_freep) ImageTemp *t = NULL;
-        int r = image_temp_new(root, "import-fs", name, IMAGE_DIRECTORY,
-                               IMAGE_TEMP_NO_CREATE | (force ? IMAGE_TEMP_FORCE : 0), &t);
-        if (r < 0)
-                return r;
-        CloneMethod m;
-        r = clone_tree(src_fd, root->fd, t->temp_name, CLONE_LADDER, &m);
-        if (r < 0)
-                return r;
-        (void) image_entry_set_read_only(root->fd, t->temp_name, false);
-        if (interrupted())
-                return -EINTR;
-        r = image_temp_publish(t, read_only);
-        if (r < 0)
-                return r;
-        if (ret_method)
-                *ret_method = m;
-        return 0;
-}

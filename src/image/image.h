@@ -160,8 +160,6 @@ int clone_tree(int src_fd, int dst_dir_fd, const char *dst_name, CloneFlags flag
 /* Image-level verbs. Each takes the needed locks and returns -EBUSY ("image is in use"),
  * -EEXIST, -ENOENT or -EINVAL (bad name) as described. */
 int image_clone(ImageRoot *root, const char *src, const char *dst, bool read_only, CloneMethod *ret_method);
-int image_import_fs(ImageRoot *root, int src_fd, const char *name, bool force, bool read_only,
-                    CloneMethod *ret_method);
 int image_rename(ImageRoot *root, const char *old_name, const char *new_name);
 /* How much of an image read-only NAME yes protects on the host, as machinectl's does it: a raw
  * file's write bits and a subvolume's read-only property cover it whole, but a subvolume's nested

@@ -93,6 +93,13 @@ int raw_import_publish(RawImport *t);
 RawImport *raw_import_free(RawImport *t);
 DEFINE_TRIVIAL_CLEANUP_FUNC(RawImport *, raw_import_free);
 
+/* import-fs: copies the directory tree at src_fd (O_DIRECTORY) into the new image name by the
+ * clone ladder (clone_tree(): a btrfs snapshot, else a reflink copy, else a copy), under a hidden
+ * name published when complete, read-only when opts asks (of opts only force and read_only
+ * apply; NULL is none). -EEXIST (unless force), -EBUSY or -EINVAL for a bad name as image_temp_new()
+ * returns them. *ret_method (may be NULL) says how it was copied. */
+int import_fs(ImageRoot *root, int src_fd, const char *name, const ImportOptions *opts, CloneMethod *ret_method);
+
 /* ---- export: trees and raw images to a byte stream ----
  *
  * A tree as a pax tar (numeric owners, xattrs, POSIX ACLs as SCHILY.acl, hardlinks, sparse

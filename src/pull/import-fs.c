@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* import-fs: a directory tree copied into the image store by the clone ladder (a btrfs snapshot
+ * when the tree is a subvolume on the image root's btrfs, else a reflink copy, else a copy), under
+ * a hidden name published with one rename, all with the image store's primitives.
+ *
+ * Untrusted input: the tree's contents, which are only copied (clone_tree() never follows a
+ * symlink and stays on one file system); nothing of them is interpreted. */
+
+#include "image.h"
+#include "pull.h"
+#include "util.h"
+
+int import_fs(ImageRoot *root, int src_fd, const char *name, const ImportOptions *opts, CloneMethod *ret_method) {
+        bool force = opts && opts->force, read_only = opts && opts->read_only;
+        _cleanup_(image_temp_freep) ImageTemp *t = NULL;
+        int r = image_temp_new(root, "import-fs", name, IMAGE_DIRECTORY,
+                               IMAGE_TEMP_NO_CREATE | (force ? IMAGE_TEMP_FORCE : 0), &t);
+        if (r < 0)
+                return r;
+        CloneMethod m;
+        r = clone_tree(src_fd, root->fd, t->temp_name, CLONE_LADDER, &m);
+        if (r < 0)
+                return r;
+        /* A read-only source copied by file leaves the top directory immutable: cleared, the image
+         * gets its own read-only state on publish. */
+        (void) image_entry_set_read_only(root->fd, t->temp_name, false);
+        if (interrupted())
+                return -EINTR;
+        r = image_temp_publish(t, read_only);
+        if (r < 0)
+                return r;
+        if (ret_method)
+                *ret_method = m;
+        return 0;
+}
