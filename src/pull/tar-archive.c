@@ -543,11 +543,16 @@ TarReader *tar_reader_free(TarReader *r) {
  * as a reader here takes (TAR_XATTRS_MAX), plus the rest of the header. */
 #define PAX_HEADER_MAX ((size_t) TAR_XATTRS_MAX * (XATTR_SIZE_MAX + XATTR_NAME_MAX + 64) + 1024 * 1024)
 
+/* libarchive's errno of a writer as -errno (-EIO when it has none). */
+static int archive_write_errno(struct archive *a) {
+        int e = sym_archive_errno(a);
+        return e > 0 ? -e : -EIO;
+}
+
 static int writer_error(TarWriter *w) {
         if (w->cb_error < 0)
                 return w->cb_error;
-        int e = sym_archive_errno(w->a);
-        return e > 0 ? -e : -EIO;
+        return archive_write_errno(w->a);
 }
 
 /* The tar stream's bytes to where they go: the fd, or the compressor. */
@@ -556,10 +561,8 @@ static int sink_write(TarWriter *w, const void *buf, size_t size) {
                 return loop_write(w->fd, buf, size);
         for (size_t off = 0; off < size;) {
                 la_ssize_t n = sym_archive_write_data(w->z, (const uint8_t *) buf + off, size - off);
-                if (n <= 0) {
-                        int e = sym_archive_errno(w->z);
-                        return n == 0 ? -EIO : e > 0 ? -e : -EIO;
-                }
+                if (n <= 0)
+                        return n == 0 ? -EIO : archive_write_errno(w->z);
                 off += (size_t) n;
         }
         return 0;
@@ -663,10 +666,8 @@ static int raw_archive_new(int fd, CompressType compress, struct archive **ret) 
                 r = add_filter(a, compress);
         if (r >= 0) {
                 (void) sym_archive_write_set_bytes_in_last_block(a, 1);
-                if (sym_archive_write_open_fd(a, fd) != ARCHIVE_OK) {
-                        int e = sym_archive_errno(a);
-                        r = e > 0 ? -e : -EIO;
-                }
+                if (sym_archive_write_open_fd(a, fd) != ARCHIVE_OK)
+                        r = archive_write_errno(a);
         }
         if (r < 0) {
                 sym_archive_write_free(a);
@@ -676,18 +677,28 @@ static int raw_archive_new(int fd, CompressType compress, struct archive **ret) 
         return 0;
 }
 
-int raw_writer_new(int fd, CompressType compress, TarWriter **ret) {
+/* What both writers start with: libarchive loaded, and the entry they fill per header. */
+static int writer_alloc(bool raw, TarWriter **ret) {
         int r = dlopen_libarchive(NULL);
         if (r < 0)
                 return r;
         _cleanup_(tar_writer_freep) TarWriter *w = calloc(1, sizeof(TarWriter));
         if (!w)
                 return -ENOMEM;
-        w->raw = true;
+        w->raw = raw;
         w->fd = -EBADF;
         w->entry = sym_archive_entry_new();
         if (!w->entry)
                 return -ENOMEM;
+        *ret = TAKE_PTR(w);
+        return 0;
+}
+
+int raw_writer_new(int fd, CompressType compress, TarWriter **ret) {
+        _cleanup_(tar_writer_freep) TarWriter *w = NULL;
+        int r = writer_alloc(true, &w);
+        if (r < 0)
+                return r;
         r = raw_archive_new(fd, compress, &w->a);
         if (r < 0)
                 return r;
@@ -696,17 +707,14 @@ int raw_writer_new(int fd, CompressType compress, TarWriter **ret) {
 }
 
 int tar_writer_new(int fd, CompressType compress, TarWriter **ret) {
-        int r = dlopen_libarchive(NULL);
+        _cleanup_(tar_writer_freep) TarWriter *w = NULL;
+        int r = writer_alloc(false, &w);
         if (r < 0)
                 return r;
-        _cleanup_(tar_writer_freep) TarWriter *w = calloc(1, sizeof(TarWriter));
-        if (!w)
-                return -ENOMEM;
         w->fd = fd;
         w->a = sym_archive_write_new();
-        w->entry = sym_archive_entry_new();
         w->out = malloc(WRITER_OUT_SIZE);
-        if (!w->a || !w->entry || !w->out)
+        if (!w->a || !w->out)
                 return -ENOMEM;
         /* Full pax rather than restricted pax: restricted writes a pax header (and with it the
          * mtime's nanoseconds) only for entries that need one for something else, so a plain file
@@ -731,10 +739,8 @@ int tar_writer_new(int fd, CompressType compress, TarWriter **ret) {
                 sym_archive_entry_set_mode(ze, S_IFREG | 0644);
                 int ar = sym_archive_write_header(w->z, ze);
                 sym_archive_entry_free(ze);
-                if (ar < ARCHIVE_WARN) {
-                        int e = sym_archive_errno(w->z);
-                        return e > 0 ? -e : -EIO;
-                }
+                if (ar < ARCHIVE_WARN)
+                        return archive_write_errno(w->z);
         }
         if (sym_archive_write_open(w->a, w, NULL, writer_output, NULL) != ARCHIVE_OK)
                 return writer_error(w);
@@ -935,10 +941,8 @@ int tar_writer_close(TarWriter *w) {
         int r = output_flush(w);
         if (r < 0)
                 return r;
-        if (w->z && sym_archive_write_close(w->z) != ARCHIVE_OK) {
-                int e = sym_archive_errno(w->z);
-                return e > 0 ? -e : -EIO;
-        }
+        if (w->z && sym_archive_write_close(w->z) != ARCHIVE_OK)
+                return archive_write_errno(w->z);
         return 0;
 }
 
