@@ -42,21 +42,6 @@ static void fetched_done(Fetched *f) {
         *f = (Fetched) {};
 }
 
-/* 1 fetched, 0 absent, < 0 error. */
-static int fetch_one(const char *base, const char *name, size_t max, PullFetchFn fetch, void *userdata, Fetched *ret) {
-        _cleanup_free_ char *url = strjoin(base, "/", name);
-        if (!url)
-                return -ENOMEM;
-        Fetched f = {};
-        int r = fetch(url, max, &f.data, &f.size, userdata);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
-                return r;
-        *ret = f;
-        return 1;
-}
-
 int pull_fail(Diag *diag, int r, const char *object, const char *format, ...) {
         diag_clear_failure(diag);
         va_list ap;
@@ -73,6 +58,42 @@ static int fetch_error(Diag *diag, int r, const char *name) {
         if (diag_failed(diag))
                 return r;
         return pull_fail(diag, r, name, "%s", strerror(-r));
+}
+
+/* Where the verification material comes from: the server at base, through the caller's fetch. */
+typedef struct Source {
+        const char *base;
+        PullFetchFn fetch;
+        void *userdata;
+        Diag *diag;
+} Source;
+
+/* Fetches base/name: 1 fetched, 0 absent, < 0 error (see fetch_error()). */
+static int fetch_one(const Source *s, const char *name, size_t max, Fetched *ret) {
+        _cleanup_free_ char *url = strjoin(s->base, "/", name);
+        if (!url)
+                return fetch_error(s->diag, -ENOMEM, name);
+        Fetched f = {};
+        int r = s->fetch(url, max, &f.data, &f.size, s->userdata);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return fetch_error(s->diag, r, name);
+        *ret = f;
+        return 1;
+}
+
+/* The first of names the server has: 1 with *ret and *ret_name, 0 when it has none. */
+static int fetch_first(const Source *s, const char *const *names, size_t n, size_t max, Fetched *ret,
+                       const char **ret_name) {
+        for (size_t i = 0; i < n; i++) {
+                int r = fetch_one(s, names[i], max, ret);
+                if (r > 0)
+                        *ret_name = names[i];
+                if (r != 0)
+                        return r;
+        }
+        return 0;
 }
 
 static const char *parse_error_phrase(int r) {
@@ -110,6 +131,28 @@ static int plan_set_list(PullVerifyPlan *p, const char *name, char *text, size_t
         return p->list_name && p->checksum_source ? 0 : -ENOMEM;
 }
 
+/* Looks filename up in the checksum list *text (size bytes, of file name): when it is listed the plan
+ * takes the text and the file's checksum (1); 0 when it is not; < 0 when the list is malformed (the
+ * cause in diag). */
+static int plan_use_list(PullVerifyPlan *p, const char *name, char **text, size_t size, ChecksumFormat fmt,
+                         const char *filename, Diag *diag) {
+        Checksum c;
+        int r = lookup(name, *text, size, fmt, filename, &c, diag);
+        if (r <= 0)
+                return r;
+        r = plan_set_list(p, name, TAKE_PTR(*text), size, fmt, &c);
+        return r < 0 ? r : 1;
+}
+
+/* Checksum mode: the list name fetched and used when it lists filename (see plan_use_list()). */
+static int try_list(PullVerifyPlan *p, const Source *s, const char *name, ChecksumFormat fmt, const char *filename) {
+        _cleanup_(fetched_done) Fetched f = {};
+        int r = fetch_one(s, name, CHECKSUM_FILE_SIZE_MAX, &f);
+        if (r <= 0)
+                return r;
+        return plan_use_list(p, name, &f.data, f.size, fmt, filename, s->diag);
+}
+
 static int gpg_reason(int r, GpgResult *g, const char *what, Diag *diag) {
         if (r == -EBADMSG)
                 return pull_fail(diag, r, what, "%s", g->reason ?: "");
@@ -133,7 +176,7 @@ int pull_verify_plan(const char *base, const char *filename, PullVerify mode, co
                             *n_asc = strjoin(filename, ".asc"), *n_sig = strjoin(filename, ".sig");
         if (!n_sha256 || !n_digests || !n_asc || !n_sig)
                 return -ENOMEM;
-        Checksum c;
+        const Source src = { .base = base, .fetch = fetch, .userdata = userdata, .diag = diag };
         int r;
 
         if (mode == PULL_VERIFY_NO) {
@@ -142,43 +185,23 @@ int pull_verify_plan(const char *base, const char *filename, PullVerify mode, co
         }
 
         if (mode == PULL_VERIFY_CHECKSUM) {
-                _cleanup_(fetched_done) Fetched f = {};
-                /* FILE.sha256 */
-                r = fetch_one(base, n_sha256, CHECKSUM_FILE_SIZE_MAX, fetch, userdata, &f);
-                if (r < 0)
-                        return fetch_error(diag, r, n_sha256);
-                if (r > 0) {
-                        r = lookup(n_sha256, f.data, f.size, CHECKSUM_FORMAT_SINGLE, filename, &c, diag);
+                /* FILE.sha256, then SHA256SUMS. */
+                const char *const lists[] = { n_sha256, "SHA256SUMS" };
+                for (size_t i = 0; i < ELEMENTSOF(lists); i++) {
+                        r = try_list(&p, &src, lists[i], i == 0 ? CHECKSUM_FORMAT_SINGLE : CHECKSUM_FORMAT_SUMS, filename);
                         if (r < 0)
                                 return r;
                         if (r > 0) {
-                                if ((r = plan_set_list(&p, n_sha256, TAKE_PTR(f.data), f.size, CHECKSUM_FORMAT_SINGLE, &c)) < 0)
-                                        return r;
-                                p.description = strjoin(n_sha256, " (", checksum_algo_to_string(c.algo), ")");
+                                p.description = i == 0 ? strjoin(n_sha256, " (", checksum_algo_to_string(p.checksum.algo), ")")
+                                                       : strdup("SHA256SUMS (unsigned)");
                                 return plan_finish(&p, ret);
                         }
-                        fetched_done(&f);
-                }
-                /* SHA256SUMS */
-                r = fetch_one(base, "SHA256SUMS", CHECKSUM_FILE_SIZE_MAX, fetch, userdata, &f);
-                if (r < 0)
-                        return fetch_error(diag, r, "SHA256SUMS");
-                if (r > 0) {
-                        r = lookup("SHA256SUMS", f.data, f.size, CHECKSUM_FORMAT_SUMS, filename, &c, diag);
-                        if (r < 0)
-                                return r;
-                        if (r > 0) {
-                                if ((r = plan_set_list(&p, "SHA256SUMS", TAKE_PTR(f.data), f.size, CHECKSUM_FORMAT_SUMS, &c)) < 0)
-                                        return r;
-                                p.description = strdup("SHA256SUMS (unsigned)");
-                                return plan_finish(&p, ret);
-                        }
-                        fetched_done(&f);
                 }
                 /* FILE.DIGESTS, clearsigned or not; the signature is not checked in this mode. */
-                r = fetch_one(base, n_digests, CHECKSUM_FILE_SIZE_MAX, fetch, userdata, &f);
+                _cleanup_(fetched_done) Fetched f = {};
+                r = fetch_one(&src, n_digests, CHECKSUM_FILE_SIZE_MAX, &f);
                 if (r < 0)
-                        return fetch_error(diag, r, n_digests);
+                        return r;
                 if (r > 0) {
                         _cleanup_free_ char *text = NULL;
                         size_t tn = 0;
@@ -190,12 +213,10 @@ int pull_verify_plan(const char *base, const char *filename, PullVerify mode, co
                                 text = TAKE_PTR(f.data);
                                 tn = f.size;
                         }
-                        r = lookup(n_digests, text, tn, CHECKSUM_FORMAT_DIGESTS, filename, &c, diag);
+                        r = plan_use_list(&p, n_digests, &text, tn, CHECKSUM_FORMAT_DIGESTS, filename, diag);
                         if (r < 0)
                                 return r;
                         if (r > 0) {
-                                if ((r = plan_set_list(&p, n_digests, TAKE_PTR(text), tn, CHECKSUM_FORMAT_DIGESTS, &c)) < 0)
-                                        return r;
                                 p.description = strjoin(n_digests, " (SHA512, signature not checked)");
                                 return plan_finish(&p, ret);
                         }
@@ -207,42 +228,40 @@ int pull_verify_plan(const char *base, const char *filename, PullVerify mode, co
         if (!keyring)
                 return pull_fail(diag, -ENOKEY, NULL, "no keyring to check signatures with");
 
-        /* 1. SHA256SUMS signed by SHA256SUMS.gpg or SHA256SUMS.asc. */
+        /* 1. SHA256SUMS signed by SHA256SUMS.gpg or SHA256SUMS.asc (the first the server has). */
         _cleanup_(fetched_done) Fetched sums = {};
-        r = fetch_one(base, "SHA256SUMS", CHECKSUM_FILE_SIZE_MAX, fetch, userdata, &sums);
+        r = fetch_one(&src, "SHA256SUMS", CHECKSUM_FILE_SIZE_MAX, &sums);
         if (r < 0)
-                return fetch_error(diag, r, "SHA256SUMS");
+                return r;
         if (r > 0) {
                 static const char *const signames[] = { "SHA256SUMS.gpg", "SHA256SUMS.asc" };
-                for (size_t i = 0; i < ELEMENTSOF(signames); i++) {
-                        _cleanup_(fetched_done) Fetched sig = {};
-                        r = fetch_one(base, signames[i], SIGNATURE_SIZE_MAX, fetch, userdata, &sig);
-                        if (r < 0)
-                                return fetch_error(diag, r, signames[i]);
-                        if (r == 0)
-                                continue;
+                _cleanup_(fetched_done) Fetched sig = {};
+                const char *signame = NULL;
+                r = fetch_first(&src, signames, ELEMENTSOF(signames), SIGNATURE_SIZE_MAX, &sig, &signame);
+                if (r < 0)
+                        return r;
+                if (r > 0) {
                         _cleanup_(gpg_result_done) GpgResult g = {};
                         r = gpg_verify_detached_memory(keyring, sig.data, sig.size, sums.data, sums.size, &g);
                         if (r < 0)
-                                return gpg_reason(r, &g, signames[i], diag);
-                        r = lookup("SHA256SUMS", sums.data, sums.size, CHECKSUM_FORMAT_SUMS, filename, &c, diag);
+                                return gpg_reason(r, &g, signame, diag);
+                        /* Signed, but not about this file: try the next source. */
+                        r = plan_use_list(&p, "SHA256SUMS", &sums.data, sums.size, CHECKSUM_FORMAT_SUMS, filename, diag);
                         if (r < 0)
                                 return r;
-                        if (r == 0)
-                                break; /* signed, but not about this file: try the next source */
-                        if ((r = plan_set_list(&p, "SHA256SUMS", TAKE_PTR(sums.data), sums.size, CHECKSUM_FORMAT_SUMS, &c)) < 0)
-                                return r;
-                        p.fingerprint = TAKE_PTR(g.fingerprint);
-                        p.description = strjoin("SHA256SUMS, signed (", signames[i], ")");
-                        return plan_finish(&p, ret);
+                        if (r > 0) {
+                                p.fingerprint = TAKE_PTR(g.fingerprint);
+                                p.description = strjoin("SHA256SUMS, signed (", signame, ")");
+                                return plan_finish(&p, ret);
+                        }
                 }
         }
 
         /* 2. FILE.DIGESTS, clearsigned: use only the text gpgv says was signed. */
         _cleanup_(fetched_done) Fetched digests = {};
-        r = fetch_one(base, n_digests, CHECKSUM_FILE_SIZE_MAX, fetch, userdata, &digests);
+        r = fetch_one(&src, n_digests, CHECKSUM_FILE_SIZE_MAX, &digests);
         if (r < 0)
-                return fetch_error(diag, r, n_digests);
+                return r;
         if (r > 0 && clearsign_is_signed(digests.data, digests.size)) {
                 _cleanup_(gpg_result_done) GpgResult g = {};
                 _cleanup_free_ char *text = NULL;
@@ -250,12 +269,10 @@ int pull_verify_plan(const char *base, const char *filename, PullVerify mode, co
                 r = gpg_verify_clearsigned(keyring, digests.data, digests.size, &text, &tn, &g);
                 if (r < 0)
                         return gpg_reason(r, &g, n_digests, diag);
-                r = lookup(n_digests, text, tn, CHECKSUM_FORMAT_DIGESTS, filename, &c, diag);
+                r = plan_use_list(&p, n_digests, &text, tn, CHECKSUM_FORMAT_DIGESTS, filename, diag);
                 if (r < 0)
                         return r;
                 if (r > 0) {
-                        if ((r = plan_set_list(&p, n_digests, TAKE_PTR(text), tn, CHECKSUM_FORMAT_DIGESTS, &c)) < 0)
-                                return r;
                         p.fingerprint = TAKE_PTR(g.fingerprint);
                         p.description = strjoin(n_digests, " (SHA512, clearsigned)");
                         return plan_finish(&p, ret);
@@ -264,45 +281,36 @@ int pull_verify_plan(const char *base, const char *filename, PullVerify mode, co
 
         /* 3. FILE.asc / FILE.sig over the file itself, checked after the download. An unsigned
          * DIGESTS or SHA256SUMS listing the file is checked as well (a mismatch fails early). */
-        const char *detached[] = { n_asc, n_sig };
-        for (size_t i = 0; i < ELEMENTSOF(detached); i++) {
-                _cleanup_(fetched_done) Fetched sig = {};
-                r = fetch_one(base, detached[i], SIGNATURE_SIZE_MAX, fetch, userdata, &sig);
+        const char *const detached[] = { n_asc, n_sig };
+        _cleanup_(fetched_done) Fetched dsig = {};
+        const char *dsig_name = NULL;
+        r = fetch_first(&src, detached, ELEMENTSOF(detached), SIGNATURE_SIZE_MAX, &dsig, &dsig_name);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return pull_fail(diag, -ENOKEY, NULL,
+                                 "no signature found (tried SHA256SUMS.gpg, SHA256SUMS.asc, %s clearsigned, .asc, .sig)", n_digests);
+        p.sig = TAKE_PTR(dsig.data);
+        p.sig_size = dsig.size;
+        p.sig_name = strdup(dsig_name);
+        if (!p.sig_name)
+                return -ENOMEM;
+        if (digests.data && !clearsign_is_signed(digests.data, digests.size)) {
+                r = plan_use_list(&p, n_digests, &digests.data, digests.size, CHECKSUM_FORMAT_DIGESTS, filename, diag);
                 if (r < 0)
-                        return fetch_error(diag, r, detached[i]);
-                if (r == 0)
-                        continue;
-                p.sig = TAKE_PTR(sig.data);
-                p.sig_size = sig.size;
-                p.sig_name = strdup(detached[i]);
-                if (!p.sig_name)
-                        return -ENOMEM;
-                if (digests.data && !clearsign_is_signed(digests.data, digests.size)) {
-                        r = lookup(n_digests, digests.data, digests.size, CHECKSUM_FORMAT_DIGESTS, filename, &c, diag);
-                        if (r < 0)
-                                return r;
-                        if (r > 0 && (r = plan_set_list(&p, n_digests, TAKE_PTR(digests.data), digests.size,
-                                                        CHECKSUM_FORMAT_DIGESTS, &c)) < 0)
-                                return r;
-                }
-                if (!p.have_checksum && sums.data) {
-                        r = lookup("SHA256SUMS", sums.data, sums.size, CHECKSUM_FORMAT_SUMS, filename, &c, diag);
-                        if (r < 0)
-                                return r;
-                        if (r > 0 && (r = plan_set_list(&p, "SHA256SUMS", TAKE_PTR(sums.data), sums.size,
-                                                        CHECKSUM_FORMAT_SUMS, &c)) < 0)
-                                return r;
-                }
-                if (p.have_checksum)
-                        p.description = strjoin(detached[i], " (detached signature) and ", p.checksum_source, " (",
-                                                checksum_algo_to_string(p.checksum.algo), ")");
-                else
-                        p.description = strjoin(detached[i], " (detached signature)");
-                return plan_finish(&p, ret);
+                        return r;
         }
-        return pull_fail(diag, -ENOKEY, NULL, "no signature found (tried SHA256SUMS.gpg, SHA256SUMS.asc, %s clearsigned, .asc, .sig)",
-                         n_digests);
-
+        if (!p.have_checksum && sums.data) {
+                r = plan_use_list(&p, "SHA256SUMS", &sums.data, sums.size, CHECKSUM_FORMAT_SUMS, filename, diag);
+                if (r < 0)
+                        return r;
+        }
+        if (p.have_checksum)
+                p.description = strjoin(dsig_name, " (detached signature) and ", p.checksum_source, " (",
+                                        checksum_algo_to_string(p.checksum.algo), ")");
+        else
+                p.description = strjoin(dsig_name, " (detached signature)");
+        return plan_finish(&p, ret);
 }
 
 int pull_verify_download(const PullVerifyPlan *plan, const Checksum *actual, int data_fd, const char *keyring,
