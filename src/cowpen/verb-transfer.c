@@ -232,49 +232,6 @@ static int import_prologue(int argc, char *argv[], const char *verb, const char 
         return 0;
 }
 
-int verb_import_tar(int argc, char *argv[]) {
-        _cleanup_(import_context_done) ImportContext ctx = IMPORT_CONTEXT_NULL;
-        int r = import_prologue(argc, argv, "import-tar", help_import_tar, true, &ctx);
-        if (r < 0)
-                return r;
-        const char *what = ctx.what, *name = ctx.args.name;
-        _cleanup_(tar_import_freep) TarImport *t = NULL;
-        r = tar_import_new(ctx.root, name, &ctx.options, &t);
-        if (r < 0)
-                return log_image_error(r, what, name);
-        _cleanup_diag_ Diag diag = DIAG_INIT;
-        r = tar_import_run(t, ctx.fd, &diag);
-        progress_finish(ctx.progress, r >= 0);
-        if (r < 0) {
-                if (r == -EINTR)
-                        return log_image_error(r, what, name);
-                if (diag.object) {
-                        char esc[1024];
-                        escape_entry(diag.object, esc, sizeof(esc));
-                        if (diag.cause)
-                                return log_error_errno(r, "%s: entry \"%s\": %s", what, esc, diag.cause);
-                        return log_error_errno(r, "%s: entry \"%s\": %m", what, esc);
-                }
-                if (diag.cause)
-                        return log_error_errno(r, "%s: %s", what, diag.cause);
-                if (r == -EBADMSG)
-                        return log_error_errno(r, "%s: corrupt compressed stream", what);
-                if (r == -EPIPE)
-                        return log_error_errno(r, "%s: unexpected end of the compressed stream", what);
-                return log_error_errno(r, "%s: %m", what);
-        }
-        r = tar_import_publish(t);
-        if (r < 0)
-                return log_image_error(r, what, name);
-        /* What was repaired or left out, once per kind (also with -q: the image differs from the
-         * archive). */
-        for (size_t i = 0; i < diag.n_warnings; i++)
-                log_warning("%s: %s", what, diag.warnings[i]);
-        if (!arg_global.quiet)
-                fprintf(stderr, "Imported image \"%s\".\n", name);
-        return 0;
-}
-
 /* The directory FILE is in: "." for a bare name, "/" for one in the root. NULL on OOM. */
 static char *parent_dir(const char *file) {
         const char *slash = strrchr(file, '/');
@@ -315,36 +272,65 @@ static int import_sidecars(const char *what, const char *file, RawImport *t) {
         return 0;
 }
 
-int verb_import_raw(int argc, char *argv[]) {
+/* The one-line error of a failed tar_import_run() or raw_import_run(). */
+static int log_import_error(int r, const char *what, const char *name, const Diag *diag, bool tar) {
+        if (r == -EINTR)
+                return log_image_error(r, what, name);
+        if (diag->object) {
+                char esc[1024];
+                escape_entry(diag->object, esc, sizeof(esc));
+                if (diag->cause)
+                        return log_error_errno(r, "%s: entry \"%s\": %s", what, esc, diag->cause);
+                return log_error_errno(r, "%s: entry \"%s\": %m", what, esc);
+        }
+        if (diag->cause)
+                return log_error_errno(r, "%s: %s", what, diag->cause);
+        if (r == -EBADMSG)
+                return log_error_errno(r, "%s: corrupt compressed stream", what);
+        if (r == -EPIPE)
+                return log_error_errno(r, "%s: unexpected end of the compressed stream", what);
+        return tar ? log_error_errno(r, "%s: %m", what) : log_image_error(r, what, name);
+}
+
+/* import-tar and import-raw: the stream into the hidden image, published when complete (import-raw
+ * with the sidecars next to FILE). */
+static int verb_import(int argc, char *argv[], bool tar) {
         _cleanup_(import_context_done) ImportContext ctx = IMPORT_CONTEXT_NULL;
-        int r = import_prologue(argc, argv, "import-raw", help_import_raw, false, &ctx);
+        int r = import_prologue(argc, argv, tar ? "import-tar" : "import-raw", tar ? help_import_tar : help_import_raw,
+                                tar, &ctx);
         if (r < 0)
                 return r;
         const char *what = ctx.what, *name = ctx.args.name;
-        _cleanup_(raw_import_freep) RawImport *t = NULL;
-        r = raw_import_new(ctx.root, name, &ctx.options, &t);
+        _cleanup_(tar_import_freep) TarImport *ti = NULL;
+        _cleanup_(raw_import_freep) RawImport *ri = NULL;
+        r = tar ? tar_import_new(ctx.root, name, &ctx.options, &ti) : raw_import_new(ctx.root, name, &ctx.options, &ri);
         if (r < 0)
                 return log_image_error(r, what, name);
         _cleanup_diag_ Diag diag = DIAG_INIT;
-        r = raw_import_run(t, ctx.fd, &diag);
+        r = tar ? tar_import_run(ti, ctx.fd, &diag) : raw_import_run(ri, ctx.fd, &diag);
         progress_finish(ctx.progress, r >= 0);
-        if (r < 0) {
-                if (diag.cause)
-                        return log_error_errno(r, "%s: %s", what, diag.cause);
-                if (r == -EBADMSG)
-                        return log_error_errno(r, "%s: corrupt compressed stream", what);
-                if (r == -EPIPE)
-                        return log_error_errno(r, "%s: unexpected end of the compressed stream", what);
-                return log_image_error(r, what, name);
-        }
-        if ((r = import_sidecars(what, ctx.args.file, t)) < 0)
+        if (r < 0)
+                return log_import_error(r, what, name, &diag, tar);
+        if (!tar && (r = import_sidecars(what, ctx.args.file, ri)) < 0)
                 return r;
-        r = raw_import_publish(t);
+        r = tar ? tar_import_publish(ti) : raw_import_publish(ri);
         if (r < 0)
                 return log_image_error(r, what, name);
+        /* What import-tar repaired or left out, once per kind (also with -q: the image differs from
+         * the archive). */
+        for (size_t i = 0; i < diag.n_warnings; i++)
+                log_warning("%s: %s", what, diag.warnings[i]);
         if (!arg_global.quiet)
                 fprintf(stderr, "Imported image \"%s\".\n", name);
         return 0;
+}
+
+int verb_import_tar(int argc, char *argv[]) {
+        return verb_import(argc, argv, true);
+}
+
+int verb_import_raw(int argc, char *argv[]) {
+        return verb_import(argc, argv, false);
 }
 
 static const char help_import_fs[] =
