@@ -80,9 +80,10 @@ fail:
 }
 
 /* The option parsing of the verbs that take the global options only, plus -a/--all when all is
- * not NULL, and between min_args and max_args (-1: any number) arguments after them. */
+ * not NULL, and between min_args and max_args (-1: any number) arguments after them; with ret_root,
+ * then the image root opened (not created). */
 static int parse_simple_args(int argc, char *argv[], const char *verb, const char *help, bool *all,
-                             int min_args, int max_args) {
+                             int min_args, int max_args, ImageRoot **ret_root) {
         static const struct option options[] = { GLOBAL_LONG_OPTIONS, {} };
         static const struct option options_all[] = { GLOBAL_LONG_OPTIONS, { "all", no_argument, NULL, 'a' }, {} };
         int c, r;
@@ -95,7 +96,10 @@ static int parse_simple_args(int argc, char *argv[], const char *verb, const cha
                 if ((r = parse_global_option(c, optarg, help)) != 0)
                         return r < 0 ? r : log_usage("%s: unexpected option", verb);
         }
-        return check_args(verb, argc - optind, min_args, max_args);
+        r = check_args(verb, argc - optind, min_args, max_args);
+        if (r < 0 || !ret_root)
+                return r;
+        return open_image_root(false, ret_root);
 }
 
 static const char help_list[] =
@@ -107,12 +111,9 @@ static const char help_list[] =
 
 int verb_list_images(int argc, char *argv[]) {
         bool all = false;
-        int r = parse_simple_args(argc, argv, "list-images", help_list, &all, 0, 0);
-        if (r < 0)
-                return r;
-
         _cleanup_(image_root_freep) ImageRoot *root = NULL;
-        if ((r = open_image_root(false, &root)) < 0)
+        int r = parse_simple_args(argc, argv, "list-images", help_list, &all, 0, 0, &root);
+        if (r < 0)
                 return r;
         Image **list = NULL;
         size_t n = 0;
@@ -173,12 +174,9 @@ static const char help_status[] =
         "     --image-root=DIR\n";
 
 int verb_image_status(int argc, char *argv[]) {
-        int r = parse_simple_args(argc, argv, "image-status", help_status, NULL, 1, -1);
-        if (r < 0)
-                return r;
-
         _cleanup_(image_root_freep) ImageRoot *root = NULL;
-        if ((r = open_image_root(false, &root)) < 0)
+        int r = parse_simple_args(argc, argv, "image-status", help_status, NULL, 1, -1, &root);
+        if (r < 0)
                 return r;
 
         int ret = 0;
@@ -270,7 +268,7 @@ static const char help_rename[] =
         "Rename an image together with its sidecars (.nspawn, .roothash, .roothash.p7s, .verity).\n";
 
 int verb_rename(int argc, char *argv[]) {
-        int r = parse_simple_args(argc, argv, "rename", help_rename, NULL, 2, 2);
+        int r = parse_simple_args(argc, argv, "rename", help_rename, NULL, 2, 2, NULL);
         if (r < 0)
                 return r;
         const char *a = argv[optind], *b = argv[optind + 1];
@@ -301,7 +299,7 @@ static const char help_read_only[] =
         "run runs a read-only image read-only (unless -x).\n";
 
 int verb_read_only(int argc, char *argv[]) {
-        int r = parse_simple_args(argc, argv, "read-only", help_read_only, NULL, 1, 2);
+        int r = parse_simple_args(argc, argv, "read-only", help_read_only, NULL, 1, 2, NULL);
         if (r < 0)
                 return r;
         const char *name = argv[optind];
@@ -340,11 +338,9 @@ static const char help_remove[] =
         "Remove images with their sidecars (btrfs subvolumes recursively). Refused while in use.\n";
 
 int verb_remove(int argc, char *argv[]) {
-        int r = parse_simple_args(argc, argv, "remove", help_remove, NULL, 1, -1);
-        if (r < 0)
-                return r;
         _cleanup_(image_root_freep) ImageRoot *root = NULL;
-        if ((r = open_image_root(false, &root)) < 0)
+        int r = parse_simple_args(argc, argv, "remove", help_remove, NULL, 1, -1, &root);
+        if (r < 0)
                 return r;
         int ret = 0;
         for (int k = optind; k < argc; k++) {
@@ -383,11 +379,9 @@ static void on_cleaned(const char *name, void *userdata) {
 
 int verb_clean(int argc, char *argv[]) {
         bool all = false;
-        int r = parse_simple_args(argc, argv, "clean", help_clean, &all, 0, 0);
-        if (r < 0)
-                return r;
         _cleanup_(image_root_freep) ImageRoot *root = NULL;
-        if ((r = open_image_root(false, &root)) < 0)
+        int r = parse_simple_args(argc, argv, "clean", help_clean, &all, 0, 0, &root);
+        if (r < 0)
                 return r;
         unsigned n = 0;
         r = image_clean(root, all, on_cleaned, &n);
