@@ -25,14 +25,6 @@ const char *gpg_find_default_keyring(void) {
         return NULL;
 }
 
-void gpg_result_done(GpgResult *r) {
-        if (!r)
-                return;
-        free(r->fingerprint);
-        free(r->reason);
-        *r = (GpgResult) {};
-}
-
 static bool is_hex_char(char c) {
         /* Not strchr(): that would find the terminating NUL for c == 0. */
         return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
@@ -75,7 +67,7 @@ static char *printable_word(const char *w, size_t n) {
         return strndup(w, n);
 }
 
-int gpg_parse_status(const char *status, size_t size, GpgResult *ret) {
+int gpg_parse_status(const char *status, size_t size, char **ret_fingerprint, Diag *diag) {
         if (size > GPGV_STATUS_MAX)
                 return -EFBIG;
         _cleanup_free_ char *fpr = NULL, *bad_reason = NULL;
@@ -135,11 +127,10 @@ int gpg_parse_status(const char *status, size_t size, GpgResult *ret) {
                 }
 #undef KW
         }
-        if (bad || !fpr) {
-                *ret = (GpgResult) { .reason = bad_reason ? TAKE_PTR(bad_reason) : strdup("no valid signature") };
-                return ret->reason ? -EBADMSG : -ENOMEM;
-        }
-        *ret = (GpgResult) { .fingerprint = TAKE_PTR(fpr) };
+        if (bad || !fpr)
+                return diag_fail(diag, -EBADMSG, NULL, "%s", bad_reason ?: "no valid signature");
+        if (ret_fingerprint)
+                *ret_fingerprint = TAKE_PTR(fpr);
         return 0;
 }
 
@@ -181,7 +172,8 @@ static int write_file_at(int dir_fd, const char *name, const void *p, size_t n) 
 
 /* Runs gpgv with args (after the fixed ones), stdin from stdin_fd (or /dev/null), and collects
  * the status output. */
-static int run_gpgv(const GpgHome *h, const char *keyring, const char *const *args, int stdin_fd, GpgResult *ret) {
+static int run_gpgv(const GpgHome *h, const char *keyring, const char *const *args, int stdin_fd,
+                    char **ret_fingerprint, Diag *diag) {
         if (!keyring || keyring[0] != '/')
                 return -EINVAL;
         if (access(keyring, R_OK) < 0)
@@ -243,17 +235,20 @@ static int run_gpgv(const GpgHome *h, const char *keyring, const char *const *ar
         if (overflow)
                 return -EFBIG;
         buf[n] = 0;
-        r = gpg_parse_status(buf, n, ret);
-        if (r >= 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-                /* A VALIDSIG but a failing gpgv: trust the exit status. */
-                gpg_result_done(ret);
-                *ret = (GpgResult) { .reason = strdup("gpgv refused the signature") };
-                return ret->reason ? -EBADMSG : -ENOMEM;
-        }
-        return r;
+        _cleanup_free_ char *fpr = NULL;
+        r = gpg_parse_status(buf, n, &fpr, diag);
+        if (r < 0)
+                return r;
+        /* A VALIDSIG but a failing gpgv: trust the exit status. */
+        if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+                return diag_fail(diag, -EBADMSG, NULL, "gpgv refused the signature");
+        if (ret_fingerprint)
+                *ret_fingerprint = TAKE_PTR(fpr);
+        return 0;
 }
 
-int gpg_verify_detached(const char *keyring, const void *sig, size_t sig_size, int data_fd, GpgResult *ret) {
+int gpg_verify_detached(const char *keyring, const void *sig, size_t sig_size, int data_fd, char **ret_fingerprint,
+                        Diag *diag) {
         _cleanup_(gpg_home_done) GpgHome h = { .fd = -EBADF };
         int r = gpg_home_new(&h);
         if (r < 0)
@@ -266,11 +261,11 @@ int gpg_verify_detached(const char *keyring, const void *sig, size_t sig_size, i
         if (!sigpath)
                 return -ENOMEM;
         const char *args[] = { sigpath, "-", NULL };
-        return run_gpgv(&h, keyring, args, data_fd, ret);
+        return run_gpgv(&h, keyring, args, data_fd, ret_fingerprint, diag);
 }
 
 int gpg_verify_detached_memory(const char *keyring, const void *sig, size_t sig_size, const void *data,
-                               size_t data_size, GpgResult *ret) {
+                               size_t data_size, char **ret_fingerprint, Diag *diag) {
         _cleanup_(gpg_home_done) GpgHome h = { .fd = -EBADF };
         int r = gpg_home_new(&h);
         if (r < 0)
@@ -280,11 +275,11 @@ int gpg_verify_detached_memory(const char *keyring, const void *sig, size_t sig_
         _cleanup_close_ int fd = openat(h.fd, "data", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
                 return negative_errno();
-        return gpg_verify_detached(keyring, sig, sig_size, fd, ret);
+        return gpg_verify_detached(keyring, sig, sig_size, fd, ret_fingerprint, diag);
 }
 
 int gpg_verify_clearsigned(const char *keyring, const void *msg, size_t msg_size, char **ret_text,
-                           size_t *ret_text_size, GpgResult *ret) {
+                           size_t *ret_text_size, char **ret_fingerprint, Diag *diag) {
         _cleanup_(gpg_home_done) GpgHome h = { .fd = -EBADF };
         int r = gpg_home_new(&h);
         if (r < 0)
@@ -295,22 +290,19 @@ int gpg_verify_clearsigned(const char *keyring, const void *msg, size_t msg_size
         if (!msgpath || !outpath)
                 return -ENOMEM;
         const char *args[] = { "--output", outpath, msgpath, NULL };
-        GpgResult g = {};
-        r = run_gpgv(&h, keyring, args, -EBADF, &g);
-        if (r < 0) {
-                *ret = g;
+        _cleanup_free_ char *fpr = NULL;
+        r = run_gpgv(&h, keyring, args, -EBADF, &fpr, diag);
+        if (r < 0)
                 return r;
-        }
         _cleanup_free_ char *text = NULL;
         size_t n = 0;
         r = read_file_at(h.fd, "signed.txt", RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, GPGV_OUTPUT_MAX, &text, &n);
-        if (r < 0) {
-                gpg_result_done(&g);
+        if (r < 0)
                 return r;
-        }
         *ret_text = TAKE_PTR(text);
         if (ret_text_size)
                 *ret_text_size = n;
-        *ret = g;
+        if (ret_fingerprint)
+                *ret_fingerprint = TAKE_PTR(fpr);
         return 0;
 }

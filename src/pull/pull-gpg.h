@@ -5,6 +5,7 @@
  * temporary home directory, and the status lines read from --status-fd. A signature counts only
  * with a VALIDSIG line, exit status 0 and no BADSIG/ERRSIG/EXPKEYSIG/REVKEYSIG. */
 
+#include "diag.h"
 #include "macro.h"
 
 #define GPGV_STATUS_MAX (64U * 1024U)   /* bytes of status output we read */
@@ -15,22 +16,22 @@ extern const char *const gpg_default_keyrings[];
 /* The first default keyring that exists, or NULL. */
 const char *gpg_find_default_keyring(void);
 
-typedef struct GpgResult {
-        char *fingerprint;  /* of the signing (sub)key, from VALIDSIG: primary key when given */
-        char *reason;       /* on failure: one human phrase ("signed by key 0123… not in the keyring") */
-} GpgResult;
-void gpg_result_done(GpgResult *r);
+/* Each check returns 0 with *ret_fingerprint (may be NULL) set to the fingerprint of the signing
+ * (sub)key from VALIDSIG (the primary key's when given), -EBADMSG when the signature is not valid,
+ * with one human phrase as diag's cause ("signed by key 0123…, which is not in the keyring"), or
+ * another -errno when gpgv could not run. */
 
 /* Checks a detached signature (sig, sig_size bytes) over the contents of data_fd (read from its
- * start). 0 when valid, -EBADMSG (reason set) when not, other -errno when gpgv could not run. */
-int gpg_verify_detached(const char *keyring, const void *sig, size_t sig_size, int data_fd, GpgResult *ret);
+ * start). */
+int gpg_verify_detached(const char *keyring, const void *sig, size_t sig_size, int data_fd, char **ret_fingerprint,
+                        Diag *diag);
 /* Likewise for the in-memory data. */
 int gpg_verify_detached_memory(const char *keyring, const void *sig, size_t sig_size, const void *data,
-                               size_t data_size, GpgResult *ret);
+                               size_t data_size, char **ret_fingerprint, Diag *diag);
 /* Checks a clearsigned message and returns the signed text as gpgv wrote it (NUL-terminated). */
 int gpg_verify_clearsigned(const char *keyring, const void *msg, size_t msg_size, char **ret_text,
-                           size_t *ret_text_size, GpgResult *ret);
+                           size_t *ret_text_size, char **ret_fingerprint, Diag *diag);
 
-/* Parses gpgv status output (untrusted-sized; bounded by GPGV_STATUS_MAX). 0 with the
- * fingerprint when the status says a valid signature, -EBADMSG with reason otherwise. */
-int gpg_parse_status(const char *status, size_t size, GpgResult *ret);
+/* Parses gpgv status output (untrusted-sized; bounded by GPGV_STATUS_MAX): as the checks above,
+ * by what the status says. */
+int gpg_parse_status(const char *status, size_t size, char **ret_fingerprint, Diag *diag);

@@ -153,9 +153,10 @@ static int try_list(PullVerifyPlan *p, const Source *s, const char *name, Checks
         return plan_use_list(p, name, &f.data, f.size, fmt, filename, s->diag);
 }
 
-static int gpg_reason(int r, GpgResult *g, const char *what, Diag *diag) {
+/* A signature check of what failed with r, and what gpgv said about it in g. */
+static int gpg_reason(int r, const Diag *g, const char *what, Diag *diag) {
         if (r == -EBADMSG)
-                return pull_fail(diag, r, what, "%s", g->reason ?: "");
+                return pull_fail(diag, r, what, "%s", g->cause ?: "");
         if (r == -ENOEXEC)
                 return pull_fail(diag, r, what, "cannot run gpgv");
         return pull_fail(diag, r, what, "signature check failed");
@@ -241,8 +242,9 @@ int pull_verify_plan(const char *base, const char *filename, PullVerify mode, co
                 if (r < 0)
                         return r;
                 if (r > 0) {
-                        _cleanup_(gpg_result_done) GpgResult g = {};
-                        r = gpg_verify_detached_memory(keyring, sig.data, sig.size, sums.data, sums.size, &g);
+                        _cleanup_diag_ Diag g = DIAG_INIT;
+                        _cleanup_free_ char *fpr = NULL;
+                        r = gpg_verify_detached_memory(keyring, sig.data, sig.size, sums.data, sums.size, &fpr, &g);
                         if (r < 0)
                                 return gpg_reason(r, &g, signame, diag);
                         /* Signed, but not about this file: try the next source. */
@@ -250,7 +252,7 @@ int pull_verify_plan(const char *base, const char *filename, PullVerify mode, co
                         if (r < 0)
                                 return r;
                         if (r > 0) {
-                                p.fingerprint = TAKE_PTR(g.fingerprint);
+                                p.fingerprint = TAKE_PTR(fpr);
                                 p.description = strjoin("SHA256SUMS, signed (", signame, ")");
                                 return plan_finish(&p, ret);
                         }
@@ -263,17 +265,17 @@ int pull_verify_plan(const char *base, const char *filename, PullVerify mode, co
         if (r < 0)
                 return r;
         if (r > 0 && clearsign_is_signed(digests.data, digests.size)) {
-                _cleanup_(gpg_result_done) GpgResult g = {};
-                _cleanup_free_ char *text = NULL;
+                _cleanup_diag_ Diag g = DIAG_INIT;
+                _cleanup_free_ char *text = NULL, *fpr = NULL;
                 size_t tn = 0;
-                r = gpg_verify_clearsigned(keyring, digests.data, digests.size, &text, &tn, &g);
+                r = gpg_verify_clearsigned(keyring, digests.data, digests.size, &text, &tn, &fpr, &g);
                 if (r < 0)
                         return gpg_reason(r, &g, n_digests, diag);
                 r = plan_use_list(&p, n_digests, &text, tn, CHECKSUM_FORMAT_DIGESTS, filename, diag);
                 if (r < 0)
                         return r;
                 if (r > 0) {
-                        p.fingerprint = TAKE_PTR(g.fingerprint);
+                        p.fingerprint = TAKE_PTR(fpr);
                         p.description = strjoin(n_digests, " (SHA512, clearsigned)");
                         return plan_finish(&p, ret);
                 }
@@ -327,12 +329,10 @@ int pull_verify_download(const PullVerifyPlan *plan, const Checksum *actual, int
                 }
         }
         if (plan->sig) {
-                _cleanup_(gpg_result_done) GpgResult g = {};
-                int r = gpg_verify_detached(keyring, plan->sig, plan->sig_size, data_fd, &g);
+                _cleanup_diag_ Diag g = DIAG_INIT;
+                int r = gpg_verify_detached(keyring, plan->sig, plan->sig_size, data_fd, ret_fingerprint, &g);
                 if (r < 0)
                         return gpg_reason(r, &g, plan->sig_name, diag);
-                if (ret_fingerprint)
-                        *ret_fingerprint = TAKE_PTR(g.fingerprint);
         }
         return 0;
 }

@@ -7,12 +7,14 @@
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
-        GpgResult g = {};
-        int r = gpg_parse_status((const char *) data, size, &g);
-        if (r == 0 && (!g.fingerprint || (strlen(g.fingerprint) != 40 && strlen(g.fingerprint) != 64)))
+        char *fpr = NULL;
+        Diag g = DIAG_INIT;
+        int r = gpg_parse_status((const char *) data, size, &fpr, &g);
+        if (r == 0 && (!fpr || (strlen(fpr) != 40 && strlen(fpr) != 64)))
                 __builtin_trap();
-        if (r == -EBADMSG && (!g.reason || strpbrk(g.reason, "\n\r\033")))
+        if (r == -EBADMSG && (!g.cause || strpbrk(g.cause, "\n\r\033")))
                 __builtin_trap(); /* reasons end up in a one-line error */
-        gpg_result_done(&g);
+        free(fpr);
+        diag_done(&g);
         return 0;
 }

@@ -127,44 +127,62 @@ static void test_sidecar(void **state) {
 }
 
 static void test_gpg_status(void **state) {
-        GpgResult g = {};
+        char *fpr = NULL;
+        Diag g = DIAG_INIT;
         const char *good = "[GNUPG:] NEWSIG\n[GNUPG:] GOODSIG 1122334455667788 Someone\n"
                            "[GNUPG:] VALIDSIG 0123456789ABCDEF0123456789ABCDEF01234567 2026-11-30 1 0 4 0 22 10 00 "
                            "FEDCBA9876543210FEDCBA9876543210FEDCBA98\n";
-        assert_int_equal(gpg_parse_status(good, strlen(good), &g), 0);
-        assert_string_equal(g.fingerprint, "FEDCBA9876543210FEDCBA9876543210FEDCBA98");
-        gpg_result_done(&g);
+        assert_int_equal(gpg_parse_status(good, strlen(good), &fpr, &g), 0);
+        assert_string_equal(fpr, "FEDCBA9876543210FEDCBA9876543210FEDCBA98");
+        free(fpr);
+        fpr = NULL;
+        diag_done(&g);
 
         const char *nokey = "[GNUPG:] NEWSIG\n[GNUPG:] ERRSIG 1122334455667788 22 10 00 1 9\n[GNUPG:] NO_PUBKEY 1122334455667788\n";
-        assert_int_equal(gpg_parse_status(nokey, strlen(nokey), &g), -EBADMSG);
-        assert_non_null(strstr(g.reason, "not in the keyring"));
-        gpg_result_done(&g);
+        assert_int_equal(gpg_parse_status(nokey, strlen(nokey), &fpr, &g), -EBADMSG);
+        assert_non_null(strstr(g.cause, "not in the keyring"));
+        free(fpr);
+        fpr = NULL;
+        diag_done(&g);
 
         const char *badsig = "[GNUPG:] BADSIG 1122334455667788 Someone\n";
-        assert_int_equal(gpg_parse_status(badsig, strlen(badsig), &g), -EBADMSG);
-        assert_non_null(strstr(g.reason, "bad signature"));
-        gpg_result_done(&g);
+        assert_int_equal(gpg_parse_status(badsig, strlen(badsig), &fpr, &g), -EBADMSG);
+        assert_non_null(strstr(g.cause, "bad signature"));
+        free(fpr);
+        fpr = NULL;
+        diag_done(&g);
 
         /* A good and a bad signature: bad. VALIDSIG with a bogus fingerprint: bad. Nothing: bad. */
         const char *mixed = "[GNUPG:] VALIDSIG 0123456789ABCDEF0123456789ABCDEF01234567 x\n[GNUPG:] BADSIG 11 x\n";
-        assert_int_equal(gpg_parse_status(mixed, strlen(mixed), &g), -EBADMSG);
-        gpg_result_done(&g);
+        assert_int_equal(gpg_parse_status(mixed, strlen(mixed), &fpr, &g), -EBADMSG);
+        free(fpr);
+        fpr = NULL;
+        diag_done(&g);
         const char *bogus = "[GNUPG:] VALIDSIG nothex\n";
-        assert_int_equal(gpg_parse_status(bogus, strlen(bogus), &g), -EBADMSG);
-        gpg_result_done(&g);
-        assert_int_equal(gpg_parse_status("", 0, &g), -EBADMSG);
-        gpg_result_done(&g);
+        assert_int_equal(gpg_parse_status(bogus, strlen(bogus), &fpr, &g), -EBADMSG);
+        free(fpr);
+        fpr = NULL;
+        diag_done(&g);
+        assert_int_equal(gpg_parse_status("", 0, &fpr, &g), -EBADMSG);
+        free(fpr);
+        fpr = NULL;
+        diag_done(&g);
         /* Key ids from the signature are shown only as hex. */
         const char *evil = "[GNUPG:] NO_PUBKEY \x1b[31mred\n";
-        assert_int_equal(gpg_parse_status(evil, strlen(evil), &g), -EBADMSG);
-        assert_null(strchr(g.reason, '\x1b'));
-        gpg_result_done(&g);
+        assert_int_equal(gpg_parse_status(evil, strlen(evil), &fpr, &g), -EBADMSG);
+        assert_null(strchr(g.cause, '\x1b'));
+        free(fpr);
+        fpr = NULL;
+        diag_done(&g);
         /* Status output over the limit. */
         _cleanup_free_ char *big = calloc(1, GPGV_STATUS_MAX + 2);
         memset(big, '\n', GPGV_STATUS_MAX + 1);
-        assert_int_equal(gpg_parse_status(big, GPGV_STATUS_MAX, &g), -EBADMSG);
-        gpg_result_done(&g);
-        assert_int_equal(gpg_parse_status(big, GPGV_STATUS_MAX + 1, &g), -EFBIG);
+        assert_int_equal(gpg_parse_status(big, GPGV_STATUS_MAX, &fpr, &g), -EBADMSG);
+        free(fpr);
+        fpr = NULL;
+        diag_done(&g);
+        assert_int_equal(gpg_parse_status(big, GPGV_STATUS_MAX + 1, &fpr, &g), -EFBIG);
+        diag_done(&g);
 }
 
 static void test_url(void **state) {
