@@ -303,7 +303,8 @@ static int verb_import(int argc, char *argv[], bool tar) {
         const char *what = ctx.what, *name = ctx.args.name;
         _cleanup_(tar_import_freep) TarImport *ti = NULL;
         _cleanup_(raw_import_freep) RawImport *ri = NULL;
-        r = tar ? tar_import_new(ctx.root, name, &ctx.options, &ti) : raw_import_new(ctx.root, name, &ctx.options, &ri);
+        r = tar ? tar_import_new(ctx.root, name, &ctx.options, &ti)
+                : raw_import_new(ctx.root, name, &ctx.options, &ri);
         if (r < 0)
                 return log_image_error(r, what, name);
         _cleanup_diag_ Diag diag = DIAG_INIT;

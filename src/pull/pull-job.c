@@ -742,8 +742,8 @@ static int job_run_base(Job *j, const char *base, const char *url, const char *f
                 const Checksum *got = j->o->checksum.algo == CHECKSUM_SHA512 ? &sha512 : &sha256;
                 if (!checksum_equal(got, &j->o->checksum)) {
                         _cleanup_free_ char *h = checksum_to_hex(got);
-                        r = pull_fail(j->diag, -EBADMSG, NULL, "checksum mismatch: --checksum= does not match the download (%s)",
-                                      h ?: "");
+                        r = pull_fail(j->diag, -EBADMSG, NULL,
+                                      "checksum mismatch: --checksum= does not match the download (%s)", h ?: "");
                         goto bad;
                 }
         }

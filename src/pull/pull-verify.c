@@ -189,11 +189,13 @@ int pull_verify_plan(const char *base, const char *filename, PullVerify mode, co
                 /* FILE.sha256, then SHA256SUMS. */
                 const char *const lists[] = { n_sha256, "SHA256SUMS" };
                 for (size_t i = 0; i < ELEMENTSOF(lists); i++) {
-                        r = try_list(&p, &src, lists[i], i == 0 ? CHECKSUM_FORMAT_SINGLE : CHECKSUM_FORMAT_SUMS, filename);
+                        ChecksumFormat fmt = i == 0 ? CHECKSUM_FORMAT_SINGLE : CHECKSUM_FORMAT_SUMS;
+                        r = try_list(&p, &src, lists[i], fmt, filename);
                         if (r < 0)
                                 return r;
                         if (r > 0) {
-                                p.description = i == 0 ? strjoin(n_sha256, " (", checksum_algo_to_string(p.checksum.algo), ")")
+                                const char *algo = checksum_algo_to_string(p.checksum.algo);
+                                p.description = i == 0 ? strjoin(n_sha256, " (", algo, ")")
                                                        : strdup("SHA256SUMS (unsigned)");
                                 return plan_finish(&p, ret);
                         }
@@ -248,7 +250,8 @@ int pull_verify_plan(const char *base, const char *filename, PullVerify mode, co
                         if (r < 0)
                                 return gpg_reason(r, &g, signame, diag);
                         /* Signed, but not about this file: try the next source. */
-                        r = plan_use_list(&p, "SHA256SUMS", &sums.data, sums.size, CHECKSUM_FORMAT_SUMS, filename, diag);
+                        r = plan_use_list(&p, "SHA256SUMS", &sums.data, sums.size, CHECKSUM_FORMAT_SUMS, filename,
+                                          diag);
                         if (r < 0)
                                 return r;
                         if (r > 0) {
@@ -291,7 +294,9 @@ int pull_verify_plan(const char *base, const char *filename, PullVerify mode, co
                 return r;
         if (r == 0)
                 return pull_fail(diag, -ENOKEY, NULL,
-                                 "no signature found (tried SHA256SUMS.gpg, SHA256SUMS.asc, %s clearsigned, .asc, .sig)", n_digests);
+                                 "no signature found (tried SHA256SUMS.gpg, SHA256SUMS.asc, %s clearsigned, "
+                                 ".asc, .sig)",
+                                 n_digests);
         p.sig = TAKE_PTR(dsig.data);
         p.sig_size = dsig.size;
         p.sig_name = strdup(dsig_name);
