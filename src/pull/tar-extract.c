@@ -102,8 +102,7 @@ ImportLimits import_limits_resolve(const ImportLimits *l) {
         return r;
 }
 
-/* tar_path_normalize() with the cause as a static string in *ret_reason. */
-static int path_normalize(const char *path, const ImportLimits *limits, char **ret, const char **ret_reason) {
+int tar_path_normalize(const char *path, const ImportLimits *limits, char **ret, Diag *diag) {
         ImportLimits l = import_limits_resolve(limits);
         const char *reason = NULL;
         _cleanup_free_ char *out = NULL;
@@ -168,16 +167,7 @@ static int path_normalize(const char *path, const ImportLimits *limits, char **r
         return 0;
 
 refuse:
-        *ret_reason = reason;
-        return r;
-}
-
-int tar_path_normalize(const char *path, const ImportLimits *limits, char **ret, Diag *diag) {
-        const char *reason = NULL;
-        int r = path_normalize(path, limits, ret, &reason);
-        if (r < 0 && reason)
-                return diag_fail(diag, r, NULL, "%s", reason);
-        return r;
+        return diag_fail(diag, r, NULL, "%s", reason);
 }
 
 int tar_extract_new(int root_fd, const ImportLimits *limits, TarExtract **ret) {
@@ -566,8 +556,10 @@ static int extract_node(TarExtract *x, int parent, const char *name, const TarEn
 
 static int extract_hardlink(TarExtract *x, int parent, const char *name, const char *path, const TarEntry *e) {
         _cleanup_free_ char *target = NULL;
-        const char *reason = NULL;
-        int r = path_normalize(e->hardlink, &x->limits, &target, &reason);
+        /* A Diag of its own: the target's refusal is worded anew. */
+        _cleanup_diag_ Diag nd = DIAG_INIT;
+        int r = tar_path_normalize(e->hardlink, &x->limits, &target, &nd);
+        const char *reason = nd.cause;
         if (r < 0)
                 return fail(x, r, reason && streq(reason, "absolute path") ? "hardlink target is an absolute path"
                                   : reason && strstr(reason, "..")      ? "hardlink target contains \"..\""
