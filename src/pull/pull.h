@@ -66,8 +66,8 @@ int tar_import_new(ImageRoot *root, const char *name, const ImportOptions *opts,
  * cannot be loaded (libarchive, checked before anything is read, or the decoder's, once the magic
  * bytes are known) is -ELIBACC/-ELIBBAD (see dlopen-util.h). On success diag's warnings say what
  * the import repaired or left out instead of failing (an ACL the kernel would refuse, …), one per
- * kind: "entry \"PATH\": WHAT" with the first entry it happened to (made printable) and ", and N
- * more entries like it". */
+ * kind: "entry \"PATH\": WHAT" with the first entry it happened to (made printable) and " (and N
+ * more entries like it)". */
 int tar_import_run(TarImport *t, int fd, Diag *diag);
 /* Renames the finished tree into place (with read_only as requested). */
 int tar_import_publish(TarImport *t);
@@ -95,8 +95,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(RawImport *, raw_import_free);
 
 /* import-fs: copies the directory tree at src_fd (O_DIRECTORY) into the new image name by the
  * clone ladder (clone_tree(): a btrfs snapshot, else a reflink copy, else a copy), under a hidden
- * name published when complete, read-only when opts asks (of opts only force and read_only
- * apply; NULL is none). -EEXIST (unless force), -EBUSY or -EINVAL for a bad name as image_temp_new()
+ * name published when complete, read-only when opts asks (of opts only force and read_only apply;
+ * NULL is neither). -EEXIST (unless force), -EBUSY or -EINVAL for a bad name as image_temp_new()
  * returns them. *ret_method (may be NULL) says how it was copied. */
 int import_fs(ImageRoot *root, int src_fd, const char *name, const ImportOptions *opts, CloneMethod *ret_method);
 
