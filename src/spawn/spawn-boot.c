@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "fd-util.h"
+#include "mount-util.h"
 #include "spawn-boot.h"
 #include "spawn-cgroup.h"
 #include "spawn-internal.h"

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 
 #include "fd-util.h"
+#include "mount-util.h"
 #include "spawn-cgroup.h"
 #include "spawn-internal.h"
 #include "spawn-seccomp.h"

@@ -9,6 +9,7 @@
 
 #include "atomic-file.h"
 #include "fd-util.h"
+#include "mount-util.h"
 #include "spawn-internal.h"
 #include "util.h"
 

@@ -71,9 +71,6 @@ int spawn_stub_exec(int stub_fd, pid_t payload, const uint8_t id[16]);
 /* Makes the prepared root (and --volatile) a mount point; returns its path (borrowed or in buf). */
 int mount_setup_root(const SpawnConfig *c, const PreparedRoot *p, const struct SpawnUserns *u, char *buf, size_t buflen,
                      const char **ret_path, SpawnError *e);
-/* --private-users: missing mount points below an idmapped root are made as this uid (the host's
- * root has no uid there); (uid_t) -1: not needed. Set in the setup process only. */
-void mount_set_creator(uid_t uid);
 int mount_api_vfs(int root_fd, const SpawnConfig *c, const char *console_path, SpawnError *e);
 /* --bind=…:rootidmap: per mount (c->mounts' index), a user namespace mapping the source's owner
  * to the container's root, made by the parent (spawn_run: it needs the host's /proc), and the
@@ -88,16 +85,6 @@ int mount_custom(int root_fd, const SpawnConfig *c, const struct SpawnUserns *u,
 /* --inaccessible: after the custom mounts, so that a mask lies on top of them. */
 int mount_inaccessible(int root_fd, const SpawnConfig *c, SpawnError *e);
 int mount_make_root_read_only(const char *root_path, SpawnError *e);
-/* Resolves path below root_fd (RESOLVE_IN_ROOT), creating what is missing: directories, and the
- * last component as a directory or (dir false) an empty file. Returns an O_PATH fd. */
-int open_mount_target(int root_fd, const char *path, bool dir, int *ret);
-/* Bind mounts source_fd on target_fd (open_tree/move_mount), read-only before it appears. */
-int bind_fd(int source_fd, int target_fd, bool recursive, bool read_only);
-/* The same, idmapped through the user namespace userns_fd (or not, with -EBADF) before it appears. */
-int bind_fd_idmapped(int source_fd, int target_fd, bool recursive, bool read_only, int userns_fd);
-/* "/proc/self/fd/N" */
-#define FD_PATH_MAX 32
-const char *fd_path(char buf[static FD_PATH_MAX], int fd);
 
 /* spawn-files.c: /etc files inside the root (before pivot_root). */
 int setup_machine_id(int root_fd, const SpawnConfig *c, uint8_t ret_id[16], SpawnError *e);

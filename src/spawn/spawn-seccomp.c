@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 
 #include "fd-util.h"
+#include "mount-util.h"
 #include "spawn-seccomp.h"
 #include "util.h"
 
@@ -610,14 +611,13 @@ static void cache_store(const char *key, const SpawnSeccomp *s) {
         for (size_t i = 0; i < s->n_programs; i++)
                 if (loop_write(fd, s->programs[i].filter, s->programs[i].len * sizeof(struct sock_filter)) < 0)
                         return;
-        char name[17], tmp[40], fdp[32];
+        char name[17], tmp[40], fdp[FD_PATH_MAX];
         cache_name(key, name);
         _cleanup_free_ char *rnd = NULL;
         if (random_hex(8, &rnd) < 0)
                 return;
         snprintf(tmp, sizeof(tmp), ".#%s", rnd);
-        snprintf(fdp, sizeof(fdp), "/proc/self/fd/%i", fd);
-        if (linkat(AT_FDCWD, fdp, dfd, tmp, AT_SYMLINK_FOLLOW) < 0)
+        if (linkat(AT_FDCWD, fd_path(fdp, fd), dfd, tmp, AT_SYMLINK_FOLLOW) < 0)
                 return;
         if (renameat(dfd, tmp, dfd, name) < 0)
                 (void) unlinkat(dfd, tmp, 0);
