@@ -38,7 +38,7 @@ static void id128_to_text(const uint8_t id[16], char ret[33]) {
                 snprintf(ret + 2 * i, 3, "%02x", id[i]);
 }
 
-int setup_machine_id(int root_fd, const SpawnConfig *c, uint8_t ret_id[16], SpawnError *e) {
+int setup_machine_id(int root_fd, const SpawnConfig *c, uint8_t ret_id[16], Diag *diag) {
         _cleanup_free_ char *text = NULL;
         size_t size = 0;
         uint8_t id[16];
@@ -53,7 +53,7 @@ int setup_machine_id(int root_fd, const SpawnConfig *c, uint8_t ret_id[16], Spaw
                 _cleanup_free_ char *hex = NULL;
                 int r = random_hex(16, &hex);
                 if (r < 0)
-                        return spawn_error(e, r, "machine id: %m");
+                        return diag_fail(diag, r, NULL, "machine id: %m");
                 (void) uuid_parse(hex, id);
         }
         memcpy(ret_id, id, 16);
@@ -71,16 +71,16 @@ int setup_machine_id(int root_fd, const SpawnConfig *c, uint8_t ret_id[16], Spaw
         hex[33] = 0;
         _cleanup_close_ int run = openat2_resolve(root_fd, "run", O_RDONLY | O_DIRECTORY, 0, RESOLVE_ROOT);
         if (run < 0)
-                return spawn_error(e, run, "open /run: %m");
+                return diag_fail(diag, run, NULL, "open /run: %m");
         int r = write_file_atomic_at(run, "machine-id", hex, 33, 0444, ATOMIC_FILE_EXACT_MODE);
         if (r < 0)
-                return spawn_error(e, r, "write /run/machine-id: %m");
+                return diag_fail(diag, r, NULL, "write /run/machine-id: %m");
         _cleanup_close_ int s = openat(run, "machine-id", O_PATH | O_CLOEXEC | O_NOFOLLOW);
         _cleanup_close_ int t = openat2_resolve(root_fd, "etc/machine-id", O_PATH, 0, RESOLVE_ROOT);
         if (s < 0 || t < 0)
-                return spawn_error(e, s < 0 ? negative_errno() : t, "machine id: %m");
+                return diag_fail(diag, s < 0 ? negative_errno() : t, NULL, "machine id: %m");
         if ((r = bind_fd(s, t, false, true)) < 0)
-                return spawn_error(e, r, "bind /etc/machine-id: %m");
+                return diag_fail(diag, r, NULL, "bind /etc/machine-id: %m");
         return 0;
 }
 
@@ -131,7 +131,7 @@ static bool root_writable(const SpawnConfig *c) {
 
 #define STATIC_RESOLV_CONF "/usr/lib/systemd/resolv.conf"
 
-int setup_resolv_conf(int root_fd, const SpawnConfig *c, SpawnError *e) {
+int setup_resolv_conf(int root_fd, const SpawnConfig *c, Diag *diag) {
         ResolvConfMode m = c->resolv_conf;
         bool automatic = m == RESOLV_CONF_AUTO;
         if (automatic) /* as nspawn without systemd-resolved on the host */
@@ -162,11 +162,11 @@ int setup_resolv_conf(int root_fd, const SpawnConfig *c, SpawnError *e) {
         }
         /* The automatic choice is best effort (the host may have none), as in nspawn. */
         if (r < 0 && !automatic)
-                return spawn_error(e, r, "--resolv-conf=%s: %m", resolv_conf_mode_to_string(m));
+                return diag_fail(diag, r, NULL, "--resolv-conf=%s: %m", resolv_conf_mode_to_string(m));
         return 0;
 }
 
-int setup_timezone(int root_fd, const SpawnConfig *c, SpawnError *e) {
+int setup_timezone(int root_fd, const SpawnConfig *c, Diag *diag) {
         TimezoneMode m = c->timezone;
         bool automatic = m == TIMEZONE_AUTO;
         char target[256] = "";
@@ -243,7 +243,7 @@ int setup_timezone(int root_fd, const SpawnConfig *c, SpawnError *e) {
         }
         }
         if (r < 0 && !automatic)
-                return spawn_error(e, r, "--timezone=%s: %m", timezone_mode_to_string(m));
+                return diag_fail(diag, r, NULL, "--timezone=%s: %m", timezone_mode_to_string(m));
         return 0;
 }
 

@@ -6,18 +6,9 @@
 #include <poll.h>
 #include <termios.h>
 
+#include "diag.h"
 #include "spawn.h"
 #include "spawn-boot.h"
-
-/* Why the container could not be started, sent from the child to the parent over a CLOEXEC pipe
- * (one write below PIPE_BUF, so it arrives whole). */
-typedef struct SpawnError {
-        int error;
-        char message[500];
-} SpawnError;
-
-/* Records the first failure with its cause; returns r (negative). */
-int spawn_error(SpawnError *e, int r, const char *format, ...) _printf_(3, 4);
 
 typedef struct ChildArgs {
         SpawnConfig *config;
@@ -49,6 +40,9 @@ _noreturn_ void spawn_child(ChildArgs *a);
 /* --private-users: the container's init, made in the user namespace's PID namespace; it takes
  * over the mount namespace spawn_child() prepared and execs the payload. */
 _noreturn_ void spawn_init(ChildArgs *a);
+/* Parent: what the container's setup reported on the error pipe (read end fd): its failure,
+ * recorded in diag and returned; 0 when the pipe closed without one (at the payload's exec). */
+int spawn_child_read_error(int fd, Diag *diag);
 
 /* clone3()'s arguments (struct clone_args of Linux 5.7), for spawn-clone.c and the -a fork. */
 typedef struct CloneArgs {
@@ -70,8 +64,8 @@ int spawn_stub_exec(int stub_fd, pid_t payload, const uint8_t id[16]);
 /* spawn-mount.c: run in the child, in its new mount namespace, before pivot_root. */
 /* Makes the prepared root (and --volatile) a mount point; returns its path (borrowed or in buf). */
 int mount_setup_root(const SpawnConfig *c, const PreparedRoot *p, const struct SpawnUserns *u, char *buf, size_t buflen,
-                     const char **ret_path, SpawnError *e);
-int mount_api_vfs(int root_fd, const SpawnConfig *c, const char *console_path, SpawnError *e);
+                     const char **ret_path, Diag *diag);
+int mount_api_vfs(int root_fd, const SpawnConfig *c, const char *console_path, Diag *diag);
 /* --bind=…:rootidmap: per mount (c->mounts' index), a user namespace mapping the source's owner
  * to the container's root, made by the parent (spawn_run: it needs the host's /proc), and the
  * owner it mapped; -EBADF where there is none. */
@@ -81,15 +75,15 @@ typedef struct BindOwnerMaps {
         size_t n;
 } BindOwnerMaps;
 /* u: the user namespace (--private-users), for idmapped bind mounts; NULL without one. */
-int mount_custom(int root_fd, const SpawnConfig *c, const struct SpawnUserns *u, const BindOwnerMaps *o, SpawnError *e);
+int mount_custom(int root_fd, const SpawnConfig *c, const struct SpawnUserns *u, const BindOwnerMaps *o, Diag *diag);
 /* --inaccessible: after the custom mounts, so that a mask lies on top of them. */
-int mount_inaccessible(int root_fd, const SpawnConfig *c, SpawnError *e);
-int mount_make_root_read_only(const char *root_path, SpawnError *e);
+int mount_inaccessible(int root_fd, const SpawnConfig *c, Diag *diag);
+int mount_make_root_read_only(const char *root_path, Diag *diag);
 
 /* spawn-files.c: /etc files inside the root (before pivot_root). */
-int setup_machine_id(int root_fd, const SpawnConfig *c, uint8_t ret_id[16], SpawnError *e);
-int setup_resolv_conf(int root_fd, const SpawnConfig *c, SpawnError *e);
-int setup_timezone(int root_fd, const SpawnConfig *c, SpawnError *e);
+int setup_machine_id(int root_fd, const SpawnConfig *c, uint8_t ret_id[16], Diag *diag);
+int setup_resolv_conf(int root_fd, const SpawnConfig *c, Diag *diag);
+int setup_timezone(int root_fd, const SpawnConfig *c, Diag *diag);
 int loopback_up(void);
 
 /* spawn-console.c: the parent's side of the pty. */

@@ -496,12 +496,10 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
         }
 
         /* The child reports a failed setup, or the pipe closes on its exec. */
-        SpawnError e = {};
-        ssize_t n = loop_read(error_pipe[0], &e, sizeof(e));
-        if (n > 0) {
-                e.message[sizeof(e.message) - 1] = 0;
-                r = e.error < 0 ? e.error : -EIO;
-                *ret_error = strdup(e.message);
+        Diag setup = DIAG_INIT;
+        if ((r = spawn_child_read_error(error_pipe[0], &setup)) < 0) {
+                *ret_error = strdup(diag_message(&setup) ?: "");
+                diag_done(&setup);
                 goto finish;
         }
         if (!WIFEXITED(setup_status) || WEXITSTATUS(setup_status) != 0) {
