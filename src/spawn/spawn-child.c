@@ -404,7 +404,11 @@ _noreturn_ void spawn_child(ChildArgs *args) {
         const char *root_path;
         if (userns)
                 mount_set_creator(c->uid_shift);
-        if (mount_setup_root(c, a->root, userns ? a->userns : NULL, root_buf, sizeof(root_buf), &root_path, &diag) < 0)
+        /* --private-users: the image presented to the user namespace (idmapped or chowned) before
+         * anything volatile is built on top of it. */
+        if (mount_root(a->root, &root_path, &diag) < 0 ||
+            (userns && spawn_userns_present_root(a->userns, c, a->root->path, a->root->kind == PREPARED_OVERLAY, &diag) < 0) ||
+            mount_root_finish(c, root_path, userns ? c->uid_shift : 0, root_buf, sizeof(root_buf), &root_path, &diag) < 0)
                 child_fail(a, &diag);
         _cleanup_close_ int root_fd = open(root_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (root_fd < 0) {
@@ -413,7 +417,7 @@ _noreturn_ void spawn_child(ChildArgs *args) {
         }
         uint8_t id[16];
         if (mount_api_vfs(root_fd, c, a->console_path, &diag) < 0 ||
-            mount_custom(root_fd, c, userns ? a->userns : NULL, a->owner_maps, &diag) < 0 ||
+            mount_custom(root_fd, c, userns ? a->userns->userns_fd : -EBADF, a->owner_maps, &diag) < 0 ||
             mount_inaccessible(root_fd, c, &diag) < 0 ||
             setup_machine_id(root_fd, c, id, &diag) < 0 || setup_resolv_conf(root_fd, c, &diag) < 0 ||
             setup_timezone(root_fd, c, &diag) < 0)

@@ -62,9 +62,14 @@ int spawn_stub_memfd(int *ret);
 int spawn_stub_exec(int stub_fd, pid_t payload, const uint8_t id[16]);
 
 /* spawn-mount.c: run in the child, in its new mount namespace, before pivot_root. */
-/* Makes the prepared root (and --volatile) a mount point; returns its path (borrowed or in buf). */
-int mount_setup_root(const SpawnConfig *c, const PreparedRoot *p, const struct SpawnUserns *u, char *buf, size_t buflen,
-                     const char **ret_path, Diag *diag);
+/* Makes the prepared root a mount point of its own (bound on itself, or the -x overlay mounted);
+ * *ret_path is where (borrowed from p). */
+int mount_root(const PreparedRoot *p, const char **ret_path, Diag *diag);
+/* Then (once the root is presented to a user namespace) --volatile on top of root, its tmpfs
+ * owned by root_uid (the container's root), and no device node below it; *ret_path is root's
+ * path copied into buf. */
+int mount_root_finish(const SpawnConfig *c, const char *root, uid_t root_uid, char *buf, size_t buflen,
+                      const char **ret_path, Diag *diag);
 int mount_api_vfs(int root_fd, const SpawnConfig *c, const char *console_path, Diag *diag);
 /* --bind=…:rootidmap: per mount (c->mounts' index), a user namespace mapping the source's owner
  * to the container's root, made by the parent (spawn_run: it needs the host's /proc), and the
@@ -74,8 +79,9 @@ typedef struct BindOwnerMaps {
         uid_t *owners;
         size_t n;
 } BindOwnerMaps;
-/* u: the user namespace (--private-users), for idmapped bind mounts; NULL without one. */
-int mount_custom(int root_fd, const SpawnConfig *c, const struct SpawnUserns *u, const BindOwnerMaps *o, Diag *diag);
+/* userns_fd: the container's user namespace (--private-users), for idmapped bind mounts; -EBADF
+ * without one. */
+int mount_custom(int root_fd, const SpawnConfig *c, int userns_fd, const BindOwnerMaps *o, Diag *diag);
 /* --inaccessible: after the custom mounts, so that a mask lies on top of them. */
 int mount_inaccessible(int root_fd, const SpawnConfig *c, Diag *diag);
 int mount_make_root_read_only(const char *root_path, Diag *diag);

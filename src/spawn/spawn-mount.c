@@ -10,7 +10,6 @@
 #include "fd-util.h"
 #include "mount-util.h"
 #include "spawn-internal.h"
-#include "spawn-userns.h"
 #include "util.h"
 
 /* The container's mounts, made by its first process in its own mount namespace before
@@ -64,11 +63,20 @@ static int overlay_options(char **lower, size_t n_lower, int upper_fd, int work_
         return 0;
 }
 
-int mount_setup_root(const SpawnConfig *c, const PreparedRoot *p, const SpawnUserns *u, char *buf, size_t buflen,
-                     const char **ret_path, Diag *diag) {
-        const char *root = p->path;
-        int r;
+/* overlayfs at target: the one lower layer lfd below the upper and work directories ufd and wfd. */
+static int mount_overlay_on(const char *target, int lfd, int ufd, int wfd, const char *what, Diag *diag) {
+        char l[FD_PATH_MAX];
+        char *lower[] = { (char *) fd_path(l, lfd) };
+        _cleanup_free_ char *opts = NULL;
+        int r = overlay_options(lower, 1, ufd, wfd, &opts);
+        if (r < 0)
+                return diag_fail(diag, r, NULL, "overlay options: %m");
+        if (mount("overlay", target, "overlay", 0, opts) < 0)
+                return diag_fail(diag, negative_errno(), NULL, "mount %s overlay: %m", what);
+        return 0;
+}
 
+int mount_root(const PreparedRoot *p, const char **ret_path, Diag *diag) {
         /* Nothing we mount may propagate to the host. */
         if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
                 return diag_fail(diag, negative_errno(), NULL, "make mounts private: %m");
@@ -81,81 +89,83 @@ int mount_setup_root(const SpawnConfig *c, const PreparedRoot *p, const SpawnUse
                 _cleanup_close_ int wfd = open(p->overlay_work, O_PATH | O_DIRECTORY | O_CLOEXEC);
                 if (lfd < 0 || ufd < 0 || wfd < 0)
                         return diag_fail(diag, negative_errno(), NULL, "open overlay layers: %m");
-                char l[FD_PATH_MAX];
-                char *lower[] = { (char *) fd_path(l, lfd) };
-                _cleanup_free_ char *opts = NULL;
-                r = overlay_options(lower, 1, ufd, wfd, &opts);
+                int r = mount_overlay_on(p->overlay_mountpoint, lfd, ufd, wfd, "ephemeral", diag);
                 if (r < 0)
-                        return diag_fail(diag, r, NULL, "overlay options: %m");
-                if (mount("overlay", p->overlay_mountpoint, "overlay", 0, opts) < 0)
-                        return diag_fail(diag, negative_errno(), NULL, "mount ephemeral overlay: %m");
-                root = p->overlay_mountpoint;
-        } else if (mount(p->path, p->path, NULL, MS_BIND | MS_REC, NULL) < 0)
-                return diag_fail(diag, negative_errno(), NULL, "bind mount root: %m");
-
-        /* --private-users: the image presented to the user namespace (idmapped or chowned)
-         * before anything volatile is built on top of it. */
-        const char *what = NULL;
-        if (u && (r = spawn_userns_present_root(u, c, p->path, p->kind == PREPARED_OVERLAY, &what)) < 0)
-                return diag_fail(diag, r, NULL, r == -EOPNOTSUPP ? "%s" : "%s: %m", what);
-
-        if (c->volatile_mode == VOLATILE_YES || c->volatile_mode == VOLATILE_OVERLAY) {
-                _cleanup_close_ int lfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-                if (lfd < 0)
-                        return diag_fail(diag, negative_errno(), NULL, "open root: %m");
-                /* Its root directory the container root's (with a user namespace: the range's base). */
-                char tmpfs_opts[64];
-                snprintf(tmpfs_opts, sizeof(tmpfs_opts), "mode=0755,uid=%u,gid=%u", u && u->userns_fd >= 0 ? (unsigned) c->uid_shift : 0U,
-                         u && u->userns_fd >= 0 ? (unsigned) c->uid_shift : 0U);
-                if (mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV | MS_STRICTATIME, tmpfs_opts) < 0)
-                        return diag_fail(diag, negative_errno(), NULL, "mount volatile tmpfs: %m");
-                _cleanup_close_ int tfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (tfd < 0)
-                        return diag_fail(diag, negative_errno(), NULL, "open volatile tmpfs: %m");
-                if (c->volatile_mode == VOLATILE_YES) {
-                        /* A tmpfs root with the image's /usr read-only; the merged-/usr symlinks
-                         * (bin → usr/bin, …) of the image are recreated so commands resolve. */
-                        _cleanup_close_ int ufd = openat2_resolve(lfd, "usr", O_PATH | O_DIRECTORY, 0, RESOLVE_ROOT);
-                        if (ufd < 0)
-                                return diag_fail(diag, ufd, NULL, "volatile: the image has no /usr: %m");
-                        if (mkdirat(tfd, "usr", 0755) < 0)
-                                return diag_fail(diag, negative_errno(), NULL, "volatile: mkdir /usr: %m");
-                        _cleanup_close_ int ut = openat(tfd, "usr", O_PATH | O_DIRECTORY | O_CLOEXEC);
-                        if (ut < 0 || (r = bind_fd(ufd, ut, true, true)) < 0)
-                                return diag_fail(diag, ut < 0 ? negative_errno() : r, NULL, "volatile: bind /usr: %m");
-                        static const char *const links[] = { "bin", "sbin", "lib", "lib32", "lib64", "libx32" };
-                        for (size_t i = 0; i < ELEMENTSOF(links); i++) {
-                                char target[64];
-                                ssize_t n = readlinkat(lfd, links[i], target, sizeof(target) - 1);
-                                if (n <= 0)
-                                        continue;
-                                target[n] = 0;
-                                if ((startswith(target, "usr/") || startswith(target, "/usr/")) &&
-                                    symlinkat(target, tfd, links[i]) < 0)
-                                        return diag_fail(diag, negative_errno(), NULL, "volatile: symlink /%s: %m", links[i]);
-                        }
-                } else {
-                        struct stat st;
-                        if (fstat(lfd, &st) < 0)
-                                return diag_fail(diag, negative_errno(), NULL, "stat root: %m");
-                        if (mkdirat(tfd, "upper", st.st_mode & 07777) < 0 || mkdirat(tfd, "work", 0700) < 0)
-                                return diag_fail(diag, negative_errno(), NULL, "volatile: make overlay layers: %m");
-                        _cleanup_close_ int ufd = openat(tfd, "upper", O_PATH | O_DIRECTORY | O_CLOEXEC);
-                        _cleanup_close_ int wfd = openat(tfd, "work", O_PATH | O_DIRECTORY | O_CLOEXEC);
-                        if (ufd < 0 || wfd < 0)
-                                return diag_fail(diag, negative_errno(), NULL, "volatile: open overlay layers: %m");
-                        if (fchownat(ufd, "", st.st_uid, st.st_gid, AT_EMPTY_PATH) < 0)
-                                return diag_fail(diag, negative_errno(), NULL, "volatile: chown upper layer: %m");
-                        char l[FD_PATH_MAX];
-                        char *lower[] = { (char *) fd_path(l, lfd) };
-                        _cleanup_free_ char *opts = NULL;
-                        r = overlay_options(lower, 1, ufd, wfd, &opts);
-                        if (r < 0)
-                                return diag_fail(diag, r, NULL, "overlay options: %m");
-                        if (mount("overlay", root, "overlay", 0, opts) < 0)
-                                return diag_fail(diag, negative_errno(), NULL, "mount volatile overlay: %m");
-                }
+                        return r;
+                *ret_path = p->overlay_mountpoint;
+                return 0;
         }
+        if (mount(p->path, p->path, NULL, MS_BIND | MS_REC, NULL) < 0)
+                return diag_fail(diag, negative_errno(), NULL, "bind mount root: %m");
+        *ret_path = p->path;
+        return 0;
+}
+
+/* --volatile=yes: a tmpfs root (tfd) with the image's (lfd) /usr read-only; the merged-/usr
+ * symlinks (bin → usr/bin, …) of the image are recreated so commands resolve. */
+static int mount_volatile_usr(int lfd, int tfd, Diag *diag) {
+        _cleanup_close_ int ufd = openat2_resolve(lfd, "usr", O_PATH | O_DIRECTORY, 0, RESOLVE_ROOT);
+        if (ufd < 0)
+                return diag_fail(diag, ufd, NULL, "volatile: the image has no /usr: %m");
+        if (mkdirat(tfd, "usr", 0755) < 0)
+                return diag_fail(diag, negative_errno(), NULL, "volatile: mkdir /usr: %m");
+        int r = 0;
+        _cleanup_close_ int ut = openat(tfd, "usr", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (ut < 0 || (r = bind_fd(ufd, ut, true, true)) < 0)
+                return diag_fail(diag, ut < 0 ? negative_errno() : r, NULL, "volatile: bind /usr: %m");
+        static const char *const links[] = { "bin", "sbin", "lib", "lib32", "lib64", "libx32" };
+        for (size_t i = 0; i < ELEMENTSOF(links); i++) {
+                char target[64];
+                ssize_t n = readlinkat(lfd, links[i], target, sizeof(target) - 1);
+                if (n <= 0)
+                        continue;
+                target[n] = 0;
+                if ((startswith(target, "usr/") || startswith(target, "/usr/")) && symlinkat(target, tfd, links[i]) < 0)
+                        return diag_fail(diag, negative_errno(), NULL, "volatile: symlink /%s: %m", links[i]);
+        }
+        return 0;
+}
+
+/* --volatile=overlay: the image (lfd) below an upper layer on the tmpfs tfd, mounted at root. */
+static int mount_volatile_overlay(const char *root, int lfd, int tfd, Diag *diag) {
+        struct stat st;
+        if (fstat(lfd, &st) < 0)
+                return diag_fail(diag, negative_errno(), NULL, "stat root: %m");
+        if (mkdirat(tfd, "upper", st.st_mode & 07777) < 0 || mkdirat(tfd, "work", 0700) < 0)
+                return diag_fail(diag, negative_errno(), NULL, "volatile: make overlay layers: %m");
+        _cleanup_close_ int ufd = openat(tfd, "upper", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int wfd = openat(tfd, "work", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (ufd < 0 || wfd < 0)
+                return diag_fail(diag, negative_errno(), NULL, "volatile: open overlay layers: %m");
+        if (fchownat(ufd, "", st.st_uid, st.st_gid, AT_EMPTY_PATH) < 0)
+                return diag_fail(diag, negative_errno(), NULL, "volatile: chown upper layer: %m");
+        return mount_overlay_on(root, lfd, ufd, wfd, "volatile", diag);
+}
+
+static int mount_volatile(const SpawnConfig *c, const char *root, uid_t root_uid, Diag *diag) {
+        if (c->volatile_mode != VOLATILE_YES && c->volatile_mode != VOLATILE_OVERLAY)
+                return 0;
+        _cleanup_close_ int lfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (lfd < 0)
+                return diag_fail(diag, negative_errno(), NULL, "open root: %m");
+        /* Its root directory the container root's (with a user namespace: the range's base). */
+        char tmpfs_opts[64];
+        snprintf(tmpfs_opts, sizeof(tmpfs_opts), "mode=0755,uid=%u,gid=%u", (unsigned) root_uid, (unsigned) root_uid);
+        if (mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV | MS_STRICTATIME, tmpfs_opts) < 0)
+                return diag_fail(diag, negative_errno(), NULL, "mount volatile tmpfs: %m");
+        _cleanup_close_ int tfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (tfd < 0)
+                return diag_fail(diag, negative_errno(), NULL, "open volatile tmpfs: %m");
+        if (c->volatile_mode == VOLATILE_YES)
+                return mount_volatile_usr(lfd, tfd, diag);
+        return mount_volatile_overlay(root, lfd, tfd, diag);
+}
+
+int mount_root_finish(const SpawnConfig *c, const char *root, uid_t root_uid, char *buf, size_t buflen,
+                      const char **ret_path, Diag *diag) {
+        int r = mount_volatile(c, root, root_uid, diag);
+        if (r < 0)
+                return r;
         /* No device node of the image can be used: a hostile image may ship one with the numbers
          * of a host disk, and the device policy does not see a mount() of a disk the host has
          * mounted already (the kernel reuses its super block without opening the device). The
@@ -392,7 +402,7 @@ static int make_overlay_work_dir(int root_fd, const char *path) {
         return RET_NERRNO(openat(pfd, slash + 1, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
 }
 
-static int mount_custom_one(int root_fd, const CustomMount *m, const SpawnUserns *u, int owner_ns_fd, uid_t owner,
+static int mount_custom_one(int root_fd, const CustomMount *m, int userns_fd, int owner_ns_fd, uid_t owner,
                             Diag *diag) {
         _cleanup_close_ int t = -EBADF;
         int r;
@@ -412,11 +422,11 @@ static int mount_custom_one(int root_fd, const CustomMount *m, const SpawnUserns
                  * rootidmap: a mapping of the source's owner alone, to the container's root (uid
                  * and gid by that number, as nspawn's make_userns() writes both maps). */
                 int ns = -EBADF;
-                if (m->idmap != BIND_IDMAP_NONE && (!u || u->userns_fd < 0))
+                if (m->idmap != BIND_IDMAP_NONE && userns_fd < 0)
                         return diag_fail(diag, -EINVAL, NULL, "bind %s: %s needs --private-users", m->source,
                                            bind_idmap_to_string(m->idmap));
                 if (m->idmap == BIND_IDMAP_CONTAINER)
-                        ns = u->userns_fd;
+                        ns = userns_fd;
                 else if (m->idmap == BIND_IDMAP_OWNER) {
                         /* Made by the parent (it needs the host's /proc): spawn_run(). The owner
                          * it mapped must still be the source's. */
@@ -485,9 +495,9 @@ static int mount_custom_one(int root_fd, const CustomMount *m, const SpawnUserns
         }
 }
 
-int mount_custom(int root_fd, const SpawnConfig *c, const SpawnUserns *u, const BindOwnerMaps *o, Diag *diag) {
+int mount_custom(int root_fd, const SpawnConfig *c, int userns_fd, const BindOwnerMaps *o, Diag *diag) {
         for (size_t i = 0; i < c->n_mounts; i++) {
-                int r = mount_custom_one(root_fd, &c->mounts[i], u, o && o->fds ? o->fds[i] : -EBADF,
+                int r = mount_custom_one(root_fd, &c->mounts[i], userns_fd, o && o->fds ? o->fds[i] : -EBADF,
                                          o && o->owners ? o->owners[i] : (uid_t) -1, diag);
                 if (r < 0)
                         return r;

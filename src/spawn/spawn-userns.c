@@ -425,39 +425,38 @@ static int idmap_root(int userns_fd, const char *root_path) {
         return RET_NERRNO(move_mount(tree, "", AT_FDCWD, root_path, MOVE_MOUNT_F_EMPTY_PATH));
 }
 
-int spawn_userns_present_root(
-        const SpawnUserns *u, const SpawnConfig *c, const char *root_path, bool overlay, const char **ret_what) {
+/* -EOPNOTSUPP says what was not possible by itself; other errors add their reason. */
+static int present_root_fail(Diag *diag, int r, const char *what) {
+        return diag_fail(diag, r, NULL, r == -EOPNOTSUPP ? "%s" : "%s: %m", what);
+}
+
+int spawn_userns_present_root(const SpawnUserns *u, const SpawnConfig *c, const char *root_path, bool overlay, Diag *diag) {
         int r;
         bool chown_tree = u->chown;
         if (u->userns_fd < 0)
                 return 0;
         /* An ephemeral overlay can be neither idmapped (overlayfs refuses) nor chowned (every
          * file would be copied up). */
-        if (overlay && (chown_tree || u->idmap)) {
-                *ret_what = "a user namespace from the settings file with -x on an overlayfs root, which can be "
-                            "neither idmapped nor chowned (give --private-users on the command line: -x then copies)";
-                return -EOPNOTSUPP;
-        }
+        if (overlay && (chown_tree || u->idmap))
+                return present_root_fail(diag, -EOPNOTSUPP,
+                                         "a user namespace from the settings file with -x on an overlayfs root, which can be "
+                                         "neither idmapped nor chowned (give --private-users on the command line: -x then copies)");
         if (u->idmap) {
                 r = idmap_root(u->userns_fd, root_path);
                 /* auto: a file system that cannot be idmapped is chowned instead. */
-                if (r < 0 && !(u->chown_fallback && (r == -EINVAL || r == -EOPNOTSUPP || r == -ENOSYS || r == -EPERM))) {
-                        *ret_what = "idmapped mount of the root";
-                        return r;
-                }
+                if (r < 0 && !(u->chown_fallback && (r == -EINVAL || r == -EOPNOTSUPP || r == -ENOSYS || r == -EPERM)))
+                        return present_root_fail(diag, r, "idmapped mount of the root");
                 chown_tree = r < 0;
         }
         if (!chown_tree)
                 return 0;
         _cleanup_close_ int fd = open(root_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0) {
-                *ret_what = "open the root";
-                return negative_errno();
-        }
+        if (fd < 0)
+                return present_root_fail(diag, negative_errno(), "open the root");
         r = tree_shift_owners(fd, u->chown_from, c->uid_shift, USERNS_RANGE_DEFAULT);
         if (r < 0)
-                *ret_what = r == -E2BIG ? "chown the tree (deeper than 256 levels)" : "chown the tree";
-        return r;
+                return present_root_fail(diag, r, r == -E2BIG ? "chown the tree (deeper than 256 levels)" : "chown the tree");
+        return 0;
 }
 
 int spawn_userns_chown_api(int root_fd, const SpawnConfig *c, int console_fd) {
