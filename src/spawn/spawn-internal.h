@@ -28,7 +28,6 @@ typedef struct ChildArgs {
         int close_fds[4];    /* the parent's own fds, closed first by the child */
         const struct SpawnSeccomp *seccomp; /* the compiled system-call filter (spawn-seccomp.h) */
         int stub_fd;         /* -a: the stub init in a sealed memfd (spawn-stub.c) */
-        int init_close[2];   /* --private-users: the helper's fds, closed by init */
         bool in_cgroup;      /* made in the container's cgroup (spawn_clone) */
         const struct BindOwnerMaps *owner_maps; /* --bind=…:rootidmap */
 } ChildArgs;

@@ -148,8 +148,11 @@ static int open_ns(pid_t pid, const char *name, int *ret) {
         return 0;
 }
 
-int spawn_userns_mapping(uid_t from, uid_t to, uid_t n, int *ret_fd) {
-        int ready[2], done[2];
+/* A helper process for making namespaces, with two pipes: the helper says on ready[1] that it
+ * made them, and waits on done[0] until the parent, which has taken their fds meanwhile, closes
+ * done[1] (helper_end()). Each process keeps only its own ends. Returns the helper's PID (0 in
+ * the helper) or -errno. */
+static pid_t helper_start(int ready[2], int done[2]) {
         if (pipe2(ready, O_CLOEXEC) < 0)
                 return negative_errno();
         if (pipe2(done, O_CLOEXEC) < 0) {
@@ -167,17 +170,30 @@ int spawn_userns_mapping(uid_t from, uid_t to, uid_t n, int *ret_fd) {
                 safe_close(done[1]);
                 return r;
         }
+        safe_close(pid == 0 ? ready[0] : ready[1]);
+        safe_close(pid == 0 ? done[1] : done[0]);
+        return pid;
+}
+
+/* The parent's end of the helper: lets it go and reaps it. */
+static void helper_end(pid_t pid, int ready_fd, int done_fd) {
+        safe_close(ready_fd);
+        safe_close(done_fd);
+        (void) waitpid(pid, NULL, 0);
+}
+
+int spawn_userns_mapping(uid_t from, uid_t to, uid_t n, int *ret_fd) {
+        int ready[2], done[2];
+        pid_t pid = helper_start(ready, done);
+        if (pid < 0)
+                return pid;
         if (pid == 0) {
                 char c = 0;
-                safe_close(ready[0]);
-                safe_close(done[1]);
                 if (unshare(CLONE_NEWUSER) < 0 || write(ready[1], &c, 1) != 1)
                         _exit(EXIT_FAILURE);
                 (void) !read(done[0], &c, 1); /* until the parent took the namespace */
                 _exit(EXIT_SUCCESS);
         }
-        safe_close(ready[1]);
-        safe_close(done[0]);
         char c;
         int r = read(ready[0], &c, 1) == 1 ? 0 : -ECHILD;
         if (r >= 0)
@@ -187,70 +203,55 @@ int spawn_userns_mapping(uid_t from, uid_t to, uid_t n, int *ret_fd) {
         int fd = -EBADF;
         if (r >= 0)
                 r = open_ns(pid, "user", &fd);
-        safe_close(ready[0]);
-        safe_close(done[1]);
-        (void) waitpid(pid, NULL, 0);
+        helper_end(pid, ready[0], done[1]);
         if (r < 0)
                 return r;
         *ret_fd = fd;
         return 0;
 }
 
-static int init_main(void *userdata) {
-        ChildArgs *a = userdata;
-        safe_close(a->init_close[0]);
-        safe_close(a->init_close[1]);
-        spawn_init(a);
+/* What the helper hands to the container's init: the function to run, and the helper's own fds,
+ * which init closes first (else the parent would not see the helper's end of them). */
+typedef struct InitStart {
+        const SpawnUsernsInit *init;
+        int close_fds[2];
+} InitStart;
+
+static int init_start(void *userdata) {
+        InitStart *s = userdata;
+        safe_close(s->close_fds[0]);
+        safe_close(s->close_fds[1]);
+        return s->init->fn(s->init->arg);
 }
 
 /* A helper process unshares the user namespace and, as its root, the namespaces it is to own,
  * and makes the container's init in its PID namespace (PID 1; cowpen's child by CLONE_PARENT).
  * The parent writes the maps and takes fds of all of them. */
-static int make_namespaces(uid_t shift, uid_t range, bool net, ChildArgs *init_args, SpawnUserns *u) {
+static int make_namespaces(uid_t shift, uid_t range, bool net, const SpawnUsernsInit *init, SpawnUserns *u) {
         int ready[2], done[2];
-        if (pipe2(ready, O_CLOEXEC) < 0)
-                return negative_errno();
-        if (pipe2(done, O_CLOEXEC) < 0) {
-                int r = negative_errno();
-                safe_close(ready[0]);
-                safe_close(ready[1]);
-                return r;
-        }
-        pid_t pid = fork();
-        if (pid < 0) {
-                int r = negative_errno();
-                safe_close(ready[0]);
-                safe_close(ready[1]);
-                safe_close(done[0]);
-                safe_close(done[1]);
-                return r;
-        }
+        pid_t pid = helper_start(ready, done);
+        if (pid < 0)
+                return pid;
         if (pid == 0) {
-                safe_close(ready[0]);
-                safe_close(done[1]);
                 if (unshare(CLONE_NEWUSER) < 0 ||
                     unshare(CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | (net ? CLONE_NEWNET : 0)) < 0)
                         _exit(EXIT_FAILURE);
                 /* In the container's cgroup from the start, where the kernel can (spawn-clone.c). */
-                init_args->init_close[0] = ready[1];
-                init_args->init_close[1] = done[0];
-                pid_t init = spawn_clone(CLONE_PARENT, init_args->cgroup ? init_args->cgroup->fd : -EBADF, false, init_main,
-                                         init_args, &init_args->in_cgroup);
-                if (init < 0)
+                InitStart start = { .init = init, .close_fds = { ready[1], done[0] } };
+                pid_t pid1 = spawn_clone(CLONE_PARENT, init->cgroup_fd, false, init_start, &start, init->ret_in_cgroup);
+                if (pid1 < 0)
                         _exit(EXIT_FAILURE);
-                if (write(ready[1], &init, sizeof(init)) != (ssize_t) sizeof(init))
+                if (write(ready[1], &pid1, sizeof(pid1)) != (ssize_t) sizeof(pid1))
                         _exit(EXIT_FAILURE);
                 /* Until the parent took its fds. */
                 char c;
                 (void) !read(done[0], &c, 1);
                 _exit(EXIT_SUCCESS);
         }
-        safe_close(ready[1]);
-        safe_close(done[0]);
         int r = 0;
-        pid_t init = -1;
-        if (read(ready[0], &init, sizeof(init)) != (ssize_t) sizeof(init) || init <= 0) {
-                init = -1;
+        pid_t pid1 = -1;
+        if (read(ready[0], &pid1, sizeof(pid1)) != (ssize_t) sizeof(pid1) || pid1 <= 0) {
+                pid1 = -1;
                 r = -ECHILD; /* the helper could not unshare or fork */
         }
         if (r >= 0)
@@ -264,13 +265,11 @@ static int make_namespaces(uid_t shift, uid_t range, bool net, ChildArgs *init_a
         if (r >= 0)
                 r = open_ns(pid, "ipc", &u->ipc_fd);
         if (r >= 0)
-                r = open_ns(init, "pid", &u->pid_fd);
+                r = open_ns(pid1, "pid", &u->pid_fd);
         if (r >= 0 && net)
                 r = open_ns(pid, "net", &u->net_fd);
-        safe_close(ready[0]);
-        safe_close(done[1]);
-        (void) waitpid(pid, NULL, 0);
-        u->init_pid = init;
+        helper_end(pid, ready[0], done[1]);
+        u->init_pid = pid1;
         return r;
 }
 
@@ -365,10 +364,10 @@ int spawn_userns_prepare(SpawnConfig *c, int root_fd, const char *machine, Spawn
         return 0;
 }
 
-int spawn_userns_make(const SpawnConfig *c, ChildArgs *init_args, SpawnUserns *u, char **ret_error) {
+int spawn_userns_make(const SpawnConfig *c, const SpawnUsernsInit *init, SpawnUserns *u, char **ret_error) {
         if (c->private_users == PRIVATE_USERS_NO)
                 return 0;
-        int r = make_namespaces(c->uid_shift, c->uid_range, c->private_network, init_args, u);
+        int r = make_namespaces(c->uid_shift, c->uid_range, c->private_network, init, u);
         if (r < 0) {
                 *ret_error = strdup("create the user namespace");
                 return r;

@@ -81,10 +81,19 @@ int private_users_ownership_parse(const char *s, PrivateUsersOwnership *ret);
 /* Parent, first: resolves yes/pick into c->uid_shift (pick holds a lock on the range while the
  * container runs) and decides the ownership mode from the root directory's owner. */
 int spawn_userns_prepare(SpawnConfig *c, int root_fd, const char *machine, SpawnUserns *ret, char **ret_error);
-/* Parent, once everything init needs is in place (it is a copy of our memory from now on):
- * makes the namespaces and the container's init (spawn_init(init_args)), waiting. */
-struct ChildArgs;
-int spawn_userns_make(const SpawnConfig *c, struct ChildArgs *init_args, SpawnUserns *u, char **ret_error);
+/* The container's init: fn(arg), in a copy of our memory as it is at spawn_userns_make(), made
+ * in the cgroup cgroup_fd where the kernel can (spawn_clone(): *ret_in_cgroup, in init's copy,
+ * says whether it was). */
+typedef struct SpawnUsernsInit {
+        int (*fn)(void *arg);
+        void *arg;
+        int cgroup_fd;
+        bool *ret_in_cgroup;
+} SpawnUsernsInit;
+
+/* Parent, once everything init needs is in place: makes the namespaces and the container's init,
+ * which waits for the setup's hand-over (spawn_userns_take_over()). */
+int spawn_userns_make(const SpawnConfig *c, const SpawnUsernsInit *init, SpawnUserns *u, char **ret_error);
 
 /* Parent, around clone: the child is created in the PID namespace, the parent's own is
  * restored right after. */

@@ -243,6 +243,10 @@ static int child_main(void *userdata) {
         spawn_child(userdata);
 }
 
+static int init_main(void *userdata) {
+        spawn_init(userdata);
+}
+
 typedef struct Run {
         pid_t pid;
         int terminated_by; /* the signal a PID 1 payload without handler was killed for */
@@ -410,7 +414,6 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
                 .init_fd = handoff[1],
                 .seccomp = c->no_seccomp ? NULL : &seccomp,
                 .stub_fd = stub_fd,
-                .init_close = { -EBADF, -EBADF },
                 .owner_maps = &owner_maps,
         };
         args.close_fds[0] = sfd;
@@ -440,7 +443,8 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
          * config and boot set up) and waits; it keeps the other end of the socket. */
         ChildArgs init_args = args;
         init_args.close_fds[3] = handoff[0];
-        if ((r = spawn_userns_make(c, &init_args, &userns, ret_error)) < 0)
+        SpawnUsernsInit init = { .fn = init_main, .arg = &init_args, .cgroup_fd = cgroup.fd, .ret_in_cgroup = &init_args.in_cgroup };
+        if ((r = spawn_userns_make(c, &init, &userns, ret_error)) < 0)
                 goto finish;
         if (userns.init_pid > 0 && (r = spawn_cgroup_place(&cgroup, userns.init_pid)) < 0) {
                 *ret_error = strdup("move init into the container's cgroup");
