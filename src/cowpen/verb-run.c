@@ -779,10 +779,10 @@ int verb_run(int argc, char *argv[]) {
         }
 
         for (;;) {
-                _cleanup_free_ char *error = NULL;
-                r = spawn_run(&c, root, &error);
+                _cleanup_diag_ Diag diag = DIAG_INIT;
+                r = spawn_run(&c, root, &diag);
                 if (r < 0) {
-                        r = log_error_errno(r, "run %s: %s", root->machine, error ?: strerror(-r));
+                        r = log_diag_error(r, &diag, "run %s", root->machine);
                         break;
                 }
                 if (r != SPAWN_STATUS_REBOOT)

@@ -69,12 +69,10 @@ static int make_notify_socket(SpawnBoot *b) {
         return 0;
 }
 
-int spawn_boot_prepare(SpawnBoot *b, const SpawnConfig *c, const char *machine, char **ret_error) {
-        int r;
-        if ((r = make_notify_socket(b)) < 0) {
-                *ret_error = strdup("create the notify socket");
-                return r;
-        }
+int spawn_boot_prepare(SpawnBoot *b, const SpawnConfig *c, const char *machine, Diag *diag) {
+        int r = make_notify_socket(b);
+        if (r < 0)
+                return diag_fail(diag, r, NULL, "create the notify socket");
         return 0;
 }
 

@@ -296,22 +296,17 @@ static int attach_device_policy(SpawnCgroup *cg, const SpawnConfig *c) {
         return RET_NERRNO(syscall(SYS_bpf, BPF_PROG_ATTACH, &a, sizeof(a)));
 }
 
-int spawn_cgroup_make(SpawnCgroup *cg, const SpawnConfig *c, const char *machine, char **ret_error) {
+int spawn_cgroup_make(SpawnCgroup *cg, const SpawnConfig *c, const char *machine, Diag *diag) {
         int r = make_cgroup(cg, machine);
         if (r == -ENOMEDIUM)
-                *ret_error = strdup("a container needs a cgroup2 hierarchy on the host (none is mounted)");
-        else if (r < 0 && asprintf(ret_error, "create the container's cgroup (for its device policy) below cowpen's: %s",
-                                   strerror(-r)) < 0)
-                *ret_error = NULL;
+                return diag_fail(diag, r, NULL, "a container needs a cgroup2 hierarchy on the host (none is mounted)");
         if (r < 0)
-                return r;
-        if ((r = attach_device_policy(cg, c)) < 0) {
-                if (r == -E2BIG)
-                        *ret_error = strdup("too many device nodes bound in");
-                else if (asprintf(ret_error, "restrict the container's device access (cgroup BPF): %s", strerror(-r)) < 0)
-                        *ret_error = NULL;
-                return r;
-        }
+                return diag_fail(diag, r, NULL, "create the container's cgroup (for its device policy) below cowpen's: %m");
+        r = attach_device_policy(cg, c);
+        if (r == -E2BIG)
+                return diag_fail(diag, r, NULL, "too many device nodes bound in");
+        if (r < 0)
+                return diag_fail(diag, r, NULL, "restrict the container's device access (cgroup BPF): %m");
         return 0;
 }
 

@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "diag.h"
 #include "spawn.h"
 
 /* Depth of the cgroup tree the container may leave behind that cleanup descends. */
@@ -37,8 +38,8 @@ typedef struct SpawnCgroup {
 #define SPAWN_CGROUP_NULL { .fd = -EBADF, .owner = (uid_t) -1 }
 
 /* Parent, before clone: makes the cgroup (removing what killed cowpens left) and attaches the
- * device policy. *ret_error is a short cause on failure. */
-int spawn_cgroup_make(SpawnCgroup *cg, const SpawnConfig *c, const char *machine, char **ret_error);
+ * device policy. */
+int spawn_cgroup_make(SpawnCgroup *cg, const SpawnConfig *c, const char *machine, Diag *diag);
 /* Parent: hands the cgroup to its owner (-b with --private-users), once the container's
  * processes are in it. */
 int spawn_cgroup_delegate(const SpawnCgroup *cg);

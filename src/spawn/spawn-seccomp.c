@@ -624,7 +624,7 @@ static void cache_store(const char *key, const SpawnSeccomp *s) {
         cache_prune(dfd);
 }
 
-int spawn_seccomp_prepare(const SpawnConfig *c, SpawnSeccomp *ret, char **ret_error) {
+int spawn_seccomp_prepare(const SpawnConfig *c, SpawnSeccomp *ret, Diag *diag) {
         uint64_t caps = spawn_config_capabilities(c);
         _cleanup_free_ char *key = NULL;
         bool use_cache = cache_enabled() && cache_key(c, caps, &key) >= 0;
@@ -635,17 +635,14 @@ int spawn_seccomp_prepare(const SpawnConfig *c, SpawnSeccomp *ret, char **ret_er
         SpawnSeccomp s = {};
         int r = make_plan(c, caps, &allow, &refuse);
         if (r < 0) {
-                *ret_error = strdup(r == -EINVAL ? "unknown system call group" : "system call filter");
+                (void) diag_fail(diag, r, NULL, r == -EINVAL ? "unknown system call group" : "system call filter");
                 goto finish;
         }
         for (size_t i = 0; i < 2 * ELEMENTSOF(local_archs) && r >= 0; i++) {
                 uint32_t arch = local_archs[i % ELEMENTSOF(local_archs)];
                 r = i < ELEMENTSOF(local_archs) ? build_main(arch, &allow, &refuse, &s) : build_args(arch, c, &s);
-                if (r < 0) {
-                        if (asprintf(ret_error, "build the system call filter for architecture %08x: %s", arch,
-                                     strerror(-r)) < 0)
-                                *ret_error = NULL;
-                }
+                if (r < 0)
+                        (void) diag_fail(diag, r, NULL, "build the system call filter for architecture %08x: %m", arch);
         }
         if (r < 0)
                 goto finish;

@@ -274,7 +274,7 @@ static int make_namespaces(uid_t shift, uid_t range, bool net, const SpawnUserns
 }
 
 /* The ownership mode for this tree: see spawn-userns.h. */
-static int decide_ownership(const SpawnConfig *c, const struct stat *root, SpawnUserns *u, char **ret_error) {
+static int decide_ownership(const SpawnConfig *c, const struct stat *root, SpawnUserns *u, Diag *diag) {
         bool owned = root->st_uid == c->uid_shift && root->st_gid == c->uid_shift;
         bool unshifted = root->st_uid < USERNS_RANGE_DEFAULT && root->st_gid < USERNS_RANGE_DEFAULT;
         uid_t base = root->st_uid & ~(USERNS_RANGE_DEFAULT - 1);
@@ -284,14 +284,11 @@ static int decide_ownership(const SpawnConfig *c, const struct stat *root, Spawn
         case PRIVATE_USERS_OWNERSHIP_MAP:
                 if (owned)
                         return 0;
-                if (!unshifted) {
-                        if (asprintf(ret_error,
-                                     "--private-users-ownership=map: the root directory belongs to uid %u, not to 0…65535 "
-                                     "(--private-users-ownership=chown shifts it)",
-                                     (unsigned) root->st_uid) < 0)
-                                *ret_error = NULL;
-                        return -EINVAL;
-                }
+                if (!unshifted)
+                        return diag_fail(diag, -EINVAL, NULL,
+                                         "--private-users-ownership=map: the root directory belongs to uid %u, not to 0…65535 "
+                                         "(--private-users-ownership=chown shifts it)",
+                                         (unsigned) root->st_uid);
                 u->idmap = true;
                 return 0;
         case PRIVATE_USERS_OWNERSHIP_CHOWN:
@@ -317,30 +314,25 @@ static int decide_ownership(const SpawnConfig *c, const struct stat *root, Spawn
         }
 }
 
-int spawn_userns_prepare(SpawnConfig *c, int root_fd, const char *machine, SpawnUserns *ret, char **ret_error) {
+int spawn_userns_prepare(SpawnConfig *c, int root_fd, const char *machine, SpawnUserns *ret, Diag *diag) {
         SpawnUserns u = SPAWN_USERNS_NULL;
         int r;
         struct stat st;
-        if (fstat(root_fd, &st) < 0) {
-                *ret_error = strdup("stat the root directory");
-                return negative_errno();
-        }
+        if (fstat(root_fd, &st) < 0)
+                return diag_fail(diag, negative_errno(), NULL, "stat the root directory");
         switch ((PrivateUsersMode) c->private_users) {
         case PRIVATE_USERS_YES:
                 /* As systemd-nspawn: the root directory's owner is the base, its low 16 bits 0. */
-                if ((st.st_uid & 0xFFFF) != 0 || st.st_uid != st.st_gid) {
-                        *ret_error = strdup("--private-users=yes: the root directory's owner is not a range base "
-                                            "(uid = gid, a multiple of 65536)");
-                        return -EINVAL;
-                }
+                if ((st.st_uid & 0xFFFF) != 0 || st.st_uid != st.st_gid)
+                        return diag_fail(diag, -EINVAL, NULL,
+                                         "--private-users=yes: the root directory's owner is not a range base "
+                                         "(uid = gid, a multiple of 65536)");
                 c->uid_shift = st.st_uid;
                 c->uid_range = USERNS_RANGE_DEFAULT;
                 break;
         case PRIVATE_USERS_PICK:
-                if ((r = pick_range(machine, c->uid_range ?: USERNS_RANGE_DEFAULT, &c->uid_shift, &u.lock_fd)) < 0) {
-                        *ret_error = strdup("--private-users=pick: no free uid range");
-                        return r;
-                }
+                if ((r = pick_range(machine, c->uid_range ?: USERNS_RANGE_DEFAULT, &c->uid_shift, &u.lock_fd)) < 0)
+                        return diag_fail(diag, r, NULL, "--private-users=pick: no free uid range");
                 c->uid_range = c->uid_range ?: USERNS_RANGE_DEFAULT;
                 break;
         case PRIVATE_USERS_FIXED:
@@ -351,27 +343,25 @@ int spawn_userns_prepare(SpawnConfig *c, int root_fd, const char *machine, Spawn
                 *ret = u;
                 return 0;
         }
-        if ((r = decide_ownership(c, &st, &u, ret_error)) < 0) {
+        if ((r = decide_ownership(c, &st, &u, diag)) < 0) {
                 spawn_userns_done(&u);
                 return r;
         }
         if ((u.chown || u.chown_fallback) && c->uid_range > USERNS_RANGE_DEFAULT) {
                 spawn_userns_done(&u);
-                *ret_error = strdup("--private-users-ownership=chown: a range over 65536 ids cannot be chowned into");
-                return -EINVAL;
+                return diag_fail(diag, -EINVAL, NULL,
+                                 "--private-users-ownership=chown: a range over 65536 ids cannot be chowned into");
         }
         *ret = u;
         return 0;
 }
 
-int spawn_userns_make(const SpawnConfig *c, const SpawnUsernsInit *init, SpawnUserns *u, char **ret_error) {
+int spawn_userns_make(const SpawnConfig *c, const SpawnUsernsInit *init, SpawnUserns *u, Diag *diag) {
         if (c->private_users == PRIVATE_USERS_NO)
                 return 0;
         int r = make_namespaces(c->uid_shift, c->uid_range, c->private_network, init, u);
-        if (r < 0) {
-                *ret_error = strdup("create the user namespace");
-                return r;
-        }
+        if (r < 0)
+                return diag_fail(diag, r, NULL, "create the user namespace");
         return 0;
 }
 

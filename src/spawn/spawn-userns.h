@@ -80,7 +80,7 @@ int private_users_ownership_parse(const char *s, PrivateUsersOwnership *ret);
 
 /* Parent, first: resolves yes/pick into c->uid_shift (pick holds a lock on the range while the
  * container runs) and decides the ownership mode from the root directory's owner. */
-int spawn_userns_prepare(SpawnConfig *c, int root_fd, const char *machine, SpawnUserns *ret, char **ret_error);
+int spawn_userns_prepare(SpawnConfig *c, int root_fd, const char *machine, SpawnUserns *ret, Diag *diag);
 /* The container's init: fn(arg), in a copy of our memory as it is at spawn_userns_make(), made
  * in the cgroup cgroup_fd where the kernel can (spawn_clone(): *ret_in_cgroup, in init's copy,
  * says whether it was). */
@@ -93,7 +93,7 @@ typedef struct SpawnUsernsInit {
 
 /* Parent, once everything init needs is in place: makes the namespaces and the container's init,
  * which waits for the setup's hand-over (spawn_userns_take_over()). */
-int spawn_userns_make(const SpawnConfig *c, const SpawnUsernsInit *init, SpawnUserns *u, char **ret_error);
+int spawn_userns_make(const SpawnConfig *c, const SpawnUsernsInit *init, SpawnUserns *u, Diag *diag);
 
 /* Parent, around clone: the child is created in the PID namespace, the parent's own is
  * restored right after. */

@@ -26,40 +26,25 @@
  * Untrusted input: none beyond the config (already parsed) and the error records the child
  * sends, whose message is NUL-terminated here before use. */
 
-static int validate(const SpawnConfig *c, char **ret_error) {
+static int validate(const SpawnConfig *c, Diag *diag) {
         for (size_t i = 0; i < c->n_mounts; i++) {
                 const CustomMount *m = &c->mounts[i];
                 struct stat st;
                 /* nspawn fails these when mounting ("Failed to map ids for bind mount"): before
                  * anything starts here. */
-                if (m->type == CUSTOM_MOUNT_BIND && m->idmap != BIND_IDMAP_NONE && c->private_users == PRIVATE_USERS_NO) {
-                        if (asprintf(ret_error, "bind %s%s: %s needs --private-users", m->source_in_root ? "+" : "", m->source,
-                                     bind_idmap_to_string(m->idmap)) < 0)
-                                *ret_error = NULL;
-                        return -EINVAL;
-                }
-                if (m->type == CUSTOM_MOUNT_BIND && !m->source_in_root && stat(m->source, &st) < 0) {
-                        int r = negative_errno();
-                        if (asprintf(ret_error, "bind source %s: %s", m->source, strerror(-r)) < 0)
-                                *ret_error = NULL;
-                        return r;
-                }
+                if (m->type == CUSTOM_MOUNT_BIND && m->idmap != BIND_IDMAP_NONE && c->private_users == PRIVATE_USERS_NO)
+                        return diag_fail(diag, -EINVAL, NULL, "bind %s%s: %s needs --private-users", m->source_in_root ? "+" : "",
+                                         m->source, bind_idmap_to_string(m->idmap));
+                if (m->type == CUSTOM_MOUNT_BIND && !m->source_in_root && stat(m->source, &st) < 0)
+                        return diag_fail(diag, negative_errno(), NULL, "bind source %s: %m", m->source);
                 if (m->type != CUSTOM_MOUNT_OVERLAY)
                         continue;
                 /* Layers "+PATH" are the container's: resolved inside it when mounted. */
                 for (char **l = m->lower; l && *l; l++)
-                        if (**l != '+' && (stat(*l, &st) < 0 || !S_ISDIR(st.st_mode))) {
-                                int r = errno > 0 ? -errno : -ENOTDIR;
-                                if (asprintf(ret_error, "overlay layer %s: %s", *l, strerror(-r)) < 0)
-                                        *ret_error = NULL;
-                                return r;
-                        }
-                if (m->upper && m->upper[0] != '+' && (stat(m->upper, &st) < 0 || !S_ISDIR(st.st_mode))) {
-                        int r = errno > 0 ? -errno : -ENOTDIR;
-                        if (asprintf(ret_error, "overlay upper layer %s: %s", m->upper, strerror(-r)) < 0)
-                                *ret_error = NULL;
-                        return r;
-                }
+                        if (**l != '+' && (stat(*l, &st) < 0 || !S_ISDIR(st.st_mode)))
+                                return diag_fail(diag, errno > 0 ? -errno : -ENOTDIR, NULL, "overlay layer %s: %m", *l);
+                if (m->upper && m->upper[0] != '+' && (stat(m->upper, &st) < 0 || !S_ISDIR(st.st_mode)))
+                        return diag_fail(diag, errno > 0 ? -errno : -ENOTDIR, NULL, "overlay upper layer %s: %m", m->upper);
         }
         return 0;
 }
@@ -178,7 +163,7 @@ static void remove_overlay_work_dirs(SpawnConfig *c, const PreparedRoot *root) {
 /* --bind=…:rootidmap: a user namespace per such mount mapping the source's owner (uid and gid of
  * that number, as nspawn) to the container's root, made here in the host's PID namespace (the
  * helper's /proc entry must be ours). A source "+PATH" is the container's, resolved in it. */
-static int make_owner_maps(const SpawnConfig *c, const PreparedRoot *root, BindOwnerMaps *o, char **ret_error) {
+static int make_owner_maps(const SpawnConfig *c, const PreparedRoot *root, BindOwnerMaps *o, Diag *diag) {
         for (size_t i = 0; i < c->n_mounts; i++) {
                 const CustomMount *m = &c->mounts[i];
                 if (m->type != CUSTOM_MOUNT_BIND || m->idmap != BIND_IDMAP_OWNER)
@@ -199,12 +184,9 @@ static int make_owner_maps(const SpawnConfig *c, const PreparedRoot *root, BindO
                 int r = s < 0 ? (m->source_in_root ? s : negative_errno()) : fstat(s, &st) < 0 ? negative_errno() : 0;
                 if (r >= 0)
                         r = spawn_userns_mapping(st.st_uid, c->uid_shift, 1, &o->fds[i]);
-                if (r < 0) {
-                        if (asprintf(ret_error, "bind %s%s: user namespace for rootidmap: %s", m->source_in_root ? "+" : "",
-                                     m->source, strerror(-r)) < 0)
-                                *ret_error = NULL;
-                        return r;
-                }
+                if (r < 0)
+                        return diag_fail(diag, r, NULL, "bind %s%s: user namespace for rootidmap: %m", m->source_in_root ? "+" : "",
+                                         m->source);
                 o->owners[i] = st.st_uid;
         }
         return 0;
@@ -289,37 +271,27 @@ static void forward_signal(Run *run, const SpawnConfig *c, int received) {
 /* --register=yes: systemd-machined must take the machine, or the run fails (as nspawn's
  * "Failed to register machine"). cowpen has no D-Bus client yet, so it says why it cannot;
  * auto runs unregistered. */
-static int check_register(const SpawnConfig *c, char **ret_error) {
+static int check_register(const SpawnConfig *c, Diag *diag) {
         static const char bus[] = "/run/dbus/system_bus_socket", machined[] = "/run/systemd/machines";
         if (c->register_mode != REGISTER_YES)
                 return 0;
-        int r;
-        if (access(bus, F_OK) < 0) {
-                r = negative_errno();
-                if (asprintf(ret_error, "cannot register the machine: no system bus (%s: %s)", bus, strerror(-r)) < 0)
-                        *ret_error = NULL;
-                return r;
-        }
-        if (access(machined, F_OK) < 0) {
-                r = negative_errno();
-                if (asprintf(ret_error, "cannot register the machine: systemd-machined is not running (%s: %s)", machined,
-                             strerror(-r)) < 0)
-                        *ret_error = NULL;
-                return r;
-        }
-        *ret_error = strdup("cannot register the machine: registration with systemd-machined is not implemented yet "
-                            "(--register=auto or no runs unregistered)");
-        return -EOPNOTSUPP;
+        if (access(bus, F_OK) < 0)
+                return diag_fail(diag, negative_errno(), NULL, "cannot register the machine: no system bus (%s: %m)", bus);
+        if (access(machined, F_OK) < 0)
+                return diag_fail(diag, negative_errno(), NULL,
+                                 "cannot register the machine: systemd-machined is not running (%s: %m)", machined);
+        return diag_fail(diag, -EOPNOTSUPP, NULL,
+                         "cannot register the machine: registration with systemd-machined is not implemented yet "
+                         "(--register=auto or no runs unregistered)");
 }
 
-int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
+int spawn_run(SpawnConfig *c, const PreparedRoot *root, Diag *diag) {
         int r;
 
-        *ret_error = NULL;
-        r = check_register(c, ret_error);
+        r = check_register(c, diag);
         if (r < 0)
                 return r;
-        r = validate(c, ret_error);
+        r = validate(c, diag);
         if (r < 0)
                 return r;
 
@@ -332,7 +304,7 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
 
         r = make_overlay_work_dirs(c);
         if (r < 0) {
-                *ret_error = strdup("overlay work directory");
+                (void) diag_fail(diag, r, NULL, "overlay work directory");
                 remove_overlay_work_dirs(c, root);
                 return r;
         }
@@ -340,7 +312,7 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
         Console con;
         r = console_open(&con, mode);
         if (r < 0) {
-                *ret_error = strdup("allocate a pty");
+                (void) diag_fail(diag, r, NULL, "allocate a pty");
                 remove_overlay_work_dirs(c, root);
                 return r;
         }
@@ -372,26 +344,26 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
         }
         if (pipe2(error_pipe, O_CLOEXEC) < 0 || pipe2(alive_pipe, O_CLOEXEC) < 0) {
                 r = negative_errno();
-                *ret_error = strdup("pipe");
+                (void) diag_fail(diag, r, NULL, "pipe");
                 goto finish;
         }
         if (c->private_users && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, handoff) < 0) {
                 r = negative_errno();
-                *ret_error = strdup("socketpair");
+                (void) diag_fail(diag, r, NULL, "socketpair");
                 goto finish;
         }
         sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
         if (sfd < 0) {
                 r = negative_errno();
-                *ret_error = strdup("signalfd");
+                (void) diag_fail(diag, r, NULL, "signalfd");
                 goto finish;
         }
 
         /* The system-call filter, compiled here (or found compiled), installed by the container. */
-        if (!c->no_seccomp && (r = spawn_seccomp_prepare(c, &seccomp, ret_error)) < 0)
+        if (!c->no_seccomp && (r = spawn_seccomp_prepare(c, &seccomp, diag)) < 0)
                 goto finish;
         if (c->as_pid2 && (r = spawn_stub_memfd(&stub_fd)) < 0) {
-                *ret_error = strdup("make the stub init");
+                (void) diag_fail(diag, r, NULL, "make the stub init");
                 goto finish;
         }
 
@@ -420,22 +392,22 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
         args.close_fds[1] = error_pipe[0];
         args.close_fds[2] = con.master;
         args.close_fds[3] = handoff[1];
-        if (c->private_users && (r = spawn_userns_prepare(c, root->fd, root->machine, &userns, ret_error)) < 0)
+        if (c->private_users && (r = spawn_userns_prepare(c, root->fd, root->machine, &userns, diag)) < 0)
                 goto finish;
-        if (c->private_users && (r = make_owner_maps(c, root, &owner_maps, ret_error)) < 0)
+        if (c->private_users && (r = make_owner_maps(c, root, &owner_maps, diag)) < 0)
                 goto finish;
         if ((r = chown_overlay_temp_tops(c)) < 0) {
-                *ret_error = strdup("hand the throw-away overlay layer to the container's root");
+                (void) diag_fail(diag, r, NULL, "hand the throw-away overlay layer to the container's root");
                 goto finish;
         }
         /* Every container gets a cgroup with the device policy; a booted init is delegated it. */
         if (c->boot && c->private_users)
                 cgroup.owner = c->uid_shift;
-        if ((r = spawn_cgroup_make(&cgroup, c, root->machine, ret_error)) < 0)
+        if ((r = spawn_cgroup_make(&cgroup, c, root->machine, diag)) < 0)
                 goto finish;
         if (c->boot) {
                 boot.notify_ready = c->notify_ready;
-                r = spawn_boot_prepare(&boot, c, root->machine, ret_error);
+                r = spawn_boot_prepare(&boot, c, root->machine, diag);
                 if (r < 0)
                         goto finish;
         }
@@ -444,14 +416,14 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
         ChildArgs init_args = args;
         init_args.close_fds[3] = handoff[0];
         SpawnUsernsInit init = { .fn = init_main, .arg = &init_args, .cgroup_fd = cgroup.fd, .ret_in_cgroup = &init_args.in_cgroup };
-        if ((r = spawn_userns_make(c, &init, &userns, ret_error)) < 0)
+        if ((r = spawn_userns_make(c, &init, &userns, diag)) < 0)
                 goto finish;
         if (userns.init_pid > 0 && (r = spawn_cgroup_place(&cgroup, userns.init_pid)) < 0) {
-                *ret_error = strdup("move init into the container's cgroup");
+                (void) diag_fail(diag, r, NULL, "move init into the container's cgroup");
                 goto finish;
         }
         if ((r = spawn_cgroup_delegate(&cgroup)) < 0) {
-                *ret_error = strdup("delegate the container's cgroup");
+                (void) diag_fail(diag, r, NULL, "delegate the container's cgroup");
                 goto finish;
         }
 
@@ -460,7 +432,7 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
         int flags = spawn_userns_clone_flags(&userns, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
                                                               CLONE_NEWCGROUP | (c->private_network ? CLONE_NEWNET : 0));
         if ((r = spawn_userns_clone_begin(&userns, &saved_pid_ns)) < 0) {
-                *ret_error = strdup("enter the container's PID namespace");
+                (void) diag_fail(diag, r, NULL, "enter the container's PID namespace");
                 goto finish;
         }
         fflush(NULL);
@@ -476,12 +448,12 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
         int rr = spawn_userns_clone_end(saved_pid_ns);
         saved_pid_ns = -EBADF;
         if (run.pid < 0) {
-                *ret_error = strdup("create namespaces");
+                (void) diag_fail(diag, r, NULL, "create namespaces");
                 goto finish;
         }
         if (rr < 0) {
                 r = rr;
-                *ret_error = strdup("return to our PID namespace");
+                (void) diag_fail(diag, r, NULL, "return to our PID namespace");
                 goto finish;
         }
         handoff[0] = safe_close(handoff[0]);
@@ -500,15 +472,11 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
         }
 
         /* The child reports a failed setup, or the pipe closes on its exec. */
-        Diag setup = DIAG_INIT;
-        if ((r = spawn_child_read_error(error_pipe[0], &setup)) < 0) {
-                *ret_error = strdup(diag_message(&setup) ?: "");
-                diag_done(&setup);
+        if ((r = spawn_child_read_error(error_pipe[0], diag)) < 0)
                 goto finish;
-        }
         if (!WIFEXITED(setup_status) || WEXITSTATUS(setup_status) != 0) {
                 r = -EIO;
-                *ret_error = strdup("the container's setup process died");
+                (void) diag_fail(diag, r, NULL, "the container's setup process died");
                 goto finish;
         }
 
@@ -516,7 +484,7 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
                 spawn_boot_started(&boot);
         r = console_start(&con);
         if (r < 0) {
-                *ret_error = strdup("set up the terminal");
+                (void) diag_fail(diag, r, NULL, "set up the terminal");
                 (void) kill(run.pid, SIGKILL);
                 (void) waitpid(run.pid, NULL, 0);
                 run.pid = -1;
@@ -537,7 +505,7 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
                 }
                 if (poll(p, np + 2, timeout) < 0 && errno != EINTR) {
                         r = negative_errno();
-                        *ret_error = strdup("poll");
+                        (void) diag_fail(diag, r, NULL, "poll");
                         (void) kill(run.pid, SIGKILL);
                         break;
                 }
@@ -602,7 +570,7 @@ finish:
         spawn_cgroup_done(&cgroup);
         (void) spawn_userns_clone_end(saved_pid_ns);
         spawn_userns_done(&userns);
-        if (r < 0 && !*ret_error)
-                *ret_error = strdup("start the container");
+        if (r < 0)
+                (void) diag_fail(diag, r, NULL, "start the container"); /* unless a cause was recorded */
         return r;
 }

@@ -16,6 +16,7 @@
 #include <sched.h>
 #include <sys/resource.h>
 
+#include "diag.h"
 #include "image-prepare.h"
 #include "macro.h"
 
@@ -288,9 +289,9 @@ int settings_find(const char *name, int parent_fd, const char *parent_path, char
 int settings_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, const char *path, char ***warnings);
 
 /* Runs the container. Returns the payload's exit status (0…255; 128+N when it died by signal N)
- * or -errno with *ret_error set to a short cause (without the object name) when the container
- * could not be started. */
-int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error);
+ * or -errno with a short cause in diag (without the machine's name) when the container could not
+ * be started. */
+int spawn_run(SpawnConfig *c, const PreparedRoot *root, Diag *diag);
 
 /* A host name systemd would accept for a container: 1…64 characters of [A-Za-z0-9._-], not
  * starting with '.' or '-'. */
