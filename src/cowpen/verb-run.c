@@ -323,9 +323,9 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
                 case ARG_CAPABILITY:
                 case ARG_DROP_CAPABILITY: {
                         uint64_t caps;
-                        _cleanup_free_ char *bad = NULL;
+                        _cleanup_diag_ Diag bad = DIAG_INIT;
                         if (capability_list_parse(optarg, &caps, &bad) < 0)
-                                return log_usage("run: unknown capability \"%s\"", bad ?: optarg);
+                                return log_usage("run: unknown capability \"%s\"", bad.object ?: optarg);
                         if (ch == ARG_CAPABILITY)
                                 c->caps_plus |= caps;
                         else
@@ -335,21 +335,21 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
                 }
                 case ARG_AMBIENT_CAPABILITY: {
                         uint64_t caps;
-                        _cleanup_free_ char *bad = NULL;
+                        _cleanup_diag_ Diag bad = DIAG_INIT;
                         if (capability_list_parse(optarg, &caps, &bad) < 0)
-                                return log_usage("run: unknown capability \"%s\"", bad ?: optarg);
+                                return log_usage("run: unknown capability \"%s\"", bad.object ?: optarg);
                         c->ambient_caps |= caps;
                         c->mask |= SETTING_AMBIENT_CAPABILITY;
                         break;
                 }
                 case ARG_SYSTEM_CALL_FILTER: {
-                        _cleanup_free_ char *bad = NULL;
+                        _cleanup_diag_ Diag bad = DIAG_INIT;
                         r = syscall_filter_parse(optarg, &c->syscall_allow, &c->syscall_deny, &bad);
                         if (r == -ENOMEM)
                                 return log_oom();
                         if (r == -EINVAL)
                                 return log_usage("run: --system-call-filter: unknown system call or group \"%s\"",
-                                                 bad ?: optarg);
+                                                 bad.object ?: optarg);
                         if (r < 0)
                                 return bad_value("--system-call-filter", optarg, r);
                         c->mask |= SETTING_SYSCALL_FILTER;

@@ -91,7 +91,7 @@ static int capability_from_name(const char *s, size_t n) {
         return -EINVAL;
 }
 
-int capability_list_parse(const char *s, uint64_t *ret, char **ret_bad) {
+int capability_list_parse(const char *s, uint64_t *ret, Diag *diag) {
         uint64_t m = 0;
         const char *p = s;
         for (;;) {
@@ -104,9 +104,9 @@ int capability_list_parse(const char *s, uint64_t *ret, char **ret_bad) {
                 else {
                         int c = capability_from_name(p, n);
                         if (c < 0) {
-                                if (ret_bad)
-                                        *ret_bad = strndup(p, MIN(n, (size_t) 256));
-                                return -EINVAL;
+                                char bad[257];
+                                snprintf(bad, sizeof(bad), "%.*s", (int) MIN(n, (size_t) 256), p);
+                                return diag_fail(diag, -EINVAL, bad, NULL);
                         }
                         m |= UINT64_C(1) << c;
                 }

@@ -670,7 +670,7 @@ void spawn_seccomp_done(SpawnSeccomp *s) {
         *s = (SpawnSeccomp) {};
 }
 
-int syscall_filter_parse(const char *s, char ***allow, char ***deny, char **ret_bad) {
+int syscall_filter_parse(const char *s, char ***allow, char ***deny, Diag *diag) {
         bool negative = s[0] == '~';
         const char *p = negative ? s + 1 : s;
         size_t n = strv_length(*allow) + strv_length(*deny);
@@ -686,9 +686,8 @@ int syscall_filter_parse(const char *s, char ***allow, char ***deny, char **ret_
                         return -ENOMEM;
                 p += k;
                 if (w[0] == '@' ? !syscall_group_find(w) : !syscall_name_is_known(w)) {
-                        if (ret_bad)
-                                *ret_bad = strndup(w, 256);
-                        return -EINVAL;
+                        w[MIN(k, (size_t) 256)] = 0;
+                        return diag_fail(diag, -EINVAL, w, NULL);
                 }
                 if (++n > SPAWN_SYSCALL_FILTER_MAX)
                         return -E2BIG;

@@ -327,7 +327,8 @@ static int parse_assignment(SpawnConfig *c, Section sec, unsigned line, const ch
                          * ignored with a warning, the others (a refusal above all) apply. */
                         bool deny = value[0] == '~';
                         for (const char *p = value + deny;;) {
-                                _cleanup_free_ char *w = NULL, *item = NULL, *bad = NULL;
+                                _cleanup_free_ char *w = NULL, *item = NULL;
+                                _cleanup_diag_ Diag bad = DIAG_INIT;
                                 r = next_word(&p, false, &w);
                                 if (r == 0)
                                         break;
@@ -347,9 +348,9 @@ static int parse_assignment(SpawnConfig *c, Section sec, unsigned line, const ch
                                         return refuse(warnings, line,
                                                       "unknown system call or group \"%.64s\" in SystemCallFilter=~…: cannot refuse it, "
                                                       "refusing the file",
-                                                      bad ?: w);
+                                                      bad.object ?: w);
                                 if (r < 0)
-                                        warn(warnings, line, "unknown system call or group \"%.64s\" in %s=, ignoring", bad ?: w, key);
+                                        warn(warnings, line, "unknown system call or group \"%.64s\" in %s=, ignoring", bad.object ?: w, key);
                         }
                         c->mask |= SETTING_SYSCALL_FILTER;
                 } else if (streq(key, "OOMScoreAdjust")) {

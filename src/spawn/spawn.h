@@ -235,9 +235,10 @@ int uuid_parse(const char *s, uint8_t ret[16]);
 int signal_from_string(const char *s);
 
 /* --system-call-filter=[~]LIST (spawn-seccomp.c): names and @groups separated by spaces, added
- * to *allow (or to *deny with a leading ~). All or nothing: -EINVAL naming an unknown name or
- * group in *ret_bad (a copy), -E2BIG beyond SPAWN_SYSCALL_FILTER_MAX entries. */
-int syscall_filter_parse(const char *s, char ***allow, char ***deny, char **ret_bad);
+ * to *allow (or to *deny with a leading ~). All or nothing: -EINVAL with the unknown name or
+ * group (its first 256 bytes) as the diag's object, -E2BIG beyond SPAWN_SYSCALL_FILTER_MAX
+ * entries. */
+int syscall_filter_parse(const char *s, char ***allow, char ***deny, Diag *diag);
 /* --cpu-affinity=: CPU numbers and ranges ("0-3 5,7"), or empty for none; -ERANGE above
  * SPAWN_CPU_MAX. */
 int cpu_set_parse(const char *s, CpuSet *ret);
@@ -255,8 +256,8 @@ bool spawn_selinux_enabled(void);
 #define CAP_MASK_ALL UINT64_MAX
 uint64_t spawn_default_capabilities(bool private_network);
 /* A whitespace- or comma-separated list of names (CAP_SYS_ADMIN, sys_admin, or "all"). -EINVAL
- * naming the bad entry in *ret_bad (a copy). */
-int capability_list_parse(const char *s, uint64_t *ret, char **ret_bad);
+ * with the bad entry (its first 256 bytes) as the diag's object. */
+int capability_list_parse(const char *s, uint64_t *ret, Diag *diag);
 const char *capability_to_name(unsigned cap);
 /* The bounding set a config yields. */
 uint64_t spawn_config_capabilities(const SpawnConfig *c);

@@ -74,7 +74,8 @@ static void test_group_members(void **state) {
 }
 
 static void test_filter_parse(void **state) {
-        char **allow = NULL, **deny = NULL, *bad = NULL;
+        char **allow = NULL, **deny = NULL;
+        _cleanup_diag_ Diag bad = DIAG_INIT;
         assert_int_equal(syscall_filter_parse("@default @file-system  mount", &allow, &deny, &bad), 0);
         assert_int_equal(strv_length(allow), 3);
         assert_int_equal(syscall_filter_parse("~@mount keyctl", &allow, &deny, &bad), 0);
@@ -85,12 +86,11 @@ static void test_filter_parse(void **state) {
         assert_int_equal(strv_length(allow), 3);
         /* All or nothing, naming what is unknown. */
         assert_int_equal(syscall_filter_parse("~read @bogus", &allow, &deny, &bad), -EINVAL);
-        assert_string_equal(bad, "@bogus");
-        free(bad);
-        bad = NULL;
+        assert_string_equal(bad.object, "@bogus");
+        diag_done(&bad);
         assert_int_equal(syscall_filter_parse("no_such_call", &allow, &deny, &bad), -EINVAL);
-        assert_string_equal(bad, "no_such_call");
-        free(bad);
+        assert_string_equal(bad.object, "no_such_call");
+        diag_done(&bad);
         assert_int_equal(strv_length(deny), 2);
         assert_int_equal(syscall_filter_parse("", &allow, &deny, NULL), 0);
         assert_int_equal(syscall_filter_parse("~", &allow, &deny, NULL), 0);
