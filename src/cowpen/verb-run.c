@@ -725,24 +725,25 @@ int verb_run(int argc, char *argv[]) {
                 }
                 if (r > 0) {
                         SpawnConfig s;
-                        _cleanup_strv_free_ char **warnings = NULL;
-                        r = settings_parse(text, size, &s, &warnings);
-                        if (r < 0) {
+                        _cleanup_diag_ Diag diag = DIAG_INIT;
+                        r = settings_parse(text, size, &s, &diag);
+                        if (r == -E2BIG || r == -EBADMSG) {
                                 r = log_error_errno(r, "run %s: settings file %s: %s", root->machine, path,
-                                                    r == -E2BIG ? "too many entries or too long a line"
-                                                    : r == -EBADMSG ? "contains NUL bytes"
-                                                    : r == -EINVAL && warnings ? warnings[strv_length(warnings) - 1] /* refused */
-                                                                    : strerror(-r));
+                                                    r == -E2BIG ? "too many entries or too long a line" : "contains NUL bytes");
                                 goto finish;
                         }
-                        r = settings_merge(&c, &s, trusted || a.settings == SETTINGS_TRUSTED, path, &warnings);
+                        if (r < 0) { /* -EINVAL: refused, the cause says why */
+                                r = log_diag_error(r, &diag, "run %s: settings file %s", root->machine, path);
+                                goto finish;
+                        }
+                        r = settings_merge(&c, &s, trusted || a.settings == SETTINGS_TRUSTED, path, &diag);
                         spawn_config_done(&s);
                         if (r < 0) {
                                 r = log_error_errno(r, "run %s: settings file %s: %m", root->machine, path);
                                 goto finish;
                         }
-                        for (char **w = warnings; w && *w; w++)
-                                log_warning("run %s: %s: %s", root->machine, path, *w);
+                        for (size_t i = 0; i < diag.n_warnings; i++)
+                                log_warning("run %s: %s: %s", root->machine, path, diag.warnings[i]);
                 }
         }
 

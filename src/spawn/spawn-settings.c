@@ -31,26 +31,19 @@ SettingsTrust settings_trust_from_string(const char *s) {
         return b ? SETTINGS_YES : SETTINGS_NO;
 }
 
-_printf_(3, 4) static void warn(char ***warnings, unsigned line, const char *fmt, ...) {
-        if (!warnings)
+_printf_(3, 4) static void warn(Diag *diag, unsigned line, const char *fmt, ...) {
+        if (!diag || diag->n_warnings > SETTINGS_WARNINGS_MAX)
                 return;
-        size_t n = strv_length(*warnings);
-        if (n > SETTINGS_WARNINGS_MAX)
+        if (diag->n_warnings == SETTINGS_WARNINGS_MAX) {
+                (void) diag_warn(diag, "further warnings suppressed");
                 return;
-        char *s = NULL;
-        if (n == SETTINGS_WARNINGS_MAX)
-                s = strdup("further warnings suppressed");
-        else {
-                char m[512];
-                va_list ap;
-                va_start(ap, fmt);
-                vsnprintf(m, sizeof(m), fmt, ap);
-                va_end(ap);
-                if (asprintf(&s, "line %u: %s", line, m) < 0)
-                        s = NULL;
         }
-        if (s)
-                (void) strv_push(warnings, s);
+        char m[512];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(m, sizeof(m), fmt, ap);
+        va_end(ap);
+        (void) diag_warn(diag, "line %u: %s", line, m);
 }
 
 #define WHITESPACE " \t\n\r"
@@ -107,7 +100,7 @@ static int next_word(const char **p, bool unquote, char **ret) {
  * max in all: -E2BIG). A syntax error ignores the rest of the line and keeps the words before it,
  * as systemd does. */
 static int strv_assign_words(char ***l, const char *value, size_t max, unsigned line, const char *key,
-                             char ***warnings) {
+                             Diag *diag) {
         if (!*value) {
                 strv_free(*l);
                 *l = NULL;
@@ -122,7 +115,7 @@ static int strv_assign_words(char ***l, const char *value, size_t max, unsigned 
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0) {
-                        warn(warnings, line, "invalid syntax in %s= (unterminated quote), ignoring the rest of the line", key);
+                        warn(diag, line, "invalid syntax in %s= (unterminated quote), ignoring the rest of the line", key);
                         return 0;
                 }
                 if (n >= max) {
@@ -137,12 +130,12 @@ static int strv_assign_words(char ***l, const char *value, size_t max, unsigned 
 
 /* config_parse_capability(): names separated by whitespace (cowpen also takes commas, as on its
  * command line), "all"; an unknown name is ignored with a warning, the others apply. */
-_printf_(3, 4) static int refuse(char ***warnings, unsigned line, const char *fmt, ...);
+_printf_(3, 4) static int refuse(Diag *diag, unsigned line, const char *fmt, ...);
 
 /* Capability names, word by word: an unknown one is ignored with a warning, or, where the key
  * narrows the container (DropCapability=: refuse_unknown), refuses the file (it cannot be
  * honoured). */
-static int parse_capabilities(const char *value, unsigned line, const char *key, bool refuse_unknown, char ***warnings,
+static int parse_capabilities(const char *value, unsigned line, const char *key, bool refuse_unknown, Diag *diag,
                               uint64_t *ret) {
         uint64_t m = 0;
         for (const char *p = value;;) {
@@ -153,7 +146,7 @@ static int parse_capabilities(const char *value, unsigned line, const char *key,
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0) {
-                        warn(warnings, line, "invalid syntax in %s= (trailing backslash), ignoring the rest of the line", key);
+                        warn(diag, line, "invalid syntax in %s= (trailing backslash), ignoring the rest of the line", key);
                         break;
                 }
                 uint64_t one;
@@ -164,10 +157,10 @@ static int parse_capabilities(const char *value, unsigned line, const char *key,
                         if (!name)
                                 return -ENOMEM;
                         if (*name && capability_list_parse(name, &one, NULL) < 0 && refuse_unknown)
-                                return refuse(warnings, line, "unknown capability \"%.64s\" in %s=: cannot drop it, refusing the file",
+                                return refuse(diag, line, "unknown capability \"%.64s\" in %s=: cannot drop it, refusing the file",
                                               name, key);
                         if (*name && capability_list_parse(name, &one, NULL) < 0)
-                                warn(warnings, line, "unknown capability \"%.64s\" in %s=, ignoring", name, key);
+                                warn(diag, line, "unknown capability \"%.64s\" in %s=, ignoring", name, key);
                         else if (*name)
                                 m |= one;
                         q += l + strspn(q + l, ",");
@@ -213,23 +206,20 @@ static bool key_protects(Section sec, const char *key) {
         return l && strv_contains((char **) l, key);
 }
 
-/* Refuses the file: the reason becomes the last warning (past SETTINGS_WARNINGS_MAX too), the
- * parse fails with -EINVAL. */
-_printf_(3, 4) static int refuse(char ***warnings, unsigned line, const char *fmt, ...) {
-        if (warnings) {
-                char m[512], *s = NULL;
-                va_list ap;
-                va_start(ap, fmt);
-                vsnprintf(m, sizeof(m), fmt, ap);
-                va_end(ap);
-                if (asprintf(&s, "line %u: %s", line, m) >= 0 && strv_push(warnings, s) < 0)
-                        free(s);
-        }
-        return -EINVAL;
+/* Refuses the file: the parse fails with -EINVAL and the reason as the diag's cause; it is also
+ * the last warning (past SETTINGS_WARNINGS_MAX too), so that the warnings tell the whole story. */
+_printf_(3, 4) static int refuse(Diag *diag, unsigned line, const char *fmt, ...) {
+        char m[512];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(m, sizeof(m), fmt, ap);
+        va_end(ap);
+        (void) diag_warn(diag, "line %u: %s", line, m);
+        return diag_fail(diag, -EINVAL, NULL, "line %u: %s", line, m);
 }
 
 static int parse_assignment(SpawnConfig *c, Section sec, unsigned line, const char *key, const char *value,
-                            char ***warnings) {
+                            Diag *diag) {
         int r, b;
         if (sec == SECTION_EXEC) {
                 if (streq(key, "Boot") || streq(key, "ProcessTwo")) {
@@ -240,7 +230,7 @@ static int parse_assignment(SpawnConfig *c, Section sec, unsigned line, const ch
                         if ((b = parse_boolean(value)) < 0)
                                 goto bad;
                         if (b ? (boot ? c->as_pid2 : c->boot) : (boot ? c->boot : c->as_pid2)) {
-                                warn(warnings, line, "conflicting Boot= or ProcessTwo= setting, ignoring");
+                                warn(diag, line, "conflicting Boot= or ProcessTwo= setting, ignoring");
                                 return 0;
                         }
                         if (boot)
@@ -250,7 +240,7 @@ static int parse_assignment(SpawnConfig *c, Section sec, unsigned line, const ch
                         c->mask |= boot ? SETTING_BOOT : SETTING_PROCESS_TWO;
                 } else if (streq(key, "Parameters")) {
                         /* Only used with Boot= or ProcessTwo= in the same file (settings_merge). */
-                        r = strv_assign_words(&c->command, value, SPAWN_PARAMETERS_MAX, line, key, warnings);
+                        r = strv_assign_words(&c->command, value, SPAWN_PARAMETERS_MAX, line, key, diag);
                         if (r < 0)
                                 return r;
                         c->mask |= SETTING_COMMAND;
@@ -262,12 +252,12 @@ static int parse_assignment(SpawnConfig *c, Section sec, unsigned line, const ch
                                 c->setenv = NULL;
                         }
                         _cleanup_strv_free_ char **l = NULL;
-                        r = strv_assign_words(&l, value, SPAWN_ENVIRONMENT_MAX, line, key, warnings);
+                        r = strv_assign_words(&l, value, SPAWN_ENVIRONMENT_MAX, line, key, diag);
                         if (r < 0)
                                 return r;
                         for (char **e = l; e && *e; e++) {
                                 if (!env_assignment_is_valid(*e, false)) {
-                                        warn(warnings, line, "invalid environment assignment \"%.64s\", ignoring", *e);
+                                        warn(diag, line, "invalid environment assignment \"%.64s\", ignoring", *e);
                                         continue;
                                 }
                                 if (strv_length(c->setenv) >= SPAWN_ENVIRONMENT_MAX)
@@ -291,7 +281,7 @@ static int parse_assignment(SpawnConfig *c, Section sec, unsigned line, const ch
                         c->mask |= SETTING_WORKING_DIRECTORY;
                 } else if (streq(key, "Capability") || streq(key, "DropCapability")) {
                         uint64_t m;
-                        if ((r = parse_capabilities(value, line, key, streq(key, "DropCapability"), warnings, &m)) < 0)
+                        if ((r = parse_capabilities(value, line, key, streq(key, "DropCapability"), diag, &m)) < 0)
                                 return r;
                         if (streq(key, "Capability"))
                                 c->caps_plus |= m;
@@ -318,7 +308,7 @@ static int parse_assignment(SpawnConfig *c, Section sec, unsigned line, const ch
                         c->mask |= SETTING_KILL_SIGNAL;
                 } else if (streq(key, "AmbientCapability")) {
                         uint64_t m;
-                        if ((r = parse_capabilities(value, line, key, false, warnings, &m)) < 0)
+                        if ((r = parse_capabilities(value, line, key, false, diag, &m)) < 0)
                                 return r;
                         c->ambient_caps |= m;
                         c->mask |= SETTING_AMBIENT_CAPABILITY;
@@ -335,7 +325,7 @@ static int parse_assignment(SpawnConfig *c, Section sec, unsigned line, const ch
                                 if (r == -ENOMEM)
                                         return r;
                                 if (r < 0) {
-                                        warn(warnings, line, "invalid syntax in %s= (trailing backslash), ignoring the rest of the line",
+                                        warn(diag, line, "invalid syntax in %s= (trailing backslash), ignoring the rest of the line",
                                              key);
                                         break;
                                 }
@@ -345,12 +335,12 @@ static int parse_assignment(SpawnConfig *c, Section sec, unsigned line, const ch
                                 if (r == -ENOMEM || r == -E2BIG)
                                         return r;
                                 if (r < 0 && deny)
-                                        return refuse(warnings, line,
+                                        return refuse(diag, line,
                                                       "unknown system call or group \"%.64s\" in SystemCallFilter=~…: cannot refuse it, "
                                                       "refusing the file",
                                                       bad.object ?: w);
                                 if (r < 0)
-                                        warn(warnings, line, "unknown system call or group \"%.64s\" in %s=, ignoring", bad.object ?: w, key);
+                                        warn(diag, line, "unknown system call or group \"%.64s\" in %s=, ignoring", bad.object ?: w, key);
                         }
                         c->mask |= SETTING_SYSCALL_FILTER;
                 } else if (streq(key, "OOMScoreAdjust")) {
@@ -429,7 +419,7 @@ static int parse_assignment(SpawnConfig *c, Section sec, unsigned line, const ch
                         c->private_users = mode;
                         c->mask |= SETTING_USERNS;
                 } else
-                        warn(warnings, line, "unknown or unsupported key %s= in [Exec], ignoring", key);
+                        warn(diag, line, "unknown or unsupported key %s= in [Exec], ignoring", key);
                 return 0;
         }
         if (sec == SECTION_FILES) {
@@ -478,7 +468,7 @@ static int parse_assignment(SpawnConfig *c, Section sec, unsigned line, const ch
                 else if (streq(key, "Overlay") || streq(key, "OverlayReadOnly"))
                         r = custom_mount_parse_overlay(value, streq(key, "OverlayReadOnly"), &m);
                 else {
-                        warn(warnings, line, "unknown or unsupported key %s= in [Files], ignoring", key);
+                        warn(diag, line, "unknown or unsupported key %s= in [Files], ignoring", key);
                         return 0;
                 }
                 if (r == -ENOMEM)
@@ -506,24 +496,24 @@ static int parse_assignment(SpawnConfig *c, Section sec, unsigned line, const ch
                 } else if (strv_contains((char **) private_netns, key)) {
                         if (!*value || (streq(key, "VirtualEthernet") && parse_boolean(value) == 0))
                                 return 0; /* nothing asked for */
-                        return refuse(warnings, line,
+                        return refuse(diag, line,
                                       "%s= asks for a network of the container's own with links cowpen does not set up; "
                                       "refusing the file rather than running in the host's network (Private=yes: only "
                                       "loopback; --settings=no: ignore the file)",
                                       key);
                 } else
-                        warn(warnings, line, "unknown or unsupported key %s= in [Network], ignoring", key);
+                        warn(diag, line, "unknown or unsupported key %s= in [Network], ignoring", key);
                 return 0;
         }
         if (sec == SECTION_NONE)
-                warn(warnings, line, "assignment %s= outside of a section, ignoring", key);
+                warn(diag, line, "assignment %s= outside of a section, ignoring", key);
         return 0;
 bad:
         if (key_protects(sec, key))
-                return refuse(warnings, line, "invalid value for %s=: \"%.64s\"; the key narrows what the container may do, "
+                return refuse(diag, line, "invalid value for %s=: \"%.64s\"; the key narrows what the container may do, "
                                               "refusing the file rather than ignoring it",
                               key, value);
-        warn(warnings, line, "invalid value for %s=: \"%.64s\", ignoring", key, value);
+        warn(diag, line, "invalid value for %s=: \"%.64s\", ignoring", key, value);
         return 0;
 }
 
@@ -536,14 +526,14 @@ static char *strip(char *s) {
 }
 
 /* One logical line (continuations joined), as conf-parser's parse_line(). */
-static int parse_line(SpawnConfig *c, Section *sec, unsigned at, char *s, char ***warnings) {
+static int parse_line(SpawnConfig *c, Section *sec, unsigned at, char *s, Diag *diag) {
         s = strip(s);
         if (!*s)
                 return 0;
         if (*s == '[') {
                 char *e = strchr(s, ']');
                 if (!e || e[1]) {
-                        warn(warnings, at, "invalid section header, ignoring");
+                        warn(diag, at, "invalid section header, ignoring");
                         *sec = SECTION_OTHER;
                         return 0;
                 }
@@ -558,27 +548,27 @@ static int parse_line(SpawnConfig *c, Section *sec, unsigned at, char *s, char *
                 else {
                         *sec = SECTION_OTHER;
                         if (!startswith(s, "X-"))
-                                warn(warnings, at, "unknown section [%.64s], ignoring", s);
+                                warn(diag, at, "unknown section [%.64s], ignoring", s);
                 }
                 return 0;
         }
         char *eq = strchr(s, '=');
         if (!eq) {
-                warn(warnings, at, "line without '=', ignoring");
+                warn(diag, at, "line without '=', ignoring");
                 return 0;
         }
         *eq = 0;
         char *key = strip(s), *value = strip(eq + 1);
         if (*sec == SECTION_OTHER)
                 return 0;
-        return parse_assignment(c, *sec, at, key, value, warnings);
+        return parse_assignment(c, *sec, at, key, value, diag);
 }
 
 /* Lines as systemd's config_parse() reads them: "\n", "\r", "\r\n" and "\n\r" end a line; a
  * line whose first non-blank character is '#' or ';' is a comment and is skipped, even in the
  * middle of a continued line; a line that ends in a backslash (not itself escaped by one) goes on
  * in the next, the backslash becoming a space; a UTF-8 byte order mark at the start is skipped. */
-int settings_parse(const char *text, size_t size, SpawnConfig *ret, char ***warnings) {
+int settings_parse(const char *text, size_t size, SpawnConfig *ret, Diag *diag) {
         if (size > SETTINGS_FILE_SIZE_MAX)
                 return -EFBIG;
         if (memchr(text, 0, size))
@@ -638,7 +628,7 @@ int settings_parse(const char *text, size_t size, SpawnConfig *ret, char ***warn
                         continue;
                 }
                 line[len] = 0;
-                r = parse_line(&c, &sec, start, line, warnings);
+                r = parse_line(&c, &sec, start, line, diag);
                 if (r < 0)
                         goto fail;
                 len = 0;
@@ -646,7 +636,7 @@ int settings_parse(const char *text, size_t size, SpawnConfig *ret, char ***warn
         }
         if (start != 0) { /* the file ended in a continued line */
                 line[len] = 0;
-                r = parse_line(&c, &sec, start, line, warnings);
+                r = parse_line(&c, &sec, start, line, diag);
                 if (r < 0)
                         goto fail;
         }
@@ -713,13 +703,11 @@ int settings_find(const char *name, int parent_fd, const char *parent_path, char
         return 0;
 }
 
-static void note_untrusted(char ***warnings, const char *what) {
-        char *w;
-        if (warnings && asprintf(&w, "ignoring %s settings: the file is not trusted (--settings=trusted trusts it)", what) >= 0)
-                (void) strv_push(warnings, w);
+static void note_untrusted(Diag *diag, const char *what) {
+        (void) diag_warn(diag, "ignoring %s settings: the file is not trusted (--settings=trusted trusts it)", what);
 }
 
-int settings_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, const char *path, char ***warnings) {
+int settings_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, const char *path, Diag *diag) {
         SettingMask m = s->mask & ~c->mask;
         int r;
 
@@ -793,7 +781,7 @@ int settings_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, const char *pat
                         if (!strv_contains(c->syscall_deny, *p) && (r = strv_extend(&c->syscall_deny, *p)) < 0)
                                 return r;
                 if (s->syscall_allow && !trusted)
-                        note_untrusted(warnings, "SystemCallFilter= (allowed calls)");
+                        note_untrusted(diag, "SystemCallFilter= (allowed calls)");
                 else
                         for (char **p = s->syscall_allow; p && *p; p++)
                                 if (!strv_contains(c->syscall_allow, *p) && (r = strv_extend(&c->syscall_allow, *p)) < 0)
@@ -803,7 +791,7 @@ int settings_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, const char *pat
          * a trusted file. */
         if (m & SETTING_OOM_SCORE_ADJUST) {
                 if (s->oom_score_adjust < 0 && !trusted) {
-                        note_untrusted(warnings, "OOMScoreAdjust= (below 0)");
+                        note_untrusted(diag, "OOMScoreAdjust= (below 0)");
                         m &= ~SETTING_OOM_SCORE_ADJUST;
                 } else {
                         c->oom_score_adjust = s->oom_score_adjust;
@@ -826,7 +814,7 @@ int settings_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, const char *pat
                         memcpy(c->uuid, s->uuid, sizeof(c->uuid));
                         c->uuid_set = true;
                 } else {
-                        note_untrusted(warnings, "MachineID=");
+                        note_untrusted(diag, "MachineID=");
                         m &= ~SETTING_MACHINE_ID;
                 }
         }
@@ -841,7 +829,7 @@ int settings_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, const char *pat
                                  s->rlimits[i]->rlim_max > cur.rlim_max)) {
                         char what[64];
                         snprintf(what, sizeof(what), "Limit%s= (above the current limit)", rlimit_to_name(i) ?: "?");
-                        note_untrusted(warnings, what);
+                        note_untrusted(diag, what);
                         continue;
                 }
                 c->rlimits[i] = TAKE_PTR(s->rlimits[i]);
@@ -850,7 +838,7 @@ int settings_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, const char *pat
         if ((m & SETTING_CAPABILITY) && !trusted) {
                 c->caps_minus |= s->caps_minus;
                 if (s->caps_plus)
-                        note_untrusted(warnings, "Capability=");
+                        note_untrusted(diag, "Capability=");
                 m &= ~SETTING_CAPABILITY;
         }
 
@@ -865,7 +853,7 @@ int settings_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, const char *pat
         for (size_t i = 0; i < ELEMENTSOF(privileged); i++) {
                 if (!(m & privileged[i].bit) || trusted)
                         continue;
-                note_untrusted(warnings, privileged[i].what);
+                note_untrusted(diag, privileged[i].what);
                 m &= ~privileged[i].bit;
         }
         if (m & SETTING_CAPABILITY) {

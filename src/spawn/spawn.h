@@ -274,20 +274,20 @@ typedef enum SettingsTrust {
 } SettingsTrust;
 SettingsTrust settings_trust_from_string(const char *s);
 
-/* Parses settings text into a config (whose mask says what the file set). warnings collects
- * one line per ignored key or section. A key that narrows or protects the container (ReadOnly=,
- * Ephemeral=, Inaccessible=, NoNewPrivileges=, DropCapability=, SystemCallFilter=~…, Private=, …)
- * is never ignored: a value that cannot be honoured fails the parse with -EINVAL, and the last
- * entry of *warnings says why. */
-int settings_parse(const char *text, size_t size, SpawnConfig *ret, char ***warnings);
+/* Parses settings text into a config (whose mask says what the file set). The diag's warnings
+ * get one line per ignored key or section. A key that narrows or protects the container
+ * (ReadOnly=, Ephemeral=, Inaccessible=, NoNewPrivileges=, DropCapability=, SystemCallFilter=~…,
+ * Private=, …) is never ignored: a value that cannot be honoured fails the parse with -EINVAL,
+ * the diag's cause (and its last warning) saying why. */
+int settings_parse(const char *text, size_t size, SpawnConfig *ret, Diag *diag);
 /* Finds NAME.nspawn: /etc/systemd/nspawn, /run/systemd/nspawn (trusted), else in the directory
  * parent_fd (untrusted). Returns 0 and *ret_path = NULL when there is none. */
 int settings_find(const char *name, int parent_fd, const char *parent_path, char **ret_path, char **ret_text,
                   size_t *ret_size, bool *ret_trusted);
 /* Merges s into c where c's mask has no explicit setting; privileged settings (capabilities,
- * mounts, network interfaces) only when trusted, else a warning; what only narrows the container
- * (dropped capabilities, Private=, Ephemeral=, …) from any file. */
-int settings_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, const char *path, char ***warnings);
+ * mounts, network interfaces) only when trusted, else a warning in diag; what only narrows the
+ * container (dropped capabilities, Private=, Ephemeral=, …) from any file. */
+int settings_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, const char *path, Diag *diag);
 
 /* Runs the container. Returns the payload's exit status (0…255; 128+N when it died by signal N)
  * or -errno with a short cause in diag (without the machine's name) when the container could not

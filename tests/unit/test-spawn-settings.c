@@ -15,13 +15,13 @@
 
 /* The .nspawn parser and the option value parsers of src/spawn. */
 
-static int parse(const char *text, SpawnConfig *c, char ***w) {
+static int parse(const char *text, SpawnConfig *c, Diag *w) {
         return settings_parse(text, strlen(text), c, w);
 }
 
 static void test_settings_basic(void **state) {
         SpawnConfig c;
-        char **w = NULL;
+        Diag w = DIAG_INIT;
         const char *t = "# comment\n"
                         "[Exec]\n"
                         "Boot=no\n"
@@ -44,7 +44,7 @@ static void test_settings_basic(void **state) {
                         "[Network]\n"
                         "Private=yes\n";
         assert_int_equal(parse(t, &c, &w), 0);
-        assert_null(w);
+        assert_null(w.warnings);
         assert_int_equal(strv_length(c.command), 3);
         assert_string_equal(c.command[2], "echo hi there");
         assert_int_equal(strv_length(c.setenv), 3);
@@ -75,16 +75,16 @@ static void test_settings_basic(void **state) {
 
 static void test_settings_warnings(void **state) {
         SpawnConfig c;
-        char **w = NULL;
+        Diag w = DIAG_INIT;
         const char *t = "Foo=bar\n[Exec]\nBogus=1\nBoot=maybe\nCapability=CAP_NOPE\nEnvironment=1BAD=x GOOD=y\n"
                         "[Weird]\nX=y\n[Files]\nBind=relative\nno equals sign\n";
         assert_int_equal(parse(t, &c, &w), 0);
-        assert_int_equal(strv_length(w), 8);
+        assert_int_equal(strv_length(w.warnings), 8);
         assert_int_equal(strv_length(c.setenv), 1);
         assert_int_equal(c.n_mounts, 0);
         assert_int_equal(c.caps_plus, 0);
         assert_false(c.mask & SETTING_BOOT);
-        strv_free(w);
+        diag_done(&w);
         spawn_config_done(&c);
 }
 
@@ -103,7 +103,7 @@ static void test_settings_continuation(void **state) {
 }
 
 /* settings_merge() into an empty command line (or one with mask bits set). */
-static void merge_into(SpawnConfig *cmd, const char *text, bool trusted, char ***w) {
+static void merge_into(SpawnConfig *cmd, const char *text, bool trusted, Diag *w) {
         SpawnConfig file;
         assert_int_equal(parse(text, &file, w), 0);
         assert_int_equal(settings_merge(cmd, &file, trusted, "/x.nspawn", w), 0);
@@ -172,7 +172,7 @@ static void test_settings_boot_command_line_wins(void **state) {
 
 static void test_settings_parameters_without_boot_ignored(void **state) {
         SpawnConfig cmd;
-        char **w = NULL;
+        Diag w = DIAG_INIT;
 
         /* No Boot= nor ProcessTwo=: ignored. */
         spawn_config_init(&cmd);
@@ -201,8 +201,8 @@ static void test_settings_parameters_without_boot_ignored(void **state) {
         merge_into(&cmd, "[Exec]\nBoot=yes\nProcessTwo=yes\nBoot=no\n", false, &w);
         assert_true(cmd.boot);
         assert_false(cmd.as_pid2);
-        assert_int_equal(strv_length(w), 2);
-        strv_free(w);
+        assert_int_equal(strv_length(w.warnings), 2);
+        diag_done(&w);
         spawn_config_done(&cmd);
 }
 
@@ -227,14 +227,13 @@ static void test_settings_environment_unquoted_as_nspawn(void **state) {
                 "K=a\\\\", "M=1", "N=2", "P=", "R=xy", "S=a'b", "T=a\"b", "V=1", "W=2", "X=3", "Y=$HOME", "Z=%h", NULL,
         };
         SpawnConfig c;
-        char **w = NULL;
+        Diag w = DIAG_INIT;
         assert_int_equal(parse(text, &c, &w), 0);
         assert_strv_equal(c.setenv, want);
         /* "b" is no assignment (nspawn passes it on as it is, cowpen ignores it); two lines end
          * in an unterminated quote (their rest is ignored, as by nspawn). */
-        assert_int_equal(strv_length(w), 3);
-        strv_free(w);
-        w = NULL;
+        assert_int_equal(strv_length(w.warnings), 3);
+        diag_done(&w);
         spawn_config_done(&c);
 
         /* An empty Environment= empties what came before. */
@@ -252,20 +251,20 @@ static void test_settings_environment_unquoted_as_nspawn(void **state) {
         assert_int_equal(parse("[Exec]\nCapability=CAP_MKNOD \"CAP_CHOWN\" CAP\\_SYS_TIME bogus,cap_net_raw\n", &c, &w), 0);
         assert_int_equal(c.caps_plus,
                          (UINT64_C(1) << CAP_MKNOD) | (UINT64_C(1) << CAP_SYS_TIME) | (UINT64_C(1) << CAP_NET_RAW));
-        assert_int_equal(strv_length(w), 2);
-        strv_free(w);
+        assert_int_equal(strv_length(w.warnings), 2);
+        diag_done(&w);
         spawn_config_done(&c);
         /* DropCapability= narrows: a name it cannot drop refuses the file instead. */
-        w = NULL;
+        diag_done(&w);
         assert_int_equal(parse("[Exec]\nDropCapability=CAP_MKNOD bogus\n", &c, &w), -EINVAL);
-        assert_int_equal(strv_length(w), 1);
-        strv_free(w);
+        assert_int_equal(strv_length(w.warnings), 1);
+        diag_done(&w);
 
         /* A UTF-8 byte order mark is skipped; X- sections are ignored without a warning. */
-        w = NULL;
+        diag_done(&w);
         assert_int_equal(parse("\xef\xbb\xbf[Exec]\nEnvironment=A=1\n[X-Mine]\nFoo=bar\n", &c, &w), 0);
         assert_strv_equal(c.setenv, (const char *const[]) { "A=1", NULL });
-        assert_null(w);
+        assert_null(w.warnings);
         spawn_config_done(&c);
 }
 
@@ -283,7 +282,7 @@ static void test_settings_nspawn_keys_honoured(void **state) {
                  "NotifyReady=yes\nMachineID=0123456789abcdef0123456789abcdef\nLimitBOGUS=1\nResolvConf=copy-uplink\n",
                  can_raise ? (unsigned long long) mq.rlim_max + 1 : 0ULL);
         SpawnConfig cmd, file;
-        char **w = NULL;
+        Diag w = DIAG_INIT;
         assert_int_equal(parse(text, &file, &w), 0);
         assert_int_equal(file.resolv_conf, RESOLV_CONF_BIND_STATIC); /* copy-uplink: unsupported, ignored */
         assert_int_equal(file.timezone, TIMEZONE_OFF);                /* "no" is off, as nspawn */
@@ -292,9 +291,8 @@ static void test_settings_nspawn_keys_honoured(void **state) {
         assert_int_equal(file.rlimits[RLIMIT_NOFILE]->rlim_max, 32);
         assert_true(file.notify_ready);
         assert_true(file.uuid_set);
-        assert_int_equal(strv_length(w), 2); /* LimitBOGUS, copy-uplink */
-        strv_free(w);
-        w = NULL;
+        assert_int_equal(strv_length(w.warnings), 2); /* LimitBOGUS, copy-uplink */
+        diag_done(&w);
 
         /* Untrusted: all but the machine ID and a raised limit. */
         spawn_config_init(&cmd);
@@ -310,9 +308,8 @@ static void test_settings_nspawn_keys_honoured(void **state) {
                 assert_null(cmd.rlimits[RLIMIT_MSGQUEUE]);
         spawn_config_done(&cmd);
         spawn_config_done(&file);
-        assert_true(strv_length(w) >= 1);
-        strv_free(w);
-        w = NULL;
+        assert_true(strv_length(w.warnings) >= 1);
+        diag_done(&w);
 
         /* Trusted: all of it; the command line still wins. */
         assert_int_equal(parse(text, &file, NULL), 0);
@@ -323,7 +320,7 @@ static void test_settings_nspawn_keys_honoured(void **state) {
         assert_non_null(cmd.rlimits[RLIMIT_NOFILE]);
         *cmd.rlimits[RLIMIT_NOFILE] = (struct rlimit) { 100, 200 };
         assert_int_equal(settings_merge(&cmd, &file, true, "/etc/systemd/nspawn/x.nspawn", &w), 0);
-        assert_null(w);
+        assert_null(w.warnings);
         assert_int_equal(cmd.resolv_conf, RESOLV_CONF_OFF);
         assert_int_equal(cmd.rlimits[RLIMIT_NOFILE]->rlim_cur, 100);
         assert_true(cmd.uuid_set);
@@ -334,7 +331,7 @@ static void test_settings_nspawn_keys_honoured(void **state) {
 
         /* An all-zero machine ID is none; booleans for the modes as nspawn's tables take them. */
         assert_int_equal(parse("[Exec]\nMachineID=00000000-0000-0000-0000-000000000000\nResolvConf=yes\nTimezone=off\n", &file, &w), 0);
-        assert_null(w);
+        assert_null(w.warnings);
         assert_false(file.uuid_set);
         assert_int_equal(file.resolv_conf, RESOLV_CONF_AUTO);
         assert_int_equal(file.timezone, TIMEZONE_OFF);
@@ -406,7 +403,7 @@ static void test_settings_merge(void **state) {
         assert_int_equal(parse("[Exec]\nUser=bob\nHostname=h\nProcessTwo=yes\nCapability=all\n[Files]\nBind=/x\n[Network]\nPrivate=yes\n",
                                &file, NULL),
                          0);
-        char **w = NULL;
+        Diag w = DIAG_INIT;
         assert_int_equal(settings_merge(&cmd, &file, false, "/x.nspawn", &w), 0);
         assert_string_equal(cmd.user, "alice"); /* the command line wins */
         assert_string_equal(cmd.hostname, "h");
@@ -414,8 +411,8 @@ static void test_settings_merge(void **state) {
         assert_int_equal(cmd.caps_plus, 0);     /* not trusted */
         assert_int_equal(cmd.n_mounts, 0);
         assert_true(cmd.private_network); /* it only narrows: from an untrusted file too */
-        assert_int_equal(strv_length(w), 2);
-        strv_free(w);
+        assert_int_equal(strv_length(w.warnings), 2);
+        diag_done(&w);
         spawn_config_done(&file);
         spawn_config_done(&cmd);
 
@@ -451,16 +448,16 @@ static void test_settings_userns(void **state) {
         spawn_config_done(&file);
         spawn_config_done(&cmd);
 
-        char **w = NULL;
+        Diag w = DIAG_INIT;
         assert_int_equal(parse("[Files]\nPrivateUsersOwnership=maybe\n", &file, &w), 0);
-        assert_int_equal(strv_length(w), 1);
-        strv_free(w);
+        assert_int_equal(strv_length(w.warnings), 1);
+        diag_done(&w);
         spawn_config_done(&file);
         /* A user namespace narrows: a value that cannot be honoured refuses the file. */
-        w = NULL;
+        diag_done(&w);
         assert_int_equal(parse("[Exec]\nPrivateUsers=bogus\n", &file, &w), -EINVAL);
-        assert_non_null(strstr(w[strv_length(w) - 1], "PrivateUsers="));
-        strv_free(w);
+        assert_non_null(strstr(w.warnings[strv_length(w.warnings) - 1], "PrivateUsers="));
+        diag_done(&w);
 }
 
 static void test_bind_parse(void **state) {
@@ -631,17 +628,17 @@ static void test_values(void **state) {
  * when what it asks cannot be done: never ignored with a warning. */
 static void test_settings_protective_keys(void **state) {
         SpawnConfig file, cmd;
-        char **w = NULL;
+        Diag w = DIAG_INIT;
         assert_int_equal(parse("[Exec]\nEphemeral=yes\n[Files]\nInaccessible=/etc/secret\nReadOnly=yes\n"
                                "[Network]\nPrivate=yes\nVirtualEthernet=no\n",
                                &file, &w),
                          0);
-        assert_null(w);
+        assert_null(w.warnings);
         assert_true(file.ephemeral);
         assert_true(file.mask & SETTING_EPHEMERAL);
         spawn_config_init(&cmd);
         assert_int_equal(settings_merge(&cmd, &file, false, "/var/lib/machines/x.nspawn", &w), 0);
-        assert_null(w); /* nothing of it needs trust */
+        assert_null(w.warnings); /* nothing of it needs trust */
         assert_true(cmd.ephemeral);
         assert_true(strv_contains(cmd.inaccessible, "/etc/secret"));
         assert_true(cmd.read_only);
@@ -683,11 +680,13 @@ static void test_settings_protective_keys(void **state) {
                 { "[Network]\nVirtualEthernetExtra=a:b\n", "VirtualEthernetExtra=" },
         };
         for (size_t i = 0; i < ELEMENTSOF(refused); i++) {
-                w = NULL;
+                diag_done(&w);
                 int r = parse(refused[i].text, &file, &w);
-                if (r != -EINVAL || !w || !strstr(w[strv_length(w) - 1], refused[i].key))
-                        fail_msg("%s: %d, %s", refused[i].text, r, w ? w[strv_length(w) - 1] : "(no message)");
-                strv_free(w);
+                if (r != -EINVAL || !w.warnings || !strstr(w.warnings[strv_length(w.warnings) - 1], refused[i].key))
+                        fail_msg("%s: %d, %s", refused[i].text, r, w.warnings ? w.warnings[strv_length(w.warnings) - 1] : "(no message)");
+                /* The refusal is the failure's cause too. */
+                assert_string_equal(diag_message(&w), w.warnings[strv_length(w.warnings) - 1]);
+                diag_done(&w);
         }
         /* Past the warning limit the refusal is still said, last. */
         char *t = NULL;
@@ -698,22 +697,22 @@ static void test_settings_protective_keys(void **state) {
                 fprintf(f, "Bogus%d=1\n", i);
         fprintf(f, "NoNewPrivileges=ja\n");
         fclose(f);
-        w = NULL;
+        diag_done(&w);
         assert_int_equal(parse(t, &file, &w), -EINVAL);
-        assert_non_null(strstr(w[strv_length(w) - 1], "NoNewPrivileges="));
-        strv_free(w);
+        assert_non_null(strstr(w.warnings[strv_length(w.warnings) - 1], "NoNewPrivileges="));
+        diag_done(&w);
         free(t);
         /* What only widens is still just ignored with a warning. */
-        w = NULL;
+        diag_done(&w);
         assert_int_equal(parse("[Exec]\nCapability=CAP_BOGUS\nSystemCallFilter=bogus_call\n", &file, &w), 0);
-        assert_int_equal(strv_length(w), 2);
-        strv_free(w);
+        assert_int_equal(strv_length(w.warnings), 2);
+        diag_done(&w);
         spawn_config_done(&file);
 }
 
 static void test_settings_security_keys(void **state) {
         SpawnConfig file, cmd;
-        char **w = NULL;
+        Diag w = DIAG_INIT;
         const char *t = "[Exec]\n"
                         "SystemCallFilter=~@mount keyctl\n"
                         "SystemCallFilter=@clock\n"
@@ -739,9 +738,8 @@ static void test_settings_security_keys(void **state) {
         assert_false(CPU_ISSET_S(3, file.cpu_affinity.size, file.cpu_affinity.set));
         assert_true(file.suppress_sync);
         assert_int_equal(strv_length(file.inaccessible), 1);
-        assert_int_equal(strv_length(w), 1); /* @nonsense (an allow list: ignoring it only narrows) */
-        strv_free(w);
-        w = NULL;
+        assert_int_equal(strv_length(w.warnings), 1); /* @nonsense (an allow list: ignoring it only narrows) */
+        diag_done(&w);
 
         /* Untrusted: what narrows applies, what widens is ignored with a warning. */
         spawn_config_init(&cmd);
@@ -755,8 +753,8 @@ static void test_settings_security_keys(void **state) {
         assert_non_null(cmd.cpu_affinity.set);
         assert_true(cmd.suppress_sync);
         assert_true(strv_contains(cmd.inaccessible, "/etc/shadow"));
-        assert_int_equal(strv_length(w), 4); /* allow-list, Capability=, OOMScoreAdjust=, AmbientCapability= */
-        strv_free(w);
+        assert_int_equal(strv_length(w.warnings), 4); /* allow-list, Capability=, OOMScoreAdjust=, AmbientCapability= */
+        diag_done(&w);
         spawn_config_done(&cmd);
         spawn_config_done(&file);
 
