@@ -6,9 +6,7 @@
 #include "image-prepare-raw.h"
 #include "image-prepare.h"
 #include "spawn.h"
-#include "spawn-boot.h"
 #include "spawn-image.h"
-#include "spawn-userns.h"
 #include "util.h"
 #include "verbs.h"
 

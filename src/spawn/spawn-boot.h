@@ -22,9 +22,6 @@
 #include "diag.h"
 #include "spawn.h"
 
-/* spawn_run() returns this when the booted container asked for a reboot. */
-#define SPAWN_STATUS_REBOOT 256
-
 /* A datagram on the notify socket is at most this long; longer ones are dropped. */
 #define BOOT_NOTIFY_MESSAGE_MAX 4096U
 

@@ -33,22 +33,6 @@
 #include "diag.h"
 #include "spawn.h"
 
-typedef enum PrivateUsersMode {
-        PRIVATE_USERS_NO,
-        PRIVATE_USERS_FIXED, /* UIDBASE[:N], or identity (0:65536) */
-        PRIVATE_USERS_YES,   /* the base is the owner of the root directory */
-        PRIVATE_USERS_PICK,  /* a free range derived from the machine name */
-        _PRIVATE_USERS_MODE_MAX,
-} PrivateUsersMode;
-
-typedef enum PrivateUsersOwnership {
-        PRIVATE_USERS_OWNERSHIP_AUTO,
-        PRIVATE_USERS_OWNERSHIP_MAP,
-        PRIVATE_USERS_OWNERSHIP_CHOWN,
-        PRIVATE_USERS_OWNERSHIP_OFF,
-        _PRIVATE_USERS_OWNERSHIP_MAX,
-} PrivateUsersOwnership;
-
 /* What the parent decided and made, for the child. */
 typedef struct SpawnUserns {
         int userns_fd;              /* the user namespace (maps written), or -EBADF */
@@ -68,15 +52,9 @@ typedef struct SpawnUserns {
 
 void spawn_userns_done(SpawnUserns *u);
 
-#define USERNS_RANGE_DEFAULT 65536U
 #define USERNS_PICK_MIN UINT32_C(0x00080000)
 #define USERNS_PICK_MAX UINT32_C(0x6FFF0000)
 #define USERNS_PICK_ATTEMPTS 100U
-
-/* no|yes|pick|identity|UIDBASE[:N] (also booleans). -EINVAL, -ERANGE for a range that
- * overflows or one that is 0 or does not cover uid 0…65535 when it must. */
-int private_users_parse(const char *s, PrivateUsersMode *ret_mode, uid_t *ret_shift, uid_t *ret_range);
-int private_users_ownership_parse(const char *s, PrivateUsersOwnership *ret);
 
 /* Parent, first: resolves yes/pick into c->uid_shift (pick holds a lock on the range while the
  * container runs) and decides the ownership mode from the root directory's owner. */

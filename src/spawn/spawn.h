@@ -106,6 +106,27 @@ typedef struct CustomMount {
         char *temp_dir;       /* overlay: the throw-away directory of temporary_top */
 } CustomMount;
 
+/* --private-users: a user namespace whose uid/gid 0…N-1 are the host's uid_shift…
+ * (spawn-userns.h says how). */
+typedef enum PrivateUsersMode {
+        PRIVATE_USERS_NO,
+        PRIVATE_USERS_FIXED, /* UIDBASE[:N], or identity (0:65536) */
+        PRIVATE_USERS_YES,   /* the base is the owner of the root directory */
+        PRIVATE_USERS_PICK,  /* a free range derived from the machine name */
+        _PRIVATE_USERS_MODE_MAX,
+} PrivateUsersMode;
+
+/* --private-users-ownership: how the root shows the namespace's owners. */
+typedef enum PrivateUsersOwnership {
+        PRIVATE_USERS_OWNERSHIP_AUTO,
+        PRIVATE_USERS_OWNERSHIP_MAP,
+        PRIVATE_USERS_OWNERSHIP_CHOWN,
+        PRIVATE_USERS_OWNERSHIP_OFF,
+        _PRIVATE_USERS_OWNERSHIP_MAX,
+} PrivateUsersOwnership;
+
+#define USERNS_RANGE_DEFAULT 65536U
+
 /* Limits on what a settings file or command line may ask for. */
 #define SPAWN_CUSTOM_MOUNTS_MAX 1024U
 #define SPAWN_ENVIRONMENT_MAX 4096U
@@ -167,9 +188,9 @@ typedef struct SpawnConfig {
         bool uuid_set;
         bool boot;               /* -b: execute the image's init (spawn-boot.h) */
         bool notify_ready;       /* -b: READY=1 only once the container's init sends it */
-        int private_users;       /* PrivateUsersMode: container uid 0… = host uid_shift… (spawn-userns.h) */
+        PrivateUsersMode private_users; /* container uid 0… = host uid_shift… (spawn-userns.h) */
         uid_t uid_shift, uid_range;
-        int private_users_ownership; /* PrivateUsersOwnership (spawn-userns.h) */
+        PrivateUsersOwnership private_users_ownership;
         bool as_pid2;
         uint64_t caps_plus, caps_minus; /* on top of the default bounding set */
         uint64_t ambient_caps;   /* --ambient-capability: inheritable and ambient for the payload */
@@ -233,6 +254,11 @@ const char *rlimit_to_name(int resource);
 int uuid_parse(const char *s, uint8_t ret[16]);
 /* Signal by name ("SIGTERM", "TERM", "RTMIN+3") or number. */
 int signal_from_string(const char *s);
+/* --private-users=: no|yes|pick|identity|UIDBASE[:N] (also booleans). -EINVAL, -ERANGE for a
+ * range that overflows or one that is 0. */
+int private_users_parse(const char *s, PrivateUsersMode *ret_mode, uid_t *ret_shift, uid_t *ret_range);
+/* --private-users-ownership=: auto|map|chown|off. */
+int private_users_ownership_parse(const char *s, PrivateUsersOwnership *ret);
 
 /* --system-call-filter=[~]LIST (spawn-seccomp.c): names and @groups separated by spaces, added
  * to *allow (or to *deny with a leading ~). All or nothing: -EINVAL with the unknown name or
@@ -289,9 +315,13 @@ int settings_find(const char *name, int parent_fd, const char *parent_path, char
  * container (dropped capabilities, Private=, Ephemeral=, …) from any file. */
 int settings_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, const char *path, Diag *diag);
 
-/* Runs the container. Returns the payload's exit status (0…255; 128+N when it died by signal N)
- * or -errno with a short cause in diag (without the machine's name) when the container could not
- * be started. */
+/* spawn_run() returns this when the booted container asked for a reboot: the caller starts it
+ * again. */
+#define SPAWN_STATUS_REBOOT 256
+
+/* Runs the container. Returns the payload's exit status (0…255; 128+N when it died by signal N;
+ * SPAWN_STATUS_REBOOT) or -errno with a short cause in diag (without the machine's name) when the
+ * container could not be started. */
 int spawn_run(SpawnConfig *c, const PreparedRoot *root, Diag *diag);
 
 /* A host name systemd would accept for a container: 1…64 characters of [A-Za-z0-9._-], not
