@@ -18,7 +18,6 @@
 #include "mount-util.h"
 #include "spawn-boot.h"
 #include "spawn-cgroup.h"
-#include "spawn-internal.h"
 #include "util.h"
 
 /* See spawn-boot.h. Untrusted input here: the notify datagrams (bounded by

@@ -14,7 +14,6 @@
 
 #include "fd-util.h"
 #include "spawn-cgroup.h"
-#include "spawn-internal.h"
 #include "util.h"
 
 /* See spawn-cgroup.h. */

@@ -12,7 +12,6 @@
 #include "fd-util.h"
 #include "mount-util.h"
 #include "spawn-chown.h"
-#include "spawn-internal.h"
 #include "util.h"
 
 /* See spawn-chown.h. */

@@ -10,7 +10,7 @@
 #include "atomic-file.h"
 #include "fd-util.h"
 #include "mount-util.h"
-#include "spawn-internal.h"
+#include "spawn-files.h"
 #include "util.h"
 
 /* The files of the container that the engine provides: machine-id, resolv.conf, localtime, and

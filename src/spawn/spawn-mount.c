@@ -9,7 +9,7 @@
 
 #include "fd-util.h"
 #include "mount-util.h"
-#include "spawn-internal.h"
+#include "spawn-mount.h"
 #include "util.h"
 
 /* The container's mounts, made by its first process in its own mount namespace before

@@ -6,7 +6,7 @@
 #include <sys/syscall.h>
 
 #include "fd-util.h"
-#include "spawn-internal.h"
+#include "spawn-stub.h"
 #include "spawn-stubinit-blob.h"
 #include "util.h"
 

@@ -15,9 +15,9 @@
 #include <unistd.h>
 
 #include "fd-util.h"
-#include "spawn-chown.h"
 #include "spawn-cgroup.h"
-#include "spawn-internal.h"
+#include "spawn-chown.h"
+#include "spawn-clone.h"
 #include "spawn-userns.h"
 #include "util.h"
 

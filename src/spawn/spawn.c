@@ -13,9 +13,14 @@
 
 #include "fd-util.h"
 #include "rm-rf.h"
+#include "spawn-boot.h"
 #include "spawn-cgroup.h"
-#include "spawn-internal.h"
+#include "spawn-child.h"
+#include "spawn-clone.h"
+#include "spawn-console.h"
+#include "spawn-mount.h"
 #include "spawn-seccomp.h"
+#include "spawn-stub.h"
 #include "spawn-userns.h"
 #include "util.h"
 
