@@ -1,17 +1,24 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The spawn engine: runs a command in a prepared root (src/image/image-prepare.h) with
- * systemd-nspawn's options. SpawnConfig is filled from the command line (src/cowpen/verb-run.c)
- * and from NAME.nspawn settings files (spawn-settings.c); spawn_run() does the rest.
+/* The spawn layer: runs a command, or boots an init, in a prepared root (src/image's
+ * PreparedRoot: a directory, a snapshot, an ephemeral copy or overlay, a mounted raw image) with
+ * systemd-nspawn's options, and never decides how that root is stored.
  *
- * Files: spawn.c (parent side: clone, wait, signals, exit status), spawn-child.c (the container's
- * first process: namespaces, mounts, identity, exec; the -a stub init), spawn-mount.c (root,
- * API file systems, custom mounts, volatile modes), spawn-console.c (pty forwarding),
- * spawn-caps.c (capability names and sets), spawn-settings.c (the .nspawn parser),
- * spawn-user.c (passwd/group lookups in the container), spawn-misc.c (enum tables, rlimits, uuid,
- * resolv.conf and timezone modes). Boot (-b), raw images (-i) and user namespaces
- * (--private-users) are parsed into the config so that they can be added here later. */
+ * What it offers, all of it here:
+ *   SpawnConfig           what a run asks for, filled by the verb from the command line with the
+ *                         option parsers below, and from a NAME.nspawn settings file
+ *                         (settings_find(), settings_parse(), settings_merge());
+ *   spawn_run()           the run itself: namespaces (user namespaces with --private-users), a
+ *                         cgroup with nspawn's device policy, the system-call filter, the mounts
+ *                         and /etc files of the container, the console, signals forwarded, and
+ *                         the payload's end as an exit status (SPAWN_STATUS_REBOOT for a reboot).
+ * A failure's detail comes back in a Diag for the verb's one message; nothing here prints.
+ *
+ * The other spawn-*.h headers are the engine's own: each declares what one file offers, and the
+ * calls run one way, from spawn.c (the parent) and spawn-child.c (the container's first process)
+ * down to the files that mount, write the container's files, make user namespaces and cgroups,
+ * and to src/shared. */
 
 #include <sched.h>
 #include <sys/resource.h>
