@@ -84,6 +84,22 @@ static const char help_run[] =
         "     --image-root=DIR\n"
         "\nSee cowpen-run(1).\n";
 
+/* The short options, named as the long-only ones below. */
+enum {
+        ARG_DIRECTORY = 'D',
+        ARG_MACHINE = 'M',
+        ARG_EPHEMERAL = 'x',
+        ARG_IMAGE = 'i',
+        ARG_BOOT = 'b',
+        ARG_AS_PID2 = 'a',
+        ARG_SETENV = 'E',
+        ARG_USER = 'u',
+        ARG_PIPE = 'P',
+        ARG_PICK_USERS = 'U',
+        ARG_SELINUX_CONTEXT = 'Z',
+        ARG_SELINUX_APIFS_CONTEXT = 'L',
+};
+
 enum {
         ARG_TEMPLATE = ARG_VERB_BASE,
         ARG_READ_ONLY,
@@ -140,360 +156,334 @@ static int bad_value(const char *option, const char *value, int r) {
         return log_usage("run: invalid %s value \"%s\"%s", option, value, r == -E2BIG ? ": too many entries" : "");
 }
 
-static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
-        static const struct option options[] = {
-                GLOBAL_LONG_OPTIONS,
-                { "directory", required_argument, NULL, 'D' },
-                { "machine", required_argument, NULL, 'M' },
-                { "template", required_argument, NULL, ARG_TEMPLATE },
-                { "ephemeral", no_argument, NULL, 'x' },
-                { "image", required_argument, NULL, 'i' },
-                { "read-only", no_argument, NULL, ARG_READ_ONLY },
-                { "volatile", optional_argument, NULL, ARG_VOLATILE },
-                { "root-hash", required_argument, NULL, ARG_ROOT_HASH },
-                { "root-hash-sig", required_argument, NULL, ARG_ROOT_HASH_SIG },
-                { "verity-data", required_argument, NULL, ARG_VERITY_DATA },
-                { "image-policy", required_argument, NULL, ARG_IMAGE_POLICY },
-                { "boot", no_argument, NULL, 'b' },
-                { "as-pid2", no_argument, NULL, 'a' },
-                { "chdir", required_argument, NULL, ARG_CHDIR },
-                { "setenv", required_argument, NULL, 'E' },
-                { "user", required_argument, NULL, 'u' },
-                { "kill-signal", required_argument, NULL, ARG_KILL_SIGNAL },
-                { "notify-ready", required_argument, NULL, ARG_NOTIFY_READY },
-                { "hostname", required_argument, NULL, ARG_HOSTNAME },
-                { "uuid", required_argument, NULL, ARG_UUID },
-                { "capability", required_argument, NULL, ARG_CAPABILITY },
-                { "drop-capability", required_argument, NULL, ARG_DROP_CAPABILITY },
-                { "no-new-privileges", optional_argument, NULL, ARG_NO_NEW_PRIVILEGES },
-                { "private-users", optional_argument, NULL, ARG_PRIVATE_USERS },
-                { "rlimit", required_argument, NULL, ARG_RLIMIT },
-                { "private-network", no_argument, NULL, ARG_PRIVATE_NETWORK },
-                { "bind", required_argument, NULL, ARG_BIND },
-                { "bind-ro", required_argument, NULL, ARG_BIND_RO },
-                { "tmpfs", required_argument, NULL, ARG_TMPFS },
-                { "overlay", required_argument, NULL, ARG_OVERLAY },
-                { "overlay-ro", required_argument, NULL, ARG_OVERLAY_RO },
-                { "resolv-conf", required_argument, NULL, ARG_RESOLV_CONF },
-                { "timezone", required_argument, NULL, ARG_TIMEZONE },
-                { "console", required_argument, NULL, ARG_CONSOLE },
-                { "pipe", no_argument, NULL, 'P' },
-                { "settings", required_argument, NULL, ARG_SETTINGS },
-                { "private-users-ownership", required_argument, NULL, ARG_PRIVATE_USERS_OWNERSHIP },
-                { "verity-certs", required_argument, NULL, ARG_VERITY_CERTS },
-                { "ambient-capability", required_argument, NULL, ARG_AMBIENT_CAPABILITY },
-                { "system-call-filter", required_argument, NULL, ARG_SYSTEM_CALL_FILTER },
-                { "oom-score-adjust", required_argument, NULL, ARG_OOM_SCORE_ADJUST },
-                { "cpu-affinity", required_argument, NULL, ARG_CPU_AFFINITY },
-                { "personality", required_argument, NULL, ARG_PERSONALITY },
-                { "suppress-sync", required_argument, NULL, ARG_SUPPRESS_SYNC },
-                { "inaccessible", required_argument, NULL, ARG_INACCESSIBLE },
-                { "selinux-context", required_argument, NULL, 'Z' },
-                { "selinux-apifs-context", required_argument, NULL, 'L' },
-                { "register", required_argument, NULL, ARG_REGISTER },
-                { "keep-unit", no_argument, NULL, ARG_KEEP_UNIT },
-                { "no-pager", no_argument, NULL, ARG_NO_PAGER },
-                {}
-        };
-        int ch, r;
+/* The option parsers below, one per group of the help text, each return 1 for an option of
+ * theirs, 0 for any other, or the failure they logged. */
 
-        /* "+": options end at the command, whose own options are its business. */
-        while ((ch = getopt_long(argc, argv, "+" GLOBAL_SHORT_OPTIONS "D:M:xi:baE:u:PUZ:L:", options, NULL)) >= 0) {
-                CustomMount m;
-                switch (ch) {
-                case 'D':
-                        a->prep.directory = optarg;
-                        break;
-                case 'M':
-                        if (!image_name_is_valid(optarg) || !hostname_is_valid_simple(optarg))
-                                return log_usage("run: invalid machine name \"%s\"", optarg);
-                        a->prep.machine = optarg;
-                        break;
-                case ARG_TEMPLATE:
-                        a->prep.template_dir = optarg;
-                        break;
-                case 'x':
-                        a->prep.ephemeral = true;
-                        break;
-                case 'i':
-                        a->image = optarg;
-                        break;
-                case ARG_READ_ONLY:
-                        c->read_only = true;
-                        c->mask |= SETTING_READ_ONLY;
-                        break;
-                case ARG_VOLATILE: {
-                        VolatileMode v = optarg ? volatile_mode_from_string(optarg) : VOLATILE_YES;
-                        if ((int) v < 0)
-                                return bad_value("--volatile", optarg, -EINVAL);
-                        c->volatile_mode = v;
-                        c->mask |= SETTING_VOLATILE;
-                        break;
-                }
-                case ARG_ROOT_HASH:
-                        if ((r = check_root_hash_arg("run", optarg, false)) < 0)
-                                return r;
-                        a->img.root_hash = optarg;
-                        a->verity_options = true;
-                        break;
-                case ARG_ROOT_HASH_SIG:
-                        if ((r = check_root_hash_sig_arg("run", optarg)) < 0)
-                                return r;
-                        a->img.root_hash_sig = optarg;
-                        a->verity_options = true;
-                        break;
-                case ARG_VERITY_DATA:
-                        a->img.verity_data = optarg;
-                        a->verity_options = true;
-                        break;
-                case ARG_IMAGE_POLICY:
-                        if ((r = image_policy_parse(optarg, &a->img.policy)) < 0 ||
-                            (r = image_policy_parse_for(optarg, PARTITION_USR, &a->img.usr_policy)) < 0)
-                                return bad_value("--image-policy", optarg, r);
-                        a->verity_options = true;
-                        break;
-                case ARG_VERITY_CERTS:
-                        a->img.verity_certs = optarg;
-                        break;
-                case ARG_PRIVATE_USERS_OWNERSHIP: {
-                        PrivateUsersOwnership own;
-                        if (private_users_ownership_parse(optarg, &own) < 0)
-                                return bad_value("--private-users-ownership", optarg, -EINVAL);
-                        c->private_users_ownership = own;
-                        c->mask |= SETTING_USERNS_OWNERSHIP;
-                        break;
-                }
-                case 'b':
-                        c->boot = true;
-                        c->mask |= SETTING_BOOT;
-                        break;
-                case 'a':
-                        c->as_pid2 = true;
-                        c->mask |= SETTING_PROCESS_TWO;
-                        break;
-                case ARG_CHDIR:
-                        if (optarg[0] != '/')
-                                return bad_value("--chdir", optarg, -EINVAL);
-                        free(c->working_directory);
-                        if (!(c->working_directory = strdup(optarg)))
-                                return log_oom();
-                        c->mask |= SETTING_WORKING_DIRECTORY;
-                        break;
-                case 'E':
-                        if (!env_assignment_is_valid(optarg, true) || strv_length(c->setenv) >= SPAWN_ENVIRONMENT_MAX)
-                                return bad_value("--setenv", optarg, -EINVAL);
-                        if (strv_extend(&c->setenv, optarg) < 0)
-                                return log_oom();
-                        c->mask |= SETTING_ENVIRONMENT;
-                        break;
-                case 'u':
-                        free(c->user);
-                        if (!(c->user = strdup(optarg)))
-                                return log_oom();
-                        c->mask |= SETTING_USER;
-                        break;
-                case ARG_KILL_SIGNAL:
-                        if ((r = signal_from_string(optarg)) < 0)
-                                return bad_value("--kill-signal", optarg, r);
-                        c->kill_signal = r;
-                        c->mask |= SETTING_KILL_SIGNAL;
-                        break;
-                case ARG_NOTIFY_READY:
-                        if ((r = parse_boolean(optarg)) < 0)
-                                return bad_value("--notify-ready", optarg, r);
-                        c->notify_ready = r;
-                        c->mask |= SETTING_NOTIFY_READY;
-                        break;
-                case ARG_HOSTNAME:
-                        if (!hostname_is_valid_simple(optarg))
-                                return bad_value("--hostname", optarg, -EINVAL);
-                        free(c->hostname);
-                        if (!(c->hostname = strdup(optarg)))
-                                return log_oom();
-                        c->mask |= SETTING_HOSTNAME;
-                        break;
-                case ARG_UUID:
-                        if ((r = uuid_parse(optarg, c->uuid)) < 0)
-                                return bad_value("--uuid", optarg, r);
-                        c->uuid_set = true;
-                        c->mask |= SETTING_MACHINE_ID;
-                        break;
-                case ARG_CAPABILITY:
-                case ARG_DROP_CAPABILITY: {
-                        uint64_t caps;
-                        _cleanup_diag_ Diag bad = DIAG_INIT;
-                        if (capability_list_parse(optarg, &caps, &bad) < 0)
-                                return log_usage("run: unknown capability \"%s\"", bad.object ?: optarg);
-                        if (ch == ARG_CAPABILITY)
-                                c->caps_plus |= caps;
-                        else
-                                c->caps_minus |= caps;
-                        c->mask |= SETTING_CAPABILITY;
-                        break;
-                }
-                case ARG_AMBIENT_CAPABILITY: {
-                        uint64_t caps;
-                        _cleanup_diag_ Diag bad = DIAG_INIT;
-                        if (capability_list_parse(optarg, &caps, &bad) < 0)
-                                return log_usage("run: unknown capability \"%s\"", bad.object ?: optarg);
-                        c->ambient_caps |= caps;
-                        c->mask |= SETTING_AMBIENT_CAPABILITY;
-                        break;
-                }
-                case ARG_SYSTEM_CALL_FILTER: {
-                        _cleanup_diag_ Diag bad = DIAG_INIT;
-                        r = syscall_filter_parse(optarg, &c->syscall_allow, &c->syscall_deny, &bad);
-                        if (r == -ENOMEM)
-                                return log_oom();
-                        if (r == -EINVAL)
-                                return log_usage("run: --system-call-filter: unknown system call or group \"%s\"",
-                                                 bad.object ?: optarg);
-                        if (r < 0)
-                                return bad_value("--system-call-filter", optarg, r);
-                        c->mask |= SETTING_SYSCALL_FILTER;
-                        break;
-                }
-                case ARG_OOM_SCORE_ADJUST:
-                        if ((r = oom_score_adjust_parse(optarg, &c->oom_score_adjust)) < 0)
-                                return bad_value("--oom-score-adjust", optarg, r);
-                        c->oom_score_adjust_set = true;
-                        c->mask |= SETTING_OOM_SCORE_ADJUST;
-                        break;
-                case ARG_CPU_AFFINITY:
-                        cpu_set_done(&c->cpu_affinity);
-                        if ((r = cpu_set_parse(optarg, &c->cpu_affinity)) < 0)
-                                return r == -ENOMEM ? log_oom() : bad_value("--cpu-affinity", optarg, r);
-                        c->mask |= SETTING_CPU_AFFINITY;
-                        break;
-                case ARG_PERSONALITY:
-                        if ((c->personality = personality_from_string(optarg)) == PERSONALITY_INVALID)
-                                return log_usage("run: --personality: \"%s\" is not a personality of this host (x86, x86-64)",
-                                                 optarg);
-                        c->mask |= SETTING_PERSONALITY;
-                        break;
-                case ARG_SUPPRESS_SYNC:
-                        if ((r = parse_boolean(optarg)) < 0)
-                                return bad_value("--suppress-sync", optarg, r);
-                        c->suppress_sync = r;
-                        c->mask |= SETTING_SUPPRESS_SYNC;
-                        break;
-                case ARG_INACCESSIBLE:
-                        if ((r = inaccessible_path_add(&c->inaccessible, optarg)) < 0)
-                                return r == -ENOMEM ? log_oom() : bad_value("--inaccessible", optarg, r);
-                        c->mask |= SETTING_INACCESSIBLE;
-                        break;
-                case 'Z':
-                case 'L': {
-                        char **t = ch == 'Z' ? &c->selinux_context : &c->selinux_apifs_context;
-                        free(*t);
-                        if (!(*t = strdup(optarg)))
-                                return log_oom();
-                        break;
-                }
-                case ARG_NO_NEW_PRIVILEGES:
-                        r = optarg ? parse_boolean(optarg) : 1;
-                        if (r < 0)
-                                return bad_value("--no-new-privileges", optarg, r);
-                        c->no_new_privileges = r;
-                        c->mask |= SETTING_NO_NEW_PRIVILEGES;
-                        break;
-                case ARG_PRIVATE_USERS: {
-                        PrivateUsersMode mode;
-                        if ((r = private_users_parse(optarg ?: "yes", &mode, &c->uid_shift, &c->uid_range)) < 0)
-                                return bad_value("--private-users", optarg ?: "yes", r);
-                        c->private_users = mode;
-                        c->mask |= SETTING_USERNS;
-                        break;
-                }
-                case 'U':
-                        c->private_users = PRIVATE_USERS_PICK;
-                        c->uid_range = USERNS_RANGE_DEFAULT;
-                        c->mask |= SETTING_USERNS;
-                        break;
-                case ARG_RLIMIT: {
-                        int res;
-                        struct rlimit rl;
-                        if ((r = rlimit_parse(optarg, &res, &rl)) < 0)
-                                return bad_value("--rlimit", optarg, r);
-                        free(c->rlimits[res]);
-                        if (!(c->rlimits[res] = malloc(sizeof(rl))))
-                                return log_oom();
-                        *c->rlimits[res] = rl;
-                        break;
-                }
-                case ARG_PRIVATE_NETWORK:
-                        c->private_network = true;
-                        c->mask |= SETTING_NETWORK;
-                        break;
-                case ARG_BIND:
-                case ARG_BIND_RO:
-                case ARG_TMPFS:
-                case ARG_OVERLAY:
-                case ARG_OVERLAY_RO: {
-                        const char *name = ch == ARG_BIND      ? "--bind"
-                                           : ch == ARG_BIND_RO ? "--bind-ro"
-                                           : ch == ARG_TMPFS   ? "--tmpfs"
-                                           : ch == ARG_OVERLAY ? "--overlay"
-                                                               : "--overlay-ro";
-                        r = ch == ARG_BIND || ch == ARG_BIND_RO ? custom_mount_parse_bind(optarg, ch == ARG_BIND_RO, &m)
-                            : ch == ARG_TMPFS                   ? custom_mount_parse_tmpfs(optarg, &m)
-                                                                : custom_mount_parse_overlay(optarg, ch == ARG_OVERLAY_RO, &m);
-                        if (r == -ENOMEM)
-                                return log_oom();
-                        if (r < 0)
-                                return bad_value(name, optarg, r);
-                        if ((r = spawn_config_add_mount(c, &m)) < 0) {
-                                custom_mount_done(&m);
-                                return bad_value(name, optarg, r);
-                        }
-                        c->mask |= SETTING_CUSTOM_MOUNTS;
-                        break;
-                }
-                case ARG_RESOLV_CONF:
-                        if ((int) (c->resolv_conf = resolv_conf_mode_from_string(optarg)) < 0)
-                                return bad_value("--resolv-conf", optarg, -EINVAL);
-                        c->mask |= SETTING_RESOLV_CONF;
-                        break;
-                case ARG_TIMEZONE:
-                        if ((int) (c->timezone = timezone_mode_from_string(optarg)) < 0)
-                                return bad_value("--timezone", optarg, -EINVAL);
-                        c->mask |= SETTING_TIMEZONE;
-                        break;
-                case ARG_CONSOLE:
-                        if ((int) (c->console = console_mode_from_string(optarg)) < 0)
-                                return bad_value("--console", optarg, -EINVAL);
-                        break;
-                case 'P':
-                        c->console = CONSOLE_PIPE;
-                        break;
-                case ARG_REGISTER:
-                        if ((int) (c->register_mode = register_mode_from_string(optarg)) < 0)
-                                return bad_value("--register", optarg, -EINVAL);
-                        break;
-                case ARG_KEEP_UNIT:
-                        c->keep_unit = true;
-                        break;
-                case ARG_NO_PAGER:
-                        break; /* cowpen pages nothing */
-                case ARG_SETTINGS:
-                        if ((int) (a->settings = settings_trust_from_string(optarg)) < 0)
-                                return bad_value("--settings", optarg, -EINVAL);
-                        break;
-                default:
-                        if ((r = parse_global_option(ch, optarg, help_run)) != 0)
-                                return r < 0 ? r : log_usage("run: unexpected option");
-                }
+/* A string option: the last one wins. */
+static int set_string(char **field, const char *arg) {
+        free(*field);
+        if (!(*field = strdup(arg)))
+                return log_oom();
+        return 1;
+}
+
+/* A boolean option (without a value: yes). */
+static int set_boolean(SpawnConfig *c, const char *option, const char *arg, bool *field, SettingMask bit) {
+        int r = arg ? parse_boolean(arg) : 1;
+        if (r < 0)
+                return bad_value(option, arg, r);
+        *field = r;
+        c->mask |= bit;
+        return 1;
+}
+
+static int parse_capabilities(const char *arg, uint64_t *ret) {
+        _cleanup_diag_ Diag bad = DIAG_INIT;
+        if (capability_list_parse(arg, ret, &bad) < 0)
+                return log_usage("run: unknown capability \"%s\"", bad.object ?: arg);
+        return 0;
+}
+
+/* Image: the root, how it is prepared and protected. */
+static int parse_image_option(int ch, const char *arg, SpawnConfig *c, RunArgs *a) {
+        int r;
+        switch (ch) {
+        case ARG_DIRECTORY:
+                a->prep.directory = arg;
+                return 1;
+        case ARG_MACHINE:
+                if (!image_name_is_valid(arg) || !hostname_is_valid_simple(arg))
+                        return log_usage("run: invalid machine name \"%s\"", arg);
+                a->prep.machine = arg;
+                return 1;
+        case ARG_TEMPLATE:
+                a->prep.template_dir = arg;
+                return 1;
+        case ARG_EPHEMERAL:
+                a->prep.ephemeral = true;
+                return 1;
+        case ARG_IMAGE:
+                a->image = arg;
+                return 1;
+        case ARG_READ_ONLY:
+                c->read_only = true;
+                c->mask |= SETTING_READ_ONLY;
+                return 1;
+        case ARG_VOLATILE: {
+                VolatileMode v = arg ? volatile_mode_from_string(arg) : VOLATILE_YES;
+                if ((int) v < 0)
+                        return bad_value("--volatile", arg, -EINVAL);
+                c->volatile_mode = v;
+                c->mask |= SETTING_VOLATILE;
+                return 1;
         }
-
-        if (optind < argc) {
-                if (argc - optind > (int) SPAWN_PARAMETERS_MAX)
-                        return log_usage("run: too many arguments");
-                for (int i = optind; i < argc; i++)
-                        if (strv_extend(&c->command, argv[i]) < 0)
-                                return log_oom();
-                c->mask |= SETTING_COMMAND;
+        case ARG_ROOT_HASH:
+                if ((r = check_root_hash_arg("run", arg, false)) < 0)
+                        return r;
+                a->img.root_hash = arg;
+                a->verity_options = true;
+                return 1;
+        case ARG_ROOT_HASH_SIG:
+                if ((r = check_root_hash_sig_arg("run", arg)) < 0)
+                        return r;
+                a->img.root_hash_sig = arg;
+                a->verity_options = true;
+                return 1;
+        case ARG_VERITY_DATA:
+                a->img.verity_data = arg;
+                a->verity_options = true;
+                return 1;
+        case ARG_IMAGE_POLICY:
+                if ((r = image_policy_parse(arg, &a->img.policy)) < 0 ||
+                    (r = image_policy_parse_for(arg, PARTITION_USR, &a->img.usr_policy)) < 0)
+                        return bad_value("--image-policy", arg, r);
+                a->verity_options = true;
+                return 1;
+        case ARG_VERITY_CERTS:
+                a->img.verity_certs = arg;
+                return 1;
         }
+        return 0;
+}
 
+/* Execution and identity: what runs, as whom, where, under which name. */
+static int parse_exec_option(int ch, const char *arg, SpawnConfig *c) {
+        int r;
+        switch (ch) {
+        case ARG_BOOT:
+                c->boot = true;
+                c->mask |= SETTING_BOOT;
+                return 1;
+        case ARG_AS_PID2:
+                c->as_pid2 = true;
+                c->mask |= SETTING_PROCESS_TWO;
+                return 1;
+        case ARG_NOTIFY_READY:
+                return set_boolean(c, "--notify-ready", arg, &c->notify_ready, SETTING_NOTIFY_READY);
+        case ARG_CHDIR:
+                if (arg[0] != '/')
+                        return bad_value("--chdir", arg, -EINVAL);
+                c->mask |= SETTING_WORKING_DIRECTORY;
+                return set_string(&c->working_directory, arg);
+        case ARG_SETENV:
+                if (!env_assignment_is_valid(arg, true) || strv_length(c->setenv) >= SPAWN_ENVIRONMENT_MAX)
+                        return bad_value("--setenv", arg, -EINVAL);
+                if (strv_extend(&c->setenv, arg) < 0)
+                        return log_oom();
+                c->mask |= SETTING_ENVIRONMENT;
+                return 1;
+        case ARG_USER:
+                c->mask |= SETTING_USER;
+                return set_string(&c->user, arg);
+        case ARG_KILL_SIGNAL:
+                if ((r = signal_from_string(arg)) < 0)
+                        return bad_value("--kill-signal", arg, r);
+                c->kill_signal = r;
+                c->mask |= SETTING_KILL_SIGNAL;
+                return 1;
+        case ARG_HOSTNAME:
+                if (!hostname_is_valid_simple(arg))
+                        return bad_value("--hostname", arg, -EINVAL);
+                c->mask |= SETTING_HOSTNAME;
+                return set_string(&c->hostname, arg);
+        case ARG_UUID:
+                if ((r = uuid_parse(arg, c->uuid)) < 0)
+                        return bad_value("--uuid", arg, r);
+                c->uuid_set = true;
+                c->mask |= SETTING_MACHINE_ID;
+                return 1;
+        }
+        return 0;
+}
+
+/* Security: capabilities, privileges, the system-call filter, labels. */
+static int parse_security_option(int ch, const char *arg, SpawnConfig *c) {
+        uint64_t caps;
+        int r;
+        switch (ch) {
+        case ARG_CAPABILITY:
+        case ARG_DROP_CAPABILITY:
+                if ((r = parse_capabilities(arg, &caps)) < 0)
+                        return r;
+                if (ch == ARG_CAPABILITY)
+                        c->caps_plus |= caps;
+                else
+                        c->caps_minus |= caps;
+                c->mask |= SETTING_CAPABILITY;
+                return 1;
+        case ARG_AMBIENT_CAPABILITY:
+                if ((r = parse_capabilities(arg, &caps)) < 0)
+                        return r;
+                c->ambient_caps |= caps;
+                c->mask |= SETTING_AMBIENT_CAPABILITY;
+                return 1;
+        case ARG_NO_NEW_PRIVILEGES:
+                return set_boolean(c, "--no-new-privileges", arg, &c->no_new_privileges, SETTING_NO_NEW_PRIVILEGES);
+        case ARG_SYSTEM_CALL_FILTER: {
+                _cleanup_diag_ Diag bad = DIAG_INIT;
+                r = syscall_filter_parse(arg, &c->syscall_allow, &c->syscall_deny, &bad);
+                if (r == -ENOMEM)
+                        return log_oom();
+                if (r == -EINVAL)
+                        return log_usage("run: --system-call-filter: unknown system call or group \"%s\"", bad.object ?: arg);
+                if (r < 0)
+                        return bad_value("--system-call-filter", arg, r);
+                c->mask |= SETTING_SYSCALL_FILTER;
+                return 1;
+        }
+        case ARG_SELINUX_CONTEXT:
+                return set_string(&c->selinux_context, arg);
+        case ARG_SELINUX_APIFS_CONTEXT:
+                return set_string(&c->selinux_apifs_context, arg);
+        }
+        return 0;
+}
+
+/* Resources and user namespaces. */
+static int parse_resource_option(int ch, const char *arg, SpawnConfig *c) {
+        int r;
+        switch (ch) {
+        case ARG_RLIMIT: {
+                int res;
+                struct rlimit rl;
+                if ((r = rlimit_parse(arg, &res, &rl)) < 0)
+                        return bad_value("--rlimit", arg, r);
+                free(c->rlimits[res]);
+                if (!(c->rlimits[res] = malloc(sizeof(rl))))
+                        return log_oom();
+                *c->rlimits[res] = rl;
+                return 1;
+        }
+        case ARG_OOM_SCORE_ADJUST:
+                if ((r = oom_score_adjust_parse(arg, &c->oom_score_adjust)) < 0)
+                        return bad_value("--oom-score-adjust", arg, r);
+                c->oom_score_adjust_set = true;
+                c->mask |= SETTING_OOM_SCORE_ADJUST;
+                return 1;
+        case ARG_CPU_AFFINITY:
+                cpu_set_done(&c->cpu_affinity);
+                if ((r = cpu_set_parse(arg, &c->cpu_affinity)) < 0)
+                        return r == -ENOMEM ? log_oom() : bad_value("--cpu-affinity", arg, r);
+                c->mask |= SETTING_CPU_AFFINITY;
+                return 1;
+        case ARG_PERSONALITY:
+                if ((c->personality = personality_from_string(arg)) == PERSONALITY_INVALID)
+                        return log_usage("run: --personality: \"%s\" is not a personality of this host (x86, x86-64)", arg);
+                c->mask |= SETTING_PERSONALITY;
+                return 1;
+        case ARG_PRIVATE_USERS:
+                if ((r = private_users_parse(arg ?: "yes", &c->private_users, &c->uid_shift, &c->uid_range)) < 0)
+                        return bad_value("--private-users", arg ?: "yes", r);
+                c->mask |= SETTING_USERNS;
+                return 1;
+        case ARG_PICK_USERS:
+                c->private_users = PRIVATE_USERS_PICK;
+                c->uid_range = USERNS_RANGE_DEFAULT;
+                c->mask |= SETTING_USERNS;
+                return 1;
+        case ARG_PRIVATE_USERS_OWNERSHIP:
+                if (private_users_ownership_parse(arg, &c->private_users_ownership) < 0)
+                        return bad_value("--private-users-ownership", arg, -EINVAL);
+                c->mask |= SETTING_USERNS_OWNERSHIP;
+                return 1;
+        }
+        return 0;
+}
+
+/* Mounts and the container's /etc files. */
+static int parse_mount_option(int ch, const char *arg, SpawnConfig *c) {
+        CustomMount m;
+        int r;
+        switch (ch) {
+        case ARG_BIND:
+        case ARG_BIND_RO:
+        case ARG_TMPFS:
+        case ARG_OVERLAY:
+        case ARG_OVERLAY_RO: {
+                const char *name = ch == ARG_BIND      ? "--bind"
+                                   : ch == ARG_BIND_RO ? "--bind-ro"
+                                   : ch == ARG_TMPFS   ? "--tmpfs"
+                                   : ch == ARG_OVERLAY ? "--overlay"
+                                                       : "--overlay-ro";
+                r = ch == ARG_BIND || ch == ARG_BIND_RO ? custom_mount_parse_bind(arg, ch == ARG_BIND_RO, &m)
+                    : ch == ARG_TMPFS                   ? custom_mount_parse_tmpfs(arg, &m)
+                                                        : custom_mount_parse_overlay(arg, ch == ARG_OVERLAY_RO, &m);
+                if (r == -ENOMEM)
+                        return log_oom();
+                if (r < 0)
+                        return bad_value(name, arg, r);
+                if ((r = spawn_config_add_mount(c, &m)) < 0) {
+                        custom_mount_done(&m);
+                        return bad_value(name, arg, r);
+                }
+                c->mask |= SETTING_CUSTOM_MOUNTS;
+                return 1;
+        }
+        case ARG_INACCESSIBLE:
+                if ((r = inaccessible_path_add(&c->inaccessible, arg)) < 0)
+                        return r == -ENOMEM ? log_oom() : bad_value("--inaccessible", arg, r);
+                c->mask |= SETTING_INACCESSIBLE;
+                return 1;
+        case ARG_RESOLV_CONF:
+                if ((int) (c->resolv_conf = resolv_conf_mode_from_string(arg)) < 0)
+                        return bad_value("--resolv-conf", arg, -EINVAL);
+                c->mask |= SETTING_RESOLV_CONF;
+                return 1;
+        case ARG_TIMEZONE:
+                if ((int) (c->timezone = timezone_mode_from_string(arg)) < 0)
+                        return bad_value("--timezone", arg, -EINVAL);
+                c->mask |= SETTING_TIMEZONE;
+                return 1;
+        }
+        return 0;
+}
+
+/* I/O, networking, registration and the settings file. */
+static int parse_host_option(int ch, const char *arg, SpawnConfig *c, RunArgs *a) {
+        switch (ch) {
+        case ARG_SUPPRESS_SYNC:
+                return set_boolean(c, "--suppress-sync", arg, &c->suppress_sync, SETTING_SUPPRESS_SYNC);
+        case ARG_CONSOLE:
+                if ((int) (c->console = console_mode_from_string(arg)) < 0)
+                        return bad_value("--console", arg, -EINVAL);
+                return 1;
+        case ARG_PIPE:
+                c->console = CONSOLE_PIPE;
+                return 1;
+        case ARG_PRIVATE_NETWORK:
+                c->private_network = true;
+                c->mask |= SETTING_NETWORK;
+                return 1;
+        case ARG_REGISTER:
+                if ((int) (c->register_mode = register_mode_from_string(arg)) < 0)
+                        return bad_value("--register", arg, -EINVAL);
+                return 1;
+        case ARG_KEEP_UNIT:
+                c->keep_unit = true;
+                return 1;
+        case ARG_NO_PAGER:
+                return 1; /* cowpen pages nothing */
+        case ARG_SETTINGS:
+                if ((int) (a->settings = settings_trust_from_string(arg)) < 0)
+                        return bad_value("--settings", arg, -EINVAL);
+                return 1;
+        }
+        return 0;
+}
+
+static int parse_run_option(int ch, const char *arg, SpawnConfig *c, RunArgs *a) {
+        int r;
+        if ((r = parse_image_option(ch, arg, c, a)) != 0 || (r = parse_exec_option(ch, arg, c)) != 0 ||
+            (r = parse_security_option(ch, arg, c)) != 0 || (r = parse_resource_option(ch, arg, c)) != 0 ||
+            (r = parse_mount_option(ch, arg, c)) != 0 || (r = parse_host_option(ch, arg, c, a)) != 0)
+                return r < 0 ? r : 0;
+        if ((r = parse_global_option(ch, arg, help_run)) != 0)
+                return r < 0 ? r : log_usage("run: unexpected option");
+        return 0;
+}
+
+/* The options that may not be combined, or need another one. */
+static int check_run_args(const SpawnConfig *c, const RunArgs *a) {
         if (a->image && a->prep.directory)
                 return log_usage("run: --image= and --directory= may not be combined");
         if (a->image && (a->prep.template_dir || c->volatile_mode != VOLATILE_NO))
@@ -515,6 +505,81 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
         if (c->ambient_caps && c->boot)
                 return log_usage("run: --ambient-capability= may not be combined with --boot");
         return 0;
+}
+
+/* In this order: getopt_long() lists an ambiguous abbreviation's candidates so. */
+static const struct option run_options[] = {
+        GLOBAL_LONG_OPTIONS,
+        { "directory", required_argument, NULL, ARG_DIRECTORY },
+        { "machine", required_argument, NULL, ARG_MACHINE },
+        { "template", required_argument, NULL, ARG_TEMPLATE },
+        { "ephemeral", no_argument, NULL, ARG_EPHEMERAL },
+        { "image", required_argument, NULL, ARG_IMAGE },
+        { "read-only", no_argument, NULL, ARG_READ_ONLY },
+        { "volatile", optional_argument, NULL, ARG_VOLATILE },
+        { "root-hash", required_argument, NULL, ARG_ROOT_HASH },
+        { "root-hash-sig", required_argument, NULL, ARG_ROOT_HASH_SIG },
+        { "verity-data", required_argument, NULL, ARG_VERITY_DATA },
+        { "image-policy", required_argument, NULL, ARG_IMAGE_POLICY },
+        { "boot", no_argument, NULL, ARG_BOOT },
+        { "as-pid2", no_argument, NULL, ARG_AS_PID2 },
+        { "chdir", required_argument, NULL, ARG_CHDIR },
+        { "setenv", required_argument, NULL, ARG_SETENV },
+        { "user", required_argument, NULL, ARG_USER },
+        { "kill-signal", required_argument, NULL, ARG_KILL_SIGNAL },
+        { "notify-ready", required_argument, NULL, ARG_NOTIFY_READY },
+        { "hostname", required_argument, NULL, ARG_HOSTNAME },
+        { "uuid", required_argument, NULL, ARG_UUID },
+        { "capability", required_argument, NULL, ARG_CAPABILITY },
+        { "drop-capability", required_argument, NULL, ARG_DROP_CAPABILITY },
+        { "no-new-privileges", optional_argument, NULL, ARG_NO_NEW_PRIVILEGES },
+        { "private-users", optional_argument, NULL, ARG_PRIVATE_USERS },
+        { "rlimit", required_argument, NULL, ARG_RLIMIT },
+        { "private-network", no_argument, NULL, ARG_PRIVATE_NETWORK },
+        { "bind", required_argument, NULL, ARG_BIND },
+        { "bind-ro", required_argument, NULL, ARG_BIND_RO },
+        { "tmpfs", required_argument, NULL, ARG_TMPFS },
+        { "overlay", required_argument, NULL, ARG_OVERLAY },
+        { "overlay-ro", required_argument, NULL, ARG_OVERLAY_RO },
+        { "resolv-conf", required_argument, NULL, ARG_RESOLV_CONF },
+        { "timezone", required_argument, NULL, ARG_TIMEZONE },
+        { "console", required_argument, NULL, ARG_CONSOLE },
+        { "pipe", no_argument, NULL, ARG_PIPE },
+        { "settings", required_argument, NULL, ARG_SETTINGS },
+        { "private-users-ownership", required_argument, NULL, ARG_PRIVATE_USERS_OWNERSHIP },
+        { "verity-certs", required_argument, NULL, ARG_VERITY_CERTS },
+        { "ambient-capability", required_argument, NULL, ARG_AMBIENT_CAPABILITY },
+        { "system-call-filter", required_argument, NULL, ARG_SYSTEM_CALL_FILTER },
+        { "oom-score-adjust", required_argument, NULL, ARG_OOM_SCORE_ADJUST },
+        { "cpu-affinity", required_argument, NULL, ARG_CPU_AFFINITY },
+        { "personality", required_argument, NULL, ARG_PERSONALITY },
+        { "suppress-sync", required_argument, NULL, ARG_SUPPRESS_SYNC },
+        { "inaccessible", required_argument, NULL, ARG_INACCESSIBLE },
+        { "selinux-context", required_argument, NULL, ARG_SELINUX_CONTEXT },
+        { "selinux-apifs-context", required_argument, NULL, ARG_SELINUX_APIFS_CONTEXT },
+        { "register", required_argument, NULL, ARG_REGISTER },
+        { "keep-unit", no_argument, NULL, ARG_KEEP_UNIT },
+        { "no-pager", no_argument, NULL, ARG_NO_PAGER },
+        {}
+};
+
+static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
+        int ch, r;
+
+        /* "+": options end at the command, whose own options are its business. */
+        while ((ch = getopt_long(argc, argv, "+" GLOBAL_SHORT_OPTIONS "D:M:xi:baE:u:PUZ:L:", run_options, NULL)) >= 0)
+                if ((r = parse_run_option(ch, optarg, c, a)) < 0)
+                        return r;
+
+        if (optind < argc) {
+                if (argc - optind > (int) SPAWN_PARAMETERS_MAX)
+                        return log_usage("run: too many arguments");
+                for (int i = optind; i < argc; i++)
+                        if (strv_extend(&c->command, argv[i]) < 0)
+                                return log_oom();
+                c->mask |= SETTING_COMMAND;
+        }
+        return check_run_args(c, a);
 }
 
 static int log_prepare_error(int r, const RunArgs *a) {
