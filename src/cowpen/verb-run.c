@@ -724,6 +724,103 @@ static int check_os_tree(const RunArgs *a, const SpawnConfig *c, const PreparedR
         return 0;
 }
 
+/* Before the root is prepared: what the host cannot do, and what of the settings file decides
+ * how the root is prepared (settings_peek()). */
+static int prepare_run(RunArgs *a, SpawnConfig *c) {
+        if ((c->selinux_context || c->selinux_apifs_context) && !spawn_selinux_enabled())
+                return log_error_errno(-EOPNOTSUPP, "run: %s: SELinux is not enabled on this host",
+                                       c->selinux_context ? "--selinux-context" : "--selinux-apifs-context");
+        /* As $SYSTEMD_SECCOMP=0 for nspawn: to tell whether the filter is what breaks a payload. */
+        const char *e = getenv("COWPEN_SECCOMP");
+        if (e && parse_boolean(e) == 0) {
+                c->no_seccomp = true;
+                log_warning("run: $COWPEN_SECCOMP=0: the container runs without a system-call filter");
+        }
+        a->prep.read_only = c->read_only;
+        /* An overlayfs root can be neither idmapped nor chowned: -x with a user namespace gets a
+         * copy where there is no btrfs snapshot. */
+        a->prep.ephemeral_copy = c->private_users != PRIVATE_USERS_NO;
+        /* Ephemeral=yes in the settings file is -x (it narrows: from any file), so the changes are
+         * thrown away; the root is prepared accordingly from the start. */
+        if (a->prep.ephemeral) {
+                c->ephemeral = true;
+                c->mask |= SETTING_EPHEMERAL;
+        } else if (a->settings != SETTINGS_NO) {
+                bool ephemeral, userns;
+                settings_peek(a, c, &ephemeral, &userns);
+                if (ephemeral && a->prep.template_dir)
+                        return log_error_errno(-EINVAL, "run: the settings file says Ephemeral=yes, which may not be combined with --template=");
+                if (ephemeral && c->volatile_mode != VOLATILE_NO)
+                        return log_error_errno(-EINVAL, "run: the settings file says Ephemeral=yes, which may not be combined with --volatile=");
+                a->prep.ephemeral = ephemeral;
+                if (userns)
+                        a->prep.ephemeral_copy = true;
+        }
+        return 0;
+}
+
+/* NAME.nspawn for the prepared root, merged into c: its warnings are logged, a refusal fails. */
+static int read_settings(const RunArgs *a, SpawnConfig *c, const PreparedRoot *root) {
+        if (a->settings == SETTINGS_NO)
+                return 0;
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        size_t size = 0;
+        bool trusted = false;
+        int r = settings_find(root->machine, root->parent_fd, root->parent_path, &path, &text, &size, &trusted);
+        if (r < 0 && r != -EINVAL)
+                return log_error_errno(r, "run %s: settings file %s.nspawn: %m", root->machine, root->machine);
+        if (r <= 0)
+                return 0;
+        SpawnConfig s;
+        _cleanup_diag_ Diag diag = DIAG_INIT;
+        r = settings_parse(text, size, &s, &diag);
+        if (r == -E2BIG || r == -EBADMSG)
+                return log_error_errno(r, "run %s: settings file %s: %s", root->machine, path,
+                                       r == -E2BIG ? "too many entries or too long a line" : "contains NUL bytes");
+        if (r < 0) /* -EINVAL: refused, the cause says why */
+                return log_diag_error(r, &diag, "run %s: settings file %s", root->machine, path);
+        r = settings_merge(c, &s, trusted || a->settings == SETTINGS_TRUSTED, path, &diag);
+        spawn_config_done(&s);
+        if (r < 0)
+                return log_error_errno(r, "run %s: settings file %s: %m", root->machine, path);
+        for (size_t i = 0; i < diag.n_warnings; i++)
+                log_warning("run %s: %s: %s", root->machine, path, diag.warnings[i]);
+        return 0;
+}
+
+/* Once the settings file is merged: what it may not change any more, what the root imposes,
+ * and what nspawn refuses. */
+static int check_run_config(const RunArgs *a, SpawnConfig *c, const PreparedRoot *root) {
+        /* Ephemeral= was honoured before the root was prepared (settings_peek()); a file that
+         * says so only now (it changed meanwhile) is refused rather than ignored. */
+        if (c->ephemeral && !a->prep.ephemeral)
+                return log_error_errno(-ESTALE, "run %s: the settings file says Ephemeral=yes, but the root was prepared without it "
+                                       "(the file changed, or --template= made the directory)",
+                                       root->machine);
+        if (a->prep.ephemeral && c->volatile_mode != VOLATILE_NO)
+                return log_error_errno(-EINVAL, "run %s: --ephemeral (or Ephemeral=yes) may not be combined with Volatile= of the settings file",
+                                       root->machine);
+
+        /* A read-only image (its flag or mode, verity) runs read-only whatever a settings file
+         * says, as with systemd-nspawn (-M of a read-only image is --read-only unless -x). The
+         * volatile modes never write the image anyway. */
+        if (root->read_only && c->volatile_mode == VOLATILE_NO)
+                c->read_only = true;
+
+        int r = check_os_tree(a, c, root);
+        if (r < 0)
+                return r;
+
+        /* As nspawn: ambient capabilities come out of the bounding set, never on top of it. */
+        uint64_t outside = c->ambient_caps & ~spawn_config_capabilities(c);
+        if (outside) {
+                unsigned cap = (unsigned) __builtin_ctzll(outside);
+                return log_error_errno(-EINVAL, "run %s: ambient capability %s is not in the container's bounding set (add it with --capability=)",
+                                       root->machine, capability_to_name(cap) ?: "?");
+        }
+        return 0;
+}
+
 int verb_run(int argc, char *argv[]) {
         SpawnConfig c;
         spawn_config_init(&c);
@@ -737,110 +834,13 @@ int verb_run(int argc, char *argv[]) {
         int r = parse_run_argv(argc, argv, &c, &a);
         if (r < 0)
                 goto finish;
-
-        if ((c.selinux_context || c.selinux_apifs_context) && !spawn_selinux_enabled()) {
-                r = log_error_errno(-EOPNOTSUPP, "run: %s: SELinux is not enabled on this host",
-                                    c.selinux_context ? "--selinux-context" : "--selinux-apifs-context");
+        if ((r = prepare_run(&a, &c)) < 0)
                 goto finish;
-        }
-        /* As $SYSTEMD_SECCOMP=0 for nspawn: to tell whether the filter is what breaks a payload. */
-        const char *e = getenv("COWPEN_SECCOMP");
-        if (e && parse_boolean(e) == 0) {
-                c.no_seccomp = true;
-                log_warning("run: $COWPEN_SECCOMP=0: the container runs without a system-call filter");
-        }
-        a.prep.read_only = c.read_only;
-        /* An overlayfs root can be neither idmapped nor chowned: -x with a user namespace gets a
-         * copy where there is no btrfs snapshot. */
-        a.prep.ephemeral_copy = c.private_users != PRIVATE_USERS_NO;
-        /* Ephemeral=yes in the settings file is -x (it narrows: from any file), so the changes are
-         * thrown away; the root is prepared accordingly from the start. */
-        if (a.prep.ephemeral) {
-                c.ephemeral = true;
-                c.mask |= SETTING_EPHEMERAL;
-        } else if (a.settings != SETTINGS_NO) {
-                bool ephemeral, userns;
-                settings_peek(&a, &c, &ephemeral, &userns);
-                if (ephemeral && a.prep.template_dir) {
-                        r = log_error_errno(-EINVAL, "run: the settings file says Ephemeral=yes, which may not be combined with --template=");
-                        goto finish;
-                }
-                if (ephemeral && c.volatile_mode != VOLATILE_NO) {
-                        r = log_error_errno(-EINVAL, "run: the settings file says Ephemeral=yes, which may not be combined with --volatile=");
-                        goto finish;
-                }
-                a.prep.ephemeral = ephemeral;
-                if (userns)
-                        a.prep.ephemeral_copy = true;
-        }
         r = open_root(&a, &c, &owned, &img, &raw_path, &root);
         if (r < 0)
                 goto finish;
-
-        if (a.settings != SETTINGS_NO) {
-                _cleanup_free_ char *path = NULL, *text = NULL;
-                size_t size = 0;
-                bool trusted = false;
-                r = settings_find(root->machine, root->parent_fd, root->parent_path, &path, &text, &size, &trusted);
-                if (r < 0 && r != -EINVAL) {
-                        r = log_error_errno(r, "run %s: settings file %s.nspawn: %m", root->machine, root->machine);
-                        goto finish;
-                }
-                if (r > 0) {
-                        SpawnConfig s;
-                        _cleanup_diag_ Diag diag = DIAG_INIT;
-                        r = settings_parse(text, size, &s, &diag);
-                        if (r == -E2BIG || r == -EBADMSG) {
-                                r = log_error_errno(r, "run %s: settings file %s: %s", root->machine, path,
-                                                    r == -E2BIG ? "too many entries or too long a line" : "contains NUL bytes");
-                                goto finish;
-                        }
-                        if (r < 0) { /* -EINVAL: refused, the cause says why */
-                                r = log_diag_error(r, &diag, "run %s: settings file %s", root->machine, path);
-                                goto finish;
-                        }
-                        r = settings_merge(&c, &s, trusted || a.settings == SETTINGS_TRUSTED, path, &diag);
-                        spawn_config_done(&s);
-                        if (r < 0) {
-                                r = log_error_errno(r, "run %s: settings file %s: %m", root->machine, path);
-                                goto finish;
-                        }
-                        for (size_t i = 0; i < diag.n_warnings; i++)
-                                log_warning("run %s: %s: %s", root->machine, path, diag.warnings[i]);
-                }
-        }
-
-        /* Ephemeral= was honoured before the root was prepared (settings_peek()); a file that
-         * says so only now (it changed meanwhile) is refused rather than ignored. */
-        if (c.ephemeral && !a.prep.ephemeral) {
-                r = log_error_errno(-ESTALE, "run %s: the settings file says Ephemeral=yes, but the root was prepared without it "
-                                    "(the file changed, or --template= made the directory)",
-                                    root->machine);
+        if ((r = read_settings(&a, &c, root)) < 0 || (r = check_run_config(&a, &c, root)) < 0)
                 goto finish;
-        }
-        if (a.prep.ephemeral && c.volatile_mode != VOLATILE_NO) {
-                r = log_error_errno(-EINVAL, "run %s: --ephemeral (or Ephemeral=yes) may not be combined with Volatile= of the settings file",
-                                    root->machine);
-                goto finish;
-        }
-
-        /* A read-only image (its flag or mode, verity) runs read-only whatever a settings file
-         * says, as with systemd-nspawn (-M of a read-only image is --read-only unless -x). The
-         * volatile modes never write the image anyway. */
-        if (root->read_only && c.volatile_mode == VOLATILE_NO)
-                c.read_only = true;
-
-        if ((r = check_os_tree(&a, &c, root)) < 0)
-                goto finish;
-
-        /* As nspawn: ambient capabilities come out of the bounding set, never on top of it. */
-        uint64_t outside = c.ambient_caps & ~spawn_config_capabilities(&c);
-        if (outside) {
-                unsigned cap = (unsigned) __builtin_ctzll(outside);
-                r = log_error_errno(-EINVAL, "run %s: ambient capability %s is not in the container's bounding set (add it with --capability=)",
-                                    root->machine, capability_to_name(cap) ?: "?");
-                goto finish;
-        }
 
         for (;;) {
                 _cleanup_diag_ Diag diag = DIAG_INIT;
