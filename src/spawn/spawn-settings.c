@@ -7,7 +7,6 @@
 
 #include "fd-util.h"
 #include "spawn.h"
-#include "spawn-userns.h"
 #include "util.h"
 
 /* NAME.nspawn settings files, read as systemd-nspawn reads them.
@@ -206,6 +205,58 @@ bool hostname_is_valid_simple(const char *s) {
                       *p == '.' || *p == '_'))
                         return false;
         return true;
+}
+
+/* --private-users= and PrivateUsers=. */
+int private_users_parse(const char *s, PrivateUsersMode *ret_mode, uid_t *ret_shift, uid_t *ret_range) {
+        if (streq(s, "pick")) {
+                *ret_mode = PRIVATE_USERS_PICK;
+                *ret_shift = 0;
+                *ret_range = USERNS_RANGE_DEFAULT;
+                return 0;
+        }
+        if (streq(s, "identity")) {
+                *ret_mode = PRIVATE_USERS_FIXED;
+                *ret_shift = 0;
+                *ret_range = USERNS_RANGE_DEFAULT;
+                return 0;
+        }
+        int b = parse_boolean(s);
+        if (b >= 0) {
+                *ret_mode = b ? PRIVATE_USERS_YES : PRIVATE_USERS_NO;
+                *ret_shift = 0;
+                *ret_range = USERNS_RANGE_DEFAULT;
+                return 0;
+        }
+        const char *colon = strchr(s, ':');
+        _cleanup_free_ char *base = strndup(s, colon ? (size_t) (colon - s) : strlen(s));
+        if (!base)
+                return -ENOMEM;
+        uint64_t shift, range = USERNS_RANGE_DEFAULT;
+        if (safe_atou64(base, &shift) < 0 || (colon && safe_atou64(colon + 1, &range) < 0))
+                return -EINVAL;
+        /* uid_t is 32 bits and (uid_t) -1 is invalid. */
+        if (range == 0 || shift + range > UINT32_C(0xFFFFFFFF))
+                return -ERANGE;
+        *ret_mode = PRIVATE_USERS_FIXED;
+        *ret_shift = (uid_t) shift;
+        *ret_range = (uid_t) range;
+        return 0;
+}
+
+/* --private-users-ownership= and PrivateUsersOwnership=. */
+int private_users_ownership_parse(const char *s, PrivateUsersOwnership *ret) {
+        if (streq(s, "auto"))
+                *ret = PRIVATE_USERS_OWNERSHIP_AUTO;
+        else if (streq(s, "map"))
+                *ret = PRIVATE_USERS_OWNERSHIP_MAP;
+        else if (streq(s, "chown"))
+                *ret = PRIVATE_USERS_OWNERSHIP_CHOWN;
+        else if (streq(s, "off"))
+                *ret = PRIVATE_USERS_OWNERSHIP_OFF;
+        else
+                return -EINVAL;
+        return 0;
 }
 
 typedef enum Section { SECTION_NONE, SECTION_EXEC, SECTION_FILES, SECTION_NETWORK, SECTION_OTHER } Section;
