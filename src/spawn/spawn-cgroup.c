@@ -300,7 +300,8 @@ int spawn_cgroup_make(SpawnCgroup *cg, const SpawnConfig *c, const char *machine
         if (r == -ENOMEDIUM)
                 return diag_fail(diag, r, NULL, "a container needs a cgroup2 hierarchy on the host (none is mounted)");
         if (r < 0)
-                return diag_fail(diag, r, NULL, "create the container's cgroup (for its device policy) below cowpen's: %m");
+                return diag_fail(diag, r, NULL,
+                                 "create the container's cgroup (for its device policy) below cowpen's: %m");
         r = attach_device_policy(cg, c);
         if (r == -E2BIG)
                 return diag_fail(diag, r, NULL, "too many device nodes bound in");

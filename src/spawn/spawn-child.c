@@ -411,9 +411,11 @@ _noreturn_ void spawn_child(ChildArgs *args) {
                 mount_set_creator(c->uid_shift);
         /* --private-users: the image presented to the user namespace (idmapped or chowned) before
          * anything volatile is built on top of it. */
+        bool overlay = a->root->kind == PREPARED_OVERLAY;
         if (mount_root(a->root, &root_path, &diag) < 0 ||
-            (userns && spawn_userns_present_root(a->userns, c, a->root->path, a->root->kind == PREPARED_OVERLAY, &diag) < 0) ||
-            mount_root_finish(c, root_path, userns ? c->uid_shift : 0, root_buf, sizeof(root_buf), &root_path, &diag) < 0)
+            (userns && spawn_userns_present_root(a->userns, c, a->root->path, overlay, &diag) < 0) ||
+            mount_root_finish(c, root_path, userns ? c->uid_shift : 0, root_buf, sizeof(root_buf), &root_path,
+                              &diag) < 0)
                 child_fail(a, &diag);
         _cleanup_close_ int root_fd = open(root_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (root_fd < 0) {

@@ -620,7 +620,9 @@ static int parse_assignment(SpawnConfig *c, Section sec, unsigned line, const ch
                 return 0;
         }
         int r = parse_simple_key(c, sec, key, value);
-        if (r == KEY_UNKNOWN && sec == SECTION_EXEC && (r = parse_exec_start_key(c, line, key, value, diag)) == KEY_UNKNOWN)
+        if (r == KEY_UNKNOWN && sec == SECTION_EXEC)
+                r = parse_exec_start_key(c, line, key, value, diag);
+        if (r == KEY_UNKNOWN && sec == SECTION_EXEC)
                 r = parse_exec_limit_key(c, line, key, value, diag);
         if (r == KEY_UNKNOWN && sec == SECTION_FILES)
                 r = parse_files_key(c, key, value);

@@ -369,7 +369,8 @@ static int present_root_fail(Diag *diag, int r, const char *what) {
         return diag_fail(diag, r, NULL, r == -EOPNOTSUPP ? "%s" : "%s: %m", what);
 }
 
-int spawn_userns_present_root(const SpawnUserns *u, const SpawnConfig *c, const char *root_path, bool overlay, Diag *diag) {
+int spawn_userns_present_root(const SpawnUserns *u, const SpawnConfig *c, const char *root_path, bool overlay,
+                              Diag *diag) {
         int r;
         bool chown_tree = u->chown;
         if (u->userns_fd < 0)
@@ -378,8 +379,9 @@ int spawn_userns_present_root(const SpawnUserns *u, const SpawnConfig *c, const 
          * file would be copied up). */
         if (overlay && (chown_tree || u->idmap))
                 return present_root_fail(diag, -EOPNOTSUPP,
-                                         "a user namespace from the settings file with -x on an overlayfs root, which can be "
-                                         "neither idmapped nor chowned (give --private-users on the command line: -x then copies)");
+                                         "a user namespace from the settings file with -x on an overlayfs root, which "
+                                         "can be neither idmapped nor chowned (give --private-users on the command "
+                                         "line: -x then copies)");
         if (u->idmap) {
                 r = idmap_root(u->userns_fd, root_path);
                 /* auto: a file system that cannot be idmapped is chowned instead. */
@@ -394,7 +396,8 @@ int spawn_userns_present_root(const SpawnUserns *u, const SpawnConfig *c, const 
                 return present_root_fail(diag, negative_errno(), "open the root");
         r = tree_shift_owners(fd, u->chown_from, c->uid_shift, USERNS_RANGE_DEFAULT);
         if (r < 0)
-                return present_root_fail(diag, r, r == -E2BIG ? "chown the tree (deeper than 256 levels)" : "chown the tree");
+                return present_root_fail(diag, r,
+                                         r == -E2BIG ? "chown the tree (deeper than 256 levels)" : "chown the tree");
         return 0;
 }
 

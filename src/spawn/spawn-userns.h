@@ -88,7 +88,8 @@ int spawn_userns_mapping(uid_t from, uid_t to, uid_t n, int *ret_fd);
 int spawn_userns_join(const SpawnUserns *u);
 /* Child, before the root is opened: the root mount idmapped, or its tree chowned (diag says which
  * step failed). overlay: the root is the -x overlay (then neither can be done: -EOPNOTSUPP). */
-int spawn_userns_present_root(const SpawnUserns *u, const SpawnConfig *c, const char *root_path, bool overlay, Diag *diag);
+int spawn_userns_present_root(const SpawnUserns *u, const SpawnConfig *c, const char *root_path, bool overlay,
+                              Diag *diag);
 /* Child, after the API file systems: their top directories and the console pty belong to the
  * container's root. */
 int spawn_userns_chown_api(int root_fd, const SpawnConfig *c, int console_fd);

@@ -38,8 +38,8 @@ static int validate(const SpawnConfig *c, Diag *diag) {
                 /* nspawn fails these when mounting ("Failed to map ids for bind mount"): before
                  * anything starts here. */
                 if (m->type == CUSTOM_MOUNT_BIND && m->idmap != BIND_IDMAP_NONE && c->private_users == PRIVATE_USERS_NO)
-                        return diag_fail(diag, -EINVAL, NULL, "bind %s%s: %s needs --private-users", m->source_in_root ? "+" : "",
-                                         m->source, bind_idmap_to_string(m->idmap));
+                        return diag_fail(diag, -EINVAL, NULL, "bind %s%s: %s needs --private-users",
+                                         m->source_in_root ? "+" : "", m->source, bind_idmap_to_string(m->idmap));
                 if (m->type == CUSTOM_MOUNT_BIND && !m->source_in_root && stat(m->source, &st) < 0)
                         return diag_fail(diag, negative_errno(), NULL, "bind source %s: %m", m->source);
                 if (m->type != CUSTOM_MOUNT_OVERLAY)
@@ -49,7 +49,8 @@ static int validate(const SpawnConfig *c, Diag *diag) {
                         if (**l != '+' && (stat(*l, &st) < 0 || !S_ISDIR(st.st_mode)))
                                 return diag_fail(diag, errno > 0 ? -errno : -ENOTDIR, NULL, "overlay layer %s: %m", *l);
                 if (m->upper && m->upper[0] != '+' && (stat(m->upper, &st) < 0 || !S_ISDIR(st.st_mode)))
-                        return diag_fail(diag, errno > 0 ? -errno : -ENOTDIR, NULL, "overlay upper layer %s: %m", m->upper);
+                        return diag_fail(diag, errno > 0 ? -errno : -ENOTDIR, NULL, "overlay upper layer %s: %m",
+                                         m->upper);
         }
         return 0;
 }
@@ -190,8 +191,8 @@ static int make_owner_maps(const SpawnConfig *c, const PreparedRoot *root, BindO
                 if (r >= 0)
                         r = spawn_userns_mapping(st.st_uid, c->uid_shift, 1, &o->fds[i]);
                 if (r < 0)
-                        return diag_fail(diag, r, NULL, "bind %s%s: user namespace for rootidmap: %m", m->source_in_root ? "+" : "",
-                                         m->source);
+                        return diag_fail(diag, r, NULL, "bind %s%s: user namespace for rootidmap: %m",
+                                         m->source_in_root ? "+" : "", m->source);
                 o->owners[i] = st.st_uid;
         }
         return 0;
@@ -293,7 +294,8 @@ static int check_register(const SpawnConfig *c, Diag *diag) {
         if (c->register_mode != REGISTER_YES)
                 return 0;
         if (access(bus, F_OK) < 0)
-                return diag_fail(diag, negative_errno(), NULL, "cannot register the machine: no system bus (%s: %m)", bus);
+                return diag_fail(diag, negative_errno(), NULL, "cannot register the machine: no system bus (%s: %m)",
+                                 bus);
         if (access(machined, F_OK) < 0)
                 return diag_fail(diag, negative_errno(), NULL,
                                  "cannot register the machine: systemd-machined is not running (%s: %m)", machined);
@@ -304,8 +306,8 @@ static int check_register(const SpawnConfig *c, Diag *diag) {
 
 static ConsoleMode console_mode(const SpawnConfig *c) {
         bool tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
-        if (c->console == _CONSOLE_MODE_AUTO)
-                return tty ? CONSOLE_INTERACTIVE : c->boot ? CONSOLE_READ_ONLY /* init wants a /dev/console */ : CONSOLE_PIPE;
+        if (c->console == _CONSOLE_MODE_AUTO) /* a booted init wants a /dev/console */
+                return tty ? CONSOLE_INTERACTIVE : c->boot ? CONSOLE_READ_ONLY : CONSOLE_PIPE;
         if (c->console == CONSOLE_AUTOPIPE) /* as nspawn: pipe even for a booted init */
                 return tty ? CONSOLE_INTERACTIVE : CONSOLE_PIPE;
         return c->console;
@@ -344,7 +346,8 @@ static int run_prepare(Run *run, Diag *diag) {
                 return r;
         if (c->as_pid2 && (r = spawn_stub_memfd(&run->stub_fd)) < 0)
                 return diag_fail(diag, r, NULL, "make the stub init");
-        if (c->private_users && (r = spawn_userns_prepare(c, run->root->fd, run->root->machine, &run->userns, diag)) < 0)
+        if (c->private_users &&
+            (r = spawn_userns_prepare(c, run->root->fd, run->root->machine, &run->userns, diag)) < 0)
                 return r;
         if (c->private_users && (r = make_owner_maps(c, run->root, &run->owner_maps, diag)) < 0)
                 return r;
@@ -403,7 +406,10 @@ static int run_make_init(Run *run, Diag *diag) {
         run->init_args = run->args;
         run->init_args.close_fds[3] = run->handoff[0];
         SpawnUsernsInit init = {
-                .fn = init_main, .arg = &run->init_args, .cgroup_fd = run->cgroup.fd, .ret_in_cgroup = &run->init_args.in_cgroup
+                .fn = init_main,
+                .arg = &run->init_args,
+                .cgroup_fd = run->cgroup.fd,
+                .ret_in_cgroup = &run->init_args.in_cgroup,
         };
         if ((r = spawn_userns_make(run->config, &init, &run->userns, diag)) < 0)
                 return r;
