@@ -14,6 +14,7 @@
 
 #include <sys/types.h>
 
+#include "image-lock.h"
 #include "macro.h"
 
 typedef enum ImageType {
@@ -72,19 +73,11 @@ int os_release_parse(const char *text, char ***ret);
 /* Opens the image's directory (O_DIRECTORY) or raw file (O_RDONLY, or O_RDWR with writable). */
 int image_open(ImageRoot *root, const Image *i, bool writable);
 
-/* Locks. ImageLock is valid with fd >= 0; image_lock_release() accepts an unlocked one. */
-typedef struct ImageLock {
-        int fd;
-        int dir_fd;    /* borrowed: the image root */
-        char *name;    /* lock file name in the image root */
-        bool exclusive;
-} ImageLock;
-#define IMAGE_LOCK_NULL ((ImageLock) { .fd = -EBADF, .dir_fd = -EBADF })
-
-/* Locks image NAME shared (readers) or exclusive (writers, creators), without waiting: -EBUSY
- * when someone else holds a conflicting lock. */
-int image_lock(ImageRoot *root, const char *name, bool exclusive, ImageLock *ret);
-void image_lock_release(ImageLock *l);
+/* Locks image NAME of the root shared (readers) or exclusive (writers, creators), without
+ * waiting: -EBUSY when someone else holds a conflicting lock (image-lock.h). */
+static inline int image_lock(ImageRoot *root, const char *name, bool exclusive, ImageLock *ret) {
+        return image_lock_at(root->fd, name, exclusive, ret);
+}
 
 /* A new entry built under a hidden name and published with one rename.
  *
@@ -117,15 +110,6 @@ int image_temp_sidecar(ImageTemp *t, const char *suffix, int *ret_fd);
 int image_temp_publish(ImageTemp *t, bool read_only);
 ImageTemp *image_temp_free(ImageTemp *t);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ImageTemp *, image_temp_free);
-
-/* Hidden temporary names: ".#KIND.NAME.RANDOM"; NAME is shortened so the name (plus ".lck")
- * always fits NAME_MAX. KIND must be one of image_hidden_kinds: clean tells cowpen's entries (which
- * it removes once their lock is free) from other tools' (which it leaves until they are old) by
- * it. */
-extern const char *const image_hidden_kinds[];
-int image_hidden_name(const char *kind, const char *name, char **ret);
-/* Creates the lock file for a hidden entry and takes it exclusively. */
-int image_hidden_lock(int dir_fd, const char *hidden_name, ImageLock *ret);
 
 /* Marks the entry filename of dir_fd read-only or writable: the btrfs read-only property of a
  * subvolume, the immutable attribute of a directory, the write bits of a raw file. */
