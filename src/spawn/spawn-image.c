@@ -9,7 +9,6 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "dlopen-util.h"
@@ -29,8 +28,6 @@
  * present must check out, for the root and the usr partition each: a root hash without a hash
  * tree, a hash tree or signature without a root hash, a signature from an untrusted
  * certificate: refused. */
-
-#define SIDECAR_SIZE_MAX (64U * 1024U)
 
 static int fail(char **ret_error, int r, const char *format, ...) _printf_(3, 4);
 static int fail(char **ret_error, int r, const char *format, ...) {
@@ -135,81 +132,6 @@ int image_policy_parse_for(const char *s, PartitionDesignator which, unsigned *r
 
 int image_policy_parse(const char *s, unsigned *ret_root) {
         return image_policy_parse_for(s, PARTITION_ROOT, ret_root);
-}
-
-static int read_small_file(const char *path, size_t max, char **ret, size_t *ret_size) {
-        return read_file_at(AT_FDCWD, path, 0, max, ret, ret_size);
-}
-
-/* --root-hash, else the xattr, else IMAGE.roothash: lower-case hex (whitespace around a sidecar's
- * contents is allowed, as veritysetup writes a newline). NULL when there is none. */
-static int find_root_hash(const SpawnImageOptions *o, int fd, char **ret, const char **ret_source) {
-        if (o->root_hash) {
-                *ret = strdup(o->root_hash);
-                *ret_source = "--root-hash";
-                return *ret ? 0 : -ENOMEM;
-        }
-        char buf[VERITY_ROOT_HASH_HEX_MAX + 2];
-        ssize_t n = fgetxattr(fd, "user.verity.roothash", buf, sizeof(buf) - 1);
-        if (n > 0) {
-                buf[n] = 0;
-                *ret = strndup(buf, strcspn(buf, "\n"));
-                *ret_source = "xattr user.verity.roothash";
-                return *ret ? 0 : -ENOMEM;
-        }
-        _cleanup_free_ char *path = NULL, *text = NULL;
-        int r = verity_sidecar_path(o->path, ".roothash", &path);
-        if (r < 0)
-                return r;
-        r = read_small_file(path, VERITY_ROOT_HASH_HEX_MAX + 2, &text, NULL);
-        if (r == -ENOENT) {
-                *ret = NULL;
-                *ret_source = NULL;
-                return 0;
-        }
-        if (r < 0)
-                return r;
-        const char *b = text + strspn(text, " \t\n");
-        *ret = strndup(b, strcspn(b, " \t\n"));
-        *ret_source = "IMAGE.roothash";
-        return *ret ? 0 : -ENOMEM;
-}
-
-static int find_signature(const SpawnImageOptions *o, void **ret, size_t *ret_size) {
-        _cleanup_free_ char *path = NULL, *text = NULL;
-        size_t size = 0;
-        int r;
-        if (o->root_hash_sig && startswith(o->root_hash_sig, "base64:")) {
-                /* The JSON parser knows base64: reuse it on a minimal document. */
-                _cleanup_free_ char *json = NULL;
-                if (asprintf(&json, "{\"rootHash\":\"%064d\",\"signature\":\"%s\"}", 0, o->root_hash_sig + 7) < 0)
-                        return -ENOMEM;
-                VeritySigJson j = {};
-                r = verity_sig_json_parse(json, strlen(json), &j);
-                if (r < 0)
-                        return -EBADMSG;
-                *ret = TAKE_PTR(j.p7s);
-                *ret_size = j.p7s_size;
-                verity_sig_json_done(&j);
-                return 1;
-        }
-        if (o->root_hash_sig)
-                path = strdup(o->root_hash_sig);
-        else if ((r = verity_sidecar_path(o->path, ".roothash.p7s", &path)) < 0)
-                return r;
-        if (!path)
-                return -ENOMEM;
-        r = read_small_file(path, VERITY_SIG_SIZE_MAX, &text, &size);
-        if (r == -ENOENT && !o->root_hash_sig) {
-                *ret = NULL;
-                *ret_size = 0;
-                return 0;
-        }
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(text);
-        *ret_size = size;
-        return 1;
 }
 
 static int mount_namespace_private(void) {
@@ -377,19 +299,20 @@ static int trust_check(const SpawnImageOptions *o, int fd, const DissectedImage 
                         return fail(ret_error, negative_errno(), "%m");
                 t->hash_offset = verp->offset;
                 t->hash_end = verp->offset + verp->size;
-        } else if (t->data == PARTITION_ROOT) {
-                _cleanup_free_ char *vpath = NULL;
-                if (o->verity_data)
-                        vpath = strdup(o->verity_data);
-                else if (m->kind != DISSECT_GPT && (r = verity_sidecar_path(o->path, ".verity", &vpath)) < 0)
+        } else if (t->data == PARTITION_ROOT && (o->verity_data || m->kind != DISSECT_GPT)) {
+                /* --verity-data, else IMAGE.verity; never a sidecar for a GPT, whose hash tree is a
+                 * partition of its own. */
+                _cleanup_(verity_sidecars_done) VeritySidecars found = VERITY_SIDECARS_INIT;
+                _cleanup_diag_ Diag d = DIAG_INIT;
+                const VeritySidecarQuery q = { .image = o->path, .image_fd = -EBADF, .verity_data = o->verity_data };
+                r = verity_sidecars_find(&q, VERITY_SIDECAR_HASH_TREE, &found, &d);
+                if (r < 0 && !d.object)
                         return fail(ret_error, r, "%m");
-                if (vpath) {
-                        t->hash_fd = open_checked(AT_FDCWD, vpath, O_RDONLY, OPEN_REGULAR | OPEN_BLOCK, NULL);
-                        if (t->hash_fd == -EBADFD || t->hash_fd == -EISDIR)
-                                return fail(ret_error, t->hash_fd, "verity data %s: not a regular file or block device", vpath);
-                        if (t->hash_fd < 0 && (t->hash_fd != -ENOENT || o->verity_data))
-                                return fail(ret_error, t->hash_fd, "verity data %s: %m", vpath);
-                }
+                if (r == -EBADFD || r == -EISDIR)
+                        return fail(ret_error, r, "verity data %s: not a regular file or block device", d.object);
+                if (r < 0)
+                        return fail(ret_error, r, "verity data %s: %m", d.object);
+                t->hash_fd = TAKE_FD(found.hash_fd);
         }
         if (t->hash_fd >= 0 && !t->hash_size)
                 return fail(ret_error, -ENOKEY,
@@ -599,13 +522,25 @@ int spawn_image_open(const SpawnImageOptions *o, SpawnImage *ret, char **ret_err
                 .data = PARTITION_USR, .verity = PARTITION_USR_VERITY, .sig_partition = PARTITION_USR_VERITY_SIG,
                 .hash_fd = -EBADF, .policy = o->usr_policy,
         };
-        _cleanup_free_ char *hash_hex = NULL;
-        if ((r = find_root_hash(o, fd, &hash_hex, &rt.hash_source)) < 0)
+        _cleanup_(verity_sidecars_done) VeritySidecars found = VERITY_SIDECARS_INIT;
+        const VeritySidecarQuery query = {
+                .image = o->path,
+                .image_fd = fd,
+                .root_hash = o->root_hash,
+                .root_hash_sig = o->root_hash_sig,
+        };
+        if ((r = verity_sidecars_find(&query, VERITY_SIDECAR_ROOT_HASH, &found, NULL)) < 0)
                 return fail(ret_error, r, "root hash: %m");
-        if (hash_hex && hash_from_hex(hash_hex, rt.hash, &rt.hash_size) < 0)
+        rt.hash_source = found.root_hash_source == VERITY_SOURCE_GIVEN   ? "--root-hash"
+                         : found.root_hash_source == VERITY_SOURCE_XATTR ? "xattr user.verity.roothash"
+                         : found.root_hash                               ? "IMAGE.roothash"
+                                                                         : NULL;
+        if (found.root_hash && hash_from_hex(found.root_hash, rt.hash, &rt.hash_size) < 0)
                 return fail(ret_error, -EINVAL, "root hash from %s is not a sha256 or sha512 hex digest", rt.hash_source);
-        if ((r = find_signature(o, &rt.sig, &rt.sig_size)) < 0)
+        if ((r = verity_sidecars_find(&query, VERITY_SIDECAR_SIGNATURE, &found, NULL)) < 0)
                 return fail(ret_error, r, "root hash signature: %m");
+        rt.sig = TAKE_PTR(found.sig);
+        rt.sig_size = found.sig_size;
 
         DissectedImage m;
         r = image_dissect_hashes(fd, size, rt.hash_size ? rt.hash : NULL, rt.hash_size, NULL, 0, &m);
