@@ -155,7 +155,7 @@ static void sweep_stale_mountpoints(void) {
                 return;
         struct dirent *de;
         while ((de = readdir(d)))
-                if (spawn_stale_owner(de->d_name, "cowpen-image."))
+                if (name_owner_is_gone(de->d_name, "cowpen-image."))
                         (void) unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR);
         closedir(d);
 }
