@@ -164,3 +164,25 @@ int image_remove(ImageRoot *root, const char *name);
 /* Removes hidden leftovers that nobody holds. With all, also … (see clean's man page). Calls
  * on_removed for each entry removed. */
 int image_clean(ImageRoot *root, bool all, void (*on_removed)(const char *name, void *userdata), void *userdata);
+
+/* --image-policy (image-policy.c): what protection a raw image's root and usr partition may
+ * have (systemd's flag names). */
+typedef enum ImagePolicyFlags {
+        IMAGE_POLICY_UNPROTECTED = 1 << 0, /* no verity */
+        IMAGE_POLICY_VERITY = 1 << 1,      /* verity without signature */
+        IMAGE_POLICY_SIGNED = 1 << 2,      /* verity with a trusted signature */
+        IMAGE_POLICY_ABSENT = 1 << 3,      /* the partition may be missing (root: then usr is needed) */
+        IMAGE_POLICY_UNUSED = 1 << 4,      /* usr: may be there and is then left alone; root: never */
+        IMAGE_POLICY_ANY = IMAGE_POLICY_UNPROTECTED | IMAGE_POLICY_VERITY | IMAGE_POLICY_SIGNED | IMAGE_POLICY_ABSENT |
+                IMAGE_POLICY_UNUSED,
+} ImagePolicyFlags;
+
+#define IMAGE_POLICY_STRING_MAX 4096U
+
+/* Parses systemd's syntax as far as root and usr go: "*" (anything), "~" (nothing), "-"
+ * (unused/absent), or PARTITION=FLAG+FLAG:… with root, usr and "=" (the default for those not
+ * listed); flags: open (anything), verity, signed, unprotected, unused, absent, encrypted (never
+ * matches: no LUKS support). Shortcuts: "verity" = root and usr verity+signed+absent, "signed"
+ * = signed+absent. Returns the flags for the root (-EINVAL: bad syntax, -E2BIG: longer than
+ * IMAGE_POLICY_STRING_MAX); a string that parses for the root parses for usr as well. */
+int image_policy_parse(const char *s, unsigned *ret_root);

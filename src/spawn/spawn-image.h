@@ -12,30 +12,9 @@
 
 #include "image.h"
 #include "image-dissect.h"
+#include "image-policy.h"
 #include "image-prepare.h"
 #include "verity.h"
-
-/* --image-policy: what protection the root and the usr partition may have (systemd's flag names). */
-typedef enum ImagePolicyFlags {
-        IMAGE_POLICY_UNPROTECTED = 1 << 0, /* no verity */
-        IMAGE_POLICY_VERITY = 1 << 1,      /* verity without signature */
-        IMAGE_POLICY_SIGNED = 1 << 2,      /* verity with a trusted signature */
-        IMAGE_POLICY_ABSENT = 1 << 3,      /* the partition may be missing (root: then usr is needed) */
-        IMAGE_POLICY_UNUSED = 1 << 4,      /* usr: may be there and is then left alone; root: never */
-        IMAGE_POLICY_ANY = IMAGE_POLICY_UNPROTECTED | IMAGE_POLICY_VERITY | IMAGE_POLICY_SIGNED | IMAGE_POLICY_ABSENT |
-                IMAGE_POLICY_UNUSED,
-} ImagePolicyFlags;
-
-#define IMAGE_POLICY_STRING_MAX 4096U
-
-/* Parses systemd's syntax as far as root and usr go: "*" (anything), "~" (nothing), "-"
- * (unused/absent), or PARTITION=FLAG+FLAG:… with root, usr and "=" (the default for those not
- * listed); flags: open (anything), verity, signed, unprotected, unused, absent, encrypted (never
- * matches: no LUKS support). Shortcuts: "verity" = root and usr verity+signed+absent, "signed"
- * = signed+absent. Returns the flags for which (PARTITION_ROOT or PARTITION_USR). */
-int image_policy_parse_for(const char *s, PartitionDesignator which, unsigned *ret);
-/* image_policy_parse_for(s, PARTITION_ROOT, ret_root). */
-int image_policy_parse(const char *s, unsigned *ret_root);
 
 typedef struct SpawnImageOptions {
         const char *path;          /* -i FILE */
