@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "fd-util.h"
-#include "image-prepare.h"
+#include "image.h"
 #include "spawn.h"
 #include "spawn-boot.h"
 #include "spawn-userns.h"

@@ -4,7 +4,7 @@
 /* What image-prepare.c and image-prepare-raw.c share; not for use outside src/image. */
 
 #include "diag.h"
-#include "image-prepare.h"
+#include "image.h"
 
 /* An empty PreparedRoot (PREPARED_IN_PLACE, no fds, no locks), for prepared_root_free(). */
 int prepared_root_alloc(PreparedRoot **ret);

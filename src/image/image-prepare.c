@@ -8,7 +8,6 @@
 #include "btrfs-util.h"
 #include "fd-util.h"
 #include "image-prepare-internal.h"
-#include "image-prepare.h"
 #include "image.h"
 #include "rm-rf.h"
 #include "util.h"

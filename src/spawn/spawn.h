@@ -16,7 +16,7 @@
 #include <sched.h>
 #include <sys/resource.h>
 
-#include "image-prepare.h"
+#include "image.h"
 #include "macro.h"
 
 typedef enum ConsoleMode {

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "image-prepare.h"
+#include "image.h"
 #include "rm-rf.h"
 #include "util.h"
 
