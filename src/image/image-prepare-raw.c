@@ -41,8 +41,8 @@
 
 /* One data partition (root or usr) on its device. */
 typedef struct RawPartition {
-        int device_fd;       /* unverified: a partition of disk_fd, or a loop device of its own */
-        VerityOpened verity; /* or the verified device */
+        int device_fd;          /* unverified: a partition of disk_fd, or a loop device of its own */
+        VerityOpened verity;    /* or the verified device */
         const char *protection; /* "unprotected", "verity", "signed"; NULL: not used */
         bool read_only;
 } RawPartition;
@@ -50,12 +50,12 @@ typedef struct RawPartition {
 /* What a raw image's prepared root holds until prepared_root_free(). */
 struct RawImage {
         char *mountpoint;
-        int disk_fd;                 /* the image's loop device with partition scan */
+        int disk_fd;                /* the image's loop device with partition scan */
         RawPartition partitions[2]; /* [PARTITION_ROOT], [PARTITION_USR] */
-        bool mounted;     /* the root (its file system, or a tmpfs for a usr-only image) */
-        bool usr_mounted; /* the usr partition at mountpoint/usr */
-        ImageRoot *lock_root; /* the image's directory, holding… */
-        ImageLock lock;       /* …its lock: exclusive for a writable run, else shared */
+        bool mounted;               /* the root (its file system, or a tmpfs for a usr-only image) */
+        bool usr_mounted;           /* the usr partition at mountpoint/usr */
+        ImageRoot *lock_root;       /* the image's directory, holding… */
+        ImageLock lock;             /* …its lock: exclusive for a writable run, else shared */
 };
 
 #define RAW_PARTITION_NULL { .device_fd = -EBADF, .verity = {.fd = -EBADF} }

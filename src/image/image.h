@@ -254,7 +254,8 @@ typedef struct PreparedRoot {
         CloneMethod template_method; /* how --template populated -D, when populated_from_template */
         bool populated_from_template;
         bool read_only;     /* the tree run in place is a read-only image (flag, file mode, verity):
-                             * it must be run read-only (never set for -x copies) */
+                             * it must be run read-only (never set for -x copies of a directory; of
+                             * a raw image: whether its root is mounted read-only) */
         /* PREPARED_MOUNTED: */
         char *image_path;       /* the raw image as given (-i FILE), or IMAGE_ROOT/NAME.raw for -M NAME */
         const char *protection; /* its root's: "unprotected", "verity", "signed"; "tmpfs" for usr only */

@@ -12,7 +12,8 @@
 #include "rm-rf.h"
 #include "util.h"
 
-/* The prepared roots the image store hands to the spawn engine: -D, -M, --template, -x. */
+/* The prepared roots the image store hands to the spawn engine: -D, -M, --template, -x, and how
+ * preparing a raw image fails. */
 
 static char *base;
 
@@ -147,6 +148,48 @@ static void test_machine(void **state) {
         assert_int_equal(count_hidden("machines"), 0);
 }
 
+/* Raw images, where preparing one fails before anything is mounted: the Diag names the file as
+ * it was given (-M NAME: IMAGE_ROOT/NAME.raw) and says why; a directory's failures record none. */
+static void test_raw_failures(void **state) {
+        _cleanup_free_ char *root = path_of("machines"), *tree = path_of("tree"), *missing = path_of("missing.raw");
+        _cleanup_free_ char *disk = strjoin(root, "/disk.raw");
+        PreparedRoot *p = NULL;
+        Diag d = DIAG_INIT;
+
+        assert_int_equal(prepared_root_new(&(PrepareOptions) { .machine = "disk", .raw_images = true }, root, &p, &d),
+                         -ENXIO);
+        assert_null(p);
+        assert_string_equal(d.object, disk);
+        assert_string_equal(d.cause, "no root partition or file system found");
+        diag_done(&d);
+
+        assert_int_equal(prepared_root_new(&(PrepareOptions) { .image = tree, .raw_images = true }, "/x", &p, &d),
+                         -EISDIR);
+        _cleanup_free_ char *msg = strjoin(tree, ": not a regular file or block device");
+        assert_string_equal(diag_message(&d), msg);
+        diag_done(&d);
+
+        assert_int_equal(prepared_root_new(&(PrepareOptions) { .image = missing, .raw_images = true }, "/x", &p, &d),
+                         -ENOENT);
+        assert_string_equal(d.cause, "open image: No such file or directory");
+        diag_done(&d);
+
+        /* -i FILE is named as given; the policy string is parsed where the image is prepared. */
+        _cleanup_free_ char *raw = path_of("machines/disk.raw");
+        assert_int_equal(prepared_root_new(&(PrepareOptions) { .image = raw, .raw_images = true, .image_policy = "~" },
+                                 "/x", &p, &d),
+                         -ENXIO);
+        assert_string_equal(d.object, raw);
+        diag_done(&d);
+
+        /* Without raw_images a raw image is not prepared, and nothing is recorded. */
+        assert_int_equal(prepared_root_new(&(PrepareOptions) { .image = raw }, "/x", &p, &d), -EOPNOTSUPP);
+        assert_false(diag_failed(&d));
+        assert_int_equal(prepared_root_new(&(PrepareOptions) { .directory = missing }, "/x", &p, &d), -ENOENT);
+        assert_false(diag_failed(&d));
+        diag_done(&d);
+}
+
 int main(void) {
         if (geteuid() != 0)
                 return 77; /* locks, chown of the upper layer */
@@ -154,6 +197,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_directory, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_template, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_machine, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_raw_failures, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
