@@ -105,16 +105,19 @@ static int mkdir_p(const char *path, mode_t mode) {
         _cleanup_free_ char *p = strdup(path);
         if (!p)
                 return -ENOMEM;
-        for (char *s = p + 1; *s; s++) {
-                if (*s != '/')
+        for (char *s = p + 1;; s++) {
+                if (*s != '/' && *s != 0)
                         continue;
+                char c = *s;
                 *s = 0;
-                if (mkdir(p, mode) < 0 && errno != EEXIST)
+                if (mkdir(p, mode) >= 0)
+                        (void) chmod(p, mode); /* whatever the umask */
+                else if (errno != EEXIST)
                         return negative_errno();
-                *s = '/';
+                if (!c)
+                        break;
+                *s = c;
         }
-        if (mkdir(p, mode) < 0 && errno != EEXIST)
-                return negative_errno();
         return 0;
 }
 
@@ -130,7 +133,11 @@ int net_state_open(const char *dir, NetState *ret, Diag *diag) {
         }
         static const char *const subdirs[] = { "machines", "zones", "dnsmasq" };
         for (size_t i = 0; i < ELEMENTSOF(subdirs); i++)
-                if (mkdirat(dfd, subdirs[i], 0755) < 0 && errno != EEXIST) {
+                if (mkdirat(dfd, subdirs[i], 0755) >= 0) {
+                        /* Whatever the umask: dnsmasq reads dnsmasq/ as nobody. */
+                        if (fchmodat(dfd, subdirs[i], 0755, 0) < 0)
+                                continue;
+                } else if (errno != EEXIST) {
                         r = negative_errno();
                         return diag_fail(diag, r, dir, "cannot create %s/: %s", subdirs[i], strerror(-r));
                 }

@@ -15,6 +15,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -60,22 +61,35 @@
                 _exit(NET_TEST_SKIP);                                   \
         } while (0)
 
-/* Runs body() in a child of its own network namespace (lo up) and maps its exit. */
+/* Runs body() in a child of its own network namespace (lo up), and of its own PID and mount
+ * namespaces with a /proc and a /tmp of its own: whatever the body starts (dnsmasq daemons, forwarders,
+ * servers) is killed with it, whatever happens. */
 static inline void net_test_run(void (*body)(void)) {
         fflush(NULL);
         pid_t pid = fork();
         assert_true(pid >= 0);
         if (pid == 0) {
                 (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
-                if (unshare(CLONE_NEWNET) < 0)
-                        SKIP_CHILD("cannot make a network namespace: %s", strerror(errno));
-                Rtnl *nl = NULL;
-                CHECK_R(rtnl_open(-1, &nl));
-                CHECK_R(rtnl_link_set_up(nl, "lo", true, NULL));
-                rtnl_close(nl);
-                body();
-                fflush(NULL);
-                _exit(0);
+                if (unshare(CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWPID) < 0)
+                        SKIP_CHILD("cannot make network, mount and PID namespaces: %s", strerror(errno));
+                CHECK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
+                /* A /tmp of its own: the runtime directories go with the test, failed or not. */
+                CHECK(mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") == 0);
+                pid_t init = fork();
+                CHECK(init >= 0);
+                if (init == 0) {
+                        CHECK(mount("proc", "/proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL) == 0);
+                        Rtnl *nl = NULL;
+                        CHECK_R(rtnl_open(-1, &nl));
+                        CHECK_R(rtnl_link_set_up(nl, "lo", true, NULL));
+                        rtnl_close(nl);
+                        body();
+                        fflush(NULL);
+                        _exit(0);
+                }
+                int st;
+                CHECK(waitpid(init, &st, 0) == init);
+                _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 1);
         }
         int status;
         assert_int_equal(waitpid(pid, &status, 0), pid);
