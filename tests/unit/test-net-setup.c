@@ -22,8 +22,9 @@ static void runtime_dir_make(void) {
         CHECK(chmod(runtime_dir, 0755) == 0); /* dnsmasq reads its files as nobody */
 }
 
+/* Tidy only: the directory is on the test's own /tmp (net-helpers.h), which goes with it anyway. */
 static void runtime_dir_remove(void) {
-        CHECK(rm_rf_at(AT_FDCWD, runtime_dir) >= 0);
+        (void) rm_rf_at(AT_FDCWD, runtime_dir);
 }
 
 static NetOptions options(void) {
