@@ -116,6 +116,20 @@ static void dns_query(int netns_fd, const char *server, const char *name, char r
         inet_ntop(AF_INET, r + k - 4, ret, 64);
 }
 
+/* dns_query() until it answers expected ("" for no answer): dnsmasq re-reads its hosts file on
+ * SIGHUP, which it handles a moment after setup returned. */
+static bool dns_query_wait(int netns_fd, const char *server, const char *name, const char *expected) {
+        char r[64];
+        for (unsigned t = 0; t < 40; t++) {
+                dns_query(netns_fd, server, name, r);
+                if (streq(r, expected))
+                        return true;
+                usleep(50 * 1000);
+        }
+        fprintf(stderr, "dns %s@%s: '%s', expected '%s'\n", name, server, r, expected);
+        return false;
+}
+
 /* busybox udhcpc in netns_fd on ifname; the leased address ("" when none), or NULL when there is
  * no busybox here. */
 static const char *dhcp_lease(int netns_fd, const char *ifname, char ret[static 64]) {
@@ -197,9 +211,7 @@ static void body_veth(void) {
         CHECK(streq(net_setup_resolv_conf(s), "# cowpen: the dnsmasq on the host side of this container's network\n"
                                               "nameserver 10.0.0.0\n"));
         char r[64];
-        dns_query(c, "10.0.0.0", "web", r);
-        fprintf(stderr, "dns: '%s'\n", r);
-        CHECK(streq(r, "10.0.0.1"));
+        CHECK(dns_query_wait(c, "10.0.0.0", "web", "10.0.0.1"));
         if (dhcp_lease(c, "host0", r)) {
                 CHECK(streq(r, "10.0.0.1"));
         } else
@@ -407,25 +419,14 @@ static void body_zone(void) {
         CHECK(streq(buf, "hello from 10.0.0.2\n"));
         kill_wait(srv);
         char r[64];
-        dns_query(c1, "10.0.0.1", "b", r);
-        CHECK(streq(r, "10.0.0.3"));
-        dns_query(c2, "10.0.0.1", "a", r);
-        CHECK(streq(r, "10.0.0.2"));
-        if (dhcp_lease(c2, "host0", r)) {
-                fprintf(stderr, "dhcp: '%s'\n", r);
+        CHECK(dns_query_wait(c1, "10.0.0.1", "b", "10.0.0.3"));
+        CHECK(dns_query_wait(c2, "10.0.0.1", "a", "10.0.0.2"));
+        if (dhcp_lease(c2, "host0", r))
                 CHECK(streq(r, "10.0.0.3"));
-        }
 
         CHECK_D(net_teardown(s1, &d), &d);
         CHECK(link_exists(-1, "vz-ci"));
-        /* Gone from the zone's names (once dnsmasq handled its SIGHUP). */
-        for (unsigned t = 0; t < 40; t++) {
-                dns_query(c2, "10.0.0.1", "a", r);
-                if (streq(r, ""))
-                        break;
-                usleep(50 * 1000);
-        }
-        CHECK(streq(r, ""));
+        CHECK(dns_query_wait(c2, "10.0.0.1", "a", "")); /* gone from the zone's names */
         CHECK_D(net_teardown(s2, &d), &d);
         CHECK(!link_exists(-1, "vz-ci"));
         CHECK(records("zones") == 0 && records("machines") == 0 && records("dnsmasq") == 0);
@@ -476,7 +477,6 @@ static void body_sweep(void) {
         net_setup_free(s3);
         int n = net_sweep(runtime_dir, &d);
         CHECK_D(n, &d);
-        fprintf(stderr, "swept %d\n", n);
         CHECK(n == 4); /* three machines and the zone */
         CHECK(!link_exists(-1, "ve-v") && !link_exists(-1, "vb-z1") && !link_exists(-1, "vz-z"));
         CHECK(!cowpen_table_exists());
