@@ -81,7 +81,7 @@ int net_port_forward_parse(const char *s, NetPortForward *ret, Diag *diag) {
                 return diag_fail(diag, -EINVAL, NULL, "empty port forward");
         if (strlen(s) > 64)
                 return diag_fail(diag, -EINVAL, NULL, "port forward spec too long");
-        NetPortForward p = { .protocol = IPPROTO_TCP };
+        NetPortForward p = {.protocol = IPPROTO_TCP};
         const char *rest = s;
         if (startswith(s, "tcp:"))
                 rest = s + 4;
@@ -116,7 +116,7 @@ int net_port_forward_parse(const char *s, NetPortForward *ret, Diag *diag) {
 
 const char *net_port_forward_to_string(const NetPortForward *p, char buf[static NET_PORT_FORWARD_STRING_MAX]) {
         snprintf(buf, NET_PORT_FORWARD_STRING_MAX, "%s:%u:%u", p->protocol == IPPROTO_UDP ? "udp" : "tcp",
-                 p->host_port, p->container_port);
+                p->host_port, p->container_port);
         return buf;
 }
 

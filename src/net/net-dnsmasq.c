@@ -50,7 +50,8 @@ int net_dnsmasq_write_hosts(NetState *st, const char *id, const NetDnsHost *host
                  * there (the address is still given by MAC). */
                 bool label = true;
                 for (const char *p = hosts[i].name; *p; p++)
-                        label = label && (((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z') || (*p >= '0' && *p <= '9') || *p == '-');
+                        label = label &&
+                                (((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z') || (*p >= '0' && *p <= '9') || *p == '-');
                 fprintf(fd, "%02x:%02x:%02x:%02x:%02x:%02x,%s%s%s\n", m[0], m[1], m[2], m[3], m[4], m[5], a,
                         label ? "," : "", label ? hosts[i].name : "");
         }
@@ -82,7 +83,7 @@ static int read_pid_file(NetState *st, const char *id, pid_t *ret) {
 }
 
 int net_dnsmasq_start(NetState *st, const char *id, const char *ifname, const NetPrefix *host4,
-                      const NetPrefix *range4, const char *binary, NetProc *ret, Diag *diag) {
+        const NetPrefix *range4, const char *binary, NetProc *ret, Diag *diag) {
         if (!binary)
                 binary = "dnsmasq";
         char a[NET_PREFIX_STRING_MAX], first[NET_PREFIX_STRING_MAX], mask[INET_ADDRSTRLEN];
@@ -91,7 +92,7 @@ int net_dnsmasq_start(NetState *st, const char *id, const char *ifname, const Ne
         NetPrefix f;
         net_prefix_nth(range4, range4->prefixlen == 31 ? 1 : 0, &f);
         net_addr_to_string(&f, first);
-        struct in_addr m = { .s_addr = htonl(range4->prefixlen == 0 ? 0 : ~0U << (32 - range4->prefixlen)) };
+        struct in_addr m = {.s_addr = htonl(range4->prefixlen == 0 ? 0 : ~0U << (32 - range4->prefixlen))};
         inet_ntop(AF_INET, &m, mask, sizeof(mask));
 
         char *args[32];
@@ -106,20 +107,20 @@ int net_dnsmasq_start(NetState *st, const char *id, const char *ifname, const Ne
         snprintf(range, sizeof(range), "--dhcp-range=%s,static,%s,1h", first, mask);
         snprintf(conf, sizeof(conf), "--conf-file=/dev/null");
         args[k++] = (char *) binary;
-        args[k++] = conf;             /* none of the host's dnsmasq configuration */
+        args[k++] = conf; /* none of the host's dnsmasq configuration */
         args[k++] = pid;
         args[k++] = leases;
         args[k++] = hosts;
         args[k++] = dhcp;
         args[k++] = (char *) "--bind-interfaces"; /* its own sockets on its interface only: no clash with
-                                                  * other instances or a resolver on the host */
+                                                   * other instances or a resolver on the host */
         args[k++] = iface;
         args[k++] = (char *) "--except-interface=lo";
         args[k++] = listen;
         args[k++] = range;
         args[k++] = (char *) "--dhcp-authoritative";
-        args[k++] = (char *) "--no-hosts";         /* not the host's /etc/hosts */
-        args[k++] = (char *) "--domain-needed";    /* plain names are answered here or not at all */
+        args[k++] = (char *) "--no-hosts";      /* not the host's /etc/hosts */
+        args[k++] = (char *) "--domain-needed"; /* plain names are answered here or not at all */
         args[k++] = (char *) "--strict-order";
         args[k] = NULL;
 
@@ -174,8 +175,8 @@ int net_dnsmasq_start(NetState *st, const char *id, const char *ifname, const Ne
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
                 if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
                         return diag_fail(diag, -ENOENT, ifname, "%s", msg[0] ? msg : "cannot run dnsmasq");
-                return diag_fail(diag, -EIO, ifname, "dnsmasq failed (status %d): %s", WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-                                 msg[0] ? msg : "no message");
+                return diag_fail(diag, -EIO, ifname, "dnsmasq failed (status %d): %s",
+                        WIFEXITED(status) ? WEXITSTATUS(status) : -1, msg[0] ? msg : "no message");
         }
         pid_t daemon_pid;
         int r = read_pid_file(st, id, &daemon_pid);
@@ -185,7 +186,7 @@ int net_dnsmasq_start(NetState *st, const char *id, const char *ifname, const Ne
         r = net_process_starttime(daemon_pid, &t);
         if (r < 0)
                 return diag_fail(diag, r, ifname, "dnsmasq started but is gone");
-        *ret = (NetProc){ .pid = daemon_pid, .starttime = t };
+        *ret = (NetProc){.pid = daemon_pid, .starttime = t};
         return 0;
 }
 
@@ -197,7 +198,7 @@ int net_dnsmasq_reload(const NetProc *p) {
 
 int net_dnsmasq_stop(NetState *st, const char *id, const NetProc *p) {
         int r = net_proc_kill(p);
-        static const char *const ext[] = { "hosts", "dhcp", "leases", "pid" };
+        static const char *const ext[] = {"hosts", "dhcp", "leases", "pid"};
         for (size_t i = 0; i < ELEMENTSOF(ext); i++) {
                 char n[256];
                 snprintf(n, sizeof(n), "dnsmasq/%s.%s", id, ext[i]);

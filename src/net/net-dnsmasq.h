@@ -24,7 +24,7 @@ int net_dnsmasq_write_hosts(NetState *st, const char *id, const NetDnsHost *host
 /* Starts dnsmasq on ifname, whose address host4 must be configured already; returns once it
  * serves (or failed: its own message is the cause). */
 int net_dnsmasq_start(NetState *st, const char *id, const char *ifname, const NetPrefix *host4,
-                      const NetPrefix *range4, const char *binary, NetProc *ret, Diag *diag);
+        const NetPrefix *range4, const char *binary, NetProc *ret, Diag *diag);
 /* SIGHUP: re-read the hosts files. */
 int net_dnsmasq_reload(const NetProc *p);
 /* Stops it and removes its files. */

@@ -22,7 +22,7 @@ typedef struct Half {
 } Half;
 
 typedef struct Relay {
-        int fd[2];   /* client, container */
+        int fd[2];    /* client, container */
         Half half[2]; /* half[i]: bytes read from fd[i], to be written to fd[1 - i] */
         bool shut[2]; /* shutdown(SHUT_WR) done on fd[i] */
 } Relay;
@@ -79,7 +79,7 @@ static int connect_target(const Listener *l) {
         int fd = socket(l->target.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return -errno;
-        struct timeval tv = { .tv_sec = 5 };
+        struct timeval tv = {.tv_sec = 5};
         (void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
         if (connect(fd, (const struct sockaddr *) &l->target, l->target_len) < 0) {
                 int r = -errno;
@@ -98,11 +98,12 @@ _noreturn_ static void forwarder_main(Listener *l, size_t n_l) {
         for (;;) {
                 size_t k = 0;
                 for (size_t i = 0; i < n_l; i++)
-                        pfd[k++] = (struct pollfd){ .fd = n_r < NET_FORWARD_CONNECTIONS_MAX ? l[i].fd : -1,
-                                                    .events = POLLIN };
+                        pfd[k++] = (struct pollfd){
+                                .fd = n_r < NET_FORWARD_CONNECTIONS_MAX ? l[i].fd : -1, .events = POLLIN};
                 for (size_t i = 0; i < n_r; i++)
                         for (unsigned j = 0; j < 2; j++)
-                                pfd[k++] = (struct pollfd){ .fd = relays[i].fd[j], .events = relay_events(&relays[i], j) };
+                                pfd[k++] =
+                                        (struct pollfd){.fd = relays[i].fd[j], .events = relay_events(&relays[i], j)};
                 if (poll(pfd, k, -1) < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -110,7 +111,7 @@ _noreturn_ static void forwarder_main(Listener *l, size_t n_l) {
                 }
                 /* The relays first (the accepts below append to the array). */
                 for (size_t i = 0; i < n_r;) {
-                        short rev[2] = { pfd[n_l + 2 * i].revents, pfd[n_l + 2 * i + 1].revents };
+                        short rev[2] = {pfd[n_l + 2 * i].revents, pfd[n_l + 2 * i + 1].revents};
                         if (relay_step(&relays[i], rev)) {
                                 i++;
                                 continue;
@@ -132,22 +133,22 @@ _noreturn_ static void forwarder_main(Listener *l, size_t n_l) {
                                 close(c); /* the client sees the connection closed */
                                 continue;
                         }
-                        relays[n_r] = (Relay){ .fd = { c, t } };
+                        relays[n_r] = (Relay){.fd = {c, t}};
                         n_r++;
                 }
         }
 }
 
-int net_forward_start(const NetPortForward *ports, size_t n_ports, const NetPrefix *target6,
-                      const NetPrefix *target4, NetProc *ret, Diag *diag) {
+int net_forward_start(const NetPortForward *ports, size_t n_ports, const NetPrefix *target6, const NetPrefix *target4,
+        NetProc *ret, Diag *diag) {
         Listener l[NET_PORTS_MAX];
         size_t n_l = 0;
         int r = 0;
 
         *ret = (NetProc){};
-        const NetPrefix *t = target6 && target6->family == AF_INET6 ? target6
+        const NetPrefix *t = target6 && target6->family == AF_INET6  ? target6
                              : target4 && target4->family == AF_INET ? target4
-                                                                      : NULL;
+                                                                     : NULL;
         if (!t)
                 return 0;
         for (size_t i = 0; i < n_ports && n_l < NET_PORTS_MAX; i++) {
@@ -165,8 +166,9 @@ int net_forward_start(const NetPortForward *ports, size_t n_ports, const NetPref
                 int one = 1;
                 (void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
                 (void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-                struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_port = htons(ports[i].host_port),
-                                           .sin6_addr = in6addr_loopback };
+                struct sockaddr_in6 sa = {.sin6_family = AF_INET6,
+                        .sin6_port = htons(ports[i].host_port),
+                        .sin6_addr = in6addr_loopback};
                 if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(fd, 64) < 0) {
                         int e = errno;
                         close(fd);
@@ -174,21 +176,23 @@ int net_forward_start(const NetPortForward *ports, size_t n_ports, const NetPref
                                 (void) diag_warn(diag, "no ::1 on this host: port forwards are not reachable at ::1");
                                 break;
                         }
-                        (void) diag_warn(diag, "[::1]:%u: cannot listen (%s): not forwarded at ::1", ports[i].host_port,
-                                         strerror(e));
+                        (void) diag_warn(diag, "[::1]:%u: cannot listen (%s): not forwarded at ::1",
+                                ports[i].host_port, strerror(e));
                         continue;
                 }
                 Listener *x = &l[n_l++];
-                *x = (Listener){ .fd = fd };
+                *x = (Listener){.fd = fd};
                 if (t->family == AF_INET6) {
                         struct sockaddr_in6 *s6 = (struct sockaddr_in6 *) &x->target;
-                        *s6 = (struct sockaddr_in6){ .sin6_family = AF_INET6, .sin6_port = htons(ports[i].container_port),
-                                                     .sin6_addr = t->addr.in6 };
+                        *s6 = (struct sockaddr_in6){.sin6_family = AF_INET6,
+                                .sin6_port = htons(ports[i].container_port),
+                                .sin6_addr = t->addr.in6};
                         x->target_len = sizeof(*s6);
                 } else {
                         struct sockaddr_in *s4 = (struct sockaddr_in *) &x->target;
-                        *s4 = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(ports[i].container_port),
-                                                    .sin_addr = t->addr.in };
+                        *s4 = (struct sockaddr_in){.sin_family = AF_INET,
+                                .sin_port = htons(ports[i].container_port),
+                                .sin_addr = t->addr.in};
                         x->target_len = sizeof(*s4);
                 }
         }
@@ -239,7 +243,7 @@ int net_forward_start(const NetPortForward *ports, size_t n_ports, const NetPref
                 close(l[i].fd);
         uint64_t st = 0;
         (void) net_process_starttime(pid, &st);
-        *ret = (NetProc){ .pid = pid, .starttime = st };
+        *ret = (NetProc){.pid = pid, .starttime = st};
         return 0;
 
 fail:

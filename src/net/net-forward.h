@@ -12,5 +12,5 @@
 
 /* ret->pid is 0 when there is nothing to forward (no TCP forward, or no ::1 on this host: a
  * warning in diag). A port another program holds on ::1 is skipped with a warning. */
-int net_forward_start(const NetPortForward *ports, size_t n_ports, const NetPrefix *target6,
-                      const NetPrefix *target4, NetProc *ret, Diag *diag);
+int net_forward_start(const NetPortForward *ports, size_t n_ports, const NetPrefix *target6, const NetPrefix *target4,
+        NetProc *ret, Diag *diag);

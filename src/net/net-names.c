@@ -24,12 +24,22 @@ static uint64_t le64(const uint8_t *p) {
         return v;
 }
 
-#define SIPROUND(v0, v1, v2, v3)                                           \
-        do {                                                               \
-                v0 += v1; v1 = rotl(v1, 13); v1 ^= v0; v0 = rotl(v0, 32); \
-                v2 += v3; v3 = rotl(v3, 16); v3 ^= v2;                     \
-                v0 += v3; v3 = rotl(v3, 21); v3 ^= v0;                     \
-                v2 += v1; v1 = rotl(v1, 17); v1 ^= v2; v2 = rotl(v2, 32); \
+#define SIPROUND(v0, v1, v2, v3)                                                                                      \
+        do {                                                                                                          \
+                v0 += v1;                                                                                             \
+                v1 = rotl(v1, 13);                                                                                    \
+                v1 ^= v0;                                                                                             \
+                v0 = rotl(v0, 32);                                                                                    \
+                v2 += v3;                                                                                             \
+                v3 = rotl(v3, 16);                                                                                    \
+                v3 ^= v2;                                                                                             \
+                v0 += v3;                                                                                             \
+                v3 = rotl(v3, 21);                                                                                    \
+                v3 ^= v0;                                                                                             \
+                v2 += v1;                                                                                             \
+                v1 = rotl(v1, 17);                                                                                    \
+                v1 ^= v2;                                                                                             \
+                v2 = rotl(v2, 32);                                                                                    \
         } while (0)
 
 uint64_t net_siphash24(const void *data, size_t size, const uint8_t key[static 16]) {
@@ -61,14 +71,14 @@ uint64_t net_siphash24(const void *data, size_t size, const uint8_t key[static 1
 
 /* nspawn's keys (SD_ID128_MAKE constants of src/nspawn/nspawn-network.c), byte for byte, so that
  * names and MAC addresses agree with what systemd-nspawn makes for the same machine. */
-static const uint8_t SHORTEN_IFNAME_KEY[16] = { 0xe1, 0x90, 0xa4, 0x04, 0xa8, 0xef, 0x4b, 0x51,
-                                                0x8c, 0xcc, 0xc3, 0x3a, 0x9f, 0x11, 0xfc, 0xa2 };
-static const uint8_t HOST_MAC_KEY[16] = { 0x1a, 0x37, 0x6f, 0xc7, 0x46, 0xec, 0x45, 0x0b,
-                                          0xad, 0xa3, 0xd5, 0x31, 0x06, 0x60, 0x5d, 0xb1 };
-static const uint8_t CONTAINER_MAC_KEY[16] = { 0xc3, 0xc4, 0xf9, 0x19, 0xb5, 0x57, 0xb2, 0x1c,
-                                               0xe6, 0xcf, 0x14, 0x27, 0x03, 0x9c, 0xee, 0xa2 };
-static const uint8_t MACVLAN_MAC_KEY[16] = { 0x00, 0x13, 0x6d, 0xbc, 0x66, 0x83, 0x44, 0x81,
-                                             0xbb, 0x0c, 0xf9, 0x51, 0x1f, 0x24, 0xa6, 0x6f };
+static const uint8_t SHORTEN_IFNAME_KEY[16] = {
+        0xe1, 0x90, 0xa4, 0x04, 0xa8, 0xef, 0x4b, 0x51, 0x8c, 0xcc, 0xc3, 0x3a, 0x9f, 0x11, 0xfc, 0xa2};
+static const uint8_t HOST_MAC_KEY[16] = {
+        0x1a, 0x37, 0x6f, 0xc7, 0x46, 0xec, 0x45, 0x0b, 0xad, 0xa3, 0xd5, 0x31, 0x06, 0x60, 0x5d, 0xb1};
+static const uint8_t CONTAINER_MAC_KEY[16] = {
+        0xc3, 0xc4, 0xf9, 0x19, 0xb5, 0x57, 0xb2, 0x1c, 0xe6, 0xcf, 0x14, 0x27, 0x03, 0x9c, 0xee, 0xa2};
+static const uint8_t MACVLAN_MAC_KEY[16] = {
+        0x00, 0x13, 0x6d, 0xbc, 0x66, 0x83, 0x44, 0x81, 0xbb, 0x0c, 0xf9, 0x51, 0x1f, 0x24, 0xa6, 0x6f};
 
 static char urlsafe_base64char(unsigned x) {
         static const char table[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -99,8 +109,11 @@ int net_shorten_ifname(const char *name, char ret[static NET_IFNAME_MAX + 1]) {
 
 int net_ifname(NetIfnameKind kind, const char *name, char ret[static NET_IFNAME_MAX + 1]) {
         static const char *const prefix[] = {
-                [NET_IFNAME_VETH] = "ve-",    [NET_IFNAME_BRIDGED] = "vb-", [NET_IFNAME_ZONE] = "vz-",
-                [NET_IFNAME_MACVLAN] = "mv-", [NET_IFNAME_IPVLAN] = "iv-",
+                [NET_IFNAME_VETH] = "ve-",
+                [NET_IFNAME_BRIDGED] = "vb-",
+                [NET_IFNAME_ZONE] = "vz-",
+                [NET_IFNAME_MACVLAN] = "mv-",
+                [NET_IFNAME_IPVLAN] = "iv-",
         };
         if ((unsigned) kind >= ELEMENTSOF(prefix) || !name || !*name)
                 return -EINVAL;
@@ -122,7 +135,7 @@ bool net_ifname_is_valid(const char *name) {
 
 bool net_machine_name_is_valid(const char *machine) {
         if (!machine || !*machine || strlen(machine) > NET_MACHINE_NAME_MAX || streq(machine, ".") ||
-            streq(machine, "..") || machine[0] == '.')
+                streq(machine, "..") || machine[0] == '.')
                 return false;
         for (const char *p = machine; *p; p++)
                 if (*p == '/' || *p == '"' || *p == '\'' || *p == '\\' || (unsigned char) *p <= ' ' || *p == 0x7f)
@@ -170,7 +183,7 @@ int net_generate_mac(const char *machine, NetMacKind kind, uint64_t idx, uint8_t
         uint64_t h = net_siphash24(buf, n, key);
         for (unsigned i = 0; i < 6; i++)
                 ret[i] = (uint8_t) (h >> (8 * i)); /* little-endian bytes, as nspawn's htole64() */
-        ret[0] &= 0xfe; /* unicast */
-        ret[0] |= 0x02; /* locally administered */
+        ret[0] &= 0xfe;                            /* unicast */
+        ret[0] |= 0x02;                            /* locally administered */
         return 0;
 }

@@ -116,7 +116,7 @@ static int rtnl_call(Rtnl *nl, struct nlmsghdr *nlh, char *ret_msg, size_t msg_s
                 }
                 int len = (int) n;
                 for (struct nlmsghdr *h = (struct nlmsghdr *) nl->buf; mnl_nlmsg_ok(h, len);
-                     h = mnl_nlmsg_next(h, &len)) {
+                        h = mnl_nlmsg_next(h, &len)) {
                         if (h->nlmsg_seq != seq || h->nlmsg_type != NLMSG_ERROR)
                                 continue;
                         if (h->nlmsg_len < mnl_nlmsg_size(sizeof(struct nlmsgerr)))
@@ -126,13 +126,15 @@ static int rtnl_call(Rtnl *nl, struct nlmsghdr *nlh, char *ret_msg, size_t msg_s
                                 size_t off = sizeof(struct nlmsgerr);
                                 if (!(h->nlmsg_flags & NLM_F_CAPPED))
                                         off += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
-                                const struct nlattr *payload = (const void *) ((const char *) mnl_nlmsg_get_payload(h));
+                                const struct nlattr *payload =
+                                        (const void *) ((const char *) mnl_nlmsg_get_payload(h));
                                 size_t plen = mnl_nlmsg_get_payload_len(h);
                                 if (off < plen) {
                                         const struct nlattr *attr;
-                                        mnl_attr_for_each_payload((const struct nlattr *) ((const char *) payload + off), plen - off) {
+                                        mnl_attr_for_each_payload(
+                                                (const struct nlattr *) ((const char *) payload + off), plen - off) {
                                                 if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
-                                                    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0) {
+                                                        mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0) {
                                                         snprintf(ret_msg, msg_size, "%s", mnl_attr_get_str(attr));
                                                         break;
                                                 }
@@ -199,7 +201,7 @@ static int linkinfo_attr_cb(const struct nlattr *a, void *data) {
 static void link_parse(const struct nlmsghdr *h, RtnlLink *l) {
         const struct ifinfomsg *ifm = mnl_nlmsg_get_payload(h);
         const struct nlattr *tb[IFLA_MAX + 1] = {};
-        *l = (RtnlLink){ .ifindex = ifm->ifi_index, .flags = ifm->ifi_flags };
+        *l = (RtnlLink){.ifindex = ifm->ifi_index, .flags = ifm->ifi_flags};
         mnl_attr_parse(h, sizeof(*ifm), link_attr_cb, tb);
         if (tb[IFLA_IFNAME] && mnl_attr_validate(tb[IFLA_IFNAME], MNL_TYPE_NUL_STRING) >= 0)
                 snprintf(l->name, sizeof(l->name), "%s", mnl_attr_get_str(tb[IFLA_IFNAME]));
@@ -241,19 +243,24 @@ int rtnl_link_get(Rtnl *nl, const char *name, RtnlLink *ret, Diag *diag) {
 
         /* The reply is one RTM_NEWLINK, then the ack (or just an error). */
         unsigned seq = nlh->nlmsg_seq;
-        if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0)
-                { int e = negative_errno(); return diag_fail(diag, e, name, "cannot query interface: %s", strerror(-e)); }
+        if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0) {
+                int e = negative_errno();
+                return diag_fail(diag, e, name, "cannot query interface: %s", strerror(-e));
+        }
         LinkGetData d = {};
         for (;;) {
                 ssize_t n = mnl_socket_recvfrom(nl->sock, nl->buf, RTNL_BUFFER_SIZE);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
-                        { int e = negative_errno(); return diag_fail(diag, e, name, "cannot query interface: %s", strerror(-e)); }
+                        {
+                                int e = negative_errno();
+                                return diag_fail(diag, e, name, "cannot query interface: %s", strerror(-e));
+                        }
                 }
                 int len = (int) n;
                 for (struct nlmsghdr *h = (struct nlmsghdr *) nl->buf; mnl_nlmsg_ok(h, len);
-                     h = mnl_nlmsg_next(h, &len)) {
+                        h = mnl_nlmsg_next(h, &len)) {
                         if (h->nlmsg_seq != seq)
                                 continue;
                         if (h->nlmsg_type == RTM_NEWLINK)
@@ -264,7 +271,7 @@ int rtnl_link_get(Rtnl *nl, const char *name, RtnlLink *ret, Diag *diag) {
                                         return diag_fail(diag, -ENODEV, name, "no such interface");
                                 if (e->error < 0)
                                         return diag_fail(diag, e->error, name, "cannot query interface: %s",
-                                                         strerror(-e->error));
+                                                strerror(-e->error));
                                 if (!d.found)
                                         return diag_fail(diag, -ENODEV, name, "no such interface");
                                 if (ret)
@@ -329,8 +336,8 @@ static int check_name(const char *name, Diag *diag) {
 
 /* -EOPNOTSUPP from RTM_NEWLINK with a kind: the kernel has no such link type (not built, module
  * missing or not loadable). */
-static int newlink_call(Rtnl *nl, struct nlmsghdr *nlh, const char *name, const char *kind, const char *what,
-                        Diag *diag) {
+static int newlink_call(
+        Rtnl *nl, struct nlmsghdr *nlh, const char *name, const char *kind, const char *what, Diag *diag) {
         char kmsg[256];
         int r = rtnl_call(nl, nlh, kmsg, sizeof(kmsg));
         if (r == -EOPNOTSUPP && kind)
@@ -364,7 +371,7 @@ int rtnl_link_add(Rtnl *nl, const char *name, const char *kind, const uint8_t *m
 }
 
 int rtnl_veth_add(Rtnl *nl, const char *name, const uint8_t *mac, const char *peer, const uint8_t *peer_mac,
-                  int peer_netns_fd, Diag *diag) {
+        int peer_netns_fd, Diag *diag) {
         int r = check_name(name, diag);
         if (r < 0)
                 return r;
@@ -397,7 +404,7 @@ int rtnl_veth_add(Rtnl *nl, const char *name, const uint8_t *mac, const char *pe
 }
 
 static int vlan_like_add(Rtnl *nl, const char *parent, const char *name, const uint8_t *mac, int netns_fd,
-                         const char *kind, Diag *diag) {
+        const char *kind, Diag *diag) {
         int r = check_name(name, diag);
         if (r < 0)
                 return r;
@@ -625,7 +632,7 @@ int rtnl_route_add(Rtnl *nl, const char *ifname, const NetPrefix *dst, const Net
         mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t) ifindex);
         char what[160], b1[NET_PREFIX_STRING_MAX], b2[NET_PREFIX_STRING_MAX];
         snprintf(what, sizeof(what), "cannot add route to %s%s%s", dst ? net_prefix_to_string(dst, b1) : "default",
-                 gateway ? " via " : "", gateway ? net_addr_to_string(gateway, b2) : "");
+                gateway ? " via " : "", gateway ? net_addr_to_string(gateway, b2) : "");
         return call_or_fail(nl, nlh, ifname, what, diag);
 }
 
@@ -647,7 +654,7 @@ static void prefix_push(PrefixDumpData *d, int family, const void *addr, unsigne
                 d->allocated = a;
         }
         NetPrefix *x = &d->p[d->n++];
-        *x = (NetPrefix){ .family = family, .prefixlen = (unsigned char) prefixlen };
+        *x = (NetPrefix){.family = family, .prefixlen = (unsigned char) prefixlen};
         memcpy(&x->addr, addr, family_size(family));
 }
 
@@ -672,7 +679,8 @@ static int addr_dump_cb(const struct nlmsghdr *h, void *userdata) {
         if (a && mnl_attr_get_payload_len(a) == family_size(ifa->ifa_family))
                 prefix_push(d, ifa->ifa_family, mnl_attr_get_payload(a), ifa->ifa_prefixlen);
         /* The peer of a point-to-point address is in use too. */
-        if (tb[IFA_LOCAL] && tb[IFA_ADDRESS] && mnl_attr_get_payload_len(tb[IFA_ADDRESS]) == family_size(ifa->ifa_family))
+        if (tb[IFA_LOCAL] && tb[IFA_ADDRESS] &&
+                mnl_attr_get_payload_len(tb[IFA_ADDRESS]) == family_size(ifa->ifa_family))
                 prefix_push(d, ifa->ifa_family, mnl_attr_get_payload(tb[IFA_ADDRESS]), ifa->ifa_prefixlen);
         return MNL_CB_OK;
 }

@@ -23,9 +23,9 @@ int rtnl_link_index(Rtnl *nl, const char *name);
 typedef struct RtnlLink {
         int ifindex;
         char name[NET_IFNAME_MAX + 1];
-        char kind[32];   /* IFLA_INFO_KIND: "veth", "bridge", "dummy", …; "" for physical ones */
-        int master;      /* IFLA_MASTER, 0 when none */
-        unsigned flags;  /* IFF_* */
+        char kind[32];  /* IFLA_INFO_KIND: "veth", "bridge", "dummy", …; "" for physical ones */
+        int master;     /* IFLA_MASTER, 0 when none */
+        unsigned flags; /* IFF_* */
         uint8_t mac[6];
 } RtnlLink;
 /* By name; -ENODEV when there is none. */
@@ -38,7 +38,7 @@ int rtnl_link_dump(Rtnl *nl, RtnlLink **ret, size_t *ret_n, Diag *diag);
 int rtnl_link_add(Rtnl *nl, const char *name, const char *kind, const uint8_t *mac, Diag *diag);
 /* A veth pair: name here, peer in peer_netns_fd (< 0: here too). Macs may be NULL. */
 int rtnl_veth_add(Rtnl *nl, const char *name, const uint8_t *mac, const char *peer, const uint8_t *peer_mac,
-                  int peer_netns_fd, Diag *diag);
+        int peer_netns_fd, Diag *diag);
 /* A macvlan (bridge mode) or ipvlan (L2 mode) on parent (in nl's namespace) named name in netns_fd. */
 int rtnl_macvlan_add(Rtnl *nl, const char *parent, const char *name, const uint8_t *mac, int netns_fd, Diag *diag);
 int rtnl_ipvlan_add(Rtnl *nl, const char *parent, const char *name, int netns_fd, Diag *diag);

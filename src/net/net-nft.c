@@ -124,20 +124,30 @@ int net_nft_add_machine(const NetNftMachine *m, Diag *diag) {
                 if (m->container4) {
                         net_addr_to_string(m->container4, a);
                         /* From elsewhere and from the host itself, to any local address. */
-                        fprintf(f, RULE "prerouting meta nfproto ipv4 fib daddr type local %s dport %u dnat ip to %s:%u comment \"%s\"\n",
+                        fprintf(f,
+                                RULE "prerouting meta nfproto ipv4 fib daddr type local %s dport %u dnat ip to %s:%u "
+                                     "comment \"%s\"\n",
                                 proto, p->host_port, a, p->container_port, comment);
-                        fprintf(f, RULE "output meta nfproto ipv4 fib daddr type local %s dport %u dnat ip to %s:%u comment \"%s\"\n",
+                        fprintf(f,
+                                RULE "output meta nfproto ipv4 fib daddr type local %s dport %u dnat ip to %s:%u "
+                                     "comment \"%s\"\n",
                                 proto, p->host_port, a, p->container_port, comment);
                         /* From 127/8: the container must see an address it can answer. */
-                        fprintf(f, RULE "postrouting meta nfproto ipv4 ip saddr 127.0.0.0/8 ip daddr %s %s dport %u masquerade comment \"%s\"\n",
+                        fprintf(f,
+                                RULE "postrouting meta nfproto ipv4 ip saddr 127.0.0.0/8 ip daddr %s %s dport %u "
+                                     "masquerade comment \"%s\"\n",
                                 a, proto, p->container_port, comment);
                 }
                 if (m->container6) {
                         net_addr_to_string(m->container6, a);
-                        fprintf(f, RULE "prerouting meta nfproto ipv6 fib daddr type local %s dport %u dnat ip6 to [%s]:%u comment \"%s\"\n",
+                        fprintf(f,
+                                RULE "prerouting meta nfproto ipv6 fib daddr type local %s dport %u dnat ip6 to "
+                                     "[%s]:%u comment \"%s\"\n",
                                 proto, p->host_port, a, p->container_port, comment);
                         /* ::1 cannot be DNATed out (see the top): the forwarder serves it. */
-                        fprintf(f, RULE "output meta nfproto ipv6 ip6 daddr != ::1 fib daddr type local %s dport %u dnat ip6 to [%s]:%u comment \"%s\"\n",
+                        fprintf(f,
+                                RULE "output meta nfproto ipv6 ip6 daddr != ::1 fib daddr type local %s dport %u dnat "
+                                     "ip6 to [%s]:%u comment \"%s\"\n",
                                 proto, p->host_port, a, p->container_port, comment);
                 }
         }
@@ -146,8 +156,8 @@ int net_nft_add_machine(const NetNftMachine *m, Diag *diag) {
         return nft_run(buf, m->machine, diag);
 }
 
-int net_nft_add_zone(const char *zone, const char *bridge, const NetPrefix *subnet4, const NetPrefix *subnet6,
-                     Diag *diag) {
+int net_nft_add_zone(
+        const char *zone, const char *bridge, const NetPrefix *subnet4, const NetPrefix *subnet6, Diag *diag) {
         if (!net_machine_name_is_valid(zone) || !net_ifname_is_valid(bridge))
                 return diag_fail(diag, -EINVAL, zone, "invalid zone name");
         char comment[128];
@@ -169,8 +179,8 @@ int net_nft_add_zone(const char *zone, const char *bridge, const NetPrefix *subn
 }
 
 /* Calls cb(chain, handle, comment) for each rule of our table; an absent table has none. */
-static int for_each_rule(void (*cb)(const char *chain, int64_t handle, const char *comment, void *u), void *u,
-                         Diag *diag) {
+static int for_each_rule(
+        void (*cb)(const char *chain, int64_t handle, const char *comment, void *u), void *u, Diag *diag) {
         _cleanup_(nft_ctx_freep) struct nft_ctx *c = NULL;
         int r = nft_open(true, &c);
         if (r < 0)
@@ -184,7 +194,8 @@ static int for_each_rule(void (*cb)(const char *chain, int64_t handle, const cha
         }
         json_object *root = json_tokener_parse(nft_ctx_get_output_buffer(c));
         json_object *list;
-        if (!root || !json_object_object_get_ex(root, "nftables", &list) || !json_object_is_type(list, json_type_array)) {
+        if (!root || !json_object_object_get_ex(root, "nftables", &list) ||
+                !json_object_is_type(list, json_type_array)) {
                 json_object_put(root);
                 return diag_fail(diag, -EBADMSG, NET_NFT_TABLE, "nftables: cannot read the JSON listing");
         }
@@ -236,7 +247,7 @@ int net_nft_remove(NetNftOwnerKind kind, const char *name, Diag *diag) {
         FILE *f = open_memstream(&buf, &size);
         if (!f)
                 return -ENOMEM;
-        RemoveData d = { .comment = comment, .f = f };
+        RemoveData d = {.comment = comment, .f = f};
         int r = for_each_rule(remove_cb, &d, diag);
         if (fclose(f) != 0)
                 return -ENOMEM;

@@ -12,8 +12,8 @@
 
 typedef struct NetNftMachine {
         const char *machine;
-        const char *guard_ifname;   /* the routed host-side interface (ve-…), NULL for zone members */
-        const NetPrefix *masq4;     /* the subnet to masquerade going out, NULL: none (zones do it) */
+        const char *guard_ifname; /* the routed host-side interface (ve-…), NULL for zone members */
+        const NetPrefix *masq4;   /* the subnet to masquerade going out, NULL: none (zones do it) */
         const NetPrefix *masq6;
         const NetPrefix *container4; /* port forward targets */
         const NetPrefix *container6;
@@ -23,8 +23,8 @@ typedef struct NetNftMachine {
 
 int net_nft_add_machine(const NetNftMachine *m, Diag *diag);
 /* A zone's rules: masquerading for its subnets and the 127.0.0.0/8 guard on its bridge. */
-int net_nft_add_zone(const char *zone, const char *bridge, const NetPrefix *subnet4, const NetPrefix *subnet6,
-                     Diag *diag);
+int net_nft_add_zone(
+        const char *zone, const char *bridge, const NetPrefix *subnet4, const NetPrefix *subnet6, Diag *diag);
 
 typedef enum NetNftOwnerKind {
         NET_NFT_MACHINE,

@@ -32,7 +32,7 @@ struct NetSetup {
 
 bool net_options_want_network(const NetOptions *o) {
         return o && (o->veth || o->bridge || o->zone || o->veth_extra || o->interfaces || o->macvlan || o->ipvlan ||
-                     o->n_ports > 0);
+                            o->n_ports > 0);
 }
 
 const NetSetupInfo *net_setup_info(const NetSetup *s) {
@@ -116,7 +116,7 @@ static int zone_refresh_hosts(NetState *st, const NetZoneState *z, const char *e
         if (!h)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
-                h[i] = (NetDnsHost){ .name = m[i].machine, .addr4 = m[i].container4 };
+                h[i] = (NetDnsHost){.name = m[i].machine, .addr4 = m[i].container4};
                 memcpy(h[i].mac, m[i].mac, 6);
         }
         char id[128];
@@ -155,7 +155,7 @@ static int route_localnet(const char *ifname, Diag *diag) {
 }
 
 static int zone_ensure(NetState *st, Rtnl *host, const char *zone, const NetOptions *o, bool addresses,
-                       NetZoneState *ret, Diag *diag) {
+        NetZoneState *ret, Diag *diag) {
         NetZoneState z;
         int r = net_zone_load(st, zone, &z);
         if (r >= 0 && rtnl_bridge_check(host, z.bridge, NULL) > 0 && (!addresses || z.subnet4.family == AF_INET)) {
@@ -378,13 +378,15 @@ static int check_options(const char *machine, const NetOptions *o, bool *ret_add
                 return diag_fail(diag, -EINVAL, NULL, "--network-address=auto needs --network-veth or --network-zone");
         if (o->n_ports > 0 && !addresses)
                 return diag_fail(diag, -EINVAL, NULL,
-                                 "port forwards need the container's address (--network-veth or --network-zone, with --network-address=auto)");
+                        "port forwards need the container's address (--network-veth or --network-zone, with "
+                        "--network-address=auto)");
         for (size_t i = 0; i < o->n_ports; i++)
                 for (size_t j = 0; j < i; j++)
-                        if (o->ports[i].protocol == o->ports[j].protocol && o->ports[i].host_port == o->ports[j].host_port) {
+                        if (o->ports[i].protocol == o->ports[j].protocol &&
+                                o->ports[i].host_port == o->ports[j].host_port) {
                                 char b[NET_PORT_FORWARD_STRING_MAX];
                                 return diag_fail(diag, -EINVAL, net_port_forward_to_string(&o->ports[i], b),
-                                                 "host port given twice");
+                                        "host port given twice");
                         }
         *ret_addresses = addresses;
         return 0;
@@ -404,9 +406,12 @@ static int check_ports(NetState *st, const char *machine, const NetOptions *o, D
                         continue;
                 for (size_t a = 0; a < o->n_ports; a++)
                         for (size_t b = 0; b < m.n_ports; b++)
-                                if (o->ports[a].protocol == m.ports[b].protocol && o->ports[a].host_port == m.ports[b].host_port)
-                                        return diag_fail(diag, -EADDRINUSE, *i, "%s port %u is forwarded to this container already",
-                                                         o->ports[a].protocol == IPPROTO_UDP ? "udp" : "tcp", o->ports[a].host_port);
+                                if (o->ports[a].protocol == m.ports[b].protocol &&
+                                        o->ports[a].host_port == m.ports[b].host_port)
+                                        return diag_fail(diag, -EADDRINUSE, *i,
+                                                "%s port %u is forwarded to this container already",
+                                                o->ports[a].protocol == IPPROTO_UDP ? "udp" : "tcp",
+                                                o->ports[a].host_port);
         }
         return 0;
 }
@@ -445,15 +450,16 @@ static int move_back(NetSetup *s, Diag *diag) {
                  * deleted it) is no error. */
                 int k = rtnl_link_move(c, s->moved[i - 1], s->host_netns_fd, s->moved[i - 2], NULL);
                 if (k < 0 && k != -ENODEV && r == 0)
-                        r = diag_fail(diag, k, s->moved[i - 1], "cannot move the interface back out: %s", strerror(-k));
+                        r = diag_fail(
+                                diag, k, s->moved[i - 1], "cannot move the interface back out: %s", strerror(-k));
         }
         strv_free(s->moved);
         s->moved = NULL;
         return r;
 }
 
-static int setup_links(NetSetup *s, NetState *st, Rtnl *host, Rtnl *cont, const NetOptions *o, bool addresses,
-                       Diag *diag) {
+static int setup_links(
+        NetSetup *s, NetState *st, Rtnl *host, Rtnl *cont, const NetOptions *o, bool addresses, Diag *diag) {
         NetMachineState *m = &s->m;
         const char *machine = m->machine;
         int r;
@@ -608,21 +614,23 @@ static int setup_links(NetSetup *s, NetState *st, Rtnl *host, Rtnl *cont, const 
                                 return r;
                 } else {
                         char id[128];
-                        NetDnsHost h = { .name = machine, .addr4 = m->container4 };
+                        NetDnsHost h = {.name = machine, .addr4 = m->container4};
                         memcpy(h.mac, m->mac, 6);
                         machine_id_str(machine, id);
                         NetPrefix subnet = m->host4;
                         r = net_dnsmasq_write_hosts(st, id, &h, 1, diag);
                         if (r >= 0)
-                                r = net_dnsmasq_start(st, id, m->host_ifname, &m->host4, &subnet, o->dnsmasq, &m->dnsmasq, diag);
+                                r = net_dnsmasq_start(
+                                        st, id, m->host_ifname, &m->host4, &subnet, o->dnsmasq, &m->dnsmasq, diag);
                         if (r >= 0)
                                 r = net_machine_save(st, m, diag);
                         if (r < 0)
                                 return r;
                 }
-                if (asprintf(&s->resolv_conf, "# cowpen: the dnsmasq on the host side of this container's network\n"
-                                              "nameserver %s\n",
-                             net_addr_to_string(&m->host4, a)) < 0)
+                if (asprintf(&s->resolv_conf,
+                            "# cowpen: the dnsmasq on the host side of this container's network\n"
+                            "nameserver %s\n",
+                            net_addr_to_string(&m->host4, a)) < 0)
                         return -ENOMEM;
         }
 
@@ -707,7 +715,8 @@ int net_setup(const char *machine, int netns_fd, const NetOptions *o, NetSetup *
 
         NetMachineState old;
         if (net_machine_load(&st, machine, &old) >= 0 && net_machine_is_live(&old)) {
-                r = diag_fail(diag, -EBUSY, machine, "this machine has a network already (owner PID %i)", (int) old.owner.pid);
+                r = diag_fail(diag, -EBUSY, machine, "this machine has a network already (owner PID %i)",
+                        (int) old.owner.pid);
                 goto fail_unlocked;
         }
         r = check_ports(&st, machine, o, diag);
@@ -761,7 +770,7 @@ int net_teardown(NetSetup *s, Diag *diag) {
                 /* The record as it is now (a zone member's view may have changed). */
                 NetMachineState m;
                 if (net_machine_load(&st, s->m.machine, &m) < 0 || m.owner.pid != s->m.owner.pid ||
-                    m.owner.starttime != s->m.owner.starttime)
+                        m.owner.starttime != s->m.owner.starttime)
                         m = s->m;
                 k = machine_undo(&st, host, &m, diag);
                 _cleanup_strv_free_ char **l = NULL;

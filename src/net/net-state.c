@@ -92,7 +92,7 @@ int net_proc_kill(const NetProc *p) {
                         return 1;
                 /* Our own child (the forwarder): reap it, or it stays a zombie. */
                 (void) waitpid(p->pid, NULL, WNOHANG);
-                nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
+                nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
         }
         (void) kill(p->pid, SIGKILL);
         (void) waitpid(p->pid, NULL, WNOHANG);
@@ -131,7 +131,7 @@ int net_state_open(const char *dir, NetState *ret, Diag *diag) {
                 r = negative_errno();
                 return diag_fail(diag, r, dir, "cannot open the runtime directory: %s", strerror(-r));
         }
-        static const char *const subdirs[] = { "machines", "zones", "dnsmasq" };
+        static const char *const subdirs[] = {"machines", "zones", "dnsmasq"};
         for (size_t i = 0; i < ELEMENTSOF(subdirs); i++)
                 if (mkdirat(dfd, subdirs[i], 0755) >= 0) {
                         /* Whatever the umask: dnsmasq reads dnsmasq/ as nobody. */
@@ -155,7 +155,7 @@ int net_state_open(const char *dir, NetState *ret, Diag *diag) {
         char *d = strdup(dir);
         if (!d)
                 return -ENOMEM;
-        *ret = (NetState){ .dir = d, .dir_fd = TAKE_FD(dfd), .lock_fd = TAKE_FD(lfd) };
+        *ret = (NetState){.dir = d, .dir_fd = TAKE_FD(dfd), .lock_fd = TAKE_FD(lfd)};
         return 0;
 }
 
@@ -176,7 +176,7 @@ static int proc_parse(const char *v, NetProc *ret) {
         char tail;
         if (sscanf(v, "%d %llu%c", &pid, &t, &tail) != 2 || pid <= 0)
                 return -EINVAL;
-        *ret = (NetProc){ .pid = pid, .starttime = t };
+        *ret = (NetProc){.pid = pid, .starttime = t};
         return 0;
 }
 
@@ -476,11 +476,11 @@ const NetPool *net_pool_default(void) {
 void net_prefix_nth(const NetPrefix *subnet, uint32_t n, NetPrefix *ret) {
         uint32_t mask = subnet->prefixlen == 0 ? 0 : ~0U << (32 - subnet->prefixlen);
         uint32_t a = (ntohl(subnet->addr.in.s_addr) & mask) + n;
-        *ret = (NetPrefix){ .family = AF_INET, .addr.in.s_addr = htonl(a), .prefixlen = subnet->prefixlen };
+        *ret = (NetPrefix){.family = AF_INET, .addr.in.s_addr = htonl(a), .prefixlen = subnet->prefixlen};
 }
 
 void net_ipv6_from_ipv4(const NetPrefix *v4, NetPrefix *ret) {
-        NetPrefix p = { .family = AF_INET6, .prefixlen = (unsigned char) (96 + v4->prefixlen) };
+        NetPrefix p = {.family = AF_INET6, .prefixlen = (unsigned char) (96 + v4->prefixlen)};
         (void) inet_pton(AF_INET6, NET_IPV6_ULA_PREFIX, &p.addr.in6);
         memcpy(&p.addr.in6.s6_addr[12], &v4->addr.in, 4);
         *ret = p;
@@ -526,8 +526,8 @@ static bool overlaps_any(const NetPrefix *c, const NetPrefix *l, size_t n) {
         return false;
 }
 
-int net_pool_allocate(NetState *st, const NetPool *pool, unsigned prefixlen, const NetPrefix *in_use,
-                      size_t n_in_use, NetPrefix *ret, Diag *diag) {
+int net_pool_allocate(NetState *st, const NetPool *pool, unsigned prefixlen, const NetPrefix *in_use, size_t n_in_use,
+        NetPrefix *ret, Diag *diag) {
         if (!pool)
                 pool = net_pool_default();
         if (prefixlen != 31 && prefixlen != 24)
@@ -573,6 +573,6 @@ int net_pool_allocate(NetState *st, const NetPool *pool, unsigned prefixlen, con
         }
         char b[NET_PREFIX_STRING_MAX];
         return diag_fail(diag, -EADDRNOTAVAIL, NULL, "address pool exhausted: no free /%u in %s%s", prefixlen,
-                         pool->n_ranges > 0 ? net_prefix_to_string(&pool->ranges[0], b) : "(empty pool)",
-                         pool->n_ranges > 1 ? " and the other ranges" : "");
+                pool->n_ranges > 0 ? net_prefix_to_string(&pool->ranges[0], b) : "(empty pool)",
+                pool->n_ranges > 1 ? " and the other ranges" : "");
 }

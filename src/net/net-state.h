@@ -16,7 +16,7 @@
 #include "net.h"
 
 typedef struct NetProc {
-        pid_t pid;          /* 0: none */
+        pid_t pid; /* 0: none */
         uint64_t starttime;
 } NetProc;
 
@@ -26,17 +26,17 @@ typedef struct NetProc {
 typedef struct NetMachineState {
         char machine[NET_MACHINE_NAME_MAX + 1];
         NetProc owner;
-        char host_ifname[NET_IFNAME_MAX + 1]; /* ve-/vb-, "" when none */
-        char zone[NET_IFNAME_MAX + 1];        /* the zone's name, "" when none */
+        char host_ifname[NET_IFNAME_MAX + 1];           /* ve-/vb-, "" when none */
+        char zone[NET_IFNAME_MAX + 1];                  /* the zone's name, "" when none */
         NetPrefix container4, host4, container6, host6; /* family 0 when none */
-        uint8_t mac[6];                       /* the container side's */
-        NetProc dnsmasq;                      /* the veth's own */
-        NetProc forwarder;                    /* the ::1 forwarder */
+        uint8_t mac[6];                                 /* the container side's */
+        NetProc dnsmasq;                                /* the veth's own */
+        NetProc forwarder;                              /* the ::1 forwarder */
         NetPortForward ports[NET_PORTS_MAX];
         size_t n_ports;
         char extra_host[NET_PAIRS_MAX][NET_IFNAME_MAX + 1]; /* host sides of --network-veth-extra */
         size_t n_extra;
-        bool rules;                           /* nft rules were (or may have been) added */
+        bool rules; /* nft rules were (or may have been) added */
 } NetMachineState;
 
 typedef struct NetZoneState {
@@ -74,8 +74,8 @@ bool net_machine_is_live(const NetMachineState *m);
 /* A free subnet of prefix length 31 (veth) or 24 (zone) from the pool: overlapping nothing in
  * in_use (the namespace's addresses and routes) and no record's subnet. -EADDRNOTAVAIL "address
  * pool exhausted" when there is none. */
-int net_pool_allocate(NetState *st, const NetPool *pool, unsigned prefixlen, const NetPrefix *in_use,
-                      size_t n_in_use, NetPrefix *ret, Diag *diag);
+int net_pool_allocate(NetState *st, const NetPool *pool, unsigned prefixlen, const NetPrefix *in_use, size_t n_in_use,
+        NetPrefix *ret, Diag *diag);
 /* The default pool. */
 const NetPool *net_pool_default(void);
 /* The IPv6 ULA that goes with an IPv4 address (NET_IPV6_ULA_PREFIX + its 32 bits; prefix 96 + len). */

@@ -143,27 +143,27 @@ typedef enum NetAddressMode {
 } NetAddressMode;
 
 typedef struct NetOptions {
-        bool veth;           /* -n: ve-MACHINE on the host, host0 inside */
-        const char *bridge;  /* --network-bridge=BR: vb-MACHINE enslaved to BR, which must exist */
-        const char *zone;    /* --network-zone=NAME: vb-MACHINE on vz-NAME, made on first use */
-        char **veth_extra;   /* pairs HOSTIF, CONTAINERIF (NULL-terminated, even length) */
-        char **interfaces;   /* pairs HOSTIF, CONTAINERIF: moved in, moved back out at teardown */
-        char **macvlan;      /* host parents: mv-IF inside */
-        char **ipvlan;       /* host parents: iv-IF inside (L2 mode) */
+        bool veth;          /* -n: ve-MACHINE on the host, host0 inside */
+        const char *bridge; /* --network-bridge=BR: vb-MACHINE enslaved to BR, which must exist */
+        const char *zone;   /* --network-zone=NAME: vb-MACHINE on vz-NAME, made on first use */
+        char **veth_extra;  /* pairs HOSTIF, CONTAINERIF (NULL-terminated, even length) */
+        char **interfaces;  /* pairs HOSTIF, CONTAINERIF: moved in, moved back out at teardown */
+        char **macvlan;     /* host parents: mv-IF inside */
+        char **ipvlan;      /* host parents: iv-IF inside (L2 mode) */
         const NetPortForward *ports;
         size_t n_ports;
         NetAddressMode address;
-        bool dns;              /* run dnsmasq (DHCP + DNS) for veth and zone with addresses; default on */
-        bool ipv6_forwarding;  /* set net.ipv6.conf.all.forwarding=1 (needed for IPv6 from other hosts
-                                * and for the container's IPv6 going out; it stops the host's own
-                                * acceptance of router advertisements where accept_ra=1) */
+        bool dns;                /* run dnsmasq (DHCP + DNS) for veth and zone with addresses; default on */
+        bool ipv6_forwarding;    /* set net.ipv6.conf.all.forwarding=1 (needed for IPv6 from other hosts
+                                  * and for the container's IPv6 going out; it stops the host's own
+                                  * acceptance of router advertisements where accept_ra=1) */
         const char *runtime_dir; /* NULL: net_runtime_dir(NULL) */
         const NetPool *pool;     /* NULL: the default pool */
         pid_t owner;             /* the process whose life the setup follows; 0: getpid() */
         const char *dnsmasq;     /* the binary; NULL: "dnsmasq" from $PATH */
 } NetOptions;
 
-#define NET_OPTIONS_INIT ((NetOptions){ .dns = true })
+#define NET_OPTIONS_INIT ((NetOptions){.dns = true})
 
 /* Whether the options ask for a private network at all (every network option implies one). */
 bool net_options_want_network(const NetOptions *o);

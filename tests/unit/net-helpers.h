@@ -25,40 +25,40 @@
 
 #define NET_TEST_SKIP 77
 
-#define CHECK(expr)                                                                              \
-        do {                                                                                     \
-                if (!(expr)) {                                                                   \
-                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #expr); \
-                        _exit(1);                                                                \
-                }                                                                                \
+#define CHECK(expr)                                                                                                   \
+        do {                                                                                                          \
+                if (!(expr)) {                                                                                        \
+                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #expr);                      \
+                        _exit(1);                                                                                     \
+                }                                                                                                     \
         } while (0)
 
-#define CHECK_R(expr)                                                                                   \
-        do {                                                                                            \
-                int _r = (expr);                                                                        \
-                if (_r < 0) {                                                                           \
-                        fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #expr, strerror(-_r));   \
-                        _exit(1);                                                                       \
-                }                                                                                       \
+#define CHECK_R(expr)                                                                                                 \
+        do {                                                                                                          \
+                int _r = (expr);                                                                                      \
+                if (_r < 0) {                                                                                         \
+                        fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #expr, strerror(-_r));                 \
+                        _exit(1);                                                                                     \
+                }                                                                                                     \
         } while (0)
 
 /* A check on a call that takes a Diag: prints its message on failure. */
-#define CHECK_D(expr, d)                                                                                   \
-        do {                                                                                               \
-                int _r = (expr);                                                                           \
-                if (_r < 0) {                                                                              \
-                        const char *_m = diag_message(d);                                                  \
-                        fprintf(stderr, "%s:%d: %s: %s: %s\n", __FILE__, __LINE__, #expr, strerror(-_r), \
-                                _m ? _m : "");                                                             \
-                        _exit(1);                                                                          \
-                }                                                                                          \
+#define CHECK_D(expr, d)                                                                                              \
+        do {                                                                                                          \
+                int _r = (expr);                                                                                      \
+                if (_r < 0) {                                                                                         \
+                        const char *_m = diag_message(d);                                                             \
+                        fprintf(stderr, "%s:%d: %s: %s: %s\n", __FILE__, __LINE__, #expr, strerror(-_r),              \
+                                _m ? _m : "");                                                                        \
+                        _exit(1);                                                                                     \
+                }                                                                                                     \
         } while (0)
 
-#define SKIP_CHILD(...)                                                 \
-        do {                                                            \
-                fprintf(stderr, "skipped: " __VA_ARGS__);               \
-                fprintf(stderr, "\n");                                  \
-                _exit(NET_TEST_SKIP);                                   \
+#define SKIP_CHILD(...)                                                                                               \
+        do {                                                                                                          \
+                fprintf(stderr, "skipped: " __VA_ARGS__);                                                             \
+                fprintf(stderr, "\n");                                                                                \
+                _exit(NET_TEST_SKIP);                                                                                 \
         } while (0)
 
 /* Runs body() in a child of its own network namespace (lo up), and of its own PID and mount
@@ -143,7 +143,7 @@ static inline pid_t tcp_server(int netns_fd, uint16_t port) {
         int zero = 0, one = 1;
         CHECK(setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) == 0);
         CHECK(setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0);
-        struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = in6addr_any };
+        struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = in6addr_any};
         CHECK(bind(s, (struct sockaddr *) &sa, sizeof(sa)) == 0);
         CHECK(listen(s, 16) == 0);
         if (orig >= 0)
@@ -184,11 +184,12 @@ static inline int tcp_fetch(int netns_fd, const char *addr, uint16_t port, char 
         socklen_t sl;
         if (p.family == AF_INET) {
                 struct sockaddr_in *sin = (struct sockaddr_in *) &ss;
-                *sin = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(port), .sin_addr = p.addr.in };
+                *sin = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(port), .sin_addr = p.addr.in};
                 sl = sizeof(*sin);
         } else {
                 struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *) &ss;
-                *sin6 = (struct sockaddr_in6){ .sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = p.addr.in6 };
+                *sin6 = (struct sockaddr_in6){
+                        .sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = p.addr.in6};
                 sl = sizeof(*sin6);
         }
         int r = 0;
@@ -196,7 +197,7 @@ static inline int tcp_fetch(int netns_fd, const char *addr, uint16_t port, char 
                 r = -errno;
         size_t got = 0;
         while (r == 0) {
-                struct pollfd pfd = { .fd = s, .events = POLLIN };
+                struct pollfd pfd = {.fd = s, .events = POLLIN};
                 int n = poll(&pfd, 1, timeout_ms);
                 if (n == 0) {
                         r = -ETIMEDOUT;
@@ -221,7 +222,7 @@ static inline int tcp_fetch(int netns_fd, const char *addr, uint16_t port, char 
 /* A plain interface to stand for a physical one: a dummy where the kernel has it, else an ifb,
  * else a veth whose peer ("NAME-p", shortened) stays here. */
 static inline void plain_link_add(Rtnl *nl, const char *name) {
-        static const char *const kinds[] = { "dummy", "ifb" };
+        static const char *const kinds[] = {"dummy", "ifb"};
         for (size_t i = 0; i < 2; i++) {
                 Diag d = DIAG_INIT;
                 int r = rtnl_link_add(nl, name, kinds[i], NULL, &d);

@@ -63,7 +63,7 @@ static void test_shorten(void **state) {
         assert_true(net_ifname_is_valid(n));
 
         /* Every result is a valid interface name. */
-        const char *names[] = { "x", "averyveryverylongmachinename", "ääääääääää", "日本語のマシン名前です" };
+        const char *names[] = {"x", "averyveryverylongmachinename", "ääääääääää", "日本語のマシン名前です"};
         for (size_t i = 0; i < ELEMENTSOF(names); i++)
                 for (NetIfnameKind k = NET_IFNAME_VETH; k <= NET_IFNAME_IPVLAN; k++) {
                         assert_true(net_ifname(k, names[i], n) >= 0);
@@ -109,14 +109,14 @@ static void test_mac(void **state) {
         assert_int_equal(net_generate_mac("m1", NET_MAC_VETH_HOST, 0, a), 0);
         assert_int_equal(net_generate_mac("m1", NET_MAC_VETH_CONTAINER, 0, b), 0);
         assert_int_equal(net_generate_mac("m1", NET_MAC_VETH_HOST, 0, c), 0);
-        assert_memory_equal(a, c, 6);             /* stable */
-        assert_memory_not_equal(a, b, 6);         /* per key */
+        assert_memory_equal(a, c, 6);               /* stable */
+        assert_memory_not_equal(a, b, 6);           /* per key */
         assert_true((a[0] & 1) == 0 && (a[0] & 2)); /* unicast, locally administered */
         assert_int_equal(net_generate_mac("m2", NET_MAC_VETH_HOST, 0, c), 0);
-        assert_memory_not_equal(a, c, 6);         /* per machine */
+        assert_memory_not_equal(a, c, 6); /* per machine */
         assert_int_equal(net_generate_mac("m1", NET_MAC_MACVLAN, 1, c), 0);
         assert_int_equal(net_generate_mac("m1", NET_MAC_MACVLAN, 2, b), 0);
-        assert_memory_not_equal(b, c, 6);         /* per index */
+        assert_memory_not_equal(b, c, 6); /* per index */
 }
 
 static void test_port_parse(void **state) {
@@ -133,8 +133,8 @@ static void test_port_parse(void **state) {
         assert_int_equal(p.host_port, 1);
         assert_int_equal(p.container_port, 65535);
 
-        const char *bad[] = { "", "0", "65536", "80:0", "sctp:80", "tcp:", "tcp:80:", ":80", "80:81:82",
-                              "8o", "-1", "+80", " 80", "80 ", "udp:99999999999999999999", "tcp:0x50" };
+        const char *bad[] = {"", "0", "65536", "80:0", "sctp:80", "tcp:", "tcp:80:", ":80", "80:81:82", "8o", "-1",
+                "+80", " 80", "80 ", "udp:99999999999999999999", "tcp:0x50"};
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 Diag d = DIAG_INIT;
                 assert_int_equal(net_port_forward_parse(bad[i], &p, &d), -EINVAL);
@@ -163,8 +163,12 @@ static void test_prefix(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_siphash24), cmocka_unit_test(test_shorten), cmocka_unit_test(test_names_valid),
-                cmocka_unit_test(test_mac),       cmocka_unit_test(test_port_parse), cmocka_unit_test(test_prefix),
+                cmocka_unit_test(test_siphash24),
+                cmocka_unit_test(test_shorten),
+                cmocka_unit_test(test_names_valid),
+                cmocka_unit_test(test_mac),
+                cmocka_unit_test(test_port_parse),
+                cmocka_unit_test(test_prefix),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,7 +20,7 @@ static void body_veth_pair(void) {
         CHECK_R(rtnl_open(-1, &nl));
         CHECK_R(rtnl_open(other, &ol));
 
-        uint8_t mac[6] = { 0x02, 1, 2, 3, 4, 5 };
+        uint8_t mac[6] = {0x02, 1, 2, 3, 4, 5};
         CHECK_D(rtnl_veth_add(nl, "ve-test", NULL, "host0", mac, other, &d), &d);
         /* The peer is over there, not here. */
         CHECK(rtnl_link_index(nl, "host0") == -ENODEV);

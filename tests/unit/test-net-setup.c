@@ -83,7 +83,7 @@ static int records(const char *sub) {
 
 /* One DNS A query over UDP from netns_fd to server; the first answer's address ("" when none). */
 static void dns_query(int netns_fd, const char *server, const char *name, char ret[static 64]) {
-        uint8_t q[512] = { 0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0 };
+        uint8_t q[512] = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
         size_t n = 12;
         for (const char *p = name; *p;) {
                 size_t l = strcspn(p, ".");
@@ -98,16 +98,16 @@ static void dns_query(int netns_fd, const char *server, const char *name, char r
         int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         netns_leave(orig);
         CHECK(s >= 0);
-        struct timeval tv = { .tv_sec = 3 };
+        struct timeval tv = {.tv_sec = 3};
         CHECK(setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0);
         NetPrefix a = P(server);
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(53), .sin_addr = a.addr.in };
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(53), .sin_addr = a.addr.in};
         CHECK(sendto(s, q, n, 0, (struct sockaddr *) &sa, sizeof(sa)) == (ssize_t) n);
         uint8_t r[512];
         ssize_t k = recv(s, r, sizeof(r), 0);
         if (getenv("NET_TEST_DEBUG"))
-                fprintf(stderr, "dns %s@%s: %zd bytes, rcode %d, answers %d (%s)\n", name, server, k, k > 3 ? r[3] & 15 : -1,
-                        k > 7 ? r[6] << 8 | r[7] : -1, k < 0 ? strerror(errno) : "");
+                fprintf(stderr, "dns %s@%s: %zd bytes, rcode %d, answers %d (%s)\n", name, server, k,
+                        k > 3 ? r[3] & 15 : -1, k > 7 ? r[6] << 8 | r[7] : -1, k < 0 ? strerror(errno) : "");
         close(s);
         ret[0] = 0;
         /* An answer of ours is the question echoed and one A record at the end. */
@@ -144,8 +144,8 @@ static const char *dhcp_lease(int netns_fd, const char *ifname, char ret[static 
                 CHECK(setns(netns_fd, CLONE_NEWNET) == 0);
                 dup2(p[1], 1);
                 dup2(p[1], 2);
-                execl("/bin/busybox", "udhcpc", "-i", ifname, "-n", "-q", "-f", "-s", "/bin/true", "-t", "4", "-T", "1",
-                      (char *) NULL);
+                execl("/bin/busybox", "udhcpc", "-i", ifname, "-n", "-q", "-f", "-s", "/bin/true", "-t", "4", "-T",
+                        "1", (char *) NULL);
                 _exit(127);
         }
         close(p[1]);
@@ -271,7 +271,7 @@ static void body_pool(void) {
         CHECK_D(net_teardown(s1, &d), &d);
 
         /* A pool of one /31. */
-        NetPool pool = { .n_ranges = 1 };
+        NetPool pool = {.n_ranges = 1};
         pool.ranges[0] = P("10.99.0.0/31");
         o.pool = &pool;
         pid_t owner = owner_child();
@@ -520,7 +520,7 @@ static void body_others(void) {
 
         /* ipvlan: where the kernel lacks it, a clear error and nothing left. */
         o = options();
-        char *ipv[] = { (char *) "eth1", NULL };
+        char *ipv[] = {(char *) "eth1", NULL};
         o.ipvlan = ipv;
         int r = net_setup("m", c, &o, &s, &d);
         if (r == -EOPNOTSUPP) {
@@ -536,9 +536,9 @@ static void body_others(void) {
         /* Bridge, macvlan, a moved interface and an extra veth at once. */
         o = options();
         o.bridge = "br0";
-        char *mv[] = { (char *) "eth1", NULL };
-        char *moved[] = { (char *) "eth2", (char *) "inner0", NULL };
-        char *extra[] = { (char *) "vx-host", (char *) "vx-inner", NULL };
+        char *mv[] = {(char *) "eth1", NULL};
+        char *moved[] = {(char *) "eth2", (char *) "inner0", NULL};
+        char *extra[] = {(char *) "vx-host", (char *) "vx-inner", NULL};
         o.macvlan = mv;
         o.interfaces = moved;
         o.veth_extra = extra;
@@ -562,7 +562,7 @@ static void body_others(void) {
         o = options();
         o.veth = true;
         o.address = NET_ADDRESS_NONE;
-        NetPortForward p = { IPPROTO_TCP, 80, 80 };
+        NetPortForward p = {IPPROTO_TCP, 80, 80};
         o.ports = &p;
         o.n_ports = 1;
         CHECK(net_setup("m", c, &o, &s, &d) == -EINVAL);
@@ -584,8 +584,12 @@ static void test_others(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_veth),  cmocka_unit_test(test_pool),  cmocka_unit_test(test_ports),
-                cmocka_unit_test(test_zone),  cmocka_unit_test(test_sweep), cmocka_unit_test(test_others),
+                cmocka_unit_test(test_veth),
+                cmocka_unit_test(test_pool),
+                cmocka_unit_test(test_ports),
+                cmocka_unit_test(test_zone),
+                cmocka_unit_test(test_sweep),
+                cmocka_unit_test(test_others),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
