@@ -3,10 +3,8 @@
 #include <string.h>
 
 #include "fd-util.h"
-#include "image-prepare-raw.h"
-#include "image-prepare.h"
+#include "image.h"
 #include "spawn.h"
-#include "spawn-image.h"
 #include "util.h"
 #include "verbs.h"
 
@@ -144,9 +142,7 @@ enum {
 
 typedef struct RunArgs {
         PrepareOptions prep;
-        const char *image;
         bool verity_options;
-        SpawnImageOptions img;
         SettingsTrust settings;
 } RunArgs;
 
@@ -203,7 +199,7 @@ static int parse_image_option(int ch, const char *arg, SpawnConfig *c, RunArgs *
                 a->prep.ephemeral = true;
                 return 1;
         case ARG_IMAGE:
-                a->image = arg;
+                a->prep.image = arg;
                 return 1;
         case ARG_READ_ONLY:
                 c->read_only = true;
@@ -220,27 +216,31 @@ static int parse_image_option(int ch, const char *arg, SpawnConfig *c, RunArgs *
         case ARG_ROOT_HASH:
                 if ((r = check_root_hash_arg("run", arg, false)) < 0)
                         return r;
-                a->img.root_hash = arg;
+                a->prep.root_hash = arg;
                 a->verity_options = true;
                 return 1;
         case ARG_ROOT_HASH_SIG:
                 if ((r = check_root_hash_sig_arg("run", arg)) < 0)
                         return r;
-                a->img.root_hash_sig = arg;
+                a->prep.root_hash_sig = arg;
                 a->verity_options = true;
                 return 1;
         case ARG_VERITY_DATA:
-                a->img.verity_data = arg;
+                a->prep.verity_data = arg;
                 a->verity_options = true;
                 return 1;
-        case ARG_IMAGE_POLICY:
-                if ((r = image_policy_parse(arg, &a->img.policy)) < 0 ||
-                    (r = image_policy_parse_for(arg, PARTITION_USR, &a->img.usr_policy)) < 0)
+        case ARG_IMAGE_POLICY: {
+                /* Its syntax here (the root's and usr's are one syntax); the image store reads the
+                 * flags when it prepares the image. */
+                unsigned policy;
+                if ((r = image_policy_parse(arg, &policy)) < 0)
                         return bad_value("--image-policy", arg, r);
+                a->prep.image_policy = arg;
                 a->verity_options = true;
                 return 1;
+        }
         case ARG_VERITY_CERTS:
-                a->img.verity_certs = arg;
+                a->prep.verity_certs = arg;
                 return 1;
         }
         return 0;
@@ -484,11 +484,11 @@ static int parse_run_option(int ch, const char *arg, SpawnConfig *c, RunArgs *a)
 
 /* The options that may not be combined, or need another one. */
 static int check_run_args(const SpawnConfig *c, const RunArgs *a) {
-        if (a->image && a->prep.directory)
+        if (a->prep.image && a->prep.directory)
                 return log_usage("run: --image= and --directory= may not be combined");
-        if (a->image && (a->prep.template_dir || c->volatile_mode != VOLATILE_NO))
+        if (a->prep.image && (a->prep.template_dir || c->volatile_mode != VOLATILE_NO))
                 return log_usage("run: --image= may not be combined with --template= or --volatile=");
-        if (a->verity_options && !a->image)
+        if (a->verity_options && !a->prep.image)
                 return log_usage("run: --root-hash, --root-hash-sig, --verity-data and --image-policy need --image=");
         if (c->notify_ready && !c->boot)
                 return log_usage("run: --notify-ready=yes needs --boot");
@@ -598,38 +598,26 @@ static int log_prepare_error(int r, const RunArgs *a) {
         }
 }
 
-/* The root to run: a raw image (-i, or -M NAME whose image is NAME.raw) checked and mounted by
- * spawn-image.c, else a directory or subvolume prepared by the image store. */
-static int open_root(RunArgs *a, SpawnConfig *c, PreparedRoot **owned, SpawnImage *img, char **raw_path,
-                     PreparedRoot **ret) {
-        int r;
-        if (!a->image) {
-                r = prepared_root_new(&a->prep, arg_global.image_root, owned);
-                if (r == -EOPNOTSUPP && a->prep.machine && !a->prep.directory) {
-                        /* -M NAME alone, and NAME is a raw image in the image root. */
-                        if (!*raw_path && asprintf(raw_path, "%s/%s.raw", arg_global.image_root, a->prep.machine) < 0)
-                                return log_oom();
-                        a->image = *raw_path;
-                } else if (r < 0)
-                        return log_prepare_error(r, a);
-                else {
-                        if ((*owned)->shadows_raw)
-                                log_image_shadowed("run", a->prep.machine);
-                        *ret = *owned;
-                        return 0;
-                }
-        }
-        a->img.path = a->image;
-        a->img.machine = a->prep.machine;
-        a->img.ephemeral = a->prep.ephemeral;
-        a->img.read_only = c->read_only;
-        _cleanup_free_ char *error = NULL;
-        r = spawn_image_open(&a->img, img, &error);
+/* The root to run, prepared by the image store: a directory or subvolume, or a raw image (-i, or
+ * -M NAME whose image is NAME.raw) checked and mounted. */
+static int open_root(RunArgs *a, SpawnConfig *c, PreparedRoot **ret) {
+        /* --read-only, or after a reboot also a settings file's ReadOnly=: a raw image is then
+         * mounted read-only from the start. */
+        a->prep.read_only = c->read_only;
+        _cleanup_diag_ Diag diag = DIAG_INIT;
+        int r = prepared_root_new(&a->prep, arg_global.image_root, ret, &diag);
+        if (r < 0 && diag_failed(&diag))
+                /* A raw image's failure: the image file and what failed. */
+                return log_error_errno(r, "run -i %s: %s", diag.object ?: a->prep.image ?: a->prep.machine,
+                                       diag.cause ?: strerror(-r));
         if (r < 0)
-                return log_error_errno(r, "run -i %s: %s", a->image, error ?: strerror(-r));
-        if (img->read_only)
+                return log_prepare_error(r, a);
+        if ((*ret)->shadows_raw)
+                log_image_shadowed("run", a->prep.machine);
+        /* A raw image that is read-only (its mode, a GPT flag, verity) runs read-only, whatever
+         * the settings file and --volatile= say. */
+        if ((*ret)->kind == PREPARED_MOUNTED && (*ret)->read_only)
                 c->read_only = true;
-        *ret = img->root;
         return 0;
 }
 
@@ -643,7 +631,7 @@ static int open_root(RunArgs *a, SpawnConfig *c, PreparedRoot **owned, SpawnImag
 static void settings_peek(const RunArgs *a, const SpawnConfig *c, bool *ret_ephemeral, bool *ret_private_users) {
         *ret_ephemeral = *ret_private_users = false;
         _cleanup_free_ char *abs = NULL, *machine = NULL, *parent = NULL;
-        const char *dir = a->image ?: a->prep.directory ?: (a->prep.machine ? NULL : ".");
+        const char *dir = a->prep.image ?: a->prep.directory ?: (a->prep.machine ? NULL : ".");
         if (dir) {
                 abs = realpath(dir, NULL);
                 if (!abs && errno == ENOENT && a->prep.template_dir) {
@@ -666,7 +654,7 @@ static void settings_peek(const RunArgs *a, const SpawnConfig *c, bool *ret_ephe
                 parent = slash == abs ? strdup("/") : strndup(abs, (size_t) (slash - abs));
                 if (a->prep.machine)
                         machine = strdup(a->prep.machine);
-                else if (a->image)
+                else if (a->prep.image)
                         (void) raw_image_machine_name(abs, &machine);
                 else
                         machine = strdup(slash + 1);
@@ -696,25 +684,26 @@ static void settings_peek(const RunArgs *a, const SpawnConfig *c, bool *ret_ephe
  * to boot, an OS tree (os-release), be it a directory or an image; otherwise a directory needs
  * a /usr, and an image nothing. */
 static int check_os_tree(const RunArgs *a, const SpawnConfig *c, const PreparedRoot *root) {
-        const char *obj = a->image ? NULL : a->prep.directory ?: a->prep.machine ?: ".";
-        bool named = !a->image && !a->prep.directory && a->prep.machine;
+        const char *image = root->kind == PREPARED_MOUNTED ? root->image_path : NULL;
+        const char *obj = image ? NULL : a->prep.directory ?: a->prep.machine ?: ".";
+        bool named = !image && !a->prep.directory && a->prep.machine;
         int r;
         if (c->boot) {
                 if ((r = dir_is_os_tree(root->fd)) < 0)
-                        return log_error_errno(r, "run %s: look for os-release: %m", obj ?: a->image);
+                        return log_error_errno(r, "run %s: look for os-release: %m", obj ?: image);
                 if (r > 0)
                         return 0;
-                if (a->image)
+                if (image)
                         return log_error_errno(-EMEDIUMTYPE,
                                                "run -i %s: not an OS tree (no etc/os-release or usr/lib/os-release in "
                                                "the root), refusing to boot it",
-                                               a->image);
+                                               image);
                 return log_error_errno(-EMEDIUMTYPE,
                                        "run %s: %snot an OS tree (no etc/os-release or usr/lib/os-release), refusing to "
                                        "boot it",
                                        obj, named ? "image is " : "");
         }
-        if (a->image)
+        if (image)
                 return 0;
         if ((r = dir_has_usr(root->fd)) < 0)
                 return log_error_errno(r, "run %s: look for usr/: %m", obj);
@@ -736,7 +725,6 @@ static int prepare_run(RunArgs *a, SpawnConfig *c) {
                 c->no_seccomp = true;
                 log_warning("run: $COWPEN_SECCOMP=0: the container runs without a system-call filter");
         }
-        a->prep.read_only = c->read_only;
         /* An overlayfs root can be neither idmapped nor chowned: -x with a user namespace gets a
          * copy where there is no btrfs snapshot. */
         a->prep.ephemeral_copy = c->private_users != PRIVATE_USERS_NO;
@@ -824,19 +812,16 @@ static int check_run_config(const RunArgs *a, SpawnConfig *c, const PreparedRoot
 int verb_run(int argc, char *argv[]) {
         SpawnConfig c;
         spawn_config_init(&c);
-        RunArgs a = { .settings = SETTINGS_YES, .img.policy = IMAGE_POLICY_ANY,
-                      .img.usr_policy = IMAGE_POLICY_ANY };
-        SpawnImage img = SPAWN_IMAGE_NULL;
+        /* cowpen run is the one process of its own: raw images may move it into a mount namespace. */
+        RunArgs a = { .settings = SETTINGS_YES, .prep.raw_images = true };
         /* Declared before the first goto: cleanup must never see an uninitialized pointer. */
-        _cleanup_(prepared_root_freep) PreparedRoot *owned = NULL;
-        _cleanup_free_ char *raw_path = NULL;
-        PreparedRoot *root = NULL;
+        _cleanup_(prepared_root_freep) PreparedRoot *root = NULL;
         int r = parse_run_argv(argc, argv, &c, &a);
         if (r < 0)
                 goto finish;
         if ((r = prepare_run(&a, &c)) < 0)
                 goto finish;
-        r = open_root(&a, &c, &owned, &img, &raw_path, &root);
+        r = open_root(&a, &c, &root);
         if (r < 0)
                 goto finish;
         if ((r = read_settings(&a, &c, root)) < 0 || (r = check_run_config(&a, &c, root)) < 0)
@@ -853,14 +838,12 @@ int verb_run(int argc, char *argv[]) {
                         break;
                 /* A reboot inside: the container starts again; with -x on a fresh copy. */
                 if (a.prep.ephemeral) {
-                        owned = prepared_root_free(owned);
-                        spawn_image_done(&img);
-                        if ((r = open_root(&a, &c, &owned, &img, &raw_path, &root)) < 0)
+                        root = prepared_root_free(root);
+                        if ((r = open_root(&a, &c, &root)) < 0)
                                 break;
                 }
         }
 finish:
-        spawn_image_done(&img);
         spawn_config_done(&c);
         return r;
 }

@@ -6,7 +6,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 
 #include "atomic-file.h"
 #include "fd-util.h"
@@ -18,8 +17,6 @@
 /* The verity verbs: verity-format, verity-sign, verity-verify. IMAGE is a file path (a raw image,
  * a block device, or any file), or the name of a raw image in the image root (NAME.raw) when no
  * such file exists here; sidecars are found next to it (SPEC.md). */
-
-#define ROOT_HASH_FILE_MAX 1024U /* IMAGE.roothash: hex plus perhaps a newline */
 
 enum {
         ARG_VERITY_DATA = ARG_VERB_BASE,
@@ -402,86 +399,11 @@ int verb_verity_format(int argc, char *argv[]) {
         return 0;
 }
 
-/* The root hash, found as systemd-nspawn finds it: --root-hash, the user.verity.roothash xattr of
- * IMAGE, IMAGE.roothash. Returns 1 and the text when found, 0 when none. */
-static int find_root_hash(const char *image, int data_fd, const char *given, char **ret, char **ret_source) {
-        if (given) {
-                char *t = strdup(given), *s = strdup("--root-hash");
-                if (!t || !s) {
-                        free(t);
-                        free(s);
-                        return -ENOMEM;
-                }
-                *ret = t;
-                *ret_source = s;
-                return 1;
-        }
-        char buf[VERITY_ROOT_HASH_HEX_MAX + 2];
-        ssize_t n = fgetxattr(data_fd, "user.verity.roothash", buf, sizeof(buf) - 1);
-        if (n >= 0) {
-                buf[n] = 0;
-                *ret = strdup(buf);
-                *ret_source = strdup("xattr user.verity.roothash");
-                return *ret && *ret_source ? 1 : -ENOMEM;
-        }
-        if (errno != ENODATA && errno != ENOTSUP && errno != EOPNOTSUPP)
-                return errno == ERANGE ? -EFBIG : -errno;
-        _cleanup_free_ char *path = NULL;
-        if (verity_sidecar_path(image, ".roothash", &path) < 0)
-                return -ENOMEM;
-        _cleanup_free_ char *text = NULL;
-        size_t size;
-        int r = read_file_at(AT_FDCWD, path, 0, ROOT_HASH_FILE_MAX, &text, &size);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
-                return r;
-        if (size > 0 && text[size - 1] == '\n') /* as systemd reads it: one line */
-                text[--size] = 0;
-        *ret = TAKE_PTR(text);
-        *ret_source = TAKE_PTR(path);
-        return 1;
-}
-
-/* A signature file: DER PKCS#7, or the Discoverable Partitions JSON ("{…"), or "base64:…" as
- * systemd-nspawn's --root-hash-sig= takes it. */
-static int load_signature(const char *arg, void **ret, size_t *ret_size, VeritySigJson *ret_json) {
-        if (startswith(arg, "base64:")) {
-                _cleanup_free_ char *j = NULL;
-                /* Reuse the JSON decoder's base64 checks by wrapping it. */
-                const char *b = arg + STRLEN("base64:");
-                if (strlen(b) > VERITY_SIG_SIZE_MAX * 2)
-                        return -EFBIG;
-                j = strjoin("{\"rootHash\":\"0000000000000000000000000000000000000000\",\"signature\":\"", b, "\"}");
-                if (!j)
-                        return -ENOMEM;
-                VeritySigJson tmp = {};
-                int r = verity_sig_json_parse(j, strlen(j), &tmp);
-                if (r < 0)
-                        return r;
-                *ret = TAKE_PTR(tmp.p7s);
-                *ret_size = tmp.p7s_size;
-                verity_sig_json_done(&tmp);
-                return 0;
-        }
-        _cleanup_free_ char *buf = NULL;
-        size_t size;
-        int r = read_file_at(AT_FDCWD, arg, 0, VERITY_SIG_JSON_SIZE_MAX, &buf, &size);
-        if (r < 0)
-                return r;
-        if (size > 0 && buf[0] == '{') {
-                r = verity_sig_json_parse(buf, size, ret_json);
-                if (r < 0)
-                        return r;
-                *ret = NULL;
-                *ret_size = 0;
-                return 1;
-        }
-        if (size > VERITY_SIG_SIZE_MAX)
-                return -EFBIG;
-        *ret = TAKE_PTR(buf);
-        *ret_size = size;
-        return 0;
+/* Where the root hash came from, for messages: --root-hash, the xattr, or the IMAGE.roothash read. */
+static const char *root_hash_source(const VeritySidecars *s) {
+        return s->root_hash_source == VERITY_SOURCE_GIVEN   ? "--root-hash"
+               : s->root_hash_source == VERITY_SOURCE_XATTR ? "xattr user.verity.roothash"
+                                                            : s->root_hash_path;
 }
 
 /* --root-hash= and --root-hash-sig=base64:… are checked when the command line is parsed: text
@@ -504,9 +426,7 @@ int check_root_hash_sig_arg(const char *verb, const char *arg) {
                 return 0; /* a file, read when it is needed */
         _cleanup_free_ void *sig = NULL;
         size_t size;
-        VeritySigJson j = {};
-        int r = load_signature(arg, &sig, &size, &j);
-        verity_sig_json_done(&j);
+        int r = verity_signature_from_base64(arg, &sig, &size);
         if (r == -ENOMEM)
                 return log_oom();
         if (r < 0)
@@ -589,15 +509,27 @@ int verb_verity_verify(int argc, char *argv[]) {
                 return log_error_errno(r, "verity-verify %s: not a regular file or block device", image);
         bool data_is_blockdev = r > 0;
 
-        _cleanup_free_ char *sidecar = NULL;
-        const char *hash_path = a.verity_data;
-        if (!hash_path && !one_file) {
-                if (verity_sidecar_path(image, ".verity", &sidecar) < 0)
+        /* What is not given is found next to the image (verity-sidecar.c). */
+        _cleanup_(verity_sidecars_done) VeritySidecars found = VERITY_SIDECARS_INIT;
+        _cleanup_diag_ Diag diag = DIAG_INIT;
+        const VeritySidecarQuery query = {
+                .image = image,
+                .image_fd = data_fd,
+                .root_hash = arg_root_hash,
+                .root_hash_sig = arg_sig,
+                .verity_data = a.verity_data,
+        };
+        const char *hash_path = NULL;
+        _cleanup_close_ int hash_fd = -EBADF;
+        if (one_file)
+                hash_fd = RET_NERRNO(fcntl(data_fd, F_DUPFD_CLOEXEC, 3));
+        else {
+                r = verity_sidecars_find(&query, VERITY_SIDECAR_HASH_TREE, &found, &diag);
+                if (r == -ENOMEM && !diag.object)
                         return log_oom();
-                hash_path = sidecar;
+                hash_path = found.hash_path ?: diag.object;
+                hash_fd = r < 0 ? r : found.hash_fd >= 0 ? TAKE_FD(found.hash_fd) : -ENOENT;
         }
-        _cleanup_close_ int hash_fd = one_file ? RET_NERRNO(fcntl(data_fd, F_DUPFD_CLOEXEC, 3))
-                                               : open_checked(AT_FDCWD, hash_path, O_RDONLY, OPEN_REGULAR | OPEN_BLOCK, NULL);
         if (hash_fd < 0) {
                 if (hash_fd == -ENOENT && !a.verity_data)
                         return log_error_errno(-ENOENT,
@@ -654,73 +586,49 @@ int verb_verity_verify(int argc, char *argv[]) {
                         image, hash_name, hash_size, g.hash_end);
 
         /* The signature, if given or found; a JSON signature may also carry the root hash. */
-        _cleanup_free_ void *sig = NULL;
-        size_t sig_size = 0;
-        VeritySigJson sj = {};
-        _cleanup_free_ char *sig_path = NULL;
-        const char *sig_name = arg_sig;
-        if (!arg_sig) {
-                if (verity_sidecar_path(image, ".roothash.p7s", &sig_path) < 0)
-                        return log_oom();
-                if (access(sig_path, F_OK) >= 0)
-                        sig_name = sig_path;
-        }
-        if (sig_name) {
-                r = load_signature(sig_name, &sig, &sig_size, &sj);
-                if (r < 0)
-                        return log_error_errno(r, "verity-verify %s: signature %s: %s", image, sig_name,
-                                r == -EBADMSG ? "malformed"
-                                : r == -EFBIG ? "too large"
-                                              : strerror(-r));
-                if (r > 0) {
-                        sig = TAKE_PTR(sj.p7s);
-                        sig_size = sj.p7s_size;
-                }
-        }
+        r = verity_sidecars_find(&query, VERITY_SIDECAR_SIGNATURE | VERITY_SIDECAR_SIGNATURE_JSON, &found, &diag);
+        if (r == -ENOMEM && !diag.object)
+                return log_oom();
+        if (r < 0)
+                return log_error_errno(r, "verity-verify %s: signature %s: %s", image, diag.object ?: arg_sig,
+                        r == -EBADMSG ? "malformed"
+                        : r == -EFBIG ? "too large"
+                                      : strerror(-r));
+        const char *sig_name = arg_sig ?: found.sig_path;
+        const void *sig = found.sig;
+        size_t sig_size = found.sig_size;
+        VeritySigJson *sj = &found.sig_json;
 
-        _cleanup_free_ char *root_text = NULL, *root_source = NULL;
-        r = find_root_hash(image, data_fd, arg_root_hash, &root_text, &root_source);
-        if (r < 0) {
-                verity_sig_json_done(&sj);
+        r = verity_sidecars_find(&query, VERITY_SIDECAR_ROOT_HASH, &found, &diag);
+        if (r < 0)
                 return log_error_errno(r, "verity-verify %s: root hash: %m", image);
+        const char *root_text = found.root_hash, *root_source = root_hash_source(&found);
+        if (!root_text && sj->root_hash_hex) {
+                root_text = sj->root_hash_hex;
+                root_source = sig_name;
         }
-        if (r == 0 && sj.root_hash_hex) {
-                root_text = strdup(sj.root_hash_hex);
-                root_source = strdup(sig_name);
-                if (!root_text || !root_source)
-                        return log_oom();
-        }
-        if (!root_text) {
-                verity_sig_json_done(&sj);
+        if (!root_text)
                 return log_error_errno(-ENOKEY,
                         "verity-verify %s: no root hash (give --root-hash= or provide %s.roothash)", image, image);
-        }
         uint8_t root[VERITY_DIGEST_SIZE_MAX];
         size_t root_size;
         r = verity_root_hash_from_hex(root_text, p.hash, root, &root_size);
-        if (r < 0) {
-                verity_sig_json_done(&sj);
+        if (r < 0)
                 return log_error_errno(r, "verity-verify %s: root hash from %s is not %zu bytes of hex for %s", image,
                         root_source, verity_hash_digest_size(p.hash), verity_hash_to_string(p.hash));
-        }
         _cleanup_free_ char *root_hex = hexmem(root, root_size);
-        if (!root_hex) {
-                verity_sig_json_done(&sj);
+        if (!root_hex)
                 return log_oom();
-        }
-        if (sj.root_hash_hex && !streq(sj.root_hash_hex, root_hex)) {
-                verity_sig_json_done(&sj);
+        if (sj->root_hash_hex && !streq(sj->root_hash_hex, root_hex))
                 return log_error_errno(-EBADMSG, "verity-verify %s: signature %s: signs root hash %s, not %s", image,
-                        sig_name, sj.root_hash_hex, root_hex);
-        }
+                        sig_name, sj->root_hash_hex, root_hex);
 
         _cleanup_free_ char *signer = NULL;
         if (sig) {
                 _cleanup_strv_free_ char **dirs = NULL;
                 if (verity_cert_dirs(arg_certs, &dirs) < 0)
                         return log_oom();
-                r = verity_sig_verify(root_hex, sig, sig_size, dirs, sj.fingerprint_hex, &signer);
-                verity_sig_json_done(&sj);
+                r = verity_sig_verify(root_hex, sig, sig_size, dirs, sj->fingerprint_hex, &signer);
                 if (r == -ENOKEY)
                         return log_error_errno(r,
                                 "verity-verify %s: signature %s: not signed by a trusted certificate (%s)", image,
@@ -737,7 +645,6 @@ int verb_verity_verify(int argc, char *argv[]) {
                 if (r < 0)
                         return log_error_errno(r, "verity-verify %s: signature %s: %m", image, sig_name);
         }
-        verity_sig_json_done(&sj);
 
         VerityLocation loc = {
                 .data_fd = data_fd,
@@ -830,11 +737,14 @@ int verb_verity_sign(int argc, char *argv[]) {
                 return log_error_errno(data_fd, "verity-sign %s: not a regular file or block device", image);
         if (data_fd < 0 && !arg_root_hash)
                 return log_error_errno(data_fd, "verity-sign %s: %m", image);
-        _cleanup_free_ char *root_text = NULL, *root_source = NULL;
-        r = find_root_hash(image, data_fd, arg_root_hash, &root_text, &root_source);
+        _cleanup_(verity_sidecars_done) VeritySidecars found = VERITY_SIDECARS_INIT;
+        const VeritySidecarQuery query = { .image = image, .image_fd = data_fd, .root_hash = arg_root_hash };
+        r = verity_sidecars_find(&query, VERITY_SIDECAR_ROOT_HASH, &found, NULL);
         if (r < 0)
                 return log_error_errno(r, "verity-sign %s: root hash: %m", image);
-        if (r == 0)
+        char *root_text = found.root_hash;
+        const char *root_source = root_hash_source(&found);
+        if (!root_text)
                 return log_error_errno(
                         -ENOKEY, "verity-sign %s: no root hash (give --root-hash= or run verity-format first)", image);
         size_t len = strlen(root_text);

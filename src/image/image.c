@@ -98,6 +98,37 @@ int image_dir_is_read_only(int fd) {
         return dir_is_immutable(fd);
 }
 
+static int set_dir_immutable(int fd, bool on) {
+        int flags;
+        if (ioctl(fd, FS_IOC_GETFLAGS, &flags) < 0)
+                return negative_errno();
+        flags = on ? (flags | FS_IMMUTABLE_FL) : (flags & ~FS_IMMUTABLE_FL);
+        return RET_NERRNO(ioctl(fd, FS_IOC_SETFLAGS, &flags));
+}
+
+/* Read-only the way each type can express it. */
+int image_entry_set_read_only(int dir_fd, const char *filename, bool ro) {
+        struct stat st;
+        if (fstatat(dir_fd, filename, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return negative_errno();
+        if (S_ISREG(st.st_mode)) {
+                mode_t m = ro ? (st.st_mode & ~0222) : (st.st_mode | 0200);
+                return RET_NERRNO(fchmodat(dir_fd, filename, m & 07777, 0));
+        }
+        _cleanup_close_ int fd = openat(dir_fd, filename, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return negative_errno();
+        if (btrfs_is_subvolume_fd(fd) > 0) {
+                int r = btrfs_subvolume_set_read_only_fd(fd, ro);
+                if (r < 0)
+                        return r;
+                if (!ro)
+                        (void) set_dir_immutable(fd, false);
+                return 0;
+        }
+        return set_dir_immutable(fd, ro);
+}
+
 /* Builds an Image for entry filename of the root; -ENOENT (or -EMEDIUMTYPE) when it is not one. */
 static int image_make(ImageRoot *root, const char *filename, Image **ret) {
         struct statx sx;

@@ -31,7 +31,7 @@ static void sweep_stale_notify_dirs(void) {
                 return;
         struct dirent *de;
         while ((de = readdir(d)))
-                if (spawn_stale_owner(de->d_name, "cowpen-notify.")) {
+                if (name_owner_is_gone(de->d_name, "cowpen-notify.")) {
                         _cleanup_close_ int fd =
                                 openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                         if (fd < 0)

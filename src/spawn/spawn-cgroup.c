@@ -80,18 +80,6 @@ static int cgroup2_path_of(pid_t pid, char **ret) {
         return -ENOMEDIUM;
 }
 
-bool spawn_stale_owner(const char *name, const char *prefix) {
-        const char *p = startswith(name, prefix) ? name + strlen(prefix) : NULL;
-        if (!p || *p < '1' || *p > '9')
-                return false;
-        char *end;
-        errno = 0;
-        unsigned long pid = strtoul(p, &end, 10);
-        if (errno || (*end != '-' && *end != '.') || pid > INT_MAX)
-                return false;
-        return kill((pid_t) pid, 0) < 0 && errno == ESRCH;
-}
-
 static int remove_cgroup_tree(int dir_fd, const char *name, unsigned depth);
 
 /* What a cowpen killed with SIGKILL left: its (empty) cgroups. rmdir fails on a populated one. */
@@ -105,7 +93,7 @@ static void sweep_stale_cgroups(const char *parent) {
         TAKE_FD(fd);
         struct dirent *de;
         while ((de = readdir(d)))
-                if (de->d_type == DT_DIR && spawn_stale_owner(de->d_name, "cowpen-"))
+                if (de->d_type == DT_DIR && name_owner_is_gone(de->d_name, "cowpen-"))
                         (void) remove_cgroup_tree(dirfd(d), de->d_name, 0);
         closedir(d);
 }

@@ -53,7 +53,3 @@ int spawn_cgroup_place(const SpawnCgroup *cg, pid_t pid);
 int spawn_cgroup_child_enter(const SpawnCgroup *cg, bool placed);
 /* Parent, after the container ended: whatever is left in it is killed, the tree removed. */
 void spawn_cgroup_done(SpawnCgroup *cg);
-
-/* Whether name is PREFIX followed by the PID of a process that no longer exists (and '-' or '.'):
- * an entry left by a cowpen that was killed. */
-bool spawn_stale_owner(const char *name, const char *prefix);

@@ -24,7 +24,7 @@
 #include <sys/resource.h>
 
 #include "diag.h"
-#include "image-prepare.h"
+#include "image.h"
 #include "macro.h"
 
 typedef enum ConsoleMode {

@@ -383,17 +383,3 @@ int verity_root_hash_from_hex(
                 *ret_size = n;
         return 0;
 }
-
-int verity_sidecar_path(const char *image, const char *suffix, char **ret) {
-        if (!image || !*image || !suffix)
-                return -EINVAL;
-        const char *e = endswith(image, ".raw");
-        size_t base = e && e != image ? (size_t) (e - image) : strlen(image);
-        char *p = malloc(base + strlen(suffix) + 1);
-        if (!p)
-                return -ENOMEM;
-        memcpy(p, image, base);
-        strcpy(p + base, suffix);
-        *ret = p;
-        return 0;
-}

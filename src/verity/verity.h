@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "diag.h"
 #include "macro.h"
 
 /* Limits on everything a superblock, a signature or a command line controls. */
@@ -281,7 +282,64 @@ int verity_loop_attach(int fd, uint64_t offset, uint64_t size, int *ret_fd, char
  * Asked once per process. */
 bool verity_dm_available(void);
 
-/* ---- Sidecar discovery (SPEC.md) ---- */
+/* ---- Sidecar discovery (SPEC.md; verity-sidecar.c) ---- */
 
 /* IMAGE with a ".raw" suffix dropped, plus suffix: ("app.raw", ".verity") → "app.verity". */
 int verity_sidecar_path(const char *image, const char *suffix, char **ret);
+
+/* The most of a root hash's text read from IMAGE.roothash or the xattr: the hex of the longest
+ * digest, with room for whitespace around it. */
+#define VERITY_ROOT_HASH_TEXT_MAX 1024U
+
+typedef enum VeritySidecarFlags {
+        VERITY_SIDECAR_ROOT_HASH = 1 << 0, /* the query's root_hash, else the user.verity.roothash xattr
+                                            * of image_fd, else IMAGE.roothash */
+        VERITY_SIDECAR_SIGNATURE = 1 << 1, /* root_hash_sig (a file or "base64:…"), else IMAGE.roothash.p7s */
+        VERITY_SIDECAR_HASH_TREE = 1 << 2, /* verity_data, else IMAGE.verity */
+        VERITY_SIDECAR_SIGNATURE_JSON = 1 << 3, /* a signature file may also be the Discoverable
+                                                 * Partitions JSON (sig_json); else it is DER */
+} VeritySidecarFlags;
+
+typedef enum VeritySource {
+        VERITY_SOURCE_NONE,    /* not found */
+        VERITY_SOURCE_GIVEN,   /* the query's (the command line's) */
+        VERITY_SOURCE_XATTR,   /* the image's user.verity.roothash */
+        VERITY_SOURCE_SIDECAR, /* the file next to the image */
+} VeritySource;
+
+typedef struct VeritySidecarQuery {
+        const char *image;         /* the image's path, sidecars are next to it; NULL: none are looked for */
+        int image_fd;              /* the image, for its xattr; negative: the xattr is not read */
+        const char *root_hash;     /* given: hex, taken as it is (its syntax is the caller's to check) */
+        const char *root_hash_sig; /* given: a path, or "base64:…" */
+        const char *verity_data;   /* given: a path */
+} VeritySidecarQuery;
+
+typedef struct VeritySidecars {
+        char *root_hash;      /* the text, without whitespace around it; not yet checked as hex */
+        VeritySource root_hash_source;
+        char *root_hash_path; /* SIDECAR: the file */
+        void *sig;            /* DER PKCS#7 (also that of a JSON file) */
+        size_t sig_size;
+        VeritySource sig_source;
+        char *sig_path;         /* the file read (given or sidecar); NULL for base64: */
+        VeritySigJson sig_json; /* a JSON signature file's rootHash and certificateFingerprint */
+        int hash_fd;            /* the hash tree, opened read-only (a regular file or block device) */
+        VeritySource hash_source;
+        char *hash_path; /* the given or sidecar path; also when the sidecar is missing (hash_fd < 0) */
+} VeritySidecars;
+#define VERITY_SIDECARS_INIT { .hash_fd = -EBADF }
+void verity_sidecars_done(VeritySidecars *s);
+
+/* Finds what flags ask for and s does not hold yet, in the order hash tree, signature, root hash,
+ * and adds it to s; what is found nowhere stays NONE. A caller that needs them at different times
+ * calls again with other flags. Missing sidecars are not errors; a given file that is missing is.
+ * Errors: -EFBIG over the limits (a root hash's text, VERITY_SIG_SIZE_MAX for DER, base64 of more,
+ * VERITY_SIG_JSON_SIZE_MAX for JSON), -EBADFD/-EISDIR for a hash tree that is no regular file or
+ * block device, verity_sig_json_parse()'s for base64 or JSON, read errors; the diag names the file
+ * (or the xattr, or the base64: argument). */
+int verity_sidecars_find(const VeritySidecarQuery *q, VeritySidecarFlags flags, VeritySidecars *s, Diag *diag);
+
+/* The DER signature of a --root-hash-sig=base64:… argument: -EFBIG when it would be larger than
+ * VERITY_SIG_SIZE_MAX, verity_sig_json_parse()'s error for bad base64, -EINVAL without the prefix. */
+int verity_signature_from_base64(const char *arg, void **ret, size_t *ret_size);

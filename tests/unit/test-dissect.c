@@ -14,7 +14,7 @@
 
 #include "image-dissect.h"
 #include "spawn-boot.h"
-#include "spawn-image.h"
+#include "image-policy.h"
 #include "spawn-userns.h"
 
 /* The GPT/MBR parser and partition discovery on images built in memory (every limit at and
