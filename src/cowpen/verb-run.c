@@ -182,7 +182,6 @@ static int parse_capabilities(const char *arg, uint64_t *ret) {
 
 /* Image: the root, how it is prepared and protected. */
 static int parse_image_option(int ch, const char *arg, SpawnConfig *c, RunArgs *a) {
-        int r;
         switch (ch) {
         case ARG_DIRECTORY:
                 a->prep.directory = arg;
@@ -213,6 +212,14 @@ static int parse_image_option(int ch, const char *arg, SpawnConfig *c, RunArgs *
                 c->mask |= SETTING_VOLATILE;
                 return 1;
         }
+        }
+        return 0;
+}
+
+/* Image, raw images only: how they are verified. */
+static int parse_verity_option(int ch, const char *arg, RunArgs *a) {
+        int r;
+        switch (ch) {
         case ARG_ROOT_HASH:
                 if ((r = check_root_hash_arg("run", arg, false)) < 0)
                         return r;
@@ -473,9 +480,10 @@ static int parse_host_option(int ch, const char *arg, SpawnConfig *c, RunArgs *a
 
 static int parse_run_option(int ch, const char *arg, SpawnConfig *c, RunArgs *a) {
         int r;
-        if ((r = parse_image_option(ch, arg, c, a)) != 0 || (r = parse_exec_option(ch, arg, c)) != 0 ||
-            (r = parse_security_option(ch, arg, c)) != 0 || (r = parse_resource_option(ch, arg, c)) != 0 ||
-            (r = parse_mount_option(ch, arg, c)) != 0 || (r = parse_host_option(ch, arg, c, a)) != 0)
+        if ((r = parse_image_option(ch, arg, c, a)) != 0 || (r = parse_verity_option(ch, arg, a)) != 0 ||
+            (r = parse_exec_option(ch, arg, c)) != 0 || (r = parse_security_option(ch, arg, c)) != 0 ||
+            (r = parse_resource_option(ch, arg, c)) != 0 || (r = parse_mount_option(ch, arg, c)) != 0 ||
+            (r = parse_host_option(ch, arg, c, a)) != 0)
                 return r < 0 ? r : 0;
         if ((r = parse_global_option(ch, arg, help_run)) != 0)
                 return r < 0 ? r : log_usage("run: unexpected option");
