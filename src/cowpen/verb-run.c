@@ -323,9 +323,9 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
                 case ARG_CAPABILITY:
                 case ARG_DROP_CAPABILITY: {
                         uint64_t caps;
-                        _cleanup_free_ char *bad = NULL;
-                        if (capability_list_parse(optarg, &caps, &bad) < 0)
-                                return log_usage("run: unknown capability \"%s\"", bad ?: optarg);
+                        _cleanup_diag_ Diag d = DIAG_INIT;
+                        if (capability_list_parse(optarg, &caps, &d) < 0)
+                                return log_usage("run: unknown capability \"%s\"", d.object ?: optarg);
                         if (ch == ARG_CAPABILITY)
                                 c->caps_plus |= caps;
                         else
@@ -335,9 +335,9 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
                 }
                 case ARG_AMBIENT_CAPABILITY: {
                         uint64_t caps;
-                        _cleanup_free_ char *bad = NULL;
-                        if (capability_list_parse(optarg, &caps, &bad) < 0)
-                                return log_usage("run: unknown capability \"%s\"", bad ?: optarg);
+                        _cleanup_diag_ Diag d = DIAG_INIT;
+                        if (capability_list_parse(optarg, &caps, &d) < 0)
+                                return log_usage("run: unknown capability \"%s\"", d.object ?: optarg);
                         c->ambient_caps |= caps;
                         c->mask |= SETTING_AMBIENT_CAPABILITY;
                         break;

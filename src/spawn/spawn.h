@@ -16,6 +16,7 @@
 #include <sched.h>
 #include <sys/resource.h>
 
+#include "diag.h"
 #include "image.h"
 #include "macro.h"
 
@@ -254,8 +255,8 @@ bool spawn_selinux_enabled(void);
 #define CAP_MASK_ALL UINT64_MAX
 uint64_t spawn_default_capabilities(bool private_network);
 /* A whitespace- or comma-separated list of names (CAP_SYS_ADMIN, sys_admin, or "all"). -EINVAL
- * naming the bad entry in *ret_bad (a copy). */
-int capability_list_parse(const char *s, uint64_t *ret, char **ret_bad);
+ * with the bad entry as the diag's object. */
+int capability_list_parse(const char *s, uint64_t *ret, Diag *diag);
 const char *capability_to_name(unsigned cap);
 /* The bounding set a config yields. */
 uint64_t spawn_config_capabilities(const SpawnConfig *c);
