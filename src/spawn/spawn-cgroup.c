@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
 #include <fcntl.h>
+#include <libmount.h>
 #include <limits.h>
 #include <linux/bpf.h>
 #include <sched.h>
@@ -20,26 +21,29 @@
 
 #define CGROUP2_SUPER_MAGIC_ 0x63677270
 
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct libmnt_table *, mnt_free_table);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct libmnt_iter *, mnt_free_iter);
+
 /* Where the host's cgroup2 hierarchy is mounted (the unified one of a hybrid host, or
- * /sys/fs/cgroup itself), from /proc/self/mountinfo; with its root inside the hierarchy. */
+ * /sys/fs/cgroup itself), from /proc/self/mountinfo as libmount reads it; with its root inside
+ * the hierarchy. */
 static int find_cgroup2_mount(char **ret_mount, char **ret_root) {
-        _cleanup_free_ char *text = NULL;
-        int r = read_file_at(AT_FDCWD, "/proc/self/mountinfo", 0, 4 * 1024 * 1024, &text, NULL);
+        _cleanup_(mnt_free_tablep) struct libmnt_table *t = mnt_new_table();
+        _cleanup_(mnt_free_iterp) struct libmnt_iter *it = mnt_new_iter(MNT_ITER_FORWARD);
+        if (!t || !it)
+                return -ENOMEM;
+        int r = mnt_table_parse_file(t, "/proc/self/mountinfo");
         if (r < 0)
                 return r;
-        for (char *line = text, *next; line && *line; line = next) {
-                next = strchr(line, '\n');
-                if (next)
-                        *next++ = 0;
-                /* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL…] - FSTYPE SOURCE SUPEROPTS */
-                const char *sep = strstr(line, " - ");
-                if (!sep || !startswith(sep + 3, "cgroup2 "))
+        struct libmnt_fs *fs;
+        while (mnt_table_next_fs(t, it, &fs) == 0) {
+                const char *type = mnt_fs_get_fstype(fs), *root = mnt_fs_get_root(fs), *mnt = mnt_fs_get_target(fs);
+                if (!type || !streq(type, "cgroup2") || !root || !mnt)
                         continue;
-                char root[4096], mnt[4096];
-                if (sscanf(line, "%*s %*s %*s %4095s %4095s", root, mnt) != 2)
+                /* Names the kernel escapes in mountinfo (space, tab, newline, backslash): not a
+                 * mount we would use. */
+                if (strpbrk(mnt, " \t\n\\") || strpbrk(root, " \t\n\\"))
                         continue;
-                if (strchr(mnt, '\\') || strchr(root, '\\'))
-                        continue; /* escaped names: not a mount we would use */
                 char *m = strdup(mnt), *rt = strdup(root);
                 if (!m || !rt) {
                         free(m);

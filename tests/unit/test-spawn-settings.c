@@ -547,6 +547,18 @@ static void test_caps(void **state) {
         assert_int_equal(m, CAP_MASK_ALL);
         assert_int_equal(capability_list_parse("CAP_SYS_ADMIN CAP_BOGUS", &m, &bad), -EINVAL);
         assert_string_equal(bad.object, "CAP_BOGUS");
+        /* libcap looks the names up: any case, with or without the prefix; no numbers, nothing
+         * after a name; its spelling out. */
+        assert_int_equal(capability_list_parse("Sys_Admin,cap_BPF", &m, NULL), 0);
+        assert_int_equal(m, (UINT64_C(1) << CAP_SYS_ADMIN) | (UINT64_C(1) << 39));
+        assert_int_equal(capability_list_parse("12", &m, NULL), -EINVAL);
+        assert_int_equal(capability_list_parse("cap_chown2", &m, NULL), -EINVAL);
+        assert_int_equal(capability_list_parse("cap_", &m, NULL), -EINVAL);
+        assert_int_equal(capability_list_parse("cap_cap_chown", &m, NULL), -EINVAL);
+        assert_string_equal(capability_to_name(CAP_CHOWN), "cap_chown");
+        assert_string_equal(capability_to_name(40), "cap_checkpoint_restore");
+        assert_ptr_equal(capability_to_name(63), NULL);
+        assert_ptr_equal(capability_to_name(64), NULL);
         /* nspawn's default set: 0xfcecafff, and with CAP_NET_ADMIN for a private network */
         /* systemd-nspawn 252 arg_caps_retain (CapBnd shows it minus what the host lacks) */
         assert_int_equal(spawn_default_capabilities(false), UINT64_C(0xfdecafff));
