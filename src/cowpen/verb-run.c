@@ -388,11 +388,14 @@ static int parse_resource_option(int ch, const char *arg, SpawnConfig *c) {
                 c->uid_range = USERNS_RANGE_DEFAULT;
                 c->mask |= SETTING_USERNS;
                 return 1;
-        case ARG_PRIVATE_USERS_OWNERSHIP:
-                if (private_users_ownership_parse(arg, &c->private_users_ownership) < 0)
+        case ARG_PRIVATE_USERS_OWNERSHIP: {
+                PrivateUsersOwnership own = private_users_ownership_from_string(arg);
+                if (own < 0)
                         return bad_value("--private-users-ownership", arg, -EINVAL);
+                c->private_users_ownership = own;
                 c->mask |= SETTING_USERNS_OWNERSHIP;
                 return 1;
+        }
         }
         return 0;
 }

@@ -141,6 +141,7 @@ int setup_resolv_conf(int root_fd, const SpawnConfig *c, Diag *diag) {
         case RESOLV_CONF_OFF:
         case RESOLV_CONF_AUTO:
         case _RESOLV_CONF_MODE_MAX:
+        case _RESOLV_CONF_MODE_INVALID:
                 return 0;
         case RESOLV_CONF_COPY_HOST:
         case RESOLV_CONF_REPLACE_HOST:
@@ -195,6 +196,7 @@ int setup_timezone(int root_fd, const SpawnConfig *c, Diag *diag) {
         case TIMEZONE_OFF:
         case TIMEZONE_AUTO:
         case _TIMEZONE_MODE_MAX:
+        case _TIMEZONE_MODE_INVALID:
                 return 0;
         case TIMEZONE_COPY:
                 r = copy_host_file(root_fd, "/etc/localtime", "localtime", true);

@@ -7,6 +7,7 @@
 
 #include "fd-util.h"
 #include "spawn.h"
+#include "string-table.h"
 #include "util.h"
 
 /* NAME.nspawn settings files, read as systemd-nspawn reads them.
@@ -21,14 +22,11 @@
 
 #define SETTINGS_WARNINGS_MAX 32U
 
-SettingsTrust settings_trust_from_string(const char *s) {
-        if (streq(s, "trusted"))
-                return SETTINGS_TRUSTED;
-        int b = parse_boolean(s);
-        if (b < 0)
-                return (SettingsTrust) -1;
-        return b ? SETTINGS_YES : SETTINGS_NO;
-}
+/* "trusted", or a boolean (no to_string: nothing prints it). */
+static const char *const settings_trust_table[_SETTINGS_TRUST_MAX] = {
+        [SETTINGS_TRUSTED] = "trusted",
+};
+DEFINE_STRING_TABLE_LOOKUP_FROM_STRING_WITH_BOOLEAN(settings_trust, SettingsTrust, SETTINGS_YES, SETTINGS_NO);
 
 /* Adds "line N: " and the message (cut at 512 bytes) to the warnings; returns it, or NULL. */
 _printf_(3, 0) static const char *vwarn(Diag *diag, unsigned line, const char *fmt, va_list ap) {
@@ -245,19 +243,13 @@ int private_users_parse(const char *s, PrivateUsersMode *ret_mode, uid_t *ret_sh
 }
 
 /* --private-users-ownership= and PrivateUsersOwnership=. */
-int private_users_ownership_parse(const char *s, PrivateUsersOwnership *ret) {
-        if (streq(s, "auto"))
-                *ret = PRIVATE_USERS_OWNERSHIP_AUTO;
-        else if (streq(s, "map"))
-                *ret = PRIVATE_USERS_OWNERSHIP_MAP;
-        else if (streq(s, "chown"))
-                *ret = PRIVATE_USERS_OWNERSHIP_CHOWN;
-        else if (streq(s, "off"))
-                *ret = PRIVATE_USERS_OWNERSHIP_OFF;
-        else
-                return -EINVAL;
-        return 0;
-}
+static const char *const private_users_ownership_table[_PRIVATE_USERS_OWNERSHIP_MAX] = {
+        [PRIVATE_USERS_OWNERSHIP_AUTO] = "auto",
+        [PRIVATE_USERS_OWNERSHIP_MAP] = "map",
+        [PRIVATE_USERS_OWNERSHIP_CHOWN] = "chown",
+        [PRIVATE_USERS_OWNERSHIP_OFF] = "off",
+};
+DEFINE_STRING_TABLE_LOOKUP(private_users_ownership, PrivateUsersOwnership);
 
 typedef enum Section { SECTION_NONE, SECTION_EXEC, SECTION_FILES, SECTION_NETWORK, SECTION_OTHER } Section;
 
@@ -528,7 +520,7 @@ static int parse_exec_limit_key(SpawnConfig *c, unsigned line, const char *key, 
                 c->mask |= SETTING_PERSONALITY;
                 return 0;
         }
-        if (startswith(key, "Limit") && rlimit_from_name(key + 5) >= 0) {
+        if (startswith(key, "Limit") && rlimit_from_string(key + 5) >= 0) {
                 /* LimitNOFILE= and friends: SOFT[:HARD], as --rlimit=NOFILE=… */
                 int res;
                 struct rlimit rl;
@@ -557,7 +549,7 @@ static int parse_files_key(SpawnConfig *c, const char *key, const char *value) {
                         if (b < 0)
                                 return KEY_BAD_VALUE;
                         o = b ? PRIVATE_USERS_OWNERSHIP_CHOWN : PRIVATE_USERS_OWNERSHIP_OFF;
-                } else if (private_users_ownership_parse(value, &o) < 0)
+                } else if ((o = private_users_ownership_from_string(value)) < 0)
                         return KEY_BAD_VALUE;
                 c->private_users_ownership = o;
                 c->mask |= SETTING_USERNS_OWNERSHIP;
@@ -947,7 +939,7 @@ static void merge_rlimits(SpawnConfig *c, SpawnConfig *s, bool trusted, Diag *di
                 if (!trusted && (getrlimit(i, &cur) < 0 || s->rlimits[i]->rlim_cur > cur.rlim_cur ||
                                  s->rlimits[i]->rlim_max > cur.rlim_max)) {
                         char what[64];
-                        snprintf(what, sizeof(what), "Limit%s= (above the current limit)", rlimit_to_name(i) ?: "?");
+                        snprintf(what, sizeof(what), "Limit%s= (above the current limit)", rlimit_to_string(i) ?: "?");
                         note_untrusted(diag, what);
                         continue;
                 }

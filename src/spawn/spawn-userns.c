@@ -249,6 +249,7 @@ static int decide_ownership(const SpawnConfig *c, const struct stat *root, Spawn
                 return 0;
         case PRIVATE_USERS_OWNERSHIP_AUTO:
         case _PRIVATE_USERS_OWNERSHIP_MAX:
+        case _PRIVATE_USERS_OWNERSHIP_INVALID:
         default:
                 if (owned)
                         return 0;

@@ -35,6 +35,7 @@ typedef enum ConsoleMode {
         CONSOLE_AUTOPIPE, /* nspawn's autopipe: interactive when stdin and stdout are terminals, else pipe */
         _CONSOLE_MODE_MAX,
         _CONSOLE_MODE_AUTO = -1, /* interactive when stdin and stdout are terminals, else pipe */
+        _CONSOLE_MODE_INVALID = -EINVAL,
 } ConsoleMode;
 
 /* --register=: registration with systemd-machined. cowpen has no D-Bus client yet: auto
@@ -44,6 +45,7 @@ typedef enum RegisterMode {
         REGISTER_NO,
         REGISTER_YES,
         _REGISTER_MODE_MAX,
+        _REGISTER_MODE_INVALID = -EINVAL,
 } RegisterMode;
 
 typedef enum VolatileMode {
@@ -52,6 +54,7 @@ typedef enum VolatileMode {
         VOLATILE_STATE,   /* the image read-only, tmpfs /var */
         VOLATILE_OVERLAY, /* overlayfs: the image below a tmpfs upper layer */
         _VOLATILE_MODE_MAX,
+        _VOLATILE_MODE_INVALID = -EINVAL,
 } VolatileMode;
 
 typedef enum ResolvConfMode {
@@ -65,6 +68,7 @@ typedef enum ResolvConfMode {
         RESOLV_CONF_DELETE,
         RESOLV_CONF_AUTO,
         _RESOLV_CONF_MODE_MAX,
+        _RESOLV_CONF_MODE_INVALID = -EINVAL,
 } ResolvConfMode;
 
 typedef enum TimezoneMode {
@@ -75,6 +79,7 @@ typedef enum TimezoneMode {
         TIMEZONE_DELETE,
         TIMEZONE_AUTO,
         _TIMEZONE_MODE_MAX,
+        _TIMEZONE_MODE_INVALID = -EINVAL,
 } TimezoneMode;
 
 typedef enum CustomMountType {
@@ -130,6 +135,7 @@ typedef enum PrivateUsersOwnership {
         PRIVATE_USERS_OWNERSHIP_CHOWN,
         PRIVATE_USERS_OWNERSHIP_OFF,
         _PRIVATE_USERS_OWNERSHIP_MAX,
+        _PRIVATE_USERS_OWNERSHIP_INVALID = -EINVAL,
 } PrivateUsersOwnership;
 
 #define USERNS_RANGE_DEFAULT 65536U
@@ -255,8 +261,8 @@ RegisterMode register_mode_from_string(const char *s);       /* yes|no|auto, boo
 /* --rlimit=NAME=SOFT[:HARD], NAME as RLIMIT_NOFILE or NOFILE, values a number or "infinity". */
 int rlimit_parse(const char *s, int *ret_resource, struct rlimit *ret);
 /* The resource of a Limit*= key's suffix, exactly as systemd spells it ("NOFILE"); -EINVAL. */
-int rlimit_from_name(const char *name);
-const char *rlimit_to_name(int resource);
+int rlimit_from_string(const char *name);
+const char *rlimit_to_string(int resource);
 /* A UUID, with or without dashes. */
 int uuid_parse(const char *s, uint8_t ret[16]);
 /* Signal by name ("SIGTERM", "TERM", "RTMIN+3") or number. */
@@ -264,8 +270,9 @@ int signal_from_string(const char *s);
 /* --private-users=: no|yes|pick|identity|UIDBASE[:N] (also booleans). -EINVAL, -ERANGE for a
  * range that overflows or one that is 0. */
 int private_users_parse(const char *s, PrivateUsersMode *ret_mode, uid_t *ret_shift, uid_t *ret_range);
-/* --private-users-ownership=: auto|map|chown|off. */
-int private_users_ownership_parse(const char *s, PrivateUsersOwnership *ret);
+/* --private-users-ownership=: auto|map|chown|off, or -EINVAL. */
+const char *private_users_ownership_to_string(PrivateUsersOwnership o);
+PrivateUsersOwnership private_users_ownership_from_string(const char *s);
 
 /* --system-call-filter=[~]LIST (spawn-seccomp.c): names and @groups separated by spaces, added
  * to *allow (or to *deny with a leading ~). All or nothing: -EINVAL with the unknown name or
@@ -304,6 +311,7 @@ typedef enum SettingsTrust {
         SETTINGS_YES,      /* trusted files in /etc and /run; untrusted ones next to the image */
         SETTINGS_TRUSTED,  /* every file trusted */
         _SETTINGS_TRUST_MAX,
+        _SETTINGS_TRUST_INVALID = -EINVAL,
 } SettingsTrust;
 SettingsTrust settings_trust_from_string(const char *s);
 

@@ -607,13 +607,13 @@ static void test_values(void **state) {
         assert_int_equal(volatile_mode_from_string("yes"), VOLATILE_YES);
         assert_int_equal(volatile_mode_from_string("false"), VOLATILE_NO);
         assert_int_equal(volatile_mode_from_string("overlay"), VOLATILE_OVERLAY);
-        assert_int_equal((int) volatile_mode_from_string("x"), -1);
+        assert_int_equal((int) volatile_mode_from_string("x"), -EINVAL);
         assert_int_equal(console_mode_from_string("pipe"), CONSOLE_PIPE);
         assert_int_equal(console_mode_from_string("autopipe"), CONSOLE_AUTOPIPE);
         assert_int_equal(register_mode_from_string("auto"), REGISTER_AUTO);
         assert_int_equal(register_mode_from_string("no"), REGISTER_NO);
         assert_int_equal(register_mode_from_string("1"), REGISTER_YES);
-        assert_int_equal((int) register_mode_from_string("sometimes"), -1);
+        assert_int_equal((int) register_mode_from_string("sometimes"), -EINVAL);
         assert_int_equal(resolv_conf_mode_from_string("bind-host"), RESOLV_CONF_BIND_HOST);
         assert_int_equal(timezone_mode_from_string("symlink"), TIMEZONE_SYMLINK);
 
