@@ -8,6 +8,7 @@
 #include "fd-util.h"
 #include "image.h"
 #include "rm-rf.h"
+#include "string-table.h"
 #include "util.h"
 
 /* The clone ladder: btrfs snapshot → reflink copy → plain copy. */
@@ -17,10 +18,7 @@ static const char *const clone_method_table[_CLONE_METHOD_MAX] = {
         [CLONE_REFLINK] = "reflink copy",
         [CLONE_COPY] = "copy",
 };
-
-const char *clone_method_to_string(CloneMethod m) {
-        return m >= 0 && m < _CLONE_METHOD_MAX ? clone_method_table[m] : NULL;
-}
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(clone_method, CloneMethod);
 
 int clone_tree(int src_fd, int dst_dir_fd, const char *dst_name, CloneFlags flags, CloneMethod *ret_method) {
         int r;

@@ -12,6 +12,7 @@
 
 #include "fd-util.h"
 #include "image-dissect.h"
+#include "string-table.h"
 #include "util.h"
 
 /* See image-dissect.h. Untrusted input: every byte of the image (protective MBR, GPT header and
@@ -453,7 +454,7 @@ const char *fs_detect(int fd, uint64_t offset, uint64_t size) {
         return best < ELEMENTSOF(types) ? types[best].fstype : NULL;
 }
 
-static const char *const designator_table[_PARTITION_DESIGNATOR_MAX] = {
+static const char *const partition_designator_table[_PARTITION_DESIGNATOR_MAX] = {
         [PARTITION_ROOT] = "root",
         [PARTITION_USR] = "usr",
         [PARTITION_ROOT_VERITY] = "root-verity",
@@ -462,9 +463,7 @@ static const char *const designator_table[_PARTITION_DESIGNATOR_MAX] = {
         [PARTITION_USR_VERITY_SIG] = "usr-verity-sig",
 };
 
-const char *partition_designator_to_string(PartitionDesignator d) {
-        return d >= 0 && d < _PARTITION_DESIGNATOR_MAX ? designator_table[d] : NULL;
-}
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(partition_designator, PartitionDesignator);
 
 /* Discoverable Partitions Specification type UUIDs for this architecture. */
 static const char *const type_table[_PARTITION_DESIGNATOR_MAX] = {

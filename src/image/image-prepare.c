@@ -10,6 +10,7 @@
 #include "image-prepare-internal.h"
 #include "image.h"
 #include "rm-rf.h"
+#include "string-table.h"
 #include "util.h"
 
 /* The prepared root the spawn engine runs: -D DIR, -M NAME, --template population and -x
@@ -17,7 +18,7 @@
  * untrusted input here is the tree itself, which is looked at only through
  * openat2(RESOLVE_IN_ROOT) (os-release) and never written to. */
 
-static const char *const kind_table[_PREPARED_ROOT_KIND_MAX] = {
+static const char *const prepared_root_kind_table[_PREPARED_ROOT_KIND_MAX] = {
         [PREPARED_IN_PLACE] = "in place",
         [PREPARED_SNAPSHOT] = "btrfs snapshot",
         [PREPARED_OVERLAY] = "overlayfs",
@@ -25,9 +26,7 @@ static const char *const kind_table[_PREPARED_ROOT_KIND_MAX] = {
         [PREPARED_MOUNTED] = "mounted raw image",
 };
 
-const char *prepared_root_kind_to_string(PreparedRootKind k) {
-        return k >= 0 && k < _PREPARED_ROOT_KIND_MAX ? kind_table[k] : NULL;
-}
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(prepared_root_kind, PreparedRootKind);
 
 int dir_is_os_tree(int dir_fd) {
         static const char *const files[] = { "etc/os-release", "usr/lib/os-release" };

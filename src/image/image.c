@@ -13,6 +13,7 @@
 #include "image-raw-info.h"
 #include "lock.h"
 #include "rm-rf.h"
+#include "string-table.h"
 #include "util.h"
 
 /* Discovery and metadata. Untrusted input here: the contents of images (os-release and the
@@ -29,10 +30,7 @@ static const char *const image_type_table[_IMAGE_TYPE_MAX] = {
         [IMAGE_SUBVOLUME] = "subvolume",
         [IMAGE_RAW] = "raw",
 };
-
-const char *image_type_to_string(ImageType t) {
-        return t >= 0 && t < _IMAGE_TYPE_MAX ? image_type_table[t] : NULL;
-}
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(image_type, ImageType);
 
 int image_root_open(const char *path, bool create, ImageRoot **ret) {
         if (!path || path[0] != '/')

@@ -26,6 +26,7 @@
 #include "pull-url.h"
 #include "pull-verify.h"
 #include "pull.h"
+#include "string-table.h"
 #include "tar-archive.h"
 #include "util.h"
 
@@ -39,33 +40,16 @@ static const char *const pull_verify_table[_PULL_VERIFY_MAX] = {
         [PULL_VERIFY_CHECKSUM] = "checksum",
         [PULL_VERIFY_SIGNATURE] = "signature",
 };
+DEFINE_STRING_TABLE_LOOKUP(pull_verify, PullVerify);
 
-int pull_verify_from_string(const char *s) {
-        for (int i = 0; i < _PULL_VERIFY_MAX; i++)
-                if (streq(s, pull_verify_table[i]))
-                        return i;
-        return -EINVAL;
-}
-
-const char *pull_verify_to_string(PullVerify v) {
-        return v < _PULL_VERIFY_MAX ? pull_verify_table[v] : NULL;
-}
-
-const char *pull_phase_to_string(PullPhase p) {
-        switch (p) {
-        case PULL_PHASE_VERIFY_SOURCES:
-                return "verify-sources";
-        case PULL_PHASE_DOWNLOAD:
-                return "download";
-        case PULL_PHASE_CACHED:
-                return "cached";
-        case PULL_PHASE_VERIFY:
-                return "verify";
-        case PULL_PHASE_DONE:
-                return "done";
-        }
-        return NULL;
-}
+static const char *const pull_phase_table[_PULL_PHASE_MAX] = {
+        [PULL_PHASE_VERIFY_SOURCES] = "verify-sources",
+        [PULL_PHASE_DOWNLOAD] = "download",
+        [PULL_PHASE_CACHED] = "cached",
+        [PULL_PHASE_VERIFY] = "verify",
+        [PULL_PHASE_DONE] = "done",
+};
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(pull_phase, PullPhase);
 
 void pull_result_done(PullResult *r) {
         free(r->url);

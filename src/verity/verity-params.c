@@ -10,35 +10,22 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "string-table.h"
 #include "util.h"
 #include "verity.h"
 
-static const char *const hash_names[_VERITY_HASH_MAX] = {
+static const char *const verity_hash_table[_VERITY_HASH_MAX] = {
         [VERITY_HASH_SHA1] = "sha1",
         [VERITY_HASH_SHA256] = "sha256",
         [VERITY_HASH_SHA512] = "sha512",
 };
+DEFINE_STRING_TABLE_LOOKUP(verity_hash, VerityHash);
 
 static const size_t hash_sizes[_VERITY_HASH_MAX] = {
         [VERITY_HASH_SHA1] = 20,
         [VERITY_HASH_SHA256] = 32,
         [VERITY_HASH_SHA512] = 64,
 };
-
-const char *verity_hash_to_string(VerityHash h) {
-        if (h < 0 || h >= _VERITY_HASH_MAX)
-                return NULL;
-        return hash_names[h];
-}
-
-VerityHash verity_hash_from_string(const char *s) {
-        if (!s)
-                return _VERITY_HASH_INVALID;
-        for (int i = 0; i < _VERITY_HASH_MAX; i++)
-                if (streq(s, hash_names[i]))
-                        return (VerityHash) i;
-        return _VERITY_HASH_INVALID;
-}
 
 size_t verity_hash_digest_size(VerityHash h) {
         if (h < 0 || h >= _VERITY_HASH_MAX)
