@@ -11,6 +11,7 @@
 #include "fd-util.h"
 #include "image.h"
 #include "util.h"
+#include "uuid-util.h"
 #include "verbs.h"
 #include "verity.h"
 
@@ -73,28 +74,6 @@ static int parse_u32_block_size(const char *verb, const char *opt, const char *a
         return 0;
 }
 
-static int parse_uuid(const char *s, uint8_t ret[16]) {
-        uint8_t u[16];
-        size_t n = 0;
-        for (const char *p = s; *p; p++) {
-                if (*p == '-')
-                        continue;
-                if (n >= 32 || !p[1])
-                        return -EINVAL;
-                char h[3] = {p[0], p[1], 0};
-                char *end;
-                if (!strchr("0123456789abcdefABCDEF", h[0]) || !strchr("0123456789abcdefABCDEF", h[1]))
-                        return -EINVAL;
-                u[n / 2] = (uint8_t) strtoul(h, &end, 16);
-                n += 2;
-                p++;
-        }
-        if (n != 32)
-                return -EINVAL;
-        memcpy(ret, u, 16);
-        return 0;
-}
-
 /* Returns 0 when c was a tree option, 1 when not, -EUSAGE on a bad value. */
 static int parse_tree_option(const char *verb, int c, const char *arg, TreeArgs *a) {
         uint64_t v;
@@ -151,7 +130,7 @@ static int parse_tree_option(const char *verb, int c, const char *arg, TreeArgs 
                 a->hash_offset_given = true;
                 return 0;
         case ARG_UUID:
-                if (parse_uuid(arg, a->params.uuid) < 0)
+                if (uuid_from_string(arg, a->params.uuid) < 0)
                         return log_usage("%s: --uuid=%s: expected a UUID", verb, arg);
                 a->uuid_given = true;
                 a->pins |= VERITY_PIN_UUID;

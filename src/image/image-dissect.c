@@ -14,6 +14,7 @@
 #include "image-dissect.h"
 #include "string-table.h"
 #include "util.h"
+#include "uuid-util.h"
 
 /* See image-dissect.h. Untrusted input: every byte of the image (protective MBR, GPT header and
  * entry array, file system superblocks). libblkid reads the partition tables and names the file
@@ -22,29 +23,6 @@
  * before libblkid reads the entry array they describe (libblkid itself allows up to 4 GiB). */
 
 #define LOOP_ATTACH_ATTEMPTS 64U
-
-void uuid_format(const uint8_t u[16], char buf[static 37]) {
-        snprintf(buf, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2],
-                u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
-}
-
-int uuid_from_string(const char *s, uint8_t ret[16]) {
-        uint8_t u[16];
-        size_t j = 0;
-        for (size_t i = 0; s[i]; i++) {
-                if (s[i] == '-' && (i == 8 || i == 13 || i == 18 || i == 23))
-                        continue;
-                int hi = unhexchar(s[i]), lo = s[i + 1] ? unhexchar(s[i + 1]) : -1;
-                if (hi < 0 || lo < 0 || j >= 16)
-                        return -EINVAL;
-                u[j++] = (uint8_t) (hi << 4 | lo);
-                i++;
-        }
-        if (j != 16)
-                return -EINVAL;
-        memcpy(ret, u, 16);
-        return 0;
-}
 
 void gpt_table_done(GptTable *t) {
         if (!t)

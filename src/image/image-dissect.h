@@ -51,9 +51,6 @@ void gpt_table_done(GptTable *t);
 int gpt_read(int fd, uint64_t size, GptTable *ret);
 /* Whether two used entries share a sector (the kernel refuses the second); their slots. */
 bool gpt_table_overlap(const GptTable *t, unsigned *ret_a, unsigned *ret_b);
-/* Formats/parses UUIDs in string order. */
-void uuid_format(const uint8_t u[16], char buf[static 37]);
-int uuid_from_string(const char *s, uint8_t ret[16]);
 
 #define GPT_FLAG_READ_ONLY (UINT64_C(1) << 60)
 #define GPT_FLAG_NO_AUTO (UINT64_C(1) << 63)

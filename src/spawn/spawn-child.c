@@ -30,6 +30,7 @@
 #include "spawn-user.h"
 #include "spawn-userns.h"
 #include "util.h"
+#include "uuid-util.h"
 
 /* The container's first process (PID 1 of its PID namespace), from clone() to the payload's
  * execve(): death signal, session and console, mounts, host name, loopback, pivot_root,
@@ -254,9 +255,8 @@ static int read_container_file(const char *path, char **ret) {
 
 static int build_env(ChildArgs *a, const SpawnUser *u, const uint8_t id[16], char ***ret) {
         SpawnConfig *c = a->config;
-        char uuid[37];
-        snprintf(uuid, sizeof(uuid), "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", id[0], id[1],
-                 id[2], id[3], id[4], id[5], id[6], id[7], id[8], id[9], id[10], id[11], id[12], id[13], id[14], id[15]);
+        char uuid[UUID_STRING_MAX];
+        uuid_format(id, uuid);
         _cleanup_strv_free_ char **env = NULL;
         char *base[] = {
                 strdup("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),

@@ -8,6 +8,7 @@
 #include "spawn.h"
 #include "string-table.h"
 #include "util.h"
+#include "uuid-util.h"
 
 /* SpawnConfig lifetime, enum tables and the parsers of option values. Untrusted input: the
  * values, which also come from settings files; every list they build is bounded by the limits
@@ -336,35 +337,9 @@ int rlimit_parse(const char *s, int *ret_resource, struct rlimit *ret) {
 }
 
 int uuid_parse(const char *s, uint8_t ret[16]) {
+        /* A machine ID is never null: all zeros is no ID. */
         uint8_t u[16];
-        size_t k = 0;
-        for (const char *p = s; *p; p++) {
-                if (*p == '-')
-                        continue;
-                if (k >= 32)
-                        return -EINVAL;
-                int v;
-                char c = *p;
-                if (c >= '0' && c <= '9')
-                        v = c - '0';
-                else if (c >= 'a' && c <= 'f')
-                        v = c - 'a' + 10;
-                else if (c >= 'A' && c <= 'F')
-                        v = c - 'A' + 10;
-                else
-                        return -EINVAL;
-                if (k % 2 == 0)
-                        u[k / 2] = (uint8_t) (v << 4);
-                else
-                        u[k / 2] |= (uint8_t) v;
-                k++;
-        }
-        if (k != 32)
-                return -EINVAL;
-        bool zero = true;
-        for (size_t i = 0; i < 16; i++)
-                zero = zero && u[i] == 0;
-        if (zero)
+        if (uuid_from_string(s, u) < 0 || uuid_is_null(u))
                 return -EINVAL;
         memcpy(ret, u, 16);
         return 0;

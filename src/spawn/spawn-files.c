@@ -12,6 +12,7 @@
 #include "mount-util.h"
 #include "spawn-files.h"
 #include "util.h"
+#include "uuid-util.h"
 
 /* The files of the container that the engine provides: machine-id, resolv.conf, localtime, and
  * the loopback interface of a private network.
@@ -31,11 +32,6 @@ static bool id128_from_text(const char *s, size_t n, uint8_t ret[16]) {
         memcpy(buf, s, 32);
         buf[32] = 0;
         return uuid_parse(buf, ret) >= 0;
-}
-
-static void id128_to_text(const uint8_t id[16], char ret[33]) {
-        for (size_t i = 0; i < 16; i++)
-                snprintf(ret + 2 * i, 3, "%02x", id[i]);
 }
 
 int setup_machine_id(int root_fd, const SpawnConfig *c, uint8_t ret_id[16], Diag *diag) {
@@ -65,8 +61,8 @@ int setup_machine_id(int root_fd, const SpawnConfig *c, uint8_t ret_id[16], Diag
 
         /* An empty or "uninitialized" /etc/machine-id (or one that --uuid overrides): the id is
          * bound over it read-only from the container's /run, as systemd does at boot. */
-        char hex[34];
-        id128_to_text(id, hex);
+        char hex[ID128_STRING_MAX + 1];
+        id128_format(id, hex);
         hex[32] = '\n';
         hex[33] = 0;
         _cleanup_close_ int run = openat2_resolve(root_fd, "run", O_RDONLY | O_DIRECTORY, 0, RESOLVE_ROOT);

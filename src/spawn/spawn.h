@@ -263,7 +263,7 @@ int rlimit_parse(const char *s, int *ret_resource, struct rlimit *ret);
 /* The resource of a Limit*= key's suffix, exactly as systemd spells it ("NOFILE"); -EINVAL. */
 int rlimit_from_string(const char *name);
 const char *rlimit_to_string(int resource);
-/* A UUID, with or without dashes. */
+/* A UUID, with or without dashes (uuid_from_string()), that is not null. */
 int uuid_parse(const char *s, uint8_t ret[16]);
 /* Signal by name ("SIGTERM", "TERM", "RTMIN+3") or number. */
 int signal_from_string(const char *s);

@@ -17,6 +17,7 @@
 #include "spawn-boot.h"
 #include "image-policy.h"
 #include "spawn-userns.h"
+#include "uuid-util.h"
 
 /* Reading GPT and MBR (libblkid and the checks around it) and partition discovery on images
  * built in memory (every limit at and beyond its edge, CRCs, bounds), the image policy,
