@@ -3,7 +3,6 @@
 #include <endian.h>
 #include <fcntl.h>
 #include <linux/fs.h>
-#include <linux/loop.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -21,8 +20,6 @@
  * systems; this file is its one user. What libblkid returns is checked against the named limits
  * and the image's size before it is used, and the GPT header's counts and sizes are checked
  * before libblkid reads the entry array they describe (libblkid itself allows up to 4 GiB). */
-
-#define LOOP_ATTACH_ATTEMPTS 64U
 
 void gpt_table_done(GptTable *t) {
         if (!t)
@@ -605,50 +602,4 @@ int image_private_copy(int fd, int dir_fd, int *ret_fd, const char **ret_how) {
         *ret_how = "copy";
         *ret_fd = TAKE_FD(t);
         return 0;
-}
-
-int loop_attach(int fd, uint64_t offset, uint64_t size, bool read_only, int *ret_fd, char **ret_path) {
-        return loop_attach_flags(fd, offset, size, read_only, false, ret_fd, ret_path);
-}
-
-int loop_attach_flags(int fd, uint64_t offset, uint64_t size, bool read_only, bool partscan, int *ret_fd,
-                      char **ret_path) {
-        _cleanup_close_ int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
-        if (ctl < 0)
-                return errno == ENOENT ? -EOPNOTSUPP : negative_errno();
-        for (unsigned attempt = 0; attempt < LOOP_ATTACH_ATTEMPTS; attempt++) {
-                int n = ioctl(ctl, LOOP_CTL_GET_FREE);
-                if (n < 0)
-                        return negative_errno();
-                char path[64];
-                snprintf(path, sizeof(path), "/dev/loop%d", n);
-                _cleanup_close_ int lfd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-                if (lfd < 0) {
-                        if (errno == ENOENT)
-                                continue;
-                        return negative_errno();
-                }
-                struct loop_config cfg = {
-                        .fd = (uint32_t) fd,
-                        .info =
-                                {
-                                        .lo_offset = offset,
-                                        .lo_sizelimit = size,
-                                        .lo_flags = LO_FLAGS_AUTOCLEAR | (read_only ? LO_FLAGS_READ_ONLY : 0) |
-                                                    (partscan ? LO_FLAGS_PARTSCAN : 0),
-                                },
-                };
-                if (ioctl(lfd, LOOP_CONFIGURE, &cfg) < 0) {
-                        if (errno == EBUSY)
-                                continue;
-                        return negative_errno();
-                }
-                char *p = strdup(path);
-                if (!p)
-                        return -ENOMEM;
-                *ret_fd = TAKE_FD(lfd);
-                *ret_path = p;
-                return 0;
-        }
-        return -EBUSY;
 }

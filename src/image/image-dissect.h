@@ -117,10 +117,3 @@ int image_dissect_hashes(int fd, uint64_t size, const uint8_t *root_hash, size_t
 /* A private copy of the file open as fd, as an unlinked O_TMPFILE in the directory dir_fd:
  * a reflink where the file system can, else a full copy. Returns a read-write fd. */
 int image_private_copy(int fd, int dir_fd, int *ret_fd, const char **ret_how);
-
-/* Attaches fd (offset, size bytes; 0 = to the end) to a free loop device, read-only or not,
- * with autoclear; returns an fd of the loop device (opened to match) and its path. */
-int loop_attach(int fd, uint64_t offset, uint64_t size, bool read_only, int *ret_fd, char **ret_path);
-/* The same, with LO_FLAGS_PARTSCAN when partscan (see image-loop.h for its partitions). */
-int loop_attach_flags(
-        int fd, uint64_t offset, uint64_t size, bool read_only, bool partscan, int *ret_fd, char **ret_path);

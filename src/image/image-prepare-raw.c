@@ -36,6 +36,7 @@
 #include "image-loop.h"
 #include "image-policy.h"
 #include "image-prepare-internal.h"
+#include "loop-util.h"
 #include "util.h"
 #include "verity.h"
 
@@ -390,7 +391,8 @@ static int partition_open(int fd, int disk_fd, const DissectedPartition *data, c
                 dev_fd = p->device_fd;
         } else {
                 _cleanup_free_ char *lp = NULL;
-                r = loop_attach(fd, data->offset, data->size, read_only, &p->device_fd, &lp);
+                r = loop_attach(fd, data->offset, data->size, read_only ? LOOP_ATTACH_READ_ONLY : 0, &p->device_fd,
+                                &lp);
                 if (r < 0)
                         return fail(diag, r, "%sattach a loop device: %m", w);
                 dev_fd = p->device_fd;
@@ -649,7 +651,8 @@ static int raw_open(const PrepareOptions *o, const char *path, PreparedRoot *p, 
         if (m.kind != DISSECT_BARE && (root_plain || usr_plain)) {
                 _cleanup_free_ char *lp = NULL;
                 bool disk_ro = !((root_plain && !root_ro) || (usr_plain && !usr_ro));
-                r = loop_attach_flags(fd, 0, 0, disk_ro, true, &img->disk_fd, &lp);
+                r = loop_attach(fd, 0, 0, (disk_ro ? LOOP_ATTACH_READ_ONLY : 0) | LOOP_ATTACH_PARTSCAN, &img->disk_fd,
+                                &lp);
                 if (r < 0)
                         return fail(diag, r, "attach a loop device: %m");
         }

@@ -11,7 +11,6 @@
 #include <libgen.h>
 #include <linux/dm-ioctl.h>
 #include <linux/fs.h>
-#include <linux/loop.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -20,10 +19,10 @@
 
 #include "dlopen-util.h"
 #include "fd-util.h"
+#include "loop-util.h"
 #include "util.h"
 #include "verity.h"
 
-#define LOOP_ATTACH_ATTEMPTS 64 /* LOOP_CTL_GET_FREE races with other users of loop devices */
 #define COPY_CHUNK (16U * 1024U * 1024U)
 
 /* libcryptsetup, loaded by dlopen_cryptsetup() where the device-mapper path is taken, never for the
@@ -189,46 +188,6 @@ int verity_pin_file(int fd, int *ret_fd, const char **ret_how) {
         return 0;
 }
 
-int verity_loop_attach(int fd, uint64_t offset, uint64_t size, int *ret_fd, char **ret_path) {
-        _cleanup_close_ int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
-        if (ctl < 0)
-                return errno == ENOENT ? -EOPNOTSUPP : -errno;
-        for (unsigned attempt = 0; attempt < LOOP_ATTACH_ATTEMPTS; attempt++) {
-                int n = ioctl(ctl, LOOP_CTL_GET_FREE);
-                if (n < 0)
-                        return -errno;
-                char path[64];
-                snprintf(path, sizeof(path), "/dev/loop%d", n);
-                _cleanup_close_ int lfd = open(path, O_RDONLY | O_CLOEXEC);
-                if (lfd < 0) {
-                        if (errno == ENOENT)
-                                continue; /* node not created (yet); try another */
-                        return -errno;
-                }
-                struct loop_config cfg = {
-                        .fd = (uint32_t) fd,
-                        .info =
-                                {
-                                        .lo_offset = offset,
-                                        .lo_sizelimit = size,
-                                        .lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR,
-                                },
-                };
-                if (ioctl(lfd, LOOP_CONFIGURE, &cfg) < 0) {
-                        if (errno == EBUSY)
-                                continue; /* someone took it first */
-                        return -errno;
-                }
-                char *p = strdup(path);
-                if (!p)
-                        return -ENOMEM; /* lfd closes: autoclear detaches */
-                *ret_fd = TAKE_FD(lfd);
-                *ret_path = p;
-                return 0;
-        }
-        return -EBUSY;
-}
-
 void verity_opened_done(VerityOpened *o) {
         if (!o)
                 return;
@@ -320,7 +279,8 @@ static int open_userspace(const VerityOpenRequest *req, VerityOpened *ret, Verit
                 goto fail;
 
         VerityOpened o = {.fd = -EBADF, .signer = TAKE_PTR(signer)};
-        r = verity_loop_attach(data, req->data_offset, p.data_blocks * p.data_block_size, &o.fd, &o.device_path);
+        r = loop_attach(data, req->data_offset, p.data_blocks * p.data_block_size, LOOP_ATTACH_READ_ONLY, &o.fd,
+                &o.device_path);
         if (r < 0) {
                 verity_opened_done(&o);
                 return r;
@@ -364,8 +324,8 @@ static int open_dm(const VerityOpenRequest *req, VerityOpened *ret, VerityFailur
         /* dm-verity reads data from block 0 of its device: data at an offset gets a loop device. */
         int data_fd = req->data_fd;
         if (req->data_offset != 0) {
-                r = verity_loop_attach(req->data_fd, req->data_offset, p.data_blocks * p.data_block_size, &data_loop,
-                        &data_loop_path);
+                r = loop_attach(req->data_fd, req->data_offset, p.data_blocks * p.data_block_size,
+                        LOOP_ATTACH_READ_ONLY, &data_loop, &data_loop_path);
                 if (r < 0)
                         return r;
                 data_fd = data_loop;

@@ -275,8 +275,6 @@ int dlopen_cryptsetup(const char **ret_detail);
 /* Pins fd's contents (see verity_open); returns a read-only fd of the pinned file and which way
  * it was done ("reflink", "immutable", "copy"). */
 int verity_pin_file(int fd, int *ret_fd, const char **ret_how);
-/* Attaches fd to a free loop device read-only with autoclear; returns the loop's O_RDONLY fd and path. */
-int verity_loop_attach(int fd, uint64_t offset, uint64_t size, int *ret_fd, char **ret_path);
 /* Whether device-mapper is usable here: its control node answers the DM_VERSION ioctl (a node
  * that exists without a kernel driver behind it, as libdevmapper leaves one, does not count).
  * Asked once per process. */
