@@ -66,7 +66,7 @@ fail:
 }
 
 static int clone_raw(int src_fd, int dst_fd, CloneMethod *ret_method) {
-        int reflinked = copy_file_data(src_fd, dst_fd, true);
+        int reflinked = copy_file_data(src_fd, dst_fd, COPY_FILE_REFLINK);
         if (reflinked < 0)
                 return reflinked;
         struct stat st;
@@ -94,7 +94,7 @@ static int copy_sidecars(ImageRoot *root, const char *src_name, ImageTemp *t) {
                 int r = image_temp_sidecar(t, *s, &dfd);
                 if (r < 0)
                         return r;
-                r = copy_file_data(sfd, dfd, true);
+                r = copy_file_data(sfd, dfd, COPY_FILE_REFLINK);
                 if (r < 0)
                         return r;
         }

@@ -2,13 +2,12 @@
 #include <blkid.h>
 #include <endian.h>
 #include <fcntl.h>
-#include <linux/fs.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "copy.h"
 #include "fd-util.h"
 #include "image-dissect.h"
 #include "string-table.h"
@@ -581,25 +580,10 @@ int image_private_copy(int fd, int dir_fd, int *ret_fd, const char **ret_how) {
         _cleanup_close_ int t = openat(dir_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
         if (t < 0)
                 return negative_errno();
-        if (ioctl(t, FICLONE, fd) >= 0) {
-                *ret_how = "reflink";
-                *ret_fd = TAKE_FD(t);
-                return 0;
-        }
-        struct stat st;
-        if (fstat(fd, &st) < 0)
-                return negative_errno();
-        loff_t in = 0, out = 0;
-        while (in < st.st_size) {
-                if (interrupted())
-                        return -EINTR;
-                ssize_t n = copy_file_range(fd, &in, t, &out, (size_t) MIN((off_t) 1 << 30, st.st_size - in), 0);
-                if (n < 0)
-                        return negative_errno();
-                if (n == 0)
-                        return -EIO;
-        }
-        *ret_how = "copy";
+        int r = copy_file_data(fd, t, COPY_FILE_REFLINK | COPY_FILE_STRICT);
+        if (r < 0)
+                return r;
+        *ret_how = r > 0 ? "reflink" : "copy";
         *ret_fd = TAKE_FD(t);
         return 0;
 }

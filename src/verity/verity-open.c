@@ -17,13 +17,12 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 
+#include "copy.h"
 #include "dlopen-util.h"
 #include "fd-util.h"
 #include "loop-util.h"
 #include "util.h"
 #include "verity.h"
-
-#define COPY_CHUNK (16U * 1024U * 1024U)
 
 /* libcryptsetup, loaded by dlopen_cryptsetup() where the device-mapper path is taken, never for the
  * userspace one (see dlopen-util.h): the functions this file calls. */
@@ -108,43 +107,6 @@ static int open_tmpfile_near(int fd, bool same_dir) {
         return t >= 0 ? t : -errno;
 }
 
-static int copy_all(int src, int dst, uint64_t size) {
-        uint64_t done = 0;
-        while (done < size) {
-                if (interrupted())
-                        return -EINTR;
-                loff_t in = (loff_t) done, out = (loff_t) done;
-                ssize_t n = copy_file_range(src, &in, dst, &out, (size_t) MIN((uint64_t) COPY_CHUNK, size - done), 0);
-                if (n < 0) {
-                        if (errno == EINTR && !interrupted())
-                                continue;
-                        if (errno != EXDEV && errno != EOPNOTSUPP && errno != ENOSYS && errno != EINVAL)
-                                return -errno;
-                        /* Fall back to read/write. */
-                        _cleanup_free_ uint8_t *buf = malloc(COPY_CHUNK);
-                        if (!buf)
-                                return -ENOMEM;
-                        while (done < size) {
-                                size_t k = (size_t) MIN((uint64_t) COPY_CHUNK, size - done);
-                                ssize_t m = pread(src, buf, k, (off_t) done);
-                                if (m < 0)
-                                        return -errno;
-                                if (m == 0)
-                                        return -EIO;
-                                ssize_t w = pwrite(dst, buf, (size_t) m, (off_t) done);
-                                if (w != m)
-                                        return w < 0 ? -errno : -EIO;
-                                done += (uint64_t) m;
-                        }
-                        return 0;
-                }
-                if (n == 0)
-                        return -EIO;
-                done += (uint64_t) n;
-        }
-        return 0;
-}
-
 int verity_pin_file(int fd, int *ret_fd, const char **ret_how) {
         struct stat st;
         int r;
@@ -153,38 +115,28 @@ int verity_pin_file(int fd, int *ret_fd, const char **ret_how) {
         if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
                 return -EBADFD;
 
-        if (S_ISREG(st.st_mode)) {
-                /* Immutable: nobody can write it (clearing the flag needs CAP_LINUX_IMMUTABLE). */
-                int flags = 0;
-                if (ioctl(fd, FS_IOC_GETFLAGS, &flags) >= 0 && (flags & FS_IMMUTABLE_FL)) {
-                        if ((r = reopen_read_only(fd, ret_fd)) < 0)
-                                return r;
-                        *ret_how = "immutable";
-                        return 0;
-                }
-                /* A reflink into an unlinked file next to it: shares the blocks, costs nothing, and
-                 * only we hold it. */
-                _cleanup_close_ int t = open_tmpfile_near(fd, true);
-                if (t >= 0 && ioctl(t, FICLONE, fd) >= 0) {
-                        if ((r = reopen_read_only(t, ret_fd)) < 0)
-                                return r;
-                        *ret_how = "reflink";
-                        return 0;
-                }
+        /* Immutable: nobody can write it (clearing the flag needs CAP_LINUX_IMMUTABLE). */
+        int flags = 0;
+        if (S_ISREG(st.st_mode) && ioctl(fd, FS_IOC_GETFLAGS, &flags) >= 0 && (flags & FS_IMMUTABLE_FL)) {
+                if ((r = reopen_read_only(fd, ret_fd)) < 0)
+                        return r;
+                *ret_how = "immutable";
+                return 0;
         }
 
-        /* A private full copy: slow for big images, but the only way left to be sure. */
-        uint64_t size = (uint64_t) st.st_size;
-        if (S_ISBLK(st.st_mode) && ioctl(fd, BLKGETSIZE64, &size) < 0)
-                return -errno;
+        /* Into an unlinked file next to it that only we hold: a reflink, which shares the blocks
+         * and costs nothing, else a private full copy (slow for big images, but the only way left
+         * to be sure; strict: a file that shrinks meanwhile fails rather than pins zeros). */
         _cleanup_close_ int t = open_tmpfile_near(fd, S_ISREG(st.st_mode));
         if (t < 0)
                 return t;
-        if ((r = copy_all(fd, t, size)) < 0)
+        r = copy_file_data(fd, t, (S_ISREG(st.st_mode) ? COPY_FILE_REFLINK : 0) | COPY_FILE_STRICT);
+        if (r < 0)
                 return r;
+        const char *how = r > 0 ? "reflink" : "copy";
         if ((r = reopen_read_only(t, ret_fd)) < 0)
                 return r;
-        *ret_how = "copy";
+        *ret_how = how;
         return 0;
 }
 
