@@ -290,9 +290,9 @@ int verb_verity_format(int argc, char *argv[]) {
         r = verity_params_randomize(&a.params, !a.salt_given, !a.uuid_given);
         if (r < 0)
                 return log_error_errno(r, "verity-format %s: random bytes: %m", image);
-        const char *field = NULL;
-        if ((r = verity_params_validate(&a.params, &field)) < 0)
-                return log_error_errno(r, "verity-format %s: bad %s", image, field);
+        _cleanup_diag_ Diag d = DIAG_INIT;
+        if ((r = verity_params_validate(&a.params, &d)) < 0)
+                return log_error_errno(r, "verity-format %s: bad %s", image, d.object);
         VerityGeometry g;
         r = verity_geometry(&a.params, !a.no_superblock, a.hash_offset, &g);
         if (r < 0)
@@ -523,26 +523,26 @@ int verb_verity_verify(int argc, char *argv[]) {
         /* Parameters: from the (untrusted) superblock, checked against what the caller pinned, or
          * from the options. */
         VerityParams p;
-        const char *field = NULL;
+        _cleanup_diag_ Diag d = DIAG_INIT;
         if (!a.no_superblock) {
-                r = verity_superblock_read(hash_fd, a.hash_offset, &p, &field);
+                r = verity_superblock_read(hash_fd, a.hash_offset, &p, &d);
                 if (r == -EBADMSG)
                         return log_error_errno(
-                                r, "verity-verify %s: superblock of %s: bad %s", image, hash_name, field);
+                                r, "verity-verify %s: superblock of %s: bad %s", image, hash_name, d.object);
                 if (r < 0)
                         return log_error_errno(r, "verity-verify %s: superblock of %s: %m", image, hash_name);
-                r = verity_params_check_pinned(&p, &a.params, a.pins, &field);
+                r = verity_params_check_pinned(&p, &a.params, a.pins, &d);
                 if (r < 0)
                         return log_error_errno(r, "verity-verify %s: superblock of %s: %s differs from the one given",
-                                image, hash_name, field);
+                                image, hash_name, d.object);
         } else {
                 p = a.params;
                 if (p.data_blocks == 0) {
                         uint64_t avail = one_file ? MIN(data_size, a.hash_offset) : data_size;
                         p.data_blocks = avail / p.data_block_size;
                 }
-                if ((r = verity_params_validate(&p, &field)) < 0)
-                        return log_error_errno(r, "verity-verify %s: bad %s", image, field);
+                if ((r = verity_params_validate(&p, &d)) < 0)
+                        return log_error_errno(r, "verity-verify %s: bad %s", image, d.object);
         }
 
         /* Every byte of the data must be covered: a tail outside the tree would be unprotected. */

@@ -336,9 +336,9 @@ static int partition_open(int fd, int disk_fd, const DissectedPartition *data, c
         int r, dev_fd;
         if (t->hash_fd >= 0) {
                 VerityParams params;
-                const char *field = NULL;
+                _cleanup_diag_ Diag field = DIAG_INIT;
                 if ((r = verity_superblock_read(t->hash_fd, t->hash_offset, &params, &field)) < 0)
-                        return fail(diag, r, "%sverity superblock: %s", w, field ?: strerror(-r));
+                        return fail(diag, r, "%sverity superblock: %s", w, field.object ?: strerror(-r));
                 if (params.data_blocks > data->size / params.data_block_size)
                         return fail(diag, -EBADMSG, "%sverity superblock: data_blocks reach beyond the %s partition",
                                     w, partition_designator_to_string(t->data));

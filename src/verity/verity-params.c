@@ -62,7 +62,7 @@ static bool block_size_ok(uint32_t s) {
         return s >= VERITY_BLOCK_SIZE_MIN && s <= VERITY_BLOCK_SIZE_MAX && (s & (s - 1)) == 0;
 }
 
-int verity_params_validate(const VerityParams *p, const char **ret_field) {
+int verity_params_validate(const VerityParams *p, Diag *diag) {
         const char *field = NULL;
         int r = -EINVAL;
 
@@ -81,9 +81,7 @@ int verity_params_validate(const VerityParams *p, const char **ret_field) {
                 field = "salt_size";
         if (!field)
                 return 0;
-        if (ret_field)
-                *ret_field = field;
-        return r;
+        return diag_fail(diag, r, field, NULL);
 }
 
 /* On-disk layout of the v1 superblock (little-endian), as cryptsetup's struct verity_sb. */
@@ -130,7 +128,7 @@ static bool all_zero(const uint8_t *b, size_t n) {
         return true;
 }
 
-int verity_superblock_parse(const void *buf, size_t size, VerityParams *ret, const char **ret_field) {
+int verity_superblock_parse(const void *buf, size_t size, VerityParams *ret, Diag *diag) {
         const uint8_t *b = buf;
         VerityParams p = {};
         const char *field = NULL;
@@ -190,9 +188,7 @@ int verity_superblock_parse(const void *buf, size_t size, VerityParams *ret, con
         *ret = p;
         return 0;
 bad:
-        if (ret_field)
-                *ret_field = field;
-        return -EBADMSG;
+        return diag_fail(diag, -EBADMSG, field, NULL);
 }
 
 int verity_superblock_format(const VerityParams *p, uint8_t buf[static VERITY_SUPERBLOCK_SIZE]) {
@@ -215,23 +211,19 @@ int verity_superblock_format(const VerityParams *p, uint8_t buf[static VERITY_SU
         return 0;
 }
 
-int verity_superblock_read(int fd, uint64_t offset, VerityParams *ret, const char **ret_field) {
+int verity_superblock_read(int fd, uint64_t offset, VerityParams *ret, Diag *diag) {
         uint8_t buf[VERITY_SUPERBLOCK_SIZE];
         if (offset > INT64_MAX)
                 return -EINVAL;
         ssize_t n = pread(fd, buf, sizeof(buf), (off_t) offset);
         if (n < 0)
                 return -errno;
-        if ((size_t) n < sizeof(buf)) {
-                if (ret_field)
-                        *ret_field = "size";
-                return -EBADMSG;
-        }
-        return verity_superblock_parse(buf, sizeof(buf), ret, ret_field);
+        if ((size_t) n < sizeof(buf))
+                return diag_fail(diag, -EBADMSG, "size", NULL);
+        return verity_superblock_parse(buf, sizeof(buf), ret, diag);
 }
 
-int verity_params_check_pinned(
-        const VerityParams *found, const VerityParams *pinned, unsigned pins, const char **ret_field) {
+int verity_params_check_pinned(const VerityParams *found, const VerityParams *pinned, unsigned pins, Diag *diag) {
         const char *field = NULL;
         if ((pins & VERITY_PIN_FORMAT) && found->format != pinned->format)
                 field = "hash_type";
@@ -250,9 +242,7 @@ int verity_params_check_pinned(
                 field = "uuid";
         if (!field)
                 return 0;
-        if (ret_field)
-                *ret_field = field;
-        return -EBADMSG;
+        return diag_fail(diag, -EBADMSG, field, "differs from the one given");
 }
 
 static unsigned bits_down(uint64_t u) {

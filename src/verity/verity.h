@@ -23,7 +23,8 @@
  *
  * Functions return -errno on failure and >= 0 on success; ret_* outputs are written only on success
  * unless said otherwise (verification failures fill a VerityFailure so the caller can name what
- * failed). Nothing here prints. */
+ * failed). Where a failure has more to say than its errno, a Diag (diag.h; may be NULL) gets it:
+ * for a parameter or superblock field, the field's name as the object. Nothing here prints. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -76,20 +77,22 @@ typedef struct VerityParams {
 void verity_params_init(VerityParams *p);
 /* Random 32-byte salt (when salt_size is 0 and want_salt) and random v4 uuid, like veritysetup. */
 int verity_params_randomize(VerityParams *p, bool want_salt, bool want_uuid);
-/* Checks every field against the limits: -EINVAL (or -EFBIG for sizes) with *ret_field naming the
- * first bad one ("data_block_size", …) when ret_field is not NULL. */
-int verity_params_validate(const VerityParams *p, const char **ret_field);
+/* Checks every field against the limits: -EINVAL (or -EFBIG for sizes), the diag's object naming
+ * the first bad field ("data_block_size", …). */
+int verity_params_validate(const VerityParams *p, Diag *diag);
 
-/* The superblock (untrusted): parses 512 bytes, validating every field; ret_field names the
- * offending field on -EBADMSG ("signature", "version", "hash_type", "algorithm", "data_block_size",
- * "hash_block_size", "data_blocks", "salt_size", "padding"). */
-int verity_superblock_parse(const void *buf, size_t size, VerityParams *ret, const char **ret_field);
+/* The superblock (untrusted): parses 512 bytes, validating every field; on -EBADMSG the diag's
+ * object names the offending field ("size", "signature", "version", "hash_type", "algorithm",
+ * "data_block_size", "hash_block_size", "data_blocks", "salt_size", "padding"). */
+int verity_superblock_parse(const void *buf, size_t size, VerityParams *ret, Diag *diag);
 /* Writes the 512-byte superblock of p into buf (exactly as veritysetup does). */
 int verity_superblock_format(const VerityParams *p, uint8_t buf[static VERITY_SUPERBLOCK_SIZE]);
-/* Reads and parses the superblock at offset of fd. */
-int verity_superblock_read(int fd, uint64_t offset, VerityParams *ret, const char **ret_field);
+/* Reads and parses the superblock at offset of fd (a short read: -EBADMSG, object "size"). */
+int verity_superblock_read(int fd, uint64_t offset, VerityParams *ret, Diag *diag);
 
-/* Which fields of a superblock the caller pins; a mismatch is -EBADMSG naming the field. */
+/* Which fields of a superblock the caller pins; a mismatch is -EBADMSG, the diag's object naming
+ * the field ("hash_type", "algorithm", "data_block_size", "hash_block_size", "data_blocks",
+ * "salt", "uuid") and its cause "differs from the one given". */
 typedef enum VerityPin {
         VERITY_PIN_FORMAT = 1 << 0,
         VERITY_PIN_HASH = 1 << 1,
@@ -99,8 +102,7 @@ typedef enum VerityPin {
         VERITY_PIN_SALT = 1 << 5,
         VERITY_PIN_UUID = 1 << 6,
 } VerityPin;
-int verity_params_check_pinned(
-        const VerityParams *found, const VerityParams *pinned, unsigned pins, const char **ret_field);
+int verity_params_check_pinned(const VerityParams *found, const VerityParams *pinned, unsigned pins, Diag *diag);
 
 /* Tree geometry, derived from params (pure arithmetic, checked for overflow). */
 typedef struct VerityGeometry {

@@ -45,11 +45,11 @@ static void put64(uint8_t *b, uint64_t v) {
 
 static void expect_sb(const uint8_t *sb, int want, const char *want_field) {
         VerityParams p;
-        const char *field = NULL;
-        int r = verity_superblock_parse(sb, VERITY_SUPERBLOCK_SIZE, &p, &field);
+        _cleanup_diag_ Diag d = DIAG_INIT;
+        int r = verity_superblock_parse(sb, VERITY_SUPERBLOCK_SIZE, &p, &d);
         assert_int_equal(r, want);
         if (want_field)
-                assert_string_equal(field, want_field);
+                assert_string_equal(d.object, want_field);
 }
 
 static void test_superblock_roundtrip(void **state) {
@@ -117,7 +117,8 @@ static void test_superblock_limits(void **state) {
 
 static void test_params_validate_and_pins(void **state) {
         VerityParams p, q;
-        const char *field = NULL;
+        /* A Diag keeps its first failure: each check that should name a field gets a fresh one. */
+        _cleanup_diag_ Diag field = DIAG_INIT;
         verity_params_init(&p);
         p.data_blocks = 1;
         assert_int_equal(verity_params_validate(&p, &field), 0);
@@ -125,32 +126,38 @@ static void test_params_validate_and_pins(void **state) {
         assert_int_equal(verity_params_validate(&p, &field), 0);
         p.salt_size = VERITY_SALT_SIZE_MAX + 1;
         assert_int_equal(verity_params_validate(&p, &field), -EINVAL);
-        assert_string_equal(field, "salt_size");
+        assert_string_equal(field.object, "salt_size");
         p.salt_size = 0;
         p.data_blocks = VERITY_DATA_BLOCKS_MAX + 1;
+        diag_clear_failure(&field);
         assert_int_equal(verity_params_validate(&p, &field), -EFBIG);
-        assert_string_equal(field, "data_blocks");
+        assert_string_equal(field.object, "data_blocks");
         p.data_blocks = 1;
         p.format = 2;
+        diag_clear_failure(&field);
         assert_int_equal(verity_params_validate(&p, &field), -EINVAL);
-        assert_string_equal(field, "hash_type");
+        assert_string_equal(field.object, "hash_type");
 
         verity_params_init(&p);
         p.data_blocks = 10;
         q = p;
+        diag_clear_failure(&field);
         assert_int_equal(verity_params_check_pinned(&p, &q, ~0u, &field), 0);
         q.hash = VERITY_HASH_SHA1;
         assert_int_equal(verity_params_check_pinned(&p, &q, ~0u & ~VERITY_PIN_HASH, &field), 0);
         assert_int_equal(verity_params_check_pinned(&p, &q, VERITY_PIN_HASH, &field), -EBADMSG);
-        assert_string_equal(field, "algorithm");
+        assert_string_equal(field.object, "algorithm");
+        assert_string_equal(diag_message(&field), "algorithm: differs from the one given");
         q = p;
         q.salt_size = 1;
+        diag_clear_failure(&field);
         assert_int_equal(verity_params_check_pinned(&p, &q, VERITY_PIN_SALT, &field), -EBADMSG);
-        assert_string_equal(field, "salt");
+        assert_string_equal(field.object, "salt");
         q = p;
         q.data_blocks = 11;
+        diag_clear_failure(&field);
         assert_int_equal(verity_params_check_pinned(&p, &q, VERITY_PIN_DATA_BLOCKS, &field), -EBADMSG);
-        assert_string_equal(field, "data_blocks");
+        assert_string_equal(field.object, "data_blocks");
 }
 
 static void test_geometry(void **state) {
