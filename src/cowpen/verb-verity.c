@@ -152,24 +152,6 @@ static int parse_tree_option(const char *verb, int c, const char *arg, TreeArgs 
         }
 }
 
-static int fd_size(int fd, uint64_t *ret) {
-        struct stat st;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (S_ISREG(st.st_mode)) {
-                *ret = (uint64_t) st.st_size;
-                return 0;
-        }
-        if (S_ISBLK(st.st_mode)) {
-                uint64_t s;
-                if (ioctl(fd, BLKGETSIZE64, &s) < 0)
-                        return -errno;
-                *ret = s;
-                return 1;
-        }
-        return -EBADFD;
-}
-
 /* IMAGE as given: a path when it names something here (or contains a slash), else a raw image of
  * the image root, as machinectl would take the name; that one is held with a shared lock so that
  * it is not removed or renamed under us (the root stays open as long as the lock needs it). */

@@ -138,16 +138,13 @@ static int copy_data_internal(int src_fd, int dst_fd, const struct stat *st, Cop
         if ((flags & COPY_FILE_REFLINK) && ioctl(dst_fd, FICLONE, src_fd) >= 0)
                 return 1;
 
-        off_t size = st->st_size;
-        if (S_ISBLK(st->st_mode)) {
-                uint64_t s;
-                if (ioctl(src_fd, BLKGETSIZE64, &s) < 0)
-                        return negative_errno();
-                if (s > (uint64_t) INT64_MAX)
-                        return -EFBIG;
-                size = (off_t) s;
-        } else if (!S_ISREG(st->st_mode))
-                return -EBADFD;
+        uint64_t s;
+        int r = fd_stat_size(src_fd, st, &s);
+        if (r < 0)
+                return r;
+        if (s > (uint64_t) INT64_MAX)
+                return -EFBIG;
+        off_t size = (off_t) s;
         /* Holes are kept (of a regular file: a block device has none to ask about). */
         bool sparse = S_ISREG(st->st_mode) && (off_t) st->st_blocks * 512 < size;
         bool use_cfr = true;
