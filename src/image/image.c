@@ -267,6 +267,34 @@ int image_discover(ImageRoot *root, bool all, Image ***ret, size_t *ret_n) {
         return 0;
 }
 
+void image_raw_ref_done(ImageRawRef *r) {
+        if (!r)
+                return;
+        image_lock_release(&r->lock);
+        image_root_free(r->root);
+        free(r->path);
+        *r = IMAGE_RAW_REF_NULL;
+}
+
+int image_raw_ref_open(const char *root_path, const char *name, ImageRawRef *ret, Diag *diag) {
+        _cleanup_(image_raw_ref_done) ImageRawRef ref = IMAGE_RAW_REF_NULL;
+        int r = image_root_open(root_path, false, &ref.root);
+        if (r < 0)
+                return diag_fail(diag, r, root_path, NULL);
+        _cleanup_(image_freep) Image *i = NULL;
+        if ((r = image_find(ref.root, name, &i)) < 0)
+                return r;
+        if (i->type != IMAGE_RAW)
+                return diag_fail(
+                        diag, -EMEDIUMTYPE, NULL, "image is a %s, not a raw image", image_type_to_string(i->type));
+        if ((r = image_lock(ref.root, i->name, false, &ref.lock)) < 0)
+                return r;
+        ref.path = TAKE_PTR(i->path);
+        *ret = ref;
+        ref = IMAGE_RAW_REF_NULL;
+        return 0;
+}
+
 int image_open(ImageRoot *root, const Image *i, bool writable) {
         if (i->type == IMAGE_RAW)
                 return RET_NERRNO(openat(root->fd, i->filename, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY));

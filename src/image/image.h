@@ -77,6 +77,20 @@ int os_release_parse(const char *text, char ***ret);
 /* Opens the image's directory (O_DIRECTORY) or raw file (O_RDONLY, or O_RDWR with writable). */
 int image_open(ImageRoot *root, const Image *i, bool writable);
 
+/* A raw image NAME of the image root at root_path, for a reader (the verity verbs): found, checked
+ * to be raw, and held with a shared lock so that it is not removed or renamed while it is used
+ * (the root stays open as long as the lock needs it). Errors: image_root_open()'s with root_path
+ * as the diag's object; -ENOENT when there is no image NAME; -EMEDIUMTYPE with the cause "image is
+ * a TYPE, not a raw image"; image_find()'s and image_lock()'s others (-EBUSY, …) without detail. */
+typedef struct ImageRawRef {
+        ImageRoot *root;
+        ImageLock lock;
+        char *path; /* the image file */
+} ImageRawRef;
+#define IMAGE_RAW_REF_NULL ((ImageRawRef){.lock = IMAGE_LOCK_NULL})
+int image_raw_ref_open(const char *root_path, const char *name, ImageRawRef *ret, Diag *diag);
+void image_raw_ref_done(ImageRawRef *r);
+
 /* Locks image NAME of the root shared (readers) or exclusive (writers, creators), without
  * waiting: -EBUSY when someone else holds a conflicting lock (image-lock.h). */
 static inline int image_lock(ImageRoot *root, const char *name, bool exclusive, ImageLock *ret) {

@@ -343,3 +343,88 @@ int verity_sidecars_find(const VeritySidecarQuery *q, VeritySidecarFlags flags, 
 /* The DER signature of a --root-hash-sig=base64:… argument: -EFBIG when it would be larger than
  * VERITY_SIG_SIZE_MAX, verity_sig_json_parse()'s error for bad base64, -EINVAL without the prefix. */
 int verity_signature_from_base64(const char *arg, void **ret, size_t *ret_size);
+
+/* ---- Whole operations on files (verity-ops.c), as the verity verbs run them ---- */
+
+/* In the diags of these, the object is the file or part concerned and the cause what is wrong
+ * with it, in the words the verbs print ("OBJECT: CAUSE", "CAUSE", or "OBJECT: strerror"); a
+ * failure recorded with neither is its errno alone; -ENOMEM with nothing recorded is running out
+ * of memory. */
+
+typedef struct VerityFormatRequest {
+        const char *data_path;      /* a regular file or block device */
+        const char *hash_path;      /* the tree's file or device; NULL: inside the data file, at hash_offset */
+        const char *root_hash_path; /* gets the lower-case hex root hash, no newline */
+        VerityParams params;        /* data_blocks 0: all of the data, which must be whole blocks */
+        bool random_salt;           /* verity_params_randomize()'s salt and uuid */
+        bool random_uuid;
+        bool superblock;
+        uint64_t hash_offset; /* in the hash file; without one, also where the data ends */
+        unsigned threads;
+} VerityFormatRequest;
+
+/* Builds the tree of the data (as veritysetup format) and writes it: a new (or regular, at offset
+ * 0) hash file under a temporary name renamed over the old one once complete; a block device, a
+ * tree at an offset or inside the data file in place (then fsync()ed). Then root_hash_path. Returns
+ * the root hash as lower-case hex. -EINTR when interrupted (nothing of the tree is kept), -ERANGE
+ * when the tree would overwrite the data. */
+int verity_format(const VerityFormatRequest *req, char **ret_root_hash_hex, Diag *diag);
+
+/* An image and its tree for verification: the data opened (verity_verify_open()), then the tree
+ * (verity_verify_load_tree()), their parameters read (superblock) or taken, and checked against
+ * each other: the tree covers every byte of the data and fits its file. */
+typedef struct VerityVerify {
+        int data_fd;
+        uint64_t data_size;
+        bool data_is_blockdev;
+        int hash_fd;
+        VerityParams params;
+        VerityLocation location;
+        unsigned threads;
+} VerityVerify;
+#define VERITY_VERIFY_NULL ((VerityVerify){.data_fd = -EBADF, .hash_fd = -EBADF})
+
+typedef struct VerityVerifyRequest {
+        VerityParams params; /* with a superblock: the values pinned (pins); without: the parameters
+                              * (data_blocks 0: all of the data) */
+        unsigned pins;
+        bool superblock;
+        bool tree_in_data; /* the tree is in the data file, at hash_offset (where the data ends) */
+        uint64_t hash_offset;
+        unsigned threads;
+} VerityVerifyRequest;
+
+typedef struct VerityVerifySignature {
+        const void *p7s; /* DER PKCS#7 over the lower-case hex root hash */
+        size_t p7s_size;
+        const char *root_hash_hex;   /* a JSON signature's rootHash: must be the root hash; or NULL */
+        const char *fingerprint_hex; /* a JSON signature's certificateFingerprint: pins the signer; or NULL */
+        const char *name;            /* where it came from (a file, base64:…), for messages */
+} VerityVerifySignature;
+
+int verity_verify_open(const char *data_path, VerityVerify *ret, Diag *diag);
+/* Takes hash_fd (the tree's file or device, or a duplicate of data_fd with tree_in_data), named
+ * hash_name in messages. */
+int verity_verify_load_tree(
+        VerityVerify *v, int hash_fd, const char *hash_name, const VerityVerifyRequest *req, Diag *diag);
+/* Checks root_hash_text (found in root_hash_source) against the tree's algorithm; with sig (may
+ * be NULL), its root hash against it and the signature against the certificates of cert_dir (NULL:
+ * verity_cert_dirs()'s defaults); then every block (verity_tree_verify()). Returns the root hash
+ * as lower-case hex and the signer's certificate (NULL when unsigned; ret_signer may be NULL). */
+int verity_verify_check(VerityVerify *v, const char *root_hash_text, const char *root_hash_source,
+        const VerityVerifySignature *sig, const char *cert_dir, char **ret_root_hash_hex, char **ret_signer,
+        Diag *diag);
+void verity_verify_done(VerityVerify *v);
+
+typedef struct VeritySignRequest {
+        const char *root_hash_text;   /* hex of a sha1, sha256 or sha512 digest, either case */
+        const char *root_hash_source; /* where it was found, for the message */
+        const char *key_path;         /* PEM private key */
+        const char *cert_path;        /* PEM certificate */
+        const char *output_path;      /* gets the PKCS#7 (verity_sig_sign()) */
+        const char *json_path;        /* also the Discoverable Partitions JSON; NULL: none */
+} VeritySignRequest;
+/* Signs the (lower-cased) root hash, writing each file under a temporary name renamed into
+ * place. -EINVAL for a root hash that is no such digest; verity_sig_sign()'s errors naming the key
+ * or certificate. */
+int verity_sign(const VeritySignRequest *req, Diag *diag);
