@@ -464,6 +464,21 @@ int net_zone_list(NetState *st, char ***ret) {
 static NetPool default_pool;
 
 const NetPool *net_pool_default(void) {
+        /* $COWPEN_NETWORK_POOL: IPv4 prefixes of at most /24, separated by spaces or commas (a small
+         * pool for tests, or ranges a site keeps for containers). Unusable entries are skipped; none
+         * left is the built-in default. */
+        const char *e = getenv("COWPEN_NETWORK_POOL");
+        if (default_pool.n_ranges == 0 && e && strlen(e) < 1024) {
+                char buf[1024];
+                snprintf(buf, sizeof(buf), "%s", e);
+                char *save = NULL;
+                for (char *w = strtok_r(buf, " ,\t", &save); w && default_pool.n_ranges < NET_POOL_RANGES_MAX;
+                        w = strtok_r(NULL, " ,\t", &save)) {
+                        NetPrefix p;
+                        if (net_prefix_parse(w, &p) >= 0 && p.family == AF_INET && p.prefixlen <= 24)
+                                default_pool.ranges[default_pool.n_ranges++] = p;
+                }
+        }
         /* 10.0.0.0/8, then 172.16.0.0/12: what systemd-networkd's own pool takes from too. */
         if (default_pool.n_ranges == 0) {
                 (void) net_prefix_parse("10.0.0.0/8", &default_pool.ranges[0]);
