@@ -31,6 +31,9 @@ net_busybox_tree() {
   for a in ip ping ping6 nc wget httpd nslookup udhcpc timeout grep sed hostname touch rm ifconfig route cut head tr seq; do
     ln -sf busybox "$1/bin/$a"
   done
+  # http_get HOST PORT: the body of GET / (busybox nc; the static busybox's wget crashes).
+  printf '#!/bin/sh\nprintf "GET / HTTP/1.0\\r\\n\\r\\n" | nc -w 5 "$1" "$2" | sed "1,/^\\r*$/d"\n' >"$1/bin/http_get"
+  chmod 755 "$1/bin/http_get"
 }
 
 # net_make_peer NS ADDR4/LEN HOSTADDR4 [ADDR6/LEN HOSTADDR6]: a namespace NS (ip netns, under our
