@@ -314,6 +314,11 @@ static void count_cb(const char *chain, int64_t handle, const char *comment, voi
         (*(int *) u)++;
 }
 
+int net_nft_delete_table(Diag *diag) {
+        /* "delete" of a missing table fails; "add" first makes that a no-op either way. */
+        return nft_run("add table inet " NET_NFT_TABLE "\ndelete table inet " NET_NFT_TABLE "\n", NET_NFT_TABLE, diag);
+}
+
 int net_nft_remove_table_if_unused(Diag *diag) {
         int n = 0;
         int r = for_each_rule(count_cb, &n, diag);

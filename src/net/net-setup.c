@@ -366,6 +366,25 @@ int net_sweep(const char *runtime_dir, Diag *diag) {
         return r;
 }
 
+/* Whether a record names an owner that is gone, or a zone has no live member. */
+static bool state_has_stale(NetState *st) {
+        _cleanup_strv_free_ char **machines = NULL, **zones = NULL;
+        if (net_machine_list(st, &machines) < 0 || net_zone_list(st, &zones) < 0)
+                return true;
+        for (char **i = machines; *i; i++) {
+                NetMachineState m;
+                if (net_machine_load(st, *i, &m) < 0 || !net_machine_is_live(&m))
+                        return true;
+        }
+        for (char **i = zones; *i; i++) {
+                _cleanup_free_ NetMachineState *m = NULL;
+                size_t k = 0;
+                if (zone_members(st, *i, NULL, &m, &k) < 0 || k == 0)
+                        return true;
+        }
+        return false;
+}
+
 int net_sweep_if_stale(const char *runtime_dir, Diag *diag) {
         const char *dir = net_runtime_dir(runtime_dir);
         if (access(dir, F_OK) < 0)
@@ -374,20 +393,7 @@ int net_sweep_if_stale(const char *runtime_dir, Diag *diag) {
         int r = net_state_open(dir, &st, diag);
         if (r < 0)
                 return r;
-        bool stale = false;
-        _cleanup_strv_free_ char **machines = NULL, **zones = NULL;
-        if (net_machine_list(&st, &machines) < 0 || net_zone_list(&st, &zones) < 0)
-                stale = true;
-        for (char **i = machines; !stale && i && *i; i++) {
-                NetMachineState m;
-                stale = net_machine_load(&st, *i, &m) < 0 || !net_machine_is_live(&m);
-        }
-        for (char **i = zones; !stale && i && *i; i++) {
-                _cleanup_free_ NetMachineState *m = NULL;
-                size_t k = 0;
-                stale = zone_members(&st, *i, NULL, &m, &k) < 0 || k == 0;
-        }
-        if (!stale) {
+        if (!state_has_stale(&st)) {
                 net_state_close(&st);
                 return 0;
         }
@@ -786,7 +792,10 @@ int net_setup(const char *machine, int netns_fd, const NetOptions *o, NetSetup *
                 goto fail_unlocked;
         }
 
-        (void) sweep_locked(&st, host, NULL);
+        /* What dead owners left, when a record says so (the full sweep, which lists the nft table
+         * for rules without records, is clean's and net_sweep()'s). */
+        if (state_has_stale(&st))
+                (void) sweep_locked(&st, host, NULL);
 
         NetMachineState old;
         if (net_machine_load(&st, machine, &old) >= 0 && net_machine_is_live(&old)) {
@@ -847,9 +856,18 @@ int net_teardown(NetSetup *s, Diag *diag) {
                 if (net_machine_load(&st, s->m.machine, &m) < 0 || m.owner.pid != s->m.owner.pid ||
                         m.owner.starttime != s->m.owner.starttime)
                         m = s->m;
+                /* The last owner of anything (no other machine, no zone but its own): the table goes
+                 * as a whole, in one command, rather than listed and emptied rule by rule. Safe
+                 * under the lock: every owner's record is written before its first rule. */
+                _cleanup_strv_free_ char **ml = NULL, **zl = NULL;
+                bool last = net_machine_list(&st, &ml) >= 0 && net_zone_list(&st, &zl) >= 0 &&
+                            strv_length(ml) == 1 && streq(ml[0], m.machine) &&
+                            (strv_length(zl) == 0 || (strv_length(zl) == 1 && streq(zl[0], m.zone)));
+                if (last && m.rules && net_nft_delete_table(diag) >= 0)
+                        m.rules = false;
                 k = machine_undo(&st, host, &m, diag);
                 _cleanup_strv_free_ char **l = NULL;
-                if (net_machine_list(&st, &l) >= 0 && !l[0])
+                if (!last && net_machine_list(&st, &l) >= 0 && !l[0])
                         (void) net_nft_remove_table_if_unused(NULL);
         }
         if (k < 0 && r == 0)
