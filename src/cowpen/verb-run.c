@@ -57,6 +57,20 @@ static const char help_run[] =
         "     --private-users-ownership=MODE  map (idmapped mounts), chown, off, auto\n"
         "Networking:\n"
         "     --private-network     Own network namespace with only lo\n"
+        "  -n --network-veth        A veth pair: ve-MACHINE on the host, host0 inside, with\n"
+        "                           addresses, default route, masquerading and DNS (dnsmasq)\n"
+        "     --network-veth-extra=HOSTIF[:CONTAINERIF]  Another veth pair, without addresses\n"
+        "     --network-interface=IF[:CONTAINERIF]  Move a host interface in (and back out)\n"
+        "     --network-macvlan=IF  A macvlan on IF, mv-IF inside\n"
+        "     --network-ipvlan=IF   An ipvlan (L2) on IF, iv-IF inside\n"
+        "     --network-bridge=BR   The veth's host side vb-MACHINE on the existing bridge BR\n"
+        "     --network-zone=NAME   The veth on bridge vz-NAME, made while containers use it,\n"
+        "                           with addresses, DNS by container name and masquerading\n"
+        "     --network-namespace-path=PATH  Join this network namespace\n"
+        "  -p --port=[tcp|udp:]HOSTPORT[:CONTAINERPORT]  Forward a host port to the container\n"
+        "                           (IPv4 and IPv6, also from the host's 127.0.0.1 and ::1)\n"
+        "     --network-address=auto|none  Configure addresses from the host side (default:\n"
+        "                           auto for -n and zones, none for bridges)\n"
         "Mounts:\n"
         "     --bind=SRC[:DST[:OPTS]]     Bind mount a host path (OPTS: rbind, norbind,\n"
         "                           idmap, rootidmap, noidmap)\n"
@@ -96,6 +110,8 @@ enum {
         ARG_PICK_USERS = 'U',
         ARG_SELINUX_CONTEXT = 'Z',
         ARG_SELINUX_APIFS_CONTEXT = 'L',
+        ARG_NETWORK_VETH = 'n',
+        ARG_PORT = 'p',
 };
 
 enum {
@@ -138,6 +154,14 @@ enum {
         ARG_REGISTER,
         ARG_KEEP_UNIT,
         ARG_NO_PAGER,
+        ARG_NETWORK_VETH_EXTRA,
+        ARG_NETWORK_INTERFACE,
+        ARG_NETWORK_MACVLAN,
+        ARG_NETWORK_IPVLAN,
+        ARG_NETWORK_BRIDGE,
+        ARG_NETWORK_ZONE,
+        ARG_NETWORK_NAMESPACE_PATH,
+        ARG_NETWORK_ADDRESS,
 };
 
 typedef struct RunArgs {
@@ -448,6 +472,79 @@ static int parse_mount_option(int ch, const char *arg, SpawnConfig *c) {
         return 0;
 }
 
+/* Networking (spawn-network.c): every option implies a network namespace of the container's own;
+ * -p belongs with the others but has a bit of its own, as in nspawn (a settings file's Port= merges
+ * with the command line's links). */
+static int parse_network_option(int ch, const char *arg, SpawnConfig *c) {
+        static const struct {
+                int ch;
+                const char *name;
+        } names[] = {
+                { ARG_NETWORK_VETH_EXTRA, "--network-veth-extra" },
+                { ARG_NETWORK_INTERFACE, "--network-interface" },
+                { ARG_NETWORK_MACVLAN, "--network-macvlan" },
+                { ARG_NETWORK_IPVLAN, "--network-ipvlan" },
+                { ARG_NETWORK_BRIDGE, "--network-bridge" },
+                { ARG_NETWORK_ZONE, "--network-zone" },
+                { ARG_NETWORK_NAMESPACE_PATH, "--network-namespace-path" },
+                { ARG_NETWORK_ADDRESS, "--network-address" },
+                { ARG_PORT, "--port" },
+        };
+        SpawnNetwork *n = &c->network;
+        _cleanup_diag_ Diag bad = DIAG_INIT;
+        const char *name = NULL;
+        int r = 0;
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (names[i].ch == ch)
+                        name = names[i].name;
+        switch (ch) {
+        case ARG_NETWORK_VETH:
+                n->veth = true;
+                break;
+        case ARG_NETWORK_VETH_EXTRA:
+                r = spawn_network_add_pair(&n->veth_extra, arg, &bad);
+                break;
+        case ARG_NETWORK_INTERFACE:
+                r = spawn_network_add_pair(&n->interfaces, arg, &bad);
+                break;
+        case ARG_NETWORK_MACVLAN:
+                r = spawn_network_add_ifname(&n->macvlan, arg, &bad);
+                break;
+        case ARG_NETWORK_IPVLAN:
+                r = spawn_network_add_ifname(&n->ipvlan, arg, &bad);
+                break;
+        case ARG_NETWORK_BRIDGE:
+                r = spawn_network_set_bridge(n, arg, &bad);
+                break;
+        case ARG_NETWORK_ZONE:
+                r = spawn_network_set_zone(n, arg, &bad);
+                break;
+        case ARG_NETWORK_NAMESPACE_PATH:
+                if (arg[0] != '/')
+                        return log_usage("run: --network-namespace-path=%s: not an absolute path", arg);
+                free(n->namespace_path);
+                if (!(n->namespace_path = strdup(arg)))
+                        return log_oom();
+                break;
+        case ARG_NETWORK_ADDRESS:
+                if (spawn_network_address_from_string(arg, &n->address) < 0)
+                        return log_usage("run: invalid --network-address value \"%s\" (auto or none)", arg);
+                break;
+        case ARG_PORT:
+                r = spawn_network_add_port(n, arg, &bad);
+                break;
+        default:
+                return 0;
+        }
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0)
+                return log_usage("run: invalid %s value \"%s\": %s", name, arg, bad.cause ?: strerror(-r));
+        c->private_network = true;
+        c->mask |= ch == ARG_PORT ? SETTING_EXPOSE_PORTS : SETTING_NETWORK;
+        return 1;
+}
+
 /* I/O, networking, registration and the settings file. */
 static int parse_host_option(int ch, const char *arg, SpawnConfig *c, RunArgs *a) {
         switch (ch) {
@@ -486,7 +583,7 @@ static int parse_run_option(int ch, const char *arg, SpawnConfig *c, RunArgs *a)
         if ((r = parse_image_option(ch, arg, c, a)) != 0 || (r = parse_verity_option(ch, arg, a)) != 0 ||
             (r = parse_exec_option(ch, arg, c)) != 0 || (r = parse_security_option(ch, arg, c)) != 0 ||
             (r = parse_resource_option(ch, arg, c)) != 0 || (r = parse_mount_option(ch, arg, c)) != 0 ||
-            (r = parse_host_option(ch, arg, c, a)) != 0)
+            (r = parse_network_option(ch, arg, c)) != 0 || (r = parse_host_option(ch, arg, c, a)) != 0)
                 return r < 0 ? r : 0;
         if ((r = parse_global_option(ch, arg, help_run)) != 0)
                 return r < 0 ? r : log_usage("run: unexpected option");
@@ -515,6 +612,12 @@ static int check_run_args(const SpawnConfig *c, const RunArgs *a) {
                 return log_usage("run: --ephemeral and --volatile= may not be combined");
         if (c->ambient_caps && c->boot)
                 return log_usage("run: --ambient-capability= may not be combined with --boot");
+        /* The network options that cannot work together. With links on the command line no
+         * settings file can add any (the command line's win): -p without them is checked once the
+         * file is merged (spawn_run()), since its VirtualEthernet= or Zone= may give the address. */
+        _cleanup_diag_ Diag bad = DIAG_INIT;
+        if ((c->mask & SETTING_NETWORK) && spawn_network_check(c, &bad) < 0)
+                return log_usage("run: %s", diag_message(&bad));
         return 0;
 }
 
@@ -571,6 +674,16 @@ static const struct option run_options[] = {
         { "register", required_argument, NULL, ARG_REGISTER },
         { "keep-unit", no_argument, NULL, ARG_KEEP_UNIT },
         { "no-pager", no_argument, NULL, ARG_NO_PAGER },
+        { "network-veth", no_argument, NULL, ARG_NETWORK_VETH },
+        { "network-veth-extra", required_argument, NULL, ARG_NETWORK_VETH_EXTRA },
+        { "network-interface", required_argument, NULL, ARG_NETWORK_INTERFACE },
+        { "network-macvlan", required_argument, NULL, ARG_NETWORK_MACVLAN },
+        { "network-ipvlan", required_argument, NULL, ARG_NETWORK_IPVLAN },
+        { "network-bridge", required_argument, NULL, ARG_NETWORK_BRIDGE },
+        { "network-zone", required_argument, NULL, ARG_NETWORK_ZONE },
+        { "network-namespace-path", required_argument, NULL, ARG_NETWORK_NAMESPACE_PATH },
+        { "network-address", required_argument, NULL, ARG_NETWORK_ADDRESS },
+        { "port", required_argument, NULL, ARG_PORT },
         {}
 };
 
@@ -578,7 +691,7 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
         int ch, r;
 
         /* "+": options end at the command, whose own options are its business. */
-        while ((ch = getopt_long(argc, argv, "+" GLOBAL_SHORT_OPTIONS "D:M:xi:baE:u:PUZ:L:", run_options, NULL)) >= 0)
+        while ((ch = getopt_long(argc, argv, "+" GLOBAL_SHORT_OPTIONS "D:M:xi:baE:u:PUZ:L:np:", run_options, NULL)) >= 0)
                 if ((r = parse_run_option(ch, optarg, c, a)) < 0)
                         return r;
 

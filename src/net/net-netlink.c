@@ -16,11 +16,88 @@
 #include <string.h>
 #include <time.h>
 
+#include "dlopen-util.h"
 #include "net-netlink.h"
 
 #ifndef IFA_F_NODAD
 #define IFA_F_NODAD 0x02
 #endif
+
+/* libmnl, loaded with dlopen() by rtnl_open() before anything of it is used (dlopen-util.h): a run
+ * without networking maps neither it nor libnftables. */
+static typeof(mnl_attr_get_payload) *sym_mnl_attr_get_payload;
+static typeof(mnl_attr_get_payload_len) *sym_mnl_attr_get_payload_len;
+static typeof(mnl_attr_get_str) *sym_mnl_attr_get_str;
+static typeof(mnl_attr_get_type) *sym_mnl_attr_get_type;
+static typeof(mnl_attr_get_u32) *sym_mnl_attr_get_u32;
+static typeof(mnl_attr_nest_end) *sym_mnl_attr_nest_end;
+static typeof(mnl_attr_nest_start) *sym_mnl_attr_nest_start;
+static typeof(mnl_attr_parse) *sym_mnl_attr_parse;
+static typeof(mnl_attr_parse_nested) *sym_mnl_attr_parse_nested;
+static typeof(mnl_attr_put) *sym_mnl_attr_put;
+static typeof(mnl_attr_put_strz) *sym_mnl_attr_put_strz;
+static typeof(mnl_attr_put_u16) *sym_mnl_attr_put_u16;
+static typeof(mnl_attr_put_u32) *sym_mnl_attr_put_u32;
+static typeof(mnl_attr_type_valid) *sym_mnl_attr_type_valid;
+static typeof(mnl_attr_validate) *sym_mnl_attr_validate;
+static typeof(mnl_cb_run) *sym_mnl_cb_run;
+static typeof(mnl_nlmsg_get_payload) *sym_mnl_nlmsg_get_payload;
+static typeof(mnl_nlmsg_get_payload_len) *sym_mnl_nlmsg_get_payload_len;
+static typeof(mnl_nlmsg_next) *sym_mnl_nlmsg_next;
+static typeof(mnl_nlmsg_ok) *sym_mnl_nlmsg_ok;
+static typeof(mnl_nlmsg_put_extra_header) *sym_mnl_nlmsg_put_extra_header;
+static typeof(mnl_nlmsg_put_header) *sym_mnl_nlmsg_put_header;
+static typeof(mnl_nlmsg_size) *sym_mnl_nlmsg_size;
+static typeof(mnl_socket_bind) *sym_mnl_socket_bind;
+static typeof(mnl_socket_close) *sym_mnl_socket_close;
+static typeof(mnl_socket_get_portid) *sym_mnl_socket_get_portid;
+static typeof(mnl_socket_open2) *sym_mnl_socket_open2;
+static typeof(mnl_socket_recvfrom) *sym_mnl_socket_recvfrom;
+static typeof(mnl_socket_sendto) *sym_mnl_socket_sendto;
+static typeof(mnl_socket_setsockopt) *sym_mnl_socket_setsockopt;
+static typeof(mnl_attr_ok) *sym_mnl_attr_ok;
+static typeof(mnl_attr_next) *sym_mnl_attr_next;
+
+static const DlopenSymbol libmnl_symbols[] = {
+        DLSYM(mnl_attr_get_payload),
+        DLSYM(mnl_attr_get_payload_len),
+        DLSYM(mnl_attr_get_str),
+        DLSYM(mnl_attr_get_type),
+        DLSYM(mnl_attr_get_u32),
+        DLSYM(mnl_attr_nest_end),
+        DLSYM(mnl_attr_nest_start),
+        DLSYM(mnl_attr_parse),
+        DLSYM(mnl_attr_parse_nested),
+        DLSYM(mnl_attr_put),
+        DLSYM(mnl_attr_put_strz),
+        DLSYM(mnl_attr_put_u16),
+        DLSYM(mnl_attr_put_u32),
+        DLSYM(mnl_attr_type_valid),
+        DLSYM(mnl_attr_validate),
+        DLSYM(mnl_cb_run),
+        DLSYM(mnl_nlmsg_get_payload),
+        DLSYM(mnl_nlmsg_get_payload_len),
+        DLSYM(mnl_nlmsg_next),
+        DLSYM(mnl_nlmsg_ok),
+        DLSYM(mnl_nlmsg_put_extra_header),
+        DLSYM(mnl_nlmsg_put_header),
+        DLSYM(mnl_nlmsg_size),
+        DLSYM(mnl_socket_bind),
+        DLSYM(mnl_socket_close),
+        DLSYM(mnl_socket_get_portid),
+        DLSYM(mnl_socket_open2),
+        DLSYM(mnl_socket_recvfrom),
+        DLSYM(mnl_socket_sendto),
+        DLSYM(mnl_socket_setsockopt),
+        DLSYM(mnl_attr_ok),
+        DLSYM(mnl_attr_next),
+        {},
+};
+static DlopenLibrary libmnl_library = DLOPEN_LIBRARY_INIT(LIBMNL_SONAME, libmnl_symbols);
+
+int dlopen_libmnl(const char **ret_detail) {
+        return dlopen_library(&libmnl_library, ret_detail);
+}
 
 struct Rtnl {
         struct mnl_socket *sock;
@@ -35,7 +112,9 @@ struct Rtnl {
 
 int rtnl_open(int netns_fd, Rtnl **ret) {
         _cleanup_close_ int orig = -EBADF;
-        int r;
+        int r = dlopen_libmnl(NULL);
+        if (r < 0)
+                return r;
 
         if (netns_fd >= 0) {
                 orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -45,7 +124,7 @@ int rtnl_open(int netns_fd, Rtnl **ret) {
                         return negative_errno();
         }
         /* Created here, the socket belongs to netns_fd's namespace for good. */
-        struct mnl_socket *sock = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+        struct mnl_socket *sock = sym_mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
         r = sock ? 0 : negative_errno();
         if (orig >= 0 && setns(orig, CLONE_NEWNET) < 0)
                 /* Our thread would go on in the container's namespace: nothing sane is left to do. */
@@ -53,26 +132,26 @@ int rtnl_open(int netns_fd, Rtnl **ret) {
         if (r < 0)
                 return r;
 
-        if (mnl_socket_bind(sock, 0, MNL_SOCKET_AUTOPID) < 0) {
+        if (sym_mnl_socket_bind(sock, 0, MNL_SOCKET_AUTOPID) < 0) {
                 r = negative_errno();
-                mnl_socket_close(sock);
+                sym_mnl_socket_close(sock);
                 return r;
         }
         int one = 1;
         /* The kernel's own explanation with errors (NLMSGERR_ATTR_MSG); best effort. */
-        (void) mnl_socket_setsockopt(sock, NETLINK_EXT_ACK, &one, sizeof(one));
-        (void) mnl_socket_setsockopt(sock, NETLINK_CAP_ACK, &one, sizeof(one));
+        (void) sym_mnl_socket_setsockopt(sock, NETLINK_EXT_ACK, &one, sizeof(one));
+        (void) sym_mnl_socket_setsockopt(sock, NETLINK_CAP_ACK, &one, sizeof(one));
 
         Rtnl *nl = calloc(1, sizeof(Rtnl));
         char *buf = malloc(RTNL_BUFFER_SIZE);
         if (!nl || !buf) {
                 free(nl);
                 free(buf);
-                mnl_socket_close(sock);
+                sym_mnl_socket_close(sock);
                 return -ENOMEM;
         }
         nl->sock = sock;
-        nl->portid = mnl_socket_get_portid(sock);
+        nl->portid = sym_mnl_socket_get_portid(sock);
         nl->seq = (unsigned) time(NULL);
         nl->buf = buf;
         *ret = nl;
@@ -82,14 +161,14 @@ int rtnl_open(int netns_fd, Rtnl **ret) {
 void rtnl_close(Rtnl *nl) {
         if (!nl)
                 return;
-        mnl_socket_close(nl->sock);
+        sym_mnl_socket_close(nl->sock);
         free(nl->buf);
         free(nl);
 }
 
 static struct nlmsghdr *msg_new(Rtnl *nl, uint16_t type, uint16_t flags) {
         memset(nl->buf, 0, MNL_SOCKET_BUFFER_SIZE);
-        struct nlmsghdr *nlh = mnl_nlmsg_put_header(nl->buf);
+        struct nlmsghdr *nlh = sym_mnl_nlmsg_put_header(nl->buf);
         nlh->nlmsg_type = type;
         nlh->nlmsg_flags = NLM_F_REQUEST | flags;
         nlh->nlmsg_seq = ++nl->seq;
@@ -104,38 +183,41 @@ static int rtnl_call(Rtnl *nl, struct nlmsghdr *nlh, char *ret_msg, size_t msg_s
         if (ret_msg && msg_size)
                 ret_msg[0] = 0;
 
-        if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0)
+        if (sym_mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0)
                 return negative_errno();
 
         for (;;) {
-                ssize_t n = mnl_socket_recvfrom(nl->sock, nl->buf, RTNL_BUFFER_SIZE);
+                ssize_t n = sym_mnl_socket_recvfrom(nl->sock, nl->buf, RTNL_BUFFER_SIZE);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
                         return negative_errno();
                 }
                 int len = (int) n;
-                for (struct nlmsghdr *h = (struct nlmsghdr *) nl->buf; mnl_nlmsg_ok(h, len);
-                        h = mnl_nlmsg_next(h, &len)) {
+                for (struct nlmsghdr *h = (struct nlmsghdr *) nl->buf; sym_mnl_nlmsg_ok(h, len);
+                        h = sym_mnl_nlmsg_next(h, &len)) {
                         if (h->nlmsg_seq != seq || h->nlmsg_type != NLMSG_ERROR)
                                 continue;
-                        if (h->nlmsg_len < mnl_nlmsg_size(sizeof(struct nlmsgerr)))
+                        if (h->nlmsg_len < sym_mnl_nlmsg_size(sizeof(struct nlmsgerr)))
                                 return -EBADMSG;
-                        const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
+                        const struct nlmsgerr *e = sym_mnl_nlmsg_get_payload(h);
                         if (e->error != 0 && (h->nlmsg_flags & NLM_F_ACK_TLVS) && ret_msg && msg_size) {
                                 size_t off = sizeof(struct nlmsgerr);
                                 if (!(h->nlmsg_flags & NLM_F_CAPPED))
                                         off += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
                                 const struct nlattr *payload =
-                                        (const void *) ((const char *) mnl_nlmsg_get_payload(h));
-                                size_t plen = mnl_nlmsg_get_payload_len(h);
+                                        (const void *) ((const char *) sym_mnl_nlmsg_get_payload(h));
+                                size_t plen = sym_mnl_nlmsg_get_payload_len(h);
                                 if (off < plen) {
                                         const struct nlattr *attr;
-                                        mnl_attr_for_each_payload(
-                                                (const struct nlattr *) ((const char *) payload + off), plen - off) {
-                                                if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
-                                                        mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0) {
-                                                        snprintf(ret_msg, msg_size, "%s", mnl_attr_get_str(attr));
+                                        /* mnl_attr_for_each_payload(), spelled out with the loaded functions. */
+                                        const void *first = (const char *) payload + off;
+                                        size_t alen = plen - off;
+                                        for (attr = first; sym_mnl_attr_ok(attr, (int) ((const char *) first + alen - (const char *) attr));
+                                                attr = sym_mnl_attr_next(attr)) {
+                                                if (sym_mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
+                                                        sym_mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0) {
+                                                        snprintf(ret_msg, msg_size, "%s", sym_mnl_attr_get_str(attr));
                                                         break;
                                                 }
                                         }
@@ -161,17 +243,17 @@ typedef int (*dump_cb)(const struct nlmsghdr *h, void *userdata);
 
 static int rtnl_dump(Rtnl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *userdata) {
         unsigned seq = nlh->nlmsg_seq;
-        if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0)
+        if (sym_mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0)
                 return negative_errno();
         for (;;) {
-                ssize_t n = mnl_socket_recvfrom(nl->sock, nl->buf, RTNL_BUFFER_SIZE);
+                ssize_t n = sym_mnl_socket_recvfrom(nl->sock, nl->buf, RTNL_BUFFER_SIZE);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
                         return negative_errno();
                 }
                 errno = 0;
-                int r = mnl_cb_run(nl->buf, (size_t) n, seq, nl->portid, cb, userdata);
+                int r = sym_mnl_cb_run(nl->buf, (size_t) n, seq, nl->portid, cb, userdata);
                 if (r == MNL_CB_STOP)
                         return 0;
                 if (r < 0)
@@ -183,8 +265,8 @@ static int rtnl_dump(Rtnl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *userdata
 
 static int link_attr_cb(const struct nlattr *a, void *data) {
         const struct nlattr **tb = data;
-        int type = mnl_attr_get_type(a);
-        if (mnl_attr_type_valid(a, IFLA_MAX) < 0)
+        int type = sym_mnl_attr_get_type(a);
+        if (sym_mnl_attr_type_valid(a, IFLA_MAX) < 0)
                 return MNL_CB_OK;
         tb[type] = a;
         return MNL_CB_OK;
@@ -192,28 +274,28 @@ static int link_attr_cb(const struct nlattr *a, void *data) {
 
 static int linkinfo_attr_cb(const struct nlattr *a, void *data) {
         const struct nlattr **tb = data;
-        if (mnl_attr_type_valid(a, IFLA_INFO_MAX) < 0)
+        if (sym_mnl_attr_type_valid(a, IFLA_INFO_MAX) < 0)
                 return MNL_CB_OK;
-        tb[mnl_attr_get_type(a)] = a;
+        tb[sym_mnl_attr_get_type(a)] = a;
         return MNL_CB_OK;
 }
 
 static void link_parse(const struct nlmsghdr *h, RtnlLink *l) {
-        const struct ifinfomsg *ifm = mnl_nlmsg_get_payload(h);
+        const struct ifinfomsg *ifm = sym_mnl_nlmsg_get_payload(h);
         const struct nlattr *tb[IFLA_MAX + 1] = {};
         *l = (RtnlLink){.ifindex = ifm->ifi_index, .flags = ifm->ifi_flags};
-        mnl_attr_parse(h, sizeof(*ifm), link_attr_cb, tb);
-        if (tb[IFLA_IFNAME] && mnl_attr_validate(tb[IFLA_IFNAME], MNL_TYPE_NUL_STRING) >= 0)
-                snprintf(l->name, sizeof(l->name), "%s", mnl_attr_get_str(tb[IFLA_IFNAME]));
-        if (tb[IFLA_MASTER] && mnl_attr_validate(tb[IFLA_MASTER], MNL_TYPE_U32) >= 0)
-                l->master = (int) mnl_attr_get_u32(tb[IFLA_MASTER]);
-        if (tb[IFLA_ADDRESS] && mnl_attr_get_payload_len(tb[IFLA_ADDRESS]) == 6)
-                memcpy(l->mac, mnl_attr_get_payload(tb[IFLA_ADDRESS]), 6);
+        sym_mnl_attr_parse(h, sizeof(*ifm), link_attr_cb, tb);
+        if (tb[IFLA_IFNAME] && sym_mnl_attr_validate(tb[IFLA_IFNAME], MNL_TYPE_NUL_STRING) >= 0)
+                snprintf(l->name, sizeof(l->name), "%s", sym_mnl_attr_get_str(tb[IFLA_IFNAME]));
+        if (tb[IFLA_MASTER] && sym_mnl_attr_validate(tb[IFLA_MASTER], MNL_TYPE_U32) >= 0)
+                l->master = (int) sym_mnl_attr_get_u32(tb[IFLA_MASTER]);
+        if (tb[IFLA_ADDRESS] && sym_mnl_attr_get_payload_len(tb[IFLA_ADDRESS]) == 6)
+                memcpy(l->mac, sym_mnl_attr_get_payload(tb[IFLA_ADDRESS]), 6);
         if (tb[IFLA_LINKINFO]) {
                 const struct nlattr *info[IFLA_INFO_MAX + 1] = {};
-                mnl_attr_parse_nested(tb[IFLA_LINKINFO], linkinfo_attr_cb, info);
-                if (info[IFLA_INFO_KIND] && mnl_attr_validate(info[IFLA_INFO_KIND], MNL_TYPE_NUL_STRING) >= 0)
-                        snprintf(l->kind, sizeof(l->kind), "%s", mnl_attr_get_str(info[IFLA_INFO_KIND]));
+                sym_mnl_attr_parse_nested(tb[IFLA_LINKINFO], linkinfo_attr_cb, info);
+                if (info[IFLA_INFO_KIND] && sym_mnl_attr_validate(info[IFLA_INFO_KIND], MNL_TYPE_NUL_STRING) >= 0)
+                        snprintf(l->kind, sizeof(l->kind), "%s", sym_mnl_attr_get_str(info[IFLA_INFO_KIND]));
         }
 }
 
@@ -236,20 +318,20 @@ int rtnl_link_get(Rtnl *nl, const char *name, RtnlLink *ret, Diag *diag) {
                 return diag_fail(diag, -EINVAL, name, "invalid interface name");
 
         struct nlmsghdr *nlh = msg_new(nl, RTM_GETLINK, NLM_F_ACK);
-        struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+        struct ifinfomsg *ifm = sym_mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
         ifm->ifi_family = AF_UNSPEC;
-        mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
-        mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+        sym_mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+        sym_mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
 
         /* The reply is one RTM_NEWLINK, then the ack (or just an error). */
         unsigned seq = nlh->nlmsg_seq;
-        if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0) {
+        if (sym_mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0) {
                 int e = negative_errno();
                 return diag_fail(diag, e, name, "cannot query interface: %s", strerror(-e));
         }
         LinkGetData d = {};
         for (;;) {
-                ssize_t n = mnl_socket_recvfrom(nl->sock, nl->buf, RTNL_BUFFER_SIZE);
+                ssize_t n = sym_mnl_socket_recvfrom(nl->sock, nl->buf, RTNL_BUFFER_SIZE);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -259,14 +341,14 @@ int rtnl_link_get(Rtnl *nl, const char *name, RtnlLink *ret, Diag *diag) {
                         }
                 }
                 int len = (int) n;
-                for (struct nlmsghdr *h = (struct nlmsghdr *) nl->buf; mnl_nlmsg_ok(h, len);
-                        h = mnl_nlmsg_next(h, &len)) {
+                for (struct nlmsghdr *h = (struct nlmsghdr *) nl->buf; sym_mnl_nlmsg_ok(h, len);
+                        h = sym_mnl_nlmsg_next(h, &len)) {
                         if (h->nlmsg_seq != seq)
                                 continue;
                         if (h->nlmsg_type == RTM_NEWLINK)
                                 link_get_cb(h, &d);
                         else if (h->nlmsg_type == NLMSG_ERROR) {
-                                const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
+                                const struct nlmsgerr *e = sym_mnl_nlmsg_get_payload(h);
                                 if (e->error == -ENODEV)
                                         return diag_fail(diag, -ENODEV, name, "no such interface");
                                 if (e->error < 0)
@@ -312,9 +394,9 @@ static int link_dump_cb(const struct nlmsghdr *h, void *userdata) {
 
 int rtnl_link_dump(Rtnl *nl, RtnlLink **ret, size_t *ret_n, Diag *diag) {
         struct nlmsghdr *nlh = msg_new(nl, RTM_GETLINK, NLM_F_DUMP);
-        struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+        struct ifinfomsg *ifm = sym_mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
         ifm->ifi_family = AF_UNSPEC;
-        mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+        sym_mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
         LinkDumpData d = {};
         int r = rtnl_dump(nl, nlh, link_dump_cb, &d);
         if (r >= 0 && d.error < 0)
@@ -357,14 +439,14 @@ int rtnl_link_add(Rtnl *nl, const char *name, const char *kind, const uint8_t *m
         if (r < 0)
                 return r;
         struct nlmsghdr *nlh = msg_new(nl, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
-        struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+        struct ifinfomsg *ifm = sym_mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
         ifm->ifi_family = AF_UNSPEC;
-        mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+        sym_mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
         if (mac)
-                mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
-        struct nlattr *li = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
-        mnl_attr_put_strz(nlh, IFLA_INFO_KIND, kind);
-        mnl_attr_nest_end(nlh, li);
+                sym_mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
+        struct nlattr *li = sym_mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+        sym_mnl_attr_put_strz(nlh, IFLA_INFO_KIND, kind);
+        sym_mnl_attr_nest_end(nlh, li);
         char what[64];
         snprintf(what, sizeof(what), "cannot create %s interface", kind);
         return newlink_call(nl, nlh, name, kind, what, diag);
@@ -380,26 +462,26 @@ int rtnl_veth_add(Rtnl *nl, const char *name, const uint8_t *mac, const char *pe
                 return r;
 
         struct nlmsghdr *nlh = msg_new(nl, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
-        struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+        struct ifinfomsg *ifm = sym_mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
         ifm->ifi_family = AF_UNSPEC;
-        mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+        sym_mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
         if (mac)
-                mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
-        struct nlattr *li = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
-        mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
-        struct nlattr *data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
-        struct nlattr *p = mnl_attr_nest_start(nlh, VETH_INFO_PEER);
+                sym_mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
+        struct nlattr *li = sym_mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+        sym_mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
+        struct nlattr *data = sym_mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+        struct nlattr *p = sym_mnl_attr_nest_start(nlh, VETH_INFO_PEER);
         /* The peer's attributes follow an ifinfomsg of its own. */
-        struct ifinfomsg *pifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*pifm));
+        struct ifinfomsg *pifm = sym_mnl_nlmsg_put_extra_header(nlh, sizeof(*pifm));
         pifm->ifi_family = AF_UNSPEC;
-        mnl_attr_put_strz(nlh, IFLA_IFNAME, peer);
+        sym_mnl_attr_put_strz(nlh, IFLA_IFNAME, peer);
         if (peer_mac)
-                mnl_attr_put(nlh, IFLA_ADDRESS, 6, peer_mac);
+                sym_mnl_attr_put(nlh, IFLA_ADDRESS, 6, peer_mac);
         if (peer_netns_fd >= 0)
-                mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t) peer_netns_fd);
-        mnl_attr_nest_end(nlh, p);
-        mnl_attr_nest_end(nlh, data);
-        mnl_attr_nest_end(nlh, li);
+                sym_mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t) peer_netns_fd);
+        sym_mnl_attr_nest_end(nlh, p);
+        sym_mnl_attr_nest_end(nlh, data);
+        sym_mnl_attr_nest_end(nlh, li);
         return newlink_call(nl, nlh, name, "veth", "cannot create veth pair", diag);
 }
 
@@ -414,23 +496,23 @@ static int vlan_like_add(Rtnl *nl, const char *parent, const char *name, const u
                 return r;
 
         struct nlmsghdr *nlh = msg_new(nl, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
-        struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+        struct ifinfomsg *ifm = sym_mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
         ifm->ifi_family = AF_UNSPEC;
-        mnl_attr_put_u32(nlh, IFLA_LINK, (uint32_t) pl.ifindex);
-        mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+        sym_mnl_attr_put_u32(nlh, IFLA_LINK, (uint32_t) pl.ifindex);
+        sym_mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
         if (mac)
-                mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
+                sym_mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
         if (netns_fd >= 0)
-                mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t) netns_fd);
-        struct nlattr *li = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
-        mnl_attr_put_strz(nlh, IFLA_INFO_KIND, kind);
-        struct nlattr *data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+                sym_mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t) netns_fd);
+        struct nlattr *li = sym_mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+        sym_mnl_attr_put_strz(nlh, IFLA_INFO_KIND, kind);
+        struct nlattr *data = sym_mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
         if (streq(kind, "macvlan"))
-                mnl_attr_put_u32(nlh, IFLA_MACVLAN_MODE, MACVLAN_MODE_BRIDGE);
+                sym_mnl_attr_put_u32(nlh, IFLA_MACVLAN_MODE, MACVLAN_MODE_BRIDGE);
         else
-                mnl_attr_put_u16(nlh, IFLA_IPVLAN_MODE, IPVLAN_MODE_L2);
-        mnl_attr_nest_end(nlh, data);
-        mnl_attr_nest_end(nlh, li);
+                sym_mnl_attr_put_u16(nlh, IFLA_IPVLAN_MODE, IPVLAN_MODE_L2);
+        sym_mnl_attr_nest_end(nlh, data);
+        sym_mnl_attr_nest_end(nlh, li);
 
         char what[96];
         snprintf(what, sizeof(what), "cannot create %s interface on %s", kind, parent);
@@ -516,9 +598,9 @@ int rtnl_bridge_remove_if_empty(Rtnl *nl, const char *name, Diag *diag) {
 
 static struct nlmsghdr *setlink_new(Rtnl *nl, const char *name) {
         struct nlmsghdr *nlh = msg_new(nl, RTM_NEWLINK, 0);
-        struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+        struct ifinfomsg *ifm = sym_mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
         ifm->ifi_family = AF_UNSPEC;
-        mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+        sym_mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
         return nlh;
 }
 
@@ -527,7 +609,7 @@ int rtnl_link_set_master(Rtnl *nl, const char *name, const char *master, Diag *d
         if (m < 0)
                 return m;
         struct nlmsghdr *nlh = setlink_new(nl, name);
-        mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t) m);
+        sym_mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t) m);
         char what[64];
         snprintf(what, sizeof(what), "cannot add interface to bridge %s", master);
         return call_or_fail(nl, nlh, name, what, diag);
@@ -535,7 +617,7 @@ int rtnl_link_set_master(Rtnl *nl, const char *name, const char *master, Diag *d
 
 int rtnl_link_set_up(Rtnl *nl, const char *name, bool up, Diag *diag) {
         struct nlmsghdr *nlh = setlink_new(nl, name);
-        struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
+        struct ifinfomsg *ifm = sym_mnl_nlmsg_get_payload(nlh);
         ifm->ifi_change = IFF_UP;
         ifm->ifi_flags = up ? IFF_UP : 0;
         return call_or_fail(nl, nlh, name, up ? "cannot set interface up" : "cannot set interface down", diag);
@@ -552,12 +634,12 @@ static int link_move(Rtnl *nl, const char *name, uint16_t attr, uint32_t target,
                         return r;
         }
         struct nlmsghdr *nlh = msg_new(nl, RTM_NEWLINK, 0);
-        struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+        struct ifinfomsg *ifm = sym_mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
         ifm->ifi_family = AF_UNSPEC;
         ifm->ifi_index = l.ifindex;
-        mnl_attr_put_u32(nlh, attr, target);
+        sym_mnl_attr_put_u32(nlh, attr, target);
         if (new_name && !streq(new_name, name))
-                mnl_attr_put_strz(nlh, IFLA_IFNAME, new_name);
+                sym_mnl_attr_put_strz(nlh, IFLA_IFNAME, new_name);
         return call_or_fail(nl, nlh, name, "cannot move interface to the network namespace", diag);
 }
 
@@ -573,9 +655,9 @@ int rtnl_link_delete(Rtnl *nl, const char *name, Diag *diag) {
         if (!net_ifname_is_valid(name))
                 return 0;
         struct nlmsghdr *nlh = msg_new(nl, RTM_DELLINK, 0);
-        struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+        struct ifinfomsg *ifm = sym_mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
         ifm->ifi_family = AF_UNSPEC;
-        mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+        sym_mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
         char kmsg[256];
         int r = rtnl_call(nl, nlh, kmsg, sizeof(kmsg));
         if (r == -ENODEV)
@@ -596,16 +678,16 @@ int rtnl_addr_add(Rtnl *nl, const char *ifname, const NetPrefix *addr, Diag *dia
         if (ifindex < 0)
                 return ifindex;
         struct nlmsghdr *nlh = msg_new(nl, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
-        struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+        struct ifaddrmsg *ifa = sym_mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
         ifa->ifa_family = (uint8_t) addr->family;
         ifa->ifa_prefixlen = addr->prefixlen;
         ifa->ifa_index = (unsigned) ifindex;
         ifa->ifa_scope = RT_SCOPE_UNIVERSE;
-        mnl_attr_put(nlh, IFA_LOCAL, family_size(addr->family), &addr->addr);
-        mnl_attr_put(nlh, IFA_ADDRESS, family_size(addr->family), &addr->addr);
+        sym_mnl_attr_put(nlh, IFA_LOCAL, family_size(addr->family), &addr->addr);
+        sym_mnl_attr_put(nlh, IFA_ADDRESS, family_size(addr->family), &addr->addr);
         if (addr->family == AF_INET6) {
                 ifa->ifa_flags = IFA_F_NODAD;
-                mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD);
+                sym_mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD);
         }
         char what[96], b[NET_PREFIX_STRING_MAX];
         snprintf(what, sizeof(what), "cannot add address %s", net_prefix_to_string(addr, b));
@@ -618,7 +700,7 @@ int rtnl_route_add(Rtnl *nl, const char *ifname, const NetPrefix *dst, const Net
                 return ifindex;
         int family = dst ? dst->family : gateway ? gateway->family : AF_INET;
         struct nlmsghdr *nlh = msg_new(nl, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
-        struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+        struct rtmsg *rtm = sym_mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
         rtm->rtm_family = (uint8_t) family;
         rtm->rtm_dst_len = dst ? dst->prefixlen : 0;
         rtm->rtm_table = RT_TABLE_MAIN;
@@ -626,10 +708,10 @@ int rtnl_route_add(Rtnl *nl, const char *ifname, const NetPrefix *dst, const Net
         rtm->rtm_scope = gateway ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
         rtm->rtm_type = RTN_UNICAST;
         if (dst)
-                mnl_attr_put(nlh, RTA_DST, family_size(family), &dst->addr);
+                sym_mnl_attr_put(nlh, RTA_DST, family_size(family), &dst->addr);
         if (gateway)
-                mnl_attr_put(nlh, RTA_GATEWAY, family_size(family), &gateway->addr);
-        mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t) ifindex);
+                sym_mnl_attr_put(nlh, RTA_GATEWAY, family_size(family), &gateway->addr);
+        sym_mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t) ifindex);
         char what[160], b1[NET_PREFIX_STRING_MAX], b2[NET_PREFIX_STRING_MAX];
         snprintf(what, sizeof(what), "cannot add route to %s%s%s", dst ? net_prefix_to_string(dst, b1) : "default",
                 gateway ? " via " : "", gateway ? net_addr_to_string(gateway, b2) : "");
@@ -660,9 +742,9 @@ static void prefix_push(PrefixDumpData *d, int family, const void *addr, unsigne
 
 static int addr_attr_cb(const struct nlattr *a, void *data) {
         const struct nlattr **tb = data;
-        if (mnl_attr_type_valid(a, IFA_MAX) < 0)
+        if (sym_mnl_attr_type_valid(a, IFA_MAX) < 0)
                 return MNL_CB_OK;
-        tb[mnl_attr_get_type(a)] = a;
+        tb[sym_mnl_attr_get_type(a)] = a;
         return MNL_CB_OK;
 }
 
@@ -670,26 +752,26 @@ static int addr_dump_cb(const struct nlmsghdr *h, void *userdata) {
         PrefixDumpData *d = userdata;
         if (h->nlmsg_type != RTM_NEWADDR)
                 return MNL_CB_OK;
-        const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(h);
+        const struct ifaddrmsg *ifa = sym_mnl_nlmsg_get_payload(h);
         if (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6)
                 return MNL_CB_OK;
         const struct nlattr *tb[IFA_MAX + 1] = {};
-        mnl_attr_parse(h, sizeof(*ifa), addr_attr_cb, tb);
+        sym_mnl_attr_parse(h, sizeof(*ifa), addr_attr_cb, tb);
         const struct nlattr *a = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
-        if (a && mnl_attr_get_payload_len(a) == family_size(ifa->ifa_family))
-                prefix_push(d, ifa->ifa_family, mnl_attr_get_payload(a), ifa->ifa_prefixlen);
+        if (a && sym_mnl_attr_get_payload_len(a) == family_size(ifa->ifa_family))
+                prefix_push(d, ifa->ifa_family, sym_mnl_attr_get_payload(a), ifa->ifa_prefixlen);
         /* The peer of a point-to-point address is in use too. */
         if (tb[IFA_LOCAL] && tb[IFA_ADDRESS] &&
-                mnl_attr_get_payload_len(tb[IFA_ADDRESS]) == family_size(ifa->ifa_family))
-                prefix_push(d, ifa->ifa_family, mnl_attr_get_payload(tb[IFA_ADDRESS]), ifa->ifa_prefixlen);
+                sym_mnl_attr_get_payload_len(tb[IFA_ADDRESS]) == family_size(ifa->ifa_family))
+                prefix_push(d, ifa->ifa_family, sym_mnl_attr_get_payload(tb[IFA_ADDRESS]), ifa->ifa_prefixlen);
         return MNL_CB_OK;
 }
 
 static int route_attr_cb(const struct nlattr *a, void *data) {
         const struct nlattr **tb = data;
-        if (mnl_attr_type_valid(a, RTA_MAX) < 0)
+        if (sym_mnl_attr_type_valid(a, RTA_MAX) < 0)
                 return MNL_CB_OK;
-        tb[mnl_attr_get_type(a)] = a;
+        tb[sym_mnl_attr_get_type(a)] = a;
         return MNL_CB_OK;
 }
 
@@ -697,13 +779,13 @@ static int route_dump_cb(const struct nlmsghdr *h, void *userdata) {
         PrefixDumpData *d = userdata;
         if (h->nlmsg_type != RTM_NEWROUTE)
                 return MNL_CB_OK;
-        const struct rtmsg *rtm = mnl_nlmsg_get_payload(h);
+        const struct rtmsg *rtm = sym_mnl_nlmsg_get_payload(h);
         if ((rtm->rtm_family != AF_INET && rtm->rtm_family != AF_INET6) || rtm->rtm_dst_len == 0)
                 return MNL_CB_OK; /* default routes cover everything and say nothing */
         const struct nlattr *tb[RTA_MAX + 1] = {};
-        mnl_attr_parse(h, sizeof(*rtm), route_attr_cb, tb);
-        if (tb[RTA_DST] && mnl_attr_get_payload_len(tb[RTA_DST]) == family_size(rtm->rtm_family))
-                prefix_push(d, rtm->rtm_family, mnl_attr_get_payload(tb[RTA_DST]), rtm->rtm_dst_len);
+        sym_mnl_attr_parse(h, sizeof(*rtm), route_attr_cb, tb);
+        if (tb[RTA_DST] && sym_mnl_attr_get_payload_len(tb[RTA_DST]) == family_size(rtm->rtm_family))
+                prefix_push(d, rtm->rtm_family, sym_mnl_attr_get_payload(tb[RTA_DST]), rtm->rtm_dst_len);
         return MNL_CB_OK;
 }
 
@@ -712,12 +794,12 @@ int rtnl_prefixes_in_use(Rtnl *nl, int family, NetPrefix **ret, size_t *ret_n, D
         int r;
 
         struct nlmsghdr *nlh = msg_new(nl, RTM_GETADDR, NLM_F_DUMP);
-        struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+        struct ifaddrmsg *ifa = sym_mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
         ifa->ifa_family = (uint8_t) family;
         r = rtnl_dump(nl, nlh, addr_dump_cb, &d);
         if (r >= 0) {
                 nlh = msg_new(nl, RTM_GETROUTE, NLM_F_DUMP);
-                struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+                struct rtmsg *rtm = sym_mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
                 rtm->rtm_family = (uint8_t) family;
                 rtm->rtm_table = RT_TABLE_UNSPEC; /* all tables */
                 r = rtnl_dump(nl, nlh, route_dump_cb, &d);

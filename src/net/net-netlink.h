@@ -11,6 +11,10 @@
 
 typedef struct Rtnl Rtnl;
 
+/* libmnl is loaded with dlopen() on first use (rtnl_open() does it): -ELIBACC/-ELIBBAD with the
+ * detail (dlopen-util.h) when it cannot be. */
+int dlopen_libmnl(const char **ret_detail);
+
 /* netns_fd < 0: the caller's namespace. */
 int rtnl_open(int netns_fd, Rtnl **ret);
 void rtnl_close(Rtnl *nl);

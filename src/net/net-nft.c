@@ -32,22 +32,51 @@
 #include <nftables/libnftables.h>
 #include <string.h>
 
+#include "dlopen-util.h"
 #include "net-nft.h"
 #include "util.h"
 
+/* libnftables (and what it pulls in: libmnl, libnftnl, libjansson, libxtables, libgmp, …) is loaded
+ * with dlopen() before the first use (dlopen-util.h): a run without networking maps none of it. */
+static typeof(nft_ctx_new) *sym_nft_ctx_new;
+static typeof(nft_ctx_free) *sym_nft_ctx_free;
+static typeof(nft_ctx_output_set_flags) *sym_nft_ctx_output_set_flags;
+static typeof(nft_ctx_buffer_output) *sym_nft_ctx_buffer_output;
+static typeof(nft_ctx_buffer_error) *sym_nft_ctx_buffer_error;
+static typeof(nft_run_cmd_from_buffer) *sym_nft_run_cmd_from_buffer;
+static typeof(nft_ctx_get_error_buffer) *sym_nft_ctx_get_error_buffer;
+static typeof(nft_ctx_get_output_buffer) *sym_nft_ctx_get_output_buffer;
+
+static const DlopenSymbol libnftables_symbols[] = {
+        DLSYM(nft_ctx_new),
+        DLSYM(nft_ctx_free),
+        DLSYM(nft_ctx_output_set_flags),
+        DLSYM(nft_ctx_buffer_output),
+        DLSYM(nft_ctx_buffer_error),
+        DLSYM(nft_run_cmd_from_buffer),
+        DLSYM(nft_ctx_get_error_buffer),
+        DLSYM(nft_ctx_get_output_buffer),
+        {},
+};
+static DlopenLibrary libnftables_library = DLOPEN_LIBRARY_INIT(LIBNFTABLES_SONAME, libnftables_symbols);
+
 static void nft_ctx_freep(struct nft_ctx **c) {
         if (*c)
-                nft_ctx_free(*c);
+                sym_nft_ctx_free(*c);
 }
 
-static int nft_open(bool json, struct nft_ctx **ret) {
-        struct nft_ctx *c = nft_ctx_new(NFT_CTX_DEFAULT);
+static int nft_open(bool json, struct nft_ctx **ret, const char *object, Diag *diag) {
+        const char *detail = NULL;
+        int r = dlopen_library(&libnftables_library, &detail);
+        if (r < 0)
+                return diag_fail(diag, r, object, "%s (needed for the firewall rules)", detail);
+        struct nft_ctx *c = sym_nft_ctx_new(NFT_CTX_DEFAULT);
         if (!c)
                 return -ENOMEM;
         if (json)
-                nft_ctx_output_set_flags(c, NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);
-        if (nft_ctx_buffer_output(c) < 0 || nft_ctx_buffer_error(c) < 0) {
-                nft_ctx_free(c);
+                sym_nft_ctx_output_set_flags(c, NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);
+        if (sym_nft_ctx_buffer_output(c) < 0 || sym_nft_ctx_buffer_error(c) < 0) {
+                sym_nft_ctx_free(c);
                 return -ENOMEM;
         }
         *ret = c;
@@ -66,12 +95,12 @@ static const char *first_line(const char *s, char *buf, size_t size) {
 /* Runs a batch of commands (one transaction: all or nothing). */
 static int nft_run(const char *cmds, const char *object, Diag *diag) {
         _cleanup_(nft_ctx_freep) struct nft_ctx *c = NULL;
-        int r = nft_open(false, &c);
+        int r = nft_open(false, &c, object, diag);
         if (r < 0)
                 return r;
-        if (nft_run_cmd_from_buffer(c, cmds) != 0) {
+        if (sym_nft_run_cmd_from_buffer(c, cmds) != 0) {
                 char b[256];
-                const char *e = nft_ctx_get_error_buffer(c);
+                const char *e = sym_nft_ctx_get_error_buffer(c);
                 /* The kernel side of libnftables reports errno-less; "No such file" means a missing
                  * nf_tables feature (module) in most cases. */
                 return diag_fail(diag, -EPROTO, object, "nftables: %s", first_line(e, b, sizeof(b)));
@@ -182,17 +211,17 @@ int net_nft_add_zone(
 static int for_each_rule(
         void (*cb)(const char *chain, int64_t handle, const char *comment, void *u), void *u, Diag *diag) {
         _cleanup_(nft_ctx_freep) struct nft_ctx *c = NULL;
-        int r = nft_open(true, &c);
+        int r = nft_open(true, &c, NET_NFT_TABLE, diag);
         if (r < 0)
                 return r;
-        if (nft_run_cmd_from_buffer(c, "list table inet " NET_NFT_TABLE) != 0) {
-                const char *e = nft_ctx_get_error_buffer(c);
+        if (sym_nft_run_cmd_from_buffer(c, "list table inet " NET_NFT_TABLE) != 0) {
+                const char *e = sym_nft_ctx_get_error_buffer(c);
                 if (e && strstr(e, "No such file or directory"))
                         return 0; /* no table */
                 char b[256];
                 return diag_fail(diag, -EPROTO, NET_NFT_TABLE, "nftables: %s", first_line(e, b, sizeof(b)));
         }
-        json_object *root = json_tokener_parse(nft_ctx_get_output_buffer(c));
+        json_object *root = json_tokener_parse(sym_nft_ctx_get_output_buffer(c));
         json_object *list;
         if (!root || !json_object_object_get_ex(root, "nftables", &list) ||
                 !json_object_is_type(list, json_type_array)) {
@@ -283,6 +312,11 @@ int net_nft_owners(char ***ret, Diag *diag) {
 
 static void count_cb(const char *chain, int64_t handle, const char *comment, void *u) {
         (*(int *) u)++;
+}
+
+int net_nft_delete_table(Diag *diag) {
+        /* "delete" of a missing table fails; "add" first makes that a no-op either way. */
+        return nft_run("add table inet " NET_NFT_TABLE "\ndelete table inet " NET_NFT_TABLE "\n", NET_NFT_TABLE, diag);
 }
 
 int net_nft_remove_table_if_unused(Diag *diag) {

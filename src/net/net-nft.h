@@ -36,5 +36,8 @@ int net_nft_remove(NetNftOwnerKind kind, const char *name, Diag *diag);
 /* The owners that have rules, as "machine NAME" / "zone NAME" strings (NULL-terminated). An absent
  * table is an empty list. */
 int net_nft_owners(char ***ret, Diag *diag);
+/* Deletes the table with whatever is in it (for the last owner, whose records say nobody else
+ * has rules: one command instead of listing and deleting rule by rule). */
+int net_nft_delete_table(Diag *diag);
 /* Deletes the table when no rule is left in it (1), keeps it otherwise (0). */
 int net_nft_remove_table_if_unused(Diag *diag);

@@ -12,6 +12,7 @@
 #include <sched.h>
 #include <string.h>
 
+#include "atomic-file.h"
 #include "net-dnsmasq.h"
 #include "net-forward.h"
 #include "net-internal.h"
@@ -27,6 +28,7 @@ struct NetSetup {
         NetMachineState m;
         NetSetupInfo info;
         char *resolv_conf;
+        char *resolv_conf_path;
         char **moved; /* pairs: host name, container name */
 };
 
@@ -43,6 +45,34 @@ const char *net_setup_resolv_conf(const NetSetup *s) {
         return s ? s->resolv_conf : NULL;
 }
 
+const char *net_setup_resolv_conf_path(const NetSetup *s) {
+        return s ? s->resolv_conf_path : NULL;
+}
+
+/* The machine's resolv.conf in the runtime directory: dnsmasq/machine-NAME.resolv. */
+static void resolv_conf_name(const char *machine, char buf[static 160]) {
+        snprintf(buf, 160, "machine-%s.resolv", machine);
+}
+
+static int resolv_conf_write(NetState *st, const char *name, const char *text, Diag *diag) {
+        _cleanup_close_ int dfd = openat(st->dir_fd, "dnsmasq", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        int r = dfd < 0 ? negative_errno() : 0;
+        /* 0644 in a 0755 directory: the container's setup copies or binds it. */
+        if (r >= 0)
+                r = write_file_atomic_at(dfd, name, text, strlen(text), 0644, ATOMIC_FILE_EXACT_MODE);
+        if (r < 0)
+                return diag_fail(diag, r, name, "cannot write: %s", strerror(-r));
+        return 0;
+}
+
+static void resolv_conf_remove(NetState *st, const char *machine) {
+        char rc[160];
+        resolv_conf_name(machine, rc);
+        _cleanup_close_ int dfd = openat(st->dir_fd, "dnsmasq", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dfd >= 0)
+                (void) unlinkat(dfd, rc, 0);
+}
+
 void net_setup_free(NetSetup *s) {
         if (!s)
                 return;
@@ -50,6 +80,7 @@ void net_setup_free(NetSetup *s) {
         safe_close(s->host_netns_fd);
         free(s->runtime_dir);
         free(s->resolv_conf);
+        free(s->resolv_conf_path);
         strv_free(s->moved);
         free(s);
 }
@@ -233,6 +264,7 @@ static int machine_undo(NetState *st, Rtnl *host, const NetMachineState *m, Diag
         char id[128];
         machine_id_str(m->machine, id);
         (void) net_proc_kill(&m->forwarder);
+        resolv_conf_remove(st, m->machine);
         if (m->dnsmasq.pid > 0)
                 (void) net_dnsmasq_stop(st, id, &m->dnsmasq);
         if (m->rules) {
@@ -323,6 +355,48 @@ int net_sweep(const char *runtime_dir, Diag *diag) {
         int r = net_state_open(runtime_dir, &st, diag);
         if (r < 0)
                 return r;
+        _cleanup_rtnl_ Rtnl *host = NULL;
+        r = rtnl_open(-1, &host);
+        if (r < 0) {
+                net_state_close(&st);
+                return diag_fail(diag, r, NULL, "cannot open rtnetlink: %s", strerror(-r));
+        }
+        r = sweep_locked(&st, host, diag);
+        net_state_close(&st);
+        return r;
+}
+
+/* Whether a record names an owner that is gone, or a zone has no live member. */
+static bool state_has_stale(NetState *st) {
+        _cleanup_strv_free_ char **machines = NULL, **zones = NULL;
+        if (net_machine_list(st, &machines) < 0 || net_zone_list(st, &zones) < 0)
+                return true;
+        for (char **i = machines; *i; i++) {
+                NetMachineState m;
+                if (net_machine_load(st, *i, &m) < 0 || !net_machine_is_live(&m))
+                        return true;
+        }
+        for (char **i = zones; *i; i++) {
+                _cleanup_free_ NetMachineState *m = NULL;
+                size_t k = 0;
+                if (zone_members(st, *i, NULL, &m, &k) < 0 || k == 0)
+                        return true;
+        }
+        return false;
+}
+
+int net_sweep_if_stale(const char *runtime_dir, Diag *diag) {
+        const char *dir = net_runtime_dir(runtime_dir);
+        if (access(dir, F_OK) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        NetState st;
+        int r = net_state_open(dir, &st, diag);
+        if (r < 0)
+                return r;
+        if (!state_has_stale(&st)) {
+                net_state_close(&st);
+                return 0;
+        }
         _cleanup_rtnl_ Rtnl *host = NULL;
         r = rtnl_open(-1, &host);
         if (r < 0) {
@@ -632,6 +706,13 @@ static int setup_links(
                             "nameserver %s\n",
                             net_addr_to_string(&m->host4, a)) < 0)
                         return -ENOMEM;
+                char rc[160];
+                resolv_conf_name(machine, rc);
+                r = resolv_conf_write(st, rc, s->resolv_conf, diag);
+                if (r < 0)
+                        return r;
+                if (asprintf(&s->resolv_conf_path, "%s/dnsmasq/%s", st->dir, rc) < 0)
+                        return -ENOMEM;
         }
 
         /* Firewall: masquerading (a zone has its own), the guard, port forwards. */
@@ -711,7 +792,10 @@ int net_setup(const char *machine, int netns_fd, const NetOptions *o, NetSetup *
                 goto fail_unlocked;
         }
 
-        (void) sweep_locked(&st, host, NULL);
+        /* What dead owners left, when a record says so (the full sweep, which lists the nft table
+         * for rules without records, is clean's and net_sweep()'s). */
+        if (state_has_stale(&st))
+                (void) sweep_locked(&st, host, NULL);
 
         NetMachineState old;
         if (net_machine_load(&st, machine, &old) >= 0 && net_machine_is_live(&old)) {
@@ -772,9 +856,18 @@ int net_teardown(NetSetup *s, Diag *diag) {
                 if (net_machine_load(&st, s->m.machine, &m) < 0 || m.owner.pid != s->m.owner.pid ||
                         m.owner.starttime != s->m.owner.starttime)
                         m = s->m;
+                /* The last owner of anything (no other machine, no zone but its own): the table goes
+                 * as a whole, in one command, rather than listed and emptied rule by rule. Safe
+                 * under the lock: every owner's record is written before its first rule. */
+                _cleanup_strv_free_ char **ml = NULL, **zl = NULL;
+                bool last = net_machine_list(&st, &ml) >= 0 && net_zone_list(&st, &zl) >= 0 &&
+                            strv_length(ml) == 1 && streq(ml[0], m.machine) &&
+                            (strv_length(zl) == 0 || (strv_length(zl) == 1 && streq(zl[0], m.zone)));
+                if (last && m.rules && net_nft_delete_table(diag) >= 0)
+                        m.rules = false;
                 k = machine_undo(&st, host, &m, diag);
                 _cleanup_strv_free_ char **l = NULL;
-                if (net_machine_list(&st, &l) >= 0 && !l[0])
+                if (!last && net_machine_list(&st, &l) >= 0 && !l[0])
                         (void) net_nft_remove_table_if_unused(NULL);
         }
         if (k < 0 && r == 0)

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <poll.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -82,19 +84,35 @@ bool net_machine_is_live(const NetMachineState *m) {
 int net_proc_kill(const NetProc *p) {
         if (!p || p->pid <= 0)
                 return 0;
+        /* A pidfd taken after the start time matched names that process and no later one with its
+         * PID; its end is then waited for by poll(), not by sleeping in steps. */
+        _cleanup_close_ int pfd = (int) syscall(SYS_pidfd_open, p->pid, 0);
         if (net_process_alive(p->pid, p->starttime) <= 0)
                 return 0;
-        if (kill(p->pid, SIGTERM) < 0)
+        if (pfd < 0 && errno != ENOSYS)
+                return errno == ESRCH ? 0 : negative_errno();
+        if (pfd >= 0 ? syscall(SYS_pidfd_send_signal, pfd, SIGTERM, NULL, 0) < 0 : kill(p->pid, SIGTERM) < 0)
                 return errno == ESRCH ? 0 : negative_errno();
         /* dnsmasq and the forwarder end at once on SIGTERM; give them 2 s, then insist. */
         for (unsigned i = 0; i < 200; i++) {
+                if (pfd >= 0) {
+                        struct pollfd x = {.fd = pfd, .events = POLLIN};
+                        if (poll(&x, 1, 2000) > 0) {
+                                (void) waitpid(p->pid, NULL, WNOHANG); /* our own child (the forwarder) */
+                                return 1;
+                        }
+                        break;
+                }
                 if (net_process_alive(p->pid, p->starttime) <= 0)
                         return 1;
                 /* Our own child (the forwarder): reap it, or it stays a zombie. */
                 (void) waitpid(p->pid, NULL, WNOHANG);
                 nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
         }
-        (void) kill(p->pid, SIGKILL);
+        if (pfd >= 0)
+                (void) syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
+        else
+                (void) kill(p->pid, SIGKILL);
         (void) waitpid(p->pid, NULL, WNOHANG);
         return 1;
 }
@@ -464,6 +482,21 @@ int net_zone_list(NetState *st, char ***ret) {
 static NetPool default_pool;
 
 const NetPool *net_pool_default(void) {
+        /* $COWPEN_NETWORK_POOL: IPv4 prefixes of at most /24, separated by spaces or commas (a small
+         * pool for tests, or ranges a site keeps for containers). Unusable entries are skipped; none
+         * left is the built-in default. */
+        const char *e = getenv("COWPEN_NETWORK_POOL");
+        if (default_pool.n_ranges == 0 && e && strlen(e) < 1024) {
+                char buf[1024];
+                snprintf(buf, sizeof(buf), "%s", e);
+                char *save = NULL;
+                for (char *w = strtok_r(buf, " ,\t", &save); w && default_pool.n_ranges < NET_POOL_RANGES_MAX;
+                        w = strtok_r(NULL, " ,\t", &save)) {
+                        NetPrefix p;
+                        if (net_prefix_parse(w, &p) >= 0 && p.family == AF_INET && p.prefixlen <= 24)
+                                default_pool.ranges[default_pool.n_ranges++] = p;
+                }
+        }
         /* 10.0.0.0/8, then 172.16.0.0/12: what systemd-networkd's own pool takes from too. */
         if (default_pool.n_ranges == 0) {
                 (void) net_prefix_parse("10.0.0.0/8", &default_pool.ranges[0]);

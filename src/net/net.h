@@ -117,7 +117,8 @@ const char *net_addr_to_string(const NetPrefix *p, char buf[static NET_PREFIX_ST
 /* The IPv4 pool: /24 slots taken in order from these ranges (a zone takes a whole /24, a veth a /31
  * of a /24 kept for veths), skipping every slot that overlaps an address or a route (other than a
  * default route) of the caller's network namespace, or a lease of another live machine. The default
- * is 10.0.0.0/8 then 172.16.0.0/12 (the ranges systemd-networkd's own pool uses). IPv6: each IPv4
+ * is $COWPEN_NETWORK_POOL when set (IPv4 prefixes of at most /24, separated by spaces or commas),
+ * else 10.0.0.0/8 then 172.16.0.0/12 (the ranges systemd-networkd's own pool uses). IPv6: each IPv4
  * address A gets the ULA NET_IPV6_ULA_PREFIX::A (its /96 followed by the 32 bits of A), with
  * prefix length 96 + the IPv4 one (/127 for a veth, /120 for a zone), so IPv6 forwards have a
  * routable target; link-local addresses come from the kernel. */
@@ -190,6 +191,9 @@ const NetSetupInfo *net_setup_info(const NetSetup *s);
 /* The container's /etc/resolv.conf: "nameserver HOST-SIDE-ADDRESS\n…" when a dnsmasq serves it,
  * NULL otherwise (then the caller copies the host's as usual). */
 const char *net_setup_resolv_conf(const NetSetup *s);
+/* The same as a file of the runtime directory (a host path, for a bind mount or a copy into the
+ * container), removed with the setup; NULL when there is none. */
+const char *net_setup_resolv_conf_path(const NetSetup *s);
 
 /* Undoes net_setup(): moves interfaces back out, deletes links, rules, lease and state, stops the
  * veth's dnsmasq, and the zone (bridge, dnsmasq, rules) when this was its last container. Goes on
@@ -203,6 +207,11 @@ void net_setup_free(NetSetup *s);
  * live container, and cowpen's nft table when nothing is left. Returns how many machines and zones
  * it removed. */
 int net_sweep(const char *runtime_dir, Diag *diag);
+/* net_sweep() only when a record names an owner that is gone (or a zone without a live member):
+ * cheap when nothing is stale (the records are read; neither rtnetlink nor nftables is touched,
+ * nor their libraries loaded), and nothing at all when the runtime directory does not exist. For a
+ * run without a network of its own. */
+int net_sweep_if_stale(const char *runtime_dir, Diag *diag);
 
 /* ---- Process identity (net-state.c) ---- */
 

@@ -400,6 +400,11 @@ _noreturn_ void spawn_child(ChildArgs *args) {
                 diag_fail(&diag, r, NULL, "join the user namespace's namespaces: %m");
                 child_fail(a, &diag);
         }
+        /* The network namespace made (and set up) for it, or --network-namespace-path's. */
+        if (!userns && a->netns_fd >= 0 && setns(a->netns_fd, CLONE_NEWNET) < 0) {
+                diag_fail(&diag, negative_errno(), NULL, "join the network namespace: %m");
+                child_fail(a, &diag);
+        }
         if ((r = spawn_cgroup_child_enter(a->cgroup, a->in_cgroup)) < 0) {
                 diag_fail(&diag, r, NULL, "enter the container's cgroup: %m");
                 child_fail(a, &diag);

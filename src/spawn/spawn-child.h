@@ -38,6 +38,7 @@ typedef struct ChildArgs {
         int stub_fd;         /* -a: the stub init in a sealed memfd (spawn-stub.h) */
         bool in_cgroup;      /* made in the container's cgroup (spawn_clone) */
         const struct BindOwnerMaps *owner_maps; /* --bind=…:rootidmap (spawn-mount.h) */
+        int netns_fd;        /* the network namespace to join (spawn-network.h), -EBADF: none */
 } ChildArgs;
 
 /* The container's first process: sets everything up and execs the payload (or becomes the -a

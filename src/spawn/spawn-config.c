@@ -53,6 +53,7 @@ void spawn_config_done(SpawnConfig *c) {
         strv_free(c->inaccessible);
         free(c->selinux_context);
         free(c->selinux_apifs_context);
+        spawn_network_done(&c->network);
         spawn_config_init(c);
 }
 

@@ -130,8 +130,14 @@ static bool root_writable(const SpawnConfig *c) {
 int setup_resolv_conf(int root_fd, const SpawnConfig *c, Diag *diag) {
         ResolvConfMode m = c->resolv_conf;
         bool automatic = m == RESOLV_CONF_AUTO;
+        /* With a dnsmasq on the host side of the container's network (spawn-network.c), that is
+         * the host's resolver as the container sees it: the *-host modes (and auto, which nspawn
+         * leaves off with a private network) use the resolv.conf generated for it. */
+        const char *host = c->network.resolv_conf ?: "/etc/resolv.conf";
         if (automatic) /* as nspawn without systemd-resolved on the host */
-                m = c->private_network ? RESOLV_CONF_OFF : root_writable(c) ? RESOLV_CONF_COPY_HOST : RESOLV_CONF_BIND_HOST;
+                m = c->private_network && !c->network.resolv_conf ? RESOLV_CONF_OFF
+                    : root_writable(c)                            ? RESOLV_CONF_COPY_HOST
+                                                                  : RESOLV_CONF_BIND_HOST;
         int r = 0;
         switch (m) {
         case RESOLV_CONF_OFF:
@@ -141,14 +147,14 @@ int setup_resolv_conf(int root_fd, const SpawnConfig *c, Diag *diag) {
                 return 0;
         case RESOLV_CONF_COPY_HOST:
         case RESOLV_CONF_REPLACE_HOST:
-                r = copy_host_file(root_fd, "/etc/resolv.conf", "resolv.conf", m == RESOLV_CONF_REPLACE_HOST);
+                r = copy_host_file(root_fd, host, "resolv.conf", m == RESOLV_CONF_REPLACE_HOST);
                 break;
         case RESOLV_CONF_COPY_STATIC:
         case RESOLV_CONF_REPLACE_STATIC:
                 r = copy_host_file(root_fd, STATIC_RESOLV_CONF, "resolv.conf", m == RESOLV_CONF_REPLACE_STATIC);
                 break;
         case RESOLV_CONF_BIND_HOST:
-                r = bind_host_file(root_fd, "/etc/resolv.conf", "etc/resolv.conf");
+                r = bind_host_file(root_fd, host, "etc/resolv.conf");
                 break;
         case RESOLV_CONF_BIND_STATIC:
                 r = bind_host_file(root_fd, STATIC_RESOLV_CONF, "etc/resolv.conf");

@@ -585,21 +585,23 @@ static int parse_files_key(SpawnConfig *c, const char *key, const char *value) {
         return 0;
 }
 
-/* [Network]: Private= (simple_keys); keys that ask for a network namespace of the
- * container's own with links cowpen does not make refuse the file, since ignoring them would run
- * the container in the host's network. */
+/* [Network]: Private= (simple_keys), the others spawn-network.c's. A bad value is ignored with a
+ * warning, as systemd does, but never leaves the container in the host's network: it still gets a
+ * network namespace of its own (only loopback). */
 static int parse_network_key(SpawnConfig *c, unsigned line, const char *key, const char *value, Diag *diag) {
-        static const char *const private_netns[] = { "VirtualEthernet", "VirtualEthernetExtra", "Bridge", "Zone",
-                                                     "Port", "Interface", "MACVLAN", "IPVLAN", NULL };
-        if (!strv_contains((char **) private_netns, key))
+        _cleanup_diag_ Diag bad = DIAG_INIT;
+        int r = spawn_network_parse_key(c, key, value, &bad);
+        if (r == 0)
                 return KEY_UNKNOWN;
-        if (!*value || (streq(key, "VirtualEthernet") && parse_boolean(value) == 0))
-                return 0; /* nothing asked for */
-        return refuse(diag, line,
-                      "%s= asks for a network of the container's own with links cowpen does not set up; "
-                      "refusing the file rather than running in the host's network (Private=yes: only "
-                      "loopback; --settings=no: ignore the file)",
-                      key);
+        if (r > 0)
+                return 0;
+        if (r != -EINVAL)
+                return r;
+        c->private_network = true;
+        c->mask |= SETTING_NETWORK;
+        warn(diag, line, "invalid value for %s=: \"%.64s\"%s%s, ignoring it; the container gets a network namespace of its own",
+             key, value, diag_message(&bad) ? ": " : "", diag_message(&bad) ?: "");
+        return 0;
 }
 
 static int parse_assignment(SpawnConfig *c, Section sec, unsigned line, const char *key, const char *value,
@@ -992,6 +994,8 @@ int settings_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, const char *pat
                 return r;
         merge_rlimits(c, s, trusted, diag);
         if ((r = merge_privileged(c, s, trusted, &m, diag)) < 0)
+                return r;
+        if ((r = spawn_network_merge(c, s, trusted, m, diag)) < 0)
                 return r;
         c->mask |= m;
         return 0;

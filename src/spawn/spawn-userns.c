@@ -183,8 +183,10 @@ static int make_namespaces(uid_t shift, uid_t range, bool net, const SpawnUserns
         if (pid < 0)
                 return pid;
         if (pid == 0) {
-                if (unshare(CLONE_NEWUSER) < 0 ||
-                    unshare(CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | (net ? CLONE_NEWNET : 0)) < 0)
+                /* --network-namespace-path: joined while we are the host's root still. */
+                bool join = net && init->join_netns_fd >= 0;
+                if ((join && setns(init->join_netns_fd, CLONE_NEWNET) < 0) || unshare(CLONE_NEWUSER) < 0 ||
+                    unshare(CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | (net && !join ? CLONE_NEWNET : 0)) < 0)
                         _exit(EXIT_FAILURE);
                 /* In the container's cgroup from the start, where the kernel can (spawn-clone.c). */
                 InitStart start = { .init = init, .close_fds = { ready[1], done[0] } };

@@ -67,6 +67,7 @@ typedef struct SpawnUsernsInit {
         void *arg;
         int cgroup_fd;
         bool *ret_in_cgroup;
+        int join_netns_fd; /* >= 0: the network namespace it owns is this one (joined), not a new one */
 } SpawnUsernsInit;
 
 /* Parent, once everything init needs is in place: makes the namespaces and the container's init,

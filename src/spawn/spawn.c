@@ -19,6 +19,7 @@
 #include "spawn-clone.h"
 #include "spawn-console.h"
 #include "spawn-mount.h"
+#include "spawn-network.h"
 #include "spawn-seccomp.h"
 #include "spawn-stub.h"
 #include "spawn-userns.h"
@@ -244,6 +245,7 @@ typedef struct Run {
         SpawnUserns userns;
         SpawnSeccomp seccomp;
         SpawnCgroup cgroup;
+        SpawnNet net;
         BindOwnerMaps owner_maps;
         ChildArgs args;       /* for the container's first process */
         ChildArgs init_args;  /* --private-users: for its init */
@@ -357,6 +359,8 @@ static int run_prepare(Run *run, Diag *diag) {
                 run->cgroup.owner = c->uid_shift;
         if ((r = spawn_cgroup_make(&run->cgroup, c, run->root->machine, diag)) < 0)
                 return r;
+        if ((r = spawn_net_prepare(&run->net, c, c->private_users != PRIVATE_USERS_NO, diag)) < 0)
+                return r;
         if (c->boot) {
                 run->boot.notify_ready = c->notify_ready;
                 if ((r = spawn_boot_prepare(&run->boot, c, run->root->machine, diag)) < 0)
@@ -387,6 +391,7 @@ static void run_child_args(Run *run) {
                 .seccomp = c->no_seccomp ? NULL : &run->seccomp,
                 .stub_fd = run->stub_fd,
                 .owner_maps = &run->owner_maps,
+                .netns_fd = run->net.netns_fd,
         };
 }
 
@@ -406,6 +411,7 @@ static int run_make_init(Run *run, Diag *diag) {
         run->init_args = run->args;
         run->init_args.close_fds[3] = run->handoff[0];
         SpawnUsernsInit init = {
+                .join_netns_fd = run->net.netns_fd,
                 .fn = init_main,
                 .arg = &run->init_args,
                 .cgroup_fd = run->cgroup.fd,
@@ -420,13 +426,24 @@ static int run_make_init(Run *run, Diag *diag) {
         return 0;
 }
 
+/* The container's network, in its namespace (made by spawn_net_prepare() or by the user
+ * namespace), before anything of the container runs: its setup process is not cloned yet, and
+ * with a user namespace its init waits for that setup. */
+static int run_network(Run *run, Diag *diag) {
+        int fd = run->userns.net_fd >= 0 ? run->userns.net_fd : run->net.netns_fd;
+        if (fd < 0)
+                return 0;
+        return spawn_net_setup(&run->net, run->config, run->root->machine, fd, diag);
+}
+
 /* The container's first process, in new namespaces. With --private-users the PID, UTS, IPC and
  * network namespaces are the user namespace's (made with it): the setup process is cloned into
  * its PID namespace and joins the others. */
 static int run_clone(Run *run, Diag *diag) {
         const SpawnConfig *c = run->config;
         int flags = spawn_userns_clone_flags(&run->userns, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
-                                                                   CLONE_NEWCGROUP | (c->private_network ? CLONE_NEWNET : 0));
+                                                                   CLONE_NEWCGROUP |
+                                                                   (c->private_network && run->net.netns_fd < 0 ? CLONE_NEWNET : 0));
         int r = spawn_userns_clone_begin(&run->userns, &run->saved_pid_ns);
         if (r < 0)
                 return diag_fail(diag, r, NULL, "enter the container's PID namespace");
@@ -552,6 +569,8 @@ static void run_done(Run *run) {
                 (void) kill(run->pid, SIGKILL);
                 (void) waitpid(run->pid, NULL, 0);
         }
+        /* The container's last process is gone (its init took the others along): its network goes. */
+        spawn_net_done(&run->net, run->config);
         safe_close(run->handoff[0]);
         safe_close(run->handoff[1]);
         console_close(&run->con);
@@ -579,6 +598,11 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, Diag *diag) {
         int r = check_register(c, diag);
         if (r < 0)
                 return r;
+        /* Every network option implies a network namespace of the container's own. */
+        if (spawn_network_wanted(&c->network))
+                c->private_network = true;
+        if ((r = spawn_network_check(c, diag)) < 0)
+                return r;
         if ((r = validate(c, diag)) < 0)
                 return r;
         ConsoleMode mode = console_mode(c);
@@ -589,7 +613,7 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, Diag *diag) {
         Run run = {
                 .config = c, .root = root, .sfd = -EBADF, .error_pipe = { -EBADF, -EBADF }, .alive_pipe = { -EBADF, -EBADF },
                 .handoff = { -EBADF, -EBADF }, .stub_fd = -EBADF, .saved_pid_ns = -EBADF, .boot = SPAWN_BOOT_NULL,
-                .userns = SPAWN_USERNS_NULL, .seccomp = SPAWN_SECCOMP_NULL, .cgroup = SPAWN_CGROUP_NULL, .pid = -1,
+                .userns = SPAWN_USERNS_NULL, .seccomp = SPAWN_SECCOMP_NULL, .cgroup = SPAWN_CGROUP_NULL, .net = SPAWN_NET_NULL, .pid = -1,
         };
         if ((r = console_open(&run.con, mode)) < 0) {
                 remove_overlay_work_dirs(c, root);
@@ -603,7 +627,8 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, Diag *diag) {
                 r = 128 + interrupted_signal();
         else if ((r = run_open_channels(&run, diag)) >= 0 && (r = run_prepare(&run, diag)) >= 0) {
                 run_child_args(&run);
-                if ((r = run_make_init(&run, diag)) >= 0 && (r = run_clone(&run, diag)) >= 0 &&
+                if ((r = run_make_init(&run, diag)) >= 0 && (r = run_network(&run, diag)) >= 0 &&
+                    (r = run_clone(&run, diag)) >= 0 &&
                     (r = run_wait_setup(&run, diag)) >= 0)
                         r = run_forward(&run, diag);
         }

@@ -26,6 +26,7 @@
 #include "diag.h"
 #include "image.h"
 #include "macro.h"
+#include "net.h"
 
 typedef enum ConsoleMode {
         CONSOLE_INTERACTIVE,
@@ -177,6 +178,7 @@ typedef enum SettingMask {
         SETTING_TIMEZONE = 1U << 24,
         SETTING_NOTIFY_READY = 1U << 25,
         SETTING_MACHINE_ID = 1U << 26,
+        SETTING_EXPOSE_PORTS = 1U << 27, /* -p, Port= (nspawn keeps them apart from the rest of [Network]) */
 } SettingMask;
 
 /* A set of CPUs, as sched_setaffinity() takes it. */
@@ -190,6 +192,27 @@ typedef struct CpuSet {
 /* The highest CPU number --cpu-affinity= accepts (systemd's limit). */
 #define SPAWN_CPU_MAX 8191U
 #define PERSONALITY_INVALID 0xffffffffUL
+
+/* The network of a container beyond --private-network (spawn-network.c): nspawn's Networking
+ * options and [Network] keys, made on the host side by src/net (net.h) around the run. Every one
+ * of them implies a private network namespace (private_network) with lo up. */
+#define SPAWN_NETWORK_LINKS_MAX 32U /* of each list: extra veths, interfaces, macvlans, ipvlans */
+#define SPAWN_PORTS_MAX 64U         /* -p, Port= (src/net takes as many) */
+typedef struct SpawnNetwork {
+        bool veth;             /* -n, VirtualEthernet=yes: ve-MACHINE / host0 */
+        char **veth_extra;     /* --network-veth-extra=, VirtualEthernetExtra=: pairs HOSTIF, CONTAINERIF */
+        char **interfaces;     /* --network-interface=, Interface=: pairs HOSTIF, CONTAINERIF (moved in) */
+        char **macvlan;        /* --network-macvlan=, MACVLAN=: host parents */
+        char **ipvlan;         /* --network-ipvlan=, IPVLAN=: host parents */
+        char *bridge;          /* --network-bridge=, Bridge= */
+        char *zone;            /* --network-zone=, Zone= */
+        char *namespace_path;  /* --network-namespace-path=, NetworkNamespacePath= */
+        NetPortForward *ports; /* -p, Port= */
+        size_t n_ports;
+        NetAddressMode address; /* --network-address= */
+        char *resolv_conf;     /* set by spawn_run for the container's setup: the generated
+                                * resolv.conf (a host path) when a dnsmasq serves the container */
+} SpawnNetwork;
 
 typedef struct SpawnConfig {
         char **command;          /* NULL: the user's shell */
@@ -226,6 +249,7 @@ typedef struct SpawnConfig {
         CustomMount *mounts;
         size_t n_mounts;
         bool private_network;
+        SpawnNetwork network;
         int kill_signal;         /* 0: forward the signal cowpen received */
         ConsoleMode console;
         ResolvConfMode resolv_conf;
@@ -329,6 +353,39 @@ int settings_find(const char *name, int parent_fd, const char *parent_path, char
  * mounts, network interfaces) only when trusted, else a warning in diag; what only narrows the
  * container (dropped capabilities, Private=, Ephemeral=, …) from any file. */
 int settings_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, const char *path, Diag *diag);
+
+/* Networking (spawn-network.c). The option parsers take an option's value as the command line and
+ * the [Network] keys have it; -EINVAL with the cause (and the bad part as object) in diag, -E2BIG
+ * beyond SPAWN_NETWORK_LINKS_MAX or SPAWN_PORTS_MAX. */
+void spawn_network_done(SpawnNetwork *n);
+/* HOSTIF[:CONTAINERIF] onto a pair list (veth_extra, interfaces); CONTAINERIF defaults to HOSTIF. */
+int spawn_network_add_pair(char ***l, const char *s, Diag *diag);
+/* An interface name onto a list (macvlan, ipvlan). */
+int spawn_network_add_ifname(char ***l, const char *s, Diag *diag);
+/* --network-bridge=: an interface name; --network-zone=: a zone name (vz-NAME must fit). */
+int spawn_network_set_bridge(SpawnNetwork *n, const char *s, Diag *diag);
+int spawn_network_set_zone(SpawnNetwork *n, const char *s, Diag *diag);
+/* -p [tcp|udp:]HOSTPORT[:CONTAINERPORT]. */
+int spawn_network_add_port(SpawnNetwork *n, const char *s, Diag *diag);
+/* --network-address=auto|none. */
+int spawn_network_address_from_string(const char *s, NetAddressMode *ret);
+/* Whether links or ports are asked for (not just a namespace: --private-network, a path). */
+bool spawn_network_has_links(const SpawnNetwork *n);
+/* Whether any of the options is given: each implies a private network namespace. */
+bool spawn_network_wanted(const SpawnNetwork *n);
+/* The combinations that cannot work whatever the host: -EINVAL with the cause in diag. */
+int spawn_network_check(const SpawnConfig *c, Diag *diag);
+/* A [Network] key other than Private=: 1 when it is one (parsed into c, its bit in c->mask), 0 when
+ * it is not one, -EINVAL when its value is bad (the cause in diag), -E2BIG, -ENOMEM. */
+int spawn_network_parse_key(SpawnConfig *c, const char *key, const char *value, Diag *diag);
+/* The network keys of a settings file s into c, for what of m (s's keys the command line left)
+ * the file may set: links, ports and a namespace path only from a trusted file; from an untrusted
+ * one they are ignored with a warning, and the container still gets a private network namespace
+ * (only loopback) rather than the host's. */
+int spawn_network_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, SettingMask m, Diag *diag);
+/* `cowpen clean`: removes what networks of runs that are gone left behind (links, zone bridges,
+ * nft rules, dnsmasq instances, leases); returns how many machines and zones. */
+int spawn_network_clean(Diag *diag);
 
 /* spawn_run() returns this when the booted container asked for a reboot: the caller starts it
  * again. */

@@ -638,6 +638,73 @@ static void test_values(void **state) {
 
 /* Every key that narrows or protects the container is honoured from any file, or refuses the file
  * when what it asks cannot be done: never ignored with a warning. */
+/* The [Network] keys: parsed with nspawn's syntax; links and ports from a trusted file only, an
+ * untrusted one's ignored with a warning but a private network all the same; a bad value never
+ * leaves the container in the host's network. */
+static void test_settings_network_keys(void **state) {
+        SpawnConfig file, cmd;
+        Diag w = DIAG_INIT;
+        const char *text = "[Network]\nVirtualEthernet=yes\nVirtualEthernetExtra=a:b\nVirtualEthernetExtra=c\n"
+                           "Interface=eth1 eth2:in2\nMACVLAN=eth0\nIPVLAN=eth3\nZone=ci\nPort=8080:80\nPort=udp:53\n"
+                           "NetworkNamespacePath=/run/netns/x\n";
+        assert_int_equal(parse(text, &file, &w), 0);
+        assert_null(w.warnings);
+        assert_true(file.network.veth);
+        assert_true(file.private_network);
+        assert_int_equal(strv_length(file.network.veth_extra), 4);
+        assert_string_equal(file.network.veth_extra[3], "c");
+        assert_int_equal(strv_length(file.network.interfaces), 4);
+        assert_string_equal(file.network.interfaces[3], "in2");
+        assert_string_equal(file.network.zone, "ci");
+        assert_int_equal(file.network.n_ports, 2);
+        assert_int_equal(file.network.ports[1].protocol, IPPROTO_UDP);
+        assert_string_equal(file.network.namespace_path, "/run/netns/x");
+        spawn_config_init(&cmd);
+        assert_int_equal(settings_merge(&cmd, &file, true, "/etc/systemd/nspawn/x.nspawn", &w), 0);
+        assert_null(w.warnings);
+        assert_true(cmd.network.veth);
+        assert_string_equal(cmd.network.zone, "ci");
+        assert_int_equal(cmd.network.n_ports, 2);
+        assert_true(cmd.private_network);
+        spawn_config_done(&cmd);
+        spawn_config_done(&file);
+
+        assert_int_equal(parse("[Network]\nBridge=br0\nPort=80\n", &file, &w), 0);
+        spawn_config_init(&cmd);
+        assert_int_equal(settings_merge(&cmd, &file, false, "/var/lib/machines/x.nspawn", &w), 0);
+        assert_non_null(w.warnings);
+        assert_null(cmd.network.bridge);
+        assert_int_equal(cmd.network.n_ports, 0);
+        assert_true(cmd.private_network);
+        spawn_config_done(&cmd);
+        spawn_config_done(&file);
+        diag_done(&w);
+
+        /* The command line's network wins over the file's. */
+        assert_int_equal(parse("[Network]\nZone=z\n", &file, NULL), 0);
+        spawn_config_init(&cmd);
+        cmd.network.veth = true;
+        cmd.mask |= SETTING_NETWORK;
+        assert_int_equal(settings_merge(&cmd, &file, true, "/etc/systemd/nspawn/x.nspawn", NULL), 0);
+        assert_null(cmd.network.zone);
+        spawn_config_done(&cmd);
+        spawn_config_done(&file);
+
+        static const char *const bad[] = {
+                "[Network]\nVirtualEthernet=perhaps\n", "[Network]\nBridge=way-too-long-a-bridge\n",
+                "[Network]\nPort=tcp:0\n", "[Network]\nMACVLAN=a/b\n", "[Network]\nNetworkNamespacePath=rel\n",
+                "[Network]\nZone=\n",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                assert_int_equal(parse(bad[i], &file, &w), 0);
+                if (!w.warnings || !file.private_network)
+                        fail_msg("%s: no warning, or no private network", bad[i]);
+                spawn_config_done(&file);
+                diag_done(&w);
+        }
+        (void) state;
+}
+
 static void test_settings_protective_keys(void **state) {
         SpawnConfig file, cmd;
         Diag w = DIAG_INIT;
@@ -682,14 +749,6 @@ static void test_settings_protective_keys(void **state) {
                 { "[Files]\nVolatile=very\n", "Volatile=" },
                 { "[Files]\nInaccessible=relative/path\n", "Inaccessible=" },
                 { "[Network]\nPrivate=2\n", "Private=" },
-                { "[Network]\nVirtualEthernet=yes\n", "VirtualEthernet=" },
-                { "[Network]\nBridge=br0\n", "Bridge=" },
-                { "[Network]\nZone=z\n", "Zone=" },
-                { "[Network]\nPort=tcp:80\n", "Port=" },
-                { "[Network]\nInterface=eth1\n", "Interface=" },
-                { "[Network]\nMACVLAN=eth0\n", "MACVLAN=" },
-                { "[Network]\nIPVLAN=eth0\n", "IPVLAN=" },
-                { "[Network]\nVirtualEthernetExtra=a:b\n", "VirtualEthernetExtra=" },
         };
         for (size_t i = 0; i < ELEMENTSOF(refused); i++) {
                 diag_done(&w);
@@ -842,6 +901,7 @@ int main(void) {
                 cmocka_unit_test(test_caps),              cmocka_unit_test(test_values),
                 cmocka_unit_test(test_settings_security_keys), cmocka_unit_test(test_security_values),
                 cmocka_unit_test(test_settings_protective_keys),
+                cmocka_unit_test(test_settings_network_keys),
                 cmocka_unit_test(test_settings_boot_command_line_wins),
                 cmocka_unit_test(test_settings_parameters_without_boot_ignored),
                 cmocka_unit_test(test_settings_environment_unquoted_as_nspawn),
