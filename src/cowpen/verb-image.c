@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "image.h"
+#include "spawn.h"
 #include "util.h"
 #include "verbs.h"
 
@@ -369,7 +370,8 @@ int verb_remove(int argc, char *argv[]) {
 static const char help_clean[] =
         "cowpen clean [OPTIONS…]\n\n"
         "Remove hidden leftovers (.# entries: interrupted transfers and clones, ephemeral copies of\n"
-        "dead containers, stale lock files) that no live process holds.\n\n"
+        "dead containers, stale lock files) that no live process holds, and what the networks of\n"
+        "dead containers left (links, zone bridges, firewall rules, dnsmasq instances, leases).\n\n"
         "  -a --all          Also remove hidden (dot-named) images nobody uses\n";
 
 static void on_cleaned(const char *name, void *userdata) {
@@ -387,6 +389,15 @@ int verb_clean(int argc, char *argv[]) {
         r = image_clean(root, all, on_cleaned, &n);
         if (r < 0)
                 return log_error_errno(r, "clean %s: %m", root->path);
+        _cleanup_diag_ Diag diag = DIAG_INIT;
+        int k = spawn_network_clean(&diag);
+        if (k < 0)
+                return log_diag_error(k, &diag, "clean: networks of dead containers");
+        if (k > 0) {
+                log_info("Removed the network%s of %d dead container%s or zone%s.", k == 1 ? "" : "s", k,
+                         k == 1 ? "" : "s", k == 1 ? "" : "s");
+                n += (unsigned) k;
+        }
         log_info("Removed %u leftover%s.", n, n == 1 ? "" : "s");
         return 0;
 }

@@ -3,12 +3,8 @@
 #include <string.h>
 
 #include "fd-util.h"
-#include "image-prepare-raw.h"
-#include "image-prepare.h"
+#include "image.h"
 #include "spawn.h"
-#include "spawn-boot.h"
-#include "spawn-image.h"
-#include "spawn-userns.h"
 #include "util.h"
 #include "verbs.h"
 
@@ -61,6 +57,20 @@ static const char help_run[] =
         "     --private-users-ownership=MODE  map (idmapped mounts), chown, off, auto\n"
         "Networking:\n"
         "     --private-network     Own network namespace with only lo\n"
+        "  -n --network-veth        A veth pair: ve-MACHINE on the host, host0 inside, with\n"
+        "                           addresses, default route, masquerading and DNS (dnsmasq)\n"
+        "     --network-veth-extra=HOSTIF[:CONTAINERIF]  Another veth pair, without addresses\n"
+        "     --network-interface=IF[:CONTAINERIF]  Move a host interface in (and back out)\n"
+        "     --network-macvlan=IF  A macvlan on IF, mv-IF inside\n"
+        "     --network-ipvlan=IF   An ipvlan (L2) on IF, iv-IF inside\n"
+        "     --network-bridge=BR   The veth's host side vb-MACHINE on the existing bridge BR\n"
+        "     --network-zone=NAME   The veth on bridge vz-NAME, made while containers use it,\n"
+        "                           with addresses, DNS by container name and masquerading\n"
+        "     --network-namespace-path=PATH  Join this network namespace\n"
+        "  -p --port=[tcp|udp:]HOSTPORT[:CONTAINERPORT]  Forward a host port to the container\n"
+        "                           (IPv4 and IPv6, also from the host's 127.0.0.1 and ::1)\n"
+        "     --network-address=auto|none  Configure addresses from the host side (default:\n"
+        "                           auto for -n and zones, none for bridges)\n"
         "Mounts:\n"
         "     --bind=SRC[:DST[:OPTS]]     Bind mount a host path (OPTS: rbind, norbind,\n"
         "                           idmap, rootidmap, noidmap)\n"
@@ -85,6 +95,24 @@ static const char help_run[] =
         "     --settings=BOOL|trusted  Read NAME.nspawn (default yes)\n"
         "     --image-root=DIR\n"
         "\nSee cowpen-run(1).\n";
+
+/* The short options, named as the long-only ones below. */
+enum {
+        ARG_DIRECTORY = 'D',
+        ARG_MACHINE = 'M',
+        ARG_EPHEMERAL = 'x',
+        ARG_IMAGE = 'i',
+        ARG_BOOT = 'b',
+        ARG_AS_PID2 = 'a',
+        ARG_SETENV = 'E',
+        ARG_USER = 'u',
+        ARG_PIPE = 'P',
+        ARG_PICK_USERS = 'U',
+        ARG_SELINUX_CONTEXT = 'Z',
+        ARG_SELINUX_APIFS_CONTEXT = 'L',
+        ARG_NETWORK_VETH = 'n',
+        ARG_PORT = 'p',
+};
 
 enum {
         ARG_TEMPLATE = ARG_VERB_BASE,
@@ -126,13 +154,19 @@ enum {
         ARG_REGISTER,
         ARG_KEEP_UNIT,
         ARG_NO_PAGER,
+        ARG_NETWORK_VETH_EXTRA,
+        ARG_NETWORK_INTERFACE,
+        ARG_NETWORK_MACVLAN,
+        ARG_NETWORK_IPVLAN,
+        ARG_NETWORK_BRIDGE,
+        ARG_NETWORK_ZONE,
+        ARG_NETWORK_NAMESPACE_PATH,
+        ARG_NETWORK_ADDRESS,
 };
 
 typedef struct RunArgs {
         PrepareOptions prep;
-        const char *image;
         bool verity_options;
-        SpawnImageOptions img;
         SettingsTrust settings;
 } RunArgs;
 
@@ -142,365 +176,427 @@ static int bad_value(const char *option, const char *value, int r) {
         return log_usage("run: invalid %s value \"%s\"%s", option, value, r == -E2BIG ? ": too many entries" : "");
 }
 
-static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
-        static const struct option options[] = {
-                GLOBAL_LONG_OPTIONS,
-                { "directory", required_argument, NULL, 'D' },
-                { "machine", required_argument, NULL, 'M' },
-                { "template", required_argument, NULL, ARG_TEMPLATE },
-                { "ephemeral", no_argument, NULL, 'x' },
-                { "image", required_argument, NULL, 'i' },
-                { "read-only", no_argument, NULL, ARG_READ_ONLY },
-                { "volatile", optional_argument, NULL, ARG_VOLATILE },
-                { "root-hash", required_argument, NULL, ARG_ROOT_HASH },
-                { "root-hash-sig", required_argument, NULL, ARG_ROOT_HASH_SIG },
-                { "verity-data", required_argument, NULL, ARG_VERITY_DATA },
-                { "image-policy", required_argument, NULL, ARG_IMAGE_POLICY },
-                { "boot", no_argument, NULL, 'b' },
-                { "as-pid2", no_argument, NULL, 'a' },
-                { "chdir", required_argument, NULL, ARG_CHDIR },
-                { "setenv", required_argument, NULL, 'E' },
-                { "user", required_argument, NULL, 'u' },
-                { "kill-signal", required_argument, NULL, ARG_KILL_SIGNAL },
-                { "notify-ready", required_argument, NULL, ARG_NOTIFY_READY },
-                { "hostname", required_argument, NULL, ARG_HOSTNAME },
-                { "uuid", required_argument, NULL, ARG_UUID },
-                { "capability", required_argument, NULL, ARG_CAPABILITY },
-                { "drop-capability", required_argument, NULL, ARG_DROP_CAPABILITY },
-                { "no-new-privileges", optional_argument, NULL, ARG_NO_NEW_PRIVILEGES },
-                { "private-users", optional_argument, NULL, ARG_PRIVATE_USERS },
-                { "rlimit", required_argument, NULL, ARG_RLIMIT },
-                { "private-network", no_argument, NULL, ARG_PRIVATE_NETWORK },
-                { "bind", required_argument, NULL, ARG_BIND },
-                { "bind-ro", required_argument, NULL, ARG_BIND_RO },
-                { "tmpfs", required_argument, NULL, ARG_TMPFS },
-                { "overlay", required_argument, NULL, ARG_OVERLAY },
-                { "overlay-ro", required_argument, NULL, ARG_OVERLAY_RO },
-                { "resolv-conf", required_argument, NULL, ARG_RESOLV_CONF },
-                { "timezone", required_argument, NULL, ARG_TIMEZONE },
-                { "console", required_argument, NULL, ARG_CONSOLE },
-                { "pipe", no_argument, NULL, 'P' },
-                { "settings", required_argument, NULL, ARG_SETTINGS },
-                { "private-users-ownership", required_argument, NULL, ARG_PRIVATE_USERS_OWNERSHIP },
-                { "verity-certs", required_argument, NULL, ARG_VERITY_CERTS },
-                { "ambient-capability", required_argument, NULL, ARG_AMBIENT_CAPABILITY },
-                { "system-call-filter", required_argument, NULL, ARG_SYSTEM_CALL_FILTER },
-                { "oom-score-adjust", required_argument, NULL, ARG_OOM_SCORE_ADJUST },
-                { "cpu-affinity", required_argument, NULL, ARG_CPU_AFFINITY },
-                { "personality", required_argument, NULL, ARG_PERSONALITY },
-                { "suppress-sync", required_argument, NULL, ARG_SUPPRESS_SYNC },
-                { "inaccessible", required_argument, NULL, ARG_INACCESSIBLE },
-                { "selinux-context", required_argument, NULL, 'Z' },
-                { "selinux-apifs-context", required_argument, NULL, 'L' },
-                { "register", required_argument, NULL, ARG_REGISTER },
-                { "keep-unit", no_argument, NULL, ARG_KEEP_UNIT },
-                { "no-pager", no_argument, NULL, ARG_NO_PAGER },
-                {}
+/* The option parsers below, one per group of the help text, each return 1 for an option of
+ * theirs, 0 for any other, or the failure they logged. */
+
+/* A string option: the last one wins. */
+static int set_string(char **field, const char *arg) {
+        free(*field);
+        if (!(*field = strdup(arg)))
+                return log_oom();
+        return 1;
+}
+
+/* A boolean option (without a value: yes). */
+static int set_boolean(SpawnConfig *c, const char *option, const char *arg, bool *field, SettingMask bit) {
+        int r = arg ? parse_boolean(arg) : 1;
+        if (r < 0)
+                return bad_value(option, arg, r);
+        *field = r;
+        c->mask |= bit;
+        return 1;
+}
+
+static int parse_capabilities(const char *arg, uint64_t *ret) {
+        _cleanup_diag_ Diag bad = DIAG_INIT;
+        if (capability_list_parse(arg, ret, &bad) < 0)
+                return log_usage("run: unknown capability \"%s\"", bad.object ?: arg);
+        return 0;
+}
+
+/* Image: the root, how it is prepared and protected. */
+static int parse_image_option(int ch, const char *arg, SpawnConfig *c, RunArgs *a) {
+        switch (ch) {
+        case ARG_DIRECTORY:
+                a->prep.directory = arg;
+                return 1;
+        case ARG_MACHINE:
+                if (!image_name_is_valid(arg) || !hostname_is_valid_simple(arg))
+                        return log_usage("run: invalid machine name \"%s\"", arg);
+                a->prep.machine = arg;
+                return 1;
+        case ARG_TEMPLATE:
+                a->prep.template_dir = arg;
+                return 1;
+        case ARG_EPHEMERAL:
+                a->prep.ephemeral = true;
+                return 1;
+        case ARG_IMAGE:
+                a->prep.image = arg;
+                return 1;
+        case ARG_READ_ONLY:
+                c->read_only = true;
+                c->mask |= SETTING_READ_ONLY;
+                return 1;
+        case ARG_VOLATILE: {
+                VolatileMode v = arg ? volatile_mode_from_string(arg) : VOLATILE_YES;
+                if ((int) v < 0)
+                        return bad_value("--volatile", arg, -EINVAL);
+                c->volatile_mode = v;
+                c->mask |= SETTING_VOLATILE;
+                return 1;
+        }
+        }
+        return 0;
+}
+
+/* Image, raw images only: how they are verified. */
+static int parse_verity_option(int ch, const char *arg, RunArgs *a) {
+        int r;
+        switch (ch) {
+        case ARG_ROOT_HASH:
+                if ((r = check_root_hash_arg("run", arg, false)) < 0)
+                        return r;
+                a->prep.root_hash = arg;
+                a->verity_options = true;
+                return 1;
+        case ARG_ROOT_HASH_SIG:
+                if ((r = check_root_hash_sig_arg("run", arg)) < 0)
+                        return r;
+                a->prep.root_hash_sig = arg;
+                a->verity_options = true;
+                return 1;
+        case ARG_VERITY_DATA:
+                a->prep.verity_data = arg;
+                a->verity_options = true;
+                return 1;
+        case ARG_IMAGE_POLICY: {
+                /* Its syntax here (the root's and usr's are one syntax); the image store reads the
+                 * flags when it prepares the image. */
+                unsigned policy;
+                if ((r = image_policy_parse(arg, &policy)) < 0)
+                        return bad_value("--image-policy", arg, r);
+                a->prep.image_policy = arg;
+                a->verity_options = true;
+                return 1;
+        }
+        case ARG_VERITY_CERTS:
+                a->prep.verity_certs = arg;
+                return 1;
+        }
+        return 0;
+}
+
+/* Execution and identity: what runs, as whom, where, under which name. */
+static int parse_exec_option(int ch, const char *arg, SpawnConfig *c) {
+        int r;
+        switch (ch) {
+        case ARG_BOOT:
+                c->boot = true;
+                c->mask |= SETTING_BOOT;
+                return 1;
+        case ARG_AS_PID2:
+                c->as_pid2 = true;
+                c->mask |= SETTING_PROCESS_TWO;
+                return 1;
+        case ARG_NOTIFY_READY:
+                return set_boolean(c, "--notify-ready", arg, &c->notify_ready, SETTING_NOTIFY_READY);
+        case ARG_CHDIR:
+                if (arg[0] != '/')
+                        return bad_value("--chdir", arg, -EINVAL);
+                c->mask |= SETTING_WORKING_DIRECTORY;
+                return set_string(&c->working_directory, arg);
+        case ARG_SETENV:
+                if (!env_assignment_is_valid(arg, true) || strv_length(c->setenv) >= SPAWN_ENVIRONMENT_MAX)
+                        return bad_value("--setenv", arg, -EINVAL);
+                if (strv_extend(&c->setenv, arg) < 0)
+                        return log_oom();
+                c->mask |= SETTING_ENVIRONMENT;
+                return 1;
+        case ARG_USER:
+                c->mask |= SETTING_USER;
+                return set_string(&c->user, arg);
+        case ARG_KILL_SIGNAL:
+                if ((r = signal_from_string(arg)) < 0)
+                        return bad_value("--kill-signal", arg, r);
+                c->kill_signal = r;
+                c->mask |= SETTING_KILL_SIGNAL;
+                return 1;
+        case ARG_HOSTNAME:
+                if (!hostname_is_valid_simple(arg))
+                        return bad_value("--hostname", arg, -EINVAL);
+                c->mask |= SETTING_HOSTNAME;
+                return set_string(&c->hostname, arg);
+        case ARG_UUID:
+                if ((r = uuid_parse(arg, c->uuid)) < 0)
+                        return bad_value("--uuid", arg, r);
+                c->uuid_set = true;
+                c->mask |= SETTING_MACHINE_ID;
+                return 1;
+        }
+        return 0;
+}
+
+/* Security: capabilities, privileges, the system-call filter, labels. */
+static int parse_security_option(int ch, const char *arg, SpawnConfig *c) {
+        uint64_t caps;
+        int r;
+        switch (ch) {
+        case ARG_CAPABILITY:
+        case ARG_DROP_CAPABILITY:
+                if ((r = parse_capabilities(arg, &caps)) < 0)
+                        return r;
+                if (ch == ARG_CAPABILITY)
+                        c->caps_plus |= caps;
+                else
+                        c->caps_minus |= caps;
+                c->mask |= SETTING_CAPABILITY;
+                return 1;
+        case ARG_AMBIENT_CAPABILITY:
+                if ((r = parse_capabilities(arg, &caps)) < 0)
+                        return r;
+                c->ambient_caps |= caps;
+                c->mask |= SETTING_AMBIENT_CAPABILITY;
+                return 1;
+        case ARG_NO_NEW_PRIVILEGES:
+                return set_boolean(c, "--no-new-privileges", arg, &c->no_new_privileges, SETTING_NO_NEW_PRIVILEGES);
+        case ARG_SYSTEM_CALL_FILTER: {
+                _cleanup_diag_ Diag bad = DIAG_INIT;
+                r = syscall_filter_parse(arg, &c->syscall_allow, &c->syscall_deny, &bad);
+                if (r == -ENOMEM)
+                        return log_oom();
+                if (r == -EINVAL)
+                        return log_usage("run: --system-call-filter: unknown system call or group \"%s\"", bad.object ?: arg);
+                if (r < 0)
+                        return bad_value("--system-call-filter", arg, r);
+                c->mask |= SETTING_SYSCALL_FILTER;
+                return 1;
+        }
+        case ARG_SELINUX_CONTEXT:
+                return set_string(&c->selinux_context, arg);
+        case ARG_SELINUX_APIFS_CONTEXT:
+                return set_string(&c->selinux_apifs_context, arg);
+        }
+        return 0;
+}
+
+/* Resources and user namespaces. */
+static int parse_resource_option(int ch, const char *arg, SpawnConfig *c) {
+        int r;
+        switch (ch) {
+        case ARG_RLIMIT: {
+                int res;
+                struct rlimit rl;
+                if ((r = rlimit_parse(arg, &res, &rl)) < 0)
+                        return bad_value("--rlimit", arg, r);
+                free(c->rlimits[res]);
+                if (!(c->rlimits[res] = malloc(sizeof(rl))))
+                        return log_oom();
+                *c->rlimits[res] = rl;
+                return 1;
+        }
+        case ARG_OOM_SCORE_ADJUST:
+                if ((r = oom_score_adjust_parse(arg, &c->oom_score_adjust)) < 0)
+                        return bad_value("--oom-score-adjust", arg, r);
+                c->oom_score_adjust_set = true;
+                c->mask |= SETTING_OOM_SCORE_ADJUST;
+                return 1;
+        case ARG_CPU_AFFINITY:
+                cpu_set_done(&c->cpu_affinity);
+                if ((r = cpu_set_parse(arg, &c->cpu_affinity)) < 0)
+                        return r == -ENOMEM ? log_oom() : bad_value("--cpu-affinity", arg, r);
+                c->mask |= SETTING_CPU_AFFINITY;
+                return 1;
+        case ARG_PERSONALITY:
+                if ((c->personality = personality_from_string(arg)) == PERSONALITY_INVALID)
+                        return log_usage("run: --personality: \"%s\" is not a personality of this host (x86, x86-64)", arg);
+                c->mask |= SETTING_PERSONALITY;
+                return 1;
+        case ARG_PRIVATE_USERS:
+                if ((r = private_users_parse(arg ?: "yes", &c->private_users, &c->uid_shift, &c->uid_range)) < 0)
+                        return bad_value("--private-users", arg ?: "yes", r);
+                c->mask |= SETTING_USERNS;
+                return 1;
+        case ARG_PICK_USERS:
+                c->private_users = PRIVATE_USERS_PICK;
+                c->uid_range = USERNS_RANGE_DEFAULT;
+                c->mask |= SETTING_USERNS;
+                return 1;
+        case ARG_PRIVATE_USERS_OWNERSHIP: {
+                PrivateUsersOwnership own = private_users_ownership_from_string(arg);
+                if (own < 0)
+                        return bad_value("--private-users-ownership", arg, -EINVAL);
+                c->private_users_ownership = own;
+                c->mask |= SETTING_USERNS_OWNERSHIP;
+                return 1;
+        }
+        }
+        return 0;
+}
+
+/* Mounts and the container's /etc files. */
+static int parse_mount_option(int ch, const char *arg, SpawnConfig *c) {
+        CustomMount m;
+        int r;
+        switch (ch) {
+        case ARG_BIND:
+        case ARG_BIND_RO:
+        case ARG_TMPFS:
+        case ARG_OVERLAY:
+        case ARG_OVERLAY_RO: {
+                const char *name = ch == ARG_BIND      ? "--bind"
+                                   : ch == ARG_BIND_RO ? "--bind-ro"
+                                   : ch == ARG_TMPFS   ? "--tmpfs"
+                                   : ch == ARG_OVERLAY ? "--overlay"
+                                                       : "--overlay-ro";
+                r = ch == ARG_BIND || ch == ARG_BIND_RO ? custom_mount_parse_bind(arg, ch == ARG_BIND_RO, &m)
+                    : ch == ARG_TMPFS                   ? custom_mount_parse_tmpfs(arg, &m)
+                                                        : custom_mount_parse_overlay(arg, ch == ARG_OVERLAY_RO, &m);
+                if (r == -ENOMEM)
+                        return log_oom();
+                if (r < 0)
+                        return bad_value(name, arg, r);
+                if ((r = spawn_config_add_mount(c, &m)) < 0) {
+                        custom_mount_done(&m);
+                        return bad_value(name, arg, r);
+                }
+                c->mask |= SETTING_CUSTOM_MOUNTS;
+                return 1;
+        }
+        case ARG_INACCESSIBLE:
+                if ((r = inaccessible_path_add(&c->inaccessible, arg)) < 0)
+                        return r == -ENOMEM ? log_oom() : bad_value("--inaccessible", arg, r);
+                c->mask |= SETTING_INACCESSIBLE;
+                return 1;
+        case ARG_RESOLV_CONF:
+                if ((int) (c->resolv_conf = resolv_conf_mode_from_string(arg)) < 0)
+                        return bad_value("--resolv-conf", arg, -EINVAL);
+                c->mask |= SETTING_RESOLV_CONF;
+                return 1;
+        case ARG_TIMEZONE:
+                if ((int) (c->timezone = timezone_mode_from_string(arg)) < 0)
+                        return bad_value("--timezone", arg, -EINVAL);
+                c->mask |= SETTING_TIMEZONE;
+                return 1;
+        }
+        return 0;
+}
+
+/* Networking (spawn-network.c): every option implies a network namespace of the container's own;
+ * -p belongs with the others but has a bit of its own, as in nspawn (a settings file's Port= merges
+ * with the command line's links). */
+static int parse_network_option(int ch, const char *arg, SpawnConfig *c) {
+        static const struct {
+                int ch;
+                const char *name;
+        } names[] = {
+                { ARG_NETWORK_VETH_EXTRA, "--network-veth-extra" },
+                { ARG_NETWORK_INTERFACE, "--network-interface" },
+                { ARG_NETWORK_MACVLAN, "--network-macvlan" },
+                { ARG_NETWORK_IPVLAN, "--network-ipvlan" },
+                { ARG_NETWORK_BRIDGE, "--network-bridge" },
+                { ARG_NETWORK_ZONE, "--network-zone" },
+                { ARG_NETWORK_NAMESPACE_PATH, "--network-namespace-path" },
+                { ARG_NETWORK_ADDRESS, "--network-address" },
+                { ARG_PORT, "--port" },
         };
-        int ch, r;
-
-        /* "+": options end at the command, whose own options are its business. */
-        while ((ch = getopt_long(argc, argv, "+" GLOBAL_SHORT_OPTIONS "D:M:xi:baE:u:PUZ:L:", options, NULL)) >= 0) {
-                CustomMount m;
-                switch (ch) {
-                case 'D':
-                        a->prep.directory = optarg;
-                        break;
-                case 'M':
-                        if (!image_name_is_valid(optarg) || !hostname_is_valid_simple(optarg))
-                                return log_usage("run: invalid machine name \"%s\"", optarg);
-                        a->prep.machine = optarg;
-                        break;
-                case ARG_TEMPLATE:
-                        a->prep.template_dir = optarg;
-                        break;
-                case 'x':
-                        a->prep.ephemeral = true;
-                        break;
-                case 'i':
-                        a->image = optarg;
-                        break;
-                case ARG_READ_ONLY:
-                        c->read_only = true;
-                        c->mask |= SETTING_READ_ONLY;
-                        break;
-                case ARG_VOLATILE: {
-                        VolatileMode v = optarg ? volatile_mode_from_string(optarg) : VOLATILE_YES;
-                        if ((int) v < 0)
-                                return bad_value("--volatile", optarg, -EINVAL);
-                        c->volatile_mode = v;
-                        c->mask |= SETTING_VOLATILE;
-                        break;
-                }
-                case ARG_ROOT_HASH:
-                        if ((r = check_root_hash_arg("run", optarg, false)) < 0)
-                                return r;
-                        a->img.root_hash = optarg;
-                        a->verity_options = true;
-                        break;
-                case ARG_ROOT_HASH_SIG:
-                        if ((r = check_root_hash_sig_arg("run", optarg)) < 0)
-                                return r;
-                        a->img.root_hash_sig = optarg;
-                        a->verity_options = true;
-                        break;
-                case ARG_VERITY_DATA:
-                        a->img.verity_data = optarg;
-                        a->verity_options = true;
-                        break;
-                case ARG_IMAGE_POLICY:
-                        if ((r = image_policy_parse(optarg, &a->img.policy)) < 0 ||
-                            (r = image_policy_parse_for(optarg, PARTITION_USR, &a->img.usr_policy)) < 0)
-                                return bad_value("--image-policy", optarg, r);
-                        a->verity_options = true;
-                        break;
-                case ARG_VERITY_CERTS:
-                        a->img.verity_certs = optarg;
-                        break;
-                case ARG_PRIVATE_USERS_OWNERSHIP: {
-                        PrivateUsersOwnership own;
-                        if (private_users_ownership_parse(optarg, &own) < 0)
-                                return bad_value("--private-users-ownership", optarg, -EINVAL);
-                        c->private_users_ownership = own;
-                        c->mask |= SETTING_USERNS_OWNERSHIP;
-                        break;
-                }
-                case 'b':
-                        c->boot = true;
-                        c->mask |= SETTING_BOOT;
-                        break;
-                case 'a':
-                        c->as_pid2 = true;
-                        c->mask |= SETTING_PROCESS_TWO;
-                        break;
-                case ARG_CHDIR:
-                        if (optarg[0] != '/')
-                                return bad_value("--chdir", optarg, -EINVAL);
-                        free(c->working_directory);
-                        if (!(c->working_directory = strdup(optarg)))
-                                return log_oom();
-                        c->mask |= SETTING_WORKING_DIRECTORY;
-                        break;
-                case 'E':
-                        if (!env_assignment_is_valid(optarg, true) || strv_length(c->setenv) >= SPAWN_ENVIRONMENT_MAX)
-                                return bad_value("--setenv", optarg, -EINVAL);
-                        if (strv_extend(&c->setenv, optarg) < 0)
-                                return log_oom();
-                        c->mask |= SETTING_ENVIRONMENT;
-                        break;
-                case 'u':
-                        free(c->user);
-                        if (!(c->user = strdup(optarg)))
-                                return log_oom();
-                        c->mask |= SETTING_USER;
-                        break;
-                case ARG_KILL_SIGNAL:
-                        if ((r = signal_from_string(optarg)) < 0)
-                                return bad_value("--kill-signal", optarg, r);
-                        c->kill_signal = r;
-                        c->mask |= SETTING_KILL_SIGNAL;
-                        break;
-                case ARG_NOTIFY_READY:
-                        if ((r = parse_boolean(optarg)) < 0)
-                                return bad_value("--notify-ready", optarg, r);
-                        c->notify_ready = r;
-                        c->mask |= SETTING_NOTIFY_READY;
-                        break;
-                case ARG_HOSTNAME:
-                        if (!hostname_is_valid_simple(optarg))
-                                return bad_value("--hostname", optarg, -EINVAL);
-                        free(c->hostname);
-                        if (!(c->hostname = strdup(optarg)))
-                                return log_oom();
-                        c->mask |= SETTING_HOSTNAME;
-                        break;
-                case ARG_UUID:
-                        if ((r = uuid_parse(optarg, c->uuid)) < 0)
-                                return bad_value("--uuid", optarg, r);
-                        c->uuid_set = true;
-                        c->mask |= SETTING_MACHINE_ID;
-                        break;
-                case ARG_CAPABILITY:
-                case ARG_DROP_CAPABILITY: {
-                        uint64_t caps;
-                        _cleanup_free_ char *bad = NULL;
-                        if (capability_list_parse(optarg, &caps, &bad) < 0)
-                                return log_usage("run: unknown capability \"%s\"", bad ?: optarg);
-                        if (ch == ARG_CAPABILITY)
-                                c->caps_plus |= caps;
-                        else
-                                c->caps_minus |= caps;
-                        c->mask |= SETTING_CAPABILITY;
-                        break;
-                }
-                case ARG_AMBIENT_CAPABILITY: {
-                        uint64_t caps;
-                        _cleanup_free_ char *bad = NULL;
-                        if (capability_list_parse(optarg, &caps, &bad) < 0)
-                                return log_usage("run: unknown capability \"%s\"", bad ?: optarg);
-                        c->ambient_caps |= caps;
-                        c->mask |= SETTING_AMBIENT_CAPABILITY;
-                        break;
-                }
-                case ARG_SYSTEM_CALL_FILTER: {
-                        _cleanup_free_ char *bad = NULL;
-                        r = syscall_filter_parse(optarg, &c->syscall_allow, &c->syscall_deny, &bad);
-                        if (r == -ENOMEM)
-                                return log_oom();
-                        if (r == -EINVAL)
-                                return log_usage("run: --system-call-filter: unknown system call or group \"%s\"",
-                                                 bad ?: optarg);
-                        if (r < 0)
-                                return bad_value("--system-call-filter", optarg, r);
-                        c->mask |= SETTING_SYSCALL_FILTER;
-                        break;
-                }
-                case ARG_OOM_SCORE_ADJUST:
-                        if ((r = oom_score_adjust_parse(optarg, &c->oom_score_adjust)) < 0)
-                                return bad_value("--oom-score-adjust", optarg, r);
-                        c->oom_score_adjust_set = true;
-                        c->mask |= SETTING_OOM_SCORE_ADJUST;
-                        break;
-                case ARG_CPU_AFFINITY:
-                        cpu_set_done(&c->cpu_affinity);
-                        if ((r = cpu_set_parse(optarg, &c->cpu_affinity)) < 0)
-                                return r == -ENOMEM ? log_oom() : bad_value("--cpu-affinity", optarg, r);
-                        c->mask |= SETTING_CPU_AFFINITY;
-                        break;
-                case ARG_PERSONALITY:
-                        if ((c->personality = personality_from_string(optarg)) == PERSONALITY_INVALID)
-                                return log_usage("run: --personality: \"%s\" is not a personality of this host (x86, x86-64)",
-                                                 optarg);
-                        c->mask |= SETTING_PERSONALITY;
-                        break;
-                case ARG_SUPPRESS_SYNC:
-                        if ((r = parse_boolean(optarg)) < 0)
-                                return bad_value("--suppress-sync", optarg, r);
-                        c->suppress_sync = r;
-                        c->mask |= SETTING_SUPPRESS_SYNC;
-                        break;
-                case ARG_INACCESSIBLE:
-                        if ((r = inaccessible_path_add(&c->inaccessible, optarg)) < 0)
-                                return r == -ENOMEM ? log_oom() : bad_value("--inaccessible", optarg, r);
-                        c->mask |= SETTING_INACCESSIBLE;
-                        break;
-                case 'Z':
-                case 'L': {
-                        char **t = ch == 'Z' ? &c->selinux_context : &c->selinux_apifs_context;
-                        free(*t);
-                        if (!(*t = strdup(optarg)))
-                                return log_oom();
-                        break;
-                }
-                case ARG_NO_NEW_PRIVILEGES:
-                        r = optarg ? parse_boolean(optarg) : 1;
-                        if (r < 0)
-                                return bad_value("--no-new-privileges", optarg, r);
-                        c->no_new_privileges = r;
-                        c->mask |= SETTING_NO_NEW_PRIVILEGES;
-                        break;
-                case ARG_PRIVATE_USERS: {
-                        PrivateUsersMode mode;
-                        if ((r = private_users_parse(optarg ?: "yes", &mode, &c->uid_shift, &c->uid_range)) < 0)
-                                return bad_value("--private-users", optarg ?: "yes", r);
-                        c->private_users = mode;
-                        c->mask |= SETTING_USERNS;
-                        break;
-                }
-                case 'U':
-                        c->private_users = PRIVATE_USERS_PICK;
-                        c->uid_range = USERNS_RANGE_DEFAULT;
-                        c->mask |= SETTING_USERNS;
-                        break;
-                case ARG_RLIMIT: {
-                        int res;
-                        struct rlimit rl;
-                        if ((r = rlimit_parse(optarg, &res, &rl)) < 0)
-                                return bad_value("--rlimit", optarg, r);
-                        free(c->rlimits[res]);
-                        if (!(c->rlimits[res] = malloc(sizeof(rl))))
-                                return log_oom();
-                        *c->rlimits[res] = rl;
-                        break;
-                }
-                case ARG_PRIVATE_NETWORK:
-                        c->private_network = true;
-                        c->mask |= SETTING_NETWORK;
-                        break;
-                case ARG_BIND:
-                case ARG_BIND_RO:
-                case ARG_TMPFS:
-                case ARG_OVERLAY:
-                case ARG_OVERLAY_RO: {
-                        const char *name = ch == ARG_BIND      ? "--bind"
-                                           : ch == ARG_BIND_RO ? "--bind-ro"
-                                           : ch == ARG_TMPFS   ? "--tmpfs"
-                                           : ch == ARG_OVERLAY ? "--overlay"
-                                                               : "--overlay-ro";
-                        r = ch == ARG_BIND || ch == ARG_BIND_RO ? custom_mount_parse_bind(optarg, ch == ARG_BIND_RO, &m)
-                            : ch == ARG_TMPFS                   ? custom_mount_parse_tmpfs(optarg, &m)
-                                                                : custom_mount_parse_overlay(optarg, ch == ARG_OVERLAY_RO, &m);
-                        if (r == -ENOMEM)
-                                return log_oom();
-                        if (r < 0)
-                                return bad_value(name, optarg, r);
-                        if ((r = spawn_config_add_mount(c, &m)) < 0) {
-                                custom_mount_done(&m);
-                                return bad_value(name, optarg, r);
-                        }
-                        c->mask |= SETTING_CUSTOM_MOUNTS;
-                        break;
-                }
-                case ARG_RESOLV_CONF:
-                        if ((int) (c->resolv_conf = resolv_conf_mode_from_string(optarg)) < 0)
-                                return bad_value("--resolv-conf", optarg, -EINVAL);
-                        c->mask |= SETTING_RESOLV_CONF;
-                        break;
-                case ARG_TIMEZONE:
-                        if ((int) (c->timezone = timezone_mode_from_string(optarg)) < 0)
-                                return bad_value("--timezone", optarg, -EINVAL);
-                        c->mask |= SETTING_TIMEZONE;
-                        break;
-                case ARG_CONSOLE:
-                        if ((int) (c->console = console_mode_from_string(optarg)) < 0)
-                                return bad_value("--console", optarg, -EINVAL);
-                        break;
-                case 'P':
-                        c->console = CONSOLE_PIPE;
-                        break;
-                case ARG_REGISTER:
-                        if ((int) (c->register_mode = register_mode_from_string(optarg)) < 0)
-                                return bad_value("--register", optarg, -EINVAL);
-                        break;
-                case ARG_KEEP_UNIT:
-                        c->keep_unit = true;
-                        break;
-                case ARG_NO_PAGER:
-                        break; /* cowpen pages nothing */
-                case ARG_SETTINGS:
-                        if ((int) (a->settings = settings_trust_from_string(optarg)) < 0)
-                                return bad_value("--settings", optarg, -EINVAL);
-                        break;
-                default:
-                        if ((r = parse_global_option(ch, optarg, help_run)) != 0)
-                                return r < 0 ? r : log_usage("run: unexpected option");
-                }
+        SpawnNetwork *n = &c->network;
+        _cleanup_diag_ Diag bad = DIAG_INIT;
+        const char *name = NULL;
+        int r = 0;
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (names[i].ch == ch)
+                        name = names[i].name;
+        switch (ch) {
+        case ARG_NETWORK_VETH:
+                n->veth = true;
+                break;
+        case ARG_NETWORK_VETH_EXTRA:
+                r = spawn_network_add_pair(&n->veth_extra, arg, &bad);
+                break;
+        case ARG_NETWORK_INTERFACE:
+                r = spawn_network_add_pair(&n->interfaces, arg, &bad);
+                break;
+        case ARG_NETWORK_MACVLAN:
+                r = spawn_network_add_ifname(&n->macvlan, arg, &bad);
+                break;
+        case ARG_NETWORK_IPVLAN:
+                r = spawn_network_add_ifname(&n->ipvlan, arg, &bad);
+                break;
+        case ARG_NETWORK_BRIDGE:
+                r = spawn_network_set_bridge(n, arg, &bad);
+                break;
+        case ARG_NETWORK_ZONE:
+                r = spawn_network_set_zone(n, arg, &bad);
+                break;
+        case ARG_NETWORK_NAMESPACE_PATH:
+                if (arg[0] != '/')
+                        return log_usage("run: --network-namespace-path=%s: not an absolute path", arg);
+                free(n->namespace_path);
+                if (!(n->namespace_path = strdup(arg)))
+                        return log_oom();
+                break;
+        case ARG_NETWORK_ADDRESS:
+                if (spawn_network_address_from_string(arg, &n->address) < 0)
+                        return log_usage("run: invalid --network-address value \"%s\" (auto or none)", arg);
+                break;
+        case ARG_PORT:
+                r = spawn_network_add_port(n, arg, &bad);
+                break;
+        default:
+                return 0;
         }
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0)
+                return log_usage("run: invalid %s value \"%s\": %s", name, arg, bad.cause ?: strerror(-r));
+        c->private_network = true;
+        c->mask |= ch == ARG_PORT ? SETTING_EXPOSE_PORTS : SETTING_NETWORK;
+        return 1;
+}
 
-        if (optind < argc) {
-                if (argc - optind > (int) SPAWN_PARAMETERS_MAX)
-                        return log_usage("run: too many arguments");
-                for (int i = optind; i < argc; i++)
-                        if (strv_extend(&c->command, argv[i]) < 0)
-                                return log_oom();
-                c->mask |= SETTING_COMMAND;
+/* I/O, networking, registration and the settings file. */
+static int parse_host_option(int ch, const char *arg, SpawnConfig *c, RunArgs *a) {
+        switch (ch) {
+        case ARG_SUPPRESS_SYNC:
+                return set_boolean(c, "--suppress-sync", arg, &c->suppress_sync, SETTING_SUPPRESS_SYNC);
+        case ARG_CONSOLE:
+                if ((int) (c->console = console_mode_from_string(arg)) < 0)
+                        return bad_value("--console", arg, -EINVAL);
+                return 1;
+        case ARG_PIPE:
+                c->console = CONSOLE_PIPE;
+                return 1;
+        case ARG_PRIVATE_NETWORK:
+                c->private_network = true;
+                c->mask |= SETTING_NETWORK;
+                return 1;
+        case ARG_REGISTER:
+                if ((int) (c->register_mode = register_mode_from_string(arg)) < 0)
+                        return bad_value("--register", arg, -EINVAL);
+                return 1;
+        case ARG_KEEP_UNIT:
+                c->keep_unit = true;
+                return 1;
+        case ARG_NO_PAGER:
+                return 1; /* cowpen pages nothing */
+        case ARG_SETTINGS:
+                if ((int) (a->settings = settings_trust_from_string(arg)) < 0)
+                        return bad_value("--settings", arg, -EINVAL);
+                return 1;
         }
+        return 0;
+}
 
-        if (a->image && a->prep.directory)
+static int parse_run_option(int ch, const char *arg, SpawnConfig *c, RunArgs *a) {
+        int r;
+        if ((r = parse_image_option(ch, arg, c, a)) != 0 || (r = parse_verity_option(ch, arg, a)) != 0 ||
+            (r = parse_exec_option(ch, arg, c)) != 0 || (r = parse_security_option(ch, arg, c)) != 0 ||
+            (r = parse_resource_option(ch, arg, c)) != 0 || (r = parse_mount_option(ch, arg, c)) != 0 ||
+            (r = parse_network_option(ch, arg, c)) != 0 || (r = parse_host_option(ch, arg, c, a)) != 0)
+                return r < 0 ? r : 0;
+        if ((r = parse_global_option(ch, arg, help_run)) != 0)
+                return r < 0 ? r : log_usage("run: unexpected option");
+        return 0;
+}
+
+/* The options that may not be combined, or need another one. */
+static int check_run_args(const SpawnConfig *c, const RunArgs *a) {
+        if (a->prep.image && a->prep.directory)
                 return log_usage("run: --image= and --directory= may not be combined");
-        if (a->image && (a->prep.template_dir || c->volatile_mode != VOLATILE_NO))
+        if (a->prep.image && (a->prep.template_dir || c->volatile_mode != VOLATILE_NO))
                 return log_usage("run: --image= may not be combined with --template= or --volatile=");
-        if (a->verity_options && !a->image)
+        if (a->verity_options && !a->prep.image)
                 return log_usage("run: --root-hash, --root-hash-sig, --verity-data and --image-policy need --image=");
         if (c->notify_ready && !c->boot)
                 return log_usage("run: --notify-ready=yes needs --boot");
@@ -516,7 +612,98 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
                 return log_usage("run: --ephemeral and --volatile= may not be combined");
         if (c->ambient_caps && c->boot)
                 return log_usage("run: --ambient-capability= may not be combined with --boot");
+        /* The network options that cannot work together. With links on the command line no
+         * settings file can add any (the command line's win): -p without them is checked once the
+         * file is merged (spawn_run()), since its VirtualEthernet= or Zone= may give the address. */
+        _cleanup_diag_ Diag bad = DIAG_INIT;
+        if ((c->mask & SETTING_NETWORK) && spawn_network_check(c, &bad) < 0)
+                return log_usage("run: %s", diag_message(&bad));
         return 0;
+}
+
+/* In this order: getopt_long() lists an ambiguous abbreviation's candidates so. */
+static const struct option run_options[] = {
+        GLOBAL_LONG_OPTIONS,
+        { "directory", required_argument, NULL, ARG_DIRECTORY },
+        { "machine", required_argument, NULL, ARG_MACHINE },
+        { "template", required_argument, NULL, ARG_TEMPLATE },
+        { "ephemeral", no_argument, NULL, ARG_EPHEMERAL },
+        { "image", required_argument, NULL, ARG_IMAGE },
+        { "read-only", no_argument, NULL, ARG_READ_ONLY },
+        { "volatile", optional_argument, NULL, ARG_VOLATILE },
+        { "root-hash", required_argument, NULL, ARG_ROOT_HASH },
+        { "root-hash-sig", required_argument, NULL, ARG_ROOT_HASH_SIG },
+        { "verity-data", required_argument, NULL, ARG_VERITY_DATA },
+        { "image-policy", required_argument, NULL, ARG_IMAGE_POLICY },
+        { "boot", no_argument, NULL, ARG_BOOT },
+        { "as-pid2", no_argument, NULL, ARG_AS_PID2 },
+        { "chdir", required_argument, NULL, ARG_CHDIR },
+        { "setenv", required_argument, NULL, ARG_SETENV },
+        { "user", required_argument, NULL, ARG_USER },
+        { "kill-signal", required_argument, NULL, ARG_KILL_SIGNAL },
+        { "notify-ready", required_argument, NULL, ARG_NOTIFY_READY },
+        { "hostname", required_argument, NULL, ARG_HOSTNAME },
+        { "uuid", required_argument, NULL, ARG_UUID },
+        { "capability", required_argument, NULL, ARG_CAPABILITY },
+        { "drop-capability", required_argument, NULL, ARG_DROP_CAPABILITY },
+        { "no-new-privileges", optional_argument, NULL, ARG_NO_NEW_PRIVILEGES },
+        { "private-users", optional_argument, NULL, ARG_PRIVATE_USERS },
+        { "rlimit", required_argument, NULL, ARG_RLIMIT },
+        { "private-network", no_argument, NULL, ARG_PRIVATE_NETWORK },
+        { "bind", required_argument, NULL, ARG_BIND },
+        { "bind-ro", required_argument, NULL, ARG_BIND_RO },
+        { "tmpfs", required_argument, NULL, ARG_TMPFS },
+        { "overlay", required_argument, NULL, ARG_OVERLAY },
+        { "overlay-ro", required_argument, NULL, ARG_OVERLAY_RO },
+        { "resolv-conf", required_argument, NULL, ARG_RESOLV_CONF },
+        { "timezone", required_argument, NULL, ARG_TIMEZONE },
+        { "console", required_argument, NULL, ARG_CONSOLE },
+        { "pipe", no_argument, NULL, ARG_PIPE },
+        { "settings", required_argument, NULL, ARG_SETTINGS },
+        { "private-users-ownership", required_argument, NULL, ARG_PRIVATE_USERS_OWNERSHIP },
+        { "verity-certs", required_argument, NULL, ARG_VERITY_CERTS },
+        { "ambient-capability", required_argument, NULL, ARG_AMBIENT_CAPABILITY },
+        { "system-call-filter", required_argument, NULL, ARG_SYSTEM_CALL_FILTER },
+        { "oom-score-adjust", required_argument, NULL, ARG_OOM_SCORE_ADJUST },
+        { "cpu-affinity", required_argument, NULL, ARG_CPU_AFFINITY },
+        { "personality", required_argument, NULL, ARG_PERSONALITY },
+        { "suppress-sync", required_argument, NULL, ARG_SUPPRESS_SYNC },
+        { "inaccessible", required_argument, NULL, ARG_INACCESSIBLE },
+        { "selinux-context", required_argument, NULL, ARG_SELINUX_CONTEXT },
+        { "selinux-apifs-context", required_argument, NULL, ARG_SELINUX_APIFS_CONTEXT },
+        { "register", required_argument, NULL, ARG_REGISTER },
+        { "keep-unit", no_argument, NULL, ARG_KEEP_UNIT },
+        { "no-pager", no_argument, NULL, ARG_NO_PAGER },
+        { "network-veth", no_argument, NULL, ARG_NETWORK_VETH },
+        { "network-veth-extra", required_argument, NULL, ARG_NETWORK_VETH_EXTRA },
+        { "network-interface", required_argument, NULL, ARG_NETWORK_INTERFACE },
+        { "network-macvlan", required_argument, NULL, ARG_NETWORK_MACVLAN },
+        { "network-ipvlan", required_argument, NULL, ARG_NETWORK_IPVLAN },
+        { "network-bridge", required_argument, NULL, ARG_NETWORK_BRIDGE },
+        { "network-zone", required_argument, NULL, ARG_NETWORK_ZONE },
+        { "network-namespace-path", required_argument, NULL, ARG_NETWORK_NAMESPACE_PATH },
+        { "network-address", required_argument, NULL, ARG_NETWORK_ADDRESS },
+        { "port", required_argument, NULL, ARG_PORT },
+        {}
+};
+
+static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
+        int ch, r;
+
+        /* "+": options end at the command, whose own options are its business. */
+        while ((ch = getopt_long(argc, argv, "+" GLOBAL_SHORT_OPTIONS "D:M:xi:baE:u:PUZ:L:np:", run_options, NULL)) >= 0)
+                if ((r = parse_run_option(ch, optarg, c, a)) < 0)
+                        return r;
+
+        if (optind < argc) {
+                if (argc - optind > (int) SPAWN_PARAMETERS_MAX)
+                        return log_usage("run: too many arguments");
+                for (int i = optind; i < argc; i++)
+                        if (strv_extend(&c->command, argv[i]) < 0)
+                                return log_oom();
+                c->mask |= SETTING_COMMAND;
+        }
+        return check_run_args(c, a);
 }
 
 static int log_prepare_error(int r, const RunArgs *a) {
@@ -535,38 +722,26 @@ static int log_prepare_error(int r, const RunArgs *a) {
         }
 }
 
-/* The root to run: a raw image (-i, or -M NAME whose image is NAME.raw) checked and mounted by
- * spawn-image.c, else a directory or subvolume prepared by the image store. */
-static int open_root(RunArgs *a, SpawnConfig *c, PreparedRoot **owned, SpawnImage *img, char **raw_path,
-                     PreparedRoot **ret) {
-        int r;
-        if (!a->image) {
-                r = prepared_root_new(&a->prep, arg_global.image_root, owned);
-                if (r == -EOPNOTSUPP && a->prep.machine && !a->prep.directory) {
-                        /* -M NAME alone, and NAME is a raw image in the image root. */
-                        if (!*raw_path && asprintf(raw_path, "%s/%s.raw", arg_global.image_root, a->prep.machine) < 0)
-                                return log_oom();
-                        a->image = *raw_path;
-                } else if (r < 0)
-                        return log_prepare_error(r, a);
-                else {
-                        if ((*owned)->shadows_raw)
-                                log_image_shadowed("run", a->prep.machine);
-                        *ret = *owned;
-                        return 0;
-                }
-        }
-        a->img.path = a->image;
-        a->img.machine = a->prep.machine;
-        a->img.ephemeral = a->prep.ephemeral;
-        a->img.read_only = c->read_only;
-        _cleanup_free_ char *error = NULL;
-        r = spawn_image_open(&a->img, img, &error);
+/* The root to run, prepared by the image store: a directory or subvolume, or a raw image (-i, or
+ * -M NAME whose image is NAME.raw) checked and mounted. */
+static int open_root(RunArgs *a, SpawnConfig *c, PreparedRoot **ret) {
+        /* --read-only, or after a reboot also a settings file's ReadOnly=: a raw image is then
+         * mounted read-only from the start. */
+        a->prep.read_only = c->read_only;
+        _cleanup_diag_ Diag diag = DIAG_INIT;
+        int r = prepared_root_new(&a->prep, arg_global.image_root, ret, &diag);
+        if (r < 0 && diag_failed(&diag))
+                /* A raw image's failure: the image file and what failed. */
+                return log_error_errno(r, "run -i %s: %s", diag.object ?: a->prep.image ?: a->prep.machine,
+                                       diag.cause ?: strerror(-r));
         if (r < 0)
-                return log_error_errno(r, "run -i %s: %s", a->image, error ?: strerror(-r));
-        if (img->read_only)
+                return log_prepare_error(r, a);
+        if ((*ret)->shadows_raw)
+                log_image_shadowed("run", a->prep.machine);
+        /* A raw image that is read-only (its mode, a GPT flag, verity) runs read-only, whatever
+         * the settings file and --volatile= say. */
+        if ((*ret)->kind == PREPARED_MOUNTED && (*ret)->read_only)
                 c->read_only = true;
-        *ret = img->root;
         return 0;
 }
 
@@ -580,7 +755,7 @@ static int open_root(RunArgs *a, SpawnConfig *c, PreparedRoot **owned, SpawnImag
 static void settings_peek(const RunArgs *a, const SpawnConfig *c, bool *ret_ephemeral, bool *ret_private_users) {
         *ret_ephemeral = *ret_private_users = false;
         _cleanup_free_ char *abs = NULL, *machine = NULL, *parent = NULL;
-        const char *dir = a->image ?: a->prep.directory ?: (a->prep.machine ? NULL : ".");
+        const char *dir = a->prep.image ?: a->prep.directory ?: (a->prep.machine ? NULL : ".");
         if (dir) {
                 abs = realpath(dir, NULL);
                 if (!abs && errno == ENOENT && a->prep.template_dir) {
@@ -603,7 +778,7 @@ static void settings_peek(const RunArgs *a, const SpawnConfig *c, bool *ret_ephe
                 parent = slash == abs ? strdup("/") : strndup(abs, (size_t) (slash - abs));
                 if (a->prep.machine)
                         machine = strdup(a->prep.machine);
-                else if (a->image)
+                else if (a->prep.image)
                         (void) raw_image_machine_name(abs, &machine);
                 else
                         machine = strdup(slash + 1);
@@ -633,25 +808,26 @@ static void settings_peek(const RunArgs *a, const SpawnConfig *c, bool *ret_ephe
  * to boot, an OS tree (os-release), be it a directory or an image; otherwise a directory needs
  * a /usr, and an image nothing. */
 static int check_os_tree(const RunArgs *a, const SpawnConfig *c, const PreparedRoot *root) {
-        const char *obj = a->image ? NULL : a->prep.directory ?: a->prep.machine ?: ".";
-        bool named = !a->image && !a->prep.directory && a->prep.machine;
+        const char *image = root->kind == PREPARED_MOUNTED ? root->image_path : NULL;
+        const char *obj = image ? NULL : a->prep.directory ?: a->prep.machine ?: ".";
+        bool named = !image && !a->prep.directory && a->prep.machine;
         int r;
         if (c->boot) {
                 if ((r = dir_is_os_tree(root->fd)) < 0)
-                        return log_error_errno(r, "run %s: look for os-release: %m", obj ?: a->image);
+                        return log_error_errno(r, "run %s: look for os-release: %m", obj ?: image);
                 if (r > 0)
                         return 0;
-                if (a->image)
+                if (image)
                         return log_error_errno(-EMEDIUMTYPE,
                                                "run -i %s: not an OS tree (no etc/os-release or usr/lib/os-release in "
                                                "the root), refusing to boot it",
-                                               a->image);
+                                               image);
                 return log_error_errno(-EMEDIUMTYPE,
                                        "run %s: %snot an OS tree (no etc/os-release or usr/lib/os-release), refusing to "
                                        "boot it",
                                        obj, named ? "image is " : "");
         }
-        if (a->image)
+        if (image)
                 return 0;
         if ((r = dir_has_usr(root->fd)) < 0)
                 return log_error_errno(r, "run %s: look for usr/: %m", obj);
@@ -661,142 +837,137 @@ static int check_os_tree(const RunArgs *a, const SpawnConfig *c, const PreparedR
         return 0;
 }
 
-int verb_run(int argc, char *argv[]) {
-        SpawnConfig c;
-        spawn_config_init(&c);
-        RunArgs a = { .settings = SETTINGS_YES, .img.policy = IMAGE_POLICY_ANY,
-                      .img.usr_policy = IMAGE_POLICY_ANY };
-        SpawnImage img = SPAWN_IMAGE_NULL;
-        /* Declared before the first goto: cleanup must never see an uninitialized pointer. */
-        _cleanup_(prepared_root_freep) PreparedRoot *owned = NULL;
-        _cleanup_free_ char *raw_path = NULL;
-        PreparedRoot *root = NULL;
-        int r = parse_run_argv(argc, argv, &c, &a);
-        if (r < 0)
-                goto finish;
-
-        if ((c.selinux_context || c.selinux_apifs_context) && !spawn_selinux_enabled()) {
-                r = log_error_errno(-EOPNOTSUPP, "run: %s: SELinux is not enabled on this host",
-                                    c.selinux_context ? "--selinux-context" : "--selinux-apifs-context");
-                goto finish;
-        }
+/* Before the root is prepared: what the host cannot do, and what of the settings file decides
+ * how the root is prepared (settings_peek()). */
+static int prepare_run(RunArgs *a, SpawnConfig *c) {
+        if ((c->selinux_context || c->selinux_apifs_context) && !spawn_selinux_enabled())
+                return log_error_errno(-EOPNOTSUPP, "run: %s: SELinux is not enabled on this host",
+                                       c->selinux_context ? "--selinux-context" : "--selinux-apifs-context");
         /* As $SYSTEMD_SECCOMP=0 for nspawn: to tell whether the filter is what breaks a payload. */
         const char *e = getenv("COWPEN_SECCOMP");
         if (e && parse_boolean(e) == 0) {
-                c.no_seccomp = true;
+                c->no_seccomp = true;
                 log_warning("run: $COWPEN_SECCOMP=0: the container runs without a system-call filter");
         }
-        a.prep.read_only = c.read_only;
         /* An overlayfs root can be neither idmapped nor chowned: -x with a user namespace gets a
          * copy where there is no btrfs snapshot. */
-        a.prep.ephemeral_copy = c.private_users != PRIVATE_USERS_NO;
+        a->prep.ephemeral_copy = c->private_users != PRIVATE_USERS_NO;
         /* Ephemeral=yes in the settings file is -x (it narrows: from any file), so the changes are
          * thrown away; the root is prepared accordingly from the start. */
-        if (a.prep.ephemeral) {
-                c.ephemeral = true;
-                c.mask |= SETTING_EPHEMERAL;
-        } else if (a.settings != SETTINGS_NO) {
+        if (a->prep.ephemeral) {
+                c->ephemeral = true;
+                c->mask |= SETTING_EPHEMERAL;
+        } else if (a->settings != SETTINGS_NO) {
                 bool ephemeral, userns;
-                settings_peek(&a, &c, &ephemeral, &userns);
-                if (ephemeral && a.prep.template_dir) {
-                        r = log_error_errno(-EINVAL, "run: the settings file says Ephemeral=yes, which may not be combined with --template=");
-                        goto finish;
-                }
-                if (ephemeral && c.volatile_mode != VOLATILE_NO) {
-                        r = log_error_errno(-EINVAL, "run: the settings file says Ephemeral=yes, which may not be combined with --volatile=");
-                        goto finish;
-                }
-                a.prep.ephemeral = ephemeral;
+                settings_peek(a, c, &ephemeral, &userns);
+                if (ephemeral && a->prep.template_dir)
+                        return log_error_errno(-EINVAL, "run: the settings file says Ephemeral=yes, which may not be combined with --template=");
+                if (ephemeral && c->volatile_mode != VOLATILE_NO)
+                        return log_error_errno(-EINVAL, "run: the settings file says Ephemeral=yes, which may not be combined with --volatile=");
+                a->prep.ephemeral = ephemeral;
                 if (userns)
-                        a.prep.ephemeral_copy = true;
+                        a->prep.ephemeral_copy = true;
         }
-        r = open_root(&a, &c, &owned, &img, &raw_path, &root);
+        return 0;
+}
+
+/* NAME.nspawn for the prepared root, merged into c: its warnings are logged, a refusal fails. */
+static int read_settings(const RunArgs *a, SpawnConfig *c, const PreparedRoot *root) {
+        if (a->settings == SETTINGS_NO)
+                return 0;
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        size_t size = 0;
+        bool trusted = false;
+        int r = settings_find(root->machine, root->parent_fd, root->parent_path, &path, &text, &size, &trusted);
+        if (r < 0 && r != -EINVAL)
+                return log_error_errno(r, "run %s: settings file %s.nspawn: %m", root->machine, root->machine);
+        if (r <= 0)
+                return 0;
+        SpawnConfig s;
+        _cleanup_diag_ Diag diag = DIAG_INIT;
+        r = settings_parse(text, size, &s, &diag);
+        if (r == -E2BIG || r == -EBADMSG)
+                return log_error_errno(r, "run %s: settings file %s: %s", root->machine, path,
+                                       r == -E2BIG ? "too many entries or too long a line" : "contains NUL bytes");
+        if (r < 0) /* -EINVAL: refused, the cause says why */
+                return log_diag_error(r, &diag, "run %s: settings file %s", root->machine, path);
+        r = settings_merge(c, &s, trusted || a->settings == SETTINGS_TRUSTED, path, &diag);
+        spawn_config_done(&s);
         if (r < 0)
-                goto finish;
+                return log_error_errno(r, "run %s: settings file %s: %m", root->machine, path);
+        for (size_t i = 0; i < diag.n_warnings; i++)
+                log_warning("run %s: %s: %s", root->machine, path, diag.warnings[i]);
+        return 0;
+}
 
-        if (a.settings != SETTINGS_NO) {
-                _cleanup_free_ char *path = NULL, *text = NULL;
-                size_t size = 0;
-                bool trusted = false;
-                r = settings_find(root->machine, root->parent_fd, root->parent_path, &path, &text, &size, &trusted);
-                if (r < 0 && r != -EINVAL) {
-                        r = log_error_errno(r, "run %s: settings file %s.nspawn: %m", root->machine, root->machine);
-                        goto finish;
-                }
-                if (r > 0) {
-                        SpawnConfig s;
-                        _cleanup_strv_free_ char **warnings = NULL;
-                        r = settings_parse(text, size, &s, &warnings);
-                        if (r < 0) {
-                                r = log_error_errno(r, "run %s: settings file %s: %s", root->machine, path,
-                                                    r == -E2BIG ? "too many entries or too long a line"
-                                                    : r == -EBADMSG ? "contains NUL bytes"
-                                                    : r == -EINVAL && warnings ? warnings[strv_length(warnings) - 1] /* refused */
-                                                                    : strerror(-r));
-                                goto finish;
-                        }
-                        r = settings_merge(&c, &s, trusted || a.settings == SETTINGS_TRUSTED, path, &warnings);
-                        spawn_config_done(&s);
-                        if (r < 0) {
-                                r = log_error_errno(r, "run %s: settings file %s: %m", root->machine, path);
-                                goto finish;
-                        }
-                        for (char **w = warnings; w && *w; w++)
-                                log_warning("run %s: %s: %s", root->machine, path, *w);
-                }
-        }
-
+/* Once the settings file is merged: what it may not change any more, what the root imposes,
+ * and what nspawn refuses. */
+static int check_run_config(const RunArgs *a, SpawnConfig *c, const PreparedRoot *root) {
         /* Ephemeral= was honoured before the root was prepared (settings_peek()); a file that
          * says so only now (it changed meanwhile) is refused rather than ignored. */
-        if (c.ephemeral && !a.prep.ephemeral) {
-                r = log_error_errno(-ESTALE, "run %s: the settings file says Ephemeral=yes, but the root was prepared without it "
-                                    "(the file changed, or --template= made the directory)",
-                                    root->machine);
-                goto finish;
-        }
-        if (a.prep.ephemeral && c.volatile_mode != VOLATILE_NO) {
-                r = log_error_errno(-EINVAL, "run %s: --ephemeral (or Ephemeral=yes) may not be combined with Volatile= of the settings file",
-                                    root->machine);
-                goto finish;
-        }
+        if (c->ephemeral && !a->prep.ephemeral)
+                return log_error_errno(-ESTALE, "run %s: the settings file says Ephemeral=yes, but the root was prepared without it "
+                                       "(the file changed, or --template= made the directory)",
+                                       root->machine);
+        if (a->prep.ephemeral && c->volatile_mode != VOLATILE_NO)
+                return log_error_errno(-EINVAL, "run %s: --ephemeral (or Ephemeral=yes) may not be combined with Volatile= of the settings file",
+                                       root->machine);
 
         /* A read-only image (its flag or mode, verity) runs read-only whatever a settings file
          * says, as with systemd-nspawn (-M of a read-only image is --read-only unless -x). The
          * volatile modes never write the image anyway. */
-        if (root->read_only && c.volatile_mode == VOLATILE_NO)
-                c.read_only = true;
+        if (root->read_only && c->volatile_mode == VOLATILE_NO)
+                c->read_only = true;
 
-        if ((r = check_os_tree(&a, &c, root)) < 0)
-                goto finish;
+        int r = check_os_tree(a, c, root);
+        if (r < 0)
+                return r;
 
         /* As nspawn: ambient capabilities come out of the bounding set, never on top of it. */
-        uint64_t outside = c.ambient_caps & ~spawn_config_capabilities(&c);
+        uint64_t outside = c->ambient_caps & ~spawn_config_capabilities(c);
         if (outside) {
                 unsigned cap = (unsigned) __builtin_ctzll(outside);
-                r = log_error_errno(-EINVAL, "run %s: ambient capability %s is not in the container's bounding set (add it with --capability=)",
-                                    root->machine, capability_to_name(cap) ?: "?");
-                goto finish;
+                return log_error_errno(-EINVAL, "run %s: ambient capability %s is not in the container's bounding set (add it with --capability=)",
+                                       root->machine, capability_to_name(cap) ?: "?");
         }
+        return 0;
+}
+
+int verb_run(int argc, char *argv[]) {
+        SpawnConfig c;
+        spawn_config_init(&c);
+        /* cowpen run is the one process of its own: raw images may move it into a mount namespace. */
+        RunArgs a = { .settings = SETTINGS_YES, .prep.raw_images = true };
+        /* Declared before the first goto: cleanup must never see an uninitialized pointer. */
+        _cleanup_(prepared_root_freep) PreparedRoot *root = NULL;
+        int r = parse_run_argv(argc, argv, &c, &a);
+        if (r < 0)
+                goto finish;
+        if ((r = prepare_run(&a, &c)) < 0)
+                goto finish;
+        r = open_root(&a, &c, &root);
+        if (r < 0)
+                goto finish;
+        if ((r = read_settings(&a, &c, root)) < 0 || (r = check_run_config(&a, &c, root)) < 0)
+                goto finish;
 
         for (;;) {
-                _cleanup_free_ char *error = NULL;
-                r = spawn_run(&c, root, &error);
+                _cleanup_diag_ Diag diag = DIAG_INIT;
+                r = spawn_run(&c, root, &diag);
                 if (r < 0) {
-                        r = log_error_errno(r, "run %s: %s", root->machine, error ?: strerror(-r));
+                        r = log_diag_error(r, &diag, "run %s", root->machine);
                         break;
                 }
                 if (r != SPAWN_STATUS_REBOOT)
                         break;
                 /* A reboot inside: the container starts again; with -x on a fresh copy. */
                 if (a.prep.ephemeral) {
-                        owned = prepared_root_free(owned);
-                        spawn_image_done(&img);
-                        if ((r = open_root(&a, &c, &owned, &img, &raw_path, &root)) < 0)
+                        root = prepared_root_free(root);
+                        if ((r = open_root(&a, &c, &root)) < 0)
                                 break;
                 }
         }
 finish:
-        spawn_image_done(&img);
         spawn_config_done(&c);
         return r;
 }

@@ -435,7 +435,7 @@ static int export_common(int argc, char *argv[], bool tar) {
                 if (c == ARG_FORCE)
                         force = true;
                 else if (c == ARG_FORMAT) {
-                        if (compress_type_from_string(optarg, &format) < 0)
+                        if ((format = compress_type_from_string(optarg)) < 0)
                                 return log_usage("%s: --format=%s: expected xz, gzip, zstd, bzip2 or uncompressed", verb, optarg);
                         have_format = true;
                 } else if ((r = parse_global_option(c, optarg, tar ? help_export_tar : help_export_raw)) != 0)

@@ -1,25 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
-#include <linux/fs.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
-#include <sys/xattr.h>
 
-#include "atomic-file.h"
 #include "fd-util.h"
 #include "image.h"
 #include "util.h"
+#include "uuid-util.h"
 #include "verbs.h"
 #include "verity.h"
 
 /* The verity verbs: verity-format, verity-sign, verity-verify. IMAGE is a file path (a raw image,
  * a block device, or any file), or the name of a raw image in the image root (NAME.raw) when no
- * such file exists here; sidecars are found next to it (SPEC.md). */
-
-#define ROOT_HASH_FILE_MAX 1024U /* IMAGE.roothash: hex plus perhaps a newline */
+ * such file exists here; sidecars are found next to it (SPEC.md). This file parses, names the
+ * files (verity-sidecar.c finds them), calls src/verity (verity-ops.c does the work) and prints. */
 
 enum {
         ARG_VERITY_DATA = ARG_VERB_BASE,
@@ -73,28 +67,6 @@ static int parse_u32_block_size(const char *verb, const char *opt, const char *a
                 return log_usage("%s: --%s=%s: expected a power of two from %u to %u", verb, opt, arg,
                         VERITY_BLOCK_SIZE_MIN, VERITY_BLOCK_SIZE_MAX);
         *ret = (uint32_t) v;
-        return 0;
-}
-
-static int parse_uuid(const char *s, uint8_t ret[16]) {
-        uint8_t u[16];
-        size_t n = 0;
-        for (const char *p = s; *p; p++) {
-                if (*p == '-')
-                        continue;
-                if (n >= 32 || !p[1])
-                        return -EINVAL;
-                char h[3] = {p[0], p[1], 0};
-                char *end;
-                if (!strchr("0123456789abcdefABCDEF", h[0]) || !strchr("0123456789abcdefABCDEF", h[1]))
-                        return -EINVAL;
-                u[n / 2] = (uint8_t) strtoul(h, &end, 16);
-                n += 2;
-                p++;
-        }
-        if (n != 32)
-                return -EINVAL;
-        memcpy(ret, u, 16);
         return 0;
 }
 
@@ -154,7 +126,7 @@ static int parse_tree_option(const char *verb, int c, const char *arg, TreeArgs 
                 a->hash_offset_given = true;
                 return 0;
         case ARG_UUID:
-                if (parse_uuid(arg, a->params.uuid) < 0)
+                if (uuid_from_string(arg, a->params.uuid) < 0)
                         return log_usage("%s: --uuid=%s: expected a UUID", verb, arg);
                 a->uuid_given = true;
                 a->pins |= VERITY_PIN_UUID;
@@ -176,64 +148,38 @@ static int parse_tree_option(const char *verb, int c, const char *arg, TreeArgs 
         }
 }
 
-static int fd_size(int fd, uint64_t *ret) {
-        struct stat st;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (S_ISREG(st.st_mode)) {
-                *ret = (uint64_t) st.st_size;
+/* IMAGE as given: a path when it names something here (or contains a slash), else a raw image of
+ * the image root, as machinectl would take the name (image_raw_ref_open() holds it locked while
+ * *ref lives). */
+static int resolve_image(const char *verb, const char *arg, ImageRawRef *ref, const char **ret_path) {
+        if (strchr(arg, '/') || access(arg, F_OK) >= 0 || !image_name_is_valid(arg)) {
+                *ret_path = arg;
                 return 0;
         }
-        if (S_ISBLK(st.st_mode)) {
-                uint64_t s;
-                if (ioctl(fd, BLKGETSIZE64, &s) < 0)
-                        return -errno;
-                *ret = s;
-                return 1;
-        }
-        return -EBADFD;
-}
-
-/* IMAGE as given: a path when it names something here (or contains a slash), else a raw image of
- * the image root, as machinectl would take the name; that one is held with a shared lock so that
- * it is not removed or renamed under us (the root stays open as long as the lock needs it). */
-typedef struct Target {
-        ImageRoot *root;
-        ImageLock lock;
-        char *path;
-} Target;
-#define TARGET_NULL ((Target){.lock = IMAGE_LOCK_NULL})
-
-static void target_done(Target *t) {
-        image_lock_release(&t->lock);
-        image_root_free(t->root);
-        free(t->path);
-        *t = TARGET_NULL;
-}
-
-static int resolve_image(const char *verb, const char *arg, Target *t) {
-        int r;
-        if (strchr(arg, '/') || access(arg, F_OK) >= 0 || !image_name_is_valid(arg)) {
-                t->path = strdup(arg);
-                return t->path ? 0 : log_oom();
-        }
-        if (image_root_open(arg_global.image_root, false, &t->root) < 0)
+        _cleanup_diag_ Diag d = DIAG_INIT;
+        int r = image_raw_ref_open(arg_global.image_root, arg, ref, &d);
+        if (r < 0 && d.object)
                 return log_error_errno(
                         -ENOENT, "%s %s: no such file, and no image root %s", verb, arg, arg_global.image_root);
-        _cleanup_(image_freep) Image *i = NULL;
-        r = image_find(t->root, arg, &i);
         if (r == -ENOENT)
                 return log_error_errno(r, "%s %s: no such file or image", verb, arg);
+        if (r < 0 && d.cause)
+                return log_error_errno(r, "%s %s: %s", verb, arg, d.cause);
         if (r < 0)
                 return log_image_error(r, verb, arg);
-        if (i->type != IMAGE_RAW)
-                return log_error_errno(-EMEDIUMTYPE, "%s %s: image is a %s, not a raw image", verb, arg,
-                        image_type_to_string(i->type));
-        r = image_lock(t->root, i->name, false, &t->lock);
-        if (r < 0)
-                return log_image_error(r, verb, arg);
-        t->path = strdup(i->path);
-        return t->path ? 0 : log_oom();
+        *ret_path = ref->path;
+        return 0;
+}
+
+/* The one line for a failed verity operation on image (verity-ops.c's diag: OBJECT: CAUSE). */
+static int log_verity_error(int r, Diag *d, const char *verb, const char *image) {
+        if (d->cause)
+                return log_error_errno(r, "%s %s: %s", verb, image, diag_message(d));
+        if (d->object)
+                return log_error_errno(r, "%s %s: %s: %m", verb, image, d->object);
+        if (r == -ENOMEM && !diag_failed(d))
+                return log_oom();
+        return log_error_errno(r, "%s %s: %m", verb, image);
 }
 
 static const char help_format[] =
@@ -271,58 +217,11 @@ int verb_verity_format(int argc, char *argv[]) {
         }
         if ((r = check_args("verity-format", argc - optind, 1, 1)) < 0)
                 return r;
-        _cleanup_(target_done) Target target = TARGET_NULL;
-        if ((r = resolve_image("verity-format", argv[optind], &target)) < 0)
+        _cleanup_(image_raw_ref_done) ImageRawRef target = IMAGE_RAW_REF_NULL;
+        const char *image;
+        if ((r = resolve_image("verity-format", argv[optind], &target, &image)) < 0)
                 return r;
-        const char *image = target.path;
         bool one_file = a.hash_offset_given && !a.verity_data;
-
-        /* Files and block devices only, checked before open(): a FIFO would block it forever. */
-        _cleanup_close_ int data_fd = open_checked(AT_FDCWD, image, one_file ? O_RDWR : O_RDONLY, OPEN_REGULAR | OPEN_BLOCK, NULL);
-        if (data_fd == -EBADFD || data_fd == -EISDIR)
-                return log_error_errno(data_fd, "verity-format %s: not a regular file or block device", image);
-        if (data_fd < 0)
-                return log_error_errno(data_fd, "verity-format %s: %m", image);
-        uint64_t size;
-        r = fd_size(data_fd, &size);
-        if (r < 0)
-                return log_error_errno(r, "verity-format %s: not a regular file or block device", image);
-        uint64_t avail = one_file ? MIN(size, a.hash_offset) : size;
-        uint32_t bs = a.params.data_block_size;
-        if (a.params.data_blocks == 0) {
-                if (avail % bs != 0)
-                        return log_error_errno(-EINVAL,
-                                "verity-format %s: data size %" PRIu64
-                                " is not a multiple of the data block size %" PRIu32
-                                " (the tail would be unprotected)",
-                                image, avail, bs);
-                if (avail == 0)
-                        return log_error_errno(-EINVAL, "verity-format %s: no data to protect", image);
-                if (avail / bs > VERITY_DATA_BLOCKS_MAX)
-                        return log_error_errno(-EFBIG, "verity-format %s: more than %" PRIu64 " data blocks", image,
-                                (uint64_t) VERITY_DATA_BLOCKS_MAX);
-                a.params.data_blocks = avail / bs;
-        } else if (a.params.data_blocks > avail / bs)
-                return log_error_errno(-EINVAL,
-                        "verity-format %s: --data-blocks=%" PRIu64 " exceeds the %" PRIu64 " blocks there", image,
-                        a.params.data_blocks, avail / bs);
-        if (one_file && a.params.data_blocks * bs != a.hash_offset)
-                return log_error_errno(-EINVAL,
-                        "verity-format %s: --hash-offset=%" PRIu64 " must equal the data size %" PRIu64
-                        " (bytes between would be unprotected)",
-                        image, a.hash_offset, a.params.data_blocks * bs);
-        r = verity_params_randomize(&a.params, !a.salt_given, !a.uuid_given);
-        if (r < 0)
-                return log_error_errno(r, "verity-format %s: random bytes: %m", image);
-        const char *field = NULL;
-        if ((r = verity_params_validate(&a.params, &field)) < 0)
-                return log_error_errno(r, "verity-format %s: bad %s", image, field);
-        VerityGeometry g;
-        r = verity_geometry(&a.params, !a.no_superblock, a.hash_offset, &g);
-        if (r < 0)
-                return log_error_errno(r,
-                        "verity-format %s: --hash-offset=%" PRIu64 " does not fit the hash block size", image,
-                        a.hash_offset);
 
         _cleanup_free_ char *sidecar = NULL, *roothash_path = NULL;
         if ((r = verity_sidecar_path(image, ".roothash", &roothash_path)) < 0)
@@ -334,154 +233,30 @@ int verb_verity_format(int argc, char *argv[]) {
                 hash_path = sidecar;
         }
 
-        /* A new regular hash file is built under a temporary name; an existing block device, a
-         * tree at an offset or inside IMAGE is written in place (there is nothing to rename). The
-         * tree file must never be IMAGE itself unless asked for with --hash-offset. */
-        AtomicFile af = ATOMIC_FILE_NULL;
-        _cleanup_close_ int own_hash_fd = -EBADF;
-        int hash_fd;
-        struct stat st, dst;
-        bool atomic = false;
-        if (fstat(data_fd, &dst) < 0)
-                return log_error_errno(-errno, "verity-format %s: %m", image);
-        if (one_file)
-                hash_fd = data_fd;
-        else {
-                bool exists = stat(hash_path, &st) >= 0;
-                if (exists && st.st_dev == dst.st_dev && st.st_ino == dst.st_ino &&
-                        a.hash_offset < a.params.data_blocks * bs)
-                        return log_error_errno(-ERANGE, "verity-format %s: the tree in %s would overwrite the data",
-                                image, hash_path);
-                if (a.hash_offset == 0 && (!exists || S_ISREG(st.st_mode))) {
-                        r = atomic_file_open(hash_path, 0644, ATOMIC_FILE_SYNC, &af);
-                        if (r < 0)
-                                return log_error_errno(r, "verity-format %s: %s: %m", image, hash_path);
-                        hash_fd = af.fd;
-                        atomic = true;
-                } else {
-                        /* An existing tree file or device is checked before open() (a FIFO would
-                         * block it forever); a missing one is made. */
-                        own_hash_fd = exists ? open_checked(AT_FDCWD, hash_path, O_RDWR, OPEN_REGULAR | OPEN_BLOCK, NULL)
-                                             : RET_NERRNO(open(hash_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0644));
-                        if (own_hash_fd == -EBADFD || own_hash_fd == -EISDIR)
-                                return log_error_errno(own_hash_fd, "verity-format %s: %s: not a regular file or block device",
-                                                       image, hash_path);
-                        if (own_hash_fd < 0)
-                                return log_error_errno(own_hash_fd, "verity-format %s: %s: %m", image, hash_path);
-                        hash_fd = own_hash_fd;
-                }
-        }
-
-        VerityLocation loc = {
-                .data_fd = data_fd,
-                .hash_fd = hash_fd,
-                .hash_offset = a.hash_offset,
+        VerityFormatRequest req = {
+                .data_path = image,
+                .hash_path = hash_path,
+                .root_hash_path = roothash_path,
+                .params = a.params,
+                .random_salt = !a.salt_given,
+                .random_uuid = !a.uuid_given,
                 .superblock = !a.no_superblock,
+                .hash_offset = a.hash_offset,
+                .threads = a.threads,
         };
-        uint8_t root[VERITY_DIGEST_SIZE_MAX];
-        r = verity_tree_build(&loc, &a.params, a.threads, root);
-        if (r >= 0 && !atomic && fsync(hash_fd) < 0)
-                r = -errno;
-        if (r >= 0 && atomic)
-                r = atomic_file_commit(&af);
-        atomic_file_done(&af); /* removes the temporary file unless committed */
-        if (r == -EINTR)
-                return log_error_errno(r, "verity-format %s: interrupted, nothing was kept", image);
-        if (r == -ERANGE)
-                return log_error_errno(r, "verity-format %s: the tree would overwrite the data", image);
-        if (r < 0)
-                return log_error_errno(r, "verity-format %s: %s: %m", image, hash_path ?: image);
-
-        _cleanup_free_ char *hex = hexmem(root, g.digest_size);
-        if (!hex)
-                return log_oom();
-        r = write_file_atomic(roothash_path, hex, strlen(hex), 0644, ATOMIC_FILE_SYNC);
-        if (r < 0)
-                return log_error_errno(r, "verity-format %s: %s: %m", image, roothash_path);
+        _cleanup_diag_ Diag d = DIAG_INIT;
+        _cleanup_free_ char *hex = NULL;
+        if ((r = verity_format(&req, &hex, &d)) < 0)
+                return log_verity_error(r, &d, "verity-format", image);
         printf("%s\n", hex);
         return 0;
 }
 
-/* The root hash, found as systemd-nspawn finds it: --root-hash, the user.verity.roothash xattr of
- * IMAGE, IMAGE.roothash. Returns 1 and the text when found, 0 when none. */
-static int find_root_hash(const char *image, int data_fd, const char *given, char **ret, char **ret_source) {
-        if (given) {
-                char *t = strdup(given), *s = strdup("--root-hash");
-                if (!t || !s) {
-                        free(t);
-                        free(s);
-                        return -ENOMEM;
-                }
-                *ret = t;
-                *ret_source = s;
-                return 1;
-        }
-        char buf[VERITY_ROOT_HASH_HEX_MAX + 2];
-        ssize_t n = fgetxattr(data_fd, "user.verity.roothash", buf, sizeof(buf) - 1);
-        if (n >= 0) {
-                buf[n] = 0;
-                *ret = strdup(buf);
-                *ret_source = strdup("xattr user.verity.roothash");
-                return *ret && *ret_source ? 1 : -ENOMEM;
-        }
-        if (errno != ENODATA && errno != ENOTSUP && errno != EOPNOTSUPP)
-                return errno == ERANGE ? -EFBIG : -errno;
-        _cleanup_free_ char *path = NULL;
-        if (verity_sidecar_path(image, ".roothash", &path) < 0)
-                return -ENOMEM;
-        _cleanup_free_ char *text = NULL;
-        size_t size;
-        int r = read_file_at(AT_FDCWD, path, 0, ROOT_HASH_FILE_MAX, &text, &size);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
-                return r;
-        if (size > 0 && text[size - 1] == '\n') /* as systemd reads it: one line */
-                text[--size] = 0;
-        *ret = TAKE_PTR(text);
-        *ret_source = TAKE_PTR(path);
-        return 1;
-}
-
-/* A signature file: DER PKCS#7, or the Discoverable Partitions JSON ("{…"), or "base64:…" as
- * systemd-nspawn's --root-hash-sig= takes it. */
-static int load_signature(const char *arg, void **ret, size_t *ret_size, VeritySigJson *ret_json) {
-        if (startswith(arg, "base64:")) {
-                _cleanup_free_ char *j = NULL;
-                /* Reuse the JSON decoder's base64 checks by wrapping it. */
-                const char *b = arg + STRLEN("base64:");
-                if (strlen(b) > VERITY_SIG_SIZE_MAX * 2)
-                        return -EFBIG;
-                j = strjoin("{\"rootHash\":\"0000000000000000000000000000000000000000\",\"signature\":\"", b, "\"}");
-                if (!j)
-                        return -ENOMEM;
-                VeritySigJson tmp = {};
-                int r = verity_sig_json_parse(j, strlen(j), &tmp);
-                if (r < 0)
-                        return r;
-                *ret = TAKE_PTR(tmp.p7s);
-                *ret_size = tmp.p7s_size;
-                verity_sig_json_done(&tmp);
-                return 0;
-        }
-        _cleanup_free_ char *buf = NULL;
-        size_t size;
-        int r = read_file_at(AT_FDCWD, arg, 0, VERITY_SIG_JSON_SIZE_MAX, &buf, &size);
-        if (r < 0)
-                return r;
-        if (size > 0 && buf[0] == '{') {
-                r = verity_sig_json_parse(buf, size, ret_json);
-                if (r < 0)
-                        return r;
-                *ret = NULL;
-                *ret_size = 0;
-                return 1;
-        }
-        if (size > VERITY_SIG_SIZE_MAX)
-                return -EFBIG;
-        *ret = TAKE_PTR(buf);
-        *ret_size = size;
-        return 0;
+/* Where the root hash came from, for messages: --root-hash, the xattr, or the IMAGE.roothash read. */
+static const char *root_hash_source(const VeritySidecars *s) {
+        return s->root_hash_source == VERITY_SOURCE_GIVEN   ? "--root-hash"
+               : s->root_hash_source == VERITY_SOURCE_XATTR ? "xattr user.verity.roothash"
+                                                            : s->root_hash_path;
 }
 
 /* --root-hash= and --root-hash-sig=base64:… are checked when the command line is parsed: text
@@ -504,9 +279,7 @@ int check_root_hash_sig_arg(const char *verb, const char *arg) {
                 return 0; /* a file, read when it is needed */
         _cleanup_free_ void *sig = NULL;
         size_t size;
-        VeritySigJson j = {};
-        int r = load_signature(arg, &sig, &size, &j);
-        verity_sig_json_done(&j);
+        int r = verity_signature_from_base64(arg, &sig, &size);
         if (r == -ENOMEM)
                 return log_oom();
         if (r < 0)
@@ -572,32 +345,38 @@ int verb_verity_verify(int argc, char *argv[]) {
         }
         if ((r = check_args("verity-verify", argc - optind, 1, 1)) < 0)
                 return r;
-        _cleanup_(target_done) Target target = TARGET_NULL;
-        if ((r = resolve_image("verity-verify", argv[optind], &target)) < 0)
+        _cleanup_(image_raw_ref_done) ImageRawRef target = IMAGE_RAW_REF_NULL;
+        const char *image;
+        if ((r = resolve_image("verity-verify", argv[optind], &target, &image)) < 0)
                 return r;
-        const char *image = target.path;
         bool one_file = a.hash_offset_given && !a.verity_data;
 
-        _cleanup_close_ int data_fd = open_checked(AT_FDCWD, image, O_RDONLY, OPEN_REGULAR | OPEN_BLOCK, NULL);
-        if (data_fd == -EBADFD || data_fd == -EISDIR)
-                return log_error_errno(data_fd, "verity-verify %s: not a regular file or block device", image);
-        if (data_fd < 0)
-                return log_error_errno(data_fd, "verity-verify %s: %m", image);
-        uint64_t data_size;
-        r = fd_size(data_fd, &data_size);
-        if (r < 0)
-                return log_error_errno(r, "verity-verify %s: not a regular file or block device", image);
-        bool data_is_blockdev = r > 0;
+        _cleanup_diag_ Diag d = DIAG_INIT;
+        _cleanup_(verity_verify_done) VerityVerify v = VERITY_VERIFY_NULL;
+        if ((r = verity_verify_open(image, &v, &d)) < 0)
+                return log_verity_error(r, &d, "verity-verify", image);
 
-        _cleanup_free_ char *sidecar = NULL;
-        const char *hash_path = a.verity_data;
-        if (!hash_path && !one_file) {
-                if (verity_sidecar_path(image, ".verity", &sidecar) < 0)
+        /* What is not given is found next to the image (verity-sidecar.c). */
+        _cleanup_(verity_sidecars_done) VeritySidecars found = VERITY_SIDECARS_INIT;
+        _cleanup_diag_ Diag diag = DIAG_INIT;
+        const VeritySidecarQuery query = {
+                .image = image,
+                .image_fd = v.data_fd,
+                .root_hash = arg_root_hash,
+                .root_hash_sig = arg_sig,
+                .verity_data = a.verity_data,
+        };
+        const char *hash_path = NULL;
+        _cleanup_close_ int hash_fd = -EBADF;
+        if (one_file)
+                hash_fd = RET_NERRNO(fcntl(v.data_fd, F_DUPFD_CLOEXEC, 3));
+        else {
+                r = verity_sidecars_find(&query, VERITY_SIDECAR_HASH_TREE, &found, &diag);
+                if (r == -ENOMEM && !diag.object)
                         return log_oom();
-                hash_path = sidecar;
+                hash_path = found.hash_path ?: diag.object;
+                hash_fd = r < 0 ? r : found.hash_fd >= 0 ? TAKE_FD(found.hash_fd) : -ENOENT;
         }
-        _cleanup_close_ int hash_fd = one_file ? RET_NERRNO(fcntl(data_fd, F_DUPFD_CLOEXEC, 3))
-                                               : open_checked(AT_FDCWD, hash_path, O_RDONLY, OPEN_REGULAR | OPEN_BLOCK, NULL);
         if (hash_fd < 0) {
                 if (hash_fd == -ENOENT && !a.verity_data)
                         return log_error_errno(-ENOENT,
@@ -607,163 +386,57 @@ int verb_verity_verify(int argc, char *argv[]) {
                                                image, hash_path);
                 return log_error_errno(hash_fd, "verity-verify %s: %s: %m", image, hash_path ?: image);
         }
-        const char *hash_name = hash_path ?: image;
-
-        /* Parameters: from the (untrusted) superblock, checked against what the caller pinned, or
-         * from the options. */
-        VerityParams p;
-        const char *field = NULL;
-        if (!a.no_superblock) {
-                r = verity_superblock_read(hash_fd, a.hash_offset, &p, &field);
-                if (r == -EBADMSG)
-                        return log_error_errno(
-                                r, "verity-verify %s: superblock of %s: bad %s", image, hash_name, field);
-                if (r < 0)
-                        return log_error_errno(r, "verity-verify %s: superblock of %s: %m", image, hash_name);
-                r = verity_params_check_pinned(&p, &a.params, a.pins, &field);
-                if (r < 0)
-                        return log_error_errno(r, "verity-verify %s: superblock of %s: %s differs from the one given",
-                                image, hash_name, field);
-        } else {
-                p = a.params;
-                if (p.data_blocks == 0) {
-                        uint64_t avail = one_file ? MIN(data_size, a.hash_offset) : data_size;
-                        p.data_blocks = avail / p.data_block_size;
-                }
-                if ((r = verity_params_validate(&p, &field)) < 0)
-                        return log_error_errno(r, "verity-verify %s: bad %s", image, field);
-        }
-
-        /* Every byte of the data must be covered: a tail outside the tree would be unprotected. */
-        uint64_t covered = p.data_blocks * p.data_block_size;
-        if (one_file ? covered != a.hash_offset : (data_is_blockdev ? data_size < covered : data_size != covered))
-                return log_error_errno(-EBADMSG,
-                        "verity-verify %s: data size %" PRIu64 " does not match the %" PRIu64 " blocks of %" PRIu32
-                        " bytes the tree protects",
-                        image, one_file ? a.hash_offset : data_size, p.data_blocks, p.data_block_size);
-        VerityGeometry g;
-        r = verity_geometry(&p, !a.no_superblock, a.hash_offset, &g);
-        if (r < 0)
-                return log_error_errno(r, "verity-verify %s: tree geometry: %m", image);
-        uint64_t hash_size;
-        if ((r = fd_size(hash_fd, &hash_size)) < 0)
-                return log_error_errno(
-                        r, "verity-verify %s: %s: not a regular file or block device", image, hash_name);
-        if (hash_size < g.hash_end)
-                return log_error_errno(-EBADMSG, "verity-verify %s: %s is %" PRIu64 " bytes, the tree needs %" PRIu64,
-                        image, hash_name, hash_size, g.hash_end);
+        const VerityVerifyRequest req = {
+                .params = a.params,
+                .pins = a.pins,
+                .superblock = !a.no_superblock,
+                .tree_in_data = one_file,
+                .hash_offset = a.hash_offset,
+                .threads = a.threads,
+        };
+        if ((r = verity_verify_load_tree(&v, TAKE_FD(hash_fd), hash_path ?: image, &req, &d)) < 0)
+                return log_verity_error(r, &d, "verity-verify", image);
 
         /* The signature, if given or found; a JSON signature may also carry the root hash. */
-        _cleanup_free_ void *sig = NULL;
-        size_t sig_size = 0;
-        VeritySigJson sj = {};
-        _cleanup_free_ char *sig_path = NULL;
-        const char *sig_name = arg_sig;
-        if (!arg_sig) {
-                if (verity_sidecar_path(image, ".roothash.p7s", &sig_path) < 0)
-                        return log_oom();
-                if (access(sig_path, F_OK) >= 0)
-                        sig_name = sig_path;
-        }
-        if (sig_name) {
-                r = load_signature(sig_name, &sig, &sig_size, &sj);
-                if (r < 0)
-                        return log_error_errno(r, "verity-verify %s: signature %s: %s", image, sig_name,
-                                r == -EBADMSG ? "malformed"
-                                : r == -EFBIG ? "too large"
-                                              : strerror(-r));
-                if (r > 0) {
-                        sig = TAKE_PTR(sj.p7s);
-                        sig_size = sj.p7s_size;
-                }
-        }
+        r = verity_sidecars_find(&query, VERITY_SIDECAR_SIGNATURE | VERITY_SIDECAR_SIGNATURE_JSON, &found, &diag);
+        if (r == -ENOMEM && !diag.object)
+                return log_oom();
+        if (r < 0)
+                return log_error_errno(r, "verity-verify %s: signature %s: %s", image, diag.object ?: arg_sig,
+                        r == -EBADMSG ? "malformed"
+                        : r == -EFBIG ? "too large"
+                                      : strerror(-r));
+        const VerityVerifySignature sig = {
+                .p7s = found.sig,
+                .p7s_size = found.sig_size,
+                .root_hash_hex = found.sig_json.root_hash_hex,
+                .fingerprint_hex = found.sig_json.fingerprint_hex,
+                .name = arg_sig ?: found.sig_path,
+        };
 
-        _cleanup_free_ char *root_text = NULL, *root_source = NULL;
-        r = find_root_hash(image, data_fd, arg_root_hash, &root_text, &root_source);
-        if (r < 0) {
-                verity_sig_json_done(&sj);
+        r = verity_sidecars_find(&query, VERITY_SIDECAR_ROOT_HASH, &found, &diag);
+        if (r < 0)
                 return log_error_errno(r, "verity-verify %s: root hash: %m", image);
+        const char *root_text = found.root_hash, *root_source = root_hash_source(&found);
+        if (!root_text && sig.root_hash_hex) {
+                root_text = sig.root_hash_hex;
+                root_source = sig.name;
         }
-        if (r == 0 && sj.root_hash_hex) {
-                root_text = strdup(sj.root_hash_hex);
-                root_source = strdup(sig_name);
-                if (!root_text || !root_source)
-                        return log_oom();
-        }
-        if (!root_text) {
-                verity_sig_json_done(&sj);
+        if (!root_text)
                 return log_error_errno(-ENOKEY,
                         "verity-verify %s: no root hash (give --root-hash= or provide %s.roothash)", image, image);
-        }
-        uint8_t root[VERITY_DIGEST_SIZE_MAX];
-        size_t root_size;
-        r = verity_root_hash_from_hex(root_text, p.hash, root, &root_size);
-        if (r < 0) {
-                verity_sig_json_done(&sj);
-                return log_error_errno(r, "verity-verify %s: root hash from %s is not %zu bytes of hex for %s", image,
-                        root_source, verity_hash_digest_size(p.hash), verity_hash_to_string(p.hash));
-        }
-        _cleanup_free_ char *root_hex = hexmem(root, root_size);
-        if (!root_hex) {
-                verity_sig_json_done(&sj);
-                return log_oom();
-        }
-        if (sj.root_hash_hex && !streq(sj.root_hash_hex, root_hex)) {
-                verity_sig_json_done(&sj);
-                return log_error_errno(-EBADMSG, "verity-verify %s: signature %s: signs root hash %s, not %s", image,
-                        sig_name, sj.root_hash_hex, root_hex);
-        }
 
-        _cleanup_free_ char *signer = NULL;
-        if (sig) {
-                _cleanup_strv_free_ char **dirs = NULL;
-                if (verity_cert_dirs(arg_certs, &dirs) < 0)
-                        return log_oom();
-                r = verity_sig_verify(root_hex, sig, sig_size, dirs, sj.fingerprint_hex, &signer);
-                verity_sig_json_done(&sj);
-                if (r == -ENOKEY)
-                        return log_error_errno(r,
-                                "verity-verify %s: signature %s: not signed by a trusted certificate (%s)", image,
-                                sig_name,
-                                arg_certs
-                                        ?: "/etc/verity.d, /run/verity.d, /usr/local/lib/verity.d, /usr/lib/verity.d");
-                if (r == -EKEYREJECTED)
-                        return log_error_errno(r, "verity-verify %s: signature %s: does not verify over root hash %s",
-                                image, sig_name, root_hex);
-                if (r == -EBADMSG)
-                        return log_error_errno(r,
-                                "verity-verify %s: signature %s: malformed (not DER PKCS#7 with detached content)",
-                                image, sig_name);
-                if (r < 0)
-                        return log_error_errno(r, "verity-verify %s: signature %s: %m", image, sig_name);
-        }
-        verity_sig_json_done(&sj);
-
-        VerityLocation loc = {
-                .data_fd = data_fd,
-                .hash_fd = hash_fd,
-                .hash_offset = a.hash_offset,
-                .superblock = !a.no_superblock,
-        };
-        VerityFailure f = {};
-        r = verity_tree_verify(&loc, &p, root, root_size, a.threads, &f);
-        if (r == -EBADMSG) {
-                char buf[VERITY_FAILURE_STRING_MAX];
-                return log_error_errno(
-                        r, "verity-verify %s: %s", image, verity_failure_to_string(&f, buf, sizeof(buf)));
-        }
-        if (r == -EINTR)
-                return log_error_errno(r, "verity-verify %s: interrupted", image);
-        if (r == -EIO)
-                return log_error_errno(r, "verity-verify %s: read error or file shorter than the tree says", image);
+        _cleanup_free_ char *root_hex = NULL, *signer = NULL;
+        r = verity_verify_check(&v, root_text, root_source, &sig, arg_certs, &root_hex, &signer, &d);
         if (r < 0)
-                return log_error_errno(r, "verity-verify %s: %m", image);
+                return log_verity_error(r, &d, "verity-verify", image);
 
         if (!arg_global.quiet) {
                 if (signer)
                         printf("%s: verified, root hash %s, signed by %s\n", image, root_hex, signer);
                 else
-                        printf("%s: verified, root hash %s%s\n", image, root_hex, sig ? ", signed" : " (unsigned)");
+                        printf("%s: verified, root hash %s%s\n", image, root_hex,
+                                sig.p7s ? ", signed" : " (unsigned)");
         }
         return 0;
 }
@@ -820,68 +493,41 @@ int verb_verity_sign(int argc, char *argv[]) {
                 return r;
         if (!arg_key || !arg_cert)
                 return log_usage("verity-sign: --private-key= and --certificate= are required");
-        _cleanup_(target_done) Target target = TARGET_NULL;
-        if ((r = resolve_image("verity-sign", argv[optind], &target)) < 0)
+        _cleanup_(image_raw_ref_done) ImageRawRef target = IMAGE_RAW_REF_NULL;
+        const char *image;
+        if ((r = resolve_image("verity-sign", argv[optind], &target, &image)) < 0)
                 return r;
-        const char *image = target.path;
 
         _cleanup_close_ int data_fd = open_checked(AT_FDCWD, image, O_RDONLY, OPEN_REGULAR | OPEN_BLOCK, NULL);
         if ((data_fd == -EBADFD || data_fd == -EISDIR) && !arg_root_hash)
                 return log_error_errno(data_fd, "verity-sign %s: not a regular file or block device", image);
         if (data_fd < 0 && !arg_root_hash)
                 return log_error_errno(data_fd, "verity-sign %s: %m", image);
-        _cleanup_free_ char *root_text = NULL, *root_source = NULL;
-        r = find_root_hash(image, data_fd, arg_root_hash, &root_text, &root_source);
+        _cleanup_(verity_sidecars_done) VeritySidecars found = VERITY_SIDECARS_INIT;
+        const VeritySidecarQuery query = { .image = image, .image_fd = data_fd, .root_hash = arg_root_hash };
+        r = verity_sidecars_find(&query, VERITY_SIDECAR_ROOT_HASH, &found, NULL);
         if (r < 0)
                 return log_error_errno(r, "verity-sign %s: root hash: %m", image);
-        if (r == 0)
+        const char *root_text = found.root_hash;
+        const char *root_source = root_hash_source(&found);
+        if (!root_text)
                 return log_error_errno(
                         -ENOKEY, "verity-sign %s: no root hash (give --root-hash= or run verity-format first)", image);
-        size_t len = strlen(root_text);
-        bool ok = len == 40 || len == 64 || len == 128;
-        for (size_t i = 0; ok && i < len; i++)
-                ok = strchr("0123456789abcdefABCDEF", root_text[i]) != NULL;
-        if (!ok)
-                return log_error_errno(-EINVAL,
-                        "verity-sign %s: root hash from %s is not a sha1, sha256 or sha512 hex digest", image,
-                        root_source);
-        for (char *x = root_text; *x; x++)
-                *x = (char) (*x >= 'A' && *x <= 'F' ? *x - 'A' + 'a' : *x);
-
-        _cleanup_free_ char *key = NULL, *cert = NULL;
-        size_t key_size, cert_size;
-        if ((r = read_file_at(AT_FDCWD, arg_key, 0, VERITY_CERT_SIZE_MAX, &key, &key_size)) < 0)
-                return log_error_errno(r, "verity-sign %s: private key %s: %m", image, arg_key);
-        if ((r = read_file_at(AT_FDCWD, arg_cert, 0, VERITY_CERT_SIZE_MAX, &cert, &cert_size)) < 0)
-                return log_error_errno(r, "verity-sign %s: certificate %s: %m", image, arg_cert);
-
-        _cleanup_free_ void *p7s = NULL;
-        size_t p7s_size;
-        r = verity_sig_sign(root_text, key, key_size, cert, cert_size, &p7s, &p7s_size);
-        if (r == -ENOKEY)
-                return log_error_errno(r, "verity-sign %s: private key %s: not a PEM private key", image, arg_key);
-        if (r == -EBADMSG)
-                return log_error_errno(r, "verity-sign %s: certificate %s: not a PEM certificate", image, arg_cert);
-        if (r == -EKEYREJECTED)
-                return log_error_errno(r, "verity-sign %s: private key %s does not belong to certificate %s", image,
-                        arg_key, arg_cert);
-        if (r < 0)
-                return log_error_errno(r, "verity-sign %s: signing: %m", image);
-
         _cleanup_free_ char *out = NULL;
         if (!arg_output && verity_sidecar_path(image, ".roothash.p7s", &out) < 0)
                 return log_oom();
         const char *out_path = arg_output ?: out;
-        if ((r = write_file_atomic(out_path, p7s, p7s_size, 0644, ATOMIC_FILE_SYNC)) < 0)
-                return log_error_errno(r, "verity-sign %s: %s: %m", image, out_path);
-        if (arg_json) {
-                _cleanup_free_ char *json = NULL;
-                r = verity_sig_json_format(root_text, cert, cert_size, p7s, p7s_size, &json);
-                if (r < 0)
-                        return log_error_errno(r, "verity-sign %s: signature JSON: %m", image);
-                if ((r = write_file_atomic(arg_json, json, strlen(json), 0644, ATOMIC_FILE_SYNC)) < 0)
-                        return log_error_errno(r, "verity-sign %s: %s: %m", image, arg_json);
-        }
+        const VeritySignRequest req = {
+                .root_hash_text = root_text,
+                .root_hash_source = root_source,
+                .key_path = arg_key,
+                .cert_path = arg_cert,
+                .output_path = out_path,
+                .json_path = arg_json,
+        };
+        _cleanup_diag_ Diag d = DIAG_INIT;
+        if ((r = verity_sign(&req, &d)) < 0)
+                return log_verity_error(r, &d, "verity-sign", image);
         if (!arg_global.quiet)
                 printf("%s\n", out_path);
         return 0;

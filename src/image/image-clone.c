@@ -8,6 +8,7 @@
 #include "fd-util.h"
 #include "image.h"
 #include "rm-rf.h"
+#include "string-table.h"
 #include "util.h"
 
 /* The clone ladder: btrfs snapshot → reflink copy → plain copy. */
@@ -17,10 +18,7 @@ static const char *const clone_method_table[_CLONE_METHOD_MAX] = {
         [CLONE_REFLINK] = "reflink copy",
         [CLONE_COPY] = "copy",
 };
-
-const char *clone_method_to_string(CloneMethod m) {
-        return m >= 0 && m < _CLONE_METHOD_MAX ? clone_method_table[m] : NULL;
-}
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(clone_method, CloneMethod);
 
 int clone_tree(int src_fd, int dst_dir_fd, const char *dst_name, CloneFlags flags, CloneMethod *ret_method) {
         int r;
@@ -68,7 +66,7 @@ fail:
 }
 
 static int clone_raw(int src_fd, int dst_fd, CloneMethod *ret_method) {
-        int reflinked = copy_file_data(src_fd, dst_fd, true);
+        int reflinked = copy_file_data(src_fd, dst_fd, COPY_FILE_REFLINK);
         if (reflinked < 0)
                 return reflinked;
         struct stat st;
@@ -96,7 +94,7 @@ static int copy_sidecars(ImageRoot *root, const char *src_name, ImageTemp *t) {
                 int r = image_temp_sidecar(t, *s, &dfd);
                 if (r < 0)
                         return r;
-                r = copy_file_data(sfd, dfd, true);
+                r = copy_file_data(sfd, dfd, COPY_FILE_REFLINK);
                 if (r < 0)
                         return r;
         }

@@ -1,76 +1,24 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <blkid.h>
 #include <endian.h>
 #include <fcntl.h>
-#include <linux/fs.h>
-#include <linux/loop.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "copy.h"
 #include "fd-util.h"
 #include "image-dissect.h"
+#include "string-table.h"
 #include "util.h"
+#include "uuid-util.h"
 
 /* See image-dissect.h. Untrusted input: every byte of the image (protective MBR, GPT header and
- * entry array, file system superblocks). Nothing is read before it is bounds-checked against the
- * image size; sizes multiply only after they are checked against their limits, so no product
- * can overflow. */
-
-#define LOOP_ATTACH_ATTEMPTS 64U
-
-static uint32_t crc_table[256];
-
-static void crc_init(void) {
-        for (uint32_t i = 0; i < 256; i++) {
-                uint32_t c = i;
-                for (int k = 0; k < 8; k++)
-                        c = (c & 1) ? 0xEDB88320U ^ (c >> 1) : c >> 1;
-                crc_table[i] = c;
-        }
-}
-
-uint32_t gpt_crc32(const void *buf, size_t size) {
-        if (crc_table[1] == 0)
-                crc_init();
-        const uint8_t *p = buf;
-        uint32_t c = 0xFFFFFFFFU;
-        for (size_t i = 0; i < size; i++)
-                c = crc_table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
-        return c ^ 0xFFFFFFFFU;
-}
-
-void uuid_format(const uint8_t u[16], char buf[static 37]) {
-        snprintf(buf, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2],
-                u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
-}
-
-int uuid_from_string(const char *s, uint8_t ret[16]) {
-        uint8_t u[16];
-        size_t j = 0;
-        for (size_t i = 0; s[i]; i++) {
-                if (s[i] == '-' && (i == 8 || i == 13 || i == 18 || i == 23))
-                        continue;
-                int hi = unhexchar(s[i]), lo = s[i + 1] ? unhexchar(s[i + 1]) : -1;
-                if (hi < 0 || lo < 0 || j >= 16)
-                        return -EINVAL;
-                u[j++] = (uint8_t) (hi << 4 | lo);
-                i++;
-        }
-        if (j != 16)
-                return -EINVAL;
-        memcpy(ret, u, 16);
-        return 0;
-}
-
-/* GPT stores the first three UUID fields little-endian. */
-static void guid_from_disk(const uint8_t d[16], uint8_t u[16]) {
-        u[0] = d[3], u[1] = d[2], u[2] = d[1], u[3] = d[0];
-        u[4] = d[5], u[5] = d[4];
-        u[6] = d[7], u[7] = d[6];
-        memcpy(u + 8, d + 8, 8);
-}
+ * entry array, file system superblocks). libblkid reads the partition tables and names the file
+ * systems; this file is its one user. What libblkid returns is checked against the named limits
+ * and the image's size before it is used, and the GPT header's counts and sizes are checked
+ * before libblkid reads the entry array they describe (libblkid itself allows up to 4 GiB). */
 
 void gpt_table_done(GptTable *t) {
         if (!t)
@@ -95,6 +43,62 @@ static int pread_full(int fd, void *buf, size_t n, uint64_t offset) {
         return 0;
 }
 
+/* A libblkid probe of bytes [offset, offset + size) of fd, through an open file description of
+ * its own: libblkid moves the file offset, and its POSIX_FADV_RANDOM would stay on the file a loop
+ * device is then attached to (no more readahead for the container's reads). */
+typedef struct Probe {
+        blkid_probe pr;
+        int fd;
+} Probe;
+
+#define PROBE_NULL                                                                                                    \
+        { .fd = -EBADF }
+
+static void probe_done(Probe *p) {
+        if (p->pr)
+                blkid_free_probe(p->pr);
+        safe_close(p->fd);
+        *p = (Probe) PROBE_NULL;
+}
+
+static int probe_open(int fd, uint64_t offset, uint64_t size, Probe *ret) {
+        /* A size of 0 would tell libblkid "to the end of the device". */
+        if (size == 0 || offset > INT64_MAX || size > INT64_MAX - offset)
+                return -EINVAL;
+        _cleanup_(probe_done) Probe p = {.pr = blkid_new_probe(), .fd = fd_reopen(fd, O_RDONLY)};
+        if (p.fd < 0)
+                return p.fd;
+        if (!p.pr)
+                return -ENOMEM;
+        errno = 0;
+        if (blkid_probe_set_device(p.pr, p.fd, (blkid_loff_t) offset, (blkid_loff_t) size) != 0)
+                return errno > 0 ? -errno : -EIO;
+        *ret = p;
+        p = (Probe) PROBE_NULL;
+        return 0;
+}
+
+/* The partition table of type ("gpt" or "dos") libblkid finds with sectors of ss bytes, in *ret,
+ * or NULL there when it finds none of that type. The list belongs to the probe. */
+static int probe_partitions(Probe *p, const char *type, uint32_t ss, blkid_partlist *ret) {
+        char *types[] = {(char *) type, NULL};
+        /* No protective MBR needed, as the old parser needed none: the partitions the kernel does
+         * not find then are added with BLKPG (image-loop.c). */
+        if (blkid_probe_set_sectorsize(p->pr, ss) < 0 || blkid_probe_enable_partitions(p->pr, true) < 0 ||
+                blkid_probe_set_partitions_flags(p->pr, BLKID_PARTS_FORCE_GPT | BLKID_PARTS_ENTRY_DETAILS) < 0 ||
+                blkid_probe_filter_partitions_type(p->pr, BLKID_FLTR_ONLYIN, types) < 0)
+                return -ENOMEM;
+        errno = 0;
+        blkid_partlist pl = blkid_probe_get_partitions(p->pr);
+        /* NULL: no table, or a failure libblkid left in errno (a read error, no memory). */
+        if (!pl && (errno == EIO || errno == ENOMEM))
+                return -errno;
+        blkid_parttable tab = pl ? blkid_partlist_get_table(pl) : NULL;
+        const char *t = tab ? blkid_parttable_get_type(tab) : NULL;
+        *ret = t && streq(t, type) ? pl : NULL;
+        return 0;
+}
+
 struct gpt_header {
         char signature[8];
         uint32_t revision;
@@ -112,39 +116,37 @@ struct gpt_header {
         uint32_t entries_crc32;
 } __attribute__((packed));
 
-struct gpt_entry {
-        uint8_t type[16];
-        uint8_t uuid[16];
-        uint64_t first_lba;
-        uint64_t last_lba;
-        uint64_t flags;
-        uint16_t name[GPT_NAME_CHARS];
-} __attribute__((packed));
+/* What of a GPT header the checks around libblkid need. */
+typedef struct GptHeader {
+        uint64_t first_usable, last_usable, entries_lba;
+        uint32_t n_entries, entry_size;
+} GptHeader;
 
-static int gpt_read_sector_size(int fd, uint64_t size, uint32_t ss, GptTable *ret) {
-        if (size < 2 * (uint64_t) ss)
-                return -ENOMSG;
+/* The header at LBA lba (sectors of ss bytes): 0, or -ENOMSG when there is none. */
+static int gpt_header_read(int fd, uint32_t ss, uint64_t lba, struct gpt_header *ret) {
         _cleanup_free_ uint8_t *sector = malloc(ss);
         if (!sector)
                 return -ENOMEM;
-        int r = pread_full(fd, sector, ss, ss);
+        int r = pread_full(fd, sector, ss, lba * ss);
         if (r < 0)
                 return r;
-        struct gpt_header h;
-        memcpy(&h, sector, sizeof(h));
-        if (memcmp(h.signature, "EFI PART", 8) != 0)
+        memcpy(ret, sector, sizeof(*ret));
+        return memcmp(ret->signature, "EFI PART", 8) == 0 ? 0 : -ENOMSG;
+}
+
+/* The primary header's counts, sizes and LBAs against the limits and the image, before libblkid
+ * reads what they describe (the CRCs and the header's own LBA are libblkid's to check). */
+static int gpt_header_check(int fd, uint64_t size, uint32_t ss, GptHeader *ret) {
+        if (size < 2 * (uint64_t) ss)
                 return -ENOMSG;
+        struct gpt_header h;
+        int r = gpt_header_read(fd, ss, 1, &h);
+        if (r < 0)
+                return r;
 
         uint32_t hsize = le32toh(h.header_size);
         if (hsize < GPT_HEADER_SIZE_MIN || hsize > ss)
                 return -EBADMSG;
-        uint32_t crc = le32toh(h.header_crc32);
-        memset(sector + offsetof(struct gpt_header, header_crc32), 0, 4);
-        if (gpt_crc32(sector, hsize) != crc)
-                return -EBADMSG;
-        if (le64toh(h.my_lba) != 1)
-                return -EBADMSG;
-
         uint32_t n = le32toh(h.n_entries), esize = le32toh(h.entry_size);
         if (n > GPT_ENTRIES_MAX || esize > GPT_ENTRY_SIZE_MAX)
                 return -E2BIG;
@@ -159,46 +161,107 @@ static int gpt_read_sector_size(int fd, uint64_t size, uint32_t ss, GptTable *re
                 return -EBADMSG;
         if (first > last || last >= sectors)
                 return -EBADMSG;
+        /* libblkid reads 128-byte entries only, as the kernel does (UEFI allows larger ones). */
+        if (esize != GPT_ENTRY_SIZE)
+                return -EBADMSG;
+        *ret = (GptHeader){
+                .first_usable = first, .last_usable = last, .entries_lba = elba, .n_entries = n, .entry_size = esize};
+        return 0;
+}
 
+/* When the primary header fails its CRC or LBA, libblkid reads the backup header at the last LBA
+ * and its entry array (the table is then refused below: the old parser read the primary only).
+ * That array is held to the same limit. */
+static int gpt_backup_check(int fd, uint64_t size, uint32_t ss) {
+        struct gpt_header h;
+        int r = gpt_header_read(fd, ss, size / ss - 1, &h);
+        if (r == -ENOMSG)
+                return 0;
+        if (r < 0)
+                return r;
+        if (le32toh(h.entry_size) == GPT_ENTRY_SIZE && le32toh(h.n_entries) > GPT_ENTRIES_MAX)
+                return -E2BIG;
+        return 0;
+}
+
+/* How many entries of the array are used (a type other than all zeros). */
+static int gpt_count_used(int fd, uint32_t ss, const GptHeader *h, size_t *ret) {
+        size_t array = (size_t) h->n_entries * h->entry_size; /* checked: ≤ GPT_ENTRY_ARRAY_SIZE_MAX */
         _cleanup_free_ uint8_t *entries = malloc(array ?: 1);
         if (!entries)
                 return -ENOMEM;
-        if (array > 0 && (r = pread_full(fd, entries, (size_t) array, elba * ss)) < 0)
+        int r;
+        if (array > 0 && (r = pread_full(fd, entries, array, h->entries_lba * ss)) < 0)
                 return r;
-        if (gpt_crc32(entries, (size_t) array) != le32toh(h.entries_crc32))
+        static const uint8_t zero[16] = {};
+        size_t used = 0;
+        for (size_t i = 0; i < h->n_entries; i++)
+                if (memcmp(entries + i * h->entry_size, zero, sizeof(zero)) != 0)
+                        used++;
+        *ret = used;
+        return 0;
+}
+
+static int gpt_read_sector_size(int fd, uint64_t size, uint32_t ss, GptTable *ret) {
+        GptHeader h;
+        int r = gpt_header_check(fd, size, ss, &h);
+        if (r < 0)
+                return r;
+
+        if ((r = gpt_backup_check(fd, size, ss)) < 0)
+                return r;
+
+        _cleanup_(probe_done) Probe p = PROBE_NULL;
+        blkid_partlist pl;
+        if ((r = probe_open(fd, 0, size, &p)) < 0 || (r = probe_partitions(&p, "gpt", ss, &pl)) < 0)
+                return r;
+        /* None: the primary header or its entry array failed a check of libblkid's (a CRC, its
+         * LBA). A table from the backup header: the primary did. */
+        blkid_parttable tab = pl ? blkid_partlist_get_table(pl) : NULL;
+        if (!tab || blkid_parttable_get_offset(tab) != (blkid_loff_t) ss)
+                return -EBADMSG;
+        int n = blkid_partlist_numof_partitions(pl);
+        if (n < 0)
+                return -EIO;
+        if ((unsigned) n > GPT_ENTRIES_MAX)
+                return -E2BIG;
+        /* libblkid leaves out used entries that lie outside the usable LBAs; the table is refused
+         * instead, as before (the kernel would add those that lie inside the disk). */
+        size_t used;
+        if ((r = gpt_count_used(fd, ss, &h, &used)) < 0)
+                return r;
+        if (used != (size_t) n)
                 return -EBADMSG;
 
         GptTable t = {.sector_size = ss};
-        guid_from_disk(h.disk_guid, t.disk_uuid);
+        (void) uuid_from_string(blkid_parttable_get_id(tab) ?: "", t.disk_uuid);
         t.partitions = calloc(n ?: 1, sizeof(GptPartition));
         if (!t.partitions)
                 return -ENOMEM;
-        static const uint8_t zero[16] = {};
-        for (uint32_t i = 0; i < n; i++) {
-                struct gpt_entry e;
-                memcpy(&e, entries + (size_t) i * esize, sizeof(e));
-                if (memcmp(e.type, zero, 16) == 0)
-                        continue;
-                uint64_t fl = le64toh(e.first_lba), ll = le64toh(e.last_lba);
-                if (fl > ll || fl < first || ll > last) {
+        uint32_t ssf = ss / 512; /* libblkid counts in 512-byte sectors */
+        for (int i = 0; i < n; i++) {
+                blkid_partition bp = blkid_partlist_get_partition(pl, i);
+                int partno = bp ? blkid_partition_get_partno(bp) : -1;
+                blkid_loff_t start = bp ? blkid_partition_get_start(bp) : -1,
+                             len = bp ? blkid_partition_get_size(bp) : -1;
+                /* An entry that ends before it starts has a size that wrapped around (negative). */
+                if (partno < 1 || (unsigned) partno > h.n_entries || start < 0 || len <= 0 || start % ssf != 0 ||
+                        len % ssf != 0) {
                         gpt_table_done(&t);
                         return -EBADMSG;
                 }
-                GptPartition *p = &t.partitions[t.n_partitions++];
-                p->index = i + 1;
-                guid_from_disk(e.type, p->type);
-                guid_from_disk(e.uuid, p->uuid);
-                p->first_lba = fl;
-                p->last_lba = ll;
-                p->flags = le64toh(e.flags);
-                size_t k = 0;
-                for (size_t c = 0; c < GPT_NAME_CHARS; c++) {
-                        uint16_t ch = le16toh(e.name[c]);
-                        if (ch == 0)
-                                break;
-                        p->name[k++] = ch >= 0x20 && ch < 0x7f ? (char) ch : '?';
+                uint64_t fl = (uint64_t) start / ssf, ll = fl + (uint64_t) len / ssf - 1;
+                GptPartition *gp = &t.partitions[t.n_partitions++];
+                if (ll < fl || fl < h.first_usable || ll > h.last_usable ||
+                        uuid_from_string(blkid_partition_get_type_string(bp) ?: "", gp->type) < 0) {
+                        gpt_table_done(&t);
+                        return -EBADMSG;
                 }
-                p->name[k] = 0;
+                gp->index = (unsigned) partno;
+                (void) uuid_from_string(blkid_partition_get_uuid(bp) ?: "", gp->uuid); /* "" when all zeros */
+                gp->first_lba = fl;
+                gp->last_lba = ll;
+                gp->flags = blkid_partition_get_flags(bp);
         }
         *ret = t;
         return 0;
@@ -218,29 +281,56 @@ bool gpt_table_overlap(const GptTable *t, unsigned *ret_a, unsigned *ret_b) {
         return false;
 }
 
-/* Primary MBR entries (slots 1…4) that share sectors. Extended partitions are left out: the
- * kernel maps only their first sectors, and their logical partitions lie inside them. */
-static bool mbr_overlap(const uint8_t mbr[static 512], unsigned *ret_a, unsigned *ret_b) {
-        uint64_t start[4], end[4];
-        bool used[4];
-        for (unsigned i = 0; i < 4; i++) {
-                const uint8_t *e = mbr + 446 + 16 * i;
-                uint32_t s, c;
-                memcpy(&s, e + 8, 4);
-                memcpy(&c, e + 12, 4);
-                s = le32toh(s);
-                c = le32toh(c);
-                used[i] = e[4] != 0 && e[4] != 0x05 && e[4] != 0x0f && e[4] != 0x85 && c > 0;
-                start[i] = s;
-                end[i] = (uint64_t) s + c - 1;
+int gpt_read(int fd, uint64_t size, GptTable *ret) {
+        for (uint32_t ss = GPT_SECTOR_SIZE_MIN; ss <= GPT_SECTOR_SIZE_MAX; ss <<= 3) {
+                int r = gpt_read_sector_size(fd, size, ss, ret);
+                if (r != -ENOMSG)
+                        return r;
         }
-        for (unsigned i = 0; i < 4; i++)
-                for (unsigned j = i + 1; j < 4; j++)
-                        if (used[i] && used[j] && start[i] <= end[j] && start[j] <= end[i]) {
-                                *ret_a = i + 1;
-                                *ret_b = j + 1;
+        return -ENOMSG;
+}
+
+/* The MBR as libblkid reads it, in 512-byte sectors as before: -ENOMSG when there is none (no
+ * 0x55AA, a boot indicator other than 0 and 0x80, a protective MBR, a FAT boot sector). */
+static int mbr_probe(int fd, uint64_t size, Probe *p, blkid_partlist *ret) {
+        if (size < 512)
+                return -ENOMSG;
+        int r = probe_open(fd, 0, size, p);
+        if (r < 0)
+                return r;
+        if ((r = probe_partitions(p, "dos", 512, ret)) < 0)
+                return r;
+        return *ret ? 0 : -ENOMSG;
+}
+
+/* A primary entry (slots 1…4; libblkid lists those with sectors, logical ones from 5 on). */
+static bool mbr_primary(blkid_partlist pl, blkid_partition bp) {
+        int partno = blkid_partition_get_partno(bp);
+        return partno >= 1 && partno <= 4 && blkid_partition_get_table(bp) == blkid_partlist_get_table(pl);
+}
+
+/* Primary MBR entries that share sectors. Extended partitions are left out: the kernel maps only
+ * their first sectors, and their logical partitions lie inside them. */
+static bool mbr_overlap(blkid_partlist pl, unsigned *ret_a, unsigned *ret_b) {
+        int n = blkid_partlist_numof_partitions(pl);
+        blkid_partition used[4];
+        size_t k = 0;
+        for (int i = 0; i < n && k < ELEMENTSOF(used); i++) {
+                blkid_partition bp = blkid_partlist_get_partition(pl, i);
+                if (bp && mbr_primary(pl, bp) && blkid_partition_get_type(bp) != 0 && !blkid_partition_is_extended(bp))
+                        used[k++] = bp;
+        }
+        for (size_t i = 0; i < k; i++)
+                for (size_t j = i + 1; j < k; j++) {
+                        blkid_loff_t sa = blkid_partition_get_start(used[i]), sb = blkid_partition_get_start(used[j]);
+                        blkid_loff_t ea = sa + blkid_partition_get_size(used[i]) - 1,
+                                     eb = sb + blkid_partition_get_size(used[j]) - 1;
+                        if (sa <= eb && sb <= ea) {
+                                *ret_a = (unsigned) blkid_partition_get_partno(used[i]);
+                                *ret_b = (unsigned) blkid_partition_get_partno(used[j]);
                                 return true;
                         }
+                }
         return false;
 }
 
@@ -254,63 +344,41 @@ int image_dissect_overlap(int fd, uint64_t size, unsigned *ret_a, unsigned *ret_
         }
         if (r != -ENOMSG)
                 return r;
-        uint8_t mbr[512];
-        if (size < sizeof(mbr))
+        _cleanup_(probe_done) Probe p = PROBE_NULL;
+        blkid_partlist pl;
+        r = mbr_probe(fd, size, &p, &pl);
+        if (r == -ENOMSG)
                 return 0;
-        if ((r = pread_full(fd, mbr, sizeof(mbr), 0)) < 0)
+        if (r < 0)
                 return r;
-        if (mbr[510] != 0x55 || mbr[511] != 0xAA)
-                return 0;
-        for (unsigned i = 0; i < 4; i++) /* what mbr_read_linux() takes for a partition table */
-                if ((mbr[446 + 16 * i] != 0 && mbr[446 + 16 * i] != 0x80) || mbr[446 + 16 * i + 4] == 0xEE)
-                        return 0;
-        return mbr_overlap(mbr, ret_a, ret_b);
-}
-
-int gpt_read(int fd, uint64_t size, GptTable *ret) {
-        for (uint32_t ss = GPT_SECTOR_SIZE_MIN; ss <= GPT_SECTOR_SIZE_MAX; ss <<= 3) {
-                int r = gpt_read_sector_size(fd, size, ss, ret);
-                if (r != -ENOMSG)
-                        return r;
-        }
-        return -ENOMSG;
+        return mbr_overlap(pl, ret_a, ret_b);
 }
 
 int mbr_read_linux(int fd, uint64_t size, uint64_t *ret_offset, uint64_t *ret_size, unsigned *ret_partno) {
-        uint8_t mbr[512];
-        if (size < sizeof(mbr))
-                return -ENOMSG;
-        int r = pread_full(fd, mbr, sizeof(mbr), 0);
+        _cleanup_(probe_done) Probe p = PROBE_NULL;
+        blkid_partlist pl;
+        int r = mbr_probe(fd, size, &p, &pl);
         if (r < 0)
                 return r;
-        if (mbr[510] != 0x55 || mbr[511] != 0xAA)
-                return -ENOMSG;
         unsigned found = 0, partno = 0, a, b;
         uint64_t off = 0, len = 0;
-        for (unsigned i = 0; i < 4; i++) {
-                const uint8_t *e = mbr + 446 + 16 * i;
-                if (e[0] != 0 && e[0] != 0x80)
-                        return -ENOMSG; /* not a partition table (a boot sector, a file system) */
-                if (e[4] == 0xEE)
-                        return -ENOMSG; /* protective MBR of a GPT */
-                if (e[4] != 0x83)
+        int n = blkid_partlist_numof_partitions(pl);
+        for (int i = 0; i < n; i++) {
+                blkid_partition bp = blkid_partlist_get_partition(pl, i);
+                if (!bp || !mbr_primary(pl, bp) || blkid_partition_get_type(bp) != 0x83)
                         continue;
-                uint32_t start, count;
-                memcpy(&start, e + 8, 4);
-                memcpy(&count, e + 12, 4);
-                start = le32toh(start);
-                count = le32toh(count);
-                if (start == 0 || count == 0 || ((uint64_t) start + count) * 512 > size)
+                blkid_loff_t start = blkid_partition_get_start(bp), count = blkid_partition_get_size(bp);
+                if (start <= 0 || count <= 0 || (uint64_t) (start + count) * 512 > size)
                         return -EBADMSG;
                 found++;
-                partno = i + 1; /* the kernel numbers the primary slots 1…4, empty ones too */
+                partno = (unsigned) blkid_partition_get_partno(bp); /* the kernel's number: the slot */
                 off = (uint64_t) start * 512;
                 len = (uint64_t) count * 512;
         }
         if (found != 1)
                 return -ENOMSG;
         /* The kernel refuses a partition that overlaps one it added (partition_overlaps()). */
-        if (mbr_overlap(mbr, &a, &b))
+        if (mbr_overlap(pl, &a, &b))
                 return -ERANGE;
         *ret_offset = off;
         *ret_size = len;
@@ -320,31 +388,47 @@ int mbr_read_linux(int fd, uint64_t size, uint64_t *ret_offset, uint64_t *ret_si
 }
 
 const char *fs_detect(int fd, uint64_t offset, uint64_t size) {
+        /* libblkid's names, in the order of the magic list this replaced (it decides when two
+         * superblocks are present). Any ext2/3/4 is mounted as ext4; a squashfs of version 3 or
+         * older is named too, as its magic was. */
         static const struct {
-                const char *fstype;
-                uint64_t at;
-                size_t len;
-                const char *magic;
-        } magics[] = {
-                {"squashfs", 0, 4, "hsqs"},
-                {"xfs", 0, 4, "XFSB"},
-                {"erofs", 1024, 4, "\xe2\xe1\xf5\xe0"},
-                {"ext4", 1080, 2, "\x53\xef"},
-                {"btrfs", 65600, 8, "_BHRfS_M"},
+                const char *blkid, *fstype;
+        } types[] = {
+                {"squashfs", "squashfs"},
+                {"squashfs3", "squashfs"},
+                {"xfs", "xfs"},
+                {"erofs", "erofs"},
+                {"ext4", "ext4"},
+                {"ext4dev", "ext4"},
+                {"ext3", "ext4"},
+                {"ext2", "ext4"},
+                {"btrfs", "btrfs"},
         };
-        for (size_t i = 0; i < ELEMENTSOF(magics); i++) {
-                char buf[8];
-                if (magics[i].at + magics[i].len > size)
+        _cleanup_(probe_done) Probe p = PROBE_NULL;
+        if (probe_open(fd, offset, size, &p) < 0)
+                return NULL;
+        char *names[ELEMENTSOF(types) + 1] = {};
+        for (size_t i = 0; i < ELEMENTSOF(types); i++)
+                names[i] = (char *) types[i].blkid;
+        /* A superblock with a bad checksum is named as its magic was: the kernel refuses to mount
+         * it, with its own word. */
+        if (blkid_probe_enable_partitions(p.pr, false) < 0 || blkid_probe_enable_superblocks(p.pr, true) < 0 ||
+                blkid_probe_set_superblocks_flags(p.pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_BADCSUM) < 0 ||
+                blkid_probe_filter_superblocks_type(p.pr, BLKID_FLTR_ONLYIN, names) < 0)
+                return NULL;
+        size_t best = ELEMENTSOF(types);
+        while (blkid_do_probe(p.pr) == 0) {
+                const char *type = NULL;
+                if (blkid_probe_lookup_value(p.pr, "TYPE", &type, NULL) < 0 || !type)
                         continue;
-                if (pread_full(fd, buf, magics[i].len, offset + magics[i].at) < 0)
-                        continue;
-                if (memcmp(buf, magics[i].magic, magics[i].len) == 0)
-                        return magics[i].fstype;
+                for (size_t i = 0; i < best; i++)
+                        if (streq(type, types[i].blkid))
+                                best = i;
         }
-        return NULL;
+        return best < ELEMENTSOF(types) ? types[best].fstype : NULL;
 }
 
-static const char *const designator_table[_PARTITION_DESIGNATOR_MAX] = {
+static const char *const partition_designator_table[_PARTITION_DESIGNATOR_MAX] = {
         [PARTITION_ROOT] = "root",
         [PARTITION_USR] = "usr",
         [PARTITION_ROOT_VERITY] = "root-verity",
@@ -353,9 +437,7 @@ static const char *const designator_table[_PARTITION_DESIGNATOR_MAX] = {
         [PARTITION_USR_VERITY_SIG] = "usr-verity-sig",
 };
 
-const char *partition_designator_to_string(PartitionDesignator d) {
-        return d >= 0 && d < _PARTITION_DESIGNATOR_MAX ? designator_table[d] : NULL;
-}
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(partition_designator, PartitionDesignator);
 
 /* Discoverable Partitions Specification type UUIDs for this architecture. */
 static const char *const type_table[_PARTITION_DESIGNATOR_MAX] = {
@@ -498,71 +580,10 @@ int image_private_copy(int fd, int dir_fd, int *ret_fd, const char **ret_how) {
         _cleanup_close_ int t = openat(dir_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
         if (t < 0)
                 return negative_errno();
-        if (ioctl(t, FICLONE, fd) >= 0) {
-                *ret_how = "reflink";
-                *ret_fd = TAKE_FD(t);
-                return 0;
-        }
-        struct stat st;
-        if (fstat(fd, &st) < 0)
-                return negative_errno();
-        loff_t in = 0, out = 0;
-        while (in < st.st_size) {
-                if (interrupted())
-                        return -EINTR;
-                ssize_t n = copy_file_range(fd, &in, t, &out, (size_t) MIN((off_t) 1 << 30, st.st_size - in), 0);
-                if (n < 0)
-                        return negative_errno();
-                if (n == 0)
-                        return -EIO;
-        }
-        *ret_how = "copy";
+        int r = copy_file_data(fd, t, COPY_FILE_REFLINK | COPY_FILE_STRICT);
+        if (r < 0)
+                return r;
+        *ret_how = r > 0 ? "reflink" : "copy";
         *ret_fd = TAKE_FD(t);
         return 0;
-}
-
-int loop_attach(int fd, uint64_t offset, uint64_t size, bool read_only, int *ret_fd, char **ret_path) {
-        return loop_attach_flags(fd, offset, size, read_only, false, ret_fd, ret_path);
-}
-
-int loop_attach_flags(int fd, uint64_t offset, uint64_t size, bool read_only, bool partscan, int *ret_fd,
-                      char **ret_path) {
-        _cleanup_close_ int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
-        if (ctl < 0)
-                return errno == ENOENT ? -EOPNOTSUPP : negative_errno();
-        for (unsigned attempt = 0; attempt < LOOP_ATTACH_ATTEMPTS; attempt++) {
-                int n = ioctl(ctl, LOOP_CTL_GET_FREE);
-                if (n < 0)
-                        return negative_errno();
-                char path[64];
-                snprintf(path, sizeof(path), "/dev/loop%d", n);
-                _cleanup_close_ int lfd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-                if (lfd < 0) {
-                        if (errno == ENOENT)
-                                continue;
-                        return negative_errno();
-                }
-                struct loop_config cfg = {
-                        .fd = (uint32_t) fd,
-                        .info =
-                                {
-                                        .lo_offset = offset,
-                                        .lo_sizelimit = size,
-                                        .lo_flags = LO_FLAGS_AUTOCLEAR | (read_only ? LO_FLAGS_READ_ONLY : 0) |
-                                                    (partscan ? LO_FLAGS_PARTSCAN : 0),
-                                },
-                };
-                if (ioctl(lfd, LOOP_CONFIGURE, &cfg) < 0) {
-                        if (errno == EBUSY)
-                                continue;
-                        return negative_errno();
-                }
-                char *p = strdup(path);
-                if (!p)
-                        return -ENOMEM;
-                *ret_fd = TAKE_FD(lfd);
-                *ret_path = p;
-                return 0;
-        }
-        return -EBUSY;
 }

@@ -3,12 +3,14 @@
 
 /* Raw disk images (-i): the partition table (GPT or MBR) read from the image file itself, the
  * partitions found as systemd-nspawn finds them (Discoverable Partitions Specification types for
- * x86-64 and arm64, a single Linux partition, or a bare file system), file system detection by
- * magic, loop devices and private copies.
+ * x86-64 and arm64, a single Linux partition, or a bare file system), the file system named by
+ * its superblock, loop devices and private copies. libblkid reads the tables and superblocks, as
+ * it does for systemd's dissect.
  *
- * Everything read from an image is untrusted: header and entry sizes, entry counts and LBAs are
- * checked against the named limits below and against the image's size, and both CRCs must
- * match before a single entry is used. */
+ * Everything read from an image is untrusted: the GPT header's sizes and entry count are checked
+ * against the named limits below and against the image's size before libblkid reads the entry
+ * array, libblkid checks both CRCs, and every partition it returns is checked against the limits,
+ * the header's usable LBAs and the image's size before it is used. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -22,9 +24,9 @@
 #define GPT_HEADER_SIZE_MIN 92U /* the UEFI header; larger ones up to a sector */
 #define GPT_ENTRY_SIZE_MIN 128U
 #define GPT_ENTRY_SIZE_MAX 4096U /* a power of two multiple of 128 (UEFI) */
+#define GPT_ENTRY_SIZE 128U      /* the one size libblkid (and the kernel) read */
 #define GPT_ENTRIES_MAX 1024U    /* UEFI reserves 128; no tool writes more than this */
 #define GPT_ENTRY_ARRAY_SIZE_MAX (1024U * 1024U)
-#define GPT_NAME_CHARS 36U /* UTF-16 code units in an entry's name */
 
 typedef struct GptPartition {
         unsigned index;   /* 1-based slot in the entry array */
@@ -32,7 +34,6 @@ typedef struct GptPartition {
         uint8_t uuid[16];
         uint64_t first_lba, last_lba; /* inclusive */
         uint64_t flags;
-        char name[GPT_NAME_CHARS * 3 + 1]; /* UTF-8 (printable ASCII kept, the rest '?') */
 } GptPartition;
 
 typedef struct GptTable {
@@ -44,16 +45,12 @@ typedef struct GptTable {
 
 void gpt_table_done(GptTable *t);
 /* Reads the primary GPT of the image (512 then 4096-byte sectors). -ENOMSG: no GPT header;
- * -EBADMSG: a header or entry array that is malformed, fails its CRC or points outside
- * the image; -E2BIG over the limits. */
+ * -EBADMSG: a header or entry array that is malformed, fails its CRC, has entries other than
+ * GPT_ENTRY_SIZE bytes or points outside the image; -E2BIG over the limits (the backup
+ * header's entry count too, which libblkid reads when the primary header is corrupt). */
 int gpt_read(int fd, uint64_t size, GptTable *ret);
 /* Whether two used entries share a sector (the kernel refuses the second); their slots. */
 bool gpt_table_overlap(const GptTable *t, unsigned *ret_a, unsigned *ret_b);
-/* CRC-32 as GPT uses it (IEEE 802.3, reflected, inverted). */
-uint32_t gpt_crc32(const void *buf, size_t size);
-/* Formats/parses UUIDs in string order. */
-void uuid_format(const uint8_t u[16], char buf[static 37]);
-int uuid_from_string(const char *s, uint8_t ret[16]);
 
 #define GPT_FLAG_READ_ONLY (UINT64_C(1) << 60)
 #define GPT_FLAG_NO_AUTO (UINT64_C(1) << 63)
@@ -63,7 +60,8 @@ int uuid_from_string(const char *s, uint8_t ret[16]);
  * partition; -ERANGE: primary partitions overlap. */
 int mbr_read_linux(int fd, uint64_t size, uint64_t *ret_offset, uint64_t *ret_size, unsigned *ret_partno);
 
-/* File system by magic at offset (ext4, btrfs, xfs, erofs, squashfs), or NULL. */
+/* File system by its superblock at offset (ext4 for any ext2/3/4, btrfs, xfs, erofs, squashfs),
+ * or NULL. */
 const char *fs_detect(int fd, uint64_t offset, uint64_t size);
 
 typedef enum PartitionDesignator {
@@ -113,16 +111,9 @@ int image_dissect(int fd, uint64_t size, const uint8_t *root_hash, size_t root_h
 /* The same with a hash for each: root_hash picks root and root-verity, usr_hash usr and
  * usr-verity (image_dissect gives its one hash to both, as systemd does without a designator).
  * A NULL hash: that pair by type alone. */
-int image_dissect_hashes(int fd, uint64_t size, const uint8_t *root_hash, size_t root_hash_size, const uint8_t *usr_hash,
-                         size_t usr_hash_size, DissectedImage *ret);
+int image_dissect_hashes(int fd, uint64_t size, const uint8_t *root_hash, size_t root_hash_size,
+        const uint8_t *usr_hash, size_t usr_hash_size, DissectedImage *ret);
 
 /* A private copy of the file open as fd, as an unlinked O_TMPFILE in the directory dir_fd:
  * a reflink where the file system can, else a full copy. Returns a read-write fd. */
 int image_private_copy(int fd, int dir_fd, int *ret_fd, const char **ret_how);
-
-/* Attaches fd (offset, size bytes; 0 = to the end) to a free loop device, read-only or not,
- * with autoclear; returns an fd of the loop device (opened to match) and its path. */
-int loop_attach(int fd, uint64_t offset, uint64_t size, bool read_only, int *ret_fd, char **ret_path);
-/* The same, with LO_FLAGS_PARTSCAN when partscan (see image-loop.h for its partitions). */
-int loop_attach_flags(int fd, uint64_t offset, uint64_t size, bool read_only, bool partscan, int *ret_fd,
-                      char **ret_path);

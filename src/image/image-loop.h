@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Partition devices of a loop device attached with partition scan (loop_attach_flags): the
+/* Partition devices of a loop device attached with partition scan (LOOP_ATTACH_PARTSCAN): the
  * kernel's own partition N when its parsers found one, which must then lie exactly where our
  * parser (image-dissect.c) put it, else one added with BLKPG_ADD_PARTITION at that place (the
  * kernel may have no partition table parsers at all, or not find a table ours accepts). No

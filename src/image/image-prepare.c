@@ -8,25 +8,25 @@
 #include "btrfs-util.h"
 #include "fd-util.h"
 #include "image-prepare-internal.h"
-#include "image-prepare.h"
 #include "image.h"
 #include "rm-rf.h"
+#include "string-table.h"
 #include "util.h"
 
 /* The prepared root the spawn engine runs: -D DIR, -M NAME, --template population and -x
- * throw-away copies. The only untrusted input here is the tree itself, which is looked at only
- * through openat2(RESOLVE_IN_ROOT) (os-release) and never written to. */
+ * throw-away copies; a raw image (-i FILE, -M NAME of NAME.raw) is image-prepare-raw.c's. The only
+ * untrusted input here is the tree itself, which is looked at only through
+ * openat2(RESOLVE_IN_ROOT) (os-release) and never written to. */
 
-static const char *const kind_table[_PREPARED_ROOT_KIND_MAX] = {
+static const char *const prepared_root_kind_table[_PREPARED_ROOT_KIND_MAX] = {
         [PREPARED_IN_PLACE] = "in place",
         [PREPARED_SNAPSHOT] = "btrfs snapshot",
         [PREPARED_OVERLAY] = "overlayfs",
         [PREPARED_COPY] = "copy",
+        [PREPARED_MOUNTED] = "mounted raw image",
 };
 
-const char *prepared_root_kind_to_string(PreparedRootKind k) {
-        return k >= 0 && k < _PREPARED_ROOT_KIND_MAX ? kind_table[k] : NULL;
-}
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(prepared_root_kind, PreparedRootKind);
 
 int dir_is_os_tree(int dir_fd) {
         static const char *const files[] = { "etc/os-release", "usr/lib/os-release" };
@@ -222,8 +222,21 @@ static int make_ephemeral(PreparedRoot *p, bool copy) {
         return 0;
 }
 
-int prepared_root_new(const PrepareOptions *opts, const char *image_root, PreparedRoot **ret) {
+/* A raw image at path; its failure names it. */
+static int prepare_raw(const PrepareOptions *opts, const char *path, PreparedRoot **ret, Diag *diag) {
+        if (!opts->raw_images)
+                return -EOPNOTSUPP;
+        int r = prepared_root_new_raw(opts, path, ret, diag);
+        if (r < 0)
+                return diag_fail(diag, r, path, NULL);
+        return 0;
+}
+
+int prepared_root_new(const PrepareOptions *opts, const char *image_root, PreparedRoot **ret, Diag *diag) {
         int r;
+
+        if (opts->image)
+                return prepare_raw(opts, opts->image, ret, diag);
 
         _cleanup_(prepared_root_freep) PreparedRoot *p = NULL;
         r = prepared_root_alloc(&p);
@@ -263,8 +276,14 @@ int prepared_root_new(const PrepareOptions *opts, const char *image_root, Prepar
                 r = image_find(p->root, opts->machine, &i);
                 if (r < 0)
                         return r;
-                if (i->type == IMAGE_RAW)
-                        return -EOPNOTSUPP;
+                if (i->type == IMAGE_RAW) {
+                        /* Named as the caller's image root names it (relative, or with a
+                         * trailing slash), as -i IMAGE_ROOT/NAME.raw would. */
+                        _cleanup_free_ char *path = NULL;
+                        if (asprintf(&path, "%s/%s.raw", image_root, opts->machine) < 0)
+                                return diag_fail(diag, -ENOMEM, NULL, NULL);
+                        return prepare_raw(opts, path, ret, diag);
+                }
                 p->shadows_raw = i->shadows_raw;
                 p->path = TAKE_PTR(i->path);
                 p->parent_path = strdup(p->root->path);
@@ -312,6 +331,7 @@ PreparedRoot *prepared_root_free(PreparedRoot *p) {
         if (!p)
                 return NULL;
         p->fd = safe_close(p->fd);
+        p->raw = raw_image_free(p->raw);
         if (p->hidden_name && p->root)
                 (void) rm_rf_at(p->root->fd, p->hidden_name);
         image_lock_release(&p->hidden_lock);
@@ -324,6 +344,7 @@ PreparedRoot *prepared_root_free(PreparedRoot *p) {
         free(p->parent_path);
         free(p->machine);
         free(p->image_name);
+        free(p->image_path);
         image_root_free(p->root);
         free(p);
         return NULL;

@@ -21,6 +21,7 @@
 #include "fd-util.h"
 #include "image-dissect.h"
 #include "image-raw-info.h"
+#include "loop-util.h"
 #include "util.h"
 
 /* Options that keep a read-only mount from writing or replaying anything. */
@@ -86,7 +87,7 @@ int image_raw_read_os_release(int fd, char **ret_text) {
         _cleanup_close_ int loop_fd = -EBADF, mnt_fd = -EBADF;
         _cleanup_free_ char *device = NULL;
         /* A loop device of its own over just that partition, read-only, gone when closed. */
-        r = loop_attach(fd, p->offset, p->size, true, &loop_fd, &device);
+        r = loop_attach(fd, p->offset, p->size, LOOP_ATTACH_READ_ONLY, &loop_fd, &device);
         if (r < 0)
                 return r;
         r = mount_detached(device, p->fstype, &mnt_fd);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* What image-status shows of a raw image from inside it (see image-raw-info.c). */
+/* What image-status shows of a raw image from inside it (see image-raw-info.c); for image.c, not
+ * for use outside src/image. */
 
 /* The most of an os-release file that is read (of a directory image too). */
 #define IMAGE_OS_RELEASE_SIZE_MAX (64 * 1024)

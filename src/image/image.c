@@ -13,6 +13,7 @@
 #include "image-raw-info.h"
 #include "lock.h"
 #include "rm-rf.h"
+#include "string-table.h"
 #include "util.h"
 
 /* Discovery and metadata. Untrusted input here: the contents of images (os-release and the
@@ -29,10 +30,7 @@ static const char *const image_type_table[_IMAGE_TYPE_MAX] = {
         [IMAGE_SUBVOLUME] = "subvolume",
         [IMAGE_RAW] = "raw",
 };
-
-const char *image_type_to_string(ImageType t) {
-        return t >= 0 && t < _IMAGE_TYPE_MAX ? image_type_table[t] : NULL;
-}
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(image_type, ImageType);
 
 int image_root_open(const char *path, bool create, ImageRoot **ret) {
         if (!path || path[0] != '/')
@@ -96,6 +94,37 @@ int image_dir_is_read_only(int fd) {
         if (btrfs_is_subvolume_fd(fd) > 0 && btrfs_subvolume_get_read_only_fd(fd) > 0)
                 return 1;
         return dir_is_immutable(fd);
+}
+
+static int set_dir_immutable(int fd, bool on) {
+        int flags;
+        if (ioctl(fd, FS_IOC_GETFLAGS, &flags) < 0)
+                return negative_errno();
+        flags = on ? (flags | FS_IMMUTABLE_FL) : (flags & ~FS_IMMUTABLE_FL);
+        return RET_NERRNO(ioctl(fd, FS_IOC_SETFLAGS, &flags));
+}
+
+/* Read-only the way each type can express it. */
+int image_entry_set_read_only(int dir_fd, const char *filename, bool ro) {
+        struct stat st;
+        if (fstatat(dir_fd, filename, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return negative_errno();
+        if (S_ISREG(st.st_mode)) {
+                mode_t m = ro ? (st.st_mode & ~0222) : (st.st_mode | 0200);
+                return RET_NERRNO(fchmodat(dir_fd, filename, m & 07777, 0));
+        }
+        _cleanup_close_ int fd = openat(dir_fd, filename, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return negative_errno();
+        if (btrfs_is_subvolume_fd(fd) > 0) {
+                int r = btrfs_subvolume_set_read_only_fd(fd, ro);
+                if (r < 0)
+                        return r;
+                if (!ro)
+                        (void) set_dir_immutable(fd, false);
+                return 0;
+        }
+        return set_dir_immutable(fd, ro);
 }
 
 /* Builds an Image for entry filename of the root; -ENOENT (or -EMEDIUMTYPE) when it is not one. */
@@ -235,6 +264,34 @@ int image_discover(ImageRoot *root, bool all, Image ***ret, size_t *ret_n) {
         }
         *ret = list;
         *ret_n = k;
+        return 0;
+}
+
+void image_raw_ref_done(ImageRawRef *r) {
+        if (!r)
+                return;
+        image_lock_release(&r->lock);
+        image_root_free(r->root);
+        free(r->path);
+        *r = IMAGE_RAW_REF_NULL;
+}
+
+int image_raw_ref_open(const char *root_path, const char *name, ImageRawRef *ret, Diag *diag) {
+        _cleanup_(image_raw_ref_done) ImageRawRef ref = IMAGE_RAW_REF_NULL;
+        int r = image_root_open(root_path, false, &ref.root);
+        if (r < 0)
+                return diag_fail(diag, r, root_path, NULL);
+        _cleanup_(image_freep) Image *i = NULL;
+        if ((r = image_find(ref.root, name, &i)) < 0)
+                return r;
+        if (i->type != IMAGE_RAW)
+                return diag_fail(
+                        diag, -EMEDIUMTYPE, NULL, "image is a %s, not a raw image", image_type_to_string(i->type));
+        if ((r = image_lock(ref.root, i->name, false, &ref.lock)) < 0)
+                return r;
+        ref.path = TAKE_PTR(i->path);
+        *ret = ref;
+        ref = IMAGE_RAW_REF_NULL;
         return 0;
 }
 

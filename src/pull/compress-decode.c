@@ -16,6 +16,7 @@
 
 #include "compress.h"
 #include "dlopen-util.h"
+#include "string-table.h"
 #include "util.h"
 
 /* The decoder libraries, each loaded by its dlopen_xxx() when a stream of its format is first
@@ -110,6 +111,7 @@ int decompressor_dlopen(CompressType t, const char **ret_detail) {
         case COMPRESS_ZSTD:
                 return dlopen_zstd(ret_detail);
         case _COMPRESS_TYPE_MAX:
+        case _COMPRESS_TYPE_INVALID:
                 break;
         }
         return -EINVAL;
@@ -129,34 +131,35 @@ struct Decompressor {
         bool initialized;
 };
 
-static const char *const compress_names[_COMPRESS_TYPE_MAX] = {
+static const char *const compress_type_table[_COMPRESS_TYPE_MAX] = {
         [COMPRESS_NONE] = "uncompressed",
         [COMPRESS_GZIP] = "gzip",
         [COMPRESS_XZ] = "xz",
         [COMPRESS_BZIP2] = "bzip2",
         [COMPRESS_ZSTD] = "zstd",
 };
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(compress_type, CompressType);
 
-const char *compress_type_to_string(CompressType t) {
-        return t >= 0 && t < _COMPRESS_TYPE_MAX ? compress_names[t] : NULL;
-}
-
-int compress_type_from_string(const char *s, CompressType *ret) {
+CompressType compress_type_from_string(const char *s) {
+        ssize_t i = string_table_lookup(compress_type_table, ELEMENTSOF(compress_type_table), s);
+        if (i >= 0)
+                return (CompressType) i;
+        /* The other words --format= has always taken: file suffixes, "tar" and "raw". */
         static const struct {
                 const char *name;
                 CompressType type;
-        } table[] = {
-                { "uncompressed", COMPRESS_NONE }, { "none", COMPRESS_NONE }, { "tar", COMPRESS_NONE },
-                { "raw", COMPRESS_NONE },          { "gzip", COMPRESS_GZIP }, { "gz", COMPRESS_GZIP },
-                { "xz", COMPRESS_XZ },             { "bzip2", COMPRESS_BZIP2 }, { "bz2", COMPRESS_BZIP2 },
-                { "zstd", COMPRESS_ZSTD },         { "zst", COMPRESS_ZSTD },
+        } aliases[] = {
+                {"none", COMPRESS_NONE},
+                {"tar", COMPRESS_NONE},
+                {"raw", COMPRESS_NONE},
+                {"gz", COMPRESS_GZIP},
+                {"bz2", COMPRESS_BZIP2},
+                {"zst", COMPRESS_ZSTD},
         };
-        for (size_t i = 0; i < ELEMENTSOF(table); i++)
-                if (streq(s, table[i].name)) {
-                        *ret = table[i].type;
-                        return 0;
-                }
-        return -EINVAL;
+        for (size_t k = 0; s && k < ELEMENTSOF(aliases); k++)
+                if (streq(s, aliases[k].name))
+                        return aliases[k].type;
+        return _COMPRESS_TYPE_INVALID;
 }
 
 int compress_type_from_filename(const char *filename, CompressType *ret) {
@@ -234,6 +237,7 @@ static int decoder_init(Decompressor *d, unsigned threads) {
                 break;
         case COMPRESS_NONE:
         case _COMPRESS_TYPE_MAX:
+        case _COMPRESS_TYPE_INVALID:
                 break;
         }
         d->initialized = true;
@@ -256,6 +260,7 @@ static void decoder_done(Decompressor *d) {
         case COMPRESS_ZSTD:
         case COMPRESS_NONE:
         case _COMPRESS_TYPE_MAX:
+        case _COMPRESS_TYPE_INVALID:
                 break;
         }
         d->initialized = false;
@@ -438,6 +443,7 @@ ssize_t decompressor_step(Decompressor *d, const uint8_t **in, size_t *in_size, 
                 break;
         }
         case _COMPRESS_TYPE_MAX:
+        case _COMPRESS_TYPE_INVALID:
                 return -EINVAL;
         }
         if (end)

@@ -14,11 +14,13 @@ typedef enum CompressType {
         COMPRESS_BZIP2,
         COMPRESS_ZSTD,
         _COMPRESS_TYPE_MAX,
+        _COMPRESS_TYPE_INVALID = -EINVAL,
 } CompressType;
 
 const char *compress_type_to_string(CompressType t);
-/* Accepts "xz", "gzip", "gz", "zstd", "zst", "bzip2", "bz2", "uncompressed", "none", "tar", "raw". */
-int compress_type_from_string(const char *s, CompressType *ret);
+/* Accepts "xz", "gzip", "gz", "zstd", "zst", "bzip2", "bz2", "uncompressed", "none", "tar", "raw";
+ * or -EINVAL. */
+CompressType compress_type_from_string(const char *s);
 /* From a file name suffix: .xz .txz .gz .tgz .zst .tzst .bz2 .tbz2; -ENOENT when there is none. */
 int compress_type_from_filename(const char *filename, CompressType *ret);
 

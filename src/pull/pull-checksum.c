@@ -7,19 +7,14 @@
 #include <strings.h>
 
 #include "pull-checksum.h"
+#include "string-table.h"
 #include "util.h"
 
-const char *checksum_algo_to_string(ChecksumAlgo a) {
-        switch (a) {
-        case CHECKSUM_SHA256:
-                return "SHA256";
-        case CHECKSUM_SHA512:
-                return "SHA512";
-        case _CHECKSUM_ALGO_MAX:
-                break;
-        }
-        return NULL;
-}
+static const char *const checksum_algo_table[_CHECKSUM_ALGO_MAX] = {
+        [CHECKSUM_SHA256] = "SHA256",
+        [CHECKSUM_SHA512] = "SHA512",
+};
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(checksum_algo, ChecksumAlgo);
 
 size_t checksum_algo_size(ChecksumAlgo a) {
         return a == CHECKSUM_SHA512 ? 64 : 32;

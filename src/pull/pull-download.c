@@ -4,12 +4,12 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
-#include <openssl/evp.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
 #include "fd-util.h"
+#include "hash-util.h"
 #include "pull-curl.h"
 #include "pull-download.h"
 #include "util.h"
@@ -26,9 +26,8 @@ static void pull_meta_done(PullMeta *m) {
 }
 
 int pull_url_hash(const char *url, char **ret) {
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned n = 0;
-        if (!EVP_Digest(url, strlen(url), md, &n, EVP_sha256(), NULL))
+        uint8_t md[HASH_DIGEST_SIZE_MAX];
+        if (hash_digest(HASH_SHA256, url, strlen(url), md) < 0)
                 return -EIO;
         char *s = hexmem(md, 16);
         if (!s)

@@ -10,7 +10,6 @@
  * of the stream, so a resumed prefix, a cached download (304) and fresh bytes reach the hash and
  * the importer the same way. */
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
@@ -19,12 +18,14 @@
 
 #include "dlopen-util.h"
 #include "fd-util.h"
+#include "hash-util.h"
 #include "pull-curl.h"
 #include "pull-download.h"
 #include "pull-gpg.h"
 #include "pull-url.h"
 #include "pull-verify.h"
 #include "pull.h"
+#include "string-table.h"
 #include "tar-archive.h"
 #include "util.h"
 
@@ -38,33 +39,16 @@ static const char *const pull_verify_table[_PULL_VERIFY_MAX] = {
         [PULL_VERIFY_CHECKSUM] = "checksum",
         [PULL_VERIFY_SIGNATURE] = "signature",
 };
+DEFINE_STRING_TABLE_LOOKUP(pull_verify, PullVerify);
 
-int pull_verify_from_string(const char *s) {
-        for (int i = 0; i < _PULL_VERIFY_MAX; i++)
-                if (streq(s, pull_verify_table[i]))
-                        return i;
-        return -EINVAL;
-}
-
-const char *pull_verify_to_string(PullVerify v) {
-        return v < _PULL_VERIFY_MAX ? pull_verify_table[v] : NULL;
-}
-
-const char *pull_phase_to_string(PullPhase p) {
-        switch (p) {
-        case PULL_PHASE_VERIFY_SOURCES:
-                return "verify-sources";
-        case PULL_PHASE_DOWNLOAD:
-                return "download";
-        case PULL_PHASE_CACHED:
-                return "cached";
-        case PULL_PHASE_VERIFY:
-                return "verify";
-        case PULL_PHASE_DONE:
-                return "done";
-        }
-        return NULL;
-}
+static const char *const pull_phase_table[_PULL_PHASE_MAX] = {
+        [PULL_PHASE_VERIFY_SOURCES] = "verify-sources",
+        [PULL_PHASE_DOWNLOAD] = "download",
+        [PULL_PHASE_CACHED] = "cached",
+        [PULL_PHASE_VERIFY] = "verify",
+        [PULL_PHASE_DONE] = "done",
+};
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(pull_phase, PullPhase);
 
 void pull_result_done(PullResult *r) {
         free(r->url);
@@ -134,7 +118,7 @@ typedef struct Stream {
         int pipe_w;
         uint64_t fed;
         bool pipe_closed;     /* the importer stopped reading (finished or failed) */
-        EVP_MD_CTX *md[_CHECKSUM_ALGO_MAX];
+        HashContext *md[_CHECKSUM_ALGO_MAX];
         int feed_error;
 
         Importer *importer;
@@ -179,7 +163,7 @@ static void *feeder_main(void *userdata) {
                         break;
                 }
                 for (int a = 0; a < _CHECKSUM_ALGO_MAX; a++)
-                        if (s->md[a] && !EVP_DigestUpdate(s->md[a], buf, (size_t) k))
+                        if (s->md[a] && hash_context_update(s->md[a], buf, (size_t) k) < 0)
                                 r = -EIO;
                 if (!s->pipe_closed) {
                         int w = loop_write(s->pipe_w, buf, (size_t) k);
@@ -220,14 +204,10 @@ static int stream_init(Stream *s, Importer *im, bool want_sha512) {
         *s = (Stream) { .file_fd = -EBADF, .pipe_w = -EBADF, .pipe_r = -EBADF, .importer = im };
         pthread_mutex_init(&s->lock, NULL);
         pthread_cond_init(&s->cond, NULL);
-        s->md[CHECKSUM_SHA256] = EVP_MD_CTX_new();
-        if (!s->md[CHECKSUM_SHA256] || !EVP_DigestInit_ex(s->md[CHECKSUM_SHA256], EVP_sha256(), NULL))
+        if (hash_context_new(HASH_SHA256, &s->md[CHECKSUM_SHA256]) < 0)
                 return -ENOMEM;
-        if (want_sha512) {
-                s->md[CHECKSUM_SHA512] = EVP_MD_CTX_new();
-                if (!s->md[CHECKSUM_SHA512] || !EVP_DigestInit_ex(s->md[CHECKSUM_SHA512], EVP_sha512(), NULL))
-                        return -ENOMEM;
-        }
+        if (want_sha512 && hash_context_new(HASH_SHA512, &s->md[CHECKSUM_SHA512]) < 0)
+                return -ENOMEM;
         return 0;
 }
 
@@ -235,12 +215,10 @@ static int stream_init(Stream *s, Importer *im, bool want_sha512) {
 static int stream_set_sha512(Stream *s, bool want) {
         if (s->started)
                 return -EBUSY;
-        EVP_MD_CTX_free(s->md[CHECKSUM_SHA512]);
-        s->md[CHECKSUM_SHA512] = NULL;
+        s->md[CHECKSUM_SHA512] = hash_context_free(s->md[CHECKSUM_SHA512]);
         if (!want)
                 return 0;
-        s->md[CHECKSUM_SHA512] = EVP_MD_CTX_new();
-        if (!s->md[CHECKSUM_SHA512] || !EVP_DigestInit_ex(s->md[CHECKSUM_SHA512], EVP_sha512(), NULL))
+        if (hash_context_new(HASH_SHA512, &s->md[CHECKSUM_SHA512]) < 0)
                 return -ENOMEM;
         return 0;
 }
@@ -308,7 +286,7 @@ static void stream_done(Stream *s) {
         if (s->threads_running)
                 (void) stream_finish(s, false);
         for (int a = 0; a < _CHECKSUM_ALGO_MAX; a++)
-                EVP_MD_CTX_free(s->md[a]);
+                hash_context_free(s->md[a]);
         safe_close(s->pipe_r);
         safe_close(s->pipe_w);
         diag_done(&s->import_diag);
@@ -320,8 +298,7 @@ static int stream_digest(Stream *s, ChecksumAlgo a, Checksum *ret) {
         if (!s->md[a])
                 return -EINVAL;
         Checksum c = { .algo = a };
-        unsigned n = 0;
-        if (!EVP_DigestFinal_ex(s->md[a], c.digest, &n))
+        if (hash_context_final(s->md[a], c.digest) < 0)
                 return -EIO;
         *ret = c;
         return 0;
@@ -564,13 +541,13 @@ static int transfer(Job *j, const char *url) {
 /* Sidecars of a raw image (pull-raw). */
 typedef struct SidecarSink {
         int fd;
-        EVP_MD_CTX *md[_CHECKSUM_ALGO_MAX];
+        HashContext *md[_CHECKSUM_ALGO_MAX];
 } SidecarSink;
 
 static int sidecar_on_data(const void *p, size_t n, void *userdata) {
         SidecarSink *s = userdata;
         for (int a = 0; a < _CHECKSUM_ALGO_MAX; a++)
-                if (!EVP_DigestUpdate(s->md[a], p, n))
+                if (hash_context_update(s->md[a], p, n) < 0)
                         return -EIO;
         return loop_write(s->fd, p, n);
 }
@@ -586,11 +563,9 @@ static int fetch_sidecar(Job *j, const char *url, uint64_t max, int *ret_fd, Che
                 s.fd = openat(j->root->fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
                 if (s.fd < 0)
                         return negative_errno();
-                for (int k = 0; k < _CHECKSUM_ALGO_MAX; k++) {
-                        s.md[k] = EVP_MD_CTX_new();
-                        if (!s.md[k] || !EVP_DigestInit_ex(s.md[k], k == CHECKSUM_SHA512 ? EVP_sha512() : EVP_sha256(), NULL))
+                for (int k = 0; k < _CHECKSUM_ALGO_MAX; k++)
+                        if (hash_context_new(k == CHECKSUM_SHA512 ? HASH_SHA512 : HASH_SHA256, &s.md[k]) < 0)
                                 r = -ENOMEM;
-                }
                 PullResponse resp = {};
                 if (r != -ENOMEM) {
                         PullRequest req = { .url = url, .max_body = max, .on_data = sidecar_on_data, .userdata = &s };
@@ -599,13 +574,12 @@ static int fetch_sidecar(Job *j, const char *url, uint64_t max, int *ret_fd, Che
                                 r = -EPROTO;
                 }
                 for (int k = 0; k < _CHECKSUM_ALGO_MAX && r >= 0; k++) {
-                        unsigned n = 0;
                         digests[k].algo = (ChecksumAlgo) k;
-                        if (!EVP_DigestFinal_ex(s.md[k], digests[k].digest, &n))
+                        if (hash_context_final(s.md[k], digests[k].digest) < 0)
                                 r = -EIO;
                 }
                 for (int k = 0; k < _CHECKSUM_ALGO_MAX; k++)
-                        EVP_MD_CTX_free(s.md[k]);
+                        hash_context_free(s.md[k]);
                 bool transient = r < 0 && pull_error_is_transient(r, &resp);
                 if (r < 0 && r != -ENOENT)
                         set_status_reason(j, url, &resp, r);

@@ -2,10 +2,10 @@
 /* Choosing and checking verification material. Untrusted input: every fetched checksum and
  * signature file (parsed by pull-checksum.c, checked by gpgv via pull-gpg.c); the file name
  * (from the URL) is only compared, never used as a path. */
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <string.h>
 
+#include "hash-util.h"
 #include "pull-gpg.h"
 #include "pull-verify.h"
 #include "util.h"
@@ -25,8 +25,7 @@ void pull_verify_plan_done(PullVerifyPlan *p) {
 
 int checksum_memory(ChecksumAlgo algo, const void *p, size_t n, Checksum *ret) {
         Checksum c = { .algo = algo };
-        unsigned len = 0;
-        if (!EVP_Digest(p, n, c.digest, &len, algo == CHECKSUM_SHA512 ? EVP_sha512() : EVP_sha256(), NULL))
+        if (hash_digest(algo == CHECKSUM_SHA512 ? HASH_SHA512 : HASH_SHA256, p, n, c.digest) < 0)
                 return -EIO;
         *ret = c;
         return 0;

@@ -143,8 +143,9 @@ typedef enum PullVerify {
         PULL_VERIFY_CHECKSUM,
         PULL_VERIFY_SIGNATURE,
         _PULL_VERIFY_MAX,
+        _PULL_VERIFY_INVALID = -EINVAL,
 } PullVerify;
-int pull_verify_from_string(const char *s); /* PullVerify or -EINVAL */
+PullVerify pull_verify_from_string(const char *s); /* or -EINVAL */
 const char *pull_verify_to_string(PullVerify v);
 
 typedef enum PullKind {
@@ -158,6 +159,7 @@ typedef enum PullPhase {
         PULL_PHASE_CACHED,         /* importing the cached download */
         PULL_PHASE_VERIFY,         /* checking the finished download */
         PULL_PHASE_DONE,
+        _PULL_PHASE_MAX,
 } PullPhase;
 const char *pull_phase_to_string(PullPhase p);
 

@@ -650,6 +650,7 @@ static int add_filter(struct archive *a, CompressType compress) {
                 ar = sym_archive_write_add_filter_zstd(a);
                 break;
         case _COMPRESS_TYPE_MAX:
+        case _COMPRESS_TYPE_INVALID:
         default:
                 return -EINVAL;
         }

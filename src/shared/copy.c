@@ -90,12 +90,63 @@ static int link_add(CopyContext *c, dev_t dev, ino_t ino, const char *name) {
         return 0;
 }
 
-static int copy_data_internal(int src_fd, int dst_fd, const struct stat *st, bool reflink) {
-        if (reflink && ioctl(dst_fd, FICLONE, src_fd) >= 0)
+/* The bytes [data, end) of src into dst at the same offsets: copy_file_range() while the kernel
+ * takes it (*use_cfr), else pread()/pwrite(). Returns where it stopped: end, or earlier when src
+ * ended first (-EIO with strict). */
+static int64_t copy_range(int src_fd, int dst_fd, off_t data, off_t end, bool *use_cfr, bool strict) {
+        while (data < end) {
+                if (interrupted())
+                        return -EINTR;
+                size_t chunk = (size_t) MIN(end - data, (off_t) 1 << 30);
+                ssize_t n = -1;
+                if (*use_cfr) {
+                        loff_t in = data, out = data;
+                        n = copy_file_range(src_fd, &in, dst_fd, &out, chunk, 0);
+                        if (n < 0 && errno == EINTR)
+                                continue; /* interrupted() decides */
+                        if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP || errno == ENOSYS ||
+                                      errno == EBADF))
+                                *use_cfr = false;
+                        else if (n < 0)
+                                return negative_errno();
+                }
+                if (!*use_cfr) {
+                        static _Thread_local char buf[256 * 1024];
+                        n = pread(src_fd, buf, MIN(chunk, sizeof(buf)), data);
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n < 0)
+                                return negative_errno();
+                        if (n > 0) {
+                                ssize_t w = pwrite(dst_fd, buf, (size_t) n, data);
+                                if (w < 0)
+                                        return negative_errno();
+                                n = w;
+                        }
+                }
+                if (n == 0) {
+                        if (strict)
+                                return -EIO; /* shorter than it was */
+                        break;               /* file shrank under us */
+                }
+                data += n;
+        }
+        return data;
+}
+
+static int copy_data_internal(int src_fd, int dst_fd, const struct stat *st, CopyFileFlags flags) {
+        if ((flags & COPY_FILE_REFLINK) && ioctl(dst_fd, FICLONE, src_fd) >= 0)
                 return 1;
 
-        off_t size = st->st_size;
-        bool sparse = (off_t) st->st_blocks * 512 < size;
+        uint64_t s;
+        int r = fd_stat_size(src_fd, st, &s);
+        if (r < 0)
+                return r;
+        if (s > (uint64_t) INT64_MAX)
+                return -EFBIG;
+        off_t size = (off_t) s;
+        /* Holes are kept (of a regular file: a block device has none to ask about). */
+        bool sparse = S_ISREG(st->st_mode) && (off_t) st->st_blocks * 512 < size;
         bool use_cfr = true;
         off_t pos = 0;
 
@@ -114,53 +165,28 @@ static int copy_data_internal(int src_fd, int dst_fd, const struct stat *st, boo
                         if (end > size)
                                 end = size;
                 }
-                while (data < end) {
-                        if (interrupted())
-                                return -EINTR;
-                        size_t chunk = (size_t) MIN(end - data, (off_t) 1 << 30);
-                        ssize_t n = -1;
-                        if (use_cfr) {
-                                loff_t in = data, out = data;
-                                n = copy_file_range(src_fd, &in, dst_fd, &out, chunk, 0);
-                                if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP ||
-                                              errno == ENOSYS || errno == EBADF))
-                                        use_cfr = false;
-                                else if (n < 0)
-                                        return negative_errno();
-                        }
-                        if (!use_cfr) {
-                                static _Thread_local char buf[256 * 1024];
-                                n = pread(src_fd, buf, MIN(chunk, sizeof(buf)), data);
-                                if (n < 0)
-                                        return negative_errno();
-                                if (n > 0) {
-                                        ssize_t w = pwrite(dst_fd, buf, (size_t) n, data);
-                                        if (w < 0)
-                                                return negative_errno();
-                                        n = w;
-                                }
-                        }
-                        if (n == 0) {
-                                end = data; /* file shrank under us */
-                                break;
-                        }
-                        data += n;
-                }
-                pos = end;
-                if (data < size && !sparse)
+                int64_t reached = copy_range(src_fd, dst_fd, data, end, &use_cfr, flags & COPY_FILE_STRICT);
+                if (reached < 0)
+                        return (int) reached;
+                pos = (off_t) reached;
+                if (pos < end && !sparse)
                         break;
         }
+        /* A sparse copy learns of a shrunk source only from SEEK_DATA: ask its size again. */
+        struct stat now;
+        if ((flags & COPY_FILE_STRICT) && sparse && (fstat(src_fd, &now) < 0 || now.st_size < size))
+                return -EIO;
         /* Trailing holes and files that shrank: the size is the source's. */
         if ((sparse || pos != size) && ftruncate(dst_fd, size) < 0)
                 return negative_errno();
         return 0;
 }
 
-int copy_file_data(int src_fd, int dst_fd, bool reflink) {
+int copy_file_data(int src_fd, int dst_fd, CopyFileFlags flags) {
         struct stat st;
         if (fstat(src_fd, &st) < 0)
                 return negative_errno();
-        return copy_data_internal(src_fd, dst_fd, &st, reflink);
+        return copy_data_internal(src_fd, dst_fd, &st, flags);
 }
 
 static int grow(char **buf, size_t *size, size_t want) {
@@ -298,7 +324,7 @@ static int copy_regular(CopyContext *c, int src_dir, int dst_dir, const char *na
         if (d < 0)
                 return negative_errno();
         bool want_reflink = (c->flags & COPY_REFLINK) && !c->reflink_failed;
-        int r = copy_data_internal(s, d, st, want_reflink);
+        int r = copy_data_internal(s, d, st, want_reflink ? COPY_FILE_REFLINK : 0);
         if (r < 0)
                 return r;
         if (r > 0)

@@ -19,9 +19,19 @@ typedef enum CopyFlags {
  * else 0. */
 int copy_tree_fd(int src_fd, int dst_fd, CopyFlags flags);
 
-/* Copies one regular file's data from src to dst (both open), keeping holes; tries FICLONE first
- * when reflink is set. */
-int copy_file_data(int src_fd, int dst_fd, bool reflink);
+typedef enum CopyFileFlags {
+        COPY_FILE_REFLINK = 1 << 0, /* FICLONE first, where the file system can */
+        COPY_FILE_STRICT = 1 << 1,  /* a source that ends before its size is -EIO, not a copy cut short */
+} CopyFileFlags;
+
+/* The one reflink-or-copy of a file: the data of src (a regular file, or a block device: its whole
+ * size) into dst, an empty regular file. With COPY_FILE_REFLINK a reflink (FICLONE) where the file
+ * system can, else (and without) a copy with copy_file_range(), and with pread()/pwrite() where
+ * the kernel refuses that (across file systems, …); holes of a regular file stay holes. A source
+ * that shrinks meanwhile is copied as far as it goes and dst gets its former size, unless
+ * COPY_FILE_STRICT. Returns 1 when it reflinked, 0 when it copied; -EBADFD for other file types,
+ * -EINTR when interrupted(). */
+int copy_file_data(int src_fd, int dst_fd, CopyFileFlags flags);
 
 /* Owner, mode, xattrs and times of src onto dst (both open fds, not symlinks). */
 int copy_attributes_fd(int src_fd, const struct stat *st, int dst_fd);

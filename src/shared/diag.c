@@ -20,8 +20,12 @@ int diag_failv(Diag *d, int r, const char *object, const char *format, va_list a
         free(d->cause);
         d->object = object ? strdup(object) : NULL;
         d->cause = NULL;
+        /* "%m" in the format is the error recorded, as in log_*_errno(). */
+        int saved = errno;
+        errno = -r;
         if (format && vasprintf(&d->cause, format, ap) < 0)
                 d->cause = NULL;
+        errno = saved;
         return r;
 }
 

@@ -29,9 +29,10 @@ typedef struct Diag {
 #define DIAG_INIT {}
 
 /* Records a failure: r (negative; -EIO when r >= 0), the object (may be NULL) and the cause
- * (format may be NULL). Keeps an earlier failure's cause; gives an earlier failure without object
- * this object. d may be NULL. Returns the recorded error, so that "return diag_fail(d, r, …);"
- * works. Out of memory while recording loses the detail, never the error. */
+ * (format may be NULL; "%m" in it is strerror(-r), as in log_*_errno()). Keeps an earlier
+ * failure's cause; gives an earlier failure without object this object. d may be NULL. Returns the
+ * recorded error, so that "return diag_fail(d, r, …);" works. Out of memory while recording loses
+ * the detail, never the error. */
 int diag_fail(Diag *d, int r, const char *object, const char *format, ...) _printf_(4, 5);
 int diag_failv(Diag *d, int r, const char *object, const char *format, va_list ap) _printf_(4, 0);
 

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <limits.h>
+#include <linux/fs.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 
@@ -23,6 +25,27 @@ int openat2_resolve(int dir_fd, const char *path, int flags, mode_t mode, uint64
                         break;
         }
         return fd < 0 ? negative_errno() : fd;
+}
+
+int fd_stat_size(int fd, const struct stat *st, uint64_t *ret) {
+        if (S_ISREG(st->st_mode)) {
+                *ret = (uint64_t) st->st_size;
+                return 0;
+        }
+        if (!S_ISBLK(st->st_mode))
+                return -EBADFD;
+        uint64_t size;
+        if (ioctl(fd, BLKGETSIZE64, &size) < 0)
+                return negative_errno();
+        *ret = size;
+        return 1;
+}
+
+int fd_size(int fd, uint64_t *ret) {
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        return fd_stat_size(fd, &st, ret);
 }
 
 int read_file_at(int dir_fd, const char *path, uint64_t resolve, size_t max_size, char **ret, size_t *ret_size) {

@@ -29,6 +29,12 @@ int opendir_fd(int dir_fd, DIR **ret);
 
 int fd_get_path(int fd, char **ret);   /* via /proc/self/fd */
 
+/* The size of what fd is: st_size of a regular file, BLKGETSIZE64 of a block device. Returns 0
+ * for a regular file, 1 for a block device, -EBADFD for any other type. fd_stat_size() takes the
+ * stat the caller has already. */
+int fd_size(int fd, uint64_t *ret);
+int fd_stat_size(int fd, const struct stat *st, uint64_t *ret);
+
 /* The file types open_checked() may open. */
 enum {
         OPEN_REGULAR = 1U << 0,

@@ -2,17 +2,15 @@
 #include <string.h>
 
 #include "json-util.h"
+#include "string-table.h"
 #include "util.h"
 
-int json_mode_from_string(const char *s) {
-        if (streq(s, "pretty"))
-                return JSON_PRETTY;
-        if (streq(s, "short"))
-                return JSON_SHORT;
-        if (streq(s, "off"))
-                return JSON_OFF;
-        return -EINVAL;
-}
+static const char *const json_mode_table[_JSON_MODE_MAX] = {
+        [JSON_OFF] = "off",
+        [JSON_SHORT] = "short",
+        [JSON_PRETTY] = "pretty",
+};
+DEFINE_STRING_TABLE_LOOKUP(json_mode, JsonMode);
 
 int json_print(json_object *v, JsonMode mode) {
         int flags = JSON_C_TO_STRING_NOSLASHESCAPE |

@@ -9,9 +9,12 @@ typedef enum JsonMode {
         JSON_OFF,
         JSON_SHORT,
         JSON_PRETTY,
+        _JSON_MODE_MAX,
+        _JSON_MODE_INVALID = -EINVAL,
 } JsonMode;
 
-int json_mode_from_string(const char *s); /* JsonMode or -EINVAL */
+const char *json_mode_to_string(JsonMode m);
+JsonMode json_mode_from_string(const char *s); /* or -EINVAL */
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 #define _cleanup_json_ _cleanup_(json_object_putp)
 

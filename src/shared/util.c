@@ -303,3 +303,15 @@ bool interrupted(void) {
 int interrupted_signal(void) {
         return interrupt_signal;
 }
+
+bool name_owner_is_gone(const char *name, const char *prefix) {
+        const char *p = startswith(name, prefix) ? name + strlen(prefix) : NULL;
+        if (!p || *p < '1' || *p > '9')
+                return false;
+        char *end;
+        errno = 0;
+        unsigned long pid = strtoul(p, &end, 10);
+        if (errno || (*end != '-' && *end != '.') || pid > INT_MAX)
+                return false;
+        return kill((pid_t) pid, 0) < 0 && errno == ESRCH;
+}

@@ -49,3 +49,7 @@ int random_hex(size_t n, char **ret);
 int install_interrupt_handlers(void);
 bool interrupted(void);
 int interrupted_signal(void);
+
+/* Whether name is PREFIX followed by the PID of a process that no longer exists (and '-' or '.'):
+ * an entry (a cgroup, a socket, a mount point) left by a cowpen that was killed. */
+bool name_owner_is_gone(const char *name, const char *prefix);

@@ -15,9 +15,9 @@
 #include <unistd.h>
 
 #include "fd-util.h"
+#include "mount-util.h"
 #include "spawn-boot.h"
 #include "spawn-cgroup.h"
-#include "spawn-internal.h"
 #include "util.h"
 
 /* See spawn-boot.h. Untrusted input here: the notify datagrams (bounded by
@@ -31,7 +31,7 @@ static void sweep_stale_notify_dirs(void) {
                 return;
         struct dirent *de;
         while ((de = readdir(d)))
-                if (spawn_stale_owner(de->d_name, "cowpen-notify.")) {
+                if (name_owner_is_gone(de->d_name, "cowpen-notify.")) {
                         _cleanup_close_ int fd =
                                 openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                         if (fd < 0)
@@ -68,12 +68,10 @@ static int make_notify_socket(SpawnBoot *b) {
         return 0;
 }
 
-int spawn_boot_prepare(SpawnBoot *b, const SpawnConfig *c, const char *machine, char **ret_error) {
-        int r;
-        if ((r = make_notify_socket(b)) < 0) {
-                *ret_error = strdup("create the notify socket");
-                return r;
-        }
+int spawn_boot_prepare(SpawnBoot *b, const SpawnConfig *c, const char *machine, Diag *diag) {
+        int r = make_notify_socket(b);
+        if (r < 0)
+                return diag_fail(diag, r, NULL, "create the notify socket");
         return 0;
 }
 

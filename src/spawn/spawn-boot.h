@@ -19,10 +19,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "diag.h"
 #include "spawn.h"
-
-/* spawn_run() returns this when the booted container asked for a reboot. */
-#define SPAWN_STATUS_REBOOT 256
 
 /* A datagram on the notify socket is at most this long; longer ones are dropped. */
 #define BOOT_NOTIFY_MESSAGE_MAX 4096U
@@ -38,8 +36,8 @@ typedef struct SpawnBoot {
 #define SPAWN_BOOT_NULL                                                                                               \
         { .notify_fd = -EBADF }
 
-/* Parent, before clone. *ret_error is a short cause on failure. */
-int spawn_boot_prepare(SpawnBoot *b, const SpawnConfig *c, const char *machine, char **ret_error);
+/* Parent, before clone. */
+int spawn_boot_prepare(SpawnBoot *b, const SpawnConfig *c, const char *machine, Diag *diag);
 /* Parent, after the container ended: removes the socket. */
 void spawn_boot_done(SpawnBoot *b);
 /* Parent: reads what waits on the notify socket; on READY=1 tells our own $NOTIFY_SOCKET. */

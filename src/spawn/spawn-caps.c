@@ -3,59 +3,29 @@
 #include <linux/capability.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/capability.h>
 
 #include "spawn.h"
 #include "util.h"
 
-/* Capability names and the bounding sets of a container. Untrusted input: capability lists from
- * settings files (parsed by name only, bounded by the length of the string). */
-
-static const char *const cap_names[] = {
-        [CAP_CHOWN] = "cap_chown",
-        [CAP_DAC_OVERRIDE] = "cap_dac_override",
-        [CAP_DAC_READ_SEARCH] = "cap_dac_read_search",
-        [CAP_FOWNER] = "cap_fowner",
-        [CAP_FSETID] = "cap_fsetid",
-        [CAP_KILL] = "cap_kill",
-        [CAP_SETGID] = "cap_setgid",
-        [CAP_SETUID] = "cap_setuid",
-        [CAP_SETPCAP] = "cap_setpcap",
-        [CAP_LINUX_IMMUTABLE] = "cap_linux_immutable",
-        [CAP_NET_BIND_SERVICE] = "cap_net_bind_service",
-        [CAP_NET_BROADCAST] = "cap_net_broadcast",
-        [CAP_NET_ADMIN] = "cap_net_admin",
-        [CAP_NET_RAW] = "cap_net_raw",
-        [CAP_IPC_LOCK] = "cap_ipc_lock",
-        [CAP_IPC_OWNER] = "cap_ipc_owner",
-        [CAP_SYS_MODULE] = "cap_sys_module",
-        [CAP_SYS_RAWIO] = "cap_sys_rawio",
-        [CAP_SYS_CHROOT] = "cap_sys_chroot",
-        [CAP_SYS_PTRACE] = "cap_sys_ptrace",
-        [CAP_SYS_PACCT] = "cap_sys_pacct",
-        [CAP_SYS_ADMIN] = "cap_sys_admin",
-        [CAP_SYS_BOOT] = "cap_sys_boot",
-        [CAP_SYS_NICE] = "cap_sys_nice",
-        [CAP_SYS_RESOURCE] = "cap_sys_resource",
-        [CAP_SYS_TIME] = "cap_sys_time",
-        [CAP_SYS_TTY_CONFIG] = "cap_sys_tty_config",
-        [CAP_MKNOD] = "cap_mknod",
-        [CAP_LEASE] = "cap_lease",
-        [CAP_AUDIT_WRITE] = "cap_audit_write",
-        [CAP_AUDIT_CONTROL] = "cap_audit_control",
-        [CAP_SETFCAP] = "cap_setfcap",
-        [CAP_MAC_OVERRIDE] = "cap_mac_override",
-        [CAP_MAC_ADMIN] = "cap_mac_admin",
-        [CAP_SYSLOG] = "cap_syslog",
-        [CAP_WAKE_ALARM] = "cap_wake_alarm",
-        [CAP_BLOCK_SUSPEND] = "cap_block_suspend",
-        [CAP_AUDIT_READ] = "cap_audit_read",
-        [38] = "cap_perfmon",
-        [39] = "cap_bpf",
-        [40] = "cap_checkpoint_restore",
-};
+/* Capability names (libcap's) and the bounding sets of a container. Untrusted input: capability
+ * lists from settings files (parsed by name only, bounded by the length of the string). */
 
 const char *capability_to_name(unsigned cap) {
-        return cap < ELEMENTSOF(cap_names) ? cap_names[cap] : NULL;
+        /* libcap's name, kept for the program's life (callers hold it like a string constant). */
+        static char *names[64];
+        if (cap >= ELEMENTSOF(names))
+                return NULL;
+        if (!names[cap]) {
+                char *n = cap_to_name((cap_value_t) cap);
+                if (!n)
+                        return NULL;
+                /* libcap spells a capability it has no name for as its number. */
+                if (!isdigit((unsigned char) n[0]))
+                        names[cap] = strdup(n);
+                cap_free(n);
+        }
+        return names[cap];
 }
 
 /* systemd-nspawn's default bounding set (arg_caps_retain), plus CAP_NET_ADMIN with a private
@@ -76,22 +46,25 @@ uint64_t spawn_default_capabilities(bool private_network) {
         return m;
 }
 
+/* "cap_chown", "CAP_CHOWN", "chown": any case, with or without the prefix. */
 static int capability_from_name(const char *s, size_t n) {
-        char buf[64];
-        if (n == 0 || n >= sizeof(buf))
+        char buf[4 + 64];
+        if (n == 0 || n >= 64)
                 return -EINVAL;
-        memcpy(buf, s, n);
-        buf[n] = 0;
-        const char *name = buf;
-        if (strncasecmp(name, "cap_", 4) == 0)
-                name += 4;
-        for (size_t i = 0; i < ELEMENTSOF(cap_names); i++)
-                if (cap_names[i] && strcasecmp(cap_names[i] + 4, name) == 0)
-                        return (int) i;
-        return -EINVAL;
+        /* Letters and '_' only: libcap would also take a number, and a name followed by anything
+         * else ("chown2" as cap_chown). */
+        for (size_t i = 0; i < n; i++)
+                if (!isalpha((unsigned char) s[i]) && s[i] != '_')
+                        return -EINVAL;
+        bool prefixed = n >= 4 && strncasecmp(s, "cap_", 4) == 0;
+        snprintf(buf, sizeof(buf), "%s%.*s", prefixed ? "" : "cap_", (int) n, s);
+        cap_value_t c;
+        if (cap_from_name(buf, &c) < 0 || c < 0 || c >= 64)
+                return -EINVAL;
+        return (int) c;
 }
 
-int capability_list_parse(const char *s, uint64_t *ret, char **ret_bad) {
+int capability_list_parse(const char *s, uint64_t *ret, Diag *diag) {
         uint64_t m = 0;
         const char *p = s;
         for (;;) {
@@ -104,9 +77,8 @@ int capability_list_parse(const char *s, uint64_t *ret, char **ret_bad) {
                 else {
                         int c = capability_from_name(p, n);
                         if (c < 0) {
-                                if (ret_bad)
-                                        *ret_bad = strndup(p, MIN(n, (size_t) 256));
-                                return -EINVAL;
+                                _cleanup_free_ char *bad = strndup(p, MIN(n, (size_t) 256));
+                                return diag_fail(diag, -EINVAL, bad, "unknown capability");
                         }
                         m |= UINT64_C(1) << c;
                 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
 #include <fcntl.h>
+#include <libmount.h>
 #include <limits.h>
 #include <linux/bpf.h>
 #include <sched.h>
@@ -14,33 +15,35 @@
 
 #include "fd-util.h"
 #include "spawn-cgroup.h"
-#include "spawn-internal.h"
 #include "util.h"
 
 /* See spawn-cgroup.h. */
 
 #define CGROUP2_SUPER_MAGIC_ 0x63677270
 
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct libmnt_table *, mnt_free_table);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct libmnt_iter *, mnt_free_iter);
+
 /* Where the host's cgroup2 hierarchy is mounted (the unified one of a hybrid host, or
- * /sys/fs/cgroup itself), from /proc/self/mountinfo; with its root inside the hierarchy. */
+ * /sys/fs/cgroup itself), from /proc/self/mountinfo as libmount reads it; with its root inside
+ * the hierarchy. */
 static int find_cgroup2_mount(char **ret_mount, char **ret_root) {
-        _cleanup_free_ char *text = NULL;
-        int r = read_file_at(AT_FDCWD, "/proc/self/mountinfo", 0, 4 * 1024 * 1024, &text, NULL);
+        _cleanup_(mnt_free_tablep) struct libmnt_table *t = mnt_new_table();
+        _cleanup_(mnt_free_iterp) struct libmnt_iter *it = mnt_new_iter(MNT_ITER_FORWARD);
+        if (!t || !it)
+                return -ENOMEM;
+        int r = mnt_table_parse_file(t, "/proc/self/mountinfo");
         if (r < 0)
                 return r;
-        for (char *line = text, *next; line && *line; line = next) {
-                next = strchr(line, '\n');
-                if (next)
-                        *next++ = 0;
-                /* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL…] - FSTYPE SOURCE SUPEROPTS */
-                const char *sep = strstr(line, " - ");
-                if (!sep || !startswith(sep + 3, "cgroup2 "))
+        struct libmnt_fs *fs;
+        while (mnt_table_next_fs(t, it, &fs) == 0) {
+                const char *type = mnt_fs_get_fstype(fs), *root = mnt_fs_get_root(fs), *mnt = mnt_fs_get_target(fs);
+                if (!type || !streq(type, "cgroup2") || !root || !mnt)
                         continue;
-                char root[4096], mnt[4096];
-                if (sscanf(line, "%*s %*s %*s %4095s %4095s", root, mnt) != 2)
+                /* Names the kernel escapes in mountinfo (space, tab, newline, backslash): not a
+                 * mount we would use. */
+                if (strpbrk(mnt, " \t\n\\") || strpbrk(root, " \t\n\\"))
                         continue;
-                if (strchr(mnt, '\\') || strchr(root, '\\'))
-                        continue; /* escaped names: not a mount we would use */
                 char *m = strdup(mnt), *rt = strdup(root);
                 if (!m || !rt) {
                         free(m);
@@ -81,18 +84,6 @@ static int cgroup2_path_of(pid_t pid, char **ret) {
         return -ENOMEDIUM;
 }
 
-bool spawn_stale_owner(const char *name, const char *prefix) {
-        const char *p = startswith(name, prefix) ? name + strlen(prefix) : NULL;
-        if (!p || *p < '1' || *p > '9')
-                return false;
-        char *end;
-        errno = 0;
-        unsigned long pid = strtoul(p, &end, 10);
-        if (errno || (*end != '-' && *end != '.') || pid > INT_MAX)
-                return false;
-        return kill((pid_t) pid, 0) < 0 && errno == ESRCH;
-}
-
 static int remove_cgroup_tree(int dir_fd, const char *name, unsigned depth);
 
 /* What a cowpen killed with SIGKILL left: its (empty) cgroups. rmdir fails on a populated one. */
@@ -106,7 +97,7 @@ static void sweep_stale_cgroups(const char *parent) {
         TAKE_FD(fd);
         struct dirent *de;
         while ((de = readdir(d)))
-                if (de->d_type == DT_DIR && spawn_stale_owner(de->d_name, "cowpen-"))
+                if (de->d_type == DT_DIR && name_owner_is_gone(de->d_name, "cowpen-"))
                         (void) remove_cgroup_tree(dirfd(d), de->d_name, 0);
         closedir(d);
 }
@@ -296,22 +287,18 @@ static int attach_device_policy(SpawnCgroup *cg, const SpawnConfig *c) {
         return RET_NERRNO(syscall(SYS_bpf, BPF_PROG_ATTACH, &a, sizeof(a)));
 }
 
-int spawn_cgroup_make(SpawnCgroup *cg, const SpawnConfig *c, const char *machine, char **ret_error) {
+int spawn_cgroup_make(SpawnCgroup *cg, const SpawnConfig *c, const char *machine, Diag *diag) {
         int r = make_cgroup(cg, machine);
         if (r == -ENOMEDIUM)
-                *ret_error = strdup("a container needs a cgroup2 hierarchy on the host (none is mounted)");
-        else if (r < 0 && asprintf(ret_error, "create the container's cgroup (for its device policy) below cowpen's: %s",
-                                   strerror(-r)) < 0)
-                *ret_error = NULL;
+                return diag_fail(diag, r, NULL, "a container needs a cgroup2 hierarchy on the host (none is mounted)");
         if (r < 0)
-                return r;
-        if ((r = attach_device_policy(cg, c)) < 0) {
-                if (r == -E2BIG)
-                        *ret_error = strdup("too many device nodes bound in");
-                else if (asprintf(ret_error, "restrict the container's device access (cgroup BPF): %s", strerror(-r)) < 0)
-                        *ret_error = NULL;
-                return r;
-        }
+                return diag_fail(diag, r, NULL,
+                                 "create the container's cgroup (for its device policy) below cowpen's: %m");
+        r = attach_device_policy(cg, c);
+        if (r == -E2BIG)
+                return diag_fail(diag, r, NULL, "too many device nodes bound in");
+        if (r < 0)
+                return diag_fail(diag, r, NULL, "restrict the container's device access (cgroup BPF): %m");
         return 0;
 }
 

@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "diag.h"
 #include "spawn.h"
 
 /* Depth of the cgroup tree the container may leave behind that cleanup descends. */
@@ -37,8 +38,8 @@ typedef struct SpawnCgroup {
 #define SPAWN_CGROUP_NULL { .fd = -EBADF, .owner = (uid_t) -1 }
 
 /* Parent, before clone: makes the cgroup (removing what killed cowpens left) and attaches the
- * device policy. *ret_error is a short cause on failure. */
-int spawn_cgroup_make(SpawnCgroup *cg, const SpawnConfig *c, const char *machine, char **ret_error);
+ * device policy. */
+int spawn_cgroup_make(SpawnCgroup *cg, const SpawnConfig *c, const char *machine, Diag *diag);
 /* Parent: hands the cgroup to its owner (-b with --private-users), once the container's
  * processes are in it. */
 int spawn_cgroup_delegate(const SpawnCgroup *cg);
@@ -52,7 +53,3 @@ int spawn_cgroup_place(const SpawnCgroup *cg, pid_t pid);
 int spawn_cgroup_child_enter(const SpawnCgroup *cg, bool placed);
 /* Parent, after the container ended: whatever is left in it is killed, the tree removed. */
 void spawn_cgroup_done(SpawnCgroup *cg);
-
-/* Whether name is PREFIX followed by the PID of a process that no longer exists (and '-' or '.'):
- * an entry left by a cowpen that was killed. */
-bool spawn_stale_owner(const char *name, const char *prefix);

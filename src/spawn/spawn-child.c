@@ -18,12 +18,19 @@
 #include <sys/wait.h>
 
 #include "fd-util.h"
+#include "mount-util.h"
+#include "spawn-boot.h"
 #include "spawn-cgroup.h"
-#include "spawn-internal.h"
+#include "spawn-child.h"
+#include "spawn-clone.h"
+#include "spawn-files.h"
+#include "spawn-mount.h"
 #include "spawn-seccomp.h"
+#include "spawn-stub.h"
 #include "spawn-user.h"
 #include "spawn-userns.h"
 #include "util.h"
+#include "uuid-util.h"
 
 /* The container's first process (PID 1 of its PID namespace), from clone() to the payload's
  * execve(): death signal, session and console, mounts, host name, loopback, pivot_root,
@@ -36,11 +43,35 @@
 
 static const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, SIGALRM };
 
-_noreturn_ static void child_fail(ChildArgs *a, SpawnError *e) {
-        if (e->error == 0)
-                e->error = -EIO;
-        (void) loop_write(a->error_fd, e, sizeof(*e));
+/* Why the container could not be started, as the parent reads it from the error pipe: one write
+ * below PIPE_BUF, so that it arrives whole. */
+typedef struct ChildError {
+        int error;
+        char message[500];
+} ChildError;
+
+/* Reports the failure recorded in diag to the parent and ends. */
+_noreturn_ static void child_fail(ChildArgs *a, Diag *diag) {
+        ChildError e = { .error = diag->error < 0 ? diag->error : -EIO };
+        snprintf(e.message, sizeof(e.message), "%s", diag_message(diag) ?: "");
+        /* With CLONE_VM what diag holds is the parent's memory. */
+        diag_done(diag);
+        (void) loop_write(a->error_fd, &e, sizeof(e));
         _exit(EXIT_FAILURE);
+}
+
+_noreturn_ static void child_fail_errno(ChildArgs *a, int r, const char *what) {
+        Diag diag = DIAG_INIT;
+        (void) diag_fail(&diag, r, NULL, "%s", what);
+        child_fail(a, &diag);
+}
+
+int spawn_child_read_error(int fd, Diag *diag) {
+        ChildError e = {};
+        if (loop_read(fd, &e, sizeof(e)) <= 0)
+                return 0;
+        e.message[sizeof(e.message) - 1] = 0;
+        return diag_fail(diag, e.error < 0 ? e.error : -EIO, NULL, "%s", e.message);
 }
 
 static int drop_bounding_set(uint64_t keep) {
@@ -105,21 +136,21 @@ static int cloexec_all_from(int first) {
 
 /* Limits, personality, OOM score and CPUs: set in the container's first process, so that the
  * -a stub and the payload both have them, as with nspawn. */
-static int apply_process_settings(const SpawnConfig *c, SpawnError *e) {
+static int apply_process_settings(const SpawnConfig *c, Diag *diag) {
         for (int i = 0; i < RLIMIT_NLIMITS; i++)
                 if (c->rlimits[i] && setrlimit(i, c->rlimits[i]) < 0)
-                        return spawn_error(e, negative_errno(), "set resource limit %d: %m", i);
+                        return diag_fail(diag, negative_errno(), NULL, "set resource limit %d: %m", i);
         if (c->personality != PERSONALITY_INVALID && personality(c->personality) < 0)
-                return spawn_error(e, negative_errno(), "set personality: %m");
+                return diag_fail(diag, negative_errno(), NULL, "set personality: %m");
         if (c->oom_score_adjust_set) {
                 char v[16];
                 int n = snprintf(v, sizeof(v), "%i", c->oom_score_adjust);
                 _cleanup_close_ int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
                 if (fd < 0 || write(fd, v, (size_t) n) != n)
-                        return spawn_error(e, negative_errno(), "set OOM score adjustment: %m");
+                        return diag_fail(diag, negative_errno(), NULL, "set OOM score adjustment: %m");
         }
         if (c->cpu_affinity.set && sched_setaffinity(0, c->cpu_affinity.size, c->cpu_affinity.set) < 0)
-                return spawn_error(e, negative_errno(), "set CPU affinity: %m");
+                return diag_fail(diag, negative_errno(), NULL, "set CPU affinity: %m");
         return 0;
 }
 
@@ -139,30 +170,30 @@ static int set_exec_label(const char *label) {
  * system-call filter (installing it needs CAP_SYS_ADMIN), then, for a user other than root, every
  * capability but the ambient ones gone. Exec then gives root the bounding set, and anyone else
  * the ambient set. */
-static int become_payload(ChildArgs *a, const SpawnUser *u, SpawnError *e) {
+static int become_payload(ChildArgs *a, const SpawnUser *u, Diag *diag) {
         const SpawnConfig *c = a->config;
         bool root = u->uid == 0;
         uint64_t perm;
         if (!root && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
-                return spawn_error(e, negative_errno(), "keep capabilities: %m");
+                return diag_fail(diag, negative_errno(), NULL, "keep capabilities: %m");
         if (setgroups(u->n_groups, u->groups) < 0 || setresgid(u->gid, u->gid, u->gid) < 0 ||
             setresuid(u->uid, u->uid, u->uid) < 0)
-                return spawn_error(e, negative_errno(), "change to user %s: %m", u->name);
+                return diag_fail(diag, negative_errno(), NULL, "change to user %s: %m", u->name);
         int r = get_permitted(&perm);
         if (r >= 0)
                 r = set_caps(perm, perm, c->ambient_caps);
         if (r >= 0)
                 r = raise_ambient(c->ambient_caps);
         if (r < 0)
-                return spawn_error(e, r, "set ambient capabilities: %m");
+                return diag_fail(diag, r, NULL, "set ambient capabilities: %m");
         if (c->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-                return spawn_error(e, negative_errno(), "set no_new_privs: %m");
+                return diag_fail(diag, negative_errno(), NULL, "set no_new_privs: %m");
         if ((r = set_exec_label(c->selinux_context)) < 0)
-                return spawn_error(e, r, "set SELinux label %s: %m", c->selinux_context);
+                return diag_fail(diag, r, NULL, "set SELinux label %s: %m", c->selinux_context);
         if (a->seccomp && (r = spawn_seccomp_install(a->seccomp)) < 0)
-                return spawn_error(e, r, "install the system call filter: %m");
+                return diag_fail(diag, r, NULL, "install the system call filter: %m");
         if (!root && (r = set_caps(c->ambient_caps, c->ambient_caps, c->ambient_caps)) < 0)
-                return spawn_error(e, r, "drop capabilities: %m");
+                return diag_fail(diag, r, NULL, "drop capabilities: %m");
         return 0;
 }
 
@@ -172,7 +203,7 @@ static int become_payload(ChildArgs *a, const SpawnUser *u, SpawnError *e) {
  * program. On failure the payload is killed first (it waits for us) and the cause reported. */
 _noreturn_ static void become_stub(ChildArgs *a, pid_t payload, const uint8_t id[16]) {
         const SpawnConfig *c = a->config;
-        SpawnError e = {};
+        Diag diag = DIAG_INIT;
         int r = 0;
         uint64_t perm, kill_cap = spawn_config_capabilities(c) & (UINT64_C(1) << CAP_KILL);
         if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
@@ -186,18 +217,18 @@ _noreturn_ static void become_stub(ChildArgs *a, pid_t payload, const uint8_t id
         if (r >= 0 && prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED, 0, 0, 0) < 0)
                 r = negative_errno();
         if (r < 0)
-                spawn_error(&e, r, "drop the stub init's privileges: %m");
+                diag_fail(&diag, r, NULL, "drop the stub init's privileges: %m");
         if (r >= 0 && a->seccomp && (r = spawn_seccomp_install(a->seccomp)) < 0)
-                spawn_error(&e, r, "install the stub init's system call filter: %m");
+                diag_fail(&diag, r, NULL, "install the stub init's system call filter: %m");
         if (r >= 0 && (r = cloexec_all_from(3)) < 0)
-                spawn_error(&e, r, "close file descriptors: %m");
+                diag_fail(&diag, r, NULL, "close file descriptors: %m");
         if (r >= 0) {
                 sigprocmask(SIG_SETMASK, a->saved_mask, NULL);
                 r = spawn_stub_exec(a->stub_fd, payload, id);
-                spawn_error(&e, r, "execute the stub init: %m");
+                diag_fail(&diag, r, NULL, "execute the stub init: %m");
         }
         (void) kill(payload, SIGKILL);
-        child_fail(a, &e);
+        child_fail(a, &diag);
 }
 
 /* fork() as PID 2 of our PID namespace: with --private-users the setup process had that PID, so
@@ -224,9 +255,8 @@ static int read_container_file(const char *path, char **ret) {
 
 static int build_env(ChildArgs *a, const SpawnUser *u, const uint8_t id[16], char ***ret) {
         SpawnConfig *c = a->config;
-        char uuid[37];
-        snprintf(uuid, sizeof(uuid), "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", id[0], id[1],
-                 id[2], id[3], id[4], id[5], id[6], id[7], id[8], id[9], id[10], id[11], id[12], id[13], id[14], id[15]);
+        char uuid[UUID_STRING_MAX];
+        uuid_format(id, uuid);
         _cleanup_strv_free_ char **env = NULL;
         char *base[] = {
                 strdup("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
@@ -326,7 +356,7 @@ static void child_begin(ChildArgs *a, bool console) {
         /* If cowpen dies, so does the container: PID 1 of the namespace, and with it everything
          * in it. The parent may have died before prctl(): the alive pipe then reports a hangup. */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-                child_fail(a, &(SpawnError) { .error = negative_errno(), .message = "set death signal" });
+                child_fail_errno(a, negative_errno(), "set death signal");
         a->alive_w = safe_close(a->alive_w);
         struct pollfd pfd = { .fd = a->alive_fd, .events = POLLIN };
         if (poll(&pfd, 1, 0) != 0)
@@ -341,13 +371,13 @@ static void child_begin(ChildArgs *a, bool console) {
 
         /* A session of its own; on a pty, that pty as controlling terminal and stdio. */
         if (setsid() < 0)
-                child_fail(a, &(SpawnError) { .error = negative_errno(), .message = "setsid" });
+                child_fail_errno(a, negative_errno(), "setsid");
         if (a->console_fd >= 0) {
                 if (ioctl(a->console_fd, TIOCSCTTY, 0) < 0)
-                        child_fail(a, &(SpawnError) { .error = negative_errno(), .message = "set controlling terminal" });
+                        child_fail_errno(a, negative_errno(), "set controlling terminal");
                 for (int fd = 0; fd < 3; fd++)
                         if (dup2(a->console_fd, fd) < 0)
-                                child_fail(a, &(SpawnError) { .error = negative_errno(), .message = "dup console" });
+                                child_fail_errno(a, negative_errno(), "dup console");
         }
 }
 
@@ -357,7 +387,7 @@ _noreturn_ void spawn_child(ChildArgs *args) {
         /* Our own copy: with CLONE_VM the struct is the parent's memory. */
         ChildArgs copy = *args, *a = &copy;
         SpawnConfig *c = a->config;
-        SpawnError e = {};
+        Diag diag = DIAG_INIT;
         int r;
         /* With --private-users this process only sets the container up; its init (made with the
          * namespaces, spawn_init below) takes the console and execs. */
@@ -367,64 +397,75 @@ _noreturn_ void spawn_child(ChildArgs *args) {
         /* The user namespace's UTS, IPC and network namespaces, before anything is mounted for
          * them (mqueue, sysfs) or set in them (host name, loopback). */
         if ((r = spawn_userns_join(a->userns)) < 0) {
-                spawn_error(&e, r, "join the user namespace's namespaces: %m");
-                child_fail(a, &e);
+                diag_fail(&diag, r, NULL, "join the user namespace's namespaces: %m");
+                child_fail(a, &diag);
+        }
+        /* The network namespace made (and set up) for it, or --network-namespace-path's. */
+        if (!userns && a->netns_fd >= 0 && setns(a->netns_fd, CLONE_NEWNET) < 0) {
+                diag_fail(&diag, negative_errno(), NULL, "join the network namespace: %m");
+                child_fail(a, &diag);
         }
         if ((r = spawn_cgroup_child_enter(a->cgroup, a->in_cgroup)) < 0) {
-                spawn_error(&e, r, "enter the container's cgroup: %m");
-                child_fail(a, &e);
+                diag_fail(&diag, r, NULL, "enter the container's cgroup: %m");
+                child_fail(a, &diag);
         }
 
         char root_buf[4096];
         const char *root_path;
         if (userns)
                 mount_set_creator(c->uid_shift);
-        if (mount_setup_root(c, a->root, userns ? a->userns : NULL, root_buf, sizeof(root_buf), &root_path, &e) < 0)
-                child_fail(a, &e);
+        /* --private-users: the image presented to the user namespace (idmapped or chowned) before
+         * anything volatile is built on top of it. */
+        bool overlay = a->root->kind == PREPARED_OVERLAY;
+        if (mount_root(a->root, &root_path, &diag) < 0 ||
+            (userns && spawn_userns_present_root(a->userns, c, a->root->path, overlay, &diag) < 0) ||
+            mount_root_finish(c, root_path, userns ? c->uid_shift : 0, root_buf, sizeof(root_buf), &root_path,
+                              &diag) < 0)
+                child_fail(a, &diag);
         _cleanup_close_ int root_fd = open(root_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (root_fd < 0) {
-                spawn_error(&e, negative_errno(), "open root: %m");
-                child_fail(a, &e);
+                diag_fail(&diag, negative_errno(), NULL, "open root: %m");
+                child_fail(a, &diag);
         }
         uint8_t id[16];
-        if (mount_api_vfs(root_fd, c, a->console_path, &e) < 0 ||
-            mount_custom(root_fd, c, userns ? a->userns : NULL, a->owner_maps, &e) < 0 ||
-            mount_inaccessible(root_fd, c, &e) < 0 ||
-            setup_machine_id(root_fd, c, id, &e) < 0 || setup_resolv_conf(root_fd, c, &e) < 0 ||
-            setup_timezone(root_fd, c, &e) < 0)
-                child_fail(a, &e);
+        if (mount_api_vfs(root_fd, c, a->console_path, &diag) < 0 ||
+            mount_custom(root_fd, c, userns ? a->userns->userns_fd : -EBADF, a->owner_maps, &diag) < 0 ||
+            mount_inaccessible(root_fd, c, &diag) < 0 ||
+            setup_machine_id(root_fd, c, id, &diag) < 0 || setup_resolv_conf(root_fd, c, &diag) < 0 ||
+            setup_timezone(root_fd, c, &diag) < 0)
+                child_fail(a, &diag);
         if ((r = spawn_userns_chown_api(root_fd, c, a->console_fd)) < 0) {
-                spawn_error(&e, r, "hand the API file systems to the container's root: %m");
-                child_fail(a, &e);
+                diag_fail(&diag, r, NULL, "hand the API file systems to the container's root: %m");
+                child_fail(a, &diag);
         }
         if ((r = spawn_boot_child_mounts(root_fd, a->boot, a->cgroup)) < 0) {
-                spawn_error(&e, r, "mount the container's cgroup and notify socket: %m");
-                child_fail(a, &e);
+                diag_fail(&diag, r, NULL, "mount the container's cgroup and notify socket: %m");
+                child_fail(a, &diag);
         }
-        if ((c->read_only || c->volatile_mode == VOLATILE_STATE) && mount_make_root_read_only(root_path, &e) < 0)
-                child_fail(a, &e);
+        if ((c->read_only || c->volatile_mode == VOLATILE_STATE) && mount_make_root_read_only(root_path, &diag) < 0)
+                child_fail(a, &diag);
 
         const char *hostname = c->hostname ?: a->root->machine;
         if (sethostname(hostname, MIN(strlen(hostname), (size_t) SPAWN_HOSTNAME_MAX)) < 0) {
-                spawn_error(&e, negative_errno(), "set host name: %m");
-                child_fail(a, &e);
+                diag_fail(&diag, negative_errno(), NULL, "set host name: %m");
+                child_fail(a, &diag);
         }
         if (c->private_network && (r = loopback_up()) < 0) {
-                spawn_error(&e, r, "bring up loopback: %m");
-                child_fail(a, &e);
+                diag_fail(&diag, r, NULL, "bring up loopback: %m");
+                child_fail(a, &diag);
         }
 
         /* pivot_root with the old root stacked below the new one, then detached. */
         if (fchdir(root_fd) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0) {
-                spawn_error(&e, negative_errno(), "pivot_root: %m");
-                child_fail(a, &e);
+                diag_fail(&diag, negative_errno(), NULL, "pivot_root: %m");
+                child_fail(a, &diag);
         }
         root_fd = safe_close(root_fd);
         if (userns) {
                 /* The mount namespace, now the user namespace's, goes to init; we are done. */
                 if ((r = spawn_userns_handoff(a->userns, a->handoff_fd, id)) < 0) {
-                        spawn_error(&e, r, "hand the mount namespace to the container's init: %m");
-                        child_fail(a, &e);
+                        diag_fail(&diag, r, NULL, "hand the mount namespace to the container's init: %m");
+                        child_fail(a, &diag);
                 }
                 _exit(EXIT_SUCCESS);
         }
@@ -436,7 +477,7 @@ _noreturn_ void spawn_child(ChildArgs *args) {
  * up, joins their namespace and goes on as spawn_child() would after pivot_root. */
 _noreturn_ void spawn_init(ChildArgs *args) {
         ChildArgs copy = *args, *a = &copy;
-        SpawnError e = {};
+        Diag diag = DIAG_INIT;
         int r;
         child_begin(a, true);
         uint8_t id[16];
@@ -444,22 +485,22 @@ _noreturn_ void spawn_init(ChildArgs *args) {
         if (r == -ECONNRESET)
                 _exit(EXIT_FAILURE); /* the setup failed and said why */
         if (r < 0) {
-                spawn_error(&e, r, "enter the container's mount namespace: %m");
-                child_fail(a, &e);
+                diag_fail(&diag, r, NULL, "enter the container's mount namespace: %m");
+                child_fail(a, &diag);
         }
         child_exec(a, id);
 }
 
 _noreturn_ static void child_exec(ChildArgs *a, const uint8_t id[16]) {
         SpawnConfig *c = a->config;
-        SpawnError e = {};
+        Diag diag = DIAG_INIT;
         int r;
         /* The user, from the container's own files. */
         _cleanup_free_ char *passwd = NULL, *group = NULL;
         SpawnUser u = {};
         if ((r = read_container_file("/etc/passwd", &passwd)) < 0 || (r = read_container_file("/etc/group", &group)) < 0) {
-                spawn_error(&e, r, "read /etc/passwd: %m");
-                child_fail(a, &e);
+                diag_fail(&diag, r, NULL, "read /etc/passwd: %m");
+                child_fail(a, &diag);
         }
         r = spawn_user_lookup(c->user ?: "0", passwd, group, &u);
         /* Freed now: the exec below skips cleanup handlers, and with CLONE_VM this is the
@@ -468,16 +509,16 @@ _noreturn_ static void child_exec(ChildArgs *a, const uint8_t id[16]) {
         free(group);
         passwd = group = NULL;
         if (r < 0) {
-                spawn_error(&e, r, r == -ESRCH ? "user %s: no such user in the container" : "user %s: %m", c->user ?: "root");
-                child_fail(a, &e);
+                diag_fail(&diag, r, NULL, r == -ESRCH ? "user %s: no such user in the container" : "user %s: %m", c->user ?: "root");
+                child_fail(a, &diag);
         }
 
         /* What PID 1 and the payload share: limits, personality, OOM score, CPUs, bounding set. */
-        if ((r = apply_process_settings(c, &e)) < 0)
-                child_fail(a, &e);
+        if ((r = apply_process_settings(c, &diag)) < 0)
+                child_fail(a, &diag);
         if ((r = drop_bounding_set(spawn_config_capabilities(c))) < 0) {
-                spawn_error(&e, r, "drop capabilities: %m");
-                child_fail(a, &e);
+                diag_fail(&diag, r, NULL, "drop capabilities: %m");
+                child_fail(a, &diag);
         }
 
         /* -a: PID 1 becomes the stub init, a program of its own (spawn-stub.c); the payload, PID 2,
@@ -487,13 +528,13 @@ _noreturn_ static void child_exec(ChildArgs *a, const uint8_t id[16]) {
         if (c->as_pid2) {
                 int g[2];
                 if (pipe2(g, O_CLOEXEC) < 0) {
-                        spawn_error(&e, negative_errno(), "pipe: %m");
-                        child_fail(a, &e);
+                        diag_fail(&diag, negative_errno(), NULL, "pipe: %m");
+                        child_fail(a, &diag);
                 }
                 pid_t p = fork_pid2();
                 if (p < 0) {
-                        spawn_error(&e, negative_errno(), "fork payload: %m");
-                        child_fail(a, &e);
+                        diag_fail(&diag, negative_errno(), NULL, "fork payload: %m");
+                        child_fail(a, &diag);
                 }
                 if (p > 0) {
                         safe_close(g[0]);
@@ -503,22 +544,22 @@ _noreturn_ static void child_exec(ChildArgs *a, const uint8_t id[16]) {
                 gate = g[0];
         }
 
-        if ((r = become_payload(a, &u, &e)) < 0)
-                child_fail(a, &e);
+        if ((r = become_payload(a, &u, &diag)) < 0)
+                child_fail(a, &diag);
         if (c->working_directory) {
                 if (chdir(c->working_directory) < 0) {
-                        spawn_error(&e, negative_errno(), "change directory to %s: %m", c->working_directory);
-                        child_fail(a, &e);
+                        diag_fail(&diag, negative_errno(), NULL, "change directory to %s: %m", c->working_directory);
+                        child_fail(a, &diag);
                 }
         } else if (chdir(u.home) < 0 && chdir("/") < 0) {
-                spawn_error(&e, negative_errno(), "change directory to /: %m");
-                child_fail(a, &e);
+                diag_fail(&diag, negative_errno(), NULL, "change directory to /: %m");
+                child_fail(a, &diag);
         }
 
         _cleanup_strv_free_ char **env = NULL;
         if ((r = build_env(a, &u, id, &env)) < 0) {
-                spawn_error(&e, r, "environment: %m");
-                child_fail(a, &e);
+                diag_fail(&diag, r, NULL, "environment: %m");
+                child_fail(a, &diag);
         }
 
         /* The payload: the command, or the user's shell as a login shell. */
@@ -530,9 +571,9 @@ _noreturn_ static void child_exec(ChildArgs *a, const uint8_t id[16]) {
         if (c->boot) {
                 /* -b: the image's init, the command's words are its arguments. */
                 if ((r = spawn_boot_find_init(c->command, &init_argv)) < 0) {
-                        spawn_error(&e, r, r == -ENOENT ? "no init in the image (/usr/lib/systemd/systemd, /lib/systemd/systemd, /sbin/init)"
+                        diag_fail(&diag, r, NULL, r == -ENOENT ? "no init in the image (/usr/lib/systemd/systemd, /lib/systemd/systemd, /sbin/init)"
                                                         : "find init: %m");
-                        child_fail(a, &e);
+                        child_fail(a, &diag);
                 }
                 argv = init_argv;
                 file = argv[0];
@@ -542,8 +583,8 @@ _noreturn_ static void child_exec(ChildArgs *a, const uint8_t id[16]) {
                 const char *b = strrchr(u.shell, '/');
                 login = strjoin("-", b ? b + 1 : u.shell);
                 if (!login) {
-                        spawn_error(&e, -ENOMEM, "shell: %m");
-                        child_fail(a, &e);
+                        diag_fail(&diag, -ENOMEM, NULL, "shell: %m");
+                        child_fail(a, &diag);
                 }
                 shell_argv[0] = login;
                 argv = shell_argv;
@@ -552,8 +593,8 @@ _noreturn_ static void child_exec(ChildArgs *a, const uint8_t id[16]) {
         /* Every fd but stdio closes on exec: ours are close-on-exec already, the ones cowpen
          * inherited without it (a caller's directory fd would lead out of the container) too. */
         if ((r = cloexec_all_from(3)) < 0) {
-                spawn_error(&e, r, "close inherited file descriptors: %m");
-                child_fail(a, &e);
+                diag_fail(&diag, r, NULL, "close inherited file descriptors: %m");
+                child_fail(a, &diag);
         }
         if (gate >= 0) {
                 char ch;
@@ -563,6 +604,6 @@ _noreturn_ static void child_exec(ChildArgs *a, const uint8_t id[16]) {
         }
         sigprocmask(SIG_SETMASK, a->saved_mask, NULL);
         r = exec_payload(file, argv, env);
-        spawn_error(&e, r, "execute %s: %m", file);
-        child_fail(a, &e);
+        diag_fail(&diag, r, NULL, "execute %s: %m", file);
+        child_fail(a, &diag);
 }

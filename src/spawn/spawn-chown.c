@@ -10,8 +10,8 @@
 
 #include "acl-xattr.h"
 #include "fd-util.h"
+#include "mount-util.h"
 #include "spawn-chown.h"
-#include "spawn-internal.h"
 #include "util.h"
 
 /* See spawn-chown.h. */

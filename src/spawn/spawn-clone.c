@@ -6,7 +6,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 
-#include "spawn-internal.h"
+#include "spawn-clone.h"
 #include "util.h"
 
 /* Making the container's processes directly in their cgroup (clone3 CLONE_INTO_CGROUP, Linux

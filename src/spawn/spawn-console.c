@@ -4,7 +4,7 @@
 #include <sys/ioctl.h>
 #include <time.h>
 
-#include "spawn-internal.h"
+#include "spawn-console.h"
 
 /* The parent's side of the container's console: a pty whose slave becomes the payload's stdio
  * and /dev/console, with stdin in raw mode and the window size kept in sync. Pressing Ctrl-]

@@ -9,8 +9,10 @@
 
 #include "atomic-file.h"
 #include "fd-util.h"
-#include "spawn-internal.h"
+#include "mount-util.h"
+#include "spawn-files.h"
 #include "util.h"
+#include "uuid-util.h"
 
 /* The files of the container that the engine provides: machine-id, resolv.conf, localtime, and
  * the loopback interface of a private network.
@@ -32,12 +34,7 @@ static bool id128_from_text(const char *s, size_t n, uint8_t ret[16]) {
         return uuid_parse(buf, ret) >= 0;
 }
 
-static void id128_to_text(const uint8_t id[16], char ret[33]) {
-        for (size_t i = 0; i < 16; i++)
-                snprintf(ret + 2 * i, 3, "%02x", id[i]);
-}
-
-int setup_machine_id(int root_fd, const SpawnConfig *c, uint8_t ret_id[16], SpawnError *e) {
+int setup_machine_id(int root_fd, const SpawnConfig *c, uint8_t ret_id[16], Diag *diag) {
         _cleanup_free_ char *text = NULL;
         size_t size = 0;
         uint8_t id[16];
@@ -52,7 +49,7 @@ int setup_machine_id(int root_fd, const SpawnConfig *c, uint8_t ret_id[16], Spaw
                 _cleanup_free_ char *hex = NULL;
                 int r = random_hex(16, &hex);
                 if (r < 0)
-                        return spawn_error(e, r, "machine id: %m");
+                        return diag_fail(diag, r, NULL, "machine id: %m");
                 (void) uuid_parse(hex, id);
         }
         memcpy(ret_id, id, 16);
@@ -64,22 +61,22 @@ int setup_machine_id(int root_fd, const SpawnConfig *c, uint8_t ret_id[16], Spaw
 
         /* An empty or "uninitialized" /etc/machine-id (or one that --uuid overrides): the id is
          * bound over it read-only from the container's /run, as systemd does at boot. */
-        char hex[34];
-        id128_to_text(id, hex);
+        char hex[ID128_STRING_MAX + 1];
+        id128_format(id, hex);
         hex[32] = '\n';
         hex[33] = 0;
         _cleanup_close_ int run = openat2_resolve(root_fd, "run", O_RDONLY | O_DIRECTORY, 0, RESOLVE_ROOT);
         if (run < 0)
-                return spawn_error(e, run, "open /run: %m");
+                return diag_fail(diag, run, NULL, "open /run: %m");
         int r = write_file_atomic_at(run, "machine-id", hex, 33, 0444, ATOMIC_FILE_EXACT_MODE);
         if (r < 0)
-                return spawn_error(e, r, "write /run/machine-id: %m");
+                return diag_fail(diag, r, NULL, "write /run/machine-id: %m");
         _cleanup_close_ int s = openat(run, "machine-id", O_PATH | O_CLOEXEC | O_NOFOLLOW);
         _cleanup_close_ int t = openat2_resolve(root_fd, "etc/machine-id", O_PATH, 0, RESOLVE_ROOT);
         if (s < 0 || t < 0)
-                return spawn_error(e, s < 0 ? negative_errno() : t, "machine id: %m");
+                return diag_fail(diag, s < 0 ? negative_errno() : t, NULL, "machine id: %m");
         if ((r = bind_fd(s, t, false, true)) < 0)
-                return spawn_error(e, r, "bind /etc/machine-id: %m");
+                return diag_fail(diag, r, NULL, "bind /etc/machine-id: %m");
         return 0;
 }
 
@@ -130,27 +127,34 @@ static bool root_writable(const SpawnConfig *c) {
 
 #define STATIC_RESOLV_CONF "/usr/lib/systemd/resolv.conf"
 
-int setup_resolv_conf(int root_fd, const SpawnConfig *c, SpawnError *e) {
+int setup_resolv_conf(int root_fd, const SpawnConfig *c, Diag *diag) {
         ResolvConfMode m = c->resolv_conf;
         bool automatic = m == RESOLV_CONF_AUTO;
+        /* With a dnsmasq on the host side of the container's network (spawn-network.c), that is
+         * the host's resolver as the container sees it: the *-host modes (and auto, which nspawn
+         * leaves off with a private network) use the resolv.conf generated for it. */
+        const char *host = c->network.resolv_conf ?: "/etc/resolv.conf";
         if (automatic) /* as nspawn without systemd-resolved on the host */
-                m = c->private_network ? RESOLV_CONF_OFF : root_writable(c) ? RESOLV_CONF_COPY_HOST : RESOLV_CONF_BIND_HOST;
+                m = c->private_network && !c->network.resolv_conf ? RESOLV_CONF_OFF
+                    : root_writable(c)                            ? RESOLV_CONF_COPY_HOST
+                                                                  : RESOLV_CONF_BIND_HOST;
         int r = 0;
         switch (m) {
         case RESOLV_CONF_OFF:
         case RESOLV_CONF_AUTO:
         case _RESOLV_CONF_MODE_MAX:
+        case _RESOLV_CONF_MODE_INVALID:
                 return 0;
         case RESOLV_CONF_COPY_HOST:
         case RESOLV_CONF_REPLACE_HOST:
-                r = copy_host_file(root_fd, "/etc/resolv.conf", "resolv.conf", m == RESOLV_CONF_REPLACE_HOST);
+                r = copy_host_file(root_fd, host, "resolv.conf", m == RESOLV_CONF_REPLACE_HOST);
                 break;
         case RESOLV_CONF_COPY_STATIC:
         case RESOLV_CONF_REPLACE_STATIC:
                 r = copy_host_file(root_fd, STATIC_RESOLV_CONF, "resolv.conf", m == RESOLV_CONF_REPLACE_STATIC);
                 break;
         case RESOLV_CONF_BIND_HOST:
-                r = bind_host_file(root_fd, "/etc/resolv.conf", "etc/resolv.conf");
+                r = bind_host_file(root_fd, host, "etc/resolv.conf");
                 break;
         case RESOLV_CONF_BIND_STATIC:
                 r = bind_host_file(root_fd, STATIC_RESOLV_CONF, "etc/resolv.conf");
@@ -161,11 +165,11 @@ int setup_resolv_conf(int root_fd, const SpawnConfig *c, SpawnError *e) {
         }
         /* The automatic choice is best effort (the host may have none), as in nspawn. */
         if (r < 0 && !automatic)
-                return spawn_error(e, r, "--resolv-conf=%s: %m", resolv_conf_mode_to_string(m));
+                return diag_fail(diag, r, NULL, "--resolv-conf=%s: %m", resolv_conf_mode_to_string(m));
         return 0;
 }
 
-int setup_timezone(int root_fd, const SpawnConfig *c, SpawnError *e) {
+int setup_timezone(int root_fd, const SpawnConfig *c, Diag *diag) {
         TimezoneMode m = c->timezone;
         bool automatic = m == TIMEZONE_AUTO;
         char target[256] = "";
@@ -194,6 +198,7 @@ int setup_timezone(int root_fd, const SpawnConfig *c, SpawnError *e) {
         case TIMEZONE_OFF:
         case TIMEZONE_AUTO:
         case _TIMEZONE_MODE_MAX:
+        case _TIMEZONE_MODE_INVALID:
                 return 0;
         case TIMEZONE_COPY:
                 r = copy_host_file(root_fd, "/etc/localtime", "localtime", true);
@@ -242,7 +247,7 @@ int setup_timezone(int root_fd, const SpawnConfig *c, SpawnError *e) {
         }
         }
         if (r < 0 && !automatic)
-                return spawn_error(e, r, "--timezone=%s: %m", timezone_mode_to_string(m));
+                return diag_fail(diag, r, NULL, "--timezone=%s: %m", timezone_mode_to_string(m));
         return 0;
 }
 

@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 
 #include "fd-util.h"
+#include "mount-util.h"
 #include "spawn-seccomp.h"
 #include "util.h"
 
@@ -610,21 +611,20 @@ static void cache_store(const char *key, const SpawnSeccomp *s) {
         for (size_t i = 0; i < s->n_programs; i++)
                 if (loop_write(fd, s->programs[i].filter, s->programs[i].len * sizeof(struct sock_filter)) < 0)
                         return;
-        char name[17], tmp[40], fdp[32];
+        char name[17], tmp[40], fdp[FD_PATH_MAX];
         cache_name(key, name);
         _cleanup_free_ char *rnd = NULL;
         if (random_hex(8, &rnd) < 0)
                 return;
         snprintf(tmp, sizeof(tmp), ".#%s", rnd);
-        snprintf(fdp, sizeof(fdp), "/proc/self/fd/%i", fd);
-        if (linkat(AT_FDCWD, fdp, dfd, tmp, AT_SYMLINK_FOLLOW) < 0)
+        if (linkat(AT_FDCWD, fd_path(fdp, fd), dfd, tmp, AT_SYMLINK_FOLLOW) < 0)
                 return;
         if (renameat(dfd, tmp, dfd, name) < 0)
                 (void) unlinkat(dfd, tmp, 0);
         cache_prune(dfd);
 }
 
-int spawn_seccomp_prepare(const SpawnConfig *c, SpawnSeccomp *ret, char **ret_error) {
+int spawn_seccomp_prepare(const SpawnConfig *c, SpawnSeccomp *ret, Diag *diag) {
         uint64_t caps = spawn_config_capabilities(c);
         _cleanup_free_ char *key = NULL;
         bool use_cache = cache_enabled() && cache_key(c, caps, &key) >= 0;
@@ -635,17 +635,14 @@ int spawn_seccomp_prepare(const SpawnConfig *c, SpawnSeccomp *ret, char **ret_er
         SpawnSeccomp s = {};
         int r = make_plan(c, caps, &allow, &refuse);
         if (r < 0) {
-                *ret_error = strdup(r == -EINVAL ? "unknown system call group" : "system call filter");
+                (void) diag_fail(diag, r, NULL, r == -EINVAL ? "unknown system call group" : "system call filter");
                 goto finish;
         }
         for (size_t i = 0; i < 2 * ELEMENTSOF(local_archs) && r >= 0; i++) {
                 uint32_t arch = local_archs[i % ELEMENTSOF(local_archs)];
                 r = i < ELEMENTSOF(local_archs) ? build_main(arch, &allow, &refuse, &s) : build_args(arch, c, &s);
-                if (r < 0) {
-                        if (asprintf(ret_error, "build the system call filter for architecture %08x: %s", arch,
-                                     strerror(-r)) < 0)
-                                *ret_error = NULL;
-                }
+                if (r < 0)
+                        (void) diag_fail(diag, r, NULL, "build the system call filter for architecture %08x: %m", arch);
         }
         if (r < 0)
                 goto finish;
@@ -673,7 +670,7 @@ void spawn_seccomp_done(SpawnSeccomp *s) {
         *s = (SpawnSeccomp) {};
 }
 
-int syscall_filter_parse(const char *s, char ***allow, char ***deny, char **ret_bad) {
+int syscall_filter_parse(const char *s, char ***allow, char ***deny, Diag *diag) {
         bool negative = s[0] == '~';
         const char *p = negative ? s + 1 : s;
         size_t n = strv_length(*allow) + strv_length(*deny);
@@ -689,9 +686,8 @@ int syscall_filter_parse(const char *s, char ***allow, char ***deny, char **ret_
                         return -ENOMEM;
                 p += k;
                 if (w[0] == '@' ? !syscall_group_find(w) : !syscall_name_is_known(w)) {
-                        if (ret_bad)
-                                *ret_bad = strndup(w, 256);
-                        return -EINVAL;
+                        w[MIN(k, (size_t) 256)] = 0;
+                        return diag_fail(diag, -EINVAL, w, NULL);
                 }
                 if (++n > SPAWN_SYSCALL_FILTER_MAX)
                         return -E2BIG;

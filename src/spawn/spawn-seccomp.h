@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "diag.h"
 #include "spawn.h"
 
 typedef struct SyscallGroup {
@@ -58,8 +59,8 @@ typedef struct SpawnSeccomp {
 #define SPAWN_SECCOMP_NULL {}
 
 /* Parent: the programs for this config (capabilities from spawn_config_capabilities(),
- * syscall_allow/syscall_deny, suppress_sync). *ret_error: a short cause. */
-int spawn_seccomp_prepare(const SpawnConfig *c, SpawnSeccomp *ret, char **ret_error);
+ * syscall_allow/syscall_deny, suppress_sync). */
+int spawn_seccomp_prepare(const SpawnConfig *c, SpawnSeccomp *ret, Diag *diag);
 /* Container: installs them in order (needs CAP_SYS_ADMIN or no_new_privs). Async-signal-safe. */
 int spawn_seccomp_install(const SpawnSeccomp *s);
 void spawn_seccomp_done(SpawnSeccomp *s);

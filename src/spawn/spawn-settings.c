@@ -7,7 +7,7 @@
 
 #include "fd-util.h"
 #include "spawn.h"
-#include "spawn-userns.h"
+#include "string-table.h"
 #include "util.h"
 
 /* NAME.nspawn settings files, read as systemd-nspawn reads them.
@@ -22,35 +22,32 @@
 
 #define SETTINGS_WARNINGS_MAX 32U
 
-SettingsTrust settings_trust_from_string(const char *s) {
-        if (streq(s, "trusted"))
-                return SETTINGS_TRUSTED;
-        int b = parse_boolean(s);
-        if (b < 0)
-                return (SettingsTrust) -1;
-        return b ? SETTINGS_YES : SETTINGS_NO;
+/* "trusted", or a boolean (no to_string: nothing prints it). */
+static const char *const settings_trust_table[_SETTINGS_TRUST_MAX] = {
+        [SETTINGS_TRUSTED] = "trusted",
+};
+DEFINE_STRING_TABLE_LOOKUP_FROM_STRING_WITH_BOOLEAN(settings_trust, SettingsTrust, SETTINGS_YES, SETTINGS_NO);
+
+/* Adds "line N: " and the message (cut at 512 bytes) to the warnings; returns it, or NULL. */
+_printf_(3, 0) static const char *vwarn(Diag *diag, unsigned line, const char *fmt, va_list ap) {
+        char m[512];
+        vsnprintf(m, sizeof(m), fmt, ap);
+        if (!diag || diag_warn(diag, "line %u: %s", line, m) < 0)
+                return NULL;
+        return diag->warnings[diag->n_warnings - 1];
 }
 
-_printf_(3, 4) static void warn(char ***warnings, unsigned line, const char *fmt, ...) {
-        if (!warnings)
+_printf_(3, 4) static void warn(Diag *diag, unsigned line, const char *fmt, ...) {
+        if (!diag || diag->n_warnings > SETTINGS_WARNINGS_MAX)
                 return;
-        size_t n = strv_length(*warnings);
-        if (n > SETTINGS_WARNINGS_MAX)
+        if (diag->n_warnings == SETTINGS_WARNINGS_MAX) {
+                (void) diag_warn(diag, "further warnings suppressed");
                 return;
-        char *s = NULL;
-        if (n == SETTINGS_WARNINGS_MAX)
-                s = strdup("further warnings suppressed");
-        else {
-                char m[512];
-                va_list ap;
-                va_start(ap, fmt);
-                vsnprintf(m, sizeof(m), fmt, ap);
-                va_end(ap);
-                if (asprintf(&s, "line %u: %s", line, m) < 0)
-                        s = NULL;
         }
-        if (s)
-                (void) strv_push(warnings, s);
+        va_list ap;
+        va_start(ap, fmt);
+        (void) vwarn(diag, line, fmt, ap);
+        va_end(ap);
 }
 
 #define WHITESPACE " \t\n\r"
@@ -107,7 +104,7 @@ static int next_word(const char **p, bool unquote, char **ret) {
  * max in all: -E2BIG). A syntax error ignores the rest of the line and keeps the words before it,
  * as systemd does. */
 static int strv_assign_words(char ***l, const char *value, size_t max, unsigned line, const char *key,
-                             char ***warnings) {
+                             Diag *diag) {
         if (!*value) {
                 strv_free(*l);
                 *l = NULL;
@@ -122,7 +119,7 @@ static int strv_assign_words(char ***l, const char *value, size_t max, unsigned 
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0) {
-                        warn(warnings, line, "invalid syntax in %s= (unterminated quote), ignoring the rest of the line", key);
+                        warn(diag, line, "invalid syntax in %s= (unterminated quote), ignoring the rest of the line", key);
                         return 0;
                 }
                 if (n >= max) {
@@ -135,27 +132,35 @@ static int strv_assign_words(char ***l, const char *value, size_t max, unsigned 
         }
 }
 
+/* The next word of a list split as config_parse_capability() splits it: 1 with the word in *ret;
+ * 0 at the end, or at a trailing backslash, which ignores the rest of the line with a warning, as
+ * systemd does; -ENOMEM. */
+static int next_plain_word(const char **p, unsigned line, const char *key, Diag *diag, char **ret) {
+        int r = next_word(p, false, ret);
+        if (r == -EINVAL) {
+                warn(diag, line, "invalid syntax in %s= (trailing backslash), ignoring the rest of the line", key);
+                return 0;
+        }
+        return r;
+}
+
 /* config_parse_capability(): names separated by whitespace (cowpen also takes commas, as on its
  * command line), "all"; an unknown name is ignored with a warning, the others apply. */
-_printf_(3, 4) static int refuse(char ***warnings, unsigned line, const char *fmt, ...);
+_printf_(3, 4) static int refuse(Diag *diag, unsigned line, const char *fmt, ...);
 
 /* Capability names, word by word: an unknown one is ignored with a warning, or, where the key
  * narrows the container (DropCapability=: refuse_unknown), refuses the file (it cannot be
  * honoured). */
-static int parse_capabilities(const char *value, unsigned line, const char *key, bool refuse_unknown, char ***warnings,
+static int parse_capabilities(const char *value, unsigned line, const char *key, bool refuse_unknown, Diag *diag,
                               uint64_t *ret) {
         uint64_t m = 0;
         for (const char *p = value;;) {
                 _cleanup_free_ char *w = NULL;
-                int r = next_word(&p, false, &w);
+                int r = next_plain_word(&p, line, key, diag, &w);
+                if (r < 0)
+                        return r;
                 if (r == 0)
                         break;
-                if (r == -ENOMEM)
-                        return r;
-                if (r < 0) {
-                        warn(warnings, line, "invalid syntax in %s= (trailing backslash), ignoring the rest of the line", key);
-                        break;
-                }
                 uint64_t one;
                 for (const char *q = w; *q;) {
                         /* Word by word even within a comma list: one bad name spoils no other. */
@@ -164,10 +169,10 @@ static int parse_capabilities(const char *value, unsigned line, const char *key,
                         if (!name)
                                 return -ENOMEM;
                         if (*name && capability_list_parse(name, &one, NULL) < 0 && refuse_unknown)
-                                return refuse(warnings, line, "unknown capability \"%.64s\" in %s=: cannot drop it, refusing the file",
+                                return refuse(diag, line, "unknown capability \"%.64s\" in %s=: cannot drop it, refusing the file",
                                               name, key);
                         if (*name && capability_list_parse(name, &one, NULL) < 0)
-                                warn(warnings, line, "unknown capability \"%.64s\" in %s=, ignoring", name, key);
+                                warn(diag, line, "unknown capability \"%.64s\" in %s=, ignoring", name, key);
                         else if (*name)
                                 m |= one;
                         q += l + strspn(q + l, ",");
@@ -200,6 +205,52 @@ bool hostname_is_valid_simple(const char *s) {
         return true;
 }
 
+/* --private-users= and PrivateUsers=. */
+int private_users_parse(const char *s, PrivateUsersMode *ret_mode, uid_t *ret_shift, uid_t *ret_range) {
+        if (streq(s, "pick")) {
+                *ret_mode = PRIVATE_USERS_PICK;
+                *ret_shift = 0;
+                *ret_range = USERNS_RANGE_DEFAULT;
+                return 0;
+        }
+        if (streq(s, "identity")) {
+                *ret_mode = PRIVATE_USERS_FIXED;
+                *ret_shift = 0;
+                *ret_range = USERNS_RANGE_DEFAULT;
+                return 0;
+        }
+        int b = parse_boolean(s);
+        if (b >= 0) {
+                *ret_mode = b ? PRIVATE_USERS_YES : PRIVATE_USERS_NO;
+                *ret_shift = 0;
+                *ret_range = USERNS_RANGE_DEFAULT;
+                return 0;
+        }
+        const char *colon = strchr(s, ':');
+        _cleanup_free_ char *base = strndup(s, colon ? (size_t) (colon - s) : strlen(s));
+        if (!base)
+                return -ENOMEM;
+        uint64_t shift, range = USERNS_RANGE_DEFAULT;
+        if (safe_atou64(base, &shift) < 0 || (colon && safe_atou64(colon + 1, &range) < 0))
+                return -EINVAL;
+        /* uid_t is 32 bits and (uid_t) -1 is invalid. */
+        if (range == 0 || shift + range > UINT32_C(0xFFFFFFFF))
+                return -ERANGE;
+        *ret_mode = PRIVATE_USERS_FIXED;
+        *ret_shift = (uid_t) shift;
+        *ret_range = (uid_t) range;
+        return 0;
+}
+
+/* --private-users-ownership= and PrivateUsersOwnership=. */
+static const char *const private_users_ownership_table[_PRIVATE_USERS_OWNERSHIP_MAX] = {
+        [PRIVATE_USERS_OWNERSHIP_AUTO] = "auto",
+        [PRIVATE_USERS_OWNERSHIP_MAP] = "map",
+        [PRIVATE_USERS_OWNERSHIP_CHOWN] = "chown",
+        [PRIVATE_USERS_OWNERSHIP_OFF] = "off",
+};
+DEFINE_STRING_TABLE_LOOKUP(private_users_ownership, PrivateUsersOwnership);
+
 typedef enum Section { SECTION_NONE, SECTION_EXEC, SECTION_FILES, SECTION_NETWORK, SECTION_OTHER } Section;
 
 /* The keys (of those parsed here) that narrow what the container may do or protect its image: a
@@ -213,316 +264,375 @@ static bool key_protects(Section sec, const char *key) {
         return l && strv_contains((char **) l, key);
 }
 
-/* Refuses the file: the reason becomes the last warning (past SETTINGS_WARNINGS_MAX too), the
- * parse fails with -EINVAL. */
-_printf_(3, 4) static int refuse(char ***warnings, unsigned line, const char *fmt, ...) {
-        if (warnings) {
-                char m[512], *s = NULL;
-                va_list ap;
-                va_start(ap, fmt);
-                vsnprintf(m, sizeof(m), fmt, ap);
-                va_end(ap);
-                if (asprintf(&s, "line %u: %s", line, m) >= 0 && strv_push(warnings, s) < 0)
-                        free(s);
-        }
-        return -EINVAL;
+/* Refuses the file: the parse fails with -EINVAL and the reason as the diag's cause; it is also
+ * the last warning (past SETTINGS_WARNINGS_MAX too), so that the warnings tell the whole story. */
+_printf_(3, 4) static int refuse(Diag *diag, unsigned line, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        const char *w = vwarn(diag, line, fmt, ap);
+        va_end(ap);
+        return w ? diag_fail(diag, -EINVAL, NULL, "%s", w) : diag_fail(diag, -EINVAL, NULL, NULL);
 }
 
-static int parse_assignment(SpawnConfig *c, Section sec, unsigned line, const char *key, const char *value,
-                            char ***warnings) {
-        int r, b;
-        if (sec == SECTION_EXEC) {
-                if (streq(key, "Boot") || streq(key, "ProcessTwo")) {
-                        /* One start mode, as nspawn's config_parse_boot()/config_parse_pid2():
-                         * Boot=yes and ProcessTwo=yes exclude each other, and a "no" may not
-                         * take back a "yes" of the same key; such a line is ignored. */
-                        bool boot = streq(key, "Boot");
-                        if ((b = parse_boolean(value)) < 0)
-                                goto bad;
-                        if (b ? (boot ? c->as_pid2 : c->boot) : (boot ? c->boot : c->as_pid2)) {
-                                warn(warnings, line, "conflicting Boot= or ProcessTwo= setting, ignoring");
-                                return 0;
-                        }
-                        if (boot)
-                                c->boot = b;
-                        else
-                                c->as_pid2 = b;
-                        c->mask |= boot ? SETTING_BOOT : SETTING_PROCESS_TWO;
-                } else if (streq(key, "Parameters")) {
-                        /* Only used with Boot= or ProcessTwo= in the same file (settings_merge). */
-                        r = strv_assign_words(&c->command, value, SPAWN_PARAMETERS_MAX, line, key, warnings);
-                        if (r < 0)
-                                return r;
-                        c->mask |= SETTING_COMMAND;
-                } else if (streq(key, "Environment")) {
-                        /* config_parse_strv() as Parameters=; then only NAME=VALUE entries (nspawn
-                         * would pass anything on, even a word without "="). */
-                        if (!*value) {
-                                strv_free(c->setenv);
-                                c->setenv = NULL;
-                        }
-                        _cleanup_strv_free_ char **l = NULL;
-                        r = strv_assign_words(&l, value, SPAWN_ENVIRONMENT_MAX, line, key, warnings);
-                        if (r < 0)
-                                return r;
-                        for (char **e = l; e && *e; e++) {
-                                if (!env_assignment_is_valid(*e, false)) {
-                                        warn(warnings, line, "invalid environment assignment \"%.64s\", ignoring", *e);
-                                        continue;
-                                }
-                                if (strv_length(c->setenv) >= SPAWN_ENVIRONMENT_MAX)
-                                        return -E2BIG;
-                                if ((r = strv_extend(&c->setenv, *e)) < 0)
-                                        return r;
-                        }
-                        c->mask |= SETTING_ENVIRONMENT;
-                } else if (streq(key, "User")) {
-                        free(c->user);
-                        c->user = *value ? strdup(value) : NULL;
-                        if (*value && !c->user)
-                                return -ENOMEM;
-                        c->mask |= SETTING_USER;
-                } else if (streq(key, "WorkingDirectory")) {
-                        if (value[0] != '/')
-                                goto bad;
-                        free(c->working_directory);
-                        if (!(c->working_directory = strdup(value)))
-                                return -ENOMEM;
-                        c->mask |= SETTING_WORKING_DIRECTORY;
-                } else if (streq(key, "Capability") || streq(key, "DropCapability")) {
-                        uint64_t m;
-                        if ((r = parse_capabilities(value, line, key, streq(key, "DropCapability"), warnings, &m)) < 0)
-                                return r;
-                        if (streq(key, "Capability"))
-                                c->caps_plus |= m;
-                        else
-                                c->caps_minus |= m;
-                        c->mask |= SETTING_CAPABILITY;
-                } else if (streq(key, "NoNewPrivileges")) {
-                        if ((b = parse_boolean(value)) < 0)
-                                goto bad;
-                        c->no_new_privileges = b;
-                        c->mask |= SETTING_NO_NEW_PRIVILEGES;
-                } else if (streq(key, "Hostname")) {
-                        if (!hostname_is_valid_simple(value))
-                                goto bad;
-                        free(c->hostname);
-                        if (!(c->hostname = strdup(value)))
-                                return -ENOMEM;
-                        c->mask |= SETTING_HOSTNAME;
-                } else if (streq(key, "KillSignal")) {
-                        int s = signal_from_string(value);
-                        if (s < 0)
-                                goto bad;
-                        c->kill_signal = s;
-                        c->mask |= SETTING_KILL_SIGNAL;
-                } else if (streq(key, "AmbientCapability")) {
-                        uint64_t m;
-                        if ((r = parse_capabilities(value, line, key, false, warnings, &m)) < 0)
-                                return r;
-                        c->ambient_caps |= m;
-                        c->mask |= SETTING_AMBIENT_CAPABILITY;
-                } else if (streq(key, "SystemCallFilter")) {
-                        /* As nspawn: [~] then words (split as Capability=); an unknown name is
-                         * ignored with a warning, the others (a refusal above all) apply. */
-                        bool deny = value[0] == '~';
-                        for (const char *p = value + deny;;) {
-                                _cleanup_free_ char *w = NULL, *item = NULL, *bad = NULL;
-                                r = next_word(&p, false, &w);
-                                if (r == 0)
-                                        break;
-                                if (r == -ENOMEM)
-                                        return r;
-                                if (r < 0) {
-                                        warn(warnings, line, "invalid syntax in %s= (trailing backslash), ignoring the rest of the line",
-                                             key);
-                                        break;
-                                }
-                                if (!(item = strjoin(deny ? "~" : "", w)))
-                                        return -ENOMEM;
-                                r = syscall_filter_parse(item, &c->syscall_allow, &c->syscall_deny, &bad);
-                                if (r == -ENOMEM || r == -E2BIG)
-                                        return r;
-                                if (r < 0 && deny)
-                                        return refuse(warnings, line,
-                                                      "unknown system call or group \"%.64s\" in SystemCallFilter=~…: cannot refuse it, "
-                                                      "refusing the file",
-                                                      bad ?: w);
-                                if (r < 0)
-                                        warn(warnings, line, "unknown system call or group \"%.64s\" in %s=, ignoring", bad ?: w, key);
-                        }
-                        c->mask |= SETTING_SYSCALL_FILTER;
-                } else if (streq(key, "OOMScoreAdjust")) {
-                        if (oom_score_adjust_parse(value, &c->oom_score_adjust) < 0)
-                                goto bad;
-                        c->oom_score_adjust_set = true;
-                        c->mask |= SETTING_OOM_SCORE_ADJUST;
-                } else if (streq(key, "CPUAffinity")) {
-                        CpuSet set;
-                        r = cpu_set_parse(value, &set);
-                        if (r == -ENOMEM)
-                                return r;
-                        if (r < 0)
-                                goto bad;
-                        cpu_set_done(&c->cpu_affinity);
-                        c->cpu_affinity = set;
-                        c->mask |= SETTING_CPU_AFFINITY;
-                } else if (streq(key, "Personality")) {
-                        unsigned long p = personality_from_string(value);
-                        if (p == PERSONALITY_INVALID)
-                                goto bad;
-                        c->personality = p;
-                        c->mask |= SETTING_PERSONALITY;
-                } else if (streq(key, "SuppressSync")) {
-                        if ((b = parse_boolean(value)) < 0)
-                                goto bad;
-                        c->suppress_sync = b;
-                        c->mask |= SETTING_SUPPRESS_SYNC;
-                } else if (streq(key, "Ephemeral")) {
-                        /* Honoured from any file (it narrows): changes are thrown away. */
-                        if ((b = parse_boolean(value)) < 0)
-                                goto bad;
-                        c->ephemeral = b;
-                        c->mask |= SETTING_EPHEMERAL;
-                } else if (streq(key, "ResolvConf")) {
-                        ResolvConfMode mode = resolv_conf_mode_from_string(value);
-                        if ((int) mode < 0)
-                                goto bad; /* also nspawn's *-uplink and *-stub, which need resolved */
-                        c->resolv_conf = mode;
-                        c->mask |= SETTING_RESOLV_CONF;
-                } else if (streq(key, "Timezone")) {
-                        TimezoneMode mode = timezone_mode_from_string(value);
-                        if ((int) mode < 0)
-                                goto bad;
-                        c->timezone = mode;
-                        c->mask |= SETTING_TIMEZONE;
-                } else if (streq(key, "NotifyReady")) {
-                        if ((b = parse_boolean(value)) < 0)
-                                goto bad;
-                        c->notify_ready = b;
-                        c->mask |= SETTING_NOTIFY_READY;
-                } else if (streq(key, "MachineID")) {
-                        /* An all-zero ID is no ID (config_parse_id128 takes it, the merge skips it). */
-                        if (strspn(value, "0-") == strlen(value) && strlen(value) >= 32)
-                                return 0;
-                        if (uuid_parse(value, c->uuid) < 0)
-                                goto bad;
-                        c->uuid_set = true;
-                        c->mask |= SETTING_MACHINE_ID;
-                } else if (startswith(key, "Limit") && rlimit_from_name(key + 5) >= 0) {
-                        /* LimitNOFILE= and friends: SOFT[:HARD], as --rlimit=NOFILE=… */
-                        int res;
-                        struct rlimit rl;
-                        _cleanup_free_ char *spec = strjoin(key + 5, "=", value);
-                        if (!spec)
-                                return -ENOMEM;
-                        if (rlimit_parse(spec, &res, &rl) < 0)
-                                goto bad;
-                        if (!c->rlimits[res] && !(c->rlimits[res] = malloc(sizeof(rl))))
-                                return -ENOMEM;
-                        *c->rlimits[res] = rl;
-                } else if (streq(key, "PrivateUsers")) {
-                        PrivateUsersMode mode;
-                        if (private_users_parse(value, &mode, &c->uid_shift, &c->uid_range) < 0)
-                                goto bad;
-                        c->private_users = mode;
-                        c->mask |= SETTING_USERNS;
-                } else
-                        warn(warnings, line, "unknown or unsupported key %s= in [Exec], ignoring", key);
+/* What a key's parser returns besides 0 and -errno: the value is bad (parse_assignment() ignores
+ * it with a warning, or refuses the file when the key protects), or the key is not one of its. */
+#define KEY_BAD_VALUE 1
+#define KEY_UNKNOWN 2
+
+/* The keys that set one field of the config, a bool, an int or an enum, from a value that parses
+ * to a number (< 0: bad). */
+typedef int (*ValueParser)(const char *value);
+
+static int parse_bool_value(const char *value) {
+        return parse_boolean(value);
+}
+/* (nspawn's *-uplink and *-stub need systemd-resolved: bad values here.) */
+static int parse_resolv_conf_value(const char *value) {
+        return (int) resolv_conf_mode_from_string(value);
+}
+static int parse_timezone_value(const char *value) {
+        return (int) timezone_mode_from_string(value);
+}
+static int parse_volatile_value(const char *value) {
+        return (int) volatile_mode_from_string(value);
+}
+
+_Static_assert(sizeof(ResolvConfMode) == sizeof(int) && sizeof(TimezoneMode) == sizeof(int) &&
+                       sizeof(VolatileMode) == sizeof(int),
+               "the enum fields of simple_keys are stored as int");
+_Static_assert(sizeof(((SpawnConfig *) NULL)->kill_signal) == sizeof(int), "KillSignal= is stored as int");
+
+#define FIELD(f) offsetof(SpawnConfig, f), sizeof(((SpawnConfig *) NULL)->f)
+static const struct {
+        Section section;
+        const char *key;
+        ValueParser parse;
+        size_t offset, size; /* of the field in SpawnConfig */
+        SettingMask bit;
+} simple_keys[] = {
+        { SECTION_EXEC, "NoNewPrivileges", parse_bool_value, FIELD(no_new_privileges), SETTING_NO_NEW_PRIVILEGES },
+        { SECTION_EXEC, "SuppressSync", parse_bool_value, FIELD(suppress_sync), SETTING_SUPPRESS_SYNC },
+        /* Honoured from any file (it narrows): changes are thrown away. */
+        { SECTION_EXEC, "Ephemeral", parse_bool_value, FIELD(ephemeral), SETTING_EPHEMERAL },
+        { SECTION_EXEC, "NotifyReady", parse_bool_value, FIELD(notify_ready), SETTING_NOTIFY_READY },
+        { SECTION_EXEC, "KillSignal", signal_from_string, FIELD(kill_signal), SETTING_KILL_SIGNAL },
+        { SECTION_EXEC, "ResolvConf", parse_resolv_conf_value, FIELD(resolv_conf), SETTING_RESOLV_CONF },
+        { SECTION_EXEC, "Timezone", parse_timezone_value, FIELD(timezone), SETTING_TIMEZONE },
+        { SECTION_FILES, "ReadOnly", parse_bool_value, FIELD(read_only), SETTING_READ_ONLY },
+        { SECTION_FILES, "Volatile", parse_volatile_value, FIELD(volatile_mode), SETTING_VOLATILE },
+        { SECTION_NETWORK, "Private", parse_bool_value, FIELD(private_network), SETTING_NETWORK },
+};
+#undef FIELD
+
+static int parse_simple_key(SpawnConfig *c, Section sec, const char *key, const char *value) {
+        for (size_t i = 0; i < ELEMENTSOF(simple_keys); i++) {
+                if (simple_keys[i].section != sec || !streq(simple_keys[i].key, key))
+                        continue;
+                int v = simple_keys[i].parse(value);
+                if (v < 0)
+                        return KEY_BAD_VALUE;
+                uint8_t *field = (uint8_t *) c + simple_keys[i].offset;
+                if (simple_keys[i].size == sizeof(bool))
+                        *(bool *) field = v;
+                else
+                        memcpy(field, &v, sizeof(v));
+                c->mask |= simple_keys[i].bit;
                 return 0;
         }
-        if (sec == SECTION_FILES) {
-                CustomMount m;
-                if (streq(key, "ReadOnly")) {
-                        if ((b = parse_boolean(value)) < 0)
-                                goto bad;
-                        c->read_only = b;
-                        c->mask |= SETTING_READ_ONLY;
+        return KEY_UNKNOWN;
+}
+
+/* One start mode, as nspawn's config_parse_boot()/config_parse_pid2(): Boot=yes and
+ * ProcessTwo=yes exclude each other, and a "no" may not take back a "yes" of the same key; such a
+ * line is ignored. */
+static int parse_start_mode(SpawnConfig *c, unsigned line, const char *key, const char *value, Diag *diag) {
+        bool boot = streq(key, "Boot");
+        int b = parse_boolean(value);
+        if (b < 0)
+                return KEY_BAD_VALUE;
+        if (b ? (boot ? c->as_pid2 : c->boot) : (boot ? c->boot : c->as_pid2)) {
+                warn(diag, line, "conflicting Boot= or ProcessTwo= setting, ignoring");
+                return 0;
+        }
+        if (boot)
+                c->boot = b;
+        else
+                c->as_pid2 = b;
+        c->mask |= boot ? SETTING_BOOT : SETTING_PROCESS_TWO;
+        return 0;
+}
+
+/* config_parse_strv() as Parameters=; then only NAME=VALUE entries (nspawn would pass anything
+ * on, even a word without "="). */
+static int parse_environment(SpawnConfig *c, unsigned line, const char *key, const char *value, Diag *diag) {
+        if (!*value) {
+                strv_free(c->setenv);
+                c->setenv = NULL;
+        }
+        _cleanup_strv_free_ char **l = NULL;
+        int r = strv_assign_words(&l, value, SPAWN_ENVIRONMENT_MAX, line, key, diag);
+        if (r < 0)
+                return r;
+        for (char **e = l; e && *e; e++) {
+                if (!env_assignment_is_valid(*e, false)) {
+                        warn(diag, line, "invalid environment assignment \"%.64s\", ignoring", *e);
+                        continue;
+                }
+                if (strv_length(c->setenv) >= SPAWN_ENVIRONMENT_MAX)
+                        return -E2BIG;
+                if ((r = strv_extend(&c->setenv, *e)) < 0)
+                        return r;
+        }
+        c->mask |= SETTING_ENVIRONMENT;
+        return 0;
+}
+
+/* As nspawn: [~] then words (split as Capability=); an unknown name is ignored with a warning,
+ * the others (a refusal above all) apply. */
+static int parse_syscall_filter(SpawnConfig *c, unsigned line, const char *key, const char *value, Diag *diag) {
+        bool deny = value[0] == '~';
+        for (const char *p = value + deny;;) {
+                _cleanup_free_ char *w = NULL, *item = NULL;
+                _cleanup_diag_ Diag bad = DIAG_INIT;
+                int r = next_plain_word(&p, line, key, diag, &w);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        break;
+                if (!(item = strjoin(deny ? "~" : "", w)))
+                        return -ENOMEM;
+                r = syscall_filter_parse(item, &c->syscall_allow, &c->syscall_deny, &bad);
+                if (r == -ENOMEM || r == -E2BIG)
+                        return r;
+                if (r < 0 && deny)
+                        return refuse(diag, line,
+                                      "unknown system call or group \"%.64s\" in SystemCallFilter=~…: cannot refuse it, "
+                                      "refusing the file",
+                                      bad.object ?: w);
+                if (r < 0)
+                        warn(diag, line, "unknown system call or group \"%.64s\" in %s=, ignoring", bad.object ?: w, key);
+        }
+        c->mask |= SETTING_SYSCALL_FILTER;
+        return 0;
+}
+
+/* [Exec]: what runs, as whom, with which identity (and simple_keys). */
+static int parse_exec_start_key(SpawnConfig *c, unsigned line, const char *key, const char *value, Diag *diag) {
+        int r;
+        if (streq(key, "Boot") || streq(key, "ProcessTwo"))
+                return parse_start_mode(c, line, key, value, diag);
+        if (streq(key, "Parameters")) {
+                /* Only used with Boot= or ProcessTwo= in the same file (settings_merge). */
+                r = strv_assign_words(&c->command, value, SPAWN_PARAMETERS_MAX, line, key, diag);
+                if (r < 0)
+                        return r;
+                c->mask |= SETTING_COMMAND;
+                return 0;
+        }
+        if (streq(key, "Environment"))
+                return parse_environment(c, line, key, value, diag);
+        if (streq(key, "User")) {
+                free(c->user);
+                c->user = *value ? strdup(value) : NULL;
+                if (*value && !c->user)
+                        return -ENOMEM;
+                c->mask |= SETTING_USER;
+                return 0;
+        }
+        if (streq(key, "WorkingDirectory") || streq(key, "Hostname")) {
+                bool dir = streq(key, "WorkingDirectory");
+                if (dir ? value[0] != '/' : !hostname_is_valid_simple(value))
+                        return KEY_BAD_VALUE;
+                char **field = dir ? &c->working_directory : &c->hostname;
+                free(*field);
+                if (!(*field = strdup(value)))
+                        return -ENOMEM;
+                c->mask |= dir ? SETTING_WORKING_DIRECTORY : SETTING_HOSTNAME;
+                return 0;
+        }
+        if (streq(key, "PrivateUsers")) {
+                PrivateUsersMode mode;
+                if (private_users_parse(value, &mode, &c->uid_shift, &c->uid_range) < 0)
+                        return KEY_BAD_VALUE;
+                c->private_users = mode;
+                c->mask |= SETTING_USERNS;
+                return 0;
+        }
+        if (streq(key, "MachineID")) {
+                /* An all-zero ID is no ID (config_parse_id128 takes it, the merge skips it). */
+                if (strspn(value, "0-") == strlen(value) && strlen(value) >= 32)
+                        return 0;
+                if (uuid_parse(value, c->uuid) < 0)
+                        return KEY_BAD_VALUE;
+                c->uuid_set = true;
+                c->mask |= SETTING_MACHINE_ID;
+                return 0;
+        }
+        return KEY_UNKNOWN;
+}
+
+/* [Exec]: capabilities, the system-call filter and the resources. */
+static int parse_exec_limit_key(SpawnConfig *c, unsigned line, const char *key, const char *value, Diag *diag) {
+        uint64_t m = 0;
+        int r;
+        if (streq(key, "Capability") || streq(key, "DropCapability") || streq(key, "AmbientCapability")) {
+                bool drop = streq(key, "DropCapability");
+                if ((r = parse_capabilities(value, line, key, drop, diag, &m)) < 0)
+                        return r;
+                if (streq(key, "AmbientCapability")) {
+                        c->ambient_caps |= m;
+                        c->mask |= SETTING_AMBIENT_CAPABILITY;
                         return 0;
                 }
-                if (streq(key, "PrivateUsersOwnership") || streq(key, "PrivateUsersChown")) {
-                        PrivateUsersOwnership o;
-                        if (streq(key, "PrivateUsersChown")) {
-                                /* The older boolean form: yes is chown, no is off. */
-                                if ((b = parse_boolean(value)) < 0)
-                                        goto bad;
-                                o = b ? PRIVATE_USERS_OWNERSHIP_CHOWN : PRIVATE_USERS_OWNERSHIP_OFF;
-                        } else if (private_users_ownership_parse(value, &o) < 0)
-                                goto bad;
-                        c->private_users_ownership = o;
-                        c->mask |= SETTING_USERNS_OWNERSHIP;
-                        return 0;
-                }
-                if (streq(key, "Inaccessible")) {
-                        r = inaccessible_path_add(&c->inaccessible, value);
-                        if (r == -ENOMEM || r == -E2BIG)
-                                return r;
-                        if (r < 0)
-                                goto bad;
-                        c->mask |= SETTING_INACCESSIBLE;
-                        return 0;
-                }
-                if (streq(key, "Volatile")) {
-                        VolatileMode v = volatile_mode_from_string(value);
-                        if ((int) v < 0)
-                                goto bad;
-                        c->volatile_mode = v;
-                        c->mask |= SETTING_VOLATILE;
-                        return 0;
-                }
-                if (streq(key, "Bind") || streq(key, "BindReadOnly"))
-                        r = custom_mount_parse_bind(value, streq(key, "BindReadOnly"), &m);
-                else if (streq(key, "TemporaryFileSystem"))
-                        r = custom_mount_parse_tmpfs(value, &m);
-                else if (streq(key, "Overlay") || streq(key, "OverlayReadOnly"))
-                        r = custom_mount_parse_overlay(value, streq(key, "OverlayReadOnly"), &m);
-                else {
-                        warn(warnings, line, "unknown or unsupported key %s= in [Files], ignoring", key);
-                        return 0;
-                }
+                if (drop)
+                        c->caps_minus |= m;
+                else
+                        c->caps_plus |= m;
+                c->mask |= SETTING_CAPABILITY;
+                return 0;
+        }
+        if (streq(key, "SystemCallFilter"))
+                return parse_syscall_filter(c, line, key, value, diag);
+        if (streq(key, "OOMScoreAdjust")) {
+                if (oom_score_adjust_parse(value, &c->oom_score_adjust) < 0)
+                        return KEY_BAD_VALUE;
+                c->oom_score_adjust_set = true;
+                c->mask |= SETTING_OOM_SCORE_ADJUST;
+                return 0;
+        }
+        if (streq(key, "CPUAffinity")) {
+                CpuSet set;
+                r = cpu_set_parse(value, &set);
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0)
-                        goto bad;
-                r = spawn_config_add_mount(c, &m);
-                if (r < 0) {
-                        custom_mount_done(&m);
+                        return KEY_BAD_VALUE;
+                cpu_set_done(&c->cpu_affinity);
+                c->cpu_affinity = set;
+                c->mask |= SETTING_CPU_AFFINITY;
+                return 0;
+        }
+        if (streq(key, "Personality")) {
+                unsigned long p = personality_from_string(value);
+                if (p == PERSONALITY_INVALID)
+                        return KEY_BAD_VALUE;
+                c->personality = p;
+                c->mask |= SETTING_PERSONALITY;
+                return 0;
+        }
+        if (startswith(key, "Limit") && rlimit_from_string(key + 5) >= 0) {
+                /* LimitNOFILE= and friends: SOFT[:HARD], as --rlimit=NOFILE=… */
+                int res;
+                struct rlimit rl;
+                _cleanup_free_ char *spec = strjoin(key + 5, "=", value);
+                if (!spec)
+                        return -ENOMEM;
+                if (rlimit_parse(spec, &res, &rl) < 0)
+                        return KEY_BAD_VALUE;
+                if (!c->rlimits[res] && !(c->rlimits[res] = malloc(sizeof(rl))))
+                        return -ENOMEM;
+                *c->rlimits[res] = rl;
+                return 0;
+        }
+        return KEY_UNKNOWN;
+}
+
+/* [Files]: the user namespace's ownership, masks and mounts (and simple_keys). */
+static int parse_files_key(SpawnConfig *c, const char *key, const char *value) {
+        CustomMount m;
+        int r;
+        if (streq(key, "PrivateUsersOwnership") || streq(key, "PrivateUsersChown")) {
+                PrivateUsersOwnership o;
+                if (streq(key, "PrivateUsersChown")) {
+                        /* The older boolean form: yes is chown, no is off. */
+                        int b = parse_boolean(value);
+                        if (b < 0)
+                                return KEY_BAD_VALUE;
+                        o = b ? PRIVATE_USERS_OWNERSHIP_CHOWN : PRIVATE_USERS_OWNERSHIP_OFF;
+                } else if ((o = private_users_ownership_from_string(value)) < 0)
+                        return KEY_BAD_VALUE;
+                c->private_users_ownership = o;
+                c->mask |= SETTING_USERNS_OWNERSHIP;
+                return 0;
+        }
+        if (streq(key, "Inaccessible")) {
+                r = inaccessible_path_add(&c->inaccessible, value);
+                if (r == -ENOMEM || r == -E2BIG)
                         return r;
-                }
-                c->mask |= SETTING_CUSTOM_MOUNTS;
+                if (r < 0)
+                        return KEY_BAD_VALUE;
+                c->mask |= SETTING_INACCESSIBLE;
                 return 0;
         }
-        if (sec == SECTION_NETWORK) {
-                /* Keys that ask for a network namespace of the container's own with links cowpen
-                 * does not make: ignoring them would run the container in the host's network. */
-                static const char *const private_netns[] = { "VirtualEthernet", "VirtualEthernetExtra", "Bridge", "Zone",
-                                                             "Port", "Interface", "MACVLAN", "IPVLAN", NULL };
-                if (streq(key, "Private")) {
-                        if ((b = parse_boolean(value)) < 0)
-                                goto bad;
-                        c->private_network = b;
-                        c->mask |= SETTING_NETWORK;
-                } else if (strv_contains((char **) private_netns, key)) {
-                        if (!*value || (streq(key, "VirtualEthernet") && parse_boolean(value) == 0))
-                                return 0; /* nothing asked for */
-                        return refuse(warnings, line,
-                                      "%s= asks for a network of the container's own with links cowpen does not set up; "
-                                      "refusing the file rather than running in the host's network (Private=yes: only "
-                                      "loopback; --settings=no: ignore the file)",
-                                      key);
-                } else
-                        warn(warnings, line, "unknown or unsupported key %s= in [Network], ignoring", key);
-                return 0;
+        if (streq(key, "Bind") || streq(key, "BindReadOnly"))
+                r = custom_mount_parse_bind(value, streq(key, "BindReadOnly"), &m);
+        else if (streq(key, "TemporaryFileSystem"))
+                r = custom_mount_parse_tmpfs(value, &m);
+        else if (streq(key, "Overlay") || streq(key, "OverlayReadOnly"))
+                r = custom_mount_parse_overlay(value, streq(key, "OverlayReadOnly"), &m);
+        else
+                return KEY_UNKNOWN;
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return KEY_BAD_VALUE;
+        r = spawn_config_add_mount(c, &m);
+        if (r < 0) {
+                custom_mount_done(&m);
+                return r;
         }
-        if (sec == SECTION_NONE)
-                warn(warnings, line, "assignment %s= outside of a section, ignoring", key);
+        c->mask |= SETTING_CUSTOM_MOUNTS;
         return 0;
-bad:
+}
+
+/* [Network]: Private= (simple_keys), the others spawn-network.c's. A bad value is ignored with a
+ * warning, as systemd does, but never leaves the container in the host's network: it still gets a
+ * network namespace of its own (only loopback). */
+static int parse_network_key(SpawnConfig *c, unsigned line, const char *key, const char *value, Diag *diag) {
+        _cleanup_diag_ Diag bad = DIAG_INIT;
+        int r = spawn_network_parse_key(c, key, value, &bad);
+        if (r == 0)
+                return KEY_UNKNOWN;
+        if (r > 0)
+                return 0;
+        if (r != -EINVAL)
+                return r;
+        c->private_network = true;
+        c->mask |= SETTING_NETWORK;
+        warn(diag, line, "invalid value for %s=: \"%.64s\"%s%s, ignoring it; the container gets a network namespace of its own",
+             key, value, diag_message(&bad) ? ": " : "", diag_message(&bad) ?: "");
+        return 0;
+}
+
+static int parse_assignment(SpawnConfig *c, Section sec, unsigned line, const char *key, const char *value,
+                            Diag *diag) {
+        static const char *const section_names[] = {
+                [SECTION_EXEC] = "Exec", [SECTION_FILES] = "Files", [SECTION_NETWORK] = "Network"
+        };
+        if (sec == SECTION_NONE) {
+                warn(diag, line, "assignment %s= outside of a section, ignoring", key);
+                return 0;
+        }
+        int r = parse_simple_key(c, sec, key, value);
+        if (r == KEY_UNKNOWN && sec == SECTION_EXEC)
+                r = parse_exec_start_key(c, line, key, value, diag);
+        if (r == KEY_UNKNOWN && sec == SECTION_EXEC)
+                r = parse_exec_limit_key(c, line, key, value, diag);
+        if (r == KEY_UNKNOWN && sec == SECTION_FILES)
+                r = parse_files_key(c, key, value);
+        if (r == KEY_UNKNOWN && sec == SECTION_NETWORK)
+                r = parse_network_key(c, line, key, value, diag);
+        if (r == KEY_UNKNOWN) {
+                warn(diag, line, "unknown or unsupported key %s= in [%s], ignoring", key, section_names[sec]);
+                return 0;
+        }
+        if (r != KEY_BAD_VALUE)
+                return r;
         if (key_protects(sec, key))
-                return refuse(warnings, line, "invalid value for %s=: \"%.64s\"; the key narrows what the container may do, "
-                                              "refusing the file rather than ignoring it",
+                return refuse(diag, line, "invalid value for %s=: \"%.64s\"; the key narrows what the container may do, "
+                                          "refusing the file rather than ignoring it",
                               key, value);
-        warn(warnings, line, "invalid value for %s=: \"%.64s\", ignoring", key, value);
+        warn(diag, line, "invalid value for %s=: \"%.64s\", ignoring", key, value);
         return 0;
 }
 
@@ -535,14 +645,14 @@ static char *strip(char *s) {
 }
 
 /* One logical line (continuations joined), as conf-parser's parse_line(). */
-static int parse_line(SpawnConfig *c, Section *sec, unsigned at, char *s, char ***warnings) {
+static int parse_line(SpawnConfig *c, Section *sec, unsigned at, char *s, Diag *diag) {
         s = strip(s);
         if (!*s)
                 return 0;
         if (*s == '[') {
                 char *e = strchr(s, ']');
                 if (!e || e[1]) {
-                        warn(warnings, at, "invalid section header, ignoring");
+                        warn(diag, at, "invalid section header, ignoring");
                         *sec = SECTION_OTHER;
                         return 0;
                 }
@@ -557,27 +667,27 @@ static int parse_line(SpawnConfig *c, Section *sec, unsigned at, char *s, char *
                 else {
                         *sec = SECTION_OTHER;
                         if (!startswith(s, "X-"))
-                                warn(warnings, at, "unknown section [%.64s], ignoring", s);
+                                warn(diag, at, "unknown section [%.64s], ignoring", s);
                 }
                 return 0;
         }
         char *eq = strchr(s, '=');
         if (!eq) {
-                warn(warnings, at, "line without '=', ignoring");
+                warn(diag, at, "line without '=', ignoring");
                 return 0;
         }
         *eq = 0;
         char *key = strip(s), *value = strip(eq + 1);
         if (*sec == SECTION_OTHER)
                 return 0;
-        return parse_assignment(c, *sec, at, key, value, warnings);
+        return parse_assignment(c, *sec, at, key, value, diag);
 }
 
 /* Lines as systemd's config_parse() reads them: "\n", "\r", "\r\n" and "\n\r" end a line; a
  * line whose first non-blank character is '#' or ';' is a comment and is skipped, even in the
  * middle of a continued line; a line that ends in a backslash (not itself escaped by one) goes on
  * in the next, the backslash becoming a space; a UTF-8 byte order mark at the start is skipped. */
-int settings_parse(const char *text, size_t size, SpawnConfig *ret, char ***warnings) {
+int settings_parse(const char *text, size_t size, SpawnConfig *ret, Diag *diag) {
         if (size > SETTINGS_FILE_SIZE_MAX)
                 return -EFBIG;
         if (memchr(text, 0, size))
@@ -637,7 +747,7 @@ int settings_parse(const char *text, size_t size, SpawnConfig *ret, char ***warn
                         continue;
                 }
                 line[len] = 0;
-                r = parse_line(&c, &sec, start, line, warnings);
+                r = parse_line(&c, &sec, start, line, diag);
                 if (r < 0)
                         goto fail;
                 len = 0;
@@ -645,7 +755,7 @@ int settings_parse(const char *text, size_t size, SpawnConfig *ret, char ***warn
         }
         if (start != 0) { /* the file ended in a continued line */
                 line[len] = 0;
-                r = parse_line(&c, &sec, start, line, warnings);
+                r = parse_line(&c, &sec, start, line, diag);
                 if (r < 0)
                         goto fail;
         }
@@ -712,53 +822,53 @@ int settings_find(const char *name, int parent_fd, const char *parent_path, char
         return 0;
 }
 
-static void note_untrusted(char ***warnings, const char *what) {
-        char *w;
-        if (warnings && asprintf(&w, "ignoring %s settings: the file is not trusted (--settings=trusted trusts it)", what) >= 0)
-                (void) strv_push(warnings, w);
+static void note_untrusted(Diag *diag, const char *what) {
+        (void) diag_warn(diag, "ignoring %s settings: the file is not trusted (--settings=trusted trusts it)", what);
 }
 
-int settings_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, const char *path, char ***warnings) {
-        SettingMask m = s->mask & ~c->mask;
-        int r;
+static void take_string(char **to, char **from) {
+        free(*to);
+        *to = TAKE_PTR(*from);
+}
 
-        /* The start mode as nspawn's merge_settings(): -b, -a or a command on the command line
-         * each keep all of Boot=, ProcessTwo= and Parameters= out; otherwise Parameters= comes
-         * along with a Boot= or ProcessTwo= of the file (either value), and without one of them
-         * it is ignored (nspawn 252 runs the shell then). */
+/* The start mode as nspawn's merge_settings(): -b, -a or a command on the command line each keep
+ * all of Boot=, ProcessTwo= and Parameters= out; otherwise Parameters= comes along with a Boot= or
+ * ProcessTwo= of the file (either value), and without one of them it is ignored (nspawn 252 runs
+ * the shell then). Returns what of m is left to merge. */
+static SettingMask merge_start_mode(SpawnConfig *c, SpawnConfig *s, SettingMask m) {
         const SettingMask start = SETTING_BOOT | SETTING_PROCESS_TWO | SETTING_COMMAND;
         if (!(c->mask & start) && (s->mask & (SETTING_BOOT | SETTING_PROCESS_TWO))) {
                 c->boot = s->boot;
                 c->as_pid2 = s->as_pid2;
                 strv_free(c->command);
                 c->command = TAKE_PTR(s->command);
-        } else
-                m &= ~start;
+                return m;
+        }
+        return m & ~start;
+}
+
+/* What any file may set: what only narrows the container, or concerns only its own data. */
+static int merge_from_any_file(SpawnConfig *c, SpawnConfig *s, SettingMask m) {
+        /* The fields of simple_keys: ReadOnly=, Volatile=, NoNewPrivileges=, SuppressSync=,
+         * Ephemeral=, KillSignal=; Private=, which only takes the host's network away (where
+         * nspawn would need a trusted file); ResolvConf= and Timezone=, the container's own files
+         * (copies or read-only binds of what the host shares by default anyway, as nspawn);
+         * NotifyReady=, which concerns only cowpen's caller. */
+        for (size_t i = 0; i < ELEMENTSOF(simple_keys); i++)
+                if (m & simple_keys[i].bit)
+                        memcpy((uint8_t *) c + simple_keys[i].offset, (uint8_t *) s + simple_keys[i].offset,
+                               simple_keys[i].size);
         if (m & SETTING_ENVIRONMENT) {
                 strv_free(c->setenv);
                 c->setenv = TAKE_PTR(s->setenv);
         }
-        if (m & SETTING_USER) {
-                free(c->user);
-                c->user = TAKE_PTR(s->user);
-        }
-        if (m & SETTING_WORKING_DIRECTORY) {
-                free(c->working_directory);
-                c->working_directory = TAKE_PTR(s->working_directory);
-        }
-        if (m & SETTING_NO_NEW_PRIVILEGES)
-                c->no_new_privileges = s->no_new_privileges;
-        if (m & SETTING_HOSTNAME) {
-                free(c->hostname);
-                c->hostname = TAKE_PTR(s->hostname);
-        }
-        if (m & SETTING_KILL_SIGNAL)
-                c->kill_signal = s->kill_signal;
-        if (m & SETTING_READ_ONLY)
-                c->read_only = s->read_only;
-        if (m & SETTING_VOLATILE)
-                c->volatile_mode = s->volatile_mode;
-        /* A user namespace only narrows what the container may do: from any file. */
+        if (m & SETTING_USER)
+                take_string(&c->user, &s->user);
+        if (m & SETTING_WORKING_DIRECTORY)
+                take_string(&c->working_directory, &s->working_directory);
+        if (m & SETTING_HOSTNAME)
+                take_string(&c->hostname, &s->hostname);
+        /* A user namespace only narrows what the container may do. */
         if (m & SETTING_USERNS) {
                 c->private_users = s->private_users;
                 c->uid_shift = s->uid_shift;
@@ -766,7 +876,6 @@ int settings_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, const char *pat
         }
         if (m & SETTING_USERNS_OWNERSHIP)
                 c->private_users_ownership = s->private_users_ownership;
-        /* These too only narrow the container (or concern only its own data): from any file. */
         if (m & SETTING_CPU_AFFINITY) {
                 cpu_set_done(&c->cpu_affinity);
                 c->cpu_affinity = s->cpu_affinity;
@@ -774,64 +883,57 @@ int settings_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, const char *pat
         }
         if (m & SETTING_PERSONALITY)
                 c->personality = s->personality;
-        if (m & SETTING_SUPPRESS_SYNC)
-                c->suppress_sync = s->suppress_sync;
-        if (m & SETTING_EPHEMERAL)
-                c->ephemeral = s->ephemeral;
-        /* A private network (Private=; the only network key honoured) only takes the host's
-         * network away: from any file too, where nspawn would need a trusted one. */
-        if (m & SETTING_NETWORK)
-                c->private_network = s->private_network;
         if (m & SETTING_INACCESSIBLE)
-                for (char **p = s->inaccessible; p && *p; p++)
-                        if ((r = inaccessible_path_add(&c->inaccessible, *p)) < 0)
+                for (char **p = s->inaccessible; p && *p; p++) {
+                        int r = inaccessible_path_add(&c->inaccessible, *p);
+                        if (r < 0)
                                 return r;
-        /* A refused call list narrows; an allowed one widens and needs a trusted file. */
-        if (m & SETTING_SYSCALL_FILTER) {
+                }
+        return 0;
+}
+
+/* A refused call list narrows; an allowed one widens and needs a trusted file. An OOM score that
+ * makes the container likelier to be killed narrows; a lower one needs a trusted file. The machine
+ * ID is the identity machined and journal links go by: an image may not claim one (trusted files
+ * only, as nspawn). What is not taken leaves *m. */
+static int merge_filter_oom_id(SpawnConfig *c, SpawnConfig *s, bool trusted, SettingMask *m, Diag *diag) {
+        int r;
+        if (*m & SETTING_SYSCALL_FILTER) {
                 for (char **p = s->syscall_deny; p && *p; p++)
                         if (!strv_contains(c->syscall_deny, *p) && (r = strv_extend(&c->syscall_deny, *p)) < 0)
                                 return r;
                 if (s->syscall_allow && !trusted)
-                        note_untrusted(warnings, "SystemCallFilter= (allowed calls)");
+                        note_untrusted(diag, "SystemCallFilter= (allowed calls)");
                 else
                         for (char **p = s->syscall_allow; p && *p; p++)
                                 if (!strv_contains(c->syscall_allow, *p) && (r = strv_extend(&c->syscall_allow, *p)) < 0)
                                         return r;
         }
-        /* An OOM score that makes the container likelier to be killed narrows; a lower one needs
-         * a trusted file. */
-        if (m & SETTING_OOM_SCORE_ADJUST) {
+        if (*m & SETTING_OOM_SCORE_ADJUST) {
                 if (s->oom_score_adjust < 0 && !trusted) {
-                        note_untrusted(warnings, "OOMScoreAdjust= (below 0)");
-                        m &= ~SETTING_OOM_SCORE_ADJUST;
+                        note_untrusted(diag, "OOMScoreAdjust= (below 0)");
+                        *m &= ~SETTING_OOM_SCORE_ADJUST;
                 } else {
                         c->oom_score_adjust = s->oom_score_adjust;
                         c->oom_score_adjust_set = true;
                 }
         }
-        /* resolv.conf and the time zone are the container's own files (copies or read-only
-         * binds of what the host shares by default anyway): from any file, as nspawn. When to
-         * report readiness concerns only cowpen's caller: likewise. */
-        if (m & SETTING_RESOLV_CONF)
-                c->resolv_conf = s->resolv_conf;
-        if (m & SETTING_TIMEZONE)
-                c->timezone = s->timezone;
-        if (m & SETTING_NOTIFY_READY)
-                c->notify_ready = s->notify_ready;
-        /* The machine ID is the identity machined and journal links go by: an image may not
-         * claim one (trusted files only, as nspawn). */
-        if (m & SETTING_MACHINE_ID) {
+        if (*m & SETTING_MACHINE_ID) {
                 if (trusted) {
                         memcpy(c->uuid, s->uuid, sizeof(c->uuid));
                         c->uuid_set = true;
                 } else {
-                        note_untrusted(warnings, "MachineID=");
-                        m &= ~SETTING_MACHINE_ID;
+                        note_untrusted(diag, "MachineID=");
+                        *m &= ~SETTING_MACHINE_ID;
                 }
         }
-        /* Limits: the command line's win; a trusted file sets them; an untrusted one may only
-         * lower them (both values at most what the container would get otherwise, which is
-         * cowpen's own), as nspawn (which takes none from it) never widens either. */
+        return 0;
+}
+
+/* Limits: the command line's win; a trusted file sets them; an untrusted one may only lower them
+ * (both values at most what the container would get otherwise, which is cowpen's own), as nspawn
+ * (which takes none from it) never widens either. */
+static void merge_rlimits(SpawnConfig *c, SpawnConfig *s, bool trusted, Diag *diag) {
         for (int i = 0; i < RLIMIT_NLIMITS; i++) {
                 if (!s->rlimits[i] || c->rlimits[i])
                         continue;
@@ -839,21 +941,23 @@ int settings_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, const char *pat
                 if (!trusted && (getrlimit(i, &cur) < 0 || s->rlimits[i]->rlim_cur > cur.rlim_cur ||
                                  s->rlimits[i]->rlim_max > cur.rlim_max)) {
                         char what[64];
-                        snprintf(what, sizeof(what), "Limit%s= (above the current limit)", rlimit_to_name(i) ?: "?");
-                        note_untrusted(warnings, what);
+                        snprintf(what, sizeof(what), "Limit%s= (above the current limit)", rlimit_to_string(i) ?: "?");
+                        note_untrusted(diag, what);
                         continue;
                 }
                 c->rlimits[i] = TAKE_PTR(s->rlimits[i]);
         }
-        /* Dropping capabilities narrows: from any file; adding them only from a trusted one. */
-        if ((m & SETTING_CAPABILITY) && !trusted) {
+}
+
+/* Dropping capabilities narrows: from any file; adding them, ambient capabilities and mounts
+ * widen the container's reach on the host: only from a trusted file, as nspawn. */
+static int merge_privileged(SpawnConfig *c, SpawnConfig *s, bool trusted, SettingMask *m, Diag *diag) {
+        if ((*m & SETTING_CAPABILITY) && !trusted) {
                 c->caps_minus |= s->caps_minus;
                 if (s->caps_plus)
-                        note_untrusted(warnings, "Capability=");
-                m &= ~SETTING_CAPABILITY;
+                        note_untrusted(diag, "Capability=");
+                *m &= ~SETTING_CAPABILITY;
         }
-
-        /* What widens the container's reach on the host only from a trusted file, as nspawn. */
         static const struct {
                 SettingMask bit;
                 const char *what;
@@ -862,25 +966,37 @@ int settings_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, const char *pat
                 { SETTING_CUSTOM_MOUNTS, "Bind=, BindReadOnly=, TemporaryFileSystem= and Overlay=" },
         };
         for (size_t i = 0; i < ELEMENTSOF(privileged); i++) {
-                if (!(m & privileged[i].bit) || trusted)
+                if (!(*m & privileged[i].bit) || trusted)
                         continue;
-                note_untrusted(warnings, privileged[i].what);
-                m &= ~privileged[i].bit;
+                note_untrusted(diag, privileged[i].what);
+                *m &= ~privileged[i].bit;
         }
-        if (m & SETTING_CAPABILITY) {
+        if (*m & SETTING_CAPABILITY) {
                 c->caps_plus |= s->caps_plus;
                 c->caps_minus |= s->caps_minus;
         }
-        if (m & SETTING_AMBIENT_CAPABILITY)
+        if (*m & SETTING_AMBIENT_CAPABILITY)
                 c->ambient_caps |= s->ambient_caps;
-        if (m & SETTING_CUSTOM_MOUNTS) {
+        if (*m & SETTING_CUSTOM_MOUNTS)
                 for (size_t i = 0; i < s->n_mounts; i++) {
-                        r = spawn_config_add_mount(c, &s->mounts[i]);
+                        int r = spawn_config_add_mount(c, &s->mounts[i]);
                         if (r < 0)
                                 return r;
                         s->mounts[i] = (CustomMount) {};
                 }
-        }
+        return 0;
+}
+
+int settings_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, const char *path, Diag *diag) {
+        SettingMask m = merge_start_mode(c, s, s->mask & ~c->mask);
+        int r;
+        if ((r = merge_from_any_file(c, s, m)) < 0 || (r = merge_filter_oom_id(c, s, trusted, &m, diag)) < 0)
+                return r;
+        merge_rlimits(c, s, trusted, diag);
+        if ((r = merge_privileged(c, s, trusted, &m, diag)) < 0)
+                return r;
+        if ((r = spawn_network_merge(c, s, trusted, m, diag)) < 0)
+                return r;
         c->mask |= m;
         return 0;
 }

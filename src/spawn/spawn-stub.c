@@ -6,9 +6,10 @@
 #include <sys/syscall.h>
 
 #include "fd-util.h"
-#include "spawn-internal.h"
+#include "spawn-stub.h"
 #include "spawn-stubinit-blob.h"
 #include "util.h"
+#include "uuid-util.h"
 
 /* The -a stub init (stubinit/stubinit.c) in a sealed memfd, made by the parent and exec'd by
  * the container's first process once it has become what the stub should be. Untrusted input:
@@ -37,11 +38,10 @@ int spawn_stub_memfd(int *ret) {
 }
 
 int spawn_stub_exec(int stub_fd, pid_t payload, const uint8_t id[16]) {
-        char pid[16], uuid[64];
+        char pid[16], u[UUID_STRING_MAX], uuid[64];
         snprintf(pid, sizeof(pid), "%i", (int) payload);
-        snprintf(uuid, sizeof(uuid),
-                 "container_uuid=%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", id[0], id[1],
-                 id[2], id[3], id[4], id[5], id[6], id[7], id[8], id[9], id[10], id[11], id[12], id[13], id[14], id[15]);
+        uuid_format(id, u);
+        snprintf(uuid, sizeof(uuid), "container_uuid=%s", u);
         /* What the container's tools read from /proc/1/environ, and nothing of the host's. */
         char *argv[] = { (char *) "cowpen", pid, NULL };
         char *envp[] = { (char *) "container=cowpen", uuid, NULL };

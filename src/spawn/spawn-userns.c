@@ -15,63 +15,13 @@
 #include <unistd.h>
 
 #include "fd-util.h"
-#include "spawn-chown.h"
 #include "spawn-cgroup.h"
-#include "spawn-internal.h"
+#include "spawn-chown.h"
+#include "spawn-clone.h"
 #include "spawn-userns.h"
 #include "util.h"
 
 /* See spawn-userns.h. */
-
-int private_users_parse(const char *s, PrivateUsersMode *ret_mode, uid_t *ret_shift, uid_t *ret_range) {
-        if (streq(s, "pick")) {
-                *ret_mode = PRIVATE_USERS_PICK;
-                *ret_shift = 0;
-                *ret_range = USERNS_RANGE_DEFAULT;
-                return 0;
-        }
-        if (streq(s, "identity")) {
-                *ret_mode = PRIVATE_USERS_FIXED;
-                *ret_shift = 0;
-                *ret_range = USERNS_RANGE_DEFAULT;
-                return 0;
-        }
-        int b = parse_boolean(s);
-        if (b >= 0) {
-                *ret_mode = b ? PRIVATE_USERS_YES : PRIVATE_USERS_NO;
-                *ret_shift = 0;
-                *ret_range = USERNS_RANGE_DEFAULT;
-                return 0;
-        }
-        const char *colon = strchr(s, ':');
-        _cleanup_free_ char *base = strndup(s, colon ? (size_t) (colon - s) : strlen(s));
-        if (!base)
-                return -ENOMEM;
-        uint64_t shift, range = USERNS_RANGE_DEFAULT;
-        if (safe_atou64(base, &shift) < 0 || (colon && safe_atou64(colon + 1, &range) < 0))
-                return -EINVAL;
-        /* uid_t is 32 bits and (uid_t) -1 is invalid. */
-        if (range == 0 || shift + range > UINT32_C(0xFFFFFFFF))
-                return -ERANGE;
-        *ret_mode = PRIVATE_USERS_FIXED;
-        *ret_shift = (uid_t) shift;
-        *ret_range = (uid_t) range;
-        return 0;
-}
-
-int private_users_ownership_parse(const char *s, PrivateUsersOwnership *ret) {
-        if (streq(s, "auto"))
-                *ret = PRIVATE_USERS_OWNERSHIP_AUTO;
-        else if (streq(s, "map"))
-                *ret = PRIVATE_USERS_OWNERSHIP_MAP;
-        else if (streq(s, "chown"))
-                *ret = PRIVATE_USERS_OWNERSHIP_CHOWN;
-        else if (streq(s, "off"))
-                *ret = PRIVATE_USERS_OWNERSHIP_OFF;
-        else
-                return -EINVAL;
-        return 0;
-}
 
 /* A range nobody on the host uses: no passwd/group entry in it, and no other cowpen holding its
  * lock (/run/cowpen-uid/BASE, an OFD lock held while the container runs). */
@@ -148,8 +98,11 @@ static int open_ns(pid_t pid, const char *name, int *ret) {
         return 0;
 }
 
-int spawn_userns_mapping(uid_t from, uid_t to, uid_t n, int *ret_fd) {
-        int ready[2], done[2];
+/* A helper process for making namespaces, with two pipes: the helper says on ready[1] that it
+ * made them, and waits on done[0] until the parent, which has taken their fds meanwhile, closes
+ * done[1] (helper_end()). Each process keeps only its own ends. Returns the helper's PID (0 in
+ * the helper) or -errno. */
+static pid_t helper_start(int ready[2], int done[2]) {
         if (pipe2(ready, O_CLOEXEC) < 0)
                 return negative_errno();
         if (pipe2(done, O_CLOEXEC) < 0) {
@@ -167,17 +120,30 @@ int spawn_userns_mapping(uid_t from, uid_t to, uid_t n, int *ret_fd) {
                 safe_close(done[1]);
                 return r;
         }
+        safe_close(pid == 0 ? ready[0] : ready[1]);
+        safe_close(pid == 0 ? done[1] : done[0]);
+        return pid;
+}
+
+/* The parent's end of the helper: lets it go and reaps it. */
+static void helper_end(pid_t pid, int ready_fd, int done_fd) {
+        safe_close(ready_fd);
+        safe_close(done_fd);
+        (void) waitpid(pid, NULL, 0);
+}
+
+int spawn_userns_mapping(uid_t from, uid_t to, uid_t n, int *ret_fd) {
+        int ready[2], done[2];
+        pid_t pid = helper_start(ready, done);
+        if (pid < 0)
+                return pid;
         if (pid == 0) {
                 char c = 0;
-                safe_close(ready[0]);
-                safe_close(done[1]);
                 if (unshare(CLONE_NEWUSER) < 0 || write(ready[1], &c, 1) != 1)
                         _exit(EXIT_FAILURE);
                 (void) !read(done[0], &c, 1); /* until the parent took the namespace */
                 _exit(EXIT_SUCCESS);
         }
-        safe_close(ready[1]);
-        safe_close(done[0]);
         char c;
         int r = read(ready[0], &c, 1) == 1 ? 0 : -ECHILD;
         if (r >= 0)
@@ -187,70 +153,57 @@ int spawn_userns_mapping(uid_t from, uid_t to, uid_t n, int *ret_fd) {
         int fd = -EBADF;
         if (r >= 0)
                 r = open_ns(pid, "user", &fd);
-        safe_close(ready[0]);
-        safe_close(done[1]);
-        (void) waitpid(pid, NULL, 0);
+        helper_end(pid, ready[0], done[1]);
         if (r < 0)
                 return r;
         *ret_fd = fd;
         return 0;
 }
 
-static int init_main(void *userdata) {
-        ChildArgs *a = userdata;
-        safe_close(a->init_close[0]);
-        safe_close(a->init_close[1]);
-        spawn_init(a);
+/* What the helper hands to the container's init: the function to run, and the helper's own fds,
+ * which init closes first (else the parent would not see the helper's end of them). */
+typedef struct InitStart {
+        const SpawnUsernsInit *init;
+        int close_fds[2];
+} InitStart;
+
+static int init_start(void *userdata) {
+        InitStart *s = userdata;
+        safe_close(s->close_fds[0]);
+        safe_close(s->close_fds[1]);
+        return s->init->fn(s->init->arg);
 }
 
 /* A helper process unshares the user namespace and, as its root, the namespaces it is to own,
  * and makes the container's init in its PID namespace (PID 1; cowpen's child by CLONE_PARENT).
  * The parent writes the maps and takes fds of all of them. */
-static int make_namespaces(uid_t shift, uid_t range, bool net, ChildArgs *init_args, SpawnUserns *u) {
+static int make_namespaces(uid_t shift, uid_t range, bool net, const SpawnUsernsInit *init, SpawnUserns *u) {
         int ready[2], done[2];
-        if (pipe2(ready, O_CLOEXEC) < 0)
-                return negative_errno();
-        if (pipe2(done, O_CLOEXEC) < 0) {
-                int r = negative_errno();
-                safe_close(ready[0]);
-                safe_close(ready[1]);
-                return r;
-        }
-        pid_t pid = fork();
-        if (pid < 0) {
-                int r = negative_errno();
-                safe_close(ready[0]);
-                safe_close(ready[1]);
-                safe_close(done[0]);
-                safe_close(done[1]);
-                return r;
-        }
+        pid_t pid = helper_start(ready, done);
+        if (pid < 0)
+                return pid;
         if (pid == 0) {
-                safe_close(ready[0]);
-                safe_close(done[1]);
-                if (unshare(CLONE_NEWUSER) < 0 ||
-                    unshare(CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | (net ? CLONE_NEWNET : 0)) < 0)
+                /* --network-namespace-path: joined while we are the host's root still. */
+                bool join = net && init->join_netns_fd >= 0;
+                if ((join && setns(init->join_netns_fd, CLONE_NEWNET) < 0) || unshare(CLONE_NEWUSER) < 0 ||
+                    unshare(CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | (net && !join ? CLONE_NEWNET : 0)) < 0)
                         _exit(EXIT_FAILURE);
                 /* In the container's cgroup from the start, where the kernel can (spawn-clone.c). */
-                init_args->init_close[0] = ready[1];
-                init_args->init_close[1] = done[0];
-                pid_t init = spawn_clone(CLONE_PARENT, init_args->cgroup ? init_args->cgroup->fd : -EBADF, false, init_main,
-                                         init_args, &init_args->in_cgroup);
-                if (init < 0)
+                InitStart start = { .init = init, .close_fds = { ready[1], done[0] } };
+                pid_t pid1 = spawn_clone(CLONE_PARENT, init->cgroup_fd, false, init_start, &start, init->ret_in_cgroup);
+                if (pid1 < 0)
                         _exit(EXIT_FAILURE);
-                if (write(ready[1], &init, sizeof(init)) != (ssize_t) sizeof(init))
+                if (write(ready[1], &pid1, sizeof(pid1)) != (ssize_t) sizeof(pid1))
                         _exit(EXIT_FAILURE);
                 /* Until the parent took its fds. */
                 char c;
                 (void) !read(done[0], &c, 1);
                 _exit(EXIT_SUCCESS);
         }
-        safe_close(ready[1]);
-        safe_close(done[0]);
         int r = 0;
-        pid_t init = -1;
-        if (read(ready[0], &init, sizeof(init)) != (ssize_t) sizeof(init) || init <= 0) {
-                init = -1;
+        pid_t pid1 = -1;
+        if (read(ready[0], &pid1, sizeof(pid1)) != (ssize_t) sizeof(pid1) || pid1 <= 0) {
+                pid1 = -1;
                 r = -ECHILD; /* the helper could not unshare or fork */
         }
         if (r >= 0)
@@ -264,18 +217,16 @@ static int make_namespaces(uid_t shift, uid_t range, bool net, ChildArgs *init_a
         if (r >= 0)
                 r = open_ns(pid, "ipc", &u->ipc_fd);
         if (r >= 0)
-                r = open_ns(init, "pid", &u->pid_fd);
+                r = open_ns(pid1, "pid", &u->pid_fd);
         if (r >= 0 && net)
                 r = open_ns(pid, "net", &u->net_fd);
-        safe_close(ready[0]);
-        safe_close(done[1]);
-        (void) waitpid(pid, NULL, 0);
-        u->init_pid = init;
+        helper_end(pid, ready[0], done[1]);
+        u->init_pid = pid1;
         return r;
 }
 
 /* The ownership mode for this tree: see spawn-userns.h. */
-static int decide_ownership(const SpawnConfig *c, const struct stat *root, SpawnUserns *u, char **ret_error) {
+static int decide_ownership(const SpawnConfig *c, const struct stat *root, SpawnUserns *u, Diag *diag) {
         bool owned = root->st_uid == c->uid_shift && root->st_gid == c->uid_shift;
         bool unshifted = root->st_uid < USERNS_RANGE_DEFAULT && root->st_gid < USERNS_RANGE_DEFAULT;
         uid_t base = root->st_uid & ~(USERNS_RANGE_DEFAULT - 1);
@@ -285,14 +236,11 @@ static int decide_ownership(const SpawnConfig *c, const struct stat *root, Spawn
         case PRIVATE_USERS_OWNERSHIP_MAP:
                 if (owned)
                         return 0;
-                if (!unshifted) {
-                        if (asprintf(ret_error,
-                                     "--private-users-ownership=map: the root directory belongs to uid %u, not to 0…65535 "
-                                     "(--private-users-ownership=chown shifts it)",
-                                     (unsigned) root->st_uid) < 0)
-                                *ret_error = NULL;
-                        return -EINVAL;
-                }
+                if (!unshifted)
+                        return diag_fail(diag, -EINVAL, NULL,
+                                         "--private-users-ownership=map: the root directory belongs to uid %u, not to 0…65535 "
+                                         "(--private-users-ownership=chown shifts it)",
+                                         (unsigned) root->st_uid);
                 u->idmap = true;
                 return 0;
         case PRIVATE_USERS_OWNERSHIP_CHOWN:
@@ -303,6 +251,7 @@ static int decide_ownership(const SpawnConfig *c, const struct stat *root, Spawn
                 return 0;
         case PRIVATE_USERS_OWNERSHIP_AUTO:
         case _PRIVATE_USERS_OWNERSHIP_MAX:
+        case _PRIVATE_USERS_OWNERSHIP_INVALID:
         default:
                 if (owned)
                         return 0;
@@ -318,30 +267,25 @@ static int decide_ownership(const SpawnConfig *c, const struct stat *root, Spawn
         }
 }
 
-int spawn_userns_prepare(SpawnConfig *c, int root_fd, const char *machine, SpawnUserns *ret, char **ret_error) {
+int spawn_userns_prepare(SpawnConfig *c, int root_fd, const char *machine, SpawnUserns *ret, Diag *diag) {
         SpawnUserns u = SPAWN_USERNS_NULL;
         int r;
         struct stat st;
-        if (fstat(root_fd, &st) < 0) {
-                *ret_error = strdup("stat the root directory");
-                return negative_errno();
-        }
+        if (fstat(root_fd, &st) < 0)
+                return diag_fail(diag, negative_errno(), NULL, "stat the root directory");
         switch ((PrivateUsersMode) c->private_users) {
         case PRIVATE_USERS_YES:
                 /* As systemd-nspawn: the root directory's owner is the base, its low 16 bits 0. */
-                if ((st.st_uid & 0xFFFF) != 0 || st.st_uid != st.st_gid) {
-                        *ret_error = strdup("--private-users=yes: the root directory's owner is not a range base "
-                                            "(uid = gid, a multiple of 65536)");
-                        return -EINVAL;
-                }
+                if ((st.st_uid & 0xFFFF) != 0 || st.st_uid != st.st_gid)
+                        return diag_fail(diag, -EINVAL, NULL,
+                                         "--private-users=yes: the root directory's owner is not a range base "
+                                         "(uid = gid, a multiple of 65536)");
                 c->uid_shift = st.st_uid;
                 c->uid_range = USERNS_RANGE_DEFAULT;
                 break;
         case PRIVATE_USERS_PICK:
-                if ((r = pick_range(machine, c->uid_range ?: USERNS_RANGE_DEFAULT, &c->uid_shift, &u.lock_fd)) < 0) {
-                        *ret_error = strdup("--private-users=pick: no free uid range");
-                        return r;
-                }
+                if ((r = pick_range(machine, c->uid_range ?: USERNS_RANGE_DEFAULT, &c->uid_shift, &u.lock_fd)) < 0)
+                        return diag_fail(diag, r, NULL, "--private-users=pick: no free uid range");
                 c->uid_range = c->uid_range ?: USERNS_RANGE_DEFAULT;
                 break;
         case PRIVATE_USERS_FIXED:
@@ -352,27 +296,25 @@ int spawn_userns_prepare(SpawnConfig *c, int root_fd, const char *machine, Spawn
                 *ret = u;
                 return 0;
         }
-        if ((r = decide_ownership(c, &st, &u, ret_error)) < 0) {
+        if ((r = decide_ownership(c, &st, &u, diag)) < 0) {
                 spawn_userns_done(&u);
                 return r;
         }
         if ((u.chown || u.chown_fallback) && c->uid_range > USERNS_RANGE_DEFAULT) {
                 spawn_userns_done(&u);
-                *ret_error = strdup("--private-users-ownership=chown: a range over 65536 ids cannot be chowned into");
-                return -EINVAL;
+                return diag_fail(diag, -EINVAL, NULL,
+                                 "--private-users-ownership=chown: a range over 65536 ids cannot be chowned into");
         }
         *ret = u;
         return 0;
 }
 
-int spawn_userns_make(const SpawnConfig *c, ChildArgs *init_args, SpawnUserns *u, char **ret_error) {
+int spawn_userns_make(const SpawnConfig *c, const SpawnUsernsInit *init, SpawnUserns *u, Diag *diag) {
         if (c->private_users == PRIVATE_USERS_NO)
                 return 0;
-        int r = make_namespaces(c->uid_shift, c->uid_range, c->private_network, init_args, u);
-        if (r < 0) {
-                *ret_error = strdup("create the user namespace");
-                return r;
-        }
+        int r = make_namespaces(c->uid_shift, c->uid_range, c->private_network, init, u);
+        if (r < 0)
+                return diag_fail(diag, r, NULL, "create the user namespace");
         return 0;
 }
 
@@ -425,39 +367,41 @@ static int idmap_root(int userns_fd, const char *root_path) {
         return RET_NERRNO(move_mount(tree, "", AT_FDCWD, root_path, MOVE_MOUNT_F_EMPTY_PATH));
 }
 
-int spawn_userns_present_root(
-        const SpawnUserns *u, const SpawnConfig *c, const char *root_path, bool overlay, const char **ret_what) {
+/* -EOPNOTSUPP says what was not possible by itself; other errors add their reason. */
+static int present_root_fail(Diag *diag, int r, const char *what) {
+        return diag_fail(diag, r, NULL, r == -EOPNOTSUPP ? "%s" : "%s: %m", what);
+}
+
+int spawn_userns_present_root(const SpawnUserns *u, const SpawnConfig *c, const char *root_path, bool overlay,
+                              Diag *diag) {
         int r;
         bool chown_tree = u->chown;
         if (u->userns_fd < 0)
                 return 0;
         /* An ephemeral overlay can be neither idmapped (overlayfs refuses) nor chowned (every
          * file would be copied up). */
-        if (overlay && (chown_tree || u->idmap)) {
-                *ret_what = "a user namespace from the settings file with -x on an overlayfs root, which can be "
-                            "neither idmapped nor chowned (give --private-users on the command line: -x then copies)";
-                return -EOPNOTSUPP;
-        }
+        if (overlay && (chown_tree || u->idmap))
+                return present_root_fail(diag, -EOPNOTSUPP,
+                                         "a user namespace from the settings file with -x on an overlayfs root, which "
+                                         "can be neither idmapped nor chowned (give --private-users on the command "
+                                         "line: -x then copies)");
         if (u->idmap) {
                 r = idmap_root(u->userns_fd, root_path);
                 /* auto: a file system that cannot be idmapped is chowned instead. */
-                if (r < 0 && !(u->chown_fallback && (r == -EINVAL || r == -EOPNOTSUPP || r == -ENOSYS || r == -EPERM))) {
-                        *ret_what = "idmapped mount of the root";
-                        return r;
-                }
+                if (r < 0 && !(u->chown_fallback && (r == -EINVAL || r == -EOPNOTSUPP || r == -ENOSYS || r == -EPERM)))
+                        return present_root_fail(diag, r, "idmapped mount of the root");
                 chown_tree = r < 0;
         }
         if (!chown_tree)
                 return 0;
         _cleanup_close_ int fd = open(root_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0) {
-                *ret_what = "open the root";
-                return negative_errno();
-        }
+        if (fd < 0)
+                return present_root_fail(diag, negative_errno(), "open the root");
         r = tree_shift_owners(fd, u->chown_from, c->uid_shift, USERNS_RANGE_DEFAULT);
         if (r < 0)
-                *ret_what = r == -E2BIG ? "chown the tree (deeper than 256 levels)" : "chown the tree";
-        return r;
+                return present_root_fail(diag, r,
+                                         r == -E2BIG ? "chown the tree (deeper than 256 levels)" : "chown the tree");
+        return 0;
 }
 
 int spawn_userns_chown_api(int root_fd, const SpawnConfig *c, int console_fd) {

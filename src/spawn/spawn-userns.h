@@ -30,23 +30,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "diag.h"
 #include "spawn.h"
-
-typedef enum PrivateUsersMode {
-        PRIVATE_USERS_NO,
-        PRIVATE_USERS_FIXED, /* UIDBASE[:N], or identity (0:65536) */
-        PRIVATE_USERS_YES,   /* the base is the owner of the root directory */
-        PRIVATE_USERS_PICK,  /* a free range derived from the machine name */
-        _PRIVATE_USERS_MODE_MAX,
-} PrivateUsersMode;
-
-typedef enum PrivateUsersOwnership {
-        PRIVATE_USERS_OWNERSHIP_AUTO,
-        PRIVATE_USERS_OWNERSHIP_MAP,
-        PRIVATE_USERS_OWNERSHIP_CHOWN,
-        PRIVATE_USERS_OWNERSHIP_OFF,
-        _PRIVATE_USERS_OWNERSHIP_MAX,
-} PrivateUsersOwnership;
 
 /* What the parent decided and made, for the child. */
 typedef struct SpawnUserns {
@@ -67,23 +52,27 @@ typedef struct SpawnUserns {
 
 void spawn_userns_done(SpawnUserns *u);
 
-#define USERNS_RANGE_DEFAULT 65536U
 #define USERNS_PICK_MIN UINT32_C(0x00080000)
 #define USERNS_PICK_MAX UINT32_C(0x6FFF0000)
 #define USERNS_PICK_ATTEMPTS 100U
 
-/* no|yes|pick|identity|UIDBASE[:N] (also booleans). -EINVAL, -ERANGE for a range that
- * overflows or one that is 0 or does not cover uid 0…65535 when it must. */
-int private_users_parse(const char *s, PrivateUsersMode *ret_mode, uid_t *ret_shift, uid_t *ret_range);
-int private_users_ownership_parse(const char *s, PrivateUsersOwnership *ret);
-
 /* Parent, first: resolves yes/pick into c->uid_shift (pick holds a lock on the range while the
  * container runs) and decides the ownership mode from the root directory's owner. */
-int spawn_userns_prepare(SpawnConfig *c, int root_fd, const char *machine, SpawnUserns *ret, char **ret_error);
-/* Parent, once everything init needs is in place (it is a copy of our memory from now on):
- * makes the namespaces and the container's init (spawn_init(init_args)), waiting. */
-struct ChildArgs;
-int spawn_userns_make(const SpawnConfig *c, struct ChildArgs *init_args, SpawnUserns *u, char **ret_error);
+int spawn_userns_prepare(SpawnConfig *c, int root_fd, const char *machine, SpawnUserns *ret, Diag *diag);
+/* The container's init: fn(arg), in a copy of our memory as it is at spawn_userns_make(), made
+ * in the cgroup cgroup_fd where the kernel can (spawn_clone(): *ret_in_cgroup, in init's copy,
+ * says whether it was). */
+typedef struct SpawnUsernsInit {
+        int (*fn)(void *arg);
+        void *arg;
+        int cgroup_fd;
+        bool *ret_in_cgroup;
+        int join_netns_fd; /* >= 0: the network namespace it owns is this one (joined), not a new one */
+} SpawnUsernsInit;
+
+/* Parent, once everything init needs is in place: makes the namespaces and the container's init,
+ * which waits for the setup's hand-over (spawn_userns_take_over()). */
+int spawn_userns_make(const SpawnConfig *c, const SpawnUsernsInit *init, SpawnUserns *u, Diag *diag);
 
 /* Parent, around clone: the child is created in the PID namespace, the parent's own is
  * restored right after. */
@@ -98,10 +87,10 @@ int spawn_userns_mapping(uid_t from, uid_t to, uid_t n, int *ret_fd);
 
 /* Child, first: joins the UTS, IPC and network namespaces. */
 int spawn_userns_join(const SpawnUserns *u);
-/* Child, before the root is opened: the root mount idmapped, or its tree chowned (the message
- * in *ret_what says which step failed). */
-int spawn_userns_present_root(
-        const SpawnUserns *u, const SpawnConfig *c, const char *root_path, bool overlay, const char **ret_what);
+/* Child, before the root is opened: the root mount idmapped, or its tree chowned (diag says which
+ * step failed). overlay: the root is the -x overlay (then neither can be done: -EOPNOTSUPP). */
+int spawn_userns_present_root(const SpawnUserns *u, const SpawnConfig *c, const char *root_path, bool overlay,
+                              Diag *diag);
 /* Child, after the API file systems: their top directories and the console pty belong to the
  * container's root. */
 int spawn_userns_chown_api(int root_fd, const SpawnConfig *c, int console_fd);

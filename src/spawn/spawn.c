@@ -13,9 +13,15 @@
 
 #include "fd-util.h"
 #include "rm-rf.h"
+#include "spawn-boot.h"
 #include "spawn-cgroup.h"
-#include "spawn-internal.h"
+#include "spawn-child.h"
+#include "spawn-clone.h"
+#include "spawn-console.h"
+#include "spawn-mount.h"
+#include "spawn-network.h"
 #include "spawn-seccomp.h"
+#include "spawn-stub.h"
 #include "spawn-userns.h"
 #include "util.h"
 
@@ -26,40 +32,26 @@
  * Untrusted input: none beyond the config (already parsed) and the error records the child
  * sends, whose message is NUL-terminated here before use. */
 
-static int validate(const SpawnConfig *c, char **ret_error) {
+static int validate(const SpawnConfig *c, Diag *diag) {
         for (size_t i = 0; i < c->n_mounts; i++) {
                 const CustomMount *m = &c->mounts[i];
                 struct stat st;
                 /* nspawn fails these when mounting ("Failed to map ids for bind mount"): before
                  * anything starts here. */
-                if (m->type == CUSTOM_MOUNT_BIND && m->idmap != BIND_IDMAP_NONE && c->private_users == PRIVATE_USERS_NO) {
-                        if (asprintf(ret_error, "bind %s%s: %s needs --private-users", m->source_in_root ? "+" : "", m->source,
-                                     bind_idmap_to_string(m->idmap)) < 0)
-                                *ret_error = NULL;
-                        return -EINVAL;
-                }
-                if (m->type == CUSTOM_MOUNT_BIND && !m->source_in_root && stat(m->source, &st) < 0) {
-                        int r = negative_errno();
-                        if (asprintf(ret_error, "bind source %s: %s", m->source, strerror(-r)) < 0)
-                                *ret_error = NULL;
-                        return r;
-                }
+                if (m->type == CUSTOM_MOUNT_BIND && m->idmap != BIND_IDMAP_NONE && c->private_users == PRIVATE_USERS_NO)
+                        return diag_fail(diag, -EINVAL, NULL, "bind %s%s: %s needs --private-users",
+                                         m->source_in_root ? "+" : "", m->source, bind_idmap_to_string(m->idmap));
+                if (m->type == CUSTOM_MOUNT_BIND && !m->source_in_root && stat(m->source, &st) < 0)
+                        return diag_fail(diag, negative_errno(), NULL, "bind source %s: %m", m->source);
                 if (m->type != CUSTOM_MOUNT_OVERLAY)
                         continue;
                 /* Layers "+PATH" are the container's: resolved inside it when mounted. */
                 for (char **l = m->lower; l && *l; l++)
-                        if (**l != '+' && (stat(*l, &st) < 0 || !S_ISDIR(st.st_mode))) {
-                                int r = errno > 0 ? -errno : -ENOTDIR;
-                                if (asprintf(ret_error, "overlay layer %s: %s", *l, strerror(-r)) < 0)
-                                        *ret_error = NULL;
-                                return r;
-                        }
-                if (m->upper && m->upper[0] != '+' && (stat(m->upper, &st) < 0 || !S_ISDIR(st.st_mode))) {
-                        int r = errno > 0 ? -errno : -ENOTDIR;
-                        if (asprintf(ret_error, "overlay upper layer %s: %s", m->upper, strerror(-r)) < 0)
-                                *ret_error = NULL;
-                        return r;
-                }
+                        if (**l != '+' && (stat(*l, &st) < 0 || !S_ISDIR(st.st_mode)))
+                                return diag_fail(diag, errno > 0 ? -errno : -ENOTDIR, NULL, "overlay layer %s: %m", *l);
+                if (m->upper && m->upper[0] != '+' && (stat(m->upper, &st) < 0 || !S_ISDIR(st.st_mode)))
+                        return diag_fail(diag, errno > 0 ? -errno : -ENOTDIR, NULL, "overlay upper layer %s: %m",
+                                         m->upper);
         }
         return 0;
 }
@@ -178,7 +170,7 @@ static void remove_overlay_work_dirs(SpawnConfig *c, const PreparedRoot *root) {
 /* --bind=…:rootidmap: a user namespace per such mount mapping the source's owner (uid and gid of
  * that number, as nspawn) to the container's root, made here in the host's PID namespace (the
  * helper's /proc entry must be ours). A source "+PATH" is the container's, resolved in it. */
-static int make_owner_maps(const SpawnConfig *c, const PreparedRoot *root, BindOwnerMaps *o, char **ret_error) {
+static int make_owner_maps(const SpawnConfig *c, const PreparedRoot *root, BindOwnerMaps *o, Diag *diag) {
         for (size_t i = 0; i < c->n_mounts; i++) {
                 const CustomMount *m = &c->mounts[i];
                 if (m->type != CUSTOM_MOUNT_BIND || m->idmap != BIND_IDMAP_OWNER)
@@ -199,12 +191,9 @@ static int make_owner_maps(const SpawnConfig *c, const PreparedRoot *root, BindO
                 int r = s < 0 ? (m->source_in_root ? s : negative_errno()) : fstat(s, &st) < 0 ? negative_errno() : 0;
                 if (r >= 0)
                         r = spawn_userns_mapping(st.st_uid, c->uid_shift, 1, &o->fds[i]);
-                if (r < 0) {
-                        if (asprintf(ret_error, "bind %s%s: user namespace for rootidmap: %s", m->source_in_root ? "+" : "",
-                                     m->source, strerror(-r)) < 0)
-                                *ret_error = NULL;
-                        return r;
-                }
+                if (r < 0)
+                        return diag_fail(diag, r, NULL, "bind %s%s: user namespace for rootidmap: %m",
+                                         m->source_in_root ? "+" : "", m->source);
                 o->owners[i] = st.st_uid;
         }
         return 0;
@@ -239,13 +228,29 @@ static int signal_disposition(pid_t pid, int sig) {
         return (vc & bit) ? 1 : (vi & bit) ? -1 : 0;
 }
 
-static int child_main(void *userdata) {
-        spawn_child(userdata);
-}
-
+/* One run of the container, from the parent's side: what spawn_run()'s steps make, hand to the
+ * container and take down again (run_done()). */
 typedef struct Run {
-        pid_t pid;
-        int terminated_by; /* the signal a PID 1 payload without handler was killed for */
+        SpawnConfig *config;
+        const PreparedRoot *root;
+        Console con;
+        sigset_t mask, saved; /* the signals taken by signalfd while the container runs; the mask before */
+        int sfd;              /* that signalfd */
+        int error_pipe[2];    /* the container's setup reports a failure on it (spawn_child_read_error()) */
+        int alive_pipe[2];    /* its write end only ours: the child sees a hangup when we die */
+        int handoff[2];       /* --private-users: the setup process's socket to init */
+        int stub_fd;          /* -a: the stub init's memfd */
+        int saved_pid_ns;     /* --private-users: our PID namespace while cloning into the container's */
+        SpawnBoot boot;
+        SpawnUserns userns;
+        SpawnSeccomp seccomp;
+        SpawnCgroup cgroup;
+        SpawnNet net;
+        BindOwnerMaps owner_maps;
+        ChildArgs args;       /* for the container's first process */
+        ChildArgs init_args;  /* --private-users: for its init */
+        pid_t pid;          /* the container's PID 1 (its init with --private-users), -1 once reaped */
+        int terminated_by;  /* the signal a PID 1 payload without handler was killed for */
         bool shutdown_sent; /* -b: the container's init got the signal that shuts it down */
 } Run;
 
@@ -257,7 +262,8 @@ typedef struct Run {
  * signal that halts it) is asked for runlevel 0 through its initctl FIFO, as telinit 0 does;
  * where that cannot be done either, the first signal ends it at once (it would never end
  * otherwise). Ended that way, the status is 128+N of the signal cowpen received. */
-static void forward_signal(Run *run, const SpawnConfig *c, int received) {
+static void forward_signal(Run *run, int received) {
+        const SpawnConfig *c = run->config;
         int sig = c->kill_signal > 0 ? c->kill_signal : c->boot ? spawn_boot_kill_signal() : received;
         if (sig == SIGKILL || c->as_pid2) {
                 (void) kill(run->pid, sig);
@@ -285,322 +291,349 @@ static void forward_signal(Run *run, const SpawnConfig *c, int received) {
 /* --register=yes: systemd-machined must take the machine, or the run fails (as nspawn's
  * "Failed to register machine"). cowpen has no D-Bus client yet, so it says why it cannot;
  * auto runs unregistered. */
-static int check_register(const SpawnConfig *c, char **ret_error) {
+static int check_register(const SpawnConfig *c, Diag *diag) {
         static const char bus[] = "/run/dbus/system_bus_socket", machined[] = "/run/systemd/machines";
         if (c->register_mode != REGISTER_YES)
                 return 0;
-        int r;
-        if (access(bus, F_OK) < 0) {
-                r = negative_errno();
-                if (asprintf(ret_error, "cannot register the machine: no system bus (%s: %s)", bus, strerror(-r)) < 0)
-                        *ret_error = NULL;
-                return r;
-        }
-        if (access(machined, F_OK) < 0) {
-                r = negative_errno();
-                if (asprintf(ret_error, "cannot register the machine: systemd-machined is not running (%s: %s)", machined,
-                             strerror(-r)) < 0)
-                        *ret_error = NULL;
-                return r;
-        }
-        *ret_error = strdup("cannot register the machine: registration with systemd-machined is not implemented yet "
-                            "(--register=auto or no runs unregistered)");
-        return -EOPNOTSUPP;
+        if (access(bus, F_OK) < 0)
+                return diag_fail(diag, negative_errno(), NULL, "cannot register the machine: no system bus (%s: %m)",
+                                 bus);
+        if (access(machined, F_OK) < 0)
+                return diag_fail(diag, negative_errno(), NULL,
+                                 "cannot register the machine: systemd-machined is not running (%s: %m)", machined);
+        return diag_fail(diag, -EOPNOTSUPP, NULL,
+                         "cannot register the machine: registration with systemd-machined is not implemented yet "
+                         "(--register=auto or no runs unregistered)");
 }
 
-int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error) {
-        int r;
-
-        *ret_error = NULL;
-        r = check_register(c, ret_error);
-        if (r < 0)
-                return r;
-        r = validate(c, ret_error);
-        if (r < 0)
-                return r;
-
-        ConsoleMode mode = c->console;
+static ConsoleMode console_mode(const SpawnConfig *c) {
         bool tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
-        if (mode == _CONSOLE_MODE_AUTO)
-                mode = tty ? CONSOLE_INTERACTIVE : c->boot ? CONSOLE_READ_ONLY /* init wants a /dev/console */ : CONSOLE_PIPE;
-        else if (mode == CONSOLE_AUTOPIPE) /* as nspawn: pipe even for a booted init */
-                mode = tty ? CONSOLE_INTERACTIVE : CONSOLE_PIPE;
+        if (c->console == _CONSOLE_MODE_AUTO) /* a booted init wants a /dev/console */
+                return tty ? CONSOLE_INTERACTIVE : c->boot ? CONSOLE_READ_ONLY : CONSOLE_PIPE;
+        if (c->console == CONSOLE_AUTOPIPE) /* as nspawn: pipe even for a booted init */
+                return tty ? CONSOLE_INTERACTIVE : CONSOLE_PIPE;
+        return c->console;
+}
 
-        r = make_overlay_work_dirs(c);
-        if (r < 0) {
-                *ret_error = strdup("overlay work directory");
-                remove_overlay_work_dirs(c, root);
+/* The signals the container gets (or that tell of its end) come to us by signalfd from now on. */
+static void run_block_signals(Run *run) {
+        sigemptyset(&run->mask);
+        sigaddset(&run->mask, SIGCHLD);
+        sigaddset(&run->mask, SIGINT);
+        sigaddset(&run->mask, SIGTERM);
+        sigaddset(&run->mask, SIGHUP);
+        sigaddset(&run->mask, SIGWINCH);
+        sigprocmask(SIG_BLOCK, &run->mask, &run->saved);
+}
+
+static int run_open_channels(Run *run, Diag *diag) {
+        if (pipe2(run->error_pipe, O_CLOEXEC) < 0 || pipe2(run->alive_pipe, O_CLOEXEC) < 0)
+                return diag_fail(diag, negative_errno(), NULL, "pipe");
+        if (run->config->private_users && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, run->handoff) < 0)
+                return diag_fail(diag, negative_errno(), NULL, "socketpair");
+        run->sfd = signalfd(-1, &run->mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (run->sfd < 0)
+                return diag_fail(diag, negative_errno(), NULL, "signalfd");
+        return 0;
+}
+
+/* What is made on the host before the container: the system-call filter (compiled here, or found
+ * compiled; installed by the container), the stub init, the user namespace's range, the
+ * rootidmap namespaces, the cgroup with the device policy (delegated to a booted init), the notify
+ * socket. */
+static int run_prepare(Run *run, Diag *diag) {
+        SpawnConfig *c = run->config;
+        int r;
+        if (!c->no_seccomp && (r = spawn_seccomp_prepare(c, &run->seccomp, diag)) < 0)
                 return r;
-        }
-
-        Console con;
-        r = console_open(&con, mode);
-        if (r < 0) {
-                *ret_error = strdup("allocate a pty");
-                remove_overlay_work_dirs(c, root);
+        if (c->as_pid2 && (r = spawn_stub_memfd(&run->stub_fd)) < 0)
+                return diag_fail(diag, r, NULL, "make the stub init");
+        if (c->private_users &&
+            (r = spawn_userns_prepare(c, run->root->fd, run->root->machine, &run->userns, diag)) < 0)
                 return r;
-        }
-
-        int error_pipe[2] = { -EBADF, -EBADF }, alive_pipe[2] = { -EBADF, -EBADF };
-        _cleanup_close_ int sfd = -EBADF;
-        sigset_t mask, saved;
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGCHLD);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGHUP);
-        sigaddset(&mask, SIGWINCH);
-        sigprocmask(SIG_BLOCK, &mask, &saved);
-        Run run = { .pid = -1 };
-        int status = 0;
-        SpawnBoot boot = SPAWN_BOOT_NULL;
-        SpawnUserns userns = SPAWN_USERNS_NULL;
-        SpawnSeccomp seccomp = SPAWN_SECCOMP_NULL;
-        SpawnCgroup cgroup = SPAWN_CGROUP_NULL;
-        BindOwnerMaps owner_maps = {};
-        int saved_pid_ns = -EBADF, handoff[2] = { -EBADF, -EBADF }, stub_fd = -EBADF;
-        /* A SIGINT/SIGTERM/SIGHUP that came before the signals were blocked here found no
-         * container to forward to (main's handler only noted it): it ends the run before anything
-         * starts, with the status it would have given a moment later. */
-        if (interrupted()) {
-                r = 128 + interrupted_signal();
-                goto finish;
-        }
-        if (pipe2(error_pipe, O_CLOEXEC) < 0 || pipe2(alive_pipe, O_CLOEXEC) < 0) {
-                r = negative_errno();
-                *ret_error = strdup("pipe");
-                goto finish;
-        }
-        if (c->private_users && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, handoff) < 0) {
-                r = negative_errno();
-                *ret_error = strdup("socketpair");
-                goto finish;
-        }
-        sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-        if (sfd < 0) {
-                r = negative_errno();
-                *ret_error = strdup("signalfd");
-                goto finish;
-        }
-
-        /* The system-call filter, compiled here (or found compiled), installed by the container. */
-        if (!c->no_seccomp && (r = spawn_seccomp_prepare(c, &seccomp, ret_error)) < 0)
-                goto finish;
-        if (c->as_pid2 && (r = spawn_stub_memfd(&stub_fd)) < 0) {
-                *ret_error = strdup("make the stub init");
-                goto finish;
-        }
-
-        /* As nspawn 252: our own $TERM in every console mode, none when we have none. */
-        const char *term = getenv("TERM");
-        ChildArgs args = {
-                .config = c,
-                .root = root,
-                .error_fd = error_pipe[1],
-                .alive_fd = alive_pipe[0],
-                .alive_w = alive_pipe[1],
-                .console_fd = con.slave,
-                .console_path = con.slave >= 0 ? con.slave_path : NULL,
-                .saved_mask = &saved,
-                .term = term,
-                .boot = &boot,
-                .cgroup = &cgroup,
-                .userns = &userns,
-                .handoff_fd = handoff[0],
-                .init_fd = handoff[1],
-                .seccomp = c->no_seccomp ? NULL : &seccomp,
-                .stub_fd = stub_fd,
-                .init_close = { -EBADF, -EBADF },
-                .owner_maps = &owner_maps,
-        };
-        args.close_fds[0] = sfd;
-        args.close_fds[1] = error_pipe[0];
-        args.close_fds[2] = con.master;
-        args.close_fds[3] = handoff[1];
-        if (c->private_users && (r = spawn_userns_prepare(c, root->fd, root->machine, &userns, ret_error)) < 0)
-                goto finish;
-        if (c->private_users && (r = make_owner_maps(c, root, &owner_maps, ret_error)) < 0)
-                goto finish;
-        if ((r = chown_overlay_temp_tops(c)) < 0) {
-                *ret_error = strdup("hand the throw-away overlay layer to the container's root");
-                goto finish;
-        }
-        /* Every container gets a cgroup with the device policy; a booted init is delegated it. */
+        if (c->private_users && (r = make_owner_maps(c, run->root, &run->owner_maps, diag)) < 0)
+                return r;
+        if ((r = chown_overlay_temp_tops(c)) < 0)
+                return diag_fail(diag, r, NULL, "hand the throw-away overlay layer to the container's root");
         if (c->boot && c->private_users)
-                cgroup.owner = c->uid_shift;
-        if ((r = spawn_cgroup_make(&cgroup, c, root->machine, ret_error)) < 0)
-                goto finish;
+                run->cgroup.owner = c->uid_shift;
+        if ((r = spawn_cgroup_make(&run->cgroup, c, run->root->machine, diag)) < 0)
+                return r;
+        if ((r = spawn_net_prepare(&run->net, c, c->private_users != PRIVATE_USERS_NO, diag)) < 0)
+                return r;
         if (c->boot) {
-                boot.notify_ready = c->notify_ready;
-                r = spawn_boot_prepare(&boot, c, root->machine, ret_error);
-                if (r < 0)
-                        goto finish;
+                run->boot.notify_ready = c->notify_ready;
+                if ((r = spawn_boot_prepare(&run->boot, c, run->root->machine, diag)) < 0)
+                        return r;
         }
-        /* --private-users: init is made with the namespaces (a copy of our memory as it is now:
-         * config and boot set up) and waits; it keeps the other end of the socket. */
-        ChildArgs init_args = args;
-        init_args.close_fds[3] = handoff[0];
-        if ((r = spawn_userns_make(c, &init_args, &userns, ret_error)) < 0)
-                goto finish;
-        if (userns.init_pid > 0 && (r = spawn_cgroup_place(&cgroup, userns.init_pid)) < 0) {
-                *ret_error = strdup("move init into the container's cgroup");
-                goto finish;
-        }
-        if ((r = spawn_cgroup_delegate(&cgroup)) < 0) {
-                *ret_error = strdup("delegate the container's cgroup");
-                goto finish;
-        }
+        return 0;
+}
 
-        /* With --private-users the PID, UTS, IPC and network namespaces are the user namespace's
-         * (made with it): the setup process is cloned into its PID namespace and joins the others. */
-        int flags = spawn_userns_clone_flags(&userns, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
-                                                              CLONE_NEWCGROUP | (c->private_network ? CLONE_NEWNET : 0));
-        if ((r = spawn_userns_clone_begin(&userns, &saved_pid_ns)) < 0) {
-                *ret_error = strdup("enter the container's PID namespace");
-                goto finish;
-        }
+static void run_child_args(Run *run) {
+        SpawnConfig *c = run->config;
+        run->args = (ChildArgs) {
+                .config = c,
+                .root = run->root,
+                .error_fd = run->error_pipe[1],
+                .alive_fd = run->alive_pipe[0],
+                .alive_w = run->alive_pipe[1],
+                .console_fd = run->con.slave,
+                .console_path = run->con.slave >= 0 ? run->con.slave_path : NULL,
+                .saved_mask = &run->saved,
+                /* As nspawn 252: our own $TERM in every console mode, none when we have none. */
+                .term = getenv("TERM"),
+                .boot = &run->boot,
+                .cgroup = &run->cgroup,
+                .userns = &run->userns,
+                .handoff_fd = run->handoff[0],
+                .init_fd = run->handoff[1],
+                .close_fds = { run->sfd, run->error_pipe[0], run->con.master, run->handoff[1] },
+                .seccomp = c->no_seccomp ? NULL : &run->seccomp,
+                .stub_fd = run->stub_fd,
+                .owner_maps = &run->owner_maps,
+                .netns_fd = run->net.netns_fd,
+        };
+}
+
+static int child_main(void *userdata) {
+        spawn_child(userdata);
+}
+
+static int init_main(void *userdata) {
+        spawn_init(userdata);
+}
+
+/* --private-users: init is made with the namespaces (a copy of our memory as it is now: config
+ * and boot set up) and waits; it keeps the other end of the socket. Then the cgroup is handed to
+ * a booted init. */
+static int run_make_init(Run *run, Diag *diag) {
+        int r;
+        run->init_args = run->args;
+        run->init_args.close_fds[3] = run->handoff[0];
+        SpawnUsernsInit init = {
+                .join_netns_fd = run->net.netns_fd,
+                .fn = init_main,
+                .arg = &run->init_args,
+                .cgroup_fd = run->cgroup.fd,
+                .ret_in_cgroup = &run->init_args.in_cgroup,
+        };
+        if ((r = spawn_userns_make(run->config, &init, &run->userns, diag)) < 0)
+                return r;
+        if (run->userns.init_pid > 0 && (r = spawn_cgroup_place(&run->cgroup, run->userns.init_pid)) < 0)
+                return diag_fail(diag, r, NULL, "move init into the container's cgroup");
+        if ((r = spawn_cgroup_delegate(&run->cgroup)) < 0)
+                return diag_fail(diag, r, NULL, "delegate the container's cgroup");
+        return 0;
+}
+
+/* The container's network, in its namespace (made by spawn_net_prepare() or by the user
+ * namespace), before anything of the container runs: its setup process is not cloned yet, and
+ * with a user namespace its init waits for that setup. */
+static int run_network(Run *run, Diag *diag) {
+        int fd = run->userns.net_fd >= 0 ? run->userns.net_fd : run->net.netns_fd;
+        if (fd < 0)
+                return 0;
+        return spawn_net_setup(&run->net, run->config, run->root->machine, fd, diag);
+}
+
+/* The container's first process, in new namespaces. With --private-users the PID, UTS, IPC and
+ * network namespaces are the user namespace's (made with it): the setup process is cloned into
+ * its PID namespace and joins the others. */
+static int run_clone(Run *run, Diag *diag) {
+        const SpawnConfig *c = run->config;
+        int flags = spawn_userns_clone_flags(&run->userns, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
+                                                                   CLONE_NEWCGROUP |
+                                                                   (c->private_network && run->net.netns_fd < 0 ? CLONE_NEWNET : 0));
+        int r = spawn_userns_clone_begin(&run->userns, &run->saved_pid_ns);
+        if (r < 0)
+                return diag_fail(diag, r, NULL, "enter the container's PID namespace");
         fflush(NULL);
         /* A child that does not exec at once makes a copy of our memory, as fork() does: the
          * -a child forks the payload, a booting child allocates (init's argv, the cgroup) before
          * exec, the setup process of a user namespace does not exec. Else the child borrows our
          * memory until it execs. Either is made in the container's cgroup where the kernel can. */
-        bool share_memory = !(c->as_pid2 || c->boot || userns.init_pid > 0);
-        run.pid = spawn_clone(flags, cgroup.fd, share_memory, child_main, &args, &args.in_cgroup);
-        if (run.pid < 0)
-                r = r < 0 ? r : negative_errno();
+        bool share_memory = !(c->as_pid2 || c->boot || run->userns.init_pid > 0);
+        run->pid = spawn_clone(flags, run->cgroup.fd, share_memory, child_main, &run->args, &run->args.in_cgroup);
+        if (run->pid < 0)
+                r = negative_errno();
         /* Our own PID namespace for our later children again. */
-        int rr = spawn_userns_clone_end(saved_pid_ns);
-        saved_pid_ns = -EBADF;
-        if (run.pid < 0) {
-                *ret_error = strdup("create namespaces");
-                goto finish;
-        }
-        if (rr < 0) {
-                r = rr;
-                *ret_error = strdup("return to our PID namespace");
-                goto finish;
-        }
-        handoff[0] = safe_close(handoff[0]);
-        handoff[1] = safe_close(handoff[1]);
-        error_pipe[1] = safe_close(error_pipe[1]);
-        alive_pipe[0] = safe_close(alive_pipe[0]);
+        int rr = spawn_userns_clone_end(run->saved_pid_ns);
+        run->saved_pid_ns = -EBADF;
+        if (run->pid < 0)
+                return diag_fail(diag, r, NULL, "create namespaces");
+        if (rr < 0)
+                return diag_fail(diag, rr, NULL, "return to our PID namespace");
+        run->handoff[0] = safe_close(run->handoff[0]);
+        run->handoff[1] = safe_close(run->handoff[1]);
+        run->error_pipe[1] = safe_close(run->error_pipe[1]);
+        run->alive_pipe[0] = safe_close(run->alive_pipe[0]);
+        return 0;
+}
 
-        /* With a user namespace what runs the payload is init; the setup process ends once it
-         * handed over (or failed, and said why on the error pipe). Reaped right away, so that
-         * its PID (2) is free again. */
-        int setup_status = 0;
-        if (userns.init_pid > 0) {
-                (void) waitpid(run.pid, &setup_status, 0);
-                run.pid = userns.init_pid;
-                userns.init_pid = -1;
+/* Until the container's setup is done: it reports a failure, or the error pipe closes on the
+ * payload's exec. With a user namespace what runs the payload is init; the setup process ends
+ * once it handed over (or failed, and said why on the error pipe), and is reaped right away, so
+ * that its PID (2) is free again. Then the console is ours. */
+static int run_wait_setup(Run *run, Diag *diag) {
+        int r, setup_status = 0;
+        if (run->userns.init_pid > 0) {
+                (void) waitpid(run->pid, &setup_status, 0);
+                run->pid = run->userns.init_pid;
+                run->userns.init_pid = -1;
         }
+        if ((r = spawn_child_read_error(run->error_pipe[0], diag)) < 0)
+                return r;
+        if (!WIFEXITED(setup_status) || WEXITSTATUS(setup_status) != 0)
+                return diag_fail(diag, -EIO, NULL, "the container's setup process died");
+        if (run->config->boot)
+                spawn_boot_started(&run->boot);
+        if ((r = console_start(&run->con)) < 0) {
+                (void) kill(run->pid, SIGKILL);
+                (void) waitpid(run->pid, NULL, 0);
+                run->pid = -1;
+                return diag_fail(diag, r, NULL, "set up the terminal");
+        }
+        return 0;
+}
 
-        /* The child reports a failed setup, or the pipe closes on its exec. */
-        SpawnError e = {};
-        ssize_t n = loop_read(error_pipe[0], &e, sizeof(e));
-        if (n > 0) {
-                e.message[sizeof(e.message) - 1] = 0;
-                r = e.error < 0 ? e.error : -EIO;
-                *ret_error = strdup(e.message);
-                goto finish;
-        }
-        if (!WIFEXITED(setup_status) || WEXITSTATUS(setup_status) != 0) {
-                r = -EIO;
-                *ret_error = strdup("the container's setup process died");
-                goto finish;
-        }
+/* The run's status from how the container's PID 1 ended. */
+static int run_exit_status(const Run *run, const siginfo_t *info) {
+        if (run->config->boot && !run->terminated_by)
+                return spawn_boot_status(info->si_code, info->si_status);
+        if (info->si_code == CLD_EXITED)
+                return info->si_status;
+        if (run->terminated_by && info->si_status == SIGKILL)
+                return 128 + run->terminated_by;
+        return 128 + info->si_status;
+}
 
-        if (c->boot)
-                spawn_boot_started(&boot);
-        r = console_start(&con);
-        if (r < 0) {
-                *ret_error = strdup("set up the terminal");
-                (void) kill(run.pid, SIGKILL);
-                (void) waitpid(run.pid, NULL, 0);
-                run.pid = -1;
-                goto finish;
+/* The signals that came: forwarded, or (SIGCHLD) the container's end. Returns 1 with its status
+ * when PID 1 ended. */
+static int run_handle_signals(Run *run, int *ret_status) {
+        int exited = 0;
+        struct signalfd_siginfo si;
+        while (read(run->sfd, &si, sizeof(si)) == (ssize_t) sizeof(si)) {
+                switch (si.ssi_signo) {
+                case SIGCHLD: {
+                        siginfo_t info = {};
+                        if (waitid(P_PID, (id_t) run->pid, &info, WEXITED | WNOHANG) >= 0 && info.si_pid == run->pid) {
+                                exited = 1;
+                                *ret_status = run_exit_status(run, &info);
+                        }
+                        break;
+                }
+                case SIGWINCH:
+                        console_winch(&run->con);
+                        break;
+                default:
+                        forward_signal(run, (int) si.ssi_signo);
+                }
         }
+        return exited;
+}
 
+/* While the container runs: the console, the notify socket and signals, until PID 1 ends. */
+static int run_forward(Run *run, Diag *diag) {
         for (;;) {
                 struct pollfd p[5];
-                size_t np = console_poll_fill(&con, p);
-                p[np] = (struct pollfd) { .fd = sfd, .events = POLLIN };
-                p[np + 1] = (struct pollfd) { .fd = boot.notify_fd, .events = POLLIN };
+                size_t np = console_poll_fill(&run->con, p);
+                p[np] = (struct pollfd) { .fd = run->sfd, .events = POLLIN };
+                p[np + 1] = (struct pollfd) { .fd = run->boot.notify_fd, .events = POLLIN };
                 /* A booting init hangs up its console (vhangup) and opens it again: the pty
                  * reads EIO meanwhile, so look again shortly rather than giving up on it. */
                 int timeout = -1;
-                if (c->boot && con.master_hup) {
-                        con.master_hup = false;
+                if (run->config->boot && run->con.master_hup) {
+                        run->con.master_hup = false;
                         timeout = 100;
                 }
                 if (poll(p, np + 2, timeout) < 0 && errno != EINTR) {
-                        r = negative_errno();
-                        *ret_error = strdup("poll");
-                        (void) kill(run.pid, SIGKILL);
-                        break;
+                        int r = diag_fail(diag, negative_errno(), NULL, "poll");
+                        (void) kill(run->pid, SIGKILL);
+                        return r;
                 }
                 if (p[np + 1].revents & POLLIN)
-                        spawn_boot_notify_handle(&boot);
-                if (console_poll_handle(&con, p, np) > 0)
-                        (void) kill(run.pid, SIGKILL); /* Ctrl-] ×3: the container is killed */
-
-                bool exited = false;
-                struct signalfd_siginfo si;
-                while (read(sfd, &si, sizeof(si)) == (ssize_t) sizeof(si)) {
-                        switch (si.ssi_signo) {
-                        case SIGCHLD: {
-                                siginfo_t info = {};
-                                if (waitid(P_PID, (id_t) run.pid, &info, WEXITED | WNOHANG) >= 0 && info.si_pid == run.pid) {
-                                        exited = true;
-                                        status = c->boot && !run.terminated_by ? spawn_boot_status(info.si_code, info.si_status)
-                                                 : info.si_code == CLD_EXITED ? info.si_status
-                                                 : run.terminated_by && info.si_status == SIGKILL ? 128 + run.terminated_by
-                                                                                                   : 128 + info.si_status;
-                                }
-                                break;
-                        }
-                        case SIGWINCH:
-                                console_winch(&con);
-                                break;
-                        default:
-                                forward_signal(&run, c, (int) si.ssi_signo);
-                        }
-                }
-                if (exited) {
-                        run.pid = -1;
-                        console_drain(&con);
-                        r = status;
-                        break;
+                        spawn_boot_notify_handle(&run->boot);
+                if (console_poll_handle(&run->con, p, np) > 0)
+                        (void) kill(run->pid, SIGKILL); /* Ctrl-] ×3: the container is killed */
+                int status;
+                if (run_handle_signals(run, &status)) {
+                        run->pid = -1;
+                        console_drain(&run->con);
+                        return status;
                 }
         }
+}
 
-finish:
-        if (run.pid > 0) {
-                (void) kill(run.pid, SIGKILL);
-                (void) waitpid(run.pid, NULL, 0);
+static void run_done(Run *run) {
+        if (run->pid > 0) {
+                (void) kill(run->pid, SIGKILL);
+                (void) waitpid(run->pid, NULL, 0);
         }
-        safe_close(handoff[0]);
-        safe_close(handoff[1]);
-        console_close(&con);
-        safe_close(error_pipe[0]);
-        safe_close(error_pipe[1]);
-        safe_close(alive_pipe[0]);
-        safe_close(alive_pipe[1]);
-        sfd = safe_close(sfd);
-        safe_close(stub_fd);
-        spawn_seccomp_done(&seccomp);
-        owner_maps_done(&owner_maps);
+        /* The container's last process is gone (its init took the others along): its network goes. */
+        spawn_net_done(&run->net, run->config);
+        safe_close(run->handoff[0]);
+        safe_close(run->handoff[1]);
+        console_close(&run->con);
+        safe_close(run->error_pipe[0]);
+        safe_close(run->error_pipe[1]);
+        safe_close(run->alive_pipe[0]);
+        safe_close(run->alive_pipe[1]);
+        run->sfd = safe_close(run->sfd);
+        safe_close(run->stub_fd);
+        spawn_seccomp_done(&run->seccomp);
+        owner_maps_done(&run->owner_maps);
         /* Signals that arrived for the container are not replayed to cowpen itself. */
         struct timespec zero = {};
-        while (sigtimedwait(&mask, NULL, &zero) > 0)
+        while (sigtimedwait(&run->mask, NULL, &zero) > 0)
                 ;
-        sigprocmask(SIG_SETMASK, &saved, NULL);
-        remove_overlay_work_dirs(c, root);
-        spawn_boot_done(&boot);
-        spawn_cgroup_done(&cgroup);
-        (void) spawn_userns_clone_end(saved_pid_ns);
-        spawn_userns_done(&userns);
-        if (r < 0 && !*ret_error)
-                *ret_error = strdup("start the container");
+        sigprocmask(SIG_SETMASK, &run->saved, NULL);
+        remove_overlay_work_dirs(run->config, run->root);
+        spawn_boot_done(&run->boot);
+        spawn_cgroup_done(&run->cgroup);
+        (void) spawn_userns_clone_end(run->saved_pid_ns);
+        spawn_userns_done(&run->userns);
+}
+
+int spawn_run(SpawnConfig *c, const PreparedRoot *root, Diag *diag) {
+        int r = check_register(c, diag);
+        if (r < 0)
+                return r;
+        /* Every network option implies a network namespace of the container's own. */
+        if (spawn_network_wanted(&c->network))
+                c->private_network = true;
+        if ((r = spawn_network_check(c, diag)) < 0)
+                return r;
+        if ((r = validate(c, diag)) < 0)
+                return r;
+        ConsoleMode mode = console_mode(c);
+        if ((r = make_overlay_work_dirs(c)) < 0) {
+                remove_overlay_work_dirs(c, root);
+                return diag_fail(diag, r, NULL, "overlay work directory");
+        }
+        Run run = {
+                .config = c, .root = root, .sfd = -EBADF, .error_pipe = { -EBADF, -EBADF }, .alive_pipe = { -EBADF, -EBADF },
+                .handoff = { -EBADF, -EBADF }, .stub_fd = -EBADF, .saved_pid_ns = -EBADF, .boot = SPAWN_BOOT_NULL,
+                .userns = SPAWN_USERNS_NULL, .seccomp = SPAWN_SECCOMP_NULL, .cgroup = SPAWN_CGROUP_NULL, .net = SPAWN_NET_NULL, .pid = -1,
+        };
+        if ((r = console_open(&run.con, mode)) < 0) {
+                remove_overlay_work_dirs(c, root);
+                return diag_fail(diag, r, NULL, "allocate a pty");
+        }
+        run_block_signals(&run);
+        /* A SIGINT/SIGTERM/SIGHUP that came before the signals were blocked here found no
+         * container to forward to (main's handler only noted it): it ends the run before anything
+         * starts, with the status it would have given a moment later. */
+        if (interrupted())
+                r = 128 + interrupted_signal();
+        else if ((r = run_open_channels(&run, diag)) >= 0 && (r = run_prepare(&run, diag)) >= 0) {
+                run_child_args(&run);
+                if ((r = run_make_init(&run, diag)) >= 0 && (r = run_network(&run, diag)) >= 0 &&
+                    (r = run_clone(&run, diag)) >= 0 &&
+                    (r = run_wait_setup(&run, diag)) >= 0)
+                        r = run_forward(&run, diag);
+        }
+        run_done(&run);
+        if (r < 0)
+                (void) diag_fail(diag, r, NULL, "start the container"); /* unless a cause was recorded */
         return r;
 }

@@ -1,23 +1,32 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The spawn engine: runs a command in a prepared root (src/image/image-prepare.h) with
- * systemd-nspawn's options. SpawnConfig is filled from the command line (src/cowpen/verb-run.c)
- * and from NAME.nspawn settings files (spawn-settings.c); spawn_run() does the rest.
+/* The spawn layer: runs a command, or boots an init, in a prepared root (src/image's
+ * PreparedRoot: a directory, a snapshot, an ephemeral copy or overlay, a mounted raw image) with
+ * systemd-nspawn's options, and never decides how that root is stored.
  *
- * Files: spawn.c (parent side: clone, wait, signals, exit status), spawn-child.c (the container's
- * first process: namespaces, mounts, identity, exec; the -a stub init), spawn-mount.c (root,
- * API file systems, custom mounts, volatile modes), spawn-console.c (pty forwarding),
- * spawn-caps.c (capability names and sets), spawn-settings.c (the .nspawn parser),
- * spawn-user.c (passwd/group lookups in the container), spawn-misc.c (enum tables, rlimits, uuid,
- * resolv.conf and timezone modes). Boot (-b), raw images (-i) and user namespaces
- * (--private-users) are parsed into the config so that they can be added here later. */
+ * What it offers, all of it here:
+ *   SpawnConfig           what a run asks for, filled by the verb from the command line with the
+ *                         option parsers below, and from a NAME.nspawn settings file
+ *                         (settings_find(), settings_parse(), settings_merge());
+ *   spawn_run()           the run itself: namespaces (user namespaces with --private-users), a
+ *                         cgroup with nspawn's device policy, the system-call filter, the mounts
+ *                         and /etc files of the container, the console, signals forwarded, and
+ *                         the payload's end as an exit status (SPAWN_STATUS_REBOOT for a reboot).
+ * A failure's detail comes back in a Diag for the verb's one message; nothing here prints.
+ *
+ * The other spawn-*.h headers are the engine's own: each declares what one file offers, and the
+ * calls run one way, from spawn.c (the parent) and spawn-child.c (the container's first process)
+ * down to the files that mount, write the container's files, make user namespaces and cgroups,
+ * and to src/shared. */
 
 #include <sched.h>
 #include <sys/resource.h>
 
-#include "image-prepare.h"
+#include "diag.h"
+#include "image.h"
 #include "macro.h"
+#include "net.h"
 
 typedef enum ConsoleMode {
         CONSOLE_INTERACTIVE,
@@ -27,6 +36,7 @@ typedef enum ConsoleMode {
         CONSOLE_AUTOPIPE, /* nspawn's autopipe: interactive when stdin and stdout are terminals, else pipe */
         _CONSOLE_MODE_MAX,
         _CONSOLE_MODE_AUTO = -1, /* interactive when stdin and stdout are terminals, else pipe */
+        _CONSOLE_MODE_INVALID = -EINVAL,
 } ConsoleMode;
 
 /* --register=: registration with systemd-machined. cowpen has no D-Bus client yet: auto
@@ -36,6 +46,7 @@ typedef enum RegisterMode {
         REGISTER_NO,
         REGISTER_YES,
         _REGISTER_MODE_MAX,
+        _REGISTER_MODE_INVALID = -EINVAL,
 } RegisterMode;
 
 typedef enum VolatileMode {
@@ -44,6 +55,7 @@ typedef enum VolatileMode {
         VOLATILE_STATE,   /* the image read-only, tmpfs /var */
         VOLATILE_OVERLAY, /* overlayfs: the image below a tmpfs upper layer */
         _VOLATILE_MODE_MAX,
+        _VOLATILE_MODE_INVALID = -EINVAL,
 } VolatileMode;
 
 typedef enum ResolvConfMode {
@@ -57,6 +69,7 @@ typedef enum ResolvConfMode {
         RESOLV_CONF_DELETE,
         RESOLV_CONF_AUTO,
         _RESOLV_CONF_MODE_MAX,
+        _RESOLV_CONF_MODE_INVALID = -EINVAL,
 } ResolvConfMode;
 
 typedef enum TimezoneMode {
@@ -67,6 +80,7 @@ typedef enum TimezoneMode {
         TIMEZONE_DELETE,
         TIMEZONE_AUTO,
         _TIMEZONE_MODE_MAX,
+        _TIMEZONE_MODE_INVALID = -EINVAL,
 } TimezoneMode;
 
 typedef enum CustomMountType {
@@ -105,6 +119,28 @@ typedef struct CustomMount {
         char *temp_dir;       /* overlay: the throw-away directory of temporary_top */
 } CustomMount;
 
+/* --private-users: a user namespace whose uid/gid 0…N-1 are the host's uid_shift…
+ * (spawn-userns.h says how). */
+typedef enum PrivateUsersMode {
+        PRIVATE_USERS_NO,
+        PRIVATE_USERS_FIXED, /* UIDBASE[:N], or identity (0:65536) */
+        PRIVATE_USERS_YES,   /* the base is the owner of the root directory */
+        PRIVATE_USERS_PICK,  /* a free range derived from the machine name */
+        _PRIVATE_USERS_MODE_MAX,
+} PrivateUsersMode;
+
+/* --private-users-ownership: how the root shows the namespace's owners. */
+typedef enum PrivateUsersOwnership {
+        PRIVATE_USERS_OWNERSHIP_AUTO,
+        PRIVATE_USERS_OWNERSHIP_MAP,
+        PRIVATE_USERS_OWNERSHIP_CHOWN,
+        PRIVATE_USERS_OWNERSHIP_OFF,
+        _PRIVATE_USERS_OWNERSHIP_MAX,
+        _PRIVATE_USERS_OWNERSHIP_INVALID = -EINVAL,
+} PrivateUsersOwnership;
+
+#define USERNS_RANGE_DEFAULT 65536U
+
 /* Limits on what a settings file or command line may ask for. */
 #define SPAWN_CUSTOM_MOUNTS_MAX 1024U
 #define SPAWN_ENVIRONMENT_MAX 4096U
@@ -112,36 +148,37 @@ typedef struct CustomMount {
 #define SPAWN_OVERLAY_LAYERS_MAX 64U
 #define SPAWN_HOSTNAME_MAX 64U
 
-/* Which settings were given (on the command line: they win over a settings file). */
+/* Which settings were given (on the command line: they win over a settings file); a mask. */
 typedef enum SettingMask {
-        SETTING_BOOT = 1 << 0,
-        SETTING_COMMAND = 1 << 1,
-        SETTING_ENVIRONMENT = 1 << 2,
-        SETTING_USER = 1 << 3,
-        SETTING_WORKING_DIRECTORY = 1 << 4,
-        SETTING_CAPABILITY = 1 << 5,
-        SETTING_NO_NEW_PRIVILEGES = 1 << 6,
-        SETTING_HOSTNAME = 1 << 7,
-        SETTING_READ_ONLY = 1 << 8,
-        SETTING_VOLATILE = 1 << 9,
-        SETTING_CUSTOM_MOUNTS = 1 << 10,
-        SETTING_NETWORK = 1 << 11,
-        SETTING_KILL_SIGNAL = 1 << 12,
-        SETTING_PROCESS_TWO = 1 << 13,
-        SETTING_USERNS = 1 << 14,
-        SETTING_USERNS_OWNERSHIP = 1 << 15,
-        SETTING_SYSCALL_FILTER = 1 << 16,
-        SETTING_SUPPRESS_SYNC = 1 << 17,
-        SETTING_AMBIENT_CAPABILITY = 1 << 18,
-        SETTING_OOM_SCORE_ADJUST = 1 << 19,
-        SETTING_CPU_AFFINITY = 1 << 20,
-        SETTING_PERSONALITY = 1 << 21,
-        SETTING_INACCESSIBLE = 1 << 22,
-        SETTING_EPHEMERAL = 1 << 30, /* apart from the bits further keys take */
-        SETTING_RESOLV_CONF = 1 << 23,
-        SETTING_TIMEZONE = 1 << 24,
-        SETTING_NOTIFY_READY = 1 << 25,
-        SETTING_MACHINE_ID = 1 << 26,
+        SETTING_BOOT = 1U << 0,
+        SETTING_COMMAND = 1U << 1,
+        SETTING_ENVIRONMENT = 1U << 2,
+        SETTING_USER = 1U << 3,
+        SETTING_WORKING_DIRECTORY = 1U << 4,
+        SETTING_CAPABILITY = 1U << 5,
+        SETTING_NO_NEW_PRIVILEGES = 1U << 6,
+        SETTING_HOSTNAME = 1U << 7,
+        SETTING_READ_ONLY = 1U << 8,
+        SETTING_VOLATILE = 1U << 9,
+        SETTING_CUSTOM_MOUNTS = 1U << 10,
+        SETTING_NETWORK = 1U << 11,
+        SETTING_KILL_SIGNAL = 1U << 12,
+        SETTING_PROCESS_TWO = 1U << 13,
+        SETTING_USERNS = 1U << 14,
+        SETTING_USERNS_OWNERSHIP = 1U << 15,
+        SETTING_SYSCALL_FILTER = 1U << 16,
+        SETTING_SUPPRESS_SYNC = 1U << 17,
+        SETTING_AMBIENT_CAPABILITY = 1U << 18,
+        SETTING_OOM_SCORE_ADJUST = 1U << 19,
+        SETTING_CPU_AFFINITY = 1U << 20,
+        SETTING_PERSONALITY = 1U << 21,
+        SETTING_INACCESSIBLE = 1U << 22,
+        SETTING_EPHEMERAL = 1U << 30, /* apart from the bits further keys take */
+        SETTING_RESOLV_CONF = 1U << 23,
+        SETTING_TIMEZONE = 1U << 24,
+        SETTING_NOTIFY_READY = 1U << 25,
+        SETTING_MACHINE_ID = 1U << 26,
+        SETTING_EXPOSE_PORTS = 1U << 27, /* -p, Port= (nspawn keeps them apart from the rest of [Network]) */
 } SettingMask;
 
 /* A set of CPUs, as sched_setaffinity() takes it. */
@@ -156,6 +193,27 @@ typedef struct CpuSet {
 #define SPAWN_CPU_MAX 8191U
 #define PERSONALITY_INVALID 0xffffffffUL
 
+/* The network of a container beyond --private-network (spawn-network.c): nspawn's Networking
+ * options and [Network] keys, made on the host side by src/net (net.h) around the run. Every one
+ * of them implies a private network namespace (private_network) with lo up. */
+#define SPAWN_NETWORK_LINKS_MAX 32U /* of each list: extra veths, interfaces, macvlans, ipvlans */
+#define SPAWN_PORTS_MAX 64U         /* -p, Port= (src/net takes as many) */
+typedef struct SpawnNetwork {
+        bool veth;             /* -n, VirtualEthernet=yes: ve-MACHINE / host0 */
+        char **veth_extra;     /* --network-veth-extra=, VirtualEthernetExtra=: pairs HOSTIF, CONTAINERIF */
+        char **interfaces;     /* --network-interface=, Interface=: pairs HOSTIF, CONTAINERIF (moved in) */
+        char **macvlan;        /* --network-macvlan=, MACVLAN=: host parents */
+        char **ipvlan;         /* --network-ipvlan=, IPVLAN=: host parents */
+        char *bridge;          /* --network-bridge=, Bridge= */
+        char *zone;            /* --network-zone=, Zone= */
+        char *namespace_path;  /* --network-namespace-path=, NetworkNamespacePath= */
+        NetPortForward *ports; /* -p, Port= */
+        size_t n_ports;
+        NetAddressMode address; /* --network-address= */
+        char *resolv_conf;     /* set by spawn_run for the container's setup: the generated
+                                * resolv.conf (a host path) when a dnsmasq serves the container */
+} SpawnNetwork;
+
 typedef struct SpawnConfig {
         char **command;          /* NULL: the user's shell */
         char **setenv;           /* KEY=VALUE */
@@ -166,9 +224,9 @@ typedef struct SpawnConfig {
         bool uuid_set;
         bool boot;               /* -b: execute the image's init (spawn-boot.h) */
         bool notify_ready;       /* -b: READY=1 only once the container's init sends it */
-        int private_users;       /* PrivateUsersMode: container uid 0… = host uid_shift… (spawn-userns.h) */
+        PrivateUsersMode private_users; /* container uid 0… = host uid_shift… (spawn-userns.h) */
         uid_t uid_shift, uid_range;
-        int private_users_ownership; /* PrivateUsersOwnership (spawn-userns.h) */
+        PrivateUsersOwnership private_users_ownership;
         bool as_pid2;
         uint64_t caps_plus, caps_minus; /* on top of the default bounding set */
         uint64_t ambient_caps;   /* --ambient-capability: inheritable and ambient for the payload */
@@ -191,6 +249,7 @@ typedef struct SpawnConfig {
         CustomMount *mounts;
         size_t n_mounts;
         bool private_network;
+        SpawnNetwork network;
         int kill_signal;         /* 0: forward the signal cowpen received */
         ConsoleMode console;
         ResolvConfMode resolv_conf;
@@ -226,17 +285,24 @@ RegisterMode register_mode_from_string(const char *s);       /* yes|no|auto, boo
 /* --rlimit=NAME=SOFT[:HARD], NAME as RLIMIT_NOFILE or NOFILE, values a number or "infinity". */
 int rlimit_parse(const char *s, int *ret_resource, struct rlimit *ret);
 /* The resource of a Limit*= key's suffix, exactly as systemd spells it ("NOFILE"); -EINVAL. */
-int rlimit_from_name(const char *name);
-const char *rlimit_to_name(int resource);
-/* A UUID, with or without dashes. */
+int rlimit_from_string(const char *name);
+const char *rlimit_to_string(int resource);
+/* A UUID, with or without dashes (uuid_from_string()), that is not null. */
 int uuid_parse(const char *s, uint8_t ret[16]);
 /* Signal by name ("SIGTERM", "TERM", "RTMIN+3") or number. */
 int signal_from_string(const char *s);
+/* --private-users=: no|yes|pick|identity|UIDBASE[:N] (also booleans). -EINVAL, -ERANGE for a
+ * range that overflows or one that is 0. */
+int private_users_parse(const char *s, PrivateUsersMode *ret_mode, uid_t *ret_shift, uid_t *ret_range);
+/* --private-users-ownership=: auto|map|chown|off, or -EINVAL. */
+const char *private_users_ownership_to_string(PrivateUsersOwnership o);
+PrivateUsersOwnership private_users_ownership_from_string(const char *s);
 
 /* --system-call-filter=[~]LIST (spawn-seccomp.c): names and @groups separated by spaces, added
- * to *allow (or to *deny with a leading ~). All or nothing: -EINVAL naming an unknown name or
- * group in *ret_bad (a copy), -E2BIG beyond SPAWN_SYSCALL_FILTER_MAX entries. */
-int syscall_filter_parse(const char *s, char ***allow, char ***deny, char **ret_bad);
+ * to *allow (or to *deny with a leading ~). All or nothing: -EINVAL with the unknown name or
+ * group (its first 256 bytes) as the diag's object, -E2BIG beyond SPAWN_SYSCALL_FILTER_MAX
+ * entries. */
+int syscall_filter_parse(const char *s, char ***allow, char ***deny, Diag *diag);
 /* --cpu-affinity=: CPU numbers and ranges ("0-3 5,7"), or empty for none; -ERANGE above
  * SPAWN_CPU_MAX. */
 int cpu_set_parse(const char *s, CpuSet *ret);
@@ -254,8 +320,8 @@ bool spawn_selinux_enabled(void);
 #define CAP_MASK_ALL UINT64_MAX
 uint64_t spawn_default_capabilities(bool private_network);
 /* A whitespace- or comma-separated list of names (CAP_SYS_ADMIN, sys_admin, or "all"). -EINVAL
- * naming the bad entry in *ret_bad (a copy). */
-int capability_list_parse(const char *s, uint64_t *ret, char **ret_bad);
+ * with the bad entry (its first 256 bytes) as the diag's object. */
+int capability_list_parse(const char *s, uint64_t *ret, Diag *diag);
 const char *capability_to_name(unsigned cap);
 /* The bounding set a config yields. */
 uint64_t spawn_config_capabilities(const SpawnConfig *c);
@@ -269,28 +335,66 @@ typedef enum SettingsTrust {
         SETTINGS_YES,      /* trusted files in /etc and /run; untrusted ones next to the image */
         SETTINGS_TRUSTED,  /* every file trusted */
         _SETTINGS_TRUST_MAX,
+        _SETTINGS_TRUST_INVALID = -EINVAL,
 } SettingsTrust;
 SettingsTrust settings_trust_from_string(const char *s);
 
-/* Parses settings text into a config (whose mask says what the file set). warnings collects
- * one line per ignored key or section. A key that narrows or protects the container (ReadOnly=,
- * Ephemeral=, Inaccessible=, NoNewPrivileges=, DropCapability=, SystemCallFilter=~…, Private=, …)
- * is never ignored: a value that cannot be honoured fails the parse with -EINVAL, and the last
- * entry of *warnings says why. */
-int settings_parse(const char *text, size_t size, SpawnConfig *ret, char ***warnings);
+/* Parses settings text into a config (whose mask says what the file set). The diag's warnings
+ * get one line per ignored key or section. A key that narrows or protects the container
+ * (ReadOnly=, Ephemeral=, Inaccessible=, NoNewPrivileges=, DropCapability=, SystemCallFilter=~…,
+ * Private=, …) is never ignored: a value that cannot be honoured fails the parse with -EINVAL,
+ * the diag's cause (and its last warning) saying why. */
+int settings_parse(const char *text, size_t size, SpawnConfig *ret, Diag *diag);
 /* Finds NAME.nspawn: /etc/systemd/nspawn, /run/systemd/nspawn (trusted), else in the directory
  * parent_fd (untrusted). Returns 0 and *ret_path = NULL when there is none. */
 int settings_find(const char *name, int parent_fd, const char *parent_path, char **ret_path, char **ret_text,
                   size_t *ret_size, bool *ret_trusted);
 /* Merges s into c where c's mask has no explicit setting; privileged settings (capabilities,
- * mounts, network interfaces) only when trusted, else a warning; what only narrows the container
- * (dropped capabilities, Private=, Ephemeral=, …) from any file. */
-int settings_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, const char *path, char ***warnings);
+ * mounts, network interfaces) only when trusted, else a warning in diag; what only narrows the
+ * container (dropped capabilities, Private=, Ephemeral=, …) from any file. */
+int settings_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, const char *path, Diag *diag);
 
-/* Runs the container. Returns the payload's exit status (0…255; 128+N when it died by signal N)
- * or -errno with *ret_error set to a short cause (without the object name) when the container
- * could not be started. */
-int spawn_run(SpawnConfig *c, const PreparedRoot *root, char **ret_error);
+/* Networking (spawn-network.c). The option parsers take an option's value as the command line and
+ * the [Network] keys have it; -EINVAL with the cause (and the bad part as object) in diag, -E2BIG
+ * beyond SPAWN_NETWORK_LINKS_MAX or SPAWN_PORTS_MAX. */
+void spawn_network_done(SpawnNetwork *n);
+/* HOSTIF[:CONTAINERIF] onto a pair list (veth_extra, interfaces); CONTAINERIF defaults to HOSTIF. */
+int spawn_network_add_pair(char ***l, const char *s, Diag *diag);
+/* An interface name onto a list (macvlan, ipvlan). */
+int spawn_network_add_ifname(char ***l, const char *s, Diag *diag);
+/* --network-bridge=: an interface name; --network-zone=: a zone name (vz-NAME must fit). */
+int spawn_network_set_bridge(SpawnNetwork *n, const char *s, Diag *diag);
+int spawn_network_set_zone(SpawnNetwork *n, const char *s, Diag *diag);
+/* -p [tcp|udp:]HOSTPORT[:CONTAINERPORT]. */
+int spawn_network_add_port(SpawnNetwork *n, const char *s, Diag *diag);
+/* --network-address=auto|none. */
+int spawn_network_address_from_string(const char *s, NetAddressMode *ret);
+/* Whether links or ports are asked for (not just a namespace: --private-network, a path). */
+bool spawn_network_has_links(const SpawnNetwork *n);
+/* Whether any of the options is given: each implies a private network namespace. */
+bool spawn_network_wanted(const SpawnNetwork *n);
+/* The combinations that cannot work whatever the host: -EINVAL with the cause in diag. */
+int spawn_network_check(const SpawnConfig *c, Diag *diag);
+/* A [Network] key other than Private=: 1 when it is one (parsed into c, its bit in c->mask), 0 when
+ * it is not one, -EINVAL when its value is bad (the cause in diag), -E2BIG, -ENOMEM. */
+int spawn_network_parse_key(SpawnConfig *c, const char *key, const char *value, Diag *diag);
+/* The network keys of a settings file s into c, for what of m (s's keys the command line left)
+ * the file may set: links, ports and a namespace path only from a trusted file; from an untrusted
+ * one they are ignored with a warning, and the container still gets a private network namespace
+ * (only loopback) rather than the host's. */
+int spawn_network_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, SettingMask m, Diag *diag);
+/* `cowpen clean`: removes what networks of runs that are gone left behind (links, zone bridges,
+ * nft rules, dnsmasq instances, leases); returns how many machines and zones. */
+int spawn_network_clean(Diag *diag);
+
+/* spawn_run() returns this when the booted container asked for a reboot: the caller starts it
+ * again. */
+#define SPAWN_STATUS_REBOOT 256
+
+/* Runs the container. Returns the payload's exit status (0…255; 128+N when it died by signal N;
+ * SPAWN_STATUS_REBOOT) or -errno with a short cause in diag (without the machine's name) when the
+ * container could not be started. */
+int spawn_run(SpawnConfig *c, const PreparedRoot *root, Diag *diag);
 
 /* A host name systemd would accept for a container: 1…64 characters of [A-Za-z0-9._-], not
  * starting with '.' or '-'. */

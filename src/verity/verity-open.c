@@ -11,20 +11,18 @@
 #include <libgen.h>
 #include <linux/dm-ioctl.h>
 #include <linux/fs.h>
-#include <linux/loop.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 
+#include "copy.h"
 #include "dlopen-util.h"
 #include "fd-util.h"
+#include "loop-util.h"
 #include "util.h"
 #include "verity.h"
-
-#define LOOP_ATTACH_ATTEMPTS 64 /* LOOP_CTL_GET_FREE races with other users of loop devices */
-#define COPY_CHUNK (16U * 1024U * 1024U)
 
 /* libcryptsetup, loaded by dlopen_cryptsetup() where the device-mapper path is taken, never for the
  * userspace one (see dlopen-util.h): the functions this file calls. */
@@ -109,43 +107,6 @@ static int open_tmpfile_near(int fd, bool same_dir) {
         return t >= 0 ? t : -errno;
 }
 
-static int copy_all(int src, int dst, uint64_t size) {
-        uint64_t done = 0;
-        while (done < size) {
-                if (interrupted())
-                        return -EINTR;
-                loff_t in = (loff_t) done, out = (loff_t) done;
-                ssize_t n = copy_file_range(src, &in, dst, &out, (size_t) MIN((uint64_t) COPY_CHUNK, size - done), 0);
-                if (n < 0) {
-                        if (errno == EINTR && !interrupted())
-                                continue;
-                        if (errno != EXDEV && errno != EOPNOTSUPP && errno != ENOSYS && errno != EINVAL)
-                                return -errno;
-                        /* Fall back to read/write. */
-                        _cleanup_free_ uint8_t *buf = malloc(COPY_CHUNK);
-                        if (!buf)
-                                return -ENOMEM;
-                        while (done < size) {
-                                size_t k = (size_t) MIN((uint64_t) COPY_CHUNK, size - done);
-                                ssize_t m = pread(src, buf, k, (off_t) done);
-                                if (m < 0)
-                                        return -errno;
-                                if (m == 0)
-                                        return -EIO;
-                                ssize_t w = pwrite(dst, buf, (size_t) m, (off_t) done);
-                                if (w != m)
-                                        return w < 0 ? -errno : -EIO;
-                                done += (uint64_t) m;
-                        }
-                        return 0;
-                }
-                if (n == 0)
-                        return -EIO;
-                done += (uint64_t) n;
-        }
-        return 0;
-}
-
 int verity_pin_file(int fd, int *ret_fd, const char **ret_how) {
         struct stat st;
         int r;
@@ -154,79 +115,29 @@ int verity_pin_file(int fd, int *ret_fd, const char **ret_how) {
         if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
                 return -EBADFD;
 
-        if (S_ISREG(st.st_mode)) {
-                /* Immutable: nobody can write it (clearing the flag needs CAP_LINUX_IMMUTABLE). */
-                int flags = 0;
-                if (ioctl(fd, FS_IOC_GETFLAGS, &flags) >= 0 && (flags & FS_IMMUTABLE_FL)) {
-                        if ((r = reopen_read_only(fd, ret_fd)) < 0)
-                                return r;
-                        *ret_how = "immutable";
-                        return 0;
-                }
-                /* A reflink into an unlinked file next to it: shares the blocks, costs nothing, and
-                 * only we hold it. */
-                _cleanup_close_ int t = open_tmpfile_near(fd, true);
-                if (t >= 0 && ioctl(t, FICLONE, fd) >= 0) {
-                        if ((r = reopen_read_only(t, ret_fd)) < 0)
-                                return r;
-                        *ret_how = "reflink";
-                        return 0;
-                }
+        /* Immutable: nobody can write it (clearing the flag needs CAP_LINUX_IMMUTABLE). */
+        int flags = 0;
+        if (S_ISREG(st.st_mode) && ioctl(fd, FS_IOC_GETFLAGS, &flags) >= 0 && (flags & FS_IMMUTABLE_FL)) {
+                if ((r = reopen_read_only(fd, ret_fd)) < 0)
+                        return r;
+                *ret_how = "immutable";
+                return 0;
         }
 
-        /* A private full copy: slow for big images, but the only way left to be sure. */
-        uint64_t size = (uint64_t) st.st_size;
-        if (S_ISBLK(st.st_mode) && ioctl(fd, BLKGETSIZE64, &size) < 0)
-                return -errno;
+        /* Into an unlinked file next to it that only we hold: a reflink, which shares the blocks
+         * and costs nothing, else a private full copy (slow for big images, but the only way left
+         * to be sure; strict: a file that shrinks meanwhile fails rather than pins zeros). */
         _cleanup_close_ int t = open_tmpfile_near(fd, S_ISREG(st.st_mode));
         if (t < 0)
                 return t;
-        if ((r = copy_all(fd, t, size)) < 0)
+        r = copy_file_data(fd, t, (S_ISREG(st.st_mode) ? COPY_FILE_REFLINK : 0) | COPY_FILE_STRICT);
+        if (r < 0)
                 return r;
+        const char *how = r > 0 ? "reflink" : "copy";
         if ((r = reopen_read_only(t, ret_fd)) < 0)
                 return r;
-        *ret_how = "copy";
+        *ret_how = how;
         return 0;
-}
-
-int verity_loop_attach(int fd, uint64_t offset, uint64_t size, int *ret_fd, char **ret_path) {
-        _cleanup_close_ int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
-        if (ctl < 0)
-                return errno == ENOENT ? -EOPNOTSUPP : -errno;
-        for (unsigned attempt = 0; attempt < LOOP_ATTACH_ATTEMPTS; attempt++) {
-                int n = ioctl(ctl, LOOP_CTL_GET_FREE);
-                if (n < 0)
-                        return -errno;
-                char path[64];
-                snprintf(path, sizeof(path), "/dev/loop%d", n);
-                _cleanup_close_ int lfd = open(path, O_RDONLY | O_CLOEXEC);
-                if (lfd < 0) {
-                        if (errno == ENOENT)
-                                continue; /* node not created (yet); try another */
-                        return -errno;
-                }
-                struct loop_config cfg = {
-                        .fd = (uint32_t) fd,
-                        .info =
-                                {
-                                        .lo_offset = offset,
-                                        .lo_sizelimit = size,
-                                        .lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR,
-                                },
-                };
-                if (ioctl(lfd, LOOP_CONFIGURE, &cfg) < 0) {
-                        if (errno == EBUSY)
-                                continue; /* someone took it first */
-                        return -errno;
-                }
-                char *p = strdup(path);
-                if (!p)
-                        return -ENOMEM; /* lfd closes: autoclear detaches */
-                *ret_fd = TAKE_FD(lfd);
-                *ret_path = p;
-                return 0;
-        }
-        return -EBUSY;
 }
 
 void verity_opened_done(VerityOpened *o) {
@@ -320,7 +231,8 @@ static int open_userspace(const VerityOpenRequest *req, VerityOpened *ret, Verit
                 goto fail;
 
         VerityOpened o = {.fd = -EBADF, .signer = TAKE_PTR(signer)};
-        r = verity_loop_attach(data, req->data_offset, p.data_blocks * p.data_block_size, &o.fd, &o.device_path);
+        r = loop_attach(data, req->data_offset, p.data_blocks * p.data_block_size, LOOP_ATTACH_READ_ONLY, &o.fd,
+                &o.device_path);
         if (r < 0) {
                 verity_opened_done(&o);
                 return r;
@@ -364,8 +276,8 @@ static int open_dm(const VerityOpenRequest *req, VerityOpened *ret, VerityFailur
         /* dm-verity reads data from block 0 of its device: data at an offset gets a loop device. */
         int data_fd = req->data_fd;
         if (req->data_offset != 0) {
-                r = verity_loop_attach(req->data_fd, req->data_offset, p.data_blocks * p.data_block_size, &data_loop,
-                        &data_loop_path);
+                r = loop_attach(req->data_fd, req->data_offset, p.data_blocks * p.data_block_size,
+                        LOOP_ATTACH_READ_ONLY, &data_loop, &data_loop_path);
                 if (r < 0)
                         return r;
                 data_fd = data_loop;

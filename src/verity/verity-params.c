@@ -10,35 +10,22 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "string-table.h"
 #include "util.h"
 #include "verity.h"
 
-static const char *const hash_names[_VERITY_HASH_MAX] = {
+static const char *const verity_hash_table[_VERITY_HASH_MAX] = {
         [VERITY_HASH_SHA1] = "sha1",
         [VERITY_HASH_SHA256] = "sha256",
         [VERITY_HASH_SHA512] = "sha512",
 };
+DEFINE_STRING_TABLE_LOOKUP(verity_hash, VerityHash);
 
 static const size_t hash_sizes[_VERITY_HASH_MAX] = {
         [VERITY_HASH_SHA1] = 20,
         [VERITY_HASH_SHA256] = 32,
         [VERITY_HASH_SHA512] = 64,
 };
-
-const char *verity_hash_to_string(VerityHash h) {
-        if (h < 0 || h >= _VERITY_HASH_MAX)
-                return NULL;
-        return hash_names[h];
-}
-
-VerityHash verity_hash_from_string(const char *s) {
-        if (!s)
-                return _VERITY_HASH_INVALID;
-        for (int i = 0; i < _VERITY_HASH_MAX; i++)
-                if (streq(s, hash_names[i]))
-                        return (VerityHash) i;
-        return _VERITY_HASH_INVALID;
-}
 
 size_t verity_hash_digest_size(VerityHash h) {
         if (h < 0 || h >= _VERITY_HASH_MAX)
@@ -75,7 +62,7 @@ static bool block_size_ok(uint32_t s) {
         return s >= VERITY_BLOCK_SIZE_MIN && s <= VERITY_BLOCK_SIZE_MAX && (s & (s - 1)) == 0;
 }
 
-int verity_params_validate(const VerityParams *p, const char **ret_field) {
+int verity_params_validate(const VerityParams *p, Diag *diag) {
         const char *field = NULL;
         int r = -EINVAL;
 
@@ -94,9 +81,7 @@ int verity_params_validate(const VerityParams *p, const char **ret_field) {
                 field = "salt_size";
         if (!field)
                 return 0;
-        if (ret_field)
-                *ret_field = field;
-        return r;
+        return diag_fail(diag, r, field, NULL);
 }
 
 /* On-disk layout of the v1 superblock (little-endian), as cryptsetup's struct verity_sb. */
@@ -143,7 +128,7 @@ static bool all_zero(const uint8_t *b, size_t n) {
         return true;
 }
 
-int verity_superblock_parse(const void *buf, size_t size, VerityParams *ret, const char **ret_field) {
+int verity_superblock_parse(const void *buf, size_t size, VerityParams *ret, Diag *diag) {
         const uint8_t *b = buf;
         VerityParams p = {};
         const char *field = NULL;
@@ -203,9 +188,7 @@ int verity_superblock_parse(const void *buf, size_t size, VerityParams *ret, con
         *ret = p;
         return 0;
 bad:
-        if (ret_field)
-                *ret_field = field;
-        return -EBADMSG;
+        return diag_fail(diag, -EBADMSG, field, NULL);
 }
 
 int verity_superblock_format(const VerityParams *p, uint8_t buf[static VERITY_SUPERBLOCK_SIZE]) {
@@ -228,23 +211,19 @@ int verity_superblock_format(const VerityParams *p, uint8_t buf[static VERITY_SU
         return 0;
 }
 
-int verity_superblock_read(int fd, uint64_t offset, VerityParams *ret, const char **ret_field) {
+int verity_superblock_read(int fd, uint64_t offset, VerityParams *ret, Diag *diag) {
         uint8_t buf[VERITY_SUPERBLOCK_SIZE];
         if (offset > INT64_MAX)
                 return -EINVAL;
         ssize_t n = pread(fd, buf, sizeof(buf), (off_t) offset);
         if (n < 0)
                 return -errno;
-        if ((size_t) n < sizeof(buf)) {
-                if (ret_field)
-                        *ret_field = "size";
-                return -EBADMSG;
-        }
-        return verity_superblock_parse(buf, sizeof(buf), ret, ret_field);
+        if ((size_t) n < sizeof(buf))
+                return diag_fail(diag, -EBADMSG, "size", NULL);
+        return verity_superblock_parse(buf, sizeof(buf), ret, diag);
 }
 
-int verity_params_check_pinned(
-        const VerityParams *found, const VerityParams *pinned, unsigned pins, const char **ret_field) {
+int verity_params_check_pinned(const VerityParams *found, const VerityParams *pinned, unsigned pins, Diag *diag) {
         const char *field = NULL;
         if ((pins & VERITY_PIN_FORMAT) && found->format != pinned->format)
                 field = "hash_type";
@@ -263,9 +242,7 @@ int verity_params_check_pinned(
                 field = "uuid";
         if (!field)
                 return 0;
-        if (ret_field)
-                *ret_field = field;
-        return -EBADMSG;
+        return diag_fail(diag, -EBADMSG, field, "differs from the one given");
 }
 
 static unsigned bits_down(uint64_t u) {
@@ -381,19 +358,5 @@ int verity_root_hash_from_hex(
         memcpy(ret, b, n);
         if (ret_size)
                 *ret_size = n;
-        return 0;
-}
-
-int verity_sidecar_path(const char *image, const char *suffix, char **ret) {
-        if (!image || !*image || !suffix)
-                return -EINVAL;
-        const char *e = endswith(image, ".raw");
-        size_t base = e && e != image ? (size_t) (e - image) : strlen(image);
-        char *p = malloc(base + strlen(suffix) + 1);
-        if (!p)
-                return -ENOMEM;
-        memcpy(p, image, base);
-        strcpy(p + base, suffix);
-        *ret = p;
         return 0;
 }

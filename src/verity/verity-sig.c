@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <openssl/err.h>
-#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs7.h>
 #include <openssl/x509.h>
@@ -19,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "fd-util.h"
+#include "hash-util.h"
 #include "json-util.h"
 #include "util.h"
 #include "verity.h"
@@ -59,13 +59,12 @@ static int cert_fingerprint(X509 *x, char **ret) {
         int n = i2d_X509(x, &der);
         if (n <= 0)
                 return -EBADMSG;
-        uint8_t md[EVP_MAX_MD_SIZE];
-        unsigned mdlen = 0;
-        int ok = EVP_Digest(der, (size_t) n, md, &mdlen, EVP_sha256(), NULL);
+        uint8_t md[HASH_DIGEST_SIZE_MAX];
+        int r = hash_digest(HASH_SHA256, der, (size_t) n, md);
         OPENSSL_free(der);
-        if (ok != 1)
-                return -EIO;
-        char *h = hexmem(md, mdlen);
+        if (r < 0)
+                return r;
+        char *h = hexmem(md, hash_digest_size(HASH_SHA256));
         if (!h)
                 return -ENOMEM;
         *ret = h;
@@ -354,7 +353,7 @@ static int base64_decode(const char *s, void **ret, size_t *ret_size) {
         uint8_t *out = malloc(n / 4 * 3 + 1);
         if (!out)
                 return -ENOMEM;
-        int k = EVP_DecodeBlock(out, (const unsigned char *) s, (int) n);
+        ssize_t k = base64_decode_block(s, n, out);
         if (k < 0 || (size_t) k < pad) {
                 free(out);
                 return -EBADMSG;
@@ -447,7 +446,7 @@ int verity_sig_json_format(const char *root_hash_hex, const void *cert_pem, size
         _cleanup_free_ char *b64 = malloc((p7s_size + 2) / 3 * 4 + 1);
         if (!b64)
                 return -ENOMEM;
-        EVP_EncodeBlock((unsigned char *) b64, p7s, (int) p7s_size);
+        (void) base64_encode_block(p7s, p7s_size, b64);
 
         _cleanup_json_ json_object *o = json_object_new_object();
         if (!o || json_add_string(o, "rootHash", root_hash_hex) < 0 ||

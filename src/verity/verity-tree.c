@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Building and verifying dm-verity hash trees (OpenSSL EVP for the digests).
+/* Building and verifying dm-verity hash trees (hash-util.h for the digests).
  *
  * Untrusted input: the data and the hash file contents. Parameters come validated from
  * verity_params_validate()/verity_superblock_parse(); geometry comes from verity_geometry(), which
@@ -7,16 +7,16 @@
  *
  * Speed: a level is cut into groups of whole destination hash blocks; threads take groups from a
  * shared counter (so a thread slowed by other load does less), read the source in large pread()s
- * and reuse one EVP context each. The bottom level is nearly all the work; the upper levels are
- * 1/128 of it each and go through the same code. */
+ * and reuse one HashContext each (hash-util.h: nothing is allocated per block). The bottom level
+ * is nearly all the work; the upper levels are 1/128 of it each and go through the same code. */
 #include <fcntl.h>
 #include <inttypes.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "hash-util.h"
 #include "util.h"
 #include "verity.h"
 
@@ -25,35 +25,31 @@
 #define THREADS_MAX 64U
 #define PARALLEL_MIN_BYTES (8U * 1024U * 1024U) /* below this one thread is faster than starting more */
 
-static const EVP_MD *md_for(VerityHash h) {
+static HashAlgorithm hash_algorithm(VerityHash h) {
         switch (h) {
         case VERITY_HASH_SHA1:
-                return EVP_sha1();
+                return HASH_SHA1;
         case VERITY_HASH_SHA256:
-                return EVP_sha256();
+                return HASH_SHA256;
         case VERITY_HASH_SHA512:
-                return EVP_sha512();
+                return HASH_SHA512;
         case _VERITY_HASH_MAX:
         case _VERITY_HASH_INVALID:
         default:
-                return NULL;
+                return _HASH_ALGORITHM_INVALID;
         }
 }
 
-static int digest_block(
-        EVP_MD_CTX *ctx, const EVP_MD *md, const VerityParams *p, const void *block, size_t size, uint8_t *out) {
-        unsigned n;
-        if (EVP_DigestInit_ex(ctx, md, NULL) != 1)
-                return -EIO;
-        if (p->format == 1 && p->salt_size > 0 && EVP_DigestUpdate(ctx, p->salt, p->salt_size) != 1)
-                return -EIO;
-        if (EVP_DigestUpdate(ctx, block, size) != 1)
-                return -EIO;
-        if (p->format == 0 && p->salt_size > 0 && EVP_DigestUpdate(ctx, p->salt, p->salt_size) != 1)
-                return -EIO;
-        if (EVP_DigestFinal_ex(ctx, out, &n) != 1)
-                return -EIO;
-        return 0;
+/* ctx is ready for a message (new, or after a final) and is again afterwards. */
+static int digest_block(HashContext *ctx, const VerityParams *p, const void *block, size_t size, uint8_t *out) {
+        int r;
+        if (p->format == 1 && p->salt_size > 0 && (r = hash_context_update(ctx, p->salt, p->salt_size)) < 0)
+                return r;
+        if ((r = hash_context_update(ctx, block, size)) < 0)
+                return r;
+        if (p->format == 0 && p->salt_size > 0 && (r = hash_context_update(ctx, p->salt, p->salt_size)) < 0)
+                return r;
+        return hash_context_final(ctx, out);
 }
 
 static int pread_full(int fd, void *buf, size_t n, uint64_t offset) {
@@ -97,7 +93,7 @@ static int pwrite_full(int fd, const void *buf, size_t n, uint64_t offset) {
 /* One level: digests of src_blocks source blocks written to (or compared with) the destination level. */
 typedef struct LevelJob {
         const VerityParams *p;
-        const EVP_MD *md;
+        HashAlgorithm hash;
         const VerityGeometry *g;
         bool verify;
 
@@ -140,16 +136,15 @@ static void *level_worker(void *userdata) {
         const uint32_t hbs = j->p->hash_block_size;
         const size_t chunk_blocks = MAX((size_t) 1, READ_CHUNK / j->src_block_size);
         const size_t dst_size = (size_t) (j->group_blocks / epb) * hbs;
-        uint8_t digest[EVP_MAX_MD_SIZE];
-        int r = 0;
-
-        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        uint8_t digest[HASH_DIGEST_SIZE_MAX];
+        HashContext *ctx = NULL;
+        int r = hash_context_new(j->hash, &ctx);
         uint8_t *src = malloc(chunk_blocks * j->src_block_size);
         uint8_t *dst = malloc(dst_size);
-        if (!ctx || !src || !dst) {
+        if (r >= 0 && (!src || !dst))
                 r = -ENOMEM;
+        if (r < 0)
                 goto finish;
-        }
 
         for (;;) {
                 uint64_t group = atomic_fetch_add(&j->next_group, 1);
@@ -184,7 +179,7 @@ static void *level_worker(void *userdata) {
                         for (size_t i = 0; i < k; i++) {
                                 uint64_t e = first + done + i - dst_first * epb;
                                 uint8_t *slot = dst + (size_t) (e / epb) * hbs + (size_t) (e % epb) * j->g->entry_size;
-                                r = digest_block(ctx, j->md, j->p, src + i * j->src_block_size, j->src_block_size,
+                                r = digest_block(ctx, j->p, src + i * j->src_block_size, j->src_block_size,
                                         j->verify ? digest : slot);
                                 if (r < 0)
                                         break;
@@ -207,7 +202,7 @@ static void *level_worker(void *userdata) {
 finish:
         if (r < 0)
                 job_fail(j, r, 0);
-        EVP_MD_CTX_free(ctx);
+        hash_context_free(ctx);
         free(src);
         free(dst);
         return NULL;
@@ -224,7 +219,7 @@ static int level_run(const VerityParams *p, const VerityGeometry *g, bool verify
         uint64_t *ret_fail_block) {
         LevelJob j = {
                 .p = p,
-                .md = md_for(p->hash),
+                .hash = hash_algorithm(p->hash),
                 .g = g,
                 .verify = verify,
                 .src_fd = src_fd,
@@ -235,7 +230,7 @@ static int level_run(const VerityParams *p, const VerityGeometry *g, bool verify
                 .dst_offset = dst_offset,
                 .fail_block = UINT64_MAX,
         };
-        if (!j.md)
+        if (j.hash < 0)
                 return -EINVAL;
         uint64_t per_group = MAX((uint64_t) 1, GROUP_BYTES / ((uint64_t) src_block_size * g->entries_per_block));
         j.group_blocks = per_group * g->entries_per_block;
@@ -307,11 +302,12 @@ static int root_digest(const VerityParams *p, const VerityGeometry *g, const Ver
                 size = p->hash_block_size;
         }
         _cleanup_free_ uint8_t *buf = malloc(size);
-        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-        int r = !buf || !ctx ? -ENOMEM : pread_full(fd, buf, size, off);
+        _cleanup_(hash_context_freep) HashContext *ctx = NULL;
+        int r = hash_context_new(hash_algorithm(p->hash), &ctx);
         if (r >= 0)
-                r = digest_block(ctx, md_for(p->hash), p, buf, size, out);
-        EVP_MD_CTX_free(ctx);
+                r = !buf ? -ENOMEM : pread_full(fd, buf, size, off);
+        if (r >= 0)
+                r = digest_block(ctx, p, buf, size, out);
         return r;
 }
 

@@ -23,12 +23,14 @@
  *
  * Functions return -errno on failure and >= 0 on success; ret_* outputs are written only on success
  * unless said otherwise (verification failures fill a VerityFailure so the caller can name what
- * failed). Nothing here prints. */
+ * failed). Where a failure has more to say than its errno, a Diag (diag.h; may be NULL) gets it:
+ * for a parameter or superblock field, the field's name as the object. Nothing here prints. */
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "diag.h"
 #include "macro.h"
 
 /* Limits on everything a superblock, a signature or a command line controls. */
@@ -75,20 +77,22 @@ typedef struct VerityParams {
 void verity_params_init(VerityParams *p);
 /* Random 32-byte salt (when salt_size is 0 and want_salt) and random v4 uuid, like veritysetup. */
 int verity_params_randomize(VerityParams *p, bool want_salt, bool want_uuid);
-/* Checks every field against the limits: -EINVAL (or -EFBIG for sizes) with *ret_field naming the
- * first bad one ("data_block_size", …) when ret_field is not NULL. */
-int verity_params_validate(const VerityParams *p, const char **ret_field);
+/* Checks every field against the limits: -EINVAL (or -EFBIG for sizes), the diag's object naming
+ * the first bad field ("data_block_size", …). */
+int verity_params_validate(const VerityParams *p, Diag *diag);
 
-/* The superblock (untrusted): parses 512 bytes, validating every field; ret_field names the
- * offending field on -EBADMSG ("signature", "version", "hash_type", "algorithm", "data_block_size",
- * "hash_block_size", "data_blocks", "salt_size", "padding"). */
-int verity_superblock_parse(const void *buf, size_t size, VerityParams *ret, const char **ret_field);
+/* The superblock (untrusted): parses 512 bytes, validating every field; on -EBADMSG the diag's
+ * object names the offending field ("size", "signature", "version", "hash_type", "algorithm",
+ * "data_block_size", "hash_block_size", "data_blocks", "salt_size", "padding"). */
+int verity_superblock_parse(const void *buf, size_t size, VerityParams *ret, Diag *diag);
 /* Writes the 512-byte superblock of p into buf (exactly as veritysetup does). */
 int verity_superblock_format(const VerityParams *p, uint8_t buf[static VERITY_SUPERBLOCK_SIZE]);
-/* Reads and parses the superblock at offset of fd. */
-int verity_superblock_read(int fd, uint64_t offset, VerityParams *ret, const char **ret_field);
+/* Reads and parses the superblock at offset of fd (a short read: -EBADMSG, object "size"). */
+int verity_superblock_read(int fd, uint64_t offset, VerityParams *ret, Diag *diag);
 
-/* Which fields of a superblock the caller pins; a mismatch is -EBADMSG naming the field. */
+/* Which fields of a superblock the caller pins; a mismatch is -EBADMSG, the diag's object naming
+ * the field ("hash_type", "algorithm", "data_block_size", "hash_block_size", "data_blocks",
+ * "salt", "uuid") and its cause "differs from the one given". */
 typedef enum VerityPin {
         VERITY_PIN_FORMAT = 1 << 0,
         VERITY_PIN_HASH = 1 << 1,
@@ -98,8 +102,7 @@ typedef enum VerityPin {
         VERITY_PIN_SALT = 1 << 5,
         VERITY_PIN_UUID = 1 << 6,
 } VerityPin;
-int verity_params_check_pinned(
-        const VerityParams *found, const VerityParams *pinned, unsigned pins, const char **ret_field);
+int verity_params_check_pinned(const VerityParams *found, const VerityParams *pinned, unsigned pins, Diag *diag);
 
 /* Tree geometry, derived from params (pure arithmetic, checked for overflow). */
 typedef struct VerityGeometry {
@@ -274,14 +277,154 @@ int dlopen_cryptsetup(const char **ret_detail);
 /* Pins fd's contents (see verity_open); returns a read-only fd of the pinned file and which way
  * it was done ("reflink", "immutable", "copy"). */
 int verity_pin_file(int fd, int *ret_fd, const char **ret_how);
-/* Attaches fd to a free loop device read-only with autoclear; returns the loop's O_RDONLY fd and path. */
-int verity_loop_attach(int fd, uint64_t offset, uint64_t size, int *ret_fd, char **ret_path);
 /* Whether device-mapper is usable here: its control node answers the DM_VERSION ioctl (a node
  * that exists without a kernel driver behind it, as libdevmapper leaves one, does not count).
  * Asked once per process. */
 bool verity_dm_available(void);
 
-/* ---- Sidecar discovery (SPEC.md) ---- */
+/* ---- Sidecar discovery (SPEC.md; verity-sidecar.c) ---- */
 
 /* IMAGE with a ".raw" suffix dropped, plus suffix: ("app.raw", ".verity") → "app.verity". */
 int verity_sidecar_path(const char *image, const char *suffix, char **ret);
+
+/* The most of a root hash's text read from IMAGE.roothash or the xattr: the hex of the longest
+ * digest, with room for whitespace around it. */
+#define VERITY_ROOT_HASH_TEXT_MAX 1024U
+
+typedef enum VeritySidecarFlags {
+        VERITY_SIDECAR_ROOT_HASH = 1 << 0, /* the query's root_hash, else the user.verity.roothash xattr
+                                            * of image_fd, else IMAGE.roothash */
+        VERITY_SIDECAR_SIGNATURE = 1 << 1, /* root_hash_sig (a file or "base64:…"), else IMAGE.roothash.p7s */
+        VERITY_SIDECAR_HASH_TREE = 1 << 2, /* verity_data, else IMAGE.verity */
+        VERITY_SIDECAR_SIGNATURE_JSON = 1 << 3, /* a signature file may also be the Discoverable
+                                                 * Partitions JSON (sig_json); else it is DER */
+} VeritySidecarFlags;
+
+typedef enum VeritySource {
+        VERITY_SOURCE_NONE,    /* not found */
+        VERITY_SOURCE_GIVEN,   /* the query's (the command line's) */
+        VERITY_SOURCE_XATTR,   /* the image's user.verity.roothash */
+        VERITY_SOURCE_SIDECAR, /* the file next to the image */
+} VeritySource;
+
+typedef struct VeritySidecarQuery {
+        const char *image;         /* the image's path, sidecars are next to it; NULL: none are looked for */
+        int image_fd;              /* the image, for its xattr; negative: the xattr is not read */
+        const char *root_hash;     /* given: hex, taken as it is (its syntax is the caller's to check) */
+        const char *root_hash_sig; /* given: a path, or "base64:…" */
+        const char *verity_data;   /* given: a path */
+} VeritySidecarQuery;
+
+typedef struct VeritySidecars {
+        char *root_hash;      /* the text, without whitespace around it; not yet checked as hex */
+        VeritySource root_hash_source;
+        char *root_hash_path; /* SIDECAR: the file */
+        void *sig;            /* DER PKCS#7 (also that of a JSON file) */
+        size_t sig_size;
+        VeritySource sig_source;
+        char *sig_path;         /* the file read (given or sidecar); NULL for base64: */
+        VeritySigJson sig_json; /* a JSON signature file's rootHash and certificateFingerprint */
+        int hash_fd;            /* the hash tree, opened read-only (a regular file or block device) */
+        VeritySource hash_source;
+        char *hash_path; /* the given or sidecar path; also when the sidecar is missing (hash_fd < 0) */
+} VeritySidecars;
+#define VERITY_SIDECARS_INIT { .hash_fd = -EBADF }
+void verity_sidecars_done(VeritySidecars *s);
+
+/* Finds what flags ask for and s does not hold yet, in the order hash tree, signature, root hash,
+ * and adds it to s; what is found nowhere stays NONE. A caller that needs them at different times
+ * calls again with other flags. Missing sidecars are not errors; a given file that is missing is.
+ * Errors: -EFBIG over the limits (a root hash's text, VERITY_SIG_SIZE_MAX for DER, base64 of more,
+ * VERITY_SIG_JSON_SIZE_MAX for JSON), -EBADFD/-EISDIR for a hash tree that is no regular file or
+ * block device, verity_sig_json_parse()'s for base64 or JSON, read errors; the diag names the file
+ * (or the xattr, or the base64: argument). */
+int verity_sidecars_find(const VeritySidecarQuery *q, VeritySidecarFlags flags, VeritySidecars *s, Diag *diag);
+
+/* The DER signature of a --root-hash-sig=base64:… argument: -EFBIG when it would be larger than
+ * VERITY_SIG_SIZE_MAX, verity_sig_json_parse()'s error for bad base64, -EINVAL without the prefix. */
+int verity_signature_from_base64(const char *arg, void **ret, size_t *ret_size);
+
+/* ---- Whole operations on files (verity-ops.c), as the verity verbs run them ---- */
+
+/* In the diags of these, the object is the file or part concerned and the cause what is wrong
+ * with it, in the words the verbs print ("OBJECT: CAUSE", "CAUSE", or "OBJECT: strerror"); a
+ * failure recorded with neither is its errno alone; -ENOMEM with nothing recorded is running out
+ * of memory. */
+
+typedef struct VerityFormatRequest {
+        const char *data_path;      /* a regular file or block device */
+        const char *hash_path;      /* the tree's file or device; NULL: inside the data file, at hash_offset */
+        const char *root_hash_path; /* gets the lower-case hex root hash, no newline */
+        VerityParams params;        /* data_blocks 0: all of the data, which must be whole blocks */
+        bool random_salt;           /* verity_params_randomize()'s salt and uuid */
+        bool random_uuid;
+        bool superblock;
+        uint64_t hash_offset; /* in the hash file; without one, also where the data ends */
+        unsigned threads;
+} VerityFormatRequest;
+
+/* Builds the tree of the data (as veritysetup format) and writes it: a new (or regular, at offset
+ * 0) hash file under a temporary name renamed over the old one once complete; a block device, a
+ * tree at an offset or inside the data file in place (then fsync()ed). Then root_hash_path. Returns
+ * the root hash as lower-case hex. -EINTR when interrupted (nothing of the tree is kept), -ERANGE
+ * when the tree would overwrite the data. */
+int verity_format(const VerityFormatRequest *req, char **ret_root_hash_hex, Diag *diag);
+
+/* An image and its tree for verification: the data opened (verity_verify_open()), then the tree
+ * (verity_verify_load_tree()), their parameters read (superblock) or taken, and checked against
+ * each other: the tree covers every byte of the data and fits its file. */
+typedef struct VerityVerify {
+        int data_fd;
+        uint64_t data_size;
+        bool data_is_blockdev;
+        int hash_fd;
+        VerityParams params;
+        VerityLocation location;
+        unsigned threads;
+} VerityVerify;
+#define VERITY_VERIFY_NULL ((VerityVerify){.data_fd = -EBADF, .hash_fd = -EBADF})
+
+typedef struct VerityVerifyRequest {
+        VerityParams params; /* with a superblock: the values pinned (pins); without: the parameters
+                              * (data_blocks 0: all of the data) */
+        unsigned pins;
+        bool superblock;
+        bool tree_in_data; /* the tree is in the data file, at hash_offset (where the data ends) */
+        uint64_t hash_offset;
+        unsigned threads;
+} VerityVerifyRequest;
+
+typedef struct VerityVerifySignature {
+        const void *p7s; /* DER PKCS#7 over the lower-case hex root hash */
+        size_t p7s_size;
+        const char *root_hash_hex;   /* a JSON signature's rootHash: must be the root hash; or NULL */
+        const char *fingerprint_hex; /* a JSON signature's certificateFingerprint: pins the signer; or NULL */
+        const char *name;            /* where it came from (a file, base64:…), for messages */
+} VerityVerifySignature;
+
+int verity_verify_open(const char *data_path, VerityVerify *ret, Diag *diag);
+/* Takes hash_fd (the tree's file or device, or a duplicate of data_fd with tree_in_data), named
+ * hash_name in messages. */
+int verity_verify_load_tree(
+        VerityVerify *v, int hash_fd, const char *hash_name, const VerityVerifyRequest *req, Diag *diag);
+/* Checks root_hash_text (found in root_hash_source) against the tree's algorithm; with sig (may
+ * be NULL), its root hash against it and the signature against the certificates of cert_dir (NULL:
+ * verity_cert_dirs()'s defaults); then every block (verity_tree_verify()). Returns the root hash
+ * as lower-case hex and the signer's certificate (NULL when unsigned; ret_signer may be NULL). */
+int verity_verify_check(VerityVerify *v, const char *root_hash_text, const char *root_hash_source,
+        const VerityVerifySignature *sig, const char *cert_dir, char **ret_root_hash_hex, char **ret_signer,
+        Diag *diag);
+void verity_verify_done(VerityVerify *v);
+
+typedef struct VeritySignRequest {
+        const char *root_hash_text;   /* hex of a sha1, sha256 or sha512 digest, either case */
+        const char *root_hash_source; /* where it was found, for the message */
+        const char *key_path;         /* PEM private key */
+        const char *cert_path;        /* PEM certificate */
+        const char *output_path;      /* gets the PKCS#7 (verity_sig_sign()) */
+        const char *json_path;        /* also the Discoverable Partitions JSON; NULL: none */
+} VeritySignRequest;
+/* Signs the (lower-cased) root hash, writing each file under a temporary name renamed into
+ * place. -EINVAL for a root hash that is no such digest; verity_sig_sign()'s errors naming the key
+ * or certificate. */
+int verity_sign(const VeritySignRequest *req, Diag *diag);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Fuzzes the partition table parser and partition discovery (untrusted: every byte of a raw
+/* Fuzzes the partition table reading (libblkid's GPT and MBR probes on a memfd, and the checks
+ * around them), file system detection and partition discovery (untrusted: every byte of a raw
  * image): the input is the image. Whatever is accepted must lie inside the image, and GPT
  * entries must respect the named limits. */
 #include <stdlib.h>

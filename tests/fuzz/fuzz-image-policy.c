@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "spawn-image.h"
+#include "image-policy.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 

@@ -16,15 +16,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         text[size] = 0;
         for (int trusted = 0; trusted < 2; trusted++) {
                 SpawnConfig s, c;
-                char **warnings = NULL;
+                Diag diag = DIAG_INIT;
                 spawn_config_init(&c);
-                if (settings_parse(text, size, &s, &warnings) >= 0) {
-                        (void) settings_merge(&c, &s, trusted, "fuzz.nspawn", &warnings);
+                if (settings_parse(text, size, &s, &diag) >= 0) {
+                        (void) settings_merge(&c, &s, trusted, "fuzz.nspawn", &diag);
                         (void) spawn_config_capabilities(&c);
                         spawn_config_done(&s);
                 }
                 spawn_config_done(&c);
-                strv_free(warnings);
+                diag_done(&diag);
         }
         free(text);
         return 0;

@@ -10,10 +10,11 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
         VerityParams p;
-        const char *field = NULL;
-        if (verity_superblock_parse(data, size, &p, &field) < 0) {
-                if (!field)
+        Diag d = DIAG_INIT;
+        if (verity_superblock_parse(data, size, &p, &d) < 0) {
+                if (!d.object)
                         abort(); /* every refusal names a field */
+                diag_done(&d);
                 return 0;
         }
         uint8_t again[VERITY_SUPERBLOCK_SIZE];

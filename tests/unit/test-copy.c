@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* copy_tree_fd() and rm_rf_at(): special files, hardlinked device nodes, holes, mount points
- * (never descended into), immutable files. Needs root for mknod, chown and mounts. */
+ * (never descended into), immutable files; copy_file_data() of one file (holes, reflinks, across
+ * file systems, block devices). Needs root for mknod, chown and mounts. */
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <setjmp.h>
@@ -16,6 +17,7 @@
 
 #include "copy.h"
 #include "fd-util.h"
+#include "loop-util.h"
 #include "rm-rf.h"
 #include "util.h"
 #include "unit-helpers.h"
@@ -128,6 +130,92 @@ static void test_reflink_fallback(void **state) {
         close(fd);
 }
 
+/* copy_file_data(): the one reflink-or-copy of a file (clone_raw, verity_pin_file,
+ * image_private_copy). */
+static void check_same(int a, int b, off_t size) {
+        struct stat st;
+        assert_int_equal(fstat(b, &st), 0);
+        assert_int_equal(st.st_size, size);
+        static char x[65536], y[65536];
+        for (off_t off = 0; off < size; off += (off_t) sizeof(x)) {
+                size_t n = (size_t) MIN((off_t) sizeof(x), size - off);
+                assert_int_equal(pread(a, x, n, off), (ssize_t) n);
+                assert_int_equal(pread(b, y, n, off), (ssize_t) n);
+                assert_memory_equal(x, y, n);
+        }
+}
+
+static int tmpfile_in(int dir) {
+        int fd = openat(dir, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        return fd;
+}
+
+static void test_copy_file_data(void **state) {
+        /* Holes stay holes; data at both ends and in the middle arrives. */
+        int s = tmpfile_in(src);
+        assert_int_equal(pwrite(s, "head", 4, 0), 4);
+        assert_int_equal(pwrite(s, "middle", 6, 8 << 20), 6);
+        assert_int_equal(pwrite(s, "tail", 4, (32 << 20) - 4), 4);
+        for (int flags = 0; flags <= (COPY_FILE_REFLINK | COPY_FILE_STRICT); flags++) {
+                int d = tmpfile_in(dst);
+                int r = copy_file_data(s, d, (CopyFileFlags) flags);
+                if (flags & COPY_FILE_REFLINK)
+                        assert_int_equal(r, fd_is_btrfs(dst) ? 1 : 0);
+                else
+                        assert_int_equal(r, 0);
+                check_same(s, d, 32 << 20);
+                struct stat st;
+                assert_int_equal(fstat(d, &st), 0);
+                assert_true(st.st_blocks * 512 < (8 << 20)); /* not 32 MiB of zeros */
+                close(d);
+        }
+        close(s);
+
+        /* Across file systems (tmpfs to here): copy_file_range() is refused, read/write does it. */
+        int shm = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(shm >= 0);
+        s = tmpfile_in(shm);
+        close(shm);
+        static char buf[300000];
+        for (size_t i = 0; i < sizeof(buf); i++)
+                buf[i] = (char) (i % 251);
+        assert_int_equal(loop_write(s, buf, sizeof(buf)), 0);
+        int d = tmpfile_in(dst);
+        assert_int_equal(copy_file_data(s, d, COPY_FILE_REFLINK | COPY_FILE_STRICT), 0);
+        check_same(s, d, sizeof(buf));
+        close(d);
+
+        /* A block device: all of its size (st_size says 0). */
+        int loop = -EBADF;
+        char *path = NULL;
+        if (access("/dev/loop-control", F_OK) >= 0 &&
+                loop_attach(s, 4096, 65536, LOOP_ATTACH_READ_ONLY, &loop, &path) >= 0) {
+                d = tmpfile_in(dst);
+                assert_int_equal(copy_file_data(loop, d, COPY_FILE_REFLINK | COPY_FILE_STRICT), 0);
+                struct stat st;
+                assert_int_equal(fstat(d, &st), 0);
+                assert_int_equal(st.st_size, 65536);
+                static char x[65536];
+                assert_int_equal(pread(d, x, sizeof(x), 0), (ssize_t) sizeof(x));
+                assert_memory_equal(x, buf + 4096, sizeof(x));
+                close(d);
+                close(loop);
+                free(path);
+        } else
+                print_message("no loop devices: block device source not tested\n");
+        close(s);
+
+        /* Anything else is refused before a byte is written. */
+        int p[2];
+        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+        d = tmpfile_in(dst);
+        assert_int_equal(copy_file_data(p[0], d, COPY_FILE_REFLINK), -EBADFD);
+        close(p[0]);
+        close(p[1]);
+        close(d);
+}
+
 int main(void) {
         if (geteuid() != 0) {
                 fprintf(stderr, "test-copy needs root (mknod, chown, mount)\n");
@@ -138,6 +226,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_mount_point_not_descended, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_rm_rf_immutable, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reflink_fallback, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_copy_file_data, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

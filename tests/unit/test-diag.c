@@ -33,6 +33,18 @@ static void test_fail_null_and_nonnegative(void **state) {
         assert_string_equal(diag_message(&d), "entry");
 }
 
+/* "%m" in a cause is the error being recorded, whatever errno was; errno is left as it was. */
+static void test_fail_percent_m(void **state) {
+        _cleanup_diag_ Diag d = DIAG_INIT;
+        errno = EPERM;
+        assert_int_equal(diag_fail(&d, -ENOENT, NULL, "mount point %s: %m", "dev"), -ENOENT);
+        assert_string_equal(diag_message(&d), "mount point dev: No such file or directory");
+        assert_int_equal(errno, EPERM);
+        diag_clear_failure(&d);
+        assert_int_equal(diag_fail(&d, 0, NULL, "%m"), -EIO);
+        assert_string_equal(diag_message(&d), "Input/output error");
+}
+
 static void test_warnings(void **state) {
         _cleanup_diag_ Diag d = DIAG_INIT;
         assert_int_equal(diag_warn(NULL, "x"), 0);
@@ -82,6 +94,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_fail_records_first),
                 cmocka_unit_test(test_fail_null_and_nonnegative),
+                cmocka_unit_test(test_fail_percent_m),
                 cmocka_unit_test(test_warnings),
                 cmocka_unit_test(test_log_diag),
         };

@@ -9,17 +9,19 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <cmocka.h>
 
 #include "image-dissect.h"
 #include "spawn-boot.h"
-#include "spawn-image.h"
+#include "image-policy.h"
 #include "spawn-userns.h"
+#include "uuid-util.h"
 
-/* The GPT/MBR parser and partition discovery on images built in memory (every limit at and
- * beyond its edge, CRCs, bounds), the image policy, --private-users values and how the end of a
- * booted PID 1 maps to the run's status. */
+/* Reading GPT and MBR (libblkid and the checks around it) and partition discovery on images
+ * built in memory (every limit at and beyond its edge, CRCs, bounds), the image policy,
+ * --private-users values and how the end of a booted PID 1 maps to the run's status. */
 
 #define IMG_SIZE (4U * 1024U * 1024U)
 #define ROOT_X86 "4f68bce3-e8cd-4db1-96e7-fbcaf984b709"
@@ -30,6 +32,12 @@ typedef struct Part {
         const char *type, *uuid;
         uint64_t first, last, flags;
 } Part;
+
+/* CRC-32 as GPT uses it (IEEE 802.3, reflected, inverted): zlib's, for the images built here
+ * (libblkid checks them). */
+static uint32_t gpt_crc32(const void *buf, size_t size) {
+        return (uint32_t) crc32(0, buf, (uInt) size);
+}
 
 static void put_le32(uint8_t *p, uint32_t v) {
         for (int i = 0; i < 4; i++)
@@ -83,6 +91,42 @@ static int make_gpt(const Part *parts, size_t n_parts, uint32_t n_entries, uint3
         return fd;
 }
 
+/* One copy of a GPT (a header at LBA lba, n_entries 128-byte entries at entries_lba, the first
+ * n_parts from parts) on an image of sectors sectors of ss bytes; usable LBAs past room for 128
+ * entries at either end. */
+static void write_gpt_copy(int fd, uint32_t ss, uint64_t sectors, uint64_t lba, uint64_t alt, uint64_t entries_lba,
+        const Part *parts, size_t n_parts, uint32_t n_entries) {
+        size_t asize = (size_t) n_entries * 128;
+        uint8_t *entries = calloc(1, asize ?: 1);
+        assert_non_null(entries);
+        for (size_t i = 0; i < n_parts && i < n_entries; i++) {
+                uint8_t *e = entries + i * 128;
+                guid_to_disk(parts[i].type, e);
+                guid_to_disk(parts[i].uuid, e + 16);
+                put_le64(e + 32, parts[i].first);
+                put_le64(e + 40, parts[i].last);
+                put_le64(e + 48, parts[i].flags);
+        }
+        uint64_t reserved = 1 + (128 * 128 + ss - 1) / ss;
+        uint8_t h[92] = {};
+        memcpy(h, "EFI PART", 8);
+        put_le32(h + 8, 0x00010000);
+        put_le32(h + 12, sizeof(h));
+        put_le64(h + 24, lba);
+        put_le64(h + 32, alt);
+        put_le64(h + 40, 1 + reserved);
+        put_le64(h + 48, sectors - 1 - reserved);
+        put_le64(h + 72, entries_lba);
+        put_le32(h + 80, n_entries);
+        put_le32(h + 84, 128);
+        put_le32(h + 88, gpt_crc32(entries, asize));
+        put_le32(h + 16, gpt_crc32(h, sizeof(h)));
+        assert_int_equal(pwrite(fd, h, sizeof(h), (off_t) (lba * ss)), (ssize_t) sizeof(h));
+        if (asize)
+                assert_int_equal(pwrite(fd, entries, asize, (off_t) (entries_lba * ss)), (ssize_t) asize);
+        free(entries);
+}
+
 static const Part verity_parts[] = {
         {ROOT_X86, "00112233-4455-6677-8899-aabbccddeeff", 2048, 4095, 0},
         {VERITY_X86, "0123456789abcdef0123456789abcdef", 4096, 5119, 0},
@@ -117,14 +161,13 @@ static void test_gpt_limits(void **state) {
         fd = make_gpt(verity_parts, 1, GPT_ENTRIES_MAX + 1, 128, 92, false, false);
         assert_int_equal(gpt_read(fd, IMG_SIZE, &t), -E2BIG);
         close(fd);
-        /* Entry size: 256 and the maximum fine; not a power of two, too small or too large refused. */
+        /* Entry size: 256 and the maximum are UEFI's but neither libblkid's nor the kernel's
+         * (128 bytes only); not a power of two, too small or too large refused. */
         fd = make_gpt(verity_parts, 1, 4, 256, 92, false, false);
-        assert_int_equal(gpt_read(fd, IMG_SIZE, &t), 0);
-        gpt_table_done(&t);
+        assert_int_equal(gpt_read(fd, IMG_SIZE, &t), -EBADMSG);
         close(fd);
         fd = make_gpt(verity_parts, 1, 4, GPT_ENTRY_SIZE_MAX, 92, false, false);
-        assert_int_equal(gpt_read(fd, IMG_SIZE, &t), 0);
-        gpt_table_done(&t);
+        assert_int_equal(gpt_read(fd, IMG_SIZE, &t), -EBADMSG);
         close(fd);
         fd = make_gpt(verity_parts, 1, 4, GPT_ENTRY_SIZE_MAX * 2, 92, false, false);
         assert_int_equal(gpt_read(fd, IMG_SIZE, &t), -E2BIG);
@@ -178,6 +221,72 @@ static void test_gpt_crc_and_bounds(void **state) {
         DissectedImage m;
         assert_int_equal(image_dissect(fd, IMG_SIZE, NULL, 0, &m), -ENXIO);
         close(fd);
+}
+
+/* 4096-byte sectors; an image of less than 1.44 MB (which libblkid before 2.37 took for a floppy,
+ * looking for no GPT on it). */
+static void test_gpt_sector_size_and_small(void **state) {
+        const Part p[] = {{ROOT_X86, "00112233-4455-6677-8899-aabbccddeeff", 16, 127, 0}};
+        GptTable t;
+        DissectedImage m;
+        int fd = memfd_create("gpt4k", MFD_CLOEXEC);
+        assert_int_equal(ftruncate(fd, IMG_SIZE), 0);
+        write_gpt_copy(fd, 4096, IMG_SIZE / 4096, 1, IMG_SIZE / 4096 - 1, 2, p, 1, 128);
+        assert_int_equal(gpt_read(fd, IMG_SIZE, &t), 0);
+        assert_int_equal(t.sector_size, 4096);
+        assert_int_equal(t.n_partitions, 1);
+        assert_int_equal(t.partitions[0].first_lba, 16);
+        assert_int_equal(t.partitions[0].last_lba, 127);
+        gpt_table_done(&t);
+        assert_int_equal(image_dissect(fd, IMG_SIZE, NULL, 0, &m), 0);
+        assert_int_equal(m.partitions[PARTITION_ROOT].offset, 16 * 4096);
+        assert_int_equal(m.partitions[PARTITION_ROOT].size, 112 * 4096);
+        close(fd);
+
+        const Part q[] = {{ROOT_X86, "00112233-4455-6677-8899-aabbccddeeff", 40, 1000, 0}};
+        fd = memfd_create("gpt-small", MFD_CLOEXEC);
+        assert_int_equal(ftruncate(fd, 1024 * 1024), 0);
+        write_gpt_copy(fd, 512, 2048, 1, 2047, 2, q, 1, 128);
+        assert_int_equal(gpt_read(fd, 1024 * 1024, &t), 0);
+        assert_int_equal(t.n_partitions, 1);
+        gpt_table_done(&t);
+        assert_int_equal(image_dissect(fd, 1024 * 1024, NULL, 0, &m), 0);
+        assert_int_equal(m.partitions[PARTITION_ROOT].offset, 40 * 512);
+        close(fd);
+}
+
+/* The backup header: never used (a table whose primary is corrupt is refused although libblkid
+ * would read the backup), and its entry count held to the limit (libblkid would read its array). */
+static void test_gpt_backup(void **state) {
+        const uint64_t sectors = IMG_SIZE / 512;
+        GptTable t;
+        int fd = memfd_create("gpt-backup", MFD_CLOEXEC);
+        assert_int_equal(ftruncate(fd, IMG_SIZE), 0);
+        write_gpt_copy(fd, 512, sectors, 1, sectors - 1, 2, verity_parts, 3, 128);
+        write_gpt_copy(fd, 512, sectors, sectors - 1, 1, sectors - 33, verity_parts, 3, 128);
+        assert_int_equal(gpt_read(fd, IMG_SIZE, &t), 0);
+        assert_int_equal(t.n_partitions, 3);
+        gpt_table_done(&t);
+        /* The primary header's CRC broken: libblkid takes the backup; refused. */
+        uint8_t b;
+        assert_int_equal(pread(fd, &b, 1, 512 + 40), 1);
+        b ^= 1;
+        assert_int_equal(pwrite(fd, &b, 1, 512 + 40), 1);
+        assert_int_equal(gpt_read(fd, IMG_SIZE, &t), -EBADMSG);
+        close(fd);
+
+        /* A backup header with GPT_ENTRIES_MAX entries, and one more. */
+        for (uint32_t n = GPT_ENTRIES_MAX; n <= GPT_ENTRIES_MAX + 1; n++) {
+                fd = memfd_create("gpt-backup", MFD_CLOEXEC);
+                assert_int_equal(ftruncate(fd, IMG_SIZE), 0);
+                write_gpt_copy(fd, 512, sectors, 1, sectors - 1, 2, verity_parts, 3, 128);
+                write_gpt_copy(
+                        fd, 512, sectors, sectors - 1, 1, sectors - 1 - (n * 128 + 511) / 512, verity_parts, 3, n);
+                assert_int_equal(gpt_read(fd, IMG_SIZE, &t), n > GPT_ENTRIES_MAX ? -E2BIG : 0);
+                if (n <= GPT_ENTRIES_MAX)
+                        gpt_table_done(&t);
+                close(fd);
+        }
 }
 
 static void test_dissect_by_root_hash(void **state) {
@@ -270,6 +379,28 @@ static void test_dissect_generic_and_flags(void **state) {
         close(fd);
 }
 
+static void put_be(uint8_t *p, uint64_t v, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                p[i] = (uint8_t) (v >> (8 * (n - 1 - i)));
+}
+
+/* libblkid takes "XFSB" for xfs only with a sane geometry after it: one allocation group of 1024
+ * blocks of 4 KiB, 512-byte sectors and inodes (a v4 superblock, which has no CRC). */
+static void write_xfs_geometry(int fd) {
+        uint8_t sb[128] = {};
+        put_be(sb + 4, 4096, 4);                             /* sb_blocksize */
+        put_be(sb + 8, 1024, 8);                             /* sb_dblocks */
+        put_be(sb + 80, 1, 4);                               /* sb_rextsize */
+        put_be(sb + 84, 1024, 4);                            /* sb_agblocks */
+        put_be(sb + 88, 1, 4);                               /* sb_agcount */
+        put_be(sb + 100, 4, 2);                              /* sb_versionnum */
+        put_be(sb + 102, 512, 2);                            /* sb_sectsize */
+        put_be(sb + 104, 512, 2);                            /* sb_inodesize */
+        put_be(sb + 106, 8, 2);                              /* sb_inopblock */
+        sb[120] = 12, sb[121] = 9, sb[122] = 9, sb[123] = 3; /* their logarithms */
+        assert_int_equal(pwrite(fd, sb, sizeof(sb), 0), (ssize_t) sizeof(sb));
+}
+
 static void test_mbr_and_bare(void **state) {
         int fd = memfd_create("mbr", MFD_CLOEXEC);
         assert_int_equal(ftruncate(fd, IMG_SIZE), 0);
@@ -296,7 +427,7 @@ static void test_mbr_and_bare(void **state) {
         assert_int_equal(image_dissect(fd, IMG_SIZE, NULL, 0, &m), -ENXIO);
         close(fd);
 
-        /* Bare file systems by magic. */
+        /* Bare file systems by their superblocks. */
         static const struct {
                 const char *fs;
                 size_t at;
@@ -312,6 +443,8 @@ static void test_mbr_and_bare(void **state) {
         for (size_t i = 0; i < sizeof(magics) / sizeof(magics[0]); i++) {
                 fd = memfd_create("fs", MFD_CLOEXEC);
                 assert_int_equal(ftruncate(fd, IMG_SIZE), 0);
+                if (strcmp(magics[i].fs, "xfs") == 0)
+                        write_xfs_geometry(fd);
                 assert_int_equal(
                         pwrite(fd, magics[i].magic, magics[i].len, (off_t) magics[i].at), (ssize_t) magics[i].len);
                 assert_int_equal(image_dissect(fd, IMG_SIZE, NULL, 0, &m), 0);
@@ -445,9 +578,8 @@ static void test_private_users(void **state) {
         assert_int_equal(private_users_parse("5:0", &m, &s, &r), -ERANGE);
         assert_int_equal(private_users_parse("x", &m, &s, &r), -EINVAL);
         assert_int_equal(private_users_parse("5:", &m, &s, &r), -EINVAL);
-        PrivateUsersOwnership o;
-        assert_int_equal(private_users_ownership_parse("map", &o), 0);
-        assert_int_equal(private_users_ownership_parse("copy", &o), -EINVAL);
+        assert_int_equal(private_users_ownership_from_string("map"), PRIVATE_USERS_OWNERSHIP_MAP);
+        assert_int_equal(private_users_ownership_from_string("copy"), -EINVAL);
 }
 
 static void test_boot_status(void **state) {
@@ -464,6 +596,8 @@ int main(void) {
                 cmocka_unit_test(test_gpt_read),
                 cmocka_unit_test(test_gpt_limits),
                 cmocka_unit_test(test_gpt_crc_and_bounds),
+                cmocka_unit_test(test_gpt_sector_size_and_small),
+                cmocka_unit_test(test_gpt_backup),
                 cmocka_unit_test(test_dissect_by_root_hash),
                 cmocka_unit_test(test_dissect_usr_by_hash),
                 cmocka_unit_test(test_dissect_generic_and_flags),

@@ -4,7 +4,9 @@
 #include <stddef.h>
 #include <string.h>
 #include <cmocka.h>
+#include <linux/fs.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 
 #include "fd-util.h"
@@ -118,12 +120,49 @@ static void test_reopen_same_inode(void **state) {
         assert_int_equal(renameat(dir_fd, "file2", dir_fd, "file"), 0);
 }
 
+static void test_fd_size(void **state) {
+        uint64_t size = 0;
+        int fd = openat(dir_fd, "file", O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(fd_size(fd, &size), 0);
+        assert_int_equal(size, 4);
+        close(fd);
+        /* A block device says 0 in st_size: its size comes from BLKGETSIZE64. */
+        fd = open("/dev/loop0", O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+                uint64_t want = 0;
+                assert_int_equal(ioctl(fd, BLKGETSIZE64, &want), 0);
+                size = UINT64_MAX;
+                assert_int_equal(fd_size(fd, &size), 1);
+                assert_int_equal(size, want);
+                close(fd);
+        }
+        /* Anything else: -EBADFD, *ret untouched. */
+        fd = openat(dir_fd, "dir", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        size = 7;
+        assert_int_equal(fd_size(fd, &size), -EBADFD);
+        assert_int_equal(size, 7);
+        close(fd);
+        fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(fd_size(fd, &size), -EBADFD);
+        close(fd);
+        int p[2];
+        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+        assert_int_equal(fd_size(p[0], &size), -EBADFD);
+        close(p[0]);
+        close(p[1]);
+        assert_int_equal(fd_size(-1, &size), -EBADF);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_fifo_refused_without_blocking),
                 cmocka_unit_test(test_types),
                 cmocka_unit_test(test_fifo_when_asked),
                 cmocka_unit_test(test_reopen_same_inode),
+                cmocka_unit_test(test_fd_size),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

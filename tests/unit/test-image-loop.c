@@ -23,6 +23,7 @@
 
 #include "image-dissect.h"
 #include "image-loop.h"
+#include "loop-util.h"
 
 /* loop_partition_open on a real loop device with partition scan (needs root and loop
  * devices): a partition is added where asked and its device covers exactly those bytes; one
@@ -42,7 +43,7 @@ static int make_loop(int *ret_file) {
                 assert_int_equal(pwrite(fd, &i, 1, (off_t) i * 1024 * 1024), 1);
         int loop = -1;
         char *p = NULL;
-        assert_int_equal(loop_attach_flags(fd, 0, 0, false, true, &loop, &p), 0);
+        assert_int_equal(loop_attach(fd, 0, 0, LOOP_ATTACH_PARTSCAN, &loop, &p), 0);
         free(p);
         *ret_file = fd;
         return loop;

@@ -316,6 +316,40 @@ static void test_clean(void **state) {
         assert_int_equal(count_hidden(root), 0);
 }
 
+/* image_raw_ref_open(): a raw image found, checked and held with a shared lock (the verity verbs'
+ * NAME); what is not one is said. */
+static void test_raw_ref(void **state) {
+        ImageRoot *root = *state;
+        assert_int_equal(write_at(root->fd, "disk.raw", "data"), 0);
+        assert_int_equal(mkdirat(root->fd, "tree", 0755), 0);
+
+        _cleanup_diag_ Diag d = DIAG_INIT;
+        ImageRawRef ref = IMAGE_RAW_REF_NULL;
+        assert_int_equal(image_raw_ref_open(root_path, "disk", &ref, &d), 0);
+        assert_false(diag_failed(&d));
+        assert_true(endswith(ref.path, "/disk.raw"));
+        /* Held shared: a writer is refused, another reader is not. */
+        ImageLock l = IMAGE_LOCK_NULL;
+        assert_int_equal(image_lock(root, "disk", true, &l), -EBUSY);
+        assert_int_equal(image_lock(root, "disk", false, &l), 0);
+        image_lock_release(&l);
+        image_raw_ref_done(&ref);
+        assert_null(ref.path);
+        assert_int_equal(image_lock(root, "disk", true, &l), 0);
+        image_lock_release(&l);
+        image_raw_ref_done(&ref); /* twice is fine */
+
+        assert_int_equal(image_raw_ref_open(root_path, "tree", &ref, &d), -EMEDIUMTYPE);
+        assert_string_equal(d.cause, "image is a directory, not a raw image");
+        assert_null(d.object);
+        diag_clear_failure(&d);
+        assert_int_equal(image_raw_ref_open(root_path, "nothing", &ref, &d), -ENOENT);
+        assert_false(diag_failed(&d));
+        assert_int_equal(image_raw_ref_open("/nonexistent-image-root", "disk", &ref, &d), -ENOENT);
+        assert_string_equal(d.object, "/nonexistent-image-root");
+        assert_null(ref.path);
+}
+
 static void test_hidden_name(void **state) {
         char longname[256];
         memset(longname, 'n', 255);
@@ -343,6 +377,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_os_release, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_locks, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_clean, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_raw_ref, setup, teardown),
                 cmocka_unit_test(test_hidden_name),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

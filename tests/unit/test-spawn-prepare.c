@@ -8,11 +8,12 @@
 
 #include <cmocka.h>
 
-#include "image-prepare.h"
+#include "image.h"
 #include "rm-rf.h"
 #include "util.h"
 
-/* The prepared roots the image store hands to the spawn engine: -D, -M, --template, -x. */
+/* The prepared roots the image store hands to the spawn engine: -D, -M, --template, -x, and how
+ * preparing a raw image fails. */
 
 static char *base;
 
@@ -69,7 +70,7 @@ static size_t count_hidden(const char *dir) {
 static void test_directory(void **state) {
         _cleanup_free_ char *tree = path_of("tree"), *empty = path_of("empty"), *missing = path_of("missing");
         PreparedRoot *p = NULL;
-        assert_int_equal(prepared_root_new(&(PrepareOptions) { .directory = tree }, "/nonexistent", &p), 0);
+        assert_int_equal(prepared_root_new(&(PrepareOptions) { .directory = tree }, "/nonexistent", &p, NULL), 0);
         assert_int_equal(p->kind, PREPARED_IN_PLACE);
         assert_string_equal(p->path, tree);
         assert_string_equal(p->machine, "tree");
@@ -77,42 +78,42 @@ static void test_directory(void **state) {
 
         /* a writable run holds the directory exclusively; a second one is refused */
         PreparedRoot *q = NULL;
-        assert_int_equal(prepared_root_new(&(PrepareOptions) { .directory = tree }, "/nonexistent", &q), -EBUSY);
-        assert_int_equal(prepared_root_new(&(PrepareOptions) { .directory = tree, .read_only = true }, "/nonexistent", &q),
+        assert_int_equal(prepared_root_new(&(PrepareOptions) { .directory = tree }, "/nonexistent", &q, NULL), -EBUSY);
+        assert_int_equal(prepared_root_new(&(PrepareOptions) { .directory = tree, .read_only = true }, "/nonexistent", &q, NULL),
                          -EBUSY);
         prepared_root_free(p);
 
         /* read-only runs and -x share */
-        assert_int_equal(prepared_root_new(&(PrepareOptions) { .directory = tree, .read_only = true }, "/x", &p), 0);
-        assert_int_equal(prepared_root_new(&(PrepareOptions) { .directory = tree, .ephemeral = true, .machine = "m" }, "/x", &q),
+        assert_int_equal(prepared_root_new(&(PrepareOptions) { .directory = tree, .read_only = true }, "/x", &p, NULL), 0);
+        assert_int_equal(prepared_root_new(&(PrepareOptions) { .directory = tree, .ephemeral = true, .machine = "m" }, "/x", &q, NULL),
                          0);
         assert_string_equal(q->machine, "m");
         prepared_root_free(q);
         prepared_root_free(p);
 
-        assert_int_equal(prepared_root_new(&(PrepareOptions) { .directory = missing }, "/x", &p), -ENOENT);
+        assert_int_equal(prepared_root_new(&(PrepareOptions) { .directory = missing }, "/x", &p, NULL), -ENOENT);
         /* A tree without os-release is prepared (nspawn runs commands in it; only booting needs
          * an OS tree, which the caller checks): issue 12. */
-        assert_int_equal(prepared_root_new(&(PrepareOptions) { .directory = empty }, "/x", &p), 0);
+        assert_int_equal(prepared_root_new(&(PrepareOptions) { .directory = empty }, "/x", &p, NULL), 0);
         assert_int_equal(dir_is_os_tree(p->fd), 0);
         assert_int_equal(dir_has_usr(p->fd), 0);
         prepared_root_free(p);
-        assert_int_equal(prepared_root_new(&(PrepareOptions) { .directory = tree }, "/x", &p), 0);
+        assert_int_equal(prepared_root_new(&(PrepareOptions) { .directory = tree }, "/x", &p, NULL), 0);
         assert_int_equal(dir_is_os_tree(p->fd), 1);
         prepared_root_free(p);
-        assert_int_equal(prepared_root_new(&(PrepareOptions) { .directory = "/" }, "/x", &p), -EINVAL);
+        assert_int_equal(prepared_root_new(&(PrepareOptions) { .directory = "/" }, "/x", &p, NULL), -EINVAL);
         assert_int_equal(count_hidden("."), 0);
 }
 
 static void test_template(void **state) {
         _cleanup_free_ char *tree = path_of("tree"), *made = path_of("made"), *f = path_of("made/etc/os-release");
         PreparedRoot *p = NULL;
-        assert_int_equal(prepared_root_new(&(PrepareOptions) { .directory = made, .template_dir = tree }, "/x", &p), 0);
+        assert_int_equal(prepared_root_new(&(PrepareOptions) { .directory = made, .template_dir = tree }, "/x", &p, NULL), 0);
         assert_true(p->populated_from_template);
         assert_int_equal(access(f, F_OK), 0);
         prepared_root_free(p);
         /* now it exists: used as it is */
-        assert_int_equal(prepared_root_new(&(PrepareOptions) { .directory = made, .template_dir = "/nonexistent" }, "/x", &p), 0);
+        assert_int_equal(prepared_root_new(&(PrepareOptions) { .directory = made, .template_dir = "/nonexistent" }, "/x", &p, NULL), 0);
         assert_false(p->populated_from_template);
         prepared_root_free(p);
 }
@@ -120,15 +121,15 @@ static void test_template(void **state) {
 static void test_machine(void **state) {
         _cleanup_free_ char *root = path_of("machines"), *upper = NULL;
         PreparedRoot *p = NULL;
-        assert_int_equal(prepared_root_new(&(PrepareOptions) { .machine = "img" }, root, &p), 0);
+        assert_int_equal(prepared_root_new(&(PrepareOptions) { .machine = "img" }, root, &p, NULL), 0);
         assert_string_equal(p->image_name, "img");
         assert_string_equal(p->parent_path, root);
         prepared_root_free(p);
-        assert_int_equal(prepared_root_new(&(PrepareOptions) { .machine = "nosuch" }, root, &p), -ENOENT);
-        assert_int_equal(prepared_root_new(&(PrepareOptions) { .machine = "disk" }, root, &p), -EOPNOTSUPP);
+        assert_int_equal(prepared_root_new(&(PrepareOptions) { .machine = "nosuch" }, root, &p, NULL), -ENOENT);
+        assert_int_equal(prepared_root_new(&(PrepareOptions) { .machine = "disk" }, root, &p, NULL), -EOPNOTSUPP);
 
         /* -x on a plain directory: an overlay entry, hidden, next to the image, gone on free */
-        assert_int_equal(prepared_root_new(&(PrepareOptions) { .machine = "img", .ephemeral = true }, root, &p), 0);
+        assert_int_equal(prepared_root_new(&(PrepareOptions) { .machine = "img", .ephemeral = true }, root, &p, NULL), 0);
         assert_int_equal(p->kind, PREPARED_OVERLAY);
         assert_true(startswith(p->hidden_name, ".#machine.img."));
         assert_int_equal(count_hidden("machines"), 1);
@@ -139,12 +140,54 @@ static void test_machine(void **state) {
         assert_true(startswith(p->overlay_upper, root));
         /* a second -x of the same image gets its own entry */
         PreparedRoot *q = NULL;
-        assert_int_equal(prepared_root_new(&(PrepareOptions) { .machine = "img", .ephemeral = true }, root, &q), 0);
+        assert_int_equal(prepared_root_new(&(PrepareOptions) { .machine = "img", .ephemeral = true }, root, &q, NULL), 0);
         assert_string_not_equal(q->hidden_name, p->hidden_name);
         assert_int_equal(count_hidden("machines"), 2);
         prepared_root_free(q);
         prepared_root_free(p);
         assert_int_equal(count_hidden("machines"), 0);
+}
+
+/* Raw images, where preparing one fails before anything is mounted: the Diag names the file as
+ * it was given (-M NAME: IMAGE_ROOT/NAME.raw) and says why; a directory's failures record none. */
+static void test_raw_failures(void **state) {
+        _cleanup_free_ char *root = path_of("machines"), *tree = path_of("tree"), *missing = path_of("missing.raw");
+        _cleanup_free_ char *disk = strjoin(root, "/disk.raw");
+        PreparedRoot *p = NULL;
+        Diag d = DIAG_INIT;
+
+        assert_int_equal(prepared_root_new(&(PrepareOptions) { .machine = "disk", .raw_images = true }, root, &p, &d),
+                         -ENXIO);
+        assert_null(p);
+        assert_string_equal(d.object, disk);
+        assert_string_equal(d.cause, "no root partition or file system found");
+        diag_done(&d);
+
+        assert_int_equal(prepared_root_new(&(PrepareOptions) { .image = tree, .raw_images = true }, "/x", &p, &d),
+                         -EISDIR);
+        _cleanup_free_ char *msg = strjoin(tree, ": not a regular file or block device");
+        assert_string_equal(diag_message(&d), msg);
+        diag_done(&d);
+
+        assert_int_equal(prepared_root_new(&(PrepareOptions) { .image = missing, .raw_images = true }, "/x", &p, &d),
+                         -ENOENT);
+        assert_string_equal(d.cause, "open image: No such file or directory");
+        diag_done(&d);
+
+        /* -i FILE is named as given; the policy string is parsed where the image is prepared. */
+        _cleanup_free_ char *raw = path_of("machines/disk.raw");
+        assert_int_equal(prepared_root_new(&(PrepareOptions) { .image = raw, .raw_images = true, .image_policy = "~" },
+                                 "/x", &p, &d),
+                         -ENXIO);
+        assert_string_equal(d.object, raw);
+        diag_done(&d);
+
+        /* Without raw_images a raw image is not prepared, and nothing is recorded. */
+        assert_int_equal(prepared_root_new(&(PrepareOptions) { .image = raw }, "/x", &p, &d), -EOPNOTSUPP);
+        assert_false(diag_failed(&d));
+        assert_int_equal(prepared_root_new(&(PrepareOptions) { .directory = missing }, "/x", &p, &d), -ENOENT);
+        assert_false(diag_failed(&d));
+        diag_done(&d);
 }
 
 int main(void) {
@@ -154,6 +197,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_directory, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_template, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_machine, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_raw_failures, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -74,7 +74,8 @@ static void test_group_members(void **state) {
 }
 
 static void test_filter_parse(void **state) {
-        char **allow = NULL, **deny = NULL, *bad = NULL;
+        char **allow = NULL, **deny = NULL;
+        _cleanup_diag_ Diag bad = DIAG_INIT;
         assert_int_equal(syscall_filter_parse("@default @file-system  mount", &allow, &deny, &bad), 0);
         assert_int_equal(strv_length(allow), 3);
         assert_int_equal(syscall_filter_parse("~@mount keyctl", &allow, &deny, &bad), 0);
@@ -85,12 +86,11 @@ static void test_filter_parse(void **state) {
         assert_int_equal(strv_length(allow), 3);
         /* All or nothing, naming what is unknown. */
         assert_int_equal(syscall_filter_parse("~read @bogus", &allow, &deny, &bad), -EINVAL);
-        assert_string_equal(bad, "@bogus");
-        free(bad);
-        bad = NULL;
+        assert_string_equal(bad.object, "@bogus");
+        diag_done(&bad);
         assert_int_equal(syscall_filter_parse("no_such_call", &allow, &deny, &bad), -EINVAL);
-        assert_string_equal(bad, "no_such_call");
-        free(bad);
+        assert_string_equal(bad.object, "no_such_call");
+        diag_done(&bad);
         assert_int_equal(strv_length(deny), 2);
         assert_int_equal(syscall_filter_parse("", &allow, &deny, NULL), 0);
         assert_int_equal(syscall_filter_parse("~", &allow, &deny, NULL), 0);
@@ -192,7 +192,7 @@ static int probe(int which) {
 /* Installs the filter of c in a child and returns each probe's errno (0: it succeeded). */
 static void run_probes(const SpawnConfig *c, int result[_P_MAX]) {
         SpawnSeccomp s = SPAWN_SECCOMP_NULL;
-        char *err = NULL;
+        _cleanup_diag_ Diag err = DIAG_INIT;
         assert_int_equal(spawn_seccomp_prepare(c, &s, &err), 0);
         assert_true(s.n_programs == 6); /* x86-64, x86, x32; each with its argument filter */
         int p[2];
@@ -336,7 +336,7 @@ static void test_filter_cache(void **state) {
         spawn_config_init(&c);
         /* A config no run uses, so that the entry is the test's own and removed afterwards. */
         assert_int_equal(syscall_filter_parse("~nfsservctl uselib", &c.syscall_allow, &c.syscall_deny, NULL), 0);
-        char *err = NULL;
+        _cleanup_diag_ Diag err = DIAG_INIT;
         SpawnSeccomp fresh = SPAWN_SECCOMP_NULL, first = SPAWN_SECCOMP_NULL, second = SPAWN_SECCOMP_NULL;
         setenv("COWPEN_SECCOMP_CACHE", "no", 1);
         assert_int_equal(spawn_seccomp_prepare(&c, &fresh, &err), 0);

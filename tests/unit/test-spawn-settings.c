@@ -15,13 +15,13 @@
 
 /* The .nspawn parser and the option value parsers of src/spawn. */
 
-static int parse(const char *text, SpawnConfig *c, char ***w) {
+static int parse(const char *text, SpawnConfig *c, Diag *w) {
         return settings_parse(text, strlen(text), c, w);
 }
 
 static void test_settings_basic(void **state) {
         SpawnConfig c;
-        char **w = NULL;
+        Diag w = DIAG_INIT;
         const char *t = "# comment\n"
                         "[Exec]\n"
                         "Boot=no\n"
@@ -44,7 +44,7 @@ static void test_settings_basic(void **state) {
                         "[Network]\n"
                         "Private=yes\n";
         assert_int_equal(parse(t, &c, &w), 0);
-        assert_null(w);
+        assert_null(w.warnings);
         assert_int_equal(strv_length(c.command), 3);
         assert_string_equal(c.command[2], "echo hi there");
         assert_int_equal(strv_length(c.setenv), 3);
@@ -75,16 +75,16 @@ static void test_settings_basic(void **state) {
 
 static void test_settings_warnings(void **state) {
         SpawnConfig c;
-        char **w = NULL;
+        Diag w = DIAG_INIT;
         const char *t = "Foo=bar\n[Exec]\nBogus=1\nBoot=maybe\nCapability=CAP_NOPE\nEnvironment=1BAD=x GOOD=y\n"
                         "[Weird]\nX=y\n[Files]\nBind=relative\nno equals sign\n";
         assert_int_equal(parse(t, &c, &w), 0);
-        assert_int_equal(strv_length(w), 8);
+        assert_int_equal(strv_length(w.warnings), 8);
         assert_int_equal(strv_length(c.setenv), 1);
         assert_int_equal(c.n_mounts, 0);
         assert_int_equal(c.caps_plus, 0);
         assert_false(c.mask & SETTING_BOOT);
-        strv_free(w);
+        diag_done(&w);
         spawn_config_done(&c);
 }
 
@@ -103,7 +103,7 @@ static void test_settings_continuation(void **state) {
 }
 
 /* settings_merge() into an empty command line (or one with mask bits set). */
-static void merge_into(SpawnConfig *cmd, const char *text, bool trusted, char ***w) {
+static void merge_into(SpawnConfig *cmd, const char *text, bool trusted, Diag *w) {
         SpawnConfig file;
         assert_int_equal(parse(text, &file, w), 0);
         assert_int_equal(settings_merge(cmd, &file, trusted, "/x.nspawn", w), 0);
@@ -172,7 +172,7 @@ static void test_settings_boot_command_line_wins(void **state) {
 
 static void test_settings_parameters_without_boot_ignored(void **state) {
         SpawnConfig cmd;
-        char **w = NULL;
+        Diag w = DIAG_INIT;
 
         /* No Boot= nor ProcessTwo=: ignored. */
         spawn_config_init(&cmd);
@@ -201,8 +201,8 @@ static void test_settings_parameters_without_boot_ignored(void **state) {
         merge_into(&cmd, "[Exec]\nBoot=yes\nProcessTwo=yes\nBoot=no\n", false, &w);
         assert_true(cmd.boot);
         assert_false(cmd.as_pid2);
-        assert_int_equal(strv_length(w), 2);
-        strv_free(w);
+        assert_int_equal(strv_length(w.warnings), 2);
+        diag_done(&w);
         spawn_config_done(&cmd);
 }
 
@@ -227,14 +227,13 @@ static void test_settings_environment_unquoted_as_nspawn(void **state) {
                 "K=a\\\\", "M=1", "N=2", "P=", "R=xy", "S=a'b", "T=a\"b", "V=1", "W=2", "X=3", "Y=$HOME", "Z=%h", NULL,
         };
         SpawnConfig c;
-        char **w = NULL;
+        Diag w = DIAG_INIT;
         assert_int_equal(parse(text, &c, &w), 0);
         assert_strv_equal(c.setenv, want);
         /* "b" is no assignment (nspawn passes it on as it is, cowpen ignores it); two lines end
          * in an unterminated quote (their rest is ignored, as by nspawn). */
-        assert_int_equal(strv_length(w), 3);
-        strv_free(w);
-        w = NULL;
+        assert_int_equal(strv_length(w.warnings), 3);
+        diag_done(&w);
         spawn_config_done(&c);
 
         /* An empty Environment= empties what came before. */
@@ -252,20 +251,20 @@ static void test_settings_environment_unquoted_as_nspawn(void **state) {
         assert_int_equal(parse("[Exec]\nCapability=CAP_MKNOD \"CAP_CHOWN\" CAP\\_SYS_TIME bogus,cap_net_raw\n", &c, &w), 0);
         assert_int_equal(c.caps_plus,
                          (UINT64_C(1) << CAP_MKNOD) | (UINT64_C(1) << CAP_SYS_TIME) | (UINT64_C(1) << CAP_NET_RAW));
-        assert_int_equal(strv_length(w), 2);
-        strv_free(w);
+        assert_int_equal(strv_length(w.warnings), 2);
+        diag_done(&w);
         spawn_config_done(&c);
         /* DropCapability= narrows: a name it cannot drop refuses the file instead. */
-        w = NULL;
+        diag_done(&w);
         assert_int_equal(parse("[Exec]\nDropCapability=CAP_MKNOD bogus\n", &c, &w), -EINVAL);
-        assert_int_equal(strv_length(w), 1);
-        strv_free(w);
+        assert_int_equal(strv_length(w.warnings), 1);
+        diag_done(&w);
 
         /* A UTF-8 byte order mark is skipped; X- sections are ignored without a warning. */
-        w = NULL;
+        diag_done(&w);
         assert_int_equal(parse("\xef\xbb\xbf[Exec]\nEnvironment=A=1\n[X-Mine]\nFoo=bar\n", &c, &w), 0);
         assert_strv_equal(c.setenv, (const char *const[]) { "A=1", NULL });
-        assert_null(w);
+        assert_null(w.warnings);
         spawn_config_done(&c);
 }
 
@@ -283,7 +282,7 @@ static void test_settings_nspawn_keys_honoured(void **state) {
                  "NotifyReady=yes\nMachineID=0123456789abcdef0123456789abcdef\nLimitBOGUS=1\nResolvConf=copy-uplink\n",
                  can_raise ? (unsigned long long) mq.rlim_max + 1 : 0ULL);
         SpawnConfig cmd, file;
-        char **w = NULL;
+        Diag w = DIAG_INIT;
         assert_int_equal(parse(text, &file, &w), 0);
         assert_int_equal(file.resolv_conf, RESOLV_CONF_BIND_STATIC); /* copy-uplink: unsupported, ignored */
         assert_int_equal(file.timezone, TIMEZONE_OFF);                /* "no" is off, as nspawn */
@@ -292,9 +291,8 @@ static void test_settings_nspawn_keys_honoured(void **state) {
         assert_int_equal(file.rlimits[RLIMIT_NOFILE]->rlim_max, 32);
         assert_true(file.notify_ready);
         assert_true(file.uuid_set);
-        assert_int_equal(strv_length(w), 2); /* LimitBOGUS, copy-uplink */
-        strv_free(w);
-        w = NULL;
+        assert_int_equal(strv_length(w.warnings), 2); /* LimitBOGUS, copy-uplink */
+        diag_done(&w);
 
         /* Untrusted: all but the machine ID and a raised limit. */
         spawn_config_init(&cmd);
@@ -310,9 +308,8 @@ static void test_settings_nspawn_keys_honoured(void **state) {
                 assert_null(cmd.rlimits[RLIMIT_MSGQUEUE]);
         spawn_config_done(&cmd);
         spawn_config_done(&file);
-        assert_true(strv_length(w) >= 1);
-        strv_free(w);
-        w = NULL;
+        assert_true(strv_length(w.warnings) >= 1);
+        diag_done(&w);
 
         /* Trusted: all of it; the command line still wins. */
         assert_int_equal(parse(text, &file, NULL), 0);
@@ -323,7 +320,7 @@ static void test_settings_nspawn_keys_honoured(void **state) {
         assert_non_null(cmd.rlimits[RLIMIT_NOFILE]);
         *cmd.rlimits[RLIMIT_NOFILE] = (struct rlimit) { 100, 200 };
         assert_int_equal(settings_merge(&cmd, &file, true, "/etc/systemd/nspawn/x.nspawn", &w), 0);
-        assert_null(w);
+        assert_null(w.warnings);
         assert_int_equal(cmd.resolv_conf, RESOLV_CONF_OFF);
         assert_int_equal(cmd.rlimits[RLIMIT_NOFILE]->rlim_cur, 100);
         assert_true(cmd.uuid_set);
@@ -334,7 +331,7 @@ static void test_settings_nspawn_keys_honoured(void **state) {
 
         /* An all-zero machine ID is none; booleans for the modes as nspawn's tables take them. */
         assert_int_equal(parse("[Exec]\nMachineID=00000000-0000-0000-0000-000000000000\nResolvConf=yes\nTimezone=off\n", &file, &w), 0);
-        assert_null(w);
+        assert_null(w.warnings);
         assert_false(file.uuid_set);
         assert_int_equal(file.resolv_conf, RESOLV_CONF_AUTO);
         assert_int_equal(file.timezone, TIMEZONE_OFF);
@@ -406,7 +403,7 @@ static void test_settings_merge(void **state) {
         assert_int_equal(parse("[Exec]\nUser=bob\nHostname=h\nProcessTwo=yes\nCapability=all\n[Files]\nBind=/x\n[Network]\nPrivate=yes\n",
                                &file, NULL),
                          0);
-        char **w = NULL;
+        Diag w = DIAG_INIT;
         assert_int_equal(settings_merge(&cmd, &file, false, "/x.nspawn", &w), 0);
         assert_string_equal(cmd.user, "alice"); /* the command line wins */
         assert_string_equal(cmd.hostname, "h");
@@ -414,8 +411,8 @@ static void test_settings_merge(void **state) {
         assert_int_equal(cmd.caps_plus, 0);     /* not trusted */
         assert_int_equal(cmd.n_mounts, 0);
         assert_true(cmd.private_network); /* it only narrows: from an untrusted file too */
-        assert_int_equal(strv_length(w), 2);
-        strv_free(w);
+        assert_int_equal(strv_length(w.warnings), 2);
+        diag_done(&w);
         spawn_config_done(&file);
         spawn_config_done(&cmd);
 
@@ -451,16 +448,16 @@ static void test_settings_userns(void **state) {
         spawn_config_done(&file);
         spawn_config_done(&cmd);
 
-        char **w = NULL;
+        Diag w = DIAG_INIT;
         assert_int_equal(parse("[Files]\nPrivateUsersOwnership=maybe\n", &file, &w), 0);
-        assert_int_equal(strv_length(w), 1);
-        strv_free(w);
+        assert_int_equal(strv_length(w.warnings), 1);
+        diag_done(&w);
         spawn_config_done(&file);
         /* A user namespace narrows: a value that cannot be honoured refuses the file. */
-        w = NULL;
+        diag_done(&w);
         assert_int_equal(parse("[Exec]\nPrivateUsers=bogus\n", &file, &w), -EINVAL);
-        assert_non_null(strstr(w[strv_length(w) - 1], "PrivateUsers="));
-        strv_free(w);
+        assert_non_null(strstr(w.warnings[strv_length(w.warnings) - 1], "PrivateUsers="));
+        diag_done(&w);
 }
 
 static void test_bind_parse(void **state) {
@@ -543,14 +540,25 @@ static void test_bind_parse(void **state) {
 
 static void test_caps(void **state) {
         uint64_t m;
-        char *bad = NULL;
+        _cleanup_diag_ Diag bad = DIAG_INIT;
         assert_int_equal(capability_list_parse("CAP_SYS_ADMIN,net_raw cap_chown", &m, NULL), 0);
         assert_int_equal(m, (UINT64_C(1) << CAP_SYS_ADMIN) | (UINT64_C(1) << CAP_NET_RAW) | (UINT64_C(1) << CAP_CHOWN));
         assert_int_equal(capability_list_parse("all", &m, NULL), 0);
         assert_int_equal(m, CAP_MASK_ALL);
         assert_int_equal(capability_list_parse("CAP_SYS_ADMIN CAP_BOGUS", &m, &bad), -EINVAL);
-        assert_string_equal(bad, "CAP_BOGUS");
-        free(bad);
+        assert_string_equal(bad.object, "CAP_BOGUS");
+        /* libcap looks the names up: any case, with or without the prefix; no numbers, nothing
+         * after a name; its spelling out. */
+        assert_int_equal(capability_list_parse("Sys_Admin,cap_BPF", &m, NULL), 0);
+        assert_int_equal(m, (UINT64_C(1) << CAP_SYS_ADMIN) | (UINT64_C(1) << 39));
+        assert_int_equal(capability_list_parse("12", &m, NULL), -EINVAL);
+        assert_int_equal(capability_list_parse("cap_chown2", &m, NULL), -EINVAL);
+        assert_int_equal(capability_list_parse("cap_", &m, NULL), -EINVAL);
+        assert_int_equal(capability_list_parse("cap_cap_chown", &m, NULL), -EINVAL);
+        assert_string_equal(capability_to_name(CAP_CHOWN), "cap_chown");
+        assert_string_equal(capability_to_name(40), "cap_checkpoint_restore");
+        assert_ptr_equal(capability_to_name(63), NULL);
+        assert_ptr_equal(capability_to_name(64), NULL);
         /* nspawn's default set: 0xfcecafff, and with CAP_NET_ADMIN for a private network */
         /* systemd-nspawn 252 arg_caps_retain (CapBnd shows it minus what the host lacks) */
         assert_int_equal(spawn_default_capabilities(false), UINT64_C(0xfdecafff));
@@ -599,13 +607,13 @@ static void test_values(void **state) {
         assert_int_equal(volatile_mode_from_string("yes"), VOLATILE_YES);
         assert_int_equal(volatile_mode_from_string("false"), VOLATILE_NO);
         assert_int_equal(volatile_mode_from_string("overlay"), VOLATILE_OVERLAY);
-        assert_int_equal((int) volatile_mode_from_string("x"), -1);
+        assert_int_equal((int) volatile_mode_from_string("x"), -EINVAL);
         assert_int_equal(console_mode_from_string("pipe"), CONSOLE_PIPE);
         assert_int_equal(console_mode_from_string("autopipe"), CONSOLE_AUTOPIPE);
         assert_int_equal(register_mode_from_string("auto"), REGISTER_AUTO);
         assert_int_equal(register_mode_from_string("no"), REGISTER_NO);
         assert_int_equal(register_mode_from_string("1"), REGISTER_YES);
-        assert_int_equal((int) register_mode_from_string("sometimes"), -1);
+        assert_int_equal((int) register_mode_from_string("sometimes"), -EINVAL);
         assert_int_equal(resolv_conf_mode_from_string("bind-host"), RESOLV_CONF_BIND_HOST);
         assert_int_equal(timezone_mode_from_string("symlink"), TIMEZONE_SYMLINK);
 
@@ -630,19 +638,86 @@ static void test_values(void **state) {
 
 /* Every key that narrows or protects the container is honoured from any file, or refuses the file
  * when what it asks cannot be done: never ignored with a warning. */
+/* The [Network] keys: parsed with nspawn's syntax; links and ports from a trusted file only, an
+ * untrusted one's ignored with a warning but a private network all the same; a bad value never
+ * leaves the container in the host's network. */
+static void test_settings_network_keys(void **state) {
+        SpawnConfig file, cmd;
+        Diag w = DIAG_INIT;
+        const char *text = "[Network]\nVirtualEthernet=yes\nVirtualEthernetExtra=a:b\nVirtualEthernetExtra=c\n"
+                           "Interface=eth1 eth2:in2\nMACVLAN=eth0\nIPVLAN=eth3\nZone=ci\nPort=8080:80\nPort=udp:53\n"
+                           "NetworkNamespacePath=/run/netns/x\n";
+        assert_int_equal(parse(text, &file, &w), 0);
+        assert_null(w.warnings);
+        assert_true(file.network.veth);
+        assert_true(file.private_network);
+        assert_int_equal(strv_length(file.network.veth_extra), 4);
+        assert_string_equal(file.network.veth_extra[3], "c");
+        assert_int_equal(strv_length(file.network.interfaces), 4);
+        assert_string_equal(file.network.interfaces[3], "in2");
+        assert_string_equal(file.network.zone, "ci");
+        assert_int_equal(file.network.n_ports, 2);
+        assert_int_equal(file.network.ports[1].protocol, IPPROTO_UDP);
+        assert_string_equal(file.network.namespace_path, "/run/netns/x");
+        spawn_config_init(&cmd);
+        assert_int_equal(settings_merge(&cmd, &file, true, "/etc/systemd/nspawn/x.nspawn", &w), 0);
+        assert_null(w.warnings);
+        assert_true(cmd.network.veth);
+        assert_string_equal(cmd.network.zone, "ci");
+        assert_int_equal(cmd.network.n_ports, 2);
+        assert_true(cmd.private_network);
+        spawn_config_done(&cmd);
+        spawn_config_done(&file);
+
+        assert_int_equal(parse("[Network]\nBridge=br0\nPort=80\n", &file, &w), 0);
+        spawn_config_init(&cmd);
+        assert_int_equal(settings_merge(&cmd, &file, false, "/var/lib/machines/x.nspawn", &w), 0);
+        assert_non_null(w.warnings);
+        assert_null(cmd.network.bridge);
+        assert_int_equal(cmd.network.n_ports, 0);
+        assert_true(cmd.private_network);
+        spawn_config_done(&cmd);
+        spawn_config_done(&file);
+        diag_done(&w);
+
+        /* The command line's network wins over the file's. */
+        assert_int_equal(parse("[Network]\nZone=z\n", &file, NULL), 0);
+        spawn_config_init(&cmd);
+        cmd.network.veth = true;
+        cmd.mask |= SETTING_NETWORK;
+        assert_int_equal(settings_merge(&cmd, &file, true, "/etc/systemd/nspawn/x.nspawn", NULL), 0);
+        assert_null(cmd.network.zone);
+        spawn_config_done(&cmd);
+        spawn_config_done(&file);
+
+        static const char *const bad[] = {
+                "[Network]\nVirtualEthernet=perhaps\n", "[Network]\nBridge=way-too-long-a-bridge\n",
+                "[Network]\nPort=tcp:0\n", "[Network]\nMACVLAN=a/b\n", "[Network]\nNetworkNamespacePath=rel\n",
+                "[Network]\nZone=\n",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                assert_int_equal(parse(bad[i], &file, &w), 0);
+                if (!w.warnings || !file.private_network)
+                        fail_msg("%s: no warning, or no private network", bad[i]);
+                spawn_config_done(&file);
+                diag_done(&w);
+        }
+        (void) state;
+}
+
 static void test_settings_protective_keys(void **state) {
         SpawnConfig file, cmd;
-        char **w = NULL;
+        Diag w = DIAG_INIT;
         assert_int_equal(parse("[Exec]\nEphemeral=yes\n[Files]\nInaccessible=/etc/secret\nReadOnly=yes\n"
                                "[Network]\nPrivate=yes\nVirtualEthernet=no\n",
                                &file, &w),
                          0);
-        assert_null(w);
+        assert_null(w.warnings);
         assert_true(file.ephemeral);
         assert_true(file.mask & SETTING_EPHEMERAL);
         spawn_config_init(&cmd);
         assert_int_equal(settings_merge(&cmd, &file, false, "/var/lib/machines/x.nspawn", &w), 0);
-        assert_null(w); /* nothing of it needs trust */
+        assert_null(w.warnings); /* nothing of it needs trust */
         assert_true(cmd.ephemeral);
         assert_true(strv_contains(cmd.inaccessible, "/etc/secret"));
         assert_true(cmd.read_only);
@@ -674,21 +749,15 @@ static void test_settings_protective_keys(void **state) {
                 { "[Files]\nVolatile=very\n", "Volatile=" },
                 { "[Files]\nInaccessible=relative/path\n", "Inaccessible=" },
                 { "[Network]\nPrivate=2\n", "Private=" },
-                { "[Network]\nVirtualEthernet=yes\n", "VirtualEthernet=" },
-                { "[Network]\nBridge=br0\n", "Bridge=" },
-                { "[Network]\nZone=z\n", "Zone=" },
-                { "[Network]\nPort=tcp:80\n", "Port=" },
-                { "[Network]\nInterface=eth1\n", "Interface=" },
-                { "[Network]\nMACVLAN=eth0\n", "MACVLAN=" },
-                { "[Network]\nIPVLAN=eth0\n", "IPVLAN=" },
-                { "[Network]\nVirtualEthernetExtra=a:b\n", "VirtualEthernetExtra=" },
         };
         for (size_t i = 0; i < ELEMENTSOF(refused); i++) {
-                w = NULL;
+                diag_done(&w);
                 int r = parse(refused[i].text, &file, &w);
-                if (r != -EINVAL || !w || !strstr(w[strv_length(w) - 1], refused[i].key))
-                        fail_msg("%s: %d, %s", refused[i].text, r, w ? w[strv_length(w) - 1] : "(no message)");
-                strv_free(w);
+                if (r != -EINVAL || !w.warnings || !strstr(w.warnings[strv_length(w.warnings) - 1], refused[i].key))
+                        fail_msg("%s: %d, %s", refused[i].text, r, w.warnings ? w.warnings[strv_length(w.warnings) - 1] : "(no message)");
+                /* The refusal is the failure's cause too. */
+                assert_string_equal(diag_message(&w), w.warnings[strv_length(w.warnings) - 1]);
+                diag_done(&w);
         }
         /* Past the warning limit the refusal is still said, last. */
         char *t = NULL;
@@ -699,22 +768,22 @@ static void test_settings_protective_keys(void **state) {
                 fprintf(f, "Bogus%d=1\n", i);
         fprintf(f, "NoNewPrivileges=ja\n");
         fclose(f);
-        w = NULL;
+        diag_done(&w);
         assert_int_equal(parse(t, &file, &w), -EINVAL);
-        assert_non_null(strstr(w[strv_length(w) - 1], "NoNewPrivileges="));
-        strv_free(w);
+        assert_non_null(strstr(w.warnings[strv_length(w.warnings) - 1], "NoNewPrivileges="));
+        diag_done(&w);
         free(t);
         /* What only widens is still just ignored with a warning. */
-        w = NULL;
+        diag_done(&w);
         assert_int_equal(parse("[Exec]\nCapability=CAP_BOGUS\nSystemCallFilter=bogus_call\n", &file, &w), 0);
-        assert_int_equal(strv_length(w), 2);
-        strv_free(w);
+        assert_int_equal(strv_length(w.warnings), 2);
+        diag_done(&w);
         spawn_config_done(&file);
 }
 
 static void test_settings_security_keys(void **state) {
         SpawnConfig file, cmd;
-        char **w = NULL;
+        Diag w = DIAG_INIT;
         const char *t = "[Exec]\n"
                         "SystemCallFilter=~@mount keyctl\n"
                         "SystemCallFilter=@clock\n"
@@ -740,9 +809,8 @@ static void test_settings_security_keys(void **state) {
         assert_false(CPU_ISSET_S(3, file.cpu_affinity.size, file.cpu_affinity.set));
         assert_true(file.suppress_sync);
         assert_int_equal(strv_length(file.inaccessible), 1);
-        assert_int_equal(strv_length(w), 1); /* @nonsense (an allow list: ignoring it only narrows) */
-        strv_free(w);
-        w = NULL;
+        assert_int_equal(strv_length(w.warnings), 1); /* @nonsense (an allow list: ignoring it only narrows) */
+        diag_done(&w);
 
         /* Untrusted: what narrows applies, what widens is ignored with a warning. */
         spawn_config_init(&cmd);
@@ -756,8 +824,8 @@ static void test_settings_security_keys(void **state) {
         assert_non_null(cmd.cpu_affinity.set);
         assert_true(cmd.suppress_sync);
         assert_true(strv_contains(cmd.inaccessible, "/etc/shadow"));
-        assert_int_equal(strv_length(w), 4); /* allow-list, Capability=, OOMScoreAdjust=, AmbientCapability= */
-        strv_free(w);
+        assert_int_equal(strv_length(w.warnings), 4); /* allow-list, Capability=, OOMScoreAdjust=, AmbientCapability= */
+        diag_done(&w);
         spawn_config_done(&cmd);
         spawn_config_done(&file);
 
@@ -833,6 +901,7 @@ int main(void) {
                 cmocka_unit_test(test_caps),              cmocka_unit_test(test_values),
                 cmocka_unit_test(test_settings_security_keys), cmocka_unit_test(test_security_values),
                 cmocka_unit_test(test_settings_protective_keys),
+                cmocka_unit_test(test_settings_network_keys),
                 cmocka_unit_test(test_settings_boot_command_line_wins),
                 cmocka_unit_test(test_settings_parameters_without_boot_ignored),
                 cmocka_unit_test(test_settings_environment_unquoted_as_nspawn),

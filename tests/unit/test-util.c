@@ -5,6 +5,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <sys/wait.h>
+
 #include "util.h"
 
 static void test_image_name(void **state) {
@@ -106,11 +108,38 @@ static void test_strv(void **state) {
         free(j);
 }
 
+static void test_name_owner_is_gone(void **state) {
+        char name[64];
+        /* A process of ours is alive: not gone. */
+        snprintf(name, sizeof(name), "cowpen-%i.sock", (int) getpid());
+        assert_false(name_owner_is_gone(name, "cowpen-"));
+        /* A child that has been waited for is gone. */
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0)
+                _exit(0);
+        assert_int_equal(waitpid(pid, NULL, 0), pid);
+        snprintf(name, sizeof(name), "cowpen-image.%i.Ab12Cd", (int) pid);
+        assert_true(name_owner_is_gone(name, "cowpen-image."));
+        snprintf(name, sizeof(name), "cowpen-%i-12", (int) pid);
+        assert_true(name_owner_is_gone(name, "cowpen-"));
+        /* Only PREFIX, a PID without leading zero, and '-' or '.' after it. */
+        snprintf(name, sizeof(name), "other-%i.x", (int) pid);
+        assert_false(name_owner_is_gone(name, "cowpen-"));
+        snprintf(name, sizeof(name), "cowpen-%i", (int) pid);
+        assert_false(name_owner_is_gone(name, "cowpen-"));
+        snprintf(name, sizeof(name), "cowpen-0%i.x", (int) pid);
+        assert_false(name_owner_is_gone(name, "cowpen-"));
+        assert_false(name_owner_is_gone("cowpen-2147483648.x", "cowpen-"));
+        assert_false(name_owner_is_gone("cowpen-.x", "cowpen-"));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_image_name),  cmocka_unit_test(test_parse_size),
                 cmocka_unit_test(test_parse_boolean), cmocka_unit_test(test_hex),
                 cmocka_unit_test(test_printable),   cmocka_unit_test(test_strv),
+                cmocka_unit_test(test_name_owner_is_gone),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include "fd-util.h"
+#include "rm-rf.h"
 #include "util.h"
 #include "verity.h"
 
@@ -45,11 +47,11 @@ static void put64(uint8_t *b, uint64_t v) {
 
 static void expect_sb(const uint8_t *sb, int want, const char *want_field) {
         VerityParams p;
-        const char *field = NULL;
-        int r = verity_superblock_parse(sb, VERITY_SUPERBLOCK_SIZE, &p, &field);
+        _cleanup_diag_ Diag d = DIAG_INIT;
+        int r = verity_superblock_parse(sb, VERITY_SUPERBLOCK_SIZE, &p, &d);
         assert_int_equal(r, want);
         if (want_field)
-                assert_string_equal(field, want_field);
+                assert_string_equal(d.object, want_field);
 }
 
 static void test_superblock_roundtrip(void **state) {
@@ -117,7 +119,8 @@ static void test_superblock_limits(void **state) {
 
 static void test_params_validate_and_pins(void **state) {
         VerityParams p, q;
-        const char *field = NULL;
+        /* A Diag keeps its first failure: each check that should name a field gets a fresh one. */
+        _cleanup_diag_ Diag field = DIAG_INIT;
         verity_params_init(&p);
         p.data_blocks = 1;
         assert_int_equal(verity_params_validate(&p, &field), 0);
@@ -125,32 +128,38 @@ static void test_params_validate_and_pins(void **state) {
         assert_int_equal(verity_params_validate(&p, &field), 0);
         p.salt_size = VERITY_SALT_SIZE_MAX + 1;
         assert_int_equal(verity_params_validate(&p, &field), -EINVAL);
-        assert_string_equal(field, "salt_size");
+        assert_string_equal(field.object, "salt_size");
         p.salt_size = 0;
         p.data_blocks = VERITY_DATA_BLOCKS_MAX + 1;
+        diag_clear_failure(&field);
         assert_int_equal(verity_params_validate(&p, &field), -EFBIG);
-        assert_string_equal(field, "data_blocks");
+        assert_string_equal(field.object, "data_blocks");
         p.data_blocks = 1;
         p.format = 2;
+        diag_clear_failure(&field);
         assert_int_equal(verity_params_validate(&p, &field), -EINVAL);
-        assert_string_equal(field, "hash_type");
+        assert_string_equal(field.object, "hash_type");
 
         verity_params_init(&p);
         p.data_blocks = 10;
         q = p;
+        diag_clear_failure(&field);
         assert_int_equal(verity_params_check_pinned(&p, &q, ~0u, &field), 0);
         q.hash = VERITY_HASH_SHA1;
         assert_int_equal(verity_params_check_pinned(&p, &q, ~0u & ~VERITY_PIN_HASH, &field), 0);
         assert_int_equal(verity_params_check_pinned(&p, &q, VERITY_PIN_HASH, &field), -EBADMSG);
-        assert_string_equal(field, "algorithm");
+        assert_string_equal(field.object, "algorithm");
+        assert_string_equal(diag_message(&field), "algorithm: differs from the one given");
         q = p;
         q.salt_size = 1;
+        diag_clear_failure(&field);
         assert_int_equal(verity_params_check_pinned(&p, &q, VERITY_PIN_SALT, &field), -EBADMSG);
-        assert_string_equal(field, "salt");
+        assert_string_equal(field.object, "salt");
         q = p;
         q.data_blocks = 11;
+        diag_clear_failure(&field);
         assert_int_equal(verity_params_check_pinned(&p, &q, VERITY_PIN_DATA_BLOCKS, &field), -EBADMSG);
-        assert_string_equal(field, "data_blocks");
+        assert_string_equal(field.object, "data_blocks");
 }
 
 static void test_geometry(void **state) {
@@ -655,6 +664,108 @@ static void test_cryptsetup_only_for_dm(void **state) {
         dlclose(h);
 }
 
+/* verity-ops.c: the verbs' operations on files and their diags. */
+static void write_file(const char *path, size_t size, uint8_t seed) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        assert_true(fd >= 0);
+        for (size_t i = 0; i < size; i++) {
+                uint8_t b = (uint8_t) (i * 31 + seed + i / 4096);
+                assert_int_equal(write(fd, &b, 1), 1);
+        }
+        close(fd);
+}
+
+static void test_ops(void **state) {
+        char dir[] = "/var/tmp/test-verity-ops.XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        char data[64], tree[64], root[64], odd[64];
+        snprintf(data, sizeof(data), "%s/img.raw", dir);
+        snprintf(tree, sizeof(tree), "%s/img.verity", dir);
+        snprintf(root, sizeof(root), "%s/img.roothash", dir);
+        snprintf(odd, sizeof(odd), "%s/odd.raw", dir);
+        write_file(data, 4096 * 20, 1);
+        write_file(odd, 5000, 2);
+
+        VerityFormatRequest f = {.data_path = odd, .hash_path = tree, .root_hash_path = root, .superblock = true};
+        verity_params_init(&f.params);
+        _cleanup_diag_ Diag d = DIAG_INIT;
+        _cleanup_free_ char *hex = NULL;
+        assert_int_equal(verity_format(&f, &hex, &d), -EINVAL);
+        assert_null(d.object);
+        assert_string_equal(d.cause,
+                "data size 5000 is not a multiple of the data block size 4096 (the tail would be unprotected)");
+        assert_int_equal(access(tree, F_OK), -1); /* nothing written */
+
+        diag_clear_failure(&d);
+        f.data_path = data;
+        f.random_salt = f.random_uuid = true;
+        assert_int_equal(verity_format(&f, &hex, &d), 0);
+        assert_false(diag_failed(&d));
+        assert_int_equal(strlen(hex), 64);
+        _cleanup_free_ char *text = NULL;
+        size_t size;
+        assert_int_equal(read_file_at(AT_FDCWD, root, 0, 1024, &text, &size), 0);
+        assert_string_equal(text, hex);
+
+        VerityVerifyRequest q = {.superblock = true};
+        verity_params_init(&q.params);
+        VerityVerify v = VERITY_VERIFY_NULL;
+        assert_int_equal(verity_verify_open(data, &v, &d), 0);
+        assert_int_equal(v.data_size, 4096 * 20);
+        assert_false(v.data_is_blockdev);
+        assert_int_equal(verity_verify_load_tree(&v, open(tree, O_RDONLY | O_CLOEXEC), tree, &q, &d), 0);
+        assert_int_equal(v.params.data_blocks, 20);
+        _cleanup_free_ char *got = NULL;
+        assert_int_equal(verity_verify_check(&v, hex, "test", NULL, NULL, &got, NULL, &d), 0);
+        assert_string_equal(got, hex);
+        /* Another root hash: the top block does not match it. */
+        char other[65];
+        memset(other, '0', 64);
+        other[64] = 0;
+        assert_int_equal(verity_verify_check(&v, other, "test", NULL, NULL, &got, NULL, &d), -EBADMSG);
+        assert_true(startswith(d.cause, "root hash does not match the top hash block"));
+        diag_clear_failure(&d);
+        /* A root hash that is not one of sha256: named with where it came from. */
+        assert_int_equal(verity_verify_check(&v, "abcd", "the test", NULL, NULL, &got, NULL, &d), -EINVAL);
+        assert_string_equal(d.cause, "root hash from the test is not 32 bytes of hex for sha256");
+        diag_clear_failure(&d);
+        /* A signature's own root hash must be this one. */
+        const VerityVerifySignature sig = {.p7s = "x", .p7s_size = 1, .root_hash_hex = other, .name = "s.json"};
+        assert_int_equal(verity_verify_check(&v, hex, "test", &sig, NULL, &got, NULL, &d), -EBADMSG);
+        assert_string_equal(d.object, "signature s.json");
+        assert_true(startswith(d.cause, "signs root hash 0000"));
+        diag_clear_failure(&d);
+        verity_verify_done(&v);
+
+        /* A pinned value the superblock does not have: the superblock and the field. */
+        q.params.hash = VERITY_HASH_SHA512;
+        q.pins = VERITY_PIN_HASH;
+        assert_int_equal(verity_verify_open(data, &v, &d), 0);
+        assert_int_equal(verity_verify_load_tree(&v, open(tree, O_RDONLY | O_CLOEXEC), "the tree", &q, &d), -EBADMSG);
+        assert_string_equal(d.object, "superblock of the tree");
+        assert_string_equal(d.cause, "algorithm differs from the one given");
+        diag_clear_failure(&d);
+        verity_verify_done(&v);
+        /* A tree too short for the data it protects. */
+        q.pins = 0;
+        assert_int_equal(verity_verify_open(data, &v, &d), 0);
+        assert_int_equal(truncate(tree, 4096 + 512), 0);
+        assert_int_equal(verity_verify_load_tree(&v, open(tree, O_RDONLY | O_CLOEXEC), "t", &q, &d), -EBADMSG);
+        assert_string_equal(d.cause, "t is 4608 bytes, the tree needs 8192");
+        diag_clear_failure(&d);
+        verity_verify_done(&v);
+        /* Not a file. */
+        assert_int_equal(verity_verify_open(dir, &v, &d), -EISDIR);
+        assert_string_equal(d.cause, "not a regular file or block device");
+        assert_int_equal(v.data_fd, -EBADF);
+        diag_clear_failure(&d);
+
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_int_equal(rm_rf_children(dfd), 0);
+        close(dfd);
+        assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_superblock_roundtrip),
@@ -670,6 +781,7 @@ int main(void) {
                 cmocka_unit_test(test_pin_file),
                 cmocka_unit_test(test_open_userspace),
                 cmocka_unit_test(test_cryptsetup_only_for_dm),
+                cmocka_unit_test(test_ops),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,9 @@
 #include <strings.h>
 
 #include "spawn.h"
+#include "string-table.h"
 #include "util.h"
+#include "uuid-util.h"
 
 /* SpawnConfig lifetime, enum tables and the parsers of option values. Untrusted input: the
  * values, which also come from settings files; every list they build is bounded by the limits
@@ -51,6 +53,7 @@ void spawn_config_done(SpawnConfig *c) {
         strv_free(c->inaccessible);
         free(c->selinux_context);
         free(c->selinux_apifs_context);
+        spawn_network_done(&c->network);
         spawn_config_init(c);
 }
 
@@ -151,12 +154,10 @@ int custom_mount_parse_bind(const char *s, bool read_only, CustomMount *ret) {
         return 0;
 }
 
-const char *bind_idmap_to_string(BindIdmap m) {
-        static const char *const t[_BIND_IDMAP_MAX] = {
-                [BIND_IDMAP_NONE] = "noidmap", [BIND_IDMAP_CONTAINER] = "idmap", [BIND_IDMAP_OWNER] = "rootidmap",
-        };
-        return m >= 0 && m < _BIND_IDMAP_MAX ? t[m] : NULL;
-}
+static const char *const bind_idmap_table[_BIND_IDMAP_MAX] = {
+        [BIND_IDMAP_NONE] = "noidmap", [BIND_IDMAP_CONTAINER] = "idmap", [BIND_IDMAP_OWNER] = "rootidmap",
+};
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(bind_idmap, BindIdmap);
 
 int custom_mount_parse_tmpfs(const char *s, CustomMount *ret) {
         _cleanup_strv_free_ char **parts = NULL;
@@ -240,80 +241,41 @@ oom:
         return -ENOMEM;
 }
 
-/* A string table: NAME_to_string() and a lookup the from_string() functions below build on. */
-#define DEFINE_TABLE_LOOKUP(name, type, max, ...)                               \
-        static const char *const name##_table[max] = { __VA_ARGS__ };           \
-        const char *name##_to_string(type m) {                                  \
-                return m >= 0 && m < max ? name##_table[m] : NULL;              \
-        }                                                                       \
-        static type name##_lookup(const char *s) {                              \
-                for (int i = 0; s && i < max; i++)                              \
-                        if (name##_table[i] && streq(name##_table[i], s))       \
-                                return (type) i;                                \
-                return (type) -1;                                               \
-        }
-
-#define DEFINE_TABLE(name, type, max, ...)                                      \
-        DEFINE_TABLE_LOOKUP(name, type, max, __VA_ARGS__)                       \
-        type name##_from_string(const char *s) {                                \
-                return name##_lookup(s);                                        \
-        }
-
-DEFINE_TABLE(console_mode, ConsoleMode, _CONSOLE_MODE_MAX,
-             [CONSOLE_INTERACTIVE] = "interactive", [CONSOLE_READ_ONLY] = "read-only",
-             [CONSOLE_PASSIVE] = "passive", [CONSOLE_PIPE] = "pipe", [CONSOLE_AUTOPIPE] = "autopipe")
+static const char *const console_mode_table[_CONSOLE_MODE_MAX] = {
+        [CONSOLE_INTERACTIVE] = "interactive", [CONSOLE_READ_ONLY] = "read-only",
+        [CONSOLE_PASSIVE] = "passive", [CONSOLE_PIPE] = "pipe", [CONSOLE_AUTOPIPE] = "autopipe",
+};
+DEFINE_STRING_TABLE_LOOKUP(console_mode, ConsoleMode);
 
 /* As systemd's DEFINE_STRING_TABLE_LOOKUP_WITH_BOOLEAN: "yes" (and the other truths) is auto,
  * "no" (and the other untruths) the first entry, off. */
-#define DEFINE_TABLE_WITH_BOOLEAN(name, type, max, yes, ...)                    \
-        DEFINE_TABLE_LOOKUP(name, type, max, __VA_ARGS__)                       \
-        type name##_from_string(const char *s) {                                \
-                type t = name##_lookup(s);                                      \
-                if ((int) t >= 0)                                               \
-                        return t;                                               \
-                int b = s ? parse_boolean(s) : -1;                              \
-                return b < 0 ? (type) -1 : b ? (yes) : (type) 0;                \
-        }
+static const char *const resolv_conf_mode_table[_RESOLV_CONF_MODE_MAX] = {
+        [RESOLV_CONF_OFF] = "off", [RESOLV_CONF_COPY_HOST] = "copy-host",
+        [RESOLV_CONF_COPY_STATIC] = "copy-static", [RESOLV_CONF_BIND_HOST] = "bind-host",
+        [RESOLV_CONF_BIND_STATIC] = "bind-static", [RESOLV_CONF_REPLACE_HOST] = "replace-host",
+        [RESOLV_CONF_REPLACE_STATIC] = "replace-static", [RESOLV_CONF_DELETE] = "delete",
+        [RESOLV_CONF_AUTO] = "auto",
+};
+DEFINE_STRING_TABLE_LOOKUP_WITH_BOOLEAN(resolv_conf_mode, ResolvConfMode, RESOLV_CONF_AUTO, RESOLV_CONF_OFF);
 
-DEFINE_TABLE_WITH_BOOLEAN(resolv_conf_mode, ResolvConfMode, _RESOLV_CONF_MODE_MAX, RESOLV_CONF_AUTO,
-             [RESOLV_CONF_OFF] = "off", [RESOLV_CONF_COPY_HOST] = "copy-host",
-             [RESOLV_CONF_COPY_STATIC] = "copy-static", [RESOLV_CONF_BIND_HOST] = "bind-host",
-             [RESOLV_CONF_BIND_STATIC] = "bind-static", [RESOLV_CONF_REPLACE_HOST] = "replace-host",
-             [RESOLV_CONF_REPLACE_STATIC] = "replace-static", [RESOLV_CONF_DELETE] = "delete",
-             [RESOLV_CONF_AUTO] = "auto")
+static const char *const timezone_mode_table[_TIMEZONE_MODE_MAX] = {
+        [TIMEZONE_OFF] = "off", [TIMEZONE_COPY] = "copy", [TIMEZONE_BIND] = "bind",
+        [TIMEZONE_SYMLINK] = "symlink", [TIMEZONE_DELETE] = "delete", [TIMEZONE_AUTO] = "auto",
+};
+DEFINE_STRING_TABLE_LOOKUP_WITH_BOOLEAN(timezone_mode, TimezoneMode, TIMEZONE_AUTO, TIMEZONE_OFF);
 
-DEFINE_TABLE_WITH_BOOLEAN(timezone_mode, TimezoneMode, _TIMEZONE_MODE_MAX, TIMEZONE_AUTO,
-             [TIMEZONE_OFF] = "off", [TIMEZONE_COPY] = "copy", [TIMEZONE_BIND] = "bind",
-             [TIMEZONE_SYMLINK] = "symlink", [TIMEZONE_DELETE] = "delete", [TIMEZONE_AUTO] = "auto")
+/* "auto", or a boolean (no to_string: nothing prints it). */
+static const char *const register_mode_table[_REGISTER_MODE_MAX] = {
+        [REGISTER_AUTO] = "auto",
+};
+DEFINE_STRING_TABLE_LOOKUP_FROM_STRING_WITH_BOOLEAN(register_mode, RegisterMode, REGISTER_YES, REGISTER_NO);
 
-RegisterMode register_mode_from_string(const char *s) {
-        if (s && streq(s, "auto"))
-                return REGISTER_AUTO;
-        int b = s ? parse_boolean(s) : -EINVAL;
-        return b < 0 ? (RegisterMode) -1 : b ? REGISTER_YES : REGISTER_NO;
-}
-
-static const char *const volatile_table[_VOLATILE_MODE_MAX] = {
+static const char *const volatile_mode_table[_VOLATILE_MODE_MAX] = {
         [VOLATILE_NO] = "no", [VOLATILE_YES] = "yes", [VOLATILE_STATE] = "state", [VOLATILE_OVERLAY] = "overlay",
 };
+DEFINE_STRING_TABLE_LOOKUP_WITH_BOOLEAN(volatile_mode, VolatileMode, VOLATILE_YES, VOLATILE_NO);
 
-const char *volatile_mode_to_string(VolatileMode m) {
-        return m >= 0 && m < _VOLATILE_MODE_MAX ? volatile_table[m] : NULL;
-}
-
-VolatileMode volatile_mode_from_string(const char *s) {
-        if (!s)
-                return (VolatileMode) -1;
-        for (int i = 0; i < _VOLATILE_MODE_MAX; i++)
-                if (streq(volatile_table[i], s))
-                        return (VolatileMode) i;
-        int b = parse_boolean(s);
-        if (b >= 0)
-                return b ? VOLATILE_YES : VOLATILE_NO;
-        return (VolatileMode) -1;
-}
-
-static const char *const rlimit_names[RLIMIT_NLIMITS] = {
+static const char *const rlimit_table[RLIMIT_NLIMITS] = {
         [RLIMIT_CPU] = "CPU", [RLIMIT_FSIZE] = "FSIZE", [RLIMIT_DATA] = "DATA", [RLIMIT_STACK] = "STACK",
         [RLIMIT_CORE] = "CORE", [RLIMIT_RSS] = "RSS", [RLIMIT_NPROC] = "NPROC", [RLIMIT_NOFILE] = "NOFILE",
         [RLIMIT_MEMLOCK] = "MEMLOCK", [RLIMIT_AS] = "AS", [RLIMIT_LOCKS] = "LOCKS",
@@ -321,16 +283,7 @@ static const char *const rlimit_names[RLIMIT_NLIMITS] = {
         [RLIMIT_RTPRIO] = "RTPRIO", [RLIMIT_RTTIME] = "RTTIME",
 };
 
-int rlimit_from_name(const char *name) {
-        for (int i = 0; i < RLIMIT_NLIMITS; i++)
-                if (rlimit_names[i] && streq(rlimit_names[i], name))
-                        return i;
-        return -EINVAL;
-}
-
-const char *rlimit_to_name(int resource) {
-        return resource >= 0 && resource < RLIMIT_NLIMITS ? rlimit_names[resource] : NULL;
-}
+DEFINE_STRING_TABLE_LOOKUP(rlimit, int);
 
 static int rlimit_value(const char *s, size_t n, rlim_t *ret) {
         char buf[32];
@@ -362,7 +315,7 @@ int rlimit_parse(const char *s, int *ret_resource, struct rlimit *ret) {
         }
         int res = -1;
         for (int i = 0; i < RLIMIT_NLIMITS; i++)
-                if (rlimit_names[i] && strlen(rlimit_names[i]) == nl && strncasecmp(rlimit_names[i], name, nl) == 0)
+                if (rlimit_table[i] && strlen(rlimit_table[i]) == nl && strncasecmp(rlimit_table[i], name, nl) == 0)
                         res = i;
         if (res < 0)
                 return -EINVAL;
@@ -385,35 +338,9 @@ int rlimit_parse(const char *s, int *ret_resource, struct rlimit *ret) {
 }
 
 int uuid_parse(const char *s, uint8_t ret[16]) {
+        /* A machine ID is never null: all zeros is no ID. */
         uint8_t u[16];
-        size_t k = 0;
-        for (const char *p = s; *p; p++) {
-                if (*p == '-')
-                        continue;
-                if (k >= 32)
-                        return -EINVAL;
-                int v;
-                char c = *p;
-                if (c >= '0' && c <= '9')
-                        v = c - '0';
-                else if (c >= 'a' && c <= 'f')
-                        v = c - 'a' + 10;
-                else if (c >= 'A' && c <= 'F')
-                        v = c - 'A' + 10;
-                else
-                        return -EINVAL;
-                if (k % 2 == 0)
-                        u[k / 2] = (uint8_t) (v << 4);
-                else
-                        u[k / 2] |= (uint8_t) v;
-                k++;
-        }
-        if (k != 32)
-                return -EINVAL;
-        bool zero = true;
-        for (size_t i = 0; i < 16; i++)
-                zero = zero && u[i] == 0;
-        if (zero)
+        if (uuid_from_string(s, u) < 0 || uuid_is_null(u))
                 return -EINVAL;
         memcpy(ret, u, 16);
         return 0;
