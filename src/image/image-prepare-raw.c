@@ -449,9 +449,9 @@ static int root_from_mount(PreparedRoot *p, const char *machine, const char *ima
         p->path = strdup(p->raw->mountpoint);
         if (!p->machine || !p->path)
                 return -ENOMEM;
-        r = prepared_root_open_tree(p, AT_FDCWD, p->raw->mountpoint, 0);
-        if (r < 0)
-                return r;
+        p->fd = open(p->raw->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (p->fd < 0)
+                return negative_errno();
 
         _cleanup_free_ char *abs = realpath(image_path, NULL);
         if (!abs)
@@ -715,21 +715,14 @@ static int raw_open(const PrepareOptions *o, const char *path, PreparedRoot *p, 
         return 0;
 }
 
-int prepared_root_new_raw(const PrepareOptions *opts, const char *path, PreparedRoot **ret, Diag *diag) {
-        _cleanup_(prepared_root_freep) PreparedRoot *p = NULL;
-        int r = prepared_root_alloc(&p);
-        if (r < 0)
-                return fail(diag, r, "%m");
+int prepared_root_make_raw(PreparedRoot *p, const PrepareOptions *opts, const char *path, Diag *diag) {
         p->kind = PREPARED_MOUNTED;
         p->image_path = strdup(path);
         p->raw = malloc(sizeof(RawImage));
         if (!p->image_path || !p->raw)
                 return fail(diag, -ENOMEM, "%m");
         *p->raw = (RawImage) RAW_IMAGE_NULL;
-        /* On failure, freeing p unmounts, detaches and unlocks what raw_open() got to. */
-        r = raw_open(opts, path, p, diag);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(p);
-        return 0;
+        /* On failure, the caller's prepared_root_free() unmounts, detaches and unlocks what
+         * raw_open() got to. */
+        return raw_open(opts, path, p, diag);
 }

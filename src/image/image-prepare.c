@@ -50,7 +50,7 @@ int dir_has_usr(int dir_fd) {
         return errno == ENOENT ? 0 : negative_errno();
 }
 
-int prepared_root_alloc(PreparedRoot **ret) {
+static int prepared_root_alloc(PreparedRoot **ret) {
         PreparedRoot *p = calloc(1, sizeof(PreparedRoot));
         if (!p)
                 return -ENOMEM;
@@ -63,13 +63,13 @@ int prepared_root_alloc(PreparedRoot **ret) {
         return 0;
 }
 
-int prepared_root_open_tree(PreparedRoot *p, int dir_fd, const char *path, int open_flags) {
-        /* Whether it is an OS tree is the caller's to check (dir_is_os_tree, dir_has_usr): what
-         * is required depends on how it is run (systemd-nspawn wants os-release only to boot). */
+/* Opens the tree to run, path relative to dir_fd (or AT_FDCWD) with open_flags added to
+ * O_RDONLY|O_DIRECTORY|O_CLOEXEC, as p->fd. Whether it is an OS tree is the caller's to check
+ * (dir_is_os_tree, dir_has_usr): what is required depends on how it is run (systemd-nspawn wants
+ * os-release only to boot). */
+static int prepared_root_open_tree(PreparedRoot *p, int dir_fd, const char *path, int open_flags) {
         p->fd = openat(dir_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | open_flags);
-        if (p->fd < 0)
-                return negative_errno();
-        return 0;
+        return p->fd < 0 ? negative_errno() : 0;
 }
 
 /* Splits an absolute, normalized path into its parent and last component. */
@@ -226,9 +226,13 @@ static int make_ephemeral(PreparedRoot *p, bool copy) {
 static int prepare_raw(const PrepareOptions *opts, const char *path, PreparedRoot **ret, Diag *diag) {
         if (!opts->raw_images)
                 return -EOPNOTSUPP;
-        int r = prepared_root_new_raw(opts, path, ret, diag);
+        _cleanup_(prepared_root_freep) PreparedRoot *p = NULL;
+        int r = prepared_root_alloc(&p);
+        if (r >= 0)
+                r = prepared_root_make_raw(p, opts, path, diag);
         if (r < 0)
                 return diag_fail(diag, r, path, NULL);
+        *ret = TAKE_PTR(p);
         return 0;
 }
 
