@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "copy.h"
+#include "dlopen-util.h"
 #include "fd-util.h"
 #include "image-dissect.h"
 #include "string-table.h"
@@ -16,7 +17,8 @@
 
 /* See image-dissect.h. Untrusted input: every byte of the image (protective MBR, GPT header and
  * entry array, file system superblocks). libblkid reads the partition tables and names the file
- * systems; this file is its one user. What libblkid returns is checked against the named limits
+ * systems; this file is its one user, and loads it with dlopen() when an image is first dissected
+ * (never for `run -D` or `-M` of a directory). What libblkid returns is checked against the named limits
  * and the image's size before it is used, and the GPT header's counts and sizes are checked
  * before libblkid reads the entry array they describe (libblkid itself allows up to 4 GiB). */
 
@@ -43,6 +45,74 @@ static int pread_full(int fd, void *buf, size_t n, uint64_t offset) {
         return 0;
 }
 
+/* libblkid, loaded by dlopen_libblkid() before the first probe (see dlopen-util.h): the functions
+ * this file calls. */
+static typeof(blkid_do_probe) *sym_blkid_do_probe;
+static typeof(blkid_free_probe) *sym_blkid_free_probe;
+static typeof(blkid_new_probe) *sym_blkid_new_probe;
+static typeof(blkid_partition_get_flags) *sym_blkid_partition_get_flags;
+static typeof(blkid_partition_get_partno) *sym_blkid_partition_get_partno;
+static typeof(blkid_partition_get_size) *sym_blkid_partition_get_size;
+static typeof(blkid_partition_get_start) *sym_blkid_partition_get_start;
+static typeof(blkid_partition_get_table) *sym_blkid_partition_get_table;
+static typeof(blkid_partition_get_type) *sym_blkid_partition_get_type;
+static typeof(blkid_partition_get_type_string) *sym_blkid_partition_get_type_string;
+static typeof(blkid_partition_get_uuid) *sym_blkid_partition_get_uuid;
+static typeof(blkid_partition_is_extended) *sym_blkid_partition_is_extended;
+static typeof(blkid_partlist_get_partition) *sym_blkid_partlist_get_partition;
+static typeof(blkid_partlist_get_table) *sym_blkid_partlist_get_table;
+static typeof(blkid_partlist_numof_partitions) *sym_blkid_partlist_numof_partitions;
+static typeof(blkid_parttable_get_id) *sym_blkid_parttable_get_id;
+static typeof(blkid_parttable_get_offset) *sym_blkid_parttable_get_offset;
+static typeof(blkid_parttable_get_type) *sym_blkid_parttable_get_type;
+static typeof(blkid_probe_enable_partitions) *sym_blkid_probe_enable_partitions;
+static typeof(blkid_probe_enable_superblocks) *sym_blkid_probe_enable_superblocks;
+static typeof(blkid_probe_filter_partitions_type) *sym_blkid_probe_filter_partitions_type;
+static typeof(blkid_probe_filter_superblocks_type) *sym_blkid_probe_filter_superblocks_type;
+static typeof(blkid_probe_get_partitions) *sym_blkid_probe_get_partitions;
+static typeof(blkid_probe_lookup_value) *sym_blkid_probe_lookup_value;
+static typeof(blkid_probe_set_device) *sym_blkid_probe_set_device;
+static typeof(blkid_probe_set_partitions_flags) *sym_blkid_probe_set_partitions_flags;
+static typeof(blkid_probe_set_sectorsize) *sym_blkid_probe_set_sectorsize;
+static typeof(blkid_probe_set_superblocks_flags) *sym_blkid_probe_set_superblocks_flags;
+
+static const DlopenSymbol libblkid_symbols[] = {
+        DLSYM(blkid_do_probe),
+        DLSYM(blkid_free_probe),
+        DLSYM(blkid_new_probe),
+        DLSYM(blkid_partition_get_flags),
+        DLSYM(blkid_partition_get_partno),
+        DLSYM(blkid_partition_get_size),
+        DLSYM(blkid_partition_get_start),
+        DLSYM(blkid_partition_get_table),
+        DLSYM(blkid_partition_get_type),
+        DLSYM(blkid_partition_get_type_string),
+        DLSYM(blkid_partition_get_uuid),
+        DLSYM(blkid_partition_is_extended),
+        DLSYM(blkid_partlist_get_partition),
+        DLSYM(blkid_partlist_get_table),
+        DLSYM(blkid_partlist_numof_partitions),
+        DLSYM(blkid_parttable_get_id),
+        DLSYM(blkid_parttable_get_offset),
+        DLSYM(blkid_parttable_get_type),
+        DLSYM(blkid_probe_enable_partitions),
+        DLSYM(blkid_probe_enable_superblocks),
+        DLSYM(blkid_probe_filter_partitions_type),
+        DLSYM(blkid_probe_filter_superblocks_type),
+        DLSYM(blkid_probe_get_partitions),
+        DLSYM(blkid_probe_lookup_value),
+        DLSYM(blkid_probe_set_device),
+        DLSYM(blkid_probe_set_partitions_flags),
+        DLSYM(blkid_probe_set_sectorsize),
+        DLSYM(blkid_probe_set_superblocks_flags),
+        {},
+};
+static DlopenLibrary libblkid_library = DLOPEN_LIBRARY_INIT(LIBBLKID_SONAME, libblkid_symbols);
+
+int dlopen_libblkid(const char **ret_detail) {
+        return dlopen_library(&libblkid_library, ret_detail);
+}
+
 /* A libblkid probe of bytes [offset, offset + size) of fd, through an open file description of
  * its own: libblkid moves the file offset, and its POSIX_FADV_RANDOM would stay on the file a loop
  * device is then attached to (no more readahead for the container's reads). */
@@ -56,7 +126,7 @@ typedef struct Probe {
 
 static void probe_done(Probe *p) {
         if (p->pr)
-                blkid_free_probe(p->pr);
+                sym_blkid_free_probe(p->pr);
         safe_close(p->fd);
         *p = (Probe) PROBE_NULL;
 }
@@ -65,13 +135,16 @@ static int probe_open(int fd, uint64_t offset, uint64_t size, Probe *ret) {
         /* A size of 0 would tell libblkid "to the end of the device". */
         if (size == 0 || offset > INT64_MAX || size > INT64_MAX - offset)
                 return -EINVAL;
-        _cleanup_(probe_done) Probe p = {.pr = blkid_new_probe(), .fd = fd_reopen(fd, O_RDONLY)};
+        int r = dlopen_libblkid(NULL);
+        if (r < 0)
+                return r;
+        _cleanup_(probe_done) Probe p = {.pr = sym_blkid_new_probe(), .fd = fd_reopen(fd, O_RDONLY)};
         if (p.fd < 0)
                 return p.fd;
         if (!p.pr)
                 return -ENOMEM;
         errno = 0;
-        if (blkid_probe_set_device(p.pr, p.fd, (blkid_loff_t) offset, (blkid_loff_t) size) != 0)
+        if (sym_blkid_probe_set_device(p.pr, p.fd, (blkid_loff_t) offset, (blkid_loff_t) size) != 0)
                 return errno > 0 ? -errno : -EIO;
         *ret = p;
         p = (Probe) PROBE_NULL;
@@ -84,17 +157,17 @@ static int probe_partitions(Probe *p, const char *type, uint32_t ss, blkid_partl
         char *types[] = {(char *) type, NULL};
         /* No protective MBR needed, as the old parser needed none: the partitions the kernel does
          * not find then are added with BLKPG (image-loop.c). */
-        if (blkid_probe_set_sectorsize(p->pr, ss) < 0 || blkid_probe_enable_partitions(p->pr, true) < 0 ||
-                blkid_probe_set_partitions_flags(p->pr, BLKID_PARTS_FORCE_GPT | BLKID_PARTS_ENTRY_DETAILS) < 0 ||
-                blkid_probe_filter_partitions_type(p->pr, BLKID_FLTR_ONLYIN, types) < 0)
+        if (sym_blkid_probe_set_sectorsize(p->pr, ss) < 0 || sym_blkid_probe_enable_partitions(p->pr, true) < 0 ||
+                sym_blkid_probe_set_partitions_flags(p->pr, BLKID_PARTS_FORCE_GPT | BLKID_PARTS_ENTRY_DETAILS) < 0 ||
+                sym_blkid_probe_filter_partitions_type(p->pr, BLKID_FLTR_ONLYIN, types) < 0)
                 return -ENOMEM;
         errno = 0;
-        blkid_partlist pl = blkid_probe_get_partitions(p->pr);
+        blkid_partlist pl = sym_blkid_probe_get_partitions(p->pr);
         /* NULL: no table, or a failure libblkid left in errno (a read error, no memory). */
         if (!pl && (errno == EIO || errno == ENOMEM))
                 return -errno;
-        blkid_parttable tab = pl ? blkid_partlist_get_table(pl) : NULL;
-        const char *t = tab ? blkid_parttable_get_type(tab) : NULL;
+        blkid_parttable tab = pl ? sym_blkid_partlist_get_table(pl) : NULL;
+        const char *t = tab ? sym_blkid_parttable_get_type(tab) : NULL;
         *ret = t && streq(t, type) ? pl : NULL;
         return 0;
 }
@@ -217,10 +290,10 @@ static int gpt_read_sector_size(int fd, uint64_t size, uint32_t ss, GptTable *re
                 return r;
         /* None: the primary header or its entry array failed a check of libblkid's (a CRC, its
          * LBA). A table from the backup header: the primary did. */
-        blkid_parttable tab = pl ? blkid_partlist_get_table(pl) : NULL;
-        if (!tab || blkid_parttable_get_offset(tab) != (blkid_loff_t) ss)
+        blkid_parttable tab = pl ? sym_blkid_partlist_get_table(pl) : NULL;
+        if (!tab || sym_blkid_parttable_get_offset(tab) != (blkid_loff_t) ss)
                 return -EBADMSG;
-        int n = blkid_partlist_numof_partitions(pl);
+        int n = sym_blkid_partlist_numof_partitions(pl);
         if (n < 0)
                 return -EIO;
         if ((unsigned) n > GPT_ENTRIES_MAX)
@@ -234,16 +307,16 @@ static int gpt_read_sector_size(int fd, uint64_t size, uint32_t ss, GptTable *re
                 return -EBADMSG;
 
         GptTable t = {.sector_size = ss};
-        (void) uuid_from_string(blkid_parttable_get_id(tab) ?: "", t.disk_uuid);
+        (void) uuid_from_string(sym_blkid_parttable_get_id(tab) ?: "", t.disk_uuid);
         t.partitions = calloc(n ?: 1, sizeof(GptPartition));
         if (!t.partitions)
                 return -ENOMEM;
         uint32_t ssf = ss / 512; /* libblkid counts in 512-byte sectors */
         for (int i = 0; i < n; i++) {
-                blkid_partition bp = blkid_partlist_get_partition(pl, i);
-                int partno = bp ? blkid_partition_get_partno(bp) : -1;
-                blkid_loff_t start = bp ? blkid_partition_get_start(bp) : -1,
-                             len = bp ? blkid_partition_get_size(bp) : -1;
+                blkid_partition bp = sym_blkid_partlist_get_partition(pl, i);
+                int partno = bp ? sym_blkid_partition_get_partno(bp) : -1;
+                blkid_loff_t start = bp ? sym_blkid_partition_get_start(bp) : -1,
+                             len = bp ? sym_blkid_partition_get_size(bp) : -1;
                 /* An entry that ends before it starts has a size that wrapped around (negative). */
                 if (partno < 1 || (unsigned) partno > h.n_entries || start < 0 || len <= 0 || start % ssf != 0 ||
                         len % ssf != 0) {
@@ -253,15 +326,15 @@ static int gpt_read_sector_size(int fd, uint64_t size, uint32_t ss, GptTable *re
                 uint64_t fl = (uint64_t) start / ssf, ll = fl + (uint64_t) len / ssf - 1;
                 GptPartition *gp = &t.partitions[t.n_partitions++];
                 if (ll < fl || fl < h.first_usable || ll > h.last_usable ||
-                        uuid_from_string(blkid_partition_get_type_string(bp) ?: "", gp->type) < 0) {
+                        uuid_from_string(sym_blkid_partition_get_type_string(bp) ?: "", gp->type) < 0) {
                         gpt_table_done(&t);
                         return -EBADMSG;
                 }
                 gp->index = (unsigned) partno;
-                (void) uuid_from_string(blkid_partition_get_uuid(bp) ?: "", gp->uuid); /* "" when all zeros */
+                (void) uuid_from_string(sym_blkid_partition_get_uuid(bp) ?: "", gp->uuid); /* "" when all zeros */
                 gp->first_lba = fl;
                 gp->last_lba = ll;
-                gp->flags = blkid_partition_get_flags(bp);
+                gp->flags = sym_blkid_partition_get_flags(bp);
         }
         *ret = t;
         return 0;
@@ -305,29 +378,29 @@ static int mbr_probe(int fd, uint64_t size, Probe *p, blkid_partlist *ret) {
 
 /* A primary entry (slots 1…4; libblkid lists those with sectors, logical ones from 5 on). */
 static bool mbr_primary(blkid_partlist pl, blkid_partition bp) {
-        int partno = blkid_partition_get_partno(bp);
-        return partno >= 1 && partno <= 4 && blkid_partition_get_table(bp) == blkid_partlist_get_table(pl);
+        int partno = sym_blkid_partition_get_partno(bp);
+        return partno >= 1 && partno <= 4 && sym_blkid_partition_get_table(bp) == sym_blkid_partlist_get_table(pl);
 }
 
 /* Primary MBR entries that share sectors. Extended partitions are left out: the kernel maps only
  * their first sectors, and their logical partitions lie inside them. */
 static bool mbr_overlap(blkid_partlist pl, unsigned *ret_a, unsigned *ret_b) {
-        int n = blkid_partlist_numof_partitions(pl);
+        int n = sym_blkid_partlist_numof_partitions(pl);
         blkid_partition used[4];
         size_t k = 0;
         for (int i = 0; i < n && k < ELEMENTSOF(used); i++) {
-                blkid_partition bp = blkid_partlist_get_partition(pl, i);
-                if (bp && mbr_primary(pl, bp) && blkid_partition_get_type(bp) != 0 && !blkid_partition_is_extended(bp))
+                blkid_partition bp = sym_blkid_partlist_get_partition(pl, i);
+                if (bp && mbr_primary(pl, bp) && sym_blkid_partition_get_type(bp) != 0 && !sym_blkid_partition_is_extended(bp))
                         used[k++] = bp;
         }
         for (size_t i = 0; i < k; i++)
                 for (size_t j = i + 1; j < k; j++) {
-                        blkid_loff_t sa = blkid_partition_get_start(used[i]), sb = blkid_partition_get_start(used[j]);
-                        blkid_loff_t ea = sa + blkid_partition_get_size(used[i]) - 1,
-                                     eb = sb + blkid_partition_get_size(used[j]) - 1;
+                        blkid_loff_t sa = sym_blkid_partition_get_start(used[i]), sb = sym_blkid_partition_get_start(used[j]);
+                        blkid_loff_t ea = sa + sym_blkid_partition_get_size(used[i]) - 1,
+                                     eb = sb + sym_blkid_partition_get_size(used[j]) - 1;
                         if (sa <= eb && sb <= ea) {
-                                *ret_a = (unsigned) blkid_partition_get_partno(used[i]);
-                                *ret_b = (unsigned) blkid_partition_get_partno(used[j]);
+                                *ret_a = (unsigned) sym_blkid_partition_get_partno(used[i]);
+                                *ret_b = (unsigned) sym_blkid_partition_get_partno(used[j]);
                                 return true;
                         }
                 }
@@ -362,16 +435,16 @@ int mbr_read_linux(int fd, uint64_t size, uint64_t *ret_offset, uint64_t *ret_si
                 return r;
         unsigned found = 0, partno = 0, a, b;
         uint64_t off = 0, len = 0;
-        int n = blkid_partlist_numof_partitions(pl);
+        int n = sym_blkid_partlist_numof_partitions(pl);
         for (int i = 0; i < n; i++) {
-                blkid_partition bp = blkid_partlist_get_partition(pl, i);
-                if (!bp || !mbr_primary(pl, bp) || blkid_partition_get_type(bp) != 0x83)
+                blkid_partition bp = sym_blkid_partlist_get_partition(pl, i);
+                if (!bp || !mbr_primary(pl, bp) || sym_blkid_partition_get_type(bp) != 0x83)
                         continue;
-                blkid_loff_t start = blkid_partition_get_start(bp), count = blkid_partition_get_size(bp);
+                blkid_loff_t start = sym_blkid_partition_get_start(bp), count = sym_blkid_partition_get_size(bp);
                 if (start <= 0 || count <= 0 || (uint64_t) (start + count) * 512 > size)
                         return -EBADMSG;
                 found++;
-                partno = (unsigned) blkid_partition_get_partno(bp); /* the kernel's number: the slot */
+                partno = (unsigned) sym_blkid_partition_get_partno(bp); /* the kernel's number: the slot */
                 off = (uint64_t) start * 512;
                 len = (uint64_t) count * 512;
         }
@@ -412,14 +485,14 @@ const char *fs_detect(int fd, uint64_t offset, uint64_t size) {
                 names[i] = (char *) types[i].blkid;
         /* A superblock with a bad checksum is named as its magic was: the kernel refuses to mount
          * it, with its own word. */
-        if (blkid_probe_enable_partitions(p.pr, false) < 0 || blkid_probe_enable_superblocks(p.pr, true) < 0 ||
-                blkid_probe_set_superblocks_flags(p.pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_BADCSUM) < 0 ||
-                blkid_probe_filter_superblocks_type(p.pr, BLKID_FLTR_ONLYIN, names) < 0)
+        if (sym_blkid_probe_enable_partitions(p.pr, false) < 0 || sym_blkid_probe_enable_superblocks(p.pr, true) < 0 ||
+                sym_blkid_probe_set_superblocks_flags(p.pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_BADCSUM) < 0 ||
+                sym_blkid_probe_filter_superblocks_type(p.pr, BLKID_FLTR_ONLYIN, names) < 0)
                 return NULL;
         size_t best = ELEMENTSOF(types);
-        while (blkid_do_probe(p.pr) == 0) {
+        while (sym_blkid_do_probe(p.pr) == 0) {
                 const char *type = NULL;
-                if (blkid_probe_lookup_value(p.pr, "TYPE", &type, NULL) < 0 || !type)
+                if (sym_blkid_probe_lookup_value(p.pr, "TYPE", &type, NULL) < 0 || !type)
                         continue;
                 for (size_t i = 0; i < best; i++)
                         if (streq(type, types[i].blkid))
@@ -478,9 +551,14 @@ int image_dissect(int fd, uint64_t size, const uint8_t *root_hash, size_t root_h
 
 int image_dissect_hashes(int fd, uint64_t size, const uint8_t *root_hash, size_t root_hash_size, const uint8_t *usr_hash,
                          size_t usr_hash_size, DissectedImage *ret) {
+        /* First, so that a missing libblkid is said as such whatever the image holds (a header
+         * that fails our own checks, or an image too small for libblkid to be asked). */
+        int r = dlopen_libblkid(NULL);
+        if (r < 0)
+                return r;
         DissectedImage m = {.size = size};
         GptTable t = {};
-        int r = gpt_read(fd, size, &t);
+        r = gpt_read(fd, size, &t);
         if (r == -ENOMSG) {
                 uint64_t off, len;
                 unsigned partno;

@@ -43,6 +43,11 @@ typedef struct GptTable {
         size_t n_partitions;
 } GptTable;
 
+/* Loads libblkid (once; dlopen-util.h), which every function below that reads a partition table
+ * or a superblock needs and loads itself: 0, or -ELIBACC/-ELIBBAD with *ret_detail saying what is
+ * missing; those functions then fail with that error (fs_detect() returns NULL). */
+int dlopen_libblkid(const char **ret_detail);
+
 void gpt_table_done(GptTable *t);
 /* Reads the primary GPT of the image (512 then 4096-byte sectors). -ENOMSG: no GPT header;
  * -EBADMSG: a header or entry array that is malformed, fails its CRC, has entries other than
@@ -61,7 +66,7 @@ bool gpt_table_overlap(const GptTable *t, unsigned *ret_a, unsigned *ret_b);
 int mbr_read_linux(int fd, uint64_t size, uint64_t *ret_offset, uint64_t *ret_size, unsigned *ret_partno);
 
 /* File system by its superblock at offset (ext4 for any ext2/3/4, btrfs, xfs, erofs, squashfs),
- * or NULL. */
+ * or NULL (also when libblkid cannot be loaded: call it after image_dissect(), which says so). */
 const char *fs_detect(int fd, uint64_t offset, uint64_t size);
 
 typedef enum PartitionDesignator {
@@ -106,7 +111,8 @@ int image_dissect_overlap(int fd, uint64_t size, unsigned *ret_a, unsigned *ret_
  * last 128 bits of the hash, as systemd-repart makes them; otherwise the one partition of each
  * type for this architecture (several: -ENOTUNIQ). A GPT without a root or usr partition for
  * this architecture falls back to a single generic Linux partition. -ENXIO: no root found;
- * -ERANGE: two partitions of the table overlap (image_dissect_overlap() names them). */
+ * -ERANGE: two partitions of the table overlap (image_dissect_overlap() names them);
+ * -ELIBACC/-ELIBBAD: libblkid cannot be loaded (dlopen_libblkid() says why), whatever the image. */
 int image_dissect(int fd, uint64_t size, const uint8_t *root_hash, size_t root_hash_size, DissectedImage *ret);
 /* The same with a hash for each: root_hash picks root and root-verity, usr_hash usr and
  * usr-verity (image_dissect gives its one hash to both, as systemd does without a designator).

@@ -543,6 +543,9 @@ static int raw_open(const PrepareOptions *o, const char *path, PreparedRoot *p, 
 
         DissectedImage m;
         r = image_dissect_hashes(fd, size, rt.hash_size ? rt.hash : NULL, rt.hash_size, NULL, 0, &m);
+        const char *detail = NULL;
+        if (dlopen_error_is_library(r) && dlopen_libblkid(&detail) < 0 && detail)
+                return fail(diag, r, "%s (needed to read raw images)", detail);
         if (r == -ENXIO && rt.hash_size)
                 return fail(diag, r, "no root partition whose UUID matches the root hash");
         if (r == -ENXIO)
