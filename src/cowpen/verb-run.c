@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <string.h>
 
+#include "dlopen-util.h"
 #include "fd-util.h"
 #include "image.h"
 #include "spawn.h"
@@ -199,7 +200,11 @@ static int set_boolean(SpawnConfig *c, const char *option, const char *arg, bool
 
 static int parse_capabilities(const char *arg, uint64_t *ret) {
         _cleanup_diag_ Diag bad = DIAG_INIT;
-        if (capability_list_parse(arg, ret, &bad) < 0)
+        int r = capability_list_parse(arg, ret, &bad);
+        const char *detail = NULL;
+        if (dlopen_error_is_library(r) && dlopen_libcap(&detail) < 0 && detail)
+                return log_error_errno(r, "run: %s (needed for capability names)", detail);
+        if (r < 0)
                 return log_usage("run: unknown capability \"%s\"", bad.object ?: arg);
         return 0;
 }

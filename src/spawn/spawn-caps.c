@@ -5,11 +5,32 @@
 #include <strings.h>
 #include <sys/capability.h>
 
+#include "dlopen-util.h"
 #include "spawn.h"
 #include "util.h"
 
 /* Capability names (libcap's) and the bounding sets of a container. Untrusted input: capability
- * lists from settings files (parsed by name only, bounded by the length of the string). */
+ * lists from settings files (parsed by name only, bounded by the length of the string).
+ *
+ * libcap is loaded with dlopen() when a name is first looked up (dlopen-util.h): the sets
+ * themselves are numbers (spawn_default_capabilities(), "all"), so a run that names no
+ * capability never maps it. */
+
+static typeof(cap_free) *sym_cap_free;
+static typeof(cap_from_name) *sym_cap_from_name;
+static typeof(cap_to_name) *sym_cap_to_name;
+
+static const DlopenSymbol libcap_symbols[] = {
+        DLSYM(cap_free),
+        DLSYM(cap_from_name),
+        DLSYM(cap_to_name),
+        {},
+};
+static DlopenLibrary libcap_library = DLOPEN_LIBRARY_INIT(LIBCAP_SONAME, libcap_symbols);
+
+int dlopen_libcap(const char **ret_detail) {
+        return dlopen_library(&libcap_library, ret_detail);
+}
 
 const char *capability_to_name(unsigned cap) {
         /* libcap's name, kept for the program's life (callers hold it like a string constant). */
@@ -17,13 +38,15 @@ const char *capability_to_name(unsigned cap) {
         if (cap >= ELEMENTSOF(names))
                 return NULL;
         if (!names[cap]) {
-                char *n = cap_to_name((cap_value_t) cap);
+                if (dlopen_libcap(NULL) < 0)
+                        return NULL;
+                char *n = sym_cap_to_name((cap_value_t) cap);
                 if (!n)
                         return NULL;
                 /* libcap spells a capability it has no name for as its number. */
                 if (!isdigit((unsigned char) n[0]))
                         names[cap] = strdup(n);
-                cap_free(n);
+                sym_cap_free(n);
         }
         return names[cap];
 }
@@ -56,10 +79,13 @@ static int capability_from_name(const char *s, size_t n) {
         for (size_t i = 0; i < n; i++)
                 if (!isalpha((unsigned char) s[i]) && s[i] != '_')
                         return -EINVAL;
+        int r = dlopen_libcap(NULL);
+        if (r < 0)
+                return r;
         bool prefixed = n >= 4 && strncasecmp(s, "cap_", 4) == 0;
         snprintf(buf, sizeof(buf), "%s%.*s", prefixed ? "" : "cap_", (int) n, s);
         cap_value_t c;
-        if (cap_from_name(buf, &c) < 0 || c < 0 || c >= 64)
+        if (sym_cap_from_name(buf, &c) < 0 || c < 0 || c >= 64)
                 return -EINVAL;
         return (int) c;
 }
@@ -78,6 +104,9 @@ int capability_list_parse(const char *s, uint64_t *ret, Diag *diag) {
                         int c = capability_from_name(p, n);
                         if (c < 0) {
                                 _cleanup_free_ char *bad = strndup(p, MIN(n, (size_t) 256));
+                                const char *detail = NULL;
+                                if (dlopen_error_is_library(c) && dlopen_libcap(&detail) < 0 && detail)
+                                        return diag_fail(diag, c, bad, "%s (needed for capability names)", detail);
                                 return diag_fail(diag, -EINVAL, bad, "unknown capability");
                         }
                         m |= UINT64_C(1) << c;

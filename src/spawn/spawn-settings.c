@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <strings.h>
 
+#include "dlopen-util.h"
 #include "fd-util.h"
 #include "spawn.h"
 #include "string-table.h"
@@ -168,10 +169,15 @@ static int parse_capabilities(const char *value, unsigned line, const char *key,
                         _cleanup_free_ char *name = strndup(q, l);
                         if (!name)
                                 return -ENOMEM;
-                        if (*name && capability_list_parse(name, &one, NULL) < 0 && refuse_unknown)
+                        int k = *name ? capability_list_parse(name, &one, NULL) : 0;
+                        const char *detail = NULL;
+                        /* Not the file's fault, but none of its names can be honoured. */
+                        if (dlopen_error_is_library(k) && dlopen_libcap(&detail) < 0 && detail)
+                                return refuse(diag, line, "%s (needed for the capability names of %s=)", detail, key);
+                        if (*name && k < 0 && refuse_unknown)
                                 return refuse(diag, line, "unknown capability \"%.64s\" in %s=: cannot drop it, refusing the file",
                                               name, key);
-                        if (*name && capability_list_parse(name, &one, NULL) < 0)
+                        if (*name && k < 0)
                                 warn(diag, line, "unknown capability \"%.64s\" in %s=, ignoring", name, key);
                         else if (*name)
                                 m |= one;

@@ -319,9 +319,14 @@ bool spawn_selinux_enabled(void);
 /* Capabilities (spawn-caps.c). */
 #define CAP_MASK_ALL UINT64_MAX
 uint64_t spawn_default_capabilities(bool private_network);
+/* Loads libcap (once; dlopen-util.h), which the two functions below load themselves when they
+ * look a name up: 0, or -ELIBACC/-ELIBBAD with *ret_detail saying what is missing. */
+int dlopen_libcap(const char **ret_detail);
 /* A whitespace- or comma-separated list of names (CAP_SYS_ADMIN, sys_admin, or "all"). -EINVAL
- * with the bad entry (its first 256 bytes) as the diag's object. */
+ * with the bad entry (its first 256 bytes) as the diag's object; -ELIBACC/-ELIBBAD when a name
+ * is to be looked up and libcap cannot be loaded (the diag's cause says so). */
 int capability_list_parse(const char *s, uint64_t *ret, Diag *diag);
+/* libcap's name ("cap_chown"), or NULL (unknown, or libcap cannot be loaded). */
 const char *capability_to_name(unsigned cap);
 /* The bounding set a config yields. */
 uint64_t spawn_config_capabilities(const SpawnConfig *c);
