@@ -4,15 +4,18 @@
 #include <libmount.h>
 #include <limits.h>
 #include <linux/bpf.h>
+#include <linux/magic.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "dlopen-util.h"
 #include "fd-util.h"
 #include "spawn-cgroup.h"
 #include "util.h"
@@ -21,23 +24,54 @@
 
 #define CGROUP2_SUPER_MAGIC_ 0x63677270
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct libmnt_table *, mnt_free_table);
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct libmnt_iter *, mnt_free_iter);
+/* libmount, loaded with dlopen() (dlopen-util.h) only where /sys/fs/cgroup is not the cgroup2
+ * hierarchy and mountinfo must say where it is: the functions this file calls. */
+static typeof(mnt_free_iter) *sym_mnt_free_iter;
+static typeof(mnt_free_table) *sym_mnt_free_table;
+static typeof(mnt_fs_get_fstype) *sym_mnt_fs_get_fstype;
+static typeof(mnt_fs_get_root) *sym_mnt_fs_get_root;
+static typeof(mnt_fs_get_target) *sym_mnt_fs_get_target;
+static typeof(mnt_new_iter) *sym_mnt_new_iter;
+static typeof(mnt_new_table) *sym_mnt_new_table;
+static typeof(mnt_table_next_fs) *sym_mnt_table_next_fs;
+static typeof(mnt_table_parse_file) *sym_mnt_table_parse_file;
 
-/* Where the host's cgroup2 hierarchy is mounted (the unified one of a hybrid host, or
- * /sys/fs/cgroup itself), from /proc/self/mountinfo as libmount reads it; with its root inside
- * the hierarchy. */
-static int find_cgroup2_mount(char **ret_mount, char **ret_root) {
-        _cleanup_(mnt_free_tablep) struct libmnt_table *t = mnt_new_table();
-        _cleanup_(mnt_free_iterp) struct libmnt_iter *it = mnt_new_iter(MNT_ITER_FORWARD);
+static const DlopenSymbol libmount_symbols[] = {
+        DLSYM(mnt_free_iter),
+        DLSYM(mnt_free_table),
+        DLSYM(mnt_fs_get_fstype),
+        DLSYM(mnt_fs_get_root),
+        DLSYM(mnt_fs_get_target),
+        DLSYM(mnt_new_iter),
+        DLSYM(mnt_new_table),
+        DLSYM(mnt_table_next_fs),
+        DLSYM(mnt_table_parse_file),
+        {},
+};
+static DlopenLibrary libmount_library = DLOPEN_LIBRARY_INIT(LIBMOUNT_SONAME, libmount_symbols);
+
+int dlopen_libmount(const char **ret_detail) {
+        return dlopen_library(&libmount_library, ret_detail);
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct libmnt_table *, sym_mnt_free_table);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct libmnt_iter *, sym_mnt_free_iter);
+
+int spawn_cgroup2_mount_from_mountinfo(const char *path, char **ret_mount, char **ret_root) {
+        int r = dlopen_libmount(NULL);
+        if (r < 0)
+                return r;
+        _cleanup_(sym_mnt_free_tablep) struct libmnt_table *t = sym_mnt_new_table();
+        _cleanup_(sym_mnt_free_iterp) struct libmnt_iter *it = sym_mnt_new_iter(MNT_ITER_FORWARD);
         if (!t || !it)
                 return -ENOMEM;
-        int r = mnt_table_parse_file(t, "/proc/self/mountinfo");
+        r = sym_mnt_table_parse_file(t, path);
         if (r < 0)
                 return r;
         struct libmnt_fs *fs;
-        while (mnt_table_next_fs(t, it, &fs) == 0) {
-                const char *type = mnt_fs_get_fstype(fs), *root = mnt_fs_get_root(fs), *mnt = mnt_fs_get_target(fs);
+        while (sym_mnt_table_next_fs(t, it, &fs) == 0) {
+                const char *type = sym_mnt_fs_get_fstype(fs), *root = sym_mnt_fs_get_root(fs),
+                           *mnt = sym_mnt_fs_get_target(fs);
                 if (!type || !streq(type, "cgroup2") || !root || !mnt)
                         continue;
                 /* Names the kernel escapes in mountinfo (space, tab, newline, backslash): not a
@@ -55,6 +89,40 @@ static int find_cgroup2_mount(char **ret_mount, char **ret_root) {
                 return 0;
         }
         return -ENOMEDIUM;
+}
+
+/* Where the host's cgroup2 hierarchy is mounted, with the mount's root inside the hierarchy; own
+ * is our cgroup (cgroup2_path_of()). First where systemd looks (cg_unified_cached()), with
+ * statfs() and without reading mountinfo or loading libmount: /sys/fs/cgroup itself on a unified
+ * host (every modern one), /sys/fs/cgroup/unified when /sys/fs/cgroup is the tmpfs of a hybrid
+ * host. That the mount shows the hierarchy from our cgroup namespace's root (mountinfo's root
+ * "/") is taken as proven when our own cgroup is there; a mount of a subtree (a container
+ * manager's bind mount) or cgroup2 mounted elsewhere is left to mountinfo. */
+static int find_cgroup2_mount(const char *own, char **ret_mount, char **ret_root) {
+        const char *mnt = NULL;
+        struct statfs sfs;
+        if (statfs("/sys/fs/cgroup", &sfs) >= 0) {
+                if (sfs.f_type == CGROUP2_SUPER_MAGIC_)
+                        mnt = "/sys/fs/cgroup";
+                else if (sfs.f_type == TMPFS_MAGIC && statfs("/sys/fs/cgroup/unified", &sfs) >= 0 &&
+                         sfs.f_type == CGROUP2_SUPER_MAGIC_)
+                        mnt = "/sys/fs/cgroup/unified";
+        }
+        _cleanup_free_ char *mine = NULL;
+        if (mnt && asprintf(&mine, "%s%s", mnt, own) < 0)
+                return -ENOMEM;
+        if (mine && statfs(mine, &sfs) >= 0 && sfs.f_type == CGROUP2_SUPER_MAGIC_) {
+                char *m = strdup(mnt), *rt = strdup("/");
+                if (!m || !rt) {
+                        free(m);
+                        free(rt);
+                        return -ENOMEM;
+                }
+                *ret_mount = m;
+                *ret_root = rt;
+                return 0;
+        }
+        return spawn_cgroup2_mount_from_mountinfo("/proc/self/mountinfo", ret_mount, ret_root);
 }
 
 /* The cgroup of process pid (0: ourselves) in the unified hierarchy ("0::/PATH" in
@@ -104,10 +172,10 @@ static void sweep_stale_cgroups(const char *parent) {
 
 static int make_cgroup(SpawnCgroup *b, const char *machine) {
         _cleanup_free_ char *mnt = NULL, *mroot = NULL, *own = NULL, *rnd = NULL;
-        int r = find_cgroup2_mount(&mnt, &mroot);
+        int r = cgroup2_path_of(0, &own);
         if (r < 0)
                 return r;
-        if ((r = cgroup2_path_of(0, &own)) < 0)
+        if ((r = find_cgroup2_mount(own, &mnt, &mroot)) < 0)
                 return r;
         /* Our path relative to what the mount shows. */
         const char *rel = own;
@@ -289,6 +357,11 @@ static int attach_device_policy(SpawnCgroup *cg, const SpawnConfig *c) {
 
 int spawn_cgroup_make(SpawnCgroup *cg, const SpawnConfig *c, const char *machine, Diag *diag) {
         int r = make_cgroup(cg, machine);
+        const char *detail = NULL;
+        if (dlopen_error_is_library(r) && dlopen_libmount(&detail) < 0 && detail)
+                return diag_fail(diag, r, NULL,
+                                 "%s (needed to find the cgroup2 hierarchy in mountinfo: it is not mounted at /sys/fs/cgroup)",
+                                 detail);
         if (r == -ENOMEDIUM)
                 return diag_fail(diag, r, NULL, "a container needs a cgroup2 hierarchy on the host (none is mounted)");
         if (r < 0)

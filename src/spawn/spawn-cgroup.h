@@ -37,6 +37,16 @@ typedef struct SpawnCgroup {
 
 #define SPAWN_CGROUP_NULL { .fd = -EBADF, .owner = (uid_t) -1 }
 
+/* Where the cgroup2 hierarchy is mounted according to the mountinfo file at path, and the mount's
+ * root inside the hierarchy: the first cgroup2 mount whose names need no escaping.
+ * spawn_cgroup_make() asks /proc/self/mountinfo only when /sys/fs/cgroup is not that hierarchy
+ * (and our cgroup in it); tests give it other files of mountinfo's format. Loads libmount:
+ * -ELIBACC/-ELIBBAD when it cannot (dlopen_libmount() says why); -ENOMEDIUM when there is none. */
+int spawn_cgroup2_mount_from_mountinfo(const char *path, char **ret_mount, char **ret_root);
+/* Loads libmount (once; dlopen-util.h): 0, or -ELIBACC/-ELIBBAD with *ret_detail saying what is
+ * missing. */
+int dlopen_libmount(const char **ret_detail);
+
 /* Parent, before clone: makes the cgroup (removing what killed cowpens left) and attaches the
  * device policy. */
 int spawn_cgroup_make(SpawnCgroup *cg, const SpawnConfig *c, const char *machine, Diag *diag);
