@@ -57,6 +57,9 @@ must_fail 2 "$COWPEN" run -D "$T/tree" -M c --network-bridge=br0 --network-zone=
 assert_one_line_error '^cowpen: run: --network-bridge= and --network-zone= may not be combined$'
 must_fail 2 "$COWPEN" run -D "$T/tree" -M c --network-bridge=br0 -p 80 true
 assert_one_line_error '^cowpen: run: --port= needs'
+# -p alone: no settings file gives it a link either (test-network-links: one that does).
+must_fail 2 "$COWPEN" run -D "$T/tree" -M c -p 80 true
+assert_one_line_error '^cowpen: run: --port= needs'
 must_fail 2 "$COWPEN" run -D "$T/tree" -M c --network-address=maybe true
 assert_one_line_error '^cowpen: run: invalid --network-address value "maybe"'
 must_fail 2 "$COWPEN" run -D "$T/tree" -M c --network-interface=way-too-long-a-name true
