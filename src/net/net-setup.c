@@ -701,9 +701,7 @@ static int setup_links(
                         if (r < 0)
                                 return r;
                 }
-                if (asprintf(&s->resolv_conf,
-                            "# cowpen: the dnsmasq on the host side of this container's network\n"
-                            "nameserver %s\n",
+                if (asprintf(&s->resolv_conf, NET_RESOLV_CONF_HEADER "nameserver %s\n",
                             net_addr_to_string(&m->host4, a)) < 0)
                         return -ENOMEM;
                 char rc[160];

@@ -188,8 +188,11 @@ typedef struct NetSetupInfo {
 } NetSetupInfo;
 const NetSetupInfo *net_setup_info(const NetSetup *s);
 
-/* The container's /etc/resolv.conf: "nameserver HOST-SIDE-ADDRESS\n…" when a dnsmasq serves it,
- * NULL otherwise (then the caller copies the host's as usual). */
+/* The container's /etc/resolv.conf: NET_RESOLV_CONF_HEADER "nameserver HOST-SIDE-ADDRESS\n" when a
+ * dnsmasq serves it, NULL otherwise (then the caller does as without networking). The header tells
+ * such a file from the container's own: a copy an earlier run left in a writable root names a
+ * dnsmasq that is gone. */
+#define NET_RESOLV_CONF_HEADER "# cowpen: the dnsmasq on the host side of this container's network\n"
 const char *net_setup_resolv_conf(const NetSetup *s);
 /* The same as a file of the runtime directory (a host path, for a bind mount or a copy into the
  * container), removed with the setup; NULL when there is none. */
