@@ -48,7 +48,8 @@ for ((i = 1; i <= ROUNDS; i++)); do
   for f in $order; do t[$f]+=" $(time_us $f)"; done
 done
 [ -z "$(net_records)" ] || fail "records left behind: $(net_records)"
-! ip -o link show | grep -q 've-bench' || fail "a veth left behind"
+for _ in $(seq 100); do ip -o link show | grep -q ve-bench || break; sleep 0.1; done
+! ip -o link show | grep -q ve-bench || fail "a veth left behind (10 s after the last run)"
 
 # shellcheck disable=SC2086
 cn=$(median ${t[cowpen_n]}) np=$(median ${t[nspawn_n]}) cp=$(median ${t[cowpen_plain]})

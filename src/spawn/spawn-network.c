@@ -356,12 +356,14 @@ int spawn_net_setup(SpawnNet *n, SpawnConfig *c, const char *machine, int netns_
 }
 
 void spawn_net_done(SpawnNet *n, SpawnConfig *c) {
+        /* First: with the container's processes gone, the namespace is destroyed once nobody holds
+         * it, and its veths with it (net_teardown() leaves them to that). */
+        n->netns_fd = safe_close(n->netns_fd);
         if (n->setup) {
                 /* Best effort: what is left is found by the next run's or clean's sweep. */
                 (void) net_teardown(n->setup, NULL);
                 n->setup = NULL;
         }
-        n->netns_fd = safe_close(n->netns_fd);
         free(c->network.resolv_conf);
         c->network.resolv_conf = NULL;
 }

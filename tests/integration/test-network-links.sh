@@ -30,7 +30,7 @@ ip -n lan link set eth1 up
 links_before=$(net_links)
 
 check_clean() {
-  [ "$(net_links)" = "$links_before" ] || fail "$1: links differ afterwards: $(net_links)"
+  net_links_settle "$links_before" || fail "$1: links differ afterwards: $(net_links)"
   [ -z "$(net_records)" ] || fail "$1: records left behind: $(net_records)"
 }
 

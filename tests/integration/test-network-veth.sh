@@ -39,7 +39,7 @@ grep -qx dns-answers <<<"$out" || fail "the host side's dnsmasq does not answer 
 grep -qx hello-from-inet <<<"$out" || fail "the internet namespace is not reachable: $out"
 pass "run -n: address, default route, host side, DNS, the internet (routed, masqueraded)"
 
-[ "$(net_links)" = "$links_before" ] || fail "links left behind: $(net_links)"
+net_links_settle "$links_before" || fail "links left behind: $(net_links)"
 [ -z "$(net_cowpen_table)" ] || fail "cowpen's nft table left behind: $(net_cowpen_table)"
 [ -z "$(net_records)" ] || fail "records left behind: $(net_records)"
 ! pgrep -x dnsmasq >/dev/null || fail "dnsmasq left running"
