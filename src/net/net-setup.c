@@ -635,8 +635,8 @@ static int move_back(NetSetup *s, Diag *diag) {
         return r;
 }
 
-static int setup_links(
-        NetSetup *s, NetState *st, Rtnl *host, Rtnl *cont, const NetOptions *o, bool addresses, Diag *diag) {
+static int setup_links(NetSetup *s, NetState *st, Rtnl *host, Rtnl *cont, const NetOptions *o, bool addresses,
+        NetDnsmasqPending *dnsmasq, Diag *diag) {
         NetMachineState *m = &s->m;
         const char *machine = m->machine;
         int r;
@@ -726,6 +726,20 @@ static int setup_links(
                                 r = forwarding_enable(o, diag);
                         if (r < 0)
                                 return r;
+                        /* The veth's dnsmasq starts now, its addresses being there, and is waited
+                         * for below, after the rest is made meanwhile. */
+                        if (o->dns) {
+                                char id[128];
+                                NetDnsHost h = {.name = machine, .addr4 = m->container4};
+                                memcpy(h.mac, m->mac, 6);
+                                machine_id_str(machine, id);
+                                r = net_dnsmasq_write_hosts(st, id, &h, 1, diag);
+                                if (r >= 0)
+                                        r = net_dnsmasq_spawn(st, id, m->host_ifname, &m->host4, &m->host4,
+                                                o->dnsmasq, dnsmasq, diag);
+                                if (r < 0)
+                                        return r;
+                        }
                 }
                 r = rtnl_addr_add(cont, "host0", &m->container4, diag);
                 if (r >= 0)
@@ -793,14 +807,8 @@ static int setup_links(
                                 return r;
                 } else {
                         char id[128];
-                        NetDnsHost h = {.name = machine, .addr4 = m->container4};
-                        memcpy(h.mac, m->mac, 6);
                         machine_id_str(machine, id);
-                        NetPrefix subnet = m->host4;
-                        r = net_dnsmasq_write_hosts(st, id, &h, 1, diag);
-                        if (r >= 0)
-                                r = net_dnsmasq_start(
-                                        st, id, m->host_ifname, &m->host4, &subnet, o->dnsmasq, &m->dnsmasq, diag);
+                        r = net_dnsmasq_wait(st, id, dnsmasq, &m->dnsmasq, diag);
                         if (r >= 0)
                                 r = net_machine_save(st, m, diag);
                         if (r < 0)
@@ -915,8 +923,12 @@ int net_setup(const char *machine, int netns_fd, const NetOptions *o, NetSetup *
         if (r < 0)
                 goto fail_unlocked;
 
-        r = setup_links(s, &st, host, cont, o, addresses, diag);
+        NetDnsmasqPending dnsmasq = NET_DNSMASQ_PENDING_NULL;
+        r = setup_links(s, &st, host, cont, o, addresses, &dnsmasq, diag);
         if (r < 0) {
+                char id[128];
+                machine_id_str(machine, id);
+                net_dnsmasq_abandon(&st, id, &dnsmasq); /* one not waited for yet */
                 (void) move_back(s, NULL);
                 (void) machine_undo(&st, host, &s->m, false, NULL);
                 (void) net_nft_remove_table_if_unused(NULL);
