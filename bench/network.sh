@@ -25,7 +25,7 @@ cp -a "$ROOTFS_DIR" "$T/tree"
 
 time_us() { # wall-clock microseconds of one run (must succeed)
   local t0=${EPOCHREALTIME/[.,]/} t1
-  "$@" </dev/null >/dev/null 2>&1 || fail "failed: $*"
+  "$@" </dev/null >/dev/null 2>"$T/err" || fail "failed: $* ($(tail -3 "$T/err"))"
   t1=${EPOCHREALTIME/[.,]/}
   echo $((t1 - t0))
 }
@@ -38,7 +38,9 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
 
 cowpen_n() { "$COWPEN" run -D "$T/tree" -M bench -n /bin/true; }
 cowpen_plain() { "$COWPEN" run -D "$T/tree" -M bench /bin/true; }
-nspawn_n() { nspawn -D "$T/tree" -M bench -n /bin/true; }
+# A name of its own: the host side of either tool's veth goes with the namespace, in the background,
+# a moment after the run (cowpen's next run of the same name waits for its own; nspawn fails on one).
+nspawn_n() { nspawn -D "$T/tree" -M bench-nspawn -n /bin/true; }
 
 # One warm-up of each, not counted (the system-call filter is compiled into the cache).
 for f in cowpen_n cowpen_plain nspawn_n; do time_us $f >/dev/null; done

@@ -32,7 +32,6 @@
 #include <json-c/json.h>
 #include <nftables/libnftables.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "dlopen-util.h"
@@ -115,9 +114,11 @@ static int nft_run(const char *cmds, const char *object, Diag *diag) {
  * release of the netlink socket that sent them then waits for the deferred destruction of what was
  * deleted: nft_rcv_nl_event() flushes nf_tables' destroy work, an RCU grace period (8…17 ms
  * measured here, on Linux 6.18, more than all the rest of a teardown). So a helper process sends
- * them: it reports the outcome as soon as the commit is done, then closes its socket; it is a
- * grandchild, reparented away at once, so nobody waits for that (as nobody waits for a network
- * namespace's destruction under systemd-nspawn). Nothing is left to the helper but freeing. */
+ * them: it reports the outcome as soon as the commit is done, then closes its socket and exits;
+ * nobody waits for that (as nobody waits for a network namespace's destruction under
+ * systemd-nspawn). Nothing is left to it but freeing. It is not reaped: a short-lived zombie of
+ * ours until we exit (teardown is the end of a run; a sweep is rare), reaped by init then; a
+ * second fork to have it reparented at once cost 1…5 ms under load. */
 static int nft_run_detached(const char *cmds, const char *object, Diag *diag) {
         const char *detail = NULL;
         int r = dlopen_library(&libnftables_library, &detail);
@@ -135,11 +136,6 @@ static int nft_run_detached(const char *cmds, const char *object, Diag *diag) {
                 return diag_fail(diag, r, object, "fork: %s", strerror(-r));
         }
         if (child == 0) {
-                /* The helper's child does the work (if that fork fails, the helper does, and the
-                 * caller waits the grace period: slower, not wrong). */
-                pid_t g = fork();
-                if (g > 0)
-                        _exit(0);
                 int null = open("/dev/null", O_RDWR | O_CLOEXEC);
                 for (int fd = 0; fd < 3 && null >= 0; fd++)
                         (void) dup3(null, fd, 0); /* not the caller's terminal or pipes */
@@ -167,8 +163,6 @@ static int nft_run_detached(const char *cmds, const char *object, Diag *diag) {
                 _exit(0);
         }
         close(p[1]);
-        while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
-                ;
         char msg[512];
         ssize_t n;
         while ((n = read(p[0], msg, sizeof(msg) - 1)) < 0 && errno == EINTR)
