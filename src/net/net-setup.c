@@ -34,6 +34,7 @@ struct NetSetup {
         char *resolv_conf;
         char *resolv_conf_path;
         char **moved; /* pairs: host name, container name */
+        bool netns_persists;
 };
 
 bool net_options_want_network(const NetOptions *o) {
@@ -879,6 +880,7 @@ int net_setup(const char *machine, int netns_fd, const NetOptions *o, NetSetup *
                 return diag_fail(diag, r, machine, "cannot keep the network namespaces: %s", strerror(-r));
         }
         snprintf(s->m.machine, sizeof(s->m.machine), "%s", machine);
+        s->netns_persists = o->netns_persists;
         r = net_process_starttime(o->owner > 0 ? o->owner : getpid(), &s->m.owner.starttime);
         if (r < 0) {
                 net_setup_free(s);
@@ -984,7 +986,7 @@ int net_teardown(NetSetup *s, Diag *diag) {
                         m.rules = false;
                 /* Our last references to the namespace go first (moved interfaces are out). */
                 s->netns_fd = safe_close(s->netns_fd);
-                k = machine_undo(&st, host, &m, true, diag);
+                k = machine_undo(&st, host, &m, !s->netns_persists, diag);
                 _cleanup_strv_free_ char **l = NULL;
                 if (!last && net_machine_list(&st, &l) >= 0 && !l[0])
                         (void) net_nft_remove_table_if_unused(NULL);

@@ -162,6 +162,8 @@ typedef struct NetOptions {
         const NetPool *pool;     /* NULL: the default pool */
         pid_t owner;             /* the process whose life the setup follows; 0: getpid() */
         const char *dnsmasq;     /* the binary; NULL: "dnsmasq" from $PATH */
+        bool netns_persists;     /* the namespace outlives the container (--network-namespace-path):
+                                  * teardown deletes the veths rather than leave them to its end */
 } NetOptions;
 
 #define NET_OPTIONS_INIT ((NetOptions){.dns = true})
@@ -200,7 +202,11 @@ const char *net_setup_resolv_conf_path(const NetSetup *s);
 
 /* Undoes net_setup(): moves interfaces back out, deletes links, rules, lease and state, stops the
  * veth's dnsmasq, and the zone (bridge, dnsmasq, rules) when this was its last container. Goes on
- * after a failure and returns the first. Frees s. NULL is fine. */
+ * after a failure and returns the first. Frees s. NULL is fine. Call it once the container's
+ * processes are gone: the veths (host sides ve-/vb-, --network-veth-extra's) are not deleted but
+ * go with the container's network namespace, which the kernel destroys in the background once the
+ * caller's own references to it are closed too (unless o->netns_persists); they are recorded, and
+ * the next setup of the same name waits for them to go (deletes them after a few seconds). */
 int net_teardown(NetSetup *s, Diag *diag);
 /* Frees without undoing (for a forked child that must not tear down its parent's network). */
 void net_setup_free(NetSetup *s);

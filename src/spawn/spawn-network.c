@@ -346,6 +346,8 @@ int spawn_net_setup(SpawnNet *n, SpawnConfig *c, const char *machine, int netns_
         /* IPv6 from other hosts and out of the container needs forwarding on; only where a port
          * forward asks for it (it stops the host's own acceptance of router advertisements). */
         o.ipv6_forwarding = sn->n_ports > 0;
+        /* The user's namespace stays: its veths are deleted rather than left to its end. */
+        o.netns_persists = sn->namespace_path != NULL;
         int r = net_setup(machine, netns_fd, &o, &n->setup, diag);
         if (r < 0)
                 return r;
