@@ -25,7 +25,7 @@ cp -a "$ROOTFS_DIR" "$T/tree"
 
 time_us() { # wall-clock microseconds of one run (must succeed)
   local t0=${EPOCHREALTIME/[.,]/} t1
-  "$@" </dev/null >/dev/null 2>&1 || fail "failed: $*"
+  "$@" </dev/null >/dev/null 2>"$T/err" || fail "failed: $* ($(tail -3 "$T/err"))"
   t1=${EPOCHREALTIME/[.,]/}
   echo $((t1 - t0))
 }
@@ -38,7 +38,9 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
 
 cowpen_n() { "$COWPEN" run -D "$T/tree" -M bench -n /bin/true; }
 cowpen_plain() { "$COWPEN" run -D "$T/tree" -M bench /bin/true; }
-nspawn_n() { nspawn -D "$T/tree" -M bench -n /bin/true; }
+# A name of its own: the host side of either tool's veth goes with the namespace, in the background,
+# a moment after the run (cowpen's next run of the same name waits for its own; nspawn fails on one).
+nspawn_n() { nspawn -D "$T/tree" -M bench-nspawn -n /bin/true; }
 
 # One warm-up of each, not counted (the system-call filter is compiled into the cache).
 for f in cowpen_n cowpen_plain nspawn_n; do time_us $f >/dev/null; done
@@ -48,7 +50,8 @@ for ((i = 1; i <= ROUNDS; i++)); do
   for f in $order; do t[$f]+=" $(time_us $f)"; done
 done
 [ -z "$(net_records)" ] || fail "records left behind: $(net_records)"
-! ip -o link show | grep -q 've-bench' || fail "a veth left behind"
+for _ in $(seq 100); do ip -o link show | grep -q ve-bench || break; sleep 0.1; done
+! ip -o link show | grep -q ve-bench || fail "a veth left behind (10 s after the last run)"
 
 # shellcheck disable=SC2086
 cn=$(median ${t[cowpen_n]}) np=$(median ${t[nspawn_n]}) cp=$(median ${t[cowpen_plain]})

@@ -619,7 +619,7 @@ static int check_run_args(const SpawnConfig *c, const RunArgs *a) {
                 return log_usage("run: --ambient-capability= may not be combined with --boot");
         /* The network options that cannot work together. With links on the command line no
          * settings file can add any (the command line's win): -p without them is checked once the
-         * file is merged (spawn_run()), since its VirtualEthernet= or Zone= may give the address. */
+         * file is merged (verb_run()), since its VirtualEthernet= or Zone= may give the address. */
         _cleanup_diag_ Diag bad = DIAG_INIT;
         if ((c->mask & SETTING_NETWORK) && spawn_network_check(c, &bad) < 0)
                 return log_usage("run: %s", diag_message(&bad));
@@ -953,8 +953,19 @@ int verb_run(int argc, char *argv[]) {
         r = open_root(&a, &c, &root);
         if (r < 0)
                 goto finish;
+        /* -p without a link on the command line: checked once the file is merged (its
+         * VirtualEthernet= or Zone= may give the address); what is still missing then is the
+         * command line's misuse, with its one-line message and exit status 2. */
+        bool ports_unchecked = c.network.n_ports > 0 && !(c.mask & SETTING_NETWORK);
         if ((r = read_settings(&a, &c, root)) < 0 || (r = check_run_config(&a, &c, root)) < 0)
                 goto finish;
+        if (ports_unchecked) {
+                _cleanup_diag_ Diag bad = DIAG_INIT;
+                if (spawn_network_check(&c, &bad) < 0) {
+                        r = log_usage("run: %s", diag_message(&bad));
+                        goto finish;
+                }
+        }
 
         for (;;) {
                 _cleanup_diag_ Diag diag = DIAG_INIT;

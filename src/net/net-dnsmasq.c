@@ -82,8 +82,8 @@ static int read_pid_file(NetState *st, const char *id, pid_t *ret) {
         return 0;
 }
 
-int net_dnsmasq_start(NetState *st, const char *id, const char *ifname, const NetPrefix *host4,
-        const NetPrefix *range4, const char *binary, NetProc *ret, Diag *diag) {
+int net_dnsmasq_spawn(NetState *st, const char *id, const char *ifname, const NetPrefix *host4,
+        const NetPrefix *range4, const char *binary, NetDnsmasqPending *ret, Diag *diag) {
         if (!binary)
                 binary = "dnsmasq";
         char a[NET_PREFIX_STRING_MAX], first[NET_PREFIX_STRING_MAX], mask[INET_ADDRSTRLEN];
@@ -153,24 +153,44 @@ int net_dnsmasq_start(NetState *st, const char *id, const char *ifname, const Ne
                 _exit(127);
         }
         close(errpipe[1]);
+        *ret = (NetDnsmasqPending){.child = child, .errfd = errpipe[0]};
+        snprintf(ret->ifname, sizeof(ret->ifname), "%s", ifname);
+        return 0;
+}
+
+void net_dnsmasq_abandon(NetState *st, const char *id, NetDnsmasqPending *p) {
+        NetProc d;
+        if (p->child > 0 && net_dnsmasq_wait(st, id, p, &d, NULL) >= 0)
+                (void) net_dnsmasq_stop(st, id, &d);
+        p->errfd = safe_close(p->errfd);
+        p->child = 0;
+}
+
+int net_dnsmasq_wait(NetState *st, const char *id, NetDnsmasqPending *p, NetProc *ret, Diag *diag) {
+        if (p->child <= 0)
+                return -ESRCH;
+        const char *ifname = p->ifname;
+        pid_t child = p->child;
+        int errfd = TAKE_FD(p->errfd);
+        p->child = 0;
         /* dnsmasq forks its daemon and exits once that is up, or with 1…5 and a message when it
          * cannot start (address in use, bad option, …). */
         int status;
         while (waitpid(child, &status, 0) < 0)
                 if (errno != EINTR) {
-                        close(errpipe[0]);
+                        close(errfd);
                         return -errno;
                 }
         char msg[512] = "";
         size_t got = 0;
-        (void) fcntl(errpipe[0], F_SETFL, O_NONBLOCK);
+        (void) fcntl(errfd, F_SETFL, O_NONBLOCK);
         for (;;) {
-                ssize_t n = read(errpipe[0], msg + got, sizeof(msg) - 1 - got);
+                ssize_t n = read(errfd, msg + got, sizeof(msg) - 1 - got);
                 if (n <= 0 || (got += (size_t) n) >= sizeof(msg) - 1)
                         break;
         }
         msg[got] = 0;
-        close(errpipe[0]);
+        close(errfd);
         msg[strcspn(msg, "\n")] = 0;
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
                 if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
@@ -188,6 +208,13 @@ int net_dnsmasq_start(NetState *st, const char *id, const char *ifname, const Ne
                 return diag_fail(diag, r, ifname, "dnsmasq started but is gone");
         *ret = (NetProc){.pid = daemon_pid, .starttime = t};
         return 0;
+}
+
+int net_dnsmasq_start(NetState *st, const char *id, const char *ifname, const NetPrefix *host4,
+        const NetPrefix *range4, const char *binary, NetProc *ret, Diag *diag) {
+        NetDnsmasqPending p = NET_DNSMASQ_PENDING_NULL;
+        int r = net_dnsmasq_spawn(st, id, ifname, host4, range4, binary, &p, diag);
+        return r < 0 ? r : net_dnsmasq_wait(st, id, &p, ret, diag);
 }
 
 int net_dnsmasq_reload(const NetProc *p) {

@@ -25,6 +25,20 @@ int net_dnsmasq_write_hosts(NetState *st, const char *id, const NetDnsHost *host
  * serves (or failed: its own message is the cause). */
 int net_dnsmasq_start(NetState *st, const char *id, const char *ifname, const NetPrefix *host4,
         const NetPrefix *range4, const char *binary, NetProc *ret, Diag *diag);
+/* The same in two steps, so that the caller goes on while dnsmasq starts (it takes 10…15 ms, most
+ * of it exec and dynamic linking): net_dnsmasq_spawn() forks it, net_dnsmasq_wait() waits until it
+ * serves (its first process exits once the daemon has bound its sockets). A pending start that is
+ * not waited for is ended with net_dnsmasq_abandon(). */
+typedef struct NetDnsmasqPending {
+        pid_t child; /* 0: none */
+        int errfd;
+        char ifname[NET_IFNAME_MAX + 1];
+} NetDnsmasqPending;
+#define NET_DNSMASQ_PENDING_NULL ((NetDnsmasqPending){.errfd = -EBADF})
+int net_dnsmasq_spawn(NetState *st, const char *id, const char *ifname, const NetPrefix *host4,
+        const NetPrefix *range4, const char *binary, NetDnsmasqPending *ret, Diag *diag);
+int net_dnsmasq_wait(NetState *st, const char *id, NetDnsmasqPending *p, NetProc *ret, Diag *diag);
+void net_dnsmasq_abandon(NetState *st, const char *id, NetDnsmasqPending *p);
 /* SIGHUP: re-read the hosts files. */
 int net_dnsmasq_reload(const NetProc *p);
 /* Stops it and removes its files. */

@@ -8,11 +8,15 @@
  * before each thing it names is made, so that whatever a SIGKILL interrupts is found by the next
  * sweep: a record lists at most more than exists, never less. */
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <sched.h>
 #include <string.h>
+#include <time.h>
 
 #include "atomic-file.h"
+#include "fd-util.h"
 #include "net-dnsmasq.h"
 #include "net-forward.h"
 #include "net-internal.h"
@@ -30,6 +34,7 @@ struct NetSetup {
         char *resolv_conf;
         char *resolv_conf_path;
         char **moved; /* pairs: host name, container name */
+        bool netns_persists;
 };
 
 bool net_options_want_network(const NetOptions *o) {
@@ -91,6 +96,95 @@ static void machine_id_str(const char *machine, char buf[static 128]) {
 
 static void zone_id_str(const char *zone, char buf[static 128]) {
         snprintf(buf, 128, "zone-%s", zone);
+}
+
+/* ---- host sides left to the kernel ----
+ *
+ * The host side of a veth (ve-/vb-MACHINE, --network-veth-extra's) is not deleted at teardown:
+ * deleting a link waits for RCU grace periods (10…15 ms here), and the kernel removes the pair
+ * anyway, in the background, when the container's network namespace is destroyed after its last
+ * process and our last reference to it are gone (as under systemd-nspawn). Until then the name is
+ * taken: released/IFNAME records its ifindex, so that the next run wanting the name knows the link
+ * as ours (not someone else's of that name), waits for it to go, and deletes it itself when it
+ * does not (something else holds the namespace). Records of links that are gone are removed by
+ * every setup and sweep (cheaply: if_nametoindex(), no rtnetlink). */
+
+#define RELEASED_WAIT_MS 3000U /* the kernel's cleanup_net usually takes a few ms */
+
+static void released_path(const char *ifname, char buf[static 64]) {
+        snprintf(buf, 64, "released/%s", ifname);
+}
+
+static void released_add(NetState *st, const char *ifname) {
+        unsigned idx = if_nametoindex(ifname);
+        char p[64], text[32];
+        if (idx == 0 || !net_ifname_is_valid(ifname))
+                return;
+        released_path(ifname, p);
+        int n = snprintf(text, sizeof(text), "%u\n", idx);
+        _cleanup_close_ int dfd = openat(st->dir_fd, "released", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dfd >= 0)
+                (void) write_file_atomic_at(dfd, ifname, text, (size_t) n, 0644, 0);
+}
+
+/* The recorded ifindex, 0 when there is no (readable) record. */
+static unsigned released_index(NetState *st, const char *ifname) {
+        char p[64];
+        released_path(ifname, p);
+        _cleanup_free_ char *text = NULL;
+        size_t n;
+        unsigned idx;
+        if (read_file_at(st->dir_fd, p, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, 32, &text, &n) < 0 ||
+            sscanf(text, "%u", &idx) != 1)
+                return 0;
+        return idx;
+}
+
+static void released_remove(NetState *st, const char *ifname) {
+        char p[64];
+        released_path(ifname, p);
+        (void) unlinkat(st->dir_fd, p, 0);
+}
+
+/* Before a run makes ifname: a link of that name an earlier run released is waited for, and deleted
+ * when it outlives RELEASED_WAIT_MS; its record goes. One that is not ours is left (the add fails). */
+static void released_reclaim(NetState *st, Rtnl *host, const char *ifname) {
+        unsigned idx = released_index(st, ifname);
+        if (idx == 0) {
+                released_remove(st, ifname);
+                return;
+        }
+        for (unsigned ms = 0; if_nametoindex(ifname) == idx; ms += 2) {
+                if (ms >= RELEASED_WAIT_MS) {
+                        (void) rtnl_link_delete(host, ifname, NULL);
+                        break;
+                }
+                nanosleep(&(struct timespec){.tv_nsec = 2 * 1000 * 1000}, NULL);
+        }
+        released_remove(st, ifname);
+}
+
+/* Records of links that are gone are removed; with host (a full sweep), links still there too. */
+static void released_tidy(NetState *st, Rtnl *host) {
+        _cleanup_close_ int dfd = openat(st->dir_fd, "released", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+        if (!d)
+                return;
+        dfd = -EBADF; /* the DIR's now */
+        _cleanup_strv_free_ char **names = NULL;
+        for (struct dirent *e; (e = readdir(d));)
+                if (e->d_name[0] != '.' && net_ifname_is_valid(e->d_name))
+                        (void) strv_extend(&names, e->d_name);
+        closedir(d);
+        for (char **i = names; i && *i; i++) {
+                unsigned idx = released_index(st, *i);
+                if (idx != 0 && if_nametoindex(*i) == idx) {
+                        if (!host)
+                                continue; /* the kernel is still at it */
+                        (void) rtnl_link_delete(host, *i, NULL);
+                }
+                released_remove(st, *i);
+        }
 }
 
 /* ---- zones ---- */
@@ -258,8 +352,10 @@ fail:
 
 /* ---- machines ---- */
 
-/* Removes everything the record names (what is gone already is fine), and the record. */
-static int machine_undo(NetState *st, Rtnl *host, const NetMachineState *m, Diag *diag) {
+/* Removes everything the record names (what is gone already is fine), and the record. release: the
+ * container's network namespace is about to be destroyed (its processes are gone, and so are our
+ * references to it when we return): its veths go with it, and are only recorded as released. */
+static int machine_undo(NetState *st, Rtnl *host, const NetMachineState *m, bool release, Diag *diag) {
         int r = 0, k;
         char id[128];
         machine_id_str(m->machine, id);
@@ -273,11 +369,17 @@ static int machine_undo(NetState *st, Rtnl *host, const NetMachineState *m, Diag
                         r = k;
         }
         for (size_t i = 0; i < m->n_extra; i++) {
+                if (release) {
+                        released_add(st, m->extra_host[i]);
+                        continue;
+                }
                 k = rtnl_link_delete(host, m->extra_host[i], diag);
                 if (k < 0 && r == 0)
                         r = k;
         }
-        if (m->host_ifname[0]) {
+        if (m->host_ifname[0] && release)
+                released_add(st, m->host_ifname);
+        else if (m->host_ifname[0]) {
                 k = rtnl_link_delete(host, m->host_ifname, diag);
                 if (k < 0 && r == 0)
                         r = k;
@@ -296,6 +398,7 @@ static int sweep_locked(NetState *st, Rtnl *host, Diag *diag) {
         _cleanup_strv_free_ char **machines = NULL, **zones = NULL, **owners = NULL, **zones_before = NULL;
         int n = 0, r;
 
+        released_tidy(st, host);
         /* Zones go with their last member's undo: counted by the records that disappear. */
         if (net_zone_list(st, &zones_before) < 0)
                 zones_before = NULL;
@@ -313,7 +416,7 @@ static int sweep_locked(NetState *st, Rtnl *host, Diag *diag) {
                 }
                 if (net_machine_is_live(&m))
                         continue;
-                (void) machine_undo(st, host, &m, NULL);
+                (void) machine_undo(st, host, &m, false, NULL);
                 n++;
         }
 
@@ -393,6 +496,7 @@ int net_sweep_if_stale(const char *runtime_dir, Diag *diag) {
         int r = net_state_open(dir, &st, diag);
         if (r < 0)
                 return r;
+        released_tidy(&st, NULL);
         if (!state_has_stale(&st)) {
                 net_state_close(&st);
                 return 0;
@@ -532,8 +636,8 @@ static int move_back(NetSetup *s, Diag *diag) {
         return r;
 }
 
-static int setup_links(
-        NetSetup *s, NetState *st, Rtnl *host, Rtnl *cont, const NetOptions *o, bool addresses, Diag *diag) {
+static int setup_links(NetSetup *s, NetState *st, Rtnl *host, Rtnl *cont, const NetOptions *o, bool addresses,
+        NetDnsmasqPending *dnsmasq, Diag *diag) {
         NetMachineState *m = &s->m;
         const char *machine = m->machine;
         int r;
@@ -567,6 +671,7 @@ static int setup_links(
                         if (r < 0)
                                 return r;
                 }
+                released_reclaim(st, host, name);
                 r = rtnl_veth_add(host, name, mac_host, "host0", m->mac, s->netns_fd, diag);
                 if (r < 0) {
                         m->host_ifname[0] = 0; /* not ours: someone else's of that name */
@@ -622,6 +727,20 @@ static int setup_links(
                                 r = forwarding_enable(o, diag);
                         if (r < 0)
                                 return r;
+                        /* The veth's dnsmasq starts now, its addresses being there, and is waited
+                         * for below, after the rest is made meanwhile. */
+                        if (o->dns) {
+                                char id[128];
+                                NetDnsHost h = {.name = machine, .addr4 = m->container4};
+                                memcpy(h.mac, m->mac, 6);
+                                machine_id_str(machine, id);
+                                r = net_dnsmasq_write_hosts(st, id, &h, 1, diag);
+                                if (r >= 0)
+                                        r = net_dnsmasq_spawn(st, id, m->host_ifname, &m->host4, &m->host4,
+                                                o->dnsmasq, dnsmasq, diag);
+                                if (r < 0)
+                                        return r;
+                        }
                 }
                 r = rtnl_addr_add(cont, "host0", &m->container4, diag);
                 if (r >= 0)
@@ -645,6 +764,7 @@ static int setup_links(
                 r = net_machine_save(st, m, diag);
                 if (r < 0)
                         return r;
+                released_reclaim(st, host, p[0]);
                 r = rtnl_veth_add(host, p[0], NULL, p[1], NULL, s->netns_fd, diag);
                 if (r < 0) {
                         m->n_extra--;
@@ -688,22 +808,14 @@ static int setup_links(
                                 return r;
                 } else {
                         char id[128];
-                        NetDnsHost h = {.name = machine, .addr4 = m->container4};
-                        memcpy(h.mac, m->mac, 6);
                         machine_id_str(machine, id);
-                        NetPrefix subnet = m->host4;
-                        r = net_dnsmasq_write_hosts(st, id, &h, 1, diag);
-                        if (r >= 0)
-                                r = net_dnsmasq_start(
-                                        st, id, m->host_ifname, &m->host4, &subnet, o->dnsmasq, &m->dnsmasq, diag);
+                        r = net_dnsmasq_wait(st, id, dnsmasq, &m->dnsmasq, diag);
                         if (r >= 0)
                                 r = net_machine_save(st, m, diag);
                         if (r < 0)
                                 return r;
                 }
-                if (asprintf(&s->resolv_conf,
-                            "# cowpen: the dnsmasq on the host side of this container's network\n"
-                            "nameserver %s\n",
+                if (asprintf(&s->resolv_conf, NET_RESOLV_CONF_HEADER "nameserver %s\n",
                             net_addr_to_string(&m->host4, a)) < 0)
                         return -ENOMEM;
                 char rc[160];
@@ -768,6 +880,7 @@ int net_setup(const char *machine, int netns_fd, const NetOptions *o, NetSetup *
                 return diag_fail(diag, r, machine, "cannot keep the network namespaces: %s", strerror(-r));
         }
         snprintf(s->m.machine, sizeof(s->m.machine), "%s", machine);
+        s->netns_persists = o->netns_persists;
         r = net_process_starttime(o->owner > 0 ? o->owner : getpid(), &s->m.owner.starttime);
         if (r < 0) {
                 net_setup_free(s);
@@ -796,6 +909,8 @@ int net_setup(const char *machine, int netns_fd, const NetOptions *o, NetSetup *
          * for rules without records, is clean's and net_sweep()'s). */
         if (state_has_stale(&st))
                 (void) sweep_locked(&st, host, NULL);
+        else
+                released_tidy(&st, NULL);
 
         NetMachineState old;
         if (net_machine_load(&st, machine, &old) >= 0 && net_machine_is_live(&old)) {
@@ -810,10 +925,14 @@ int net_setup(const char *machine, int netns_fd, const NetOptions *o, NetSetup *
         if (r < 0)
                 goto fail_unlocked;
 
-        r = setup_links(s, &st, host, cont, o, addresses, diag);
+        NetDnsmasqPending dnsmasq = NET_DNSMASQ_PENDING_NULL;
+        r = setup_links(s, &st, host, cont, o, addresses, &dnsmasq, diag);
         if (r < 0) {
+                char id[128];
+                machine_id_str(machine, id);
+                net_dnsmasq_abandon(&st, id, &dnsmasq); /* one not waited for yet */
                 (void) move_back(s, NULL);
-                (void) machine_undo(&st, host, &s->m, NULL);
+                (void) machine_undo(&st, host, &s->m, false, NULL);
                 (void) net_nft_remove_table_if_unused(NULL);
                 goto fail_unlocked;
         }
@@ -865,7 +984,9 @@ int net_teardown(NetSetup *s, Diag *diag) {
                             (strv_length(zl) == 0 || (strv_length(zl) == 1 && streq(zl[0], m.zone)));
                 if (last && m.rules && net_nft_delete_table(diag) >= 0)
                         m.rules = false;
-                k = machine_undo(&st, host, &m, diag);
+                /* Our last references to the namespace go first (moved interfaces are out). */
+                s->netns_fd = safe_close(s->netns_fd);
+                k = machine_undo(&st, host, &m, !s->netns_persists, diag);
                 _cleanup_strv_free_ char **l = NULL;
                 if (!last && net_machine_list(&st, &l) >= 0 && !l[0])
                         (void) net_nft_remove_table_if_unused(NULL);

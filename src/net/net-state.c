@@ -149,7 +149,7 @@ int net_state_open(const char *dir, NetState *ret, Diag *diag) {
                 r = negative_errno();
                 return diag_fail(diag, r, dir, "cannot open the runtime directory: %s", strerror(-r));
         }
-        static const char *const subdirs[] = {"machines", "zones", "dnsmasq"};
+        static const char *const subdirs[] = {"machines", "zones", "dnsmasq", "released"};
         for (size_t i = 0; i < ELEMENTSOF(subdirs); i++)
                 if (mkdirat(dfd, subdirs[i], 0755) >= 0) {
                         /* Whatever the umask: dnsmasq reads dnsmasq/ as nobody. */

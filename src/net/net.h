@@ -162,6 +162,8 @@ typedef struct NetOptions {
         const NetPool *pool;     /* NULL: the default pool */
         pid_t owner;             /* the process whose life the setup follows; 0: getpid() */
         const char *dnsmasq;     /* the binary; NULL: "dnsmasq" from $PATH */
+        bool netns_persists;     /* the namespace outlives the container (--network-namespace-path):
+                                  * teardown deletes the veths rather than leave them to its end */
 } NetOptions;
 
 #define NET_OPTIONS_INIT ((NetOptions){.dns = true})
@@ -188,8 +190,11 @@ typedef struct NetSetupInfo {
 } NetSetupInfo;
 const NetSetupInfo *net_setup_info(const NetSetup *s);
 
-/* The container's /etc/resolv.conf: "nameserver HOST-SIDE-ADDRESS\n…" when a dnsmasq serves it,
- * NULL otherwise (then the caller copies the host's as usual). */
+/* The container's /etc/resolv.conf: NET_RESOLV_CONF_HEADER "nameserver HOST-SIDE-ADDRESS\n" when a
+ * dnsmasq serves it, NULL otherwise (then the caller does as without networking). The header tells
+ * such a file from the container's own: a copy an earlier run left in a writable root names a
+ * dnsmasq that is gone. */
+#define NET_RESOLV_CONF_HEADER "# cowpen: the dnsmasq on the host side of this container's network\n"
 const char *net_setup_resolv_conf(const NetSetup *s);
 /* The same as a file of the runtime directory (a host path, for a bind mount or a copy into the
  * container), removed with the setup; NULL when there is none. */
@@ -197,7 +202,11 @@ const char *net_setup_resolv_conf_path(const NetSetup *s);
 
 /* Undoes net_setup(): moves interfaces back out, deletes links, rules, lease and state, stops the
  * veth's dnsmasq, and the zone (bridge, dnsmasq, rules) when this was its last container. Goes on
- * after a failure and returns the first. Frees s. NULL is fine. */
+ * after a failure and returns the first. Frees s. NULL is fine. Call it once the container's
+ * processes are gone: the veths (host sides ve-/vb-, --network-veth-extra's) are not deleted but
+ * go with the container's network namespace, which the kernel destroys in the background once the
+ * caller's own references to it are closed too (unless o->netns_persists); they are recorded, and
+ * the next setup of the same name waits for them to go (deletes them after a few seconds). */
 int net_teardown(NetSetup *s, Diag *diag);
 /* Frees without undoing (for a forked child that must not tear down its parent's network). */
 void net_setup_free(NetSetup *s);

@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -154,6 +155,23 @@ static int cgroup2_path_of(pid_t pid, char **ret) {
 
 static int remove_cgroup_tree(int dir_fd, const char *name, unsigned depth);
 
+/* Whether a cgroup that looks stale by its name is one: its owner holds a lock on it while it runs
+ * (make_cgroup()). The PID in the name says nothing across PID namespaces: a cowpen in another
+ * one (the network tests run in their own) sees no process of that PID, while the cgroup is still
+ * empty because its owner sets the network up before the container's first process enters it.
+ * The age closes the moment between mkdir() and flock(). */
+#define CGROUP_SWEEP_MIN_AGE_SEC 10
+static bool cgroup_is_abandoned(int dir_fd, const char *name) {
+        _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) < 0)
+                return false;
+        struct timespec now;
+        if (clock_gettime(CLOCK_REALTIME, &now) < 0 || now.tv_sec - st.st_ctim.tv_sec < CGROUP_SWEEP_MIN_AGE_SEC)
+                return false;
+        return flock(fd, LOCK_EX | LOCK_NB) >= 0; /* released with fd: rmdir needs no lock */
+}
+
 /* What a cowpen killed with SIGKILL left: its (empty) cgroups. rmdir fails on a populated one. */
 static void sweep_stale_cgroups(const char *parent) {
         _cleanup_close_ int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -165,7 +183,8 @@ static void sweep_stale_cgroups(const char *parent) {
         TAKE_FD(fd);
         struct dirent *de;
         while ((de = readdir(d)))
-                if (de->d_type == DT_DIR && name_owner_is_gone(de->d_name, "cowpen-"))
+                if (de->d_type == DT_DIR && name_owner_is_gone(de->d_name, "cowpen-") &&
+                    cgroup_is_abandoned(dirfd(d), de->d_name))
                         (void) remove_cgroup_tree(dirfd(d), de->d_name, 0);
         closedir(d);
 }
@@ -204,6 +223,9 @@ static int make_cgroup(SpawnCgroup *b, const char *machine) {
         b->path = path;
         b->fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (b->fd < 0)
+                return negative_errno();
+        /* Ours while the run lasts (sweep_stale_cgroups() of other cowpens leaves it alone). */
+        if (flock(b->fd, LOCK_SH) < 0)
                 return negative_errno();
         if (fd_is_fs_type(b->fd, CGROUP2_SUPER_MAGIC_) <= 0)
                 return -ENOMEDIUM;

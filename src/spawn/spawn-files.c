@@ -10,6 +10,7 @@
 #include "atomic-file.h"
 #include "fd-util.h"
 #include "mount-util.h"
+#include "net.h"
 #include "spawn-files.h"
 #include "util.h"
 #include "uuid-util.h"
@@ -121,6 +122,23 @@ static int unlink_etc(int root_fd, const char *name) {
         return 0;
 }
 
+/* A resolv.conf that an earlier run copied from the dnsmasq of its own network (the header says so)
+ * names a resolver that is gone with that network: a run without one removes it rather than leave
+ * the container a dead nameserver (the container's own file, whatever it says, is left alone). */
+static int remove_stale_cowpen_resolv_conf(int root_fd) {
+        _cleanup_close_ int etc = openat2_resolve(root_fd, "etc", O_RDONLY | O_DIRECTORY, 0, RESOLVE_ROOT);
+        if (etc < 0)
+                return etc == -ENOENT ? 0 : etc;
+        _cleanup_free_ char *text = NULL;
+        size_t size = 0;
+        struct stat st;
+        if (fstatat(etc, "resolv.conf", &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+            read_file_at(etc, "resolv.conf", RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, ETC_FILE_SIZE_MAX, &text, &size) < 0 ||
+            size < STRLEN(NET_RESOLV_CONF_HEADER) || memcmp(text, NET_RESOLV_CONF_HEADER, STRLEN(NET_RESOLV_CONF_HEADER)) != 0)
+                return 0;
+        return unlinkat(etc, "resolv.conf", 0) < 0 && errno != ENOENT ? negative_errno() : 1;
+}
+
 static bool root_writable(const SpawnConfig *c) {
         return !c->read_only && c->volatile_mode != VOLATILE_STATE && c->volatile_mode != VOLATILE_YES;
 }
@@ -139,6 +157,8 @@ int setup_resolv_conf(int root_fd, const SpawnConfig *c, Diag *diag) {
                     : root_writable(c)                            ? RESOLV_CONF_COPY_HOST
                                                                   : RESOLV_CONF_BIND_HOST;
         int r = 0;
+        if (automatic && m == RESOLV_CONF_OFF && root_writable(c))
+                (void) remove_stale_cowpen_resolv_conf(root_fd);
         switch (m) {
         case RESOLV_CONF_OFF:
         case RESOLV_CONF_AUTO:

@@ -346,6 +346,8 @@ int spawn_net_setup(SpawnNet *n, SpawnConfig *c, const char *machine, int netns_
         /* IPv6 from other hosts and out of the container needs forwarding on; only where a port
          * forward asks for it (it stops the host's own acceptance of router advertisements). */
         o.ipv6_forwarding = sn->n_ports > 0;
+        /* The user's namespace stays: its veths are deleted rather than left to its end. */
+        o.netns_persists = sn->namespace_path != NULL;
         int r = net_setup(machine, netns_fd, &o, &n->setup, diag);
         if (r < 0)
                 return r;
@@ -356,12 +358,14 @@ int spawn_net_setup(SpawnNet *n, SpawnConfig *c, const char *machine, int netns_
 }
 
 void spawn_net_done(SpawnNet *n, SpawnConfig *c) {
+        /* First: with the container's processes gone, the namespace is destroyed once nobody holds
+         * it, and its veths with it (net_teardown() leaves them to that). */
+        n->netns_fd = safe_close(n->netns_fd);
         if (n->setup) {
                 /* Best effort: what is left is found by the next run's or clean's sweep. */
                 (void) net_teardown(n->setup, NULL);
                 n->setup = NULL;
         }
-        n->netns_fd = safe_close(n->netns_fd);
         free(c->network.resolv_conf);
         c->network.resolv_conf = NULL;
 }

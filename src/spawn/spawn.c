@@ -357,8 +357,6 @@ static int run_prepare(Run *run, Diag *diag) {
                 return diag_fail(diag, r, NULL, "hand the throw-away overlay layer to the container's root");
         if (c->boot && c->private_users)
                 run->cgroup.owner = c->uid_shift;
-        if ((r = spawn_cgroup_make(&run->cgroup, c, run->root->machine, diag)) < 0)
-                return r;
         if ((r = spawn_net_prepare(&run->net, c, c->private_users != PRIVATE_USERS_NO, diag)) < 0)
                 return r;
         if (c->boot) {
@@ -401,6 +399,15 @@ static int child_main(void *userdata) {
 
 static int init_main(void *userdata) {
         spawn_init(userdata);
+}
+
+/* The container's cgroup, as late as can be: just before its first process (init of a user
+ * namespace, else the setup process) is made in it. An empty cgroup named after a PID that a
+ * cowpen in another PID namespace does not see is one it takes for stale (older cowpens sweep it
+ * without looking at the lock spawn-cgroup.c now takes), so the time it spends empty is kept
+ * short: the network is set up before it exists. */
+static int run_cgroup(Run *run, Diag *diag) {
+        return spawn_cgroup_make(&run->cgroup, run->config, run->root->machine, diag);
 }
 
 /* --private-users: init is made with the namespaces (a copy of our memory as it is now: config
@@ -627,7 +634,9 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, Diag *diag) {
                 r = 128 + interrupted_signal();
         else if ((r = run_open_channels(&run, diag)) >= 0 && (r = run_prepare(&run, diag)) >= 0) {
                 run_child_args(&run);
-                if ((r = run_make_init(&run, diag)) >= 0 && (r = run_network(&run, diag)) >= 0 &&
+                bool userns = c->private_users != PRIVATE_USERS_NO;
+                if ((!userns || (r = run_cgroup(&run, diag)) >= 0) && (r = run_make_init(&run, diag)) >= 0 &&
+                    (r = run_network(&run, diag)) >= 0 && (userns || (r = run_cgroup(&run, diag)) >= 0) &&
                     (r = run_clone(&run, diag)) >= 0 &&
                     (r = run_wait_setup(&run, diag)) >= 0)
                         r = run_forward(&run, diag);

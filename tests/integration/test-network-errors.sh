@@ -14,7 +14,7 @@ ip link add notabridge type veth peer name notabridge-p
 links_before=$(net_links)
 
 nothing_left() {
-  [ "$(net_links)" = "$links_before" ] || fail "$1: links left behind: $(net_links)"
+  net_links_settle "$links_before" || fail "$1: links left behind: $(net_links)"
   [ -z "$(net_cowpen_table)" ] || fail "$1: rules left behind: $(net_cowpen_table)"
   [ -z "$(net_records)" ] || fail "$1: records (leases) left behind: $(net_records)"
   ! pgrep -x dnsmasq >/dev/null || fail "$1: dnsmasq left running"
@@ -57,6 +57,9 @@ must_fail 2 "$COWPEN" run -D "$T/tree" -M c --network-bridge=br0 --network-zone=
 assert_one_line_error '^cowpen: run: --network-bridge= and --network-zone= may not be combined$'
 must_fail 2 "$COWPEN" run -D "$T/tree" -M c --network-bridge=br0 -p 80 true
 assert_one_line_error '^cowpen: run: --port= needs'
+# -p alone: no settings file gives it a link either (test-network-links: one that does).
+must_fail 2 "$COWPEN" run -D "$T/tree" -M c -p 80 true
+assert_one_line_error '^cowpen: run: --port= needs'
 must_fail 2 "$COWPEN" run -D "$T/tree" -M c --network-address=maybe true
 assert_one_line_error '^cowpen: run: invalid --network-address value "maybe"'
 must_fail 2 "$COWPEN" run -D "$T/tree" -M c --network-interface=way-too-long-a-name true
@@ -79,7 +82,7 @@ links_during=$(net_links)
 table_during=$(net_cowpen_table)
 must_fail 1 "$COWPEN" run -D "$T/tree" -M c -n true
 assert_one_line_error '^cowpen: run c: .*address pool exhausted'
-[ "$(net_links)" = "$links_during" ] || fail "the exhausted pool left links: $(net_links)"
+net_links_settle "$links_during" || fail "the exhausted pool left links: $(net_links)"
 [ "$(net_cowpen_table)" = "$table_during" ] || fail "the exhausted pool left rules"
 [ ! -e /run/cowpen/network/machines/c ] || fail "the exhausted pool left a lease"
 kill "$pid"

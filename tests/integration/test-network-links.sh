@@ -30,7 +30,7 @@ ip -n lan link set eth1 up
 links_before=$(net_links)
 
 check_clean() {
-  [ "$(net_links)" = "$links_before" ] || fail "$1: links differ afterwards: $(net_links)"
+  net_links_settle "$links_before" || fail "$1: links differ afterwards: $(net_links)"
   [ -z "$(net_records)" ] || fail "$1: records left behind: $(net_records)"
 }
 
@@ -112,6 +112,11 @@ out=$(nspawn_run NetworkNamespacePath=/run/netns/lan -- 'ip -o addr show dev eth
 grep -q '203\.0\.113\.2/24' <<<"$out" || fail "NetworkNamespacePath=: $out"
 out=$(nspawn_run VirtualEthernet=yes Port=8081:80 -- 'ip -4 -o addr show dev host0 | grep -q inet && echo ok; nft list table inet cowpen 2>/dev/null; true') || fail "VirtualEthernet=: $out"
 grep -qx ok <<<"$out" || fail "VirtualEthernet=yes: no address: $out"
+# -p on the command line, the veth from the file: not a usage error (checked after the merge).
+printf '[Network]\nVirtualEthernet=yes\n' >"$COWPEN_IMAGE_ROOT/c.nspawn"
+out=$("$COWPEN" run -M c --settings=trusted -p 8083:80 sh -c 'ip -4 -o addr show dev host0 | grep -q inet && echo ok' 2>&1) ||
+  fail "-p with the file's VirtualEthernet=yes: $out"
+grep -qx ok <<<"$out" || fail "-p with the file's VirtualEthernet=yes: no address: $out"
 out=$(nspawn_run Zone=keys -- 'ip -4 -o addr show dev host0 | grep -q inet && echo ok') || fail "Zone=: $out"
 grep -qx ok <<<"$out" || fail "Zone=: $out"
 check_clean "the .nspawn keys"

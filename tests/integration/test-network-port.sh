@@ -36,16 +36,18 @@ pass "from the host: 127.0.0.1:8080 and [::1]:8080"
 r=$(ip netns exec other bash -c "$(declare -f get); get 192.0.2.1 8080"); [ "$r" = hello-from-the-container ] || fail "192.0.2.1:8080 from another namespace: $r"
 r=$(ip netns exec other bash -c "$(declare -f get); get 2001:db8::1 8080"); [ "$r" = hello-from-the-container ] || fail "[2001:db8::1]:8080 from another namespace: $r"
 pass "from another namespace: the host's IPv4 and IPv6 addresses"
-nft list table inet cowpen | grep -q 'udp dport 5353 dnat ip to 1[07][0-9.]*:53' || fail "no DNAT rule for udp:5353: $(nft list table inet cowpen)"
+# (Not "nft … | grep -q" under pipefail: grep's early exit can make nft's write fail.)
+rules=$(nft list table inet cowpen 2>&1) || fail "nft list table inet cowpen: $rules"
+grep -q 'udp dport 5353 dnat ip to 1[07][0-9.]*:53' <<<"$rules" || fail "no DNAT rule for udp:5353: $rules"
 
 # The same port for another container: one line, nothing made for it.
 cp -a "$T/tree" "$T/tree2"
 links_during=$(net_links)
 must_fail 1 "$COWPEN" run -D "$T/tree2" -M web2 -n -p 8080:80 true
 assert_one_line_error '^cowpen: run web2: web: tcp port 8080 is forwarded to this container already$'
-[ "$(net_links)" = "$links_during" ] || fail "the refused run left links: $(net_links)"
+net_links_settle "$links_during" || fail "the refused run left links: $(net_links)"
 [ ! -e /run/cowpen/network/machines/web2 ] || fail "the refused run left a record"
-nft list table inet cowpen | grep -q 'web2' && fail "the refused run left rules"
+grep -q 'web2' <<<"$(nft list table inet cowpen)" && fail "the refused run left rules"
 pass "a port already forwarded by another container: one line, nothing left"
 
 [ "$(ruleset_without_cowpen)" = "$before" ] || fail "tables other than cowpen's changed while running"
@@ -53,7 +55,7 @@ kill "$pid"
 wait "$pid" 2>/dev/null || true
 [ -z "$(net_cowpen_table)" ] || fail "cowpen's table left behind: $(net_cowpen_table)"
 [ "$(nft list ruleset)" = "$before" ] || fail "the ruleset differs afterwards: $(nft list ruleset)"
-[ "$(net_links)" = "$links_before" ] || fail "links left behind: $(net_links)"
+net_links_settle "$links_before" || fail "links left behind: $(net_links)"
 r=$(get 127.0.0.1 8080 || true); [ -z "$r" ] || fail "127.0.0.1:8080 still answers"
 r=$(get ::1 8080 || true); [ -z "$r" ] || fail "[::1]:8080 still answers"
 pass "forwards gone afterwards; nft list ruleset shows only cowpen's own table changed"

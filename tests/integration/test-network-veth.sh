@@ -39,7 +39,7 @@ grep -qx dns-answers <<<"$out" || fail "the host side's dnsmasq does not answer 
 grep -qx hello-from-inet <<<"$out" || fail "the internet namespace is not reachable: $out"
 pass "run -n: address, default route, host side, DNS, the internet (routed, masqueraded)"
 
-[ "$(net_links)" = "$links_before" ] || fail "links left behind: $(net_links)"
+net_links_settle "$links_before" || fail "links left behind: $(net_links)"
 [ -z "$(net_cowpen_table)" ] || fail "cowpen's nft table left behind: $(net_cowpen_table)"
 [ -z "$(net_records)" ] || fail "records left behind: $(net_records)"
 ! pgrep -x dnsmasq >/dev/null || fail "dnsmasq left running"
@@ -50,8 +50,12 @@ log "$out"
 grep -q 'host0' <<<"$out" || fail "no host0 with --network-address=none: $out"
 grep -q 'inet' <<<"$out" && fail "host0 has a global address with --network-address=none: $out"
 grep -q default <<<"$out" && fail "a default route with --network-address=none: $out"
+# No address, no dnsmasq: no cowpen resolver in resolv.conf, also not the copy the -n run above
+# left in this (writable) tree; --resolv-conf=auto then does as with --private-network.
+grep -q -e '^# cowpen' -e '^nameserver' <<<"$out" && fail "a cowpen resolver in resolv.conf with --network-address=none: $out"
+[ -e "$T/tree/etc/resolv.conf" ] && fail "the earlier run's cowpen resolv.conf is still in the tree"
 [ -z "$(net_cowpen_table)" ] || fail "--network-address=none made nft rules"
-pass "--network-address=none: a link and no address"
+pass "--network-address=none: a link, no address, no cowpen resolver in resolv.conf"
 
 # The library check: a run without networking maps neither libnftables nor libmnl; with -n it
 # loads them (dlopen()ed, not linked).

@@ -58,7 +58,7 @@ ip -o link show vz-ci >/dev/null || fail "vz-ci gone while b still runs"
 touch "$COWPEN_IMAGE_ROOT/b/stop"
 wait "$pid_b" || fail "container b failed"
 ip -o link show vz-ci >/dev/null 2>&1 && fail "vz-ci left after both ended"
-[ "$(net_links)" = "$links_before" ] || fail "links left behind: $(net_links)"
+net_links_settle "$links_before" || fail "links left behind: $(net_links)"
 [ -z "$(net_cowpen_table)" ] || fail "rules left behind: $(net_cowpen_table)"
 [ -z "$(net_records)" ] || fail "records left behind: $(net_records)"
 ! pgrep -x dnsmasq >/dev/null || fail "dnsmasq left running"
@@ -76,7 +76,7 @@ killed_pair() {
 }
 leftovers_gone() {
   ip -o link show vz-ci >/dev/null 2>&1 && fail "$1: vz-ci still there"
-  [ "$(net_links)" = "$links_before" ] || fail "$1: links left behind: $(net_links)"
+  net_links_settle "$links_before" || fail "$1: links left behind: $(net_links)"
   [ -z "$(net_cowpen_table)" ] || fail "$1: rules left behind: $(net_cowpen_table)"
   [ -z "$(net_records)" ] || fail "$1: records left behind: $(net_records)"
   ! pgrep -x dnsmasq >/dev/null || fail "$1: dnsmasq left running"

@@ -71,3 +71,14 @@ wait_until() {
 net_links() { ip -o link show | awk -F': ' '{ print $2 }' | sed 's/@.*//' | sort; }
 net_cowpen_table() { nft list table inet cowpen 2>/dev/null || true; }
 net_records() { find /run/cowpen/network/machines /run/cowpen/network/zones /run/cowpen/network/dnsmasq -type f 2>/dev/null | sort; }
+# net_links_settle LIST: the host side of a veth goes with the container's network namespace, which
+# the kernel destroys in the background once a run ended (cowpen does not wait for it, as
+# systemd-nspawn does not): true once the links are LIST again, false after 10 s.
+net_links_settle() {
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [ "$(net_links)" = "$1" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}

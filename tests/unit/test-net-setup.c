@@ -66,6 +66,16 @@ static bool link_exists(int netns_fd, const char *name) {
         return rtnl_link_index(nl, name) > 0;
 }
 
+/* A released veth goes with its namespace, in the background: up to 5 s. */
+static bool link_gone(int netns_fd, const char *name) {
+        for (unsigned i = 0; i < 500; i++) {
+                if (!link_exists(netns_fd, name))
+                        return true;
+                usleep(10 * 1000);
+        }
+        return false;
+}
+
 static int records(const char *sub) {
         char p[128];
         snprintf(p, sizeof(p), "%s/%s", runtime_dir, sub);
@@ -231,7 +241,9 @@ static void body_veth(void) {
         CHECK(m.dnsmasq.pid > 0 && net_process_alive(m.dnsmasq.pid, m.dnsmasq.starttime) == 1);
 
         CHECK_D(net_teardown(s, &d), &d);
-        CHECK(!link_exists(-1, "ve-web"));
+        /* ve-web goes with the namespace, once nobody holds it. */
+        c = safe_close(c);
+        CHECK(link_gone(-1, "ve-web"));
         CHECK(records("machines") == 0);
         CHECK(records("dnsmasq") == 0);
         CHECK(!cowpen_table_exists());
@@ -554,7 +566,12 @@ static void body_others(void) {
         CHECK(rtnl_link_index(cl, "vx-inner") > 0 && rtnl_link_index(nl, "vx-host") > 0);
         CHECK_D(net_teardown(s, &d), &d);
         CHECK(rtnl_link_index(nl, "eth2") > 0); /* moved back, under its own name */
-        CHECK(rtnl_link_index(nl, "vb-m") == -ENODEV && rtnl_link_index(nl, "vx-host") == -ENODEV);
+        /* The veths go with the namespace, once nobody holds it. */
+        rtnl_close(cl);
+        cl = NULL;
+        c = safe_close(c);
+        CHECK(link_gone(-1, "vb-m") && link_gone(-1, "vx-host"));
+        c = netns_new();
         CHECK(rtnl_link_index(nl, "br0") > 0); /* the user's bridge stays */
         CHECK(records("machines") == 0);
 
@@ -575,6 +592,22 @@ static void body_others(void) {
         CHECK(net_setup_info(s)->container4.family == 0);
         CHECK(net_setup_resolv_conf(s) == NULL);
         CHECK_D(net_teardown(s, &d), &d);
+
+        /* A released veth whose namespace someone still holds (c, here): the next setup of that
+         * name waits for it, then deletes it itself; a namespace that persists gets its veth
+         * deleted at teardown. */
+        CHECK(link_exists(-1, "ve-m"));
+        CHECK(records("released") == 1);
+        _cleanup_close_ int c4 = netns_new();
+        CHECK_D(net_setup("m", c4, &o, &s, &d), &d);
+        CHECK(link_exists(c4, "host0") && !link_exists(c, "host0"));
+        CHECK(records("released") == 0);
+        CHECK_D(net_teardown(s, &d), &d);
+        _cleanup_close_ int c5 = netns_new();
+        o.netns_persists = true;
+        CHECK_D(net_setup("p", c5, &o, &s, &d), &d);
+        CHECK_D(net_teardown(s, &d), &d);
+        CHECK(!link_exists(-1, "ve-p") && !link_exists(c5, "host0"));
         runtime_dir_remove();
 }
 
