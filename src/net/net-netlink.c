@@ -175,57 +175,91 @@ static struct nlmsghdr *msg_new(Rtnl *nl, uint16_t type, uint16_t flags) {
         return nlh;
 }
 
+static int rtnl_send(Rtnl *nl, const struct nlmsghdr *nlh) {
+        if (sym_mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0)
+                return negative_errno();
+        return 0;
+}
+
+/* The next datagram of replies, into nl->buf: its length, or -errno. */
+static ssize_t rtnl_recv(Rtnl *nl) {
+        for (;;) {
+                ssize_t n = sym_mnl_socket_recvfrom(nl->sock, nl->buf, RTNL_BUFFER_SIZE);
+                if (n >= 0)
+                        return n;
+                if (errno != EINTR)
+                        return negative_errno();
+        }
+}
+
+/* Sends nlh, then hands each datagram of replies (in nl->buf) to f until f returns 0 (done) or
+ * -errno; f returns 1 for more. */
+typedef int (*reply_handler)(Rtnl *nl, size_t n, void *userdata);
+static int rtnl_exchange(Rtnl *nl, const struct nlmsghdr *nlh, reply_handler f, void *userdata) {
+        int r = rtnl_send(nl, nlh);
+        while (r >= 0) {
+                ssize_t n = rtnl_recv(nl);
+                if (n < 0)
+                        return (int) n;
+                r = f(nl, (size_t) n, userdata);
+                if (r == 0)
+                        return 0;
+        }
+        return r;
+}
+
+/* The kernel's message of an extended acknowledgement (NLMSGERR_ATTR_MSG), if it sent one. */
+static void ack_message(const struct nlmsghdr *h, const struct nlmsgerr *e, char *ret_msg, size_t msg_size) {
+        if (!(h->nlmsg_flags & NLM_F_ACK_TLVS))
+                return;
+        size_t off = sizeof(struct nlmsgerr);
+        if (!(h->nlmsg_flags & NLM_F_CAPPED))
+                off += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
+        size_t plen = sym_mnl_nlmsg_get_payload_len(h);
+        if (off >= plen)
+                return;
+        /* mnl_attr_for_each_payload(), spelled out with the loaded functions. */
+        const char *first = (const char *) sym_mnl_nlmsg_get_payload(h) + off, *end = first + (plen - off);
+        for (const struct nlattr *attr = (const void *) first;
+                sym_mnl_attr_ok(attr, (int) (end - (const char *) attr)); attr = sym_mnl_attr_next(attr))
+                if (sym_mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
+                        sym_mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0) {
+                        snprintf(ret_msg, msg_size, "%s", sym_mnl_attr_get_str(attr));
+                        return;
+                }
+}
+
+typedef struct AckWait {
+        unsigned seq;
+        char *msg;
+        size_t msg_size;
+} AckWait;
+
+static int ack_handler(Rtnl *nl, size_t n, void *userdata) {
+        AckWait *w = userdata;
+        int len = (int) n;
+        for (struct nlmsghdr *h = (struct nlmsghdr *) nl->buf; sym_mnl_nlmsg_ok(h, len);
+                h = sym_mnl_nlmsg_next(h, &len)) {
+                if (h->nlmsg_seq != w->seq || h->nlmsg_type != NLMSG_ERROR)
+                        continue;
+                if (h->nlmsg_len < sym_mnl_nlmsg_size(sizeof(struct nlmsgerr)))
+                        return -EBADMSG;
+                const struct nlmsgerr *e = sym_mnl_nlmsg_get_payload(h);
+                if (e->error != 0 && w->msg && w->msg_size)
+                        ack_message(h, e, w->msg, w->msg_size);
+                return e->error; /* 0 or -errno */
+        }
+        return 1;
+}
+
 /* Sends nlh and waits for its acknowledgement. Returns 0 or the kernel's -errno; the kernel's
  * message (extended ack), if any, is copied into ret_msg. */
 static int rtnl_call(Rtnl *nl, struct nlmsghdr *nlh, char *ret_msg, size_t msg_size) {
         nlh->nlmsg_flags |= NLM_F_ACK;
-        unsigned seq = nlh->nlmsg_seq;
         if (ret_msg && msg_size)
                 ret_msg[0] = 0;
-
-        if (sym_mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0)
-                return negative_errno();
-
-        for (;;) {
-                ssize_t n = sym_mnl_socket_recvfrom(nl->sock, nl->buf, RTNL_BUFFER_SIZE);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                int len = (int) n;
-                for (struct nlmsghdr *h = (struct nlmsghdr *) nl->buf; sym_mnl_nlmsg_ok(h, len);
-                        h = sym_mnl_nlmsg_next(h, &len)) {
-                        if (h->nlmsg_seq != seq || h->nlmsg_type != NLMSG_ERROR)
-                                continue;
-                        if (h->nlmsg_len < sym_mnl_nlmsg_size(sizeof(struct nlmsgerr)))
-                                return -EBADMSG;
-                        const struct nlmsgerr *e = sym_mnl_nlmsg_get_payload(h);
-                        if (e->error != 0 && (h->nlmsg_flags & NLM_F_ACK_TLVS) && ret_msg && msg_size) {
-                                size_t off = sizeof(struct nlmsgerr);
-                                if (!(h->nlmsg_flags & NLM_F_CAPPED))
-                                        off += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
-                                const struct nlattr *payload =
-                                        (const void *) ((const char *) sym_mnl_nlmsg_get_payload(h));
-                                size_t plen = sym_mnl_nlmsg_get_payload_len(h);
-                                if (off < plen) {
-                                        const struct nlattr *attr;
-                                        /* mnl_attr_for_each_payload(), spelled out with the loaded functions. */
-                                        const void *first = (const char *) payload + off;
-                                        size_t alen = plen - off;
-                                        for (attr = first; sym_mnl_attr_ok(attr, (int) ((const char *) first + alen - (const char *) attr));
-                                                attr = sym_mnl_attr_next(attr)) {
-                                                if (sym_mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
-                                                        sym_mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0) {
-                                                        snprintf(ret_msg, msg_size, "%s", sym_mnl_attr_get_str(attr));
-                                                        break;
-                                                }
-                                        }
-                                }
-                        }
-                        return e->error; /* 0 or -errno */
-                }
-        }
+        AckWait w = {.seq = nlh->nlmsg_seq, .msg = ret_msg, .msg_size = msg_size};
+        return rtnl_exchange(nl, nlh, ack_handler, &w);
 }
 
 /* The Diag for a failed request: "<what>: <kernel message or strerror>", object = the interface. */
@@ -239,52 +273,57 @@ static int call_or_fail(Rtnl *nl, struct nlmsghdr *nlh, const char *object, cons
         return diag_fail(diag, r, object, "%s: %s", what, strerror(-r));
 }
 
-typedef int (*dump_cb)(const struct nlmsghdr *h, void *userdata);
+typedef struct DumpWait {
+        unsigned seq;
+        mnl_cb_t cb;
+        void *userdata;
+} DumpWait;
+
+static int dump_handler(Rtnl *nl, size_t n, void *userdata) {
+        DumpWait *w = userdata;
+        errno = 0;
+        int r = sym_mnl_cb_run(nl->buf, n, w->seq, nl->portid, w->cb, w->userdata);
+        if (r == MNL_CB_STOP)
+                return 0;
+        return r < 0 ? negative_errno() : 1;
+}
 
 static int rtnl_dump(Rtnl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *userdata) {
-        unsigned seq = nlh->nlmsg_seq;
-        if (sym_mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0)
-                return negative_errno();
-        for (;;) {
-                ssize_t n = sym_mnl_socket_recvfrom(nl->sock, nl->buf, RTNL_BUFFER_SIZE);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                errno = 0;
-                int r = sym_mnl_cb_run(nl->buf, (size_t) n, seq, nl->portid, cb, userdata);
-                if (r == MNL_CB_STOP)
-                        return 0;
-                if (r < 0)
-                        return negative_errno();
-        }
+        DumpWait w = {.seq = nlh->nlmsg_seq, .cb = cb, .userdata = userdata};
+        return rtnl_exchange(nl, nlh, dump_handler, &w);
+}
+
+/* The attributes of a message (or of a nested attribute) in a table by type; types above max, which
+ * a newer kernel may send, are left out. */
+typedef struct AttrTable {
+        const struct nlattr **tb;
+        unsigned max;
+} AttrTable;
+
+static int attr_table_cb(const struct nlattr *a, void *data) {
+        const AttrTable *t = data;
+        if (sym_mnl_attr_type_valid(a, t->max) >= 0)
+                t->tb[sym_mnl_attr_get_type(a)] = a;
+        return MNL_CB_OK;
+}
+
+static void attrs_parse(const struct nlmsghdr *h, size_t header, const struct nlattr **tb, unsigned max) {
+        AttrTable t = {.tb = tb, .max = max};
+        sym_mnl_attr_parse(h, (unsigned) header, attr_table_cb, &t);
+}
+
+static void attrs_parse_nested(const struct nlattr *nest, const struct nlattr **tb, unsigned max) {
+        AttrTable t = {.tb = tb, .max = max};
+        sym_mnl_attr_parse_nested(nest, attr_table_cb, &t);
 }
 
 /* ---- links ---- */
-
-static int link_attr_cb(const struct nlattr *a, void *data) {
-        const struct nlattr **tb = data;
-        int type = sym_mnl_attr_get_type(a);
-        if (sym_mnl_attr_type_valid(a, IFLA_MAX) < 0)
-                return MNL_CB_OK;
-        tb[type] = a;
-        return MNL_CB_OK;
-}
-
-static int linkinfo_attr_cb(const struct nlattr *a, void *data) {
-        const struct nlattr **tb = data;
-        if (sym_mnl_attr_type_valid(a, IFLA_INFO_MAX) < 0)
-                return MNL_CB_OK;
-        tb[sym_mnl_attr_get_type(a)] = a;
-        return MNL_CB_OK;
-}
 
 static void link_parse(const struct nlmsghdr *h, RtnlLink *l) {
         const struct ifinfomsg *ifm = sym_mnl_nlmsg_get_payload(h);
         const struct nlattr *tb[IFLA_MAX + 1] = {};
         *l = (RtnlLink){.ifindex = ifm->ifi_index, .flags = ifm->ifi_flags};
-        sym_mnl_attr_parse(h, sizeof(*ifm), link_attr_cb, tb);
+        attrs_parse(h, sizeof(*ifm), tb, IFLA_MAX);
         if (tb[IFLA_IFNAME] && sym_mnl_attr_validate(tb[IFLA_IFNAME], MNL_TYPE_NUL_STRING) >= 0)
                 snprintf(l->name, sizeof(l->name), "%s", sym_mnl_attr_get_str(tb[IFLA_IFNAME]));
         if (tb[IFLA_MASTER] && sym_mnl_attr_validate(tb[IFLA_MASTER], MNL_TYPE_U32) >= 0)
@@ -293,7 +332,7 @@ static void link_parse(const struct nlmsghdr *h, RtnlLink *l) {
                 memcpy(l->mac, sym_mnl_attr_get_payload(tb[IFLA_ADDRESS]), 6);
         if (tb[IFLA_LINKINFO]) {
                 const struct nlattr *info[IFLA_INFO_MAX + 1] = {};
-                sym_mnl_attr_parse_nested(tb[IFLA_LINKINFO], linkinfo_attr_cb, info);
+                attrs_parse_nested(tb[IFLA_LINKINFO], info, IFLA_INFO_MAX);
                 if (info[IFLA_INFO_KIND] && sym_mnl_attr_validate(info[IFLA_INFO_KIND], MNL_TYPE_NUL_STRING) >= 0)
                         snprintf(l->kind, sizeof(l->kind), "%s", sym_mnl_attr_get_str(info[IFLA_INFO_KIND]));
         }
@@ -368,27 +407,51 @@ int rtnl_link_index(Rtnl *nl, const char *name) {
         return rtnl_link_get(nl, name, NULL, NULL);
 }
 
-typedef struct LinkDumpData {
-        RtnlLink *links;
-        size_t n, allocated;
+/* What a dump collects: an array of items of one size, grown as replies come, and the first error. */
+typedef struct DumpArray {
+        void *items;
+        size_t size, n, allocated;
         int error;
-} LinkDumpData;
+} DumpArray;
 
-static int link_dump_cb(const struct nlmsghdr *h, void *userdata) {
-        LinkDumpData *d = userdata;
-        if (h->nlmsg_type != RTM_NEWLINK)
-                return MNL_CB_OK;
+/* A new zeroed item at the end, or NULL (out of memory, recorded in d->error). */
+static void *dump_array_push(DumpArray *d) {
+        if (d->error < 0)
+                return NULL;
         if (d->n == d->allocated) {
                 size_t a = d->allocated ? d->allocated * 2 : 16;
-                RtnlLink *l = reallocarray(d->links, a, sizeof(RtnlLink));
-                if (!l) {
+                void *items = reallocarray(d->items, a, d->size);
+                if (!items) {
                         d->error = -ENOMEM;
-                        return MNL_CB_OK;
+                        return NULL;
                 }
-                d->links = l;
+                d->items = items;
                 d->allocated = a;
         }
-        link_parse(h, &d->links[d->n++]);
+        void *x = (char *) d->items + d->n++ * d->size;
+        memset(x, 0, d->size);
+        return x;
+}
+
+/* The end of a dump: the items to the caller, or the failure (r or the collection's) in the diag. */
+static int dump_array_finish(DumpArray *d, int r, void *ret, size_t *ret_n, const char *what, Diag *diag) {
+        if (r >= 0 && d->error < 0)
+                r = d->error;
+        if (r < 0) {
+                free(d->items);
+                return diag_fail(diag, r, NULL, "%s: %s", what, strerror(-r));
+        }
+        *(void **) ret = d->items;
+        *ret_n = d->n;
+        return 0;
+}
+
+static int link_dump_cb(const struct nlmsghdr *h, void *userdata) {
+        if (h->nlmsg_type != RTM_NEWLINK)
+                return MNL_CB_OK;
+        RtnlLink *l = dump_array_push(userdata);
+        if (l)
+                link_parse(h, l);
         return MNL_CB_OK;
 }
 
@@ -397,17 +460,9 @@ int rtnl_link_dump(Rtnl *nl, RtnlLink **ret, size_t *ret_n, Diag *diag) {
         struct ifinfomsg *ifm = sym_mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
         ifm->ifi_family = AF_UNSPEC;
         sym_mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
-        LinkDumpData d = {};
+        DumpArray d = {.size = sizeof(RtnlLink)};
         int r = rtnl_dump(nl, nlh, link_dump_cb, &d);
-        if (r >= 0 && d.error < 0)
-                r = d.error;
-        if (r < 0) {
-                free(d.links);
-                return diag_fail(diag, r, NULL, "cannot list interfaces: %s", strerror(-r));
-        }
-        *ret = d.links;
-        *ret_n = d.n;
-        return 0;
+        return dump_array_finish(&d, r, ret, ret_n, "cannot list interfaces", diag);
 }
 
 static int check_name(const char *name, Diag *diag) {
@@ -434,16 +489,27 @@ static int newlink_call(
         return 0;
 }
 
+static void put_name_mac(struct nlmsghdr *nlh, const char *name, const uint8_t *mac) {
+        sym_mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+        if (mac)
+                sym_mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
+}
+
+/* An RTM_NEWLINK request for a new interface of that name (and MAC address, if given); the caller
+ * adds its kind. */
+static struct nlmsghdr *newlink_msg(Rtnl *nl, const char *name, const uint8_t *mac) {
+        struct nlmsghdr *nlh = msg_new(nl, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+        struct ifinfomsg *ifm = sym_mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+        ifm->ifi_family = AF_UNSPEC;
+        put_name_mac(nlh, name, mac);
+        return nlh;
+}
+
 int rtnl_link_add(Rtnl *nl, const char *name, const char *kind, const uint8_t *mac, Diag *diag) {
         int r = check_name(name, diag);
         if (r < 0)
                 return r;
-        struct nlmsghdr *nlh = msg_new(nl, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
-        struct ifinfomsg *ifm = sym_mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
-        ifm->ifi_family = AF_UNSPEC;
-        sym_mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
-        if (mac)
-                sym_mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
+        struct nlmsghdr *nlh = newlink_msg(nl, name, mac);
         struct nlattr *li = sym_mnl_attr_nest_start(nlh, IFLA_LINKINFO);
         sym_mnl_attr_put_strz(nlh, IFLA_INFO_KIND, kind);
         sym_mnl_attr_nest_end(nlh, li);
@@ -461,12 +527,7 @@ int rtnl_veth_add(Rtnl *nl, const char *name, const uint8_t *mac, const char *pe
         if (r < 0)
                 return r;
 
-        struct nlmsghdr *nlh = msg_new(nl, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
-        struct ifinfomsg *ifm = sym_mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
-        ifm->ifi_family = AF_UNSPEC;
-        sym_mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
-        if (mac)
-                sym_mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
+        struct nlmsghdr *nlh = newlink_msg(nl, name, mac);
         struct nlattr *li = sym_mnl_attr_nest_start(nlh, IFLA_LINKINFO);
         sym_mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
         struct nlattr *data = sym_mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
@@ -474,9 +535,7 @@ int rtnl_veth_add(Rtnl *nl, const char *name, const uint8_t *mac, const char *pe
         /* The peer's attributes follow an ifinfomsg of its own. */
         struct ifinfomsg *pifm = sym_mnl_nlmsg_put_extra_header(nlh, sizeof(*pifm));
         pifm->ifi_family = AF_UNSPEC;
-        sym_mnl_attr_put_strz(nlh, IFLA_IFNAME, peer);
-        if (peer_mac)
-                sym_mnl_attr_put(nlh, IFLA_ADDRESS, 6, peer_mac);
+        put_name_mac(nlh, peer, peer_mac);
         if (peer_netns_fd >= 0)
                 sym_mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t) peer_netns_fd);
         sym_mnl_attr_nest_end(nlh, p);
@@ -495,13 +554,8 @@ static int vlan_like_add(Rtnl *nl, const char *parent, const char *name, const u
         if (r < 0)
                 return r;
 
-        struct nlmsghdr *nlh = msg_new(nl, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
-        struct ifinfomsg *ifm = sym_mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
-        ifm->ifi_family = AF_UNSPEC;
+        struct nlmsghdr *nlh = newlink_msg(nl, name, mac);
         sym_mnl_attr_put_u32(nlh, IFLA_LINK, (uint32_t) pl.ifindex);
-        sym_mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
-        if (mac)
-                sym_mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
         if (netns_fd >= 0)
                 sym_mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t) netns_fd);
         struct nlattr *li = sym_mnl_attr_nest_start(nlh, IFLA_LINKINFO);
@@ -718,45 +772,23 @@ int rtnl_route_add(Rtnl *nl, const char *ifname, const NetPrefix *dst, const Net
         return call_or_fail(nl, nlh, ifname, what, diag);
 }
 
-typedef struct PrefixDumpData {
-        NetPrefix *p;
-        size_t n, allocated;
-        int error;
-} PrefixDumpData;
-
-static void prefix_push(PrefixDumpData *d, int family, const void *addr, unsigned prefixlen) {
-        if (d->n == d->allocated) {
-                size_t a = d->allocated ? d->allocated * 2 : 32;
-                NetPrefix *p = reallocarray(d->p, a, sizeof(NetPrefix));
-                if (!p) {
-                        d->error = -ENOMEM;
-                        return;
-                }
-                d->p = p;
-                d->allocated = a;
-        }
-        NetPrefix *x = &d->p[d->n++];
+static void prefix_push(DumpArray *d, int family, const void *addr, unsigned prefixlen) {
+        NetPrefix *x = dump_array_push(d);
+        if (!x)
+                return;
         *x = (NetPrefix){.family = family, .prefixlen = (unsigned char) prefixlen};
         memcpy(&x->addr, addr, family_size(family));
 }
 
-static int addr_attr_cb(const struct nlattr *a, void *data) {
-        const struct nlattr **tb = data;
-        if (sym_mnl_attr_type_valid(a, IFA_MAX) < 0)
-                return MNL_CB_OK;
-        tb[sym_mnl_attr_get_type(a)] = a;
-        return MNL_CB_OK;
-}
-
 static int addr_dump_cb(const struct nlmsghdr *h, void *userdata) {
-        PrefixDumpData *d = userdata;
+        DumpArray *d = userdata;
         if (h->nlmsg_type != RTM_NEWADDR)
                 return MNL_CB_OK;
         const struct ifaddrmsg *ifa = sym_mnl_nlmsg_get_payload(h);
         if (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6)
                 return MNL_CB_OK;
         const struct nlattr *tb[IFA_MAX + 1] = {};
-        sym_mnl_attr_parse(h, sizeof(*ifa), addr_attr_cb, tb);
+        attrs_parse(h, sizeof(*ifa), tb, IFA_MAX);
         const struct nlattr *a = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
         if (a && sym_mnl_attr_get_payload_len(a) == family_size(ifa->ifa_family))
                 prefix_push(d, ifa->ifa_family, sym_mnl_attr_get_payload(a), ifa->ifa_prefixlen);
@@ -767,30 +799,22 @@ static int addr_dump_cb(const struct nlmsghdr *h, void *userdata) {
         return MNL_CB_OK;
 }
 
-static int route_attr_cb(const struct nlattr *a, void *data) {
-        const struct nlattr **tb = data;
-        if (sym_mnl_attr_type_valid(a, RTA_MAX) < 0)
-                return MNL_CB_OK;
-        tb[sym_mnl_attr_get_type(a)] = a;
-        return MNL_CB_OK;
-}
-
 static int route_dump_cb(const struct nlmsghdr *h, void *userdata) {
-        PrefixDumpData *d = userdata;
+        DumpArray *d = userdata;
         if (h->nlmsg_type != RTM_NEWROUTE)
                 return MNL_CB_OK;
         const struct rtmsg *rtm = sym_mnl_nlmsg_get_payload(h);
         if ((rtm->rtm_family != AF_INET && rtm->rtm_family != AF_INET6) || rtm->rtm_dst_len == 0)
                 return MNL_CB_OK; /* default routes cover everything and say nothing */
         const struct nlattr *tb[RTA_MAX + 1] = {};
-        sym_mnl_attr_parse(h, sizeof(*rtm), route_attr_cb, tb);
+        attrs_parse(h, sizeof(*rtm), tb, RTA_MAX);
         if (tb[RTA_DST] && sym_mnl_attr_get_payload_len(tb[RTA_DST]) == family_size(rtm->rtm_family))
                 prefix_push(d, rtm->rtm_family, sym_mnl_attr_get_payload(tb[RTA_DST]), rtm->rtm_dst_len);
         return MNL_CB_OK;
 }
 
 int rtnl_prefixes_in_use(Rtnl *nl, int family, NetPrefix **ret, size_t *ret_n, Diag *diag) {
-        PrefixDumpData d = {};
+        DumpArray d = {.size = sizeof(NetPrefix)};
         int r;
 
         struct nlmsghdr *nlh = msg_new(nl, RTM_GETADDR, NLM_F_DUMP);
@@ -804,13 +828,5 @@ int rtnl_prefixes_in_use(Rtnl *nl, int family, NetPrefix **ret, size_t *ret_n, D
                 rtm->rtm_table = RT_TABLE_UNSPEC; /* all tables */
                 r = rtnl_dump(nl, nlh, route_dump_cb, &d);
         }
-        if (r >= 0 && d.error < 0)
-                r = d.error;
-        if (r < 0) {
-                free(d.p);
-                return diag_fail(diag, r, NULL, "cannot read the addresses and routes in use: %s", strerror(-r));
-        }
-        *ret = d.p;
-        *ret_n = d.n;
-        return 0;
+        return dump_array_finish(&d, r, ret, ret_n, "cannot read the addresses and routes in use", diag);
 }

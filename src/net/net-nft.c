@@ -152,7 +152,7 @@ static int nft_run_detached(const char *cmds, const char *object, Diag *diag) {
                         else {
                                 char b[256];
                                 snprintf(msg, sizeof(msg), "1nftables: %s",
-                                         first_line(sym_nft_ctx_get_error_buffer(c), b, sizeof(b)));
+                                        first_line(sym_nft_ctx_get_error_buffer(c), b, sizeof(b)));
                         }
                 }
                 if (write(w, msg, strlen(msg)) < 0) /* one write of < PIPE_BUF: read whole */
@@ -185,6 +185,23 @@ static const char base_chains[] =
 
 #define RULE "add rule inet " NET_NFT_TABLE " "
 
+/* A stream for one transaction of rules, starting with the table's base chains. */
+static FILE *rules_open(char **buf, size_t *size) {
+        FILE *f = open_memstream(buf, size);
+        if (f)
+                fputs(base_chains, f);
+        return f;
+}
+
+/* A port forward's DNAT in one chain: to the container's address addr, for packets to any local
+ * address that match (a further match, "" for none, ending in a space). */
+static void add_dnat(FILE *f, const char *chain, bool ipv6, const char *match, const char *proto,
+        const NetPortForward *p, const char *addr, const char *comment) {
+        fprintf(f, RULE "%s meta nfproto %s %sfib daddr type local %s dport %u dnat %s to %s%s%s:%u comment \"%s\"\n",
+                chain, ipv6 ? "ipv6" : "ipv4", match, proto, p->host_port, ipv6 ? "ip6" : "ip", ipv6 ? "[" : "", addr,
+                ipv6 ? "]" : "", p->container_port, comment);
+}
+
 static void add_masquerade(FILE *f, const NetPrefix *subnet, const char *comment) {
         char s[NET_PREFIX_STRING_MAX];
         const char *fam = subnet->family == AF_INET ? "ip" : "ip6";
@@ -201,13 +218,11 @@ int net_nft_add_machine(const NetNftMachine *m, Diag *diag) {
                 return diag_fail(diag, -EINVAL, m->machine, "invalid machine name");
         char comment[128];
         snprintf(comment, sizeof(comment), "cowpen machine %s", m->machine);
-
         _cleanup_free_ char *buf = NULL;
         size_t size = 0;
-        FILE *f = open_memstream(&buf, &size);
+        FILE *f = rules_open(&buf, &size);
         if (!f)
                 return -ENOMEM;
-        fputs(base_chains, f);
         if (m->guard_ifname)
                 add_guard(f, m->guard_ifname, comment);
         if (m->masq4)
@@ -221,14 +236,8 @@ int net_nft_add_machine(const NetNftMachine *m, Diag *diag) {
                 if (m->container4) {
                         net_addr_to_string(m->container4, a);
                         /* From elsewhere and from the host itself, to any local address. */
-                        fprintf(f,
-                                RULE "prerouting meta nfproto ipv4 fib daddr type local %s dport %u dnat ip to %s:%u "
-                                     "comment \"%s\"\n",
-                                proto, p->host_port, a, p->container_port, comment);
-                        fprintf(f,
-                                RULE "output meta nfproto ipv4 fib daddr type local %s dport %u dnat ip to %s:%u "
-                                     "comment \"%s\"\n",
-                                proto, p->host_port, a, p->container_port, comment);
+                        add_dnat(f, "prerouting", false, "", proto, p, a, comment);
+                        add_dnat(f, "output", false, "", proto, p, a, comment);
                         /* From 127/8: the container must see an address it can answer. */
                         fprintf(f,
                                 RULE "postrouting meta nfproto ipv4 ip saddr 127.0.0.0/8 ip daddr %s %s dport %u "
@@ -237,15 +246,9 @@ int net_nft_add_machine(const NetNftMachine *m, Diag *diag) {
                 }
                 if (m->container6) {
                         net_addr_to_string(m->container6, a);
-                        fprintf(f,
-                                RULE "prerouting meta nfproto ipv6 fib daddr type local %s dport %u dnat ip6 to "
-                                     "[%s]:%u comment \"%s\"\n",
-                                proto, p->host_port, a, p->container_port, comment);
+                        add_dnat(f, "prerouting", true, "", proto, p, a, comment);
                         /* ::1 cannot be DNATed out (see the top): the forwarder serves it. */
-                        fprintf(f,
-                                RULE "output meta nfproto ipv6 ip6 daddr != ::1 fib daddr type local %s dport %u dnat "
-                                     "ip6 to [%s]:%u comment \"%s\"\n",
-                                proto, p->host_port, a, p->container_port, comment);
+                        add_dnat(f, "output", true, "ip6 daddr != ::1 ", proto, p, a, comment);
                 }
         }
         if (fclose(f) != 0)
@@ -261,10 +264,9 @@ int net_nft_add_zone(
         snprintf(comment, sizeof(comment), "cowpen zone %s", zone);
         _cleanup_free_ char *buf = NULL;
         size_t size = 0;
-        FILE *f = open_memstream(&buf, &size);
+        FILE *f = rules_open(&buf, &size);
         if (!f)
                 return -ENOMEM;
-        fputs(base_chains, f);
         add_guard(f, bridge, comment);
         if (subnet4)
                 add_masquerade(f, subnet4, comment);
@@ -384,8 +386,8 @@ static void count_cb(const char *chain, int64_t handle, const char *comment, voi
 
 int net_nft_delete_table(Diag *diag) {
         /* "delete" of a missing table fails; "add" first makes that a no-op either way. */
-        return nft_run_detached("add table inet " NET_NFT_TABLE "\ndelete table inet " NET_NFT_TABLE "\n", NET_NFT_TABLE,
-                                diag);
+        return nft_run_detached(
+                "add table inet " NET_NFT_TABLE "\ndelete table inet " NET_NFT_TABLE "\n", NET_NFT_TABLE, diag);
 }
 
 int net_nft_remove_table_if_unused(Diag *diag) {
@@ -396,7 +398,7 @@ int net_nft_remove_table_if_unused(Diag *diag) {
         if (n > 0)
                 return 0;
         /* "delete" of a missing table fails; "add" first makes that a no-op either way. */
-        r = nft_run_detached("add table inet " NET_NFT_TABLE "\ndelete table inet " NET_NFT_TABLE "\n", NET_NFT_TABLE,
-                             diag);
+        r = nft_run_detached(
+                "add table inet " NET_NFT_TABLE "\ndelete table inet " NET_NFT_TABLE "\n", NET_NFT_TABLE, diag);
         return r < 0 ? r : 1;
 }

@@ -135,7 +135,7 @@ static unsigned released_index(NetState *st, const char *ifname) {
         size_t n;
         unsigned idx;
         if (read_file_at(st->dir_fd, p, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, 32, &text, &n) < 0 ||
-            sscanf(text, "%u", &idx) != 1)
+                sscanf(text, "%u", &idx) != 1)
                 return 0;
         return idx;
 }
@@ -453,20 +453,24 @@ static int sweep_locked(NetState *st, Rtnl *host, Diag *diag) {
         return n;
 }
 
+/* Sweeps under the lock st holds, then closes st (releasing the lock). */
+static int sweep_and_close(NetState *st, Diag *diag) {
+        _cleanup_rtnl_ Rtnl *host = NULL;
+        int r = rtnl_open(-1, &host);
+        if (r < 0)
+                r = diag_fail(diag, r, NULL, "cannot open rtnetlink: %s", strerror(-r));
+        else
+                r = sweep_locked(st, host, diag);
+        net_state_close(st);
+        return r;
+}
+
 int net_sweep(const char *runtime_dir, Diag *diag) {
         NetState st;
         int r = net_state_open(runtime_dir, &st, diag);
         if (r < 0)
                 return r;
-        _cleanup_rtnl_ Rtnl *host = NULL;
-        r = rtnl_open(-1, &host);
-        if (r < 0) {
-                net_state_close(&st);
-                return diag_fail(diag, r, NULL, "cannot open rtnetlink: %s", strerror(-r));
-        }
-        r = sweep_locked(&st, host, diag);
-        net_state_close(&st);
-        return r;
+        return sweep_and_close(&st, diag);
 }
 
 /* Whether a record names an owner that is gone, or a zone has no live member. */
@@ -501,15 +505,7 @@ int net_sweep_if_stale(const char *runtime_dir, Diag *diag) {
                 net_state_close(&st);
                 return 0;
         }
-        _cleanup_rtnl_ Rtnl *host = NULL;
-        r = rtnl_open(-1, &host);
-        if (r < 0) {
-                net_state_close(&st);
-                return diag_fail(diag, r, NULL, "cannot open rtnetlink: %s", strerror(-r));
-        }
-        r = sweep_locked(&st, host, diag);
-        net_state_close(&st);
-        return r;
+        return sweep_and_close(&st, diag);
 }
 
 static int check_pairs(char **l, const char *what, Diag *diag) {
@@ -736,8 +732,8 @@ static int setup_links(NetSetup *s, NetState *st, Rtnl *host, Rtnl *cont, const 
                                 machine_id_str(machine, id);
                                 r = net_dnsmasq_write_hosts(st, id, &h, 1, diag);
                                 if (r >= 0)
-                                        r = net_dnsmasq_spawn(st, id, m->host_ifname, &m->host4, &m->host4,
-                                                o->dnsmasq, dnsmasq, diag);
+                                        r = net_dnsmasq_spawn(st, id, m->host_ifname, &m->host4, &m->host4, o->dnsmasq,
+                                                dnsmasq, diag);
                                 if (r < 0)
                                         return r;
                         }
@@ -979,8 +975,8 @@ int net_teardown(NetSetup *s, Diag *diag) {
                  * as a whole, in one command, rather than listed and emptied rule by rule. Safe
                  * under the lock: every owner's record is written before its first rule. */
                 _cleanup_strv_free_ char **ml = NULL, **zl = NULL;
-                bool last = net_machine_list(&st, &ml) >= 0 && net_zone_list(&st, &zl) >= 0 &&
-                            strv_length(ml) == 1 && streq(ml[0], m.machine) &&
+                bool last = net_machine_list(&st, &ml) >= 0 && net_zone_list(&st, &zl) >= 0 && strv_length(ml) == 1 &&
+                            streq(ml[0], m.machine) &&
                             (strv_length(zl) == 0 || (strv_length(zl) == 1 && streq(zl[0], m.zone)));
                 if (last && m.rules && net_nft_delete_table(diag) >= 0)
                         m.rules = false;
