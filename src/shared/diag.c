@@ -11,15 +11,19 @@ int diag_failv(Diag *d, int r, const char *object, const char *format, va_list a
                 return r;
         if (d->error < 0) {
                 /* The first failure explains; an outer caller may only name what it concerns. */
-                if (!d->object && object)
+                if (!d->object && object) {
                         d->object = strdup(object);
+                        free(d->message); /* says something else now */
+                        d->message = NULL;
+                }
                 return d->error;
         }
         d->error = r;
         free(d->object);
         free(d->cause);
+        free(d->message);
         d->object = object ? strdup(object) : NULL;
-        d->cause = NULL;
+        d->cause = d->message = NULL;
         /* "%m" in the format is the error recorded, as in log_*_errno(). */
         int saved = errno;
         errno = -r;
@@ -61,8 +65,8 @@ int diag_warn(Diag *d, const char *format, ...) {
 const char *diag_message(Diag *d) {
         if (!d || (!d->object && !d->cause))
                 return NULL;
-        free(d->message);
-        d->message = NULL;
+        if (d->message) /* made by an earlier call: callers may hold it */
+                return d->message;
         if (d->object && d->cause) {
                 if (asprintf(&d->message, "%s: %s", d->object, d->cause) < 0) {
                         d->message = NULL;

@@ -45,7 +45,8 @@ static inline bool diag_failed(const Diag *d) {
 }
 
 /* The detail as one phrase, "object: cause", "cause" or "object"; NULL when nothing was recorded
- * beyond the errno. Valid until the next call on d or diag_done(). */
+ * beyond the errno. Valid until the failure changes (diag_fail(), diag_clear_failure()) or
+ * diag_done(); calling it again returns the same string. */
 const char *diag_message(Diag *d);
 
 /* Forgets the failure (keeps the warnings), for a caller that handles it and goes on. */

@@ -69,12 +69,21 @@ out=$(cw run -M img sh -c 'cat /etc/secret; echo "[$(ls /sys/class/net | tr "\n"
 pass "Inaccessible= masks the path, Private=yes takes the host's network away (untrusted file)"
 
 # What cannot be honoured refuses the run, naming the line; nothing starts.
-for bad in '[Files]\nReadOnly=maybe' '[Exec]\nEphemeral=perhaps' '[Exec]\nDropCapability=CAP_BOGUS' \
-           '[Network]\nVirtualEthernet=yes' '[Network]\nZone=web'; do
+for bad in '[Files]\nReadOnly=maybe' '[Exec]\nEphemeral=perhaps' '[Exec]\nDropCapability=CAP_BOGUS'; do
   printf "$bad\n" > "$R/img.nspawn"
   must_fail 1 cw run -M img sh -c 'echo started >/etc/motd'
   assert_one_line_error "^cowpen: run img: settings file $R/img.nspawn: line 2: "
   [ "$(cat "$R/img/etc/motd")" = original ] || fail "$bad: the container ran"
 done
 pass "a protective key that cannot be honoured refuses the run"
+
+# Network links from an untrusted file are not taken (as systemd-nspawn ignores them), and the
+# container never ends up in the host's network for it: it gets loopback only.
+for key in 'VirtualEthernet=yes' 'Zone=web'; do
+  printf '[Network]\n%s\n' "$key" > "$R/img.nspawn"
+  out=$(cw run -M img sh -c 'echo "[$(ls /sys/class/net | tr "\n" " ")]"' 2>"$T/err") || fail "$key (untrusted): $(cat "$T/err")"
+  [[ $out == *"[lo ]"* ]] || fail "$key (untrusted): not only loopback: $out"
+  grep -q "not trusted" "$T/err" || fail "$key (untrusted): no warning: $(cat "$T/err")"
+done
+pass "network links from an untrusted file: ignored with a warning, loopback only"
 rm "$R/img.nspawn"

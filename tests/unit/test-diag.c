@@ -18,6 +18,10 @@ static void test_fail_records_first(void **state) {
         /* an outer caller names the object, but neither replaces the cause nor the error */
         assert_int_equal(diag_fail(&d, -EIO, "etc/passwd", "read failed"), -ELOOP);
         assert_string_equal(diag_message(&d), "etc/passwd: symlink leaves the tree");
+        /* a second call gives the same string: a caller may use both (it was freed, once) */
+        const char *m1 = diag_message(&d), *m2 = diag_message(&d);
+        assert_ptr_equal(m1, m2);
+        assert_string_equal(m1, "etc/passwd: symlink leaves the tree");
         assert_int_equal(diag_fail(&d, -EIO, "other", NULL), -ELOOP);
         assert_string_equal(d.object, "etc/passwd");
 }
