@@ -290,38 +290,37 @@ int verity_geometry(const VerityParams *p, bool superblock, uint64_t hash_offset
 }
 
 const char *verity_failure_to_string(const VerityFailure *f, char *buf, size_t size) {
+        const char *text = "no failure";
         switch (f->kind) {
         case VERITY_FAILURE_DATA_BLOCK:
                 snprintf(buf, size, "data block %" PRIu64 " (byte %" PRIu64 ") does not match its digest", f->block,
                         f->offset);
-                break;
+                return buf;
         case VERITY_FAILURE_HASH_BLOCK:
-                snprintf(buf, size,
-                        "hash block %" PRIu64 " at level %u (byte %" PRIu64
-                        " of the hash file) does not match its digest",
-                        f->block, f->level, f->offset);
-                break;
-        case VERITY_FAILURE_PADDING:
-                snprintf(buf, size,
-                        "padding of hash block %" PRIu64 " at level %u (byte %" PRIu64
-                        " of the hash file) is not zero",
-                        f->block, f->level, f->offset);
-                break;
+        case VERITY_FAILURE_PADDING: {
+                /* The same block named the same way; what is wrong with it differs. */
+                bool padding = f->kind == VERITY_FAILURE_PADDING;
+                snprintf(buf, size, "%shash block %" PRIu64 " at level %u (byte %" PRIu64 " of the hash file) %s",
+                        padding ? "padding of " : "", f->block, f->level, f->offset,
+                        padding ? "is not zero" : "does not match its digest");
+                return buf;
+        }
         case VERITY_FAILURE_ROOT_HASH:
-                if (f->level == UINT32_MAX)
-                        snprintf(buf, size, "root hash does not match the single data block 0");
-                else
+                if (f->level != UINT32_MAX) {
                         snprintf(buf, size, "root hash does not match the top hash block (level %u, byte %" PRIu64 ")",
                                 f->level, f->offset);
+                        return buf;
+                }
+                text = "root hash does not match the single data block 0";
                 break;
         case VERITY_FAILURE_SIGNATURE:
-                snprintf(buf, size, "root hash signature does not verify");
+                text = "root hash signature does not verify";
                 break;
         case VERITY_FAILURE_NONE:
         default:
-                snprintf(buf, size, "no failure");
                 break;
         }
+        snprintf(buf, size, "%s", text);
         return buf;
 }
 
