@@ -258,7 +258,7 @@ static int acl_entry_cmp(const void *a, const void *b) {
 static bool acl_repair(struct acl_xattr_entry *ent, size_t *n, unsigned *warnings) {
         size_t k = 0;
         for (size_t i = 0; i < *n; i++) {
-                bool named = ent[i].tag == ACLX_USER || ent[i].tag == ACLX_GROUP;
+                bool named = ent[i].tag == ACL_USER || ent[i].tag == ACL_GROUP;
                 if (named && ent[i].id == UINT32_MAX) {
                         *warnings |= TAR_WARNING_ACL_NO_ID;
                         continue;
@@ -280,12 +280,12 @@ static bool acl_repair(struct acl_xattr_entry *ent, size_t *n, unsigned *warning
                 }
                 ent[m++] = ent[i];
                 switch (ent[i].tag) {
-                case ACLX_USER_OBJ: user_obj = true; break;
-                case ACLX_GROUP_OBJ: group_obj = true; group_class |= ent[i].perm; break;
-                case ACLX_OTHER: other = true; break;
-                case ACLX_MASK: mask = true; break;
-                case ACLX_USER:
-                case ACLX_GROUP: named = true; group_class |= ent[i].perm; break;
+                case ACL_USER_OBJ: user_obj = true; break;
+                case ACL_GROUP_OBJ: group_obj = true; group_class |= ent[i].perm; break;
+                case ACL_OTHER: other = true; break;
+                case ACL_MASK: mask = true; break;
+                case ACL_USER:
+                case ACL_GROUP: named = true; group_class |= ent[i].perm; break;
                 default:
                         *warnings |= TAR_WARNING_ACL_INVALID;
                         return false;
@@ -296,7 +296,7 @@ static bool acl_repair(struct acl_xattr_entry *ent, size_t *n, unsigned *warning
                 return false;
         }
         if (named && !mask) {
-                ent[m++] = (struct acl_xattr_entry) { .tag = ACLX_MASK, .perm = group_class, .id = UINT32_MAX };
+                ent[m++] = (struct acl_xattr_entry) { .tag = ACL_MASK, .perm = group_class, .id = UINT32_MAX };
                 qsort(ent, m, sizeof(*ent), acl_entry_cmp);
                 *warnings |= TAR_WARNING_ACL_NO_MASK;
         }
@@ -364,17 +364,17 @@ static int entry_acl_to_xattr(struct archive_entry *ae, int type, const char *xa
                         return -EBADMSG;
                 uint16_t xtag;
                 switch (tag) {
-                case ARCHIVE_ENTRY_ACL_USER_OBJ: xtag = ACLX_USER_OBJ; break;
-                case ARCHIVE_ENTRY_ACL_USER: xtag = ACLX_USER; break;
-                case ARCHIVE_ENTRY_ACL_GROUP_OBJ: xtag = ACLX_GROUP_OBJ; break;
-                case ARCHIVE_ENTRY_ACL_GROUP: xtag = ACLX_GROUP; break;
-                case ARCHIVE_ENTRY_ACL_MASK: xtag = ACLX_MASK; break;
-                case ARCHIVE_ENTRY_ACL_OTHER: xtag = ACLX_OTHER; break;
+                case ARCHIVE_ENTRY_ACL_USER_OBJ: xtag = ACL_USER_OBJ; break;
+                case ARCHIVE_ENTRY_ACL_USER: xtag = ACL_USER; break;
+                case ARCHIVE_ENTRY_ACL_GROUP_OBJ: xtag = ACL_GROUP_OBJ; break;
+                case ARCHIVE_ENTRY_ACL_GROUP: xtag = ACL_GROUP; break;
+                case ARCHIVE_ENTRY_ACL_MASK: xtag = ACL_MASK; break;
+                case ARCHIVE_ENTRY_ACL_OTHER: xtag = ACL_OTHER; break;
                 default: return -EBADMSG;
                 }
                 /* A named entry without a numeric id (qual -1: "user:alice:rwx") cannot be
                  * applied: UINT32_MAX, which acl_repair() leaves out. */
-                bool named = xtag == ACLX_USER || xtag == ACLX_GROUP;
+                bool named = xtag == ACL_USER || xtag == ACL_GROUP;
                 ent[k] = (struct acl_xattr_entry) {
                         .tag = xtag,
                         .perm = (uint16_t) (permset & 7),
@@ -772,12 +772,12 @@ static int acl_xattr_to_text(const TarXattr *x, char **ret) {
                 const char *tag;
                 bool qualified = false;
                 switch (ent.tag) {
-                case ACLX_USER_OBJ: tag = "user"; break;
-                case ACLX_USER: tag = "user"; qualified = true; break;
-                case ACLX_GROUP_OBJ: tag = "group"; break;
-                case ACLX_GROUP: tag = "group"; qualified = true; break;
-                case ACLX_MASK: tag = "mask"; break;
-                case ACLX_OTHER: tag = "other"; break;
+                case ACL_USER_OBJ: tag = "user"; break;
+                case ACL_USER: tag = "user"; qualified = true; break;
+                case ACL_GROUP_OBJ: tag = "group"; break;
+                case ACL_GROUP: tag = "group"; qualified = true; break;
+                case ACL_MASK: tag = "mask"; break;
+                case ACL_OTHER: tag = "other"; break;
                 default: return -EBADMSG;
                 }
                 char id[16] = "";

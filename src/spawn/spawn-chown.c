@@ -57,7 +57,7 @@ static int shift_acl(const Shift *s, uint8_t *buf, size_t n) {
                 uint32_t nid;
                 memcpy(&e, buf + off, sizeof(e));
                 uint16_t tag = le16toh(e.tag);
-                if ((tag == ACLX_USER || tag == ACLX_GROUP) && shift_id(s, le32toh(e.id), &nid)) {
+                if ((tag == ACL_USER || tag == ACL_GROUP) && shift_id(s, le32toh(e.id), &nid)) {
                         e.id = htole32(nid);
                         memcpy(buf + off, &e, sizeof(e));
                         changed = 1;

@@ -147,6 +147,27 @@ static const char *const sync_fd_calls[] = { "fdatasync", "fsync", "sync_file_ra
 /* Entries kept: each build and each distinct config makes one; the oldest go first. */
 #define CACHE_ENTRIES_MAX 64U
 
+static SyscallGroup groups[SYSCALL_GROUPS_MAX];
+const SyscallGroup *const syscall_groups = groups;
+size_t syscall_groups_count;
+
+/* Points each group's name, help and members into the generated text: no copy, a few
+ * microseconds, once per process. */
+__attribute__((constructor)) static void syscall_groups_index(void) {
+        const char *p = syscall_groups_nulstr;
+        while (*p && syscall_groups_count < ELEMENTSOF(groups)) {
+                SyscallGroup *g = &groups[syscall_groups_count++];
+                g->name = p;
+                p += strlen(p) + 1;
+                g->help = p;
+                p += strlen(p) + 1;
+                g->members = p;
+                while (*p)
+                        p += strlen(p) + 1;
+                p++; /* the empty string that ends the members */
+        }
+}
+
 const SyscallGroup *syscall_group_find(const char *name) {
         if (!name || name[0] != '@')
                 return NULL;

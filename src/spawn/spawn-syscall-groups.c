@@ -15,336 +15,179 @@
  */
 #include "spawn-seccomp.h"
 
-const SyscallGroup syscall_groups[] = {
-        {
-                .name = "@default",
-                .help = "System calls that are always permitted",
-                .members =
-                        "arch_prctl\0brk\0cacheflush\0clock_getres\0clock_getres_time64\0"
-                        "clock_gettime\0clock_gettime64\0clock_nanosleep\0"
-                        "clock_nanosleep_time64\0execve\0exit\0exit_group\0futex\0"
-                        "futex_time64\0futex_waitv\0get_robust_list\0get_thread_area\0getegid\0"
-                        "getegid32\0geteuid\0geteuid32\0getgid\0getgid32\0getgroups\0"
-                        "getgroups32\0getpgid\0getpgrp\0getpid\0getppid\0getrandom\0"
-                        "getresgid\0getresgid32\0getresuid\0getresuid32\0getrlimit\0getsid\0"
-                        "gettid\0gettimeofday\0getuid\0getuid32\0membarrier\0mmap\0mmap2\0"
-                        "mprotect\0munmap\0nanosleep\0pause\0prlimit64\0restart_syscall\0"
-                        "riscv_flush_icache\0rseq\0rt_sigreturn\0sched_getaffinity\0"
-                        "sched_yield\0set_robust_list\0set_thread_area\0set_tid_address\0"
-                        "set_tls\0sigreturn\0time\0ugetrlimit\0"
-        },
-        {
-                .name = "@aio",
-                .help = "Asynchronous IO",
-                .members =
-                        "io_cancel\0io_destroy\0io_getevents\0io_pgetevents\0"
-                        "io_pgetevents_time64\0io_setup\0io_submit\0io_uring_enter\0"
-                        "io_uring_register\0io_uring_setup\0"
-        },
-        {
-                .name = "@basic-io",
-                .help = "Basic IO",
-                .members =
-                        "_llseek\0close\0close_range\0dup\0dup2\0dup3\0lseek\0pread64\0"
-                        "preadv\0preadv2\0pwrite64\0pwritev\0pwritev2\0read\0readv\0write\0"
-                        "writev\0"
-        },
-        {
-                .name = "@chown",
-                .help = "Change ownership of files and directories",
-                .members =
-                        "chown\0chown32\0fchown\0fchown32\0fchownat\0lchown\0lchown32\0"
-        },
-        {
-                .name = "@clock",
-                .help = "Change the system time",
-                .members =
-                        "adjtimex\0clock_adjtime\0clock_adjtime64\0clock_settime\0"
-                        "clock_settime64\0settimeofday\0"
-        },
-        {
-                .name = "@cpu-emulation",
-                .help = "System calls for CPU emulation functionality",
-                .members =
-                        "modify_ldt\0subpage_prot\0switch_endian\0vm86\0vm86old\0"
-        },
-        {
-                .name = "@debug",
-                .help = "Debugging, performance monitoring and tracing functionality",
-                .members =
-                        "lookup_dcookie\0perf_event_open\0pidfd_getfd\0ptrace\0rtas\0"
-                        "s390_runtime_instr\0sys_debug_setcontext\0"
-        },
-        {
-                .name = "@file-system",
-                .help = "File system operations",
-                .members =
-                        "access\0chdir\0chmod\0close\0creat\0faccessat\0faccessat2\0"
-                        "fallocate\0fchdir\0fchmod\0fchmodat\0fchmodat2\0fcntl\0fcntl64\0"
-                        "fgetxattr\0flistxattr\0fremovexattr\0fsetxattr\0fstat\0fstat64\0"
-                        "fstatat64\0fstatfs\0fstatfs64\0ftruncate\0ftruncate64\0futimesat\0"
-                        "getcwd\0getdents\0getdents64\0getxattr\0inotify_add_watch\0"
-                        "inotify_init\0inotify_init1\0inotify_rm_watch\0lgetxattr\0link\0"
-                        "linkat\0listxattr\0llistxattr\0lremovexattr\0lsetxattr\0lstat\0"
-                        "lstat64\0mkdir\0mkdirat\0mknod\0mknodat\0newfstatat\0oldfstat\0"
-                        "oldlstat\0oldstat\0open\0openat\0openat2\0readlink\0readlinkat\0"
-                        "removexattr\0rename\0renameat\0renameat2\0rmdir\0setxattr\0stat\0"
-                        "stat64\0statfs\0statfs64\0statx\0symlink\0symlinkat\0truncate\0"
-                        "truncate64\0unlink\0unlinkat\0utime\0utimensat\0utimensat_time64\0"
-                        "utimes\0"
-        },
-        {
-                .name = "@io-event",
-                .help = "Event loop system calls",
-                .members =
-                        "_newselect\0epoll_create\0epoll_create1\0epoll_ctl\0epoll_ctl_old\0"
-                        "epoll_pwait\0epoll_pwait2\0epoll_wait\0epoll_wait_old\0eventfd\0"
-                        "eventfd2\0poll\0ppoll\0ppoll_time64\0pselect6\0pselect6_time64\0"
-                        "select\0"
-        },
-        {
-                .name = "@ipc",
-                .help = "SysV IPC, POSIX Message Queues or other IPC",
-                .members =
-                        "ipc\0memfd_create\0mq_getsetattr\0mq_notify\0mq_open\0"
-                        "mq_timedreceive\0mq_timedreceive_time64\0mq_timedsend\0"
-                        "mq_timedsend_time64\0mq_unlink\0msgctl\0msgget\0msgrcv\0msgsnd\0"
-                        "pipe\0pipe2\0process_madvise\0process_vm_readv\0process_vm_writev\0"
-                        "semctl\0semget\0semop\0semtimedop\0semtimedop_time64\0shmat\0shmctl\0"
-                        "shmdt\0shmget\0"
-        },
-        {
-                .name = "@keyring",
-                .help = "Kernel keyring access",
-                .members =
-                        "add_key\0keyctl\0request_key\0"
-        },
-        {
-                .name = "@memlock",
-                .help = "Memory locking control",
-                .members =
-                        "mlock\0mlock2\0mlockall\0munlock\0munlockall\0"
-        },
-        {
-                .name = "@module",
-                .help = "Loading and unloading of kernel modules",
-                .members =
-                        "delete_module\0finit_module\0init_module\0"
-        },
-        {
-                .name = "@mount",
-                .help = "Mounting and unmounting of file systems",
-                .members =
-                        "chroot\0fsconfig\0fsmount\0fsopen\0fspick\0mount\0mount_setattr\0"
-                        "move_mount\0open_tree\0pivot_root\0umount\0umount2\0"
-        },
-        {
-                .name = "@network-io",
-                .help = "Network or Unix socket IO, should not be needed if not network facing",
-                .members =
-                        "accept\0accept4\0bind\0connect\0getpeername\0getsockname\0"
-                        "getsockopt\0listen\0recv\0recvfrom\0recvmmsg\0recvmmsg_time64\0"
-                        "recvmsg\0send\0sendmmsg\0sendmsg\0sendto\0setsockopt\0shutdown\0"
-                        "socket\0socketcall\0socketpair\0"
-        },
-        {
-                .name = "@obsolete",
-                .help = "Unusual, obsolete or unimplemented system calls",
-                .members =
-                        "_sysctl\0afs_syscall\0bdflush\0break\0create_module\0ftime\0"
-                        "get_kernel_syms\0getpmsg\0gtty\0idle\0lock\0mpx\0prof\0profil\0"
-                        "putpmsg\0query_module\0security\0sgetmask\0ssetmask\0stime\0stty\0"
-                        "sysfs\0tuxcall\0ulimit\0uselib\0ustat\0vserver\0"
-        },
-        {
-                .name = "@pkey",
-                .help = "System calls used for memory protection keys",
-                .members =
-                        "pkey_alloc\0pkey_free\0pkey_mprotect\0"
-        },
-        {
-                .name = "@privileged",
-                .help = "All system calls which need super-user capabilities",
-                .members =
-                        "@chown\0@clock\0@module\0@raw-io\0@reboot\0@swap\0_sysctl\0acct\0"
-                        "bpf\0capset\0chroot\0fanotify_init\0fanotify_mark\0nfsservctl\0"
-                        "open_by_handle_at\0pivot_root\0quotactl\0quotactl_fd\0setdomainname\0"
-                        "setfsuid\0setfsuid32\0setgroups\0setgroups32\0sethostname\0setresuid\0"
-                        "setresuid32\0setreuid\0setreuid32\0setuid\0setuid32\0vhangup\0"
-        },
-        {
-                .name = "@process",
-                .help = "Process control, execution, namespacing operations",
-                .members =
-                        "capget\0clone\0clone3\0execveat\0fork\0getrusage\0kill\0pidfd_open\0"
-                        "pidfd_send_signal\0prctl\0rt_sigqueueinfo\0rt_tgsigqueueinfo\0setns\0"
-                        "swapcontext\0tgkill\0times\0tkill\0unshare\0vfork\0wait4\0waitid\0"
-                        "waitpid\0"
-        },
-        {
-                .name = "@raw-io",
-                .help = "Raw I/O port access",
-                .members =
-                        "ioperm\0iopl\0pciconfig_iobase\0pciconfig_read\0pciconfig_write\0"
-                        "s390_pci_mmio_read\0s390_pci_mmio_write\0"
-        },
-        {
-                .name = "@reboot",
-                .help = "Reboot and reboot preparation/kexec",
-                .members =
-                        "kexec_file_load\0kexec_load\0reboot\0"
-        },
-        {
-                .name = "@resources",
-                .help = "Alter resource settings",
-                .members =
-                        "ioprio_set\0mbind\0migrate_pages\0move_pages\0nice\0"
-                        "sched_setaffinity\0sched_setattr\0sched_setparam\0sched_setscheduler\0"
-                        "set_mempolicy\0set_mempolicy_home_node\0setpriority\0setrlimit\0"
-        },
-        {
-                .name = "@setuid",
-                .help = "Operations for changing user/group credentials",
-                .members =
-                        "setgid\0setgid32\0setgroups\0setgroups32\0setregid\0setregid32\0"
-                        "setresgid\0setresgid32\0setresuid\0setresuid32\0setreuid\0setreuid32\0"
-                        "setuid\0setuid32\0"
-        },
-        {
-                .name = "@signal",
-                .help = "Process signal handling",
-                .members =
-                        "rt_sigaction\0rt_sigpending\0rt_sigprocmask\0rt_sigsuspend\0"
-                        "rt_sigtimedwait\0rt_sigtimedwait_time64\0sigaction\0sigaltstack\0"
-                        "signal\0signalfd\0signalfd4\0sigpending\0sigprocmask\0sigsuspend\0"
-        },
-        {
-                .name = "@swap",
-                .help = "Enable/disable swap devices",
-                .members =
-                        "swapoff\0swapon\0"
-        },
-        {
-                .name = "@sync",
-                .help = "Synchronize files and memory to storage",
-                .members =
-                        "fdatasync\0fsync\0msync\0sync\0sync_file_range\0sync_file_range2\0"
-                        "syncfs\0"
-        },
-        {
-                .name = "@system-service",
-                .help = "General system service operations",
-                .members =
-                        "@aio\0@basic-io\0@chown\0@default\0@file-system\0@io-event\0@ipc\0"
-                        "@keyring\0@memlock\0@network-io\0@process\0@resources\0@setuid\0"
-                        "@signal\0@sync\0@timer\0arm_fadvise64_64\0capget\0capset\0"
-                        "copy_file_range\0fadvise64\0fadvise64_64\0flock\0get_mempolicy\0"
-                        "getcpu\0getpriority\0ioctl\0ioprio_get\0kcmp\0madvise\0mremap\0"
-                        "name_to_handle_at\0oldolduname\0olduname\0personality\0readahead\0"
-                        "readdir\0remap_file_pages\0sched_get_priority_max\0"
-                        "sched_get_priority_min\0sched_getattr\0sched_getparam\0"
-                        "sched_getscheduler\0sched_rr_get_interval\0sched_rr_get_interval_time64\0"
-                        "sched_yield\0sendfile\0sendfile64\0setfsgid\0setfsgid32\0setfsuid\0"
-                        "setfsuid32\0setpgid\0setsid\0splice\0sysinfo\0tee\0umask\0uname\0"
-                        "userfaultfd\0vmsplice\0"
-        },
-        {
-                .name = "@timer",
-                .help = "Schedule operations by time",
-                .members =
-                        "alarm\0getitimer\0setitimer\0timer_create\0timer_delete\0"
-                        "timer_getoverrun\0timer_gettime\0timer_gettime64\0timer_settime\0"
-                        "timer_settime64\0timerfd_create\0timerfd_gettime\0timerfd_gettime64\0"
-                        "timerfd_settime\0timerfd_settime64\0times\0"
-        },
-        {
-                .name = "@known",
-                .help = "All known syscalls declared in the kernel",
-                .members =
-                        "@obsolete\0_llseek\0_newselect\0accept\0accept4\0access\0acct\0"
-                        "add_key\0adjtimex\0alarm\0arch_prctl\0arm_fadvise64_64\0bind\0bpf\0"
-                        "brk\0cachectl\0cacheflush\0capget\0capset\0chdir\0chmod\0chown\0"
-                        "chown32\0chroot\0clock_adjtime\0clock_adjtime64\0clock_getres\0"
-                        "clock_getres_time64\0clock_gettime\0clock_gettime64\0clock_nanosleep\0"
-                        "clock_nanosleep_time64\0clock_settime\0clock_settime64\0clone\0clone3\0"
-                        "close\0close_range\0connect\0copy_file_range\0creat\0delete_module\0"
-                        "dup\0dup2\0dup3\0epoll_create\0epoll_create1\0epoll_ctl\0"
-                        "epoll_ctl_old\0epoll_pwait\0epoll_pwait2\0epoll_wait\0epoll_wait_old\0"
-                        "eventfd\0eventfd2\0execve\0execveat\0exit\0exit_group\0faccessat\0"
-                        "faccessat2\0fadvise64\0fadvise64_64\0fallocate\0fanotify_init\0"
-                        "fanotify_mark\0fchdir\0fchmod\0fchmodat\0fchmodat2\0fchown\0"
-                        "fchown32\0fchownat\0fcntl\0fcntl64\0fdatasync\0fgetxattr\0"
-                        "finit_module\0flistxattr\0flock\0fork\0fremovexattr\0fsconfig\0"
-                        "fsetxattr\0fsmount\0fsopen\0fspick\0fstat\0fstat64\0fstatat64\0"
-                        "fstatfs\0fstatfs64\0fsync\0ftruncate\0ftruncate64\0futex\0"
-                        "futex_requeue\0futex_time64\0futex_wait\0futex_waitv\0futex_wake\0"
-                        "futimesat\0get_mempolicy\0get_robust_list\0get_thread_area\0getcpu\0"
-                        "getcwd\0getdents\0getdents64\0getegid\0getegid32\0geteuid\0"
-                        "geteuid32\0getgid\0getgid32\0getgroups\0getgroups32\0getitimer\0"
-                        "getpeername\0getpgid\0getpgrp\0getpid\0getppid\0getpriority\0"
-                        "getrandom\0getresgid\0getresgid32\0getresuid\0getresuid32\0getrlimit\0"
-                        "getrusage\0getsid\0getsockname\0getsockopt\0gettid\0gettimeofday\0"
-                        "getuid\0getuid32\0getxattr\0init_module\0inotify_add_watch\0"
-                        "inotify_init\0inotify_init1\0inotify_rm_watch\0io_cancel\0io_destroy\0"
-                        "io_getevents\0io_pgetevents\0io_pgetevents_time64\0io_setup\0"
-                        "io_submit\0io_uring_enter\0io_uring_register\0io_uring_setup\0ioctl\0"
-                        "ioperm\0iopl\0ioprio_get\0ioprio_set\0ipc\0kcmp\0kexec_file_load\0"
-                        "kexec_load\0keyctl\0kill\0landlock_add_rule\0landlock_create_ruleset\0"
-                        "landlock_restrict_self\0lchown\0lchown32\0lgetxattr\0link\0linkat\0"
-                        "listen\0listxattr\0llistxattr\0lookup_dcookie\0lremovexattr\0lseek\0"
-                        "lsetxattr\0lstat\0lstat64\0madvise\0map_shadow_stack\0mbind\0"
-                        "membarrier\0memfd_create\0memfd_secret\0migrate_pages\0mincore\0"
-                        "mkdir\0mkdirat\0mknod\0mknodat\0mlock\0mlock2\0mlockall\0mmap\0"
-                        "mmap2\0modify_ldt\0mount\0mount_setattr\0move_mount\0move_pages\0"
-                        "mprotect\0mq_getsetattr\0mq_notify\0mq_open\0mq_timedreceive\0"
-                        "mq_timedreceive_time64\0mq_timedsend\0mq_timedsend_time64\0mq_unlink\0"
-                        "mremap\0msgctl\0msgget\0msgrcv\0msgsnd\0msync\0multiplexer\0"
-                        "munlock\0munlockall\0munmap\0name_to_handle_at\0nanosleep\0"
-                        "newfstatat\0nice\0oldfstat\0oldlstat\0oldolduname\0oldstat\0"
-                        "olduname\0open\0open_by_handle_at\0open_tree\0openat\0openat2\0"
-                        "pause\0pciconfig_iobase\0pciconfig_read\0pciconfig_write\0"
-                        "perf_event_open\0personality\0pidfd_getfd\0pidfd_open\0"
-                        "pidfd_send_signal\0pipe\0pipe2\0pivot_root\0pkey_alloc\0pkey_free\0"
-                        "pkey_mprotect\0poll\0ppoll\0ppoll_time64\0prctl\0pread64\0preadv\0"
-                        "preadv2\0prlimit64\0process_madvise\0process_mrelease\0"
-                        "process_vm_readv\0process_vm_writev\0pselect6\0pselect6_time64\0"
-                        "ptrace\0pwrite64\0pwritev\0pwritev2\0quotactl\0quotactl_fd\0read\0"
-                        "readahead\0readdir\0readlink\0readlinkat\0readv\0reboot\0recv\0"
-                        "recvfrom\0recvmmsg\0recvmmsg_time64\0recvmsg\0remap_file_pages\0"
-                        "removexattr\0rename\0renameat\0renameat2\0request_key\0"
-                        "restart_syscall\0riscv_flush_icache\0rmdir\0rseq\0rt_sigaction\0"
-                        "rt_sigpending\0rt_sigprocmask\0rt_sigqueueinfo\0rt_sigreturn\0"
-                        "rt_sigsuspend\0rt_sigtimedwait\0rt_sigtimedwait_time64\0"
-                        "rt_tgsigqueueinfo\0rtas\0s390_guarded_storage\0s390_pci_mmio_read\0"
-                        "s390_pci_mmio_write\0s390_runtime_instr\0s390_sthyi\0"
-                        "sched_get_priority_max\0sched_get_priority_min\0sched_getaffinity\0"
-                        "sched_getattr\0sched_getparam\0sched_getscheduler\0"
-                        "sched_rr_get_interval\0sched_rr_get_interval_time64\0sched_setaffinity\0"
-                        "sched_setattr\0sched_setparam\0sched_setscheduler\0sched_yield\0"
-                        "seccomp\0select\0semctl\0semget\0semop\0semtimedop\0"
-                        "semtimedop_time64\0send\0sendfile\0sendfile64\0sendmmsg\0sendmsg\0"
-                        "sendto\0set_mempolicy\0set_mempolicy_home_node\0set_robust_list\0"
-                        "set_thread_area\0set_tid_address\0setdomainname\0setfsgid\0setfsgid32\0"
-                        "setfsuid\0setfsuid32\0setgid\0setgid32\0setgroups\0setgroups32\0"
-                        "sethostname\0setitimer\0setns\0setpgid\0setpriority\0setregid\0"
-                        "setregid32\0setresgid\0setresgid32\0setresuid\0setresuid32\0setreuid\0"
-                        "setreuid32\0setrlimit\0setsid\0setsockopt\0settimeofday\0setuid\0"
-                        "setuid32\0setxattr\0sgetmask\0shmat\0shmctl\0shmdt\0shmget\0"
-                        "shutdown\0sigaction\0sigaltstack\0signal\0signalfd\0signalfd4\0"
-                        "sigpending\0sigprocmask\0sigreturn\0sigsuspend\0socket\0socketcall\0"
-                        "socketpair\0splice\0spu_create\0spu_run\0ssetmask\0stat\0stat64\0"
-                        "statfs\0statfs64\0statx\0stime\0subpage_prot\0swapcontext\0swapoff\0"
-                        "swapon\0switch_endian\0symlink\0symlinkat\0sync\0sync_file_range\0"
-                        "sync_file_range2\0syncfs\0sys_debug_setcontext\0syscall\0sysfs\0"
-                        "sysinfo\0syslog\0sysmips\0tee\0tgkill\0time\0timer_create\0"
-                        "timer_delete\0timer_getoverrun\0timer_gettime\0timer_gettime64\0"
-                        "timer_settime\0timer_settime64\0timerfd\0timerfd_create\0"
-                        "timerfd_gettime\0timerfd_gettime64\0timerfd_settime\0timerfd_settime64\0"
-                        "times\0tkill\0truncate\0truncate64\0ugetrlimit\0umask\0umount\0"
-                        "umount2\0uname\0unlink\0unlinkat\0unshare\0userfaultfd\0ustat\0"
-                        "utime\0utimensat\0utimensat_time64\0utimes\0vfork\0vhangup\0vm86\0"
-                        "vm86old\0vmsplice\0wait4\0waitid\0waitpid\0write\0writev\0"
-        },
-};
-
-const size_t syscall_groups_count = sizeof(syscall_groups) / sizeof(syscall_groups[0]);
+/* Each group as systemd-analyze lists it: its name, its help text, then its members (calls and
+ * "@group"s), each string NUL-terminated; an empty string ends the members, and the NUL that ends
+ * the literal is the empty name that ends the list. spawn-seccomp.c indexes it once, at start-up. */
+const char syscall_groups_nulstr[] =
+        "@default\0System calls that are always permitted\0"
+        "arch_prctl\0brk\0cacheflush\0clock_getres\0clock_getres_time64\0clock_gettime\0"
+        "clock_gettime64\0clock_nanosleep\0clock_nanosleep_time64\0execve\0exit\0exit_group\0"
+        "futex\0futex_time64\0futex_waitv\0get_robust_list\0get_thread_area\0getegid\0getegid32\0"
+        "geteuid\0geteuid32\0getgid\0getgid32\0getgroups\0getgroups32\0getpgid\0getpgrp\0getpid\0"
+        "getppid\0getrandom\0getresgid\0getresgid32\0getresuid\0getresuid32\0getrlimit\0getsid\0"
+        "gettid\0gettimeofday\0getuid\0getuid32\0membarrier\0mmap\0mmap2\0mprotect\0munmap\0"
+        "nanosleep\0pause\0prlimit64\0restart_syscall\0riscv_flush_icache\0rseq\0rt_sigreturn\0"
+        "sched_getaffinity\0sched_yield\0set_robust_list\0set_thread_area\0set_tid_address\0"
+        "set_tls\0sigreturn\0time\0ugetrlimit\0\0"
+        "@aio\0Asynchronous IO\0"
+        "io_cancel\0io_destroy\0io_getevents\0io_pgetevents\0io_pgetevents_time64\0io_setup\0"
+        "io_submit\0io_uring_enter\0io_uring_register\0io_uring_setup\0\0"
+        "@basic-io\0Basic IO\0"
+        "_llseek\0close\0close_range\0dup\0dup2\0dup3\0lseek\0pread64\0preadv\0preadv2\0pwrite64\0"
+        "pwritev\0pwritev2\0read\0readv\0write\0writev\0\0"
+        "@chown\0Change ownership of files and directories\0"
+        "chown\0chown32\0fchown\0fchown32\0fchownat\0lchown\0lchown32\0\0"
+        "@clock\0Change the system time\0"
+        "adjtimex\0clock_adjtime\0clock_adjtime64\0clock_settime\0clock_settime64\0settimeofday\0\0"
+        "@cpu-emulation\0System calls for CPU emulation functionality\0"
+        "modify_ldt\0subpage_prot\0switch_endian\0vm86\0vm86old\0\0"
+        "@debug\0Debugging, performance monitoring and tracing functionality\0"
+        "lookup_dcookie\0perf_event_open\0pidfd_getfd\0ptrace\0rtas\0s390_runtime_instr\0"
+        "sys_debug_setcontext\0\0"
+        "@file-system\0File system operations\0"
+        "access\0chdir\0chmod\0close\0creat\0faccessat\0faccessat2\0fallocate\0fchdir\0fchmod\0"
+        "fchmodat\0fchmodat2\0fcntl\0fcntl64\0fgetxattr\0flistxattr\0fremovexattr\0fsetxattr\0"
+        "fstat\0fstat64\0fstatat64\0fstatfs\0fstatfs64\0ftruncate\0ftruncate64\0futimesat\0getcwd\0"
+        "getdents\0getdents64\0getxattr\0inotify_add_watch\0inotify_init\0inotify_init1\0"
+        "inotify_rm_watch\0lgetxattr\0link\0linkat\0listxattr\0llistxattr\0lremovexattr\0"
+        "lsetxattr\0lstat\0lstat64\0mkdir\0mkdirat\0mknod\0mknodat\0newfstatat\0oldfstat\0"
+        "oldlstat\0oldstat\0open\0openat\0openat2\0readlink\0readlinkat\0removexattr\0rename\0"
+        "renameat\0renameat2\0rmdir\0setxattr\0stat\0stat64\0statfs\0statfs64\0statx\0symlink\0"
+        "symlinkat\0truncate\0truncate64\0unlink\0unlinkat\0utime\0utimensat\0utimensat_time64\0"
+        "utimes\0\0"
+        "@io-event\0Event loop system calls\0"
+        "_newselect\0epoll_create\0epoll_create1\0epoll_ctl\0epoll_ctl_old\0epoll_pwait\0"
+        "epoll_pwait2\0epoll_wait\0epoll_wait_old\0eventfd\0eventfd2\0poll\0ppoll\0ppoll_time64\0"
+        "pselect6\0pselect6_time64\0select\0\0"
+        "@ipc\0SysV IPC, POSIX Message Queues or other IPC\0"
+        "ipc\0memfd_create\0mq_getsetattr\0mq_notify\0mq_open\0mq_timedreceive\0"
+        "mq_timedreceive_time64\0mq_timedsend\0mq_timedsend_time64\0mq_unlink\0msgctl\0msgget\0"
+        "msgrcv\0msgsnd\0pipe\0pipe2\0process_madvise\0process_vm_readv\0process_vm_writev\0"
+        "semctl\0semget\0semop\0semtimedop\0semtimedop_time64\0shmat\0shmctl\0shmdt\0shmget\0\0"
+        "@keyring\0Kernel keyring access\0"
+        "add_key\0keyctl\0request_key\0\0"
+        "@memlock\0Memory locking control\0"
+        "mlock\0mlock2\0mlockall\0munlock\0munlockall\0\0"
+        "@module\0Loading and unloading of kernel modules\0"
+        "delete_module\0finit_module\0init_module\0\0"
+        "@mount\0Mounting and unmounting of file systems\0"
+        "chroot\0fsconfig\0fsmount\0fsopen\0fspick\0mount\0mount_setattr\0move_mount\0open_tree\0"
+        "pivot_root\0umount\0umount2\0\0"
+        "@network-io\0Network or Unix socket IO, should not be needed if not network facing\0"
+        "accept\0accept4\0bind\0connect\0getpeername\0getsockname\0getsockopt\0listen\0recv\0"
+        "recvfrom\0recvmmsg\0recvmmsg_time64\0recvmsg\0send\0sendmmsg\0sendmsg\0sendto\0"
+        "setsockopt\0shutdown\0socket\0socketcall\0socketpair\0\0"
+        "@obsolete\0Unusual, obsolete or unimplemented system calls\0"
+        "_sysctl\0afs_syscall\0bdflush\0break\0create_module\0ftime\0get_kernel_syms\0getpmsg\0"
+        "gtty\0idle\0lock\0mpx\0prof\0profil\0putpmsg\0query_module\0security\0sgetmask\0ssetmask\0"
+        "stime\0stty\0sysfs\0tuxcall\0ulimit\0uselib\0ustat\0vserver\0\0"
+        "@pkey\0System calls used for memory protection keys\0"
+        "pkey_alloc\0pkey_free\0pkey_mprotect\0\0"
+        "@privileged\0All system calls which need super-user capabilities\0"
+        "@chown\0@clock\0@module\0@raw-io\0@reboot\0@swap\0_sysctl\0acct\0bpf\0capset\0chroot\0"
+        "fanotify_init\0fanotify_mark\0nfsservctl\0open_by_handle_at\0pivot_root\0quotactl\0"
+        "quotactl_fd\0setdomainname\0setfsuid\0setfsuid32\0setgroups\0setgroups32\0sethostname\0"
+        "setresuid\0setresuid32\0setreuid\0setreuid32\0setuid\0setuid32\0vhangup\0\0"
+        "@process\0Process control, execution, namespacing operations\0"
+        "capget\0clone\0clone3\0execveat\0fork\0getrusage\0kill\0pidfd_open\0pidfd_send_signal\0"
+        "prctl\0rt_sigqueueinfo\0rt_tgsigqueueinfo\0setns\0swapcontext\0tgkill\0times\0tkill\0"
+        "unshare\0vfork\0wait4\0waitid\0waitpid\0\0"
+        "@raw-io\0Raw I/O port access\0"
+        "ioperm\0iopl\0pciconfig_iobase\0pciconfig_read\0pciconfig_write\0s390_pci_mmio_read\0"
+        "s390_pci_mmio_write\0\0"
+        "@reboot\0Reboot and reboot preparation/kexec\0"
+        "kexec_file_load\0kexec_load\0reboot\0\0"
+        "@resources\0Alter resource settings\0"
+        "ioprio_set\0mbind\0migrate_pages\0move_pages\0nice\0sched_setaffinity\0sched_setattr\0"
+        "sched_setparam\0sched_setscheduler\0set_mempolicy\0set_mempolicy_home_node\0setpriority\0"
+        "setrlimit\0\0"
+        "@setuid\0Operations for changing user/group credentials\0"
+        "setgid\0setgid32\0setgroups\0setgroups32\0setregid\0setregid32\0setresgid\0setresgid32\0"
+        "setresuid\0setresuid32\0setreuid\0setreuid32\0setuid\0setuid32\0\0"
+        "@signal\0Process signal handling\0"
+        "rt_sigaction\0rt_sigpending\0rt_sigprocmask\0rt_sigsuspend\0rt_sigtimedwait\0"
+        "rt_sigtimedwait_time64\0sigaction\0sigaltstack\0signal\0signalfd\0signalfd4\0sigpending\0"
+        "sigprocmask\0sigsuspend\0\0"
+        "@swap\0Enable/disable swap devices\0"
+        "swapoff\0swapon\0\0"
+        "@sync\0Synchronize files and memory to storage\0"
+        "fdatasync\0fsync\0msync\0sync\0sync_file_range\0sync_file_range2\0syncfs\0\0"
+        "@system-service\0General system service operations\0"
+        "@aio\0@basic-io\0@chown\0@default\0@file-system\0@io-event\0@ipc\0@keyring\0@memlock\0"
+        "@network-io\0@process\0@resources\0@setuid\0@signal\0@sync\0@timer\0arm_fadvise64_64\0"
+        "capget\0capset\0copy_file_range\0fadvise64\0fadvise64_64\0flock\0get_mempolicy\0getcpu\0"
+        "getpriority\0ioctl\0ioprio_get\0kcmp\0madvise\0mremap\0name_to_handle_at\0oldolduname\0"
+        "olduname\0personality\0readahead\0readdir\0remap_file_pages\0sched_get_priority_max\0"
+        "sched_get_priority_min\0sched_getattr\0sched_getparam\0sched_getscheduler\0"
+        "sched_rr_get_interval\0sched_rr_get_interval_time64\0sched_yield\0sendfile\0sendfile64\0"
+        "setfsgid\0setfsgid32\0setfsuid\0setfsuid32\0setpgid\0setsid\0splice\0sysinfo\0tee\0umask\0"
+        "uname\0userfaultfd\0vmsplice\0\0"
+        "@timer\0Schedule operations by time\0"
+        "alarm\0getitimer\0setitimer\0timer_create\0timer_delete\0timer_getoverrun\0timer_gettime\0"
+        "timer_gettime64\0timer_settime\0timer_settime64\0timerfd_create\0timerfd_gettime\0"
+        "timerfd_gettime64\0timerfd_settime\0timerfd_settime64\0times\0\0"
+        "@known\0All known syscalls declared in the kernel\0"
+        "@obsolete\0_llseek\0_newselect\0accept\0accept4\0access\0acct\0add_key\0adjtimex\0alarm\0"
+        "arch_prctl\0arm_fadvise64_64\0bind\0bpf\0brk\0cachectl\0cacheflush\0capget\0capset\0"
+        "chdir\0chmod\0chown\0chown32\0chroot\0clock_adjtime\0clock_adjtime64\0clock_getres\0"
+        "clock_getres_time64\0clock_gettime\0clock_gettime64\0clock_nanosleep\0"
+        "clock_nanosleep_time64\0clock_settime\0clock_settime64\0clone\0clone3\0close\0"
+        "close_range\0connect\0copy_file_range\0creat\0delete_module\0dup\0dup2\0dup3\0"
+        "epoll_create\0epoll_create1\0epoll_ctl\0epoll_ctl_old\0epoll_pwait\0epoll_pwait2\0"
+        "epoll_wait\0epoll_wait_old\0eventfd\0eventfd2\0execve\0execveat\0exit\0exit_group\0"
+        "faccessat\0faccessat2\0fadvise64\0fadvise64_64\0fallocate\0fanotify_init\0fanotify_mark\0"
+        "fchdir\0fchmod\0fchmodat\0fchmodat2\0fchown\0fchown32\0fchownat\0fcntl\0fcntl64\0"
+        "fdatasync\0fgetxattr\0finit_module\0flistxattr\0flock\0fork\0fremovexattr\0fsconfig\0"
+        "fsetxattr\0fsmount\0fsopen\0fspick\0fstat\0fstat64\0fstatat64\0fstatfs\0fstatfs64\0fsync\0"
+        "ftruncate\0ftruncate64\0futex\0futex_requeue\0futex_time64\0futex_wait\0futex_waitv\0"
+        "futex_wake\0futimesat\0get_mempolicy\0get_robust_list\0get_thread_area\0getcpu\0getcwd\0"
+        "getdents\0getdents64\0getegid\0getegid32\0geteuid\0geteuid32\0getgid\0getgid32\0"
+        "getgroups\0getgroups32\0getitimer\0getpeername\0getpgid\0getpgrp\0getpid\0getppid\0"
+        "getpriority\0getrandom\0getresgid\0getresgid32\0getresuid\0getresuid32\0getrlimit\0"
+        "getrusage\0getsid\0getsockname\0getsockopt\0gettid\0gettimeofday\0getuid\0getuid32\0"
+        "getxattr\0init_module\0inotify_add_watch\0inotify_init\0inotify_init1\0inotify_rm_watch\0"
+        "io_cancel\0io_destroy\0io_getevents\0io_pgetevents\0io_pgetevents_time64\0io_setup\0"
+        "io_submit\0io_uring_enter\0io_uring_register\0io_uring_setup\0ioctl\0ioperm\0iopl\0"
+        "ioprio_get\0ioprio_set\0ipc\0kcmp\0kexec_file_load\0kexec_load\0keyctl\0kill\0"
+        "landlock_add_rule\0landlock_create_ruleset\0landlock_restrict_self\0lchown\0lchown32\0"
+        "lgetxattr\0link\0linkat\0listen\0listxattr\0llistxattr\0lookup_dcookie\0lremovexattr\0"
+        "lseek\0lsetxattr\0lstat\0lstat64\0madvise\0map_shadow_stack\0mbind\0membarrier\0"
+        "memfd_create\0memfd_secret\0migrate_pages\0mincore\0mkdir\0mkdirat\0mknod\0mknodat\0"
+        "mlock\0mlock2\0mlockall\0mmap\0mmap2\0modify_ldt\0mount\0mount_setattr\0move_mount\0"
+        "move_pages\0mprotect\0mq_getsetattr\0mq_notify\0mq_open\0mq_timedreceive\0"
+        "mq_timedreceive_time64\0mq_timedsend\0mq_timedsend_time64\0mq_unlink\0mremap\0msgctl\0"
+        "msgget\0msgrcv\0msgsnd\0msync\0multiplexer\0munlock\0munlockall\0munmap\0"
+        "name_to_handle_at\0nanosleep\0newfstatat\0nice\0oldfstat\0oldlstat\0oldolduname\0oldstat\0"
+        "olduname\0open\0open_by_handle_at\0open_tree\0openat\0openat2\0pause\0pciconfig_iobase\0"
+        "pciconfig_read\0pciconfig_write\0perf_event_open\0personality\0pidfd_getfd\0pidfd_open\0"
+        "pidfd_send_signal\0pipe\0pipe2\0pivot_root\0pkey_alloc\0pkey_free\0pkey_mprotect\0poll\0"
+        "ppoll\0ppoll_time64\0prctl\0pread64\0preadv\0preadv2\0prlimit64\0process_madvise\0"
+        "process_mrelease\0process_vm_readv\0process_vm_writev\0pselect6\0pselect6_time64\0ptrace\0"
+        "pwrite64\0pwritev\0pwritev2\0quotactl\0quotactl_fd\0read\0readahead\0readdir\0readlink\0"
+        "readlinkat\0readv\0reboot\0recv\0recvfrom\0recvmmsg\0recvmmsg_time64\0recvmsg\0"
+        "remap_file_pages\0removexattr\0rename\0renameat\0renameat2\0request_key\0restart_syscall\0"
+        "riscv_flush_icache\0rmdir\0rseq\0rt_sigaction\0rt_sigpending\0rt_sigprocmask\0"
+        "rt_sigqueueinfo\0rt_sigreturn\0rt_sigsuspend\0rt_sigtimedwait\0rt_sigtimedwait_time64\0"
+        "rt_tgsigqueueinfo\0rtas\0s390_guarded_storage\0s390_pci_mmio_read\0s390_pci_mmio_write\0"
+        "s390_runtime_instr\0s390_sthyi\0sched_get_priority_max\0sched_get_priority_min\0"
+        "sched_getaffinity\0sched_getattr\0sched_getparam\0sched_getscheduler\0"
+        "sched_rr_get_interval\0sched_rr_get_interval_time64\0sched_setaffinity\0sched_setattr\0"
+        "sched_setparam\0sched_setscheduler\0sched_yield\0seccomp\0select\0semctl\0semget\0semop\0"
+        "semtimedop\0semtimedop_time64\0send\0sendfile\0sendfile64\0sendmmsg\0sendmsg\0sendto\0"
+        "set_mempolicy\0set_mempolicy_home_node\0set_robust_list\0set_thread_area\0"
+        "set_tid_address\0setdomainname\0setfsgid\0setfsgid32\0setfsuid\0setfsuid32\0setgid\0"
+        "setgid32\0setgroups\0setgroups32\0sethostname\0setitimer\0setns\0setpgid\0setpriority\0"
+        "setregid\0setregid32\0setresgid\0setresgid32\0setresuid\0setresuid32\0setreuid\0"
+        "setreuid32\0setrlimit\0setsid\0setsockopt\0settimeofday\0setuid\0setuid32\0setxattr\0"
+        "sgetmask\0shmat\0shmctl\0shmdt\0shmget\0shutdown\0sigaction\0sigaltstack\0signal\0"
+        "signalfd\0signalfd4\0sigpending\0sigprocmask\0sigreturn\0sigsuspend\0socket\0socketcall\0"
+        "socketpair\0splice\0spu_create\0spu_run\0ssetmask\0stat\0stat64\0statfs\0statfs64\0statx\0"
+        "stime\0subpage_prot\0swapcontext\0swapoff\0swapon\0switch_endian\0symlink\0symlinkat\0"
+        "sync\0sync_file_range\0sync_file_range2\0syncfs\0sys_debug_setcontext\0syscall\0sysfs\0"
+        "sysinfo\0syslog\0sysmips\0tee\0tgkill\0time\0timer_create\0timer_delete\0"
+        "timer_getoverrun\0timer_gettime\0timer_gettime64\0timer_settime\0timer_settime64\0"
+        "timerfd\0timerfd_create\0timerfd_gettime\0timerfd_gettime64\0timerfd_settime\0"
+        "timerfd_settime64\0times\0tkill\0truncate\0truncate64\0ugetrlimit\0umask\0umount\0"
+        "umount2\0uname\0unlink\0unlinkat\0unshare\0userfaultfd\0ustat\0utime\0utimensat\0"
+        "utimensat_time64\0utimes\0vfork\0vhangup\0vm86\0vm86old\0vmsplice\0wait4\0waitid\0"
+        "waitpid\0write\0writev\0\0";

@@ -84,42 +84,24 @@ int verity_params_validate(const VerityParams *p, Diag *diag) {
         return diag_fail(diag, r, field, NULL);
 }
 
-/* On-disk layout of the v1 superblock (little-endian), as cryptsetup's struct verity_sb. */
-enum {
-        SB_SIGNATURE = 0,
-        SB_VERSION = 8,
-        SB_HASH_TYPE = 12,
-        SB_UUID = 16,
-        SB_ALGORITHM = 32,
-        SB_ALGORITHM_SIZE = 32,
-        SB_DATA_BLOCK_SIZE = 64,
-        SB_HASH_BLOCK_SIZE = 68,
-        SB_DATA_BLOCKS = 72,
-        SB_SALT_SIZE = 80,
-        SB_PAD1 = 82,
-        SB_SALT = 88,
-        SB_PAD2 = SB_SALT + VERITY_SALT_SIZE_MAX, /* 344 */
-};
-static const uint8_t sb_signature[8] = {'v', 'e', 'r', 'i', 't', 'y', 0, 0};
+/* The v1 superblock on disk (little-endian): cryptsetup's struct verity_sb. */
+struct verity_sb {
+        uint8_t signature[8]; /* "verity\0\0" */
+        uint32_t version;     /* 1 */
+        uint32_t hash_type;   /* 0: Chrome OS, 1: normal */
+        uint8_t uuid[16];
+        uint8_t algorithm[32]; /* NUL-terminated, zero-filled */
+        uint32_t data_block_size;
+        uint32_t hash_block_size;
+        uint64_t data_blocks;
+        uint16_t salt_size;
+        uint8_t _pad1[6];
+        uint8_t salt[VERITY_SALT_SIZE_MAX];
+        uint8_t _pad2[168];
+} __attribute__((packed));
+_Static_assert(sizeof(struct verity_sb) == VERITY_SUPERBLOCK_SIZE, "the superblock is 512 bytes");
 
-static uint32_t get_le32(const uint8_t *b) {
-        uint32_t v;
-        memcpy(&v, b, sizeof(v));
-        return le32toh(v);
-}
-static uint64_t get_le64(const uint8_t *b) {
-        uint64_t v;
-        memcpy(&v, b, sizeof(v));
-        return le64toh(v);
-}
-static void put_le32(uint8_t *b, uint32_t v) {
-        v = htole32(v);
-        memcpy(b, &v, sizeof(v));
-}
-static void put_le64(uint8_t *b, uint64_t v) {
-        v = htole64(v);
-        memcpy(b, &v, sizeof(v));
-}
+static const uint8_t sb_signature[8] = {'v', 'e', 'r', 'i', 't', 'y', 0, 0};
 
 static bool all_zero(const uint8_t *b, size_t n) {
         for (size_t i = 0; i < n; i++)
@@ -129,7 +111,7 @@ static bool all_zero(const uint8_t *b, size_t n) {
 }
 
 int verity_superblock_parse(const void *buf, size_t size, VerityParams *ret, Diag *diag) {
-        const uint8_t *b = buf;
+        struct verity_sb sb;
         VerityParams p = {};
         const char *field = NULL;
 
@@ -141,20 +123,21 @@ int verity_superblock_parse(const void *buf, size_t size, VerityParams *ret, Dia
 
         if (size < VERITY_SUPERBLOCK_SIZE)
                 BAD("size");
-        if (memcmp(b + SB_SIGNATURE, sb_signature, sizeof(sb_signature)) != 0)
+        memcpy(&sb, buf, sizeof(sb));
+        if (memcmp(sb.signature, sb_signature, sizeof(sb_signature)) != 0)
                 BAD("signature");
-        if (get_le32(b + SB_VERSION) != 1)
+        if (le32toh(sb.version) != 1)
                 BAD("version");
-        uint32_t type = get_le32(b + SB_HASH_TYPE);
+        uint32_t type = le32toh(sb.hash_type);
         if (type > 1)
                 BAD("hash_type");
         p.format = type;
 
         /* The name must be NUL-terminated inside its field, known, and followed by zeros only. */
-        char alg[SB_ALGORITHM_SIZE + 1] = {};
-        memcpy(alg, b + SB_ALGORITHM, SB_ALGORITHM_SIZE);
-        size_t alen = strnlen(alg, SB_ALGORITHM_SIZE);
-        if (alen == 0 || alen == SB_ALGORITHM_SIZE || !all_zero(b + SB_ALGORITHM + alen, SB_ALGORITHM_SIZE - alen))
+        char alg[sizeof(sb.algorithm) + 1] = {};
+        memcpy(alg, sb.algorithm, sizeof(sb.algorithm));
+        size_t alen = strnlen(alg, sizeof(sb.algorithm));
+        if (alen == 0 || alen == sizeof(sb.algorithm) || !all_zero(sb.algorithm + alen, sizeof(sb.algorithm) - alen))
                 BAD("algorithm");
         for (size_t i = 0; i < alen; i++)
                 alg[i] = (char) tolower((unsigned char) alg[i]);
@@ -163,27 +146,26 @@ int verity_superblock_parse(const void *buf, size_t size, VerityParams *ret, Dia
                 BAD("algorithm");
         p.hash = h;
 
-        p.data_block_size = get_le32(b + SB_DATA_BLOCK_SIZE);
+        p.data_block_size = le32toh(sb.data_block_size);
         if (!block_size_ok(p.data_block_size))
                 BAD("data_block_size");
-        p.hash_block_size = get_le32(b + SB_HASH_BLOCK_SIZE);
+        p.hash_block_size = le32toh(sb.hash_block_size);
         if (!block_size_ok(p.hash_block_size))
                 BAD("hash_block_size");
-        p.data_blocks = get_le64(b + SB_DATA_BLOCKS);
+        p.data_blocks = le64toh(sb.data_blocks);
         if (p.data_blocks == 0 || p.data_blocks > VERITY_DATA_BLOCKS_MAX)
                 BAD("data_blocks");
-        uint16_t salt_size = (uint16_t) (b[SB_SALT_SIZE] | b[SB_SALT_SIZE + 1] << 8);
+        uint16_t salt_size = le16toh(sb.salt_size);
         if (salt_size > VERITY_SALT_SIZE_MAX)
                 BAD("salt_size");
         p.salt_size = salt_size;
-        memcpy(p.salt, b + SB_SALT, salt_size);
+        memcpy(p.salt, sb.salt, salt_size);
         /* Unused bytes are zero in what veritysetup writes; anything else is not a superblock we made
          * or veritysetup made, and could smuggle data past a comparison of parameters. */
-        if (!all_zero(b + SB_PAD1, SB_SALT - SB_PAD1) ||
-                !all_zero(b + SB_SALT + salt_size, VERITY_SALT_SIZE_MAX - salt_size) ||
-                !all_zero(b + SB_PAD2, VERITY_SUPERBLOCK_SIZE - SB_PAD2))
+        if (!all_zero(sb._pad1, sizeof(sb._pad1)) || !all_zero(sb.salt + salt_size, sizeof(sb.salt) - salt_size) ||
+                !all_zero(sb._pad2, sizeof(sb._pad2)))
                 BAD("padding");
-        memcpy(p.uuid, b + SB_UUID, sizeof(p.uuid));
+        memcpy(p.uuid, sb.uuid, sizeof(p.uuid));
 #undef BAD
         *ret = p;
         return 0;
@@ -195,19 +177,20 @@ int verity_superblock_format(const VerityParams *p, uint8_t buf[static VERITY_SU
         int r = verity_params_validate(p, NULL);
         if (r < 0)
                 return r;
-        memset(buf, 0, VERITY_SUPERBLOCK_SIZE);
-        memcpy(buf + SB_SIGNATURE, sb_signature, sizeof(sb_signature));
-        put_le32(buf + SB_VERSION, 1);
-        put_le32(buf + SB_HASH_TYPE, p->format);
-        memcpy(buf + SB_UUID, p->uuid, sizeof(p->uuid));
+        struct verity_sb sb = {
+                .version = htole32(1),
+                .hash_type = htole32(p->format),
+                .data_block_size = htole32(p->data_block_size),
+                .hash_block_size = htole32(p->hash_block_size),
+                .data_blocks = htole64(p->data_blocks),
+                .salt_size = htole16(p->salt_size),
+        };
+        memcpy(sb.signature, sb_signature, sizeof(sb_signature));
+        memcpy(sb.uuid, p->uuid, sizeof(p->uuid));
         const char *name = verity_hash_to_string(p->hash);
-        memcpy(buf + SB_ALGORITHM, name, strlen(name));
-        put_le32(buf + SB_DATA_BLOCK_SIZE, p->data_block_size);
-        put_le32(buf + SB_HASH_BLOCK_SIZE, p->hash_block_size);
-        put_le64(buf + SB_DATA_BLOCKS, p->data_blocks);
-        buf[SB_SALT_SIZE] = (uint8_t) (p->salt_size & 0xFF);
-        buf[SB_SALT_SIZE + 1] = (uint8_t) (p->salt_size >> 8);
-        memcpy(buf + SB_SALT, p->salt, p->salt_size);
+        memcpy(sb.algorithm, name, strlen(name));
+        memcpy(sb.salt, p->salt, p->salt_size);
+        memcpy(buf, &sb, sizeof(sb));
         return 0;
 }
 
@@ -307,38 +290,37 @@ int verity_geometry(const VerityParams *p, bool superblock, uint64_t hash_offset
 }
 
 const char *verity_failure_to_string(const VerityFailure *f, char *buf, size_t size) {
+        const char *text = "no failure";
         switch (f->kind) {
         case VERITY_FAILURE_DATA_BLOCK:
                 snprintf(buf, size, "data block %" PRIu64 " (byte %" PRIu64 ") does not match its digest", f->block,
                         f->offset);
-                break;
+                return buf;
         case VERITY_FAILURE_HASH_BLOCK:
-                snprintf(buf, size,
-                        "hash block %" PRIu64 " at level %u (byte %" PRIu64
-                        " of the hash file) does not match its digest",
-                        f->block, f->level, f->offset);
-                break;
-        case VERITY_FAILURE_PADDING:
-                snprintf(buf, size,
-                        "padding of hash block %" PRIu64 " at level %u (byte %" PRIu64
-                        " of the hash file) is not zero",
-                        f->block, f->level, f->offset);
-                break;
+        case VERITY_FAILURE_PADDING: {
+                /* The same block named the same way; what is wrong with it differs. */
+                bool padding = f->kind == VERITY_FAILURE_PADDING;
+                snprintf(buf, size, "%shash block %" PRIu64 " at level %u (byte %" PRIu64 " of the hash file) %s",
+                        padding ? "padding of " : "", f->block, f->level, f->offset,
+                        padding ? "is not zero" : "does not match its digest");
+                return buf;
+        }
         case VERITY_FAILURE_ROOT_HASH:
-                if (f->level == UINT32_MAX)
-                        snprintf(buf, size, "root hash does not match the single data block 0");
-                else
+                if (f->level != UINT32_MAX) {
                         snprintf(buf, size, "root hash does not match the top hash block (level %u, byte %" PRIu64 ")",
                                 f->level, f->offset);
+                        return buf;
+                }
+                text = "root hash does not match the single data block 0";
                 break;
         case VERITY_FAILURE_SIGNATURE:
-                snprintf(buf, size, "root hash signature does not verify");
+                text = "root hash signature does not verify";
                 break;
         case VERITY_FAILURE_NONE:
         default:
-                snprintf(buf, size, "no failure");
                 break;
         }
+        snprintf(buf, size, "%s", text);
         return buf;
 }
 

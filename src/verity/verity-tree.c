@@ -90,18 +90,30 @@ static int pwrite_full(int fd, const void *buf, size_t n, uint64_t offset) {
         return 0;
 }
 
-/* One level: digests of src_blocks source blocks written to (or compared with) the destination level. */
+/* Equal-sized blocks one after the other in a file. */
+typedef struct BlockRun {
+        int fd;
+        uint64_t offset;
+        uint32_t block_size;
+        uint64_t blocks;
+} BlockRun;
+
+/* What level l of the tree holds the digests of: the data for level 0, level l - 1 above it. For
+ * l == g->levels: the one block the root hash is the digest of (the top hash block, or the single
+ * data block when there are no levels). */
+static BlockRun level_source(const VerityLocation *loc, const VerityParams *p, const VerityGeometry *g, unsigned l) {
+        if (l == 0)
+                return (BlockRun) { loc->data_fd, loc->data_offset, p->data_block_size, p->data_blocks };
+        return (BlockRun) { loc->hash_fd, g->level_offset[l - 1], p->hash_block_size, g->level_blocks[l - 1] };
+}
+
+/* One level: digests of the source blocks written to (or compared with) the destination level. */
 typedef struct LevelJob {
         const VerityParams *p;
         HashAlgorithm hash;
         const VerityGeometry *g;
         bool verify;
-
-        int src_fd;
-        uint64_t src_offset;
-        uint32_t src_block_size;
-        uint64_t src_blocks;
-
+        BlockRun src;
         int dst_fd;
         uint64_t dst_offset;
 
@@ -134,12 +146,12 @@ static void *level_worker(void *userdata) {
         LevelJob *j = userdata;
         const uint64_t epb = j->g->entries_per_block;
         const uint32_t hbs = j->p->hash_block_size;
-        const size_t chunk_blocks = MAX((size_t) 1, READ_CHUNK / j->src_block_size);
+        const size_t chunk_blocks = MAX((size_t) 1, READ_CHUNK / j->src.block_size);
         const size_t dst_size = (size_t) (j->group_blocks / epb) * hbs;
         uint8_t digest[HASH_DIGEST_SIZE_MAX];
         HashContext *ctx = NULL;
         int r = hash_context_new(j->hash, &ctx);
-        uint8_t *src = malloc(chunk_blocks * j->src_block_size);
+        uint8_t *src = malloc(chunk_blocks * j->src.block_size);
         uint8_t *dst = malloc(dst_size);
         if (r >= 0 && (!src || !dst))
                 r = -ENOMEM;
@@ -148,16 +160,16 @@ static void *level_worker(void *userdata) {
 
         for (;;) {
                 uint64_t group = atomic_fetch_add(&j->next_group, 1);
-                if (group > j->src_blocks / j->group_blocks)
+                if (group > j->src.blocks / j->group_blocks)
                         break;
                 uint64_t first = group * j->group_blocks;
-                if (first >= j->src_blocks || job_should_stop(j, first))
+                if (first >= j->src.blocks || job_should_stop(j, first))
                         break;
                 if (interrupted()) {
                         r = -EINTR;
                         break;
                 }
-                uint64_t n = MIN(j->group_blocks, j->src_blocks - first);
+                uint64_t n = MIN(j->group_blocks, j->src.blocks - first);
                 uint64_t dst_first = first / epb;
                 size_t dst_len = (size_t) ((n + epb - 1) / epb) * hbs;
                 uint64_t dst_pos = j->dst_offset + dst_first * hbs;
@@ -172,14 +184,14 @@ static void *level_worker(void *userdata) {
                 bool mismatch = false;
                 for (uint64_t done = 0; done < n && !mismatch;) {
                         size_t k = (size_t) MIN((uint64_t) chunk_blocks, n - done);
-                        r = pread_full(j->src_fd, src, k * j->src_block_size,
-                                j->src_offset + (first + done) * j->src_block_size);
+                        r = pread_full(j->src.fd, src, k * j->src.block_size,
+                                j->src.offset + (first + done) * j->src.block_size);
                         if (r < 0)
                                 break;
                         for (size_t i = 0; i < k; i++) {
                                 uint64_t e = first + done + i - dst_first * epb;
                                 uint8_t *slot = dst + (size_t) (e / epb) * hbs + (size_t) (e % epb) * j->g->entry_size;
-                                r = digest_block(ctx, j->p, src + i * j->src_block_size, j->src_block_size,
+                                r = digest_block(ctx, j->p, src + i * j->src.block_size, j->src.block_size,
                                         j->verify ? digest : slot);
                                 if (r < 0)
                                         break;
@@ -213,38 +225,36 @@ static unsigned default_threads(void) {
         return n < 1 ? 1 : (unsigned) MIN((long) THREADS_MAX, n);
 }
 
-/* Runs one level; returns 0, -EBADMSG with *ret_fail_block, or -errno. */
-static int level_run(const VerityParams *p, const VerityGeometry *g, bool verify, int src_fd, uint64_t src_offset,
-        uint32_t src_block_size, uint64_t src_blocks, int dst_fd, uint64_t dst_offset, unsigned threads,
-        uint64_t *ret_fail_block) {
+/* Builds (or verifies) level l from its source; returns 0, -EBADMSG with *ret_fail_block (a block of
+ * the source), or -errno. */
+static int level_run(const VerityLocation *loc, const VerityParams *p, const VerityGeometry *g, unsigned l,
+        bool verify, unsigned threads, uint64_t *ret_fail_block) {
         LevelJob j = {
                 .p = p,
                 .hash = hash_algorithm(p->hash),
                 .g = g,
                 .verify = verify,
-                .src_fd = src_fd,
-                .src_offset = src_offset,
-                .src_block_size = src_block_size,
-                .src_blocks = src_blocks,
-                .dst_fd = dst_fd,
-                .dst_offset = dst_offset,
+                .src = level_source(loc, p, g, l),
+                .dst_fd = loc->hash_fd,
+                .dst_offset = g->level_offset[l],
                 .fail_block = UINT64_MAX,
         };
         if (j.hash < 0)
                 return -EINVAL;
-        uint64_t per_group = MAX((uint64_t) 1, GROUP_BYTES / ((uint64_t) src_block_size * g->entries_per_block));
+        const BlockRun *src = &j.src;
+        uint64_t per_group = MAX((uint64_t) 1, GROUP_BYTES / ((uint64_t) src->block_size * g->entries_per_block));
         j.group_blocks = per_group * g->entries_per_block;
         atomic_init(&j.next_group, 0);
         pthread_mutex_init(&j.lock, NULL);
 
         /* Each thread reads its groups front to back: a larger readahead helps when the data is not
          * cached yet. Only advice; failure changes nothing. */
-        (void) posix_fadvise(src_fd, (off_t) src_offset, (off_t) (src_blocks * src_block_size), POSIX_FADV_SEQUENTIAL);
-        uint64_t groups = (src_blocks + j.group_blocks - 1) / j.group_blocks;
+        (void) posix_fadvise(src->fd, (off_t) src->offset, (off_t) (src->blocks * src->block_size), POSIX_FADV_SEQUENTIAL);
+        uint64_t groups = (src->blocks + j.group_blocks - 1) / j.group_blocks;
         if (threads == 0)
                 threads = default_threads();
         threads = MIN(threads, THREADS_MAX);
-        if ((uint64_t) src_blocks * src_block_size < PARALLEL_MIN_BYTES)
+        if ((uint64_t) src->blocks * src->block_size < PARALLEL_MIN_BYTES)
                 threads = 1;
         if (groups < threads)
                 threads = (unsigned) groups;
@@ -288,26 +298,19 @@ static int location_check(const VerityLocation *loc, const VerityParams *p, Veri
         return 0;
 }
 
-static int root_digest(const VerityParams *p, const VerityGeometry *g, const VerityLocation *loc, uint8_t *out) {
-        int fd;
-        uint64_t off;
-        size_t size;
-        if (g->levels == 0) {
-                fd = loc->data_fd;
-                off = loc->data_offset;
-                size = p->data_block_size;
-        } else {
-                fd = loc->hash_fd;
-                off = g->level_offset[g->levels - 1];
-                size = p->hash_block_size;
-        }
-        _cleanup_free_ uint8_t *buf = malloc(size);
+/* The digest of the block the root hash covers, into ret (digest_size bytes, written on success). */
+static int root_digest(const VerityLocation *loc, const VerityParams *p, const VerityGeometry *g, uint8_t *ret) {
+        const BlockRun top = level_source(loc, p, g, g->levels);
+        _cleanup_free_ uint8_t *buf = malloc(top.block_size);
         _cleanup_(hash_context_freep) HashContext *ctx = NULL;
+        uint8_t digest[HASH_DIGEST_SIZE_MAX];
         int r = hash_context_new(hash_algorithm(p->hash), &ctx);
         if (r >= 0)
-                r = !buf ? -ENOMEM : pread_full(fd, buf, size, off);
+                r = !buf ? -ENOMEM : pread_full(top.fd, buf, top.block_size, top.offset);
         if (r >= 0)
-                r = digest_block(ctx, p, buf, size, out);
+                r = digest_block(ctx, p, buf, top.block_size, digest);
+        if (r >= 0)
+                memcpy(ret, digest, g->digest_size);
         return r;
 }
 
@@ -320,12 +323,7 @@ int verity_tree_build(const VerityLocation *loc, const VerityParams *p, unsigned
                 return r;
 
         for (unsigned l = 0; l < g.levels; l++) {
-                bool bottom = l == 0;
-                r = level_run(p, &g, false, bottom ? loc->data_fd : loc->hash_fd,
-                        bottom ? loc->data_offset : g.level_offset[l - 1],
-                        bottom ? p->data_block_size : p->hash_block_size,
-                        bottom ? p->data_blocks : g.level_blocks[l - 1], loc->hash_fd, g.level_offset[l], threads,
-                        &unused);
+                r = level_run(loc, p, &g, l, false, threads, &unused);
                 if (r < 0)
                         return r;
         }
@@ -344,12 +342,7 @@ int verity_tree_build(const VerityLocation *loc, const VerityParams *p, unsigned
                         return r;
         }
 
-        uint8_t root[VERITY_DIGEST_SIZE_MAX];
-        r = root_digest(p, &g, loc, root);
-        if (r < 0)
-                return r;
-        memcpy(ret_root_hash, root, g.digest_size);
-        return 0;
+        return root_digest(loc, p, &g, ret_root_hash);
 }
 
 /* Every byte of a hash block that is not part of a digest must be zero: the padding of each digest
@@ -401,7 +394,6 @@ int verity_tree_verify(const VerityLocation *loc, const VerityParams *p, const u
         size_t root_hash_size, unsigned threads, VerityFailure *ret_failure) {
         VerityGeometry g;
         VerityFailure f = {};
-        uint64_t bad;
         int r = location_check(loc, p, &g);
         if (r < 0)
                 return r;
@@ -417,43 +409,30 @@ int verity_tree_verify(const VerityLocation *loc, const VerityParams *p, const u
         /* Top down, as the kernel walks the tree: once a level matches the one above it is trusted,
          * so a mismatch below names exactly the block that changed. */
         uint8_t root[VERITY_DIGEST_SIZE_MAX];
-        r = root_digest(p, &g, loc, root);
+        r = root_digest(loc, p, &g, root);
         if (r < 0)
                 return r;
         if (memcmp(root, root_hash, g.digest_size) != 0) {
                 f = (VerityFailure){
                         .kind = VERITY_FAILURE_ROOT_HASH,
                         .level = g.levels == 0 ? UINT32_MAX : g.levels - 1,
-                        .offset = g.levels == 0 ? loc->data_offset : g.level_offset[g.levels - 1],
+                        .offset = level_source(loc, p, &g, g.levels).offset,
                 };
                 r = -EBADMSG;
                 goto failed;
         }
 
-        for (unsigned l = g.levels; l-- > 1;) {
-                r = level_run(p, &g, true, loc->hash_fd, g.level_offset[l - 1], p->hash_block_size,
-                        g.level_blocks[l - 1], loc->hash_fd, g.level_offset[l], threads, &bad);
+        for (unsigned l = g.levels; l-- > 0;) {
+                uint64_t bad;
+                r = level_run(loc, p, &g, l, true, threads, &bad);
                 if (r == -EBADMSG) {
+                        /* The mismatch is in the source of level l: a data block, or a hash block of l - 1. */
+                        const BlockRun src = level_source(loc, p, &g, l);
                         f = (VerityFailure){
-                                .kind = VERITY_FAILURE_HASH_BLOCK,
-                                .level = l - 1,
+                                .kind = l == 0 ? VERITY_FAILURE_DATA_BLOCK : VERITY_FAILURE_HASH_BLOCK,
+                                .level = l == 0 ? 0 : l - 1,
                                 .block = bad,
-                                .offset = g.level_offset[l - 1] + bad * p->hash_block_size,
-                        };
-                        goto failed;
-                }
-                if (r < 0)
-                        return r;
-        }
-
-        if (g.levels > 0) {
-                r = level_run(p, &g, true, loc->data_fd, loc->data_offset, p->data_block_size, p->data_blocks,
-                        loc->hash_fd, g.level_offset[0], threads, &bad);
-                if (r == -EBADMSG) {
-                        f = (VerityFailure){
-                                .kind = VERITY_FAILURE_DATA_BLOCK,
-                                .block = bad,
-                                .offset = loc->data_offset + bad * p->data_block_size,
+                                .offset = src.offset + bad * src.block_size,
                         };
                         goto failed;
                 }
