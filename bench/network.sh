@@ -23,18 +23,6 @@ T=$TEMP_DIR
 log "copying the Debian tree (the fixture cache is never changed)…"
 cp -a "$ROOTFS_DIR" "$T/tree"
 
-time_us() { # wall-clock microseconds of one run (must succeed)
-  local t0=${EPOCHREALTIME/[.,]/} t1
-  "$@" </dev/null >/dev/null 2>"$T/err" || fail "failed: $* ($(tail -3 "$T/err"))"
-  t1=${EPOCHREALTIME/[.,]/}
-  echo $((t1 - t0))
-}
-nspawn() {
-  unshare -m sh -c 'mount -t tmpfs tmpfs /run && exec systemd-nspawn -q --register=no --keep-unit "$@"' nspawn "$@"
-}
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-ms() { awk -v u="$1" 'BEGIN {printf "%.1f ms", u / 1000}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
 
 cowpen_n() { "$COWPEN" run -D "$T/tree" -M bench -n /bin/true; }
 cowpen_plain() { "$COWPEN" run -D "$T/tree" -M bench /bin/true; }

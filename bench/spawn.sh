@@ -32,20 +32,6 @@ head -c $(((1024 - small_mb) << 20)) /dev/urandom >"$T/big/var/pad"
 big_mb=$(du -sm "$T/big" | cut -f1)
 sync
 
-# Microseconds from bash's own clock: forking date(1) around each run would be timed too.
-time_ms() { # time_ms CMD…: wall-clock microseconds of one run (must succeed)
-  local t0=${EPOCHREALTIME/[.,]/} t1
-  "$@" </dev/null >/dev/null 2>&1 || fail "failed: $*"
-  t1=${EPOCHREALTIME/[.,]/}
-  echo $((t1 - t0))
-}
-nspawn() {
-  unshare -m sh -c 'mount -t tmpfs tmpfs /run && exec systemd-nspawn -q --register=no --keep-unit "$@"' nspawn "$@"
-}
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-ms() { awk -v u="$1" 'BEGIN {printf "%.1f ms", u / 1000}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
-
 bwrap_true() { bwrap --bind "$1" / --proc /proc --dev /dev --unshare-all /bin/true; }
 nofilter() { COWPEN_SECCOMP=0 "$COWPEN" "$@"; }
 coldfilter() { COWPEN_SECCOMP_CACHE=no "$COWPEN" "$@"; }
@@ -62,9 +48,9 @@ declare -A t
 cases=(true true-nofilter true-cold true-bwrap true-nofilter-bwrap x-small x-big)
 for c in "${cases[@]}"; do t[cowpen-$c]=""; t[nspawn-$c]=""; done
 # one warm-up of each, not counted (the first run compiles the filter into the cache)
-time_ms "$COWPEN" run -D "$T/small" /bin/true >/dev/null
-time_ms nspawn -D "$T/small" /bin/true >/dev/null
-time_ms bwrap_true "$T/small" >/dev/null
+time_us "$COWPEN" run -D "$T/small" /bin/true >/dev/null
+time_us nspawn -D "$T/small" /bin/true >/dev/null
+time_us bwrap_true "$T/small" >/dev/null
 
 # Each case is measured on its own, cowpen and nspawn alternating (who goes first alternates too),
 # with a sync outside the timed part so that one run's writeback never lands in the next one.
@@ -80,9 +66,9 @@ measure() { # measure CASE COWPEN-ARGS… -- NSPAWN-ARGS…  ($cowpen: how to ca
     for who in $( ((i % 2)) && echo "cowpen nspawn" || echo "nspawn cowpen"); do
       sync
       if [ "$who" = cowpen ]; then
-        t[cowpen-$c]+=" $(time_ms $cmd run "${ca[@]}")"
+        t[cowpen-$c]+=" $(time_us $cmd run "${ca[@]}")"
       else
-        t[nspawn-$c]+=" $(time_ms $ref "${na[@]}")"
+        t[nspawn-$c]+=" $(time_us $ref "${na[@]}")"
       fi
     done
   done

@@ -23,11 +23,7 @@ make_temp_dir
 T=$TEMP_DIR
 
 # "The outside": a namespace behind the host without a route to the containers' subnets.
-net_make_peer outside 198.51.100.2/24 198.51.100.1
-ip -n outside route del default
-mkdir "$T/www"
-echo hello-from-outside >"$T/www/index.html"
-ip netns exec outside busybox httpd -p 80 -h "$T/www"
+net_outside_server outside hello-from-outside
 links_before=$(net_links)
 
 # The check both guests run (bash: /dev/tcp; the OpenRC tree has no iproute2).

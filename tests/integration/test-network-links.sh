@@ -6,12 +6,8 @@
 . "$TEST_SRCDIR/tests/lib/lib.sh"
 . "$TEST_SRCDIR/tests/lib/boot.sh"
 . "$TEST_SRCDIR/tests/lib/net.sh"
-net_test_enter "$@"
-make_temp_dir
-T=$TEMP_DIR
-export COWPEN_IMAGE_ROOT=$T/images
-mkdir "$COWPEN_IMAGE_ROOT"
-net_busybox_tree "$COWPEN_IMAGE_ROOT/c"
+net_test_begin "$@"
+net_image_root c
 
 # A bridge of the test's with an address, and a peer namespace on it (the user's own network).
 ip link add br-test type bridge

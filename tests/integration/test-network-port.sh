@@ -7,9 +7,7 @@
 . "$TEST_SRCDIR/tests/lib/lib.sh"
 . "$TEST_SRCDIR/tests/lib/boot.sh"
 . "$TEST_SRCDIR/tests/lib/net.sh"
-net_test_enter "$@"
-make_temp_dir
-T=$TEMP_DIR
+net_test_begin "$@"
 net_busybox_tree "$T/tree"
 mkdir "$T/tree/www"
 echo hello-from-the-container >"$T/tree/www/index.html"

@@ -6,18 +6,12 @@
 . "$TEST_SRCDIR/tests/lib/lib.sh"
 . "$TEST_SRCDIR/tests/lib/boot.sh"
 . "$TEST_SRCDIR/tests/lib/net.sh"
-net_test_enter "$@"
-make_temp_dir
-T=$TEMP_DIR
+net_test_begin "$@"
 net_busybox_tree "$T/tree"
 
 # "The internet": a namespace behind the host, which has no route to the container's subnet (what
 # reaches it must be masqueraded as the host's 198.51.100.1).
-net_make_peer inet 198.51.100.2/24 198.51.100.1
-ip -n inet route del default
-mkdir "$T/www"
-echo hello-from-inet >"$T/www/index.html"
-ip netns exec inet busybox httpd -p 80 -h "$T/www"
+net_outside_server inet hello-from-inet
 links_before=$(net_links)
 
 out=$("$COWPEN" run -D "$T/tree" -M c1 -n sh -c '

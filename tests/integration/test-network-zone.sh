@@ -5,12 +5,8 @@
 . "$TEST_SRCDIR/tests/lib/lib.sh"
 . "$TEST_SRCDIR/tests/lib/boot.sh"
 . "$TEST_SRCDIR/tests/lib/net.sh"
-net_test_enter "$@"
-make_temp_dir
-T=$TEMP_DIR
-export COWPEN_IMAGE_ROOT=$T/images
-mkdir "$COWPEN_IMAGE_ROOT"
-net_busybox_tree "$COWPEN_IMAGE_ROOT/a"
+net_test_begin "$@"
+net_image_root a
 cp -a "$COWPEN_IMAGE_ROOT/a" "$COWPEN_IMAGE_ROOT/b"
 links_before=$(net_links)
 

@@ -23,6 +23,32 @@ net_test_enter() {
   ip link set lo up
 }
 
+# net_test_begin "$@": net_test_enter, then a temporary directory of the test's, $T.
+net_test_begin() {
+  net_test_enter "$@"
+  make_temp_dir
+  T=$TEMP_DIR
+}
+
+# net_outside_server NS TEXT: a namespace NS behind the test's host (198.51.100.2, the host
+# 198.51.100.1) without a route back to the containers' subnets, so what reaches it must be
+# masqueraded, serving TEXT over HTTP on port 80.
+net_outside_server() {
+  net_make_peer "$1" 198.51.100.2/24 198.51.100.1
+  ip -n "$1" route del default
+  mkdir -p "$T/www-$1"
+  echo "$2" >"$T/www-$1/index.html"
+  ip netns exec "$1" busybox httpd -p 80 -h "$T/www-$1"
+}
+
+# net_image_root NAME…: $COWPEN_IMAGE_ROOT in $T, with a busybox tree per NAME.
+net_image_root() {
+  export COWPEN_IMAGE_ROOT=$T/images
+  mkdir -p "$COWPEN_IMAGE_ROOT"
+  local n
+  for n in "$@"; do net_busybox_tree "$COWPEN_IMAGE_ROOT/$n"; done
+}
+
 # net_busybox_tree DIR: make_busybox_tree with what the tests use inside: ip, ping, nc, wget,
 # httpd, nslookup, udhcpc, timeout, grep, hostname.
 net_busybox_tree() {
