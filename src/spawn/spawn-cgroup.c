@@ -159,15 +159,11 @@ static int remove_cgroup_tree(int dir_fd, const char *name, unsigned depth);
  * (make_cgroup()). The PID in the name says nothing across PID namespaces: a cowpen in another
  * one (the network tests run in their own) sees no process of that PID, while the cgroup is still
  * empty because its owner sets the network up before the container's first process enters it.
- * The age closes the moment between mkdir() and flock(). */
-#define CGROUP_SWEEP_MIN_AGE_SEC 10
+ * A cgroup taken in the moment between its owner's mkdir() and flock() is made anew by its owner
+ * (make_cgroup() checks that what it locked is still there). */
 static bool cgroup_is_abandoned(int dir_fd, const char *name) {
         _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        struct stat st;
-        if (fd < 0 || fstat(fd, &st) < 0)
-                return false;
-        struct timespec now;
-        if (clock_gettime(CLOCK_REALTIME, &now) < 0 || now.tv_sec - st.st_ctim.tv_sec < CGROUP_SWEEP_MIN_AGE_SEC)
+        if (fd < 0)
                 return false;
         return flock(fd, LOCK_EX | LOCK_NB) >= 0; /* released with fd: rmdir needs no lock */
 }
@@ -204,29 +200,44 @@ static int make_cgroup(SpawnCgroup *b, const char *machine) {
                         return -ENOMEDIUM;
                 rel = own + l;
         }
-        if ((r = random_hex(4, &rnd)) < 0)
-                return r;
-        char *path = NULL;
         _cleanup_free_ char *parent = NULL;
         if (asprintf(&parent, "%s%s", mnt, rel) < 0)
                 return -ENOMEM;
         sweep_stale_cgroups(parent);
-        /* Named with our PID, so that what a killed cowpen left is known as such. */
-        if (asprintf(&path, "%s%scowpen-%i-%s-%s", parent, endswith(parent, "/") ? "" : "/", (int) getpid(), rnd,
-                    machine) < 0)
-                return -ENOMEM;
-        if (mkdir(path, 0755) < 0) {
-                r = negative_errno();
+        /* Named with our PID, so that what a killed cowpen left is known as such, and locked while
+         * the run lasts (sweep_stale_cgroups() of other cowpens leaves it alone). Another cowpen's
+         * sweep may take it before our lock: then it is gone once we hold the lock, and we make
+         * another. */
+        for (unsigned attempt = 0;; attempt++) {
+                char *path = NULL;
+                free(rnd);
+                rnd = NULL;
+                if ((r = random_hex(4, &rnd)) < 0)
+                        return r;
+                if (asprintf(&path, "%s%scowpen-%i-%s-%s", parent, endswith(parent, "/") ? "" : "/", (int) getpid(),
+                            rnd, machine) < 0)
+                        return -ENOMEM;
+                if (mkdir(path, 0755) < 0) {
+                        r = negative_errno();
+                        free(path);
+                        return r;
+                }
+                b->path = path;
+                b->fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (b->fd < 0 && errno != ENOENT)
+                        return negative_errno();
+                if (b->fd >= 0 && flock(b->fd, LOCK_SH) < 0)
+                        return negative_errno();
+                struct stat ours, now;
+                if (b->fd >= 0 && fstat(b->fd, &ours) >= 0 && stat(path, &now) >= 0 && ours.st_ino == now.st_ino)
+                        break;
+                b->fd = safe_close(b->fd);
+                (void) rmdir(path);
+                b->path = NULL;
                 free(path);
-                return r;
+                if (attempt >= 8)
+                        return -EBUSY;
         }
-        b->path = path;
-        b->fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (b->fd < 0)
-                return negative_errno();
-        /* Ours while the run lasts (sweep_stale_cgroups() of other cowpens leaves it alone). */
-        if (flock(b->fd, LOCK_SH) < 0)
-                return negative_errno();
         if (fd_is_fs_type(b->fd, CGROUP2_SUPER_MAGIC_) <= 0)
                 return -ENOMEDIUM;
         return 0;
