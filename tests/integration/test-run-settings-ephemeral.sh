@@ -5,7 +5,9 @@
 #    start: once it was ignored and the changes stayed in the image. A raw image is not even
 #    mounted writable (its bytes stay the same);
 #  - Inaccessible= masks the path; Private=yes gives a network of loopback only;
-#  - a bad value of such a key, or a network key cowpen cannot set up (VirtualEthernet=), refuses.
+#  - a bad value of such a key refuses.
+# Network links (VirtualEthernet=, Zone=) are not protective: from an untrusted file they are
+# ignored with a warning, as by systemd-nspawn, and the container gets loopback only.
 . "$TEST_SRCDIR/tests/lib/lib.sh"
 . "$TEST_SRCDIR/tests/lib/boot.sh"
 

@@ -137,21 +137,28 @@ make_gpt_usr_image() {
   dd if="$w/usr.sig.json" of="$out" bs=1M seek=$((at + s_usr + s_ver)) conv=notrunc status=none
 }
 
-# The start of the raw image (-i) tests: the tools they need (fail when missing: they are in
-# scripts/packages/boot.txt), erofs and loop devices (skip without), a temp dir $W as cwd,
-# and leftovers() naming any mount point or loop device a run left.
-raw_image_test_setup() {
-  local t
+# image_test_setup FS PACKAGES TOOL…: the start of a test of images with file system FS: the tools
+# it needs (fail when missing: they are in scripts/packages/PACKAGES), FS and loop devices (skip
+# without), a temp dir $W as cwd, and $loops_before, the count of loop devices before.
+image_test_setup() {
+  local fs=$1 packages=$2 t
+  shift 2
   for t in "$@"; do
-    command -v "$t" >/dev/null || fail "$t is not installed (scripts/packages/boot.txt)"
+    command -v "$t" >/dev/null || fail "$t is not installed (scripts/packages/$packages)"
   done
-  grep -qw erofs /proc/filesystems || modprobe erofs 2>/dev/null || true
-  grep -qw erofs /proc/filesystems || skip "kernel has no erofs"
-  [ -e /dev/loop-control ] || skip "no loop devices"
+  grep -qw "$fs" /proc/filesystems || modprobe "$fs" 2>/dev/null || true
+  grep -qw "$fs" /proc/filesystems || skip "kernel has no $fs"
+  [ -e /dev/loop-control ] || skip "no loop devices (/dev/loop-control missing)"
   make_temp_dir
   W=$TEMP_DIR
   cd "$W" || fail "cd $W"
   loops_before=$(losetup -a | wc -l)
+}
+
+# The start of the raw image (-i) tests: image_test_setup with erofs and scripts/packages/boot.txt;
+# leftovers() names any mount point or loop device a run left.
+raw_image_test_setup() {
+  image_test_setup erofs boot.txt "$@"
 }
 
 leftovers() {

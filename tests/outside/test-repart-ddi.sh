@@ -26,16 +26,7 @@
 . "$TEST_SRCDIR/tests/lib/lib.sh"
 . "$TEST_SRCDIR/tests/lib/boot.sh"
 
-for t in systemd-repart mksquashfs sfdisk openssl veritysetup python3 unshare; do
-  command -v "$t" >/dev/null || fail "$t is not installed (scripts/packages/outside.txt)"
-done
-grep -qw squashfs /proc/filesystems || modprobe squashfs 2>/dev/null || true
-grep -qw squashfs /proc/filesystems || skip "kernel has no squashfs"
-[ -e /dev/loop-control ] || skip "no loop devices (/dev/loop-control missing)"
-make_temp_dir
-W=$TEMP_DIR
-cd "$W" || fail "cd $W"
-loops_before=$(losetup -a | wc -l)
+image_test_setup squashfs outside.txt systemd-repart mksquashfs sfdisk openssl veritysetup python3 unshare
 # Loop devices of any file here (repart's, if it is killed halfway; cowpen's), detached at exit.
 at_exit "losetup -n -O NAME,BACK-FILE | awk -v w='$W/' 'index(\$2, w) == 1 { print \$1 }' | xargs -r -n1 losetup -d"
 

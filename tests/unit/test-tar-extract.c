@@ -121,6 +121,15 @@ static int extract(int fd, int target_fd, const char **ret_reason, char **ret_en
         return k;
 }
 
+/* extract(), which must succeed; the test fails naming the entry and why otherwise. */
+static void extract_ok(int fd, int target_fd) {
+        const char *reason;
+        _cleanup_free_ char *entry = NULL;
+        int k = extract(fd, target_fd, &reason, &entry);
+        if (k < 0)
+                fail_msg("extraction failed at \"%s\": %s (%s)", entry ?: "?", reason, strerror(-k));
+}
+
 /* "a/", "a/b/", then a regular file "a/b" (and more below "a" after it, through the cached fd
  * stack): GNU tar replaces the empty directory, and so must we. */
 static void test_nested_dir_replaced_by_file(void **state) {
@@ -132,11 +141,7 @@ static void test_nested_dir_replaced_by_file(void **state) {
         ustar_add(fd, "a/c", '0', NULL, 0644, "next to it\n");
         ustar_end(fd);
         int t = subdir("file");
-        const char *reason;
-        _cleanup_free_ char *entry = NULL;
-        int k = extract(fd, t, &reason, &entry);
-        if (k < 0)
-                fail_msg("extraction failed at \"%s\": %s (%s)", entry ?: "?", reason, strerror(-k));
+        extract_ok(fd, t);
         struct stat st;
         assert_int_equal(fstatat(t, "a/b", &st, AT_SYMLINK_NOFOLLOW), 0);
         assert_true(S_ISREG(st.st_mode));
@@ -159,11 +164,7 @@ static void test_nested_dir_replaced_by_symlink(void **state) {
         ustar_add(fd, "a/b", '2', canary, 0777, NULL);
         ustar_end(fd);
         int t = subdir("symlink");
-        const char *reason;
-        _cleanup_free_ char *entry = NULL;
-        int k = extract(fd, t, &reason, &entry);
-        if (k < 0)
-                fail_msg("extraction failed at \"%s\": %s (%s)", entry ?: "?", reason, strerror(-k));
+        extract_ok(fd, t);
         struct stat st;
         assert_int_equal(fstatat(t, "a/b", &st, AT_SYMLINK_NOFOLLOW), 0);
         assert_true(S_ISLNK(st.st_mode));
@@ -179,9 +180,9 @@ static void test_nested_dir_replaced_by_symlink(void **state) {
         ustar_add(fd, "a/b", '2', canary, 0777, NULL);
         ustar_add(fd, "a/b/victim", '0', NULL, 0644, "through the symlink\n");
         ustar_end(fd);
-        free(entry);
-        entry = NULL;
-        k = extract(fd, dst2, &reason, &entry);
+        const char *reason;
+        _cleanup_free_ char *entry = NULL;
+        int k = extract(fd, dst2, &reason, &entry);
         assert_true(k < 0);
         assert_string_equal(entry, "a/b/victim");
         assert_string_equal(reason, "path leads through a symlink");
