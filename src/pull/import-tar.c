@@ -20,6 +20,7 @@ struct TarImport {
         ImportOptions opts;
         ImportSource *source;
         int source_error; /* the decoder's error, which libarchive only sees as a failed read */
+        char *moved_up;
         bool ran;
 };
 
@@ -55,6 +56,14 @@ int tar_import_new(ImageRoot *root, const char *name, const ImportOptions *opts,
                 return r;
         *ret = TAKE_PTR(t);
         return 0;
+}
+
+static bool memchr_nonzero(const void *p, size_t n) {
+        const uint8_t *b = p;
+        for (size_t i = 0; i < n; i++)
+                if (b[i] != 0)
+                        return true;
+        return false;
 }
 
 static ssize_t read_block(void *userdata, const void **ret_buf) {
@@ -103,6 +112,7 @@ int tar_import_run(TarImport *t, int fd, Diag *diag) {
         r = tar_extract_new(t->temp->fd, &t->opts.limits, &x);
         if (r < 0)
                 return r;
+        tar_extract_set_keep_nesting(x, t->opts.keep_nesting);
         _cleanup_(tar_reader_freep) TarReader *rd = NULL;
         r = tar_reader_new(read_block, t, &rd);
         if (r >= 0) {
@@ -122,10 +132,21 @@ int tar_import_run(TarImport *t, int fd, Diag *diag) {
                 return r;
         }
         /* The archive ended; read the stream to its end, so the decoder checks its integrity to
-         * the last byte and a writer feeding us through a pipe can finish. */
+         * the last byte and a writer feeding us through a pipe can finish. What follows the
+         * end-of-archive marker is not part of the archive: zeros (padding to a record size) are
+         * normal, anything else is ignored with one warning, as GNU tar and bsdtar ignore it
+         * (an image builder's appended signature or a download with junk at the end, systemd
+         * #16605). */
+        bool data;
+        uint64_t trailing = tar_reader_trailing(rd, &data);
         for (;;) {
                 const void *buf;
                 ssize_t n = import_source_read(t->source, &buf);
+                if (n > 0) {
+                        trailing += (uint64_t) n;
+                        if (!data && memchr_nonzero(buf, (size_t) n))
+                                data = true;
+                }
                 if (n < 0) {
                         const char *cause = n == -EBADMSG ? "corrupt compressed stream after the archive"
                                           : n == -EPIPE   ? "unexpected end of the compressed stream"
@@ -138,7 +159,19 @@ int tar_import_run(TarImport *t, int fd, Diag *diag) {
                         break;
         }
         t->source = import_source_free(t->source);
+        if (tar_extract_moved_up(x) && !(t->moved_up = strdup(tar_extract_moved_up(x))))
+                return -ENOMEM;
+        if (data) {
+                char b[FORMAT_BYTES_MAX];
+                if (diag_warn(diag, "%s of trailing data after the end of the archive ignored",
+                              format_bytes(b, sizeof(b), trailing)) < 0)
+                        return -ENOMEM;
+        }
         return add_warnings(x, diag);
+}
+
+const char *tar_import_moved_up(TarImport *t) {
+        return t->moved_up;
 }
 
 int tar_import_publish(TarImport *t) {
@@ -152,6 +185,7 @@ TarImport *tar_import_free(TarImport *t) {
                 return NULL;
         import_source_free(t->source);
         image_temp_free(t->temp);
+        free(t->moved_up);
         free(t);
         return NULL;
 }

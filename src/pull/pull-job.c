@@ -57,6 +57,7 @@ void pull_result_done(PullResult *r) {
         free(r->digest);
         strv_free(r->sidecars);
         strv_free(r->skipped);
+        free(r->moved_up);
         *r = (PullResult) {};
 }
 
@@ -102,7 +103,7 @@ static void importer_done(Importer *im) {
 }
 
 static int importer_new(Importer *im, ImageRoot *root, const char *name, const PullOptions *o) {
-        ImportOptions io = { .force = o->force, .read_only = o->read_only };
+        ImportOptions io = { .force = o->force, .read_only = o->read_only, .keep_nesting = o->keep_nesting };
         if (im->kind == PULL_TAR)
                 return tar_import_new(root, name, &io, &im->tar);
         return raw_import_new(root, name, &io, &im->raw);
@@ -754,6 +755,8 @@ static int job_run_base(Job *j, const char *base, const char *url, const char *f
                 res->verified_by = strdup(plan.description);
         else if (j->o->have_checksum)
                 res->verified_by = strdup("--checksum=");
+        if (j->kind == PULL_TAR && tar_import_moved_up(j->importer.tar))
+                res->moved_up = strdup(tar_import_moved_up(j->importer.tar));
         res->resumed = j->resumed;
         res->cached = j->cached;
         res->bytes = j->cached ? j->dl->cache_size : j->dl->size;
