@@ -10,6 +10,7 @@
 
 #include "dlopen-util.h"
 #include "import-source.h"
+#include "import-space.h"
 #include "pull.h"
 #include "tar-archive.h"
 #include "tar-extract.h"
@@ -21,6 +22,8 @@ struct TarImport {
         ImportSource *source;
         int source_error; /* the decoder's error, which libarchive only sees as a failed read */
         char *moved_up;
+        uint64_t free_at_start; /* bytes free on the image root's file system when it began */
+        uint64_t written;       /* file data written, once it ran */
         bool ran;
 };
 
@@ -54,6 +57,7 @@ int tar_import_new(ImageRoot *root, const char *name, const ImportOptions *opts,
         int r = image_temp_new(root, "import-tar", name, IMAGE_DIRECTORY, t->opts.force ? IMAGE_TEMP_FORCE : 0, &t->temp);
         if (r < 0)
                 return r;
+        t->free_at_start = import_space_free(root->fd);
         *ret = TAKE_PTR(t);
         return 0;
 }
@@ -93,6 +97,22 @@ static int source_failure(TarImport *t, int r, Diag *diag) {
         return r;
 }
 
+/* The file system filled: which, and what had been written (a stream's unpacked size is not
+ * known before it is unpacked). */
+static int space_failure(TarImport *t, int r, Diag *diag) {
+        char w[SPACE_SIZE_MAX], f[SPACE_SIZE_MAX];
+        if (t->free_at_start == UINT64_MAX)
+                return import_space_fail(diag, r, t->temp->root->fd, t->temp->root->path,
+                                         "wrote %s of the tree before the file system filled", space_size(w, sizeof(w), t->written));
+        return import_space_fail(diag, r, t->temp->root->fd, t->temp->root->path,
+                                 "wrote %s of the tree before the file system filled, %s was free", space_size(w, sizeof(w), t->written),
+                                 space_size(f, sizeof(f), t->free_at_start));
+}
+
+uint64_t tar_import_written(TarImport *t) {
+        return t->written;
+}
+
 int tar_import_run(TarImport *t, int fd, Diag *diag) {
         int r;
         if (t->ran)
@@ -125,9 +145,12 @@ int tar_import_run(TarImport *t, int fd, Diag *diag) {
                         r = tar_extract_finish(x);
         } else if (r == -EBADMSG)
                 (void) diag_fail(diag, r, NULL, "not a tar archive");
+        t->written = tar_extract_written(x);
         if (r < 0) {
                 if (t->source_error < 0 && r != -EINTR)
                         r = source_failure(t, t->source_error, diag);
+                else if (import_error_is_space(r))
+                        r = space_failure(t, r, diag);
                 t->source = import_source_free(t->source);
                 return r;
         }

@@ -75,6 +75,10 @@ int tar_import_run(TarImport *t, int fd, Diag *diag);
  * as named in the archive (untrusted, not yet printable), or NULL when the tree was not nested or
  * opts->keep_nesting was set. */
 const char *tar_import_moved_up(TarImport *t);
+/* File data tar_import_run() wrote (for an out-of-space message). On -ENOSPC/-EDQUOT,
+ * tar_import_run()'s diag says "no space left on MOUNT (FSTYPE on SOURCE): wrote N MiB of the tree
+ * before the file system filled, M MiB was free". */
+uint64_t tar_import_written(TarImport *t);
 /* Renames the finished tree into place (with read_only as requested). */
 int tar_import_publish(TarImport *t);
 /* Removes an unpublished target and releases the locks. */
@@ -92,6 +96,9 @@ int raw_import_run(RawImport *t, int fd, Diag *diag);
 /* Adds sidecar SUFFIX (".nspawn", ".roothash", ".roothash.p7s", ".verity") with the contents
  * read from fd; published with the image. */
 int raw_import_add_sidecar(RawImport *t, const char *suffix, int fd);
+/* Data raw_import_run() wrote (holes not counted); on -ENOSPC/-EDQUOT its diag names the file
+ * system, the image's size when fd is an uncompressed regular file, and what was written and free. */
+uint64_t raw_import_written(RawImport *t);
 /* The limit on a sidecar other than ".verity" (which is limited by RAW_VERITY_SIDECAR_MAX). */
 #define RAW_SIDECAR_MAX (1024 * 1024)
 #define RAW_VERITY_SIDECAR_MAX (16ULL * 1024 * 1024 * 1024)

@@ -47,6 +47,7 @@ struct TarExtract {
         ImportLimits limits;
         uint64_t n_entries;
         uint64_t total_size;
+        uint64_t written; /* file data written (for the out-of-space message) */
 
         /* The fd stack: stack[i] is the directory reached by the first i+1 components. */
         FdLevel *stack;
@@ -220,6 +221,10 @@ TarExtract *tar_extract_free(TarExtract *x) {
 
 uint64_t tar_extract_n_entries(TarExtract *x) {
         return x->n_entries;
+}
+
+uint64_t tar_extract_written(TarExtract *x) {
+        return x->written;
 }
 
 /* Records why (the first failure explains) and returns r. */
@@ -478,6 +483,7 @@ static int extract_file(TarExtract *x, TarReader *rd, int parent, const char *na
                         r = loop_write(fd, buf, size);
                         if (r < 0)
                                 return r;
+                        x->written += size;
                 } else {
                         const uint8_t *b = buf;
                         size_t left = size;
@@ -493,6 +499,7 @@ static int extract_file(TarExtract *x, TarReader *rd, int parent, const char *na
                                 left -= (size_t) n;
                                 off += (uint64_t) n;
                         }
+                        x->written += size;
                         if (lseek(fd, (off_t) (offset + size), SEEK_SET) < 0)
                                 return negative_errno();
                 }

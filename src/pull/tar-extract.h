@@ -47,6 +47,8 @@ const char *tar_extract_moved_up(TarExtract *x);
  * failure the tree is half-moved and is to be removed. */
 int tree_move_up_nested(int root_fd, char **ret_top);
 uint64_t tar_extract_n_entries(TarExtract *x);
+/* Bytes of file data written so far. */
+uint64_t tar_extract_written(TarExtract *x);
 /* How many extracted entries carried warning w (a TarWarning bit), and the path of the first
  * (NULL when none). */
 uint64_t tar_extract_warning(TarExtract *x, TarWarning w, const char **ret_first);
