@@ -130,6 +130,10 @@ int raw_import_run(RawImport *t, int fd, Diag *diag) {
         }
         if (ftruncate(t->temp->fd, (off_t) pos) < 0)
                 return negative_errno();
+        bool junk;
+        uint64_t ignored = import_source_ignored(s, &junk);
+        if (junk && import_source_warn_ignored(ignored, import_source_compression(s), diag) < 0)
+                return -ENOMEM;
         return 0;
 }
 

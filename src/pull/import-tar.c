@@ -181,6 +181,9 @@ int tar_import_run(TarImport *t, int fd, Diag *diag) {
                 if (n == 0)
                         break;
         }
+        bool junk;
+        uint64_t ignored = import_source_ignored(t->source, &junk);
+        CompressType ct = import_source_compression(t->source);
         t->source = import_source_free(t->source);
         if (tar_extract_moved_up(x) && !(t->moved_up = strdup(tar_extract_moved_up(x))))
                 return -ENOMEM;
@@ -190,6 +193,8 @@ int tar_import_run(TarImport *t, int fd, Diag *diag) {
                               format_bytes(b, sizeof(b), trailing)) < 0)
                         return -ENOMEM;
         }
+        if (junk && import_source_warn_ignored(ignored, ct, diag) < 0)
+                return -ENOMEM;
         return add_warnings(x, diag);
 }
 

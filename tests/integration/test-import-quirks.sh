@@ -50,7 +50,7 @@ with tarfile.open(sys.argv[1]) as t:
     for m in t: end = m.offset_data + -(-m.size // 512) * 512
 data = open(sys.argv[1], "rb").read()[:end]
 open(sys.argv[2], "wb").write(data)' "$1" "$2"; }
-junk() { head -c "$1" /dev/urandom | tr '\0' 'J'; }
+junk() { printf JUNK; head -c "$(($1 - 4))" /dev/urandom | tr "\\0" J; }
 
 # ---- trailing data
 mk_tar "$T/os.tar" etc/ "etc/os-release=ID=quirk" usr/bin/ "usr/bin/hello=hi"
@@ -70,12 +70,25 @@ done
 must cw import-tar - g-stdin <"$T/garbage.tar.xz" 2>"$T/err"
 grep -q '^cowpen: import-tar -: .* of trailing data after the end of the archive ignored$' "$T/err" ||
   fail "stdin: warning missing: $(cat "$T/err")"
+# Junk after the compressed stream: skipped after gzip and bzip2 with a warning (as gzip -d and
+# bzip2 -d skip it), an error after xz and zstd (as xz -d and zstd -d refuse it).
+{ gzip -c "$T/os.tar"; junk 77; } >"$T/junk-after.gz"
+{ bzip2 -c "$T/os.tar"; junk 77; } >"$T/junk-after.bz2"
+{ xz -c "$T/os.tar"; junk 77; } >"$T/junk-after.xz"
+for c in gz:gzip bz2:bzip2; do
+  must cw import-tar "$T/junk-after.${c%%:*}" "g-after-${c%%:*}" 2>"$T/err"
+  grep -q "^cowpen: import-tar .*: 77B of trailing data after the end of the ${c#*:} stream ignored$" "$T/err" ||
+    fail "junk after ${c#*:}: no warning: $(cat "$T/err")"
+done
+must_fail 1 cw import-tar "$T/junk-after.xz" g-after-xz
+assert_one_line_error '^cowpen: import-tar .*junk-after.xz: (corrupt compressed stream|unexpected end of the compressed stream)$'
+no_hidden "$ROOT" "junk after xz"
 # One zero block, then junk (GNU tar and bsdtar stop at the first zero block as well).
 strip_end "$T/os.tar" "$T/bare.tar"
 { cat "$T/bare.tar"; head -c 512 /dev/zero; junk 700; } >"$T/one-zero.tar"
 must cw import-tar "$T/one-zero.tar" g-one-zero 2>"$T/err"
 grep -q 'trailing data' "$T/err" || fail "one zero block + junk: no warning"
-pass "trailing data after the end of the archive: imported with one warning (tar, gz, xz, zst, stdin)"
+pass "trailing data after the end of the archive: imported with one warning (tar, gz, xz, zst, stdin); after a gzip/bzip2 stream warned, after xz refused"
 # Junk where a header is expected (no end-of-archive marker): an error, nothing left.
 { cat "$T/bare.tar"; junk 3000; } >"$T/junk-in-place.tar"
 must_fail 1 cw import-tar "$T/junk-in-place.tar" g-bad
