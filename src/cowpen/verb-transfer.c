@@ -414,7 +414,10 @@ int verb_import_fs(int argc, char *argv[]) {
         ImportOptions o = { .force = force, .read_only = ro, .keep_nesting = keep_nesting };
         CloneMethod m;
         _cleanup_free_ char *moved_up = NULL;
-        r = import_fs(root, fd, name, &o, &m, &moved_up);
+        _cleanup_diag_ Diag diag = DIAG_INIT;
+        r = import_fs(root, fd, name, &o, &m, &moved_up, &diag);
+        if (r < 0 && diag.cause)
+                return log_error_errno(r, "%s: %s", what, diag.cause);
         if (r < 0)
                 return log_image_error(r, what, name);
         note_moved_up(what, moved_up);

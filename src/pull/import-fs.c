@@ -11,20 +11,34 @@
 
 #include "fd-util.h"
 #include "image.h"
+#include "import-space.h"
 #include "pull.h"
 #include "tar-extract.h"
 #include "util.h"
 
+/* The copy filled the image root's file system: which, and how much the tree holds. */
+static int space_failure(ImageRoot *root, int src_fd, int r, uint64_t free_at_start, Diag *diag) {
+        uint64_t size = 0;
+        char a[SPACE_SIZE_MAX], b[SPACE_SIZE_MAX];
+        if (export_tree_size(src_fd, &size) < 0)
+                return import_space_fail(diag, r, root->fd, root->path, "%s was free", space_size(b, sizeof(b), free_at_start));
+        return import_space_fail(diag, r, root->fd, root->path, "the tree holds %s of file data, %s was free",
+                                 space_size(a, sizeof(a), size), space_size(b, sizeof(b), free_at_start));
+}
+
 int import_fs(ImageRoot *root, int src_fd, const char *name, const ImportOptions *opts, CloneMethod *ret_method,
-              char **ret_moved_up) {
+              char **ret_moved_up, Diag *diag) {
         bool force = opts && opts->force, read_only = opts && opts->read_only, keep_nesting = opts && opts->keep_nesting;
         _cleanup_(image_temp_freep) ImageTemp *t = NULL;
         int r = image_temp_new(root, "import-fs", name, IMAGE_DIRECTORY,
                                IMAGE_TEMP_NO_CREATE | (force ? IMAGE_TEMP_FORCE : 0), &t);
         if (r < 0)
                 return r;
+        uint64_t free_at_start = import_space_free(root->fd);
         CloneMethod m;
         r = clone_tree(src_fd, root->fd, t->temp_name, CLONE_LADDER, &m);
+        if (import_error_is_space(r))
+                return space_failure(root, src_fd, r, free_at_start, diag);
         if (r < 0)
                 return r;
         /* A read-only source copied by file leaves the top directory immutable: cleared, the image

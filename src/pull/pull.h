@@ -112,9 +112,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(RawImport *, raw_import_free);
  * keep_nesting apply; NULL is none). A nested OS tree is moved up as import-tar does, unless
  * keep_nesting; *ret_moved_up (may be NULL) is then the top directory's name, else NULL. -EEXIST
  * (unless force), -EBUSY or -EINVAL for a bad name as image_temp_new() returns them. *ret_method
- * (may be NULL) says how it was copied. */
+ * (may be NULL) says how it was copied. Out of space (-ENOSPC, -EDQUOT), diag says "no space left
+ * on MOUNT (FSTYPE on SOURCE): the tree holds N MiB of file data, M MiB was free"; otherwise it
+ * is left alone (the errno says it). */
 int import_fs(ImageRoot *root, int src_fd, const char *name, const ImportOptions *opts, CloneMethod *ret_method,
-              char **ret_moved_up);
+              char **ret_moved_up, Diag *diag);
 
 /* ---- export: trees and raw images to a byte stream ----
  *

@@ -9,7 +9,7 @@
 #    os-release are left alone, a top named ".." is refused;
 #  - importing onto a fresh btrfs (import-tar, import-fs, pull-tar) never enables quotas;
 #  - a full file system (ext4 64M) during import-tar (file, compressed stdin), import-raw,
-#    pull-tar and pull-raw gives one line naming the file system and the sizes, exit 1, and leaves
+#    pull-tar, pull-raw and import-fs gives one line naming the file system and the sizes, exit 1, and leaves
 #    nothing in the image root.
 . "$TEST_SRCDIR/tests/lib/lib.sh"
 . "$TEST_SRCDIR/tests/lib/pull.sh"
@@ -221,6 +221,12 @@ assert_one_line_error "^cowpen: pull-tar $NGINX_URL/pub/big.tar.zst: $fsre: the 
 must_fail 1 sx pull-raw --verify=no "$NGINX_URL/pub/big.raw" full
 assert_one_line_error "^cowpen: pull-raw $NGINX_URL/pub/big.raw: $fsre: the download alone needs 100 MiB"
 [ "$(ls -A "$S")" = "$before" ] || fail "pull-raw: left $(ls -A "$S")"
+mkdir -p "$T/bigtree/rootfs/etc"
+echo ID=x >"$T/bigtree/rootfs/etc/os-release"
+for i in 1 2 3 4 5; do head -c 20M /dev/urandom >"$T/bigtree/rootfs/f$i"; done
+must_fail 1 sx import-fs "$T/bigtree" full
+assert_one_line_error "^cowpen: import-fs .*bigtree → full: $fsre: the tree holds 100 MiB of file data, [0-9.]+ MiB was free$"
+[ "$(ls -A "$S")" = "$before" ] || fail "import-fs: left $(ls -A "$S")"
 # The file system is usable again: a small import fits.
 must sx -q import-tar "$T/rootfs.tar" fits
-pass "full ext4: one line naming the file system and sizes, exit 1, nothing left (import-tar, zstd stdin, import-raw, pull-tar, pull-raw)"
+pass "full ext4: one line naming the file system and sizes, exit 1, nothing left (import-tar, zstd stdin, import-raw, pull-tar, pull-raw, import-fs)"
