@@ -207,25 +207,31 @@ fsre="no space left on $LOOP_MNT \(ext4 on $LOOP_DEV\)"
 before=$(ls -A "$S")
 must_fail 1 sx import-tar "$T/big.tar" full
 assert_one_line_error "^cowpen: import-tar $T/big.tar: $fsre: wrote [0-9.]+ MiB of the tree before the file system filled, [0-9.]+ MiB was free$"
+log "  $ERR"
 [ "$(ls -A "$S")" = "$before" ] || fail "import-tar: left $(ls -A "$S")"
 must_fail 1 sx import-tar - full <"$T/big.tar.zst"
 assert_one_line_error "^cowpen: import-tar -: $fsre: wrote [0-9.]+ MiB of the tree before the file system filled"
+log "  $ERR"
 [ "$(ls -A "$S")" = "$before" ] || fail "import-tar (zstd stdin): left $(ls -A "$S")"
 must_fail 1 sx import-raw "$T/big.raw" full
 assert_one_line_error "^cowpen: import-raw $T/big.raw: $fsre: the image is 100 MiB \(its zero blocks need no room\), [0-9.]+ MiB was free; wrote [0-9.]+ MiB before the file system filled$"
+log "  $ERR"
 [ "$(ls -A "$S")" = "$before" ] || fail "import-raw: left $(ls -A "$S")"
 cp "$T/big.tar.zst" "$T/big.raw" "$NGINX_ROOT/pub/"
 must_fail 1 sx pull-tar --verify=no "$NGINX_URL/pub/big.tar.zst" full
 assert_one_line_error "^cowpen: pull-tar $NGINX_URL/pub/big.tar.zst: $fsre: the download alone needs 100 MiB and the image room besides; [0-9.]+ MiB downloaded and [0-9.]+ MiB of the image written before the file system filled, [0-9.]+ MiB was free$"
+log "  $ERR"
 [ "$(ls -A "$S")" = "$before" ] || fail "pull-tar: left $(ls -A "$S")"
 must_fail 1 sx pull-raw --verify=no "$NGINX_URL/pub/big.raw" full
 assert_one_line_error "^cowpen: pull-raw $NGINX_URL/pub/big.raw: $fsre: the download alone needs 100 MiB"
+log "  $ERR"
 [ "$(ls -A "$S")" = "$before" ] || fail "pull-raw: left $(ls -A "$S")"
 mkdir -p "$T/bigtree/rootfs/etc"
 echo ID=x >"$T/bigtree/rootfs/etc/os-release"
 for i in 1 2 3 4 5; do head -c 20M /dev/urandom >"$T/bigtree/rootfs/f$i"; done
 must_fail 1 sx import-fs "$T/bigtree" full
 assert_one_line_error "^cowpen: import-fs .*bigtree → full: $fsre: the tree holds 100 MiB of file data, [0-9.]+ MiB was free$"
+log "  $ERR"
 [ "$(ls -A "$S")" = "$before" ] || fail "import-fs: left $(ls -A "$S")"
 # The file system is usable again: a small import fits.
 must sx -q import-tar "$T/rootfs.tar" fits
