@@ -189,8 +189,11 @@ int tar_import_run(TarImport *t, int fd, Diag *diag) {
                 return -ENOMEM;
         if (data) {
                 char b[FORMAT_BYTES_MAX];
-                if (diag_warn(diag, "%s of trailing data after the end of the archive ignored",
-                              format_bytes(b, sizeof(b), trailing)) < 0)
+                if (diag_warn(diag, "%s of trailing data after the end of the archive ignored%s",
+                              format_bytes(b, sizeof(b), trailing),
+                              tar_reader_trailing_archive(rd)
+                                      ? " (it starts with another tar archive, as cat a.tar b.tar makes: only the first is read, as tar reads it without --ignore-zeros)"
+                                      : "") < 0)
                         return -ENOMEM;
         }
         if (junk && import_source_warn_ignored(ignored, ct, diag) < 0)

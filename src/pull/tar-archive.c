@@ -181,6 +181,7 @@ struct TarReader {
         bool ended;
         uint64_t trailing;   /* bytes read after the end of the archive */
         bool trailing_data;  /* and some of them not zero */
+        bool trailing_tar;   /* the first non-zero block of them is a ustar header */
 };
 
 const char *tar_warning_to_string(TarWarning w) {
@@ -453,12 +454,23 @@ static void reader_note_end(TarReader *r) {
         }
         if (!all_zero(r->cur + r->n_cur - left, (size_t) left))
                 r->trailing_data = true;
+        /* Another archive after this one's end (cat a.tar b.tar)? Its header, after zero blocks,
+         * where it is in the block at hand. */
+        for (const uint8_t *h = r->cur + r->n_cur - left; h + 512 <= r->cur + r->n_cur; h += 512)
+                if (!all_zero(h, 512)) {
+                        r->trailing_tar = memcmp(h + 257, "ustar", 5) == 0;
+                        break;
+                }
 }
 
 uint64_t tar_reader_trailing(TarReader *r, bool *ret_data) {
         if (ret_data)
                 *ret_data = r->trailing_data;
         return r->trailing;
+}
+
+bool tar_reader_trailing_archive(TarReader *r) {
+        return r->trailing_tar;
 }
 
 uint64_t tar_reader_offset(TarReader *r) {

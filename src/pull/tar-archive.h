@@ -82,6 +82,9 @@ int tar_reader_data(TarReader *r, const void **ret_buf, size_t *ret_size, uint64
  * (what follows it in the stream the caller reads on), and whether any of them is not zero
  * (zero padding to a record size is normal; anything else is trailing garbage). */
 uint64_t tar_reader_trailing(TarReader *r, bool *ret_data);
+/* Whether what follows starts with another tar header (archives joined with cat), as far as the
+ * reader has it. */
+bool tar_reader_trailing_archive(TarReader *r);
 /* Bytes of the stream the reader consumed so far: after a failure, about where it failed. */
 uint64_t tar_reader_offset(TarReader *r);
 TarReader *tar_reader_free(TarReader *r);

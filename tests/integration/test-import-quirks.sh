@@ -83,6 +83,11 @@ done
 must_fail 1 cw import-tar "$T/junk-after.xz" g-after-xz
 assert_one_line_error '^cowpen: import-tar .*junk-after.xz: (corrupt compressed stream|unexpected end of the compressed stream)$'
 no_hidden "$ROOT" "junk after xz"
+# Two archives joined with cat: the second is trailing data, and the warning says what it is.
+cat "$T/os.tar" "$T/os.tar" >"$T/cat.tar"
+must cw import-tar "$T/cat.tar" g-cat 2>"$T/err"
+grep -q 'trailing data after the end of the archive ignored (it starts with another tar archive' "$T/err" ||
+  fail "cat a.tar b.tar: not said: $(cat "$T/err")"
 # One zero block, then junk (GNU tar and bsdtar stop at the first zero block as well).
 strip_end "$T/os.tar" "$T/bare.tar"
 { cat "$T/bare.tar"; head -c 512 /dev/zero; junk 700; } >"$T/one-zero.tar"

@@ -110,6 +110,7 @@ static bool keep_nesting;
 static char moved_up[256];
 static uint64_t trailing;     /* bytes after the end of the archive: the reader's and the rest of fd */
 static bool trailing_data;    /* some of them not zero */
+static bool trailing_tar;     /* they start with another archive */
 
 /* Extracts the archive in fd below target_fd; the error reason (if any) in *ret_reason. */
 static int extract(int fd, int target_fd, const char **ret_reason, char **ret_entry) {
@@ -130,6 +131,7 @@ static int extract(int fd, int target_fd, const char **ret_reason, char **ret_en
         if (k >= 0) {
                 /* As import-tar reads on: the reader's part, then the rest of the stream. */
                 trailing = tar_reader_trailing(r, &trailing_data);
+                trailing_tar = tar_reader_trailing_archive(r);
                 uint8_t b[1000];
                 ssize_t n;
                 while ((n = read(fd, b, sizeof(b))) > 0) {
@@ -259,6 +261,27 @@ static void test_trailing_data(void **state) {
                 { "junk-from-next-block", 2, 4096 - 2048 - 1024, 100, false, true },
                 { "no-end-marker", 0, 0, 3000, true, false },
         };
+        /* Two archives joined with cat: the second is trailing data, and said to be an archive. */
+        int cfd = memfd_create("tar", MFD_CLOEXEC);
+        assert_true(cfd >= 0);
+        for (int k = 0; k < 2; k++) {
+                ustar_add(cfd, k == 0 ? "first" : "second", '0', NULL, 0644, "x");
+                static const char zero[1024];
+                assert_int_equal(write(cfd, zero, sizeof(zero)), (ssize_t) sizeof(zero));
+        }
+        assert_int_equal(lseek(cfd, 0, SEEK_SET), 0);
+        int ct = subdir("concatenated");
+        const char *creason;
+        _cleanup_free_ char *centry = NULL;
+        assert_int_equal(extract(cfd, ct, &creason, &centry), 0);
+        assert_true(trailing_data);
+        assert_true(trailing_tar);
+        assert_int_equal(trailing, 2048);
+        struct stat cst;
+        assert_int_equal(fstatat(ct, "second", &cst, AT_SYMLINK_NOFOLLOW), -1);
+        close(cfd);
+        close(ct);
+
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 int fd = memfd_create("tar", MFD_CLOEXEC);
                 assert_true(fd >= 0);
@@ -284,6 +307,7 @@ static void test_trailing_data(void **state) {
                                 fail_msg("%s: %s", cases[i].name, strerror(-k));
                         if (trailing_data != cases[i].data)
                                 fail_msg("%s: trailing data %s", cases[i].name, trailing_data ? "seen" : "missed");
+                        assert_false(trailing_tar);
                         assert_int_equal(trailing, cases[i].pad + cases[i].junk);
                         struct stat st;
                         assert_int_equal(fstatat(t, "f", &st, AT_SYMLINK_NOFOLLOW), 0);
