@@ -80,6 +80,8 @@ static const char *fs_type_name(int fd) {
 char *import_space_describe(int fd, const char *fallback_path) {
         struct stat st;
         _cleanup_free_ char *found = NULL;
+        bool found_holds = false;
+        size_t found_len = 0;
         if (fstat(fd, &st) >= 0) {
                 FILE *f = fopen("/proc/self/mountinfo", "re");
                 if (f) {
@@ -99,11 +101,20 @@ char *import_space_describe(int fd, const char *fallback_path) {
                                         continue;
                                 unescape_octal(mnt);
                                 unescape_octal(source);
+                                /* Of several mounts of the device (bind mounts), the one holding
+                                 * fallback_path (the longest such), else the last. */
+                                size_t l = strlen(mnt);
+                                bool holds = fallback_path && strncmp(fallback_path, mnt, l) == 0 &&
+                                             (fallback_path[l] == '/' || fallback_path[l] == 0 || streq(mnt, "/"));
+                                if (found_holds && (!holds || l < found_len))
+                                        continue;
                                 char *d = NULL;
                                 if (asprintf(&d, "%s (%s on %s)", mnt, type, source) < 0)
                                         break;
                                 free(found);
                                 found = d;
+                                found_holds = holds;
+                                found_len = l;
                         }
                         free(line);
                         fclose(f);

@@ -18,8 +18,9 @@ bool import_error_is_space(int r);
 uint64_t import_space_free(int fd);
 
 /* "MOUNTPOINT (FSTYPE on SOURCE)" of the file system fd is on, from /proc/self/mountinfo (the
- * mount of fd's device; the last one when it is mounted more than once), or "PATH (FSTYPE)" with
- * fallback_path when no mount matches (a btrfs subvolume's device is its own). NULL on OOM. */
+ * mount of fd's device; when it is mounted more than once, the longest mount point that holds
+ * fallback_path, fd's path, else the last), or "PATH (FSTYPE)" with fallback_path when no mount
+ * matches (a btrfs subvolume's device is its own). NULL on OOM. */
 char *import_space_describe(int fd, const char *fallback_path);
 
 /* Sizes for the message: "12.5 MiB", "120 MiB", "3.2 GiB". */
