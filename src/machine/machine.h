@@ -89,3 +89,8 @@ int machine_list(MachineRecord ***ret, size_t *ret_n, Diag *diag);
 /* A pidfd of the record's leader, checked after opening to still be the recorded process
  * (start time); -ESRCH when it is gone. */
 int machine_leader_pidfd(const MachineRecord *m, Diag *diag);
+
+/* The start time of PID (clock ticks since boot, /proc/PID/stat field 22); -ESRCH when it is
+ * gone. machine_record_write() fills in the record's start times with it when they are 0, and
+ * the monitor with getpid() when it is 0. */
+int machine_pid_starttime(pid_t pid, uint64_t *ret);
