@@ -30,6 +30,9 @@ if [ -z "${COWPEN_MACHINES_DIR:-}" ]; then
   COWPEN_MACHINES_DIR=$(mktemp -d /var/tmp/cowpen-machines.XXXXXX)
   export COWPEN_MACHINES_DIR
   at_exit "rm -rf '$COWPEN_MACHINES_DIR'"
+elif [ -n "${COWPEN_NET_TEST_INNER:-}" ] && [[ $COWPEN_MACHINES_DIR == /var/tmp/cowpen-machines.* ]]; then
+  # net_test_enter re-executed the test in namespaces of its own, dropping the removal above.
+  at_exit "rm -rf '$COWPEN_MACHINES_DIR'"
 fi
 
 log() { printf '%s\n' "$*" >&2; }
