@@ -4,6 +4,7 @@
  * record the registry did not check (lock held, leader's start time), and every signal goes
  * through a pidfd. */
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -349,6 +350,18 @@ static bool process_takes_signal(pid_t pid, int sig) {
         return mask & (1ULL << (sig - 1));
 }
 
+/* Whether process pid runs busybox (its executable's name, as its mount namespace has it). */
+static bool leader_is_busybox(pid_t pid) {
+        char path[64], target[PATH_MAX];
+        snprintf(path, sizeof path, "/proc/%d/exe", (int) pid);
+        ssize_t n = readlink(path, target, sizeof target - 1);
+        if (n <= 0)
+                return false;
+        target[n] = 0;
+        const char *base = strrchr(target, '/');
+        return streq(base ? base + 1 : target, "busybox");
+}
+
 typedef enum MachineAction {
         ACTION_POWEROFF,
         ACTION_REBOOT,
@@ -360,11 +373,14 @@ static int act(MachineAction action, const MachineRecord *m, int sig, MachineKil
         switch (action) {
         case ACTION_POWEROFF:
                 /* A booted init that takes SIGRTMIN+4 (systemd) powers off on it, as machinectl
-                 * asks. Any other (sysvinit, OpenRC's, busybox's, a plain payload) is shut down the
-                 * way run shuts it down on SIGTERM (the halt request an init understands): by
+                 * asks. Any other (sysvinit with OpenRC, a plain payload) is shut down the way run
+                 * shuts it down on SIGTERM (sysvinit: runlevel 0 through its initctl FIFO): by
                  * asking the cowpen that runs it. */
                 if (m->boot && process_takes_signal(m->leader, SIGRTMIN + 4))
                         return machine_kill(m, MACHINE_KILL_LEADER, SIGRTMIN + 4, diag);
+                /* busybox's init powers off on SIGUSR2 (and takes none of the others'). */
+                if (m->boot && leader_is_busybox(m->leader))
+                        return machine_kill(m, MACHINE_KILL_LEADER, SIGUSR2, diag);
                 {
                         _cleanup_close_ int fd = machine_monitor_pidfd(m, diag);
                         if (fd < 0)
@@ -403,8 +419,9 @@ static int verb_act(int argc, char *argv[], const char *verb, const char *help, 
 
 static const char help_poweroff[] =
         "cowpen poweroff [OPTIONS…] NAME…\n\n"
-        "Shut running machines down cleanly: SIGRTMIN+4 to a booted systemd, as machinectl does;\n"
-        "any other init or payload is shut down as cowpen run does on SIGTERM.\n";
+        "Shut running machines down cleanly: SIGRTMIN+4 to a booted systemd, as machinectl does,\n"
+        "SIGUSR2 to busybox's init; any other init (sysvinit with OpenRC) or payload is shut down\n"
+        "as cowpen run does on SIGTERM.\n";
 static const char help_reboot[] = "cowpen reboot [OPTIONS…] NAME…\n\n"
                                   "Reboot running machines: SIGINT to the leader, as machinectl does.\n";
 static const char help_terminate[] = "cowpen terminate [OPTIONS…] NAME…\n\n"
