@@ -98,6 +98,25 @@ for s in 1001 1002; do
 done
 pass "status: leader, root, address, OS and the process tree"
 
+# No process of a container holds the registry's files open (the lock would outlive its run):
+# not its payload as PID 1, nor the stub init of -a and its payload.
+no_registry_fds() { # NAME: every PID of its process tree
+  local p pids
+  pids=$("$COWPEN" status "$1" | sed -n 's/^ *[│ ]*[├└]─\([0-9][0-9]*\) .*/\1/p')
+  [ -n "$pids" ] || fail "status $1 shows no process"
+  for p in $pids; do
+    [ -z "$(find /proc/"$p"/fd -lname "$REG/*" 2>/dev/null)" ] || fail "process $p of $1 holds $(find /proc/"$p"/fd -lname "$REG/*" -printf '%l ')"
+  done
+}
+no_registry_fds ma
+start md -D "$T/tree-c" --read-only -a sh -c 'sleep 1010; true'
+CPD=$CP
+no_registry_fds md
+[ -n "$(find /proc/$CPD/fd -lname "$REG/md.lock")" ] || fail "the run of md does not hold its lock"
+must "$COWPEN" terminate md
+wait_rc $CPD
+pass "the lock is held by the run only, by no process of its container (also with -a)"
+
 # The same name again: refused at once, one line, with the leader's PID.
 must_fail 1 "$COWPEN" run -D "$T/tree-c" -M ma true
 assert_one_line_error "machine ma is already running \(PID $leader_a\)$"
