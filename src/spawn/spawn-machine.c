@@ -18,24 +18,41 @@
 #define ENVIRON_READ_MAX (256U * 1024U)
 #define PROC_CGROUP_READ_MAX (64U * 1024U)
 
+/* A name derived from a directory or file name, made valid as nspawn's hostname_cleanup() does:
+ * only the characters a machine name may have, no leading dot or dash, at most max bytes. */
+static char *name_cleanup(const char *s, size_t max) {
+        char *c = malloc(strlen(s) + 1), *o = c;
+        if (!c)
+                return NULL;
+        for (; *s && (size_t) (o - c) < max; s++) {
+                bool ok = (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+                          *s == '-' || *s == '_' || *s == '.';
+                if (ok && !(o == c && (*s == '.' || *s == '-')))
+                        *o++ = *s;
+        }
+        *o = 0;
+        return c;
+}
+
 int spawn_machine_reserve(MachineRegistration *reg, const SpawnConfig *c, const PreparedRoot *root, Diag *diag) {
         _cleanup_free_ char *name = NULL;
-        if (c->ephemeral && c->machine_derived) {
+        if (c->machine_derived) {
+                /* -x: room for the suffix, "-" and 16 digits. */
+                _cleanup_free_ char *base = name_cleanup(root->machine, MACHINE_NAME_MAX - (c->ephemeral ? 17 : 0));
+                if (!base)
+                        return diag_fail(diag, -ENOMEM, NULL, NULL);
                 _cleanup_free_ char *rnd = NULL;
-                int r = random_hex(8, &rnd);
+                int r = c->ephemeral ? random_hex(8, &rnd) : 0;
                 if (r < 0)
                         return diag_fail(diag, r, NULL, NULL);
-                /* Room for the suffix: "-" and 16 digits. */
-                size_t n = strlen(root->machine);
-                if (n > MACHINE_NAME_MAX - 17)
-                        n = MACHINE_NAME_MAX - 17;
-                if (asprintf(&name, "%.*s-%s", (int) n, root->machine, rnd) < 0)
-                        return diag_fail(diag, -ENOMEM, NULL, NULL);
-        } else if (!(name = strdup(root->machine)))
+                name = rnd ? strjoin(base, "-", rnd) : TAKE_PTR(base);
+        } else
+                name = strdup(root->machine);
+        if (!name)
                 return diag_fail(diag, -ENOMEM, NULL, NULL);
         if (!machine_name_is_valid(name))
-                return diag_fail(diag, -EINVAL, NULL,
-                        "cannot register machine \"%s\": not a valid machine name (use -M)", root->machine);
+                return diag_fail(
+                        diag, -EINVAL, NULL, "cannot determine the machine name from \"%s\" (use -M)", root->machine);
         return machine_reserve(name, reg, diag);
 }
 
