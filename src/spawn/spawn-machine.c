@@ -53,7 +53,19 @@ int spawn_machine_reserve(MachineRegistration *reg, const SpawnConfig *c, const 
         if (!machine_name_is_valid(name))
                 return diag_fail(
                         diag, -EINVAL, NULL, "cannot determine the machine name from \"%s\" (use -M)", root->machine);
-        return machine_reserve(name, reg, diag);
+        int r = machine_reserve(name, reg, diag);
+        if (r != -EBUSY || c->machine_derived || !c->ephemeral)
+                return r;
+        /* -x -M NAME while NAME runs: every ephemeral run is a machine of its own on its own copy,
+         * so a CI farm's concurrent jobs from one template all start (as before there was a
+         * registry); the later ones are NAME-RANDOM, as nspawn names ephemeral runs of a derived
+         * name. Two machines still never share a name, and a non-ephemeral run of a running name
+         * is refused. */
+        diag_clear_failure(diag);
+        _cleanup_free_ char *base = name_cleanup(root->machine, MACHINE_NAME_MAX - 17), *rnd = NULL, *alt = NULL;
+        if (!base || (r = random_hex(8, &rnd)) < 0 || !(alt = strjoin(base, "-", rnd)))
+                return diag_fail(diag, r < 0 ? r : -ENOMEM, NULL, NULL);
+        return machine_reserve(alt, reg, diag);
 }
 
 static int read_os_release(int root_fd, char **ret_id, char **ret_version) {

@@ -122,6 +122,21 @@ pass "the lock is held by the run only, by no process of its container (also wit
 must_fail 1 "$COWPEN" run -D "$T/tree-c" -M ma true
 assert_one_line_error "machine ma is already running \(PID $leader_a\)$"
 pass "a second run of a running name is refused: $ERR"
+# -x of a running name: a machine of its own, NAME-RANDOM (concurrent jobs from one template).
+"$COWPEN" run -x -D "$T/tree-c" -M ma sh -c 'sleep 1011; true' >"$T/max.out" 2>&1 &
+CPX=$!
+at_exit "kill -9 $CPX 2>/dev/null"
+for _ in $(seq 200); do
+  "$COWPEN" list | grep -Eq '^ma-[0-9a-f]{16} ' && break
+  kill -0 $CPX 2>/dev/null || fail "-x of a running name ended: $(cat "$T/max.out")"
+  sleep 0.1
+done
+"$COWPEN" list > "$T/list-x"
+grep -Eq '^ma-[0-9a-f]{16} ' "$T/list-x" || fail "-x of a running name is not listed as ma-RANDOM: $(cat "$T/list-x")"
+grep -q '^ma ' "$T/list-x" || fail "the first ma is no longer listed"
+must "$COWPEN" terminate "$(grep -Eo '^ma-[0-9a-f]{16}' "$T/list-x")"
+wait_rc $CPX
+pass "-x of a running name runs as a machine of its own"
 
 # kill (default: SIGTERM to all): mb's shell traps it and exits 7, its sleep is killed too.
 must "$COWPEN" kill mb
