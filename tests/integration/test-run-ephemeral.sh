@@ -57,12 +57,11 @@ suite() {
   [ -z "$(hidden_entries)" ] || fail "$fs: -x left $(hidden_entries) after SIGTERM"
   pass "$fs: -x by $kind, $((during - before)) KiB used"
 
-  # 8 parallel -x runs of one image all succeed, each in its own copy. By its directory: a
-  # machine name runs once (-M deb is the machine deb), a name derived for -x gets a random suffix
-  # (as with systemd-nspawn).
+  # 8 parallel -x runs of one image all succeed, each in its own copy (and a machine of its own:
+  # deb, then deb-RANDOM for the runs that find deb running).
   local pids=() i
   for i in $(seq 8); do
-    "$COWPEN" run -x -D "$R" /bin/sh -c "test ! -e /marker && echo $i >/marker && sleep 1 && cat /marker" \
+    "$COWPEN" run -x -M deb /bin/sh -c "test ! -e /marker && echo $i >/marker && sleep 1 && cat /marker" \
       >"$TEMP_DIR/par.$i" 2>&1 &
     pids+=($!)
   done
@@ -84,7 +83,7 @@ suite() {
   assert_one_line_error 'in use'
   kill -INT $pid
   wait $pid || true
-  "$COWPEN" run -x -D "$R" sleep 103 & # (machine deb-RANDOM: deb itself stays free)
+  "$COWPEN" run -x -M deb sleep 103 &
   pid=$!
   wait_for_sleep 103
   must_fail 1 "$COWPEN" remove deb
