@@ -36,6 +36,8 @@ static const Verb verbs[] = {
         { "verity-sign", NULL, verb_verity_sign, "Sign an image's root hash (PKCS#7)" },
         { "verity-verify", NULL, verb_verity_verify, "Verify an image against its root hash and signature" },
         { "run", NULL, verb_run, "Run a command or boot an OS in a container" },
+        { "enable", NULL, verb_enable, "Boot a machine as a system service at startup" },
+        { "disable", NULL, verb_disable, "No longer boot a machine as a system service" },
 };
 
 static void help(void) {

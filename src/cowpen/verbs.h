@@ -72,6 +72,9 @@ int verb_verity_verify(int argc, char *argv[]);
 
 int verb_run(int argc, char *argv[]);
 
+int verb_enable(int argc, char *argv[]);
+int verb_disable(int argc, char *argv[]);
+
 /* Helpers shared by the verb files. */
 typedef struct ImageRoot ImageRoot;
 int open_image_root(bool create, ImageRoot **ret);
