@@ -76,7 +76,7 @@ cp "$TEST_BUILDDIR/units/cowpen@.service" "$T/units/"
 outer=$!
 # On a failure: the guest shut down (its ephemeral copy goes with it), killed only if it hangs;
 # what a killed one left beside the fixture goes too.
-at_exit "kill -TERM $outer 2>/dev/null; for i in \$(seq 300); do kill -0 $outer 2>/dev/null || break; sleep 0.1; done; kill -9 $outer 2>/dev/null; wait $outer; rm -rf '$FIXTURE_CACHE'/.#machine.busouter-$$.*"
+at_exit "kill -TERM $outer 2>/dev/null; for _w in \$(seq 300); do kill -0 $outer 2>/dev/null || break; sleep 0.1; done; kill -9 $outer 2>/dev/null; wait $outer; rm -rf '$FIXTURE_CACHE'/.#machine.busouter-$$.*"
 init=
 for _ in $(seq 300); do
   init=$(pgrep -P $outer | head -1) && break
