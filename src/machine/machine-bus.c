@@ -81,6 +81,19 @@ static int bus_fail(Diag *diag, int r, const sd_bus_error *e, const char *what) 
         return diag_fail(diag, r, NULL, "%s: %s", what, msg ? msg : "?");
 }
 
+bool machine_bus_name_is_valid(const char *name) {
+        size_t n = strlen(name);
+        if (n == 0 || n > 64 || name[0] == '.' || name[n - 1] == '.' || name[0] == '-')
+                return false;
+        for (const char *p = name; *p; p++) {
+                if (*p == '.' && (p[1] == '.' || p[1] == '-' || p[-1] == '-'))
+                        return false;
+                if (!(isascii((unsigned char) *p) && (isalnum((unsigned char) *p) || *p == '-' || *p == '.')))
+                        return false;
+        }
+        return name[n - 1] != '-';
+}
+
 static const char *system_bus_socket(void) {
         const char *a = getenv("DBUS_SYSTEM_BUS_ADDRESS");
         /* "unix:path=/x" is the only form whose presence can be told without connecting. */
@@ -257,6 +270,19 @@ static int parse_signal(const char *v, int *ret) {
                 return 0;
         }
         const char *name = startswith(v, "SIG") ? v + 3 : v;
+        /* RTMIN, RTMIN+N, RTMAX, RTMAX-N, as systemd spells the real-time signals. */
+        if (startswith(name, "RTMIN") || startswith(name, "RTMAX")) {
+                bool min = name[4] == 'N';
+                const char *off = name + 5;
+                int k = 0;
+                if (*off && ((min && *off != '+') || (!min && *off != '-') || safe_atoi(off + 1, &k) < 0 || k < 0))
+                        return -EINVAL;
+                int sig = min ? SIGRTMIN + k : SIGRTMAX - k;
+                if (sig < SIGRTMIN || sig > SIGRTMAX)
+                        return -EINVAL;
+                *ret = sig;
+                return 0;
+        }
         for (int s = 1; s < SIGRTMIN; s++) {
                 const char *abbrev = sigabbrev_np(s);
                 if (abbrev && streq(abbrev, name)) {

@@ -113,6 +113,9 @@ int machine_leader_pidfd(const MachineRecord *m, Diag *diag);
 
 typedef struct MachineBus MachineBus;
 
+/* Whether systemd-machined takes NAME as a machine name: a host name of letters, digits and '-'
+ * in labels separated by '.', at most 64 bytes (its hostname_is_valid()). */
+bool machine_bus_name_is_valid(const char *name);
 /* Whether a system bus socket exists (no library is loaded to tell). */
 bool machine_bus_socket_exists(void);
 /* Whether a systemd manager runs this system (/run/systemd/system, as sd_booted()). */

@@ -46,6 +46,16 @@ int spawn_register_prepare(SpawnRegister *reg, const SpawnConfig *c, const Prepa
                 return diag_fail(diag, -EOPNOTSUPP, NULL,
                         "%s needs a systemd manager, and none runs here (/run/systemd/system is missing)",
                         c->slice ? "--slice=" : "--property=");
+        /* A name machined refuses: auto runs unregistered (nspawn would clean the name up, cowpen
+         * keeps the machine's name one everywhere), yes says so before anything is made. */
+        if (machine && !machine_bus_name_is_valid(root->machine)) {
+                if (c->register_mode == REGISTER_AUTO && !scope_asked)
+                        return 0;
+                return diag_fail(diag, -EINVAL, NULL,
+                        "cannot register the machine: systemd-machined takes no machine name \"%s\" (letters, "
+                        "digits, '-' and '.' only; -M gives another)",
+                        root->machine);
+        }
         /* auto: without a bus (no socket) nothing is loaded and nothing is said. */
         if (c->register_mode == REGISTER_AUTO && !scope_asked && !machine_bus_socket_exists())
                 return 0;
