@@ -494,6 +494,10 @@ int machine_bus_start_scope(MachineBus *b, const MachineBusScope *s, Diag *diag)
         _cleanup_free_ char *unit = esc ? strjoin("machine-", esc, ".scope") : NULL;
         if (!unit)
                 return -ENOMEM;
+        /* A container that rebooted is started again by the same cowpen, which is in the scope
+         * still: the scope stays, the machine is registered anew. */
+        if (in_unit(unit))
+                return 0;
         _cleanup_(bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         int r = sym_sd_bus_message_new_method_call(b->bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                 "org.freedesktop.systemd1.Manager", "StartTransientUnit");

@@ -173,6 +173,25 @@ inside test -d "$(inside sh -c "echo /sys/fs/cgroup\$(sed -n 's/^0:://p' /proc/$
   fail "the guest made no system.slice in its cgroup"
 gshow=$(inside machinectl show guest -p Class -p Service)
 grep -qx Class=container <<<"$gshow" && grep -qx Service=cowpen <<<"$gshow" || fail "machinectl show guest: $gshow"
+# machinectl reboot (SIGINT to the leader): the guest reboots within the same run, registered
+# again with its new leader, in the same scope.
+inside machinectl reboot guest
+gl2=
+for _ in $(seq 600); do
+  gl2=$(inside machinectl show guest -p Leader --value 2>/dev/null) && [ -n "$gl2" ] && [ "$gl2" != "$gl" ] && break
+  sleep 0.1
+done
+[ -n "$gl2" ] && [ "$gl2" != "$gl" ] || fail "the rebooted guest was not registered again: $(inside tail -3 /run/guest.log)"
+inside test -e /run/guest.rc && fail "the run ended on reboot: exit $(inside cat /run/guest.rc)"
+[ "$(inside machinectl show guest -p Unit --value)" = machine-guest.scope ] || fail "the rebooted guest's unit"
+gst=
+for _ in $(seq 1200); do
+  gst=$(inside nsenter -t "$gl2" -a systemctl is-system-running 2>/dev/null) || true
+  case $gst in running | degraded) break ;; esac
+  sleep 0.1
+done
+case $gst in running | degraded) ;; *) fail "the rebooted guest did not come up: $gst" ;; esac
+pass "machinectl reboot: the guest boots again, registered anew in the same scope"
 inside machinectl poweroff guest
 for _ in $(seq 600); do inside test -e /run/guest.rc && break; sleep 0.1; done
 [ "$(inside cat /run/guest.rc 2>/dev/null)" = 0 ] || fail "machinectl poweroff: run exit $(inside cat /run/guest.rc 2>/dev/null) ($(inside tail -3 /run/guest.log))"
