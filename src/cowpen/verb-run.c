@@ -590,7 +590,8 @@ static int parse_host_option(int ch, const char *arg, SpawnConfig *c, RunArgs *a
                 _cleanup_diag_ Diag d = DIAG_INIT;
                 int r = machine_bus_property_check(arg, &d);
                 if (r < 0)
-                        return log_usage("run: --property=%s: %s", arg, diag_message(&d) ? diag_message(&d) : strerror(-r));
+                        return log_usage(
+                                "run: --property=%s: %s", arg, diag_message(&d) ? diag_message(&d) : strerror(-r));
                 if (strv_length(c->properties) >= MACHINE_BUS_PROPERTIES_MAX)
                         return log_usage("run: more than %u --property= assignments", MACHINE_BUS_PROPERTIES_MAX);
                 if (strv_extend(&c->properties, arg) < 0)

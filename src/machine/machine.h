@@ -137,22 +137,23 @@ int machine_bus_property_check(const char *assignment, Diag *diag);
 const char *machine_bus_property_names(void); /* "CPUQuota, MemoryMax, …" */
 
 typedef struct MachineBusScope {
-        const char *name;         /* the machine: the unit is machine-NAME.scope (escaped) */
-        const char *slice;        /* NULL: machine.slice */
-        char **device_allow;      /* extra DeviceAllow= pairs (PATH, ACCESS): device nodes bound in */
-        char **properties;        /* --property= assignments (machine_bus_property_check()ed) */
+        const char *name;    /* the machine: the unit is machine-NAME.scope (escaped) */
+        const char *slice;   /* NULL: machine.slice */
+        char **device_allow; /* extra DeviceAllow= pairs (PATH, ACCESS): device nodes bound in */
+        char **properties;   /* --property= assignments (machine_bus_property_check()ed) */
 } MachineBusScope;
 
-/* Moves the calling process into a new scope unit, as above; returns once it is there.
- * -EREMOTE… with "systemd refused the scope machine-NAME.scope: BUS ERROR". */
+/* Moves the calling process into a new scope unit, as above; returns once it is there (at once
+ * when it is there already: a rebooted container's second run). Failures: "systemd refused the
+ * scope machine-NAME.scope: BUS ERROR (NAME)", -ETIMEDOUT when the job never moved us. */
 int machine_bus_start_scope(MachineBus *b, const MachineBusScope *s, Diag *diag);
 
 typedef struct MachineBusRegistration {
         const char *name;
-        const uint8_t *uuid;      /* 16 bytes, NULL: none */
+        const uint8_t *uuid;        /* 16 bytes, NULL: none */
         const char *root_directory; /* absolute, or NULL */
-        pid_t leader;             /* the container's PID 1, as the host sees it */
-        const int *ifindices;     /* host-side interfaces of the container (veth), may be NULL */
+        pid_t leader;               /* the container's PID 1, as the host sees it */
+        const int *ifindices;       /* host-side interfaces of the container (veth), may be NULL */
         size_t n_ifindices;
 } MachineBusRegistration;
 
