@@ -88,7 +88,7 @@ static const char help_run[] =
         "     --suppress-sync=BOOL  Make sync() and friends succeed without syncing\n"
         "     --console=MODE        interactive, read-only, passive, pipe, autopipe\n"
         "  -P --pipe                --console=pipe\n"
-        "Registration (as nspawn's scripts pass it):\n"
+        "Registration with systemd-machined:\n"
         "     --register=yes|no|auto  Register with systemd-machined (auto, the default: where\n"
         "                           the system bus and machined are reached)\n"
         "     --keep-unit           No scope of its own: the machine is the caller's unit\n"
