@@ -154,6 +154,19 @@ inside machinectl terminate tree
 for _ in $(seq 100); do inside test -e /proc/"$cpid" || break; sleep 0.1; done
 pass "--keep-unit registers the caller's unit, no scope of its own"
 
+# -U: the leader is the init of the container's user namespace (the payload), not the setup.
+inside sh -c 'systemd-run --scope -q cowpen run --register=yes -U -D /srv/tree /bin/sleep 60 >/run/inner.log 2>&1 & echo $! >/run/inner.pid'
+cpid=$(inside cat /run/inner.pid)
+leader=
+for _ in $(seq 100); do leader=$(inside machinectl show tree -p Leader --value 2>/dev/null) && [ -n "$leader" ] && break; sleep 0.1; done
+[ -n "$leader" ] || fail "-U: not registered: $(inside cat /run/inner.log)"
+[ "$(inside cat /proc/"$leader"/comm)" = sleep ] || fail "-U: the leader $leader is $(inside cat /proc/"$leader"/comm)"
+inside awk '$1 == 0 && $2 != 0 { found = 1 } END { exit !found }' /proc/"$leader"/uid_map ||
+  fail "-U: the leader is not in a user namespace of its own: $(inside cat /proc/"$leader"/uid_map)"
+inside machinectl terminate tree
+for _ in $(seq 100); do inside test -e /proc/"$cpid" || break; sleep 0.1; done
+pass "-U: the registered leader is the payload in its user namespace"
+
 # A booted systemd guest, registered: its cgroup is delegated below the scope, its units run,
 # machinectl poweroff shuts it down, run exits 0. (--volatile=overlay: the guest's tree is read-only.)
 inside sh -c 'systemd-run --scope -q cowpen run --register=yes --volatile=overlay -b -D /srv/guest >/run/guest.log 2>&1; echo $? >/run/guest.rc' &
