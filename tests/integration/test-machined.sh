@@ -8,9 +8,11 @@
 #     cowpen bound in: inside it, `cowpen run --register=yes -D TREE` shows in `machinectl list`
 #     and `machinectl show` (class container, service cowpen, the payload as leader, unit
 #     machine-TREE.scope, the root) and is gone after the run; --slice=/--property= reach the
-#     scope (systemctl show); --keep-unit registers the caller's unit; a booted systemd guest
-#     registered so gets its cgroup delegated (its units run, `machinectl poweroff` ends it with
-#     exit 0); enable/disable NAME turn cowpen@NAME.service on and off (systemctl is-enabled).
+#     scope (systemctl show); --keep-unit registers the caller's unit; with -U the leader is the
+#     payload in its user namespace; a booted systemd guest registered so gets its cgroup delegated
+#     (its units run), `machinectl reboot` boots it again registered anew in the same scope, and
+#     `machinectl poweroff` ends it with exit 0; enable/disable NAME turn cowpen@NAME.service on
+#     and off (systemctl is-enabled).
 . "$TEST_SRCDIR/tests/lib/lib.sh"
 . "$TEST_SRCDIR/tests/lib/boot.sh"
 
