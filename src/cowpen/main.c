@@ -42,6 +42,8 @@ static const Verb verbs[] = {
         { "reboot", NULL, verb_reboot, "Reboot running machines" },
         { "terminate", NULL, verb_terminate, "End running machines at once" },
         { "kill", NULL, verb_kill, "Send a signal to the processes of running machines" },
+        { "enable", NULL, verb_enable, "Boot a machine as a system service at startup" },
+        { "disable", NULL, verb_disable, "No longer boot a machine as a system service" },
 };
 
 static void help(void) {

@@ -5,6 +5,7 @@
 #include "dlopen-util.h"
 #include "fd-util.h"
 #include "image.h"
+#include "machine.h"
 #include "spawn.h"
 #include "util.h"
 #include "verbs.h"
@@ -87,10 +88,12 @@ static const char help_run[] =
         "     --suppress-sync=BOOL  Make sync() and friends succeed without syncing\n"
         "     --console=MODE        interactive, read-only, passive, pipe, autopipe\n"
         "  -P --pipe                --console=pipe\n"
-        "Registration (as nspawn's scripts pass it):\n"
-        "     --register=yes|no|auto  Register with systemd-machined: not implemented yet,\n"
-        "                           auto (the default) runs unregistered, yes fails\n"
-        "     --keep-unit           Stay in the caller's unit (what cowpen always does)\n"
+        "Registration with systemd-machined:\n"
+        "     --register=yes|no|auto  Register with systemd-machined (auto, the default: where\n"
+        "                           the system bus and machined are reached)\n"
+        "     --keep-unit           No scope of its own: the machine is the caller's unit\n"
+        "     --slice=SLICE         The scope's slice (default machine.slice)\n"
+        "     --property=NAME=VALUE  A unit property of the scope (CPUQuota=, MemoryMax=, …)\n"
         "     --no-pager            Accepted; nothing is paged\n"
         "Settings:\n"
         "     --settings=BOOL|trusted  Read NAME.nspawn (default yes)\n"
@@ -154,6 +157,8 @@ enum {
         ARG_INACCESSIBLE,
         ARG_REGISTER,
         ARG_KEEP_UNIT,
+        ARG_SLICE,
+        ARG_PROPERTY,
         ARG_NO_PAGER,
         ARG_NETWORK_VETH_EXTRA,
         ARG_NETWORK_INTERFACE,
@@ -573,6 +578,26 @@ static int parse_host_option(int ch, const char *arg, SpawnConfig *c, RunArgs *a
         case ARG_KEEP_UNIT:
                 c->keep_unit = true;
                 return 1;
+        case ARG_SLICE:
+                /* A unit name of the slice type: systemd checks the rest. */
+                if (!endswith(arg, ".slice") || streq(arg, ".slice") || strchr(arg, '/'))
+                        return bad_value("--slice", arg, -EINVAL);
+                free(c->slice);
+                if (!(c->slice = strdup(arg)))
+                        return log_oom();
+                return 1;
+        case ARG_PROPERTY: {
+                _cleanup_diag_ Diag d = DIAG_INIT;
+                int r = machine_bus_property_check(arg, &d);
+                if (r < 0)
+                        return log_usage(
+                                "run: --property=%s: %s", arg, diag_message(&d) ? diag_message(&d) : strerror(-r));
+                if (strv_length(c->properties) >= MACHINE_BUS_PROPERTIES_MAX)
+                        return log_usage("run: more than %u --property= assignments", MACHINE_BUS_PROPERTIES_MAX);
+                if (strv_extend(&c->properties, arg) < 0)
+                        return log_oom();
+                return 1;
+        }
         case ARG_NO_PAGER:
                 return 1; /* cowpen pages nothing */
         case ARG_SETTINGS:
@@ -678,6 +703,8 @@ static const struct option run_options[] = {
         { "selinux-apifs-context", required_argument, NULL, ARG_SELINUX_APIFS_CONTEXT },
         { "register", required_argument, NULL, ARG_REGISTER },
         { "keep-unit", no_argument, NULL, ARG_KEEP_UNIT },
+        { "slice", required_argument, NULL, ARG_SLICE },
+        { "property", required_argument, NULL, ARG_PROPERTY },
         { "no-pager", no_argument, NULL, ARG_NO_PAGER },
         { "network-veth", no_argument, NULL, ARG_NETWORK_VETH },
         { "network-veth-extra", required_argument, NULL, ARG_NETWORK_VETH_EXTRA },

@@ -78,6 +78,8 @@ int verb_poweroff(int argc, char *argv[]);
 int verb_reboot(int argc, char *argv[]);
 int verb_terminate(int argc, char *argv[]);
 int verb_kill(int argc, char *argv[]);
+int verb_enable(int argc, char *argv[]);
+int verb_disable(int argc, char *argv[]);
 
 /* Helpers shared by the verb files. */
 typedef struct ImageRoot ImageRoot;

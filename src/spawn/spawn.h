@@ -39,8 +39,9 @@ typedef enum ConsoleMode {
         _CONSOLE_MODE_INVALID = -EINVAL,
 } ConsoleMode;
 
-/* --register=: registration with systemd-machined. cowpen has no D-Bus client yet: auto
- * (the default) runs unregistered, yes fails with the reason (spawn_run), no never registers. */
+/* --register=: registration with systemd-machined (spawn-register.h): auto (the default)
+ * registers where the system bus and machined can be reached and else runs unregistered, yes
+ * fails with the reason where they cannot, no never registers. */
 typedef enum RegisterMode {
         REGISTER_AUTO,
         REGISTER_NO,
@@ -256,7 +257,9 @@ typedef struct SpawnConfig {
         ResolvConfMode resolv_conf;
         TimezoneMode timezone;
         RegisterMode register_mode; /* --register= */
-        bool keep_unit;          /* --keep-unit: no scope of our own (there is none without a manager) */
+        bool keep_unit;          /* --keep-unit: no scope of our own; the machine is the caller's unit */
+        char *slice;             /* --slice=: the scope's slice (NULL: machine.slice) */
+        char **properties;       /* --property=NAME=VALUE: the scope's unit properties */
         SettingMask mask;        /* what was set explicitly */
 } SpawnConfig;
 
