@@ -214,12 +214,13 @@ int image_policy_parse(const char *s, unsigned *ret_root);
  * The spawn engine never decides how images are stored: it only looks at this struct. */
 
 typedef enum PreparedRootKind {
-        PREPARED_IN_PLACE,     /* the tree itself (-D DIR or -M NAME) */
-        PREPARED_SNAPSHOT,     /* -x: a btrfs snapshot of a subvolume image, removed on free */
-        PREPARED_OVERLAY,      /* -x: overlayfs, lower = the image, upper/work in the hidden entry */
-        PREPARED_COPY,         /* -x with ephemeral_copy: a copy in the hidden entry, removed on free */
-        PREPARED_MOUNTED,      /* a raw image (-i FILE, or -M NAME's NAME.raw): its file systems mounted
-                                * (-x: of a private copy) in a mount namespace of cowpen's own */
+        PREPARED_IN_PLACE, /* the tree itself (-D DIR or -M NAME) */
+        PREPARED_SNAPSHOT, /* -x: a btrfs snapshot of a subvolume image, removed on free */
+        PREPARED_OVERLAY,  /* -x: overlayfs, lower = the image, upper/work in the hidden entry */
+        PREPARED_COPY,     /* -x with ephemeral_copy: a copy in the hidden entry, removed on free */
+        PREPARED_MOUNTED,  /* a raw image (-i FILE, or -M NAME's NAME.raw): its file systems mounted
+                            * in a mount namespace of cowpen's own; -x: of a private copy, or, when
+                            * verity protects all of it, read-only below an overlay (overlay_*) */
         _PREPARED_ROOT_KIND_MAX,
 } PreparedRootKind;
 
@@ -258,7 +259,8 @@ typedef struct PreparedRoot {
         char *image_name;   /* base name of the image entry (settings file NAME.nspawn) */
         int parent_fd;      /* O_DIRECTORY: the directory holding the image (image root, or -D's parent) */
         char *parent_path;
-        /* The overlay's layers (PREPARED_OVERLAY): absolute paths inside the hidden entry. */
+        /* The overlay's layers (PREPARED_OVERLAY, and PREPARED_MOUNTED for -x of a verity-protected
+         * raw image: prepared_root_has_overlay()): absolute paths inside the hidden entry. */
         char *overlay_upper;
         char *overlay_work;
         char *overlay_mountpoint; /* an empty directory the engine mounts the overlay on */
@@ -271,7 +273,10 @@ typedef struct PreparedRoot {
         /* PREPARED_MOUNTED: */
         char *image_path;       /* the raw image as given (-i FILE), or IMAGE_ROOT/NAME.raw for -M NAME */
         const char *protection; /* its root's: "unprotected", "verity", "signed"; "tmpfs" for usr only */
-        const char *copy_how;   /* -x: "reflink" or "copy" */
+        const char *copy_how;   /* -x: "reflink" or "copy"; "overlayfs" for a verity-protected image, whose
+                                 * verified file system is the lower layer of an overlay (overlay_*) */
+        char *trusted_root_hash; /* hex: the root hash its root (else usr) partition was verified
+                                  * against, NULL when unprotected (the machine's record keeps it) */
 
         /* Private: what free drops. */
         ImageRoot *root;        /* the image root or -D's parent, opened as one */
@@ -293,6 +298,12 @@ typedef struct PreparedRoot {
 int prepared_root_new(const PrepareOptions *opts, const char *image_root, PreparedRoot **ret, Diag *diag);
 PreparedRoot *prepared_root_free(PreparedRoot *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(PreparedRoot *, prepared_root_free);
+
+/* Whether the engine mounts an overlay over path (the lower layer) at overlay_mountpoint, with
+ * overlay_upper and overlay_work: PREPARED_OVERLAY, and -x of a verity-protected raw image. */
+static inline bool prepared_root_has_overlay(const PreparedRoot *p) {
+        return p->overlay_upper != NULL;
+}
 
 /* NAME from /path/NAME.raw (or /path/NAME); -EINVAL when that is not a valid image name. */
 int raw_image_machine_name(const char *image_path, char **ret);

@@ -416,7 +416,7 @@ _noreturn_ void spawn_child(ChildArgs *args) {
                 mount_set_creator(c->uid_shift);
         /* --private-users: the image presented to the user namespace (idmapped or chowned) before
          * anything volatile is built on top of it. */
-        bool overlay = a->root->kind == PREPARED_OVERLAY;
+        bool overlay = prepared_root_has_overlay(a->root);
         if (mount_root(a->root, &root_path, &diag) < 0 ||
             (userns && spawn_userns_present_root(a->userns, c, a->root->path, overlay, &diag) < 0) ||
             mount_root_finish(c, root_path, userns ? c->uid_shift : 0, root_buf, sizeof(root_buf), &root_path,
