@@ -308,6 +308,32 @@ static inline bool prepared_root_has_overlay(const PreparedRoot *p) {
 /* NAME from /path/NAME.raw (or /path/NAME); -EINVAL when that is not a valid image name. */
 int raw_image_machine_name(const char *image_path, char **ret);
 
+/* ---- Architectures (image-arch.c), named as systemd names them ("x86-64", "arm64", …) ---- */
+
+#define IMAGE_ARCH_HEADER_SIZE                                                                                        \
+        64 /* the bytes of a program read: an ELF header, which is what                                               \
+            * binfmt_misc's ELF handlers match (their magic spans 20) */
+typedef struct ImageArch {
+        const char *name;   /* static */
+        const char *source; /* static: the program's path inside the tree, or the os-release file */
+        uint8_t header[IMAGE_ARCH_HEADER_SIZE]; /* that program's first bytes (none from os-release) */
+        size_t header_size;
+} ImageArch;
+
+/* The tree's architecture (untrusted tree): the ELF header of the first of
+ * /usr/lib/systemd/systemd, /sbin/init, /usr/sbin/init, /bin/sh, /usr/bin/sh that is a regular
+ * ELF file (resolved inside the tree), else os-release's ARCHITECTURE=. -ENOENT when nothing
+ * tells (or an architecture without a name here). */
+int image_read_architecture(int root_fd, ImageArch *ret);
+/* The name for an ELF header; NULL when it is none or unnamed. */
+const char *architecture_from_elf(const uint8_t *header, size_t size);
+/* This build's architecture (NULL where unnamed), and whether arch runs on it without help (it,
+ * or its 32-bit sibling: x86 on x86-64, arm on arm64, s390 on s390x). */
+const char *architecture_native(void);
+bool architecture_runs_natively(const char *arch);
+/* qemu-user's name ("aarch64" for arm64), NULL when it has none. */
+const char *architecture_qemu_name(const char *arch);
+
 /* 1 when the tree at dir_fd has etc/os-release or usr/lib/os-release (resolved inside it). */
 int dir_is_os_tree(int dir_fd);
 /* 1 when it has a usr entry (a directory or a symlink, not followed). */
