@@ -208,10 +208,13 @@ int spawn_arch_prepare(int root_fd, bool userns, SpawnArch *ret, Diag *diag) {
                         *ret = a;
                         return 0;
                 }
-                return diag_fail(diag, -ENOEXEC, NULL,
-                        "image architecture %s cannot run on %s: the binfmt_misc handler for it has no F "
-                        "flag and its interpreter %s is not in the image",
-                        arch.name, host, h.interpreter);
+                /* With -U: a handler of the container's own, below. */
+                if (!userns)
+                        return diag_fail(diag, -ENOEXEC, NULL,
+                                "image architecture %s cannot run on %s: the binfmt_misc handler for it has "
+                                "no F flag and its interpreter %s is not in the image (-U registers one of "
+                                "the container's own)",
+                                arch.name, host, h.interpreter);
         }
 
         const char *qemu = architecture_qemu_name(arch.name);
