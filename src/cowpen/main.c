@@ -59,6 +59,7 @@ static void help(void) {
                "                        relative to the working directory)\n"
                "  -q --quiet             Print only errors\n"
                "     --json=pretty|short|off  Machine-readable output of listing and status verbs\n"
+               "                              (run: one object on stderr before the payload)\n"
                "     --no-progress      Never draw a progress bar\n"
                "\nSee the cowpen(1) man page for details.\n",
                DEFAULT_IMAGE_ROOT);

@@ -20,7 +20,8 @@ static const char help_run[] =
         "  -D --directory=DIR       Root directory of the container\n"
         "  -M --machine=NAME        Machine name; alone, the image NAME in the image root\n"
         "     --template=DIR        Populate a missing -D from DIR (snapshot, reflink or copy)\n"
-        "  -x --ephemeral           Run in a throw-away copy (btrfs snapshot or overlayfs)\n"
+        "  -x --ephemeral           Run in a throw-away copy (btrfs snapshot or overlayfs; of a\n"
+        "                           verity image: an overlay over its verified file system)\n"
         "     --read-only           Mount the root read-only\n"
         "     --volatile[=MODE]     no, yes (tmpfs root + /usr), state (tmpfs /var), overlay\n"
         "  -i --image=FILE          Run a raw disk image (GPT, MBR or one file system)\n"
@@ -965,6 +966,35 @@ static int check_run_config(const RunArgs *a, SpawnConfig *c, const PreparedRoot
         return 0;
 }
 
+/* --json=short|pretty: what the run starts from, as one JSON object on stderr before the payload
+ * starts (stdout and stdin are the payload's, as with systemd-run's "Running as unit" line): the
+ * machine, the image, the tree, how it was prepared, its protection and the verity root hash the
+ * run trusted (null when unprotected). */
+static int print_run_json(const PreparedRoot *root) {
+        _cleanup_json_ json_object *o = json_object_new_object();
+        bool raw = root->kind == PREPARED_MOUNTED;
+        if (!o || json_add_string(o, "machine", root->machine) < 0 ||
+                json_add_string(o, "image", raw ? root->image_path : root->path) < 0 ||
+                json_add_string(o, "root", root->path) < 0 ||
+                json_add_string(o, "prepared", prepared_root_kind_to_string(root->kind)) < 0 ||
+                json_add_string(o, "ephemeral",
+                        raw                               ? root->copy_how
+                        : prepared_root_has_overlay(root) ? "overlayfs"
+                                                          : NULL) < 0 ||
+                json_add_string(o, "protection", raw ? root->protection : NULL) < 0 ||
+                json_add_string(o, "root_hash", root->trusted_root_hash) < 0)
+                return log_oom();
+        int flags = JSON_C_TO_STRING_NOSLASHESCAPE |
+                    (arg_global.json == JSON_PRETTY ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED
+                                                    : JSON_C_TO_STRING_PLAIN);
+        const char *text = json_object_to_json_string_ext(o, flags);
+        if (!text)
+                return log_oom();
+        fprintf(stderr, "%s\n", text);
+        fflush(stderr);
+        return 0;
+}
+
 int verb_run(int argc, char *argv[]) {
         SpawnConfig c;
         spawn_config_init(&c);
@@ -993,6 +1023,8 @@ int verb_run(int argc, char *argv[]) {
                         goto finish;
                 }
         }
+        if (arg_global.json != JSON_OFF && (r = print_run_json(root)) < 0)
+                goto finish;
 
         c.machine_derived = !a.prep.machine; /* the registry's name: NAME-RANDOM for -x (spawn-machine.h) */
         for (;;) {

@@ -19,6 +19,7 @@
 
 #include "fd-util.h"
 #include "mount-util.h"
+#include "spawn-arch.h"
 #include "spawn-boot.h"
 #include "spawn-cgroup.h"
 #include "spawn-child.h"
@@ -383,6 +384,17 @@ static void child_begin(ChildArgs *a, bool console) {
 
 _noreturn_ static void child_exec(ChildArgs *a, const uint8_t id[16]);
 
+/* spawn_arch_register() in the user namespace's own mount namespace (spawn_userns_handoff). */
+typedef struct ArchHook {
+        const SpawnArch *arch;
+        Diag *diag;
+} ArchHook;
+
+static int arch_register_hook(void *userdata) {
+        ArchHook *h = userdata;
+        return spawn_arch_register(h->arch, h->diag);
+}
+
 _noreturn_ void spawn_child(ChildArgs *args) {
         /* Our own copy: with CLONE_VM the struct is the parent's memory. */
         ChildArgs copy = *args, *a = &copy;
@@ -409,6 +421,11 @@ _noreturn_ void spawn_child(ChildArgs *args) {
                 diag_fail(&diag, r, NULL, "enter the container's cgroup: %m");
                 child_fail(a, &diag);
         }
+        /* A foreign architecture: checked (and, with -U, its qemu-user opened) while the host's
+         * paths are still visible. */
+        _cleanup_(spawn_arch_done) SpawnArch arch = SPAWN_ARCH_NULL;
+        if (spawn_arch_prepare(a->root->fd, userns, &arch, &diag) < 0)
+                child_fail(a, &diag);
 
         char root_buf[4096];
         const char *root_path;
@@ -416,7 +433,7 @@ _noreturn_ void spawn_child(ChildArgs *args) {
                 mount_set_creator(c->uid_shift);
         /* --private-users: the image presented to the user namespace (idmapped or chowned) before
          * anything volatile is built on top of it. */
-        bool overlay = a->root->kind == PREPARED_OVERLAY;
+        bool overlay = prepared_root_has_overlay(a->root);
         if (mount_root(a->root, &root_path, &diag) < 0 ||
             (userns && spawn_userns_present_root(a->userns, c, a->root->path, overlay, &diag) < 0) ||
             mount_root_finish(c, root_path, userns ? c->uid_shift : 0, root_buf, sizeof(root_buf), &root_path,
@@ -463,8 +480,10 @@ _noreturn_ void spawn_child(ChildArgs *args) {
         root_fd = safe_close(root_fd);
         if (userns) {
                 /* The mount namespace, now the user namespace's, goes to init; we are done. */
-                if ((r = spawn_userns_handoff(a->userns, a->handoff_fd, id)) < 0) {
-                        diag_fail(&diag, r, NULL, "hand the mount namespace to the container's init: %m");
+                ArchHook hook = {.arch = &arch, .diag = &diag};
+                if ((r = spawn_userns_handoff(a->userns, a->handoff_fd, id, arch_register_hook, &hook)) < 0) {
+                        if (!diag_failed(&diag))
+                                diag_fail(&diag, r, NULL, "hand the mount namespace to the container's init: %m");
                         child_fail(a, &diag);
                 }
                 _exit(EXIT_SUCCESS);

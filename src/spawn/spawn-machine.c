@@ -159,6 +159,7 @@ int spawn_machine_register(MachineRegistration *reg, const SpawnConfig *c, const
                 .monitor = getpid(),
                 .image = root->image_path ?: root->image_name,
                 .root = root->path,
+                .root_hash = root->trusted_root_hash, /* the verity root hash the run trusted, NULL if none */
                 .addresses = addresses,
                 .cgroup = cgroup,
                 .os = os,

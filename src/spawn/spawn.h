@@ -313,6 +313,10 @@ int cpu_set_parse(const char *s, CpuSet *ret);
 void cpu_set_done(CpuSet *s);
 /* --personality=: "x86" or "x86-64" (on x86-64 hosts both; elsewhere the native one). */
 unsigned long personality_from_string(const char *s);
+/* Whether the OS tree at root_fd can run here without --private-users (spawn-arch.c): its
+ * architecture (image_read_architecture) is the host's, or a host binfmt_misc handler takes its
+ * programs. -ENOEXEC with the one-line reason in diag when not (import and pull warn with it). */
+int spawn_arch_check(int root_fd, Diag *diag);
 /* --oom-score-adjust=: -1000…1000. */
 int oom_score_adjust_parse(const char *s, int *ret);
 /* --inaccessible=PATH: an absolute, clean path. */
