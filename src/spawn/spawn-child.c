@@ -180,6 +180,11 @@ static int become_payload(ChildArgs *a, const SpawnUser *u, Diag *diag) {
         if (setgroups(u->n_groups, u->groups) < 0 || setresgid(u->gid, u->gid, u->gid) < 0 ||
             setresuid(u->uid, u->uid, u->uid) < 0)
                 return diag_fail(diag, negative_errno(), NULL, "change to user %s: %m", u->name);
+        /* A change of the effective or file-system IDs clears the death signal (prctl(2)): with
+         * --private-users the kernel's IDs change here (host root to the range's), and a
+         * container whose cowpen was SIGKILLed would outlive it. Set again. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+                return diag_fail(diag, negative_errno(), NULL, "set death signal: %m");
         int r = get_permitted(&perm);
         if (r >= 0)
                 r = set_caps(perm, perm, c->ambient_caps);
@@ -207,7 +212,8 @@ _noreturn_ static void become_stub(ChildArgs *a, pid_t payload, const uint8_t id
         Diag diag = DIAG_INIT;
         int r = 0;
         uint64_t perm, kill_cap = spawn_config_capabilities(c) & (UINT64_C(1) << CAP_KILL);
-        if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+        if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0 ||
+            prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) /* cleared by an ID change (become_payload()) */
                 r = negative_errno();
         if (r >= 0)
                 r = get_permitted(&perm);
