@@ -36,6 +36,11 @@ static const Verb verbs[] = {
         { "verity-sign", NULL, verb_verity_sign, "Sign an image's root hash (PKCS#7)" },
         { "verity-verify", NULL, verb_verity_verify, "Verify an image against its root hash and signature" },
         { "run", NULL, verb_run, "Run a command or boot an OS in a container" },
+        { "shell", NULL, verb_shell, "Open a shell or run a command in a running machine" },
+        { "login", NULL, verb_login, "Log in to a running machine on a new pty" },
+        { "copy-to", NULL, verb_copy_to, "Copy files from the host into a running machine" },
+        { "copy-from", NULL, verb_copy_from, "Copy files from a running machine to the host" },
+        { "bind", NULL, verb_bind, "Bind mount a host path into a running machine" },
 };
 
 static void help(void) {

@@ -72,6 +72,12 @@ int verb_verity_verify(int argc, char *argv[]);
 
 int verb_run(int argc, char *argv[]);
 
+int verb_shell(int argc, char *argv[]);
+int verb_login(int argc, char *argv[]);
+int verb_copy_to(int argc, char *argv[]);
+int verb_copy_from(int argc, char *argv[]);
+int verb_bind(int argc, char *argv[]);
+
 /* Helpers shared by the verb files. */
 typedef struct ImageRoot ImageRoot;
 int open_image_root(bool create, ImageRoot **ret);
