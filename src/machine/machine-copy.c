@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/fsuid.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -247,10 +248,13 @@ static int copy_as_creator(const CopyJob *j, uid_t creator, Diag *diag) {
         return 0;
 }
 
-static int copy_between(int src_base, const char *src_path, uint64_t src_resolve, int dst_root, const char *dst_path,
-        bool dst_inside, const MachineRecord *m, int shift, Diag *diag) {
+static int copy_between(int src_base, const char *src_path, const char *src_open, uint64_t src_resolve, int dst_root,
+        const char *dst_path, bool dst_inside, const MachineRecord *m, int shift, Diag *diag) {
         /* Opened as a path first: neither a FIFO nor a device of the container is ever opened. */
-        _cleanup_close_ int opath = openat2_resolve(src_base, src_path, O_PATH, 0, src_resolve);
+        _cleanup_close_ int opath = src_open ? open(src_open, O_PATH | O_CLOEXEC)
+                                             : openat2_resolve(src_base, src_path, O_PATH, 0, src_resolve);
+        if (src_open && opath < 0)
+                opath = negative_errno();
         if (opath < 0)
                 return diag_fail(diag, opath, src_path, "%m");
         CopyJob j = {.m = m, .shift = shift};
@@ -281,17 +285,44 @@ static int copy_between(int src_base, const char *src_path, uint64_t src_resolve
         return r;
 }
 
+/* The host's source as the container's user namespace shifts it (an idmapped detached mount of
+ * it): its owners N are then uid_shift + N, and are copied so. -EOPNOTSUPP and the like where the
+ * file system has no idmapped mounts. */
+static int open_shifted_view(const MachineRecord *m, const char *host_path, int *ret_tree) {
+        char p[64];
+        snprintf(p, sizeof(p), "/proc/%i/ns/user", (int) m->leader);
+        _cleanup_close_ int userns = open(p, O_RDONLY | O_CLOEXEC);
+        if (userns < 0)
+                return negative_errno();
+        _cleanup_close_ int tree = open_tree(AT_FDCWD, host_path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+        if (tree < 0)
+                return negative_errno();
+        struct mount_attr a = {.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY, .userns_fd = (uint64_t) userns};
+        if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a)) < 0)
+                return negative_errno();
+        *ret_tree = TAKE_FD(tree);
+        return 0;
+}
+
 int machine_copy_to(const MachineRecord *m, const char *host_path, const char *path, Diag *diag) {
         _cleanup_close_ int root = open_machine_root(m, diag);
         if (root < 0)
                 return root;
-        return copy_between(AT_FDCWD, host_path, 0, root, path ?: host_path, true, m, m->private_users ? 1 : 0, diag);
+        _cleanup_close_ int shifted = -EBADF;
+        if (m->private_users && open_shifted_view(m, host_path, &shifted) >= 0) {
+                /* Its name is the host path's: the copy's name inside comes from it. */
+                char fdp[64];
+                snprintf(fdp, sizeof(fdp), "/proc/self/fd/%i", shifted);
+                return copy_between(AT_FDCWD, host_path, fdp, 0, root, path ?: host_path, true, m, 0, diag);
+        }
+        return copy_between(
+                AT_FDCWD, host_path, NULL, 0, root, path ?: host_path, true, m, m->private_users ? 1 : 0, diag);
 }
 
 int machine_copy_from(const MachineRecord *m, const char *path, const char *host_path, Diag *diag) {
         _cleanup_close_ int root = open_machine_root(m, diag);
         if (root < 0)
                 return root;
-        return copy_between(
-                root, path, RESOLVE_ROOT, AT_FDCWD, host_path ?: path, false, m, m->private_users ? -1 : 0, diag);
+        return copy_between(root, path, NULL, RESOLVE_ROOT, AT_FDCWD, host_path ?: path, false, m,
+                m->private_users ? -1 : 0, diag);
 }
