@@ -72,6 +72,13 @@ int verb_verity_verify(int argc, char *argv[]);
 
 int verb_run(int argc, char *argv[]);
 
+int verb_list(int argc, char *argv[]);
+int verb_status(int argc, char *argv[]);
+int verb_poweroff(int argc, char *argv[]);
+int verb_reboot(int argc, char *argv[]);
+int verb_terminate(int argc, char *argv[]);
+int verb_kill(int argc, char *argv[]);
+
 int verb_shell(int argc, char *argv[]);
 int verb_login(int argc, char *argv[]);
 int verb_copy_to(int argc, char *argv[]);

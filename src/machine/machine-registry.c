@@ -55,9 +55,11 @@ void machine_record_free_many(MachineRecord **l, size_t n) {
 }
 
 int machine_registry_dir(char **ret) {
-        const char *e = getenv("COWPEN_RUNTIME_DIR");
+        const char *e = getenv("COWPEN_MACHINES_DIR");
         char *p;
         if (e && *e == '/')
+                p = strdup(e);
+        else if ((e = getenv("COWPEN_RUNTIME_DIR")) && *e == '/')
                 p = strjoin(e, "/machines");
         else if ((e = getenv("RUNTIME_DIRECTORY")) && *e == '/') {
                 /* systemd's RuntimeDirectory= may list several, separated by ':'; the first. */
@@ -662,4 +664,40 @@ int machine_leader_pidfd(const MachineRecord *m, Diag *diag) {
                 return diag_fail(diag, -ESRCH, NULL, "machine %s is no longer running", m->name);
         }
         return fd;
+}
+
+int machine_clean(Diag *diag) {
+        _cleanup_close_ int dir_fd = -EBADF;
+        int r = open_registry(false, &dir_fd, NULL);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return diag_fail(diag, r, NULL, "cannot open the machine registry: %m");
+        _cleanup_closedir_ DIR *d = NULL;
+        if ((r = opendir_fd(dir_fd, &d)) < 0)
+                return diag_fail(diag, r, NULL, "cannot read the machine registry: %m");
+        _cleanup_strv_free_ char **names = NULL;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                const char *e = endswith(de->d_name, ".lock");
+                _cleanup_free_ char *name = e ? strndup(de->d_name, (size_t) (e - de->d_name)) : strdup(de->d_name);
+                if (!name)
+                        return diag_fail(diag, -ENOMEM, NULL, NULL);
+                if (machine_name_is_valid(name) && !strv_contains(names, name) &&
+                        strv_length(names) < MACHINE_LIST_MAX && (r = strv_push(&names, TAKE_PTR(name))) < 0)
+                        return diag_fail(diag, r, NULL, NULL);
+        }
+        int n = 0;
+        for (char **p = names; p && *p; p++) {
+                _cleanup_free_ char *lname = lock_name(*p);
+                if (!lname)
+                        return diag_fail(diag, -ENOMEM, NULL, NULL);
+                r = lookup_at(dir_fd, *p, NULL, NULL);
+                if (r == -ENOMEM)
+                        return diag_fail(diag, r, NULL, NULL);
+                if (r == 0 && faccessat(dir_fd, *p, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
+                        faccessat(dir_fd, lname, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+                        n++;
+        }
+        return n;
 }

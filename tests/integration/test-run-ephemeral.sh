@@ -57,10 +57,12 @@ suite() {
   [ -z "$(hidden_entries)" ] || fail "$fs: -x left $(hidden_entries) after SIGTERM"
   pass "$fs: -x by $kind, $((during - before)) KiB used"
 
-  # 8 parallel -x runs of one image all succeed, each in its own copy.
+  # 8 parallel -x runs of one image all succeed, each in its own copy. By its directory: a
+  # machine name runs once (-M deb is the machine deb), a name derived for -x gets a random suffix
+  # (as with systemd-nspawn).
   local pids=() i
   for i in $(seq 8); do
-    "$COWPEN" run -x -M deb /bin/sh -c "test ! -e /marker && echo $i >/marker && sleep 1 && cat /marker" \
+    "$COWPEN" run -x -D "$R" /bin/sh -c "test ! -e /marker && echo $i >/marker && sleep 1 && cat /marker" \
       >"$TEMP_DIR/par.$i" 2>&1 &
     pids+=($!)
   done
@@ -82,7 +84,7 @@ suite() {
   assert_one_line_error 'in use'
   kill -INT $pid
   wait $pid || true
-  "$COWPEN" run -x -M deb sleep 103 &
+  "$COWPEN" run -x -D "$R" sleep 103 & # (machine deb-RANDOM: deb itself stays free)
   pid=$!
   wait_for_sleep 103
   must_fail 1 "$COWPEN" remove deb

@@ -274,6 +274,20 @@ static void test_free_lock_untrusted(void **state) {
         /* And the name is free. */
         assert_int_equal(machine_reserve("killed", &reg, &diag), 0);
         machine_release(&reg);
+
+        /* clean removes what dead runs left, and counts them; a live one stays. */
+        MachineRegistration live = MACHINE_REGISTRATION_NULL;
+        assert_int_equal(machine_reserve("live", &live, &diag), 0);
+        assert_int_equal(machine_reserve("dead", &reg, &diag), 0);
+        MachineRecord w3 = record("dead", getpid(), NULL);
+        assert_int_equal(machine_record_write(&reg, &w3, &diag), 0);
+        reg.lock_fd = safe_close(reg.lock_fd);
+        assert_int_equal(machine_clean(&diag), 1);
+        assert_false(exists("dead") || exists("dead.lock"));
+        assert_true(exists("live.lock"));
+        assert_int_equal(machine_clean(&diag), 0);
+        machine_release(&reg);
+        machine_release(&live);
 }
 
 /* Records are parsed as untrusted: anything malformed is not a running machine. */
@@ -367,6 +381,12 @@ static void test_dir_env(void **state) {
         unsetenv("RUNTIME_DIRECTORY");
         assert_int_equal(machine_registry_dir(&d), 0);
         assert_string_equal(d, "/run/cowpen/machines");
+        setenv("COWPEN_MACHINES_DIR", "/x/y", 1);
+        free(d);
+        d = NULL;
+        assert_int_equal(machine_registry_dir(&d), 0);
+        assert_string_equal(d, "/x/y");
+        unsetenv("COWPEN_MACHINES_DIR");
         setenv("COWPEN_RUNTIME_DIR", saved, 1);
         free(saved);
 }
