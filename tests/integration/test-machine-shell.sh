@@ -81,6 +81,49 @@ out=$(echo 'echo "$0"; exit 3' | "$COWPEN" shell alice@sh1) || rc=$?
 [ $rc = 3 ] && [ "$out" = -bash ] || fail "login shell: status $rc, \$0 \"$out\""
 pass "exit status 7 and 137 returned, stdin piped, the login shell without a command"
 
+# On a terminal: a pty of its own, the login shell interactive; SIGTERM to cowpen reaches it.
+out=$(timeout 60 python3 - "$COWPEN" <<'PY'
+import os, pty, select, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "shell", "alice@sh1"])
+buf = b""
+def until(pat, t=20):
+    global buf
+    end = time.time() + t
+    while time.time() < end:
+        r, _, _ = select.select([fd], [], [], 0.5)
+        if r:
+            try:
+                d = os.read(fd, 4096)
+            except OSError:
+                return False
+            if not d:
+                return False
+            buf += d
+            if pat in buf:
+                return True
+    return False
+ok = until(b"$ ")
+os.write(fd, b"[ -t 0 ] && echo ON-A-TTY; exit 5\n")
+ok = ok and until(b"ON-A-TTY")
+until(b"never", 3)
+_, st = os.waitpid(pid, 0)
+sys.stdout.write(buf.decode(errors="replace"))
+sys.exit(0 if ok and os.WEXITSTATUS(st) == 5 else 1)
+PY
+) || fail "interactive shell on a pty: $out"
+"$COWPEN" shell sh1 /bin/sleep 1000 &
+sp=$!
+at_exit "kill -9 $sp"
+for _ in $(seq 100); do pgrep -P $sp >/dev/null && break; sleep 0.1; done
+sleep 0.5
+kill -TERM $sp
+rc=0
+wait $sp || rc=$?
+[ $rc = 143 ] || fail "SIGTERM to cowpen shell: status $rc"
+pass "on a terminal the session gets a pty (exit 5 returned); SIGTERM is passed on (143)"
+
 must_fail 1 "$COWPEN" shell nosuchmachine /bin/true
 assert_one_line_error 'nosuchmachine'
 must_fail 2 "$COWPEN" shell
@@ -139,3 +182,16 @@ rc=0
 "$COWPEN" shell shu /bin/sh -c 'exit 9' || rc=$?
 [ $rc = 9 ] || fail "-U: exit 9 came back as $rc"
 pass "with -U the session is root of the container's user namespace"
+
+# 6. A leader that is not the recorded process any more (its start time differs) is refused.
+rec=$COWPEN_MACHINES_DIR/shu
+python3 - "$rec" <<'PY'
+import json, os, sys
+r = json.load(open(sys.argv[1]))
+r["leader_starttime"] += 1
+open(sys.argv[1] + ".new", "w").write(json.dumps(r))
+os.rename(sys.argv[1] + ".new", sys.argv[1])
+PY
+must_fail 1 "$COWPEN" shell shu /bin/true
+assert_one_line_error 'shu'
+pass "a machine whose leader's start time changed is refused: $ERR"
