@@ -12,7 +12,8 @@
  *   spawn_run()           the run itself: namespaces (user namespaces with --private-users), a
  *                         cgroup with nspawn's device policy, the system-call filter, the mounts
  *                         and /etc files of the container, the console, signals forwarded, and
- *                         the payload's end as an exit status (SPAWN_STATUS_REBOOT for a reboot).
+ *                         the payload's end as an exit status (SPAWN_STATUS_REBOOT for a reboot);
+ *   spawn_enter()         a session inside a running container (shell, login: spawn-enter.c).
  * A failure's detail comes back in a Diag for the verb's one message; nothing here prints.
  *
  * The other spawn-*.h headers are the engine's own: each declares what one file offers, and the

@@ -3,7 +3,7 @@
 # inside, and the payload sees a file the host creates there afterwards; the payload's writes
 # reach the host; --read-only is read-only inside; --mkdir makes a missing target (a directory,
 # or an empty file for a file source), without it a missing target is one line, as are a missing
-# host path and a relative target; a symlink planted inside is resolved in the container's root.
+# host path, a relative target and a target to make in a read-only root; a symlink planted inside is resolved in the container's root.
 # The host's own mount table never gains the mount. With -U the mount is idmapped: the host's
 # root-owned files are the container root's, and it can write there.
 . "$TEST_SRCDIR/tests/lib/lib.sh"
@@ -63,6 +63,14 @@ must_fail 1 "$COWPEN" bind nosuchmachine "$S" /mnt
 assert_one_line_error 'nosuchmachine'
 [ "$(wc -l </proc/self/mountinfo)" = "$host_mounts_before" ] || fail "the host's mount table changed"
 pass "a missing host path, a relative target, a machine that does not run: one line; the host's mounts unchanged"
+
+# A read-only root: --mkdir cannot make the target (one line); an existing one takes the mount.
+machine_start bro --read-only -- /bin/sh -c "touch /run/ready-bro; exec sleep infinity"
+must_fail 1 "$COWPEN" bind --mkdir bro "$S" /cowpen-new
+assert_one_line_error '/cowpen-new: the container.s file system is read-only'
+must "$COWPEN" bind bro "$S" /mnt
+[ "$("$COWPEN" shell bro /bin/cat /mnt/before)" = before ] || fail "bind onto /mnt of a read-only root"
+pass "a read-only root: --mkdir is refused in one line, an existing target takes the bind"
 
 # 5. -U: idmapped through the container's user namespace.
 machine_start bdu -U -- /bin/sh -c "$(ready_payload bdu)"
