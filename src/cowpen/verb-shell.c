@@ -165,8 +165,9 @@ static const char help_copy_from[] =
         "Copy a file or directory tree out of the running machine NAME to the host. PATH is\n"
         "resolved in the container's root (symlinks and \"..\" never lead out of it); HOSTPATH\n"
         "defaults to PATH. An existing directory receives the copy under the source's name; an\n"
-        "existing file is not replaced. With a user namespace (-U) the owners are shifted out of\n"
-        "the container's range.\n";
+        "existing file is not replaced. Files come out without set-UID and set-GID bits, and a\n"
+        "tree with a device node is refused. With a user namespace (-U) the owners are shifted out\n"
+        "of the container's range.\n";
 
 static int verb_copy(int argc, char *argv[], bool to) {
         const char *verb = to ? "copy-to" : "copy-from";

@@ -25,6 +25,10 @@
  * temporary name in the target's directory and renamed into place without replacing anything:
  * nothing half-written is ever visible, and a failure leaves nothing behind.
  *
+ * What comes out of a container has no device node (the copy is refused: the container chose its
+ * numbers and owner, a node for the host's disk owned by some user) and no set-UID or set-GID
+ * bit on a file (a set-UID-root program planted by the container).
+ *
  * With a user namespace (-U) the owners are shifted: what goes in gets the container's range
  * (host UID N becomes uid_shift + N; one outside the range the container's root), what comes out
  * loses it. Where the root is an idmapped mount, the host's root has no UID below it: the copy
@@ -121,17 +125,35 @@ static uid_t shift_id(uid_t id, const MachineRecord *m, bool in) {
         return id >= m->uid_shift && id - m->uid_shift < m->uid_range ? id - m->uid_shift : id;
 }
 
-static int shift_owners(int dir_fd, const char *name, const MachineRecord *m, bool in, unsigned depth) {
+/* What is done to a copy before it appears: owners shifted into the range (shift > 0) or out of
+ * it (< 0); and for what comes out of a container (out), no device node (its owner and numbers
+ * are the container's choice: a node for the host's disk, owned by a user) and no set-ID bit of a
+ * file (a set-UID-root program the container planted). */
+typedef struct Settle {
+        const MachineRecord *m;
+        int shift;
+        bool out;
+        char bad[256]; /* the device node found */
+} Settle;
+
+static int settle(int dir_fd, const char *name, Settle *s, unsigned depth) {
         struct stat st;
         if (depth > MACHINE_COPY_DEPTH_MAX)
                 return -ELOOP;
         if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return negative_errno();
-        if (fchownat(dir_fd, name, shift_id(st.st_uid, m, in), shift_id(st.st_gid, m, in), AT_SYMLINK_NOFOLLOW) < 0)
+        if (s->out && (S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode))) {
+                snprintf(s->bad, sizeof(s->bad), "%s", name);
+                return -EPERM;
+        }
+        mode_t mode = st.st_mode & 07777;
+        if (s->out && !S_ISDIR(st.st_mode))
+                mode &= ~(mode_t) (S_ISUID | S_ISGID);
+        if (s->shift != 0 && fchownat(dir_fd, name, shift_id(st.st_uid, s->m, s->shift > 0),
+                                     shift_id(st.st_gid, s->m, s->shift > 0), AT_SYMLINK_NOFOLLOW) < 0)
                 return negative_errno();
-        /* chown() clears setuid/setgid of files: put them back. */
-        if (!S_ISLNK(st.st_mode) && (st.st_mode & (S_ISUID | S_ISGID)) &&
-                fchmodat(dir_fd, name, st.st_mode & 07777, 0) < 0)
+        /* chown() cleared set-ID bits: as they were (or, coming out, without them). */
+        if (!S_ISLNK(st.st_mode) && (st.st_mode & (S_ISUID | S_ISGID)) && fchmodat(dir_fd, name, mode, 0) < 0)
                 return negative_errno();
         if (!S_ISDIR(st.st_mode))
                 return 0;
@@ -146,7 +168,7 @@ static int shift_owners(int dir_fd, const char *name, const MachineRecord *m, bo
         while ((de = readdir(d))) {
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;
-                if ((r = shift_owners(fd, de->d_name, m, in, depth + 1)) < 0)
+                if ((r = settle(fd, de->d_name, s, depth + 1)) < 0)
                         break;
         }
         closedir(d);
@@ -156,7 +178,7 @@ static int shift_owners(int dir_fd, const char *name, const MachineRecord *m, bo
 /* Copies the source (a regular file or a directory tree) to a new hidden entry next to the
  * target, and renames it into place. */
 static int copy_entry(int src_fd, const struct stat *st, const CopyEnd *t, const char *object, const MachineRecord *m,
-        int shift, Diag *diag) {
+        int shift, bool out, Diag *diag) {
         _cleanup_free_ char *rnd = NULL, *tmp = NULL;
         int r = random_hex(8, &rnd);
         if (r < 0)
@@ -178,8 +200,14 @@ static int copy_entry(int src_fd, const struct stat *st, const CopyEnd *t, const
                 r = dst < 0 ? negative_errno() : copy_tree_fd(src_fd, dst, 0);
         } else
                 return diag_fail(diag, -EBADFD, object, "not a regular file or directory");
-        if (r >= 0 && shift != 0)
-                r = shift_owners(t->dir_fd, tmp, m, shift > 0, 0);
+        Settle se = {.m = m, .shift = shift, .out = out};
+        if (r >= 0 && (shift != 0 || out))
+                r = settle(t->dir_fd, tmp, &se, 0);
+        if (r == -EPERM && se.bad[0]) {
+                (void) rm_rf_at(t->dir_fd, tmp);
+                return diag_fail(
+                        diag, r, object, "holds a device node (%s), which is not copied out of a container", se.bad);
+        }
         if (r >= 0 && renameat2(t->dir_fd, tmp, t->dir_fd, t->name, RENAME_NOREPLACE) < 0)
                 r = negative_errno();
         if (r < 0) {
@@ -224,7 +252,7 @@ static int copy_as_creator(const CopyJob *j, uid_t creator, Diag *diag) {
                         (void) syscall(SYS_capset, &h, d);
                 }
                 Diag cd = DIAG_INIT;
-                int r = copy_entry(j->src_fd, &j->st, j->target, j->object, j->m, j->shift, &cd);
+                int r = copy_entry(j->src_fd, &j->st, j->target, j->object, j->m, j->shift, false, &cd);
                 char msg[512];
                 snprintf(msg, sizeof(msg), "%s", diag_message(&cd) ?: "");
                 (void) loop_write(p[1], &r, sizeof(r));
@@ -276,7 +304,7 @@ static int copy_between(int src_base, const char *src_path, const char *src_open
                 return diag_fail(diag, r, dst_path, r == -EINVAL ? "names no file" : "%m");
         j.target = &t;
         j.object = dst_path;
-        r = copy_entry(src, &j.st, &t, dst_path, m, shift, diag);
+        r = copy_entry(src, &j.st, &t, dst_path, m, shift, !dst_inside, diag);
         if (r == -EOVERFLOW && dst_inside && m->private_users) {
                 diag_clear_failure(diag);
                 r = copy_as_creator(&j, m->uid_shift, diag);

@@ -97,7 +97,8 @@ int machine_leader_pidfd(const MachineRecord *m, Diag *diag);
  * existing directory as target receives the source under its own name; an existing entry is
  * never replaced (-EEXIST). The copy appears at once, renamed into place from a hidden name.
  * With a user namespace the owners are shifted into (copy-to) or out of (copy-from) the
- * machine's range. path/host_path NULL: the same path as the other side's. */
+ * machine's range. copy-from refuses a tree with a device node (-EPERM) and clears the set-ID
+ * bits of files. path/host_path NULL: the same path as the other side's. */
 int machine_copy_to(const MachineRecord *m, const char *host_path, const char *path, Diag *diag);
 int machine_copy_from(const MachineRecord *m, const char *path, const char *host_path, Diag *diag);
 

@@ -2,7 +2,8 @@
 /* machine-copy.c: copy-to and copy-from against a "machine" whose leader is a child of the test
  * chroot()ed into a temporary root (its /proc/PID/root is that root): files and trees both ways,
  * existing targets kept, no temporary entry left, absolute symlinks and ".." planted in the root
- * resolved inside it (never reaching the test's host-side directory), and a leader that is gone
+ * resolved inside it (never reaching the test's host-side directory), set-ID bits and device
+ * nodes kept from coming out, and a leader that is gone
  * or is another process than recorded refused (-ESRCH). Needs root (chroot). */
 #include <dirent.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <cmocka.h>
 
@@ -200,6 +202,36 @@ static void test_escapes(void **state) {
         assert_int_equal(access(at(host, "stolen"), F_OK), -1);
 }
 
+static void test_out_of_container(void **state) {
+        if (leader < 0)
+                skip();
+        /* A set-UID-root program planted inside comes out without the bit; a device node does not
+         * come out at all. */
+        write_file(at(root, "tmp/suid"), "#!/bin/sh\n", 04755);
+        assert_int_equal(machine_copy_from(&rec, "/tmp/suid", at(host, "suid"), NULL), 0);
+        struct stat st;
+        assert_int_equal(stat(at(host, "suid"), &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0755);
+        assert_int_equal(mkdir(at(root, "tmp/devs"), 0755), 0);
+        write_file(at(root, "tmp/devs/plain"), "p\n", 02755);
+        assert_int_equal(mknod(at(root, "tmp/devs/disk"), S_IFBLK | 0666, makedev(8, 0)), 0);
+        Diag d = DIAG_INIT;
+        assert_int_equal(machine_copy_from(&rec, "/tmp/devs", at(host, "devs"), &d), -EPERM);
+        assert_non_null(strstr(diag_message(&d), "device node (disk)"));
+        diag_done(&d);
+        assert_int_equal(access(at(host, "devs"), F_OK), -1);
+        assert_false(temp_left(host));
+        assert_int_equal(unlink(at(root, "tmp/devs/disk")), 0);
+        assert_int_equal(machine_copy_from(&rec, "/tmp/devs", at(host, "devs"), NULL), 0);
+        assert_int_equal(stat(at(host, "devs/plain"), &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0755);
+        /* Going in, set-ID bits are kept. */
+        write_file(at(host, "suid-in"), "x\n", 04711);
+        assert_int_equal(machine_copy_to(&rec, at(host, "suid-in"), "/tmp/suid-in", NULL), 0);
+        assert_int_equal(stat(at(root, "tmp/suid-in"), &st), 0);
+        assert_int_equal(st.st_mode & 07777, 04711);
+}
+
 static void test_gone(void **state) {
         if (leader < 0)
                 skip();
@@ -217,6 +249,7 @@ int main(void) {
                 cmocka_unit_test(test_file_both_ways),
                 cmocka_unit_test(test_tree_both_ways),
                 cmocka_unit_test(test_escapes),
+                cmocka_unit_test(test_out_of_container),
                 cmocka_unit_test(test_gone),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
