@@ -9,6 +9,7 @@
 #  - after kill -9 of the run, list no longer shows the machine and its record is gone;
 #  - a record whose lock nobody holds is never trusted, even with a live leader of the right start
 #    time (and one whose lock is held is: the lock is what decides); clean removes stale ones;
+#  - run -D registers the directory's name, -x runs NAME-RANDOM (as nspawn);
 #  - a name that is not running: one line, exit 1; an invalid name: exit 2.
 . "$TEST_SRCDIR/tests/lib/lib.sh"
 . "$TEST_SRCDIR/tests/lib/boot.sh"
@@ -163,6 +164,40 @@ pgrep -x -f 'sleep 100[12]' >/dev/null && fail "terminate: ma's processes surviv
 [ -z "$(ls -A "$REG")" ] || fail "records left: $(ls -A "$REG")"
 out=$("$COWPEN" list) && [ "$out" = "No machines." ] || fail "list after terminate: $out"
 pass "terminate: the machine ends at once, nothing left in the registry"
+
+# Without -M the machine is named after the directory; with -x, that name and a random suffix
+# (as systemd-nspawn does), so that throw-away runs of one tree can run at once.
+has_machine() { "$COWPEN" list | grep -Eq "$1"; }
+"$COWPEN" run -D "$T/tree-c" --read-only sleep 1014 >/dev/null 2>&1 &
+p1=$!
+at_exit "kill -9 $p1 2>/dev/null"
+wait_until 30 has_machine '^tree-c '
+for i in 1 2; do
+  "$COWPEN" run -x -D "$T/tree-c" sleep 1015 >/dev/null 2>&1 &
+  at_exit "kill -9 $! 2>/dev/null"
+done
+wait_until 30 has_machine '^tree-c-[0-9a-f]{16} '
+for _ in $(seq 300); do [ "$("$COWPEN" list | grep -Ec '^tree-c-[0-9a-f]{16} ')" -eq 2 ] && break; sleep 0.1; done
+[ "$("$COWPEN" list | grep -Ec '^tree-c-[0-9a-f]{16} ')" -eq 2 ] || fail "two -x runs of one tree: $("$COWPEN" list)"
+for n in tree-c $("$COWPEN" list | grep -Eo '^tree-c-[0-9a-f]{16}'); do must "$COWPEN" terminate "$n"; done
+wait_until 30 sh -c "! kill -0 $p1 2>/dev/null"
+for _ in $(seq 300); do has_machine '^tree-c' || break; sleep 0.1; done
+has_machine '^tree-c' && fail "terminated runs still listed: $("$COWPEN" list)"
+pass "run -D registers the directory's name, -x runs NAME-RANDOM"
+
+# A plain sleep as PID 1 takes no signal it has no handler for (not even from the host), as with
+# machinectl; kill --signal=KILL and terminate end it.
+start me -D "$T/tree-c" sleep 1012
+CPE=$CP
+must "$COWPEN" kill --signal=KILL me
+wait_rc $CPE
+[ $RC -eq 137 ] || fail "kill --signal=KILL of a sleep: exit $RC, want 137"
+start me -D "$T/tree-c" sleep 1013
+CPE=$CP
+must "$COWPEN" terminate me
+wait_rc $CPE
+[ $RC -eq 137 ] || fail "terminate of a sleep: exit $RC, want 137"
+pass "kill --signal=KILL and terminate end a plain sleep"
 
 # kill -9 of the run: the container goes with it (death signal), and the stale record is not
 # listed, and removed.
