@@ -8,7 +8,7 @@
 # stdin is passed through pipes; without a command the login shell runs as a login shell; a
 # user or machine that does not exist is one line. `login NAME` logs alice in with her password on
 # a pty allocated inside the container (driven through python's pty). With -U the session is in
-# the container's user namespace too, as its root.
+# the container's user namespace too, as its root. A booted systemd takes shell and login too.
 . "$TEST_SRCDIR/tests/lib/lib.sh"
 . "$TEST_SRCDIR/tests/lib/enter.sh"
 
@@ -129,8 +129,9 @@ assert_one_line_error 'nosuchmachine'
 must_fail 2 "$COWPEN" shell
 pass "a machine that does not run is one line"
 
-# 4. login: agetty on a pty of the container's devpts, alice logs in with her password.
-out=$(timeout 90 python3 - "$COWPEN" sh1 <<'PY'
+# login_as NAME: drives `cowpen login NAME` through python's pty as alice, runs tty and id.
+login_as() {
+  timeout 120 python3 - "$COWPEN" "$1" <<'PY'
 import os, pty, select, sys, time
 pid, fd = pty.fork()
 if pid == 0:
@@ -165,7 +166,10 @@ os.waitpid(pid, 0)
 sys.stdout.write(buf.decode(errors="replace"))
 sys.exit(0 if ok else 1)
 PY
-) || fail "login did not complete: $out"
+}
+
+# 4. login: agetty on a pty of the container's devpts, alice logs in with her password.
+out=$(login_as sh1) || fail "login did not complete: $out"
 grep -q 'uid=1000(alice)' <<<"$out" || fail "login: no id of alice: $out"
 tty=$(grep -o 'TTY=/dev/pts/[0-9]*' <<<"$out" | head -1)
 [ -n "$tty" ] || fail "login: the session's terminal is not a pty of the container: $out"
@@ -195,3 +199,24 @@ PY
 must_fail 1 "$COWPEN" shell shu /bin/true
 assert_one_line_error 'shu'
 pass "a machine whose leader's start time changed is refused: $ERR"
+
+# 7. A booted systemd: shell joins it (its init has the container's cgroup for its own children),
+# login logs alice in beside its own gettys.
+grep -qw cgroup2 /proc/filesystems || skip "kernel has no cgroup2 (the booted part)"
+"$COWPEN" run -q -b -x -D "$ROOTFS_DIR" -M shb >"$TEMP_DIR/shb.out" 2>&1 &
+boot_pid=$!
+at_exit "machine_stop $boot_pid"
+for _ in $(seq 600); do [ -e "$COWPEN_MACHINES_DIR/shb" ] && break; kill -0 $boot_pid || break; sleep 0.1; done
+[ -e "$COWPEN_MACHINES_DIR/shb" ] || fail "the booted machine was not registered: $(tail -5 "$TEMP_DIR/shb.out")"
+state=$(timeout 120 "$COWPEN" shell shb /bin/systemctl is-system-running --wait) || true
+[ "$state" = running ] || [ "$state" = degraded ] || fail "booted: is-system-running says \"$state\""
+must "$COWPEN" shell shb /bin/sh -c 'useradd -m -s /bin/bash alice && echo alice:secret | chpasswd'
+[ "$("$COWPEN" shell shb /bin/sh -c 'cat /proc/1/comm')" = systemd ] || fail "booted: PID 1 is not systemd"
+out=$(login_as shb) || fail "booted: login did not complete: $out"
+grep -q 'uid=1000(alice)' <<<"$out" || fail "booted: login: no id of alice: $out"
+kill -TERM $boot_pid
+rc=0
+timeout 60 tail --pid=$boot_pid -f /dev/null || true
+wait $boot_pid || rc=$?
+[ $rc = 0 ] || fail "booted: the run after the sessions exited $rc: $(tail -5 "$TEMP_DIR/shb.out")"
+pass "a booted systemd ($state): shell and login work, and it still shuts down cleanly"
