@@ -208,7 +208,13 @@ boot_pid=$!
 at_exit "machine_stop $boot_pid"
 for _ in $(seq 600); do [ -e "$COWPEN_MACHINES_DIR/shb" ] && break; kill -0 $boot_pid || break; sleep 0.1; done
 [ -e "$COWPEN_MACHINES_DIR/shb" ] || fail "the booted machine was not registered: $(tail -5 "$TEMP_DIR/shb.out")"
-state=$(timeout 120 "$COWPEN" shell shb /bin/systemctl is-system-running --wait) || true
+# Until systemd's own socket is there, systemctl cannot ask it ("Failed to connect to bus").
+state=
+for _ in $(seq 120); do
+  state=$(timeout 120 "$COWPEN" shell shb /bin/systemctl is-system-running --wait 2>/dev/null) || true
+  [ -z "$state" ] || break
+  sleep 1
+done
 [ "$state" = running ] || [ "$state" = degraded ] || fail "booted: is-system-running says \"$state\""
 must "$COWPEN" shell shb /bin/sh -c 'useradd -m -s /bin/bash alice && echo alice:secret | chpasswd'
 [ "$("$COWPEN" shell shb /bin/sh -c 'cat /proc/1/comm')" = systemd ] || fail "booted: PID 1 is not systemd"
