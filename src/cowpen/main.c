@@ -44,6 +44,11 @@ static const Verb verbs[] = {
         { "kill", NULL, verb_kill, "Send a signal to the processes of running machines" },
         { "enable", NULL, verb_enable, "Boot a machine as a system service at startup" },
         { "disable", NULL, verb_disable, "No longer boot a machine as a system service" },
+        { "shell", NULL, verb_shell, "Open a shell or run a command in a running machine" },
+        { "login", NULL, verb_login, "Log in to a running machine on a new pty" },
+        { "copy-to", NULL, verb_copy_to, "Copy files from the host into a running machine" },
+        { "copy-from", NULL, verb_copy_from, "Copy files from a running machine to the host" },
+        { "bind", NULL, verb_bind, "Bind mount a host path into a running machine" },
 };
 
 static void help(void) {

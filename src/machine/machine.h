@@ -91,6 +91,26 @@ int machine_list(MachineRecord ***ret, size_t *ret_n, Diag *diag);
  * (start time); -ESRCH when it is gone. */
 int machine_leader_pidfd(const MachineRecord *m, Diag *diag);
 
+/* copy-to, copy-from (machine-copy.c): a regular file or a directory tree (contents, modes,
+ * owners, times, xattrs) between the host and the running machine; the path inside is resolved
+ * in the container's root as its mount namespace shows it, never leaving it (symlinks, ".."). An
+ * existing directory as target receives the source under its own name; an existing entry is
+ * never replaced (-EEXIST). The copy appears at once, renamed into place from a hidden name.
+ * With a user namespace the owners are shifted into (copy-to) or out of (copy-from) the
+ * machine's range. copy-from refuses a tree with a device node (-EPERM) and clears the set-ID
+ * bits of files. path/host_path NULL: the same path as the other side's. */
+int machine_copy_to(const MachineRecord *m, const char *host_path, const char *path, Diag *diag);
+int machine_copy_from(const MachineRecord *m, const char *path, const char *host_path, Diag *diag);
+
+/* bind (machine-bind.c): host_path mounted at path (NULL: the same path) in the running
+ * machine, with the new mount API; idmapped through its user namespace where it has one. */
+typedef enum MachineBindFlags {
+        MACHINE_BIND_READ_ONLY = 1 << 0,
+        MACHINE_BIND_MKDIR = 1 << 1, /* make what is missing of the target (a file for a file) */
+        MACHINE_BIND_NO_IDMAP = 1 << 2,
+} MachineBindFlags;
+int machine_bind(const MachineRecord *m, const char *host_path, const char *path, MachineBindFlags flags, Diag *diag);
+
 /* The start time of PID (clock ticks since boot, /proc/PID/stat field 22); -ESRCH when it is
  * gone. machine_record_write() fills in the record's start times with it when they are 0, and
  * the monitor with getpid() when it is 0. */

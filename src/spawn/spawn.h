@@ -12,7 +12,8 @@
  *   spawn_run()           the run itself: namespaces (user namespaces with --private-users), a
  *                         cgroup with nspawn's device policy, the system-call filter, the mounts
  *                         and /etc files of the container, the console, signals forwarded, and
- *                         the payload's end as an exit status (SPAWN_STATUS_REBOOT for a reboot).
+ *                         the payload's end as an exit status (SPAWN_STATUS_REBOOT for a reboot);
+ *   spawn_enter()         a session inside a running container (shell, login: spawn-enter.c).
  * A failure's detail comes back in a Diag for the verb's one message; nothing here prints.
  *
  * The other spawn-*.h headers are the engine's own: each declares what one file offers, and the
@@ -414,3 +415,23 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, Diag *diag);
 bool hostname_is_valid_simple(const char *s);
 /* NAME=VALUE with NAME of [A-Za-z_][A-Za-z0-9_]*; with allow_name_only, NAME alone too. */
 bool env_assignment_is_valid(const char *s, bool allow_name_only);
+
+/* A session inside a running container (spawn-enter.c): `shell` and `login`. */
+struct MachineRecord;
+typedef struct SpawnEnterOptions {
+        const char *user;   /* a name or UID of the container's /etc/passwd; NULL: root */
+        char **command;     /* NULL: the user's login shell */
+        char **setenv;      /* KEY=VALUE, or KEY to pass ours on */
+        ConsoleMode console; /* _CONSOLE_MODE_AUTO: a pty when stdin and stdout are terminals, else pipes */
+        bool login;         /* a getty on a pty allocated inside the container, as container-getty@.service
+                             * starts it (agetty, else getty, else login), when command is NULL */
+        bool no_seccomp;    /* $COWPEN_SECCOMP=0 */
+} SpawnEnterOptions;
+
+/* Enters every namespace of the machine's leader (the user namespace where it has one of its
+ * own), its cgroup and its root; runs the command (or the user's login shell, or with login a
+ * getty) as the user of the container's /etc/passwd, with the leader's capability bounding set
+ * and cowpen's system-call filter for it, on a pty (or pipes) as `run` does. Returns the
+ * session's exit status (0…255, 128+N when killed by signal N) or -errno with the cause in diag
+ * (-ESRCH when the leader is gone or is another process than recorded). */
+int spawn_enter(const struct MachineRecord *m, const SpawnEnterOptions *o, Diag *diag);
