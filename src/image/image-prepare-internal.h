@@ -9,7 +9,8 @@
 /* Makes p (allocated by image-prepare.c, empty) the prepared root of the raw image at path
  * (image-prepare-raw.c): opened, checked, locked and mounted. On failure the diag holds the cause
  * (not the path: prepared_root_new() adds it), and the caller's prepared_root_free(p) unmounts,
- * detaches and unlocks whatever was done, so nothing is left mounted or attached. */
+ * detaches and unlocks whatever was done, so nothing is left mounted or attached. Returns 1 when the verified file system mounted is to be the lower layer of an overlay
+ * (prepared_root_make_overlay()): -x of a verity-protected image. */
 int prepared_root_make_raw(PreparedRoot *p, const PrepareOptions *opts, const char *path, Diag *diag);
 /* Unmounts, detaches and unlocks (PreparedRoot.raw). */
 typedef struct RawImage RawImage;

@@ -727,16 +727,12 @@ static int raw_open(const PrepareOptions *o, const char *path, PreparedRoot *p, 
         r = root_from_mount(p, o->machine, path);
         if (r < 0)
                 return fail(diag, r, r == -EINVAL ? "the file name is no valid machine name (use -M)" : "%m");
-        if (verified_overlay) {
-                if ((r = prepared_root_make_overlay(p)) < 0)
-                        return fail(diag, r, "the overlay's upper layer next to the image: %m");
-                p->copy_how = "overlayfs";
-                p->read_only = o->read_only; /* the overlay is writable; the image below is not */
-        }
         const PartitionTrust *vt = rt.use && rt.hash_fd >= 0 ? &rt : ut.use && ut.hash_fd >= 0 ? &ut : NULL;
         if (vt && !(p->trusted_root_hash = hexmem(vt->hash, vt->hash_size)))
                 return fail(diag, -ENOMEM, "%m");
-        return 0;
+        /* The overlay on top of the verified file system is the caller's (image-prepare.c), which
+         * makes it as for -x of a directory. */
+        return verified_overlay ? 1 : 0;
 }
 
 int prepared_root_make_raw(PreparedRoot *p, const PrepareOptions *opts, const char *path, Diag *diag) {

@@ -240,6 +240,12 @@ static int prepare_raw(const PrepareOptions *opts, const char *path, PreparedRoo
         int r = prepared_root_alloc(&p);
         if (r >= 0)
                 r = prepared_root_make_raw(p, opts, path, diag);
+        if (r > 0) { /* -x of a verified image: an overlay on the verified file system, no copy */
+                if ((r = prepared_root_make_overlay(p)) < 0)
+                        (void) diag_fail(diag, r, NULL, "the overlay's upper layer next to the image: %s", strerror(-r));
+                p->copy_how = "overlayfs";
+                p->read_only = opts->read_only; /* the overlay is writable; the image below is not */
+        }
         if (r < 0)
                 return diag_fail(diag, r, path, NULL);
         *ret = TAKE_PTR(p);
