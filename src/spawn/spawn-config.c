@@ -20,6 +20,7 @@ void spawn_config_init(SpawnConfig *c) {
                 .resolv_conf = RESOLV_CONF_AUTO,
                 .timezone = TIMEZONE_AUTO,
                 .personality = PERSONALITY_INVALID,
+                .link_journal = LINK_JOURNAL_AUTO,
         };
 }
 
@@ -54,6 +55,7 @@ void spawn_config_done(SpawnConfig *c) {
         free(c->selinux_context);
         free(c->selinux_apifs_context);
         spawn_network_done(&c->network);
+        spawn_credentials_free(c->credentials, c->n_credentials);
         spawn_config_init(c);
 }
 
