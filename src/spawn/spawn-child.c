@@ -438,8 +438,7 @@ _noreturn_ void spawn_child(ChildArgs *args) {
             mount_inaccessible(root_fd, c, &diag) < 0 ||
             setup_machine_id(root_fd, c, id, &diag) < 0 || setup_resolv_conf(root_fd, c, &diag) < 0 ||
             setup_timezone(root_fd, c, &diag) < 0 ||
-            setup_credentials(root_fd, c, userns ? c->uid_shift : 0, &diag) < 0 ||
-            setup_journal(root_fd, c, a->root->path, id, userns ? c->uid_shift : 0, &diag) < 0)
+            setup_credentials(root_fd, c, userns ? c->uid_shift : 0, &diag) < 0)
                 child_fail(a, &diag);
         if ((r = spawn_userns_chown_api(root_fd, c, a->console_fd)) < 0) {
                 diag_fail(&diag, r, NULL, "hand the API file systems to the container's root: %m");
@@ -450,6 +449,9 @@ _noreturn_ void spawn_child(ChildArgs *args) {
                 child_fail(a, &diag);
         }
         if ((c->read_only || c->volatile_mode == VOLATILE_STATE) && mount_make_root_read_only(root_path, &diag) < 0)
+                child_fail(a, &diag);
+        /* As nspawn: after the root is read-only (then only an existing directory can be bound). */
+        if (setup_journal(root_fd, c, a->root->path, id, userns ? c->uid_shift : 0, &diag) < 0)
                 child_fail(a, &diag);
 
         const char *hostname = c->hostname ?: a->root->machine;
