@@ -142,7 +142,7 @@ static int unescape(const char *s, char **ret, size_t *ret_size) {
                 return -ENOMEM;
         size_t k = 0;
         int r = 0;
-        for (const char *p = s; *p && r >= 0; p++) {
+        for (const char *p = s; r >= 0 && *p; p++) {
                 if (*p != '\\') {
                         out[k++] = *p;
                         continue;
