@@ -84,6 +84,8 @@ static const char help_run[] =
         "     --link-journal=MODE   no, auto, guest, host, try-guest, try-host: the journal\n"
         "                           /var/log/journal/MACHINE-ID shared with the host\n"
         "  -j                       --link-journal=try-guest\n"
+        "     --bind-user=NAME      Bind a host user's home at /run/host/home/NAME, with its\n"
+        "                           records in /run/host/userdb (needs --private-users)\n"
         "     --resolv-conf=MODE    off, copy-host, replace-host, bind-host, *-static, delete, auto\n"
         "     --timezone=MODE       off, copy, bind, symlink, delete, auto\n"
         "Credentials:\n"
@@ -173,6 +175,7 @@ enum {
         ARG_SET_CREDENTIAL,
         ARG_LOAD_CREDENTIAL,
         ARG_LINK_JOURNAL,
+        ARG_BIND_USER,
 };
 
 typedef struct RunArgs {
@@ -617,6 +620,16 @@ static int parse_creds_option(int ch, const char *arg, SpawnConfig *c) {
                                          arg);
                 c->mask |= SETTING_LINK_JOURNAL;
                 return 1;
+        case ARG_BIND_USER: {
+                int r = bind_user_add(&c->bind_user, arg);
+                if (r == -ENOMEM)
+                        return log_oom();
+                if (r < 0)
+                        return log_usage("run: invalid --bind-user value \"%s\": %s", arg,
+                                         r == -E2BIG ? "more than 64 users" : "not a valid user name");
+                c->mask |= SETTING_BIND_USER;
+                return 1;
+        }
         case ARG_LINK_JOURNAL_TRY_GUEST:
                 c->link_journal = LINK_JOURNAL_GUEST;
                 c->link_journal_try = true;
@@ -739,6 +752,7 @@ static const struct option run_options[] = {
         { "set-credential", required_argument, NULL, ARG_SET_CREDENTIAL },
         { "load-credential", required_argument, NULL, ARG_LOAD_CREDENTIAL },
         { "link-journal", required_argument, NULL, ARG_LINK_JOURNAL },
+        { "bind-user", required_argument, NULL, ARG_BIND_USER },
         {}
 };
 
@@ -975,6 +989,10 @@ static int check_run_config(const RunArgs *a, SpawnConfig *c, const PreparedRoot
          * volatile modes never write the image anyway. */
         if (root->read_only && c->volatile_mode == VOLATILE_NO)
                 c->read_only = true;
+
+        /* As nspawn 252: the user's records and idmapping need a user namespace. */
+        if (c->bind_user && c->private_users == PRIVATE_USERS_NO)
+                return log_usage("run: --bind-user= requires --private-users");
 
         int r = check_os_tree(a, c, root);
         if (r < 0)

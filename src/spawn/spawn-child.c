@@ -19,6 +19,7 @@
 
 #include "fd-util.h"
 #include "mount-util.h"
+#include "spawn-bind-user.h"
 #include "spawn-boot.h"
 #include "spawn-cgroup.h"
 #include "spawn-child.h"
@@ -438,7 +439,8 @@ _noreturn_ void spawn_child(ChildArgs *args) {
             mount_inaccessible(root_fd, c, &diag) < 0 ||
             setup_machine_id(root_fd, c, id, &diag) < 0 || setup_resolv_conf(root_fd, c, &diag) < 0 ||
             setup_timezone(root_fd, c, &diag) < 0 ||
-            setup_credentials(root_fd, c, userns ? c->uid_shift : 0, &diag) < 0)
+            setup_credentials(root_fd, c, userns ? c->uid_shift : 0, &diag) < 0 ||
+            setup_bind_users(root_fd, a->bind_users, userns ? c->uid_shift : 0, &diag) < 0)
                 child_fail(a, &diag);
         if ((r = spawn_userns_chown_api(root_fd, c, a->console_fd)) < 0) {
                 diag_fail(&diag, r, NULL, "hand the API file systems to the container's root: %m");

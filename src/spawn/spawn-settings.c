@@ -579,6 +579,36 @@ static int parse_files_key(SpawnConfig *c, const char *key, const char *value) {
                 c->mask |= SETTING_USERNS_OWNERSHIP;
                 return 0;
         }
+        if (streq(key, "BindUser")) {
+                /* nspawn: a list of names; an empty assignment empties it. */
+                if (!*value) {
+                        strv_free(c->bind_user);
+                        c->bind_user = NULL;
+                        c->mask |= SETTING_BIND_USER;
+                        return 0;
+                }
+                _cleanup_strv_free_ char **l = NULL;
+                for (const char *p = value; *p;) {
+                        size_t n = strcspn(p, " \t");
+                        if (n > 0) {
+                                _cleanup_free_ char *w = strndup(p, n);
+                                if (!w)
+                                        return -ENOMEM;
+                                r = bind_user_add(&l, w);
+                                if (r == -ENOMEM)
+                                        return r;
+                                if (r < 0)
+                                        return KEY_BAD_VALUE;
+                        }
+                        p += n;
+                        p += strspn(p, " \t");
+                }
+                for (char **w = l; w && *w; w++)
+                        if ((r = bind_user_add(&c->bind_user, *w)) < 0)
+                                return r == -ENOMEM ? r : KEY_BAD_VALUE;
+                c->mask |= SETTING_BIND_USER;
+                return 0;
+        }
         if (streq(key, "Inaccessible")) {
                 r = inaccessible_path_add(&c->inaccessible, value);
                 if (r == -ENOMEM || r == -E2BIG)
@@ -992,6 +1022,7 @@ static int merge_privileged(SpawnConfig *c, SpawnConfig *s, bool trusted, Settin
                  * host's journal directory: what nspawn takes from trusted files only. */
                 { SETTING_CREDENTIALS, "SetCredential= and LoadCredential=" },
                 { SETTING_LINK_JOURNAL, "LinkJournal=" },
+                { SETTING_BIND_USER, "BindUser=" },
         };
         for (size_t i = 0; i < ELEMENTSOF(privileged); i++) {
                 if (!(*m & privileged[i].bit) || trusted)
@@ -1008,6 +1039,10 @@ static int merge_privileged(SpawnConfig *c, SpawnConfig *s, bool trusted, Settin
         if (*m & SETTING_LINK_JOURNAL) {
                 c->link_journal = s->link_journal;
                 c->link_journal_try = s->link_journal_try;
+        }
+        if (*m & SETTING_BIND_USER) {
+                strv_free(c->bind_user);
+                c->bind_user = TAKE_PTR(s->bind_user);
         }
         if (*m & SETTING_CREDENTIALS) {
                 /* The command line had none (its credentials replace the file's, as nspawn). */

@@ -181,6 +181,7 @@ typedef enum SettingMask {
         SETTING_EXPOSE_PORTS = 1U << 27, /* -p, Port= (nspawn keeps them apart from the rest of [Network]) */
         SETTING_CREDENTIALS = 1U << 28,  /* --set-credential=, --load-credential= */
         SETTING_LINK_JOURNAL = 1U << 29, /* --link-journal=, -j */
+        SETTING_BIND_USER = 1U << 31,    /* --bind-user=, BindUser= */
 } SettingMask;
 
 /* A set of CPUs, as sched_setaffinity() takes it. */
@@ -286,6 +287,7 @@ typedef struct SpawnConfig {
         size_t n_credentials;
         LinkJournal link_journal; /* --link-journal= */
         bool link_journal_try;    /* try-guest, try-host: no failure where it cannot be done */
+        char **bind_user;         /* --bind-user=: host user names (spawn-bind-user.h) */
         SettingMask mask;        /* what was set explicitly */
 } SpawnConfig;
 
@@ -448,6 +450,10 @@ int spawn_credential_load(SpawnConfig *c, const char *arg, Diag *diag);
 int spawn_credential_add_pending(SpawnConfig *c, const char *arg, Diag *diag);
 int spawn_credentials_load_pending(SpawnConfig *c, Diag *diag);
 void spawn_credentials_free(SpawnCredential *l, size_t n);
+
+/* --bind-user=NAME: a user name as systemd takes it (1…31 of [A-Za-z0-9_.-], not starting with
+ * a digit, '-' or '.'), once; -EINVAL, -E2BIG beyond 64 (nspawn's 60514…60577). */
+int bind_user_add(char ***l, const char *name);
 
 /* --link-journal=: no, auto, guest, host, try-guest, try-host, and booleans (yes is auto, as
  * nspawn 252 takes them). */

@@ -322,6 +322,49 @@ static void test_settings_keys(void **state) {
         spawn_config_done(&s);
 }
 
+static void test_bind_user(void **state) {
+        char **l = NULL;
+        assert_int_equal(bind_user_add(&l, "alice"), 0);
+        assert_int_equal(bind_user_add(&l, "alice"), 0); /* once */
+        assert_int_equal(bind_user_add(&l, "b_o.b-2"), 0);
+        assert_int_equal(strv_length(l), 2);
+        static const char *const bad[] = {
+                "", "1abc", "-x", ".x", "a b", "a:b", "a/b", "abcdefghijklmnopqrstuvwxyz0123456"};
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                assert_int_equal(bind_user_add(&l, bad[i]), -EINVAL);
+        char n[16];
+        for (unsigned i = 0; strv_length(l) < 64; i++) {
+                snprintf(n, sizeof(n), "u%u", i);
+                assert_int_equal(bind_user_add(&l, n), 0);
+        }
+        assert_int_equal(bind_user_add(&l, "one-more"), -E2BIG); /* nspawn's 60514…60577 */
+        strv_free(l);
+
+        /* BindUser= of [Files]: a list; from trusted files only. */
+        SpawnConfig s, c;
+        Diag w = DIAG_INIT;
+        assert_int_equal(parse("[Files]\nBindUser=alice bob\nBindUser=carol\n", &s, NULL), 0);
+        assert_int_equal(strv_length(s.bind_user), 3);
+        spawn_config_init(&c);
+        assert_int_equal(settings_merge(&c, &s, false, "/x/x.nspawn", &w), 0);
+        assert_null(c.bind_user);
+        assert_int_equal(w.n_warnings, 1);
+        assert_non_null(strstr(w.warnings[0], "BindUser="));
+        diag_done(&w);
+        spawn_config_done(&c);
+        spawn_config_init(&c);
+        assert_int_equal(settings_merge(&c, &s, true, "/etc/systemd/nspawn/x.nspawn", NULL), 0);
+        assert_int_equal(strv_length(c.bind_user), 3);
+        assert_string_equal(c.bind_user[2], "carol");
+        spawn_config_done(&c);
+        spawn_config_done(&s);
+        assert_int_equal(parse("[Files]\nBindUser=alice\nBindUser=\nBindUser=bad:name\n", &s, &w), 0);
+        assert_null(s.bind_user);
+        assert_int_equal(w.n_warnings, 1);
+        diag_done(&w);
+        spawn_config_done(&s);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_credential_names),
@@ -329,6 +372,7 @@ int main(void) {
                 cmocka_unit_test(test_load_credential),
                 cmocka_unit_test(test_link_journal),
                 cmocka_unit_test(test_settings_keys),
+                cmocka_unit_test(test_bind_user),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
