@@ -130,7 +130,9 @@ int setup_journal(
         int r;
         if ((r = guest_dir(root_fd, "var", root_uid, &var)) < 0 || (r = guest_dir(var, "log", root_uid, &log)) < 0 ||
                 (r = guest_dir(log, "journal", root_uid, &journal)) < 0) {
-                if (r == -EROFS && try)
+                /* auto (the default) and try-*: quietly, also where the image's /var is a symlink
+                 * (nspawn follows it inside the root; the host would follow it as its own path). */
+                if (try && (r == -EROFS || r == -ELOOP || r == -ENOTDIR))
                         return 0;
                 return diag_fail(diag, r, NULL,
                         r == -ELOOP || r == -ENOTDIR
@@ -155,10 +157,13 @@ int setup_journal(
         if (l >= 0) {
                 target[l] = 0;
                 if ((mode == LINK_JOURNAL_GUEST || mode == LINK_JOURNAL_AUTO) && streq(target, guest)) {
-                        /* Linked already: the guest's directory only. */
+                        /* Linked already: the guest's directory only. One that became a
+                         * symlink loses the host's link, which the host would follow. */
                         _cleanup_close_ int d = -EBADF;
-                        (void) guest_dir(journal, hex, root_uid, &d);
-                        return 0;
+                        if ((r = guest_dir(journal, hex, root_uid, &d)) >= 0)
+                                return 0;
+                        (void) unlink(host);
+                        return GIVE_UP(try, diag, r, "--link-journal: the container's /var/log/journal/%s: %m", hex);
                 }
                 if (unlink(host) < 0)
                         return diag_fail(diag, negative_errno(), host, "--link-journal: remove the old symlink: %m");
@@ -174,11 +179,12 @@ int setup_journal(
 
         _cleanup_close_ int gd = -EBADF;
         if (mode == LINK_JOURNAL_GUEST) {
+                /* The container's directory first, checked: never a link to a symlink of it. */
+                if ((r = guest_dir(journal, hex, root_uid, &gd)) < 0)
+                        return GIVE_UP(try, diag, r,
+                                "--link-journal=guest: make the container's /var/log/journal/%s: %m", hex);
                 if (symlink(guest, host) < 0)
                         return GIVE_UP(try, diag, negative_errno(), "--link-journal=guest: symlink %s: %m", host);
-                if ((r = guest_dir(journal, hex, root_uid, &gd)) < 0)
-                        return diag_fail(diag, r, NULL,
-                                "--link-journal=guest: make the container's /var/log/journal/%s: %m", hex);
                 return 0;
         }
         if (mode == LINK_JOURNAL_HOST) {
@@ -192,7 +198,7 @@ int setup_journal(
         if (src < 0)
                 return GIVE_UP(try, diag, negative_errno(), "--link-journal: open %s: %m", host);
         if ((r = guest_dir(journal, hex, root_uid, &gd)) < 0)
-                return diag_fail(diag, r, NULL, "--link-journal: make the container's /var/log/journal/%s: %m", hex);
+                return GIVE_UP(try, diag, r, "--link-journal: make the container's /var/log/journal/%s: %m", hex);
         if ((r = bind_fd(src, gd, false, false)) < 0)
                 return diag_fail(diag, r, NULL, "--link-journal: bind the host's %s into the container: %m", host);
         return 0;

@@ -89,11 +89,25 @@ must_fail run --link-journal=guest /bin/true
 assert_one_line_error "run jr: --link-journal: the container's /var/log/journal is not a directory \(a symlink\?\), refusing to use it"
 [ ! -e "$HOSTJ" ] && [ ! -L "$HOSTJ" ] || fail "a symlink was made for a planted var/log/journal"
 [ ! -e "/etc/$ID" ] && [ ! -e "$ROOT/etc/$ID" ] || fail "the planted symlink was followed"
+# auto (the default) and try-* give up quietly there: a symlinked /var does not stop a run.
+for o in "" -j --link-journal=try-host; do
+  out=$(run $o /bin/true 2>&1) || fail "a symlinked var/log/journal stops the run ($o): $out"
+done
 rm "$ROOT/var/log/journal"
 ln -s ../../etc "$ROOT/var/log/journal"
 must_fail run --link-journal=host /bin/true
 [ ! -e "$ROOT/etc/$ID" ] || fail "the planted relative symlink was followed"
 rm "$ROOT/var/log/journal"
+# The ID directory itself planted as a symlink: no host link to it, nothing bound over its target.
+mkdir "$ROOT/var/log/journal"
+ln -s /etc "$ROOT/var/log/journal/$ID"
+for o in guest host; do
+  must_fail run --link-journal=$o /bin/true
+  assert_one_line_error "run jr: --link-journal(=guest)?: make the container's /var/log/journal/$ID: (Not a directory|Too many levels of symbolic links)"
+  [ ! -L "$HOSTJ" ] || fail "--link-journal=$o linked to a planted symlink"
+  rm -rf "$HOSTJ"
+done
+rm -r "$ROOT/var/log/journal"
 pass "a symlink planted at the container's /var/log/journal is refused"
 
 # The host's machine ID: nothing is linked (guest fails, auto quietly).
