@@ -990,6 +990,10 @@ static int check_run_config(const RunArgs *a, SpawnConfig *c, const PreparedRoot
         if (root->read_only && c->volatile_mode == VOLATILE_NO)
                 c->read_only = true;
 
+        /* As nspawn 252 (after the settings file: its Ephemeral= or LinkJournal= count too). */
+        if (c->ephemeral && !c->link_journal_try &&
+            (c->link_journal == LINK_JOURNAL_GUEST || c->link_journal == LINK_JOURNAL_HOST))
+                return log_usage("run: --ephemeral and --link-journal=guest|host may not be combined (try-guest, try-host skip it)");
         /* As nspawn 252: the user's records and idmapping need a user namespace. */
         if (c->bind_user && c->private_users == PRIVATE_USERS_NO)
                 return log_usage("run: --bind-user= requires --private-users");

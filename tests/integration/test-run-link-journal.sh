@@ -80,6 +80,13 @@ must_fail 2 run -x --link-journal=guest /bin/true
 assert_one_line_error "^.*run: --ephemeral and --link-journal=guest\|host may not be combined"
 out=$(run -x --link-journal=try-host /bin/true 2>&1) || fail "-x --link-journal=try-host: $out"
 [ ! -e "$HOSTJ" ] || fail "-x linked the journal"
+# Ephemeral=yes of the settings file is -x too.
+printf '[Exec]\nEphemeral=yes\n' >"$T/images/jr.nspawn"
+must_fail 2 run --link-journal=host /bin/true
+assert_one_line_error "^.*run: --ephemeral and --link-journal=guest\|host may not be combined"
+must run -j /bin/true
+[ ! -e "$HOSTJ" ] && [ ! -e "$ROOT/var" ] || fail "Ephemeral=yes linked the journal"
+rm "$T/images/jr.nspawn"
 pass "-x links nothing; --link-journal=guest|host refused with it"
 
 # A symlink planted at the container's var/log/journal is refused: the host would follow it.
