@@ -83,8 +83,16 @@ static const char help_run[] =
         "                           empty UPPER: a throw-away one)\n"
         "     --overlay-ro=LOWER…:DST     Likewise, read-only\n"
         "     --inaccessible=PATH   Mask PATH with an empty node of its type\n"
+        "     --link-journal=MODE   no, auto, guest, host, try-guest, try-host: the journal\n"
+        "                           /var/log/journal/MACHINE-ID shared with the host\n"
+        "  -j                       --link-journal=try-guest\n"
+        "     --bind-user=NAME      Bind a host user's home at /run/host/home/NAME, with its\n"
+        "                           records in /run/host/userdb (needs --private-users)\n"
         "     --resolv-conf=MODE    off, copy-host, replace-host, bind-host, *-static, delete, auto\n"
         "     --timezone=MODE       off, copy, bind, symlink, delete, auto\n"
+        "Credentials:\n"
+        "     --set-credential=ID:VALUE  Pass a credential (C escapes) in $CREDENTIALS_DIRECTORY\n"
+        "     --load-credential=ID:PATH  Likewise, read from a file or an AF_UNIX socket\n"
         "I/O:\n"
         "     --suppress-sync=BOOL  Make sync() and friends succeed without syncing\n"
         "     --console=MODE        interactive, read-only, passive, pipe, autopipe\n"
@@ -117,6 +125,7 @@ enum {
         ARG_SELINUX_APIFS_CONTEXT = 'L',
         ARG_NETWORK_VETH = 'n',
         ARG_PORT = 'p',
+        ARG_LINK_JOURNAL_TRY_GUEST = 'j',
 };
 
 enum {
@@ -169,6 +178,10 @@ enum {
         ARG_NETWORK_ZONE,
         ARG_NETWORK_NAMESPACE_PATH,
         ARG_NETWORK_ADDRESS,
+        ARG_SET_CREDENTIAL,
+        ARG_LOAD_CREDENTIAL,
+        ARG_LINK_JOURNAL,
+        ARG_BIND_USER,
 };
 
 typedef struct RunArgs {
@@ -609,12 +622,56 @@ static int parse_host_option(int ch, const char *arg, SpawnConfig *c, RunArgs *a
         return 0;
 }
 
+/* Credentials and the journal (spawn-credentials.c, spawn-journal.c). No message names a
+ * credential's value: only its ID. */
+static int parse_creds_option(int ch, const char *arg, SpawnConfig *c) {
+        switch (ch) {
+        case ARG_SET_CREDENTIAL:
+        case ARG_LOAD_CREDENTIAL: {
+                const char *name = ch == ARG_SET_CREDENTIAL ? "--set-credential" : "--load-credential";
+                _cleanup_diag_ Diag bad = DIAG_INIT;
+                int r = ch == ARG_SET_CREDENTIAL ? spawn_credential_set(c, arg, &bad) : spawn_credential_load(c, arg, &bad);
+                if (r == -ENOMEM)
+                        return log_oom();
+                if (r == -EINVAL || r == -EEXIST || r == -E2BIG)
+                        return log_usage("run: %s: %s", name, diag_message(&bad) ?: strerror(-r));
+                if (r < 0)
+                        return log_error_errno(r, "run: %s: %s", name, diag_message(&bad) ?: strerror(-r));
+                return 1;
+        }
+        case ARG_LINK_JOURNAL:
+                if (link_journal_parse(arg, &c->link_journal, &c->link_journal_try) < 0)
+                        return log_usage("run: invalid --link-journal value \"%s\": not one of no, auto, guest, host, "
+                                         "try-guest, try-host",
+                                         arg);
+                c->mask |= SETTING_LINK_JOURNAL;
+                return 1;
+        case ARG_BIND_USER: {
+                int r = bind_user_add(&c->bind_user, arg);
+                if (r == -ENOMEM)
+                        return log_oom();
+                if (r < 0)
+                        return log_usage("run: invalid --bind-user value \"%s\": %s", arg,
+                                         r == -E2BIG ? "more than 64 users" : "not a valid user name");
+                c->mask |= SETTING_BIND_USER;
+                return 1;
+        }
+        case ARG_LINK_JOURNAL_TRY_GUEST:
+                c->link_journal = LINK_JOURNAL_GUEST;
+                c->link_journal_try = true;
+                c->mask |= SETTING_LINK_JOURNAL;
+                return 1;
+        }
+        return 0;
+}
+
 static int parse_run_option(int ch, const char *arg, SpawnConfig *c, RunArgs *a) {
         int r;
         if ((r = parse_image_option(ch, arg, c, a)) != 0 || (r = parse_verity_option(ch, arg, a)) != 0 ||
             (r = parse_exec_option(ch, arg, c)) != 0 || (r = parse_security_option(ch, arg, c)) != 0 ||
             (r = parse_resource_option(ch, arg, c)) != 0 || (r = parse_mount_option(ch, arg, c)) != 0 ||
-            (r = parse_network_option(ch, arg, c)) != 0 || (r = parse_host_option(ch, arg, c, a)) != 0)
+            (r = parse_network_option(ch, arg, c)) != 0 || (r = parse_host_option(ch, arg, c, a)) != 0 ||
+            (r = parse_creds_option(ch, arg, c)) != 0)
                 return r < 0 ? r : 0;
         if ((r = parse_global_option(ch, arg, help_run)) != 0)
                 return r < 0 ? r : log_usage("run: unexpected option");
@@ -643,6 +700,9 @@ static int check_run_args(const SpawnConfig *c, const RunArgs *a) {
                 return log_usage("run: --ephemeral and --volatile= may not be combined");
         if (c->ambient_caps && c->boot)
                 return log_usage("run: --ambient-capability= may not be combined with --boot");
+        if (a->prep.ephemeral && !c->link_journal_try &&
+            (c->link_journal == LINK_JOURNAL_GUEST || c->link_journal == LINK_JOURNAL_HOST))
+                return log_usage("run: --ephemeral and --link-journal=guest|host may not be combined (try-guest, try-host skip it)");
         /* The network options that cannot work together. With links on the command line no
          * settings file can add any (the command line's win): -p without them is checked once the
          * file is merged (verb_run()), since its VirtualEthernet= or Zone= may give the address. */
@@ -717,6 +777,10 @@ static const struct option run_options[] = {
         { "network-namespace-path", required_argument, NULL, ARG_NETWORK_NAMESPACE_PATH },
         { "network-address", required_argument, NULL, ARG_NETWORK_ADDRESS },
         { "port", required_argument, NULL, ARG_PORT },
+        { "set-credential", required_argument, NULL, ARG_SET_CREDENTIAL },
+        { "load-credential", required_argument, NULL, ARG_LOAD_CREDENTIAL },
+        { "link-journal", required_argument, NULL, ARG_LINK_JOURNAL },
+        { "bind-user", required_argument, NULL, ARG_BIND_USER },
         {}
 };
 
@@ -724,7 +788,7 @@ static int parse_run_argv(int argc, char *argv[], SpawnConfig *c, RunArgs *a) {
         int ch, r;
 
         /* "+": options end at the command, whose own options are its business. */
-        while ((ch = getopt_long(argc, argv, "+" GLOBAL_SHORT_OPTIONS "D:M:xi:baE:u:PUZ:L:np:", run_options, NULL)) >= 0)
+        while ((ch = getopt_long(argc, argv, "+" GLOBAL_SHORT_OPTIONS "D:M:xi:baE:u:PUZ:L:np:j", run_options, NULL)) >= 0)
                 if ((r = parse_run_option(ch, optarg, c, a)) < 0)
                         return r;
 
@@ -926,6 +990,8 @@ static int read_settings(const RunArgs *a, SpawnConfig *c, const PreparedRoot *r
                 return log_diag_error(r, &diag, "run %s: settings file %s", root->machine, path);
         r = settings_merge(c, &s, trusted || a->settings == SETTINGS_TRUSTED, path, &diag);
         spawn_config_done(&s);
+        if (r < 0 && diag_failed(&diag)) /* LoadCredential=: which one, and why */
+                return log_diag_error(r, &diag, "run %s: settings file %s", root->machine, path);
         if (r < 0)
                 return log_error_errno(r, "run %s: settings file %s: %m", root->machine, path);
         for (size_t i = 0; i < diag.n_warnings; i++)
@@ -951,6 +1017,14 @@ static int check_run_config(const RunArgs *a, SpawnConfig *c, const PreparedRoot
          * volatile modes never write the image anyway. */
         if (root->read_only && c->volatile_mode == VOLATILE_NO)
                 c->read_only = true;
+
+        /* As nspawn 252 (after the settings file: its Ephemeral= or LinkJournal= count too). */
+        if (c->ephemeral && !c->link_journal_try &&
+            (c->link_journal == LINK_JOURNAL_GUEST || c->link_journal == LINK_JOURNAL_HOST))
+                return log_usage("run: --ephemeral and --link-journal=guest|host may not be combined (try-guest, try-host skip it)");
+        /* As nspawn 252: the user's records and idmapping need a user namespace. */
+        if (c->bind_user && c->private_users == PRIVATE_USERS_NO)
+                return log_usage("run: --bind-user= requires --private-users");
 
         int r = check_os_tree(a, c, root);
         if (r < 0)

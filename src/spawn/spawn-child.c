@@ -20,11 +20,14 @@
 #include "fd-util.h"
 #include "mount-util.h"
 #include "spawn-arch.h"
+#include "spawn-bind-user.h"
 #include "spawn-boot.h"
 #include "spawn-cgroup.h"
 #include "spawn-child.h"
 #include "spawn-clone.h"
+#include "spawn-credentials.h"
 #include "spawn-files.h"
+#include "spawn-journal.h"
 #include "spawn-mount.h"
 #include "spawn-seccomp.h"
 #include "spawn-stub.h"
@@ -273,12 +276,15 @@ static int build_env(ChildArgs *a, const SpawnUser *u, const uint8_t id[16], cha
                 strjoin("USER=", u->name),
                 strjoin("LOGNAME=", u->name),
                 strjoin("SHELL=", u->shell),
+                c->n_credentials > 0 ? strdup("CREDENTIALS_DIRECTORY=" SPAWN_CREDENTIALS_DIR) : NULL,
                 a->term ? strjoin("TERM=", a->term) : NULL,
         };
         int r = 0;
         for (size_t i = 0; i < ELEMENTSOF(base); i++) {
                 if (!base[i]) {
-                        if (i + 1 < ELEMENTSOF(base) || a->term)
+                        /* The optional ones last: credentials, $TERM. */
+                        if (i + 2 < ELEMENTSOF(base) || (i + 2 == ELEMENTSOF(base) && c->n_credentials > 0) ||
+                            (i + 1 == ELEMENTSOF(base) && a->term))
                                 r = -ENOMEM;
                         continue;
                 }
@@ -455,7 +461,9 @@ _noreturn_ void spawn_child(ChildArgs *args) {
             mount_custom(root_fd, c, userns ? a->userns->userns_fd : -EBADF, a->owner_maps, &diag) < 0 ||
             mount_inaccessible(root_fd, c, &diag) < 0 ||
             setup_machine_id(root_fd, c, id, &diag) < 0 || setup_resolv_conf(root_fd, c, &diag) < 0 ||
-            setup_timezone(root_fd, c, &diag) < 0)
+            setup_timezone(root_fd, c, &diag) < 0 ||
+            setup_credentials(root_fd, c, userns ? c->uid_shift : 0, &diag) < 0 ||
+            setup_bind_users(root_fd, a->bind_users, userns ? c->uid_shift : 0, &diag) < 0)
                 child_fail(a, &diag);
         if ((r = spawn_userns_chown_api(root_fd, c, a->console_fd)) < 0) {
                 diag_fail(&diag, r, NULL, "hand the API file systems to the container's root: %m");
@@ -466,6 +474,9 @@ _noreturn_ void spawn_child(ChildArgs *args) {
                 child_fail(a, &diag);
         }
         if ((c->read_only || c->volatile_mode == VOLATILE_STATE) && mount_make_root_read_only(root_path, &diag) < 0)
+                child_fail(a, &diag);
+        /* As nspawn: after the root is read-only (then only an existing directory can be bound). */
+        if (setup_journal(root_fd, c, a->root->path, id, userns ? c->uid_shift : 0, &diag) < 0)
                 child_fail(a, &diag);
 
         const char *hostname = c->hostname ?: a->root->machine;

@@ -16,6 +16,7 @@ struct SpawnCgroup;
 struct SpawnUserns;
 struct SpawnSeccomp;
 struct BindOwnerMaps;
+struct SpawnBindUsers;
 
 /* What the parent hands to the container's first process (and to its init). */
 typedef struct ChildArgs {
@@ -38,6 +39,7 @@ typedef struct ChildArgs {
         int stub_fd;         /* -a: the stub init in a sealed memfd (spawn-stub.h) */
         bool in_cgroup;      /* made in the container's cgroup (spawn_clone) */
         const struct BindOwnerMaps *owner_maps; /* --bind=…:rootidmap (spawn-mount.h) */
+        const struct SpawnBindUsers *bind_users; /* --bind-user= (spawn-bind-user.h) */
         int netns_fd;        /* the network namespace to join (spawn-network.h), -EBADF: none */
 } ChildArgs;
 

@@ -20,6 +20,7 @@ void spawn_config_init(SpawnConfig *c) {
                 .resolv_conf = RESOLV_CONF_AUTO,
                 .timezone = TIMEZONE_AUTO,
                 .personality = PERSONALITY_INVALID,
+                .link_journal = LINK_JOURNAL_AUTO,
         };
 }
 
@@ -56,6 +57,8 @@ void spawn_config_done(SpawnConfig *c) {
         spawn_network_done(&c->network);
         free(c->slice);
         strv_free(c->properties);
+        spawn_credentials_free(c->credentials, c->n_credentials);
+        strv_free(c->bind_user);
         spawn_config_init(c);
 }
 
@@ -469,6 +472,19 @@ int inaccessible_path_add(char ***l, const char *path) {
         if (strv_contains(*l, path))
                 return 0;
         return strv_extend(l, path);
+}
+
+int bind_user_add(char ***l, const char *name) {
+        size_t n = strlen(name);
+        if (n == 0 || n > 31 || (name[0] >= '0' && name[0] <= '9') || name[0] == '-' || name[0] == '.')
+                return -EINVAL;
+        if (strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != n)
+                return -EINVAL;
+        if (strv_contains(*l, name))
+                return 0;
+        if (strv_length(*l) >= 64)
+                return -E2BIG;
+        return strv_extend(l, name);
 }
 
 bool spawn_selinux_enabled(void) {

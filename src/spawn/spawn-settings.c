@@ -464,6 +464,24 @@ static int parse_exec_start_key(SpawnConfig *c, unsigned line, const char *key, 
                 c->mask |= SETTING_USERNS;
                 return 0;
         }
+        if (streq(key, "SetCredential") || streq(key, "LoadCredential")) {
+                /* A bad one is ignored with a warning that names its ID, never its value;
+                 * LoadCredential= is read at the merge, from a trusted file only. */
+                _cleanup_diag_ Diag bad = DIAG_INIT;
+                r = streq(key, "SetCredential") ? spawn_credential_set(c, value, &bad)
+                                                : spawn_credential_add_pending(c, value, &bad);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        warn(diag, line, "invalid %s=: %s, ignoring", key, diag_message(&bad) ?: strerror(-r));
+                return 0;
+        }
+        if (streq(key, "LinkJournal")) {
+                if (link_journal_parse(value, &c->link_journal, &c->link_journal_try) < 0)
+                        return KEY_BAD_VALUE;
+                c->mask |= SETTING_LINK_JOURNAL;
+                return 0;
+        }
         if (streq(key, "MachineID")) {
                 /* An all-zero ID is no ID (config_parse_id128 takes it, the merge skips it). */
                 if (strspn(value, "0-") == strlen(value) && strlen(value) >= 32)
@@ -559,6 +577,36 @@ static int parse_files_key(SpawnConfig *c, const char *key, const char *value) {
                         return KEY_BAD_VALUE;
                 c->private_users_ownership = o;
                 c->mask |= SETTING_USERNS_OWNERSHIP;
+                return 0;
+        }
+        if (streq(key, "BindUser")) {
+                /* nspawn: a list of names; an empty assignment empties it. */
+                if (!*value) {
+                        strv_free(c->bind_user);
+                        c->bind_user = NULL;
+                        c->mask |= SETTING_BIND_USER;
+                        return 0;
+                }
+                _cleanup_strv_free_ char **l = NULL;
+                for (const char *p = value; *p;) {
+                        size_t n = strcspn(p, " \t");
+                        if (n > 0) {
+                                _cleanup_free_ char *w = strndup(p, n);
+                                if (!w)
+                                        return -ENOMEM;
+                                r = bind_user_add(&l, w);
+                                if (r == -ENOMEM)
+                                        return r;
+                                if (r < 0)
+                                        return KEY_BAD_VALUE;
+                        }
+                        p += n;
+                        p += strspn(p, " \t");
+                }
+                for (char **w = l; w && *w; w++)
+                        if ((r = bind_user_add(&c->bind_user, *w)) < 0)
+                                return r == -ENOMEM ? r : KEY_BAD_VALUE;
+                c->mask |= SETTING_BIND_USER;
                 return 0;
         }
         if (streq(key, "Inaccessible")) {
@@ -970,6 +1018,11 @@ static int merge_privileged(SpawnConfig *c, SpawnConfig *s, bool trusted, Settin
         } privileged[] = {
                 { SETTING_AMBIENT_CAPABILITY, "AmbientCapability=" },
                 { SETTING_CUSTOM_MOUNTS, "Bind=, BindReadOnly=, TemporaryFileSystem= and Overlay=" },
+                /* A credential's data, read by cowpen (LoadCredential= of any host file), and the
+                 * host's journal directory: what nspawn takes from trusted files only. */
+                { SETTING_CREDENTIALS, "SetCredential= and LoadCredential=" },
+                { SETTING_LINK_JOURNAL, "LinkJournal=" },
+                { SETTING_BIND_USER, "BindUser=" },
         };
         for (size_t i = 0; i < ELEMENTSOF(privileged); i++) {
                 if (!(*m & privileged[i].bit) || trusted)
@@ -983,6 +1036,24 @@ static int merge_privileged(SpawnConfig *c, SpawnConfig *s, bool trusted, Settin
         }
         if (*m & SETTING_AMBIENT_CAPABILITY)
                 c->ambient_caps |= s->ambient_caps;
+        if (*m & SETTING_LINK_JOURNAL) {
+                c->link_journal = s->link_journal;
+                c->link_journal_try = s->link_journal_try;
+        }
+        if (*m & SETTING_BIND_USER) {
+                strv_free(c->bind_user);
+                c->bind_user = TAKE_PTR(s->bind_user);
+        }
+        if (*m & SETTING_CREDENTIALS) {
+                /* The command line had none (its credentials replace the file's, as nspawn). */
+                spawn_credentials_free(c->credentials, c->n_credentials);
+                c->credentials = TAKE_PTR(s->credentials);
+                c->n_credentials = s->n_credentials;
+                s->n_credentials = 0;
+                int r = spawn_credentials_load_pending(c, diag);
+                if (r < 0)
+                        return r;
+        }
         if (*m & SETTING_CUSTOM_MOUNTS)
                 for (size_t i = 0; i < s->n_mounts; i++) {
                         int r = spawn_config_add_mount(c, &s->mounts[i]);

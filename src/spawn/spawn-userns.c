@@ -133,6 +133,10 @@ static void helper_end(pid_t pid, int ready_fd, int done_fd) {
 }
 
 int spawn_userns_mapping(uid_t from, uid_t to, uid_t n, int *ret_fd) {
+        return spawn_userns_mapping_ids(from, (gid_t) from, to, n, ret_fd);
+}
+
+int spawn_userns_mapping_ids(uid_t uid_from, gid_t gid_from, uid_t to, uid_t n, int *ret_fd) {
         int ready[2], done[2];
         pid_t pid = helper_start(ready, done);
         if (pid < 0)
@@ -147,9 +151,9 @@ int spawn_userns_mapping(uid_t from, uid_t to, uid_t n, int *ret_fd) {
         char c;
         int r = read(ready[0], &c, 1) == 1 ? 0 : -ECHILD;
         if (r >= 0)
-                r = write_map_from(pid, "uid_map", from, to, n);
+                r = write_map_from(pid, "uid_map", uid_from, to, n);
         if (r >= 0)
-                r = write_map_from(pid, "gid_map", from, to, n);
+                r = write_map_from(pid, "gid_map", (uid_t) gid_from, to, n);
         int fd = -EBADF;
         if (r >= 0)
                 r = open_ns(pid, "user", &fd);

@@ -84,6 +84,8 @@ int spawn_userns_clone_flags(const SpawnUserns *u, int flags);
 /* A user namespace of its own mapping uid and gid from…from+n-1 to to…, for an idmapped mount
  * (--bind=…:rootidmap): made by a helper process that lives only until we hold its fd. */
 int spawn_userns_mapping(uid_t from, uid_t to, uid_t n, int *ret_fd);
+/* The same with the gids from gid_from… (--bind-user: the user's own group to the same id). */
+int spawn_userns_mapping_ids(uid_t uid_from, gid_t gid_from, uid_t to, uid_t n, int *ret_fd);
 
 /* Child, first: joins the UTS, IPC and network namespaces. */
 int spawn_userns_join(const SpawnUserns *u);

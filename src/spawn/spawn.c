@@ -14,6 +14,7 @@
 
 #include "fd-util.h"
 #include "rm-rf.h"
+#include "spawn-bind-user.h"
 #include "spawn-boot.h"
 #include "spawn-cgroup.h"
 #include "spawn-child.h"
@@ -258,6 +259,7 @@ typedef struct Run {
         SpawnRegister *reg;   /* systemd-machined's registration and scope (spawn-register.h) */
         BindOwnerMaps owner_maps;
         MachineRegistration machine; /* the name, held from the start; the record once set up */
+        SpawnBindUsers bind_users; /* --bind-user= (spawn-bind-user.h) */
         ChildArgs args;       /* for the container's first process */
         ChildArgs init_args;  /* --private-users: for its init */
         pid_t pid;          /* the container's PID 1 (its init with --private-users), -1 once reaped */
@@ -347,6 +349,8 @@ static int run_prepare(Run *run, Diag *diag) {
                 return r;
         if (c->private_users && (r = make_owner_maps(c, run->root, &run->owner_maps, diag)) < 0)
                 return r;
+        if ((r = spawn_bind_users_prepare(c, run->root->fd, &run->bind_users, diag)) < 0)
+                return r;
         if ((r = chown_overlay_temp_tops(c)) < 0)
                 return diag_fail(diag, r, NULL, "hand the throw-away overlay layer to the container's root");
         if (c->boot && c->private_users)
@@ -384,6 +388,7 @@ static void run_child_args(Run *run) {
                 .seccomp = c->no_seccomp ? NULL : &run->seccomp,
                 .stub_fd = run->stub_fd,
                 .owner_maps = &run->owner_maps,
+                .bind_users = &run->bind_users,
                 .netns_fd = run->net.netns_fd,
         };
 }
@@ -597,6 +602,7 @@ static void run_done(Run *run) {
         safe_close(run->stub_fd);
         spawn_seccomp_done(&run->seccomp);
         owner_maps_done(&run->owner_maps);
+        spawn_bind_users_done(&run->bind_users);
         /* Signals that arrived for the container are not replayed to cowpen itself. */
         struct timespec zero = {};
         while (sigtimedwait(&run->mask, NULL, &zero) > 0)

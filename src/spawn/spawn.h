@@ -181,6 +181,9 @@ typedef enum SettingMask {
         SETTING_NOTIFY_READY = 1U << 25,
         SETTING_MACHINE_ID = 1U << 26,
         SETTING_EXPOSE_PORTS = 1U << 27, /* -p, Port= (nspawn keeps them apart from the rest of [Network]) */
+        SETTING_CREDENTIALS = 1U << 28,  /* --set-credential=, --load-credential= */
+        SETTING_LINK_JOURNAL = 1U << 29, /* --link-journal=, -j */
+        SETTING_BIND_USER = 1U << 31,    /* --bind-user=, BindUser= */
 } SettingMask;
 
 /* A set of CPUs, as sched_setaffinity() takes it. */
@@ -215,6 +218,30 @@ typedef struct SpawnNetwork {
         char *resolv_conf;     /* set by spawn_run for the container's setup: the generated
                                 * resolv.conf (a host path) when a dnsmasq serves the container */
 } SpawnNetwork;
+
+/* --set-credential=, --load-credential= (spawn-credentials.c): a credential as nspawn passes it,
+ * a file of /run/host/credentials in the container. Secret: the data is erased when freed and
+ * never printed. */
+#define CREDENTIAL_NAME_MAX 255U               /* systemd's credential_name_valid(): a file name */
+#define CREDENTIAL_SIZE_MAX (1024U * 1024U)    /* systemd's CREDENTIAL_SIZE_MAX, per credential */
+#define SPAWN_CREDENTIALS_MAX 1024U            /* credentials of one container */
+#define SPAWN_CREDENTIALS_TOTAL_MAX (16U * 1024U * 1024U) /* their data together (ramfs is unbounded) */
+typedef struct SpawnCredential {
+        char *id;
+        char *data; /* NULL until loaded: a settings file's LoadCredential=, loaded at the merge */
+        size_t size;
+        char *path; /* LoadCredential= of a settings file, not yet loaded */
+} SpawnCredential;
+
+/* --link-journal= (spawn-journal.c), nspawn's modes. */
+typedef enum LinkJournal {
+        LINK_JOURNAL_NO,
+        LINK_JOURNAL_AUTO,  /* the default: bind the host's /var/log/journal/ID if it exists */
+        LINK_JOURNAL_GUEST, /* the journal in the guest, the host's /var/log/journal/ID a symlink to it */
+        LINK_JOURNAL_HOST,  /* the journal on the host, bound into the guest */
+        _LINK_JOURNAL_MAX,
+        _LINK_JOURNAL_INVALID = -EINVAL,
+} LinkJournal;
 
 typedef struct SpawnConfig {
         char **command;          /* NULL: the user's shell */
@@ -261,6 +288,11 @@ typedef struct SpawnConfig {
         bool keep_unit;          /* --keep-unit: no scope of our own; the machine is the caller's unit */
         char *slice;             /* --slice=: the scope's slice (NULL: machine.slice) */
         char **properties;       /* --property=NAME=VALUE: the scope's unit properties */
+        SpawnCredential *credentials; /* --set-credential=, --load-credential= */
+        size_t n_credentials;
+        LinkJournal link_journal; /* --link-journal= */
+        bool link_journal_try;    /* try-guest, try-host: no failure where it cannot be done */
+        char **bind_user;         /* --bind-user=: host user names (spawn-bind-user.h) */
         SettingMask mask;        /* what was set explicitly */
 } SpawnConfig;
 
@@ -409,6 +441,33 @@ int spawn_network_clean(Diag *diag);
  * SPAWN_STATUS_REBOOT) or -errno with a short cause in diag (without the machine's name) when the
  * container could not be started. */
 int spawn_run(SpawnConfig *c, const PreparedRoot *root, Diag *diag);
+
+/* Credentials (spawn-credentials.c). Errors never name the value: -EINVAL (a bad or missing ID,
+ * no ":"), -EEXIST (the ID is there already), -E2BIG (over SPAWN_CREDENTIALS_MAX, or the data over
+ * CREDENTIAL_SIZE_MAX or, with the others, over SPAWN_CREDENTIALS_TOTAL_MAX), with the cause (and
+ * the ID as object) in diag. */
+bool credential_name_valid(const char *s);
+/* --set-credential=ID:VALUE, VALUE with C escapes ("\n", "\x00", "\u00e9") as nspawn. */
+int spawn_credential_set(SpawnConfig *c, const char *arg, Diag *diag);
+/* --load-credential=ID:PATH: an absolute PATH is a regular file or an AF_UNIX stream socket
+ * (connected to; what it sends until EOF is the credential); a relative one is a credential of
+ * cowpen's own $CREDENTIALS_DIRECTORY (as nspawn: -ENXIO without one). Read failures as -errno
+ * with the cause in diag. */
+int spawn_credential_load(SpawnConfig *c, const char *arg, Diag *diag);
+/* A settings file's LoadCredential=ID:PATH: recorded, read only by spawn_credentials_load_pending()
+ * (a trusted file's, at the merge). */
+int spawn_credential_add_pending(SpawnConfig *c, const char *arg, Diag *diag);
+int spawn_credentials_load_pending(SpawnConfig *c, Diag *diag);
+void spawn_credentials_free(SpawnCredential *l, size_t n);
+
+/* --bind-user=NAME: a user name as systemd takes it (1…31 of [A-Za-z0-9_.-], not starting with
+ * a digit, '-' or '.'), once; -EINVAL, -E2BIG beyond 64 (nspawn's 60514…60577). */
+int bind_user_add(char ***l, const char *name);
+
+/* --link-journal=: no, auto, guest, host, try-guest, try-host, and booleans (yes is auto, as
+ * nspawn 252 takes them). */
+int link_journal_parse(const char *s, LinkJournal *ret, bool *ret_try);
+const char *link_journal_to_string(LinkJournal j, bool try);
 
 /* A host name systemd would accept for a container: 1…64 characters of [A-Za-z0-9._-], not
  * starting with '.' or '-'. */
