@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "image.h"
+#include "pull.h"
 #include "spawn.h"
 #include "util.h"
 #include "verbs.h"
@@ -389,6 +390,10 @@ int verb_clean(int argc, char *argv[]) {
         r = image_clean(root, all, on_cleaned, &n);
         if (r < 0)
                 return log_error_errno(r, "clean %s: %m", root->path);
+        r = oci_store_clean(root, on_cleaned, &n);
+        if (r < 0)
+                return log_error_errno(r, "clean %s/%s: %s", root->path, OCI_STORE_DIR,
+                                       r == -EBUSY ? "the layer store is in use by a pull" : strerror(-r));
         _cleanup_diag_ Diag diag = DIAG_INIT;
         int k = spawn_network_clean(&diag);
         if (k < 0)

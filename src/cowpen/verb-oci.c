@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The OCI verbs: pull-oci. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "image.h"
+#include "pull.h"
+#include "util.h"
+#include "verbs.h"
+
+static const char help_pull_oci[] =
+        "cowpen pull-oci [OPTIONS…] REF [NAME]\n\n"
+        "Pull an image from an OCI registry (REF: registry/repo:tag, …@sha256:DIGEST, or a docker.io\n"
+        "short name such as debian:12) into image NAME (default: the repository's last component).\n"
+        "Layers are kept once in the hidden layer store of the image root and shared between images;\n"
+        "the image config is kept as NAME.oci.json. Nothing unverified becomes visible.\n\n"
+        "     --verify=no|digest|signature  What must check out (default: digest: every blob and\n"
+        "                         layer digest; no: layer diff_ids unchecked; signature: not yet)\n"
+        "     --arch=ARCH         Platform to pick from an image index (amd64, arm64, arm/v7, …;\n"
+        "                         default: the host's), os linux\n"
+        "     --credentials=FILE  Registry credentials, auth.json format (default:\n"
+        "                         $XDG_RUNTIME_DIR/containers/auth.json, ~/.docker/config.json)\n"
+        "     --tls-verify=BOOL   Check the registry's TLS certificate (default: yes); no also allows\n"
+        "                         plain HTTP. CAs: the system's and /etc/containers/certs.d/HOST[:PORT]/*.crt\n"
+        "                         ($COWPEN_CERTS_D instead of /etc/containers/certs.d)\n"
+        "     --parallel=N        Layer downloads at once (default: 3)\n"
+        "     --force             Replace an existing image\n"
+        "     --read-only         Make the image read-only\n"
+        "     --json=short        Progress as one JSON object per line on stderr\n"
+        "     --no-progress       No progress output\n"
+        "     --image-root=DIR\n";
+
+typedef struct OciProgressState {
+        bool tty, json, drawn;
+} OciProgressState;
+
+static void oci_progress_clear(OciProgressState *s) {
+        if (s->drawn) {
+                fputs("\r\033[K", stderr);
+                s->drawn = false;
+        }
+}
+
+static void on_oci_progress(const OciProgress *p, void *userdata) {
+        OciProgressState *s = userdata;
+        if (s->json) {
+                fprintf(stderr,
+                        "{\"phase\":\"%s\",\"layer\":%zu,\"layers\":%zu,\"digest\":%s%s%s,\"bytes\":%" PRIu64
+                        ",\"total\":%" PRIu64 ",\"all_bytes\":%" PRIu64 ",\"all_total\":%" PRIu64 "}\n",
+                        oci_phase_to_string(p->phase), p->layer + 1, p->n_layers, p->digest ? "\"" : "",
+                        p->digest ?: "null", p->digest ? "\"" : "", p->done, p->total, p->all_done, p->all_total);
+                fflush(stderr);
+                return;
+        }
+        if (!s->tty || p->phase == OCI_PHASE_DONE)
+                return;
+        char a[FORMAT_BYTES_MAX], b[FORMAT_BYTES_MAX], c[FORMAT_BYTES_MAX], d[FORMAT_BYTES_MAX];
+        unsigned pct = p->all_total > 0 ? (unsigned) (p->all_done * 100 / p->all_total) : 100;
+        char bar[21];
+        for (unsigned i = 0; i < 20; i++)
+                bar[i] = i < pct / 5 ? '#' : '-';
+        bar[20] = 0;
+        if (p->phase == OCI_PHASE_MANIFEST)
+                fprintf(stderr, "\r\033[Kresolving manifest");
+        else
+                fprintf(stderr, "\r\033[K%s layer %zu/%zu %.19s %s/%s  [%s] %u%% %s/%s", oci_phase_to_string(p->phase),
+                        p->layer + 1, p->n_layers, p->digest ?: "", format_bytes(a, sizeof(a), p->done),
+                        format_bytes(b, sizeof(b), p->total), bar, pct, format_bytes(c, sizeof(c), p->all_done),
+                        format_bytes(d, sizeof(d), p->all_total));
+        fflush(stderr);
+        s->drawn = true;
+}
+
+_printf_(1, 2) static void oci_info(const char *fmt, ...) {
+        if (arg_global.quiet)
+                return;
+        va_list ap;
+        va_start(ap, fmt);
+        vprintf(fmt, ap);
+        va_end(ap);
+        putchar('\n');
+        fflush(stdout);
+}
+
+static void on_oci_note(const char *msg, void *userdata) {
+        oci_progress_clear(userdata);
+        oci_info("%s", msg);
+}
+
+int verb_pull_oci(int argc, char *argv[]) {
+        static const char verb[] = "pull-oci";
+        enum {
+                ARG_VERIFY = ARG_VERB_BASE,
+                ARG_ARCH,
+                ARG_CREDENTIALS,
+                ARG_TLS_VERIFY,
+                ARG_PARALLEL,
+                ARG_FORCE,
+                ARG_READ_ONLY,
+        };
+        static const struct option options[] = {GLOBAL_LONG_OPTIONS, {"verify", required_argument, NULL, ARG_VERIFY},
+                {"arch", required_argument, NULL, ARG_ARCH}, {"credentials", required_argument, NULL, ARG_CREDENTIALS},
+                {"tls-verify", required_argument, NULL, ARG_TLS_VERIFY},
+                {"parallel", required_argument, NULL, ARG_PARALLEL}, {"force", no_argument, NULL, ARG_FORCE},
+                {"read-only", no_argument, NULL, ARG_READ_ONLY}, {}};
+        OciProgressState ps = {};
+        OciPullOptions o = {
+                .verify = PULL_VERIFY_CHECKSUM,
+                .tls_verify = true,
+                .progress = on_oci_progress,
+                .note = on_oci_note,
+                .userdata = &ps,
+        };
+        int c, r;
+        while ((c = getopt_long(argc, argv, GLOBAL_SHORT_OPTIONS, options, NULL)) >= 0) {
+                switch (c) {
+                case ARG_VERIFY:
+                        if (streq(optarg, "no"))
+                                o.verify = PULL_VERIFY_NO;
+                        else if (streq(optarg, "digest"))
+                                o.verify = PULL_VERIFY_CHECKSUM;
+                        else if (streq(optarg, "signature"))
+                                o.verify = PULL_VERIFY_SIGNATURE;
+                        else
+                                return log_usage(
+                                        "%s: --verify= takes no, digest or signature, not \"%s\"", verb, optarg);
+                        break;
+                case ARG_ARCH:
+                        if (!*optarg || strlen(optarg) > 32 ||
+                                strspn(optarg, "abcdefghijklmnopqrstuvwxyz0123456789/") != strlen(optarg))
+                                return log_usage(
+                                        "%s: --arch= takes an OCI architecture such as amd64, arm64 or arm/v7", verb);
+                        o.arch = optarg;
+                        break;
+                case ARG_CREDENTIALS:
+                        if (optarg[0] != '/')
+                                return log_usage("%s: --credentials= needs an absolute path", verb);
+                        o.credentials = optarg;
+                        break;
+                case ARG_TLS_VERIFY:
+                        r = parse_boolean(optarg);
+                        if (r < 0)
+                                return log_usage("%s: --tls-verify= takes a boolean", verb);
+                        o.tls_verify = r;
+                        break;
+                case ARG_PARALLEL: {
+                        uint64_t n;
+                        if (safe_atou64(optarg, &n) < 0 || n < 1 || n > 8)
+                                return log_usage("%s: --parallel= takes 1…8", verb);
+                        o.parallel = (unsigned) n;
+                        break;
+                }
+                case ARG_FORCE:
+                        o.force = true;
+                        break;
+                case ARG_READ_ONLY:
+                        o.read_only = true;
+                        break;
+                default:
+                        if ((r = parse_global_option(c, optarg, help_pull_oci)) != 0)
+                                return r < 0 ? r : log_usage("%s: unexpected option", verb);
+                }
+        }
+        if ((r = check_args(verb, argc - optind, 1, 2)) < 0)
+                return r;
+        const char *ref = argv[optind];
+        _cleanup_free_ char *name = NULL;
+        if (argc - optind > 1) {
+                if (!(name = strdup(argv[optind + 1])))
+                        return log_oom();
+        } else if (oci_name_from_ref(ref, &name) < 0)
+                return log_usage("%s %s: cannot derive an image name from the reference; give NAME", verb, ref);
+        if (!image_name_is_valid(name))
+                return log_image_error(-EINVAL, verb, name);
+        if (o.verify == PULL_VERIFY_SIGNATURE)
+                return log_error_errno(-EOPNOTSUPP,
+                        "%s %s: --verify=signature is not supported yet (use --verify=digest)", verb, ref);
+        ps.json = arg_global.json != JSON_OFF && !arg_global.no_progress;
+        ps.tty = !arg_global.quiet && !arg_global.no_progress && isatty(STDERR_FILENO);
+        if (!ps.json && !ps.tty)
+                o.progress = NULL;
+
+        _cleanup_(image_root_freep) ImageRoot *root = NULL;
+        if ((r = open_image_root(true, &root)) < 0)
+                return r;
+        OciPullResult res = {};
+        _cleanup_diag_ Diag diag = DIAG_INIT;
+        r = oci_pull(root, ref, name, &o, &res, &diag);
+        oci_progress_clear(&ps);
+        if (r < 0) {
+                if (r == -EINTR)
+                        return log_error_errno(r,
+                                "%s %s: interrupted; nothing was published, partial downloads are kept for a resume",
+                                verb, ref);
+                const char *why = diag_message(&diag);
+                if (why)
+                        return log_error_errno(r, "%s %s: %s", verb, ref, why);
+                if (r == -EEXIST || r == -EBUSY || r == -EINVAL)
+                        return log_image_error(r, verb, name);
+                return log_error_errno(r, "%s %s: %m", verb, ref);
+        }
+        char a[FORMAT_BYTES_MAX];
+        oci_info("Verified: %s", o.verify == PULL_VERIFY_NO ? "blob digests (--verify=no: diff_ids unchecked)"
+                                                            : "manifest, config and layer digests");
+        oci_info("Pulled %s (%s, manifest %s) as image \"%s\": %zu layers, %zu fetched (%s)%s", res.reference,
+                res.platform ?: "?", res.manifest_digest, name, res.n_layers, res.n_layers_fetched,
+                format_bytes(a, sizeof(a), res.bytes_fetched), res.resumed ? ", resumed" : "");
+        oci_pull_result_done(&res);
+        return 0;
+}
