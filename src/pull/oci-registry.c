@@ -507,6 +507,7 @@ static int registry_perform(
         req->url = url;
         base_request(reg, req);
         int r = 0;
+        bool sent = false;
         for (unsigned attempt = 0; attempt < 2; attempt++) {
                 pthread_mutex_lock(&reg->auth_lock);
                 _cleanup_free_ char *authz = reg->authorization ? strdup(reg->authorization) : NULL;
@@ -518,6 +519,7 @@ static int registry_perform(
                 const char *headers[] = {authz ?: extra, authz ? extra : NULL, NULL};
                 req->headers = headers;
                 r = pull_curl_perform(req, resp);
+                sent = authz;
                 if (authz)
                         explicit_bzero(authz, strlen(authz));
                 req->headers = NULL;
@@ -529,9 +531,9 @@ static int registry_perform(
                 if (r < 0)
                         return r;
         }
-        if (r == -EPROTO && resp->status == 401)
-                return diag_fail(diag, -EACCES, NULL, "registry refused access (HTTP 401)");
         req->url = NULL;
+        if (r == -EPROTO && resp->status == 401)
+                return diag_fail(diag, -EACCES, NULL, sent ? "registry refused the credentials (HTTP 401)" : "registry refused access (HTTP 401)");
         return r;
 }
 

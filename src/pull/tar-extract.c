@@ -71,6 +71,7 @@ struct TarExtract {
          * layer created (a tsearch() tree of strings), which its whiteouts leave alone. */
         bool oci_layer;
         void *created;
+        void *kept; /* directories of lower layers whose times are restored at the end */
 };
 
 _Static_assert(1U << TAR_WARNING_KINDS == _TAR_WARNING_MAX, "TAR_WARNING_KINDS");
@@ -219,6 +220,7 @@ TarExtract *tar_extract_free(TarExtract *x) {
         for (unsigned i = 0; i < TAR_WARNING_KINDS; i++)
                 free(x->warning_first[i]);
         tdestroy(x->created, free);
+        tdestroy(x->kept, free);
         free(x);
         return NULL;
 }
@@ -274,6 +276,8 @@ static bool created_has(TarExtract *x, const char *dir, const char *name) {
         return p && tfind(p, &x->created, created_cmp);
 }
 
+static int keep_dir_times(TarExtract *x, const char *dir);
+
 /* An OCI whiteout (image-spec layer.md): ".wh.NAME" removes NAME of the lower layers from dir,
  * ".wh..wh..opq" every lower entry of dir. dir is normalized ("" = root) and reached without
  * following any symlink; a whiteout below a missing directory hides nothing. */
@@ -289,6 +293,9 @@ static int apply_whiteout(TarExtract *x, const char *dir, const char *name) {
                 return 0;
         if (dfd < 0)
                 return resolve_fail(x, dfd);
+        int k = keep_dir_times(x, dir);
+        if (k < 0)
+                return k;
         if (!streq(name, opaque)) {
                 if (created_has(x, dir, target))
                         return 0;
@@ -499,6 +506,29 @@ static int record_dir_times(TarExtract *x, const char *path, const TarEntry *e) 
         return 0;
 }
 
+/* OCI layer mode: a directory of a lower layer that this layer changes without an entry of its own
+ * keeps its times (as umoci and containers' storage apply layers): they are recorded before the
+ * first change and set again by tar_extract_finish() (a later entry for it wins). */
+static int keep_dir_times(TarExtract *x, const char *dir) {
+        if (!x->oci_layer || tfind(dir, &x->created, created_cmp) || tfind(dir, &x->kept, created_cmp))
+                return 0;
+        _cleanup_close_ int fd = openat2_resolve(x->root_fd, *dir ? dir : ".", O_PATH | O_DIRECTORY, 0, RESOLVE_SAFE);
+        if (fd < 0)
+                return 0; /* created by this layer, or refused where it is used */
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        char *c = strdup(dir);
+        if (!c)
+                return -ENOMEM;
+        if (!tsearch(c, &x->kept, created_cmp)) {
+                free(c);
+                return -ENOMEM;
+        }
+        TarEntry e = { .mtime = st.st_mtim, .atime = st.st_atim, .has_atime = true };
+        return record_dir_times(x, dir, &e);
+}
+
 static int extract_dir(TarExtract *x, int parent, const char *name, const char *path, const TarEntry *e) {
         int r;
         _cleanup_close_ int fd = -EBADF;
@@ -698,7 +728,12 @@ static int extract_entry(TarExtract *x, TarReader *rd, const TarEntry *e) {
                         *slash = '/';
                 return r;
         }
-        if ((r = created_add(x, path)) < 0)
+        if (slash)
+                *slash = 0;
+        r = keep_dir_times(x, slash ? path : "");
+        if (slash)
+                *slash = '/';
+        if (r < 0 || (r = created_add(x, path)) < 0)
                 return r;
         int parent;
         if (slash) {
