@@ -1,13 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The OCI verbs: pull-oci. */
+/* The OCI verbs: pull-oci; and what run takes of a pulled image's config (NAME.oci.json). */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+#include <limits.h>
+
+#include "fd-util.h"
 #include "image.h"
+#include "json-util.h"
 #include "pull.h"
+#include "spawn.h"
 #include "util.h"
 #include "verbs.h"
 
@@ -209,5 +215,122 @@ int verb_pull_oci(int argc, char *argv[]) {
                 res.platform ?: "?", res.manifest_digest, name, res.n_layers, res.n_layers_fetched,
                 format_bytes(a, sizeof(a), res.bytes_fetched), res.resumed ? ", resumed" : "");
         oci_pull_result_done(&res);
+        return 0;
+}
+
+/* ---- run -M NAME of a pulled image: its config's process ----
+ *
+ * Untrusted input: NAME.oci.json (the image config, digest-checked when pulled but made by the
+ * image's author): size-limited, every value type-checked and validated as the command line's
+ * options are. */
+
+#define OCI_RUN_CONFIG_MAX (8U * 1024 * 1024) /* as OCI_CONFIG_MAX of the pull */
+#define OCI_RUN_ARGS_MAX 4096U
+
+static int oci_strv(json_object *o, const char *key, char ***l) {
+        json_object *a;
+        if (!o || !json_object_object_get_ex(o, key, &a) || json_object_is_type(a, json_type_null))
+                return 0;
+        if (!json_object_is_type(a, json_type_array))
+                return -EBADMSG;
+        size_t n = json_object_array_length(a);
+        if (n + strv_length(*l) > OCI_RUN_ARGS_MAX)
+                return -E2BIG;
+        for (size_t i = 0; i < n; i++) {
+                json_object *v = json_object_array_get_idx(a, i);
+                if (!json_object_is_type(v, json_type_string))
+                        return -EBADMSG;
+                if (strv_extend(l, json_object_get_string(v)) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static bool env_has_key(char **env, const char *assignment) {
+        size_t k = strcspn(assignment, "=");
+        for (char **e = env; e && *e; e++)
+                if (strncmp(*e, assignment, k) == 0 && ((*e)[k] == '=' || (*e)[k] == 0))
+                        return true;
+        return false;
+}
+
+int run_apply_oci_config(SpawnConfig *c, int parent_fd, const char *machine) {
+        if (c->boot || parent_fd < 0 || !machine)
+                return 0;
+        _cleanup_free_ char *fn = strjoin(machine, OCI_CONFIG_SIDECAR), *text = NULL;
+        if (!fn)
+                return log_oom();
+        int r = read_file_at(parent_fd, fn, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, OCI_RUN_CONFIG_MAX, &text, NULL);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return log_error_errno(r, "run %s: image config %s: %m", machine, fn);
+        _cleanup_json_ json_object *j = json_tokener_parse(text);
+        json_object *cfg = NULL;
+        if (!j || !json_object_is_type(j, json_type_object))
+                return log_error_errno(-EBADMSG, "run %s: image config %s: not JSON", machine, fn);
+        if (!json_object_object_get_ex(j, "config", &cfg) || json_object_is_type(cfg, json_type_null))
+                return 0;
+        if (!json_object_is_type(cfg, json_type_object))
+                return log_error_errno(-EBADMSG, "run %s: image config %s: \"config\" is not an object", machine, fn);
+
+        /* The command line (or settings file) gives the whole command; else Entrypoint + Cmd. */
+        if (!c->command) {
+                _cleanup_strv_free_ char **cmd = NULL;
+                if ((r = oci_strv(cfg, "Entrypoint", &cmd)) < 0 || (r = oci_strv(cfg, "Cmd", &cmd)) < 0)
+                        return log_error_errno(r, "run %s: image config %s: Entrypoint/Cmd: %s", machine, fn,
+                                r == -E2BIG ? "too many arguments" : "not an array of strings");
+                if (cmd && cmd[0] && !*cmd[0])
+                        return log_error_errno(-EINVAL, "run %s: image config %s: empty command", machine, fn);
+                c->command = TAKE_PTR(cmd);
+        }
+        _cleanup_strv_free_ char **env = NULL;
+        if ((r = oci_strv(cfg, "Env", &env)) < 0)
+                return log_error_errno(r, "run %s: image config %s: Env: not an array of strings", machine, fn);
+        for (char **e = env; e && *e; e++) {
+                if (!env_assignment_is_valid(*e, false)) {
+                        _cleanup_free_ char *p = printable(*e, 80);
+                        return log_error_errno(
+                                -EINVAL, "run %s: image config %s: invalid Env entry \"%s\"", machine, fn, p ?: "?");
+                }
+                if (env_has_key(c->setenv, *e))
+                        continue; /* -E (or the settings file) wins */
+                if (strv_length(c->setenv) >= SPAWN_ENVIRONMENT_MAX)
+                        return log_error_errno(-E2BIG, "run %s: image config %s: too many Env entries", machine, fn);
+                if (strv_extend(&c->setenv, *e) < 0)
+                        return log_oom();
+        }
+        const char *wd = NULL, *user = NULL, *sig = NULL;
+        json_object *v;
+        if (json_object_object_get_ex(cfg, "WorkingDir", &v) && json_object_is_type(v, json_type_string))
+                wd = json_object_get_string(v);
+        if (json_object_object_get_ex(cfg, "User", &v) && json_object_is_type(v, json_type_string))
+                user = json_object_get_string(v);
+        if (json_object_object_get_ex(cfg, "StopSignal", &v) && json_object_is_type(v, json_type_string))
+                sig = json_object_get_string(v);
+        if (wd && *wd && !c->working_directory) {
+                if (wd[0] != '/' || strlen(wd) > PATH_MAX)
+                        return log_error_errno(
+                                -EINVAL, "run %s: image config %s: WorkingDir is not an absolute path", machine, fn);
+                if (!(c->working_directory = strdup(wd)))
+                        return log_oom();
+        }
+        if (user && *user && !c->user) {
+                /* "user[:group]": the user's own group is used (the group part is not applied). */
+                size_t n = strcspn(user, ":");
+                if (n == 0 || n > 256)
+                        return log_error_errno(-EINVAL, "run %s: image config %s: invalid User", machine, fn);
+                if (!(c->user = strndup(user, n)))
+                        return log_oom();
+        }
+        if (sig && *sig && c->kill_signal == 0) {
+                r = signal_from_string(sig);
+                if (r < 0) {
+                        _cleanup_free_ char *p = printable(sig, 40);
+                        return log_error_errno(
+                                r, "run %s: image config %s: invalid StopSignal \"%s\"", machine, fn, p ?: "?");
+                }
+                c->kill_signal = r;
+        }
         return 0;
 }
