@@ -146,6 +146,26 @@ must pull --arch=arm64 "$REG/test/arm:1" arm >/dev/null
 must "$COWPEN" --image-root="$ROOT" remove arm
 pass "--arch=arm64 pulls the arm64 image"
 
+# An image index: the host's platform is picked, --arch= picks another; an index without the
+# host's platform is refused. Docker's v2 schema2 manifests work too.
+oci_make_index multi app:linux/amd64 arm:linux/arm64
+skopeo_push multi test/multi:1 --all
+must pull "$REG/test/multi:1" multi >"$W/out"
+grep -q "(linux/amd64, " "$W/out" || fail "index: $(cat "$W/out")"
+must treecmp --no-top "$W/ref-app/rootfs" "$ROOT/multi"
+must pull --arch=arm64 "$REG/test/multi:1" multi-arm >"$W/out"
+grep -q "(linux/arm64, " "$W/out" && [ -e "$ROOT/multi-arm/arch" ] || fail "index --arch=arm64: $(cat "$W/out")"
+must "$COWPEN" --image-root="$ROOT" remove multi multi-arm
+oci_make_index armonly arm:linux/arm64
+skopeo_push armonly test/armonly:1 --all
+refuse "index without the host's platform" \
+  "^cowpen: pull-oci .*: no manifest for linux/amd64 in the image index \\(it has: linux/arm64\\)" pull "$REG/test/armonly:1" armonly
+skopeo_push app test/app-v2s2:1 --format v2s2
+must pull "$REG/test/app-v2s2:1" app-v2s2 >/dev/null
+must treecmp --no-top "$W/ref-app/rootfs" "$ROOT/app-v2s2"
+must "$COWPEN" --image-root="$ROOT" remove app-v2s2
+pass "image index (platform picked, --arch=), Docker v2 schema2 manifest"
+
 # Hostile layers: cases of the hostile-archive corpus, each as the top layer of an image.
 # Their base: one small layer (the cases assume an empty tree below them).
 umoci_new hbase

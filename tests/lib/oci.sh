@@ -134,3 +134,32 @@ skopeo_push() {
 
 # The layer store's contents, for before/after comparisons.
 oci_store_list() { (cd "$1" && find .#oci -mindepth 2 -maxdepth 2 ! -name lock 2>/dev/null | sort) || true; }
+
+# oci_make_index NEW TAG:OS/ARCH… : an image index NEW in $LAYOUT holding the manifests of the
+# given tags with those platforms.
+oci_make_index() {
+  local new=$1
+  shift
+  python3 - "$LAYOUT" "$new" "$@" <<'PY' || fail "oci_make_index"
+import hashlib, json, os, sys
+lay, new, specs = sys.argv[1], sys.argv[2], sys.argv[3:]
+ipath = os.path.join(lay, "index.json")
+idx = json.load(open(ipath))
+def ref(d): return d.get("annotations", {}).get("org.opencontainers.image.ref.name")
+ms = []
+for s in specs:
+    tag, plat = s.split(":")
+    os_, arch = plat.split("/", 1)
+    d = dict([x for x in idx["manifests"] if ref(x) == tag][0])
+    d.pop("annotations", None)
+    d["platform"] = {"os": os_, "architecture": arch}
+    ms.append(d)
+body = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": ms}).encode()
+dg = hashlib.sha256(body).hexdigest()
+open(os.path.join(lay, "blobs", "sha256", dg), "wb").write(body)
+idx["manifests"] = [x for x in idx["manifests"] if ref(x) != new]
+idx["manifests"].append({"mediaType": "application/vnd.oci.image.index.v1+json", "digest": "sha256:" + dg,
+                         "size": len(body), "annotations": {"org.opencontainers.image.ref.name": new}})
+json.dump(idx, open(ipath, "w"))
+PY
+}
