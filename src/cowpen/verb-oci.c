@@ -33,6 +33,8 @@ static const char help_pull_oci[] =
         "                         plain HTTP. CAs: the system's and /etc/containers/certs.d/HOST[:PORT]/*.crt\n"
         "                         ($COWPEN_CERTS_D instead of /etc/containers/certs.d)\n"
         "     --parallel=N        Layer downloads at once (default: 3)\n"
+        "     --mirror=HOST[:PORT]  A registry tried first for the same repository (a pull-through\n"
+        "                         cache; repeatable, in order); the reference's registry comes last\n"
         "     --force             Replace an existing image\n"
         "     --read-only         Make the image read-only\n"
         "     --json=short        Progress as one JSON object per line on stderr\n"
@@ -104,14 +106,15 @@ int verb_pull_oci(int argc, char *argv[]) {
                 ARG_CREDENTIALS,
                 ARG_TLS_VERIFY,
                 ARG_PARALLEL,
+                ARG_MIRROR,
                 ARG_FORCE,
                 ARG_READ_ONLY,
         };
         static const struct option options[] = {GLOBAL_LONG_OPTIONS, {"verify", required_argument, NULL, ARG_VERIFY},
                 {"arch", required_argument, NULL, ARG_ARCH}, {"credentials", required_argument, NULL, ARG_CREDENTIALS},
                 {"tls-verify", required_argument, NULL, ARG_TLS_VERIFY},
-                {"parallel", required_argument, NULL, ARG_PARALLEL}, {"force", no_argument, NULL, ARG_FORCE},
-                {"read-only", no_argument, NULL, ARG_READ_ONLY}, {}};
+                {"parallel", required_argument, NULL, ARG_PARALLEL}, {"mirror", required_argument, NULL, ARG_MIRROR},
+                {"force", no_argument, NULL, ARG_FORCE}, {"read-only", no_argument, NULL, ARG_READ_ONLY}, {}};
         OciProgressState ps = {};
         OciPullOptions o = {
                 .verify = PULL_VERIFY_CHECKSUM,
@@ -120,9 +123,18 @@ int verb_pull_oci(int argc, char *argv[]) {
                 .note = on_oci_note,
                 .userdata = &ps,
         };
+        _cleanup_strv_free_ char **mirrors = NULL;
         int c, r;
         while ((c = getopt_long(argc, argv, GLOBAL_SHORT_OPTIONS, options, NULL)) >= 0) {
                 switch (c) {
+                case ARG_MIRROR:
+                        if (!*optarg || strlen(optarg) > 255 ||
+                                strspn(optarg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:") !=
+                                        strlen(optarg))
+                                return log_usage("%s: --mirror= takes a registry HOST[:PORT]", verb);
+                        if (strv_extend(&mirrors, optarg) < 0)
+                                return log_oom();
+                        break;
                 case ARG_VERIFY:
                         if (streq(optarg, "no"))
                                 o.verify = PULL_VERIFY_NO;
@@ -184,6 +196,7 @@ int verb_pull_oci(int argc, char *argv[]) {
         if (o.verify == PULL_VERIFY_SIGNATURE)
                 return log_error_errno(-EOPNOTSUPP,
                         "%s %s: --verify=signature is not supported yet (use --verify=digest)", verb, ref);
+        o.mirrors = mirrors;
         ps.json = arg_global.json != JSON_OFF && !arg_global.no_progress;
         ps.tty = !arg_global.quiet && !arg_global.no_progress && isatty(STDERR_FILENO);
         if (!ps.json && !ps.tty)
@@ -211,8 +224,8 @@ int verb_pull_oci(int argc, char *argv[]) {
         char a[FORMAT_BYTES_MAX];
         oci_info("Verified: %s", o.verify == PULL_VERIFY_NO ? "blob digests (--verify=no: diff_ids unchecked)"
                                                             : "manifest, config and layer digests");
-        oci_info("Pulled %s (%s, manifest %s) as image \"%s\": %zu layers, %zu fetched (%s)%s", res.reference,
-                res.platform ?: "?", res.manifest_digest, name, res.n_layers, res.n_layers_fetched,
+        oci_info("Pulled %s from %s (%s, manifest %s) as image \"%s\": %zu layers, %zu fetched (%s)%s", res.reference,
+                res.registry_url, res.platform ?: "?", res.manifest_digest, name, res.n_layers, res.n_layers_fetched,
                 format_bytes(a, sizeof(a), res.bytes_fetched), res.resumed ? ", resumed" : "");
         oci_pull_result_done(&res);
         return 0;

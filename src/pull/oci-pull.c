@@ -534,6 +534,113 @@ static void layers_free(Layer *layers, size_t n, int chains_fd) {
         free(layers);
 }
 
+typedef struct Resolved {
+        char *body; /* the image manifest */
+        json_object *manifest, *config;
+        char *cfg_body;
+        size_t cfg_size;
+        Layer *layers;
+        size_t n_layers;
+        char *index_digest, *manifest_digest, *config_digest, *platform;
+        char **layer_digests;
+} Resolved;
+
+static void resolved_done(Resolved *z, int chains_fd) {
+        free(z->body);
+        json_object_put(z->manifest);
+        json_object_put(z->config);
+        free(z->cfg_body);
+        if (z->layers)
+                layers_free(z->layers, z->n_layers, chains_fd);
+        free(z->index_digest);
+        free(z->manifest_digest);
+        free(z->config_digest);
+        free(z->platform);
+        strv_free(z->layer_digests);
+        *z = (Resolved){};
+}
+
+/* The reference → (index →) manifest → config, each digest-checked, with the layers' diff_ids and
+ * ChainIDs. */
+static int resolve(OciRegistry *reg, const OciRef *ref, const char *arch, Resolved *z, Diag *diag) {
+        _cleanup_free_ char *mt = NULL, *digest = NULL;
+        int r;
+        if ((r = oci_registry_get_manifest(reg, ref->digest ?: ref->tag, &z->body, NULL, &mt, &digest, diag)) < 0)
+                return r;
+        if (media_type_is_index(mt)) {
+                _cleanup_free_ char *chosen = NULL;
+                if ((r = select_platform(z->body, arch, &chosen, diag)) < 0)
+                        return r;
+                z->index_digest = TAKE_PTR(digest);
+                free(z->body);
+                z->body = NULL;
+                free(mt);
+                mt = NULL;
+                if ((r = oci_registry_get_manifest(reg, chosen, &z->body, NULL, &mt, &digest, diag)) < 0)
+                        return r;
+        }
+        if (!media_type_is_manifest(mt)) {
+                _cleanup_free_ char *pm = printable(mt, 120);
+                r = diag_fail(diag, -EPROTONOSUPPORT, NULL, "unsupported manifest type %s", pm ?: "?");
+                return r;
+        }
+        z->manifest_digest = TAKE_PTR(digest);
+        const char *cfg_digest;
+        uint64_t cfg_len;
+        if ((r = parse_manifest(z->body, &z->layers, &z->n_layers, &cfg_digest, &cfg_len, &z->manifest, diag)) < 0)
+                return r;
+        if (!(z->config_digest = strdup(cfg_digest))) {
+                r = -ENOMEM;
+                return r;
+        }
+        if ((r = oci_registry_get_blob_memory(
+                     reg, cfg_digest, cfg_len, OCI_CONFIG_MAX, &z->cfg_body, &z->cfg_size, diag)) < 0)
+                return r;
+        z->config = json_tokener_parse(z->cfg_body);
+        json_object *rootfs, *diff_ids;
+        if (!z->config || !json_object_object_get_ex(z->config, "rootfs", &rootfs) ||
+                !json_object_object_get_ex(rootfs, "diff_ids", &diff_ids) ||
+                !json_object_is_type(diff_ids, json_type_array) || json_object_array_length(diff_ids) != z->n_layers) {
+                r = diag_fail(diag, -EBADMSG, cfg_digest, "image config without diff_ids for each layer");
+                return r;
+        }
+        const char *cos = json_str(z->config, "os"), *carch = json_str(z->config, "architecture"),
+                   *cvar = json_str(z->config, "variant");
+        {
+                _cleanup_free_ char *want = strdup(arch);
+                char *wv = want ? strchr(want, '/') : NULL;
+                if (wv)
+                        *wv++ = 0;
+                if (!want) {
+                        r = -ENOMEM;
+                        return r;
+                }
+                if (!cos || !carch || !streq(cos, "linux") || !streq(carch, want) ||
+                        (wv && cvar && !streq(cvar, wv))) {
+                        _cleanup_free_ char *pp = printable(cos ?: "?", 40), *pa = printable(carch ?: "?", 40);
+                        r = diag_fail(diag, -ENOENT, NULL, "the image is for %s/%s, not linux/%s (--arch=)", pp ?: "?",
+                                pa ?: "?", arch);
+                        return r;
+                }
+                z->platform = strjoin(cos, "/", carch, cvar ? "/" : "", cvar ?: "");
+        }
+        for (size_t i = 0; i < z->n_layers; i++) {
+                json_object *d = json_object_array_get_idx(diff_ids, i);
+                const char *s = json_object_is_type(d, json_type_string) ? json_object_get_string(d) : NULL;
+                if (!oci_digest_is_valid(s)) {
+                        r = diag_fail(diag, -EBADMSG, cfg_digest, "image config: invalid diff_id");
+                        return r;
+                }
+                if (!(z->layers[i].diff_id = strdup(s)) ||
+                        (r = chain_id(i > 0 ? z->layers[i - 1].chain : NULL, s, &z->layers[i].chain)) < 0 ||
+                        strv_extend(&z->layer_digests, z->layers[i].digest) < 0) {
+                        r = r < 0 ? r : -ENOMEM;
+                        return r;
+                }
+        }
+        return 0;
+}
+
 int oci_pull(ImageRoot *root, const char *refstr, const char *name, const OciPullOptions *o, OciPullResult *ret,
         Diag *diag) {
         if (o->verify == PULL_VERIFY_SIGNATURE)
@@ -553,7 +660,6 @@ int oci_pull(ImageRoot *root, const char *refstr, const char *name, const OciPul
         _cleanup_(oci_registry_freep) OciRegistry *reg = NULL;
         _cleanup_(image_temp_freep) ImageTemp *t = NULL;
         Pull p = {.o = o};
-        _cleanup_free_ char *mt = NULL, *digest = NULL;
         pthread_t threads[8];
         size_t n_threads = 0;
         pthread_mutex_init(&p.lock, NULL);
@@ -574,87 +680,50 @@ int oci_pull(ImageRoot *root, const char *refstr, const char *name, const OciPul
                 .retries = o->retries,
                 .backoff_ms = o->backoff_ms,
         };
-        if ((r = oci_registry_new(&ref, &ro, &reg, diag)) < 0)
+        report(&p, OCI_PHASE_MANIFEST, 0, true);
+        /* The mirrors first, in order, then the reference's own registry (as registries.conf
+         * mirrors): the first that resolves the image serves it; everything is digest-checked. */
+        size_t n_mirrors = strv_length(o->mirrors);
+        Resolved z = {};
+        for (size_t k = 0; k <= n_mirrors; k++) {
+                OciRef cand = ref;
+                if (k < n_mirrors)
+                        cand.registry = o->mirrors[k];
+                _cleanup_diag_ Diag md = DIAG_INIT;
+                r = oci_registry_new(&cand, &ro, &reg, k < n_mirrors ? &md : diag);
+                if (r >= 0)
+                        r = resolve(reg, &cand, arch, &z, k < n_mirrors ? &md : diag);
+                if (r >= 0)
+                        break;
+                reg = oci_registry_free(reg);
+                resolved_done(&z, -EBADF);
+                if (k < n_mirrors && r != -EINTR) {
+                        if (o->note) {
+                                _cleanup_free_ char *m = strjoin("mirror ", o->mirrors[k], ": ",
+                                        diag_message(&md) ?: strerror(-r), "; trying the next");
+                                if (m)
+                                        o->note(m, o->userdata);
+                        }
+                        continue;
+                }
                 goto finish;
+        }
         if (!(res.registry_url = strdup(oci_registry_base(reg)))) {
                 r = -ENOMEM;
                 goto finish;
         }
-        report(&p, OCI_PHASE_MANIFEST, 0, true);
-
-        if ((r = oci_registry_get_manifest(reg, ref.digest ?: ref.tag, &body, NULL, &mt, &digest, diag)) < 0)
-                goto finish;
-        if (media_type_is_index(mt)) {
-                _cleanup_free_ char *chosen = NULL;
-                if ((r = select_platform(body, arch, &chosen, diag)) < 0)
-                        goto finish;
-                res.index_digest = TAKE_PTR(digest);
-                free(body);
-                body = NULL;
-                free(mt);
-                mt = NULL;
-                if ((r = oci_registry_get_manifest(reg, chosen, &body, NULL, &mt, &digest, diag)) < 0)
-                        goto finish;
-        }
-        if (!media_type_is_manifest(mt)) {
-                _cleanup_free_ char *pm = printable(mt, 120);
-                r = diag_fail(diag, -EPROTONOSUPPORT, NULL, "unsupported manifest type %s", pm ?: "?");
-                goto finish;
-        }
-        res.manifest_digest = TAKE_PTR(digest);
-        const char *cfg_digest;
-        uint64_t cfg_len;
-        if ((r = parse_manifest(body, &layers, &n_layers, &cfg_digest, &cfg_len, &manifest, diag)) < 0)
-                goto finish;
-        if (!(res.config_digest = strdup(cfg_digest))) {
-                r = -ENOMEM;
-                goto finish;
-        }
-        if ((r = oci_registry_get_blob_memory(reg, cfg_digest, cfg_len, OCI_CONFIG_MAX, &cfg_body, &cfg_size, diag)) <
-                0)
-                goto finish;
-        config = json_tokener_parse(cfg_body);
-        json_object *rootfs, *diff_ids;
-        if (!config || !json_object_object_get_ex(config, "rootfs", &rootfs) ||
-                !json_object_object_get_ex(rootfs, "diff_ids", &diff_ids) ||
-                !json_object_is_type(diff_ids, json_type_array) || json_object_array_length(diff_ids) != n_layers) {
-                r = diag_fail(diag, -EBADMSG, cfg_digest, "image config without diff_ids for each layer");
-                goto finish;
-        }
-        const char *cos = json_str(config, "os"), *carch = json_str(config, "architecture"),
-                   *cvar = json_str(config, "variant");
-        {
-                _cleanup_free_ char *want = strdup(arch);
-                char *wv = want ? strchr(want, '/') : NULL;
-                if (wv)
-                        *wv++ = 0;
-                if (!want) {
-                        r = -ENOMEM;
-                        goto finish;
-                }
-                if (!cos || !carch || !streq(cos, "linux") || !streq(carch, want) ||
-                        (wv && cvar && !streq(cvar, wv))) {
-                        _cleanup_free_ char *pp = printable(cos ?: "?", 40), *pa = printable(carch ?: "?", 40);
-                        r = diag_fail(diag, -ENOENT, NULL, "the image is for %s/%s, not linux/%s (--arch=)", pp ?: "?",
-                                pa ?: "?", arch);
-                        goto finish;
-                }
-                res.platform = strjoin(cos, "/", carch, cvar ? "/" : "", cvar ?: "");
-        }
-        for (size_t i = 0; i < n_layers; i++) {
-                json_object *d = json_object_array_get_idx(diff_ids, i);
-                const char *s = json_object_is_type(d, json_type_string) ? json_object_get_string(d) : NULL;
-                if (!oci_digest_is_valid(s)) {
-                        r = diag_fail(diag, -EBADMSG, cfg_digest, "image config: invalid diff_id");
-                        goto finish;
-                }
-                if (!(layers[i].diff_id = strdup(s)) ||
-                        (r = chain_id(i > 0 ? layers[i - 1].chain : NULL, s, &layers[i].chain)) < 0 ||
-                        strv_extend(&res.layer_digests, layers[i].digest) < 0) {
-                        r = r < 0 ? r : -ENOMEM;
-                        goto finish;
-                }
-        }
+        body = TAKE_PTR(z.body);
+        manifest = TAKE_PTR(z.manifest);
+        config = TAKE_PTR(z.config);
+        cfg_body = TAKE_PTR(z.cfg_body);
+        cfg_size = z.cfg_size;
+        layers = TAKE_PTR(z.layers);
+        n_layers = z.n_layers;
+        res.index_digest = TAKE_PTR(z.index_digest);
+        res.manifest_digest = TAKE_PTR(z.manifest_digest);
+        res.config_digest = TAKE_PTR(z.config_digest);
+        res.platform = TAKE_PTR(z.platform);
+        res.layer_digests = TAKE_PTR(z.layer_digests);
         res.n_layers = n_layers;
 
         if ((r = store_open(root, &st)) < 0) {

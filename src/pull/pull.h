@@ -264,6 +264,7 @@ typedef struct OciPullOptions {
                                   * every digest ("digest"); SIGNATURE: not supported yet */
         const char *arch;        /* OCI architecture ("amd64", "arm64", "arm/v7"); NULL: the host's */
         const char *credentials; /* auth.json-style file; NULL: the usual places */
+        char **mirrors;          /* registries (host[:port]) tried first, in order, for the same repository */
         bool tls_verify;
         bool force;
         bool read_only;

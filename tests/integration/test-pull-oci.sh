@@ -85,6 +85,30 @@ for b in $base_blobs; do
 done
 pass "second image on the same base: only config and its new layer fetched ($(echo $new_gets | wc -w) blobs), zstd layer, identical to umoci"
 
+# ---- --mirror=: a pull-through cache (docker-registry in proxy mode) in front of an origin ----
+start_cache_registry
+must skopeo copy -q --dest-cert-dir "$REG_CERTS" "oci:$LAYOUT:app" "docker://$ORIGIN/test/app:1"
+R2=$W/images2
+mkdir -p "$R2"
+must "$COWPEN" --image-root="$R2" --no-progress pull-oci --mirror=127.0.0.1:1 --mirror="$CACHE" "$ORIGIN/test/app:1" app >"$W/out"
+grep -q "from https://$CACHE " "$W/out" || fail "not pulled from the cache: $(cat "$W/out")"
+grep -q "mirror 127.0.0.1:1: .*trying the next" "$W/out" || fail "the dead mirror was not reported: $(cat "$W/out")"
+must treecmp --no-top "$W/ref-app/rootfs" "$R2/app"
+grep -q '"GET /v2/test/app/blobs/sha256:.*cowpen/' "$CACHE_LOG" || fail "the cache did not serve cowpen's blob requests"
+! grep -q 'cowpen/' "$ORIGIN_LOG" || fail "cowpen talked to the origin despite the cache"
+# Another image root through the cache: the origin serves no blob again. (The first time,
+# distribution 2.8's proxy itself fetches each blob from the origin twice: once to serve, once
+# to store.)
+grep -qE '"GET /v2/[^ ]*/blobs/sha256:[0-9a-f]+ [^"]*" 200' "$ORIGIN_LOG" || fail "the origin served no blob at all (cache not in front?)"
+origin_before=$(wc -l <"$ORIGIN_LOG")
+R3=$W/images3
+mkdir -p "$R3"
+must "$COWPEN" --image-root="$R3" --no-progress pull-oci --mirror="$CACHE" "$ORIGIN/test/app:1" app >/dev/null
+must treecmp --no-top "$W/ref-app/rootfs" "$R3/app"
+! tail -n +"$((origin_before + 1))" "$ORIGIN_LOG" | grep -qE '"GET /v2/[^ ]*/blobs/' ||
+  fail "the origin served blobs again: $(tail -n +"$((origin_before + 1))" "$ORIGIN_LOG" | grep blobs)"
+pass "--mirror=: a dead mirror skipped, the pull-through cache served both image roots, the second without the origin"
+
 # ---- a blob download cut halfway resumes with Range ----
 umoci_edit base big 'head -c 3000000 /dev/urandom >big.bin'
 skopeo_push big test/big:1

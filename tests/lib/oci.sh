@@ -18,30 +18,21 @@ oci_need_tools() {
   done
 }
 
-start_registry() {
-  oci_need_tools
-  make_temp_dir
-  local d=$TEMP_DIR port i
-  mkdir -p "$d/storage" "$d/certs.d" "$d/skopeo-certs"
-  REG_DIR=$d
-  REG_STORAGE=$d/storage
-  REG_LOG=$d/registry.log
-  REG_USER=cowpen
-  REG_PASS=secret-$RANDOM$RANDOM
-  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=cowpen-test-ca -keyout "$d/ca.key" \
-    -out "$d/ca.crt" 2>/dev/null || fail "openssl: CA"
-  openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$d/server.key" -out "$d/server.csr" \
-    2>/dev/null || fail "openssl: CSR"
-  printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' >"$d/ext.cnf"
-  openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial -days 2 \
-    -extfile "$d/ext.cnf" -out "$d/server.crt" 2>/dev/null || fail "openssl: server cert"
-  REG_CA=$d/ca.crt
-  cp "$d/ca.crt" "$d/skopeo-certs/ca.crt"
-  REG_CERTS=$d/skopeo-certs
-  htpasswd -Bbc "$d/htpasswd" "$REG_USER" "$REG_PASS" 2>/dev/null || fail "htpasswd"
+# _registry_serve DIR MODE: a docker-registry with its storage in DIR/storage and log DIR/registry.log
+# on a free port of 127.0.0.1 (TLS with $REG_DIR's certificate); MODE: auth (htpasswd), open, or
+# proxy=URL (a pull-through cache of URL, which must not need credentials: distribution 2.8's proxy
+# logs in only to token-auth registries). Sets $SERVED (127.0.0.1:PORT).
+_registry_serve() {
+  local d=$1 mode=$2 port i extra=
+  mkdir -p "$d/storage"
+  case $mode in
+    auth) extra=$(printf 'auth:\n  htpasswd:\n    realm: cowpen-test\n    path: %s\n' "$REG_DIR/htpasswd") ;;
+    open) ;;
+    proxy=*) extra=$(printf 'proxy:\n  remoteurl: %s\n' "${mode#proxy=}") ;;
+  esac
   for i in 1 2 3 4 5; do
     port=$(_free_port)
-    REG=127.0.0.1:$port
+    SERVED=127.0.0.1:$port
     cat >"$d/config.yml" <<YML
 version: 0.1
 log:
@@ -57,34 +48,68 @@ storage:
 http:
   addr: 127.0.0.1:$port
   tls:
-    certificate: $d/server.crt
-    key: $d/server.key
-auth:
-  htpasswd:
-    realm: cowpen-test
-    path: $d/htpasswd
+    certificate: $REG_DIR/server.crt
+    key: $REG_DIR/server.key
+$extra
 YML
-    docker-registry serve "$d/config.yml" >"$REG_LOG" 2>&1 &
+    # A proxy trusts its origin's certificate through our CA (Go reads SSL_CERT_FILE).
+    SSL_CERT_FILE=$REG_CA docker-registry serve "$d/config.yml" >"$d/registry.log" 2>&1 &
     local pid=$!
     for _ in $(seq 100); do
-      curl -s -o /dev/null --cacert "$REG_CA" "https://$REG/v2/" && break
+      curl -s -o /dev/null --cacert "$REG_CA" "https://$SERVED/v2/" && break
       kill -0 $pid 2>/dev/null || break
       sleep 0.1
     done
-    if curl -s -o /dev/null --cacert "$REG_CA" "https://$REG/v2/"; then
+    if curl -s -o /dev/null --cacert "$REG_CA" "https://$SERVED/v2/"; then
       at_exit "kill $pid 2>/dev/null; wait $pid 2>/dev/null"
-      mkdir -p "$d/certs.d/$REG"
-      cp "$d/ca.crt" "$d/certs.d/$REG/ca.crt"
-      export COWPEN_CERTS_D=$d/certs.d
-      REG_AUTH=$d/auth.json
-      printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$REG" "$(printf '%s:%s' "$REG_USER" "$REG_PASS" | base64 -w0)" >"$REG_AUTH"
+      mkdir -p "$REG_DIR/certs.d/$SERVED"
+      cp "$REG_CA" "$REG_DIR/certs.d/$SERVED/ca.crt"
       return 0
     fi
     kill $pid 2>/dev/null || true
     wait $pid 2>/dev/null || true
   done
-  cat "$REG_LOG" >&2
-  fail "docker-registry did not start"
+  cat "$d/registry.log" >&2
+  fail "docker-registry ($mode) did not start"
+}
+
+start_registry() {
+  oci_need_tools
+  make_temp_dir
+  local d=$TEMP_DIR
+  mkdir -p "$d/certs.d" "$d/skopeo-certs"
+  REG_DIR=$d
+  REG_USER=cowpen
+  REG_PASS=secret-$RANDOM$RANDOM
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=cowpen-test-ca -keyout "$d/ca.key" \
+    -out "$d/ca.crt" 2>/dev/null || fail "openssl: CA"
+  openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$d/server.key" -out "$d/server.csr" \
+    2>/dev/null || fail "openssl: CSR"
+  printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' >"$d/ext.cnf"
+  openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial -days 2 \
+    -extfile "$d/ext.cnf" -out "$d/server.crt" 2>/dev/null || fail "openssl: server cert"
+  REG_CA=$d/ca.crt
+  cp "$d/ca.crt" "$d/skopeo-certs/ca.crt"
+  REG_CERTS=$d/skopeo-certs
+  htpasswd -Bbc "$d/htpasswd" "$REG_USER" "$REG_PASS" 2>/dev/null || fail "htpasswd"
+  export COWPEN_CERTS_D=$d/certs.d
+  _registry_serve "$d/main" auth
+  REG=$SERVED
+  REG_STORAGE=$d/main/storage
+  REG_LOG=$d/main/registry.log
+  REG_AUTH=$d/auth.json
+  printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$REG" "$(printf '%s:%s' "$REG_USER" "$REG_PASS" | base64 -w0)" >"$REG_AUTH"
+}
+
+# start_cache_registry: an open origin registry ($ORIGIN, log $ORIGIN_LOG) and a pull-through
+# cache in front of it ($CACHE, log $CACHE_LOG), both docker-registry.
+start_cache_registry() {
+  _registry_serve "$REG_DIR/origin" open
+  ORIGIN=$SERVED
+  ORIGIN_LOG=$REG_DIR/origin/registry.log
+  _registry_serve "$REG_DIR/cache" "proxy=https://$ORIGIN"
+  CACHE=$SERVED
+  CACHE_LOG=$REG_DIR/cache/registry.log
 }
 
 # Blob GETs of the registry's access log (one line per request).
@@ -163,3 +188,4 @@ idx["manifests"].append({"mediaType": "application/vnd.oci.image.index.v1+json",
 json.dump(idx, open(ipath, "w"))
 PY
 }
+
