@@ -372,7 +372,8 @@ static const char help_clean[] =
         "cowpen clean [OPTIONS…]\n\n"
         "Remove hidden leftovers (.# entries: interrupted transfers and clones, ephemeral copies of\n"
         "dead containers, stale lock files) that no live process holds, and what the networks of\n"
-        "dead containers left (links, zone bridges, firewall rules, dnsmasq instances, leases).\n\n"
+        "dead containers left (links, zone bridges, firewall rules, dnsmasq instances, leases); and\n"
+        "what of pull-oci's layer store (.#oci) no image needs any more.\n\n"
         "  -a --all          Also remove hidden (dot-named) images nobody uses\n";
 
 static void on_cleaned(const char *name, void *userdata) {
