@@ -41,15 +41,40 @@ static const char help_pull_oci[] =
         "     --no-progress       No progress output\n"
         "     --image-root=DIR\n";
 
+/* On a terminal: one line per layer being fetched (its phase, bytes and bar) and a total line,
+ * redrawn in place. */
+#define OCI_PROGRESS_LINES_MAX 12U /* layer lines shown; the earliest finished ones scroll away */
+
+typedef struct OciLayerLine {
+        bool seen;
+        OciPhase phase;
+        uint64_t done, total;
+        char digest[20];
+} OciLayerLine;
+
 typedef struct OciProgressState {
-        bool tty, json, drawn;
+        bool tty, json;
+        unsigned drawn; /* lines on the screen */
+        OciLayerLine *layers;
+        size_t n_layers;
+        uint64_t all_done, all_total;
 } OciProgressState;
 
 static void oci_progress_clear(OciProgressState *s) {
-        if (s->drawn) {
-                fputs("\r\033[K", stderr);
-                s->drawn = false;
+        if (s->drawn > 0) {
+                if (s->drawn > 1)
+                        fprintf(stderr, "\033[%uA", s->drawn - 1);
+                fputs("\r\033[J", stderr);
+                fflush(stderr);
+                s->drawn = 0;
         }
+}
+
+static void bar(char out[21], uint64_t done, uint64_t total) {
+        unsigned n = total > 0 ? (unsigned) (MIN(done, total) * 20 / total) : 20;
+        for (unsigned i = 0; i < 20; i++)
+                out[i] = i < n ? '#' : '-';
+        out[20] = 0;
 }
 
 static void on_oci_progress(const OciProgress *p, void *userdata) {
@@ -63,23 +88,48 @@ static void on_oci_progress(const OciProgress *p, void *userdata) {
                 fflush(stderr);
                 return;
         }
-        if (!s->tty || p->phase == OCI_PHASE_DONE)
+        if (!s->tty || p->phase == OCI_PHASE_DONE || p->phase == OCI_PHASE_MANIFEST)
                 return;
-        char a[FORMAT_BYTES_MAX], b[FORMAT_BYTES_MAX], c[FORMAT_BYTES_MAX], d[FORMAT_BYTES_MAX];
-        unsigned pct = p->all_total > 0 ? (unsigned) (p->all_done * 100 / p->all_total) : 100;
-        char bar[21];
-        for (unsigned i = 0; i < 20; i++)
-                bar[i] = i < pct / 5 ? '#' : '-';
-        bar[20] = 0;
-        if (p->phase == OCI_PHASE_MANIFEST)
-                fprintf(stderr, "\r\033[Kresolving manifest");
-        else
-                fprintf(stderr, "\r\033[K%s layer %zu/%zu %.19s %s/%s  [%s] %u%% %s/%s", oci_phase_to_string(p->phase),
-                        p->layer + 1, p->n_layers, p->digest ?: "", format_bytes(a, sizeof(a), p->done),
-                        format_bytes(b, sizeof(b), p->total), bar, pct, format_bytes(c, sizeof(c), p->all_done),
-                        format_bytes(d, sizeof(d), p->all_total));
+        if (!s->layers && p->n_layers > 0) {
+                s->layers = calloc(p->n_layers, sizeof(OciLayerLine));
+                if (!s->layers)
+                        return;
+                s->n_layers = p->n_layers;
+        }
+        if (p->layer < s->n_layers) {
+                OciLayerLine *l = &s->layers[p->layer];
+                l->seen = true;
+                l->phase = p->phase;
+                l->done = p->phase == OCI_PHASE_UNPACK ? p->total : p->done;
+                l->total = p->total;
+                snprintf(l->digest, sizeof(l->digest), "%s", p->digest ? p->digest + strlen("sha256:") : "");
+        }
+        s->all_done = p->all_done;
+        s->all_total = p->all_total;
+        oci_progress_clear(s);
+        size_t shown = 0, first = 0, seen = 0;
+        for (size_t i = 0; i < s->n_layers; i++)
+                seen += s->layers[i].seen;
+        /* Skip the earliest layers when there are more than fit. */
+        for (size_t skip = seen > OCI_PROGRESS_LINES_MAX ? seen - OCI_PROGRESS_LINES_MAX : 0;
+                first < s->n_layers && skip > 0; first++)
+                skip -= s->layers[first].seen;
+        char a[FORMAT_BYTES_MAX], b[FORMAT_BYTES_MAX], br[21];
+        for (size_t i = first; i < s->n_layers; i++) {
+                OciLayerLine *l = &s->layers[i];
+                if (!l->seen)
+                        continue;
+                bar(br, l->done, l->total);
+                fprintf(stderr, "layer %zu/%zu %.12s %-8s [%s] %s / %s\n", i + 1, s->n_layers, l->digest,
+                        oci_phase_to_string(l->phase), br, format_bytes(a, sizeof(a), l->done),
+                        format_bytes(b, sizeof(b), l->total));
+                shown++;
+        }
+        bar(br, s->all_done, s->all_total);
+        fprintf(stderr, "total             [%s] %s / %s", br, format_bytes(a, sizeof(a), s->all_done),
+                format_bytes(b, sizeof(b), s->all_total));
         fflush(stderr);
-        s->drawn = true;
+        s->drawn = (unsigned) shown + 1;
 }
 
 _printf_(1, 2) static void oci_info(const char *fmt, ...) {
@@ -209,6 +259,7 @@ int verb_pull_oci(int argc, char *argv[]) {
         _cleanup_diag_ Diag diag = DIAG_INIT;
         r = oci_pull(root, ref, name, &o, &res, &diag);
         oci_progress_clear(&ps);
+        free(ps.layers);
         if (r < 0) {
                 if (r == -EINTR)
                         return log_error_errno(r,

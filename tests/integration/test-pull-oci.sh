@@ -73,8 +73,16 @@ umoci_edit base other 'echo other >etc/other; rm -rf opt'
 skopeo_push other test/other:1 --dest-compress-format zstd
 umoci_rootfs other "$W/ref-other"
 before_lines=$(wc -l <"$REG_LOG")
-must pull "$REG/test/other:1" other >"$W/out"
+must "$COWPEN" --image-root="$ROOT" --json=short pull-oci --credentials="$REG_AUTH" "$REG/test/other:1" other >"$W/out" 2>"$W/progress"
 grep -q "2 layers, 1 fetched" "$W/out" || fail "second image: $(cat "$W/out")"
+# Progress events: JSON lines; the new (second) layer is unpacked, the shared base is not.
+python3 - "$W/progress" <<'PY' || fail "progress events: $(cat "$W/progress")"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+assert ev[0]["phase"] == "manifest" and ev[-1]["phase"] == "done", ev
+unpacked = [e["layer"] for e in ev if e["phase"] == "unpack"]
+assert unpacked == [2], unpacked
+PY
 must treecmp --no-top "$W/ref-other/rootfs" "$ROOT/other"
 new_gets=$(tail -n +"$((before_lines + 1))" "$REG_LOG" | grep -E '"GET /v2/[^ ]*/blobs/sha256:' | grep -oE 'sha256:[0-9a-f]{64}' | sort -u)
 [ "$(echo "$new_gets" | wc -l)" -eq 2 ] || fail "second pull fetched other than config + one layer: $new_gets"
