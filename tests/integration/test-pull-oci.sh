@@ -140,6 +140,29 @@ grep -qE "^GET /v2/test/big/blobs/$big_layer bytes=[0-9]+- 206$" "$PROXY_LOG" ||
 must treecmp --no-top "$W/ref-big/rootfs" "$ROOT/big"
 pass "cut blob download resumed with $(grep -oE 'bytes=[0-9]+-' "$PROXY_LOG" | head -1)"
 
+# ---- Bearer token auth (as Docker Hub and ghcr do it): the proxy plays such a registry ----
+python3 "$TEST_SRCDIR/tests/lib/oci-proxy.py" "$REG" "$REG_CA" none 0 "$W/bearer.log" "$W/bearer.port" \
+  "bearer:$REG_USER:$REG_PASS" &
+bpid=$!
+at_exit "kill $bpid 2>/dev/null"
+for _ in $(seq 50); do [ -s "$W/bearer.port" ] && break; sleep 0.1; done
+[ -s "$W/bearer.port" ] || fail "bearer proxy did not start"
+BEARER=127.0.0.1:$(cat "$W/bearer.port")
+printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$BEARER" "$(printf '%s:%s' "$REG_USER" "$REG_PASS" | base64 -w0)" >"$W/bearer-auth.json"
+R4=$W/images4
+mkdir -p "$R4"
+must "$COWPEN" --image-root="$R4" --no-progress pull-oci --tls-verify=no --credentials="$W/bearer-auth.json" \
+  "$BEARER/test/app:1" app >/dev/null
+must treecmp --no-top "$W/ref-app/rootfs" "$R4/app"
+grep -q "^TOKEN /token?service=cowpen-test&scope=repository%3Atest%2Fapp%3Apull 200$" "$W/bearer.log" ||
+  fail "no token request with service and scope: $(cat "$W/bearer.log")"
+[ "$(grep -c '^TOKEN' "$W/bearer.log")" -eq 1 ] || fail "the token was not reused: $(grep '^TOKEN' "$W/bearer.log")"
+printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$BEARER" "$(printf 'cowpen:wrong' | base64 -w0)" >"$W/bearer-bad.json"
+must_fail 1 "$COWPEN" --image-root="$R4" --no-progress pull-oci --tls-verify=no --credentials="$W/bearer-bad.json" "$BEARER/test/app:1" app2
+assert_one_line_error "^cowpen: pull-oci .*: token server refused the credentials \\(HTTP 401\\)"
+[ ! -e "$R4/app2" ] || fail "app2 published"
+pass "Bearer token from the realm with the credentials (service, scope), reused for every request; wrong ones refused"
+
 # ---- refusals: one line, nothing visible, store unchanged ----
 refuse() { # NAME REGEX ARGS…
   local name=$1 re=$2
