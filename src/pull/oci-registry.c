@@ -900,8 +900,6 @@ int oci_registry_get_blob_file(OciRegistry *reg, const char *digest, uint64_t si
                 (void) unlinkat(dir_fd, partial_name, 0);
                 return diag_fail(diag, -EBADMSG, digest, "digest mismatch (the registry sent %s)", got);
         }
-        if (fsync(fd) < 0)
-                return negative_errno();
         if (ret_resumed)
                 *ret_resumed = resumed;
         if (ret_fetched)
