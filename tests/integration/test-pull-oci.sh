@@ -140,6 +140,43 @@ grep -qE "^GET /v2/test/big/blobs/$big_layer bytes=[0-9]+- 206$" "$PROXY_LOG" ||
 must treecmp --no-top "$W/ref-big/rootfs" "$ROOT/big"
 pass "cut blob download resumed with $(grep -oE 'bytes=[0-9]+-' "$PROXY_LOG" | head -1)"
 
+# ---- a pull killed mid-download keeps its partial; the next pull resumes it ----
+umoci_edit base big2 'head -c 3000000 /dev/urandom >big2.bin'
+skopeo_push big2 test/big2:1
+umoci_rootfs big2 "$W/ref-big2"
+big2_layer=$(skopeo inspect --creds "$REG_USER:$REG_PASS" --cert-dir "$REG_CERTS" "docker://$REG/test/big2:1" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["Layers"][-1])')
+PROXY_STALL=1 python3 "$TEST_SRCDIR/tests/lib/oci-proxy.py" "$REG" "$REG_CA" "$big2_layer" 1500000 "$W/stall.log" "$W/stall.port" &
+spid=$!
+at_exit "kill $spid 2>/dev/null"
+for _ in $(seq 50); do [ -s "$W/stall.port" ] && break; sleep 0.1; done
+[ -s "$W/stall.port" ] || fail "stalling proxy did not start"
+STALL=127.0.0.1:$(cat "$W/stall.port")
+printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$STALL" "$(printf '%s:%s' "$REG_USER" "$REG_PASS" | base64 -w0)" >"$W/stall-auth.json"
+partial=$ROOT/.#oci/blobs/${big2_layer#sha256:}.partial
+"$COWPEN" --image-root="$ROOT" --no-progress pull-oci --tls-verify=no --credentials="$W/stall-auth.json" \
+  "$STALL/test/big2:1" big2 >"$W/kill.out" 2>"$W/kill.err" &
+cpid=$!
+at_exit "kill -9 $cpid 2>/dev/null"
+for _ in $(seq 300); do [ "$(stat -c %s "$partial" 2>/dev/null || echo 0)" -ge 1500000 ] && break; sleep 0.1; done
+[ "$(stat -c %s "$partial" 2>/dev/null || echo 0)" -ge 1500000 ] || fail "the partial download did not reach 1500000 bytes"
+kill -TERM $cpid
+rc=0
+wait $cpid || rc=$?
+[ "$rc" -eq 1 ] || fail "interrupted pull exited $rc: $(cat "$W/kill.err")"
+[ "$(wc -l <"$W/kill.err")" -eq 1 ] && grep -q "interrupted; nothing was published, partial downloads are kept" "$W/kill.err" ||
+  fail "interrupted pull: $(cat "$W/kill.err")"
+[ ! -e "$ROOT/big2" ] && [ -f "$partial" ] || fail "after the interruption: image visible or partial gone"
+! ls -A "$ROOT" | grep -q '^\.#pull-oci' || fail "a temporary entry was left: $(ls -A "$ROOT")"
+! ls -A "$ROOT/.#oci/chains" | grep -q '^\.tmp-' || fail "a temporary chain was left"
+must "$COWPEN" --image-root="$ROOT" --no-progress pull-oci --tls-verify=no --credentials="$W/stall-auth.json" \
+  "$STALL/test/big2:1" big2 >"$W/out"
+grep -q "resumed" "$W/out" || fail "the second pull did not resume: $(cat "$W/out")"
+grep -qE "^GET /v2/test/big2/blobs/$big2_layer bytes=1[0-9]{6}- 206$" "$W/stall.log" || fail "no Range request: $(cat "$W/stall.log")"
+[ ! -e "$partial" ] || fail "partial left after the pull"
+must treecmp --no-top "$W/ref-big2/rootfs" "$ROOT/big2"
+pass "SIGTERM mid-download: one line, nothing published, partial kept; the next pull resumed it with $(grep -oE 'bytes=[0-9]+-' "$W/stall.log" | head -1)"
+
 # ---- Bearer token auth (as Docker Hub and ghcr do it): the proxy plays such a registry ----
 python3 "$TEST_SRCDIR/tests/lib/oci-proxy.py" "$REG" "$REG_CA" none 0 "$W/bearer.log" "$W/bearer.port" \
   "bearer:$REG_USER:$REG_PASS" &

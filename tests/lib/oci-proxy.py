@@ -6,7 +6,8 @@
 # /v2/ requests without the token get 401 "Bearer realm=…/token,service=…,scope=…"; /token hands
 # out the token for Basic USER:PASS (logged as "TOKEN QUERY STATUS"); upstream it logs in with
 # USER:PASS itself.
-import base64, http.client, http.server, ssl, sys
+# With $PROXY_STALL set, that first GET stalls after CUT bytes instead (for a kill mid-download).
+import base64, http.client, http.server, os, ssl, sys, time
 
 upstream, ca, cut_digest, cut, log, port_file = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5], sys.argv[6]
 ctx = ssl.create_default_context(cafile=ca)
@@ -63,6 +64,8 @@ class H(http.server.BaseHTTPRequestHandler):
         if cut_digest in self.path and not state["cut"] and r.status == 200:
             state["cut"] = True
             self.wfile.write(body[:cut]); self.wfile.flush()
+            if os.environ.get("PROXY_STALL"):
+                time.sleep(120)
             self.close_connection = True
             self.connection.shutdown(2)
             return
