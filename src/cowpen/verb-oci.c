@@ -23,8 +23,11 @@ static const char help_pull_oci[] =
         "short name such as debian:12) into image NAME (default: the repository's last component).\n"
         "Layers are kept once in the hidden layer store of the image root and shared between images;\n"
         "the image config is kept as NAME.oci.json. Nothing unverified becomes visible.\n\n"
-        "     --verify=no|digest|signature  What must check out (default: digest: every blob and\n"
-        "                         layer digest; no: layer diff_ids unchecked; signature: not yet)\n"
+        "     --verify=no|digest|signature  What must check out (default: what the policy file asks\n"
+        "                         for this reference, else digest: every blob and layer digest;\n"
+        "                         no: layer diff_ids unchecked; signature: digests and a GPG\n"
+        "                         \"simple signing\" signature from the lookaside store)\n"
+        "     --policy=FILE       containers-policy.json subset (default: /etc/containers/policy.json)\n"
         "     --arch=ARCH         Platform to pick from an image index (amd64, arm64, arm/v7, …;\n"
         "                         default: the host's), os linux\n"
         "     --credentials=FILE  Registry credentials, auth.json format (default:\n"
@@ -157,6 +160,7 @@ int verb_pull_oci(int argc, char *argv[]) {
                 ARG_TLS_VERIFY,
                 ARG_PARALLEL,
                 ARG_MIRROR,
+                ARG_POLICY,
                 ARG_FORCE,
                 ARG_READ_ONLY,
         };
@@ -164,10 +168,12 @@ int verb_pull_oci(int argc, char *argv[]) {
                 {"arch", required_argument, NULL, ARG_ARCH}, {"credentials", required_argument, NULL, ARG_CREDENTIALS},
                 {"tls-verify", required_argument, NULL, ARG_TLS_VERIFY},
                 {"parallel", required_argument, NULL, ARG_PARALLEL}, {"mirror", required_argument, NULL, ARG_MIRROR},
-                {"force", no_argument, NULL, ARG_FORCE}, {"read-only", no_argument, NULL, ARG_READ_ONLY}, {}};
+                {"policy", required_argument, NULL, ARG_POLICY}, {"force", no_argument, NULL, ARG_FORCE},
+                {"read-only", no_argument, NULL, ARG_READ_ONLY}, {}};
         OciProgressState ps = {};
         OciPullOptions o = {
                 .verify = PULL_VERIFY_CHECKSUM,
+                .verify_from_policy = true,
                 .tls_verify = true,
                 .progress = on_oci_progress,
                 .note = on_oci_note,
@@ -185,7 +191,13 @@ int verb_pull_oci(int argc, char *argv[]) {
                         if (strv_extend(&mirrors, optarg) < 0)
                                 return log_oom();
                         break;
+                case ARG_POLICY:
+                        if (optarg[0] != '/')
+                                return log_usage("%s: --policy= needs an absolute path", verb);
+                        o.policy = optarg;
+                        break;
                 case ARG_VERIFY:
+                        o.verify_from_policy = false;
                         if (streq(optarg, "no"))
                                 o.verify = PULL_VERIFY_NO;
                         else if (streq(optarg, "digest"))
@@ -243,9 +255,6 @@ int verb_pull_oci(int argc, char *argv[]) {
                 return log_usage("%s %s: cannot derive an image name from the reference; give NAME", verb, ref);
         if (!image_name_is_valid(name))
                 return log_image_error(-EINVAL, verb, name);
-        if (o.verify == PULL_VERIFY_SIGNATURE)
-                return log_error_errno(-EOPNOTSUPP,
-                        "%s %s: --verify=signature is not supported yet (use --verify=digest)", verb, ref);
         o.mirrors = mirrors;
         ps.json = arg_global.json != JSON_OFF && !arg_global.no_progress;
         ps.tty = !arg_global.quiet && !arg_global.no_progress && isatty(STDERR_FILENO);
@@ -273,8 +282,9 @@ int verb_pull_oci(int argc, char *argv[]) {
                 return log_error_errno(r, "%s %s: %m", verb, ref);
         }
         char a[FORMAT_BYTES_MAX];
-        oci_info("Verified: %s", o.verify == PULL_VERIFY_NO ? "blob digests (--verify=no: diff_ids unchecked)"
-                                                            : "manifest, config and layer digests");
+        oci_info("Verified: %s", res.verified_by);
+        if (res.fingerprint)
+                oci_info("Signed by key %s", res.fingerprint);
         oci_info("Pulled %s from %s (%s, manifest %s) as image \"%s\": %zu layers, %zu fetched (%s)%s", res.reference,
                 res.registry_url, res.platform ?: "?", res.manifest_digest, name, res.n_layers, res.n_layers_fetched,
                 format_bytes(a, sizeof(a), res.bytes_fetched), res.resumed ? ", resumed" : "");

@@ -25,6 +25,7 @@
 #include "import-source.h"
 #include "lock.h"
 #include "oci-registry.h"
+#include "oci-verify.h"
 #include "pull.h"
 #include "rm-rf.h"
 #include "tar-extract.h"
@@ -51,6 +52,8 @@ void oci_pull_result_done(OciPullResult *r) {
         free(r->config_digest);
         free(r->platform);
         strv_free(r->layer_digests);
+        free(r->verified_by);
+        free(r->fingerprint);
         *r = (OciPullResult){};
 }
 
@@ -643,12 +646,31 @@ static int resolve(OciRegistry *reg, const OciRef *ref, const char *arch, Resolv
 
 int oci_pull(ImageRoot *root, const char *refstr, const char *name, const OciPullOptions *o, OciPullResult *ret,
         Diag *diag) {
-        if (o->verify == PULL_VERIFY_SIGNATURE)
-                return diag_fail(diag, -EOPNOTSUPP, NULL, "--verify=signature is not supported yet (use digest)");
         _cleanup_(oci_ref_done) OciRef ref = {};
         int r = oci_ref_parse(refstr, &ref, diag);
         if (r < 0)
                 return r;
+        /* What must check out: --verify=, else what the policy file asks for this reference. */
+        _cleanup_(oci_requirement_done) OciRequirement req = {};
+        PullVerify verify = o->verify;
+        if (o->verify_from_policy || verify == PULL_VERIFY_SIGNATURE) {
+                r = oci_policy_requirement(o->policy, &ref, &req, diag);
+                if (r < 0)
+                        return r;
+                if (r == 0 && verify == PULL_VERIFY_SIGNATURE)
+                        return diag_fail(diag, -ENOKEY, NULL,
+                                "--verify=signature needs a policy file (%s) with a signedBy requirement",
+                                o->policy ?: "/etc/containers/policy.json");
+                if (r > 0 && req.type == OCI_REQUIRE_REJECT)
+                        return diag_fail(diag, -EPERM, NULL, "the policy rejects this image (scope %s)", req.scope);
+                if (r > 0 && verify == PULL_VERIFY_SIGNATURE && req.type != OCI_REQUIRE_SIGNED)
+                        return diag_fail(diag, -ENOKEY, NULL,
+                                "--verify=signature, but the policy has no signedBy requirement for it (scope %s)",
+                                req.scope);
+                if (o->verify_from_policy)
+                        verify =
+                                r > 0 && req.type == OCI_REQUIRE_SIGNED ? PULL_VERIFY_SIGNATURE : PULL_VERIFY_CHECKSUM;
+        }
         const char *arch = o->arch ?: host_arch();
         OciPullResult res = {};
         Store st = {-EBADF, -EBADF, -EBADF, -EBADF, -EBADF};
@@ -724,6 +746,20 @@ int oci_pull(ImageRoot *root, const char *refstr, const char *name, const OciPul
         res.config_digest = TAKE_PTR(z.config_digest);
         res.platform = TAKE_PTR(z.platform);
         res.layer_digests = TAKE_PTR(z.layer_digests);
+        /* Signatures before any layer: a refused image downloads nothing more. */
+        if (verify == PULL_VERIFY_SIGNATURE) {
+                if ((r = oci_verify_signatures(
+                             &req, &ref, res.manifest_digest, res.index_digest, &res.fingerprint, diag)) < 0)
+                        goto finish;
+                res.verified_by =
+                        strjoin("manifest, config and layer digests; signature (policy scope ", req.scope, ")");
+        } else
+                res.verified_by = strdup(verify == PULL_VERIFY_NO ? "blob digests (--verify=no: diff_ids unchecked)"
+                                                                  : "manifest, config and layer digests");
+        if (!res.verified_by) {
+                r = -ENOMEM;
+                goto finish;
+        }
         res.n_layers = n_layers;
 
         if ((r = store_open(root, &st)) < 0) {
@@ -803,7 +839,7 @@ int oci_pull(ImageRoot *root, const char *refstr, const char *name, const OciPul
                 report(&p, OCI_PHASE_UNPACK, i, true);
                 pthread_mutex_unlock(&p.lock);
                 _cleanup_diag_ Diag ld = DIAG_INIT;
-                r = apply_layer(bfd, tfd, l, o->verify != PULL_VERIFY_NO, &o->limits, &ld);
+                r = apply_layer(bfd, tfd, l, verify != PULL_VERIFY_NO, &o->limits, &ld);
                 if (r < 0) {
                         _cleanup_free_ char *entry = ld.object ? printable(ld.object, 160) : NULL;
                         if (entry)

@@ -261,7 +261,10 @@ typedef struct OciProgress {
 
 typedef struct OciPullOptions {
         PullVerify verify;       /* NO: layer diff_ids unchecked (blob digests always are); CHECKSUM:
-                                  * every digest ("digest"); SIGNATURE: not supported yet */
+                                  * every digest ("digest"); SIGNATURE: digests and a simple-signing
+                                  * signature the policy's signedBy accepts */
+        bool verify_from_policy; /* verify not given: the policy file decides (digest without one) */
+        const char *policy;      /* policy.json; NULL: /etc/containers/policy.json when it exists */
         const char *arch;        /* OCI architecture ("amd64", "arm64", "arm/v7"); NULL: the host's */
         const char *credentials; /* auth.json-style file; NULL: the usual places */
         char **mirrors;          /* registries (host[:port]) tried first, in order, for the same repository */
@@ -291,6 +294,8 @@ typedef struct OciPullResult {
         size_t n_layers_fetched; /* layers downloaded and unpacked in this run */
         uint64_t bytes_fetched;  /* bytes received over the network for layers */
         bool resumed;            /* a layer download continued an interrupted one */
+        char *verified_by;       /* "digests", "digests and signature (policy scope S)", "blob digests" */
+        char *fingerprint;       /* the signing key, when a signature was checked */
 } OciPullResult;
 void oci_pull_result_done(OciPullResult *r);
 

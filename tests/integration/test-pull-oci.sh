@@ -11,7 +11,7 @@
 #  - refused with one line, nothing visible and the layer store unchanged: a tampered blob
 #    (digest mismatch), an image for another platform, hostile layers from the hostile-archive
 #    corpus, whiteouts that point outside or through a symlink, wrong or missing credentials,
-#    --verify=signature;
+#    --verify=signature with a policy that has no signedBy (test-pull-oci-signature.sh has the rest);
 #  - clean drops the chains only a removed image used and keeps the rest.
 . "$TEST_SRCDIR/tests/lib/lib.sh"
 . "$TEST_SRCDIR/tests/lib/pull.sh"
@@ -315,7 +315,9 @@ grep -q "$REG_PASS" "$REG_LOG" && fail "the password shows in the registry log"
 # The CA is needed: without our certs.d the certificate is not trusted.
 refuse "untrusted certificate" "^cowpen: pull-oci .*: .*TLS certificate not trusted" \
   env COWPEN_CERTS_D="$W/empty" "$COWPEN" --image-root="$ROOT" --no-progress pull-oci --credentials="$REG_AUTH" "$REG/test/app:1" victim
-refuse "--verify=signature" "^cowpen: pull-oci .*: --verify=signature is not supported yet" pull --verify=signature "$REG/test/app:1" victim
+echo '{"default":[{"type":"insecureAcceptAnything"}]}' >"$W/policy-any.json"
+refuse "--verify=signature without signedBy" "^cowpen: pull-oci .*: --verify=signature, but the policy has no signedBy requirement for it \\(scope default\\)" \
+  pull --verify=signature --policy="$W/policy-any.json" "$REG/test/app:1" victim
 refuse "existing image" "app" pull "$REG/test/app:1" app
 
 # ---- clean: chains no image needs go, shared ones stay ----
