@@ -38,6 +38,25 @@ out=$(run -M bb /bin/echo explicit) || fail "run with a command: $out"
 [ "$(printf '%s\n' "$out" | tail -1)" = "explicit" ] || fail "command line command did not win: $out"
 pass "the command line wins: -E, --chdir, --user, a command"
 
+# StopSignal: SIGTERM to cowpen reaches the payload as the config's SIGINT (--kill-signal= wins).
+stop_test() { # EXPECTED ARGS…
+  local want=$1 pid i
+  shift
+  : >"$W/stop.out"
+  "$COWPEN" --image-root="$ROOT" run -q --register=no "$@" -M bb /bin/sh -c \
+    'trap "echo got-INT; exit 0" INT; trap "echo got-TERM; exit 0" TERM; echo ready; while :; do sleep 0.1; done' \
+    >"$W/stop.out" 2>&1 &
+  pid=$!
+  for i in $(seq 100); do grep -q ready "$W/stop.out" && break; sleep 0.1; done
+  grep -q ready "$W/stop.out" || fail "payload did not start: $(cat "$W/stop.out")"
+  kill -TERM $pid
+  wait $pid || true
+  grep -q "got-$want" "$W/stop.out" || fail "expected got-$want: $(cat "$W/stop.out")"
+}
+stop_test INT
+stop_test TERM --kill-signal=SIGTERM
+pass "StopSignal SIGINT of the image config is the kill signal; --kill-signal= wins"
+
 must "$COWPEN" --image-root="$ROOT" clone bb bb2 >/dev/null
 [ -f "$ROOT/bb2.oci.json" ] || fail "clone did not carry the image config"
 out=$(run -M bb2) || fail "run -M bb2: $out"
