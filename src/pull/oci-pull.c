@@ -762,11 +762,23 @@ int oci_pull(ImageRoot *root, const char *refstr, const char *name, const OciPul
         }
         res.n_layers = n_layers;
 
-        if ((r = store_open(root, &st)) < 0) {
-                if (r == -EBUSY)
-                        r = diag_fail(diag, r, OCI_STORE_DIR, "the layer store is in use by another pull or clean");
-                goto finish;
+        /* One pull (or clean) at a time uses the store: wait for the one before us. */
+        for (bool noted = false;;) {
+                r = store_open(root, &st);
+                if (r != -EBUSY)
+                        break;
+                if (!noted && o->note) {
+                        o->note("Waiting for another pull (or clean) using the layer store", o->userdata);
+                        noted = true;
+                }
+                if (interrupted()) {
+                        r = -EINTR;
+                        break;
+                }
+                (void) usleep(100 * 1000);
         }
+        if (r < 0)
+                goto finish;
         p.reg = reg;
         p.blobs_fd = st.blobs_fd;
         p.chains_fd = st.chains_fd;
@@ -803,10 +815,22 @@ int oci_pull(ImageRoot *root, const char *refstr, const char *name, const OciPul
                         pthread_cond_wait(&p.cond, &p.lock);
                 pthread_mutex_unlock(&p.lock);
                 if (l->state < 0) {
-                        r = l->state;
-                        if (l->diag.cause || l->diag.object) {
-                                (void) diag_fail(diag, r, l->diag.object, l->diag.cause ? "%s" : NULL, l->diag.cause);
+                        /* A download cancelled because another one failed: report that one. */
+                        Layer *f = l;
+                        if (l->state == -ECANCELED) {
+                                /* Every worker has stopped (cancel is set): the states are final. */
+                                for (size_t k = 0; k < n_threads; k++)
+                                        pthread_join(threads[k], NULL);
+                                n_threads = 0;
+                                for (size_t k = 0; k < n_layers; k++)
+                                        if (layers[k].state < 0 && layers[k].state != -ECANCELED) {
+                                                f = &layers[k];
+                                                break;
+                                        }
                         }
+                        r = f->state;
+                        if (f->diag.cause || f->diag.object)
+                                (void) diag_fail(diag, r, f->diag.object, f->diag.cause ? "%s" : NULL, f->diag.cause);
                         goto finish;
                 }
                 _cleanup_free_ char *rnd = NULL, *pn = partial_name(l);

@@ -232,7 +232,7 @@ int pull_image(ImageRoot *root, PullKind kind, const char *url, const char *name
  *                       parent chain's tree, a btrfs snapshot or reflink/copy of it)
  *   .#oci/blobs/HEX.partial  a layer download in progress or interrupted (resumed with Range)
  *   .#oci/refs/NAME     the chains image NAME was made from (what `clean` keeps)
- *   .#oci/lock          held by a pull and by `clean`
+ *   .#oci/lock          held by a pull (a second one waits) and by `clean` (which does not)
  *
  * so a second image on the same base downloads and unpacks only its new layers. The image is
  * a clone of its top chain, with the verified image config as sidecar NAME.oci.json. */

@@ -93,6 +93,19 @@ for b in $base_blobs; do
 done
 pass "second image on the same base: only config and its new layer fetched ($(echo $new_gets | wc -w) blobs), zstd layer, identical to umoci"
 
+# ---- two pulls at once into one image root: the second waits for the store, both succeed ----
+R5=$W/images5
+mkdir -p "$R5"
+"$COWPEN" --image-root="$R5" --no-progress pull-oci --credentials="$REG_AUTH" "$REG/test/app:1" app >"$W/c1.out" 2>&1 &
+c1=$!
+"$COWPEN" --image-root="$R5" --no-progress pull-oci --credentials="$REG_AUTH" "$REG/test/other:1" other >"$W/c2.out" 2>&1 &
+c2=$!
+wait $c1 || fail "concurrent pull 1: $(cat "$W/c1.out")"
+wait $c2 || fail "concurrent pull 2: $(cat "$W/c2.out")"
+must treecmp --no-top "$W/ref-app/rootfs" "$R5/app"
+must treecmp --no-top "$W/ref-other/rootfs" "$R5/other"
+pass "two pulls at once into one image root"
+
 # ---- --mirror=: a pull-through cache (docker-registry in proxy mode) in front of an origin ----
 start_cache_registry
 must skopeo copy -q --dest-cert-dir "$REG_CERTS" "oci:$LAYOUT:app" "docker://$ORIGIN/test/app:1"
