@@ -349,3 +349,24 @@ must pull "$REG/test/other:1" other >"$W/out"
 grep -q "2 layers, 1 fetched" "$W/out" || fail "after clean: $(cat "$W/out")"
 must treecmp --no-top "$W/ref-other/rootfs" "$ROOT/other"
 pass "clean removed the one chain only \"other\" used and kept the shared base"
+
+# ---- on btrfs: chains are subvolumes, each a snapshot of its parent, the image a snapshot ----
+if grep -qw btrfs /proc/filesystems || modprobe btrfs 2>/dev/null; then
+  make_loop_fs btrfs 1G
+  RB=$LOOP_MNT/images
+  mkdir -p "$RB"
+  must "$COWPEN" --image-root="$RB" --no-progress pull-oci --credentials="$REG_AUTH" "$REG/test/app:1" app >/dev/null
+  must "$COWPEN" --image-root="$RB" --no-progress pull-oci --credentials="$REG_AUTH" "$REG/test/other:1" other >/dev/null
+  must treecmp --no-top "$W/ref-app/rootfs" "$RB/app"
+  must treecmp --no-top "$W/ref-other/rootfs" "$RB/other"
+  for c in $(cat "$RB/.#oci/refs/app"); do
+    btrfs subvolume show "$RB/.#oci/chains/$c" >/dev/null 2>&1 || fail "chain $c is not a subvolume"
+  done
+  top=$(tail -1 "$RB/.#oci/refs/app")
+  [ "$(btrfs subvolume show "$RB/app" | awk '/Parent UUID/ {print $3}')" = \
+    "$(btrfs subvolume show "$RB/.#oci/chains/$top" | awk '/^[[:space:]]*UUID/ {print $2}')" ] ||
+    fail "the image is not a snapshot of its top chain"
+  pass "btrfs: chains are subvolumes, the image a snapshot of its top chain, trees identical to umoci"
+else
+  log "no btrfs in this kernel: the snapshot path is not checked here"
+fi
