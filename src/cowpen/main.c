@@ -18,7 +18,7 @@ typedef struct Verb {
 } Verb;
 
 static const Verb verbs[] = {
-        { "list-images", "list", verb_list_images, "List images in the image root" },
+        { "list-images", NULL, verb_list_images, "List images in the image root" },
         { "image-status", "show", verb_image_status, "Show type, size, times and os-release of an image" },
         { "clone", NULL, verb_clone, "Clone an image (btrfs snapshot, reflink or copy)" },
         { "rename", NULL, verb_rename, "Rename an image with its sidecars" },
@@ -37,6 +37,12 @@ static const Verb verbs[] = {
         { "verity-sign", NULL, verb_verity_sign, "Sign an image's root hash (PKCS#7)" },
         { "verity-verify", NULL, verb_verity_verify, "Verify an image against its root hash and signature" },
         { "run", NULL, verb_run, "Run a command or boot an OS in a container" },
+        { "list", NULL, verb_list, "List running machines" },
+        { "status", NULL, verb_status, "Show a running machine and its processes" },
+        { "poweroff", NULL, verb_poweroff, "Shut running machines down cleanly" },
+        { "reboot", NULL, verb_reboot, "Reboot running machines" },
+        { "terminate", NULL, verb_terminate, "End running machines at once" },
+        { "kill", NULL, verb_kill, "Send a signal to the processes of running machines" },
 };
 
 static void help(void) {

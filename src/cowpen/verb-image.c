@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "image.h"
+#include "machine.h"
 #include "pull.h"
 #include "spawn.h"
 #include "util.h"
@@ -372,8 +373,9 @@ static const char help_clean[] =
         "cowpen clean [OPTIONS…]\n\n"
         "Remove hidden leftovers (.# entries: interrupted transfers and clones, ephemeral copies of\n"
         "dead containers, stale lock files) that no live process holds, and what the networks of\n"
-        "dead containers left (links, zone bridges, firewall rules, dnsmasq instances, leases); and\n"
-        "what of pull-oci's layer store (.#oci) no image needs any more.\n\n"
+        "dead containers left (links, zone bridges, firewall rules, dnsmasq instances, leases), the\n"
+        "machine registry's records of dead runs, and what of pull-oci's layer store (.#oci) no image\n"
+        "needs any more.\n\n"
         "  -a --all          Also remove hidden (dot-named) images nobody uses\n";
 
 static void on_cleaned(const char *name, void *userdata) {
@@ -402,6 +404,12 @@ int verb_clean(int argc, char *argv[]) {
         if (k > 0) {
                 log_info("Removed the network%s of %d dead container%s or zone%s.", k == 1 ? "" : "s", k,
                          k == 1 ? "" : "s", k == 1 ? "" : "s");
+                n += (unsigned) k;
+        }
+        if ((k = machine_clean(&diag)) < 0)
+                return log_diag_error(k, &diag, "clean: records of dead machines");
+        if (k > 0) {
+                log_info("Removed the record%s of %d dead machine%s.", k == 1 ? "" : "s", k, k == 1 ? "" : "s");
                 n += (unsigned) k;
         }
         log_info("Removed %u leftover%s.", n, n == 1 ? "" : "s");

@@ -968,6 +968,7 @@ int verb_run(int argc, char *argv[]) {
                 }
         }
 
+        c.machine_derived = !a.prep.machine; /* the registry's name: NAME-RANDOM for -x (spawn-machine.h) */
         for (;;) {
                 _cleanup_diag_ Diag diag = DIAG_INIT;
                 r = spawn_run(&c, root, &diag);

@@ -87,6 +87,8 @@ static const char help_import_tar[] =
         "     --max-size=BYTES     Refuse archives unpacking to more (default 64G)\n"
         "     --max-path=BYTES     Refuse longer entry paths (default 4096)\n"
         "     --max-depth=N        Refuse deeper entry paths (default 256)\n"
+        "     --keep-nesting       Keep a single top directory holding the OS tree (by default\n"
+        "                          its contents move up, as importctl does)\n"
         "     --no-progress        Do not draw a progress bar\n"
         "  -q --quiet              Likewise, and no summary\n";
 
@@ -101,14 +103,15 @@ static const char help_import_raw[] =
         "  -q --quiet              Likewise, and no summary\n";
 
 typedef struct ImportArgs {
-        bool force, read_only;
+        bool force, read_only, keep_nesting;
         ImportLimits limits;
         const char *file;
         char *name;
 } ImportArgs;
 
 static int parse_import_args(int argc, char *argv[], const char *verb, const char *help, bool tar, ImportArgs *a) {
-        enum { ARG_FORCE = ARG_VERB_BASE, ARG_READ_ONLY, ARG_MAX_ENTRIES, ARG_MAX_SIZE, ARG_MAX_PATH, ARG_MAX_DEPTH };
+        enum { ARG_FORCE = ARG_VERB_BASE, ARG_READ_ONLY, ARG_MAX_ENTRIES, ARG_MAX_SIZE, ARG_MAX_PATH, ARG_MAX_DEPTH,
+               ARG_KEEP_NESTING };
         static const struct option options[] = {
                 GLOBAL_LONG_OPTIONS,
                 { "force", no_argument, NULL, ARG_FORCE },
@@ -117,6 +120,7 @@ static int parse_import_args(int argc, char *argv[], const char *verb, const cha
                 { "max-size", required_argument, NULL, ARG_MAX_SIZE },
                 { "max-path", required_argument, NULL, ARG_MAX_PATH },
                 { "max-depth", required_argument, NULL, ARG_MAX_DEPTH },
+                { "keep-nesting", no_argument, NULL, ARG_KEEP_NESTING },
                 {},
         };
         int c, r;
@@ -125,6 +129,8 @@ static int parse_import_args(int argc, char *argv[], const char *verb, const cha
                         a->force = true;
                 else if (c == ARG_READ_ONLY)
                         a->read_only = true;
+                else if (tar && c == ARG_KEEP_NESTING)
+                        a->keep_nesting = true;
                 else if (tar && c == ARG_MAX_ENTRIES) {
                         if ((r = parse_limit("--max-entries", optarg, false, &a->limits.max_entries)) < 0)
                                 return r;
@@ -225,6 +231,7 @@ static int import_prologue(int argc, char *argv[], const char *verb, const char 
         c->options = (ImportOptions) {
                 .force = c->args.force,
                 .read_only = c->args.read_only,
+                .keep_nesting = c->args.keep_nesting,
                 .limits = c->args.limits,
                 .progress = progress_cb,
                 .userdata = c->progress,
@@ -292,6 +299,15 @@ static int log_import_error(int r, const char *what, const char *name, const Dia
         return tar ? log_error_errno(r, "%s: %m", what) : log_image_error(r, what, name);
 }
 
+/* The note of a nested OS tree moved up (the name is the archive's or the source tree's). */
+static void note_moved_up(const char *what, const char *top) {
+        if (!top || arg_global.quiet)
+                return;
+        _cleanup_free_ char *p = printable(top, 160);
+        log_info("%s: the OS tree was nested in the top directory \"%s\" and was moved up (--keep-nesting keeps it)",
+                 what, p ?: "?");
+}
+
 /* import-tar and import-raw: the stream into the hidden image, published when complete (import-raw
  * with the sidecars next to FILE). */
 static int verb_import(int argc, char *argv[], bool tar) {
@@ -321,6 +337,8 @@ static int verb_import(int argc, char *argv[], bool tar) {
          * the archive). */
         for (size_t i = 0; i < diag.n_warnings; i++)
                 log_warning("%s: %s", what, diag.warnings[i]);
+        if (tar)
+                note_moved_up(what, tar_import_moved_up(ti));
         if (!arg_global.quiet)
                 fprintf(stderr, "Imported image \"%s\".\n", name);
         return 0;
@@ -338,24 +356,29 @@ static const char help_import_fs[] =
         "cowpen import-fs [OPTIONS…] DIR [NAME]\n\n"
         "Import a directory tree as image NAME (default: the directory's name): a btrfs snapshot\n"
         "when DIR is a subvolume on the image root's btrfs, else a reflink copy, else a copy.\n\n"
-        "     --force        Replace an existing image of that name\n"
-        "     --read-only    Make the image read-only\n";
+        "     --force          Replace an existing image of that name\n"
+        "     --read-only      Make the image read-only\n"
+        "     --keep-nesting   Keep a single top directory holding the OS tree (by default its\n"
+        "                      contents move up, as importctl does)\n";
 
 int verb_import_fs(int argc, char *argv[]) {
-        enum { ARG_FORCE = ARG_VERB_BASE, ARG_READ_ONLY };
+        enum { ARG_FORCE = ARG_VERB_BASE, ARG_READ_ONLY, ARG_KEEP_NESTING };
         static const struct option options[] = {
                 GLOBAL_LONG_OPTIONS,
                 { "force", no_argument, NULL, ARG_FORCE },
                 { "read-only", no_argument, NULL, ARG_READ_ONLY },
+                { "keep-nesting", no_argument, NULL, ARG_KEEP_NESTING },
                 {},
         };
-        bool force = false, ro = false;
+        bool force = false, ro = false, keep_nesting = false;
         int c, r;
         while ((c = getopt_long(argc, argv, GLOBAL_SHORT_OPTIONS, options, NULL)) >= 0) {
                 if (c == ARG_FORCE)
                         force = true;
                 else if (c == ARG_READ_ONLY)
                         ro = true;
+                else if (c == ARG_KEEP_NESTING)
+                        keep_nesting = true;
                 else if ((r = parse_global_option(c, optarg, help_import_fs)) != 0)
                         return r < 0 ? r : log_usage("import-fs: unexpected option");
         }
@@ -388,11 +411,16 @@ int verb_import_fs(int argc, char *argv[]) {
         _cleanup_(image_root_freep) ImageRoot *root = NULL;
         if ((r = open_image_root(true, &root)) < 0)
                 return r;
-        ImportOptions o = { .force = force, .read_only = ro };
+        ImportOptions o = { .force = force, .read_only = ro, .keep_nesting = keep_nesting };
         CloneMethod m;
-        r = import_fs(root, fd, name, &o, &m);
+        _cleanup_free_ char *moved_up = NULL;
+        _cleanup_diag_ Diag diag = DIAG_INIT;
+        r = import_fs(root, fd, name, &o, &m, &moved_up, &diag);
+        if (r < 0 && diag.cause)
+                return log_error_errno(r, "%s: %s", what, diag.cause);
         if (r < 0)
                 return log_image_error(r, what, name);
+        note_moved_up(what, moved_up);
         log_info("Imported %s as %s (%s).", dir, name, clone_method_to_string(m));
         return 0;
 }
@@ -584,7 +612,9 @@ static const char help_pull_tar[] =
         "cowpen pull-tar [OPTIONS…] URL [NAME]\n\n"
         "Download a tar archive (plain, .gz, .xz, .bz2, .zst), verify it and unpack it into image NAME\n"
         "(default: the file name without suffixes). Nothing unverified becomes visible.\n\n"
-        HELP_PULL_OPTIONS;
+        HELP_PULL_OPTIONS
+        "     --keep-nesting      Keep a single top directory holding the OS tree (by default\n"
+        "                         its contents move up, as importctl does)\n";
 
 static const char help_pull_raw[] =
         "cowpen pull-raw [OPTIONS…] URL [NAME]\n\n"
@@ -675,6 +705,7 @@ static int verb_pull(int argc, char *argv[], PullKind kind) {
                 ARG_FORCE,
                 ARG_READ_ONLY,
                 ARG_KEEP_DOWNLOAD,
+                ARG_KEEP_NESTING,
         };
         static const struct option options[] = {
                 GLOBAL_LONG_OPTIONS,
@@ -685,6 +716,7 @@ static int verb_pull(int argc, char *argv[], PullKind kind) {
                 { "force", no_argument, NULL, ARG_FORCE },
                 { "read-only", no_argument, NULL, ARG_READ_ONLY },
                 { "keep-download", required_argument, NULL, ARG_KEEP_DOWNLOAD },
+                { "keep-nesting", no_argument, NULL, ARG_KEEP_NESTING },
                 {}
         };
         _cleanup_strv_free_ char **mirrors = NULL;
@@ -733,6 +765,11 @@ static int verb_pull(int argc, char *argv[], PullKind kind) {
                         if (r < 0)
                                 return log_usage("%s: --keep-download= takes yes or no", verb);
                         o.keep_download = r;
+                        break;
+                case ARG_KEEP_NESTING:
+                        if (kind != PULL_TAR)
+                                return log_usage("%s: --keep-nesting is for pull-tar", verb);
+                        o.keep_nesting = true;
                         break;
                 default:
                         if ((r = parse_global_option(c, optarg, help)) != 0)
@@ -795,6 +832,11 @@ static int verb_pull(int argc, char *argv[], PullKind kind) {
                 info("Sidecar %s%s kept", name, *s);
         for (size_t i = 0; i < diag.n_warnings; i++)
                 log_warning("%s %s: %s", verb, url, diag.warnings[i]);
+        if (res.moved_up) {
+                char w[PATH_MAX + 300];
+                snprintf(w, sizeof(w), "%s %s", verb, url);
+                note_moved_up(w, res.moved_up);
+        }
         info("Pulled %s as image \"%s\": %s%s%s, digest %s", res.url, name, format_bytes(a, sizeof(a), res.bytes),
                  res.cached ? ", from the download cache" : "", res.resumed ? ", resumed" : "", res.digest);
         pull_result_done(&res);

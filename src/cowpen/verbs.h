@@ -78,6 +78,13 @@ int verb_run(int argc, char *argv[]);
 typedef struct SpawnConfig SpawnConfig;
 int run_apply_oci_config(SpawnConfig *c, int parent_fd, const char *machine);
 
+int verb_list(int argc, char *argv[]);
+int verb_status(int argc, char *argv[]);
+int verb_poweroff(int argc, char *argv[]);
+int verb_reboot(int argc, char *argv[]);
+int verb_terminate(int argc, char *argv[]);
+int verb_kill(int argc, char *argv[]);
+
 /* Helpers shared by the verb files. */
 typedef struct ImageRoot ImageRoot;
 int open_image_root(bool create, ImageRoot **ret);

@@ -7,7 +7,8 @@
  * src/spawn (which registers each run) and src/cowpen (the machine verbs). It needs no daemon.
  *
  * The registry is a directory, machine_registry_dir():
- *   $COWPEN_RUNTIME_DIR/machines, else $RUNTIME_DIRECTORY/machines, else /run/cowpen/machines
+ *   $COWPEN_MACHINES_DIR, else $COWPEN_RUNTIME_DIR/machines, else $RUNTIME_DIRECTORY/machines,
+ *   else /run/cowpen/machines (the tests give each test a registry of its own: COWPEN_MACHINES_DIR)
  * holding for each running machine NAME:
  *   NAME.lock   flock()ed exclusively by the `cowpen run` that owns NAME for as long as it runs:
  *               the kernel drops the lock when that process dies (also by SIGKILL), so a name
@@ -49,7 +50,7 @@ typedef struct MachineRecord {
         bool boot;                /* -b: PID 1 is an init */
         bool private_users;       /* -U: the leader is in a user namespace of its own */
         uid_t uid_shift, uid_range;
-        int kill_signal;          /* the signal `terminate` sends the leader (0: SIGKILL) */
+        int kill_signal;          /* the run's --kill-signal= (0: none given); `terminate` sends SIGKILL */
 } MachineRecord;
 
 MachineRecord *machine_record_free(MachineRecord *m);
@@ -89,3 +90,33 @@ int machine_list(MachineRecord ***ret, size_t *ret_n, Diag *diag);
 /* A pidfd of the record's leader, checked after opening to still be the recorded process
  * (start time); -ESRCH when it is gone. */
 int machine_leader_pidfd(const MachineRecord *m, Diag *diag);
+
+/* The start time of PID (clock ticks since boot, /proc/PID/stat field 22); -ESRCH when it is
+ * gone. machine_record_write() fills in the record's start times with it when they are 0, and
+ * the monitor with getpid() when it is 0. */
+int machine_pid_starttime(pid_t pid, uint64_t *ret);
+
+/* The record's cgroup (m->cgroup below the host's cgroup2 mount, /sys/fs/cgroup or, on a hybrid
+ * host, /sys/fs/cgroup/unified), O_DIRECTORY, checked to hold the leader; -ENOMEDIUM without one. */
+int machine_cgroup_open(const MachineRecord *m, Diag *diag);
+
+/* A pidfd of the record's monitor (the `cowpen run` that owns it), checked by its start time. */
+int machine_monitor_pidfd(const MachineRecord *m, Diag *diag);
+
+typedef enum MachineKillWhom {
+        MACHINE_KILL_LEADER,
+        MACHINE_KILL_ALL, /* every process of the machine's cgroup */
+        _MACHINE_KILL_WHOM_MAX,
+        _MACHINE_KILL_WHOM_INVALID = -EINVAL,
+} MachineKillWhom;
+const char *machine_kill_whom_to_string(MachineKillWhom w);
+MachineKillWhom machine_kill_whom_from_string(const char *s);
+
+/* Sends sig to the leader (through its pidfd: a reused PID is never signalled), or to every
+ * process of the machine's cgroup (each through a pidfd opened and then checked to be in the
+ * cgroup still; SIGKILL by cgroup.kill where the kernel has it). */
+int machine_kill(const MachineRecord *m, MachineKillWhom whom, int sig, Diag *diag);
+
+/* Removes the registry's stale entries (records and locks of runs that are gone); returns how
+ * many machines' entries it removed. */
+int machine_clean(Diag *diag);

@@ -129,7 +129,27 @@ struct Decompressor {
         ZSTD_DCtx *zstd;
         bool zstd_frame_done;
         bool initialized;
+        bool in_junk;     /* gzip, bzip2: what followed the last stream was not another one */
+        uint64_t ignored; /* bytes of it */
+        bool ignored_data; /* some of them not zero */
 };
+
+/* Input after the last stream that is not another stream: skipped (and counted). */
+static void skip_junk(Decompressor *d, const uint8_t **in, size_t *in_size) {
+        d->in_junk = true;
+        d->ignored += *in_size;
+        for (size_t i = 0; i < *in_size && !d->ignored_data; i++)
+                if ((*in)[i] != 0)
+                        d->ignored_data = true;
+        *in += *in_size;
+        *in_size = 0;
+}
+
+uint64_t decompressor_ignored(Decompressor *d, bool *ret_data) {
+        if (ret_data)
+                *ret_data = d->ignored_data;
+        return d->ignored;
+}
 
 static const char *const compress_type_table[_COMPRESS_TYPE_MAX] = {
         [COMPRESS_NONE] = "uncompressed",
@@ -318,9 +338,8 @@ ssize_t decompressor_step(Decompressor *d, const uint8_t **in, size_t *in_size, 
                         }
                         if (*in_size < 2 && !finish)
                                 break;
-                        if (*in_size < 2 || (*in)[0] != 0x1f || (*in)[1] != 0x8b) {
-                                *in += *in_size;
-                                *in_size = 0;
+                        if (d->in_junk || *in_size < 2 || (*in)[0] != 0x1f || (*in)[1] != 0x8b) {
+                                skip_junk(d, in, in_size);
                                 end = finish;
                                 break;
                         }
@@ -386,9 +405,8 @@ ssize_t decompressor_step(Decompressor *d, const uint8_t **in, size_t *in_size, 
                         }
                         if (*in_size < 3 && !finish)
                                 break;
-                        if (*in_size < 3 || memcmp(*in, "BZh", 3) != 0) {
-                                *in += *in_size;
-                                *in_size = 0;
+                        if (d->in_junk || *in_size < 3 || memcmp(*in, "BZh", 3) != 0) {
+                                skip_junk(d, in, in_size);
                                 end = finish;
                                 break;
                         }

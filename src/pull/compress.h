@@ -50,5 +50,8 @@ int decompressor_new(CompressType t, unsigned threads, Decompressor **ret);
  * was given out. */
 ssize_t decompressor_step(Decompressor *d, const uint8_t **in, size_t *in_size, bool finish, void *out,
                           size_t out_size, bool *ret_end);
+/* gzip, bzip2: bytes after the last complete stream that do not start another one, skipped as
+ * gzip -d and bzip2 -d skip them; *ret_data says whether any of them is not zero. */
+uint64_t decompressor_ignored(Decompressor *d, bool *ret_data);
 Decompressor *decompressor_free(Decompressor *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Decompressor *, decompressor_free);

@@ -10,6 +10,7 @@
 
 #include "fd-util.h"
 #include "import-source.h"
+#include "import-space.h"
 #include "pull.h"
 #include "util.h"
 
@@ -18,6 +19,8 @@
 struct RawImport {
         ImageTemp *temp;
         ImportOptions opts;
+        uint64_t free_at_start; /* bytes free on the image root's file system when it began */
+        uint64_t written;       /* data written (holes not counted) */
         bool ran;
 };
 
@@ -30,6 +33,7 @@ int raw_import_new(ImageRoot *root, const char *name, const ImportOptions *opts,
         int r = image_temp_new(root, "import-raw", name, IMAGE_RAW, t->opts.force ? IMAGE_TEMP_FORCE : 0, &t->temp);
         if (r < 0)
                 return r;
+        t->free_at_start = import_space_free(root->fd);
         *ret = TAKE_PTR(t);
         return 0;
 }
@@ -48,7 +52,7 @@ static bool block_is_zero(const uint8_t *p, size_t n) {
 }
 
 /* Writes buf at the current position, seeking over zero blocks. */
-static int write_sparse(int fd, const uint8_t *buf, size_t size, uint64_t *pos) {
+static int write_sparse(int fd, const uint8_t *buf, size_t size, uint64_t *pos, uint64_t *written) {
         size_t i = 0;
         while (i < size) {
                 size_t n = MIN((size_t) SPARSE_BLOCK, size - i);
@@ -70,10 +74,34 @@ static int write_sparse(int fd, const uint8_t *buf, size_t size, uint64_t *pos) 
                 int r = loop_write(fd, buf + i, j - i);
                 if (r < 0)
                         return r;
+                *written += j - i;
                 *pos += j - i;
                 i = j;
         }
         return 0;
+}
+
+/* The file system filled: which, how large the image is when that is known (an uncompressed
+ * regular file: its size, of which the zero blocks need no room), what was written and free. */
+static int space_failure(RawImport *t, int r, int fd, ImportSource *s, Diag *diag) {
+        char w[SPACE_SIZE_MAX], f[SPACE_SIZE_MAX], z[SPACE_SIZE_MAX];
+        struct stat st;
+        const ImageRoot *root = t->temp->root;
+        bool sized = import_source_compression(s) == COMPRESS_NONE && fstat(fd, &st) >= 0 && S_ISREG(st.st_mode);
+        space_size(w, sizeof(w), t->written);
+        space_size(f, sizeof(f), t->free_at_start);
+        if (sized && t->free_at_start != UINT64_MAX)
+                return import_space_fail(diag, r, root->fd, root->path,
+                                         "the image is %s (its zero blocks need no room), %s was free; wrote %s before the file system filled",
+                                         space_size(z, sizeof(z), (uint64_t) st.st_size), f, w);
+        if (t->free_at_start != UINT64_MAX)
+                return import_space_fail(diag, r, root->fd, root->path,
+                                         "wrote %s of the image before the file system filled, %s was free", w, f);
+        return import_space_fail(diag, r, root->fd, root->path, "wrote %s of the image before the file system filled", w);
+}
+
+uint64_t raw_import_written(RawImport *t) {
+        return t->written;
 }
 
 int raw_import_run(RawImport *t, int fd, Diag *diag) {
@@ -94,14 +122,18 @@ int raw_import_run(RawImport *t, int fd, Diag *diag) {
                         break;
                 if (interrupted())
                         return -EINTR;
-                r = write_sparse(t->temp->fd, buf, (size_t) n, &pos);
+                r = write_sparse(t->temp->fd, buf, (size_t) n, &pos, &t->written);
                 if (r < 0)
-                        return r;
+                        return import_error_is_space(r) ? space_failure(t, r, fd, s, diag) : r;
                 if (t->opts.progress)
                         t->opts.progress(import_source_bytes_in(s), t->opts.userdata);
         }
         if (ftruncate(t->temp->fd, (off_t) pos) < 0)
                 return negative_errno();
+        bool junk;
+        uint64_t ignored = import_source_ignored(s, &junk);
+        if (junk && import_source_warn_ignored(ignored, import_source_compression(s), diag) < 0)
+                return -ENOMEM;
         return 0;
 }
 

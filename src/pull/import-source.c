@@ -42,6 +42,9 @@ struct ImportSource {
 
         _Atomic uint64_t bytes_in;
         _Atomic int compression;
+        /* Set under lock before done: compressed input after the end of the compressed stream. */
+        uint64_t ignored;
+        bool ignored_data;
 };
 
 static int source_fill_input(ImportSource *s, uint8_t *buf, size_t size, size_t *ret_n) {
@@ -74,14 +77,18 @@ static int source_fill_input(ImportSource *s, uint8_t *buf, size_t size, size_t 
         }
 }
 
-/* Reads the fd to its end, discarding: a writer feeding us through a pipe (a pull verifying the
- * download while we import it) must be able to write all of its bytes. */
-static int source_drain(ImportSource *s, uint8_t *buf, bool eof) {
+/* Reads the fd to its end, discarding (and counting in *ignored): a writer feeding us through a
+ * pipe (a pull verifying the download while we import it) must be able to write all of its bytes. */
+static int source_drain(ImportSource *s, uint8_t *buf, bool eof, uint64_t *ignored, bool *ignored_data) {
         while (!eof) {
                 size_t n;
                 int r = source_fill_input(s, buf, INPUT_CHUNK, &n);
                 if (r < 0)
                         return r;
+                *ignored += n;
+                for (size_t i = 0; i < n && !*ignored_data; i++)
+                        if (buf[i] != 0)
+                                *ignored_data = true;
                 eof = n == 0;
         }
         return 0;
@@ -206,7 +213,19 @@ static int source_run(ImportSource *s) {
                 if (fill > 0)
                         source_push(s, fill);
         }
-        return source_drain(s, input, eof);
+        /* What the decoder skipped after the last stream (gzip, bzip2), the input left after it
+         * (the rest of the chunk it ended in, then the rest of the fd: xz, zstd). */
+        bool data;
+        uint64_t ignored = decompressor_ignored(d, &data) + in_size;
+        for (size_t i = 0; i < in_size && !data; i++)
+                if (in[i] != 0)
+                        data = true;
+        r = source_drain(s, input, eof, &ignored, &data);
+        pthread_mutex_lock(&s->lock);
+        s->ignored = ignored;
+        s->ignored_data = data;
+        pthread_mutex_unlock(&s->lock);
+        return r;
 }
 
 static void *source_thread(void *userdata) {
@@ -291,6 +310,21 @@ ssize_t import_source_read(ImportSource *s, const void **ret_buf) {
 
 uint64_t import_source_bytes_in(ImportSource *s) {
         return atomic_load(&s->bytes_in);
+}
+
+uint64_t import_source_ignored(ImportSource *s, bool *ret_data) {
+        pthread_mutex_lock(&s->lock);
+        uint64_t n = s->ignored;
+        if (ret_data)
+                *ret_data = s->ignored_data;
+        pthread_mutex_unlock(&s->lock);
+        return n;
+}
+
+int import_source_warn_ignored(uint64_t ignored, CompressType t, Diag *diag) {
+        char b[FORMAT_BYTES_MAX];
+        return diag_warn(diag, "%s of trailing data after the end of the %s stream ignored",
+                         format_bytes(b, sizeof(b), ignored), compress_type_to_string(t));
 }
 
 CompressType import_source_compression(ImportSource *s) {

@@ -23,6 +23,12 @@ int import_source_start(int fd, unsigned threads, ImportSource **ret);
 ssize_t import_source_read(ImportSource *s, const void **ret_buf);
 /* Compressed bytes read from fd so far (any thread). */
 uint64_t import_source_bytes_in(ImportSource *s);
+/* Once import_source_read() returned 0: the compressed input after the end of the compressed
+ * stream (junk after the last gzip member or bzip2 stream, anything after an xz stream or zstd
+ * frame that ended the decoding), which was ignored, and whether any of it is not zero. */
+uint64_t import_source_ignored(ImportSource *s, bool *ret_data);
+/* The warning for that: "N of trailing data after the end of the gzip stream ignored". */
+int import_source_warn_ignored(uint64_t ignored, CompressType t, Diag *diag);
 /* The compression detected, once the first block was read. */
 CompressType import_source_compression(ImportSource *s);
 /* After import_source_read() failed with r: returns r, and when it is a dlopen_error_is_library()

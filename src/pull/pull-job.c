@@ -19,6 +19,7 @@
 #include "dlopen-util.h"
 #include "fd-util.h"
 #include "hash-util.h"
+#include "import-space.h"
 #include "pull-curl.h"
 #include "pull-download.h"
 #include "pull-gpg.h"
@@ -57,6 +58,7 @@ void pull_result_done(PullResult *r) {
         free(r->digest);
         strv_free(r->sidecars);
         strv_free(r->skipped);
+        free(r->moved_up);
         *r = (PullResult) {};
 }
 
@@ -102,7 +104,7 @@ static void importer_done(Importer *im) {
 }
 
 static int importer_new(Importer *im, ImageRoot *root, const char *name, const PullOptions *o) {
-        ImportOptions io = { .force = o->force, .read_only = o->read_only };
+        ImportOptions io = { .force = o->force, .read_only = o->read_only, .keep_nesting = o->keep_nesting };
         if (im->kind == PULL_TAR)
                 return tar_import_new(root, name, &io, &im->tar);
         return raw_import_new(root, name, &io, &im->raw);
@@ -322,6 +324,7 @@ typedef struct Job {
         PullPhase phase;
         bool resumed, cached;
         bool complete_on_import_error;
+        uint64_t free_at_start;  /* bytes free in the image root when the pull began */
         Diag *diag;              /* the caller's (may be NULL): see pull_fail() */
 } Job;
 
@@ -379,7 +382,8 @@ static int on_response(const PullResponse *resp, void *userdata) {
 static int on_data(const void *p, size_t n, void *userdata) {
         Job *j = userdata;
         int r = stream_importer_failed(&j->stream);
-        if (r < 0 && !j->complete_on_import_error)
+        /* Out of space the download stops too: it would only fill the file system further. */
+        if (r < 0 && (!j->complete_on_import_error || import_error_is_space(r)))
                 return r;
         r = pull_download_append(j->dl, p, n);
         if (r < 0)
@@ -637,8 +641,30 @@ static int job_sidecars(Job *j, const char *base, const char *filename, const Pu
         return 0;
 }
 
+/* The file system of the image root filled, under the download file or the image (both are
+ * there): which, how large the download is when the server said so, and what was written. */
+static int job_space_error(Job *j, int r) {
+        char t[SPACE_SIZE_MAX], d[SPACE_SIZE_MAX], w[SPACE_SIZE_MAX], f[SPACE_SIZE_MAX];
+        uint64_t downloaded = j->dl ? (j->cached ? j->dl->cache_size : j->dl->size) : 0;
+        uint64_t written = j->kind == PULL_TAR ? (j->importer.tar ? tar_import_written(j->importer.tar) : 0)
+                                               : (j->importer.raw ? raw_import_written(j->importer.raw) : 0);
+        char total[SPACE_SIZE_MAX + 64] = "";
+        if (j->total != UINT64_MAX && !j->cached)
+                snprintf(total, sizeof(total), "the download alone needs %s and the image room besides; ",
+                         space_size(t, sizeof(t), j->total));
+        char was_free[SPACE_SIZE_MAX + 16] = "";
+        if (j->free_at_start != UINT64_MAX)
+                snprintf(was_free, sizeof(was_free), ", %s was free", space_size(f, sizeof(f), j->free_at_start));
+        return import_space_fail(j->diag, r, j->root->fd, j->root->path,
+                                 "%s%s downloaded and %s of the image written before the file system filled%s", total,
+                                 j->cached ? "nothing" : space_size(d, sizeof(d), downloaded), space_size(w, sizeof(w), written),
+                                 was_free);
+}
+
 /* The importer's failure r (once it finished), with what it said about it. */
 static int job_import_error(Job *j, int r) {
+        if (import_error_is_space(r))
+                return job_space_error(j, r);
         const Diag *d = &j->stream.import_diag;
         const char *why = d->cause;
         if (why && dlopen_error_is_library(r))
@@ -693,13 +719,24 @@ static int job_run_base(Job *j, const char *base, const char *url, const char *f
         if (r < 0) {
                 /* A failing importer stops the download: report its error, not the abort. */
                 int k = stream_importer_failed(&j->stream);
-                return k < 0 ? job_import_error(j, k) : r;
+                if (k < 0)
+                        r = job_import_error(j, k);
+                else if (import_error_is_space(r))
+                        r = job_space_error(j, r);
+                /* Out of space: nothing is kept for a resume, which would only fill it again. */
+                if (import_error_is_space(r) && !j->cached)
+                        (void) pull_download_discard(j->dl);
+                return r;
         }
         /* With a checksum to compare, a refused archive is downloaded to the end all the same, so
          * that a corrupted or tampered download is reported as such rather than as a bad archive. */
         int import_r = stream_finish(&j->stream, true);
-        if (import_r < 0 && !j->complete_on_import_error)
-                return job_import_error(j, import_r);
+        if (import_r < 0 && (!j->complete_on_import_error || import_error_is_space(import_r))) {
+                r = job_import_error(j, import_r);
+                if (import_error_is_space(r) && !j->cached)
+                        (void) pull_download_discard(j->dl);
+                return r;
+        }
         if (interrupted())
                 return -EINTR;
 
@@ -754,6 +791,8 @@ static int job_run_base(Job *j, const char *base, const char *url, const char *f
                 res->verified_by = strdup(plan.description);
         else if (j->o->have_checksum)
                 res->verified_by = strdup("--checksum=");
+        if (j->kind == PULL_TAR && tar_import_moved_up(j->importer.tar))
+                res->moved_up = strdup(tar_import_moved_up(j->importer.tar));
         res->resumed = j->resumed;
         res->cached = j->cached;
         res->bytes = j->cached ? j->dl->cache_size : j->dl->size;
@@ -820,6 +859,7 @@ int pull_image(ImageRoot *root, PullKind kind, const char *url, const char *name
         if (kind == PULL_TAR && (r = dlopen_libarchive(&detail)) < 0)
                 return pull_fail(diag, r, NULL, "%s (needed to read tar archives)", detail);
 
+        j.free_at_start = import_space_free(root->fd);
         /* Take the name (and refuse an existing image) before any network traffic. */
         r = job_reset_import(&j);
         if (r < 0)

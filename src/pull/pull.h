@@ -46,6 +46,7 @@ typedef struct ImportLimits {
 typedef struct ImportOptions {
         bool force;                /* replace an existing image on publish */
         bool read_only;            /* publish read-only */
+        bool keep_nesting;         /* tar, fs: no move-up of a nested OS tree (tree_move_up_nested()) */
         ImportLimits limits;
         /* Called from the importing thread with bytes of input consumed so far (compressed),
          * or NULL. */
@@ -69,6 +70,15 @@ int tar_import_new(ImageRoot *root, const char *name, const ImportOptions *opts,
  * kind: "entry \"PATH\": WHAT" with the first entry it happened to (made printable) and " (and N
  * more entries like it)". */
 int tar_import_run(TarImport *t, int fd, Diag *diag);
+/* After a successful tar_import_run(): the top directory the OS tree was moved up out of (as
+ * importctl does with an archive holding one directory that holds the tree: "rootfs/etc/os-release"),
+ * as named in the archive (untrusted, not yet printable), or NULL when the tree was not nested or
+ * opts->keep_nesting was set. */
+const char *tar_import_moved_up(TarImport *t);
+/* File data tar_import_run() wrote (for an out-of-space message). On -ENOSPC/-EDQUOT,
+ * tar_import_run()'s diag says "no space left on MOUNT (FSTYPE on SOURCE): wrote N MiB of the tree
+ * before the file system filled, M MiB was free". */
+uint64_t tar_import_written(TarImport *t);
 /* Renames the finished tree into place (with read_only as requested). */
 int tar_import_publish(TarImport *t);
 /* Removes an unpublished target and releases the locks. */
@@ -86,6 +96,9 @@ int raw_import_run(RawImport *t, int fd, Diag *diag);
 /* Adds sidecar SUFFIX (".nspawn", ".roothash", ".roothash.p7s", ".verity") with the contents
  * read from fd; published with the image. */
 int raw_import_add_sidecar(RawImport *t, const char *suffix, int fd);
+/* Data raw_import_run() wrote (holes not counted); on -ENOSPC/-EDQUOT its diag names the file
+ * system, the image's size when fd is an uncompressed regular file, and what was written and free. */
+uint64_t raw_import_written(RawImport *t);
 /* The limit on a sidecar other than ".verity" (which is limited by RAW_VERITY_SIDECAR_MAX). */
 #define RAW_SIDECAR_MAX (1024 * 1024)
 #define RAW_VERITY_SIDECAR_MAX (16ULL * 1024 * 1024 * 1024)
@@ -95,10 +108,15 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(RawImport *, raw_import_free);
 
 /* import-fs: copies the directory tree at src_fd (O_DIRECTORY) into the new image name by the
  * clone ladder (clone_tree(): a btrfs snapshot, else a reflink copy, else a copy), under a hidden
- * name published when complete, read-only when opts asks (of opts only force and read_only apply;
- * NULL is neither). -EEXIST (unless force), -EBUSY or -EINVAL for a bad name as image_temp_new()
- * returns them. *ret_method (may be NULL) says how it was copied. */
-int import_fs(ImageRoot *root, int src_fd, const char *name, const ImportOptions *opts, CloneMethod *ret_method);
+ * name published when complete, read-only when opts asks (of opts only force, read_only and
+ * keep_nesting apply; NULL is none). A nested OS tree is moved up as import-tar does, unless
+ * keep_nesting; *ret_moved_up (may be NULL) is then the top directory's name, else NULL. -EEXIST
+ * (unless force), -EBUSY or -EINVAL for a bad name as image_temp_new() returns them. *ret_method
+ * (may be NULL) says how it was copied. Out of space (-ENOSPC, -EDQUOT), diag says "no space left
+ * on MOUNT (FSTYPE on SOURCE): the tree holds N MiB of file data, M MiB was free"; otherwise it
+ * is left alone (the errno says it). */
+int import_fs(ImageRoot *root, int src_fd, const char *name, const ImportOptions *opts, CloneMethod *ret_method,
+              char **ret_moved_up, Diag *diag);
 
 /* ---- export: trees and raw images to a byte stream ----
  *
@@ -177,6 +195,7 @@ typedef struct PullOptions {
         char **mirrors;          /* other base URLs, tried in order after the URL's own */
         bool force;
         bool read_only;
+        bool keep_nesting;       /* pull-tar: as ImportOptions.keep_nesting */
         bool keep_download;
         unsigned retries;        /* attempts per base URL on transient errors; 0 = default */
         unsigned backoff_ms;     /* first retry delay, doubled each time; 0 = default */
@@ -201,6 +220,7 @@ typedef struct PullResult {
         uint64_t transferred;   /* body bytes received over the network in this run */
         char **sidecars;        /* pull-raw: suffixes published with the image */
         char **skipped;         /* pull-raw: sidecars found but not kept (unverifiable) */
+        char *moved_up;         /* pull-tar: as tar_import_moved_up() */
 } PullResult;
 void pull_result_done(PullResult *r);
 

@@ -64,6 +64,7 @@ static typeof(archive_entry_xattr_add_entry) *sym_archive_entry_xattr_add_entry;
 static typeof(archive_entry_xattr_next) *sym_archive_entry_xattr_next;
 static typeof(archive_entry_xattr_reset) *sym_archive_entry_xattr_reset;
 static typeof(archive_errno) *sym_archive_errno;
+static typeof(archive_filter_bytes) *sym_archive_filter_bytes;
 static typeof(archive_read_data_block) *sym_archive_read_data_block;
 static typeof(archive_read_free) *sym_archive_read_free;
 static typeof(archive_read_new) *sym_archive_read_new;
@@ -125,6 +126,7 @@ static const DlopenSymbol libarchive_symbols[] = {
         DLSYM(archive_entry_xattr_next),
         DLSYM(archive_entry_xattr_reset),
         DLSYM(archive_errno),
+        DLSYM(archive_filter_bytes),
         DLSYM(archive_read_data_block),
         DLSYM(archive_read_free),
         DLSYM(archive_read_new),
@@ -159,12 +161,27 @@ int dlopen_libarchive(const char **ret_detail) {
         return dlopen_library(&libarchive_library, ret_detail);
 }
 
+/* Bytes of the block before the current one that are kept: libarchive looks ahead one header (512
+ * bytes) at most, so what it read but did not consume lies in the current block and at most the
+ * last 512 bytes of the one before (which it copied before asking for the next). */
+#define TAR_TAIL_KEEP 512
+
 struct TarReader {
         struct archive *a;
         struct archive_entry *entry; /* owned by a */
         TarReadBlock read_block;
         void *userdata;
         int cb_error;
+        /* What the callback handed to libarchive, for what lies after the end of the archive. */
+        uint64_t delivered;
+        const uint8_t *cur;
+        size_t n_cur;
+        uint8_t prev_tail[TAR_TAIL_KEEP];
+        size_t n_prev_tail;
+        bool ended;
+        uint64_t trailing;   /* bytes read after the end of the archive */
+        bool trailing_data;  /* and some of them not zero */
+        bool trailing_tar;   /* the first non-zero block of them is a ustar header */
 };
 
 const char *tar_warning_to_string(TarWarning w) {
@@ -391,13 +408,74 @@ static int entry_acl_to_xattr(struct archive_entry *ae, int type, const char *xa
 
 static la_ssize_t reader_read_cb(struct archive *a, void *userdata, const void **buf) {
         TarReader *r = userdata;
+        /* The current block is valid until read_block() is called again: keep its tail. */
+        if (r->n_cur > 0) {
+                size_t k = MIN(r->n_cur, (size_t) TAR_TAIL_KEEP);
+                memcpy(r->prev_tail, r->cur + r->n_cur - k, k);
+                r->n_prev_tail = k;
+        }
+        r->cur = NULL;
+        r->n_cur = 0;
         ssize_t n = r->read_block(r->userdata, buf);
         if (n < 0) {
                 r->cb_error = (int) n;
                 sym_archive_set_error(a, (int) -n, "%s", strerror((int) -n));
                 return -1;
         }
+        r->cur = *buf;
+        r->n_cur = (size_t) n;
+        r->delivered += (uint64_t) n;
         return n;
+}
+
+static bool all_zero(const uint8_t *p, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (p[i] != 0)
+                        return false;
+        return true;
+}
+
+/* At the end of the archive: what libarchive read past the end-of-archive marker (or past the last
+ * entry, when the stream simply stopped there) without consuming it. */
+static void reader_note_end(TarReader *r) {
+        if (r->ended)
+                return;
+        r->ended = true;
+        la_int64_t consumed = sym_archive_filter_bytes(r->a, 0);
+        if (consumed < 0 || (uint64_t) consumed >= r->delivered)
+                return;
+        uint64_t left = r->delivered - (uint64_t) consumed;
+        r->trailing = left;
+        if (left > r->n_cur) {
+                size_t from_prev = (size_t) MIN(left - r->n_cur, (uint64_t) r->n_prev_tail);
+                if (!all_zero(r->prev_tail + r->n_prev_tail - from_prev, from_prev))
+                        r->trailing_data = true;
+                left = r->n_cur;
+        }
+        if (!all_zero(r->cur + r->n_cur - left, (size_t) left))
+                r->trailing_data = true;
+        /* Another archive after this one's end (cat a.tar b.tar)? Its header, after zero blocks,
+         * where it is in the block at hand. */
+        for (const uint8_t *h = r->cur + r->n_cur - left; h + 512 <= r->cur + r->n_cur; h += 512)
+                if (!all_zero(h, 512)) {
+                        r->trailing_tar = memcmp(h + 257, "ustar", 5) == 0;
+                        break;
+                }
+}
+
+uint64_t tar_reader_trailing(TarReader *r, bool *ret_data) {
+        if (ret_data)
+                *ret_data = r->trailing_data;
+        return r->trailing;
+}
+
+bool tar_reader_trailing_archive(TarReader *r) {
+        return r->trailing_tar;
+}
+
+uint64_t tar_reader_offset(TarReader *r) {
+        la_int64_t o = sym_archive_filter_bytes(r->a, 0);
+        return o < 0 ? 0 : (uint64_t) o;
 }
 
 int tar_reader_new(TarReadBlock read_block, void *userdata, TarReader **ret) {
@@ -439,8 +517,10 @@ int tar_reader_next(TarReader *r, TarEntry *e, Diag *diag) {
         tar_entry_clear(e);
         struct archive_entry *ae;
         int ar = sym_archive_read_next_header(r->a, &ae);
-        if (ar == ARCHIVE_EOF)
+        if (ar == ARCHIVE_EOF) {
+                reader_note_end(r);
                 return 0;
+        }
         if (ar < ARCHIVE_WARN)
                 return reader_error(r);
 

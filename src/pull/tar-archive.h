@@ -78,6 +78,15 @@ int tar_reader_new(TarReadBlock read_block, void *userdata, TarReader **ret);
 int tar_reader_next(TarReader *r, TarEntry *e, Diag *diag);
 /* The next data block of the current entry: 1 with buf/size/offset set, 0 at its end, -errno. */
 int tar_reader_data(TarReader *r, const void **ret_buf, size_t *ret_size, uint64_t *ret_offset);
+/* After tar_reader_next() returned 0: the bytes the reader had read past the end-of-archive marker
+ * (what follows it in the stream the caller reads on), and whether any of them is not zero
+ * (zero padding to a record size is normal; anything else is trailing garbage). */
+uint64_t tar_reader_trailing(TarReader *r, bool *ret_data);
+/* Whether what follows starts with another tar header (archives joined with cat), as far as the
+ * reader has it. */
+bool tar_reader_trailing_archive(TarReader *r);
+/* Bytes of the stream the reader consumed so far: after a failure, about where it failed. */
+uint64_t tar_reader_offset(TarReader *r);
 TarReader *tar_reader_free(TarReader *r);
 DEFINE_TRIVIAL_CLEANUP_FUNC(TarReader *, tar_reader_free);
 

@@ -50,6 +50,7 @@ struct TarExtract {
         ImportLimits limits;
         uint64_t n_entries;
         uint64_t total_size;
+        uint64_t written; /* file data written (for the out-of-space message) */
 
         /* The fd stack: stack[i] is the directory reached by the first i+1 components. */
         FdLevel *stack;
@@ -62,6 +63,9 @@ struct TarExtract {
         struct timespec root_ts[2];
 
         Diag *diag; /* tar_extract_run()'s, while it runs */
+
+        bool keep_nesting;
+        char *moved_up; /* the top directory tar_extract_finish() moved the tree out of */
 
         /* Per TarWarning bit: entries that carried it, and the first one's path (reported once). */
         uint64_t warning_count[TAR_WARNING_KINDS];
@@ -221,12 +225,17 @@ TarExtract *tar_extract_free(TarExtract *x) {
                 free(x->warning_first[i]);
         tdestroy(x->created, free);
         tdestroy(x->kept, free);
+        free(x->moved_up);
         free(x);
         return NULL;
 }
 
 uint64_t tar_extract_n_entries(TarExtract *x) {
         return x->n_entries;
+}
+
+uint64_t tar_extract_written(TarExtract *x) {
+        return x->written;
 }
 
 /* Records why (the first failure explains) and returns r. */
@@ -582,6 +591,7 @@ static int extract_file(TarExtract *x, TarReader *rd, int parent, const char *na
                         r = loop_write(fd, buf, size);
                         if (r < 0)
                                 return r;
+                        x->written += size;
                 } else {
                         const uint8_t *b = buf;
                         size_t left = size;
@@ -597,6 +607,7 @@ static int extract_file(TarExtract *x, TarReader *rd, int parent, const char *na
                                 left -= (size_t) n;
                                 off += (uint64_t) n;
                         }
+                        x->written += size;
                         if (lseek(fd, (off_t) (offset + size), SEEK_SET) < 0)
                                 return negative_errno();
                 }
@@ -802,9 +813,34 @@ int tar_extract_run(TarExtract *x, TarReader *rd, Diag *diag) {
         return r;
 }
 
-static int move_up(TarExtract *x) {
-        /* Exactly one entry, a directory, holding etc/ or usr/? */
-        _cleanup_close_ int dfd = openat2_resolve(x->root_fd, ".", O_RDONLY | O_DIRECTORY, 0, RESOLVE_SAFE);
+/* Whether the tree below dir_fd is an OS tree by systemd's rule (path_is_os_tree()): it has
+ * etc/os-release or usr/lib/os-release, symlinks resolved inside the tree. */
+static int is_os_tree(int dir_fd) {
+        static const char *const markers[] = { "etc/os-release", "usr/lib/os-release" };
+        for (size_t i = 0; i < ELEMENTSOF(markers); i++) {
+                _cleanup_close_ int fd = openat2_resolve(dir_fd, markers[i], O_PATH, 0,
+                                                         RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV);
+                if (fd >= 0) {
+                        struct stat st;
+                        if (fstat(fd, &st) < 0)
+                                return negative_errno();
+                        if (S_ISREG(st.st_mode))
+                                return 1;
+                        continue;
+                }
+                if (fd != -ENOENT && fd != -ENOTDIR && fd != -ELOOP && fd != -EXDEV && fd != -EACCES)
+                        return fd;
+        }
+        return 0;
+}
+
+int tree_move_up_nested(int root_fd, char **ret_top) {
+        /* systemd's import_mangle_os_tree(): the tree is not an OS tree itself, holds exactly one
+         * entry, that entry is a directory (not a symlink to one) and an OS tree. */
+        int r = is_os_tree(root_fd);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        _cleanup_close_ int dfd = openat2_resolve(root_fd, ".", O_RDONLY | O_DIRECTORY, 0, RESOLVE_SAFE);
         if (dfd < 0)
                 return dfd;
         DIR *d = fdopendir(dfd);
@@ -814,6 +850,7 @@ static int move_up(TarExtract *x) {
         _cleanup_free_ char *top = NULL;
         unsigned n = 0;
         struct dirent *de;
+        errno = 0;
         while ((de = readdir(d))) {
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;
@@ -825,22 +862,39 @@ static int move_up(TarExtract *x) {
                         return -ENOMEM;
                 }
         }
+        r = errno > 0 && !de ? -errno : 0;
         closedir(d);
+        if (r < 0)
+                return r;
         if (n != 1)
                 return 0;
-        _cleanup_close_ int tfd = openat2_resolve(x->root_fd, top, O_RDONLY | O_DIRECTORY, 0, RESOLVE_SAFE);
+        /* NO_SYMLINKS: a symlink as the single entry is left alone. */
+        _cleanup_close_ int tfd = openat2_resolve(root_fd, top, O_RDONLY | O_DIRECTORY, 0, RESOLVE_SAFE);
         if (tfd < 0)
-                return tfd == -ENOTDIR || tfd == -ELOOP ? 0 : tfd;
-        struct stat st;
-        if ((fstatat(tfd, "etc", &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode)) &&
-            (fstatat(tfd, "usr", &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode)))
-                return 0;
-        if (fstat(tfd, &st) < 0)
+                return tfd == -ENOTDIR || tfd == -ELOOP || tfd == -EXDEV ? 0 : tfd;
+        struct stat st, rst;
+        if (fstat(tfd, &st) < 0 || fstat(root_fd, &rst) < 0)
                 return negative_errno();
+        /* Another file system or btrfs subvolume (import-fs of a tree holding one): renames out of
+         * it would fail half-way; it stays as it is. */
+        if (st.st_dev != rst.st_dev)
+                return 0;
+        r = is_os_tree(tfd);
+        if (r <= 0)
+                return r;
 
-        /* Give the top directory a name none of its children can have, then move them up. */
-        static const char tmp[] = ".#import-moveup";
-        if (renameat(x->root_fd, top, x->root_fd, tmp) < 0)
+        /* The top directory first gets a random hidden name, so that none of its children (a top
+         * "usr" holding "usr/") collides with it; then every child moves up. Nothing replaces
+         * anything (RENAME_NOREPLACE). This runs in the hidden temporary tree: a failure or a
+         * kill half-way leaves nothing visible. */
+        _cleanup_free_ char *rnd = NULL;
+        r = random_hex(16, &rnd);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *tmp = strjoin(".#moveup.", rnd);
+        if (!tmp)
+                return -ENOMEM;
+        if (renameat2(root_fd, top, root_fd, tmp, RENAME_NOREPLACE) < 0)
                 return negative_errno();
         int kfd = fcntl(tfd, F_DUPFD_CLOEXEC, 3);
         if (kfd < 0)
@@ -850,11 +904,17 @@ static int move_up(TarExtract *x) {
                 safe_close(kfd);
                 return negative_errno();
         }
-        int r = 0;
-        while ((de = readdir(k))) {
+        r = 0;
+        for (;;) {
+                errno = 0;
+                de = readdir(k);
+                if (!de) {
+                        r = errno > 0 ? -errno : 0;
+                        break;
+                }
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;
-                if (renameat(tfd, de->d_name, x->root_fd, de->d_name) < 0) {
+                if (renameat2(tfd, de->d_name, root_fd, de->d_name, RENAME_NOREPLACE) < 0) {
                         r = negative_errno();
                         break;
                 }
@@ -862,10 +922,10 @@ static int move_up(TarExtract *x) {
         closedir(k);
         if (r < 0)
                 return r;
-        if (unlinkat(x->root_fd, tmp, AT_REMOVEDIR) < 0)
+        if (unlinkat(root_fd, tmp, AT_REMOVEDIR) < 0)
                 return negative_errno();
         /* The root takes the top directory's owner, mode and times. */
-        _cleanup_close_ int rfd = openat2_resolve(x->root_fd, ".", O_RDONLY | O_DIRECTORY, 0, RESOLVE_SAFE);
+        _cleanup_close_ int rfd = openat2_resolve(root_fd, ".", O_RDONLY | O_DIRECTORY, 0, RESOLVE_SAFE);
         if (rfd < 0)
                 return rfd;
         if (fchown(rfd, st.st_uid, st.st_gid) < 0 || fchmod(rfd, st.st_mode & 07777) < 0)
@@ -873,7 +933,17 @@ static int move_up(TarExtract *x) {
         struct timespec ts[2] = { st.st_atim, st.st_mtim };
         if (futimens(rfd, ts) < 0)
                 return negative_errno();
+        if (ret_top)
+                *ret_top = TAKE_PTR(top);
         return 1;
+}
+
+void tar_extract_set_keep_nesting(TarExtract *x, bool keep) {
+        x->keep_nesting = keep;
+}
+
+const char *tar_extract_moved_up(TarExtract *x) {
+        return x->moved_up;
 }
 
 int tar_extract_finish(TarExtract *x) {
@@ -896,8 +966,10 @@ int tar_extract_finish(TarExtract *x) {
                 if (futimens(fd, x->root_ts) < 0)
                         return negative_errno();
         }
-        if (x->oci_layer)
+        if (x->keep_nesting || x->oci_layer)
                 return 0;
-        int r = move_up(x);
+        free(x->moved_up);
+        x->moved_up = NULL;
+        int r = tree_move_up_nested(x->root_fd, &x->moved_up);
         return r < 0 ? r : 0;
 }

@@ -33,9 +33,26 @@ void tar_extract_set_oci_layer(TarExtract *x);
 /* Extracts every entry of r. On failure diag says which entry (the object: its path as the archive
  * has it) and why (the cause, when the errno does not say it all). */
 int tar_extract_run(TarExtract *x, TarReader *r, Diag *diag);
-/* Directory times, then the move-up of a single top directory holding etc/ or usr/. */
+/* Directory times, then (unless keep_nesting was set) tree_move_up_nested(). */
 int tar_extract_finish(TarExtract *x);
+/* --keep-nesting: tar_extract_finish() leaves a single top directory as it is. */
+void tar_extract_set_keep_nesting(TarExtract *x, bool keep);
+/* The name (as in the archive: untrusted) of the top directory tar_extract_finish() moved the OS
+ * tree up out of, or NULL. */
+const char *tar_extract_moved_up(TarExtract *x);
+
+/* The move-up of a nested OS tree, by systemd's rule (import_mangle_os_tree()): when the tree at
+ * root_fd is not an OS tree (no etc/os-release or usr/lib/os-release), holds exactly one entry,
+ * and that entry is a directory (not a symlink, on the same file system) that is one, its
+ * contents move up into root_fd, which takes its owner, mode and times. Returns 1 with the top
+ * directory's name in *ret_top (may be NULL) when it moved the tree, 0 when it left it alone. The
+ * top directory is first renamed to a random hidden name, so that a child of the same name ("usr"
+ * holding "usr/") cannot collide; nothing is ever replaced. Meant for an unpublished tree: on
+ * failure the tree is half-moved and is to be removed. */
+int tree_move_up_nested(int root_fd, char **ret_top);
 uint64_t tar_extract_n_entries(TarExtract *x);
+/* Bytes of file data written so far. */
+uint64_t tar_extract_written(TarExtract *x);
 /* How many extracted entries carried warning w (a TarWarning bit), and the path of the first
  * (NULL when none). */
 uint64_t tar_extract_warning(TarExtract *x, TarWarning w, const char **ret_first);

@@ -33,7 +33,7 @@ typedef struct ChildArgs {
         const struct SpawnUserns *userns; /* --private-users: the namespaces (spawn-userns.h) */
         int handoff_fd;      /* --private-users: the setup's end of the socket to init */
         int init_fd;         /* --private-users: init's end */
-        int close_fds[4];    /* the parent's own fds, closed first by the child */
+        int close_fds[6];    /* the parent's own fds, closed first by the child (the machine's lock too) */
         const struct SpawnSeccomp *seccomp; /* the compiled system-call filter (spawn-seccomp.h) */
         int stub_fd;         /* -a: the stub init in a sealed memfd (spawn-stub.h) */
         bool in_cgroup;      /* made in the container's cgroup (spawn_clone) */

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "fd-util.h"
 #include "rm-rf.h"
@@ -18,6 +19,7 @@
 #include "spawn-child.h"
 #include "spawn-clone.h"
 #include "spawn-console.h"
+#include "spawn-machine.h"
 #include "spawn-mount.h"
 #include "spawn-network.h"
 #include "spawn-seccomp.h"
@@ -228,6 +230,12 @@ static int signal_disposition(pid_t pid, int sig) {
         return (vc & bit) ? 1 : (vi & bit) ? -1 : 0;
 }
 
+static uint64_t now_realtime_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * 1000000U + (uint64_t) ts.tv_nsec / 1000U;
+}
+
 /* One run of the container, from the parent's side: what spawn_run()'s steps make, hand to the
  * container and take down again (run_done()). */
 typedef struct Run {
@@ -247,11 +255,13 @@ typedef struct Run {
         SpawnCgroup cgroup;
         SpawnNet net;
         BindOwnerMaps owner_maps;
+        MachineRegistration machine; /* the name, held from the start; the record once set up */
         ChildArgs args;       /* for the container's first process */
         ChildArgs init_args;  /* --private-users: for its init */
         pid_t pid;          /* the container's PID 1 (its init with --private-users), -1 once reaped */
         int terminated_by;  /* the signal a PID 1 payload without handler was killed for */
         bool shutdown_sent; /* -b: the container's init got the signal that shuts it down */
+        uint64_t since_usec; /* CLOCK_REALTIME at the start */
 } Run;
 
 /* SIGINT/SIGTERM/SIGHUP to cowpen go to the container (--kill-signal= chooses which signal).
@@ -385,7 +395,8 @@ static void run_child_args(Run *run) {
                 .userns = &run->userns,
                 .handoff_fd = run->handoff[0],
                 .init_fd = run->handoff[1],
-                .close_fds = { run->sfd, run->error_pipe[0], run->con.master, run->handoff[1] },
+                .close_fds = { run->sfd, run->error_pipe[0], run->con.master, run->handoff[1], run->machine.lock_fd,
+                               run->machine.dir_fd },
                 .seccomp = c->no_seccomp ? NULL : &run->seccomp,
                 .stub_fd = run->stub_fd,
                 .owner_maps = &run->owner_maps,
@@ -494,6 +505,11 @@ static int run_wait_setup(Run *run, Diag *diag) {
                 return diag_fail(diag, -EIO, NULL, "the container's setup process died");
         if (run->config->boot)
                 spawn_boot_started(&run->boot);
+        if ((r = spawn_machine_register(&run->machine, run->config, run->root, run->pid, &run->cgroup, &run->net,
+                                        run->since_usec, diag)) < 0) {
+                (void) kill(run->pid, SIGKILL);
+                return r;
+        }
         if ((r = console_start(&run->con)) < 0) {
                 (void) kill(run->pid, SIGKILL);
                 (void) waitpid(run->pid, NULL, 0);
@@ -599,6 +615,7 @@ static void run_done(Run *run) {
         spawn_cgroup_done(&run->cgroup);
         (void) spawn_userns_clone_end(run->saved_pid_ns);
         spawn_userns_done(&run->userns);
+        machine_release(&run->machine);
 }
 
 int spawn_run(SpawnConfig *c, const PreparedRoot *root, Diag *diag) {
@@ -613,7 +630,13 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, Diag *diag) {
         if ((r = validate(c, diag)) < 0)
                 return r;
         ConsoleMode mode = console_mode(c);
+        /* The machine's name first: a second run of a running machine is refused before anything
+         * is made. */
+        MachineRegistration machine = MACHINE_REGISTRATION_NULL;
+        if ((r = spawn_machine_reserve(&machine, c, root, diag)) < 0)
+                return r;
         if ((r = make_overlay_work_dirs(c)) < 0) {
+                machine_release(&machine);
                 remove_overlay_work_dirs(c, root);
                 return diag_fail(diag, r, NULL, "overlay work directory");
         }
@@ -621,8 +644,10 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, Diag *diag) {
                 .config = c, .root = root, .sfd = -EBADF, .error_pipe = { -EBADF, -EBADF }, .alive_pipe = { -EBADF, -EBADF },
                 .handoff = { -EBADF, -EBADF }, .stub_fd = -EBADF, .saved_pid_ns = -EBADF, .boot = SPAWN_BOOT_NULL,
                 .userns = SPAWN_USERNS_NULL, .seccomp = SPAWN_SECCOMP_NULL, .cgroup = SPAWN_CGROUP_NULL, .net = SPAWN_NET_NULL, .pid = -1,
+                .machine = machine, .since_usec = now_realtime_usec(),
         };
         if ((r = console_open(&run.con, mode)) < 0) {
+                machine_release(&run.machine);
                 remove_overlay_work_dirs(c, root);
                 return diag_fail(diag, r, NULL, "allocate a pty");
         }

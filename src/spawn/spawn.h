@@ -245,6 +245,7 @@ typedef struct SpawnConfig {
         struct rlimit *rlimits[RLIMIT_NLIMITS];
         bool read_only;
         bool ephemeral;          /* -x, Ephemeral=: the verb prepares the root so; spawn_run() ignores it */
+        bool machine_derived;    /* no -M: the machine's name came from -D/-i (-x registers NAME-RANDOM) */
         VolatileMode volatile_mode;
         CustomMount *mounts;
         size_t n_mounts;

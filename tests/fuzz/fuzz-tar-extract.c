@@ -78,8 +78,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         TarReader *r = NULL;
         if (tar_extract_new(target, &limits, &x) < 0)
                 FAIL_CHECK();
-        if (tar_reader_new(mem_read, &m, &r) >= 0 && tar_extract_run(x, r, NULL) >= 0)
+        if (tar_reader_new(mem_read, &m, &r) >= 0 && tar_extract_run(x, r, NULL) >= 0) {
+                /* What the reader saw after the end of the archive lies in what it was given. */
+                if (tar_reader_trailing(r, NULL) > m.pos)
+                        FAIL_CHECK();
                 (void) tar_extract_finish(x);
+        }
         tar_reader_free(r);
         tar_extract_free(x);
         close(target);

@@ -57,7 +57,8 @@ suite() {
   [ -z "$(hidden_entries)" ] || fail "$fs: -x left $(hidden_entries) after SIGTERM"
   pass "$fs: -x by $kind, $((during - before)) KiB used"
 
-  # 8 parallel -x runs of one image all succeed, each in its own copy.
+  # 8 parallel -x runs of one image all succeed, each in its own copy (and a machine of its own:
+  # deb, then deb-RANDOM for the runs that find deb running).
   local pids=() i
   for i in $(seq 8); do
     "$COWPEN" run -x -M deb /bin/sh -c "test ! -e /marker && echo $i >/marker && sleep 1 && cat /marker" \

@@ -137,7 +137,7 @@ must_fail 1 "$COWPEN" run -i mbr.raw true
 assert_one_line_error 'mbr.raw: image is in use'
 must_fail 1 "$COWPEN" run -x -i mbr.raw true
 kill -TERM $holder; wait $holder 2>/dev/null || true
-"$COWPEN" run --read-only -i mbr.raw /bin/sleep 31 &
+"$COWPEN" run --read-only -i mbr.raw -M mbr-holder /bin/sleep 31 & # (the machine mbr stays free)
 holder=$!
 for _ in $(seq 100); do pgrep -f '^/bin/sleep 31$' >/dev/null && break; sleep 0.1; done
 must "$COWPEN" run --read-only -i mbr.raw true

@@ -24,6 +24,17 @@ trap _run_at_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# A machine registry of the test's own (machine.h): machine names a test runs do not collide with
+# those of tests running at the same time elsewhere on the host, nor with the host's own machines.
+if [ -z "${COWPEN_MACHINES_DIR:-}" ]; then
+  COWPEN_MACHINES_DIR=$(mktemp -d /var/tmp/cowpen-machines.XXXXXX)
+  export COWPEN_MACHINES_DIR
+  at_exit "rm -rf '$COWPEN_MACHINES_DIR'"
+elif [ -n "${COWPEN_NET_TEST_INNER:-}" ] && [[ $COWPEN_MACHINES_DIR == /var/tmp/cowpen-machines.* ]]; then
+  # net_test_enter re-executed the test in namespaces of its own, dropping the removal above.
+  at_exit "rm -rf '$COWPEN_MACHINES_DIR'"
+fi
+
 log() { printf '%s\n' "$*" >&2; }
 fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 skip() { printf 'SKIP: %s\n' "$*" >&2; exit 77; }

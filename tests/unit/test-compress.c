@@ -277,6 +277,62 @@ static void test_source(void **state) {
         }
 }
 
+/* What follows the compressed stream: after gzip and bzip2, junk (and zeros, counted but not
+ * data) is skipped and counted, also junk that starts like another member once junk was seen;
+ * after xz and zstd it is an error. Through the source, fed from a pipe in one piece. */
+static void test_source_ignored(void **state) {
+        static const struct {
+                CompressType t;
+                const char *tail;
+                size_t tail_size;
+                bool ok, data;
+        } cases[] = {
+                { COMPRESS_GZIP, "JUNK\x1f\x8b-more", 11, true, true },
+                { COMPRESS_GZIP, "\0\0\0\0\0\0\0\0", 8, true, false },
+                { COMPRESS_BZIP2, "JUNKBZh9", 8, true, true },
+                { COMPRESS_XZ, "JUNK", 4, false, false },
+                { COMPRESS_ZSTD, "JUNK", 4, false, false },
+                { COMPRESS_GZIP, "", 0, true, false },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                size_t n;
+                uint8_t *enc = encode(cases[i].t, plain, PLAIN_SIZE, &n);
+                uint8_t *all = malloc(n + cases[i].tail_size);
+                assert_non_null(all);
+                memcpy(all, enc, n);
+                memcpy(all + n, cases[i].tail, cases[i].tail_size);
+                int p[2];
+                assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+                Feeder f = { .fd = p[1], .data = all, .size = n + cases[i].tail_size };
+                pthread_t th;
+                assert_int_equal(pthread_create(&th, NULL, feed, &f), 0);
+                ImportSource *s = NULL;
+                assert_int_equal(import_source_start(p[0], 1, &s), 0);
+                size_t got = 0;
+                ssize_t k;
+                for (;;) {
+                        const void *buf;
+                        k = import_source_read(s, &buf);
+                        if (k <= 0)
+                                break;
+                        got += (size_t) k;
+                }
+                if (cases[i].ok) {
+                        assert_int_equal(k, 0);
+                        assert_int_equal(got, PLAIN_SIZE);
+                        bool data = !cases[i].data;
+                        assert_int_equal(import_source_ignored(s, &data), cases[i].tail_size);
+                        assert_true(data == cases[i].data);
+                } else
+                        assert_true(k < 0);
+                import_source_free(s);
+                pthread_join(th, NULL);
+                close(p[0]);
+                free(all);
+                free(enc);
+        }
+}
+
 /* Freeing the source while its thread waits on a pipe that never delivers returns promptly. */
 static void test_source_cancel(void **state) {
         int p[2];
@@ -311,6 +367,7 @@ int main(void) {
                 cmocka_unit_test(test_zstd),
                 cmocka_unit_test(test_zstd_skippable_first),
                 cmocka_unit_test(test_source),
+                cmocka_unit_test(test_source_ignored),
                 cmocka_unit_test(test_source_cancel),
         };
         return cmocka_run_group_tests(tests, setup, teardown);

@@ -3,7 +3,7 @@
  * survives (contents, sparse holes, hardlinks, symlinks, fifo, device, setuid, owners, mtimes to
  * the nanosecond also where nothing else needs a pax header, user xattrs, a symlink's xattrs,
  * POSIX ACLs with the mode's group bits being the mask, file capability), and the move-up of a
- * single top directory.
+ * single top directory holding an OS tree.
  * Needs root (mknod, chown, security.capability). */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -185,12 +185,13 @@ static void test_roundtrip(void **state) {
         close(f2);
 }
 
-/* A tree wrapped in one top directory holding etc/ is moved up. */
+/* A tree wrapped in one top directory that is an OS tree (etc/os-release) is moved up. */
 static void test_move_up(void **state) {
         int b = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         assert_int_equal(mkdirat(b, "wrap", 0755), 0);
         assert_int_equal(mkdirat(b, "wrap/rootfs", 0711), 0);
         assert_int_equal(mkdirat(b, "wrap/rootfs/etc", 0755), 0);
+        write_at(b, "wrap/rootfs/etc/os-release", "ID=test\n", 0);
         assert_int_equal(mkdirat(b, "wrap/rootfs/rootfs", 0755), 0); /* same name as the top */
         assert_int_equal(mkdirat(b, "moved", 0755), 0);
         int w = openat(b, "wrap", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
