@@ -83,11 +83,15 @@ static void bar(char out[21], uint64_t done, uint64_t total) {
 static void on_oci_progress(const OciProgress *p, void *userdata) {
         OciProgressState *s = userdata;
         if (s->json) {
+                /* "layer" (1-based) only for an event about one layer. */
+                char layer[32] = "null";
+                if (p->digest)
+                        snprintf(layer, sizeof(layer), "%zu", p->layer + 1);
                 fprintf(stderr,
-                        "{\"phase\":\"%s\",\"layer\":%zu,\"layers\":%zu,\"digest\":%s%s%s,\"bytes\":%" PRIu64
+                        "{\"phase\":\"%s\",\"layer\":%s,\"layers\":%zu,\"digest\":%s%s%s,\"bytes\":%" PRIu64
                         ",\"total\":%" PRIu64 ",\"all_bytes\":%" PRIu64 ",\"all_total\":%" PRIu64 "}\n",
-                        oci_phase_to_string(p->phase), p->layer + 1, p->n_layers, p->digest ? "\"" : "",
-                        p->digest ?: "null", p->digest ? "\"" : "", p->done, p->total, p->all_done, p->all_total);
+                        oci_phase_to_string(p->phase), layer, p->n_layers, p->digest ? "\"" : "", p->digest ?: "null",
+                        p->digest ? "\"" : "", p->done, p->total, p->all_done, p->all_total);
                 fflush(stderr);
                 return;
         }
