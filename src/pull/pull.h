@@ -13,7 +13,10 @@
  *   - verification of what a publisher ships next to an image: checksum files and OpenPGP
  *     signatures (pull-checksum.c, pull-verify.c, gpgv via pull-gpg.c);
  *   - import and export of trees and raw images: import-tar, import-raw, import-fs, export-tar,
- *     export-raw (import-*.c, export-*.c).
+ *     export-raw (import-*.c, export-*.c);
+ *   - pull-oci: the OCI Distribution client (oci-registry.c, on pull-curl.c), the layer store and
+ *     the pull (oci-pull.c, applying layers with tar-extract.c's OCI layer mode), and signatures
+ *     with a policy (oci-verify.c, gpgv via pull-gpg.c).
  * Every byte from an archive, image, server or checksum file is untrusted until verified; what is
  * built is built under a hidden name of the image store and published with one rename only after
  * every check passed.
