@@ -23,6 +23,7 @@
 #include "fd-util.h"
 #include "hash-util.h"
 #include "import-source.h"
+#include "import-space.h"
 #include "lock.h"
 #include "oci-registry.h"
 #include "oci-verify.h"
@@ -920,6 +921,15 @@ int oci_pull(ImageRoot *root, const char *refstr, const char *name, const OciPul
         r = 0;
 
 finish:
+        /* The file system filled (a download, a layer, the image's copy): which, and how much. */
+        if (r < 0 && import_error_is_space(r)) {
+                char a[SPACE_SIZE_MAX], f[SPACE_SIZE_MAX];
+                uint64_t free_now = import_space_free(root->fd);
+                r = import_space_fail(diag, r, root->fd, root->path,
+                        "pulling %zu new layer%s (%s compressed), %s free now", res.n_layers_fetched,
+                        res.n_layers_fetched == 1 ? "" : "s", space_size(a, sizeof(a), p.all_total),
+                        free_now == UINT64_MAX ? "?" : space_size(f, sizeof(f), free_now));
+        }
         pthread_mutex_lock(&p.lock);
         p.cancel = r < 0;
         pthread_mutex_unlock(&p.lock);

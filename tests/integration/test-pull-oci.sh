@@ -350,6 +350,18 @@ grep -q "2 layers, 1 fetched" "$W/out" || fail "after clean: $(cat "$W/out")"
 must treecmp --no-top "$W/ref-other/rootfs" "$ROOT/other"
 pass "clean removed the one chain only \"other\" used and kept the shared base"
 
+# ---- a full file system: one line naming it, nothing visible, no temporary left ----
+umoci_edit base huge 'head -c 12000000 /dev/urandom >huge.bin'
+skopeo_push huge test/huge:1
+make_loop_fs ext4 8M
+RS=$LOOP_MNT/images
+mkdir -p "$RS"
+must_fail 1 "$COWPEN" --image-root="$RS" --no-progress pull-oci --credentials="$REG_AUTH" "$REG/test/huge:1" huge
+assert_one_line_error "^cowpen: pull-oci .*: no space left on $LOOP_MNT \\(ext4 on .*\\): pulling 2 new layers"
+[ -z "$(ls -A "$RS" | grep -v '^\.#oci$')" ] || fail "full file system: image root holds $(ls -A "$RS")"
+[ -z "$(ls -A "$RS/.#oci/chains")" ] || fail "full file system: chains left: $(ls -A "$RS/.#oci/chains")"
+pass "full file system: $ERR"
+
 # ---- on btrfs: chains are subvolumes, each a snapshot of its parent, the image a snapshot ----
 if grep -qw btrfs /proc/filesystems || modprobe btrfs 2>/dev/null; then
   make_loop_fs btrfs 1G
