@@ -43,6 +43,13 @@ static const Verb verbs[] = {
         { "reboot", NULL, verb_reboot, "Reboot running machines" },
         { "terminate", NULL, verb_terminate, "End running machines at once" },
         { "kill", NULL, verb_kill, "Send a signal to the processes of running machines" },
+        { "enable", NULL, verb_enable, "Boot a machine as a system service at startup" },
+        { "disable", NULL, verb_disable, "No longer boot a machine as a system service" },
+        { "shell", NULL, verb_shell, "Open a shell or run a command in a running machine" },
+        { "login", NULL, verb_login, "Log in to a running machine on a new pty" },
+        { "copy-to", NULL, verb_copy_to, "Copy files from the host into a running machine" },
+        { "copy-from", NULL, verb_copy_from, "Copy files from a running machine to the host" },
+        { "bind", NULL, verb_bind, "Bind mount a host path into a running machine" },
 };
 
 static void help(void) {
@@ -58,6 +65,7 @@ static void help(void) {
                "                        relative to the working directory)\n"
                "  -q --quiet             Print only errors\n"
                "     --json=pretty|short|off  Machine-readable output of listing and status verbs\n"
+               "                              (run: one object on stderr before the payload)\n"
                "     --no-progress      Never draw a progress bar\n"
                "\nSee the cowpen(1) man page for details.\n",
                DEFAULT_IMAGE_ROOT);

@@ -5,6 +5,7 @@
 #include "dlopen-util.h"
 #include "fd-util.h"
 #include "image.h"
+#include "machine.h"
 #include "spawn.h"
 #include "util.h"
 #include "verbs.h"
@@ -19,7 +20,8 @@ static const char help_run[] =
         "  -D --directory=DIR       Root directory of the container\n"
         "  -M --machine=NAME        Machine name; alone, the image NAME in the image root\n"
         "     --template=DIR        Populate a missing -D from DIR (snapshot, reflink or copy)\n"
-        "  -x --ephemeral           Run in a throw-away copy (btrfs snapshot or overlayfs)\n"
+        "  -x --ephemeral           Run in a throw-away copy (btrfs snapshot or overlayfs; of a\n"
+        "                           verity image: an overlay over its verified file system)\n"
         "     --read-only           Mount the root read-only\n"
         "     --volatile[=MODE]     no, yes (tmpfs root + /usr), state (tmpfs /var), overlay\n"
         "  -i --image=FILE          Run a raw disk image (GPT, MBR or one file system)\n"
@@ -87,10 +89,12 @@ static const char help_run[] =
         "     --suppress-sync=BOOL  Make sync() and friends succeed without syncing\n"
         "     --console=MODE        interactive, read-only, passive, pipe, autopipe\n"
         "  -P --pipe                --console=pipe\n"
-        "Registration (as nspawn's scripts pass it):\n"
-        "     --register=yes|no|auto  Register with systemd-machined: not implemented yet,\n"
-        "                           auto (the default) runs unregistered, yes fails\n"
-        "     --keep-unit           Stay in the caller's unit (what cowpen always does)\n"
+        "Registration with systemd-machined:\n"
+        "     --register=yes|no|auto  Register with systemd-machined (auto, the default: where\n"
+        "                           the system bus and machined are reached)\n"
+        "     --keep-unit           No scope of its own: the machine is the caller's unit\n"
+        "     --slice=SLICE         The scope's slice (default machine.slice)\n"
+        "     --property=NAME=VALUE  A unit property of the scope (CPUQuota=, MemoryMax=, …)\n"
         "     --no-pager            Accepted; nothing is paged\n"
         "Settings:\n"
         "     --settings=BOOL|trusted  Read NAME.nspawn (default yes)\n"
@@ -154,6 +158,8 @@ enum {
         ARG_INACCESSIBLE,
         ARG_REGISTER,
         ARG_KEEP_UNIT,
+        ARG_SLICE,
+        ARG_PROPERTY,
         ARG_NO_PAGER,
         ARG_NETWORK_VETH_EXTRA,
         ARG_NETWORK_INTERFACE,
@@ -573,6 +579,26 @@ static int parse_host_option(int ch, const char *arg, SpawnConfig *c, RunArgs *a
         case ARG_KEEP_UNIT:
                 c->keep_unit = true;
                 return 1;
+        case ARG_SLICE:
+                /* A unit name of the slice type: systemd checks the rest. */
+                if (!endswith(arg, ".slice") || streq(arg, ".slice") || strchr(arg, '/'))
+                        return bad_value("--slice", arg, -EINVAL);
+                free(c->slice);
+                if (!(c->slice = strdup(arg)))
+                        return log_oom();
+                return 1;
+        case ARG_PROPERTY: {
+                _cleanup_diag_ Diag d = DIAG_INIT;
+                int r = machine_bus_property_check(arg, &d);
+                if (r < 0)
+                        return log_usage(
+                                "run: --property=%s: %s", arg, diag_message(&d) ? diag_message(&d) : strerror(-r));
+                if (strv_length(c->properties) >= MACHINE_BUS_PROPERTIES_MAX)
+                        return log_usage("run: more than %u --property= assignments", MACHINE_BUS_PROPERTIES_MAX);
+                if (strv_extend(&c->properties, arg) < 0)
+                        return log_oom();
+                return 1;
+        }
         case ARG_NO_PAGER:
                 return 1; /* cowpen pages nothing */
         case ARG_SETTINGS:
@@ -678,6 +704,8 @@ static const struct option run_options[] = {
         { "selinux-apifs-context", required_argument, NULL, ARG_SELINUX_APIFS_CONTEXT },
         { "register", required_argument, NULL, ARG_REGISTER },
         { "keep-unit", no_argument, NULL, ARG_KEEP_UNIT },
+        { "slice", required_argument, NULL, ARG_SLICE },
+        { "property", required_argument, NULL, ARG_PROPERTY },
         { "no-pager", no_argument, NULL, ARG_NO_PAGER },
         { "network-veth", no_argument, NULL, ARG_NETWORK_VETH },
         { "network-veth-extra", required_argument, NULL, ARG_NETWORK_VETH_EXTRA },
@@ -938,6 +966,35 @@ static int check_run_config(const RunArgs *a, SpawnConfig *c, const PreparedRoot
         return 0;
 }
 
+/* --json=short|pretty: what the run starts from, as one JSON object on stderr before the payload
+ * starts (stdout and stdin are the payload's, as with systemd-run's "Running as unit" line): the
+ * machine, the image, the tree, how it was prepared, its protection and the verity root hash the
+ * run trusted (null when unprotected). */
+static int print_run_json(const PreparedRoot *root) {
+        _cleanup_json_ json_object *o = json_object_new_object();
+        bool raw = root->kind == PREPARED_MOUNTED;
+        if (!o || json_add_string(o, "machine", root->machine) < 0 ||
+                json_add_string(o, "image", raw ? root->image_path : root->path) < 0 ||
+                json_add_string(o, "root", root->path) < 0 ||
+                json_add_string(o, "prepared", prepared_root_kind_to_string(root->kind)) < 0 ||
+                json_add_string(o, "ephemeral",
+                        raw                               ? root->copy_how
+                        : prepared_root_has_overlay(root) ? "overlayfs"
+                                                          : NULL) < 0 ||
+                json_add_string(o, "protection", raw ? root->protection : NULL) < 0 ||
+                json_add_string(o, "root_hash", root->trusted_root_hash) < 0)
+                return log_oom();
+        int flags = JSON_C_TO_STRING_NOSLASHESCAPE |
+                    (arg_global.json == JSON_PRETTY ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED
+                                                    : JSON_C_TO_STRING_PLAIN);
+        const char *text = json_object_to_json_string_ext(o, flags);
+        if (!text)
+                return log_oom();
+        fprintf(stderr, "%s\n", text);
+        fflush(stderr);
+        return 0;
+}
+
 int verb_run(int argc, char *argv[]) {
         SpawnConfig c;
         spawn_config_init(&c);
@@ -967,6 +1024,8 @@ int verb_run(int argc, char *argv[]) {
                         goto finish;
                 }
         }
+        if (arg_global.json != JSON_OFF && (r = print_run_json(root)) < 0)
+                goto finish;
 
         c.machine_derived = !a.prep.machine; /* the registry's name: NAME-RANDOM for -x (spawn-machine.h) */
         for (;;) {

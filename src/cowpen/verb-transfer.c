@@ -11,6 +11,7 @@
 #include "image.h"
 #include "progress.h"
 #include "pull.h"
+#include "spawn.h"
 #include "util.h"
 #include "verbs.h"
 
@@ -279,6 +280,18 @@ static int import_sidecars(const char *what, const char *file, RawImport *t) {
         return 0;
 }
 
+/* A directory image whose programs cannot run here (a foreign architecture without a binfmt_misc
+ * handler; -U may still run it): one warning line. A raw image is not looked into (its file
+ * systems would have to be mounted). */
+static void warn_architecture(const ImageRoot *root, const char *name, const char *what, const char *what2) {
+        _cleanup_close_ int fd = openat(root->fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return;
+        _cleanup_diag_ Diag d = DIAG_INIT;
+        if (spawn_arch_check(fd, &d) < 0 && diag_message(&d))
+                log_warning("%s%s%s: %s", what, what2 ? " " : "", what2 ?: "", diag_message(&d));
+}
+
 /* The one-line error of a failed tar_import_run() or raw_import_run(). */
 static int log_import_error(int r, const char *what, const char *name, const Diag *diag, bool tar) {
         if (r == -EINTR)
@@ -339,6 +352,8 @@ static int verb_import(int argc, char *argv[], bool tar) {
                 log_warning("%s: %s", what, diag.warnings[i]);
         if (tar)
                 note_moved_up(what, tar_import_moved_up(ti));
+        if (tar)
+                warn_architecture(ctx.root, name, what, NULL);
         if (!arg_global.quiet)
                 fprintf(stderr, "Imported image \"%s\".\n", name);
         return 0;
@@ -422,6 +437,7 @@ int verb_import_fs(int argc, char *argv[]) {
                 return log_image_error(r, what, name);
         note_moved_up(what, moved_up);
         log_info("Imported %s as %s (%s).", dir, name, clone_method_to_string(m));
+        warn_architecture(root, name, what, NULL);
         return 0;
 }
 
@@ -837,6 +853,8 @@ static int verb_pull(int argc, char *argv[], PullKind kind) {
                 snprintf(w, sizeof(w), "%s %s", verb, url);
                 note_moved_up(w, res.moved_up);
         }
+        if (kind == PULL_TAR)
+                warn_architecture(root, name, verb, url);
         info("Pulled %s as image \"%s\": %s%s%s, digest %s", res.url, name, format_bytes(a, sizeof(a), res.bytes),
                  res.cached ? ", from the download cache" : "", res.resumed ? ", resumed" : "", res.digest);
         pull_result_done(&res);

@@ -84,6 +84,14 @@ int verb_poweroff(int argc, char *argv[]);
 int verb_reboot(int argc, char *argv[]);
 int verb_terminate(int argc, char *argv[]);
 int verb_kill(int argc, char *argv[]);
+int verb_enable(int argc, char *argv[]);
+int verb_disable(int argc, char *argv[]);
+
+int verb_shell(int argc, char *argv[]);
+int verb_login(int argc, char *argv[]);
+int verb_copy_to(int argc, char *argv[]);
+int verb_copy_from(int argc, char *argv[]);
+int verb_bind(int argc, char *argv[]);
 
 /* Helpers shared by the verb files. */
 typedef struct ImageRoot ImageRoot;

@@ -14,3 +14,6 @@ int prepared_root_make_raw(PreparedRoot *p, const PrepareOptions *opts, const ch
 /* Unmounts, detaches and unlocks (PreparedRoot.raw). */
 typedef struct RawImage RawImage;
 RawImage *raw_image_free(RawImage *i);
+/* The hidden entry .#machine.MACHINE.RANDOM in p->parent_fd, locked, with upper/, work/ and root/
+ * for an overlay whose lower layer is p->fd (p->overlay_* set). prepared_root_free() removes it. */
+int prepared_root_make_overlay(PreparedRoot *p);

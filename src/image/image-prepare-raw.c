@@ -4,7 +4,8 @@
  * pinned copy on a read-only loop device) for the root and the usr partition each, the image
  * policy, the image's lock, and the root (its file system, or a tmpfs for a usr-only image) with
  * the usr partition at its /usr, mounted in a mount namespace private to cowpen (so nothing of it
- * is visible on the host, and all of it goes when cowpen ends). The machine name and the settings
+ * is visible on the host, and all of it goes when cowpen ends). -x: the verified file systems
+ * below an overlay when verity protects the whole image, else a private copy. The machine name and the settings
  * file come from the image file's name (NAME.raw → NAME, NAME.nspawn next to it).
  *
  * Untrusted input: the image (through image-dissect.c and src/verity), its sidecar files and
@@ -587,8 +588,19 @@ static int raw_open(const PrepareOptions *o, const char *path, PreparedRoot *p, 
                 return fail(diag, -ENXIO, "no root partition or file system found");
         p->protection = rt.use ? rt.protection : "tmpfs";
 
-        /* -x: a private copy, never linked anywhere (O_TMPFILE next to the image). */
-        if (o->ephemeral) {
+        /* -x of an image that verity protects whole (its root, and its usr partition when it has
+         * one): no copy. Its verified file systems, read-only, are the lower layer of an overlay
+         * whose upper layer is a hidden entry next to the image (as -x of a directory), so
+         * nothing of the image's size is copied and its file is never written. With
+         * device-mapper the kernel checks each block as it is read; without, verity_open()
+         * checks the whole image once it is immutable, and not again while it stays so
+         * (verity-cache.c), so the start-up does not grow with the image either way.
+         * --private-users wants a tree it can chown or idmap: a copy, as before. */
+        bool verified_overlay =
+                o->ephemeral && !o->ephemeral_copy && rt.use && rt.hash_fd >= 0 && (!ut.use || ut.hash_fd >= 0);
+
+        /* -x otherwise: a private copy, never linked anywhere (O_TMPFILE next to the image). */
+        if (o->ephemeral && !verified_overlay) {
                 _cleanup_free_ char *dir = strdup(path);
                 if (!dir)
                         return fail(diag, -ENOMEM, "%m");
@@ -715,6 +727,15 @@ static int raw_open(const PrepareOptions *o, const char *path, PreparedRoot *p, 
         r = root_from_mount(p, o->machine, path);
         if (r < 0)
                 return fail(diag, r, r == -EINVAL ? "the file name is no valid machine name (use -M)" : "%m");
+        if (verified_overlay) {
+                if ((r = prepared_root_make_overlay(p)) < 0)
+                        return fail(diag, r, "the overlay's upper layer next to the image: %m");
+                p->copy_how = "overlayfs";
+                p->read_only = o->read_only; /* the overlay is writable; the image below is not */
+        }
+        const PartitionTrust *vt = rt.use && rt.hash_fd >= 0 ? &rt : ut.use && ut.hash_fd >= 0 ? &ut : NULL;
+        if (vt && !(p->trusted_root_hash = hexmem(vt->hash, vt->hash_size)))
+                return fail(diag, -ENOMEM, "%m");
         return 0;
 }
 

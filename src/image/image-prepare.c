@@ -184,6 +184,16 @@ static int use_hidden_entry(PreparedRoot *p, PreparedRootKind kind) {
         return 0;
 }
 
+int prepared_root_make_overlay(PreparedRoot *p) {
+        int r = image_hidden_name("machine", p->machine, &p->hidden_name);
+        if (r < 0)
+                return r;
+        r = image_hidden_lock(p->parent_fd, p->hidden_name, &p->hidden_lock);
+        if (r < 0)
+                return r;
+        return make_overlay_entry(p);
+}
+
 static int make_ephemeral(PreparedRoot *p, bool copy) {
         int r = image_hidden_name("machine", p->machine, &p->hidden_name);
         if (r < 0)
@@ -349,6 +359,7 @@ PreparedRoot *prepared_root_free(PreparedRoot *p) {
         free(p->machine);
         free(p->image_name);
         free(p->image_path);
+        free(p->trusted_root_hash);
         image_root_free(p->root);
         free(p);
         return NULL;

@@ -214,12 +214,13 @@ int image_policy_parse(const char *s, unsigned *ret_root);
  * The spawn engine never decides how images are stored: it only looks at this struct. */
 
 typedef enum PreparedRootKind {
-        PREPARED_IN_PLACE,     /* the tree itself (-D DIR or -M NAME) */
-        PREPARED_SNAPSHOT,     /* -x: a btrfs snapshot of a subvolume image, removed on free */
-        PREPARED_OVERLAY,      /* -x: overlayfs, lower = the image, upper/work in the hidden entry */
-        PREPARED_COPY,         /* -x with ephemeral_copy: a copy in the hidden entry, removed on free */
-        PREPARED_MOUNTED,      /* a raw image (-i FILE, or -M NAME's NAME.raw): its file systems mounted
-                                * (-x: of a private copy) in a mount namespace of cowpen's own */
+        PREPARED_IN_PLACE, /* the tree itself (-D DIR or -M NAME) */
+        PREPARED_SNAPSHOT, /* -x: a btrfs snapshot of a subvolume image, removed on free */
+        PREPARED_OVERLAY,  /* -x: overlayfs, lower = the image, upper/work in the hidden entry */
+        PREPARED_COPY,     /* -x with ephemeral_copy: a copy in the hidden entry, removed on free */
+        PREPARED_MOUNTED,  /* a raw image (-i FILE, or -M NAME's NAME.raw): its file systems mounted
+                            * in a mount namespace of cowpen's own; -x: of a private copy, or, when
+                            * verity protects all of it, read-only below an overlay (overlay_*) */
         _PREPARED_ROOT_KIND_MAX,
 } PreparedRootKind;
 
@@ -258,7 +259,8 @@ typedef struct PreparedRoot {
         char *image_name;   /* base name of the image entry (settings file NAME.nspawn) */
         int parent_fd;      /* O_DIRECTORY: the directory holding the image (image root, or -D's parent) */
         char *parent_path;
-        /* The overlay's layers (PREPARED_OVERLAY): absolute paths inside the hidden entry. */
+        /* The overlay's layers (PREPARED_OVERLAY, and PREPARED_MOUNTED for -x of a verity-protected
+         * raw image: prepared_root_has_overlay()): absolute paths inside the hidden entry. */
         char *overlay_upper;
         char *overlay_work;
         char *overlay_mountpoint; /* an empty directory the engine mounts the overlay on */
@@ -271,7 +273,10 @@ typedef struct PreparedRoot {
         /* PREPARED_MOUNTED: */
         char *image_path;       /* the raw image as given (-i FILE), or IMAGE_ROOT/NAME.raw for -M NAME */
         const char *protection; /* its root's: "unprotected", "verity", "signed"; "tmpfs" for usr only */
-        const char *copy_how;   /* -x: "reflink" or "copy" */
+        const char *copy_how;   /* -x: "reflink" or "copy"; "overlayfs" for a verity-protected image, whose
+                                 * verified file system is the lower layer of an overlay (overlay_*) */
+        char *trusted_root_hash; /* hex: the root hash its root (else usr) partition was verified
+                                  * against, NULL when unprotected (the machine's record keeps it) */
 
         /* Private: what free drops. */
         ImageRoot *root;        /* the image root or -D's parent, opened as one */
@@ -294,8 +299,40 @@ int prepared_root_new(const PrepareOptions *opts, const char *image_root, Prepar
 PreparedRoot *prepared_root_free(PreparedRoot *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(PreparedRoot *, prepared_root_free);
 
+/* Whether the engine mounts an overlay over path (the lower layer) at overlay_mountpoint, with
+ * overlay_upper and overlay_work: PREPARED_OVERLAY, and -x of a verity-protected raw image. */
+static inline bool prepared_root_has_overlay(const PreparedRoot *p) {
+        return p->overlay_upper != NULL;
+}
+
 /* NAME from /path/NAME.raw (or /path/NAME); -EINVAL when that is not a valid image name. */
 int raw_image_machine_name(const char *image_path, char **ret);
+
+/* ---- Architectures (image-arch.c), named as systemd names them ("x86-64", "arm64", …) ---- */
+
+#define IMAGE_ARCH_HEADER_SIZE                                                                                        \
+        64 /* the bytes of a program read: an ELF header, which is what                                               \
+            * binfmt_misc's ELF handlers match (their magic spans 20) */
+typedef struct ImageArch {
+        const char *name;   /* static */
+        const char *source; /* static: the program's path inside the tree, or the os-release file */
+        uint8_t header[IMAGE_ARCH_HEADER_SIZE]; /* that program's first bytes (none from os-release) */
+        size_t header_size;
+} ImageArch;
+
+/* The tree's architecture (untrusted tree): the ELF header of the first of
+ * /usr/lib/systemd/systemd, /sbin/init, /usr/sbin/init, /bin/sh, /usr/bin/sh that is a regular
+ * ELF file (resolved inside the tree), else os-release's ARCHITECTURE=. -ENOENT when nothing
+ * tells (or an architecture without a name here). */
+int image_read_architecture(int root_fd, ImageArch *ret);
+/* The name for an ELF header; NULL when it is none or unnamed. */
+const char *architecture_from_elf(const uint8_t *header, size_t size);
+/* This build's architecture (NULL where unnamed), and whether arch runs on it without help (it,
+ * or its 32-bit sibling: x86 on x86-64, arm on arm64, s390 on s390x). */
+const char *architecture_native(void);
+bool architecture_runs_natively(const char *arch);
+/* qemu-user's name ("aarch64" for arm64), NULL when it has none. */
+const char *architecture_qemu_name(const char *arch);
 
 /* 1 when the tree at dir_fd has etc/os-release or usr/lib/os-release (resolved inside it). */
 int dir_is_os_tree(int dir_fd);

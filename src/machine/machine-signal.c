@@ -129,8 +129,10 @@ static int signal_tree(const MachineRecord *m, int dir_fd, int sig, unsigned dep
         _cleanup_free_ char *procs = NULL;
         int r = read_file_at(
                 dir_fd, "cgroup.procs", RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, PROCS_FILE_SIZE_MAX, &procs, NULL);
+        /* Removed meanwhile (the signal just sent ended the machine, and its run removed the
+         * cgroup): ENOENT, or ENODEV from a cgroup file still open. */
         if (r < 0)
-                return r == -ENOENT ? 0 : r; /* removed meanwhile */
+                return r == -ENOENT || r == -ENODEV ? 0 : r;
         int first = 0;
         for (char *line = procs, *next; line && *line; line = next) {
                 next = strchr(line, '\n');
@@ -146,7 +148,7 @@ static int signal_tree(const MachineRecord *m, int dir_fd, int sig, unsigned dep
         }
         _cleanup_closedir_ DIR *d = NULL;
         if ((r = opendir_fd(dir_fd, &d)) < 0)
-                return r;
+                return r == -ENOENT || r == -ENODEV ? first : r;
         struct dirent *de;
         while ((de = readdir(d))) {
                 if (de->d_type != DT_DIR || de->d_name[0] == '.')

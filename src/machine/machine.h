@@ -91,6 +91,26 @@ int machine_list(MachineRecord ***ret, size_t *ret_n, Diag *diag);
  * (start time); -ESRCH when it is gone. */
 int machine_leader_pidfd(const MachineRecord *m, Diag *diag);
 
+/* copy-to, copy-from (machine-copy.c): a regular file or a directory tree (contents, modes,
+ * owners, times, xattrs) between the host and the running machine; the path inside is resolved
+ * in the container's root as its mount namespace shows it, never leaving it (symlinks, ".."). An
+ * existing directory as target receives the source under its own name; an existing entry is
+ * never replaced (-EEXIST). The copy appears at once, renamed into place from a hidden name.
+ * With a user namespace the owners are shifted into (copy-to) or out of (copy-from) the
+ * machine's range. copy-from refuses a tree with a device node (-EPERM) and clears the set-ID
+ * bits of files. path/host_path NULL: the same path as the other side's. */
+int machine_copy_to(const MachineRecord *m, const char *host_path, const char *path, Diag *diag);
+int machine_copy_from(const MachineRecord *m, const char *path, const char *host_path, Diag *diag);
+
+/* bind (machine-bind.c): host_path mounted at path (NULL: the same path) in the running
+ * machine, with the new mount API; idmapped through its user namespace where it has one. */
+typedef enum MachineBindFlags {
+        MACHINE_BIND_READ_ONLY = 1 << 0,
+        MACHINE_BIND_MKDIR = 1 << 1, /* make what is missing of the target (a file for a file) */
+        MACHINE_BIND_NO_IDMAP = 1 << 2,
+} MachineBindFlags;
+int machine_bind(const MachineRecord *m, const char *host_path, const char *path, MachineBindFlags flags, Diag *diag);
+
 /* The start time of PID (clock ticks since boot, /proc/PID/stat field 22); -ESRCH when it is
  * gone. machine_record_write() fills in the record's start times with it when they are 0, and
  * the monitor with getpid() when it is 0. */
@@ -120,3 +140,75 @@ int machine_kill(const MachineRecord *m, MachineKillWhom whom, int sig, Diag *di
 /* Removes the registry's stale entries (records and locks of runs that are gone); returns how
  * many machines' entries it removed. */
 int machine_clean(Diag *diag);
+/* ---- Registration with systemd-machined (machine-bus.c, the one file that uses sd-bus) ----
+ *
+ * libsystemd.so.0 is loaded with dlopen() on first use, and only when a system bus socket exists
+ * ($DBUS_SYSTEM_BUS_ADDRESS, else /run/dbus/system_bus_socket): a run that registers nothing maps
+ * nothing new. What is sent is what systemd-nspawn sends (nspawn-register.c), with the service
+ * name "cowpen":
+ *   - a scope of the run's own (not --keep-unit): org.freedesktop.systemd1.Manager's
+ *     StartTransientUnit("machine-NAME.scope", PIDs=[the caller], Slice=, Description=,
+ *     Delegate=yes, CollectMode=inactive-or-failed, DevicePolicy=closed, DeviceAllow= as
+ *     systemd-nspawn@.service's, --property= assignments), waited for until the caller is in it;
+ *     the container's cgroup is then made below it (spawn-cgroup.c, delegated to a booted init as
+ *     before). The caller moves itself, before the container's first process exists, rather than
+ *     having machined move the leader (CreateMachine): the container enters its cgroup namespace
+ *     as it is made, and a leader moved afterwards would sit outside that namespace's root.
+ *   - then, once the leader is known, org.freedesktop.machine1.Manager's
+ *     RegisterMachineWithNetwork(NAME, UUID, "cowpen", "container", LEADER, ROOT, IFINDICES):
+ *     machined takes the leader's unit (machine-NAME.scope, or the caller's unit with --keep-unit)
+ *     as the machine's;
+ *   - at the end UnregisterMachine(NAME), as nspawn; the scope goes when cowpen, its last
+ *     process, exits. */
+
+typedef struct MachineBus MachineBus;
+
+/* Whether systemd-machined takes NAME as a machine name: a host name of letters, digits and '-'
+ * in labels separated by '.', at most 64 bytes (its hostname_is_valid()). */
+bool machine_bus_name_is_valid(const char *name);
+/* Whether a system bus socket exists (no library is loaded to tell). */
+bool machine_bus_socket_exists(void);
+/* Whether a systemd manager runs this system (/run/systemd/system, as sd_booted()). */
+bool machine_bus_manager_running(void);
+
+/* Connects to the system bus. machined: also checks that org.freedesktop.machine1 answers (it is
+ * bus-activated). Failures, each with one phrase in diag: -ENOENT "no system bus (PATH is
+ * missing)", -ELIBACC/-ELIBBAD (libsystemd), "cannot connect to the system bus: …",
+ * -EHOSTUNREACH "systemd-machined is not reachable on the system bus: BUS ERROR". */
+int machine_bus_open(bool machined, MachineBus **ret, Diag *diag);
+MachineBus *machine_bus_free(MachineBus *b); /* unregisters first if machine_bus_register() did */
+DEFINE_TRIVIAL_CLEANUP_FUNC(MachineBus *, machine_bus_free);
+
+/* --property=NAME=VALUE: the unit properties cowpen can send, a documented subset of systemd's
+ * (machine_bus_property_names()); -EINVAL with "unsupported unit property NAME" or "bad value
+ * for NAME: VALUE" in diag. Checked when parsed, sent by machine_bus_start_scope(). */
+#define MACHINE_BUS_PROPERTIES_MAX 256U
+int machine_bus_property_check(const char *assignment, Diag *diag);
+const char *machine_bus_property_names(void); /* "CPUQuota, MemoryMax, …" */
+
+typedef struct MachineBusScope {
+        const char *name;    /* the machine: the unit is machine-NAME.scope (escaped) */
+        const char *slice;   /* NULL: machine.slice */
+        char **device_allow; /* extra DeviceAllow= pairs (PATH, ACCESS): device nodes bound in */
+        char **properties;   /* --property= assignments (machine_bus_property_check()ed) */
+} MachineBusScope;
+
+/* Moves the calling process into a new scope unit, as above; returns once it is there (at once
+ * when it is there already: a rebooted container's second run). Failures: "systemd refused the
+ * scope machine-NAME.scope: BUS ERROR (NAME)", -ETIMEDOUT when the job never moved us. */
+int machine_bus_start_scope(MachineBus *b, const MachineBusScope *s, Diag *diag);
+
+typedef struct MachineBusRegistration {
+        const char *name;
+        const uint8_t *uuid;        /* 16 bytes, NULL: none */
+        const char *root_directory; /* absolute, or NULL */
+        pid_t leader;               /* the container's PID 1, as the host sees it */
+        const int *ifindices;       /* host-side interfaces of the container (veth), may be NULL */
+        size_t n_ifindices;
+} MachineBusRegistration;
+
+/* RegisterMachineWithNetwork, as above: "systemd-machined refused machine NAME: BUS ERROR". */
+int machine_bus_register(MachineBus *b, const MachineBusRegistration *r, Diag *diag);
+/* UnregisterMachine of what machine_bus_register() registered; errors are ignored (machined
+ * forgets a machine whose unit ended by itself). */
+void machine_bus_unregister(MachineBus *b);

@@ -19,6 +19,7 @@
 
 #include "fd-util.h"
 #include "mount-util.h"
+#include "spawn-arch.h"
 #include "spawn-boot.h"
 #include "spawn-cgroup.h"
 #include "spawn-child.h"
@@ -179,6 +180,11 @@ static int become_payload(ChildArgs *a, const SpawnUser *u, Diag *diag) {
         if (setgroups(u->n_groups, u->groups) < 0 || setresgid(u->gid, u->gid, u->gid) < 0 ||
             setresuid(u->uid, u->uid, u->uid) < 0)
                 return diag_fail(diag, negative_errno(), NULL, "change to user %s: %m", u->name);
+        /* A change of the effective or file-system IDs clears the death signal (prctl(2)): with
+         * --private-users the kernel's IDs change here (host root to the range's), and a
+         * container whose cowpen was SIGKILLed would outlive it. Set again. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+                return diag_fail(diag, negative_errno(), NULL, "set death signal: %m");
         int r = get_permitted(&perm);
         if (r >= 0)
                 r = set_caps(perm, perm, c->ambient_caps);
@@ -206,7 +212,8 @@ _noreturn_ static void become_stub(ChildArgs *a, pid_t payload, const uint8_t id
         Diag diag = DIAG_INIT;
         int r = 0;
         uint64_t perm, kill_cap = spawn_config_capabilities(c) & (UINT64_C(1) << CAP_KILL);
-        if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+        if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0 ||
+            prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) /* cleared by an ID change (become_payload()) */
                 r = negative_errno();
         if (r >= 0)
                 r = get_permitted(&perm);
@@ -383,6 +390,17 @@ static void child_begin(ChildArgs *a, bool console) {
 
 _noreturn_ static void child_exec(ChildArgs *a, const uint8_t id[16]);
 
+/* spawn_arch_register() in the user namespace's own mount namespace (spawn_userns_handoff). */
+typedef struct ArchHook {
+        const SpawnArch *arch;
+        Diag *diag;
+} ArchHook;
+
+static int arch_register_hook(void *userdata) {
+        ArchHook *h = userdata;
+        return spawn_arch_register(h->arch, h->diag);
+}
+
 _noreturn_ void spawn_child(ChildArgs *args) {
         /* Our own copy: with CLONE_VM the struct is the parent's memory. */
         ChildArgs copy = *args, *a = &copy;
@@ -409,6 +427,11 @@ _noreturn_ void spawn_child(ChildArgs *args) {
                 diag_fail(&diag, r, NULL, "enter the container's cgroup: %m");
                 child_fail(a, &diag);
         }
+        /* A foreign architecture: checked (and, with -U, its qemu-user opened) while the host's
+         * paths are still visible. */
+        _cleanup_(spawn_arch_done) SpawnArch arch = SPAWN_ARCH_NULL;
+        if (spawn_arch_prepare(a->root->fd, userns, &arch, &diag) < 0)
+                child_fail(a, &diag);
 
         char root_buf[4096];
         const char *root_path;
@@ -416,7 +439,7 @@ _noreturn_ void spawn_child(ChildArgs *args) {
                 mount_set_creator(c->uid_shift);
         /* --private-users: the image presented to the user namespace (idmapped or chowned) before
          * anything volatile is built on top of it. */
-        bool overlay = a->root->kind == PREPARED_OVERLAY;
+        bool overlay = prepared_root_has_overlay(a->root);
         if (mount_root(a->root, &root_path, &diag) < 0 ||
             (userns && spawn_userns_present_root(a->userns, c, a->root->path, overlay, &diag) < 0) ||
             mount_root_finish(c, root_path, userns ? c->uid_shift : 0, root_buf, sizeof(root_buf), &root_path,
@@ -463,8 +486,10 @@ _noreturn_ void spawn_child(ChildArgs *args) {
         root_fd = safe_close(root_fd);
         if (userns) {
                 /* The mount namespace, now the user namespace's, goes to init; we are done. */
-                if ((r = spawn_userns_handoff(a->userns, a->handoff_fd, id)) < 0) {
-                        diag_fail(&diag, r, NULL, "hand the mount namespace to the container's init: %m");
+                ArchHook hook = {.arch = &arch, .diag = &diag};
+                if ((r = spawn_userns_handoff(a->userns, a->handoff_fd, id, arch_register_hook, &hook)) < 0) {
+                        if (!diag_failed(&diag))
+                                diag_fail(&diag, r, NULL, "hand the mount namespace to the container's init: %m");
                         child_fail(a, &diag);
                 }
                 _exit(EXIT_SUCCESS);

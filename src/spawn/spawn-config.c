@@ -54,6 +54,8 @@ void spawn_config_done(SpawnConfig *c) {
         free(c->selinux_context);
         free(c->selinux_apifs_context);
         spawn_network_done(&c->network);
+        free(c->slice);
+        strv_free(c->properties);
         spawn_config_init(c);
 }
 

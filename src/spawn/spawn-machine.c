@@ -54,13 +54,13 @@ int spawn_machine_reserve(MachineRegistration *reg, const SpawnConfig *c, const 
                 return diag_fail(
                         diag, -EINVAL, NULL, "cannot determine the machine name from \"%s\" (use -M)", root->machine);
         int r = machine_reserve(name, reg, diag);
-        if (r != -EBUSY || c->machine_derived || !c->ephemeral)
+        if (r != -EBUSY || c->machine_derived || !(c->ephemeral || c->read_only || root->read_only))
                 return r;
-        /* -x -M NAME while NAME runs: every ephemeral run is a machine of its own on its own copy,
-         * so a CI farm's concurrent jobs from one template all start (as before there was a
-         * registry); the later ones are NAME-RANDOM, as nspawn names ephemeral runs of a derived
-         * name. Two machines still never share a name, and a non-ephemeral run of a running name
-         * is refused. */
+        /* -x (or --read-only) -M NAME while NAME runs: runs that share their image (each -x on a
+         * copy of its own, read-only runs side by side) all start, as they did before there was
+         * a registry: a CI farm's concurrent jobs from one template. The later ones are the
+         * machines NAME-RANDOM, as nspawn names ephemeral runs of a derived name. Two machines
+         * still never share a name, and a writable run of a running name is refused. */
         diag_clear_failure(diag);
         _cleanup_free_ char *base = name_cleanup(root->machine, MACHINE_NAME_MAX - 17), *rnd = NULL, *alt = NULL;
         if (!base || (r = random_hex(8, &rnd)) < 0 || !(alt = strjoin(base, "-", rnd)))
@@ -159,6 +159,7 @@ int spawn_machine_register(MachineRegistration *reg, const SpawnConfig *c, const
                 .monitor = getpid(),
                 .image = root->image_path ?: root->image_name,
                 .root = root->path,
+                .root_hash = root->trusted_root_hash, /* the verity root hash the run trusted, NULL if none */
                 .addresses = addresses,
                 .cgroup = cgroup,
                 .os = os,

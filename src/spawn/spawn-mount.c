@@ -81,7 +81,7 @@ int mount_root(const PreparedRoot *p, const char **ret_path, Diag *diag) {
         if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
                 return diag_fail(diag, negative_errno(), NULL, "make mounts private: %m");
 
-        if (p->kind == PREPARED_OVERLAY) {
+        if (prepared_root_has_overlay(p)) {
                 /* The layers are opened here, in the container's namespace: overlayfs wants
                  * layers it can clone privately from the caller's namespace. */
                 _cleanup_close_ int lfd = open(p->path, O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -427,11 +427,15 @@ int spawn_userns_chown_api(int root_fd, const SpawnConfig *c, int console_fd) {
         return 0;
 }
 
-int spawn_userns_handoff(const SpawnUserns *u, int sock, const uint8_t id[16]) {
+int spawn_userns_handoff(
+        const SpawnUserns *u, int sock, const uint8_t id[16], int (*in_namespace)(void *userdata), void *userdata) {
         /* Into the user namespace, and a mount namespace it owns: a copy of the one set up here,
          * whose mounts are locked together (its root cannot unmount what covers the host). */
         if (setns(u->userns_fd, CLONE_NEWUSER) < 0 || unshare(CLONE_NEWNS) < 0)
                 return negative_errno();
+        int r;
+        if (in_namespace && (r = in_namespace(userdata)) < 0)
+                return r;
         _cleanup_close_ int mnt = open("/proc/thread-self/ns/mnt", O_RDONLY | O_CLOEXEC);
         if (mnt < 0)
                 return negative_errno();

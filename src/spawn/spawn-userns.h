@@ -95,8 +95,10 @@ int spawn_userns_present_root(const SpawnUserns *u, const SpawnConfig *c, const 
  * container's root. */
 int spawn_userns_chown_api(int root_fd, const SpawnConfig *c, int console_fd);
 /* Child, after pivot_root: into the user namespace and a mount namespace it owns, whose fd goes
- * to init over sock (with the machine ID). */
-int spawn_userns_handoff(const SpawnUserns *u, int sock, const uint8_t id[16]);
+ * to init over sock (with the machine ID). in_namespace (may be NULL) runs there first, for what
+ * only the user namespace may mount (binfmt_misc: spawn-arch.c); its failure is returned. */
+int spawn_userns_handoff(
+        const SpawnUserns *u, int sock, const uint8_t id[16], int (*in_namespace)(void *userdata), void *userdata);
 /* Init: waits for that, joins the mount namespace, becomes uid 0 and unshares its cgroup
  * namespace. -ECONNRESET when the setup ended without a hand-over (it reported why). */
 int spawn_userns_take_over(int sock, uint8_t ret_id[16]);

@@ -22,6 +22,7 @@
 #include "spawn-machine.h"
 #include "spawn-mount.h"
 #include "spawn-network.h"
+#include "spawn-register.h"
 #include "spawn-seccomp.h"
 #include "spawn-stub.h"
 #include "spawn-userns.h"
@@ -254,6 +255,7 @@ typedef struct Run {
         SpawnSeccomp seccomp;
         SpawnCgroup cgroup;
         SpawnNet net;
+        SpawnRegister *reg;   /* systemd-machined's registration and scope (spawn-register.h) */
         BindOwnerMaps owner_maps;
         MachineRegistration machine; /* the name, held from the start; the record once set up */
         ChildArgs args;       /* for the container's first process */
@@ -296,24 +298,6 @@ static void forward_signal(Run *run, int received) {
                 return;
         }
         (void) kill(run->pid, sig);
-}
-
-/* --register=yes: systemd-machined must take the machine, or the run fails (as nspawn's
- * "Failed to register machine"). cowpen has no D-Bus client yet, so it says why it cannot;
- * auto runs unregistered. */
-static int check_register(const SpawnConfig *c, Diag *diag) {
-        static const char bus[] = "/run/dbus/system_bus_socket", machined[] = "/run/systemd/machines";
-        if (c->register_mode != REGISTER_YES)
-                return 0;
-        if (access(bus, F_OK) < 0)
-                return diag_fail(diag, negative_errno(), NULL, "cannot register the machine: no system bus (%s: %m)",
-                                 bus);
-        if (access(machined, F_OK) < 0)
-                return diag_fail(diag, negative_errno(), NULL,
-                                 "cannot register the machine: systemd-machined is not running (%s: %m)", machined);
-        return diag_fail(diag, -EOPNOTSUPP, NULL,
-                         "cannot register the machine: registration with systemd-machined is not implemented yet "
-                         "(--register=auto or no runs unregistered)");
 }
 
 static ConsoleMode console_mode(const SpawnConfig *c) {
@@ -488,6 +472,14 @@ static int run_clone(Run *run, Diag *diag) {
         return 0;
 }
 
+/* systemd-machined takes the machine once its PID 1 exists (spawn-register.h): the init of a user
+ * namespace, else the setup process that execs the payload. */
+static int run_register(Run *run, Diag *diag) {
+        pid_t leader = run->userns.init_pid > 0 ? run->userns.init_pid : run->pid;
+        const NetSetupInfo *ni = run->net.setup ? net_setup_info(run->net.setup) : NULL;
+        return spawn_register_leader(run->reg, run->config, run->root, run->machine.name, leader, ni ? ni->host_ifname : NULL, diag);
+}
+
 /* Until the container's setup is done: it reports a failure, or the error pipe closes on the
  * payload's exec. With a user namespace what runs the payload is init; the setup process ends
  * once it handed over (or failed, and said why on the error pipe), and is reaped right away, so
@@ -619,13 +611,11 @@ static void run_done(Run *run) {
 }
 
 int spawn_run(SpawnConfig *c, const PreparedRoot *root, Diag *diag) {
-        int r = check_register(c, diag);
-        if (r < 0)
-                return r;
         /* Every network option implies a network namespace of the container's own. */
         if (spawn_network_wanted(&c->network))
                 c->private_network = true;
-        if ((r = spawn_network_check(c, diag)) < 0)
+        int r = spawn_network_check(c, diag);
+        if (r < 0)
                 return r;
         if ((r = validate(c, diag)) < 0)
                 return r;
@@ -635,6 +625,12 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, Diag *diag) {
         MachineRegistration machine = MACHINE_REGISTRATION_NULL;
         if ((r = spawn_machine_reserve(&machine, c, root, diag)) < 0)
                 return r;
+        /* Before the container's cgroup: with a scope of its own, cowpen is moved into it first. */
+        _cleanup_(spawn_register_done) SpawnRegister reg = SPAWN_REGISTER_NULL;
+        if ((r = spawn_register_prepare(&reg, c, root, machine.name, diag)) < 0) {
+                machine_release(&machine);
+                return r;
+        }
         if ((r = make_overlay_work_dirs(c)) < 0) {
                 machine_release(&machine);
                 remove_overlay_work_dirs(c, root);
@@ -644,7 +640,7 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, Diag *diag) {
                 .config = c, .root = root, .sfd = -EBADF, .error_pipe = { -EBADF, -EBADF }, .alive_pipe = { -EBADF, -EBADF },
                 .handoff = { -EBADF, -EBADF }, .stub_fd = -EBADF, .saved_pid_ns = -EBADF, .boot = SPAWN_BOOT_NULL,
                 .userns = SPAWN_USERNS_NULL, .seccomp = SPAWN_SECCOMP_NULL, .cgroup = SPAWN_CGROUP_NULL, .net = SPAWN_NET_NULL, .pid = -1,
-                .machine = machine, .since_usec = now_realtime_usec(),
+                .reg = &reg, .machine = machine, .since_usec = now_realtime_usec(),
         };
         if ((r = console_open(&run.con, mode)) < 0) {
                 machine_release(&run.machine);
@@ -662,7 +658,7 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, Diag *diag) {
                 bool userns = c->private_users != PRIVATE_USERS_NO;
                 if ((!userns || (r = run_cgroup(&run, diag)) >= 0) && (r = run_make_init(&run, diag)) >= 0 &&
                     (r = run_network(&run, diag)) >= 0 && (userns || (r = run_cgroup(&run, diag)) >= 0) &&
-                    (r = run_clone(&run, diag)) >= 0 &&
+                    (r = run_clone(&run, diag)) >= 0 && (r = run_register(&run, diag)) >= 0 &&
                     (r = run_wait_setup(&run, diag)) >= 0)
                         r = run_forward(&run, diag);
         }

@@ -12,7 +12,8 @@
  *   spawn_run()           the run itself: namespaces (user namespaces with --private-users), a
  *                         cgroup with nspawn's device policy, the system-call filter, the mounts
  *                         and /etc files of the container, the console, signals forwarded, and
- *                         the payload's end as an exit status (SPAWN_STATUS_REBOOT for a reboot).
+ *                         the payload's end as an exit status (SPAWN_STATUS_REBOOT for a reboot);
+ *   spawn_enter()         a session inside a running container (shell, login: spawn-enter.c).
  * A failure's detail comes back in a Diag for the verb's one message; nothing here prints.
  *
  * The other spawn-*.h headers are the engine's own: each declares what one file offers, and the
@@ -39,8 +40,9 @@ typedef enum ConsoleMode {
         _CONSOLE_MODE_INVALID = -EINVAL,
 } ConsoleMode;
 
-/* --register=: registration with systemd-machined. cowpen has no D-Bus client yet: auto
- * (the default) runs unregistered, yes fails with the reason (spawn_run), no never registers. */
+/* --register=: registration with systemd-machined (spawn-register.h): auto (the default)
+ * registers where the system bus and machined can be reached and else runs unregistered, yes
+ * fails with the reason where they cannot, no never registers. */
 typedef enum RegisterMode {
         REGISTER_AUTO,
         REGISTER_NO,
@@ -256,7 +258,9 @@ typedef struct SpawnConfig {
         ResolvConfMode resolv_conf;
         TimezoneMode timezone;
         RegisterMode register_mode; /* --register= */
-        bool keep_unit;          /* --keep-unit: no scope of our own (there is none without a manager) */
+        bool keep_unit;          /* --keep-unit: no scope of our own; the machine is the caller's unit */
+        char *slice;             /* --slice=: the scope's slice (NULL: machine.slice) */
+        char **properties;       /* --property=NAME=VALUE: the scope's unit properties */
         SettingMask mask;        /* what was set explicitly */
 } SpawnConfig;
 
@@ -310,6 +314,10 @@ int cpu_set_parse(const char *s, CpuSet *ret);
 void cpu_set_done(CpuSet *s);
 /* --personality=: "x86" or "x86-64" (on x86-64 hosts both; elsewhere the native one). */
 unsigned long personality_from_string(const char *s);
+/* Whether the OS tree at root_fd can run here without --private-users (spawn-arch.c): its
+ * architecture (image_read_architecture) is the host's, or a host binfmt_misc handler takes its
+ * programs. -ENOEXEC with the one-line reason in diag when not (import and pull warn with it). */
+int spawn_arch_check(int root_fd, Diag *diag);
 /* --oom-score-adjust=: -1000…1000. */
 int oom_score_adjust_parse(const char *s, int *ret);
 /* --inaccessible=PATH: an absolute, clean path. */
@@ -407,3 +415,23 @@ int spawn_run(SpawnConfig *c, const PreparedRoot *root, Diag *diag);
 bool hostname_is_valid_simple(const char *s);
 /* NAME=VALUE with NAME of [A-Za-z_][A-Za-z0-9_]*; with allow_name_only, NAME alone too. */
 bool env_assignment_is_valid(const char *s, bool allow_name_only);
+
+/* A session inside a running container (spawn-enter.c): `shell` and `login`. */
+struct MachineRecord;
+typedef struct SpawnEnterOptions {
+        const char *user;   /* a name or UID of the container's /etc/passwd; NULL: root */
+        char **command;     /* NULL: the user's login shell */
+        char **setenv;      /* KEY=VALUE, or KEY to pass ours on */
+        ConsoleMode console; /* _CONSOLE_MODE_AUTO: a pty when stdin and stdout are terminals, else pipes */
+        bool login;         /* a getty on a pty allocated inside the container, as container-getty@.service
+                             * starts it (agetty, else getty, else login), when command is NULL */
+        bool no_seccomp;    /* $COWPEN_SECCOMP=0 */
+} SpawnEnterOptions;
+
+/* Enters every namespace of the machine's leader (the user namespace where it has one of its
+ * own), its cgroup and its root; runs the command (or the user's login shell, or with login a
+ * getty) as the user of the container's /etc/passwd, with the leader's capability bounding set
+ * and cowpen's system-call filter for it, on a pty (or pipes) as `run` does. Returns the
+ * session's exit status (0…255, 128+N when killed by signal N) or -errno with the cause in diag
+ * (-ESRCH when the leader is gone or is another process than recorded). */
+int spawn_enter(const struct MachineRecord *m, const SpawnEnterOptions *o, Diag *diag);

@@ -2,7 +2,7 @@
 /* Verified opening of an image: a dm-verity device through libcryptsetup (the one file that includes
  * libcryptsetup.h; loaded with dlopen() only on this path) where device-mapper answers, else a full
  * userspace verification of a private, unchangeable copy of the data that is then attached to a
- * read-only loop device.
+ * read-only loop device (immutable files verified in full once are not again: verity-cache.c).
  *
  * Untrusted input: the data, the tree and its superblock, the signature (all checked by
  * verity-params.c, verity-tree.c, verity-sig.c before anything is exposed). */
@@ -22,6 +22,7 @@
 #include "fd-util.h"
 #include "loop-util.h"
 #include "util.h"
+#include "verity-cache.h"
 #include "verity.h"
 
 /* libcryptsetup, loaded by dlopen_cryptsetup() where the device-mapper path is taken, never for the
@@ -195,7 +196,7 @@ static int params_for(const VerityOpenRequest *req, int hash_fd, VerityParams *r
 
 static int open_userspace(const VerityOpenRequest *req, VerityOpened *ret, VerityFailure *ret_failure) {
         _cleanup_close_ int data = -EBADF, hash = -EBADF;
-        const char *how;
+        const char *how, *hash_how;
         struct stat a, b;
         int r;
 
@@ -207,7 +208,8 @@ static int open_userspace(const VerityOpenRequest *req, VerityOpened *ret, Verit
                 hash = fcntl(data, F_DUPFD_CLOEXEC, 3);
                 if (hash < 0)
                         return -errno;
-        } else if ((r = verity_pin_file(req->hash_fd, &hash, &how)) < 0)
+                hash_how = how;
+        } else if ((r = verity_pin_file(req->hash_fd, &hash, &hash_how)) < 0)
                 return r;
 
         /* From here on only the pinned fds are read. */
@@ -215,7 +217,7 @@ static int open_userspace(const VerityOpenRequest *req, VerityOpened *ret, Verit
         if ((r = params_for(req, hash, &p)) < 0)
                 return r;
         VerityFailure f = {};
-        _cleanup_free_ char *signer = NULL;
+        _cleanup_free_ char *signer = NULL, *key = NULL;
         r = check_signature(req, verity_hash_digest_size(p.hash), &signer, &f);
         if (r < 0)
                 goto fail;
@@ -226,9 +228,24 @@ static int open_userspace(const VerityOpenRequest *req, VerityOpened *ret, Verit
                 .hash_offset = req->hash_offset,
                 .superblock = req->superblock,
         };
-        r = verity_tree_verify(&loc, &p, req->root_hash, req->root_hash_size, req->threads, &f);
-        if (r < 0)
-                goto fail;
+        /* Immutable data and tree verified in full before with the same key need not be again
+         * (verity-cache.c says why that keeps the guarantee); anything else is, every time. */
+        if (streq(how, "immutable") && streq(hash_how, "immutable") &&
+                verity_cache_key(data, req->data_offset, hash, req->hash_offset, req->superblock, &p, req->root_hash,
+                        req->root_hash_size, &key) < 0)
+                key = NULL;
+        if (!key || verity_cache_lookup(key) <= 0) {
+                r = verity_tree_verify(&loc, &p, req->root_hash, req->root_hash_size, req->threads, &f);
+                if (r < 0)
+                        goto fail;
+                /* Recorded only when nothing changed while it was checked. */
+                _cleanup_free_ char *after = NULL;
+                if (key &&
+                        verity_cache_key(data, req->data_offset, hash, req->hash_offset, req->superblock, &p,
+                                req->root_hash, req->root_hash_size, &after) >= 0 &&
+                        streq(key, after))
+                        (void) verity_cache_store(key);
+        }
 
         VerityOpened o = {.fd = -EBADF, .signer = TAKE_PTR(signer)};
         r = loop_attach(data, req->data_offset, p.data_blocks * p.data_block_size, LOOP_ATTACH_READ_ONLY, &o.fd,

@@ -257,7 +257,11 @@ typedef struct VerityOpened {
  * data are then verified through those fds, and THE SAME pinned data fd is attached to a loop
  * device with LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR (offset and size limit set to the data area),
  * so what is mounted is byte for byte what was verified. The loop device goes away when the last
- * fd of it is closed (verity_opened_done() closes ours).
+ * fd of it is closed (verity_opened_done() closes ours). Data and tree that are both immutable
+ * files are verified in full once: a record of that verification (verity-cache.c, under
+ * /run/cowpen/verity), keyed by both files' identity and change times, the parameters and the
+ * root hash, spares the next runs the O(size) check while neither file changed, so their
+ * start-up is constant in the image's size; any change of either file changes the key.
  *
  * Fails closed: a root hash or signature that cannot be checked stops the operation (-EBADMSG with
  * *ret_failure naming the part; for the signature also -EKEYREJECTED and -ENOKEY as

@@ -229,7 +229,16 @@ assert_one_line_error 'no machine mc is running$'
 must_fail 1 "$COWPEN" terminate mc
 assert_one_line_error 'no machine mc is running$'
 must_fail 2 "$COWPEN" status ../mc
-pass "after kill -9 of the run, list does not show it and its record is gone"
+! pgrep -x -f 'sleep 1008' >/dev/null || fail "the container's payload outlived its SIGKILLed run"
+# With -U too: the payload's ID change must not lose the death signal.
+start mu -U -x -D "$T/tree-c" sleep 1014
+kill -9 $CP
+wait $CP 2>/dev/null || true
+for _ in $(seq 50); do pgrep -x -f 'sleep 1014' >/dev/null || break; sleep 0.1; done
+! pgrep -x -f 'sleep 1014' >/dev/null || fail "-U: the container's payload outlived its SIGKILLed run"
+out=$("$COWPEN" list)
+[ "$out" = "No machines." ] || fail "list after kill -9 of a -U run: $out"
+pass "after kill -9 of the run (also -U), the container is gone, list does not show it and its record is gone"
 
 # A record whose lock is free is never trusted, though its leader (a sleep of ours) lives with the
 # start time recorded; the same record with its lock held (by a python holding flock) is.

@@ -113,7 +113,7 @@ OUT=$("$COWPEN" run --register=no --keep-unit --no-pager --console=pipe -D "$W/t
 OUT=$("$COWPEN" run --register=auto --console=pipe -D "$W/t" /bin/echo ok </dev/null 2>"$W/err")
 [ "$OUT" = ok ] && [ ! -s "$W/err" ] || fail "--register=auto: \"$OUT\", stderr \"$(cat "$W/err")\""
 must_fail 1 unshare -m sh -c 'mount -t tmpfs tmpfs /run && exec "$@"' sh "$COWPEN" run --register=yes --console=pipe -D "$W/t" /bin/true
-assert_one_line_error '^cowpen: run t: cannot register the machine: no system bus \(/run/dbus/system_bus_socket: No such file or directory\)$'
+assert_one_line_error '^cowpen: run t: cannot register the machine: no system bus \(/run/dbus/system_bus_socket is missing\)$'
 if [ "$HAVE_NSPAWN" = 1 ]; then
   rc=0
   unshare -m sh -c 'mount -t tmpfs tmpfs /run && exec systemd-nspawn -q --register=yes --keep-unit --console=pipe -D "$1" /bin/true' \
