@@ -3,6 +3,7 @@
 
 #include "image.h"
 #include "machine.h"
+#include "pull.h"
 #include "spawn.h"
 #include "util.h"
 #include "verbs.h"
@@ -372,8 +373,9 @@ static const char help_clean[] =
         "cowpen clean [OPTIONS…]\n\n"
         "Remove hidden leftovers (.# entries: interrupted transfers and clones, ephemeral copies of\n"
         "dead containers, stale lock files) that no live process holds, and what the networks of\n"
-        "dead containers left (links, zone bridges, firewall rules, dnsmasq instances, leases), and\n"
-        "the machine registry's records of dead runs.\n\n"
+        "dead containers left (links, zone bridges, firewall rules, dnsmasq instances, leases), the\n"
+        "machine registry's records of dead runs, and what of pull-oci's layer store (.#oci) no image\n"
+        "needs any more.\n\n"
         "  -a --all          Also remove hidden (dot-named) images nobody uses\n";
 
 static void on_cleaned(const char *name, void *userdata) {
@@ -391,6 +393,10 @@ int verb_clean(int argc, char *argv[]) {
         r = image_clean(root, all, on_cleaned, &n);
         if (r < 0)
                 return log_error_errno(r, "clean %s: %m", root->path);
+        r = oci_store_clean(root, on_cleaned, &n);
+        if (r < 0)
+                return log_error_errno(r, "clean %s/%s: %s", root->path, OCI_STORE_DIR,
+                                       r == -EBUSY ? "the layer store is in use by a pull" : strerror(-r));
         _cleanup_diag_ Diag diag = DIAG_INIT;
         int k = spawn_network_clean(&diag);
         if (k < 0)

@@ -1088,7 +1088,8 @@ int verb_run(int argc, char *argv[]) {
          * VirtualEthernet= or Zone= may give the address); what is still missing then is the
          * command line's misuse, with its one-line message and exit status 2. */
         bool ports_unchecked = c.network.n_ports > 0 && !(c.mask & SETTING_NETWORK);
-        if ((r = read_settings(&a, &c, root)) < 0 || (r = check_run_config(&a, &c, root)) < 0)
+        if ((r = read_settings(&a, &c, root)) < 0 || (r = run_apply_oci_config(&c, root->parent_fd, root->machine)) < 0 ||
+            (r = check_run_config(&a, &c, root)) < 0)
                 goto finish;
         if (ports_unchecked) {
                 _cleanup_diag_ Diag bad = DIAG_INIT;

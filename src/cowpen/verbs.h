@@ -65,12 +65,18 @@ int verb_export_tar(int argc, char *argv[]);
 int verb_export_raw(int argc, char *argv[]);
 int verb_pull_tar(int argc, char *argv[]);
 int verb_pull_raw(int argc, char *argv[]);
+int verb_pull_oci(int argc, char *argv[]);
 
 int verb_verity_format(int argc, char *argv[]);
 int verb_verity_sign(int argc, char *argv[]);
 int verb_verity_verify(int argc, char *argv[]);
 
 int verb_run(int argc, char *argv[]);
+/* run of an image pulled with pull-oci: its config (NAME.oci.json next to it, in parent_fd) gives
+ * the command (Entrypoint + Cmd), Env, WorkingDir, User and StopSignal the command line and
+ * settings file left unset (verb-oci.c). Logs and returns < 0 for a config it cannot use. */
+typedef struct SpawnConfig SpawnConfig;
+int run_apply_oci_config(SpawnConfig *c, int parent_fd, const char *machine);
 
 int verb_list(int argc, char *argv[]);
 int verb_status(int argc, char *argv[]);

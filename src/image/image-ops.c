@@ -247,6 +247,9 @@ int image_clean(ImageRoot *root, bool all, void (*on_removed)(const char *name, 
                         continue;
                 if (!all && !startswith(de->d_name, ".#"))
                         continue;
+                /* The OCI layer store has its own clean (oci_store_clean()). */
+                if (streq(de->d_name, ".#oci"))
+                        continue;
                 /* Kept pull downloads (--keep-download=yes) are a cache, not leftovers. */
                 if (!all && startswith(de->d_name, ".#pull-cache."))
                         continue;

@@ -23,7 +23,7 @@
 #define OS_RELEASE_SIZE_MAX IMAGE_OS_RELEASE_SIZE_MAX
 #define OS_RELEASE_FIELDS_MAX 256
 
-const char *const image_sidecar_suffixes[] = { ".nspawn", ".roothash", ".roothash.p7s", ".verity", NULL };
+const char *const image_sidecar_suffixes[] = { ".nspawn", ".roothash", ".roothash.p7s", ".verity", ".oci.json", NULL };
 
 static const char *const image_type_table[_IMAGE_TYPE_MAX] = {
         [IMAGE_DIRECTORY] = "directory",

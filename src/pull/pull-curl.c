@@ -55,6 +55,9 @@ void pull_response_done(PullResponse *r) {
         free(r->etag);
         free(r->last_modified);
         free(r->error);
+        free(r->www_authenticate);
+        free(r->content_type);
+        free(r->docker_content_digest);
         *r = (PullResponse) { .content_length = UINT64_MAX };
 }
 
@@ -106,6 +109,19 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *userdata) {
                 free(t->resp->last_modified);
                 t->resp->etag = t->resp->last_modified = NULL;
                 t->resp->range_start = 0;
+                free(t->resp->www_authenticate);
+                free(t->resp->content_type);
+                free(t->resp->docker_content_digest);
+                t->resp->www_authenticate = t->resp->content_type = t->resp->docker_content_digest = NULL;
+        } else if (header_is(buf, n, "www-authenticate", &v, &vl)) {
+                free(t->resp->www_authenticate);
+                t->resp->www_authenticate = header_value(v, vl);
+        } else if (header_is(buf, n, "content-type", &v, &vl)) {
+                free(t->resp->content_type);
+                t->resp->content_type = header_value(v, vl);
+        } else if (header_is(buf, n, "docker-content-digest", &v, &vl)) {
+                free(t->resp->docker_content_digest);
+                t->resp->docker_content_digest = header_value(v, vl);
         } else if (header_is(buf, n, "etag", &v, &vl)) {
                 free(t->resp->etag);
                 t->resp->etag = header_value(v, vl);
@@ -308,8 +324,29 @@ int pull_curl_perform(const PullRequest *req, PullResponse *resp) {
                 }
                 headers = n;
         }
+        for (const char *const *h = req->headers; h && *h; h++) {
+                if (strpbrk(*h, "\r\n")) {
+                        r = -EINVAL;
+                        goto finish;
+                }
+                struct curl_slist *n = sym_curl_slist_append(headers, *h);
+                if (!n) {
+                        r = -ENOMEM;
+                        goto finish;
+                }
+                headers = n;
+        }
         if (headers)
                 SETOPT(CURLOPT_HTTPHEADER, headers);
+        if (req->insecure) {
+                SETOPT(CURLOPT_SSL_VERIFYPEER, 0L);
+                SETOPT(CURLOPT_SSL_VERIFYHOST, 0L);
+        }
+        if (req->ca_blob) {
+                struct curl_blob blob = { .data = (void *) req->ca_blob, .len = req->ca_blob_size,
+                                          .flags = CURL_BLOB_COPY };
+                SETOPT(CURLOPT_CAINFO_BLOB, &blob);
+        }
 #undef SETOPT
 
         CURLcode cc = sym_curl_easy_perform(c);

@@ -22,6 +22,10 @@ typedef struct PullResponse {
         uint64_t range_start;   /* first byte of the body within the file (206), else 0 */
         uint64_t body_bytes;    /* bytes of body received */
         char *error;            /* curl's message for a failed transfer */
+        /* Registry clients (oci-registry.c): headers kept like etag (bounded, NULL when absent). */
+        char *www_authenticate;
+        char *content_type;
+        char *docker_content_digest;
 } PullResponse;
 
 void pull_response_done(PullResponse *r);
@@ -43,6 +47,11 @@ typedef struct PullRequest {
         /* Body bytes of a 2xx response. Returning < 0 aborts the transfer with that error. */
         int (*on_data)(const void *p, size_t n, void *userdata);
         void *userdata;
+        /* More request headers, "Name: value" each, NULL-terminated (no line breaks), or NULL. */
+        const char *const *headers;
+        bool insecure;              /* no TLS certificate or host name check (--tls-verify=no) */
+        const void *ca_blob;        /* PEM CA certificates to trust instead of the default file */
+        size_t ca_blob_size;
         /* Overrides of the named timeouts (tests); 0 = default. */
         long connect_timeout_sec, low_speed_time_sec;
 } PullRequest;

@@ -13,7 +13,10 @@
  *   - verification of what a publisher ships next to an image: checksum files and OpenPGP
  *     signatures (pull-checksum.c, pull-verify.c, gpgv via pull-gpg.c);
  *   - import and export of trees and raw images: import-tar, import-raw, import-fs, export-tar,
- *     export-raw (import-*.c, export-*.c).
+ *     export-raw (import-*.c, export-*.c);
+ *   - pull-oci: the OCI Distribution client (oci-registry.c, on pull-curl.c), the layer store and
+ *     the pull (oci-pull.c, applying layers with tar-extract.c's OCI layer mode), and signatures
+ *     with a policy (oci-verify.c, gpgv via pull-gpg.c).
  * Every byte from an archive, image, server or checksum file is untrusted until verified; what is
  * built is built under a hidden name of the image store and published with one rename only after
  * every check passed.
@@ -242,3 +245,94 @@ int pull_name_from_url(const char *url, char **ret);
  * tar_import_run()'s). */
 int pull_image(ImageRoot *root, PullKind kind, const char *url, const char *name, const PullOptions *opts,
                PullResult *ret, Diag *diag);
+
+/* ---- pull-oci: images from an OCI registry ----
+ *
+ * oci-registry.c speaks the OCI Distribution Spec; oci-pull.c keeps layers in a content-addressed
+ * store in the image root, hidden from image listings:
+ *
+ *   .#oci/chains/HEX/   the tree of a layer chain (OCI ChainID: the layer applied onto its
+ *                       parent chain's tree, a btrfs snapshot or reflink/copy of it)
+ *   .#oci/blobs/HEX.partial  a layer download in progress or interrupted (resumed with Range)
+ *   .#oci/refs/NAME     the chains image NAME was made from (what `clean` keeps)
+ *   .#oci/lock          held by a pull (a second one waits) and by `clean` (which does not)
+ *
+ * so a second image on the same base downloads and unpacks only its new layers. The image is
+ * a clone of its top chain, with the verified image config as sidecar NAME.oci.json. */
+
+#define OCI_LAYERS_MAX 256U      /* layers of one image */
+#define OCI_PARALLEL_DEFAULT 3U  /* layer downloads at once */
+#define OCI_STORE_DIR ".#oci"
+#define OCI_CONFIG_SIDECAR ".oci.json"
+
+typedef enum OciPhase {
+        OCI_PHASE_MANIFEST,  /* resolving the reference, index, manifest and config */
+        OCI_PHASE_DOWNLOAD,  /* a layer's bytes arrive (layer, done, total) */
+        OCI_PHASE_UNPACK,    /* a layer is applied (layer) */
+        OCI_PHASE_DONE,
+        _OCI_PHASE_MAX,
+} OciPhase;
+const char *oci_phase_to_string(OciPhase p);
+
+typedef struct OciProgress {
+        OciPhase phase;
+        size_t layer, n_layers;  /* this layer (index in the manifest), of how many */
+        const char *digest;      /* its blob digest */
+        uint64_t done, total;    /* bytes of this layer */
+        uint64_t all_done, all_total; /* bytes of all layers to download */
+} OciProgress;
+
+typedef struct OciPullOptions {
+        PullVerify verify;       /* NO: layer diff_ids unchecked (blob digests always are); CHECKSUM:
+                                  * every digest ("digest"); SIGNATURE: digests and a simple-signing
+                                  * signature the policy's signedBy accepts */
+        bool verify_from_policy; /* verify not given: the policy file decides (digest without one) */
+        const char *policy;      /* policy.json; NULL: /etc/containers/policy.json when it exists */
+        const char *arch;        /* OCI architecture ("amd64", "arm64", "arm/v7"); NULL: the host's */
+        const char *credentials; /* auth.json-style file; NULL: the usual places */
+        char **mirrors;          /* registries (host[:port]) tried first, in order, for the same repository */
+        bool tls_verify;
+        bool force;
+        bool read_only;
+        unsigned retries;        /* 0 = PULL_RETRIES_DEFAULT */
+        unsigned backoff_ms;
+        unsigned parallel;       /* 0 = OCI_PARALLEL_DEFAULT */
+        ImportLimits limits;     /* per layer */
+        /* Called with a lock held (from download threads too), at most a few times per second per layer. */
+        void (*progress)(const OciProgress *p, void *userdata);
+        void (*note)(const char *msg, void *userdata);
+        void *userdata;
+} OciPullOptions;
+
+/* What a pull-oci published (for provenance records). */
+typedef struct OciPullResult {
+        char *reference;         /* normalised: registry/repository:tag[@digest] */
+        char *registry_url;      /* base URL used */
+        char *manifest_digest;   /* of the image manifest (not the index) */
+        char *index_digest;      /* of the image index, when the reference named one; else NULL */
+        char *config_digest;
+        char *platform;          /* "linux/amd64" */
+        char **layer_digests;    /* blob digests, in order */
+        size_t n_layers;
+        size_t n_layers_fetched; /* layers downloaded and unpacked in this run */
+        uint64_t bytes_fetched;  /* bytes received over the network for layers */
+        bool resumed;            /* a layer download continued an interrupted one */
+        char *verified_by;       /* "digests", "digests and signature (policy scope S)", "blob digests" */
+        char *fingerprint;       /* the signing key, when a signature was checked */
+} OciPullResult;
+void oci_pull_result_done(OciPullResult *r);
+
+/* The image name a reference implies: the last repository component ("debian" for
+ * docker.io/library/debian:12). */
+int oci_name_from_ref(const char *ref, char **ret);
+
+/* Pulls ref into image name of root. On failure returns -errno with the object and cause in diag
+ * ("sha256:…: digest mismatch", "no manifest for linux/amd64 in the index (it has: linux/arm64)",
+ * a layer entry the safe tree writer refused); nothing is visible and the store holds nothing
+ * new but an interrupted download's partial file. */
+int oci_pull(ImageRoot *root, const char *ref, const char *name, const OciPullOptions *o, OciPullResult *ret,
+             Diag *diag);
+
+/* `clean`: drops refs of images that are gone, and the chains and partial downloads no ref needs.
+ * Calls on_removed with each store entry removed (".#oci/chains/HEX"). -EBUSY while a pull runs. */
+int oci_store_clean(ImageRoot *root, void (*on_removed)(const char *name, void *userdata), void *userdata);

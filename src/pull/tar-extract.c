@@ -18,8 +18,10 @@
  *    directory times at the end;
  *  - entry count, path length, depth and total size have named limits. */
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <search.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -27,6 +29,7 @@
 
 #include "acl-xattr.h"
 #include "fd-util.h"
+#include "rm-rf.h"
 #include "tar-extract.h"
 #include "util.h"
 
@@ -67,6 +70,12 @@ struct TarExtract {
         /* Per TarWarning bit: entries that carried it, and the first one's path (reported once). */
         uint64_t warning_count[TAR_WARNING_KINDS];
         char *warning_first[TAR_WARNING_KINDS];
+
+        /* OCI layer mode (tar_extract_set_oci_layer()): whiteouts, no move-up, and the paths this
+         * layer created (a tsearch() tree of strings), which its whiteouts leave alone. */
+        bool oci_layer;
+        void *created;
+        void *kept; /* directories of lower layers whose times are restored at the end */
 };
 
 _Static_assert(1U << TAR_WARNING_KINDS == _TAR_WARNING_MAX, "TAR_WARNING_KINDS");
@@ -214,6 +223,8 @@ TarExtract *tar_extract_free(TarExtract *x) {
         free(x->dirs);
         for (unsigned i = 0; i < TAR_WARNING_KINDS; i++)
                 free(x->warning_first[i]);
+        tdestroy(x->created, free);
+        tdestroy(x->kept, free);
         free(x->moved_up);
         free(x);
         return NULL;
@@ -246,6 +257,80 @@ static int resolve_fail(TarExtract *x, int r) {
         default:
                 return r;
         }
+}
+
+void tar_extract_set_oci_layer(TarExtract *x) {
+        x->oci_layer = true;
+}
+
+static int created_cmp(const void *a, const void *b) {
+        return strcmp(a, b);
+}
+
+static int created_add(TarExtract *x, const char *path) {
+        if (!x->oci_layer || tfind(path, &x->created, created_cmp))
+                return 0;
+        char *c = strdup(path);
+        if (!c)
+                return -ENOMEM;
+        if (!tsearch(c, &x->created, created_cmp)) {
+                free(c);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static bool created_has(TarExtract *x, const char *dir, const char *name) {
+        _cleanup_free_ char *p = *dir ? strjoin(dir, "/", name) : strdup(name);
+        return p && tfind(p, &x->created, created_cmp);
+}
+
+static int keep_dir_times(TarExtract *x, const char *dir);
+
+/* An OCI whiteout (image-spec layer.md): ".wh.NAME" removes NAME of the lower layers from dir,
+ * ".wh..wh..opq" every lower entry of dir. dir is normalized ("" = root) and reached without
+ * following any symlink; a whiteout below a missing directory hides nothing. */
+static int apply_whiteout(TarExtract *x, const char *dir, const char *name) {
+        static const char opaque[] = ".wh..wh..opq";
+        const char *target = name + strlen(".wh.");
+        if (!streq(name, opaque) && (!*target || startswith(target, ".wh.")))
+                return fail(x, -EPERM, "invalid whiteout name");
+        /* What is removed may be on the fd stack. */
+        stack_truncate(x, 0);
+        _cleanup_close_ int dfd = openat2_resolve(x->root_fd, *dir ? dir : ".", O_RDONLY | O_DIRECTORY, 0, RESOLVE_SAFE);
+        if (dfd == -ENOENT)
+                return 0;
+        if (dfd < 0)
+                return resolve_fail(x, dfd);
+        int k = keep_dir_times(x, dir);
+        if (k < 0)
+                return k;
+        if (!streq(name, opaque)) {
+                if (created_has(x, dir, target))
+                        return 0;
+                int r = rm_rf_at(dfd, target);
+                return r == -ENOENT ? 0 : r;
+        }
+        _cleanup_closedir_ DIR *d = NULL;
+        int r = opendir_fd(dfd, &d);
+        if (r < 0)
+                return r;
+        _cleanup_strv_free_ char **doomed = NULL;
+        struct dirent *de;
+        while ((errno = 0, de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                if (!created_has(x, dir, de->d_name) && strv_extend(&doomed, de->d_name) < 0)
+                        return -ENOMEM;
+        }
+        if (errno > 0)
+                return -errno;
+        for (char **c = doomed; c && *c; c++) {
+                r = rm_rf_at(dfd, *c);
+                if (r < 0 && r != -ENOENT)
+                        return r;
+        }
+        return 0;
 }
 
 /* Returns a borrowed fd of the directory dir (normalized, "" = root), creating missing
@@ -428,6 +513,29 @@ static int record_dir_times(TarExtract *x, const char *path, const TarEntry *e) 
         memcpy(x->dirs[x->n_dirs].ts, ts, sizeof(ts));
         x->n_dirs++;
         return 0;
+}
+
+/* OCI layer mode: a directory of a lower layer that this layer changes without an entry of its own
+ * keeps its times (as umoci and containers' storage apply layers): they are recorded before the
+ * first change and set again by tar_extract_finish() (a later entry for it wins). */
+static int keep_dir_times(TarExtract *x, const char *dir) {
+        if (!x->oci_layer || tfind(dir, &x->created, created_cmp) || tfind(dir, &x->kept, created_cmp))
+                return 0;
+        _cleanup_close_ int fd = openat2_resolve(x->root_fd, *dir ? dir : ".", O_PATH | O_DIRECTORY, 0, RESOLVE_SAFE);
+        if (fd < 0)
+                return 0; /* created by this layer, or refused where it is used */
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        char *c = strdup(dir);
+        if (!c)
+                return -ENOMEM;
+        if (!tsearch(c, &x->kept, created_cmp)) {
+                free(c);
+                return -ENOMEM;
+        }
+        TarEntry e = { .mtime = st.st_mtim, .atime = st.st_atim, .has_atime = true };
+        return record_dir_times(x, dir, &e);
 }
 
 static int extract_dir(TarExtract *x, int parent, const char *name, const char *path, const TarEntry *e) {
@@ -623,6 +731,21 @@ static int extract_entry(TarExtract *x, TarReader *rd, const TarEntry *e) {
 
         char *slash = strrchr(path, '/');
         const char *name = slash ? slash + 1 : path;
+        if (x->oci_layer && startswith(name, ".wh.")) {
+                if (slash)
+                        *slash = 0;
+                r = apply_whiteout(x, slash ? path : "", name);
+                if (slash)
+                        *slash = '/';
+                return r;
+        }
+        if (slash)
+                *slash = 0;
+        r = keep_dir_times(x, slash ? path : "");
+        if (slash)
+                *slash = '/';
+        if (r < 0 || (r = created_add(x, path)) < 0)
+                return r;
         int parent;
         if (slash) {
                 *slash = 0;
@@ -843,7 +966,7 @@ int tar_extract_finish(TarExtract *x) {
                 if (futimens(fd, x->root_ts) < 0)
                         return negative_errno();
         }
-        if (x->keep_nesting)
+        if (x->keep_nesting || x->oci_layer)
                 return 0;
         free(x->moved_up);
         x->moved_up = NULL;

@@ -26,6 +26,10 @@ typedef struct TarExtract TarExtract;
 
 /* root_fd is borrowed (an O_DIRECTORY fd of the empty target). */
 int tar_extract_new(int root_fd, const ImportLimits *limits, TarExtract **ret);
+/* OCI layer mode, for applying a layer onto its parent's tree: entries named ".wh.NAME" remove NAME
+ * of the lower layers, ".wh..wh..opq" every lower entry of its directory (OCI image spec), each
+ * reached without following a symlink; tar_extract_finish() does no move-up. */
+void tar_extract_set_oci_layer(TarExtract *x);
 /* Extracts every entry of r. On failure diag says which entry (the object: its path as the archive
  * has it) and why (the cause, when the errno does not say it all). */
 int tar_extract_run(TarExtract *x, TarReader *r, Diag *diag);
