@@ -485,6 +485,8 @@ typedef struct SpawnEnterOptions {
         bool login;         /* a getty on a pty allocated inside the container, as container-getty@.service
                              * starts it (agetty, else getty, else login), when command is NULL */
         bool no_seccomp;    /* $COWPEN_SECCOMP=0 */
+        bool host;          /* machinectl's ".host": a session on the host itself (m names us):
+                             * no cgroup joined, no system-call filter */
 } SpawnEnterOptions;
 
 /* Enters every namespace of the machine's leader (the user namespace where it has one of its
