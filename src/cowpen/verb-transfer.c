@@ -317,6 +317,7 @@ static int verb_import(int argc, char *argv[], bool tar) {
         r = tar ? tar_import_publish(ti) : raw_import_publish(ri);
         if (r < 0)
                 return log_image_error(r, what, name);
+        record_import_provenance(ctx.root, what, name, ctx.args.file, ctx.fd);
         /* What import-tar repaired or left out, once per kind (also with -q: the image differs from
          * the archive). */
         for (size_t i = 0; i < diag.n_warnings; i++)
@@ -393,6 +394,7 @@ int verb_import_fs(int argc, char *argv[]) {
         r = import_fs(root, fd, name, &o, &m);
         if (r < 0)
                 return log_image_error(r, what, name);
+        record_fs_provenance(root, what, name, dir);
         log_info("Imported %s as %s (%s).", dir, name, clone_method_to_string(m));
         return 0;
 }
@@ -784,6 +786,7 @@ static int verb_pull(int argc, char *argv[], PullKind kind) {
                         return log_image_error(r, verb, name);
                 return log_error_errno(r, "%s %s: %m", verb, url);
         }
+        record_pull_provenance(root, verb, name, res.url, res.digest, res.verified_by, res.fingerprint);
         char a[FORMAT_BYTES_MAX];
         if (res.verified_by)
                 info("Verified with %s", res.verified_by);
