@@ -432,8 +432,9 @@ int verb_remove(int argc, char *argv[]) {
 
 static const char help_clean[] =
         "cowpen clean [OPTIONS…]\n\n"
-        "Remove hidden leftovers (.# entries: interrupted transfers and clones, ephemeral copies of\n"
-        "dead containers, stale lock files) that no live process holds, and what the networks of\n"
+        "Remove hidden leftovers (.# entries: interrupted transfers, clones and updates, ephemeral\n"
+        "copies of dead containers, old generations no run uses any more, stale lock files) that no\n"
+        "live process holds (the kept generations of templates stay), and what the networks of\n"
         "dead containers left (links, zone bridges, firewall rules, dnsmasq instances, leases).\n\n"
         "  -a --all          Also remove hidden (dot-named) images nobody uses\n";
 

@@ -133,7 +133,7 @@ finish:
 static const char help_rollback[] =
         "cowpen rollback [OPTIONS…] NAME\n\n"
         "Bring back the previous generation of the template NAME (kept by update --keep=), swapped in\n"
-        "atomically; the generation it replaces is removed (or left to \"cowpen clean\" while runs use it).\n"
+        "atomically; the generation it replaces is removed (or left to \"cowpen clean\" while runs use it).\n\n"
         "     --image-root=DIR\n";
 
 int verb_rollback(int argc, char *argv[]) {

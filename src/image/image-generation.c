@@ -233,6 +233,34 @@ static void sweep_dead(ImageRoot *root, const char *name) {
         image_lock_release(&l);
 }
 
+/* The records of NAME's update entries whose tree is gone (a kill between removing or moving a
+ * tree and its record). Only update and rollback make or move those entries, so with the
+ * caller's update lock held nothing is half-way. */
+static void sweep_orphan_records(ImageRoot *root, const char *name) {
+        _cleanup_closedir_ DIR *d = NULL;
+        if (opendir_fd(root->fd, &d) < 0)
+                return;
+        _cleanup_free_ char *p1 = strjoin(".#update.", name, "."), *p2 = strjoin(".#retired.", name, ".");
+        _cleanup_strv_free_ char **orphans = NULL;
+        struct dirent *de;
+        while (p1 && p2 && (de = readdir(d))) {
+                const char *e = endswith(de->d_name, IMAGE_PROVENANCE_SUFFIX);
+                if (!e)
+                        continue;
+                _cleanup_free_ char *base = strndup(de->d_name, (size_t) (e - de->d_name)), *n = NULL;
+                if (!base)
+                        return;
+                bool ours = startswith(base, p1) || startswith(base, p2) ||
+                            (image_generation_entry_parse(base, &n, NULL) >= 0 && streq(n, name));
+                struct stat st;
+                if (ours && fstatat(root->fd, base, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT &&
+                        strv_extend(&orphans, de->d_name) < 0)
+                        return;
+        }
+        for (char **o = orphans; o && *o; o++)
+                (void) unlinkat(root->fd, *o, 0);
+}
+
 static int update_lock(ImageRoot *root, const char *name, ImageLock *ret) {
         /* ".update.NAME" is no valid image name (it starts with a dot), so its lock file
          * .#.update.NAME.lck is no image's. */
@@ -272,10 +300,16 @@ int image_update_begin(ImageRoot *root, const char *name, ImageUpdate **ret) {
         int r = find_updatable(root, name, &i);
         if (r < 0)
                 return r;
+        /* Whether the old generation's name will fit, before anything runs. */
+        _cleanup_free_ char *probe = NULL;
+        r = generation_entry_name(name, IMAGE_GENERATION_MAX - 1, &probe);
+        if (r < 0)
+                return r;
         r = update_lock(root, name, &u->update_lock);
         if (r < 0)
                 return r;
         sweep_dead(root, name);
+        sweep_orphan_records(root, name);
         /* Shared for the whole update: no writable run may change NAME meanwhile (its changes
          * would be lost in the swap), while -x runs may go on starting. */
         r = image_lock(root, name, false, &u->name_lock);
@@ -416,6 +450,7 @@ int image_rollback(ImageRoot *root, const char *name, uint64_t *ret_generation) 
         if (r < 0)
                 return r;
         sweep_dead(root, name);
+        sweep_orphan_records(root, name);
         _cleanup_free_ uint64_t *gens = NULL;
         _cleanup_free_ char *entry = NULL, *aside = NULL;
         size_t n = 0;

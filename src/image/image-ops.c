@@ -309,8 +309,22 @@ int image_clean(ImageRoot *root, bool all, void (*on_removed)(const char *name, 
                 _cleanup_free_ char *gbase = hidden_base(de->d_name);
                 if (!gbase)
                         return -ENOMEM;
-                if (image_generation_entry_parse(gbase, NULL, NULL) >= 0)
+                _cleanup_free_ char *gname = NULL;
+                if (image_generation_entry_parse(gbase, &gname, NULL) >= 0) {
+                        /* …but a record whose generation is gone (a kill between the two) goes,
+                         * under the update lock of its template (update and rollback move them). */
+                        struct stat gst;
+                        ImageLock ul = IMAGE_LOCK_NULL;
+                        _cleanup_free_ char *un = strjoin(".update.", gname);
+                        if (un && !streq(gbase, de->d_name) && fstatat(root->fd, gbase, &gst, AT_SYMLINK_NOFOLLOW) < 0 &&
+                            errno == ENOENT && image_lock_at(root->fd, un, true, &ul) >= 0) {
+                                if (fstatat(root->fd, gbase, &gst, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT &&
+                                    unlinkat(root->fd, de->d_name, 0) >= 0 && on_removed)
+                                        on_removed(de->d_name, userdata);
+                                image_lock_release(&ul);
+                        }
                         continue;
+                }
                 if (strv_extend(&entries, de->d_name) < 0)
                         return -ENOMEM;
         }

@@ -228,6 +228,8 @@ int image_provenance_read(ImageRoot *root, const char *name, ImageProvenance *re
 }
 
 int image_provenance_write_at(int dir_fd, const char *base, const ImageProvenance *p) {
+        if (strlen(base) + STRLEN(IMAGE_PROVENANCE_SUFFIX) > NAME_MAX)
+                return 0; /* a name this long has no room for a record */
         _cleanup_free_ char *fn = strjoin(base, IMAGE_PROVENANCE_SUFFIX), *text = NULL;
         if (!fn)
                 return -ENOMEM;
@@ -238,6 +240,8 @@ int image_provenance_write_at(int dir_fd, const char *base, const ImageProvenanc
 }
 
 int image_temp_set_provenance(ImageTemp *t, const ImageProvenance *p) {
+        if (strlen(t->name) + STRLEN(IMAGE_PROVENANCE_SUFFIX) > NAME_MAX)
+                return 0;
         _cleanup_free_ char *text = NULL;
         int r = image_provenance_format(p, &text);
         if (r < 0)

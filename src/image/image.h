@@ -349,7 +349,8 @@ int image_provenance_copy(const ImageProvenance *p, ImageProvenance *ret);
  * when there is none, else parse's errors. */
 int image_provenance_read_at(int dir_fd, const char *base, ImageProvenance *ret);
 int image_provenance_read(ImageRoot *root, const char *name, ImageProvenance *ret);
-/* Writes BASE.provenance atomically (a temporary file renamed over it). */
+/* Writes BASE.provenance atomically (a temporary file renamed over it). A name too long for
+ * BASE.provenance to fit NAME_MAX gets no record (both writers return 0). */
 int image_provenance_write_at(int dir_fd, const char *base, const ImageProvenance *p);
 /* The record of an entry being built, published with it. */
 int image_temp_set_provenance(ImageTemp *t, const ImageProvenance *p);
