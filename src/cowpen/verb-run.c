@@ -169,6 +169,7 @@ typedef struct RunArgs {
         PrepareOptions prep;
         bool verity_options;
         SettingsTrust settings;
+        const char *writes_for; /* update: the verb whose run must write its root (no Ephemeral=, Volatile=) */
 } RunArgs;
 
 /* A value that does not parse, or one too many, is bad usage (exit status 2) whatever errno the
@@ -946,6 +947,11 @@ static int run_parsed(RunArgs *a_, SpawnConfig *c_) {
         int r;
         if ((r = prepare_run(&a, &c)) < 0)
                 goto finish;
+        if (a.writes_for && a.prep.ephemeral) {
+                r = log_error_errno(-EINVAL, "%s: the settings file says Ephemeral=yes, which would throw the changes away",
+                                    a.writes_for);
+                goto finish;
+        }
         r = open_root(&a, &c, &root);
         if (r < 0)
                 goto finish;
@@ -955,6 +961,11 @@ static int run_parsed(RunArgs *a_, SpawnConfig *c_) {
         bool ports_unchecked = c.network.n_ports > 0 && !(c.mask & SETTING_NETWORK);
         if ((r = read_settings(&a, &c, root)) < 0 || (r = check_run_config(&a, &c, root)) < 0)
                 goto finish;
+        if (a.writes_for && c.volatile_mode != VOLATILE_NO) {
+                r = log_error_errno(-EINVAL, "%s: the settings file says Volatile=, which would throw the changes away",
+                                    a.writes_for);
+                goto finish;
+        }
         if (ports_unchecked) {
                 _cleanup_diag_ Diag bad = DIAG_INIT;
                 if (spawn_network_check(&c, &bad) < 0) {
@@ -1007,7 +1018,7 @@ int run_invocation_parse(int argc, char *argv[], const char *verb, RunInvocation
         if (!inv)
                 return log_oom();
         spawn_config_init(&inv->c);
-        inv->a = (RunArgs) { .settings = SETTINGS_YES };
+        inv->a = (RunArgs) { .settings = SETTINGS_YES, .writes_for = verb };
         int r = parse_run_argv(argc, argv, &inv->c, &inv->a);
         if (r >= 0 && (inv->a.prep.directory || inv->a.prep.machine || inv->a.prep.image || inv->a.prep.ephemeral ||
                        inv->a.prep.template_dir || inv->c.volatile_mode != VOLATILE_NO))

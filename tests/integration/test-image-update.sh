@@ -158,6 +158,13 @@ suite() {
   assert_one_line_error 'no image "nosuch"'
   must_fail 2 "$COWPEN" update deb -x -- /bin/true
   must_fail 2 "$COWPEN" update deb /bin/true
+  # A settings file that would throw the command's changes away is refused, not obeyed.
+  printf '[Exec]\nEphemeral=yes\n' >"$R/deb.nspawn"
+  must_fail "$COWPEN" -q update deb -- /bin/sh -c 'echo x >/ephemeral-marker'
+  assert_one_line_error 'settings file says Ephemeral=yes'
+  rm "$R/deb.nspawn"
+  [ ! -e "$R/deb/ephemeral-marker" ] && [ -z "$(ls -A "$R" | grep '^\.#update\.' || true)" ] ||
+    fail "$fs: a refused update left: $(ls -A "$R")"
 }
 
 suite ext4
