@@ -188,6 +188,7 @@ typedef struct RunArgs {
         PrepareOptions prep;
         bool verity_options;
         SettingsTrust settings;
+        const char *writes_for; /* update: the verb whose run must write its root (no Ephemeral=, Volatile=) */
 } RunArgs;
 
 /* A value that does not parse, or one too many, is bad usage (exit status 2) whatever errno the
@@ -1069,18 +1070,19 @@ static int print_run_json(const PreparedRoot *root) {
         return 0;
 }
 
-int verb_run(int argc, char *argv[]) {
-        SpawnConfig c;
-        spawn_config_init(&c);
-        /* cowpen run is the one process of its own: raw images may move it into a mount namespace. */
-        RunArgs a = { .settings = SETTINGS_YES, .prep.raw_images = true };
-        /* Declared before the first goto: cleanup must never see an uninitialized pointer. */
+/* Everything after the options: the root, the settings file, the checks, the engine. */
+static int run_parsed(RunArgs *a_, SpawnConfig *c_) {
+        RunArgs a = *a_;
+        SpawnConfig c = *c_;
         _cleanup_(prepared_root_freep) PreparedRoot *root = NULL;
-        int r = parse_run_argv(argc, argv, &c, &a);
-        if (r < 0)
-                goto finish;
+        int r;
         if ((r = prepare_run(&a, &c)) < 0)
                 goto finish;
+        if (a.writes_for && a.prep.ephemeral) {
+                r = log_error_errno(-EINVAL, "%s: the settings file says Ephemeral=yes, which would throw the changes away",
+                                    a.writes_for);
+                goto finish;
+        }
         r = open_root(&a, &c, &root);
         if (r < 0)
                 goto finish;
@@ -1091,6 +1093,11 @@ int verb_run(int argc, char *argv[]) {
         if ((r = read_settings(&a, &c, root)) < 0 || (r = run_apply_oci_config(&c, root->parent_fd, root->machine)) < 0 ||
             (r = check_run_config(&a, &c, root)) < 0)
                 goto finish;
+        if (a.writes_for && c.volatile_mode != VOLATILE_NO) {
+                r = log_error_errno(-EINVAL, "%s: the settings file says Volatile=, which would throw the changes away",
+                                    a.writes_for);
+                goto finish;
+        }
         if (ports_unchecked) {
                 _cleanup_diag_ Diag bad = DIAG_INIT;
                 if (spawn_network_check(&c, &bad) < 0) {
@@ -1102,6 +1109,7 @@ int verb_run(int argc, char *argv[]) {
                 goto finish;
 
         c.machine_derived = !a.prep.machine; /* the registry's name: NAME-RANDOM for -x (spawn-machine.h) */
+        c.machine_shared = a.writes_for != NULL;
         for (;;) {
                 _cleanup_diag_ Diag diag = DIAG_INIT;
                 r = spawn_run(&c, root, &diag);
@@ -1119,6 +1127,59 @@ int verb_run(int argc, char *argv[]) {
                 }
         }
 finish:
+        *c_ = c; /* the caller frees it: what the file merged in too */
+        return r;
+}
+
+int verb_run(int argc, char *argv[]) {
+        SpawnConfig c;
+        spawn_config_init(&c);
+        /* cowpen run is the one process of its own: raw images may move it into a mount namespace. */
+        RunArgs a = { .settings = SETTINGS_YES, .prep.raw_images = true };
+        int r = parse_run_argv(argc, argv, &c, &a);
+        if (r >= 0)
+                r = run_parsed(&a, &c);
         spawn_config_done(&c);
         return r;
+}
+
+/* update (verb-update.c): run's parser and run's path, with the root update prepared. */
+struct RunInvocation {
+        SpawnConfig c;
+        RunArgs a;
+};
+
+int run_invocation_parse(int argc, char *argv[], const char *verb, RunInvocation **ret) {
+        RunInvocation *inv = calloc(1, sizeof(RunInvocation));
+        if (!inv)
+                return log_oom();
+        spawn_config_init(&inv->c);
+        inv->a = (RunArgs) { .settings = SETTINGS_YES, .writes_for = verb };
+        int r = parse_run_argv(argc, argv, &inv->c, &inv->a);
+        if (r >= 0 && (inv->a.prep.directory || inv->a.prep.machine || inv->a.prep.image || inv->a.prep.ephemeral ||
+                       inv->a.prep.template_dir || inv->c.volatile_mode != VOLATILE_NO))
+                r = log_usage("%s: -D, -M, -i, -x, --template= and --volatile= may not be given: %s runs in the new "
+                              "generation it made",
+                              verb, verb);
+        if (r >= 0 && !(inv->c.mask & SETTING_COMMAND))
+                r = log_usage("%s: no command (\"-- COMMAND…\")", verb);
+        if (r < 0) {
+                run_invocation_free(inv);
+                return r;
+        }
+        *ret = inv;
+        return 0;
+}
+
+int run_invocation_run(RunInvocation *inv, const char *directory, const char *machine) {
+        inv->a.prep.directory = directory;
+        inv->a.prep.machine = machine;
+        return run_parsed(&inv->a, &inv->c);
+}
+
+void run_invocation_free(RunInvocation *inv) {
+        if (!inv)
+                return;
+        spawn_config_done(&inv->c);
+        free(inv);
 }

@@ -275,6 +275,8 @@ typedef struct SpawnConfig {
         bool read_only;
         bool ephemeral;          /* -x, Ephemeral=: the verb prepares the root so; spawn_run() ignores it */
         bool machine_derived;    /* no -M: the machine's name came from -D/-i (-x registers NAME-RANDOM) */
+        bool machine_shared;     /* update: its writable run of a new generation may meet -x runs of NAME:
+                                  * registered as NAME-RANDOM then, as -x and --read-only runs are */
         VolatileMode volatile_mode;
         CustomMount *mounts;
         size_t n_mounts;
