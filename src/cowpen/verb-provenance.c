@@ -93,3 +93,21 @@ void record_pull_provenance(ImageRoot *root, const char *what, const char *name,
         }
         write_record(root, what, name, &p);
 }
+
+void record_oci_provenance(ImageRoot *root, const char *what, const char *name, const char *reference,
+        const char *manifest_digest, const char *fingerprint) {
+        _cleanup_(image_provenance_done) ImageProvenance p = IMAGE_PROVENANCE_NULL;
+        /* The OCI reference, pinned to the manifest that was pulled: REF@sha256:HEX (a reference
+         * that named a digest already has it). */
+        const char *at = strchr(reference, '@');
+        p.source = at || !manifest_digest ? strdup(reference) : strjoin(reference, "@", manifest_digest);
+        if (manifest_digest && startswith(manifest_digest, "sha256:") && strlen(manifest_digest) == 7 + 64)
+                p.sha256 = strdup(manifest_digest + 7);
+        p.verification = strdup(fingerprint ? "signature" : "digest");
+        if (fingerprint) {
+                p.signer = strdup(fingerprint);
+                for (char *c = p.signer; c && *c; c++)
+                        *c = (char) toupper((unsigned char) *c);
+        }
+        write_record(root, what, name, &p);
+}

@@ -123,6 +123,10 @@ void log_image_shadowed(const char *what, const char *name);
  * DIR, a pull from its URL with what verified it. Failures are warnings. */
 void record_import_provenance(ImageRoot *root, const char *what, const char *name, const char *file, int fd);
 void record_fs_provenance(ImageRoot *root, const char *what, const char *name, const char *dir);
+/* pull-oci: source the reference pinned to the manifest pulled, sha256 the manifest's digest,
+ * verification "digest" (every digest checked) or "signature". */
+void record_oci_provenance(ImageRoot *root, const char *what, const char *name, const char *reference,
+        const char *manifest_digest, const char *fingerprint);
 void record_pull_provenance(ImageRoot *root, const char *what, const char *name, const char *url, const char *digest,
                             const char *verified_by, const char *fingerprint);
 #define log_oom() log_error_errno(-ENOMEM, "Out of memory.")
