@@ -23,6 +23,8 @@ static const char help_run[] =
         "  -x --ephemeral           Run in a throw-away copy (btrfs snapshot or overlayfs; of a\n"
         "                           verity image: an overlay over its verified file system)\n"
         "     --read-only           Mount the root read-only\n"
+        "     --oci-bundle=DIR      Run an OCI runtime bundle: DIR/config.json's root, process,\n"
+        "                           mounts, hostname, namespaces (options given here win)\n"
         "     --volatile[=MODE]     no, yes (tmpfs root + /usr), state (tmpfs /var), overlay\n"
         "  -i --image=FILE          Run a raw disk image (GPT, MBR or one file system)\n"
         "     --root-hash=HEX       dm-verity root hash (else xattr, .roothash, signature partition)\n"
@@ -182,12 +184,15 @@ enum {
         ARG_LOAD_CREDENTIAL,
         ARG_LINK_JOURNAL,
         ARG_BIND_USER,
+        ARG_OCI_BUNDLE,
 };
 
 typedef struct RunArgs {
         PrepareOptions prep;
         bool verity_options;
         SettingsTrust settings;
+        const char *oci_bundle; /* --oci-bundle=DIR */
+        char *oci_root;         /* its root, resolved inside it */
 } RunArgs;
 
 /* A value that does not parse, or one too many, is bad usage (exit status 2) whatever errno the
@@ -614,6 +619,9 @@ static int parse_host_option(int ch, const char *arg, SpawnConfig *c, RunArgs *a
         }
         case ARG_NO_PAGER:
                 return 1; /* cowpen pages nothing */
+        case ARG_OCI_BUNDLE:
+                a->oci_bundle = arg;
+                return 1;
         case ARG_SETTINGS:
                 if ((int) (a->settings = settings_trust_from_string(arg)) < 0)
                         return bad_value("--settings", arg, -EINVAL);
@@ -680,6 +688,8 @@ static int parse_run_option(int ch, const char *arg, SpawnConfig *c, RunArgs *a)
 
 /* The options that may not be combined, or need another one. */
 static int check_run_args(const SpawnConfig *c, const RunArgs *a) {
+        if (a->oci_bundle && (a->prep.image || a->prep.directory || a->prep.template_dir))
+                return log_usage("run: --oci-bundle= may not be combined with --directory=, --image= or --template=");
         if (a->prep.image && a->prep.directory)
                 return log_usage("run: --image= and --directory= may not be combined");
         if (a->prep.image && (a->prep.template_dir || c->volatile_mode != VOLATILE_NO))
@@ -781,6 +791,7 @@ static const struct option run_options[] = {
         { "load-credential", required_argument, NULL, ARG_LOAD_CREDENTIAL },
         { "link-journal", required_argument, NULL, ARG_LINK_JOURNAL },
         { "bind-user", required_argument, NULL, ARG_BIND_USER },
+        { "oci-bundle", required_argument, NULL, ARG_OCI_BUNDLE },
         {}
 };
 
@@ -999,6 +1010,28 @@ static int read_settings(const RunArgs *a, SpawnConfig *c, const PreparedRoot *r
         return 0;
 }
 
+/* --oci-bundle=DIR: its config.json under what the command line set, its root (inside DIR) as
+ * the directory to run. One line names the first field that cannot be honoured. */
+static int load_oci_bundle(RunArgs *a, SpawnConfig *c) {
+        if (!a->oci_bundle)
+                return 0;
+        SpawnConfig b;
+        OciBundleExtra x;
+        _cleanup_diag_ Diag diag = DIAG_INIT;
+        int r = oci_bundle_load(a->oci_bundle, &b, &x, NULL, &diag);
+        if (r < 0)
+                return log_diag_error(r, &diag, "run --oci-bundle=%s", a->oci_bundle);
+        r = oci_bundle_merge(c, &b, &x);
+        a->oci_root = TAKE_PTR(x.root);
+        a->prep.directory = a->oci_root;
+        spawn_config_done(&b);
+        oci_bundle_extra_done(&x);
+        if (r < 0)
+                return log_error_errno(r, "run --oci-bundle=%s: %s", a->oci_bundle,
+                                       r == -E2BIG ? "too many mounts or paths with the command line's" : "out of memory");
+        return 0;
+}
+
 /* Once the settings file is merged: what it may not change any more, what the root imposes,
  * and what nspawn refuses. */
 static int check_run_config(const RunArgs *a, SpawnConfig *c, const PreparedRoot *root) {
@@ -1077,7 +1110,7 @@ int verb_run(int argc, char *argv[]) {
         /* Declared before the first goto: cleanup must never see an uninitialized pointer. */
         _cleanup_(prepared_root_freep) PreparedRoot *root = NULL;
         int r = parse_run_argv(argc, argv, &c, &a);
-        if (r < 0)
+        if (r < 0 || (r = load_oci_bundle(&a, &c)) < 0)
                 goto finish;
         if ((r = prepare_run(&a, &c)) < 0)
                 goto finish;
@@ -1120,5 +1153,6 @@ int verb_run(int argc, char *argv[]) {
         }
 finish:
         spawn_config_done(&c);
+        free(a.oci_root);
         return r;
 }
