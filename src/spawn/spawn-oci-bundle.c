@@ -474,8 +474,24 @@ static int parse_id_mapping(Ctx *k, json_object *l, const char *field, uint32_t 
         return 0;
 }
 
-static const char *const proc_read_only_ok[] = {"/proc/acpi", "/proc/apm", "/proc/asound", "/proc/bus", "/proc/fs",
-        "/proc/irq", "/proc/scsi", "/proc/sys", "/proc/sysrq-trigger"};
+/* What run makes read-only (or masks, which is more) in /proc itself, as nspawn does; all of /sys
+ * is read-only. */
+static const char *const proc_read_only_ok[] = {
+        "/proc/acpi",
+        "/proc/apm",
+        "/proc/asound",
+        "/proc/bus",
+        "/proc/fs",
+        "/proc/irq",
+        "/proc/scsi",
+        "/proc/sys",
+        "/proc/sysrq-trigger",
+        "/proc/kallsyms",
+        "/proc/kcore",
+        "/proc/keys",
+        "/proc/kmsg",
+        "/proc/timer_list",
+};
 
 static int parse_paths(Ctx *k, json_object *l, bool masked) {
         const char *field = masked ? "linux.maskedPaths" : "linux.readonlyPaths";
@@ -502,7 +518,7 @@ static int parse_paths(Ctx *k, json_object *l, bool masked) {
                 }
                 if (api) {
                         /* run makes these read-only (or inaccessible) itself, as nspawn does. */
-                        bool ok = false;
+                        bool ok = startswith(*p, "/sys/") || streq(*p, "/sys");
                         for (size_t i = 0; i < ELEMENTSOF(proc_read_only_ok); i++)
                                 ok = ok || streq(*p, proc_read_only_ok[i]);
                         if (!ok) {

@@ -49,7 +49,7 @@ static void test_bundle_full(void **state) {
                 "{\"type\":\"user\"},{\"type\":\"mount\"}],"
                 "\"uidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}],"
                 "\"gidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}],"
-                "\"maskedPaths\":[\"/etc/shadow\"],\"readonlyPaths\":[\"/usr\",\"/proc/sys\"],"
+                "\"maskedPaths\":[\"/etc/shadow\"],\"readonlyPaths\":[\"/usr\",\"/proc/sys\",\"/sys/firmware\",\"/proc/kcore\"],"
                 "\"resources\":{\"devices\":[{\"allow\":false,\"access\":\"rwm\"}]}}}";
         SpawnConfig c;
         OciBundleExtra x;
@@ -172,8 +172,8 @@ static void test_bundle_unsupported(void **state) {
                      "\"uidMappings\":[{\"containerID\":1,\"hostID\":100000,\"size\":10}],"
                      "\"gidMappings\":[{\"containerID\":1,\"hostID\":100000,\"size\":10}]}}",
                 -EOPNOTSUPP, "linux.uidMappings with a containerID other than 0 is not supported");
-        refused(HEAD "\"linux\":{\"readonlyPaths\":[\"/proc/kcore\"]}}", -EOPNOTSUPP,
-                "linux.readonlyPaths /proc/kcore is not supported");
+        refused(HEAD "\"linux\":{\"readonlyPaths\":[\"/proc/cpuinfo\"]}}", -EOPNOTSUPP,
+                "linux.readonlyPaths /proc/cpuinfo is not supported");
         refused(HEAD "\"mounts\":[{\"destination\":\"/x\",\"type\":\"overlay\",\"source\":\"o\"}]}", -EOPNOTSUPP,
                 "mounts[0]: type \"overlay\" at /x is not supported");
         refused(HEAD "\"mounts\":[{\"destination\":\"/x\",\"type\":\"proc\",\"source\":\"proc\"}]}", -EOPNOTSUPP,
