@@ -95,7 +95,7 @@ static int refuse_fields(Ctx *k, json_object *o, const char *prefix, const char 
         for (size_t i = 0; i < n; i++)
                 if (!empty(get(o, keys[i]))) {
                         char f[128];
-                        snprintf(f, sizeof(f), "%s.%s", prefix, keys[i]);
+                        snprintf(f, sizeof(f), "%s%s%s", prefix ?: "", prefix ? "." : "", keys[i]);
                         return unsupported(k, f);
                 }
         return 0;
@@ -195,12 +195,16 @@ static int parse_rlimits(Ctx *k, json_object *a) {
                 h = get(e, "hard");
                 if (!s || !h || !json_object_is_type(s, json_type_int) || !json_object_is_type(h, json_type_int))
                         return invalid(k, "process.rlimits[].soft/hard");
-                /* Unsigned 64-bit values: json-c keeps those above INT64_MAX as uint64. */
-                uint64_t sv = json_object_get_uint64(s), hv = json_object_get_uint64(h);
-                if ((json_object_get_int64(s) < 0 && sv == 0) || (json_object_get_int64(h) < 0 && hv == 0) || sv > hv)
+                /* Unsigned 64-bit values (json-c keeps those above INT64_MAX as uint64); a negative
+                 * one is "infinity", as systemd-nspawn reads them. */
+                uint64_t sv = json_object_get_int64(s) < 0 ? UINT64_MAX : json_object_get_uint64(s);
+                uint64_t hv = json_object_get_int64(h) < 0 ? UINT64_MAX : json_object_get_uint64(h);
+                if (sv > hv)
                         return invalid(k, "process.rlimits[].soft/hard");
-                struct rlimit *rl = k->c->rlimits[res];
-                if (!rl && !(rl = k->c->rlimits[res] = malloc(sizeof(*rl))))
+                if (k->c->rlimits[res])
+                        return bad(k, -EINVAL, "process.rlimits", "names a limit twice");
+                struct rlimit *rl = k->c->rlimits[res] = malloc(sizeof(struct rlimit));
+                if (!rl)
                         return -ENOMEM;
                 rl->rlim_cur = sv == UINT64_MAX ? RLIM_INFINITY : sv;
                 rl->rlim_max = hv == UINT64_MAX ? RLIM_INFINITY : hv;
@@ -212,16 +216,17 @@ static int parse_user(Ctx *k, json_object *u) {
         json_object *v;
         int r;
         uint32_t id;
-        if ((v = get(u, "uid"))) {
-                if ((r = get_u32(k, v, "process.user.uid", UINT32_MAX - 1, &id)) < 0)
-                        return r;
-                k->c->user_uid = id;
-        }
-        if ((v = get(u, "gid"))) {
-                if ((r = get_u32(k, v, "process.user.gid", UINT32_MAX - 1, &id)) < 0)
-                        return r;
-                k->c->user_gid = id;
-        }
+        /* uid and gid are required (the spec's, and nspawn's). */
+        if (!(v = get(u, "uid")))
+                return diag_fail(k->diag, -EINVAL, "config.json", "process.user.uid is missing");
+        if ((r = get_u32(k, v, "process.user.uid", UINT32_MAX - 1, &id)) < 0)
+                return r;
+        k->c->user_uid = id;
+        if (!(v = get(u, "gid")))
+                return diag_fail(k->diag, -EINVAL, "config.json", "process.user.gid is missing");
+        if ((r = get_u32(k, v, "process.user.gid", UINT32_MAX - 1, &id)) < 0)
+                return r;
+        k->c->user_gid = id;
         if ((r = get_typed(k, u, "additionalGids", "process.user.additionalGids", json_type_array, &v)) < 0)
                 return r;
         size_t n = v ? json_object_array_length(v) : 0;
@@ -266,9 +271,11 @@ static int parse_process(Ctx *k, json_object *p) {
                 return r;
         if ((r = get_typed(k, p, "args", "process.args", json_type_array, &v)) < 0)
                 return r;
-        if (v && json_object_array_length(v) > 0) {
+        if (v) {
                 if ((r = strv_from_array(k, v, "process.args", SPAWN_PARAMETERS_MAX, &c->command)) < 0)
                         return r;
+                if (!c->command)
+                        return diag_fail(k->diag, -EINVAL, "config.json", "process.args is empty");
                 if (!*c->command[0])
                         return invalid(k, "process.args[0]");
                 c->mask |= SETTING_COMMAND;
@@ -340,6 +347,8 @@ static bool provided_by_run(const char *type, const char *dst) {
                 {"cgroup2", "/sys/fs/cgroup"},
                 {"tmpfs", "/dev"},
                 {"tmpfs", "/dev/shm"},
+                {"tmpfs", "/run"},
+                {"tmpfs", "/tmp"},
         };
         for (size_t i = 0; i < ELEMENTSOF(std); i++)
                 if (streq(type, std[i][0]) && streq(dst, std[i][1]))
@@ -353,11 +362,16 @@ static int parse_mount(Ctx *k, json_object *m, size_t idx) {
         if (!json_object_is_type(m, json_type_object))
                 return invalid(k, f);
         json_object *d, *t, *s, *opts;
+        char fd[80], ft[80], fs[80], fo[80];
+        snprintf(fd, sizeof(fd), "%s.destination", f);
+        snprintf(ft, sizeof(ft), "%s.type", f);
+        snprintf(fs, sizeof(fs), "%s.source", f);
+        snprintf(fo, sizeof(fo), "%s.options", f);
         int r;
-        if ((r = get_typed(k, m, "destination", f, json_type_string, &d)) < 0 ||
-                (r = get_typed(k, m, "type", f, json_type_string, &t)) < 0 ||
-                (r = get_typed(k, m, "source", f, json_type_string, &s)) < 0 ||
-                (r = get_typed(k, m, "options", f, json_type_array, &opts)) < 0)
+        if ((r = get_typed(k, m, "destination", fd, json_type_string, &d)) < 0 ||
+                (r = get_typed(k, m, "type", ft, json_type_string, &t)) < 0 ||
+                (r = get_typed(k, m, "source", fs, json_type_string, &s)) < 0 ||
+                (r = get_typed(k, m, "options", fo, json_type_array, &opts)) < 0)
                 return r;
         const char *dst = d ? json_object_get_string(d) : NULL;
         if (!path_ok(dst))
@@ -366,7 +380,8 @@ static int parse_mount(Ctx *k, json_object *m, size_t idx) {
         for (size_t i = 0; opts && i < json_object_array_length(opts); i++)
                 if (!json_object_is_type(json_object_array_get_idx(opts, i), json_type_string))
                         return diag_fail(k->diag, -EINVAL, "config.json", "%s.options[%zu] is not a string", f, i);
-        bool is_bind = streq(type, "bind") || option_in(opts, "bind") || option_in(opts, "rbind");
+        /* No type is a bind mount, as systemd-nspawn takes it. */
+        bool is_bind = !*type || streq(type, "bind") || option_in(opts, "bind") || option_in(opts, "rbind");
         if (!is_bind && provided_by_run(type, dst))
                 return 0;
         CustomMount cm = {.recursive = true};
@@ -582,6 +597,8 @@ static int parse_linux(Ctx *k, json_object *l) {
         if ((r = get_typed(k, l, "namespaces", "linux.namespaces", json_type_array, &v)) < 0)
                 return r;
         bool userns = false;
+        unsigned seen = 0;
+        static const char *const ns_types[] = {"pid", "mount", "ipc", "uts", "cgroup", "network", "user"};
         for (size_t i = 0; v && i < json_object_array_length(v); i++) {
                 json_object *e = json_object_array_get_idx(v, i), *t, *p;
                 if (!json_object_is_type(e, json_type_object) ||
@@ -592,15 +609,22 @@ static int parse_linux(Ctx *k, json_object *l) {
                 const char *type = json_object_get_string(t), *path = p ? json_object_get_string(p) : NULL;
                 if (path && !*path)
                         path = NULL;
+                for (size_t j = 0; j < ELEMENTSOF(ns_types); j++)
+                        if (streq(type, ns_types[j])) {
+                                if (seen & (1U << j))
+                                        return bad(k, -EINVAL, "linux.namespaces", "names a namespace twice");
+                                seen |= 1U << j;
+                        }
                 if (streq(type, "network")) {
+                        /* With a path, --network-namespace-path= (the namespace is joined); without,
+                         * --private-network. */
                         if (path) {
                                 if (!path_ok(path))
                                         return invalid(k, "linux.namespaces[network].path");
-                                free(c->network.namespace_path);
                                 if (!(c->network.namespace_path = strdup(path)))
                                         return -ENOMEM;
-                        }
-                        c->private_network = true;
+                        } else
+                                c->private_network = true;
                         c->mask |= SETTING_NETWORK;
                 } else if (streq(type, "user")) {
                         if (path)
@@ -620,6 +644,12 @@ static int parse_linux(Ctx *k, json_object *l) {
                         return unsupported(k, f);
                 }
         }
+        /* Without a mount or PID namespace the bundle asks for the host's, which run never gives
+         * (nspawn refuses the first too); the IPC, UTS and cgroup namespaces run makes anyway. */
+        if (v && !(seen & 2U))
+                return unsupported(k, "linux.namespaces without mount");
+        if (v && !(seen & 1U))
+                return unsupported(k, "linux.namespaces without pid");
         json_object *um, *gm;
         if ((r = get_typed(k, l, "uidMappings", "linux.uidMappings", json_type_array, &um)) < 0 ||
                 (r = get_typed(k, l, "gidMappings", "linux.gidMappings", json_type_array, &gm)) < 0)
@@ -707,12 +737,8 @@ int oci_bundle_parse(const char *text, size_t size, const char *bundle_path, Spa
                 goto fail;
         }
         static const char *const refused[] = {"hooks", "domainname", "solaris", "windows", "vm", "zos"};
-        if ((r = refuse_fields(&k, o, "config", refused, ELEMENTSOF(refused))) < 0) {
-                /* The top-level ones are named as they are, without a prefix. */
-                if (diag && diag->cause && startswith(diag->cause, "config."))
-                        memmove(diag->cause, diag->cause + 7, strlen(diag->cause + 7) + 1);
+        if ((r = refuse_fields(&k, o, NULL, refused, ELEMENTSOF(refused))) < 0)
                 goto fail;
-        }
         if ((r = get_typed(&k, o, "root", "root", json_type_object, &v)) < 0)
                 goto fail;
         if (!v || !(p = get(v, "path")) || !json_object_is_type(p, json_type_string) || !*json_object_get_string(p)) {

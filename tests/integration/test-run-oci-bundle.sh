@@ -104,6 +104,21 @@ pass "linux.namespaces user with uidMappings/gidMappings as --private-users=BASE
 # Leave the tree owned by root again for the next runs (the ownership was mapped, or chowned).
 if [ "$(stat -c %u "$B/rootfs/bin")" != 0 ]; then chown -R 0:0 "$B/rootfs"; fi
 
+# linux.namespaces network: umoci's (no path) is a private network with only lo; with a path, that
+# namespace is joined (one the test makes, bound on a file of its own).
+edit 'c["process"]["args"] = ["/bin/sh", "-c", "readlink /proc/self/ns/net; cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d \" \" | tr \"\\n\" \" \""]'
+out=$(run --oci-bundle="$B") || fail "private network: $out"
+[ "$(printf '%s\n' "$out" | tail -1)" = "lo " ] || fail "linux.namespaces network did not give a private network: $out"
+[ "$(printf '%s\n' "$out" | tail -2 | head -1)" != "$(readlink /proc/self/ns/net)" ] || fail "the host's network namespace: $out"
+touch "$W/netns"
+unshare --net="$W/netns" true || skip "cannot make a persistent network namespace (unshare --net=FILE)"
+at_exit "umount '$W/netns' 2>/dev/null"
+edit 'c["linux"]["namespaces"] = [{"type": "pid"}, {"type": "mount"}, {"type": "network", "path": "'"$W/netns"'"}]
+c["process"]["args"] = ["/bin/readlink", "/proc/self/ns/net"]'
+out=$(run --oci-bundle="$B") || fail "network namespace path: $out"
+[ "$(printf '%s\n' "$out" | tail -1)" = "net:[$(stat -L -c %i "$W/netns")]" ] || fail "linux.namespaces network path not joined: $out"
+pass "linux.namespaces network: private (no path), joined (path)"
+
 # Unsupported fields: one line naming the field, nothing runs.
 refuse() { # PYTHON REGEX
   edit "$1
@@ -127,6 +142,8 @@ refuse 'c["linux"]["namespaces"] = [{"type": "pid", "path": "/proc/1/ns/pid"}]' 
 refuse 'c["mounts"].append({"destination": "/mnt/data", "type": "nfs", "source": "h:/x"})' 'config\.json: mounts\[7\]: type "nfs" at /mnt/data is not supported$'
 refuse 'c["linux"]["namespaces"].append({"type": "user"}); c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 1000}, {"containerID": 1000, "hostID": 300000, "size": 1000}]; c["linux"]["gidMappings"] = c["linux"]["uidMappings"]' 'config\.json: linux\.uidMappings other than one range is not supported$'
 refuse 'c["process"]["user"]["umask"] = 63' 'config\.json: process\.user\.umask other than 0022 is not supported$'
+refuse 'c["linux"]["namespaces"] = [{"type": "mount"}]' 'config\.json: linux\.namespaces without pid is not supported$'
+refuse 'c["mounts"].append({"destination": "/mnt/data", "type": "bind", "source": "/tmp", "options": ["rbind", "nosuid"]})' 'config\.json: mounts\[7\]\.options "nosuid" is not supported$'
 refuse 'c["ociVersion"] = "2.0.0"' 'config\.json: ociVersion other than 1\.x is not supported$'
 pass "unsupported fields refused with one line each, nothing ran"
 

@@ -38,12 +38,14 @@ static void test_bundle_full(void **state) {
                 "\"capabilities\":{\"bounding\":[\"CAP_KILL\",\"CAP_NET_ADMIN\"],\"effective\":[\"CAP_KILL\"],"
                 "\"ambient\":[\"CAP_KILL\"]},"
                 "\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"soft\":100,\"hard\":200},"
-                "{\"type\":\"RLIMIT_CORE\",\"soft\":18446744073709551615,\"hard\":18446744073709551615}],"
+                "{\"type\":\"RLIMIT_CORE\",\"soft\":18446744073709551615,\"hard\":18446744073709551615},"
+                "{\"type\":\"RLIMIT_NPROC\",\"soft\":-1,\"hard\":-1}],"
                 "\"noNewPrivileges\":true,\"oomScoreAdj\":-50},"
                 "\"hostname\":\"box\",\"annotations\":{\"x\":\"y\"},\"unknownTopLevel\":[1,2,3],"
                 "\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
                 "{\"destination\":\"/data\",\"type\":\"bind\",\"source\":\"data\",\"options\":[\"rbind\",\"ro\"]},"
                 "{\"destination\":\"/abs\",\"source\":\"/srv/x\",\"options\":[\"bind\"]},"
+                "{\"destination\":\"/run\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"},"
                 "{\"destination\":\"/scratch\",\"type\":\"tmpfs\",\"source\":\"tmpfs\",\"options\":[\"nosuid\",\"size=1m\",\"mode=0700\"]}],"
                 "\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"network\",\"path\":\"/run/netns/x\"},"
                 "{\"type\":\"user\"},{\"type\":\"mount\"}],"
@@ -74,10 +76,11 @@ static void test_bundle_full(void **state) {
         assert_int_equal(c.rlimits[RLIMIT_NOFILE]->rlim_cur, 100);
         assert_int_equal(c.rlimits[RLIMIT_NOFILE]->rlim_max, 200);
         assert_true(c.rlimits[RLIMIT_CORE]->rlim_cur == RLIM_INFINITY);
+        assert_true(c.rlimits[RLIMIT_NPROC]->rlim_max == RLIM_INFINITY); /* negative: infinity, as nspawn */
         assert_true(c.no_new_privileges);
         assert_int_equal(c.oom_score_adjust, -50);
         assert_string_equal(c.hostname, "box");
-        assert_true(c.private_network);
+        assert_false(c.private_network); /* joined: --network-namespace-path=, not --private-network */
         assert_string_equal(c.network.namespace_path, "/run/netns/x");
         assert_int_equal(c.private_users, PRIVATE_USERS_FIXED);
         assert_int_equal(c.uid_shift, 100000);
@@ -164,11 +167,11 @@ static void test_bundle_unsupported(void **state) {
                 "linux.namespaces[ipc].path is not supported");
         refused(HEAD "\"linux\":{\"uidMappings\":[{\"containerID\":0,\"hostID\":1,\"size\":1}]}}", -EOPNOTSUPP,
                 "linux.uidMappings without a user namespace is not supported");
-        refused(HEAD "\"linux\":{\"namespaces\":[{\"type\":\"user\"}],"
+        refused(HEAD "\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"mount\"},{\"type\":\"user\"}],"
                      "\"uidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":10}],"
                      "\"gidMappings\":[{\"containerID\":0,\"hostID\":200000,\"size\":10}]}}",
                 -EOPNOTSUPP, "linux.gidMappings other than linux.uidMappings is not supported");
-        refused(HEAD "\"linux\":{\"namespaces\":[{\"type\":\"user\"}],"
+        refused(HEAD "\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"mount\"},{\"type\":\"user\"}],"
                      "\"uidMappings\":[{\"containerID\":1,\"hostID\":100000,\"size\":10}],"
                      "\"gidMappings\":[{\"containerID\":1,\"hostID\":100000,\"size\":10}]}}",
                 -EOPNOTSUPP, "linux.uidMappings with a containerID other than 0 is not supported");
@@ -184,6 +187,10 @@ static void test_bundle_unsupported(void **state) {
                 "process.user.umask other than 0022 is not supported");
         refused(HEAD "\"process\":{\"capabilities\":{\"bounding\":[\"CAP_KILL\"],\"permitted\":[\"CAP_SYS_ADMIN\"]}}}",
                 -EOPNOTSUPP, "process.capabilities.permitted beyond the bounding set is not supported");
+        refused(HEAD "\"linux\":{\"namespaces\":[{\"type\":\"pid\"}]}}", -EOPNOTSUPP,
+                "linux.namespaces without mount is not supported");
+        refused(HEAD "\"linux\":{\"namespaces\":[{\"type\":\"mount\"}]}}", -EOPNOTSUPP,
+                "linux.namespaces without pid is not supported");
         refused("{\"ociVersion\":\"0.9\",\"root\":{\"path\":\"r\"}}", -EOPNOTSUPP, "ociVersion other than 1.x is not supported");
         /* Empty values ask for nothing. */
         SpawnConfig c;
@@ -206,6 +213,15 @@ static void test_bundle_invalid(void **state) {
         refused(HEAD "\"process\":{\"cwd\":\"rel\"}}", -EINVAL, "process.cwd is not an absolute path");
         refused(HEAD "\"process\":{\"user\":{\"uid\":-1}}}", -ERANGE, "process.user.uid is out of range");
         refused(HEAD "\"process\":{\"user\":{\"uid\":4294967296}}}", -ERANGE, "process.user.uid is out of range");
+        refused(HEAD "\"process\":{\"args\":[]}}", -EINVAL, "process.args is empty");
+        refused(HEAD "\"process\":{\"user\":{\"gid\":0}}}", -EINVAL, "process.user.uid is missing");
+        refused(HEAD "\"process\":{\"user\":{\"uid\":0}}}", -EINVAL, "process.user.gid is missing");
+        refused(HEAD "\"process\":{\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"soft\":1,\"hard\":1},"
+                     "{\"type\":\"RLIMIT_NOFILE\",\"soft\":2,\"hard\":2}]}}",
+                -EINVAL, "process.rlimits names a limit twice");
+        refused(HEAD "\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"mount\"},{\"type\":\"pid\"}]}}", -EINVAL,
+                "linux.namespaces names a namespace twice");
+        refused(HEAD "\"mounts\":[{\"destination\":5}]}", -EINVAL, "mounts[0].destination is not a string");
         refused(HEAD "\"process\":{\"oomScoreAdj\":1001}}", -EINVAL, "process.oomScoreAdj is invalid");
         refused(HEAD "\"process\":{\"rlimits\":[{\"type\":\"RLIMIT_BOGUS\",\"soft\":1,\"hard\":1}]}}", -EINVAL,
                 "process.rlimits[].type names an unknown limit");
