@@ -75,6 +75,8 @@ static int get_typed(Ctx *k, json_object *o, const char *key, const char *field,
                         : t == json_type_string  ? "a string"
                         : t == json_type_boolean ? "a boolean"
                                                  : "a number");
+        if (v && t == json_type_string && strlen(json_object_get_string(v)) != (size_t) json_object_get_string_len(v))
+                return diag_fail(k->diag, -EINVAL, "config.json", "%s contains a NUL byte", field);
         if (v && t == json_type_array && json_object_array_length(v) > OCI_BUNDLE_LIST_MAX)
                 return diag_fail(k->diag, -E2BIG, "config.json", "%s has too many entries", field);
         return v ? 1 : 0;
@@ -411,8 +413,15 @@ static int parse_mount(Ctx *k, json_object *m, size_t idx) {
                         if (!path_ok(src))
                                 return diag_fail(k->diag, -EINVAL, "config.json", "%s.source is invalid", f);
                         cm.source = strdup(src);
-                } else
-                        cm.source = strjoin(k->x->bundle_path, "/", src);
+                } else {
+                        /* Inside the bundle: no ".." out of it. */
+                        _cleanup_free_ char *rel = strjoin("/", src);
+                        if (!rel)
+                                return -ENOMEM;
+                        if (!path_ok(rel) || startswith(src, "../") || streq(src, ".."))
+                                return diag_fail(k->diag, -EINVAL, "config.json", "%s.source is invalid", f);
+                        cm.source = strjoin(k->x->bundle_path ?: "", "/", src);
+                }
                 if (!cm.source || !(cm.destination = strdup(dst))) {
                         custom_mount_done(&cm);
                         return -ENOMEM;
@@ -721,7 +730,7 @@ int oci_bundle_parse(const char *text, size_t size, const char *bundle_path, Spa
         spawn_config_init(&c);
         OciBundleExtra x = {};
         Ctx k = {.c = &c, .x = &x, .diag = diag};
-        json_object *v, *p;
+        json_object *v, *p = NULL;
         int r;
         if (bundle_path && !(x.bundle_path = strdup(bundle_path))) {
                 r = -ENOMEM;
@@ -741,7 +750,9 @@ int oci_bundle_parse(const char *text, size_t size, const char *bundle_path, Spa
                 goto fail;
         if ((r = get_typed(&k, o, "root", "root", json_type_object, &v)) < 0)
                 goto fail;
-        if (!v || !(p = get(v, "path")) || !json_object_is_type(p, json_type_string) || !*json_object_get_string(p)) {
+        if (v && (r = get_typed(&k, v, "path", "root.path", json_type_string, &p)) < 0)
+                goto fail;
+        if (!v || !p || !*json_object_get_string(p)) {
                 r = diag_fail(diag, -EINVAL, "config.json", "root.path is missing");
                 goto fail;
         }

@@ -234,6 +234,11 @@ static void test_bundle_invalid(void **state) {
                 "mounts[0].destination is not an absolute path");
         refused(HEAD "\"mounts\":[{\"destination\":\"/a/../b\",\"type\":\"tmpfs\"}]}", -EINVAL,
                 "mounts[0].destination is not an absolute path");
+        refused(HEAD "\"mounts\":[{\"destination\":\"/x\",\"type\":\"bind\",\"source\":\"../etc\"}]}", -EINVAL,
+                "mounts[0].source is invalid");
+        refused(HEAD "\"mounts\":[{\"destination\":\"/x\",\"source\":\"d/../../etc\"}]}", -EINVAL, "mounts[0].source is invalid");
+        refused(HEAD "\"hostname\":\"a\\u0000b\"}", -EINVAL, "hostname contains a NUL byte");
+        refused("{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"r\\u0000x\"}}", -EINVAL, "root.path contains a NUL byte");
         refused(HEAD "\"linux\":{\"maskedPaths\":[\"/a/..\"]}}", -EINVAL, "linux.maskedPaths has an invalid path");
         refused("{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"r\"},\"process\":{\"args\":[\"a\\u0000b\"]}}", -EINVAL,
                 "process.args[0] contains a NUL byte");
