@@ -36,7 +36,7 @@ static int pidfd_of(pid_t pid, uint64_t starttime) {
         if (fd < 0)
                 return negative_errno();
         uint64_t st;
-        if (machine_pid_starttime(pid, &st) < 0 || st != starttime) {
+        if (pid_starttime(pid, &st) < 0 || st != starttime) {
                 safe_close(fd);
                 return -ESRCH;
         }

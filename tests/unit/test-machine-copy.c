@@ -84,7 +84,7 @@ static int setup(void **state) {
                         break;
                 usleep(1000);
         }
-        assert_int_equal(machine_pid_starttime(leader, &rec.leader_starttime), 0);
+        assert_int_equal(pid_starttime(leader, &rec.leader_starttime), 0);
         return 0;
 }
 

@@ -5,7 +5,10 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -134,12 +137,48 @@ static void test_name_owner_is_gone(void **state) {
         assert_false(name_owner_is_gone("cowpen-.x", "cowpen-"));
 }
 
+static void test_pid_starttime(void **state) {
+        uint64_t a, b;
+        assert_int_equal(pid_starttime(getpid(), &a), 0);
+        assert_int_equal(pid_starttime(getpid(), &b), 0);
+        assert_true(a == b);
+        /* A child whose name holds ") " as a stat line's COMM may: the fields count from the last ')'. */
+        int p[2];
+        assert_int_equal(pipe(p), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                (void) prctl(PR_SET_NAME, "x) 1 2 3 4) y");
+                (void) write(p[1], "", 1);
+                pause();
+                _exit(0);
+        }
+        char c;
+        assert_int_equal(read(p[0], &c, 1), 1);
+        close(p[0]);
+        close(p[1]);
+        assert_int_equal(pid_starttime(pid, &b), 0);
+        assert_true(b >= a);
+        uint64_t again;
+        assert_int_equal(pid_starttime(pid, &again), 0);
+        assert_true(again == b);
+        assert_int_equal(kill(pid, SIGKILL), 0);
+        assert_int_equal(waitpid(pid, NULL, 0), pid);
+        assert_int_equal(pid_starttime(pid, &b), -ESRCH);
+        assert_int_equal(pid_starttime(0, &b), -ESRCH);
+        assert_int_equal(pid_starttime(-1, &b), -ESRCH);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_image_name),  cmocka_unit_test(test_parse_size),
-                cmocka_unit_test(test_parse_boolean), cmocka_unit_test(test_hex),
-                cmocka_unit_test(test_printable),   cmocka_unit_test(test_strv),
+                cmocka_unit_test(test_image_name),
+                cmocka_unit_test(test_parse_size),
+                cmocka_unit_test(test_parse_boolean),
+                cmocka_unit_test(test_hex),
+                cmocka_unit_test(test_printable),
+                cmocka_unit_test(test_strv),
                 cmocka_unit_test(test_name_owner_is_gone),
+                cmocka_unit_test(test_pid_starttime),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
