@@ -184,3 +184,25 @@ flip_bit() {
   b=$(dd if="$1" bs=1 skip="$2" count=1 status=none | od -An -tu1 | tr -d ' ')
   printf "\\$(printf %o $(( (b ^ 1) & 255 )))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
 }
+
+# Of the tests that boot a guest in the background and stop it (poweroff, OpenRC):
+# strip_console FILE: a console log without carriage returns and colours.
+strip_console() { tr -d '\r' <"$1" | sed 's/\x1b\[[0-9;]*[A-Za-z]//g'; }
+# stop_cowpen PID: ends a cowpen still running (on failure) as a user would (SIGTERM, then a
+# second one), so that it removes what it made; SIGKILL only as the last resort.
+stop_cowpen() {
+  local i
+  for i in 1 2; do
+    kill -TERM "$1" 2>/dev/null || return 0
+    for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+  done
+  kill -KILL "$1" 2>/dev/null || true
+}
+# wait_exit PID SECONDS: waits for cowpen to end (fails after SECONDS), its status in $RC.
+wait_exit() {
+  local i
+  for ((i = 0; i < $2 * 10; i++)); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$1" 2>/dev/null && fail "cowpen still runs after $2 s"
+  RC=0
+  wait "$1" || RC=$?
+}
