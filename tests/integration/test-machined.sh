@@ -72,19 +72,9 @@ G=$FIXTURE_DIR
 [ -x "$G/usr/lib/systemd/systemd-machined" ] || fail "the fixture has no systemd-machined"
 mkdir "$T/units"
 cp "$TEST_BUILDDIR/units/cowpen@.service" "$T/units/"
-"$COWPEN" run -b -x -D "$G" -M "busouter-$$" \
+boot_outer "the outer container" "busouter-$$" "$G" "$T/outer.log" \
   --bind-ro="$COWPEN:/usr/local/bin/cowpen" --bind-ro="$T/tree:/srv/tree" --bind-ro="$G:/srv/guest" \
-  --bind-ro="$T/units/cowpen@.service:/etc/systemd/system/cowpen@.service" >"$T/outer.log" 2>&1 &
-outer=$!
-# On a failure: the guest shut down (its ephemeral copy goes with it), killed only if it hangs;
-# what a killed one left beside the fixture goes too.
-at_exit "kill -TERM $outer 2>/dev/null; for _w in \$(seq 300); do kill -0 $outer 2>/dev/null || break; sleep 0.1; done; kill -9 $outer 2>/dev/null; wait $outer; rm -rf '$FIXTURE_CACHE'/.#machine.busouter-$$.*"
-init=
-for _ in $(seq 300); do
-  init=$(pgrep -P $outer | head -1) && break
-  sleep 0.1
-done
-[ -n "$init" ] || fail "the outer container did not start: $(tail -5 "$T/outer.log")"
+  --bind-ro="$T/units/cowpen@.service:/etc/systemd/system/cowpen@.service"
 st=
 for _ in $(seq 1200); do
   st=$(nsenter -t "$init" -a systemctl is-system-running 2>/dev/null) || true

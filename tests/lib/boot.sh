@@ -206,3 +206,22 @@ wait_exit() {
   RC=0
   wait "$1" || RC=$?
 }
+
+# boot_outer WHAT NAME TREE LOG [RUN OPTIONS…]: `cowpen run -b -x -D TREE -M NAME OPTIONS…` in the
+# background, its console in LOG, for a test that works inside a booted guest; waits until its
+# init runs (fails naming WHAT when it does not). At exit (on a failure) the guest is shut down
+# (its ephemeral copy goes with it), killed only if it hangs, and what a killed one left beside
+# the fixture goes too. Sets outer (cowpen's PID) and init (the guest's PID 1, as the host sees it).
+boot_outer() {
+  local what=$1 name=$2 tree=$3 log=$4
+  shift 4
+  "$COWPEN" run -b -x -D "$tree" -M "$name" "$@" >"$log" 2>&1 &
+  outer=$!
+  at_exit "kill -TERM $outer 2>/dev/null; for _w in \$(seq 300); do kill -0 $outer 2>/dev/null || break; sleep 0.1; done; kill -9 $outer 2>/dev/null; wait $outer; rm -rf '$FIXTURE_CACHE'/.#machine.$name.*"
+  init=
+  for _ in $(seq 300); do
+    init=$(pgrep -P $outer | head -1) && break
+    sleep 0.1
+  done
+  [ -n "$init" ] || fail "$what did not start: $(tail -5 "$log")"
+}
