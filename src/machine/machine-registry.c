@@ -541,19 +541,34 @@ static int record_cmp(const void *a, const void *b) {
         return strcmp((*(MachineRecord *const *) a)->name, (*(MachineRecord *const *) b)->name);
 }
 
-int machine_list(MachineRecord ***ret, size_t *ret_n, Diag *diag) {
+/* The registry's directory and a stream of its entries, to list it; -ENOENT (no diag) when
+ * there is none yet. */
+static int open_registry_for_reading(int *ret_fd, DIR **ret_dir, Diag *diag) {
         _cleanup_close_ int dir_fd = -EBADF;
         int r = open_registry(false, &dir_fd, NULL);
+        if (r == -ENOENT)
+                return r;
+        if (r < 0)
+                return diag_fail(diag, r, NULL, "cannot open the machine registry: %m");
+        DIR *d = NULL;
+        if ((r = opendir_fd(dir_fd, &d)) < 0)
+                return diag_fail(diag, r, NULL, "cannot read the machine registry: %m");
+        *ret_fd = TAKE_FD(dir_fd);
+        *ret_dir = d;
+        return 0;
+}
+
+int machine_list(MachineRecord ***ret, size_t *ret_n, Diag *diag) {
+        _cleanup_close_ int dir_fd = -EBADF;
+        _cleanup_closedir_ DIR *d = NULL;
+        int r = open_registry_for_reading(&dir_fd, &d, diag);
         if (r == -ENOENT) {
                 *ret = NULL;
                 *ret_n = 0;
                 return 0;
         }
         if (r < 0)
-                return diag_fail(diag, r, NULL, "cannot open the machine registry: %m");
-        _cleanup_closedir_ DIR *d = NULL;
-        if ((r = opendir_fd(dir_fd, &d)) < 0)
-                return diag_fail(diag, r, NULL, "cannot read the machine registry: %m");
+                return r;
 
         MachineRecord **l = NULL;
         size_t n = 0;
@@ -632,14 +647,12 @@ int machine_leader_pidfd(const MachineRecord *m, Diag *diag) {
 
 int machine_clean(Diag *diag) {
         _cleanup_close_ int dir_fd = -EBADF;
-        int r = open_registry(false, &dir_fd, NULL);
+        _cleanup_closedir_ DIR *d = NULL;
+        int r = open_registry_for_reading(&dir_fd, &d, diag);
         if (r == -ENOENT)
                 return 0;
         if (r < 0)
-                return diag_fail(diag, r, NULL, "cannot open the machine registry: %m");
-        _cleanup_closedir_ DIR *d = NULL;
-        if ((r = opendir_fd(dir_fd, &d)) < 0)
-                return diag_fail(diag, r, NULL, "cannot read the machine registry: %m");
+                return r;
         _cleanup_strv_free_ char **names = NULL;
         struct dirent *de;
         while ((de = readdir(d))) {
