@@ -359,3 +359,28 @@ int pid_starttime(pid_t pid, uint64_t *ret) {
         *ret = v;
         return 0;
 }
+
+int pid_cgroup2_path(pid_t pid, char **ret) {
+        char path[64];
+        if (pid > 0)
+                snprintf(path, sizeof path, "/proc/%d/cgroup", (int) pid);
+        else
+                snprintf(path, sizeof path, "/proc/self/cgroup");
+        _cleanup_free_ char *text = NULL;
+        int r = read_file_at(AT_FDCWD, path, 0, PROC_CGROUP_SIZE_MAX, &text, NULL);
+        if (r < 0)
+                return r == -ENOENT ? -ESRCH : r;
+        for (char *line = text, *next; line && *line; line = next) {
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = 0;
+                if (startswith(line, "0::")) {
+                        char *c = strdup(line + 3);
+                        if (!c)
+                                return -ENOMEM;
+                        *ret = c;
+                        return 0;
+                }
+        }
+        return -ENOMEDIUM;
+}

@@ -58,3 +58,9 @@ bool name_owner_is_gone(const char *name, const char *prefix);
  * PID it names one process, never a later one that reuses the PID. -ESRCH when there is none. */
 #define PROC_STAT_SIZE_MAX 4096U
 int pid_starttime(pid_t pid, uint64_t *ret);
+
+/* The cgroup of process pid (0: ourselves) in the unified hierarchy, "0::PATH" of
+ * /proc/PID/cgroup, as its cgroup namespace shows it to us. -ESRCH when there is no such process,
+ * -ENOMEDIUM when it has no cgroup2 line. */
+#define PROC_CGROUP_SIZE_MAX (64U * 1024U)
+int pid_cgroup2_path(pid_t pid, char **ret);

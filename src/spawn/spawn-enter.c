@@ -41,7 +41,6 @@
  * PID namespace. */
 
 #define PROC_STATUS_SIZE_MAX (64U * 1024U)
-#define PROC_CGROUP_SIZE_MAX (64U * 1024U)
 
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
@@ -137,25 +136,6 @@ static int open_cgroup(const char *mnt, const char *path) {
                 root, path[1] ? path + 1 : ".", O_PATH | O_DIRECTORY, 0, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
 }
 
-/* The leader's own cgroup (of the unified hierarchy), as we see it. */
-static int leader_cgroup(pid_t leader, char **ret) {
-        char path[64];
-        _cleanup_free_ char *s = NULL;
-        snprintf(path, sizeof(path), "/proc/%i/cgroup", (int) leader);
-        int r = read_file_at(AT_FDCWD, path, 0, PROC_CGROUP_SIZE_MAX, &s, NULL);
-        if (r < 0)
-                return r;
-        const char *p = startswith(s, "0::") ? s : strstr(s, "\n0::");
-        if (!p)
-                return -ENOMEDIUM;
-        p += *p == '\n' ? 4 : 3;
-        char *c = strndup(p, strcspn(p, "\n"));
-        if (!c)
-                return -ENOMEM;
-        *ret = c;
-        return 0;
-}
-
 /* What is checked and opened on the host, before the entering process is made. */
 static int enter_prepare(Enter *e, Diag *diag) {
         const MachineRecord *m = e->m;
@@ -198,7 +178,7 @@ static int enter_prepare(Enter *e, Diag *diag) {
                 _cleanup_free_ char *own = NULL;
                 if (m->cgroup)
                         e->cgroup_fd = open_cgroup(mnt, m->cgroup);
-                if (leader_cgroup(m->leader, &own) >= 0)
+                if (pid_cgroup2_path(m->leader, &own) >= 0)
                         e->cgroup_fallback_fd = open_cgroup(mnt, own);
         }
 

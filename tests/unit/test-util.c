@@ -149,7 +149,8 @@ static void test_pid_starttime(void **state) {
         assert_true(pid >= 0);
         if (pid == 0) {
                 (void) prctl(PR_SET_NAME, "x) 1 2 3 4) y");
-                (void) write(p[1], "", 1);
+                if (write(p[1], "", 1) != 1)
+                        _exit(1);
                 pause();
                 _exit(0);
         }
@@ -169,6 +170,25 @@ static void test_pid_starttime(void **state) {
         assert_int_equal(pid_starttime(-1, &b), -ESRCH);
 }
 
+static void test_pid_cgroup2_path(void **state) {
+        _cleanup_free_ char *self = NULL, *mine = NULL;
+        int r = pid_cgroup2_path(0, &self);
+        if (r == -ENOMEDIUM)
+                skip(); /* no unified hierarchy on this kernel */
+        assert_int_equal(r, 0);
+        assert_true(self[0] == '/');
+        assert_int_equal(pid_cgroup2_path(getpid(), &mine), 0);
+        assert_string_equal(self, mine);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0)
+                _exit(0);
+        assert_int_equal(waitpid(pid, NULL, 0), pid);
+        char *gone = NULL;
+        assert_int_equal(pid_cgroup2_path(pid, &gone), -ESRCH);
+        assert_null(gone);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_image_name),
@@ -179,6 +199,7 @@ int main(void) {
                 cmocka_unit_test(test_strv),
                 cmocka_unit_test(test_name_owner_is_gone),
                 cmocka_unit_test(test_pid_starttime),
+                cmocka_unit_test(test_pid_cgroup2_path),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
