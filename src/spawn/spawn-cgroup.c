@@ -310,6 +310,11 @@ static size_t device_program(const DeviceRule *rules, size_t n, struct bpf_insn 
         return k;
 }
 
+bool spawn_mount_is_host_device(const CustomMount *m, struct stat *ret_st) {
+        return m->type == CUSTOM_MOUNT_BIND && !m->source_in_root && stat(m->source, ret_st) >= 0 &&
+               (S_ISCHR(ret_st->st_mode) || S_ISBLK(ret_st->st_mode));
+}
+
 /* The rules for this run: the default ones, and every device node bound in from the host. */
 static int device_rules(const SpawnConfig *c, DeviceRule *rules, size_t max, size_t *ret_n) {
         size_t n = 0;
@@ -318,8 +323,7 @@ static int device_rules(const SpawnConfig *c, DeviceRule *rules, size_t max, siz
         for (size_t i = 0; i < c->n_mounts; i++) {
                 const CustomMount *m = &c->mounts[i];
                 struct stat st;
-                if (m->type != CUSTOM_MOUNT_BIND || m->source_in_root || stat(m->source, &st) < 0 ||
-                    !(S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)))
+                if (!spawn_mount_is_host_device(m, &st))
                         continue;
                 if (n >= max)
                         return -E2BIG;
