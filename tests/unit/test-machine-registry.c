@@ -14,6 +14,7 @@
 
 #include "machine.h"
 #include "rm-rf.h"
+#include "unit-helpers.h"
 #include "util.h"
 
 static char base[64];
@@ -28,11 +29,7 @@ static int setup(void **state) {
 }
 
 static int teardown(void **state) {
-        int fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        assert_true(fd >= 0);
-        assert_int_equal(rm_rf_children(fd), 0);
-        close(fd);
-        assert_int_equal(rmdir(base), 0);
+        test_dir_remove(base);
         return 0;
 }
 
