@@ -384,3 +384,47 @@ int pid_cgroup2_path(pid_t pid, char **ret) {
         }
         return -ENOMEDIUM;
 }
+
+/* The hex mask after "\nFIELD:" in the text of /proc/PID/status. */
+static int status_mask(const char *text, const char *field, uint64_t *ret) {
+        size_t l = strlen(field);
+        for (const char *p = strstr(text, "\n"); p; p = strstr(p + 1, "\n")) {
+                if (!strneq(p + 1, field, l) || p[1 + l] != ':')
+                        continue;
+                const char *v = p + 1 + l + 1;
+                char *end;
+                errno = 0;
+                unsigned long long m = strtoull(v, &end, 16);
+                if (errno != 0 || end == v)
+                        return -EBADMSG;
+                *ret = (uint64_t) m;
+                return 0;
+        }
+        return -EBADMSG;
+}
+
+static int read_pid_status(pid_t pid, char **ret) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
+        return read_file_at(AT_FDCWD, path, 0, PROC_STATUS_SIZE_MAX, ret, NULL);
+}
+
+int pid_status_mask(pid_t pid, const char *field, uint64_t *ret) {
+        _cleanup_free_ char *s = NULL;
+        int r = read_pid_status(pid, &s);
+        if (r < 0)
+                return r;
+        return status_mask(s, field, ret);
+}
+
+int pid_signal_disposition(pid_t pid, int sig) {
+        _cleanup_free_ char *s = NULL;
+        if (sig < 1 || sig > 64 || read_pid_status(pid, &s) < 0)
+                return 0;
+        uint64_t cgt = 0, blk = 0, ign = 0, bit = UINT64_C(1) << (sig - 1);
+        (void) status_mask(s, "SigCgt", &cgt);
+        /* A blocked signal is taken with signalfd()/sigwaitinfo(), as systemd does: caught. */
+        (void) status_mask(s, "SigBlk", &blk);
+        (void) status_mask(s, "SigIgn", &ign);
+        return ((cgt | blk) & bit) ? 1 : (ign & bit) ? -1 : 0;
+}

@@ -64,3 +64,10 @@ int pid_starttime(pid_t pid, uint64_t *ret);
  * -ENOMEDIUM when it has no cgroup2 line. */
 #define PROC_CGROUP_SIZE_MAX (64U * 1024U)
 int pid_cgroup2_path(pid_t pid, char **ret);
+
+/* The hex mask of a field of /proc/PID/status ("CapBnd", "SigCgt", …); -EBADMSG when it has none. */
+#define PROC_STATUS_SIZE_MAX (64U * 1024U)
+int pid_status_mask(pid_t pid, const char *field, uint64_t *ret);
+/* What process pid does with sig, from /proc/PID/status: 1 caught (a handler, or blocked, as
+ * systemd takes signals with signalfd()), -1 ignored, 0 the default (or no such process). */
+int pid_signal_disposition(pid_t pid, int sig);

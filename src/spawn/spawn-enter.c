@@ -40,8 +40,6 @@
  * spawn-user.c. The container's processes cannot reach the entering process: it is outside their
  * PID namespace. */
 
-#define PROC_STATUS_SIZE_MAX (64U * 1024U)
-
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
 #endif
@@ -92,25 +90,6 @@ static int ns_differs(pid_t leader, const char *name) {
         if (stat(path, &a) < 0)
                 return negative_errno();
         return a.st_dev != b.st_dev || a.st_ino != b.st_ino;
-}
-
-static int read_bounding_set(pid_t leader, uint64_t *ret) {
-        char path[64];
-        _cleanup_free_ char *s = NULL;
-        snprintf(path, sizeof(path), "/proc/%i/status", (int) leader);
-        int r = read_file_at(AT_FDCWD, path, 0, PROC_STATUS_SIZE_MAX, &s, NULL);
-        if (r < 0)
-                return r;
-        const char *p = strstr(s, "\nCapBnd:");
-        if (!p)
-                return -EBADMSG;
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(p + STRLEN("\nCapBnd:"), &end, 16);
-        if (errno != 0 || end == p + STRLEN("\nCapBnd:"))
-                return -EBADMSG;
-        *ret = (uint64_t) v;
-        return 0;
 }
 
 static int cgroup2_mount(const char **ret) {
@@ -170,7 +149,7 @@ static int enter_prepare(Enter *e, Diag *diag) {
                 if (r > 0)
                         e->ns_flags |= ns[i].flag;
         }
-        if ((r = read_bounding_set(m->leader, &e->bounding)) < 0)
+        if ((r = pid_status_mask(m->leader, "CapBnd", &e->bounding)) < 0)
                 return diag_fail(diag, r, NULL, "capabilities of the container's leader: %m");
 
         const char *mnt;

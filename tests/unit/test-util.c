@@ -189,6 +189,44 @@ static void test_pid_cgroup2_path(void **state) {
         assert_null(gone);
 }
 
+static void on_signal(int sig) {
+}
+
+static void test_pid_status(void **state) {
+        uint64_t bnd;
+        assert_int_equal(pid_status_mask(getpid(), "CapBnd", &bnd), 0);
+        assert_int_equal(pid_status_mask(getpid(), "CapBn", &bnd), -EBADMSG); /* a whole field name */
+        assert_int_equal(pid_status_mask(getpid(), "NoSuchField", &bnd), -EBADMSG);
+        int p[2];
+        assert_int_equal(pipe(p), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                signal(SIGUSR1, SIG_IGN);
+                signal(SIGUSR2, on_signal);
+                sigset_t set;
+                sigemptyset(&set);
+                sigaddset(&set, SIGRTMIN + 4);
+                sigprocmask(SIG_BLOCK, &set, NULL);
+                if (write(p[1], "", 1) != 1)
+                        _exit(1);
+                pause();
+                _exit(0);
+        }
+        char c;
+        assert_int_equal(read(p[0], &c, 1), 1);
+        close(p[0]);
+        close(p[1]);
+        assert_int_equal(pid_signal_disposition(pid, SIGUSR1), -1);
+        assert_int_equal(pid_signal_disposition(pid, SIGUSR2), 1);
+        assert_int_equal(pid_signal_disposition(pid, SIGRTMIN + 4), 1); /* blocked: taken by signalfd */
+        assert_int_equal(pid_signal_disposition(pid, SIGHUP), 0);
+        assert_int_equal(kill(pid, SIGKILL), 0);
+        assert_int_equal(waitpid(pid, NULL, 0), pid);
+        assert_int_equal(pid_signal_disposition(pid, SIGUSR2), 0);
+        assert_true(pid_status_mask(pid, "CapBnd", &bnd) < 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_image_name),
@@ -200,6 +238,7 @@ int main(void) {
                 cmocka_unit_test(test_name_owner_is_gone),
                 cmocka_unit_test(test_pid_starttime),
                 cmocka_unit_test(test_pid_cgroup2_path),
+                cmocka_unit_test(test_pid_status),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
