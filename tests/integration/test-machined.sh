@@ -91,13 +91,25 @@ grun() { inside systemd-run --scope --quiet "$@"; }
 out=$(grun cowpen run --register=no -D /srv/tree /bin/echo nested 2>&1) ||
   fail "a nested cowpen run inside the booted guest failed: $out"
 
-inside sh -c 'systemd-run --scope -q cowpen run --register=yes -D /srv/tree /bin/sleep 60 >/dev/null 2>&1 & echo $! >/run/inner.pid'
-cpid=$(inside cat /run/inner.pid)
-leader=
-for _ in $(seq 100); do
-  leader=$(inside machinectl show tree -p Leader --value 2>/dev/null) && [ -n "$leader" ] && break
-  sleep 0.1
-done
+# inner_run [SYSTEMD-RUN OPTIONS…] CMD…: CMD inside the guest in the background, in a scope of
+# its own (systemd-run --scope), its output in the guest's /run/inner.log; sets cpid.
+inner_run() {
+  inside sh -c 'systemd-run --scope -q "$@" >/run/inner.log 2>&1 & echo $! >/run/inner.pid' sh "$@"
+  cpid=$(inside cat /run/inner.pid)
+}
+# machine_prop PROP: machinectl show tree's PROP once it has a value (empty after 10 s).
+machine_prop() {
+  local v=
+  for _ in $(seq 100); do v=$(inside machinectl show tree -p "$1" --value 2>/dev/null) && [ -n "$v" ] && break; sleep 0.1; done
+  echo "$v"
+}
+# inner_wait_gone: waits (10 s at the most) until the run inner_run started has ended.
+inner_wait_gone() {
+  for _ in $(seq 100); do inside test -e /proc/"$cpid" || break; sleep 0.1; done
+}
+
+inner_run cowpen run --register=yes -D /srv/tree /bin/sleep 60
+leader=$(machine_prop Leader)
 [ -n "$leader" ] || fail "machinectl does not show the machine: $(inside machinectl list 2>&1)"
 inside machinectl list --no-legend | grep -Eq '^tree +container +cowpen' || fail "machinectl list: $(inside machinectl list)"
 show=$(inside machinectl show tree)
@@ -112,7 +124,7 @@ inside grep -q "^0::/machine.slice/machine-tree.scope/cowpen-$cpid-.*-tree\$" /p
   fail "the leader's cgroup: $(inside cat /proc/"$leader"/cgroup)"
 pass "inside a booted guest: machinectl list/show/status show cowpen's container (class, service, leader, unit, root)"
 inside machinectl terminate tree
-for _ in $(seq 100); do inside test -e /proc/"$cpid" || break; sleep 0.1; done
+inner_wait_gone
 inside test -e /proc/"$cpid" && fail "machinectl terminate did not end the run"
 [ -z "$(inside machinectl list --no-legend)" ] || fail "still registered after the run: $(inside machinectl list)"
 inside systemctl is-active -q machine-tree.scope && fail "machine-tree.scope is still active"
@@ -123,40 +135,36 @@ grun cowpen run --register=yes -D /srv/tree /bin/true || fail "--register=yes ru
 [ -z "$(inside machinectl list --no-legend)" ] || fail "still registered after the run: $(inside machinectl list)"
 
 # --slice= and --property= reach the scope.
-inside sh -c 'systemd-run --scope -q cowpen run --slice=cowtest.slice --property=CPUQuota=20% --property=MemoryMax=64M --property="DeviceAllow=/dev/fuse rw" --property=TasksMax=77 -D /srv/tree /bin/sleep 60 >/dev/null 2>&1 & echo $! >/run/inner.pid'
-cpid=$(inside cat /run/inner.pid)
-for _ in $(seq 100); do inside machinectl show tree -p Leader >/dev/null 2>&1 && break; sleep 0.1; done
+inner_run cowpen run --slice=cowtest.slice --property=CPUQuota=20% --property=MemoryMax=64M \
+  --property="DeviceAllow=/dev/fuse rw" --property=TasksMax=77 -D /srv/tree /bin/sleep 60
+machine_prop Leader >/dev/null
 props=$(inside systemctl show machine-tree.scope -p Slice -p CPUQuotaPerSecUSec -p MemoryMax -p TasksMax -p Delegate -p DevicePolicy -p DeviceAllow)
 for want in Slice=cowtest.slice CPUQuotaPerSecUSec=200ms MemoryMax=67108864 TasksMax=77 Delegate=yes DevicePolicy=closed \
   'DeviceAllow=/dev/fuse rw' 'DeviceAllow=char-pts rw' 'DeviceAllow=/dev/net/tun rwm'; do
   grep -qxF "$want" <<<"$props" || fail "scope lacks $want: $props"
 done
 inside sh -c "kill $cpid"
-for _ in $(seq 100); do inside test -e /proc/"$cpid" || break; sleep 0.1; done
+inner_wait_gone
 pass "--slice= and --property= set the scope's slice and properties"
 
 # --keep-unit: the machine is the caller's unit.
-inside sh -c 'systemd-run --scope -q --unit=cowkept.scope cowpen run --keep-unit --register=yes -D /srv/tree /bin/sleep 60 >/dev/null 2>&1 & echo $! >/run/inner.pid'
-cpid=$(inside cat /run/inner.pid)
-unit=
-for _ in $(seq 100); do unit=$(inside machinectl show tree -p Unit --value 2>/dev/null) && [ -n "$unit" ] && break; sleep 0.1; done
+inner_run --unit=cowkept.scope cowpen run --keep-unit --register=yes -D /srv/tree /bin/sleep 60
+unit=$(machine_prop Unit)
 [ "$unit" = cowkept.scope ] || fail "--keep-unit: the machine's unit is \"$unit\""
 inside systemctl list-units --all --no-legend 'machine-tree.scope' | grep -q . && fail "--keep-unit made a scope"
 inside machinectl terminate tree
-for _ in $(seq 100); do inside test -e /proc/"$cpid" || break; sleep 0.1; done
+inner_wait_gone
 pass "--keep-unit registers the caller's unit, no scope of its own"
 
 # -U: the leader is the init of the container's user namespace (the payload), not the setup.
-inside sh -c 'systemd-run --scope -q cowpen run --register=yes -U -D /srv/tree /bin/sleep 60 >/run/inner.log 2>&1 & echo $! >/run/inner.pid'
-cpid=$(inside cat /run/inner.pid)
-leader=
-for _ in $(seq 100); do leader=$(inside machinectl show tree -p Leader --value 2>/dev/null) && [ -n "$leader" ] && break; sleep 0.1; done
+inner_run cowpen run --register=yes -U -D /srv/tree /bin/sleep 60
+leader=$(machine_prop Leader)
 [ -n "$leader" ] || fail "-U: not registered: $(inside cat /run/inner.log)"
 [ "$(inside cat /proc/"$leader"/comm)" = sleep ] || fail "-U: the leader $leader is $(inside cat /proc/"$leader"/comm)"
 inside awk '$1 == 0 && $2 != 0 { found = 1 } END { exit !found }' /proc/"$leader"/uid_map ||
   fail "-U: the leader is not in a user namespace of its own: $(inside cat /proc/"$leader"/uid_map)"
 inside machinectl terminate tree
-for _ in $(seq 100); do inside test -e /proc/"$cpid" || break; sleep 0.1; done
+inner_wait_gone
 pass "-U: the registered leader is the payload in its user namespace"
 
 # A booted systemd guest, registered: its cgroup is delegated below the scope, its units run,
