@@ -137,27 +137,37 @@ static void test_name_owner_is_gone(void **state) {
         assert_false(name_owner_is_gone("cowpen-.x", "cowpen-"));
 }
 
+/* A child that has run prepare() and waits to be killed. */
+static pid_t paused_child(void (*prepare)(void)) {
+        int p[2];
+        assert_int_equal(pipe(p), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                prepare();
+                if (write(p[1], "", 1) != 1)
+                        _exit(1);
+                for (;;)
+                        pause();
+        }
+        char c;
+        assert_int_equal(read(p[0], &c, 1), 1);
+        close(p[0]);
+        close(p[1]);
+        return pid;
+}
+
+static void name_child(void) {
+        (void) prctl(PR_SET_NAME, "x) 1 2 3 4) y");
+}
+
 static void test_pid_starttime(void **state) {
         uint64_t a, b;
         assert_int_equal(pid_starttime(getpid(), &a), 0);
         assert_int_equal(pid_starttime(getpid(), &b), 0);
         assert_true(a == b);
         /* A child whose name holds ") " as a stat line's COMM may: the fields count from the last ')'. */
-        int p[2];
-        assert_int_equal(pipe(p), 0);
-        pid_t pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-                (void) prctl(PR_SET_NAME, "x) 1 2 3 4) y");
-                if (write(p[1], "", 1) != 1)
-                        _exit(1);
-                pause();
-                _exit(0);
-        }
-        char c;
-        assert_int_equal(read(p[0], &c, 1), 1);
-        close(p[0]);
-        close(p[1]);
+        pid_t pid = paused_child(name_child);
         assert_int_equal(pid_starttime(pid, &b), 0);
         assert_true(b >= a);
         uint64_t again;
@@ -192,31 +202,21 @@ static void test_pid_cgroup2_path(void **state) {
 static void on_signal(int sig) {
 }
 
+static void signals_child(void) {
+        signal(SIGUSR1, SIG_IGN);
+        signal(SIGUSR2, on_signal);
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGRTMIN + 4);
+        sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
 static void test_pid_status(void **state) {
         uint64_t bnd;
         assert_int_equal(pid_status_mask(getpid(), "CapBnd", &bnd), 0);
         assert_int_equal(pid_status_mask(getpid(), "CapBn", &bnd), -EBADMSG); /* a whole field name */
         assert_int_equal(pid_status_mask(getpid(), "NoSuchField", &bnd), -EBADMSG);
-        int p[2];
-        assert_int_equal(pipe(p), 0);
-        pid_t pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-                signal(SIGUSR1, SIG_IGN);
-                signal(SIGUSR2, on_signal);
-                sigset_t set;
-                sigemptyset(&set);
-                sigaddset(&set, SIGRTMIN + 4);
-                sigprocmask(SIG_BLOCK, &set, NULL);
-                if (write(p[1], "", 1) != 1)
-                        _exit(1);
-                pause();
-                _exit(0);
-        }
-        char c;
-        assert_int_equal(read(p[0], &c, 1), 1);
-        close(p[0]);
-        close(p[1]);
+        pid_t pid = paused_child(signals_child);
         assert_int_equal(pid_signal_disposition(pid, SIGUSR1), -1);
         assert_int_equal(pid_signal_disposition(pid, SIGUSR2), 1);
         assert_int_equal(pid_signal_disposition(pid, SIGRTMIN + 4), 1); /* blocked: taken by signalfd */
