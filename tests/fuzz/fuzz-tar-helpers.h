@@ -2,8 +2,9 @@
 #pragma once
 
 /* Shared by the fuzz targets that extract a tar stream (fuzz-tar-extract.c, fuzz-oci-layer.c;
- * not a target itself: meson builds only fuzz-*.c): the input as a reader's stream, and a fresh
- * directory holding "target" (extracted into) and "canary" (which must stay untouched). */
+ * not a target itself: meson builds only fuzz-*.c): the input as a reader's stream, a fresh
+ * directory holding "target" (extracted into) and "canary" (which must stay untouched), and the
+ * extraction. */
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -16,6 +17,8 @@
 
 #include "fd-util.h"
 #include "rm-rf.h"
+#include "tar-archive.h"
+#include "tar-extract.h"
 #include "util.h"
 
 /* abort() with the file and line, so a failing corpus file says which check it broke. */
@@ -85,4 +88,30 @@ static inline void fuzz_base_remove(const char *base, int base_fd) {
         close(base_fd);
         if (rmdir(base) < 0)
                 FAIL_CHECK();
+}
+
+/* Reads data as a tar stream and extracts it into base's "target" (as an OCI layer when asked),
+ * with small limits that keep each run fast. Whatever the outcome, what the reader saw after the
+ * end of an archive it read lies in what it was given. */
+static inline void fuzz_extract(int base_fd, const uint8_t *data, size_t size, bool oci_layer) {
+        int target = openat(base_fd, "target", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (target < 0)
+                FAIL_CHECK();
+        ImportLimits limits = {
+                .max_entries = 1000, .max_total_size = 64 * 1024 * 1024, .max_depth = 64, .max_path = 1024};
+        Mem m = {.data = data, .size = size};
+        TarExtract *x = NULL;
+        TarReader *r = NULL;
+        if (tar_extract_new(target, &limits, &x) < 0)
+                FAIL_CHECK();
+        if (oci_layer)
+                tar_extract_set_oci_layer(x);
+        if (tar_reader_new(mem_read, &m, &r) >= 0 && tar_extract_run(x, r, NULL) >= 0) {
+                if (tar_reader_trailing(r, NULL) > m.pos)
+                        FAIL_CHECK();
+                (void) tar_extract_finish(x);
+        }
+        tar_reader_free(r);
+        tar_extract_free(x);
+        close(target);
 }
