@@ -75,12 +75,7 @@ cp "$TEST_BUILDDIR/units/cowpen@.service" "$T/units/"
 boot_outer "the outer container" "busouter-$$" "$G" "$T/outer.log" \
   --bind-ro="$COWPEN:/usr/local/bin/cowpen" --bind-ro="$T/tree:/srv/tree" --bind-ro="$G:/srv/guest" \
   --bind-ro="$T/units/cowpen@.service:/etc/systemd/system/cowpen@.service"
-st=
-for _ in $(seq 1200); do
-  st=$(nsenter -t "$init" -a systemctl is-system-running 2>/dev/null) || true
-  case $st in running | degraded) break ;; esac
-  sleep 0.1
-done
+st=$(systemd_state 120 nsenter -t "$init" -a)
 case $st in running | degraded) ;; *) fail "the outer guest did not come up: $st" ;; esac
 inside() { nsenter -t "$init" -a "$@"; }
 # What nsenter starts stays in the host's cgroup, outside the guest's cgroup namespace: cowpen
@@ -173,12 +168,7 @@ inside sh -c 'systemd-run --scope -q cowpen run --register=yes --volatile=overla
 gl=
 for _ in $(seq 300); do gl=$(inside machinectl show guest -p Leader --value 2>/dev/null) && [ -n "$gl" ] && break; sleep 0.1; done
 [ -n "$gl" ] || fail "the booted guest was not registered: $(inside cat /run/guest.log)"
-gst=
-for _ in $(seq 1200); do
-  gst=$(inside nsenter -t "$gl" -a systemctl is-system-running 2>/dev/null) || true
-  case $gst in running | degraded) break ;; esac
-  sleep 0.1
-done
+gst=$(systemd_state 120 inside nsenter -t "$gl" -a)
 case $gst in running | degraded) ;; *) fail "the registered guest did not come up: $gst" ;; esac
 inside grep -q '^0::/machine.slice/machine-guest.scope/cowpen-.*-guest/init.scope$' /proc/"$gl"/cgroup ||
   fail "the guest's init is not in its own delegated cgroup: $(inside cat /proc/"$gl"/cgroup)"
@@ -197,12 +187,7 @@ done
 [ -n "$gl2" ] && [ "$gl2" != "$gl" ] || fail "the rebooted guest was not registered again: $(inside tail -3 /run/guest.log)"
 inside test -e /run/guest.rc && fail "the run ended on reboot: exit $(inside cat /run/guest.rc)"
 [ "$(inside machinectl show guest -p Unit --value)" = machine-guest.scope ] || fail "the rebooted guest's unit"
-gst=
-for _ in $(seq 1200); do
-  gst=$(inside nsenter -t "$gl2" -a systemctl is-system-running 2>/dev/null) || true
-  case $gst in running | degraded) break ;; esac
-  sleep 0.1
-done
+gst=$(systemd_state 120 inside nsenter -t "$gl2" -a)
 case $gst in running | degraded) ;; *) fail "the rebooted guest did not come up: $gst" ;; esac
 pass "machinectl reboot: the guest boots again, registered anew in the same scope"
 inside machinectl poweroff guest
@@ -223,9 +208,5 @@ assert_one_line_error '^cowpen: enable nosuch: no image "nosuch"$'
 pass "enable/disable NAME: systemctl is-enabled cowpen@NAME.service follows; a missing image is refused"
 
 # The outer guest shuts down cleanly.
-kill -TERM $outer
-rc=0
-wait $outer || rc=$?
-[ "$rc" -eq 0 ] || fail "the outer guest: exit $rc"
-ls -A "$FIXTURE_CACHE" | grep -q "^\.#machine\.busouter-$$\." && fail "the outer guest's ephemeral copy was left beside the fixture"
+boot_outer_stop "the outer guest" "busouter-$$"
 pass "the outer guest shut down cleanly, nothing left beside the fixture"

@@ -99,9 +99,5 @@ inside test -L /etc/init.d/cowpen.inner && fail "disable left /etc/init.d/cowpen
 inside rc-update show default | grep -q 'cowpen\.inner' && fail "cowpen.inner is still in the default runlevel"
 pass "disable NAME on OpenRC: out of the runlevel, the symlink gone"
 
-kill -TERM $outer
-rc=0
-wait $outer || rc=$?
-[ "$rc" -eq 0 ] || fail "the OpenRC guest: exit $rc"
-ls -A "$FIXTURE_CACHE" | grep -q "^\.#machine\.$NAME\." && fail "the guest's ephemeral copy was left beside the fixture"
+boot_outer_stop "the OpenRC guest" "$NAME"
 pass "the OpenRC guest shut down cleanly, nothing left"

@@ -225,3 +225,27 @@ boot_outer() {
   done
   [ -n "$init" ] || fail "$what did not start: $(tail -5 "$log")"
 }
+
+# boot_outer_stop WHAT NAME: shuts boot_outer's guest down (SIGTERM) and fails unless its run
+# exits 0 and leaves nothing beside the fixture.
+boot_outer_stop() {
+  local rc=0
+  kill -TERM $outer
+  wait $outer || rc=$?
+  [ "$rc" -eq 0 ] || fail "$1: exit $rc"
+  ls -A "$FIXTURE_CACHE" | grep -q "^\.#machine\.$2\." && fail "$1's ephemeral copy was left beside the fixture"
+  return 0
+}
+
+# systemd_state SECONDS CMD…: what `CMD… systemctl is-system-running` says once it is running or
+# degraded, or the last it said after SECONDS (CMD: the nsenter into the guest).
+systemd_state() {
+  local t=$1 st= i
+  shift
+  for ((i = 0; i < t * 10; i++)); do
+    st=$("$@" systemctl is-system-running 2>/dev/null) || true
+    case $st in running | degraded) break ;; esac
+    sleep 0.1
+  done
+  echo "$st"
+}
