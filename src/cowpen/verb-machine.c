@@ -332,24 +332,6 @@ int verb_status(int argc, char *argv[]) {
         return ret;
 }
 
-/* Whether process pid takes sig (a handler, or blocked for signalfd as systemd does), from
- * /proc/PID/status. */
-static bool process_takes_signal(pid_t pid, int sig) {
-        char path[64];
-        snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
-        _cleanup_free_ char *s = NULL;
-        if (read_file_at(AT_FDCWD, path, 0, 64U * 1024U, &s, NULL) < 0)
-                return false;
-        unsigned long long mask = 0;
-        const char *keys[] = {"\nSigCgt:", "\nSigBlk:"};
-        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
-                const char *p = strstr(s, keys[i]);
-                if (p)
-                        mask |= strtoull(p + strlen(keys[i]), NULL, 16);
-        }
-        return mask & (1ULL << (sig - 1));
-}
-
 /* Whether process pid runs busybox (its executable's name, as its mount namespace has it). */
 static bool leader_is_busybox(pid_t pid) {
         char path[64], target[PATH_MAX];
@@ -376,7 +358,7 @@ static int act(MachineAction action, const MachineRecord *m, int sig, MachineKil
                  * asks. Any other (sysvinit with OpenRC, a plain payload) is shut down the way run
                  * shuts it down on SIGTERM (sysvinit: runlevel 0 through its initctl FIFO): by
                  * asking the cowpen that runs it. */
-                if (m->boot && process_takes_signal(m->leader, SIGRTMIN + 4))
+                if (m->boot && pid_signal_disposition(m->leader, SIGRTMIN + 4) > 0)
                         return machine_kill(m, MACHINE_KILL_LEADER, SIGRTMIN + 4, diag);
                 /* busybox's init powers off on SIGUSR2 (and takes none of the others'). */
                 if (m->boot && leader_is_busybox(m->leader))

@@ -34,7 +34,7 @@ static int host_record(MachineRecord **ret) {
         if (!m || !(m->name = strdup(".host")) || !(m->root = strdup("/")))
                 return -ENOMEM;
         m->leader = getpid();
-        int r = machine_pid_starttime(m->leader, &m->leader_starttime);
+        int r = pid_starttime(m->leader, &m->leader_starttime);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(m);

@@ -29,7 +29,7 @@ static const char *const prepared_root_kind_table[_PREPARED_ROOT_KIND_MAX] = {
 DEFINE_STRING_TABLE_LOOKUP_TO_STRING(prepared_root_kind, PreparedRootKind);
 
 int dir_is_os_tree(int dir_fd) {
-        static const char *const files[] = { "etc/os-release", "usr/lib/os-release" };
+        static const char *const files[] = {"etc/os-release", "usr/lib/os-release"};
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
                 int fd = openat2_resolve(dir_fd, files[i], O_PATH, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
                 if (fd >= 0) {
@@ -142,10 +142,11 @@ static int populate_from_template(const char *template_dir, int parent_fd, const
 static int make_overlay_entry(PreparedRoot *p) {
         if (mkdirat(p->parent_fd, p->hidden_name, 0700) < 0)
                 return negative_errno();
-        _cleanup_close_ int efd = openat(p->parent_fd, p->hidden_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        _cleanup_close_ int efd =
+                openat(p->parent_fd, p->hidden_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (efd < 0)
                 return negative_errno();
-        static const char *const subdirs[] = { "upper", "work", "root" };
+        static const char *const subdirs[] = {"upper", "work", "root"};
         for (size_t i = 0; i < ELEMENTSOF(subdirs); i++)
                 if (mkdirat(efd, subdirs[i], 0755) < 0)
                         return negative_errno();
@@ -169,7 +170,8 @@ static int make_overlay_entry(PreparedRoot *p) {
 
 /* The tree to run becomes the hidden entry (a snapshot or a copy of the image). */
 static int use_hidden_entry(PreparedRoot *p, PreparedRootKind kind) {
-        _cleanup_close_ int sfd = openat(p->parent_fd, p->hidden_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        _cleanup_close_ int sfd =
+                openat(p->parent_fd, p->hidden_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (sfd < 0)
                 return negative_errno();
         const char *sep = streq(p->parent_path, "/") ? "" : "/";
@@ -184,21 +186,23 @@ static int use_hidden_entry(PreparedRoot *p, PreparedRootKind kind) {
         return 0;
 }
 
-int prepared_root_make_overlay(PreparedRoot *p) {
+/* The hidden name the machine's throw-away entry takes beside the image, and its lock. */
+static int reserve_hidden_name(PreparedRoot *p) {
         int r = image_hidden_name("machine", p->machine, &p->hidden_name);
         if (r < 0)
                 return r;
-        r = image_hidden_lock(p->parent_fd, p->hidden_name, &p->hidden_lock);
+        return image_hidden_lock(p->parent_fd, p->hidden_name, &p->hidden_lock);
+}
+
+int prepared_root_make_overlay(PreparedRoot *p) {
+        int r = reserve_hidden_name(p);
         if (r < 0)
                 return r;
         return make_overlay_entry(p);
 }
 
 static int make_ephemeral(PreparedRoot *p, bool copy) {
-        int r = image_hidden_name("machine", p->machine, &p->hidden_name);
-        if (r < 0)
-                return r;
-        r = image_hidden_lock(p->parent_fd, p->hidden_name, &p->hidden_lock);
+        int r = reserve_hidden_name(p);
         if (r < 0)
                 return r;
 
@@ -242,7 +246,8 @@ static int prepare_raw(const PrepareOptions *opts, const char *path, PreparedRoo
                 r = prepared_root_make_raw(p, opts, path, diag);
         if (r > 0) { /* -x of a verified image: an overlay on the verified file system, no copy */
                 if ((r = prepared_root_make_overlay(p)) < 0)
-                        (void) diag_fail(diag, r, NULL, "the overlay's upper layer next to the image: %s", strerror(-r));
+                        (void) diag_fail(
+                                diag, r, NULL, "the overlay's upper layer next to the image: %s", strerror(-r));
                 p->copy_how = "overlayfs";
                 p->read_only = opts->read_only; /* the overlay is writable; the image below is not */
         }

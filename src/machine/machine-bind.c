@@ -4,10 +4,8 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 
 #include "fd-util.h"
 #include "machine.h"
@@ -28,53 +26,48 @@
  * Untrusted input: the container's tree below its root (names, symlinks) while resolving the
  * target. */
 
-typedef struct BindError {
-        int error;
-        char message[500];
-} BindError;
+/* The part that runs in the container's mount namespace, in a child (diag_fork_wait()). */
+typedef struct BindJob {
+        int pidfd;
+        int tree;
+        bool dir;
+        const char *path;
+        bool make;
+        const MachineRecord *m;
+} BindJob;
 
-_noreturn_ static void bind_child_fail(int fd, int r, const char *format, ...) _printf_(3, 4);
-_noreturn_ static void bind_child_fail(int fd, int r, const char *format, ...) {
-        BindError e = {.error = r < 0 ? r : -EIO};
-        va_list ap;
-        va_start(ap, format);
-        errno = -e.error;
-        vsnprintf(e.message, sizeof(e.message), format, ap);
-        va_end(ap);
-        (void) loop_write(fd, &e, sizeof(e));
-        _exit(EXIT_FAILURE);
-}
-
-_noreturn_ static void bind_child(
-        int err_fd, int pidfd, int tree, bool dir, const char *path, bool make, const MachineRecord *m) {
-        if (setns(pidfd, CLONE_NEWNS) < 0)
-                bind_child_fail(err_fd, negative_errno(), "enter the container's mount namespace: %m");
+static int bind_child(void *userdata, Diag *diag) {
+        const BindJob *j = userdata;
+        const char *path = j->path;
+        if (setns(j->pidfd, CLONE_NEWNS) < 0)
+                return diag_fail(diag, negative_errno(), NULL, "enter the container's mount namespace: %m");
         _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (root < 0)
-                bind_child_fail(err_fd, negative_errno(), "open the container's root: %m");
+                return diag_fail(diag, negative_errno(), NULL, "open the container's root: %m");
         int target = -EBADF, r;
-        if (make) {
-                if (m->private_users)
-                        mount_set_creator(m->uid_shift);
-                r = open_mount_target(root, path, dir, &target);
+        if (j->make) {
+                if (j->m->private_users)
+                        mount_set_creator(j->m->uid_shift);
+                r = open_mount_target(root, path, j->dir, &target);
         } else
                 r = target = openat2_resolve(root, path, O_PATH, 0, RESOLVE_ROOT);
         if (r == -ENOENT)
-                bind_child_fail(err_fd, r, "%s: no such file or directory in the container (--mkdir makes it)", path);
+                return diag_fail(
+                        diag, r, NULL, "%s: no such file or directory in the container (--mkdir makes it)", path);
         if (r == -EROFS)
-                bind_child_fail(err_fd, r, "%s: the container's file system is read-only", path);
+                return diag_fail(diag, r, NULL, "%s: the container's file system is read-only", path);
         if (r < 0)
-                bind_child_fail(err_fd, r, "%s: %m", path);
+                return diag_fail(diag, r, NULL, "%s: %m", path);
         struct stat st;
         if (fstat(target, &st) < 0)
-                bind_child_fail(err_fd, negative_errno(), "%s: %m", path);
-        if (dir && !S_ISDIR(st.st_mode))
-                bind_child_fail(err_fd, -ENOTDIR, "%s: a directory goes onto a directory", path);
-        if (!dir && S_ISDIR(st.st_mode))
-                bind_child_fail(err_fd, -EISDIR, "%s: a file goes onto a file", path);
-        if (move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-                bind_child_fail(err_fd, negative_errno(), "%s: mount: %m", path);
-        _exit(EXIT_SUCCESS);
+                return diag_fail(diag, negative_errno(), NULL, "%s: %m", path);
+        if (j->dir && !S_ISDIR(st.st_mode))
+                return diag_fail(diag, -ENOTDIR, NULL, "%s: a directory goes onto a directory", path);
+        if (!j->dir && S_ISDIR(st.st_mode))
+                return diag_fail(diag, -EISDIR, NULL, "%s: a file goes onto a file", path);
+        if (move_mount(j->tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                return diag_fail(diag, negative_errno(), NULL, "%s: mount: %m", path);
+        return 0;
 }
 
 int machine_bind(const MachineRecord *m, const char *host_path, const char *path, MachineBindFlags flags, Diag *diag) {
@@ -109,32 +102,13 @@ int machine_bind(const MachineRecord *m, const char *host_path, const char *path
                                 "idmap the mount for the container's user namespace: %m");
         }
 
-        int p[2];
-        if (pipe2(p, O_CLOEXEC) < 0)
-                return diag_fail(diag, negative_errno(), NULL, "pipe: %m");
-        pid_t pid = fork();
-        if (pid < 0) {
-                int r = negative_errno();
-                safe_close(p[0]);
-                safe_close(p[1]);
-                return diag_fail(diag, r, NULL, "fork: %m");
-        }
-        if (pid == 0) {
-                safe_close(p[0]);
-                (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-                bind_child(p[1], pidfd, tree, dir, target, flags & MACHINE_BIND_MKDIR, m);
-        }
-        safe_close(p[1]);
-        BindError e = {};
-        ssize_t n = loop_read(p[0], &e, sizeof(e));
-        safe_close(p[0]);
-        int status = 0;
-        (void) waitpid(pid, &status, 0);
-        if (n > 0) {
-                e.message[sizeof(e.message) - 1] = 0;
-                return diag_fail(diag, e.error < 0 ? e.error : -EIO, NULL, "%s", e.message);
-        }
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                return diag_fail(diag, -EIO, NULL, "the mounting process died");
-        return 0;
+        BindJob j = {
+                .pidfd = pidfd,
+                .tree = tree,
+                .dir = dir,
+                .path = target,
+                .make = flags & MACHINE_BIND_MKDIR,
+                .m = m,
+        };
+        return diag_fork_wait("mounting", bind_child, &j, diag);
 }

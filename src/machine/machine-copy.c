@@ -8,7 +8,6 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 
 #include "copy.h"
 #include "fd-util.h"
@@ -226,54 +225,22 @@ typedef struct CopyJob {
         const char *object;
         const MachineRecord *m;
         int shift;
+        uid_t creator;
 } CopyJob;
 
-static int copy_as_creator(const CopyJob *j, uid_t creator, Diag *diag) {
-        int p[2];
-        if (pipe2(p, O_CLOEXEC) < 0)
-                return diag_fail(diag, negative_errno(), NULL, "pipe: %m");
-        pid_t pid = fork();
-        if (pid < 0) {
-                int r = negative_errno();
-                safe_close(p[0]);
-                safe_close(p[1]);
-                return diag_fail(diag, r, NULL, "fork: %m");
+static int copy_child(void *userdata, Diag *diag) {
+        const CopyJob *j = userdata;
+        (void) setfsgid(j->creator);
+        (void) setfsuid(j->creator);
+        /* setfsuid() cleared the file capabilities from the effective set: back. */
+        struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+        struct __user_cap_data_struct d[2] = {};
+        if (syscall(SYS_capget, &h, d) >= 0) {
+                d[0].effective = d[0].permitted;
+                d[1].effective = d[1].permitted;
+                (void) syscall(SYS_capset, &h, d);
         }
-        if (pid == 0) {
-                safe_close(p[0]);
-                (void) setfsgid(creator);
-                (void) setfsuid(creator);
-                /* setfsuid() cleared the file capabilities from the effective set: back. */
-                struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
-                struct __user_cap_data_struct d[2] = {};
-                if (syscall(SYS_capget, &h, d) >= 0) {
-                        d[0].effective = d[0].permitted;
-                        d[1].effective = d[1].permitted;
-                        (void) syscall(SYS_capset, &h, d);
-                }
-                Diag cd = DIAG_INIT;
-                int r = copy_entry(j->src_fd, &j->st, j->target, j->object, j->m, j->shift, false, &cd);
-                char msg[512];
-                snprintf(msg, sizeof(msg), "%s", diag_message(&cd) ?: "");
-                (void) loop_write(p[1], &r, sizeof(r));
-                (void) loop_write(p[1], msg, strlen(msg));
-                _exit(r < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
-        }
-        safe_close(p[1]);
-        int r = -EIO;
-        char msg[512] = {};
-        ssize_t n = loop_read(p[0], &r, sizeof(r));
-        ssize_t k = n == (ssize_t) sizeof(r) ? loop_read(p[0], msg, sizeof(msg) - 1) : 0;
-        safe_close(p[0]);
-        int status;
-        (void) waitpid(pid, &status, 0);
-        if (n != (ssize_t) sizeof(r))
-                return diag_fail(diag, -EIO, NULL, "the copying process died");
-        if (r < 0) {
-                msg[k > 0 ? k : 0] = 0;
-                return diag_fail(diag, r, NULL, "%s", msg[0] ? msg : strerror(-r));
-        }
-        return 0;
+        return copy_entry(j->src_fd, &j->st, j->target, j->object, j->m, j->shift, false, diag);
 }
 
 static int copy_between(int src_base, const char *src_path, const char *src_open, uint64_t src_resolve, int dst_root,
@@ -307,7 +274,8 @@ static int copy_between(int src_base, const char *src_path, const char *src_open
         r = copy_entry(src, &j.st, &t, dst_path, m, shift, !dst_inside, diag);
         if (r == -EOVERFLOW && dst_inside && m->private_users) {
                 diag_clear_failure(diag);
-                r = copy_as_creator(&j, m->uid_shift, diag);
+                j.creator = m->uid_shift;
+                r = diag_fork_wait("copying", copy_child, &j, diag);
         }
         copy_end_done(&t);
         return r;

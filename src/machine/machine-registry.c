@@ -27,7 +27,6 @@
 #define RECORD_JSON_DEPTH_MAX 4
 #define LOCK_FILE_SIZE_MAX 64U
 #define RESERVE_ATTEMPTS_MAX 64U
-#define PROC_STAT_SIZE_MAX 4096U
 
 MachineRecord *machine_record_free(MachineRecord *m) {
         if (!m)
@@ -89,41 +88,6 @@ bool machine_name_is_valid(const char *s) {
                         return false;
         /* "NAME.lock" is the lock of NAME, never a machine of its own. */
         return !endswith(s, ".lock");
-}
-
-int machine_pid_starttime(pid_t pid, uint64_t *ret) {
-        if (pid <= 0)
-                return -ESRCH;
-        char path[64];
-        snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return errno == ENOENT ? -ESRCH : negative_errno();
-        char buf[PROC_STAT_SIZE_MAX];
-        ssize_t n = loop_read(fd, buf, sizeof buf - 1);
-        if (n < 0)
-                return errno == ESRCH ? -ESRCH : (int) n;
-        buf[n] = 0;
-        /* comm may hold anything, ')' included: the fields start after the last one. */
-        char *p = strrchr(buf, ')');
-        if (!p)
-                return -EBADMSG;
-        p++;
-        /* After comm: state (3), ppid (4), … starttime is field 22, the 20th after comm. */
-        for (unsigned field = 3; field < 22; field++) {
-                p += strspn(p, " ");
-                p += strcspn(p, " ");
-                if (!*p)
-                        return -EBADMSG;
-        }
-        p += strspn(p, " ");
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(p, &end, 10);
-        if (errno != 0 || end == p || (*end != ' ' && *end != '\n' && *end != 0))
-                return -EBADMSG;
-        *ret = v;
-        return 0;
 }
 
 static int open_registry(bool create, int *ret, Diag *diag) {
@@ -393,7 +357,7 @@ static int read_live_record(int dir_fd, const char *name, MachineRecord **ret) {
         if (r < 0)
                 return r == -ENOMEM ? r : 0;
         uint64_t st;
-        if (machine_pid_starttime(m->leader, &st) < 0 || st != m->leader_starttime)
+        if (pid_starttime(m->leader, &st) < 0 || st != m->leader_starttime)
                 return 0;
         *ret = TAKE_PTR(m);
         return 1;
@@ -520,11 +484,11 @@ int machine_record_write(MachineRegistration *reg, const MachineRecord *m, Diag 
                 return diag_fail(diag, -EINVAL, m ? m->name : NULL, "invalid machine record");
         MachineRecord copy = *m;
         int r;
-        if (copy.leader_starttime == 0 && (r = machine_pid_starttime(copy.leader, &copy.leader_starttime)) < 0)
+        if (copy.leader_starttime == 0 && (r = pid_starttime(copy.leader, &copy.leader_starttime)) < 0)
                 return diag_fail(diag, r, m->name, "cannot read the leader's start time: %m");
         if (copy.monitor == 0)
                 copy.monitor = getpid();
-        if (copy.monitor_starttime == 0 && (r = machine_pid_starttime(copy.monitor, &copy.monitor_starttime)) < 0)
+        if (copy.monitor_starttime == 0 && (r = pid_starttime(copy.monitor, &copy.monitor_starttime)) < 0)
                 return diag_fail(diag, r, m->name, "cannot read the monitor's start time: %m");
         _cleanup_free_ char *text = NULL;
         if ((r = record_format(&copy, &text)) < 0)
@@ -577,19 +541,34 @@ static int record_cmp(const void *a, const void *b) {
         return strcmp((*(MachineRecord *const *) a)->name, (*(MachineRecord *const *) b)->name);
 }
 
-int machine_list(MachineRecord ***ret, size_t *ret_n, Diag *diag) {
+/* The registry's directory and a stream of its entries, to list it; -ENOENT (no diag) when
+ * there is none yet. */
+static int open_registry_for_reading(int *ret_fd, DIR **ret_dir, Diag *diag) {
         _cleanup_close_ int dir_fd = -EBADF;
         int r = open_registry(false, &dir_fd, NULL);
+        if (r == -ENOENT)
+                return r;
+        if (r < 0)
+                return diag_fail(diag, r, NULL, "cannot open the machine registry: %m");
+        DIR *d = NULL;
+        if ((r = opendir_fd(dir_fd, &d)) < 0)
+                return diag_fail(diag, r, NULL, "cannot read the machine registry: %m");
+        *ret_fd = TAKE_FD(dir_fd);
+        *ret_dir = d;
+        return 0;
+}
+
+int machine_list(MachineRecord ***ret, size_t *ret_n, Diag *diag) {
+        _cleanup_close_ int dir_fd = -EBADF;
+        _cleanup_closedir_ DIR *d = NULL;
+        int r = open_registry_for_reading(&dir_fd, &d, diag);
         if (r == -ENOENT) {
                 *ret = NULL;
                 *ret_n = 0;
                 return 0;
         }
         if (r < 0)
-                return diag_fail(diag, r, NULL, "cannot open the machine registry: %m");
-        _cleanup_closedir_ DIR *d = NULL;
-        if ((r = opendir_fd(dir_fd, &d)) < 0)
-                return diag_fail(diag, r, NULL, "cannot read the machine registry: %m");
+                return r;
 
         MachineRecord **l = NULL;
         size_t n = 0;
@@ -659,7 +638,7 @@ int machine_leader_pidfd(const MachineRecord *m, Diag *diag) {
                         m->name);
         }
         uint64_t st;
-        if (machine_pid_starttime(m->leader, &st) < 0 || st != m->leader_starttime) {
+        if (pid_starttime(m->leader, &st) < 0 || st != m->leader_starttime) {
                 safe_close(fd);
                 return diag_fail(diag, -ESRCH, NULL, "machine %s is no longer running", m->name);
         }
@@ -668,14 +647,12 @@ int machine_leader_pidfd(const MachineRecord *m, Diag *diag) {
 
 int machine_clean(Diag *diag) {
         _cleanup_close_ int dir_fd = -EBADF;
-        int r = open_registry(false, &dir_fd, NULL);
+        _cleanup_closedir_ DIR *d = NULL;
+        int r = open_registry_for_reading(&dir_fd, &d, diag);
         if (r == -ENOENT)
                 return 0;
         if (r < 0)
-                return diag_fail(diag, r, NULL, "cannot open the machine registry: %m");
-        _cleanup_closedir_ DIR *d = NULL;
-        if ((r = opendir_fd(dir_fd, &d)) < 0)
-                return diag_fail(diag, r, NULL, "cannot read the machine registry: %m");
+                return r;
         _cleanup_strv_free_ char **names = NULL;
         struct dirent *de;
         while ((de = readdir(d))) {

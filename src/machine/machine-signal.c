@@ -23,7 +23,6 @@
 #define MACHINE_CGROUP_DEPTH_MAX 64U
 #define MACHINE_CGROUP_PROCS_MAX (64U * 1024U)
 #define PROCS_FILE_SIZE_MAX (4U * 1024U * 1024U)
-#define PROC_CGROUP_SIZE_MAX (64U * 1024U)
 
 static const char *const machine_kill_whom_table[_MACHINE_KILL_WHOM_MAX] = {
         [MACHINE_KILL_LEADER] = "leader",
@@ -36,7 +35,7 @@ static int pidfd_of(pid_t pid, uint64_t starttime) {
         if (fd < 0)
                 return negative_errno();
         uint64_t st;
-        if (machine_pid_starttime(pid, &st) < 0 || st != starttime) {
+        if (pid_starttime(pid, &st) < 0 || st != starttime) {
                 safe_close(fd);
                 return -ESRCH;
         }
@@ -51,29 +50,6 @@ int machine_monitor_pidfd(const MachineRecord *m, Diag *diag) {
                                      : "cannot open the cowpen running machine %s: %m",
                         m->name);
         return fd;
-}
-
-/* The cgroup2 path of process pid ("0::" of /proc/PID/cgroup). */
-static int cgroup_of(pid_t pid, char **ret) {
-        char path[64];
-        snprintf(path, sizeof path, "/proc/%d/cgroup", (int) pid);
-        _cleanup_free_ char *text = NULL;
-        int r = read_file_at(AT_FDCWD, path, 0, PROC_CGROUP_SIZE_MAX, &text, NULL);
-        if (r < 0)
-                return r == -ENOENT ? -ESRCH : r;
-        for (char *line = text, *next; line && *line; line = next) {
-                next = strchr(line, '\n');
-                if (next)
-                        *next++ = 0;
-                if (startswith(line, "0::/")) {
-                        char *c = strdup(line + 3);
-                        if (!c)
-                                return -ENOMEM;
-                        *ret = c;
-                        return 0;
-                }
-        }
-        return -ENOMEDIUM;
 }
 
 /* Whether cgroup path c is m's cgroup or below it. */
@@ -99,7 +75,7 @@ int machine_cgroup_open(const MachineRecord *m, Diag *diag) {
                         continue;
                 /* The leader in it (our view of the hierarchy is the one the record was made in). */
                 _cleanup_free_ char *c = NULL;
-                if (cgroup_of(m->leader, &c) >= 0 && in_cgroup(m, c))
+                if (pid_cgroup2_path(m->leader, &c) >= 0 && in_cgroup(m, c))
                         return fd;
                 safe_close(fd);
         }
@@ -112,7 +88,7 @@ static int signal_pid(const MachineRecord *m, pid_t pid, int sig) {
                 return errno == ESRCH ? 0 : negative_errno();
         /* Still in the machine's cgroup once pinned by the pidfd: the very process that was. */
         _cleanup_free_ char *c = NULL;
-        int r = cgroup_of(pid, &c);
+        int r = pid_cgroup2_path(pid, &c);
         if (r >= 0 && in_cgroup(m, c))
                 r = (int) syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0) < 0 && errno != ESRCH ? negative_errno()
                                                                                                  : 1;

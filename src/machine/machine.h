@@ -111,10 +111,8 @@ typedef enum MachineBindFlags {
 } MachineBindFlags;
 int machine_bind(const MachineRecord *m, const char *host_path, const char *path, MachineBindFlags flags, Diag *diag);
 
-/* The start time of PID (clock ticks since boot, /proc/PID/stat field 22); -ESRCH when it is
- * gone. machine_record_write() fills in the record's start times with it when they are 0, and
- * the monitor with getpid() when it is 0. */
-int machine_pid_starttime(pid_t pid, uint64_t *ret);
+/* machine_record_write() fills in the record's start times with pid_starttime() (util.h) when
+ * they are 0, and the monitor with getpid() when it is 0. */
 
 /* The record's cgroup (m->cgroup below the host's cgroup2 mount, /sys/fs/cgroup or, on a hybrid
  * host, /sys/fs/cgroup/unified), O_DIRECTORY, checked to hold the leader; -ENOMEDIUM without one. */

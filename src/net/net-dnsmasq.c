@@ -203,7 +203,7 @@ int net_dnsmasq_wait(NetState *st, const char *id, NetDnsmasqPending *p, NetProc
         if (r < 0)
                 return diag_fail(diag, r, ifname, "dnsmasq started but left no pid file: %s", strerror(-r));
         uint64_t t;
-        r = net_process_starttime(daemon_pid, &t);
+        r = pid_starttime(daemon_pid, &t);
         if (r < 0)
                 return diag_fail(diag, r, ifname, "dnsmasq started but is gone");
         *ret = (NetProc){.pid = daemon_pid, .starttime = t};

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "net-forward.h"
+#include "util.h"
 
 #define RELAY_BUFFER_SIZE 16384
 
@@ -242,7 +243,7 @@ int net_forward_start(const NetPortForward *ports, size_t n_ports, const NetPref
         for (size_t i = 0; i < n_l; i++)
                 close(l[i].fd);
         uint64_t st = 0;
-        (void) net_process_starttime(pid, &st);
+        (void) pid_starttime(pid, &st);
         *ret = (NetProc){.pid = pid, .starttime = st};
         return 0;
 

@@ -877,7 +877,7 @@ int net_setup(const char *machine, int netns_fd, const NetOptions *o, NetSetup *
         }
         snprintf(s->m.machine, sizeof(s->m.machine), "%s", machine);
         s->netns_persists = o->netns_persists;
-        r = net_process_starttime(o->owner > 0 ? o->owner : getpid(), &s->m.owner.starttime);
+        r = pid_starttime(o->owner > 0 ? o->owner : getpid(), &s->m.owner.starttime);
         if (r < 0) {
                 net_setup_free(s);
                 return diag_fail(diag, r, machine, "cannot read the owner's start time: %s", strerror(-r));

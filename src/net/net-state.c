@@ -23,43 +23,9 @@
 
 #define RECORD_SIZE_MAX (64 * 1024)
 
-int net_process_starttime(pid_t pid, uint64_t *ret) {
-        char path[64];
-        _cleanup_free_ char *s = NULL;
-        size_t n;
-        if (pid <= 0)
-                return -ESRCH;
-        snprintf(path, sizeof(path), "/proc/%i/stat", (int) pid);
-        int r = read_file_at(AT_FDCWD, path, 0, 4096, &s, &n);
-        if (r == -ENOENT)
-                return -ESRCH;
-        if (r < 0)
-                return r;
-        /* "PID (COMM) STATE …": COMM may hold anything, spaces and ')' included; the fields after
-         * the last ')' start with field 3 (state); starttime is field 22. */
-        char *p = strrchr(s, ')');
-        if (!p)
-                return -EBADMSG;
-        p++;
-        for (unsigned field = 3; field < 22; field++) {
-                p += strspn(p, " ");
-                p += strcspn(p, " ");
-                if (!*p)
-                        return -EBADMSG;
-        }
-        p += strspn(p, " ");
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(p, &end, 10);
-        if (errno || end == p)
-                return -EBADMSG;
-        *ret = v;
-        return 0;
-}
-
 int net_process_alive(pid_t pid, uint64_t starttime) {
         uint64_t t;
-        int r = net_process_starttime(pid, &t);
+        int r = pid_starttime(pid, &t);
         if (r == -ESRCH)
                 return 0;
         if (r < 0)

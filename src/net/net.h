@@ -224,8 +224,6 @@ int net_sweep_if_stale(const char *runtime_dir, Diag *diag);
 
 /* ---- Process identity (net-state.c) ---- */
 
-/* The start time of a process (field 22 of /proc/PID/stat, clock ticks since boot): with the PID,
- * what tells a process from a later one that reuses its PID. -ESRCH when there is none. */
-int net_process_starttime(pid_t pid, uint64_t *ret);
+/* pid_starttime() (util.h) tells a process from a later one that reuses its PID. */
 /* 1 when pid runs and started at starttime, 0 otherwise. */
 int net_process_alive(pid_t pid, uint64_t starttime);

@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "diag.h"
+#include "fd-util.h"
 
 int diag_failv(Diag *d, int r, const char *object, const char *format, va_list ap) {
         if (r >= 0)
@@ -93,4 +98,47 @@ void diag_done(Diag *d) {
         diag_clear_failure(d);
         strv_free(d->warnings);
         *d = (Diag) DIAG_INIT;
+}
+
+typedef struct ChildFailure {
+        int error;
+        char message[512];
+} ChildFailure;
+
+int diag_fork_wait(const char *what, int (*fn)(void *userdata, Diag *diag), void *userdata, Diag *diag) {
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return diag_fail(diag, negative_errno(), NULL, "pipe: %m");
+        pid_t pid = fork();
+        if (pid < 0) {
+                int r = negative_errno();
+                safe_close(p[0]);
+                safe_close(p[1]);
+                return diag_fail(diag, r, NULL, "fork: %m");
+        }
+        if (pid == 0) {
+                safe_close(p[0]);
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+                Diag cd = DIAG_INIT;
+                int r = fn(userdata, &cd);
+                if (r < 0) {
+                        ChildFailure f = {.error = r};
+                        snprintf(f.message, sizeof(f.message), "%s", diag_message(&cd) ?: "");
+                        (void) loop_write(p[1], &f, sizeof(f));
+                }
+                _exit(r < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
+        }
+        safe_close(p[1]);
+        ChildFailure f = {};
+        ssize_t n = loop_read(p[0], &f, sizeof(f));
+        safe_close(p[0]);
+        int status = 0;
+        (void) waitpid(pid, &status, 0);
+        if (n == (ssize_t) sizeof(f) && f.error < 0) {
+                f.message[sizeof(f.message) - 1] = 0;
+                return diag_fail(diag, f.error, NULL, "%s", f.message[0] ? f.message : strerror(-f.error));
+        }
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                return diag_fail(diag, -EIO, NULL, "the %s process died", what);
+        return 0;
 }

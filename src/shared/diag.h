@@ -58,3 +58,9 @@ static inline void diag_donep(Diag *d) {
         diag_done(d);
 }
 #define _cleanup_diag_ _cleanup_(diag_donep)
+
+/* Runs fn(userdata, child_diag) in a forked child (killed if the caller dies) and waits for it.
+ * What fn returns below 0 comes back with its Diag's message (or strerror()) as the caller's
+ * failure; a child that dies without saying why fails with "the <what> process died". For work
+ * that must change what only a process of its own may change (namespace, fsuid). */
+int diag_fork_wait(const char *what, int (*fn)(void *userdata, Diag *diag), void *userdata, Diag *diag);

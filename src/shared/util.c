@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <ctype.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -8,6 +9,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "fd-util.h"
 #include "util.h"
 
 void strv_free(char **l) {
@@ -18,7 +20,7 @@ void strv_free(char **l) {
         free(l);
 }
 
-size_t strv_length(char * const *l) {
+size_t strv_length(char *const *l) {
         size_t n = 0;
         for (; l && l[n]; n++)
                 ;
@@ -46,7 +48,7 @@ int strv_extend(char ***l, const char *value) {
         return r;
 }
 
-bool strv_contains(char * const *l, const char *s) {
+bool strv_contains(char *const *l, const char *s) {
         for (; l && *l; l++)
                 if (streq(*l, s))
                         return true;
@@ -135,10 +137,18 @@ int safe_atoi(const char *s, int *ret) {
 }
 
 int parse_size(const char *s, uint64_t *ret) {
-        static const struct { const char *suffix; uint64_t factor; } table[] = {
-                { "E", UINT64_C(1) << 60 }, { "P", UINT64_C(1) << 50 }, { "T", UINT64_C(1) << 40 },
-                { "G", UINT64_C(1) << 30 }, { "M", UINT64_C(1) << 20 }, { "K", UINT64_C(1) << 10 },
-                { "B", 1 }, { "", 1 },
+        static const struct {
+                const char *suffix;
+                uint64_t factor;
+        } table[] = {
+                {"E", UINT64_C(1) << 60},
+                {"P", UINT64_C(1) << 50},
+                {"T", UINT64_C(1) << 40},
+                {"G", UINT64_C(1) << 30},
+                {"M", UINT64_C(1) << 20},
+                {"K", UINT64_C(1) << 10},
+                {"B", 1},
+                {"", 1},
         };
         uint64_t v;
         const char *end;
@@ -147,8 +157,8 @@ int parse_size(const char *s, uint64_t *ret) {
                 return r;
         for (size_t i = 0; i < ELEMENTSOF(table); i++) {
                 if (strcasecmp(end, table[i].suffix) != 0 &&
-                    !(table[i].factor > 1 && end[0] && strncasecmp(end, table[i].suffix, 1) == 0 &&
-                      (strcasecmp(end + 1, "iB") == 0 || strcasecmp(end + 1, "B") == 0)))
+                        !(table[i].factor > 1 && end[0] && strncasecmp(end, table[i].suffix, 1) == 0 &&
+                                (strcasecmp(end + 1, "iB") == 0 || strcasecmp(end + 1, "B") == 0)))
                         continue;
                 if (v > UINT64_MAX / table[i].factor)
                         return -ERANGE;
@@ -202,7 +212,7 @@ char *hexmem(const void *p, size_t n) {
 }
 
 const char *format_bytes(char *buf, size_t l, uint64_t bytes) {
-        static const char *const units[] = { "B", "K", "M", "G", "T", "P", "E" };
+        static const char *const units[] = {"B", "K", "M", "G", "T", "P", "E"};
         size_t i = 0;
         uint64_t v = bytes, rem = 0;
         while (v >= 1024 && i + 1 < ELEMENTSOF(units)) {
@@ -288,10 +298,9 @@ static void interrupt_handler(int sig) {
 }
 
 int install_interrupt_handlers(void) {
-        struct sigaction sa = { .sa_handler = interrupt_handler, .sa_flags = 0 };
+        struct sigaction sa = {.sa_handler = interrupt_handler, .sa_flags = 0};
         sigemptyset(&sa.sa_mask);
-        if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0 ||
-            sigaction(SIGHUP, &sa, NULL) < 0)
+        if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGHUP, &sa, NULL) < 0)
                 return negative_errno();
         return 0;
 }
@@ -314,4 +323,108 @@ bool name_owner_is_gone(const char *name, const char *prefix) {
         if (errno || (*end != '-' && *end != '.') || pid > INT_MAX)
                 return false;
         return kill((pid_t) pid, 0) < 0 && errno == ESRCH;
+}
+
+int pid_starttime(pid_t pid, uint64_t *ret) {
+        if (pid <= 0)
+                return -ESRCH;
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return errno == ENOENT ? -ESRCH : negative_errno();
+        char buf[PROC_STAT_SIZE_MAX];
+        ssize_t n = loop_read(fd, buf, sizeof buf - 1);
+        if (n < 0)
+                return (int) n;
+        buf[n] = 0;
+        /* "PID (COMM) STATE …": COMM may hold anything, spaces and ')' included; the fields after
+         * the last ')' start with field 3 (state); starttime is field 22, the 20th after COMM. */
+        char *p = strrchr(buf, ')');
+        if (!p)
+                return -EBADMSG;
+        p++;
+        for (unsigned field = 3; field < 22; field++) {
+                p += strspn(p, " ");
+                p += strcspn(p, " ");
+                if (!*p)
+                        return -EBADMSG;
+        }
+        p += strspn(p, " ");
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(p, &end, 10);
+        if (errno != 0 || end == p || (*end != ' ' && *end != '\n' && *end != 0))
+                return -EBADMSG;
+        *ret = v;
+        return 0;
+}
+
+int pid_cgroup2_path(pid_t pid, char **ret) {
+        char path[64];
+        if (pid > 0)
+                snprintf(path, sizeof path, "/proc/%d/cgroup", (int) pid);
+        else
+                snprintf(path, sizeof path, "/proc/self/cgroup");
+        _cleanup_free_ char *text = NULL;
+        int r = read_file_at(AT_FDCWD, path, 0, PROC_CGROUP_SIZE_MAX, &text, NULL);
+        if (r < 0)
+                return r == -ENOENT ? -ESRCH : r;
+        for (char *line = text, *next; line && *line; line = next) {
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = 0;
+                if (startswith(line, "0::")) {
+                        char *c = strdup(line + 3);
+                        if (!c)
+                                return -ENOMEM;
+                        *ret = c;
+                        return 0;
+                }
+        }
+        return -ENOMEDIUM;
+}
+
+/* The hex mask after "\nFIELD:" in the text of /proc/PID/status. */
+static int status_mask(const char *text, const char *field, uint64_t *ret) {
+        size_t l = strlen(field);
+        for (const char *p = strstr(text, "\n"); p; p = strstr(p + 1, "\n")) {
+                if (!strneq(p + 1, field, l) || p[1 + l] != ':')
+                        continue;
+                const char *v = p + 1 + l + 1;
+                char *end;
+                errno = 0;
+                unsigned long long m = strtoull(v, &end, 16);
+                if (errno != 0 || end == v)
+                        return -EBADMSG;
+                *ret = (uint64_t) m;
+                return 0;
+        }
+        return -EBADMSG;
+}
+
+static int read_pid_status(pid_t pid, char **ret) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
+        return read_file_at(AT_FDCWD, path, 0, PROC_STATUS_SIZE_MAX, ret, NULL);
+}
+
+int pid_status_mask(pid_t pid, const char *field, uint64_t *ret) {
+        _cleanup_free_ char *s = NULL;
+        int r = read_pid_status(pid, &s);
+        if (r < 0)
+                return r;
+        return status_mask(s, field, ret);
+}
+
+int pid_signal_disposition(pid_t pid, int sig) {
+        _cleanup_free_ char *s = NULL;
+        if (sig < 1 || sig > 64 || read_pid_status(pid, &s) < 0)
+                return 0;
+        uint64_t cgt = 0, blk = 0, ign = 0, bit = UINT64_C(1) << (sig - 1);
+        (void) status_mask(s, "SigCgt", &cgt);
+        /* A blocked signal is taken with signalfd()/sigwaitinfo(), as systemd does: caught. */
+        (void) status_mask(s, "SigBlk", &blk);
+        (void) status_mask(s, "SigIgn", &ign);
+        return ((cgt | blk) & bit) ? 1 : (ign & bit) ? -1 : 0;
 }

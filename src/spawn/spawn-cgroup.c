@@ -93,7 +93,7 @@ int spawn_cgroup2_mount_from_mountinfo(const char *path, char **ret_mount, char 
 }
 
 /* Where the host's cgroup2 hierarchy is mounted, with the mount's root inside the hierarchy; own
- * is our cgroup (cgroup2_path_of()). First where systemd looks (cg_unified_cached()), with
+ * is our cgroup (pid_cgroup2_path()). First where systemd looks (cg_unified_cached()), with
  * statfs() and without reading mountinfo or loading libmount: /sys/fs/cgroup itself on a unified
  * host (every modern one), /sys/fs/cgroup/unified when /sys/fs/cgroup is the tmpfs of a hybrid
  * host. That the mount shows the hierarchy from our cgroup namespace's root (mountinfo's root
@@ -124,33 +124,6 @@ static int find_cgroup2_mount(const char *own, char **ret_mount, char **ret_root
                 return 0;
         }
         return spawn_cgroup2_mount_from_mountinfo("/proc/self/mountinfo", ret_mount, ret_root);
-}
-
-/* The cgroup of process pid (0: ourselves) in the unified hierarchy ("0::/PATH" in
- * /proc/PID/cgroup), as its cgroup namespace shows it. */
-static int cgroup2_path_of(pid_t pid, char **ret) {
-        char p[64];
-        if (pid > 0)
-                snprintf(p, sizeof(p), "/proc/%i/cgroup", (int) pid);
-        else
-                snprintf(p, sizeof(p), "/proc/self/cgroup");
-        _cleanup_free_ char *text = NULL;
-        int r = read_file_at(AT_FDCWD, p, 0, 1024 * 1024, &text, NULL);
-        if (r < 0)
-                return r;
-        for (char *line = text, *next; line && *line; line = next) {
-                next = strchr(line, '\n');
-                if (next)
-                        *next++ = 0;
-                if (startswith(line, "0::")) {
-                        char *path = strdup(line + 3);
-                        if (!path)
-                                return -ENOMEM;
-                        *ret = path;
-                        return 0;
-                }
-        }
-        return -ENOMEDIUM;
 }
 
 static int remove_cgroup_tree(int dir_fd, const char *name, unsigned depth);
@@ -187,7 +160,7 @@ static void sweep_stale_cgroups(const char *parent) {
 
 static int make_cgroup(SpawnCgroup *b, const char *machine) {
         _cleanup_free_ char *mnt = NULL, *mroot = NULL, *own = NULL, *rnd = NULL;
-        int r = cgroup2_path_of(0, &own);
+        int r = pid_cgroup2_path(0, &own);
         if (r < 0)
                 return r;
         if ((r = find_cgroup2_mount(own, &mnt, &mroot)) < 0)
@@ -337,6 +310,11 @@ static size_t device_program(const DeviceRule *rules, size_t n, struct bpf_insn 
         return k;
 }
 
+bool spawn_mount_is_host_device(const CustomMount *m, struct stat *ret_st) {
+        return m->type == CUSTOM_MOUNT_BIND && !m->source_in_root && stat(m->source, ret_st) >= 0 &&
+               (S_ISCHR(ret_st->st_mode) || S_ISBLK(ret_st->st_mode));
+}
+
 /* The rules for this run: the default ones, and every device node bound in from the host. */
 static int device_rules(const SpawnConfig *c, DeviceRule *rules, size_t max, size_t *ret_n) {
         size_t n = 0;
@@ -345,8 +323,7 @@ static int device_rules(const SpawnConfig *c, DeviceRule *rules, size_t max, siz
         for (size_t i = 0; i < c->n_mounts; i++) {
                 const CustomMount *m = &c->mounts[i];
                 struct stat st;
-                if (m->type != CUSTOM_MOUNT_BIND || m->source_in_root || stat(m->source, &st) < 0 ||
-                    !(S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)))
+                if (!spawn_mount_is_host_device(m, &st))
                         continue;
                 if (n >= max)
                         return -E2BIG;
@@ -442,7 +419,7 @@ int spawn_cgroup_attach(const SpawnCgroup *cg, pid_t pid) {
 static bool contains(const SpawnCgroup *cg, pid_t pid) {
         _cleanup_free_ char *path = NULL;
         const char *name = strrchr(cg->path, '/'), *last;
-        return name && cgroup2_path_of(pid, &path) >= 0 && (last = strrchr(path, '/')) && streq(last, name);
+        return name && pid_cgroup2_path(pid, &path) >= 0 && (last = strrchr(path, '/')) && streq(last, name);
 }
 
 int spawn_cgroup_place(const SpawnCgroup *cg, pid_t pid) {

@@ -19,6 +19,7 @@
  * most SPAWN_CGROUP_DEPTH_MAX deep, only directories, with fds and *at() calls). */
 
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "diag.h"
@@ -46,6 +47,10 @@ int spawn_cgroup2_mount_from_mountinfo(const char *path, char **ret_mount, char 
 /* Loads libmount (once; dlopen-util.h): 0, or -ELIBACC/-ELIBBAD with *ret_detail saying what is
  * missing. */
 int dlopen_libmount(const char **ret_detail);
+
+/* Whether mount m binds a device node from the host (a character or block device), which the
+ * device rules and the scope's DeviceAllow= let in; its stat in *ret_st. */
+bool spawn_mount_is_host_device(const CustomMount *m, struct stat *ret_st);
 
 /* Parent, before clone: makes the cgroup (removing what killed cowpens left) and attaches the
  * device policy. */

@@ -40,9 +40,6 @@
  * spawn-user.c. The container's processes cannot reach the entering process: it is outside their
  * PID namespace. */
 
-#define PROC_STATUS_SIZE_MAX (64U * 1024U)
-#define PROC_CGROUP_SIZE_MAX (64U * 1024U)
-
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
 #endif
@@ -95,25 +92,6 @@ static int ns_differs(pid_t leader, const char *name) {
         return a.st_dev != b.st_dev || a.st_ino != b.st_ino;
 }
 
-static int read_bounding_set(pid_t leader, uint64_t *ret) {
-        char path[64];
-        _cleanup_free_ char *s = NULL;
-        snprintf(path, sizeof(path), "/proc/%i/status", (int) leader);
-        int r = read_file_at(AT_FDCWD, path, 0, PROC_STATUS_SIZE_MAX, &s, NULL);
-        if (r < 0)
-                return r;
-        const char *p = strstr(s, "\nCapBnd:");
-        if (!p)
-                return -EBADMSG;
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(p + STRLEN("\nCapBnd:"), &end, 16);
-        if (errno != 0 || end == p + STRLEN("\nCapBnd:"))
-                return -EBADMSG;
-        *ret = (uint64_t) v;
-        return 0;
-}
-
 static int cgroup2_mount(const char **ret) {
         struct statfs sfs;
         if (statfs("/sys/fs/cgroup", &sfs) >= 0 && sfs.f_type == CGROUP2_SUPER_MAGIC) {
@@ -135,25 +113,6 @@ static int open_cgroup(const char *mnt, const char *path) {
                 return negative_errno();
         return openat2_resolve(
                 root, path[1] ? path + 1 : ".", O_PATH | O_DIRECTORY, 0, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
-}
-
-/* The leader's own cgroup (of the unified hierarchy), as we see it. */
-static int leader_cgroup(pid_t leader, char **ret) {
-        char path[64];
-        _cleanup_free_ char *s = NULL;
-        snprintf(path, sizeof(path), "/proc/%i/cgroup", (int) leader);
-        int r = read_file_at(AT_FDCWD, path, 0, PROC_CGROUP_SIZE_MAX, &s, NULL);
-        if (r < 0)
-                return r;
-        const char *p = startswith(s, "0::") ? s : strstr(s, "\n0::");
-        if (!p)
-                return -ENOMEDIUM;
-        p += *p == '\n' ? 4 : 3;
-        char *c = strndup(p, strcspn(p, "\n"));
-        if (!c)
-                return -ENOMEM;
-        *ret = c;
-        return 0;
 }
 
 /* What is checked and opened on the host, before the entering process is made. */
@@ -190,7 +149,7 @@ static int enter_prepare(Enter *e, Diag *diag) {
                 if (r > 0)
                         e->ns_flags |= ns[i].flag;
         }
-        if ((r = read_bounding_set(m->leader, &e->bounding)) < 0)
+        if ((r = pid_status_mask(m->leader, "CapBnd", &e->bounding)) < 0)
                 return diag_fail(diag, r, NULL, "capabilities of the container's leader: %m");
 
         const char *mnt;
@@ -198,7 +157,7 @@ static int enter_prepare(Enter *e, Diag *diag) {
                 _cleanup_free_ char *own = NULL;
                 if (m->cgroup)
                         e->cgroup_fd = open_cgroup(mnt, m->cgroup);
-                if (leader_cgroup(m->leader, &own) >= 0)
+                if (pid_cgroup2_path(m->leader, &own) >= 0)
                         e->cgroup_fallback_fd = open_cgroup(mnt, own);
         }
 

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include "machine.h"
+#include "spawn-cgroup.h"
 #include "spawn-register.h"
 #include "util.h"
 
@@ -16,8 +17,7 @@ static int bound_devices(const SpawnConfig *c, char ***ret) {
         for (size_t i = 0; i < c->n_mounts; i++) {
                 const CustomMount *m = &c->mounts[i];
                 struct stat st;
-                if (m->type != CUSTOM_MOUNT_BIND || m->source_in_root || stat(m->source, &st) < 0 ||
-                        !(S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)))
+                if (!spawn_mount_is_host_device(m, &st))
                         continue;
                 int r = strv_extend(&l, m->source);
                 if (r >= 0)

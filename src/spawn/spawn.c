@@ -211,27 +211,6 @@ static void owner_maps_done(BindOwnerMaps *o) {
         *o = (BindOwnerMaps) {};
 }
 
-/* Whether process pid has a handler for sig, ignores it, or leaves the default (from
- * /proc/PID/status): 1 caught, 0 default, -1 ignored. */
-static int signal_disposition(pid_t pid, int sig) {
-        char path[64];
-        snprintf(path, sizeof(path), "/proc/%i/status", (int) pid);
-        _cleanup_free_ char *s = NULL;
-        if (read_file_at(AT_FDCWD, path, 0, 64 * 1024, &s, NULL) < 0)
-                return 0;
-        const char *cgt = strstr(s, "\nSigCgt:"), *ign = strstr(s, "\nSigIgn:"), *blk = strstr(s, "\nSigBlk:");
-        unsigned long long vc = 0, vi = 0;
-        if (cgt)
-                vc = strtoull(cgt + 8, NULL, 16);
-        /* A blocked signal is taken with signalfd()/sigwaitinfo(), as systemd does: caught. */
-        if (blk)
-                vc |= strtoull(blk + 8, NULL, 16);
-        if (ign)
-                vi = strtoull(ign + 8, NULL, 16);
-        unsigned long long bit = 1ULL << (sig - 1);
-        return (vc & bit) ? 1 : (vi & bit) ? -1 : 0;
-}
-
 static uint64_t now_realtime_usec(void) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -283,7 +262,7 @@ static void forward_signal(Run *run, int received) {
                 (void) kill(run->pid, sig);
                 return;
         }
-        int d = signal_disposition(run->pid, sig);
+        int d = pid_signal_disposition(run->pid, sig);
         if (c->boot && !run->shutdown_sent && d < 0 && c->kill_signal <= 0 && spawn_boot_request_halt(run->pid) >= 0) {
                 run->shutdown_sent = true;
                 return;

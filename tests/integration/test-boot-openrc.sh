@@ -12,6 +12,7 @@
 #  4. a shutdown signal init handles without ending (powerwait runs a sleep): cowpen waits, and a
 #     second SIGTERM ends the container at once (as systemd-nspawn does), exit 128+15.
 . "$TEST_SRCDIR/tests/lib/lib.sh"
+. "$TEST_SRCDIR/tests/lib/boot.sh"
 . "$TEST_SRCDIR/tests/lib/openrc.sh"
 
 grep -qw cgroup2 /proc/filesystems || skip "kernel has no cgroup2"
@@ -71,8 +72,6 @@ leftovers() {
   [ -z "$CG" ] || find "$CG" -maxdepth 4 -type d -name "cowpen-$1-*" 2>/dev/null || true
   [ "$(hidden)" = "$HIDDEN_BEFORE" ] || hidden
 }
-# The console without carriage returns and colours.
-console() { tr -d '\r' <"$1" | sed 's/\x1b\[[0-9;]*[A-Za-z]//g'; }
 
 # boot LOG ARGS…: cowpen run -b -x -D TREE ARGS… in the background; $CP is cowpen's PID.
 boot() {
@@ -82,31 +81,13 @@ boot() {
   CP=$!
   at_exit "stop_cowpen $CP"
 }
-# On failure: ends a cowpen still running as a user would (SIGTERM, then a second one), so that
-# it removes what it made; SIGKILL only as the last resort.
-stop_cowpen() {
-  local i
-  for i in 1 2; do
-    kill -TERM "$1" 2>/dev/null || return 0
-    for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-  done
-  kill -KILL "$1" 2>/dev/null || true
-}
-# wait_exit PID SECONDS: waits for cowpen to end (fails after SECONDS), its status in $RC.
-wait_exit() {
-  local i
-  for ((i = 0; i < $2 * 10; i++)); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$1" 2>/dev/null && fail "cowpen still runs after $2 s"
-  RC=0
-  wait "$1" || RC=$?
-}
 # wait_default PID LOG: waits until OpenRC has started the default runlevel (sysvinit's 2); sets
 # INIT to the container's init.
 wait_default() {
   local i p
   INIT=
   for ((i = 0; i < 1200; i++)); do
-    kill -0 "$1" 2>/dev/null || fail "cowpen ended while booting: $(console "$2" | tail -5)"
+    kill -0 "$1" 2>/dev/null || fail "cowpen ended while booting: $(strip_console "$2" | tail -5)"
     p=$(pgrep -P "$1" | head -1) || true
     if [ -n "$p" ] && [ "$(nsenter -t "$p" -a runlevel 2>/dev/null)" = "N 2" ] &&
       [ "$(nsenter -t "$p" -a rc-status --runlevel 2>/dev/null)" = default ] &&
@@ -116,14 +97,14 @@ wait_default() {
     fi
     sleep 0.1
   done
-  fail "OpenRC did not reach its default runlevel within 120 s: $(console "$2" | tail -5)"
+  fail "OpenRC did not reach its default runlevel within 120 s: $(strip_console "$2" | tail -5)"
 }
 
 # 1. Runlevel 0 from the start.
 boot "$T/c1" 0
 wait_exit $CP 120
-[ $RC -eq 0 ] || fail "boot to runlevel 0: exit $RC: $(console "$T/c1" | tail -8)"
-console "$T/c1" >"$T/c1.txt"
+[ $RC -eq 0 ] || fail "boot to runlevel 0: exit $RC: $(strip_console "$T/c1" | tail -8)"
+strip_console "$T/c1" >"$T/c1.txt"
 banner=$(grep -n -m1 -E 'OpenRC [0-9.]+ is starting up' "$T/c1.txt" | cut -d: -f1)
 level0=$(grep -n -m1 'INIT: Entering runlevel: 0' "$T/c1.txt" | cut -d: -f1)
 halt=$(grep -n -m1 'Will now halt' "$T/c1.txt" | cut -d: -f1)
@@ -155,8 +136,8 @@ t0=$(date +%s%N)
 kill -TERM $CP
 wait_exit $CP 60
 t1=$(date +%s%N)
-[ $RC -eq 0 ] || fail "SIGTERM: exit $RC, want 0 (runlevel 0 through initctl): $(console "$T/c2" | tail -8)"
-console "$T/c2" >"$T/c2.txt"
+[ $RC -eq 0 ] || fail "SIGTERM: exit $RC, want 0 (runlevel 0 through initctl): $(strip_console "$T/c2" | tail -8)"
+strip_console "$T/c2" >"$T/c2.txt"
 # sysvinit's own console messages are best effort: under load "Switching to runlevel: 0" was
 # missing from the console while the whole shutdown that follows it was there (also before the
 # hardening work). Its runlevel change shows in either of its two messages; "Will now halt" (not
@@ -175,8 +156,8 @@ boot "$T/c3" --bind-ro="$T/inittab-halt:/etc/inittab" --kill-signal=SIGPWR
 wait_default $CP "$T/c3"
 kill -TERM $CP
 wait_exit $CP 60
-[ $RC -eq 0 ] || fail "SIGTERM with --kill-signal=SIGPWR: exit $RC: $(console "$T/c3" | tail -8)"
-console "$T/c3" | grep -q 'Will now halt' || fail "no clean shutdown: $(console "$T/c3" | tail -8)"
+[ $RC -eq 0 ] || fail "SIGTERM with --kill-signal=SIGPWR: exit $RC: $(strip_console "$T/c3" | tail -8)"
+strip_console "$T/c3" | grep -q 'Will now halt' || fail "no clean shutdown: $(strip_console "$T/c3" | tail -8)"
 [ -z "$(leftovers $CP)" ] || fail "left behind: $(leftovers $CP)"
 pass "--kill-signal=SIGPWR: OpenRC shuts down cleanly, exit 0"
 

@@ -67,12 +67,7 @@ cg=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
 pass "booted to multi-user.target, READY=1 via --notify-ready, systemd's cgroups delegated"
 # Under the default system-call filter and device policy every unit starts.
 grep -q '^Seccomp:[[:space:]]*2' /proc/$init/status || fail "the booted init runs without a system-call filter"
-st=
-for _ in $(seq 600); do
-  st=$(nsenter -t $init -a systemctl is-system-running 2>/dev/null) || true
-  case $st in running | degraded) break ;; esac
-  sleep 0.1
-done
+st=$(systemd_state 60 nsenter -t $init -a)
 failed=$(nsenter -t $init -a systemctl --failed --no-legend --plain | awk '{print $1}' | tr '\n' ' ')
 [ "$st" = running ] && [ -z "$failed" ] || fail "booted under the filter: $st, failed units: $failed"
 pass "every unit up under the default system-call filter and device policy"

@@ -39,24 +39,7 @@ for m in json.load(sys.stdin):
   done
   fail "machine $name never showed up: $(console "$name" | tail -5)"
 }
-# Ends a cowpen still running on failure as a user would, so that it removes what it made.
-stop_cowpen() {
-  local i
-  for i in 1 2; do
-    kill -TERM "$1" 2>/dev/null || return 0
-    for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-  done
-  kill -KILL "$1" 2>/dev/null || true
-}
-console() { tr -d '\r' <"$T/$1.console" | sed 's/\x1b\[[0-9;]*[A-Za-z]//g'; }
-# wait_exit PID SECONDS: its exit status in $RC.
-wait_exit() {
-  local i
-  for ((i = 0; i < $2 * 10; i++)); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$1" 2>/dev/null && fail "cowpen still runs $2 s after poweroff"
-  RC=0
-  wait "$1" || RC=$?
-}
+console() { strip_console "$T/$1.console"; }
 # until_true SECONDS CMD…
 until_true() {
   local t=$1 i

@@ -82,37 +82,8 @@ out=$(echo 'echo "$0"; exit 3' | "$COWPEN" shell alice@sh1) || rc=$?
 pass "exit status 7 and 137 returned, stdin piped, the login shell without a command"
 
 # On a terminal: a pty of its own, the login shell interactive; SIGTERM to cowpen reaches it.
-out=$(timeout 60 python3 - "$COWPEN" <<'PY'
-import os, pty, select, sys, time
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.argv[1], [sys.argv[1], "shell", "alice@sh1"])
-buf = b""
-def until(pat, t=20):
-    global buf
-    end = time.time() + t
-    while time.time() < end:
-        r, _, _ = select.select([fd], [], [], 0.5)
-        if r:
-            try:
-                d = os.read(fd, 4096)
-            except OSError:
-                return False
-            if not d:
-                return False
-            buf += d
-            if pat in buf:
-                return True
-    return False
-ok = until(b"$ ")
-os.write(fd, b"[ -t 0 ] && echo ON-A-TTY; exit 5\n")
-ok = ok and until(b"ON-A-TTY")
-until(b"never", 3)
-_, st = os.waitpid(pid, 0)
-sys.stdout.write(buf.decode(errors="replace"))
-sys.exit(0 if ok and os.WEXITSTATUS(st) == 5 else 1)
-PY
-) || fail "interactive shell on a pty: $out"
+out=$(timeout 60 python3 "$PTY_CHAT" -e '$ ' -s $'[ -t 0 ] && echo ON-A-TTY; exit 5\n' -e ON-A-TTY -t 3 -w never --status 5 \
+  -- "$COWPEN" shell alice@sh1) || fail "interactive shell on a pty: $out"
 "$COWPEN" shell sh1 /bin/sleep 1000 &
 sp=$!
 at_exit "kill -9 $sp"
@@ -131,41 +102,9 @@ pass "a machine that does not run is one line"
 
 # login_as NAME: drives `cowpen login NAME` through python's pty as alice, runs tty and id.
 login_as() {
-  timeout 120 python3 - "$COWPEN" "$1" <<'PY'
-import os, pty, select, sys, time
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.argv[1], [sys.argv[1], "login", sys.argv[2]])
-buf = b""
-def until(pat, t=30):
-    global buf
-    end = time.time() + t
-    while time.time() < end:
-        r, _, _ = select.select([fd], [], [], 0.5)
-        if r:
-            try:
-                d = os.read(fd, 4096)
-            except OSError:
-                return False
-            if not d:
-                return False
-            buf += d
-            if pat in buf:
-                return True
-    return False
-ok = until(b"login: ")
-os.write(fd, b"alice\n")
-ok = ok and until(b"assword")
-os.write(fd, b"secret\n")
-ok = ok and until(b"$ ")
-os.write(fd, b"echo TTY=$(tty); id; echo DONE$((6*7))\n")
-ok = ok and until(b"DONE42")
-os.write(fd, b"exit\n")
-until(b"terminated", 15)
-os.waitpid(pid, 0)
-sys.stdout.write(buf.decode(errors="replace"))
-sys.exit(0 if ok else 1)
-PY
+  timeout 120 python3 "$PTY_CHAT" -t 30 -e 'login: ' -s $'alice\n' -e assword -s $'secret\n' -e '$ ' \
+    -s $'echo TTY=$(tty); id; echo DONE$((6*7))\n' -e DONE42 -s $'exit\n' -t 15 -w terminated \
+    -- "$COWPEN" login "$1"
 }
 
 # 4. login: agetty on a pty of the container's devpts, alice logs in with her password.

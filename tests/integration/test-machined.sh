@@ -72,25 +72,10 @@ G=$FIXTURE_DIR
 [ -x "$G/usr/lib/systemd/systemd-machined" ] || fail "the fixture has no systemd-machined"
 mkdir "$T/units"
 cp "$TEST_BUILDDIR/units/cowpen@.service" "$T/units/"
-"$COWPEN" run -b -x -D "$G" -M "busouter-$$" \
+boot_outer "the outer container" "busouter-$$" "$G" "$T/outer.log" \
   --bind-ro="$COWPEN:/usr/local/bin/cowpen" --bind-ro="$T/tree:/srv/tree" --bind-ro="$G:/srv/guest" \
-  --bind-ro="$T/units/cowpen@.service:/etc/systemd/system/cowpen@.service" >"$T/outer.log" 2>&1 &
-outer=$!
-# On a failure: the guest shut down (its ephemeral copy goes with it), killed only if it hangs;
-# what a killed one left beside the fixture goes too.
-at_exit "kill -TERM $outer 2>/dev/null; for _w in \$(seq 300); do kill -0 $outer 2>/dev/null || break; sleep 0.1; done; kill -9 $outer 2>/dev/null; wait $outer; rm -rf '$FIXTURE_CACHE'/.#machine.busouter-$$.*"
-init=
-for _ in $(seq 300); do
-  init=$(pgrep -P $outer | head -1) && break
-  sleep 0.1
-done
-[ -n "$init" ] || fail "the outer container did not start: $(tail -5 "$T/outer.log")"
-st=
-for _ in $(seq 1200); do
-  st=$(nsenter -t "$init" -a systemctl is-system-running 2>/dev/null) || true
-  case $st in running | degraded) break ;; esac
-  sleep 0.1
-done
+  --bind-ro="$T/units/cowpen@.service:/etc/systemd/system/cowpen@.service"
+st=$(systemd_state 120 nsenter -t "$init" -a)
 case $st in running | degraded) ;; *) fail "the outer guest did not come up: $st" ;; esac
 inside() { nsenter -t "$init" -a "$@"; }
 # What nsenter starts stays in the host's cgroup, outside the guest's cgroup namespace: cowpen
@@ -101,13 +86,25 @@ grun() { inside systemd-run --scope --quiet "$@"; }
 out=$(grun cowpen run --register=no -D /srv/tree /bin/echo nested 2>&1) ||
   fail "a nested cowpen run inside the booted guest failed: $out"
 
-inside sh -c 'systemd-run --scope -q cowpen run --register=yes -D /srv/tree /bin/sleep 60 >/dev/null 2>&1 & echo $! >/run/inner.pid'
-cpid=$(inside cat /run/inner.pid)
-leader=
-for _ in $(seq 100); do
-  leader=$(inside machinectl show tree -p Leader --value 2>/dev/null) && [ -n "$leader" ] && break
-  sleep 0.1
-done
+# inner_run [SYSTEMD-RUN OPTIONS…] CMD…: CMD inside the guest in the background, in a scope of
+# its own (systemd-run --scope), its output in the guest's /run/inner.log; sets cpid.
+inner_run() {
+  inside sh -c 'systemd-run --scope -q "$@" >/run/inner.log 2>&1 & echo $! >/run/inner.pid' sh "$@"
+  cpid=$(inside cat /run/inner.pid)
+}
+# machine_prop PROP: machinectl show tree's PROP once it has a value (empty after 10 s).
+machine_prop() {
+  local v=
+  for _ in $(seq 100); do v=$(inside machinectl show tree -p "$1" --value 2>/dev/null) && [ -n "$v" ] && break; sleep 0.1; done
+  echo "$v"
+}
+# inner_wait_gone: waits (10 s at the most) until the run inner_run started has ended.
+inner_wait_gone() {
+  for _ in $(seq 100); do inside test -e /proc/"$cpid" || break; sleep 0.1; done
+}
+
+inner_run cowpen run --register=yes -D /srv/tree /bin/sleep 60
+leader=$(machine_prop Leader)
 [ -n "$leader" ] || fail "machinectl does not show the machine: $(inside machinectl list 2>&1)"
 inside machinectl list --no-legend | grep -Eq '^tree +container +cowpen' || fail "machinectl list: $(inside machinectl list)"
 show=$(inside machinectl show tree)
@@ -122,7 +119,7 @@ inside grep -q "^0::/machine.slice/machine-tree.scope/cowpen-$cpid-.*-tree\$" /p
   fail "the leader's cgroup: $(inside cat /proc/"$leader"/cgroup)"
 pass "inside a booted guest: machinectl list/show/status show cowpen's container (class, service, leader, unit, root)"
 inside machinectl terminate tree
-for _ in $(seq 100); do inside test -e /proc/"$cpid" || break; sleep 0.1; done
+inner_wait_gone
 inside test -e /proc/"$cpid" && fail "machinectl terminate did not end the run"
 [ -z "$(inside machinectl list --no-legend)" ] || fail "still registered after the run: $(inside machinectl list)"
 inside systemctl is-active -q machine-tree.scope && fail "machine-tree.scope is still active"
@@ -133,40 +130,36 @@ grun cowpen run --register=yes -D /srv/tree /bin/true || fail "--register=yes ru
 [ -z "$(inside machinectl list --no-legend)" ] || fail "still registered after the run: $(inside machinectl list)"
 
 # --slice= and --property= reach the scope.
-inside sh -c 'systemd-run --scope -q cowpen run --slice=cowtest.slice --property=CPUQuota=20% --property=MemoryMax=64M --property="DeviceAllow=/dev/fuse rw" --property=TasksMax=77 -D /srv/tree /bin/sleep 60 >/dev/null 2>&1 & echo $! >/run/inner.pid'
-cpid=$(inside cat /run/inner.pid)
-for _ in $(seq 100); do inside machinectl show tree -p Leader >/dev/null 2>&1 && break; sleep 0.1; done
+inner_run cowpen run --slice=cowtest.slice --property=CPUQuota=20% --property=MemoryMax=64M \
+  --property="DeviceAllow=/dev/fuse rw" --property=TasksMax=77 -D /srv/tree /bin/sleep 60
+machine_prop Leader >/dev/null
 props=$(inside systemctl show machine-tree.scope -p Slice -p CPUQuotaPerSecUSec -p MemoryMax -p TasksMax -p Delegate -p DevicePolicy -p DeviceAllow)
 for want in Slice=cowtest.slice CPUQuotaPerSecUSec=200ms MemoryMax=67108864 TasksMax=77 Delegate=yes DevicePolicy=closed \
   'DeviceAllow=/dev/fuse rw' 'DeviceAllow=char-pts rw' 'DeviceAllow=/dev/net/tun rwm'; do
   grep -qxF "$want" <<<"$props" || fail "scope lacks $want: $props"
 done
 inside sh -c "kill $cpid"
-for _ in $(seq 100); do inside test -e /proc/"$cpid" || break; sleep 0.1; done
+inner_wait_gone
 pass "--slice= and --property= set the scope's slice and properties"
 
 # --keep-unit: the machine is the caller's unit.
-inside sh -c 'systemd-run --scope -q --unit=cowkept.scope cowpen run --keep-unit --register=yes -D /srv/tree /bin/sleep 60 >/dev/null 2>&1 & echo $! >/run/inner.pid'
-cpid=$(inside cat /run/inner.pid)
-unit=
-for _ in $(seq 100); do unit=$(inside machinectl show tree -p Unit --value 2>/dev/null) && [ -n "$unit" ] && break; sleep 0.1; done
+inner_run --unit=cowkept.scope cowpen run --keep-unit --register=yes -D /srv/tree /bin/sleep 60
+unit=$(machine_prop Unit)
 [ "$unit" = cowkept.scope ] || fail "--keep-unit: the machine's unit is \"$unit\""
 inside systemctl list-units --all --no-legend 'machine-tree.scope' | grep -q . && fail "--keep-unit made a scope"
 inside machinectl terminate tree
-for _ in $(seq 100); do inside test -e /proc/"$cpid" || break; sleep 0.1; done
+inner_wait_gone
 pass "--keep-unit registers the caller's unit, no scope of its own"
 
 # -U: the leader is the init of the container's user namespace (the payload), not the setup.
-inside sh -c 'systemd-run --scope -q cowpen run --register=yes -U -D /srv/tree /bin/sleep 60 >/run/inner.log 2>&1 & echo $! >/run/inner.pid'
-cpid=$(inside cat /run/inner.pid)
-leader=
-for _ in $(seq 100); do leader=$(inside machinectl show tree -p Leader --value 2>/dev/null) && [ -n "$leader" ] && break; sleep 0.1; done
+inner_run cowpen run --register=yes -U -D /srv/tree /bin/sleep 60
+leader=$(machine_prop Leader)
 [ -n "$leader" ] || fail "-U: not registered: $(inside cat /run/inner.log)"
 [ "$(inside cat /proc/"$leader"/comm)" = sleep ] || fail "-U: the leader $leader is $(inside cat /proc/"$leader"/comm)"
 inside awk '$1 == 0 && $2 != 0 { found = 1 } END { exit !found }' /proc/"$leader"/uid_map ||
   fail "-U: the leader is not in a user namespace of its own: $(inside cat /proc/"$leader"/uid_map)"
 inside machinectl terminate tree
-for _ in $(seq 100); do inside test -e /proc/"$cpid" || break; sleep 0.1; done
+inner_wait_gone
 pass "-U: the registered leader is the payload in its user namespace"
 
 # A booted systemd guest, registered: its cgroup is delegated below the scope, its units run,
@@ -175,12 +168,7 @@ inside sh -c 'systemd-run --scope -q cowpen run --register=yes --volatile=overla
 gl=
 for _ in $(seq 300); do gl=$(inside machinectl show guest -p Leader --value 2>/dev/null) && [ -n "$gl" ] && break; sleep 0.1; done
 [ -n "$gl" ] || fail "the booted guest was not registered: $(inside cat /run/guest.log)"
-gst=
-for _ in $(seq 1200); do
-  gst=$(inside nsenter -t "$gl" -a systemctl is-system-running 2>/dev/null) || true
-  case $gst in running | degraded) break ;; esac
-  sleep 0.1
-done
+gst=$(systemd_state 120 inside nsenter -t "$gl" -a)
 case $gst in running | degraded) ;; *) fail "the registered guest did not come up: $gst" ;; esac
 inside grep -q '^0::/machine.slice/machine-guest.scope/cowpen-.*-guest/init.scope$' /proc/"$gl"/cgroup ||
   fail "the guest's init is not in its own delegated cgroup: $(inside cat /proc/"$gl"/cgroup)"
@@ -199,12 +187,7 @@ done
 [ -n "$gl2" ] && [ "$gl2" != "$gl" ] || fail "the rebooted guest was not registered again: $(inside tail -3 /run/guest.log)"
 inside test -e /run/guest.rc && fail "the run ended on reboot: exit $(inside cat /run/guest.rc)"
 [ "$(inside machinectl show guest -p Unit --value)" = machine-guest.scope ] || fail "the rebooted guest's unit"
-gst=
-for _ in $(seq 1200); do
-  gst=$(inside nsenter -t "$gl2" -a systemctl is-system-running 2>/dev/null) || true
-  case $gst in running | degraded) break ;; esac
-  sleep 0.1
-done
+gst=$(systemd_state 120 inside nsenter -t "$gl2" -a)
 case $gst in running | degraded) ;; *) fail "the rebooted guest did not come up: $gst" ;; esac
 pass "machinectl reboot: the guest boots again, registered anew in the same scope"
 inside machinectl poweroff guest
@@ -225,9 +208,5 @@ assert_one_line_error '^cowpen: enable nosuch: no image "nosuch"$'
 pass "enable/disable NAME: systemctl is-enabled cowpen@NAME.service follows; a missing image is refused"
 
 # The outer guest shuts down cleanly.
-kill -TERM $outer
-rc=0
-wait $outer || rc=$?
-[ "$rc" -eq 0 ] || fail "the outer guest: exit $rc"
-ls -A "$FIXTURE_CACHE" | grep -q "^\.#machine\.busouter-$$\." && fail "the outer guest's ephemeral copy was left beside the fixture"
+boot_outer_stop "the outer guest" "busouter-$$"
 pass "the outer guest shut down cleanly, nothing left beside the fixture"

@@ -10,6 +10,7 @@
 #     cowpen.NAME stop` shuts it down cleanly (its OpenRC runs its shutdown) and nothing of it
 #     is left; `cowpen disable NAME` undoes enable.
 . "$TEST_SRCDIR/tests/lib/lib.sh"
+. "$TEST_SRCDIR/tests/lib/boot.sh"
 
 command -v systemd-analyze >/dev/null || fail "systemd-analyze (systemd) is needed"
 make_temp_dir
@@ -51,16 +52,8 @@ recipe_fixture openrc-cowpen "mmdebstrap --variant=minbase --include=sysvinit-co
 O=$FIXTURE_DIR
 [ -x "$O/sbin/openrc-run" ] || fail "the fixture has no OpenRC"
 NAME=orcouter-$$
-"$COWPEN" run -b -x -D "$O" -M "$NAME" --bind-ro="$T/dest$bin:$bin" --bind-ro="$initd:/etc/init.d/cowpen" \
-  --bind-ro="$confd:/etc/conf.d/cowpen" --bind-ro="$O:/var/lib/machines/inner" >"$T/outer.log" 2>&1 &
-outer=$!
-at_exit "kill -TERM $outer 2>/dev/null; for _w in \$(seq 300); do kill -0 $outer 2>/dev/null || break; sleep 0.1; done; kill -9 $outer 2>/dev/null; wait $outer; rm -rf '$FIXTURE_CACHE'/.#machine.$NAME.*"
-init=
-for _ in $(seq 300); do
-  init=$(pgrep -P $outer | head -1) && break
-  sleep 0.1
-done
-[ -n "$init" ] || fail "the OpenRC guest did not start: $(tail -5 "$T/outer.log")"
+boot_outer "the OpenRC guest" "$NAME" "$O" "$T/outer.log" --bind-ro="$T/dest$bin:$bin" \
+  --bind-ro="$initd:/etc/init.d/cowpen" --bind-ro="$confd:/etc/conf.d/cowpen" --bind-ro="$O:/var/lib/machines/inner"
 for _ in $(seq 600); do grep -q 'Entering runlevel: 2' "$T/outer.log" && break; sleep 0.1; done
 grep -q 'Entering runlevel: 2' "$T/outer.log" || fail "the OpenRC guest did not reach runlevel 2: $(tail -5 "$T/outer.log")"
 # What nsenter starts is in the host's cgroup, outside the guest's cgroup namespace: into the
@@ -106,9 +99,5 @@ inside test -L /etc/init.d/cowpen.inner && fail "disable left /etc/init.d/cowpen
 inside rc-update show default | grep -q 'cowpen\.inner' && fail "cowpen.inner is still in the default runlevel"
 pass "disable NAME on OpenRC: out of the runlevel, the symlink gone"
 
-kill -TERM $outer
-rc=0
-wait $outer || rc=$?
-[ "$rc" -eq 0 ] || fail "the OpenRC guest: exit $rc"
-ls -A "$FIXTURE_CACHE" | grep -q "^\.#machine\.$NAME\." && fail "the guest's ephemeral copy was left beside the fixture"
+boot_outer_stop "the OpenRC guest" "$NAME"
 pass "the OpenRC guest shut down cleanly, nothing left"

@@ -184,3 +184,68 @@ flip_bit() {
   b=$(dd if="$1" bs=1 skip="$2" count=1 status=none | od -An -tu1 | tr -d ' ')
   printf "\\$(printf %o $(( (b ^ 1) & 255 )))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
 }
+
+# Of the tests that boot a guest in the background and stop it (poweroff, OpenRC):
+# strip_console FILE: a console log without carriage returns and colours.
+strip_console() { tr -d '\r' <"$1" | sed 's/\x1b\[[0-9;]*[A-Za-z]//g'; }
+# stop_cowpen PID: ends a cowpen still running (on failure) as a user would (SIGTERM, then a
+# second one), so that it removes what it made; SIGKILL only as the last resort.
+stop_cowpen() {
+  local i
+  for i in 1 2; do
+    kill -TERM "$1" 2>/dev/null || return 0
+    for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+  done
+  kill -KILL "$1" 2>/dev/null || true
+}
+# wait_exit PID SECONDS: waits for cowpen to end (fails after SECONDS), its status in $RC.
+wait_exit() {
+  local i
+  for ((i = 0; i < $2 * 10; i++)); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$1" 2>/dev/null && fail "cowpen still runs after $2 s"
+  RC=0
+  wait "$1" || RC=$?
+}
+
+# boot_outer WHAT NAME TREE LOG [RUN OPTIONS…]: `cowpen run -b -x -D TREE -M NAME OPTIONS…` in the
+# background, its console in LOG, for a test that works inside a booted guest; waits until its
+# init runs (fails naming WHAT when it does not). At exit (on a failure) the guest is shut down
+# (its ephemeral copy goes with it), killed only if it hangs, and what a killed one left beside
+# the fixture goes too. Sets outer (cowpen's PID) and init (the guest's PID 1, as the host sees it).
+boot_outer() {
+  local what=$1 name=$2 tree=$3 log=$4
+  shift 4
+  "$COWPEN" run -b -x -D "$tree" -M "$name" "$@" >"$log" 2>&1 &
+  outer=$!
+  at_exit "kill -TERM $outer 2>/dev/null; for _w in \$(seq 300); do kill -0 $outer 2>/dev/null || break; sleep 0.1; done; kill -9 $outer 2>/dev/null; wait $outer; rm -rf '$FIXTURE_CACHE'/.#machine.$name.*"
+  init=
+  for _ in $(seq 300); do
+    init=$(pgrep -P $outer | head -1) && break
+    sleep 0.1
+  done
+  [ -n "$init" ] || fail "$what did not start: $(tail -5 "$log")"
+}
+
+# boot_outer_stop WHAT NAME: shuts boot_outer's guest down (SIGTERM) and fails unless its run
+# exits 0 and leaves nothing beside the fixture.
+boot_outer_stop() {
+  local rc=0
+  kill -TERM $outer
+  wait $outer || rc=$?
+  [ "$rc" -eq 0 ] || fail "$1: exit $rc"
+  ls -A "$FIXTURE_CACHE" | grep -q "^\.#machine\.$2\." && fail "$1's ephemeral copy was left beside the fixture"
+  return 0
+}
+
+# systemd_state SECONDS CMD…: what `CMD… systemctl is-system-running` says once it is running or
+# degraded, or the last it said after SECONDS (CMD: the nsenter into the guest).
+systemd_state() {
+  local t=$1 st= i
+  shift
+  for ((i = 0; i < t * 10; i++)); do
+    st=$("$@" systemctl is-system-running 2>/dev/null) || true
+    case $st in running | degraded) break ;; esac
+    sleep 0.1
+  done
+  echo "$st"
+}

@@ -64,3 +64,8 @@ machine_stop() {
 ready_payload() {
   printf '%s' "touch /run/ready-$1 && exec sleep infinity"
 }
+
+# PTY_CHAT [STEP…] -- CMD…: tests/lib/pty-chat.py runs CMD on a pty of its own and drives it (-e
+# TEXT waits for TEXT, -s TEXT sends it, -w TEXT drains until TEXT, -t SECONDS, --status N); it
+# prints what CMD wrote and fails when an -e was not met. Run it as `timeout N python3 "$PTY_CHAT" …`.
+PTY_CHAT=$TEST_SRCDIR/tests/lib/pty-chat.py

@@ -5,6 +5,9 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <signal.h>
+#include <unistd.h>
+
 #include "diag.h"
 #include "log.h"
 
@@ -94,6 +97,42 @@ static void test_log_diag(void **state) {
         assert_string_equal(capture_stderr(log_it, NULL), "cowpen: Failed to open 'img': No such file or directory\n");
 }
 
+static int child_fails(void *userdata, Diag *diag) {
+        /* Changes made here stay in the child. */
+        *(int *) userdata = 1;
+        return diag_fail(diag, -ENOTDIR, "etc/x", "a directory goes onto a directory");
+}
+
+static int child_fails_bare(void *userdata, Diag *diag) {
+        return -EROFS;
+}
+
+static int child_succeeds(void *userdata, Diag *diag) {
+        return *(int *) userdata == 0 ? 0 : -EINVAL;
+}
+
+static int child_dies(void *userdata, Diag *diag) {
+        raise(SIGKILL);
+        return 0;
+}
+
+static void test_fork_wait(void **state) {
+        int touched = 0;
+        _cleanup_diag_ Diag d = DIAG_INIT;
+        assert_int_equal(diag_fork_wait("test", child_succeeds, &touched, &d), 0);
+        assert_false(diag_failed(&d));
+        assert_int_equal(diag_fork_wait("test", child_fails, &touched, &d), -ENOTDIR);
+        assert_int_equal(touched, 0);
+        assert_string_equal(diag_message(&d), "etc/x: a directory goes onto a directory");
+        diag_clear_failure(&d);
+        assert_int_equal(diag_fork_wait("test", child_fails_bare, NULL, &d), -EROFS);
+        assert_string_equal(diag_message(&d), strerror(EROFS));
+        diag_clear_failure(&d);
+        assert_int_equal(diag_fork_wait("test", child_dies, NULL, &d), -EIO);
+        assert_string_equal(diag_message(&d), "the test process died");
+        assert_int_equal(diag_fork_wait("test", child_fails, &touched, NULL), -ENOTDIR);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_fail_records_first),
@@ -101,6 +140,7 @@ int main(void) {
                 cmocka_unit_test(test_fail_percent_m),
                 cmocka_unit_test(test_warnings),
                 cmocka_unit_test(test_log_diag),
+                cmocka_unit_test(test_fork_wait),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

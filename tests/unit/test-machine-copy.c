@@ -21,6 +21,7 @@
 #include "fd-util.h"
 #include "machine.h"
 #include "rm-rf.h"
+#include "unit-helpers.h"
 #include "util.h"
 
 static char base[64], root[128], host[128];
@@ -84,7 +85,7 @@ static int setup(void **state) {
                         break;
                 usleep(1000);
         }
-        assert_int_equal(machine_pid_starttime(leader, &rec.leader_starttime), 0);
+        assert_int_equal(pid_starttime(leader, &rec.leader_starttime), 0);
         return 0;
 }
 
@@ -93,11 +94,7 @@ static int teardown(void **state) {
                 return 0;
         (void) kill(leader, SIGKILL);
         (void) waitpid(leader, NULL, 0);
-        int fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        assert_true(fd >= 0);
-        assert_int_equal(rm_rf_children(fd), 0);
-        close(fd);
-        assert_int_equal(rmdir(base), 0);
+        test_dir_remove(base);
         return 0;
 }
 

@@ -14,6 +14,7 @@
 
 #include "machine.h"
 #include "rm-rf.h"
+#include "unit-helpers.h"
 #include "util.h"
 
 static char base[64];
@@ -28,11 +29,7 @@ static int setup(void **state) {
 }
 
 static int teardown(void **state) {
-        int fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        assert_true(fd >= 0);
-        assert_int_equal(rm_rf_children(fd), 0);
-        close(fd);
-        assert_int_equal(rmdir(base), 0);
+        test_dir_remove(base);
         return 0;
 }
 
@@ -105,19 +102,6 @@ static void test_names(void **state) {
         assert_true(machine_name_is_valid(longname));
 }
 
-static void test_starttime(void **state) {
-        uint64_t a, b;
-        assert_int_equal(machine_pid_starttime(getpid(), &a), 0);
-        assert_int_equal(machine_pid_starttime(getpid(), &b), 0);
-        assert_true(a == b);
-        pid_t pid = sleeper();
-        assert_int_equal(machine_pid_starttime(pid, &b), 0);
-        assert_true(b >= a);
-        reap(pid);
-        assert_int_equal(machine_pid_starttime(pid, &b), -ESRCH);
-        assert_int_equal(machine_pid_starttime(0, &b), -ESRCH);
-}
-
 static void test_lifecycle(void **state) {
         _cleanup_diag_ Diag diag = DIAG_INIT;
         MachineRegistration reg = MACHINE_REGISTRATION_NULL;
@@ -173,7 +157,7 @@ static void test_lifecycle(void **state) {
         assert_int_equal(m->uid_range, 65536);
         assert_int_equal(m->kill_signal, SIGRTMIN + 3);
         uint64_t t;
-        assert_int_equal(machine_pid_starttime(leader, &t), 0);
+        assert_int_equal(pid_starttime(leader, &t), 0);
         assert_true(m->leader_starttime == t);
 
         int fd = machine_leader_pidfd(m, &diag);
@@ -240,7 +224,7 @@ static void test_free_lock_untrusted(void **state) {
         /* A record without any lock file. */
         char text[512];
         uint64_t t;
-        assert_int_equal(machine_pid_starttime(getpid(), &t), 0);
+        assert_int_equal(pid_starttime(getpid(), &t), 0);
         snprintf(text, sizeof text,
                 "{\"name\":\"nolock\",\"class\":\"container\",\"root\":\"/x\",\"leader\":%d,"
                 "\"leader_starttime\":%llu}",
@@ -294,7 +278,7 @@ static void test_free_lock_untrusted(void **state) {
 static void test_bad_records(void **state) {
         _cleanup_diag_ Diag diag = DIAG_INIT;
         uint64_t t;
-        assert_int_equal(machine_pid_starttime(getpid(), &t), 0);
+        assert_int_equal(pid_starttime(getpid(), &t), 0);
         char good_prefix[256];
         snprintf(good_prefix, sizeof good_prefix, "\"class\":\"container\",\"leader\":%d,\"leader_starttime\":%llu",
                 (int) getpid(), (unsigned long long) t);
@@ -394,7 +378,6 @@ static void test_dir_env(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_names),
-                cmocka_unit_test(test_starttime),
                 cmocka_unit_test(test_lifecycle),
                 cmocka_unit_test(test_free_lock_untrusted),
                 cmocka_unit_test(test_bad_records),

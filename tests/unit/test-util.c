@@ -5,7 +5,10 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -134,12 +137,108 @@ static void test_name_owner_is_gone(void **state) {
         assert_false(name_owner_is_gone("cowpen-.x", "cowpen-"));
 }
 
+/* A child that has run prepare() and waits to be killed. */
+static pid_t paused_child(void (*prepare)(void)) {
+        int p[2];
+        assert_int_equal(pipe(p), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                prepare();
+                if (write(p[1], "", 1) != 1)
+                        _exit(1);
+                for (;;)
+                        pause();
+        }
+        char c;
+        assert_int_equal(read(p[0], &c, 1), 1);
+        close(p[0]);
+        close(p[1]);
+        return pid;
+}
+
+static void name_child(void) {
+        (void) prctl(PR_SET_NAME, "x) 1 2 3 4) y");
+}
+
+static void test_pid_starttime(void **state) {
+        uint64_t a, b;
+        assert_int_equal(pid_starttime(getpid(), &a), 0);
+        assert_int_equal(pid_starttime(getpid(), &b), 0);
+        assert_true(a == b);
+        /* A child whose name holds ") " as a stat line's COMM may: the fields count from the last ')'. */
+        pid_t pid = paused_child(name_child);
+        assert_int_equal(pid_starttime(pid, &b), 0);
+        assert_true(b >= a);
+        uint64_t again;
+        assert_int_equal(pid_starttime(pid, &again), 0);
+        assert_true(again == b);
+        assert_int_equal(kill(pid, SIGKILL), 0);
+        assert_int_equal(waitpid(pid, NULL, 0), pid);
+        assert_int_equal(pid_starttime(pid, &b), -ESRCH);
+        assert_int_equal(pid_starttime(0, &b), -ESRCH);
+        assert_int_equal(pid_starttime(-1, &b), -ESRCH);
+}
+
+static void test_pid_cgroup2_path(void **state) {
+        _cleanup_free_ char *self = NULL, *mine = NULL;
+        int r = pid_cgroup2_path(0, &self);
+        if (r == -ENOMEDIUM)
+                skip(); /* no unified hierarchy on this kernel */
+        assert_int_equal(r, 0);
+        assert_true(self[0] == '/');
+        assert_int_equal(pid_cgroup2_path(getpid(), &mine), 0);
+        assert_string_equal(self, mine);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0)
+                _exit(0);
+        assert_int_equal(waitpid(pid, NULL, 0), pid);
+        char *gone = NULL;
+        assert_int_equal(pid_cgroup2_path(pid, &gone), -ESRCH);
+        assert_null(gone);
+}
+
+static void on_signal(int sig) {
+}
+
+static void signals_child(void) {
+        signal(SIGUSR1, SIG_IGN);
+        signal(SIGUSR2, on_signal);
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGRTMIN + 4);
+        sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+static void test_pid_status(void **state) {
+        uint64_t bnd;
+        assert_int_equal(pid_status_mask(getpid(), "CapBnd", &bnd), 0);
+        assert_int_equal(pid_status_mask(getpid(), "CapBn", &bnd), -EBADMSG); /* a whole field name */
+        assert_int_equal(pid_status_mask(getpid(), "NoSuchField", &bnd), -EBADMSG);
+        pid_t pid = paused_child(signals_child);
+        assert_int_equal(pid_signal_disposition(pid, SIGUSR1), -1);
+        assert_int_equal(pid_signal_disposition(pid, SIGUSR2), 1);
+        assert_int_equal(pid_signal_disposition(pid, SIGRTMIN + 4), 1); /* blocked: taken by signalfd */
+        assert_int_equal(pid_signal_disposition(pid, SIGHUP), 0);
+        assert_int_equal(kill(pid, SIGKILL), 0);
+        assert_int_equal(waitpid(pid, NULL, 0), pid);
+        assert_int_equal(pid_signal_disposition(pid, SIGUSR2), 0);
+        assert_true(pid_status_mask(pid, "CapBnd", &bnd) < 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_image_name),  cmocka_unit_test(test_parse_size),
-                cmocka_unit_test(test_parse_boolean), cmocka_unit_test(test_hex),
-                cmocka_unit_test(test_printable),   cmocka_unit_test(test_strv),
+                cmocka_unit_test(test_image_name),
+                cmocka_unit_test(test_parse_size),
+                cmocka_unit_test(test_parse_boolean),
+                cmocka_unit_test(test_hex),
+                cmocka_unit_test(test_printable),
+                cmocka_unit_test(test_strv),
                 cmocka_unit_test(test_name_owner_is_gone),
+                cmocka_unit_test(test_pid_starttime),
+                cmocka_unit_test(test_pid_cgroup2_path),
+                cmocka_unit_test(test_pid_status),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,12 +30,18 @@ static inline void test_dirs_make(const char *name, mode_t dst_mode, char base[s
         close(b);
 }
 
+/* Removes the directory base with everything below it. */
+static inline void test_dir_remove(const char *base) {
+        int b = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(b >= 0);
+        assert_int_equal(rm_rf_children(b), 0);
+        close(b);
+        assert_int_equal(rmdir(base), 0);
+}
+
 /* Closes src and dst and removes base with everything below it. */
 static inline void test_dirs_remove(const char *base, int *src, int *dst) {
         *src = safe_close(*src);
         *dst = safe_close(*dst);
-        int b = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        assert_int_equal(rm_rf_children(b), 0);
-        close(b);
-        assert_int_equal(rmdir(base), 0);
+        test_dir_remove(base);
 }
