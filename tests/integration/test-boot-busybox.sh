@@ -11,9 +11,7 @@ T=$TEMP_DIR
 
 leftovers() {
   stale_notify_dirs
-  local cg
-  cg=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
-  [ -z "$cg" ] || find "$cg" -maxdepth 3 -type d -name 'cowpen-*-bb' 2>/dev/null || true
+  stale_cowpen_cgroups bb
 }
 
 make_busybox_tree "$T/bb"

@@ -20,9 +20,7 @@ must "$COWPEN" -q import-fs "$ROOTFS_DIR" deb >/dev/null
 leftovers() {
   ls -A "$COWPEN_IMAGE_ROOT" | grep '^\.#' || true
   stale_notify_dirs
-  local cg
-  cg=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
-  [ -z "$cg" ] || find "$cg" -maxdepth 3 -type d -name 'cowpen-*-deb*' 2>/dev/null || true
+  stale_cowpen_cgroups 'deb*'
 }
 
 # 1. Boot to poweroff.target: exit 0, image unchanged.

@@ -200,8 +200,8 @@ pass ".nspawn Security and Resources keys"
 # Nothing left behind: no cgroup of ours, no temporary in the image root.
 cg=$(findmnt -n -t cgroup2 -o TARGET | head -1)
 [ -n "$cg" ] || fail "no cgroup2 mount, yet the runs above worked"
-left=$(find "$cg" -maxdepth 3 -type d -name 'cowpen-*-deb' 2>/dev/null || true)
+left=$(stale_cowpen_cgroups deb)
 [ -z "$left" ] || fail "cgroups left behind: $left"
-left=$(ls -A "$COWPEN_IMAGE_ROOT" | grep -v -e '^deb$' -e '^\.#deb\.lck$' || true)
+left=$(ls -A "$COWPEN_IMAGE_ROOT" | grep -v -e '^deb$' -e '^deb\.provenance$' -e '^\.#deb\.lck$' || true)
 [ -z "$left" ] || fail "left behind in the image root: $left"
 pass "nothing left behind"

@@ -205,3 +205,17 @@ make_special_tree() {
 # hardlink groups, xattrs (capabilities and ACLs included, symlinks' too), device numbers and
 # mtimes to the nanosecond (--mtime-seconds: to the second).
 treecmp() { "$TREECMP" "$@"; }
+
+# stale_cowpen_cgroups NAME-GLOB: the container cgroups (cowpen-PID-RANDOM-MACHINE) of cowpen runs
+# that have ended, for machines matching NAME-GLOB: what a run left behind. Those of runs still
+# going (other tests on this machine may run a machine of the same name) are not named.
+stale_cowpen_cgroups() {
+  local cg d p
+  cg=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+  [ -n "$cg" ] || return 0
+  find "$cg" -maxdepth 3 -type d -name "cowpen-*-$1" 2>/dev/null | while read -r d; do
+    p=${d##*/cowpen-}
+    p=${p%%-*}
+    kill -0 "$p" 2>/dev/null || echo "$d"
+  done
+}
