@@ -37,6 +37,7 @@ static const char *const oci_phase_table[_OCI_PHASE_MAX] = {
         [OCI_PHASE_DOWNLOAD] = "download",
         [OCI_PHASE_UNPACK] = "unpack",
         [OCI_PHASE_DONE] = "done",
+        [OCI_PHASE_UPLOAD] = "upload",
 };
 
 const char *oci_phase_to_string(OciPhase p) {

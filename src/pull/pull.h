@@ -270,6 +270,7 @@ typedef enum OciPhase {
         OCI_PHASE_DOWNLOAD,  /* a layer's bytes arrive (layer, done, total) */
         OCI_PHASE_UNPACK,    /* a layer is applied (layer) */
         OCI_PHASE_DONE,
+        OCI_PHASE_UPLOAD,    /* push-oci: a blob's bytes go out (layer, done, total) */
         _OCI_PHASE_MAX,
 } OciPhase;
 const char *oci_phase_to_string(OciPhase p);
@@ -336,3 +337,40 @@ int oci_pull(ImageRoot *root, const char *ref, const char *name, const OciPullOp
 /* `clean`: drops refs of images that are gone, and the chains and partial downloads no ref needs.
  * Calls on_removed with each store entry removed (".#oci/chains/HEX"). -EBUSY while a pull runs. */
 int oci_store_clean(ImageRoot *root, void (*on_removed)(const char *name, void *userdata), void *userdata);
+
+/* ---- push-oci: an image to an OCI registry ----
+ *
+ * oci-push.c: the image's tree as one layer (export_tar()'s archive: diff_id the sha256 of the
+ * tar, compressed with zstd or gzip), an image config (the process config, platform of the
+ * image's NAME.oci.json when it has one), blobs the registry lacks uploaded in chunks (resumed
+ * from the registry's Range after an interruption), the manifest last. */
+
+typedef struct OciPushOptions {
+        CompressType format;     /* COMPRESS_GZIP (the default for anything else) or COMPRESS_ZSTD */
+        const char *credentials; /* auth.json-style file; NULL: the usual places */
+        bool tls_verify;
+        unsigned retries;        /* 0 = PULL_RETRIES_DEFAULT */
+        unsigned backoff_ms;
+        uint64_t chunk;          /* bytes per PATCH; 0 = OCI_UPLOAD_CHUNK_DEFAULT */
+        void (*progress)(const OciProgress *p, void *userdata);
+        void (*note)(const char *msg, void *userdata);
+        void *userdata;
+} OciPushOptions;
+
+typedef struct OciPushResult {
+        char *reference;         /* normalised registry/repository:tag */
+        char *registry_url;
+        char *manifest_digest;
+        char *layer_digest;
+        uint64_t blob_size;      /* of the (compressed) layer */
+        size_t n_layers, n_layers_sent; /* layers of the image; uploaded (not already there) */
+        uint64_t bytes_sent;     /* layer bytes uploaded, resends included */
+        bool resumed;            /* an interrupted upload went on where the registry had it */
+        char *signature_path;    /* reserved for --sign-by */
+} OciPushResult;
+void oci_push_result_done(OciPushResult *r);
+
+/* Pushes image name of root to ref (registry/repository:tag). Errors with the object and cause
+ * in diag: "no such image", a raw image, the registry refusing the credentials, an HTTP status. */
+int oci_push(ImageRoot *root, const char *name, const char *ref, const OciPushOptions *o, OciPushResult *ret,
+             Diag *diag);
