@@ -507,9 +507,10 @@ int verb_push_oci(int argc, char *argv[]) {
                 return log_error_errno(r, "%s %s %s: %m", verb, name, ref);
         }
         char a[FORMAT_BYTES_MAX];
-        oci_info("Pushed image \"%s\" to %s (%s) as manifest %s: %zu layer%s, %zu uploaded (%s)%s", name,
+        oci_info("Pushed image \"%s\" to %s (%s) as manifest %s: %zu layer%s, %zu uploaded (%s)%s%s", name,
                 res.reference, res.registry_url, res.manifest_digest, res.n_layers, res.n_layers == 1 ? "" : "s",
-                res.n_layers_sent, format_bytes(a, sizeof(a), res.bytes_sent), res.resumed ? ", resumed" : "");
+                res.n_layers_sent, format_bytes(a, sizeof(a), res.bytes_sent), res.resumed ? ", resumed" : "",
+                res.restarted ? ", restarted (the registry had lost the interrupted upload)" : "");
         oci_push_result_done(&res);
         return 0;
 }

@@ -246,13 +246,13 @@ int oci_push(ImageRoot *root, const char *name, const char *refstr, const OciPus
         if (r < 0)
                 return diag_fail(diag, r, name, r == -ENOENT ? "no such image" : NULL);
         if (img->type == IMAGE_RAW)
-                return diag_fail(diag, -EMEDIUMTYPE, name, "a raw image cannot be pushed (a directory or subvolume can)");
+                return diag_fail(
+                        diag, -EMEDIUMTYPE, name, "a raw image cannot be pushed (a directory or subvolume can)");
         ImageLock lock = IMAGE_LOCK_NULL;
         if ((r = image_lock(root, img->name, false, &lock)) < 0)
                 return diag_fail(diag, r, name, r == -EBUSY ? "image is locked (in use by a writer)" : NULL);
         _cleanup_close_ int tree = image_open(root, img, false), tar = -EBADF, blob = -EBADF;
-        _cleanup_free_ char *diff_id = NULL, *digest = NULL, *config = NULL, *config_digest = NULL,
-                            *manifest = NULL;
+        _cleanup_free_ char *diff_id = NULL, *digest = NULL, *config = NULL, *config_digest = NULL, *manifest = NULL;
         uint64_t tar_size = 0, blob_size = 0;
         if (tree < 0) {
                 image_lock_release(&lock);
@@ -290,8 +290,8 @@ int oci_push(ImageRoot *root, const char *name, const char *refstr, const OciPus
                 return r;
         if (!(config_digest = mem_digest(config, strlen(config))))
                 return -ENOMEM;
-        manifest = make_manifest(config_digest, strlen(config), format == COMPRESS_GZIP ? MT_LAYER_GZIP : MT_LAYER_ZSTD,
-                digest, blob_size);
+        manifest = make_manifest(config_digest, strlen(config),
+                format == COMPRESS_GZIP ? MT_LAYER_GZIP : MT_LAYER_ZSTD, digest, blob_size);
         if (!manifest)
                 return -ENOMEM;
 
@@ -320,6 +320,7 @@ int oci_push(ImageRoot *root, const char *name, const char *refstr, const OciPus
         res.n_layers_sent = sent;
         res.bytes_sent = st.sent;
         res.resumed = st.resumed;
+        res.restarted = st.restarted;
         pp.p.done = pp.p.all_done = blob_size;
         if (o->progress)
                 o->progress(&pp.p, o->userdata);

@@ -1016,14 +1016,9 @@ static int upload_fail(Diag *diag, int r, const char *digest, const char *what, 
         return diag_fail(diag, r, digest, "upload (%s): %s", what, strerror(-r));
 }
 
-int oci_registry_put_blob_file(OciRegistry *reg, const char *digest, int fd, uint64_t size, uint64_t chunk,
-        const OciBlobProgress *p, OciUploadStats *ret_stats, Diag *diag) {
-        if (!oci_digest_is_valid(digest))
-                return -EINVAL;
-        if (chunk == 0)
-                chunk = OCI_UPLOAD_CHUNK_DEFAULT;
-        OciUploadStats stats = {};
-        _cleanup_free_ char *path = strjoin("/v2/", reg->repository, "/blobs/uploads/"), *loc = NULL;
+/* POST …/blobs/uploads/: a new upload session, *loc its Location. */
+static int upload_start(OciRegistry *reg, const char *digest, char **loc, Diag *diag) {
+        _cleanup_free_ char *path = strjoin("/v2/", reg->repository, "/blobs/uploads/");
         if (!path)
                 return -ENOMEM;
         PullRequest req = {.method = "POST"};
@@ -1031,10 +1026,26 @@ int oci_registry_put_blob_file(OciRegistry *reg, const char *digest, int fd, uin
         int r = registry_perform_retry(reg, path, &req, NULL, &resp, NULL, NULL, diag);
         long st = resp.status;
         if (r >= 0)
-                r = upload_location(reg, &resp, &loc, diag);
+                r = upload_location(reg, &resp, loc, diag);
         pull_response_done(&resp);
         if (r < 0)
                 return upload_fail(diag, r, digest, "POST", st);
+        return 0;
+}
+
+int oci_registry_put_blob_file(OciRegistry *reg, const char *digest, int fd, uint64_t size, uint64_t chunk,
+        const OciBlobProgress *p, OciUploadStats *ret_stats, Diag *diag) {
+        if (!oci_digest_is_valid(digest))
+                return -EINVAL;
+        if (chunk == 0)
+                chunk = OCI_UPLOAD_CHUNK_DEFAULT;
+        OciUploadStats stats = {};
+        _cleanup_free_ char *loc = NULL;
+        PullResponse resp = {};
+        long st;
+        int r = upload_start(reg, digest, &loc, diag);
+        if (r < 0)
+                return r;
 
         uint64_t offset = 0;
         unsigned delay = reg->backoff_ms, failures = 0;
@@ -1082,6 +1093,17 @@ int oci_registry_put_blob_file(OciRegistry *reg, const char *digest, int fd, uin
                 if (r >= 0 && resp.location)
                         r = upload_location(reg, &resp, &loc, diag);
                 pull_response_done(&resp);
+                if (r == -ENOENT) {
+                        /* The registry no longer knows the upload (distribution forgets one that a
+                         * cut-off PATCH left at another offset than its state says): a new one,
+                         * from the start. */
+                        diag_clear_failure(diag);
+                        if ((r = upload_start(reg, digest, &loc, diag)) < 0)
+                                return r;
+                        offset = 0;
+                        stats.restarted = true;
+                        continue;
+                }
                 if (r < 0)
                         return upload_fail(diag, r, digest, "status", st);
                 if (have > size)

@@ -96,10 +96,12 @@ int oci_registry_blob_mount(OciRegistry *r, const char *digest, const char *from
 typedef struct OciUploadStats {
         uint64_t sent;  /* body bytes sent (with resends after an interruption) */
         bool resumed;   /* an interrupted upload was continued where the registry's Range said */
+        bool restarted; /* the registry had lost the interrupted upload: it was sent again from the start */
 } OciUploadStats;
 /* Uploads size bytes of fd (from offset 0) as blob digest: POST, then PATCH chunks of chunk
  * bytes (0 = OCI_UPLOAD_CHUNK_DEFAULT) with Content-Range; a chunk cut off is followed by a GET of
- * the upload's status and the upload goes on from the Range the registry has; PUT ?digest= closes
+ * the upload's status and the upload goes on from the Range the registry has (or, when the
+ * registry no longer knows the upload, a new one starts from the beginning); PUT ?digest= closes
  * it. p (may be NULL) is told of the bytes the registry has. */
 int oci_registry_put_blob_file(OciRegistry *r, const char *digest, int fd, uint64_t size, uint64_t chunk,
         const OciBlobProgress *p, OciUploadStats *ret_stats, Diag *diag);

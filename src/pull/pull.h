@@ -366,6 +366,7 @@ typedef struct OciPushResult {
         size_t n_layers, n_layers_sent; /* layers of the image; uploaded (not already there) */
         uint64_t bytes_sent;     /* layer bytes uploaded, resends included */
         bool resumed;            /* an interrupted upload went on where the registry had it */
+        bool restarted;          /* … or started again, the registry having lost it */
         char *signature_path;    /* reserved for --sign-by */
 } OciPushResult;
 void oci_push_result_done(OciPushResult *r);

@@ -7,7 +7,8 @@
 #    layout and unpacked by umoci, is identical (treecmp) to the template; the layer is gzip;
 #  - a pushed-then-pulled round trip (cowpen pull-oci) is identical, for gzip and zstd layers;
 #  - a second push of the same image uploads no blob (the registry's log shows HEADs only);
-#  - an upload cut mid-PATCH (a proxy closes the connection) resumes from the registry's Range;
+#  - an upload cut between chunks (a proxy closes the connection) resumes from the registry's
+#    Range; one cut mid-chunk, which distribution then refuses to resume, starts again;
 #  - errors are one line: no such image, refused credentials, a digest as the target.
 . "$TEST_SRCDIR/tests/lib/lib.sh"
 . "$TEST_SRCDIR/tests/lib/pull.sh"
@@ -52,27 +53,47 @@ must pull "$REG/test/tpl:zstd" back-zstd >/dev/null
 must treecmp --no-top "$ROOT/tpl" "$ROOT/back-zstd"
 pass "--format=zstd: a zstd layer, and the round trip is identical"
 
-# ---- an upload cut off mid-PATCH resumes where the registry's Range says ----
+# ---- an upload cut off mid-PATCH: resumed where the registry's Range says, or restarted ----
 mkdir -p "$W/big"
 head -c 3000000 /dev/urandom >"$W/big/blob"
 must "$COWPEN" -q --image-root="$ROOT" import-fs "$W/big" big
-PROXY_LOG=$W/proxy.log
-python3 "$TEST_SRCDIR/tests/lib/oci-upload-proxy.py" "$REG" "$REG_CA" 700000 "$PROXY_LOG" "$W/proxy.port" &
-proxy_pid=$!
-at_exit "kill $proxy_pid 2>/dev/null; wait $proxy_pid 2>/dev/null"
-for _ in $(seq 50); do [ -s "$W/proxy.port" ] && break; sleep 0.1; done
-[ -s "$W/proxy.port" ] || fail "proxy did not start"
-PROXY=127.0.0.1:$(cat "$W/proxy.port")
-printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$PROXY" "$(printf '%s:%s' "$REG_USER" "$REG_PASS" | base64 -w0)" >"$W/proxy-auth.json"
-COWPEN_OCI_UPLOAD_CHUNK=1000000 must "$COWPEN" --image-root="$ROOT" --no-progress push-oci --tls-verify=no \
-  --credentials="$W/proxy-auth.json" big "$PROXY/test/big:1" >"$W/out"
-grep -q "1 uploaded.*resumed" "$W/out" || fail "no resumed upload: $(cat "$W/out"; cat "$PROXY_LOG")"
-grep -q "^PATCH .* CUT$" "$PROXY_LOG" || fail "the proxy cut nothing"
-grep -A1 "CUT$" "$PROXY_LOG" | tail -1 | grep -q "^GET /v2/test/big/blobs/uploads/" ||
+# proxy_push NTH CUT N: push big as test/bigN through a proxy that cuts the NTH PATCH after CUT bytes.
+proxy_push() {
+  local nth=$1 cut=$2 tag=$3 pid
+  PROXY_LOG=$W/proxy-$tag.log
+  rm -f "$W/proxy.port"
+  python3 "$TEST_SRCDIR/tests/lib/oci-upload-proxy.py" "$REG" "$REG_CA" "$nth" "$cut" "$PROXY_LOG" "$W/proxy.port" &
+  pid=$!
+  at_exit "kill $pid 2>/dev/null; wait $pid 2>/dev/null"
+  for _ in $(seq 50); do [ -s "$W/proxy.port" ] && break; sleep 0.1; done
+  [ -s "$W/proxy.port" ] || fail "proxy did not start"
+  PROXY=127.0.0.1:$(cat "$W/proxy.port")
+  printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$PROXY" "$(printf '%s:%s' "$REG_USER" "$REG_PASS" | base64 -w0)" >"$W/proxy-auth.json"
+  COWPEN_OCI_UPLOAD_CHUNK=1000000 "$COWPEN" --image-root="$ROOT" --no-progress push-oci --tls-verify=no \
+    --credentials="$W/proxy-auth.json" big "$PROXY/test/big$tag:1" >"$W/out" ||
+    fail "push through the proxy: $(cat "$W/out" "$PROXY_LOG")"
+  kill $pid 2>/dev/null
+  wait $pid 2>/dev/null || true
+  must pull "$REG/test/big$tag:1" "big-$tag" >/dev/null
+  must treecmp --no-top "$ROOT/big" "$ROOT/big-$tag"
+}
+# The second PATCH cut before anything of it reached the registry: the upload status says the
+# first chunk is there, and only the rest is sent.
+proxy_push 2 0 1
+grep -q "1 uploaded.*resumed" "$W/out" || fail "no resumed upload: $(cat "$W/out" "$PROXY_LOG")"
+grep -A1 " CUT$" "$PROXY_LOG" | tail -1 | grep -q "^GET /v2/test/big1/blobs/uploads/.* - 204$" ||
   fail "no upload status asked after the cut: $(cat "$PROXY_LOG")"
-must pull "$REG/test/big:1" big-back >/dev/null
-must treecmp --no-top "$ROOT/big" "$ROOT/big-back"
-pass "an upload cut mid-PATCH resumed from the registry's Range; the image pulls back identical"
+grep -A2 " CUT$" "$PROXY_LOG" | tail -1 | grep -q "^PATCH .* 1000000-1999999 202$" ||
+  fail "the upload did not go on from the registry's Range: $(cat "$PROXY_LOG")"
+[ "$(grep -c '^PATCH .* 0-999999 ' "$PROXY_LOG")" = 1 ] || fail "the first chunk was sent twice"
+pass "an upload cut between chunks resumed from the registry's Range; the image pulls back identical"
+# Half of the first PATCH reached the registry: distribution then refuses the upload's status
+# (its state and file disagree), and the upload starts again.
+proxy_push 1 500000 2
+grep -q "1 uploaded.*restarted" "$W/out" || fail "no restarted upload: $(cat "$W/out" "$PROXY_LOG")"
+grep -A2 " CUT$" "$PROXY_LOG" | tail -2 | tr '\n' ' ' | grep -qE "^GET /v2/test/big2/blobs/uploads/.* 404 POST " ||
+  fail "no new upload after the registry lost the old one: $(cat "$PROXY_LOG")"
+pass "an upload the registry lost after a cut is started again; the image pulls back identical"
 
 # ---- errors: one line ----
 must_fail push nosuch "$REG/test/x:1"

@@ -1,16 +1,16 @@
 #!/usr/bin/env python3
 # A plain-HTTP proxy in front of the test registry (https, our CA) for tests/integration/test-push-oci.sh:
 # forwards every request (GET, HEAD, POST, PATCH, PUT) with its headers and body, and makes the
-# registry's Location headers relative (so that they point at the proxy). The first PATCH of an
-# upload whose body is longer than CUT bytes is cut: only its first CUT bytes reach the registry
-# (as a PATCH of that many bytes), then the client's connection is closed without an answer.
-# Logs "METHOD PATH CONTENT-RANGE STATUS" per request.
-# usage: oci-upload-proxy.py UPSTREAM CA CUT LOG PORT_FILE
+# registry's Location headers relative (so that they point at the proxy). The NTH PATCH is cut:
+# only its first CUT bytes reach the registry (as a PATCH of that many bytes; none at all with CUT
+# 0), then the client's connection is closed without an answer.
+# Logs "METHOD PATH CONTENT-RANGE STATUS" per request ("… CUT" for the cut one).
+# usage: oci-upload-proxy.py UPSTREAM CA NTH CUT LOG PORT_FILE
 import http.client, http.server, re, ssl, sys
 
-upstream, ca, cut, log, port_file = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+upstream, ca, nth, cut, log, port_file = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6]
 ctx = ssl.create_default_context(cafile=ca)
-state = {"cut": False}
+state = {"patches": 0}
 
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -21,9 +21,16 @@ class H(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(n) if n else b""
         hdrs = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection", "content-length")}
         crange = self.headers.get("Content-Range", "-")
-        cutting = method == "PATCH" and not state["cut"] and len(body) > cut
+        if method == "PATCH":
+            state["patches"] += 1
+        cutting = method == "PATCH" and state["patches"] == nth and len(body) > cut
+        if cutting and cut == 0:
+            with open(log, "a") as f:
+                f.write("%s %s %s - CUT\n" % (method, self.path.split("?")[0], crange))
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
         if cutting:
-            state["cut"] = True
             start = int(crange.split("-")[0]) if crange != "-" else 0
             body = body[:cut]
             if crange != "-":
