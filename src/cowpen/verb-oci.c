@@ -419,8 +419,11 @@ static const char help_push_oci[] =
         "cowpen push-oci [OPTIONS…] NAME REF\n\n"
         "Push image NAME (a directory or subvolume) to an OCI registry as REF (registry/repo:tag):\n"
         "its tree as one layer (as export-tar writes it: numeric owners, xattrs, ACLs, hardlinks,\n"
-        "devices), its image config from NAME.oci.json when it has one. Blobs the registry has are not\n"
-        "sent again; uploads go in chunks and resume after an interruption; the manifest goes last.\n\n"
+        "devices), its image config from NAME.oci.json when it has one. An image pulled with pull-oci\n"
+        "(or a clone of one) goes as its base layers plus one layer of what changed (whiteouts for\n"
+        "deletions); base blobs the registry lacks are mounted from the repository they were pulled\n"
+        "from. Blobs the registry has are not sent again; uploads go in chunks and resume after an\n"
+        "interruption; the manifest goes last.\n\n"
         "     --format=gzip|zstd  Layer compression (default: gzip, which every client reads;\n"
         "                         umoci 0.4 cannot unpack zstd layers)\n"
         "     --credentials=FILE  Registry credentials, auth.json format (default:\n"
@@ -507,6 +510,11 @@ int verb_push_oci(int argc, char *argv[]) {
                 return log_error_errno(r, "%s %s %s: %m", verb, name, ref);
         }
         char a[FORMAT_BYTES_MAX];
+        if (res.n_base_layers > 0)
+                oci_info("Base: %zu layer%s of the pulled image, named by their blobs (%zu mounted from the repository "
+                         "pulled from); new layer: the changes, %" PRIu64 " deletion%s",
+                        res.n_base_layers, res.n_base_layers == 1 ? "" : "s", res.n_mounted, res.n_whiteouts,
+                        res.n_whiteouts == 1 ? "" : "s");
         oci_info("Pushed image \"%s\" to %s (%s) as manifest %s: %zu layer%s, %zu uploaded (%s)%s%s", name,
                 res.reference, res.registry_url, res.manifest_digest, res.n_layers, res.n_layers == 1 ? "" : "s",
                 res.n_layers_sent, format_bytes(a, sizeof(a), res.bytes_sent), res.resumed ? ", resumed" : "",

@@ -145,6 +145,12 @@ int export_dlopen(bool tar, Diag *diag);
  * path (import-tar refuses it)". On a failure at a file, diag's object is its path in the
  * archive. */
 int export_tar(int tree_fd, int out_fd, const ExportOptions *o, uint64_t *ret_n_skipped, Diag *diag);
+/* The same, of only what differs from the tree below base_fd (push-oci's layer over a pulled
+ * base): entries new or changed in type, mode, owner, device, size, mtime, symlink target, xattrs
+ * or contents (a directory's own entry only when it changed; what is below it is compared one by
+ * one), and an OCI whiteout ".wh.NAME" for each entry of the base that the tree lacks. */
+int export_tar_diff(int tree_fd, int base_fd, int out_fd, const ExportOptions *o, uint64_t *ret_n_skipped,
+                    uint64_t *ret_n_whiteouts, Diag *diag);
 /* Copies the raw image raw_fd to out_fd: sparse (holes kept when out_fd is a regular file) when
  * uncompressed, else through the compressor. */
 int export_raw(int raw_fd, int out_fd, const ExportOptions *o);
@@ -364,6 +370,9 @@ typedef struct OciPushResult {
         char *layer_digest;
         uint64_t blob_size;      /* of the (compressed) layer */
         size_t n_layers, n_layers_sent; /* layers of the image; uploaded (not already there) */
+        size_t n_base_layers;    /* of them, the pulled base's (named by their blobs, not sent) */
+        size_t n_mounted;        /* base blobs the registry mounted from the repository pulled from */
+        uint64_t n_whiteouts;    /* deletions in the new layer */
         uint64_t bytes_sent;     /* layer bytes uploaded, resends included */
         bool resumed;            /* an interrupted upload went on where the registry had it */
         bool restarted;          /* … or started again, the registry having lost it */

@@ -7,6 +7,10 @@
 #    layout and unpacked by umoci, is identical (treecmp) to the template; the layer is gzip;
 #  - a pushed-then-pulled round trip (cowpen pull-oci) is identical, for gzip and zstd layers;
 #  - a second push of the same image uploads no blob (the registry's log shows HEADs only);
+#  - a changed clone of a pulled image (files added, changed, deleted) is pushed to another
+#    repository as the base layers, mounted from the one pulled from (the log shows no upload of
+#    them), plus one layer of only the changes with whiteouts; umoci and pull-oci give its tree;
+#    to a registry without the base, the whole tree goes as one layer;
 #  - an upload cut between chunks (a proxy closes the connection) resumes from the registry's
 #    Range; one cut mid-chunk, which distribution then refuses to resume, starts again;
 #  - errors are one line: no such image, refused credentials, a digest as the target.
@@ -52,6 +56,68 @@ grep -q 'application/vnd.oci.image.layer.v1.tar+zstd' "$W/manifest.json" || fail
 must pull "$REG/test/tpl:zstd" back-zstd >/dev/null
 must treecmp --no-top "$ROOT/tpl" "$ROOT/back-zstd"
 pass "--format=zstd: a zstd layer, and the round trip is identical"
+
+# ---- a changed clone of a pulled image: the base layers plus one layer of the changes ----
+umoci_new base
+umoci_edit base base '
+  mkdir -p etc usr/bin var/lib/data opt/keep
+  echo base >etc/hostname; echo gone >etc/gone; echo x >var/lib/data/a
+  head -c 200000 /dev/urandom >usr/bin/big; ln usr/bin/big usr/bin/big-link
+  echo kept >opt/keep/k; ln -s ../etc/hostname usr/bin/link'
+umoci_edit base base2 'echo second >etc/motd; rm -rf var/lib/data'
+skopeo_push base2 test/base:1
+must pull "$REG/test/base:1" pulled >/dev/null
+must "$COWPEN" -q --image-root="$ROOT" clone pulled derived
+[ -e "$ROOT/derived.oci.json" ] || fail "the clone has no image config sidecar"
+# Added, changed, deleted (a file, a directory with contents), a new hardlink to an unchanged file.
+mkdir -p "$ROOT/derived/srv/new"
+echo added >"$ROOT/derived/srv/new/file"
+echo changed >"$ROOT/derived/etc/hostname"
+rm "$ROOT/derived/etc/gone"
+rm -rf "$ROOT/derived/opt/keep"
+setfattr -n user.note -v "changed xattr" "$ROOT/derived/etc/motd"
+base_blobs=$(skopeo inspect --raw --creds "$REG_USER:$REG_PASS" --cert-dir "$REG_CERTS" "docker://$REG/test/base:1" |
+  python3 -c 'import json,sys; print(" ".join(l["digest"] for l in json.load(sys.stdin)["layers"]))')
+[ "$(echo $base_blobs | wc -w)" = 2 ] || fail "the base image should have 2 layers: $base_blobs"
+log_lines=$(wc -l <"$REG_LOG")
+must push derived "$REG/test/derived:1" >"$W/out"
+grep -q "Base: 2 layers of the pulled image.*2 mounted.*new layer: the changes, 2 deletions" "$W/out" ||
+  fail "not pushed as base plus changes: $(cat "$W/out")"
+grep -q "3 layers, 1 uploaded" "$W/out" || fail "unexpected summary: $(cat "$W/out")"
+tail -n +$((log_lines + 1)) "$REG_LOG" >"$W/push.log"
+for b in $base_blobs; do
+  grep -E '"(PATCH|PUT) ' "$W/push.log" | grep -q "$b" && fail "base blob $b was uploaded again"
+  grep -E '"POST /v2/test/derived/blobs/uploads/\?mount='"$b"'&from=test(%2F|/)base ' "$W/push.log" >/dev/null ||
+    fail "base blob $b was not mounted: $(grep -E '"(HEAD|POST|PATCH|PUT) ' "$W/push.log" | cut -c1-200)"
+done
+skopeo_get test/derived:1 derived
+umoci_rootfs derived "$W/umoci-derived"
+must treecmp --no-top "$ROOT/derived" "$W/umoci-derived/rootfs"
+python3 - "$LAYOUT" derived <<'PY' || fail "the new layer is not only the changes"
+import gzip, io, json, os, sys, tarfile
+lay, tag = sys.argv[1], sys.argv[2]
+idx = json.load(open(os.path.join(lay, "index.json")))
+d = [m for m in idx["manifests"] if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag][0]
+blob = lambda dg: open(os.path.join(lay, "blobs", "sha256", dg.split(":")[1]), "rb").read()
+man = json.loads(blob(d["digest"]))
+top = tarfile.open(fileobj=io.BytesIO(gzip.decompress(blob(man["layers"][-1]["digest"]))))
+names = sorted(n.lstrip("./") for n in top.getnames() if n not in (".", "./"))
+want = ["etc", "etc/.wh.gone", "etc/hostname", "etc/motd", "opt", "opt/.wh.keep", "srv", "srv/new", "srv/new/file"]
+assert names == want, names
+PY
+must pull "$REG/test/derived:1" derived-back >/dev/null
+must treecmp --no-top "$ROOT/derived" "$ROOT/derived-back"
+pass "a changed clone of a pulled image: base layers mounted (no upload), one new layer of the changes with whiteouts; identical through umoci and pull-oci"
+
+# To another registry, which has not the base and cannot mount it: the whole tree as one layer.
+_registry_serve "$REG_DIR/other" open
+OTHER=$SERVED
+must "$COWPEN" --image-root="$ROOT" --no-progress push-oci derived "$OTHER/test/derived:1" >"$W/out"
+grep -q "cannot be mounted.*pushing the whole tree as one layer" "$W/out" && grep -q "1 layer, 1 uploaded" "$W/out" ||
+  fail "no fallback to one layer: $(cat "$W/out")"
+must pull "$OTHER/test/derived:1" derived-other >/dev/null
+must treecmp --no-top "$ROOT/derived" "$ROOT/derived-other"
+pass "to a registry without the base: the whole tree as one layer, identical when pulled"
 
 # ---- an upload cut off mid-PATCH: resumed where the registry's Range says, or restarted ----
 mkdir -p "$W/big"
