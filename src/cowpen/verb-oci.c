@@ -430,6 +430,11 @@ static const char help_push_oci[] =
         "                         $XDG_RUNTIME_DIR/containers/auth.json, ~/.docker/config.json)\n"
         "     --tls-verify=BOOL   Check the registry's TLS certificate (default: yes); no also allows\n"
         "                         plain HTTP\n"
+        "     --sign-by=KEY       Sign the pushed manifest with this gpg key (GNUPGHOME's keyring):\n"
+        "                         a \"simple signing\" signature, as skopeo --sign-by makes it, written to\n"
+        "                         the lookaside store registries.d names (lookaside-staging, a file: URL;\n"
+        "                         $COWPEN_REGISTRIES_D instead of /etc/containers/registries.d)\n"
+        "     --sign-passphrase-file=FILE  The key's passphrase\n"
         "     --json=short        Progress as one JSON object per line on stderr\n"
         "     --no-progress       No progress output\n"
         "     --image-root=DIR\n";
@@ -440,10 +445,14 @@ int verb_push_oci(int argc, char *argv[]) {
                 ARG_FORMAT = ARG_VERB_BASE,
                 ARG_CREDENTIALS,
                 ARG_TLS_VERIFY,
+                ARG_SIGN_BY,
+                ARG_SIGN_PASSPHRASE_FILE,
         };
         static const struct option options[] = {GLOBAL_LONG_OPTIONS, {"format", required_argument, NULL, ARG_FORMAT},
                 {"credentials", required_argument, NULL, ARG_CREDENTIALS},
-                {"tls-verify", required_argument, NULL, ARG_TLS_VERIFY}, {}};
+                {"tls-verify", required_argument, NULL, ARG_TLS_VERIFY},
+                {"sign-by", required_argument, NULL, ARG_SIGN_BY},
+                {"sign-passphrase-file", required_argument, NULL, ARG_SIGN_PASSPHRASE_FILE}, {}};
         OciProgressState ps = {};
         OciPushOptions o = {
                 .format = COMPRESS_GZIP,
@@ -474,6 +483,16 @@ int verb_push_oci(int argc, char *argv[]) {
                                 return log_usage("%s: --tls-verify= takes a boolean", verb);
                         o.tls_verify = r;
                         break;
+                case ARG_SIGN_BY:
+                        if (!*optarg || optarg[0] == '-' || strlen(optarg) > 256 || strpbrk(optarg, "\r\n"))
+                                return log_usage("%s: --sign-by= takes a gpg key ID, fingerprint or user ID", verb);
+                        o.sign_by = optarg;
+                        break;
+                case ARG_SIGN_PASSPHRASE_FILE:
+                        if (optarg[0] != '/')
+                                return log_usage("%s: --sign-passphrase-file= needs an absolute path", verb);
+                        o.sign_passphrase_file = optarg;
+                        break;
                 default:
                         if ((r = parse_global_option(c, optarg, help_push_oci)) != 0)
                                 return r < 0 ? r : log_usage("%s: unexpected option", verb);
@@ -481,6 +500,8 @@ int verb_push_oci(int argc, char *argv[]) {
         }
         if ((r = check_args(verb, argc - optind, 2, 2)) < 0)
                 return r;
+        if (o.sign_passphrase_file && !o.sign_by)
+                return log_usage("%s: --sign-passphrase-file= goes with --sign-by=", verb);
         const char *name = argv[optind], *ref = argv[optind + 1];
         if (!image_name_is_valid(name))
                 return log_image_error(-EINVAL, verb, name);
@@ -519,6 +540,8 @@ int verb_push_oci(int argc, char *argv[]) {
                 res.reference, res.registry_url, res.manifest_digest, res.n_layers, res.n_layers == 1 ? "" : "s",
                 res.n_layers_sent, format_bytes(a, sizeof(a), res.bytes_sent), res.resumed ? ", resumed" : "",
                 res.restarted ? ", restarted (the registry had lost the interrupted upload)" : "");
+        if (res.signature_path)
+                oci_info("Signed by %s: %s", o.sign_by, res.signature_path);
         oci_push_result_done(&res);
         return 0;
 }

@@ -25,6 +25,8 @@
 #include "image.h"
 #include "lock.h"
 #include "oci-registry.h"
+#include "oci-verify.h"
+#include "pull-gpg.h"
 #include "pull.h"
 #include "util.h"
 
@@ -391,6 +393,75 @@ static int base_blob_there(OciRegistry *reg, const OciRef *ref, const BaseLayer 
         return r;
 }
 
+/* The simple-signing payload for the manifest digest under ref (containers/image's format). */
+static char *signature_payload(const OciRef *ref, const char *digest) {
+        _cleanup_free_ char *r = oci_ref_to_string(ref);
+        if (!r)
+                return NULL;
+        json_object *p = json_object_new_object(), *c = json_object_new_object(), *id = json_object_new_object(),
+                    *img = json_object_new_object(), *opt = json_object_new_object();
+        json_object_object_add(id, "docker-reference", json_object_new_string(r));
+        json_object_object_add(img, "docker-manifest-digest", json_object_new_string(digest));
+        json_object_object_add(c, "identity", id);
+        json_object_object_add(c, "image", img);
+        json_object_object_add(c, "type", json_object_new_string("atomic container signature"));
+        json_object_object_add(opt, "creator", json_object_new_string("cowpen " PACKAGE_VERSION));
+        json_object_object_add(opt, "timestamp", json_object_new_int64((int64_t) time(NULL)));
+        json_object_object_add(p, "critical", c);
+        json_object_object_add(p, "optional", opt);
+        const char *s = json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        char *ret = s ? strdup(s) : NULL;
+        json_object_put(p);
+        return ret;
+}
+
+static int mkdir_parents(const char *path) {
+        _cleanup_free_ char *p = strdup(path);
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1; *s; s++)
+                if (*s == '/') {
+                        *s = 0;
+                        if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                                return negative_errno();
+                        *s = '/';
+                }
+        if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                return negative_errno();
+        return 0;
+}
+
+/* Writes sig as DIR/REPO@sha256=HEX/signature-N, N the first free one (as skopeo adds one). */
+static int store_signature(const char *dir, const OciRef *ref, const char *digest, const char *sig, size_t size,
+        char **ret_path, Diag *diag) {
+        _cleanup_free_ char *d = strjoin(dir, "/", ref->repository, "@sha256=", digest + strlen("sha256:"));
+        if (!d)
+                return -ENOMEM;
+        int r = mkdir_parents(d);
+        if (r < 0)
+                return diag_fail(diag, r, d, "lookaside store");
+        _cleanup_close_ int dfd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return diag_fail(diag, negative_errno(), d, "lookaside store");
+        for (unsigned i = 1; i <= 64; i++) {
+                char fn[32];
+                snprintf(fn, sizeof(fn), "signature-%u", i);
+                _cleanup_close_ int fd = openat(dfd, fn, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+                if (fd < 0 && errno == EEXIST)
+                        continue;
+                if (fd < 0)
+                        return diag_fail(diag, negative_errno(), d, "lookaside store");
+                if ((r = loop_write(fd, sig, size)) < 0 || fsync(fd) < 0) {
+                        r = r < 0 ? r : negative_errno();
+                        (void) unlinkat(dfd, fn, 0);
+                        return diag_fail(diag, r, d, "writing the signature");
+                }
+                *ret_path = strjoin(d, "/", fn);
+                return *ret_path ? 0 : -ENOMEM;
+        }
+        return diag_fail(diag, -E2BIG, d, "64 signatures there already");
+}
+
 int oci_push(ImageRoot *root, const char *name, const char *refstr, const OciPushOptions *o, OciPushResult *ret,
         Diag *diag) {
         CompressType format = o->format == COMPRESS_ZSTD ? COMPRESS_ZSTD : COMPRESS_GZIP;
@@ -402,6 +473,16 @@ int oci_push(ImageRoot *root, const char *name, const char *refstr, const OciPus
                 return diag_fail(diag, -EINVAL, refstr, "a push names a tag, not a digest");
         if ((r = export_dlopen(true, diag)) < 0)
                 return r;
+        _cleanup_free_ char *sig_dir = NULL;
+        if (o->sign_by) {
+                /* Before anything goes out: where the signature will go, and that the key signs. */
+                if ((r = oci_lookaside_staging_dir(&ref, &sig_dir, diag)) < 0)
+                        return r;
+                _cleanup_free_ char *t = NULL;
+                size_t ts;
+                if ((r = gpg_sign_message(o->sign_by, o->sign_passphrase_file, "probe", 5, &t, &ts, diag)) < 0)
+                        return r;
+        }
 
         _cleanup_(image_freep) Image *img = NULL;
         r = image_find(root, name, &img);
@@ -561,6 +642,21 @@ int oci_push(ImageRoot *root, const char *name, const char *refstr, const OciPus
                 goto fail;
         if ((r = oci_registry_put_manifest(reg, ref.tag, MT_MANIFEST, manifest, strlen(manifest), diag)) < 0)
                 goto fail;
+        if (o->sign_by) {
+                _cleanup_free_ char *md = mem_digest(manifest, strlen(manifest)),
+                                    *payload = md ? signature_payload(&ref, md) : NULL, *sig = NULL;
+                size_t sig_size = 0;
+                if (!payload) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                if ((r = gpg_sign_message(o->sign_by, o->sign_passphrase_file, payload, strlen(payload), &sig,
+                             &sig_size, diag)) < 0 ||
+                        (r = store_signature(sig_dir, &ref, md, sig, sig_size, &res.signature_path, diag)) < 0) {
+                        free(res.signature_path);
+                        goto fail;
+                }
+        }
         prog = (OciProgress){
                 .phase = OCI_PHASE_DONE, .n_layers = n_layers, .all_done = blob_size, .all_total = blob_size};
         if (o->progress)

@@ -358,6 +358,10 @@ typedef struct OciPushOptions {
         unsigned retries;        /* 0 = PULL_RETRIES_DEFAULT */
         unsigned backoff_ms;
         uint64_t chunk;          /* bytes per PATCH; 0 = OCI_UPLOAD_CHUNK_DEFAULT */
+        /* --sign-by: a gpg key of the user's keyring; the simple-signing signature of the pushed
+         * manifest goes to the lookaside store (registries.d's lookaside-staging, a file: URL). */
+        const char *sign_by;
+        const char *sign_passphrase_file;
         void (*progress)(const OciProgress *p, void *userdata);
         void (*note)(const char *msg, void *userdata);
         void *userdata;
@@ -376,11 +380,12 @@ typedef struct OciPushResult {
         uint64_t bytes_sent;     /* layer bytes uploaded, resends included */
         bool resumed;            /* an interrupted upload went on where the registry had it */
         bool restarted;          /* … or started again, the registry having lost it */
-        char *signature_path;    /* reserved for --sign-by */
+        char *signature_path;    /* --sign-by: the signature file written */
 } OciPushResult;
 void oci_push_result_done(OciPushResult *r);
 
 /* Pushes image name of root to ref (registry/repository:tag). Errors with the object and cause
- * in diag: "no such image", a raw image, the registry refusing the credentials, an HTTP status. */
+ * in diag: "no such image", a raw image, the registry refusing the credentials, an HTTP status,
+ * gpg's reason for not signing (the key is checked by signing before anything is uploaded). */
 int oci_push(ImageRoot *root, const char *name, const char *ref, const OciPushOptions *o, OciPushResult *ret,
              Diag *diag);
