@@ -261,6 +261,8 @@ int pull_image(ImageRoot *root, PullKind kind, const char *url, const char *name
  *                       parent chain's tree, a btrfs snapshot or reflink/copy of it)
  *   .#oci/blobs/HEX.partial  a layer download in progress or interrupted (resumed with Range)
  *   .#oci/refs/NAME     the chains image NAME was made from (what `clean` keeps)
+ *   .#oci/layers/HEX    the blob chain HEX's top layer was pulled as ("DIGEST SIZE MEDIATYPE
+ *                       REGISTRY/REPO"), for push-oci; removed with the chain
  *   .#oci/lock          held by a pull (a second one waits) and by `clean` (which does not)
  *
  * so a second image on the same base downloads and unpacks only its new layers. The image is
