@@ -3,8 +3,9 @@
 # push-oci against a real registry started here: Debian's docker-registry (CNCF distribution 2.8)
 # on 127.0.0.1 with TLS (a CA made here) and htpasswd auth. Checks:
 #  - a template with special files (hardlinks, devices, a fifo, setuid/setgid, a file capability,
-#    xattrs, ACLs, owners, mtimes, a sparse file) pushed by cowpen, copied by skopeo to an OCI
-#    layout and unpacked by umoci, is identical (treecmp) to the template; the layer is gzip;
+#    xattrs, ACLs, owners, mtimes, a sparse file) and the Debian rootfs fixture, pushed by cowpen,
+#    copied by skopeo to an OCI layout and unpacked by umoci, are identical (treecmp) to the
+#    templates; the layer is gzip; --json=short gives upload progress events;
 #  - a pushed-then-pulled round trip (cowpen pull-oci) is identical, for gzip and zstd layers;
 #  - a second push of the same image uploads no blob (the registry's log shows HEADs only);
 #  - a changed clone of a pulled image (files added, changed, deleted) is pushed to another
@@ -40,6 +41,24 @@ umoci_rootfs tpl "$W/umoci-tpl"
 must treecmp --no-top --ignore=usr/lib/sparse "$ROOT/tpl" "$W/umoci-tpl/rootfs"
 must cmp "$ROOT/tpl/usr/lib/sparse" "$W/umoci-tpl/rootfs/usr/lib/sparse"
 pass "a template pushed by cowpen: skopeo copy + umoci unpack give the same tree"
+
+# The Debian rootfs fixture (a real OS tree), with --json=short progress events.
+rootfs_fixture
+must "$COWPEN" -q --image-root="$ROOT" import-fs "$ROOTFS_DIR" deb
+must "$COWPEN" --image-root="$ROOT" --json=short push-oci --credentials="$REG_AUTH" deb "$REG/test/deb:12" \
+  >/dev/null 2>"$W/events"
+python3 - "$W/events" <<'PY' || fail "progress events: $(head -c 2000 "$W/events")"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+up = [e for e in ev if e["phase"] == "upload" and e["layer"] == 1]
+assert up and up[-1]["bytes"] == up[-1]["total"] > 0, up[-3:]
+assert ev[-1]["phase"] == "done", ev[-1]
+PY
+skopeo_get test/deb:12 deb
+umoci_rootfs deb "$W/umoci-deb"
+must treecmp --no-top "$ROOT/deb" "$W/umoci-deb/rootfs"
+rm -rf "$W/umoci-deb"
+pass "the Debian rootfs pushed by cowpen: identical through skopeo copy + umoci unpack; JSON progress events"
 
 # ---- the round trip, and a push of what the registry has ----
 must pull "$REG/test/tpl:1" back >/dev/null
