@@ -512,8 +512,8 @@ int oci_push(ImageRoot *root, const char *name, const char *refstr, const OciPus
                 json_object_put(old);
                 return diag_fail(diag, r, name, r == -EBUSY ? "image is locked (in use by a writer)" : NULL);
         }
-        _cleanup_close_ int tree = image_open(root, img, false), blob = -EBADF, store = -EBADF, store_lock_fd = -EBADF,
-                            base_fd = -EBADF;
+        _cleanup_close_ int tree = image_open(root, img, false), blob = -EBADF, store = -EBADF, base_fd = -EBADF;
+        int store_lock_fd = -EBADF; /* closed by unlock_file_at() */
         if (tree < 0) {
                 image_lock_release(&lock);
                 json_object_put(old);
