@@ -532,8 +532,9 @@ int verb_push_oci(int argc, char *argv[]) {
         }
         char a[FORMAT_BYTES_MAX];
         if (res.n_base_layers > 0)
-                oci_info("Base: %zu layer%s of the pulled image, named by their blobs (%zu mounted from the repository "
-                         "pulled from); new layer: the changes, %" PRIu64 " deletion%s",
+                oci_info(
+                        "Base: %zu layer%s of the pulled image, named by their blobs (%zu mounted from the repository "
+                        "pulled from); new layer: the changes, %" PRIu64 " deletion%s",
                         res.n_base_layers, res.n_base_layers == 1 ? "" : "s", res.n_mounted, res.n_whiteouts,
                         res.n_whiteouts == 1 ? "" : "s");
         oci_info("Pushed image \"%s\" to %s (%s) as manifest %s: %zu layer%s, %zu uploaded (%s)%s%s", name,

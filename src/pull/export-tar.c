@@ -275,7 +275,8 @@ static bool xattrs_equal(const TarEntry *a, const TarEntry *b) {
         for (size_t i = 0; i < a->n_xattrs; i++) {
                 bool found = false;
                 for (size_t k = 0; k < b->n_xattrs && !found; k++)
-                        found = streq(a->xattrs[i].name, b->xattrs[k].name) && a->xattrs[i].size == b->xattrs[k].size &&
+                        found = streq(a->xattrs[i].name, b->xattrs[k].name) &&
+                                a->xattrs[i].size == b->xattrs[k].size &&
                                 memcmp(a->xattrs[i].value, b->xattrs[k].value, a->xattrs[i].size) == 0;
                 if (!found)
                         return false;
@@ -306,7 +307,8 @@ static int contents_equal(Exporter *e, int a, int b, uint64_t size) {
 /* In a diff against the base tree: 1 when the base has name as it is in the tree (type, mode,
  * owner, device, size, mtime, symlink target, xattrs, contents), else 0. *ret_base_dir is the
  * base's directory of that name when both are directories (for the walk below it). */
-static int same_as_base(Exporter *e, int dir_fd, int base_fd, const char *name, const struct stat *st, int *ret_base_dir) {
+static int same_as_base(
+        Exporter *e, int dir_fd, int base_fd, const char *name, const struct stat *st, int *ret_base_dir) {
         struct stat bst;
         *ret_base_dir = -EBADF;
         if (base_fd < 0 || fstatat(base_fd, name, &bst, AT_SYMLINK_NOFOLLOW) < 0)
@@ -317,8 +319,8 @@ static int same_as_base(Exporter *e, int dir_fd, int base_fd, const char *name, 
                         return negative_errno();
                 *ret_base_dir = k;
         }
-        if ((st->st_mode & S_IFMT) != (bst.st_mode & S_IFMT) || st->st_mode != bst.st_mode || st->st_uid != bst.st_uid ||
-                st->st_gid != bst.st_gid || st->st_mtim.tv_sec != bst.st_mtim.tv_sec ||
+        if ((st->st_mode & S_IFMT) != (bst.st_mode & S_IFMT) || st->st_mode != bst.st_mode ||
+                st->st_uid != bst.st_uid || st->st_gid != bst.st_gid || st->st_mtim.tv_sec != bst.st_mtim.tv_sec ||
                 st->st_mtim.tv_nsec != bst.st_mtim.tv_nsec ||
                 ((S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) && st->st_rdev != bst.st_rdev) ||
                 (S_ISREG(st->st_mode) && st->st_size != bst.st_size))
@@ -379,7 +381,8 @@ static int export_one(Exporter *e, int dir_fd, int base_fd, const char *name, co
                 if (same) {
                         if (st.st_dev != e->dev)
                                 return 0;
-                        _cleanup_close_ int sub = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        _cleanup_close_ int sub =
+                                openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                         if (sub < 0)
                                 return negative_errno();
                         return export_dir(e, sub, base_dir, rel, depth + 1);
@@ -578,7 +581,7 @@ int export_tar(int tree_fd, int out_fd, const ExportOptions *o, uint64_t *ret_n_
 }
 
 int export_tar_diff(int tree_fd, int base_fd, int out_fd, const ExportOptions *o, uint64_t *ret_n_skipped,
-                    uint64_t *ret_n_whiteouts, Diag *diag) {
+        uint64_t *ret_n_whiteouts, Diag *diag) {
         Exporter e = { .o = o, .diag = diag };
         int r;
         struct stat st;

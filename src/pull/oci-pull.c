@@ -482,8 +482,7 @@ static void write_layer_descriptors(int store_fd, const OciRef *ref, const Layer
                 _cleanup_free_ char *tmp = strjoin(".#", layers[i].chain, ".tmp");
                 if (!tmp)
                         return;
-                _cleanup_close_ int fd =
-                        openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+                _cleanup_close_ int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
                 if (fd < 0)
                         continue;
                 if (loop_write(fd, line, (size_t) k) < 0 || renameat(dfd, tmp, dfd, layers[i].chain) < 0)

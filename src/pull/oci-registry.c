@@ -406,7 +406,8 @@ static int bearer_token(OciRegistry *reg, const char *challenge, Diag *diag) {
                 r = diag_fail(diag, -EPROTO, NULL, "registry's token realm is not an https URL");
                 return r;
         }
-        _cleanup_free_ char *default_scope = strjoin("repository:", reg->repository, reg->push ? ":pull,push" : ":pull");
+        _cleanup_free_ char *default_scope =
+                strjoin("repository:", reg->repository, reg->push ? ":pull,push" : ":pull");
         _cleanup_free_ char *es = url_escape(service ?: ""), *esc = url_escape(scope ?: default_scope ?: "");
         if (!default_scope || !es || !esc) {
                 r = -ENOMEM;
@@ -1067,7 +1068,9 @@ int oci_registry_put_blob_file(OciRegistry *reg, const char *digest, int fd, uin
                         uint64_t have = offset + n;
                         r = upload_location(reg, &resp, &loc, diag);
                         if (r >= 0 && upload_range(&resp, &have) >= 0 && have != offset + n)
-                                r = diag_fail(diag, -EBADMSG, digest, "registry has %" PRIu64 " bytes of the upload, not %" PRIu64, have, offset + n);
+                                r = diag_fail(diag, -EBADMSG, digest,
+                                        "registry has %" PRIu64 " bytes of the upload, not %" PRIu64, have,
+                                        offset + n);
                         pull_response_done(&resp);
                         if (r < 0)
                                 return r;
@@ -1119,7 +1122,8 @@ int oci_registry_put_blob_file(OciRegistry *reg, const char *digest, int fd, uin
         r = registry_perform_retry(reg, put, &qreq, "Content-Type: application/octet-stream", &resp, NULL, NULL, diag);
         st = resp.status;
         if (r >= 0 && resp.docker_content_digest && !streq(resp.docker_content_digest, digest))
-                r = diag_fail(diag, -EBADMSG, digest, "registry stored the blob under another digest (%s)", resp.docker_content_digest);
+                r = diag_fail(diag, -EBADMSG, digest, "registry stored the blob under another digest (%s)",
+                        resp.docker_content_digest);
         pull_response_done(&resp);
         if (r < 0)
                 return upload_fail(diag, r, digest, "PUT", st);

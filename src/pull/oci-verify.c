@@ -288,7 +288,8 @@ int oci_lookaside_staging_dir(const OciRef *ref, char **ret, Diag *diag) {
                 return r;
         if (!startswith(url, "file:///"))
                 return diag_fail(diag, -EPROTONOSUPPORT, NULL,
-                        "the lookaside store to write signatures to is not a file: URL (%s; set lookaside-staging)", url);
+                        "the lookaside store to write signatures to is not a file: URL (%s; set lookaside-staging)",
+                        url);
         char *path = strdup(url + strlen("file://"));
         if (!path)
                 return -ENOMEM;

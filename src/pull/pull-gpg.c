@@ -311,7 +311,7 @@ int gpg_verify_clearsigned(const char *keyring, const void *msg, size_t msg_size
 /* ---- signing (push-oci --sign-by) ---- */
 
 int gpg_sign_message(const char *key_id, const char *passphrase_file, const void *data, size_t size, char **ret,
-                     size_t *ret_size, Diag *diag) {
+        size_t *ret_size, Diag *diag) {
         if (!key_id || !*key_id || strlen(key_id) > GPG_KEY_ID_MAX || key_id[0] == '-' || strpbrk(key_id, "\r\n"))
                 return diag_fail(diag, -EINVAL, NULL, "invalid key ID");
         _cleanup_close_ int in = memfd_create("gpg-payload", MFD_CLOEXEC);
@@ -404,8 +404,8 @@ int gpg_sign_message(const char *key_id, const char *passphrase_file, const void
                 if ((nl = strchr(line, '\n')))
                         *nl = 0;
                 _cleanup_free_ char *p = printable(startswith(line, "gpg: ") ? line + 5 : line, 200);
-                return diag_fail(diag, -EKEYREJECTED, key_id, "gpg could not sign%s%s", p && *p ? ": " : "",
-                                 p && *p ? p : "");
+                return diag_fail(
+                        diag, -EKEYREJECTED, key_id, "gpg could not sign%s%s", p && *p ? ": " : "", p && *p ? p : "");
         }
         buf[n] = 0;
         *ret = TAKE_PTR(buf);
