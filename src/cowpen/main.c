@@ -25,6 +25,8 @@ static const Verb verbs[] = {
         { "read-only", NULL, verb_read_only, "Mark an image read-only or writable" },
         { "remove", NULL, verb_remove, "Remove images" },
         { "clean", NULL, verb_clean, "Remove hidden leftovers no process holds" },
+        { "update", NULL, verb_update, "Build a template's next generation and swap it in" },
+        { "rollback", NULL, verb_rollback, "Bring back a template's previous generation" },
         { "import-fs", NULL, verb_import_fs, "Import a directory tree as an image" },
         { "import-tar", NULL, verb_import_tar, "Import a tar archive (file or stdin) as an image" },
         { "import-raw", NULL, verb_import_raw, "Import a raw disk image" },

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <inttypes.h>
 #include <string.h>
 
+#include "fd-util.h"
 #include "image.h"
 #include "machine.h"
 #include "pull.h"
@@ -54,6 +56,44 @@ static const char *os_release_get(Image *i, const char *key) {
                 if (streq(p[0], key))
                         return p[1];
         return NULL;
+}
+
+/* The image's provenance record, with root_hash from a raw image's NAME.roothash sidecar where the
+ * record has none (both live outside the image's tree). An unreadable record is reported as none
+ * (with a warning): it is never guessed at. */
+static void read_provenance(ImageRoot *root, Image *i, ImageProvenance *ret) {
+        *ret = IMAGE_PROVENANCE_NULL;
+        int r = image_provenance_read(root, i->name, ret);
+        if (r < 0 && r != -ENOENT)
+                log_warning("image-status %s: provenance record %s%s is unreadable (%s), ignored", i->name, i->name,
+                            IMAGE_PROVENANCE_SUFFIX, strerror(-r));
+        if (!ret->root_hash && i->type == IMAGE_RAW) {
+                _cleanup_free_ char *fn = strjoin(i->name, ".roothash"), *text = NULL;
+                size_t size = 0;
+                if (fn && read_file_at(root->fd, fn, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, 1024, &text, &size) >= 0) {
+                        text[strcspn(text, " \t\n")] = 0;
+                        size_t n = strlen(text);
+                        bool hex = n >= 40 && n <= 128;
+                        for (size_t k = 0; k < n && hex; k++)
+                                hex = strchr("0123456789abcdefABCDEF", text[k]) != NULL;
+                        if (hex)
+                                ret->root_hash = TAKE_PTR(text);
+                }
+        }
+}
+
+static json_object *provenance_to_json(const ImageProvenance *p) {
+        json_object *o = json_object_new_object();
+        if (!o)
+                return NULL;
+        if (json_add_string(o, "source", p->source) < 0 || json_add_string(o, "sha256", p->sha256) < 0 ||
+            json_add_string(o, "verification", p->verification) < 0 || json_add_string(o, "signer", p->signer) < 0 ||
+            json_add_string(o, "parent", p->parent) < 0 || json_add_string(o, "clone_method", p->clone_method) < 0 ||
+            json_add_u64(o, "generation", p->generation, true) < 0 || json_add_string(o, "root_hash", p->root_hash) < 0) {
+                json_object_put(o);
+                return NULL;
+        }
+        return o;
 }
 
 static json_object *image_to_json(Image *i, bool with_os_release) {
@@ -194,9 +234,16 @@ int verb_image_status(int argc, char *argv[]) {
                 }
                 if (i->shadows_raw)
                         log_image_shadowed("image-status", i->name);
+                _cleanup_(image_provenance_done) ImageProvenance prov = IMAGE_PROVENANCE_NULL;
+                read_provenance(root, i, &prov);
                 if (arg_global.json != JSON_OFF) {
                         _cleanup_json_ json_object *o = image_to_json(i, true);
-                        r = o ? json_print(o, arg_global.json) : -ENOMEM;
+                        json_object *po = o ? provenance_to_json(&prov) : NULL;
+                        if (po && json_object_object_add(o, "provenance", po) < 0) {
+                                json_object_put(po);
+                                po = NULL;
+                        }
+                        r = o && po ? json_print(o, arg_global.json) : -ENOMEM;
                         if (r < 0)
                                 ret = log_error_errno(r, "image-status %s: %m", argv[k]);
                         continue;
@@ -214,6 +261,22 @@ int verb_image_status(int argc, char *argv[]) {
                         printf("        OS: %s\n", pretty);
                 for (char **p = i->os_release; p && p[0] && p[1]; p += 2)
                         printf("            %s=%s\n", p[0], p[1]);
+                /* Provenance: what cowpen recorded outside the tree (values checked when read). */
+                const struct {
+                        const char *label, *value;
+                } pl[] = {
+                        { "    Source", prov.source },      { "    SHA256", prov.sha256 },
+                        { "  Verified", prov.verification }, { "    Signer", prov.signer },
+                        { "    Parent", prov.parent },      { " Cloned by", prov.clone_method },
+                        { " Root hash", prov.root_hash },
+                };
+                for (size_t k2 = 0; k2 < ELEMENTSOF(pl); k2++)
+                        if (pl[k2].value) {
+                                _cleanup_free_ char *v = printable(pl[k2].value, 4096);
+                                printf("%s: %s\n", pl[k2].label, v ?: "?");
+                        }
+                if (prov.generation != IMAGE_GENERATION_NONE)
+                        printf("Generation: %" PRIu64 "\n", prov.generation);
                 if (k + 1 < argc)
                         printf("\n");
         }
@@ -371,8 +434,9 @@ int verb_remove(int argc, char *argv[]) {
 
 static const char help_clean[] =
         "cowpen clean [OPTIONS…]\n\n"
-        "Remove hidden leftovers (.# entries: interrupted transfers and clones, ephemeral copies of\n"
-        "dead containers, stale lock files) that no live process holds, and what the networks of\n"
+        "Remove hidden leftovers (.# entries: interrupted transfers, clones and updates, ephemeral\n"
+        "copies of dead containers, old generations no run uses any more, stale lock files) that no\n"
+        "live process holds (the kept generations of templates stay), and what the networks of\n"
         "dead containers left (links, zone bridges, firewall rules, dnsmasq instances, leases), the\n"
         "machine registry's records of dead runs, and what of pull-oci's layer store (.#oci) no image\n"
         "needs any more.\n\n"

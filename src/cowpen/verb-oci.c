@@ -285,6 +285,7 @@ int verb_pull_oci(int argc, char *argv[]) {
                         return log_image_error(r, verb, name);
                 return log_error_errno(r, "%s %s: %m", verb, ref);
         }
+        record_oci_provenance(root, verb, name, res.reference, res.manifest_digest, res.fingerprint);
         char a[FORMAT_BYTES_MAX];
         oci_info("Verified: %s", res.verified_by);
         if (res.fingerprint)

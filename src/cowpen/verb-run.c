@@ -23,6 +23,8 @@ static const char help_run[] =
         "  -x --ephemeral           Run in a throw-away copy (btrfs snapshot or overlayfs; of a\n"
         "                           verity image: an overlay over its verified file system)\n"
         "     --read-only           Mount the root read-only\n"
+        "     --oci-bundle=DIR      Run an OCI runtime bundle: DIR/config.json's root, process,\n"
+        "                           mounts, hostname, namespaces (options given here win)\n"
         "     --volatile[=MODE]     no, yes (tmpfs root + /usr), state (tmpfs /var), overlay\n"
         "  -i --image=FILE          Run a raw disk image (GPT, MBR or one file system)\n"
         "     --root-hash=HEX       dm-verity root hash (else xattr, .roothash, signature partition)\n"
@@ -182,12 +184,16 @@ enum {
         ARG_LOAD_CREDENTIAL,
         ARG_LINK_JOURNAL,
         ARG_BIND_USER,
+        ARG_OCI_BUNDLE,
 };
 
 typedef struct RunArgs {
         PrepareOptions prep;
         bool verity_options;
         SettingsTrust settings;
+        const char *writes_for; /* update: the verb whose run must write its root (no Ephemeral=, Volatile=) */
+        const char *oci_bundle; /* --oci-bundle=DIR */
+        char *oci_root;         /* its root, resolved inside it */
 } RunArgs;
 
 /* A value that does not parse, or one too many, is bad usage (exit status 2) whatever errno the
@@ -614,6 +620,9 @@ static int parse_host_option(int ch, const char *arg, SpawnConfig *c, RunArgs *a
         }
         case ARG_NO_PAGER:
                 return 1; /* cowpen pages nothing */
+        case ARG_OCI_BUNDLE:
+                a->oci_bundle = arg;
+                return 1;
         case ARG_SETTINGS:
                 if ((int) (a->settings = settings_trust_from_string(arg)) < 0)
                         return bad_value("--settings", arg, -EINVAL);
@@ -680,6 +689,8 @@ static int parse_run_option(int ch, const char *arg, SpawnConfig *c, RunArgs *a)
 
 /* The options that may not be combined, or need another one. */
 static int check_run_args(const SpawnConfig *c, const RunArgs *a) {
+        if (a->oci_bundle && (a->prep.image || a->prep.directory || a->prep.template_dir))
+                return log_usage("run: --oci-bundle= may not be combined with --directory=, --image= or --template=");
         if (a->prep.image && a->prep.directory)
                 return log_usage("run: --image= and --directory= may not be combined");
         if (a->prep.image && (a->prep.template_dir || c->volatile_mode != VOLATILE_NO))
@@ -781,6 +792,7 @@ static const struct option run_options[] = {
         { "load-credential", required_argument, NULL, ARG_LOAD_CREDENTIAL },
         { "link-journal", required_argument, NULL, ARG_LINK_JOURNAL },
         { "bind-user", required_argument, NULL, ARG_BIND_USER },
+        { "oci-bundle", required_argument, NULL, ARG_OCI_BUNDLE },
         {}
 };
 
@@ -999,6 +1011,28 @@ static int read_settings(const RunArgs *a, SpawnConfig *c, const PreparedRoot *r
         return 0;
 }
 
+/* --oci-bundle=DIR: its config.json under what the command line set, its root (inside DIR) as
+ * the directory to run. One line names the first field that cannot be honoured. */
+static int load_oci_bundle(RunArgs *a, SpawnConfig *c) {
+        if (!a->oci_bundle)
+                return 0;
+        SpawnConfig b;
+        OciBundleExtra x;
+        _cleanup_diag_ Diag diag = DIAG_INIT;
+        int r = oci_bundle_load(a->oci_bundle, &b, &x, NULL, &diag);
+        if (r < 0)
+                return log_diag_error(r, &diag, "run --oci-bundle=%s", a->oci_bundle);
+        r = oci_bundle_merge(c, &b, &x);
+        a->oci_root = TAKE_PTR(x.root);
+        a->prep.directory = a->oci_root;
+        spawn_config_done(&b);
+        oci_bundle_extra_done(&x);
+        if (r < 0)
+                return log_error_errno(r, "run --oci-bundle=%s: %s", a->oci_bundle,
+                                       r == -E2BIG ? "too many mounts or paths with the command line's" : "out of memory");
+        return 0;
+}
+
 /* Once the settings file is merged: what it may not change any more, what the root imposes,
  * and what nspawn refuses. */
 static int check_run_config(const RunArgs *a, SpawnConfig *c, const PreparedRoot *root) {
@@ -1069,18 +1103,19 @@ static int print_run_json(const PreparedRoot *root) {
         return 0;
 }
 
-int verb_run(int argc, char *argv[]) {
-        SpawnConfig c;
-        spawn_config_init(&c);
-        /* cowpen run is the one process of its own: raw images may move it into a mount namespace. */
-        RunArgs a = { .settings = SETTINGS_YES, .prep.raw_images = true };
-        /* Declared before the first goto: cleanup must never see an uninitialized pointer. */
+/* Everything after the options: the root, the settings file, the checks, the engine. */
+static int run_parsed(RunArgs *a_, SpawnConfig *c_) {
+        RunArgs a = *a_;
+        SpawnConfig c = *c_;
         _cleanup_(prepared_root_freep) PreparedRoot *root = NULL;
-        int r = parse_run_argv(argc, argv, &c, &a);
-        if (r < 0)
-                goto finish;
+        int r;
         if ((r = prepare_run(&a, &c)) < 0)
                 goto finish;
+        if (a.writes_for && a.prep.ephemeral) {
+                r = log_error_errno(-EINVAL, "%s: the settings file says Ephemeral=yes, which would throw the changes away",
+                                    a.writes_for);
+                goto finish;
+        }
         r = open_root(&a, &c, &root);
         if (r < 0)
                 goto finish;
@@ -1091,6 +1126,11 @@ int verb_run(int argc, char *argv[]) {
         if ((r = read_settings(&a, &c, root)) < 0 || (r = run_apply_oci_config(&c, root->parent_fd, root->machine)) < 0 ||
             (r = check_run_config(&a, &c, root)) < 0)
                 goto finish;
+        if (a.writes_for && c.volatile_mode != VOLATILE_NO) {
+                r = log_error_errno(-EINVAL, "%s: the settings file says Volatile=, which would throw the changes away",
+                                    a.writes_for);
+                goto finish;
+        }
         if (ports_unchecked) {
                 _cleanup_diag_ Diag bad = DIAG_INIT;
                 if (spawn_network_check(&c, &bad) < 0) {
@@ -1102,6 +1142,7 @@ int verb_run(int argc, char *argv[]) {
                 goto finish;
 
         c.machine_derived = !a.prep.machine; /* the registry's name: NAME-RANDOM for -x (spawn-machine.h) */
+        c.machine_shared = a.writes_for != NULL;
         for (;;) {
                 _cleanup_diag_ Diag diag = DIAG_INIT;
                 r = spawn_run(&c, root, &diag);
@@ -1119,6 +1160,62 @@ int verb_run(int argc, char *argv[]) {
                 }
         }
 finish:
-        spawn_config_done(&c);
+        *c_ = c; /* the caller frees it: what the file merged in too */
         return r;
+}
+
+int verb_run(int argc, char *argv[]) {
+        SpawnConfig c;
+        spawn_config_init(&c);
+        /* cowpen run is the one process of its own: raw images may move it into a mount namespace. */
+        RunArgs a = { .settings = SETTINGS_YES, .prep.raw_images = true };
+        int r = parse_run_argv(argc, argv, &c, &a);
+        if (r >= 0)
+                r = load_oci_bundle(&a, &c);
+        if (r >= 0)
+                r = run_parsed(&a, &c);
+        spawn_config_done(&c);
+        free(a.oci_root);
+        return r;
+}
+
+/* update (verb-update.c): run's parser and run's path, with the root update prepared. */
+struct RunInvocation {
+        SpawnConfig c;
+        RunArgs a;
+};
+
+int run_invocation_parse(int argc, char *argv[], const char *verb, RunInvocation **ret) {
+        RunInvocation *inv = calloc(1, sizeof(RunInvocation));
+        if (!inv)
+                return log_oom();
+        spawn_config_init(&inv->c);
+        inv->a = (RunArgs) { .settings = SETTINGS_YES, .writes_for = verb };
+        int r = parse_run_argv(argc, argv, &inv->c, &inv->a);
+        if (r >= 0 && (inv->a.prep.directory || inv->a.prep.machine || inv->a.prep.image || inv->a.prep.ephemeral ||
+                       inv->a.prep.template_dir || inv->a.oci_bundle || inv->c.volatile_mode != VOLATILE_NO))
+                r = log_usage("%s: -D, -M, -i, -x, --template=, --oci-bundle= and --volatile= may not be given: %s "
+                              "runs in the new generation it made",
+                              verb, verb);
+        if (r >= 0 && !(inv->c.mask & SETTING_COMMAND))
+                r = log_usage("%s: no command (\"-- COMMAND…\")", verb);
+        if (r < 0) {
+                run_invocation_free(inv);
+                return r;
+        }
+        *ret = inv;
+        return 0;
+}
+
+int run_invocation_run(RunInvocation *inv, const char *directory, const char *machine) {
+        inv->a.prep.directory = directory;
+        inv->a.prep.machine = machine;
+        return run_parsed(&inv->a, &inv->c);
+}
+
+void run_invocation_free(RunInvocation *inv) {
+        if (!inv)
+                return;
+        spawn_config_done(&inv->c);
+        free(inv);
 }

@@ -27,8 +27,23 @@ static char *absolute(const char *p) {
         return cwd ? strjoin(cwd, "/", p) : NULL;
 }
 
+/* machinectl's ".host": a session in our own namespaces and root (we are the host's root; its
+ * PID 1 may be a process whose namespaces we may not open, as in a container of a CI runner). */
+static int host_record(MachineRecord **ret) {
+        _cleanup_(machine_record_freep) MachineRecord *m = calloc(1, sizeof(MachineRecord));
+        if (!m || !(m->name = strdup(".host")) || !(m->root = strdup("/")))
+                return -ENOMEM;
+        m->leader = getpid();
+        int r = machine_pid_starttime(m->leader, &m->leader_starttime);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
 static const char help_shell[] =
         "cowpen shell [OPTIONS…] [[USER@]NAME [COMMAND [ARGS…]]]\n\n"
+        "Without NAME, or with NAME \".host\": a session on the host itself, as machinectl's.\n"
         "Open a session in the running machine NAME: all of its namespaces entered, its cgroup\n"
         "joined, as USER (default root) of the container's own /etc/passwd, with the capability\n"
         "bounding set of the container's PID 1 and its system-call filter. Without COMMAND the\n"
@@ -92,9 +107,8 @@ int verb_shell(int argc, char *argv[]) {
                                 return r < 0 ? r : log_usage("shell: unexpected option");
                 }
         }
-        if (optind >= argc)
-                return log_usage("shell: a machine name is needed (cowpen has no .host shell)");
-        const char *spec = argv[optind], *at = strrchr(spec, '@');
+        /* No NAME, or ".host": as machinectl, a session on the host itself. */
+        const char *spec = optind < argc ? argv[optind] : ".host", *at = strrchr(spec, '@');
         _cleanup_free_ char *name = NULL;
         if (at) {
                 free(user);
@@ -105,7 +119,11 @@ int verb_shell(int argc, char *argv[]) {
         } else if (!(name = strdup(spec)))
                 return log_oom();
         _cleanup_(machine_record_freep) MachineRecord *m = NULL;
-        if ((r = lookup("shell", name, &m)) < 0)
+        if (streq(name, ".host") || !*name) {
+                if ((r = host_record(&m)) < 0)
+                        return log_error_errno(r, "shell .host: %m");
+                o.host = true;
+        } else if ((r = lookup("shell", name, &m)) < 0)
                 return r;
         o.user = user;
         o.command = optind + 1 < argc ? argv + optind + 1 : NULL;

@@ -346,6 +346,7 @@ static int verb_import(int argc, char *argv[], bool tar) {
         r = tar ? tar_import_publish(ti) : raw_import_publish(ri);
         if (r < 0)
                 return log_image_error(r, what, name);
+        record_import_provenance(ctx.root, what, name, ctx.args.file, ctx.fd);
         /* What import-tar repaired or left out, once per kind (also with -q: the image differs from
          * the archive). */
         for (size_t i = 0; i < diag.n_warnings; i++)
@@ -436,6 +437,7 @@ int verb_import_fs(int argc, char *argv[]) {
         if (r < 0)
                 return log_image_error(r, what, name);
         note_moved_up(what, moved_up);
+        record_fs_provenance(root, what, name, dir);
         log_info("Imported %s as %s (%s).", dir, name, clone_method_to_string(m));
         warn_architecture(root, name, what, NULL);
         return 0;
@@ -837,6 +839,7 @@ static int verb_pull(int argc, char *argv[], PullKind kind) {
                         return log_image_error(r, verb, name);
                 return log_error_errno(r, "%s %s: %m", verb, url);
         }
+        record_pull_provenance(root, verb, name, res.url, res.digest, res.verified_by, res.fingerprint);
         char a[FORMAT_BYTES_MAX];
         if (res.verified_by)
                 info("Verified with %s", res.verified_by);

@@ -94,6 +94,18 @@ int verb_copy_to(int argc, char *argv[]);
 int verb_copy_from(int argc, char *argv[]);
 int verb_bind(int argc, char *argv[]);
 
+int verb_update(int argc, char *argv[]);
+int verb_rollback(int argc, char *argv[]);
+
+/* run's option parser and run's path for update (verb-update.c): argv as run's (options, then the
+ * command), parsed as run parses it; the options that choose the root are refused and a command is
+ * required. run_invocation_run() then runs it in the tree directory (as run -D DIRECTORY -M
+ * MACHINE would) and returns what run returns (the payload's exit status, or a logged -errno). */
+typedef struct RunInvocation RunInvocation;
+int run_invocation_parse(int argc, char *argv[], const char *verb, RunInvocation **ret);
+int run_invocation_run(RunInvocation *inv, const char *directory, const char *machine);
+void run_invocation_free(RunInvocation *inv);
+
 /* Helpers shared by the verb files. */
 typedef struct ImageRoot ImageRoot;
 int open_image_root(bool create, ImageRoot **ret);
@@ -107,4 +119,15 @@ int check_root_hash_arg(const char *verb, const char *arg, bool sha1);
 int check_root_hash_sig_arg(const char *verb, const char *arg);
 /* A directory NAME/ hides NAME.raw of the same name (Image.shadows_raw): one warning line. */
 void log_image_shadowed(const char *what, const char *name);
+/* The provenance record of an image just published (verb-provenance.c): by import-tar/import-raw
+ * from FILE (fd: its input, read again for the SHA-256 when it is a regular file), import-fs from
+ * DIR, a pull from its URL with what verified it. Failures are warnings. */
+void record_import_provenance(ImageRoot *root, const char *what, const char *name, const char *file, int fd);
+void record_fs_provenance(ImageRoot *root, const char *what, const char *name, const char *dir);
+/* pull-oci: source the reference pinned to the manifest pulled, sha256 the manifest's digest,
+ * verification "digest" (every digest checked) or "signature". */
+void record_oci_provenance(ImageRoot *root, const char *what, const char *name, const char *reference,
+        const char *manifest_digest, const char *fingerprint);
+void record_pull_provenance(ImageRoot *root, const char *what, const char *name, const char *url, const char *digest,
+                            const char *verified_by, const char *fingerprint);
 #define log_oom() log_error_errno(-ENOMEM, "Out of memory.")

@@ -101,6 +101,23 @@ static int copy_sidecars(ImageRoot *root, const char *src_name, ImageTemp *t) {
         return 0;
 }
 
+/* The clone's record: the source's (where it came from, verified how, its root hash), with the
+ * parent and the method added; it starts its own line of generations. A source without a readable
+ * record gives a clone with only parent and method. */
+static int clone_provenance(ImageRoot *root, const char *src_name, CloneMethod m, ImageTemp *t) {
+        _cleanup_(image_provenance_done) ImageProvenance p = IMAGE_PROVENANCE_NULL;
+        if (image_provenance_read(root, src_name, &p) < 0)
+                p = IMAGE_PROVENANCE_NULL;
+        free(p.parent);
+        free(p.clone_method);
+        p.parent = strdup(src_name);
+        p.clone_method = strdup(clone_method_to_string(m));
+        if (!p.parent || !p.clone_method)
+                return -ENOMEM;
+        p.generation = IMAGE_GENERATION_NONE;
+        return image_temp_set_provenance(t, &p);
+}
+
 int image_clone(ImageRoot *root, const char *src, const char *dst, bool read_only, CloneMethod *ret_method) {
         _cleanup_(image_freep) Image *i = NULL;
         int r = image_find(root, src, &i);
@@ -144,6 +161,9 @@ int image_clone(ImageRoot *root, const char *src, const char *dst, bool read_onl
                 (void) image_entry_set_read_only(root->fd, t->temp_name, false);
 
         r = copy_sidecars(root, i->name, t);
+        if (r < 0)
+                goto finish;
+        r = clone_provenance(root, i->name, m, t);
         if (r < 0)
                 goto finish;
         if (interrupted()) {

@@ -55,7 +55,7 @@ void image_lock_release(ImageLock *l) {
 }
 
 const char *const image_hidden_kinds[] = {
-        "import-tar", "import-raw", "import-fs", "pull-oci", "clone", "remove", "trash", "machine", NULL,
+        "import-tar", "import-raw", "import-fs", "pull-oci", "clone", "remove", "trash", "machine", "update", "retired", NULL,
 };
 
 int image_hidden_name(const char *kind, const char *name, char **ret) {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -59,7 +60,7 @@ int image_rename(ImageRoot *root, const char *old_name, const char *new_name) {
         if (r < 0)
                 goto finish;
 
-        for (const char *const *s = image_sidecar_suffixes; *s; s++) {
+        for (const char *const *s = image_store_sidecar_suffixes; *s; s++) {
                 _cleanup_free_ char *from = strjoin(old_name, *s), *to = strjoin(new_name, *s);
                 if (!from || !to) {
                         r = -ENOMEM;
@@ -113,6 +114,33 @@ int image_set_read_only(ImageRoot *root, const char *name, bool read_only, Image
         return r;
 }
 
+static int remove_generations(ImageRoot *root, const char *name) {
+        _cleanup_closedir_ DIR *d = NULL;
+        int r = opendir_fd(root->fd, &d);
+        if (r < 0)
+                return r;
+        _cleanup_strv_free_ char **gens = NULL;
+        struct dirent *de;
+        while ((errno = 0, de = readdir(d))) {
+                _cleanup_free_ char *n = NULL;
+                if (image_generation_entry_parse(de->d_name, &n, NULL) >= 0 && streq(n, name) &&
+                    strv_extend(&gens, de->d_name) < 0)
+                        return -ENOMEM;
+        }
+        if (errno > 0)
+                return -errno;
+        int ret = 0;
+        for (char **g = gens; g && *g; g++) {
+                _cleanup_free_ char *rec = strjoin(*g, IMAGE_PROVENANCE_SUFFIX);
+                r = rm_rf_at(root->fd, *g);
+                if (r < 0 && r != -ENOENT)
+                        ret = ret ?: r;
+                if (rec)
+                        (void) unlinkat(root->fd, rec, 0);
+        }
+        return ret;
+}
+
 int image_remove(ImageRoot *root, const char *name) {
         _cleanup_(image_freep) Image *i = NULL;
         ImageLock l = IMAGE_LOCK_NULL;
@@ -135,12 +163,16 @@ int image_remove(ImageRoot *root, const char *name) {
         r = RET_NERRNO(renameat2(root->fd, i->filename, root->fd, trash, RENAME_NOREPLACE));
         if (r < 0)
                 goto finish;
-        for (const char *const *s = image_sidecar_suffixes; *s; s++) {
+        for (const char *const *s = image_store_sidecar_suffixes; *s; s++) {
                 _cleanup_free_ char *n = strjoin(name, *s);
                 if (n && unlinkat(root->fd, n, 0) < 0 && errno != ENOENT && errno != ENAMETOOLONG && r == 0)
                         r = negative_errno();
         }
         int q = rm_rf_at(root->fd, trash);
+        if (q < 0 && r == 0)
+                r = q;
+        /* Its previous generations (update, rollback) go too: nobody runs NAME (we hold its lock). */
+        q = remove_generations(root, name);
         if (q < 0 && r == 0)
                 r = q;
 finish:
@@ -151,12 +183,34 @@ finish:
 
 /* The base of a hidden entry: ".#KIND.NAME.RANDOM" for ".#KIND.NAME.RANDOM.roothash" and so on. */
 static char *hidden_base(const char *entry) {
-        for (const char *const *s = image_sidecar_suffixes; *s; s++) {
+        for (const char *const *s = image_store_sidecar_suffixes; *s; s++) {
                 const char *e = endswith(entry, *s);
                 if (e)
                         return strndup(entry, (size_t) (e - entry));
         }
         return strdup(entry);
+}
+
+static const char *after_prefix(const char *s, const char *prefix) {
+        size_t n = strlen(prefix);
+        return strncmp(s, prefix, n) == 0 ? s + n : NULL;
+}
+
+/* NAME of ".#update.NAME.RANDOM" or ".#retired.NAME.RANDOM" (update's entries), else NULL (also
+ * when NAME may have been shortened to fit: its lock would not be NAME's). */
+static char *template_of_hidden(const char *base) {
+        const char *rest = after_prefix(base, ".#update.") ?: after_prefix(base, ".#retired.");
+        if (!rest)
+                return NULL;
+        const char *dot = strrchr(rest, '.');
+        if (!dot || dot == rest || strlen(base) + STRLEN(".lck") + 16 >= NAME_MAX)
+                return NULL;
+        char *n = strndup(rest, (size_t) (dot - rest));
+        if (n && !image_name_is_valid(n)) {
+                free(n);
+                return NULL;
+        }
+        return n;
 }
 
 /* A hidden entry some other tool made (systemd-import's ".#NAME…" directories, say) holds no
@@ -253,6 +307,27 @@ int image_clean(ImageRoot *root, bool all, void (*on_removed)(const char *name, 
                 /* Kept pull downloads (--keep-download=yes) are a cache, not leftovers. */
                 if (!all && startswith(de->d_name, ".#pull-cache."))
                         continue;
+                /* Previous generations of a template (.#NAME.gen-N, and its record) are kept on
+                 * purpose: update prunes them, rollback brings them back. */
+                _cleanup_free_ char *gbase = hidden_base(de->d_name);
+                if (!gbase)
+                        return -ENOMEM;
+                _cleanup_free_ char *gname = NULL;
+                if (image_generation_entry_parse(gbase, &gname, NULL) >= 0) {
+                        /* …but a record whose generation is gone (a kill between the two) goes,
+                         * under the update lock of its template (update and rollback move them). */
+                        struct stat gst;
+                        ImageLock ul = IMAGE_LOCK_NULL;
+                        _cleanup_free_ char *un = strjoin(".update.", gname);
+                        if (un && !streq(gbase, de->d_name) && fstatat(root->fd, gbase, &gst, AT_SYMLINK_NOFOLLOW) < 0 &&
+                            errno == ENOENT && image_lock_at(root->fd, un, true, &ul) >= 0) {
+                                if (fstatat(root->fd, gbase, &gst, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT &&
+                                    unlinkat(root->fd, de->d_name, 0) >= 0 && on_removed)
+                                        on_removed(de->d_name, userdata);
+                                image_lock_release(&ul);
+                        }
+                        continue;
+                }
                 if (strv_extend(&entries, de->d_name) < 0)
                         return -ENOMEM;
         }
@@ -289,6 +364,13 @@ int image_clean(ImageRoot *root, bool all, void (*on_removed)(const char *name, 
                                 continue;
                         int r;
                         if (is_lock) {
+                                /* The lock file of an update's entry that had to stay (its template
+                                 * is in use) stays too: it is what marks the entry as cowpen's. */
+                                _cleanup_free_ char *owner = strndup(*e, strlen(*e) - STRLEN(".lck"));
+                                _cleanup_free_ char *tmpl = owner ? template_of_hidden(owner) : NULL;
+                                struct stat ost;
+                                if (tmpl && fstatat(root->fd, owner, &ost, AT_SYMLINK_NOFOLLOW) >= 0)
+                                        continue;
                                 /* Take it exclusively: if that works nobody holds it. */
                                 int fd;
                                 r = lock_file_at(root->fd, *e, true, &fd);
@@ -331,6 +413,27 @@ int image_clean(ImageRoot *root, bool all, void (*on_removed)(const char *name, 
                                 continue;
                         if (r < 0) {
                                 ret = ret ?: r;
+                                continue;
+                        }
+                        /* A killed update's tree or a retired generation may be the old tree
+                         * that runs of the template started from still use: it goes only while
+                         * nobody runs the template. */
+                        _cleanup_free_ char *tmpl = template_of_hidden(base);
+                        if (tmpl) {
+                                ImageLock il = IMAGE_LOCK_NULL;
+                                if (image_lock(root, tmpl, true, &il) < 0) {
+                                        unlock_file_at(root->fd, lck, fd, false);
+                                        continue;
+                                }
+                                r = rm_rf_at(root->fd, *e);
+                                image_lock_release(&il);
+                                unlock_file_at(root->fd, lck, fd, true);
+                                if (r < 0 && r != -ENOENT) {
+                                        ret = ret ?: r;
+                                        continue;
+                                }
+                                if (on_removed)
+                                        on_removed(*e, userdata);
                                 continue;
                         }
                         if (!startswith(*e, ".#")) {

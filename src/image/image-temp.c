@@ -166,7 +166,7 @@ int image_temp_publish(ImageTemp *t, bool read_only) {
                         return negative_errno();
         }
 
-        for (const char *const *s = image_sidecar_suffixes; *s; s++) {
+        for (const char *const *s = image_store_sidecar_suffixes; *s; s++) {
                 _cleanup_free_ char *from = NULL, *to = NULL;
                 if (sidecar_names(t->temp_name, *s, &from) < 0 || sidecar_names(t->name, *s, &to) < 0)
                         return -ENOMEM;

@@ -24,6 +24,8 @@
 #define OS_RELEASE_FIELDS_MAX 256
 
 const char *const image_sidecar_suffixes[] = { ".nspawn", ".roothash", ".roothash.p7s", ".verity", ".oci.json", NULL };
+const char *const image_store_sidecar_suffixes[] = { ".nspawn", ".roothash", ".roothash.p7s", ".verity",
+                                                    ".oci.json", IMAGE_PROVENANCE_SUFFIX, NULL };
 
 static const char *const image_type_table[_IMAGE_TYPE_MAX] = {
         [IMAGE_DIRECTORY] = "directory",

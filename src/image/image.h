@@ -10,7 +10,11 @@
  *   NAME/                 a directory or btrfs subvolume image
  *   NAME.raw              a raw disk image
  *   NAME.nspawn, NAME.roothash, NAME.roothash.p7s, NAME.verity   sidecars (follow the image)
+ *   NAME.provenance       the image's provenance record (image-provenance.c), kept by cowpen only
  *   .#NAME.lck            the image's lock file (OFD locks: readers shared, writers exclusive)
+ *   .#NAME.gen-N          a previous generation N of the template NAME (update, rollback), with its
+ *                         .#NAME.gen-N.provenance
+ *   .#.update.NAME.lck    held exclusively while NAME is updated or rolled back
  *   .#KIND.NAME.RANDOM    a temporary or ephemeral entry, with .#KIND.NAME.RANDOM.lck held
  *                         exclusively by the process that owns it; clean removes the unheld ones.
  */
@@ -30,8 +34,11 @@ typedef enum ImageType {
 
 const char *image_type_to_string(ImageType t);
 
-/* The sidecar suffixes that travel with an image, in the order they are handled. */
+/* The sidecar suffixes that travel with an image, in the order they are handled: those an image
+ * may come with (imported or pulled next to a raw image), and those plus the ones the store keeps
+ * itself (".provenance"), which follow rename, remove and publish but never come from outside. */
 extern const char *const image_sidecar_suffixes[];
+extern const char *const image_store_sidecar_suffixes[];
 
 typedef struct ImageRoot {
         int fd;       /* O_DIRECTORY, held for the whole operation */
@@ -338,3 +345,92 @@ const char *architecture_qemu_name(const char *arch);
 int dir_is_os_tree(int dir_fd);
 /* 1 when it has a usr entry (a directory or a symlink, not followed). */
 int dir_has_usr(int dir_fd);
+
+/* ---- Provenance (image-provenance.c) ----
+ *
+ * Where an image came from. The record is the sidecar NAME.provenance in the image root, next to
+ * NAME.nspawn: outside the image's tree, so nothing that runs in a container (which sees only the
+ * tree) can write it, whatever its privileges: an xattr on the tree's top directory (even a
+ * trusted.* one) is the container's "/" and writable by its root when it runs without a user
+ * namespace (it keeps CAP_SYS_ADMIN, as with systemd-nspawn). It follows clone (with parent and
+ * clone_method set), rename, remove and publish as the other sidecars do, and a btrfs snapshot
+ * made by clone. Nothing inside an image is ever read for it. */
+#define IMAGE_PROVENANCE_SUFFIX ".provenance"
+#define IMAGE_PROVENANCE_SIZE_MAX 16384U /* bytes of a record file */
+#define IMAGE_PROVENANCE_LINES_MAX 64U   /* lines of one */
+#define IMAGE_PROVENANCE_VALUE_MAX 4096U /* bytes of one value */
+#define IMAGE_GENERATION_NONE UINT64_MAX
+#define IMAGE_GENERATION_MAX (UINT64_C(1) << 62)
+
+typedef struct ImageProvenance {
+        char *source;       /* URL, file path or OCI reference; NULL: unknown */
+        char *sha256;       /* hex, of what was downloaded or imported */
+        char *verification; /* "none", "checksum", "signature", "digest" */
+        char *signer;       /* OpenPGP key fingerprint (hex, upper case) */
+        char *parent;       /* the image it was cloned from */
+        char *clone_method; /* clone_method_to_string() */
+        uint64_t generation; /* IMAGE_GENERATION_NONE: never updated */
+        char *root_hash;    /* dm-verity root hash (hex) */
+} ImageProvenance;
+#define IMAGE_PROVENANCE_NULL ((ImageProvenance){ .generation = IMAGE_GENERATION_NONE })
+
+void image_provenance_done(ImageProvenance *p);
+/* The record's text: "cowpen-provenance 1" then KEY=VALUE lines. Untrusted: -E2BIG beyond
+ * IMAGE_PROVENANCE_SIZE_MAX or IMAGE_PROVENANCE_LINES_MAX, -EBADMSG for anything malformed (a
+ * line without newline, a key twice, a value its key does not allow, a control character or NUL);
+ * unknown keys are ignored. */
+int image_provenance_parse(const char *text, size_t size, ImageProvenance *ret);
+int image_provenance_format(const ImageProvenance *p, char **ret);
+int image_provenance_copy(const ImageProvenance *p, ImageProvenance *ret);
+/* The record BASE.provenance in dir_fd (BASE: an image name, or a hidden entry's name): -ENOENT
+ * when there is none, else parse's errors. */
+int image_provenance_read_at(int dir_fd, const char *base, ImageProvenance *ret);
+int image_provenance_read(ImageRoot *root, const char *name, ImageProvenance *ret);
+/* Writes BASE.provenance atomically (a temporary file renamed over it). A name too long for
+ * BASE.provenance to fit NAME_MAX gets no record (both writers return 0). */
+int image_provenance_write_at(int dir_fd, const char *base, const ImageProvenance *p);
+/* The record of an entry being built, published with it. */
+int image_temp_set_provenance(ImageTemp *t, const ImageProvenance *p);
+
+/* ---- Template generations (image-generation.c) ----
+ *
+ * update NAME: a clone of the image NAME (snapshot, reflink, copy) under the hidden name
+ * .#update.NAME.RANDOM (its .lck held), changed by the caller (a writable container), then
+ * swapped with NAME by renameat2(RENAME_EXCHANGE): one atomic step, in which the old tree keeps
+ * its inode, so a run whose overlayfs has it as its lower layer (or that holds a btrfs snapshot of
+ * it) goes on seeing it. The old tree then becomes .#NAME.gen-N (N its generation); the previous
+ * generations beyond keep are removed when nobody runs NAME (its lock taken exclusively without
+ * waiting), else renamed to .#retired.NAME.RANDOM for clean. The whole update holds NAME's lock
+ * shared (no writer may change NAME meanwhile; -x runs may start) and .#.update.NAME.lck
+ * exclusively (a second update or rollback of NAME is refused: -EALREADY). */
+typedef struct ImageUpdate {
+        ImageRoot *root; /* borrowed */
+        char *name;
+        char *temp_name;    /* .#update.NAME.RANDOM */
+        char *temp_path;    /* its absolute path, to run as -D */
+        CloneMethod method;
+        uint64_t generation; /* the new one */
+        ImageLock update_lock;
+        ImageLock name_lock; /* shared */
+        ImageLock temp_lock;
+        bool swapped;
+} ImageUpdate;
+
+#define IMAGE_KEEP_DEFAULT 1U
+/* -ENOENT, -EINVAL (bad name), -EALREADY (an update or rollback of NAME runs), -EBUSY (a writer
+ * holds NAME), -EMEDIUMTYPE (a raw image), -EROFS (a read-only image: make it writable first). */
+int image_update_begin(ImageRoot *root, const char *name, ImageUpdate **ret);
+/* Swaps the new generation in (RENAME_EXCHANGE) and keeps keep previous generations. */
+int image_update_commit(ImageUpdate *u, unsigned keep);
+/* Releases the locks and, unless committed, removes the new generation. */
+ImageUpdate *image_update_free(ImageUpdate *u);
+DEFINE_TRIVIAL_CLEANUP_FUNC(ImageUpdate *, image_update_free);
+
+/* Brings back the newest previous generation (an exchange again); the generation it replaces is
+ * removed as update removes old ones (it is not kept: rollback undoes the last update). -ENOENT
+ * when NAME has no previous generation (*ret_generation untouched), -EALREADY, -EBUSY as above. */
+int image_rollback(ImageRoot *root, const char *name, uint64_t *ret_generation);
+
+/* The generation N of a hidden entry named .#NAME.gen-N (and its NAME in ret_name, may be NULL);
+ * -EINVAL for other names. */
+int image_generation_entry_parse(const char *entry, char **ret_name, uint64_t *ret_generation);

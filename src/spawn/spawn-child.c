@@ -538,7 +538,11 @@ _noreturn_ static void child_exec(ChildArgs *a, const uint8_t id[16]) {
                 diag_fail(&diag, r, NULL, "read /etc/passwd: %m");
                 child_fail(a, &diag);
         }
-        r = spawn_user_lookup(c->user ?: "0", passwd, group, &u);
+        if (!c->user && c->user_ids)
+                /* --oci-bundle's process.user: the IDs as given, no passwd lookup (the spec's). */
+                r = spawn_user_from_ids(c->user_uid, c->user_gid, c->user_groups, c->n_user_groups, &u);
+        else
+                r = spawn_user_lookup(c->user ?: "0", passwd, group, &u);
         /* Freed now: the exec below skips cleanup handlers, and with CLONE_VM this is the
          * parent's heap. */
         free(passwd);

@@ -41,6 +41,7 @@ void spawn_config_done(SpawnConfig *c) {
         strv_free(c->command);
         strv_free(c->setenv);
         free(c->user);
+        free(c->user_groups);
         free(c->working_directory);
         free(c->hostname);
         for (size_t i = 0; i < ELEMENTSOF(c->rlimits); i++)

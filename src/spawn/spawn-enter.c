@@ -194,7 +194,7 @@ static int enter_prepare(Enter *e, Diag *diag) {
                 return diag_fail(diag, r, NULL, "capabilities of the container's leader: %m");
 
         const char *mnt;
-        if (cgroup2_mount(&mnt) >= 0) {
+        if (!e->o->host && cgroup2_mount(&mnt) >= 0) {
                 _cleanup_free_ char *own = NULL;
                 if (m->cgroup)
                         e->cgroup_fd = open_cgroup(mnt, m->cgroup);
@@ -207,7 +207,7 @@ static int enter_prepare(Enter *e, Diag *diag) {
         if (syscall(SYS_pidfd_send_signal, e->pidfd, 0, NULL, 0) < 0)
                 return diag_fail(diag, -ESRCH, NULL, "the machine's leader (PID %i) is gone", (int) m->leader);
 
-        if (e->o->no_seccomp)
+        if (e->o->no_seccomp || e->o->host)
                 return 0;
         /* The container's filter: nspawn's policy for the capabilities its PID 1 has. */
         SpawnConfig c;

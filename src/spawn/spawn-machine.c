@@ -54,11 +54,12 @@ int spawn_machine_reserve(MachineRegistration *reg, const SpawnConfig *c, const 
                 return diag_fail(
                         diag, -EINVAL, NULL, "cannot determine the machine name from \"%s\" (use -M)", root->machine);
         int r = machine_reserve(name, reg, diag);
-        if (r != -EBUSY || c->machine_derived || !(c->ephemeral || c->read_only || root->read_only))
+        if (r != -EBUSY || c->machine_derived || !(c->ephemeral || c->read_only || root->read_only || c->machine_shared))
                 return r;
         /* -x (or --read-only) -M NAME while NAME runs: runs that share their image (each -x on a
          * copy of its own, read-only runs side by side) all start, as they did before there was
-         * a registry: a CI farm's concurrent jobs from one template. The later ones are the
+         * a registry: a CI farm's concurrent jobs from one template (and the update of that
+         * template, in a tree of its own, while they run). The later ones are the
          * machines NAME-RANDOM, as nspawn names ephemeral runs of a derived name. Two machines
          * still never share a name, and a writable run of a running name is refused. */
         diag_clear_failure(diag);

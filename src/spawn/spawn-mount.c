@@ -89,6 +89,14 @@ int mount_root(const PreparedRoot *p, const char **ret_path, Diag *diag) {
                 _cleanup_close_ int wfd = open(p->overlay_work, O_PATH | O_DIRECTORY | O_CLOEXEC);
                 if (lfd < 0 || ufd < 0 || wfd < 0)
                         return diag_fail(diag, negative_errno(), NULL, "open overlay layers: %m");
+                /* The lower layer must be the tree the root was prepared from: an update may have
+                 * swapped another generation in under its name since (renameat2 exchange). */
+                struct stat a, b;
+                if (fstat(lfd, &a) < 0 || fstat(p->fd, &b) < 0)
+                        return diag_fail(diag, negative_errno(), NULL, "overlay lower layer: %m");
+                if (a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+                        return diag_fail(diag, -ESTALE, NULL,
+                                         "the image was replaced by a new generation while the container started; run it again");
                 int r = mount_overlay_on(p->overlay_mountpoint, lfd, ufd, wfd, "ephemeral", diag);
                 if (r < 0)
                         return r;

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "spawn-user.h"
@@ -121,6 +123,26 @@ int spawn_user_lookup(const char *user, const char *passwd_text, const char *gro
                 }
                 p = nl ? nl + 1 : NULL;
         }
+        *ret = u;
+        return 0;
+}
+
+int spawn_user_from_ids(uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups, SpawnUser *ret) {
+        SpawnUser u = { .uid = uid, .gid = gid };
+        if (n_groups > SUPPLEMENTARY_GROUPS_MAX)
+                return -E2BIG;
+        if (asprintf(&u.name, "%u", (unsigned) uid) < 0)
+                u.name = NULL;
+        u.home = strdup("/");
+        u.shell = strdup("/bin/sh");
+        u.groups = n_groups > 0 ? calloc(n_groups, sizeof(gid_t)) : NULL;
+        if (!u.name || !u.home || !u.shell || (n_groups > 0 && !u.groups)) {
+                spawn_user_done(&u);
+                return -ENOMEM;
+        }
+        if (n_groups > 0)
+                memcpy(u.groups, groups, n_groups * sizeof(gid_t));
+        u.n_groups = n_groups;
         *ret = u;
         return 0;
 }

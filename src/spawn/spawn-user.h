@@ -25,3 +25,5 @@ void spawn_user_done(SpawnUser *u);
 /* Looks user (a name, or a numeric UID) up in passwd_text; then its supplementary groups in
  * group_text (may be NULL). -ESRCH when there is no such user, -E2BIG over the groups limit. */
 int spawn_user_lookup(const char *user, const char *passwd_text, const char *group_text, SpawnUser *ret);
+/* A user by numeric IDs alone (an OCI bundle's process.user): named by its UID, home "/". */
+int spawn_user_from_ids(uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups, SpawnUser *ret);

@@ -247,6 +247,11 @@ typedef struct SpawnConfig {
         char **command;          /* NULL: the user's shell */
         char **setenv;           /* KEY=VALUE */
         char *user;
+        bool user_ids;           /* --oci-bundle's process.user: numeric IDs, no passwd lookup (c->user wins) */
+        uid_t user_uid;
+        gid_t user_gid;
+        gid_t *user_groups;      /* additionalGids */
+        size_t n_user_groups;
         char *working_directory;
         char *hostname;          /* NULL: the machine name */
         uint8_t uuid[16];
@@ -275,6 +280,8 @@ typedef struct SpawnConfig {
         bool read_only;
         bool ephemeral;          /* -x, Ephemeral=: the verb prepares the root so; spawn_run() ignores it */
         bool machine_derived;    /* no -M: the machine's name came from -D/-i (-x registers NAME-RANDOM) */
+        bool machine_shared;     /* update: its writable run of a new generation may meet -x runs of NAME:
+                                  * registered as NAME-RANDOM then, as -x and --read-only runs are */
         VolatileMode volatile_mode;
         CustomMount *mounts;
         size_t n_mounts;
@@ -400,6 +407,29 @@ int settings_find(const char *name, int parent_fd, const char *parent_path, char
  * container (dropped capabilities, Private=, Ephemeral=, …) from any file. */
 int settings_merge(SpawnConfig *c, SpawnConfig *s, bool trusted, const char *path, Diag *diag);
 
+/* OCI runtime bundles (spawn-oci-bundle.c): run --oci-bundle=DIR. Untrusted input: config.json,
+ * parsed into a config whose mask says what it set, as a settings file's is. Fields that run
+ * cannot honour fail the parse with -EOPNOTSUPP and "FIELD is not supported" as the diag's cause
+ * ("config.json" its object); unknown fields and annotations are ignored, as the spec says. */
+#define OCI_BUNDLE_CONFIG_MAX (1024U * 1024U)
+#define OCI_BUNDLE_DEPTH_MAX 16U
+#define OCI_BUNDLE_LIST_MAX 4096U /* entries of any one array */
+typedef struct OciBundleExtra {
+        char *root;             /* root.path; after oci_bundle_load() the resolved absolute path */
+        char *bundle_path;      /* the bundle directory (relative bind sources are its) */
+        uint64_t bounding;      /* process.capabilities.bounding */
+        bool bounding_set;
+} OciBundleExtra;
+void oci_bundle_extra_done(OciBundleExtra *x);
+/* Parses config.json text. bundle_path (absolute) makes relative bind sources absolute. */
+int oci_bundle_parse(const char *text, size_t size, const char *bundle_path, SpawnConfig *ret, OciBundleExtra *ret_extra,
+                     Diag *diag);
+/* Reads DIR/config.json and resolves root.path inside DIR (-EXDEV when it leaves it, through ".."
+ * or a symlink); *ret_root_fd (may be NULL) the root directory, opened. */
+int oci_bundle_load(const char *dir, SpawnConfig *ret, OciBundleExtra *ret_extra, int *ret_root_fd, Diag *diag);
+/* Merges what b set into c where c's mask has no explicit setting (the command line wins). */
+int oci_bundle_merge(SpawnConfig *c, SpawnConfig *b, const OciBundleExtra *x);
+
 /* Networking (spawn-network.c). The option parsers take an option's value as the command line and
  * the [Network] keys have it; -EINVAL with the cause (and the bad part as object) in diag, -E2BIG
  * beyond SPAWN_NETWORK_LINKS_MAX or SPAWN_PORTS_MAX. */
@@ -485,6 +515,8 @@ typedef struct SpawnEnterOptions {
         bool login;         /* a getty on a pty allocated inside the container, as container-getty@.service
                              * starts it (agetty, else getty, else login), when command is NULL */
         bool no_seccomp;    /* $COWPEN_SECCOMP=0 */
+        bool host;          /* machinectl's ".host": a session on the host itself (m names us):
+                             * no cgroup joined, no system-call filter */
 } SpawnEnterOptions;
 
 /* Enters every namespace of the machine's leader (the user namespace where it has one of its

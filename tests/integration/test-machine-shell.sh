@@ -126,7 +126,7 @@ pass "on a terminal the session gets a pty (exit 5 returned); SIGTERM is passed 
 
 must_fail 1 "$COWPEN" shell nosuchmachine /bin/true
 assert_one_line_error 'nosuchmachine'
-must_fail 2 "$COWPEN" shell
+must_fail 2 "$COWPEN" shell ../x /bin/true
 pass "a machine that does not run is one line"
 
 # login_as NAME: drives `cowpen login NAME` through python's pty as alice, runs tty and id.
@@ -226,3 +226,11 @@ timeout 60 tail --pid=$boot_pid -f /dev/null || true
 wait $boot_pid || rc=$?
 [ $rc = 0 ] || fail "booted: the run after the sessions exited $rc: $(tail -5 "$TEMP_DIR/shb.out")"
 pass "a booted systemd ($state): shell and login work, and it still shuts down cleanly"
+
+# .host, as machinectl: no NAME (or USER@ alone) is a session on the host itself.
+out=$("$COWPEN" shell .host /bin/sh -c 'readlink /proc/self/ns/mnt; id -un') || fail "shell .host: $out"
+[ "$out" = "$(readlink /proc/self/ns/mnt)
+root" ] || fail "shell .host ran elsewhere: $out"
+RC=0; "$COWPEN" shell nobody@ /bin/sh -c 'test "$(id -u)" = 65534 && exit 4' || RC=$?
+[ $RC = 4 ] || fail "shell nobody@ (the host's nobody): exit $RC, want 4"
+pass "shell without NAME, .host and USER@: a session on the host, the command's exit status"

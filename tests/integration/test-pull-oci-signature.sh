@@ -63,7 +63,16 @@ must pull --verify=signature "$REG/test/signed:1" signed >"$W/out"
 grep -q "^Signed by key $TRUSTED_FPR" "$W/out" || fail "no fingerprint: $(cat "$W/out")"
 grep -q "signature (policy scope $REG/test)" "$W/out" || fail "no signature in the summary: $(cat "$W/out")"
 must treecmp --no-top "$W/ref-signed/rootfs" "$ROOT/signed"
-pass "signed image pulled with --verify=signature (key $TRUSTED_FPR)"
+# Its provenance: the reference pinned to the manifest, its digest, signature and signer.
+"$COWPEN" --image-root="$ROOT" image-status signed --json=short > "$W/status.json" || fail "image-status signed: $(cat "$W/status.json")"
+python3 - "$W/status.json" "$REG/test/signed:1" "$TRUSTED_FPR" <<'PY' || fail "provenance of the signed pull: $(cat "$W/status.json")"
+import json, re, sys
+p = json.load(open(sys.argv[1]))["provenance"]
+assert p["source"].startswith(sys.argv[2] + "@sha256:"), p
+assert re.fullmatch("[0-9a-f]{64}", p["sha256"]) and p["source"].endswith(p["sha256"]), p
+assert p["verification"] == "signature" and p["signer"].upper().endswith(sys.argv[3].upper()[-16:]), p
+PY
+pass "signed image pulled with --verify=signature (key $TRUSTED_FPR), its provenance recorded"
 
 refuse "unsigned" "^cowpen: pull-oci .*: the image is not signed \\(no signature in the lookaside store file://" \
   pull --verify=signature "$REG/test/unsigned:1" victim

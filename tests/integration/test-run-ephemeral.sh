@@ -106,7 +106,7 @@ suite() {
   pgrep -f '^sleep 10[45]$' && fail "$fs: the container outlived a SIGKILLed cowpen"
   entry=$(hidden_entries)
   [ -n "$entry" ] || fail "$fs: no hidden entry after SIGKILL"
-  [ -z "$(ls "$COWPEN_IMAGE_ROOT" | grep -vx deb)" ] || fail "$fs: visible leftovers: $(ls "$COWPEN_IMAGE_ROOT")"
+  [ -z "$(ls "$COWPEN_IMAGE_ROOT" | grep -vx -e deb -e deb.provenance)" ] || fail "$fs: visible leftovers: $(ls "$COWPEN_IMAGE_ROOT")"
   grep -q " $COWPEN_IMAGE_ROOT/" /proc/self/mountinfo && fail "$fs: a mount leaked to the host"
   must "$COWPEN" clean >/dev/null
   [ -z "$(hidden_entries)" ] || fail "$fs: clean left $(hidden_entries)"

@@ -88,6 +88,8 @@ out=$("$COWPEN" run -D "$W/img" -U -a /bin/sh -c 'echo $$; cat /proc/1/cmdline |
 [ "${out%%$'\n'*}" = 2 ] || fail "-U -a: the payload is PID ${out%%$'\n'*}, not 2"
 pass "-U, UIDBASE:N, identity; -U -a runs the payload as PID 2"
 
+# --link-journal=auto (the default) made /var/log/journal as nspawn does: not the tree's own.
+rm -rf "$W/img/var"
 after=$(owners "$W/img")
 [ "$before" = "$after" ] || fail "owners on disk changed: $(diff <(echo "$before") <(echo "$after"))"
 pass "every file keeps its owner on disk"
@@ -136,6 +138,7 @@ assert_one_line_error 'root directory belongs to uid'
 pass "a shifted tree: yes takes its range, map refuses it"
 
 must "$COWPEN" run -D "$W/ch" --private-users=identity --private-users-ownership=chown true
+rm -rf "$W/ch/var" # /var/log/journal, made by --link-journal=auto as nspawn does
 [ "$(owners "$W/ch")" = "$orig" ] || fail "chown back to 0: owners differ: $(diff <(echo "$orig") <(owners "$W/ch") | head -5)"
 [ "$(caps "$W/ch/bin/busybox")" = "$orig_caps" ] || fail "chown back: capability lost"
 [ "$(acl "$W/ch/root/file")" = "$orig_acl" ] || fail "chown back: ACL differs"
