@@ -35,6 +35,7 @@ static const Verb verbs[] = {
         { "pull-tar", NULL, verb_pull_tar, "Download, verify and import a tar archive" },
         { "pull-raw", NULL, verb_pull_raw, "Download, verify and import a raw disk image" },
         { "pull-oci", NULL, verb_pull_oci, "Pull an image from an OCI registry" },
+        { "push-oci", NULL, verb_push_oci, "Push an image to an OCI registry" },
         { "verity-format", NULL, verb_verity_format, "Build a dm-verity hash tree for an image" },
         { "verity-sign", NULL, verb_verity_sign, "Sign an image's root hash (PKCS#7)" },
         { "verity-verify", NULL, verb_verity_verify, "Verify an image against its root hash and signature" },

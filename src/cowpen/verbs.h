@@ -66,6 +66,7 @@ int verb_export_raw(int argc, char *argv[]);
 int verb_pull_tar(int argc, char *argv[]);
 int verb_pull_raw(int argc, char *argv[]);
 int verb_pull_oci(int argc, char *argv[]);
+int verb_push_oci(int argc, char *argv[]);
 
 int verb_verity_format(int argc, char *argv[]);
 int verb_verity_sign(int argc, char *argv[]);

@@ -36,6 +36,7 @@ typedef struct Exporter {
         Inode *links;  /* open addressing on (dev, ino) of files with st_nlink > 1 */
         size_t n_links, allocated_links;
         Diag *diag;
+        uint64_t whiteouts; /* in a diff: entries of the base that are gone */
 } Exporter;
 
 static size_t inode_hash(dev_t dev, ino_t ino, size_t n) {
@@ -266,13 +267,127 @@ static int name_cmp(const void *a, const void *b) {
         return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-static int export_dir(Exporter *e, int dir_fd, const char *rel, unsigned depth);
+static int export_dir(Exporter *e, int dir_fd, int base_fd, const char *rel, unsigned depth);
 
-static int export_one(Exporter *e, int dir_fd, const char *name, const char *rel, unsigned depth) {
+static bool xattrs_equal(const TarEntry *a, const TarEntry *b) {
+        if (a->n_xattrs != b->n_xattrs)
+                return false;
+        for (size_t i = 0; i < a->n_xattrs; i++) {
+                bool found = false;
+                for (size_t k = 0; k < b->n_xattrs && !found; k++)
+                        found = streq(a->xattrs[i].name, b->xattrs[k].name) &&
+                                a->xattrs[i].size == b->xattrs[k].size &&
+                                memcmp(a->xattrs[i].value, b->xattrs[k].value, a->xattrs[i].size) == 0;
+                if (!found)
+                        return false;
+        }
+        return true;
+}
+
+static int contents_equal(Exporter *e, int a, int b, uint64_t size) {
+        _cleanup_free_ uint8_t *other = malloc(EXPORT_BUF_SIZE);
+        if (!other)
+                return -ENOMEM;
+        for (uint64_t pos = 0; pos < size;) {
+                if (interrupted())
+                        return -EINTR;
+                size_t want = (size_t) MIN(size - pos, (uint64_t) EXPORT_BUF_SIZE);
+                ssize_t n = pread(a, e->buf, want, (off_t) pos), m = pread(b, other, want, (off_t) pos);
+                if (n < 0 || m < 0)
+                        return negative_errno();
+                if (n != m || n == 0)
+                        return 0;
+                if (memcmp(e->buf, other, (size_t) n) != 0)
+                        return 0;
+                pos += (uint64_t) n;
+        }
+        return 1;
+}
+
+/* In a diff against the base tree: 1 when the base has name as it is in the tree (type, mode,
+ * owner, device, size, mtime, symlink target, xattrs, contents), else 0. *ret_base_dir is the
+ * base's directory of that name when both are directories (for the walk below it). */
+static int same_as_base(
+        Exporter *e, int dir_fd, int base_fd, const char *name, const struct stat *st, int *ret_base_dir) {
+        struct stat bst;
+        *ret_base_dir = -EBADF;
+        if (base_fd < 0 || fstatat(base_fd, name, &bst, AT_SYMLINK_NOFOLLOW) < 0)
+                return 0;
+        if (S_ISDIR(st->st_mode) && S_ISDIR(bst.st_mode)) {
+                int k = openat(base_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (k < 0)
+                        return negative_errno();
+                *ret_base_dir = k;
+        }
+        if ((st->st_mode & S_IFMT) != (bst.st_mode & S_IFMT) || st->st_mode != bst.st_mode ||
+                st->st_uid != bst.st_uid || st->st_gid != bst.st_gid || st->st_mtim.tv_sec != bst.st_mtim.tv_sec ||
+                st->st_mtim.tv_nsec != bst.st_mtim.tv_nsec ||
+                ((S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) && st->st_rdev != bst.st_rdev) ||
+                (S_ISREG(st->st_mode) && st->st_size != bst.st_size))
+                return 0;
+        int r;
+        TarEntry a = {}, b = {};
+        _cleanup_close_ int afd = -EBADF, bfd = -EBADF;
+        if (S_ISLNK(st->st_mode)) {
+                char ta[PATH_MAX], tb[PATH_MAX];
+                ssize_t na = readlinkat(dir_fd, name, ta, sizeof(ta)), nb = readlinkat(base_fd, name, tb, sizeof(tb));
+                if (na < 0 || nb < 0 || na != nb || memcmp(ta, tb, (size_t) na) != 0)
+                        return 0;
+                r = read_xattrs(dir_fd, XATTR_VIA_DIR_NAME, name, &a);
+                if (r >= 0)
+                        r = read_xattrs(base_fd, XATTR_VIA_DIR_NAME, name, &b);
+        } else {
+                int flags = S_ISREG(st->st_mode) || S_ISDIR(st->st_mode) ? O_RDONLY | O_NOCTTY : O_PATH;
+                afd = openat(dir_fd, name, flags | O_NOFOLLOW | O_CLOEXEC);
+                bfd = openat(base_fd, name, flags | O_NOFOLLOW | O_CLOEXEC);
+                if (afd < 0 || bfd < 0)
+                        return afd < 0 ? negative_errno() : 0;
+                XattrVia via = flags == O_PATH ? XATTR_VIA_PROC_FD : XATTR_VIA_FD;
+                r = read_xattrs(afd, via, NULL, &a);
+                if (r >= 0)
+                        r = read_xattrs(bfd, via, NULL, &b);
+        }
+        if (r >= 0)
+                r = xattrs_equal(&a, &b);
+        tar_entry_clear(&a);
+        tar_entry_clear(&b);
+        if (r > 0 && S_ISREG(st->st_mode))
+                r = contents_equal(e, afd, bfd, (uint64_t) st->st_size);
+        return r;
+}
+
+static int export_one(Exporter *e, int dir_fd, int base_fd, const char *name, const char *rel, unsigned depth) {
         struct stat st;
         int r;
         if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return negative_errno();
+        /* A diff against a base tree: what is as in the base is left out (a directory's entry,
+         * not what is below it). */
+        _cleanup_close_ int base_dir = -EBADF;
+        bool same = false;
+        if (base_fd >= 0 && !S_ISSOCK(st.st_mode)) {
+                r = same_as_base(e, dir_fd, base_fd, name, &st, &base_dir);
+                if (r < 0)
+                        return r;
+                same = r > 0;
+                if (same && S_ISREG(st.st_mode) && st.st_nlink > 1) {
+                        /* Known, so that a new link to it in this layer names it. */
+                        const char *first;
+                        if ((r = links_lookup(e, &st, rel, &first)) < 0)
+                                return r;
+                }
+                if (same && !S_ISDIR(st.st_mode))
+                        return 0;
+                if (same) {
+                        if (st.st_dev != e->dev)
+                                return 0;
+                        _cleanup_close_ int sub =
+                                openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (sub < 0)
+                                return negative_errno();
+                        return export_dir(e, sub, base_dir, rel, depth + 1);
+                }
+        }
         if (S_ISSOCK(st.st_mode)) {
                 e->skipped++;
                 return 0;
@@ -350,7 +465,7 @@ static int export_one(Exporter *e, int dir_fd, const char *name, const char *rel
         if (S_ISREG(st.st_mode))
                 r = write_file_data(e, fd, (uint64_t) st.st_size, map, n_map, sparse);
         else if (S_ISDIR(st.st_mode) && st.st_dev == e->dev)
-                r = export_dir(e, fd, rel, depth + 1);
+                r = export_dir(e, fd, base_dir, rel, depth + 1);
 finish:
         te.path = NULL;
         te.symlink = NULL;
@@ -375,7 +490,8 @@ static int open_dir_stream(int dir_fd, unsigned depth, DIR **ret) {
         return 0;
 }
 
-static int export_dir(Exporter *e, int dir_fd, const char *rel, unsigned depth) {
+/* The sorted names of a directory (NULL when empty). */
+static int read_names(int dir_fd, unsigned depth, char ***ret, size_t *ret_n) {
         DIR *d;
         int r = open_dir_stream(dir_fd, depth, &d);
         if (r < 0)
@@ -408,16 +524,45 @@ static int export_dir(Exporter *e, int dir_fd, const char *rel, unsigned depth) 
                 return r;
         if (n > 0)
                 qsort(names, n, sizeof(char *), name_cmp);
+        *ret = TAKE_PTR(names);
+        *ret_n = n;
+        return 0;
+}
+
+static int export_dir(Exporter *e, int dir_fd, int base_fd, const char *rel, unsigned depth) {
+        _cleanup_strv_free_ char **names = NULL;
+        size_t n = 0;
+        int r = read_names(dir_fd, depth, &names, &n);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < n; i++) {
                 _cleanup_free_ char *p = *rel ? strjoin(rel, "/", names[i]) : strdup(names[i]);
                 if (!p)
                         return -ENOMEM;
-                r = export_one(e, dir_fd, names[i], p, depth);
+                r = export_one(e, dir_fd, base_fd, names[i], p, depth);
                 if (r < 0) {
                         /* The innermost entry is named: the directories above it failed with it. */
                         (void) diag_fail(e->diag, r, p, NULL);
                         return r;
                 }
+        }
+        if (base_fd < 0)
+                return 0;
+        /* What the base has here and the tree does not: a whiteout (.wh.NAME) each. */
+        _cleanup_strv_free_ char **gone = NULL;
+        size_t n_gone = 0;
+        if ((r = read_names(base_fd, depth, &gone, &n_gone)) < 0)
+                return r;
+        for (size_t i = 0; i < n_gone; i++) {
+                if (n > 0 && bsearch(&gone[i], names, n, sizeof(char *), name_cmp))
+                        continue;
+                _cleanup_free_ char *p = strjoin(rel, *rel ? "/" : "", ".wh.", gone[i]);
+                if (!p)
+                        return -ENOMEM;
+                TarEntry te = {.path = p, .mode = S_IFREG | 0644};
+                if ((r = tar_writer_header(e->w, &te, NULL, 0)) < 0)
+                        return diag_fail(e->diag, r, p, NULL);
+                e->whiteouts++;
         }
         return 0;
 }
@@ -432,6 +577,11 @@ int export_dlopen(bool tar, Diag *diag) {
 }
 
 int export_tar(int tree_fd, int out_fd, const ExportOptions *o, uint64_t *ret_n_skipped, Diag *diag) {
+        return export_tar_diff(tree_fd, -EBADF, out_fd, o, ret_n_skipped, NULL, diag);
+}
+
+int export_tar_diff(int tree_fd, int base_fd, int out_fd, const ExportOptions *o, uint64_t *ret_n_skipped,
+        uint64_t *ret_n_whiteouts, Diag *diag) {
         Exporter e = { .o = o, .diag = diag };
         int r;
         struct stat st;
@@ -456,12 +606,14 @@ int export_tar(int tree_fd, int out_fd, const ExportOptions *o, uint64_t *ret_n_
         root.path = NULL;
         tar_entry_clear(&root);
         if (r >= 0)
-                r = export_dir(&e, tree_fd, "", 0);
+                r = export_dir(&e, tree_fd, base_fd, "", 0);
         if (r >= 0)
                 r = tar_writer_close(e.w);
 finish:
         if (r >= 0 && ret_n_skipped)
                 *ret_n_skipped = e.skipped;
+        if (r >= 0 && ret_n_whiteouts)
+                *ret_n_whiteouts = e.whiteouts;
         tar_writer_free(e.w);
         free(e.buf);
         for (size_t i = 0; i < e.allocated_links; i++)

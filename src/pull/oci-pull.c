@@ -37,6 +37,7 @@ static const char *const oci_phase_table[_OCI_PHASE_MAX] = {
         [OCI_PHASE_DOWNLOAD] = "download",
         [OCI_PHASE_UNPACK] = "unpack",
         [OCI_PHASE_DONE] = "done",
+        [OCI_PHASE_UPLOAD] = "upload",
 };
 
 const char *oci_phase_to_string(OciPhase p) {
@@ -206,6 +207,7 @@ static int select_platform(const char *body, const char *arch, char **ret_digest
 typedef struct Layer {
         char *digest; /* blob */
         uint64_t size;
+        char *media_type;
         char *diff_id;
         char *chain;     /* hex of the ChainID */
         char *tmp_chain; /* the chain being built, in chains/ */
@@ -464,6 +466,30 @@ static int write_ref(int refs_fd, const char *name, const Layer *layers, size_t 
         return 0;
 }
 
+/* layers/CHAIN: "DIGEST SIZE MEDIATYPE REGISTRY/REPOSITORY", the blob a chain's top layer came
+ * from and where (for push-oci, which names the base layers of a changed clone by them). Best
+ * effort: without them a push sends the whole tree as one layer. */
+static void write_layer_descriptors(int store_fd, const OciRef *ref, const Layer *layers, size_t n) {
+        _cleanup_close_ int dfd = mkdir_p_at(store_fd, "layers");
+        if (dfd < 0)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                char line[512];
+                int k = snprintf(line, sizeof(line), "%s %" PRIu64 " %s %s/%s\n", layers[i].digest, layers[i].size,
+                        layers[i].media_type, ref->registry, ref->repository);
+                if (k < 0 || (size_t) k >= sizeof(line))
+                        continue;
+                _cleanup_free_ char *tmp = strjoin(".#", layers[i].chain, ".tmp");
+                if (!tmp)
+                        return;
+                _cleanup_close_ int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+                if (fd < 0)
+                        continue;
+                if (loop_write(fd, line, (size_t) k) < 0 || renameat(dfd, tmp, dfd, layers[i].chain) < 0)
+                        (void) unlinkat(dfd, tmp, 0);
+        }
+}
+
 static bool chain_exists(int chains_fd, const char *hex) {
         struct stat st;
         return fstatat(chains_fd, hex, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISDIR(st.st_mode);
@@ -514,9 +540,20 @@ static int parse_manifest(const char *body, Layer **ret_layers, size_t *ret_n, c
                         _cleanup_free_ char *p = printable(mt ?: "(none)", 120);
                         for (size_t k = 0; k <= i; k++)
                                 free(layers[k].digest);
+                        for (size_t k = 0; k < i; k++)
+                                free(layers[k].media_type);
                         free(layers);
                         json_object_put(j);
                         return diag_fail(diag, -EPROTONOSUPPORT, dg, "unsupported layer media type %s", p ?: "?");
+                }
+                if (!(layers[i].media_type = strdup(mt))) {
+                        for (size_t k = 0; k <= i; k++)
+                                free(layers[k].digest);
+                        for (size_t k = 0; k < i; k++)
+                                free(layers[k].media_type);
+                        free(layers);
+                        json_object_put(j);
+                        return -ENOMEM;
                 }
         }
         *ret_layers = layers;
@@ -530,6 +567,7 @@ static void layers_free(Layer *layers, size_t n, int chains_fd) {
                 if (layers[i].tmp_chain && chains_fd >= 0)
                         (void) rm_rf_at(chains_fd, layers[i].tmp_chain);
                 free(layers[i].digest);
+                free(layers[i].media_type);
                 free(layers[i].diff_id);
                 free(layers[i].chain);
                 free(layers[i].tmp_chain);
@@ -894,6 +932,8 @@ int oci_pull(ImageRoot *root, const char *refstr, const char *name, const OciPul
         }
         if ((r = write_ref(st.refs_fd, name, layers, n_layers)) < 0)
                 goto finish;
+        /* What push-oci needs to name these layers again without re-creating them. */
+        write_layer_descriptors(st.fd, &ref, layers, n_layers);
         if (n_layers > 0) {
                 _cleanup_close_ int cfd = openat2_resolve(st.chains_fd, layers[n_layers - 1].chain,
                         O_RDONLY | O_DIRECTORY, 0, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
@@ -1016,6 +1056,11 @@ int oci_store_clean(ImageRoot *root, void (*on_removed)(const char *name, void *
                         if (r < 0 && r != -ENOENT) {
                                 ret = ret ?: r;
                                 continue;
+                        }
+                        if (pass == 1) { /* the chain's layer descriptor goes with it */
+                                _cleanup_free_ char *ld = strjoin("layers/", de->d_name);
+                                if (ld)
+                                        (void) unlinkat(st.fd, ld, 0);
                         }
                         if (on_removed && pass > 0) {
                                 _cleanup_free_ char *n =

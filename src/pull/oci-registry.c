@@ -7,6 +7,8 @@
  * never printed and never put into a diag). */
 #include <dirent.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <json-c/json.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -187,6 +189,7 @@ struct OciRegistry {
         pthread_mutex_t auth_lock;
         char *authorization; /* the header line we send, or NULL */
         unsigned auth_generation;
+        bool push;
 };
 
 OciRegistry *oci_registry_free(OciRegistry *r) {
@@ -403,7 +406,8 @@ static int bearer_token(OciRegistry *reg, const char *challenge, Diag *diag) {
                 r = diag_fail(diag, -EPROTO, NULL, "registry's token realm is not an https URL");
                 return r;
         }
-        _cleanup_free_ char *default_scope = strjoin("repository:", reg->repository, ":pull");
+        _cleanup_free_ char *default_scope =
+                strjoin("repository:", reg->repository, reg->push ? ":pull,push" : ":pull");
         _cleanup_free_ char *es = url_escape(service ?: ""), *esc = url_escape(scope ?: default_scope ?: "");
         if (!default_scope || !es || !esc) {
                 r = -ENOMEM;
@@ -501,7 +505,8 @@ static void sleep_ms(unsigned ms) {
  * The caller's req has everything but url, headers and TLS settings; extra is one more header. */
 static int registry_perform(
         OciRegistry *reg, const char *path, PullRequest *req, const char *extra, PullResponse *resp, Diag *diag) {
-        _cleanup_free_ char *url = strjoin(reg->base, path);
+        /* path below the base, or (uploads) a URL the registry gave in a Location. */
+        _cleanup_free_ char *url = path[0] == '/' ? strjoin(reg->base, path) : strdup(path);
         if (!url)
                 return -ENOMEM;
         req->url = url;
@@ -567,6 +572,7 @@ int oci_registry_new(const OciRef *ref, const OciRegistryOptions *o, OciRegistry
         reg->tls_verify = o->tls_verify;
         reg->retries = o->retries ?: PULL_RETRIES_DEFAULT;
         reg->backoff_ms = o->backoff_ms ?: PULL_BACKOFF_MS_DEFAULT;
+        reg->push = o->push;
         reg->host = strdup(streq(ref->registry, "docker.io") ? "registry-1.docker.io" : ref->registry);
         reg->repository = strdup(ref->repository);
         if (!reg->host || !reg->repository)
@@ -904,5 +910,257 @@ int oci_registry_get_blob_file(OciRegistry *reg, const char *digest, uint64_t si
                 *ret_resumed = resumed;
         if (ret_fetched)
                 *ret_fetched = b.fetched;
+        return 0;
+}
+
+/* ---- pushing ---- */
+
+const char *oci_registry_repository(OciRegistry *reg) {
+        return reg->repository;
+}
+
+int oci_registry_blob_exists(OciRegistry *reg, const char *digest, uint64_t size, Diag *diag) {
+        if (!oci_digest_is_valid(digest))
+                return -EINVAL;
+        _cleanup_free_ char *path = strjoin("/v2/", reg->repository, "/blobs/", digest);
+        if (!path)
+                return -ENOMEM;
+        PullRequest req = {.method = "HEAD"};
+        PullResponse resp = {};
+        int r = registry_perform_retry(reg, path, &req, NULL, &resp, NULL, NULL, diag);
+        long st = resp.status;
+        uint64_t cl = resp.content_length;
+        pull_response_done(&resp);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0) {
+                if (diag_failed(diag))
+                        return r;
+                if (r == -EPROTO)
+                        return diag_fail(diag, r, digest, "HEAD: HTTP status %ld", st);
+                return diag_fail(diag, r, digest, "HEAD: %s", strerror(-r));
+        }
+        /* A blob of another size under that digest cannot be ours; upload it (the registry checks). */
+        return cl == UINT64_MAX || cl == size;
+}
+
+/* An upload's Location as the URL of our next request: a path below the base, or an absolute URL
+ * on the same base (our credentials go there: another host is refused). */
+static int upload_location(OciRegistry *reg, const PullResponse *resp, char **ret, Diag *diag) {
+        const char *l = resp->location;
+        if (!l || strlen(l) > OCI_LOCATION_MAX || strpbrk(l, " \t\r\n"))
+                return diag_fail(diag, -EBADMSG, NULL, "registry's upload answer has no usable Location");
+        size_t bl = strlen(reg->base);
+        char *u;
+        if (l[0] == '/' && l[1] != '/')
+                u = strdup(l);
+        else if (strncasecmp(l, reg->base, bl) == 0 && l[bl] == '/')
+                u = strdup(l);
+        else
+                return diag_fail(diag, -EPERM, NULL, "registry sends the upload to another host (not followed)");
+        if (!u)
+                return -ENOMEM;
+        free(*ret);
+        *ret = u;
+        return 0;
+}
+
+/* Bytes the registry has of an upload, from its Range header ("0-END", or "bytes=0-END"); as
+ * distribution writes "0-0" for an empty upload, that is taken as nothing. */
+static int upload_range(const PullResponse *resp, uint64_t *ret) {
+        const char *s = resp->range;
+        if (!s)
+                return -ENOENT;
+        if (startswith(s, "bytes="))
+                s += 6;
+        unsigned long long a, b;
+        char extra;
+        if (sscanf(s, "%llu-%llu%c", &a, &b, &extra) != 2 || a != 0 || b == ULLONG_MAX)
+                return -EBADMSG;
+        *ret = b == 0 ? 0 : (uint64_t) b + 1;
+        return 0;
+}
+
+static char *url_with_query(const char *url, const char *query) {
+        return strjoin(url, strchr(url, '?') ? "&" : "?", query);
+}
+
+int oci_registry_blob_mount(OciRegistry *reg, const char *digest, const char *from, Diag *diag) {
+        if (!oci_digest_is_valid(digest) || !repo_is_valid(from))
+                return -EINVAL;
+        _cleanup_free_ char *ef = url_escape(from);
+        _cleanup_free_ char *path =
+                ef ? strjoin("/v2/", reg->repository, "/blobs/uploads/?mount=", digest, "&from=", ef) : NULL;
+        if (!path)
+                return -ENOMEM;
+        PullRequest req = {.method = "POST"};
+        PullResponse resp = {};
+        int r = registry_perform_retry(reg, path, &req, NULL, &resp, NULL, NULL, diag);
+        long st = resp.status;
+        pull_response_done(&resp);
+        if (r < 0) {
+                if (diag_failed(diag))
+                        return r;
+                /* No mount (an old registry, or the source repository is not ours to read). */
+                return 0;
+        }
+        /* 201: mounted. 202: the registry started an ordinary upload instead, which we leave (it
+         * expires); the blob is uploaded anew. */
+        return st == 201;
+}
+
+static int upload_fail(Diag *diag, int r, const char *digest, const char *what, long st) {
+        if (diag_failed(diag))
+                return r;
+        if (r == -EPROTO)
+                return diag_fail(diag, r, digest, "upload (%s): HTTP status %ld", what, st);
+        return diag_fail(diag, r, digest, "upload (%s): %s", what, strerror(-r));
+}
+
+/* POST …/blobs/uploads/: a new upload session, *loc its Location. */
+static int upload_start(OciRegistry *reg, const char *digest, char **loc, Diag *diag) {
+        _cleanup_free_ char *path = strjoin("/v2/", reg->repository, "/blobs/uploads/");
+        if (!path)
+                return -ENOMEM;
+        PullRequest req = {.method = "POST"};
+        PullResponse resp = {};
+        int r = registry_perform_retry(reg, path, &req, NULL, &resp, NULL, NULL, diag);
+        long st = resp.status;
+        if (r >= 0)
+                r = upload_location(reg, &resp, loc, diag);
+        pull_response_done(&resp);
+        if (r < 0)
+                return upload_fail(diag, r, digest, "POST", st);
+        return 0;
+}
+
+int oci_registry_put_blob_file(OciRegistry *reg, const char *digest, int fd, uint64_t size, uint64_t chunk,
+        const OciBlobProgress *p, OciUploadStats *ret_stats, Diag *diag) {
+        if (!oci_digest_is_valid(digest))
+                return -EINVAL;
+        if (chunk == 0)
+                chunk = OCI_UPLOAD_CHUNK_DEFAULT;
+        OciUploadStats stats = {};
+        _cleanup_free_ char *loc = NULL;
+        PullResponse resp = {};
+        long st;
+        int r = upload_start(reg, digest, &loc, diag);
+        if (r < 0)
+                return r;
+
+        uint64_t offset = 0;
+        unsigned delay = reg->backoff_ms, failures = 0;
+        while (offset < size) {
+                uint64_t n = MIN(chunk, size - offset);
+                char range[64];
+                snprintf(range, sizeof(range), "Content-Range: %" PRIu64 "-%" PRIu64, offset, offset + n - 1);
+                PullRequest preq = {
+                        .method = "PATCH",
+                        .upload = true,
+                        .upload_fd = fd,
+                        .upload_offset = offset,
+                        .upload_size = n,
+                };
+                r = registry_perform(reg, loc, &preq, range, &resp, diag);
+                st = resp.status;
+                stats.sent += n;
+                if (r >= 0) {
+                        uint64_t have = offset + n;
+                        r = upload_location(reg, &resp, &loc, diag);
+                        if (r >= 0 && upload_range(&resp, &have) >= 0 && have != offset + n)
+                                r = diag_fail(diag, -EBADMSG, digest,
+                                        "registry has %" PRIu64 " bytes of the upload, not %" PRIu64, have,
+                                        offset + n);
+                        pull_response_done(&resp);
+                        if (r < 0)
+                                return r;
+                        offset += n;
+                        if (p && p->func && (r = p->func(offset, p->userdata)) < 0)
+                                return r;
+                        continue;
+                }
+                bool transient = pull_error_is_transient(r, &resp);
+                pull_response_done(&resp);
+                if (!transient || ++failures >= reg->retries || interrupted())
+                        return upload_fail(diag, r, digest, "PATCH", st);
+                diag_clear_failure(diag);
+                sleep_ms(delay);
+                delay *= 2;
+                /* Where the upload stands: the registry's Range. */
+                PullRequest sreq = {.max_body = 64 * 1024};
+                r = registry_perform_retry(reg, loc, &sreq, NULL, &resp, NULL, NULL, diag);
+                st = resp.status;
+                uint64_t have = 0;
+                if (r >= 0 && (r = upload_range(&resp, &have)) < 0)
+                        r = diag_fail(diag, -EBADMSG, digest, "registry's upload status has no Range");
+                if (r >= 0 && resp.location)
+                        r = upload_location(reg, &resp, &loc, diag);
+                pull_response_done(&resp);
+                if (r == -ENOENT) {
+                        /* The registry no longer knows the upload (distribution forgets one that a
+                         * cut-off PATCH left at another offset than its state says): a new one,
+                         * from the start. */
+                        diag_clear_failure(diag);
+                        if ((r = upload_start(reg, digest, &loc, diag)) < 0)
+                                return r;
+                        offset = 0;
+                        stats.restarted = true;
+                        continue;
+                }
+                if (r < 0)
+                        return upload_fail(diag, r, digest, "status", st);
+                if (have > size)
+                        return diag_fail(diag, -EBADMSG, digest, "registry has more of the upload than the blob");
+                offset = have;
+                stats.resumed = true;
+        }
+
+        _cleanup_free_ char *dq = strjoin("digest=", digest), *put = dq ? url_with_query(loc, dq) : NULL;
+        if (!put)
+                return -ENOMEM;
+        PullRequest qreq = {.method = "PUT", .upload = true, .upload_size = 0, .upload_data = ""};
+        r = registry_perform_retry(reg, put, &qreq, "Content-Type: application/octet-stream", &resp, NULL, NULL, diag);
+        st = resp.status;
+        if (r >= 0 && resp.docker_content_digest && !streq(resp.docker_content_digest, digest))
+                r = diag_fail(diag, -EBADMSG, digest, "registry stored the blob under another digest (%s)",
+                        resp.docker_content_digest);
+        pull_response_done(&resp);
+        if (r < 0)
+                return upload_fail(diag, r, digest, "PUT", st);
+        if (ret_stats)
+                *ret_stats = stats;
+        return 0;
+}
+
+int oci_registry_put_manifest(
+        OciRegistry *reg, const char *reference, const char *media_type, const char *body, size_t size, Diag *diag) {
+        if (strpbrk(media_type, "\r\n"))
+                return -EINVAL;
+        _cleanup_free_ char *path = strjoin("/v2/", reg->repository, "/manifests/", reference),
+                            *ct = strjoin("Content-Type: ", media_type);
+        if (!path || !ct)
+                return -ENOMEM;
+        uint8_t md[HASH_DIGEST_SIZE_MAX];
+        int r = hash_digest(HASH_SHA256, body, size, md);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *hex = hexmem(md, 32), *digest = hex ? strjoin("sha256:", hex) : NULL;
+        if (!digest)
+                return -ENOMEM;
+        PullRequest req = {.method = "PUT", .upload = true, .upload_data = body, .upload_size = size};
+        PullResponse resp = {};
+        r = registry_perform_retry(reg, path, &req, ct, &resp, NULL, NULL, diag);
+        long st = resp.status;
+        if (r >= 0 && resp.docker_content_digest && !streq(resp.docker_content_digest, digest))
+                r = diag_fail(diag, -EBADMSG, reference, "registry stored the manifest under another digest (%s)",
+                        resp.docker_content_digest);
+        pull_response_done(&resp);
+        if (r < 0) {
+                if (diag_failed(diag))
+                        return r;
+                if (r == -EPROTO)
+                        return diag_fail(diag, r, reference, "manifest upload: HTTP status %ld", st);
+                return diag_fail(diag, r, reference, "manifest upload: %s", strerror(-r));
+        }
         return 0;
 }

@@ -45,6 +45,7 @@ typedef struct OciRegistryOptions {
                                     ~/.docker/config.json */
         unsigned retries;        /* attempts on transient errors; 0 = PULL_RETRIES_DEFAULT */
         unsigned backoff_ms;     /* 0 = PULL_BACKOFF_MS_DEFAULT */
+        bool push;               /* Bearer tokens are asked for with scope pull,push */
 } OciRegistryOptions;
 
 typedef struct OciRegistry OciRegistry;
@@ -79,3 +80,34 @@ typedef struct OciBlobProgress {
 } OciBlobProgress;
 int oci_registry_get_blob_file(OciRegistry *r, const char *digest, uint64_t size, int dir_fd, const char *partial_name,
         const OciBlobProgress *p, bool *ret_resumed, uint64_t *ret_fetched, Diag *diag);
+
+/* ---- pushing ---- */
+
+#define OCI_UPLOAD_CHUNK_DEFAULT (16U * 1024 * 1024) /* bytes of one PATCH */
+#define OCI_LOCATION_MAX 4096U                        /* bytes of an upload's Location */
+
+/* HEAD /v2/REPO/blobs/DIGEST: 1 when the registry has the blob (of that size, when it says one),
+ * 0 when not. */
+int oci_registry_blob_exists(OciRegistry *r, const char *digest, uint64_t size, Diag *diag);
+/* POST …/blobs/uploads/?mount=DIGEST&from=FROM: 1 when the registry mounted the blob from
+ * repository from, 0 when it did not (it does not offer mounts, or lacks it there). */
+int oci_registry_blob_mount(OciRegistry *r, const char *digest, const char *from, Diag *diag);
+
+typedef struct OciUploadStats {
+        uint64_t sent;  /* body bytes sent (with resends after an interruption) */
+        bool resumed;   /* an interrupted upload was continued where the registry's Range said */
+        bool restarted; /* the registry had lost the interrupted upload: it was sent again from the start */
+} OciUploadStats;
+/* Uploads size bytes of fd (from offset 0) as blob digest: POST, then PATCH chunks of chunk
+ * bytes (0 = OCI_UPLOAD_CHUNK_DEFAULT) with Content-Range; a chunk cut off is followed by a GET of
+ * the upload's status and the upload goes on from the Range the registry has (or, when the
+ * registry no longer knows the upload, a new one starts from the beginning); PUT ?digest= closes
+ * it. p (may be NULL) is told of the bytes the registry has. */
+int oci_registry_put_blob_file(OciRegistry *r, const char *digest, int fd, uint64_t size, uint64_t chunk,
+        const OciBlobProgress *p, OciUploadStats *ret_stats, Diag *diag);
+/* PUT /v2/REPO/manifests/REFERENCE of body with that media type; the registry's
+ * Docker-Content-Digest, when it sends one, must be body's sha256. */
+int oci_registry_put_manifest(
+        OciRegistry *r, const char *reference, const char *media_type, const char *body, size_t size, Diag *diag);
+/* The repository this client speaks to. */
+const char *oci_registry_repository(OciRegistry *r);

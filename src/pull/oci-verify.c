@@ -187,7 +187,8 @@ static char *yaml_value(const char *v) {
         return strndup(v, n);
 }
 
-int oci_lookaside_url(const OciRef *ref, char **ret, Diag *diag) {
+/* keys: the "lookaside:"-style keys looked for, in order of preference within a scope. */
+static int lookaside_url(const OciRef *ref, const char *const *keys, char **ret, Diag *diag) {
         const char *dir = getenv("COWPEN_REGISTRIES_D");
         if (!dir || !*dir)
                 dir = REGISTRIES_D_DEFAULT;
@@ -241,10 +242,9 @@ int oci_lookaside_url(const OciRef *ref, char **ret, Diag *diag) {
                                 continue;
                         }
                         const char *v = NULL;
-                        if (startswith(k, "lookaside:"))
-                                v = k + strlen("lookaside:");
-                        else if (startswith(k, "sigstore:"))
-                                v = k + strlen("sigstore:");
+                        for (size_t i = 0; keys[i] && !v; i++)
+                                if (startswith(k, keys[i]))
+                                        v = k + strlen(keys[i]);
                         if (!v)
                                 continue;
                         if (section == DEFAULT && !fallback)
@@ -268,6 +268,32 @@ int oci_lookaside_url(const OciRef *ref, char **ret, Diag *diag) {
                 return diag_fail(diag, -EPROTONOSUPPORT, NULL, "lookaside store is not an http, https or file URL");
         }
         *ret = url;
+        return 0;
+}
+
+int oci_lookaside_url(const OciRef *ref, char **ret, Diag *diag) {
+        static const char *const keys[] = {"lookaside:", "sigstore:", NULL};
+        return lookaside_url(ref, keys, ret, diag);
+}
+
+int oci_lookaside_staging_dir(const OciRef *ref, char **ret, Diag *diag) {
+        static const char *const staging[] = {"lookaside-staging:", "sigstore-staging:", NULL};
+        _cleanup_free_ char *url = NULL;
+        Diag quiet = DIAG_INIT;
+        int r = lookaside_url(ref, staging, &url, &quiet);
+        diag_done(&quiet);
+        if (r == -ENOENT)
+                r = oci_lookaside_url(ref, &url, diag);
+        if (r < 0)
+                return r;
+        if (!startswith(url, "file:///"))
+                return diag_fail(diag, -EPROTONOSUPPORT, NULL,
+                        "the lookaside store to write signatures to is not a file: URL (%s; set lookaside-staging)",
+                        url);
+        char *path = strdup(url + strlen("file://"));
+        if (!path)
+                return -ENOMEM;
+        *ret = path;
         return 0;
 }
 

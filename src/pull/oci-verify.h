@@ -38,6 +38,9 @@ void oci_requirement_done(OciRequirement *r);
 int oci_policy_requirement(const char *policy, const OciRef *ref, OciRequirement *ret, Diag *diag);
 /* The lookaside store's base URL for ref. */
 int oci_lookaside_url(const OciRef *ref, char **ret, Diag *diag);
+/* The directory signatures for ref are written to (push-oci --sign-by): "lookaside-staging:" (or
+ * "sigstore-staging:"), else "lookaside:" ("sigstore:"), which must be a file: URL. */
+int oci_lookaside_staging_dir(const OciRef *ref, char **ret, Diag *diag);
 /* Fetches BASE/REPO@sha256=HEX/signature-N (REPO: the repository path without the registry, as
  * containers/image names it) (N = 1…) for the manifest digest (and an index
  * digest), and succeeds with the fingerprint of the first signature that gpgv accepts with one of

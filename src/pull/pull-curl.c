@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "dlopen-util.h"
 #include "pull-curl.h"
@@ -58,6 +59,8 @@ void pull_response_done(PullResponse *r) {
         free(r->www_authenticate);
         free(r->content_type);
         free(r->docker_content_digest);
+        free(r->location);
+        free(r->range);
         *r = (PullResponse) { .content_length = UINT64_MAX };
 }
 
@@ -72,6 +75,7 @@ typedef struct Transfer {
         bool is_file;
         bool response_seen;  /* on_response called (or status refused) */
         int error;           /* why a callback stopped the transfer */
+        uint64_t uploaded;   /* bytes of the request body handed to curl */
 } Transfer;
 
 /* Copies a header value without surrounding blanks; values over the limit are dropped (a server
@@ -113,6 +117,15 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *userdata) {
                 free(t->resp->content_type);
                 free(t->resp->docker_content_digest);
                 t->resp->www_authenticate = t->resp->content_type = t->resp->docker_content_digest = NULL;
+                free(t->resp->location);
+                free(t->resp->range);
+                t->resp->location = t->resp->range = NULL;
+        } else if (header_is(buf, n, "location", &v, &vl)) {
+                free(t->resp->location);
+                t->resp->location = header_value(v, vl);
+        } else if (header_is(buf, n, "range", &v, &vl)) {
+                free(t->resp->range);
+                t->resp->range = header_value(v, vl);
         } else if (header_is(buf, n, "www-authenticate", &v, &vl)) {
                 free(t->resp->www_authenticate);
                 t->resp->www_authenticate = header_value(v, vl);
@@ -189,6 +202,29 @@ static size_t write_cb(char *p, size_t size, size_t nmemb, void *userdata) {
                         return 0;
                 }
         }
+        return n;
+}
+
+static size_t read_cb(char *p, size_t size, size_t nmemb, void *userdata) {
+        Transfer *t = userdata;
+        const PullRequest *req = t->req;
+        size_t n = size * nmemb;
+        uint64_t left = req->upload_size - t->uploaded;
+        if (n > left)
+                n = (size_t) left;
+        if (n == 0)
+                return 0;
+        if (req->upload_data)
+                memcpy(p, (const uint8_t *) req->upload_data + t->uploaded, n);
+        else {
+                ssize_t k = pread(req->upload_fd, p, n, (off_t) (req->upload_offset + t->uploaded));
+                if (k <= 0) {
+                        t->error = k < 0 ? -errno : -EIO;
+                        return CURL_READFUNC_ABORT;
+                }
+                n = (size_t) k;
+        }
+        t->uploaded += n;
         return n;
 }
 
@@ -335,6 +371,24 @@ int pull_curl_perform(const PullRequest *req, PullResponse *resp) {
                         goto finish;
                 }
                 headers = n;
+        }
+        if (req->method && strcasecmp(req->method, "HEAD") == 0)
+                SETOPT(CURLOPT_NOBODY, 1L);
+        else if (req->upload || (req->method && strcasecmp(req->method, "GET") != 0)) {
+                /* A body (possibly empty) for POST, PUT and PATCH; no 100-continue round trip. */
+                struct curl_slist *n = sym_curl_slist_append(headers, "Expect:");
+                if (!n) {
+                        r = -ENOMEM;
+                        goto finish;
+                }
+                headers = n;
+                SETOPT(CURLOPT_UPLOAD, 1L);
+                SETOPT(CURLOPT_READFUNCTION, read_cb);
+                SETOPT(CURLOPT_READDATA, &t);
+                SETOPT(CURLOPT_INFILESIZE_LARGE, (curl_off_t) (req->upload ? req->upload_size : 0));
+                SETOPT(CURLOPT_CUSTOMREQUEST, req->method ?: "PUT");
+                /* A redirect of an upload would need the body again. */
+                SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
         }
         if (headers)
                 SETOPT(CURLOPT_HTTPHEADER, headers);

@@ -26,6 +26,8 @@ typedef struct PullResponse {
         char *www_authenticate;
         char *content_type;
         char *docker_content_digest;
+        char *location;         /* Location (uploads: where the next request goes) */
+        char *range;            /* Range of an upload's answer ("0-1234"): bytes the registry has */
 } PullResponse;
 
 void pull_response_done(PullResponse *r);
@@ -52,6 +54,14 @@ typedef struct PullRequest {
         bool insecure;              /* no TLS certificate or host name check (--tls-verify=no) */
         const void *ca_blob;        /* PEM CA certificates to trust instead of the default file */
         size_t ca_blob_size;
+        /* Another method than GET ("HEAD", "POST", "PUT", "PATCH"), or NULL. HEAD asks for no body. */
+        const char *method;
+        /* With upload: the request body is upload_size bytes, from upload_data, else read from
+         * upload_fd at upload_offset (pread). */
+        bool upload;
+        const void *upload_data;
+        int upload_fd;
+        uint64_t upload_offset, upload_size;
         /* Overrides of the named timeouts (tests); 0 = default. */
         long connect_timeout_sec, low_speed_time_sec;
 } PullRequest;

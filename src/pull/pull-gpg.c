@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 
 #include "fd-util.h"
@@ -304,5 +305,110 @@ int gpg_verify_clearsigned(const char *keyring, const void *msg, size_t msg_size
                 *ret_text_size = n;
         if (ret_fingerprint)
                 *ret_fingerprint = TAKE_PTR(fpr);
+        return 0;
+}
+
+/* ---- signing (push-oci --sign-by) ---- */
+
+int gpg_sign_message(const char *key_id, const char *passphrase_file, const void *data, size_t size, char **ret,
+        size_t *ret_size, Diag *diag) {
+        if (!key_id || !*key_id || strlen(key_id) > GPG_KEY_ID_MAX || key_id[0] == '-' || strpbrk(key_id, "\r\n"))
+                return diag_fail(diag, -EINVAL, NULL, "invalid key ID");
+        _cleanup_close_ int in = memfd_create("gpg-payload", MFD_CLOEXEC);
+        if (in < 0)
+                return negative_errno();
+        int r = loop_write(in, data, size);
+        if (r < 0)
+                return r;
+        if (lseek(in, 0, SEEK_SET) < 0)
+                return negative_errno();
+        int outp[2], errp[2];
+        if (pipe2(outp, O_CLOEXEC) < 0)
+                return negative_errno();
+        _cleanup_close_ int out_r = outp[0], out_w = outp[1];
+        if (pipe2(errp, O_CLOEXEC) < 0)
+                return negative_errno();
+        _cleanup_close_ int err_r = errp[0], err_w = errp[1];
+        /* An OpenPGP signed message (not detached, not armored), as containers' simple signing
+         * stores it. */
+        const char *argv[16] = {"gpg", "--batch", "--no-tty", "--quiet", "--sign", "--local-user", key_id};
+        size_t a = 7;
+        if (passphrase_file) {
+                argv[a++] = "--pinentry-mode";
+                argv[a++] = "loopback";
+                argv[a++] = "--passphrase-file";
+                argv[a++] = passphrase_file;
+        }
+        argv[a++] = "--output";
+        argv[a++] = "-";
+        argv[a] = NULL;
+        pid_t pid = fork();
+        if (pid < 0)
+                return negative_errno();
+        if (pid == 0) {
+                if (dup2(in, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
+                        _exit(127);
+                execvp("gpg", (char *const *) argv);
+                _exit(127);
+        }
+        out_w = safe_close(out_w);
+        err_w = safe_close(err_w);
+        /* The signature is small (the payload is); stderr is read after it (gpg writes little). */
+        _cleanup_free_ char *buf = malloc(GPG_SIGNATURE_MAX + 1), *err = malloc(1024);
+        size_t n = 0, en = 0;
+        bool overflow = false;
+        if (!buf || !err)
+                r = -ENOMEM;
+        for (;;) {
+                char tmp[4096];
+                ssize_t k = read(out_r, tmp, sizeof(tmp));
+                if (k < 0 && errno == EINTR && !interrupted())
+                        continue;
+                if (k <= 0)
+                        break;
+                if (buf && n + (size_t) k <= GPG_SIGNATURE_MAX) {
+                        memcpy(buf + n, tmp, (size_t) k);
+                        n += (size_t) k;
+                } else
+                        overflow = true;
+        }
+        for (;;) {
+                char tmp[1024];
+                ssize_t k = read(err_r, tmp, sizeof(tmp));
+                if (k < 0 && errno == EINTR && !interrupted())
+                        continue;
+                if (k <= 0)
+                        break;
+                size_t c = MIN((size_t) k, 1023 - en);
+                if (err && c > 0) {
+                        memcpy(err + en, tmp, c);
+                        en += c;
+                }
+        }
+        int status;
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return negative_errno();
+        if (r < 0)
+                return r;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+                return diag_fail(diag, -ENOEXEC, NULL, "gpg is not installed (needed to sign)");
+        if (overflow)
+                return diag_fail(diag, -EFBIG, NULL, "gpg's signature is larger than %u bytes", GPG_SIGNATURE_MAX);
+        if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0) || n == 0) {
+                err[en] = 0;
+                /* gpg's first line of complaint, e.g. "signing failed: No secret key". */
+                char *line = err, *nl;
+                while ((nl = strchr(line, '\n')) && nl[1] && !strstr(line, "failed"))
+                        line = nl + 1;
+                if ((nl = strchr(line, '\n')))
+                        *nl = 0;
+                _cleanup_free_ char *p = printable(startswith(line, "gpg: ") ? line + 5 : line, 200);
+                return diag_fail(
+                        diag, -EKEYREJECTED, key_id, "gpg could not sign%s%s", p && *p ? ": " : "", p && *p ? p : "");
+        }
+        buf[n] = 0;
+        *ret = TAKE_PTR(buf);
+        *ret_size = n;
         return 0;
 }

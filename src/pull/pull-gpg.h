@@ -35,3 +35,13 @@ int gpg_verify_clearsigned(const char *keyring, const void *msg, size_t msg_size
 /* Parses gpgv status output (untrusted-sized; bounded by GPGV_STATUS_MAX): as the checks above,
  * by what the status says. */
 int gpg_parse_status(const char *status, size_t size, char **ret_fingerprint, Diag *diag);
+
+#define GPG_KEY_ID_MAX 256U             /* bytes of a --sign-by key ID */
+#define GPG_SIGNATURE_MAX (64U * 1024U) /* bytes of a signed message we make */
+
+/* Signs data with gpg --sign --local-user key_id from the user's keyring (GNUPGHOME), a binary
+ * OpenPGP signed message (not detached) as containers' simple signing keeps them; with
+ * passphrase_file, the key's passphrase is read from it (--pinentry-mode loopback). On failure
+ * -EKEYREJECTED with gpg's reason ("No secret key") in diag, or -ENOEXEC when gpg is missing. */
+int gpg_sign_message(const char *key_id, const char *passphrase_file, const void *data, size_t size, char **ret,
+                     size_t *ret_size, Diag *diag);

@@ -145,6 +145,12 @@ int export_dlopen(bool tar, Diag *diag);
  * path (import-tar refuses it)". On a failure at a file, diag's object is its path in the
  * archive. */
 int export_tar(int tree_fd, int out_fd, const ExportOptions *o, uint64_t *ret_n_skipped, Diag *diag);
+/* The same, of only what differs from the tree below base_fd (push-oci's layer over a pulled
+ * base): entries new or changed in type, mode, owner, device, size, mtime, symlink target, xattrs
+ * or contents (a directory's own entry only when it changed; what is below it is compared one by
+ * one), and an OCI whiteout ".wh.NAME" for each entry of the base that the tree lacks. */
+int export_tar_diff(int tree_fd, int base_fd, int out_fd, const ExportOptions *o, uint64_t *ret_n_skipped,
+                    uint64_t *ret_n_whiteouts, Diag *diag);
 /* Copies the raw image raw_fd to out_fd: sparse (holes kept when out_fd is a regular file) when
  * uncompressed, else through the compressor. */
 int export_raw(int raw_fd, int out_fd, const ExportOptions *o);
@@ -255,6 +261,8 @@ int pull_image(ImageRoot *root, PullKind kind, const char *url, const char *name
  *                       parent chain's tree, a btrfs snapshot or reflink/copy of it)
  *   .#oci/blobs/HEX.partial  a layer download in progress or interrupted (resumed with Range)
  *   .#oci/refs/NAME     the chains image NAME was made from (what `clean` keeps)
+ *   .#oci/layers/HEX    the blob chain HEX's top layer was pulled as ("DIGEST SIZE MEDIATYPE
+ *                       REGISTRY/REPO"), for push-oci; removed with the chain
  *   .#oci/lock          held by a pull (a second one waits) and by `clean` (which does not)
  *
  * so a second image on the same base downloads and unpacks only its new layers. The image is
@@ -270,6 +278,7 @@ typedef enum OciPhase {
         OCI_PHASE_DOWNLOAD,  /* a layer's bytes arrive (layer, done, total) */
         OCI_PHASE_UNPACK,    /* a layer is applied (layer) */
         OCI_PHASE_DONE,
+        OCI_PHASE_UPLOAD,    /* push-oci: a blob's bytes go out (layer, done, total) */
         _OCI_PHASE_MAX,
 } OciPhase;
 const char *oci_phase_to_string(OciPhase p);
@@ -336,3 +345,49 @@ int oci_pull(ImageRoot *root, const char *ref, const char *name, const OciPullOp
 /* `clean`: drops refs of images that are gone, and the chains and partial downloads no ref needs.
  * Calls on_removed with each store entry removed (".#oci/chains/HEX"). -EBUSY while a pull runs. */
 int oci_store_clean(ImageRoot *root, void (*on_removed)(const char *name, void *userdata), void *userdata);
+
+/* ---- push-oci: an image to an OCI registry ----
+ *
+ * oci-push.c: the image's tree as one layer (export_tar()'s archive: diff_id the sha256 of the
+ * tar, compressed with zstd or gzip), an image config (the process config, platform of the
+ * image's NAME.oci.json when it has one), blobs the registry lacks uploaded in chunks (resumed
+ * from the registry's Range after an interruption), the manifest last. */
+
+typedef struct OciPushOptions {
+        CompressType format;     /* COMPRESS_GZIP (the default for anything else) or COMPRESS_ZSTD */
+        const char *credentials; /* auth.json-style file; NULL: the usual places */
+        bool tls_verify;
+        unsigned retries;        /* 0 = PULL_RETRIES_DEFAULT */
+        unsigned backoff_ms;
+        uint64_t chunk;          /* bytes per PATCH; 0 = OCI_UPLOAD_CHUNK_DEFAULT */
+        /* --sign-by: a gpg key of the user's keyring; the simple-signing signature of the pushed
+         * manifest goes to the lookaside store (registries.d's lookaside-staging, a file: URL). */
+        const char *sign_by;
+        const char *sign_passphrase_file;
+        void (*progress)(const OciProgress *p, void *userdata);
+        void (*note)(const char *msg, void *userdata);
+        void *userdata;
+} OciPushOptions;
+
+typedef struct OciPushResult {
+        char *reference;         /* normalised registry/repository:tag */
+        char *registry_url;
+        char *manifest_digest;
+        char *layer_digest;
+        uint64_t blob_size;      /* of the (compressed) layer */
+        size_t n_layers, n_layers_sent; /* layers of the image; uploaded (not already there) */
+        size_t n_base_layers;    /* of them, the pulled base's (named by their blobs, not sent) */
+        size_t n_mounted;        /* base blobs the registry mounted from the repository pulled from */
+        uint64_t n_whiteouts;    /* deletions in the new layer */
+        uint64_t bytes_sent;     /* layer bytes uploaded, resends included */
+        bool resumed;            /* an interrupted upload went on where the registry had it */
+        bool restarted;          /* … or started again, the registry having lost it */
+        char *signature_path;    /* --sign-by: the signature file written */
+} OciPushResult;
+void oci_push_result_done(OciPushResult *r);
+
+/* Pushes image name of root to ref (registry/repository:tag). Errors with the object and cause
+ * in diag: "no such image", a raw image, the registry refusing the credentials, an HTTP status,
+ * gpg's reason for not signing (the key is checked by signing before anything is uploaded). */
+int oci_push(ImageRoot *root, const char *name, const char *ref, const OciPushOptions *o, OciPushResult *ret,
+             Diag *diag);

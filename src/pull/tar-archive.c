@@ -717,6 +717,10 @@ static int add_filter(struct archive *a, CompressType compress) {
                 break;
         case COMPRESS_GZIP:
                 ar = sym_archive_write_add_filter_gzip(a);
+                /* No time stamp in the gzip header: the same tree gives the same bytes (push-oci's
+                 * layers keep their digest, so a second push finds them in the registry). */
+                if (ar == ARCHIVE_OK)
+                        (void) sym_archive_write_set_filter_option(a, "gzip", "timestamp", NULL);
                 break;
         case COMPRESS_XZ:
                 ar = sym_archive_write_add_filter_xz(a);
