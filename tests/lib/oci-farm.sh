@@ -12,8 +12,9 @@
 #   skopeo to $ORIGIN/farm/template:1. Sets $FARM_REF (the reference the builders pull).
 # farm_blobs [REF]: the blob digests of REF (default $FARM_REF) at the origin (config first, then the layers).
 # farm_origin_mark: what the origin's log holds so far is not counted by the next two.
-# farm_origin_counts [REF]: for each blob of REF, "DIGEST GET=n HEAD=m" from the origin's access log,
-#   counted separately, and who asked (the user agents).
+# farm_origin_counts [REF]: for each blob of REF, "DIGEST GET=n HEAD=m FILLS=f": the origin's
+#   access log's GETs and HEADs of it, counted apart, and the cache's fills of it.
+# farm_origin_agents: who asked the origin for blobs (the user agents).
 # farm_in I CMD…: CMD in builder bI's network namespace (nsenter, not `ip netns exec`, which
 #   remounts /sys and so hides the cgroup2 hierarchy a container needs).
 # FARM_JOB: the job each builder runs in the template (sh -c): it checks the tree and writes
@@ -80,9 +81,14 @@ farm_origin_counts() {
   for b in $(farm_blobs "$@"); do
     g=$(_farm_origin_log | grep -cE "\"GET /v2/[^ ]*/blobs/$b " || true)
     h=$(_farm_origin_log | grep -cE "\"HEAD /v2/[^ ]*/blobs/$b " || true)
-    echo "$b GET=$g HEAD=$h"
+    echo "$b GET=$g HEAD=$h FILLS=$(farm_cache_fills "$b")"
   done
 }
+
+# farm_cache_fills DIGEST: how often the cache filled its store with DIGEST from the origin: its
+# proxy logs "Adding new scheduler entry for REPO@DIGEST" after each fill (ServeBlob's storeLocal
+# goroutine; manifests have entries of their own, under their own digests).
+farm_cache_fills() { grep -ac "Adding new scheduler entry for [^ ]*@$1 " "$CACHE_LOG" || true; }
 
 # farm_origin_agents: the distinct user agents of the origin's blob requests.
 farm_origin_agents() {
