@@ -46,6 +46,13 @@ oci_layout
 farm_template "$ROOTFS_DIR" tpl
 umoci_rootfs tpl "$T/ref"
 blobs=$(farm_blobs)
+# The builders' image roots: directories on one btrfs loop filesystem (snapshots for run -x, and
+# gone in one umount), or in $T without btrfs.
+FR=$T
+if grep -qw btrfs /proc/filesystems || modprobe btrfs 2>/dev/null; then
+  make_loop_fs btrfs 8G
+  FR=$LOOP_MNT
+fi
 [ "$(echo "$blobs" | wc -l)" -eq 4 ] || fail "the template should have a config and 3 layers: $blobs"
 # What skopeo's push left in the origin's log is not the farm's doing.
 farm_origin_mark
@@ -55,9 +62,9 @@ farm_origin_mark
 wave() {
   local w=$1 ref=$2 tpl=$3 first=$4 last=$5 i pids=()
   for ((i = first; i <= last; i++)); do
-    mkdir -p "$T/w$w/b$i/images" "$T/w$w/b$i/out"
+    mkdir -p "$FR/w$w/b$i/images" "$FR/w$w/b$i/out"
     (
-      r=$T/w$w/b$i
+      r=$FR/w$w/b$i
       farm_in "$i" "$COWPEN" --image-root="$r/images" --no-progress pull-oci --tls-verify=yes \
         --mirror="$CACHE" "$ref" template >"$r/pull.out" 2>&1 || exit 1
       farm_in "$i" "$COWPEN" --image-root="$r/images" -q run -x -M template -E BUILDER="b$i" -E TEMPLATE="$tpl" \
@@ -66,7 +73,7 @@ wave() {
     pids+=($!)
   done
   for ((i = first; i <= last; i++)); do
-    local rc=0 r=$T/w$w/b$i
+    local rc=0 r=$FR/w$w/b$i
     wait "${pids[i - first]}" || rc=$?
     [ $rc -eq 0 ] || fail "wave $w builder b$i: $([ $rc -eq 1 ] && cat "$r/pull.out" || cat "$r/run.out")"
   done
@@ -75,7 +82,7 @@ wave() {
 wave 1 "$FARM_REF" template-1 1 $N
 dash_sum=$(cd "$T/ref/rootfs" && sha256sum usr/bin/dash | cut -d' ' -f1)
 for ((i = 1; i <= N; i++)); do
-  r=$T/w1/b$i
+  r=$FR/w1/b$i
   grep -q "from https://$CACHE " "$r/pull.out" || fail "b$i did not pull from the cache: $(cat "$r/pull.out")"
   grep -q "3 layers, 3 fetched" "$r/pull.out" || fail "b$i: $(cat "$r/pull.out")"
   must treecmp --no-top "$T/ref/rootfs" "$r/images/template"
@@ -117,8 +124,8 @@ pass "origin GETs per blob: $(echo "$counts1" | awk '{print $2 "/" $4}' | tr '\n
 # A second wave: the cache alone serves it.
 wave 2 "$FARM_REF" template-1 1 $N
 for ((i = 1; i <= N; i++)); do
-  must treecmp --no-top "$T/ref/rootfs" "$T/w2/b$i/images/template"
-  [ "$(cat "$T/w2/b$i/out/done")" = "job done on b$i" ] || fail "wave 2 b$i: job did not finish"
+  must treecmp --no-top "$T/ref/rootfs" "$FR/w2/b$i/images/template"
+  [ "$(cat "$FR/w2/b$i/out/done")" = "job done on b$i" ] || fail "wave 2 b$i: job did not finish"
 done
 counts2=$(farm_origin_counts)
 [ "$counts2" = "$counts1" ] || fail "the origin served blobs again in wave 2: $(diff <(echo "$counts1") <(echo "$counts2"))"
@@ -135,7 +142,7 @@ before=$(farm_origin_counts "$REF2")
 new_blobs=$(comm -13 <(echo "$blobs" | sort) <(farm_blobs "$REF2" | sort))
 [ "$(echo "$new_blobs" | wc -l)" -eq 2 ] || fail "template:2 should add a config and one layer: $new_blobs"
 wave 3 "$REF2" template-2 1 1
-grep -q "3 layers, 3 fetched" "$T/w3/b1/pull.out" || fail "wave 3 b1: $(cat "$T/w3/b1/pull.out")"
+grep -q "3 layers, 3 fetched" "$FR/w3/b1/pull.out" || fail "wave 3 b1: $(cat "$FR/w3/b1/pull.out")"
 stored() { # every new blob committed in the cache's store and linked in the repository
   local b hex
   for b in $new_blobs; do
@@ -164,7 +171,7 @@ while read -r b g h f; do
   fi
 done <<<"$mid"
 for ((i = 1; i <= N; i++)); do
-  must treecmp --no-top "$T/ref2/rootfs" "$T/w3/b$i/images/template"
-  [ "$(cat "$T/w3/b$i/out/done")" = "job done on b$i" ] || fail "wave 3 b$i: job did not finish"
+  must treecmp --no-top "$T/ref2/rootfs" "$FR/w3/b$i/images/template"
+  [ "$(cat "$FR/w3/b$i/out/done")" = "job done on b$i" ] || fail "wave 3 b$i: job did not finish"
 done
 pass "template:2 with the cache filled by one builder first: 2 origin GETs per new blob (the proxy's serve + store), none for the shared base, none for the other 7 builders"
