@@ -18,12 +18,15 @@ oci_need_tools() {
   done
 }
 
+# $OCI_ADDR (default 127.0.0.1): the address the registries listen on and their certificate names
+# (the farm test sets one inside its own network namespace, before start_registry).
+#
 # _registry_serve DIR MODE: a docker-registry with its storage in DIR/storage and log DIR/registry.log
-# on a free port of 127.0.0.1 (TLS with $REG_DIR's certificate); MODE: auth (htpasswd), open, or
+# on a free port of $OCI_ADDR (TLS with $REG_DIR's certificate); MODE: auth (htpasswd), open, or
 # proxy=URL (a pull-through cache of URL, which must not need credentials: distribution 2.8's proxy
-# logs in only to token-auth registries). Sets $SERVED (127.0.0.1:PORT).
+# logs in only to token-auth registries). Sets $SERVED ($OCI_ADDR:PORT).
 _registry_serve() {
-  local d=$1 mode=$2 port i extra=
+  local d=$1 mode=$2 port i extra= addr=${OCI_ADDR:-127.0.0.1}
   mkdir -p "$d/storage"
   case $mode in
     auth) extra=$(printf 'auth:\n  htpasswd:\n    realm: cowpen-test\n    path: %s\n' "$REG_DIR/htpasswd") ;;
@@ -32,7 +35,7 @@ _registry_serve() {
   esac
   for i in 1 2 3 4 5; do
     port=$(_free_port)
-    SERVED=127.0.0.1:$port
+    SERVED=$addr:$port
     cat >"$d/config.yml" <<YML
 version: 0.1
 log:
@@ -46,7 +49,7 @@ storage:
   cache:
     blobdescriptor: inmemory
 http:
-  addr: 127.0.0.1:$port
+  addr: $addr:$port
   tls:
     certificate: $REG_DIR/server.crt
     key: $REG_DIR/server.key
@@ -83,9 +86,10 @@ start_registry() {
   REG_PASS=secret-$RANDOM$RANDOM
   openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=cowpen-test-ca -keyout "$d/ca.key" \
     -out "$d/ca.crt" 2>/dev/null || fail "openssl: CA"
-  openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$d/server.key" -out "$d/server.csr" \
+  local addr=${OCI_ADDR:-127.0.0.1}
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=$addr" -keyout "$d/server.key" -out "$d/server.csr" \
     2>/dev/null || fail "openssl: CSR"
-  printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' >"$d/ext.cnf"
+  printf 'subjectAltName=IP:%s\nbasicConstraints=CA:FALSE\n' "$addr" >"$d/ext.cnf"
   openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial -days 2 \
     -extfile "$d/ext.cnf" -out "$d/server.crt" 2>/dev/null || fail "openssl: server cert"
   REG_CA=$d/ca.crt
