@@ -119,6 +119,10 @@ static int parse_sigstore(json_object *q, const char *scope, OciRequirement *req
                                 return diag_fail(diag, r, *k,
                                         r == -EFBIG ? "sigstore public key larger than %u bytes" : NULL,
                                         OCI_SIGSTORE_KEY_MAX);
+                        uint8_t fpr[32];
+                        if (public_key_fingerprint(text, strlen(text), fpr) < 0)
+                                return diag_fail(
+                                        diag, -EBADMSG, *k, "policy: sigstoreSigned key is not a PEM public key");
                         if (strv_extend(&req->keys, text) < 0)
                                 return -ENOMEM;
                 }
@@ -138,6 +142,9 @@ static int parse_sigstore(json_object *q, const char *scope, OciRequirement *req
                 return diag_fail(diag, -EBADMSG, scope, "policy: sigstoreSigned keyData is not base64");
         k -= (b64[n - 1] == '=') + (b64[n - 2] == '=');
         pem[k] = 0;
+        uint8_t fpr[32];
+        if (public_key_fingerprint(pem, (size_t) k, fpr) < 0)
+                return diag_fail(diag, -EBADMSG, scope, "policy: sigstoreSigned keyData is not a PEM public key");
         return strv_extend(&req->keys, pem) < 0 ? -ENOMEM : 0;
 }
 

@@ -2,7 +2,8 @@
 #pragma once
 
 /* Message digests (SHA-1, SHA-256, SHA-512) and base64 blocks: the one wrapper of OpenSSL's EVP
- * layer (hash-util.c is the one file that includes openssl/evp.h). Signature code keeps its own
+ * layer (hash-util.c is the one file that includes openssl/evp.h), and the check of a signature by
+ * a PEM public key (sigstore key signatures). Signature code keeps its own
  * PKCS#7/X.509 headers; every digest of the tree goes through here.
  *
  * A HashContext is made once and reused: hash_context_final() leaves it ready for the next

@@ -142,4 +142,22 @@ sdigest=$(skopeo inspect --creds "$REG_USER:$REG_PASS" --cert-dir "$REG_CERTS" "
   python3 -c 'import json,sys; print(json.load(sys.stdin)["Digest"])')
 refuse "signature of another image" "^cowpen: pull-oci .*: no valid signature by a trusted key \\(1 checked; last: signature is for another manifest \\($sdigest\\)" \
   pull --verify=signature "$REG/test/unsigned:1" victim
+# Policies cowpen cannot honour fully are refused, not half-applied.
+bad_policy() { # NAME REQUIREMENT REGEX
+  printf '{"default": [%s]}\n' "$2" >"$W/bad.json"
+  refuse "$1" "$3" "$COWPEN" --image-root="$ROOT" --no-progress pull-oci --credentials="$REG_AUTH" \
+    --policy="$W/bad.json" --verify=signature "$REG/test/signed:1" victim
+}
+bad_policy "policy with fulcio" '{"type": "sigstoreSigned", "fulcio": {}, "keyPath": "/x"}' \
+  "^cowpen: pull-oci .*: default: policy: sigstoreSigned fulcio is not supported"
+bad_policy "relative keyPath" '{"type": "sigstoreSigned", "keyPath": "k.pub"}' "keyPath is not absolute"
+bad_policy "no key" '{"type": "sigstoreSigned"}' "sigstoreSigned needs keyPath, keyPaths or keyData"
+bad_policy "two signature requirements" \
+  "{\"type\": \"sigstoreSigned\", \"keyPath\": \"$K/trusted.pub\"}, {\"type\": \"sigstoreSigned\", \"keyPath\": \"$K/other.pub\"}" \
+  "more than one signedBy or sigstoreSigned requirement is not supported"
+echo "not a key" >"$K/junk.pub"
+bad_policy "a key that is not one" "{\"type\": \"sigstoreSigned\", \"keyPath\": \"$K/junk.pub\"}" \
+  "junk.pub: policy: sigstoreSigned key is not a PEM public key"
+bad_policy "keyData that is not a key" '{"type": "sigstoreSigned", "keyData": "bm90IGEga2V5"}' \
+  "keyData is not a PEM public key"
 [ -z "$(ls -A "$W/registries.d")" ] || fail "registries.d changed"
