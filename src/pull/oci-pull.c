@@ -698,17 +698,19 @@ int oci_pull(ImageRoot *root, const char *refstr, const char *name, const OciPul
                         return r;
                 if (r == 0 && verify == PULL_VERIFY_SIGNATURE)
                         return diag_fail(diag, -ENOKEY, NULL,
-                                "--verify=signature needs a policy file (%s) with a signedBy requirement",
+                                "--verify=signature needs a policy file (%s) with a signedBy or sigstoreSigned "
+                                "requirement",
                                 o->policy ?: "/etc/containers/policy.json");
                 if (r > 0 && req.type == OCI_REQUIRE_REJECT)
                         return diag_fail(diag, -EPERM, NULL, "the policy rejects this image (scope %s)", req.scope);
-                if (r > 0 && verify == PULL_VERIFY_SIGNATURE && req.type != OCI_REQUIRE_SIGNED)
+                bool signed_req = r > 0 && (req.type == OCI_REQUIRE_SIGNED || req.type == OCI_REQUIRE_SIGSTORE);
+                if (r > 0 && verify == PULL_VERIFY_SIGNATURE && !signed_req)
                         return diag_fail(diag, -ENOKEY, NULL,
-                                "--verify=signature, but the policy has no signedBy requirement for it (scope %s)",
+                                "--verify=signature, but the policy has no signedBy or sigstoreSigned requirement for "
+                                "it (scope %s)",
                                 req.scope);
                 if (o->verify_from_policy)
-                        verify =
-                                r > 0 && req.type == OCI_REQUIRE_SIGNED ? PULL_VERIFY_SIGNATURE : PULL_VERIFY_CHECKSUM;
+                        verify = signed_req ? PULL_VERIFY_SIGNATURE : PULL_VERIFY_CHECKSUM;
         }
         const char *arch = o->arch ?: host_arch();
         OciPullResult res = {};
@@ -787,11 +789,17 @@ int oci_pull(ImageRoot *root, const char *refstr, const char *name, const OciPul
         res.layer_digests = TAKE_PTR(z.layer_digests);
         /* Signatures before any layer: a refused image downloads nothing more. */
         if (verify == PULL_VERIFY_SIGNATURE) {
-                if ((r = oci_verify_signatures(
-                             &req, &ref, res.manifest_digest, res.index_digest, &res.fingerprint, diag)) < 0)
+                if (req.type == OCI_REQUIRE_SIGSTORE)
+                        r = oci_verify_sigstore(
+                                reg, &req, &ref, res.manifest_digest, res.index_digest, &res.fingerprint, diag);
+                else
+                        r = oci_verify_signatures(
+                                &req, &ref, res.manifest_digest, res.index_digest, &res.fingerprint, diag);
+                if (r < 0)
                         goto finish;
-                res.verified_by =
-                        strjoin("manifest, config and layer digests; signature (policy scope ", req.scope, ")");
+                res.verified_by = strjoin("manifest, config and layer digests; ",
+                        req.type == OCI_REQUIRE_SIGSTORE ? "sigstore signature" : "signature", " (policy scope ",
+                        req.scope, ")");
         } else
                 res.verified_by = strdup(verify == PULL_VERIFY_NO ? "blob digests (--verify=no: diff_ids unchecked)"
                                                                   : "manifest, config and layer digests");

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <limits.h>
+#include <openssl/bio.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "hash-util.h"
 
@@ -103,4 +106,49 @@ ssize_t base64_decode_block(const char *s, size_t n, void *out) {
                 return -EBADMSG;
         int k = EVP_DecodeBlock(out, (const unsigned char *) s, (int) n);
         return k < 0 ? -EBADMSG : k;
+}
+
+static EVP_PKEY *pubkey_from_pem(const char *pem, size_t n) {
+        if (n > INT_MAX)
+                return NULL;
+        BIO *b = BIO_new_mem_buf(pem, (int) n);
+        if (!b)
+                return NULL;
+        EVP_PKEY *k = PEM_read_bio_PUBKEY(b, NULL, NULL, NULL);
+        BIO_free(b);
+        return k;
+}
+
+int public_key_fingerprint(const char *pem, size_t n, uint8_t ret[32]) {
+        EVP_PKEY *k = pubkey_from_pem(pem, n);
+        if (!k)
+                return -EBADMSG;
+        unsigned char *der = NULL;
+        int len = i2d_PUBKEY(k, &der);
+        EVP_PKEY_free(k);
+        if (len <= 0)
+                return -EBADMSG;
+        int r = hash_digest(HASH_SHA256, der, (size_t) len, ret);
+        OPENSSL_free(der);
+        return r;
+}
+
+int signature_verify(const char *pem, size_t pem_size, const void *data, size_t n, const void *sig, size_t sig_size) {
+        EVP_PKEY *k = pubkey_from_pem(pem, pem_size);
+        if (!k)
+                return -EBADMSG;
+        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        int r = -ENOMEM;
+        if (ctx) {
+                r = -EKEYREJECTED;
+                /* SHA-256 (for ECDSA, RSA PKCS#1 v1.5); Ed25519 signs the message itself. */
+                const EVP_MD *md = EVP_PKEY_get_id(k) == EVP_PKEY_ED25519 ? NULL : EVP_sha256();
+                if (EVP_DigestVerifyInit(ctx, NULL, md, NULL, k) != 1)
+                        r = -EOPNOTSUPP;
+                else if (EVP_DigestVerify(ctx, sig, sig_size, data, n) == 1)
+                        r = 0;
+        }
+        EVP_MD_CTX_free(ctx);
+        EVP_PKEY_free(k);
+        return r;
 }

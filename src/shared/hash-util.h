@@ -2,7 +2,8 @@
 #pragma once
 
 /* Message digests (SHA-1, SHA-256, SHA-512) and base64 blocks: the one wrapper of OpenSSL's EVP
- * layer (hash-util.c is the one file that includes openssl/evp.h). Signature code keeps its own
+ * layer (hash-util.c is the one file that includes openssl/evp.h), and the check of a signature by
+ * a PEM public key (sigstore key signatures). Signature code keeps its own
  * PKCS#7/X.509 headers; every digest of the tree goes through here.
  *
  * A HashContext is made once and reused: hash_context_final() leaves it ready for the next
@@ -47,3 +48,11 @@ int hash_digest(HashAlgorithm a, const void *p, size_t n, uint8_t *ret);
  * caller subtracts them); returns that count, or -EBADMSG for characters that are not base64. */
 size_t base64_encode_block(const void *p, size_t n, char *out);
 ssize_t base64_decode_block(const char *s, size_t n, void *out);
+
+/* Public-key signatures (sigstore/cosign key signatures). pem is a PEM "PUBLIC KEY" (PKIX
+ * SubjectPublicKeyInfo) of pem_size bytes. public_key_fingerprint() writes the SHA-256 of its
+ * DER encoding. signature_verify() checks sig (ECDSA as ASN.1 DER, RSA PKCS#1 v1.5, both over
+ * SHA-256; or Ed25519) over the n bytes at data: 0 when it holds, -EKEYREJECTED when it does not,
+ * -EBADMSG for a key that does not parse, -EOPNOTSUPP for a key type OpenSSL cannot verify with. */
+int public_key_fingerprint(const char *pem, size_t pem_size, uint8_t ret[32]);
+int signature_verify(const char *pem, size_t pem_size, const void *data, size_t n, const void *sig, size_t sig_size);

@@ -83,7 +83,7 @@ refuse "policy requires a signature" "^cowpen: pull-oci .*: the image is not sig
 must pull "$REG/open/unsigned:1" open >/dev/null
 refuse "policy rejects" "^cowpen: pull-oci .*: the policy rejects this image \\(scope default\\)" pull "$REG/elsewhere/x:1" victim
 refuse "--verify=signature where the policy accepts anything" \
-  "^cowpen: pull-oci .*: --verify=signature, but the policy has no signedBy requirement for it" \
+  "^cowpen: pull-oci .*: --verify=signature, but the policy has no signedBy or sigstoreSigned requirement for it" \
   pull --verify=signature "$REG/open/unsigned:1" victim
 # A valid signature of one image copied to another image's digest: the payload names the first.
 signed_dir=$(find "$SIGSTORE" -type d -name 'signed@sha256=*')

@@ -329,7 +329,7 @@ grep -q "$REG_PASS" "$REG_LOG" && fail "the password shows in the registry log"
 refuse "untrusted certificate" "^cowpen: pull-oci .*: .*TLS certificate not trusted" \
   env COWPEN_CERTS_D="$W/empty" "$COWPEN" --image-root="$ROOT" --no-progress pull-oci --credentials="$REG_AUTH" "$REG/test/app:1" victim
 echo '{"default":[{"type":"insecureAcceptAnything"}]}' >"$W/policy-any.json"
-refuse "--verify=signature without signedBy" "^cowpen: pull-oci .*: --verify=signature, but the policy has no signedBy requirement for it \\(scope default\\)" \
+refuse "--verify=signature without signedBy" "^cowpen: pull-oci .*: --verify=signature, but the policy has no signedBy or sigstoreSigned requirement for it \\(scope default\\)" \
   pull --verify=signature --policy="$W/policy-any.json" "$REG/test/app:1" victim
 refuse "existing image" "app" pull "$REG/test/app:1" app
 

@@ -118,12 +118,50 @@ static void test_base64(void **state) {
         assert_int_equal(base64_decode_block("Zm9", 3, back), -EBADMSG);
 }
 
+/* A P-256 key, a signature by it (openssl dgst -sha256 -sign, ASN.1 DER) and another key. */
+static const char test_key[] = "-----BEGIN PUBLIC KEY-----\n"
+                               "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEfoMTcyKzl+F04w1QzT1bwf1AQ8UG\n"
+                               "i1A4zAv77VW2bQghwCK2OEYsAGmt5YC8dQ7DkZ1kms8yEWiiT0xUzgXpbg==\n"
+                               "-----END PUBLIC KEY-----\n";
+static const char other_key[] = "-----BEGIN PUBLIC KEY-----\n"
+                                "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEvmjFBBJHazjW93yLY3pjOwI6Sulw\n"
+                                "ItIKgCifdEYtry2VJQddG4CinZzShfTmkSpVm/v8JhmDmwIQnNRXkXY83Q==\n"
+                                "-----END PUBLIC KEY-----\n";
+static const char test_sig_b64[] =
+        "MEUCIQDUnVpU9hL7xiqNkhM/QibG3jEziWScpHbWGiZOTh5BRAIgKdCV1sDpUHv2YkU7iTZqoyfOMkasJ9wSwfe6pJANbhw=";
+static const char test_data[] = "cowpen sigstore payload";
+
+static void test_signature_verify(void **state) {
+        uint8_t sig[128];
+        ssize_t n = base64_decode_block(test_sig_b64, strlen(test_sig_b64), sig);
+        assert_true(n > 0);
+        n -= 1; /* one "=" of padding */
+        size_t d = strlen(test_data);
+        assert_int_equal(signature_verify(test_key, strlen(test_key), test_data, d, sig, (size_t) n), 0);
+        assert_int_equal(signature_verify(other_key, strlen(other_key), test_data, d, sig, (size_t) n), -EKEYREJECTED);
+        assert_int_equal(
+                signature_verify(test_key, strlen(test_key), test_data, d - 1, sig, (size_t) n), -EKEYREJECTED);
+        sig[10] ^= 1;
+        assert_int_equal(signature_verify(test_key, strlen(test_key), test_data, d, sig, (size_t) n), -EKEYREJECTED);
+        assert_int_equal(signature_verify("not a key", 9, test_data, d, sig, (size_t) n), -EBADMSG);
+
+        /* openssl ec -pubin -outform DER | sha256sum */
+        static const uint8_t fpr[32] = {0xe7, 0xc9, 0xa8, 0x38, 0xe9, 0x37, 0x78, 0x6c, 0xa8, 0xc1, 0xb1, 0xe7, 0xd5,
+                0x1f, 0xa1, 0x4b, 0x19, 0xf6, 0xa7, 0x2c, 0x67, 0x2f, 0x3b, 0x71, 0xff, 0x86, 0xf5, 0xd9, 0xa7, 0x5d,
+                0x5e, 0xab};
+        uint8_t got[32];
+        assert_int_equal(public_key_fingerprint(test_key, strlen(test_key), got), 0);
+        assert_memory_equal(got, fpr, 32);
+        assert_int_equal(public_key_fingerprint("junk", 4, got), -EBADMSG);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_sizes),
                 cmocka_unit_test(test_one_shot),
                 cmocka_unit_test(test_streaming_and_reuse),
                 cmocka_unit_test(test_base64),
+                cmocka_unit_test(test_signature_verify),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
