@@ -123,7 +123,7 @@ CONF
     if nginx -e "$d/logs/error.log" -p "$d" -c "$d/nginx.conf" 2>"$d/logs/start.log"; then
       at_exit "kill \$(cat '$d/nginx.pid') 2>/dev/null; sleep 0.2"
       NCACHE=$addr:$port
-      for i in $(seq 50); do
+      for _ in $(seq 50); do
         curl -s -o /dev/null --cacert "$REG_CA" "https://$NCACHE/v2/" && break
         sleep 0.1
       done
