@@ -14,8 +14,11 @@
 # (default 3) time, with the cache warm, 8 builders at once each pulling the image into a fresh
 # image root and running a job in it (pull-oci --mirror= + run -x -M) against 8 builders at once
 # each running skopeo copy docker://CACHE/… oci:… + umoci unpack + run -x -D of the unpacked
-# rootfs, and print the ratio of the waves' wall times. Run as root from the source tree after
-# building.
+# rootfs, and print the ratio of the waves' wall times. Last, the cache that meets "the origin
+# serves each blob once" (distribution 2.8's proxy above cannot: 2 GETs per fill, 1 more per
+# request during one): nginx with proxy_cache_lock on the blob URLs (farm_nginx_cache), empty, 8
+# builders at once through it, timed, and the origin's GETs and HEADs per blob printed. Run as
+# root from the source tree after building.
 set -euo pipefail
 TEST_SRCDIR=${TEST_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 . "$TEST_SRCDIR/tests/lib/lib.sh"
@@ -121,7 +124,7 @@ farm_wave() {
   for ((i = 1; i <= FARM_N; i++)); do
     r=$FM/w/b$i
     if [ "$kind" = cowpen ]; then
-      (farm_in "$i" "$COWPEN" --image-root="$r/images" -q --no-progress pull-oci --mirror="$CACHE" "$FARM_REF" template &&
+      (farm_in "$i" "$COWPEN" --image-root="$r/images" -q --no-progress pull-oci --mirror="${WAVE_CACHE:-$CACHE}" "$FARM_REF" template &&
         farm_in "$i" "$COWPEN" --image-root="$r/images" -q run -x -M template --bind="$r/out:/out" /bin/sh -c "$JOB") \
         >"$r/log" 2>&1 &
     else
@@ -164,3 +167,16 @@ done
 again=$(farm_origin_counts | awk '{ sub("GET=", "", $2); n += $2 } END { print n + 0 }')
 printf 'farm median: (8 x pull-oci + run) / (8 x skopeo copy + umoci unpack + run) %s; origin blob GETs during the timed rounds: %s\n' \
   "$(median "${r_farm[@]}")" "$again"
+
+# The nginx cache (proxy_cache_lock): empty, 8 builders at once; the origin should serve each
+# blob once.
+farm_nginx_cache
+farm_origin_mark
+tn=$(WAVE_CACHE=$NCACHE farm_wave cowpen)
+rm -rf "$FM/w"
+ncounts=$(farm_origin_counts | cut -d' ' -f1-3)
+printf 'farm, nginx cache (proxy_cache_lock), empty: 8 builders at once pull-oci + run -x -M %s; origin blob requests:\n' "$(ms "$tn")"
+echo "$ncounts" | sed 's/^/  /'
+printf 'farm, nginx cache: origin GETs per blob: %s(config + %d layers; the docker-registry cache above: 2 per fill + 1 per request during one)\n' \
+  "$(echo "$ncounts" | awk '{print $2}' | tr '\n' ' ')" "$(($(echo "$ncounts" | wc -l) - 1))"
+

@@ -25,11 +25,18 @@
 #    stores over one fetch (17952924f "avoid redundant blob fetching") but still sends in-flight
 #    requests to the origin. So, GETs and HEADs counted apart and reported with the fills: for
 #    8 builders at once, per blob, 2 GETs per fill plus at most 1 per other builder's request;
-##  - a second wave of 8 builders (fresh image roots) is served by the cache alone: the origin
+#  - a second wave of 8 builders (fresh image roots) is served by the cache alone: the origin
 #    serves no blob again;
 #  - an updated template (new top layer and config on the same base), one builder first and the
 #    other 7 at once once the cache holds it: exactly the one fill's 2 GETs per new blob, none
-#    for the shared base, none for the 7.
+#    for the shared base, none for the 7;
+#  - the cache that does meet "the origin serves each blob once": nginx as a caching TLS reverse
+#    proxy of the origin (farm_nginx_cache: proxy_cache keyed on the URI of the content-addressed
+#    blob URLs only, proxy_cache_lock so one request per URI goes upstream and the concurrent
+#    ones wait for it, manifests passed through uncached). 8 builders at once, fresh image roots,
+#    the cache empty: the origin's log shows exactly one GET per blob (config and each layer),
+#    no HEAD, and only nginx asking; nginx logged one MISS per blob; every job ran. A blob's URL
+#    names its digest, so the cached bytes cannot go stale, and cowpen checks each digest anyway.
 . "$TEST_SRCDIR/tests/lib/lib.sh"
 . "$TEST_SRCDIR/tests/lib/pull.sh"
 . "$TEST_SRCDIR/tests/lib/net.sh"
@@ -66,7 +73,7 @@ wave() {
     (
       r=$FR/w$w/b$i
       farm_in "$i" "$COWPEN" --image-root="$r/images" --no-progress pull-oci --tls-verify=yes \
-        --mirror="$CACHE" "$ref" template >"$r/pull.out" 2>&1 || exit 1
+        --mirror="${WAVE_CACHE:-$CACHE}" "$ref" template >"$r/pull.out" 2>&1 || exit 1
       farm_in "$i" "$COWPEN" --image-root="$r/images" -q run -x -M template -E BUILDER="b$i" -E TEMPLATE="$tpl" \
         --bind="$r/out:/out" /bin/sh -c "$FARM_JOB" >"$r/run.out" 2>&1 || exit 2
     ) &
@@ -175,3 +182,35 @@ for ((i = 1; i <= N; i++)); do
   [ "$(cat "$FR/w3/b$i/out/done")" = "job done on b$i" ] || fail "wave 3 b$i: job did not finish"
 done
 pass "template:2 with the cache filled by one builder first: 2 origin GETs per new blob (the proxy's serve + store), none for the shared base, none for the other 7 builders"
+
+# The cache that meets "the origin serves each blob once": nginx in front of the origin, caching
+# the content-addressed blob URLs with proxy_cache_lock (one upstream fetch per URI; concurrent
+# requests wait for it and are then served from the cache). 8 builders at once, fresh image
+# roots, the nginx cache empty: the origin serves exactly one GET per blob (config and every
+# layer) and no HEAD, all to nginx; no builder talks to the origin itself.
+farm_nginx_cache
+farm_origin_mark
+WAVE_CACHE=$NCACHE wave 4 "$FARM_REF" template-1 1 $N
+for ((i = 1; i <= N; i++)); do
+  r=$FR/w4/b$i
+  grep -q "from https://$NCACHE " "$r/pull.out" || fail "wave 4 b$i did not pull from the nginx cache: $(cat "$r/pull.out")"
+  grep -q "3 layers, 3 fetched" "$r/pull.out" || fail "wave 4 b$i: $(cat "$r/pull.out")"
+  must treecmp --no-top "$T/ref/rootfs" "$r/images/template"
+  [ "$(cat "$r/out/done")" = "job done on b$i" ] || fail "wave 4 b$i: the job did not finish: $(cat "$r/run.out")"
+done
+! _farm_origin_log | grep -q 'cowpen/' || fail "a builder talked to the origin past nginx: $(_farm_origin_log | grep 'cowpen/' | head -3)"
+ngets=$(grep -cE '^GET /v2/farm/template/blobs/sha256:[0-9a-f]{64} 200 .*"cowpen/' "$NCACHE_LOG" || true)
+[ "$ngets" -eq $((4 * N)) ] || fail "cowpen sent $ngets blob GETs to the nginx cache, not $((4 * N)): $(grep /blobs/ "$NCACHE_LOG" | head)"
+! grep -qE '^HEAD /v2/[^ ]*/blobs/' "$NCACHE_LOG" || fail "a client sent HEAD requests for blobs: $(grep -E '^HEAD ' "$NCACHE_LOG" | head -3)"
+counts4=$(farm_origin_counts | cut -d' ' -f1-3)
+log "origin blob requests while 8 builders at once pulled through the nginx cache:"
+echo "$counts4" | sed 's/^/  /' >&2
+while read -r b g h; do
+  [ "$g" = GET=1 ] && [ "$h" = HEAD=0 ] || fail "the origin served $b as $g $h through the nginx cache, not exactly one GET"
+  [ "$(grep -cE "^GET /v2/farm/template/blobs/$b 200 MISS " "$NCACHE_LOG")" -eq 1 ] ||
+    fail "nginx did not fetch $b exactly once: $(grep -F "$b" "$NCACHE_LOG")"
+done <<<"$counts4"
+[ "$(_farm_origin_log | grep -E '"(GET|HEAD) /v2/[^ ]*/blobs/' | grep -vc '"farm-nginx-cache"$')" -eq 0 ] ||
+  fail "someone but nginx asked the origin for blobs: $(farm_origin_agents)"
+pass "8 builders at once through the nginx cache (proxy_cache_lock): the origin served each blob exactly once ($(echo "$counts4" | wc -l) GETs, no HEAD), 8 trees identical, 8 jobs ran; cache statuses of cowpen's blob GETs: $(grep -E '^GET /v2/[^ ]*/blobs/.*"cowpen/' "$NCACHE_LOG" | awk '{print $4}' | sort | uniq -c | tr -s ' ' | tr '\n' ' ')"
+
