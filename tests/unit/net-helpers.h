@@ -171,9 +171,8 @@ static inline pid_t tcp_server(int netns_fd, uint16_t port) {
         return pid;
 }
 
-/* Connects from netns_fd (< 0: here) to addr:port and reads the greeting into buf. Returns 0 or
- * -errno (-ETIMEDOUT after timeout_ms). */
-static inline int tcp_fetch(int netns_fd, const char *addr, uint16_t port, char *buf, size_t size, int timeout_ms) {
+/* One try of tcp_fetch(). */
+static inline int tcp_fetch_once(int netns_fd, const char *addr, uint16_t port, char *buf, size_t size, int timeout_ms) {
         int orig = netns_fd >= 0 ? netns_enter(netns_fd) : -1;
         NetPrefix p = P(addr);
         int s = socket(p.family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -217,6 +216,20 @@ static inline int tcp_fetch(int netns_fd, const char *addr, uint16_t port, char 
         buf[got] = 0;
         close(s);
         return r;
+}
+
+/* Connects from netns_fd (< 0: here) to addr:port and reads the greeting into buf. Returns 0 or
+ * -errno (-ETIMEDOUT after timeout_ms). IPv6 addresses just added are tentative until duplicate
+ * address detection ends (about a second, longer on a loaded machine): until then a connection
+ * finds no route, so that is tried again within timeout_ms. */
+static inline int tcp_fetch(int netns_fd, const char *addr, uint16_t port, char *buf, size_t size, int timeout_ms) {
+        int r;
+        for (int waited = 0;; waited += 100) {
+                r = tcp_fetch_once(netns_fd, addr, port, buf, size, timeout_ms);
+                if ((r != -EHOSTUNREACH && r != -ENETUNREACH && r != -EADDRNOTAVAIL) || waited >= timeout_ms)
+                        return r;
+                usleep(100 * 1000);
+        }
 }
 
 /* A plain interface to stand for a physical one: a dummy where the kernel has it, else an ifb,
