@@ -13,6 +13,7 @@
 #include "fd-util.h"
 #include "machine.h"
 #include "spawn.h"
+#include "proc-util.h"
 #include "util.h"
 #include "uuid-util.h"
 #include "verbs.h"

@@ -3,6 +3,7 @@
 
 #include "machine.h"
 #include "spawn.h"
+#include "proc-util.h"
 #include "util.h"
 #include "verbs.h"
 

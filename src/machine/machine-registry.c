@@ -18,6 +18,7 @@
 #include "fd-util.h"
 #include "json-util.h"
 #include "machine.h"
+#include "proc-util.h"
 #include "util.h"
 #include "uuid-util.h"
 

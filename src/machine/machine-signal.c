@@ -15,6 +15,7 @@
 #include "fd-util.h"
 #include "machine.h"
 #include "string-table.h"
+#include "proc-util.h"
 #include "util.h"
 
 #ifndef CGROUP2_SUPER_MAGIC

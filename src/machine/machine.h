@@ -111,7 +111,7 @@ typedef enum MachineBindFlags {
 } MachineBindFlags;
 int machine_bind(const MachineRecord *m, const char *host_path, const char *path, MachineBindFlags flags, Diag *diag);
 
-/* machine_record_write() fills in the record's start times with pid_starttime() (util.h) when
+/* machine_record_write() fills in the record's start times with pid_starttime() (proc-util.h) when
  * they are 0, and the monitor with getpid() when it is 0. */
 
 /* The record's cgroup (m->cgroup below the host's cgroup2 mount, /sys/fs/cgroup or, on a hybrid

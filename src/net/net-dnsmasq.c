@@ -13,6 +13,7 @@
 #include "atomic-file.h"
 #include "fd-util.h"
 #include "net-dnsmasq.h"
+#include "proc-util.h"
 #include "util.h"
 
 static int write_at(NetState *st, const char *name, const char *buf, size_t size, Diag *diag) {

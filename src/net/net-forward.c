@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "net-forward.h"
+#include "proc-util.h"
 #include "util.h"
 
 #define RELAY_BUFFER_SIZE 16384

@@ -23,6 +23,7 @@
 #include "net-netlink.h"
 #include "net-nft.h"
 #include "net-state.h"
+#include "proc-util.h"
 #include "util.h"
 
 struct NetSetup {

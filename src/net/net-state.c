@@ -19,6 +19,7 @@
 #include "atomic-file.h"
 #include "fd-util.h"
 #include "net-state.h"
+#include "proc-util.h"
 #include "util.h"
 
 #define RECORD_SIZE_MAX (64 * 1024)

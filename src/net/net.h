@@ -224,6 +224,6 @@ int net_sweep_if_stale(const char *runtime_dir, Diag *diag);
 
 /* ---- Process identity (net-state.c) ---- */
 
-/* pid_starttime() (util.h) tells a process from a later one that reuses its PID. */
+/* pid_starttime() (proc-util.h) tells a process from a later one that reuses its PID. */
 /* 1 when pid runs and started at starttime, 0 otherwise. */
 int net_process_alive(pid_t pid, uint64_t starttime);

@@ -19,6 +19,7 @@
 #include "dlopen-util.h"
 #include "fd-util.h"
 #include "spawn-cgroup.h"
+#include "proc-util.h"
 #include "util.h"
 
 /* See spawn-cgroup.h. */

@@ -22,6 +22,7 @@
 #include "spawn-console.h"
 #include "spawn-seccomp.h"
 #include "spawn-user.h"
+#include "proc-util.h"
 #include "util.h"
 
 /* A new session inside a running container (`shell`, `login`), the way nsenter would make one

@@ -27,6 +27,7 @@
 #include "spawn-seccomp.h"
 #include "spawn-stub.h"
 #include "spawn-userns.h"
+#include "proc-util.h"
 #include "util.h"
 
 /* The parent's side of a run: checks what can be checked on the host, clones the container's

@@ -22,6 +22,7 @@
 #include "machine.h"
 #include "rm-rf.h"
 #include "unit-helpers.h"
+#include "proc-util.h"
 #include "util.h"
 
 static char base[64], root[128], host[128];

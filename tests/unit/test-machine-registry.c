@@ -15,6 +15,7 @@
 #include "machine.h"
 #include "rm-rf.h"
 #include "unit-helpers.h"
+#include "proc-util.h"
 #include "util.h"
 
 static char base[64];

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "proc-util.h"
 #include "util.h"
 
 static void test_image_name(void **state) {
