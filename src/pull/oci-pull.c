@@ -387,21 +387,6 @@ static int apply_layer(int blob_fd, int tree_fd, const Layer *l, bool check, con
         return 0;
 }
 
-static int chain_id(const char *parent_hex, const char *diff_id, char **ret) {
-        if (!parent_hex) {
-                *ret = strdup(diff_id + strlen("sha256:"));
-                return *ret ? 0 : -ENOMEM;
-        }
-        _cleanup_free_ char *s = strjoin("sha256:", parent_hex, " ", diff_id);
-        if (!s)
-                return -ENOMEM;
-        uint8_t md[HASH_DIGEST_SIZE_MAX];
-        if (hash_digest(HASH_SHA256, s, strlen(s), md) < 0)
-                return -EIO;
-        *ret = hexmem(md, 32);
-        return *ret ? 0 : -ENOMEM;
-}
-
 static int mkdir_p_at(int dir_fd, const char *name) {
         if (mkdirat(dir_fd, name, 0700) < 0 && errno != EEXIST)
                 return negative_errno();
@@ -674,7 +659,7 @@ static int resolve(OciRegistry *reg, const OciRef *ref, const char *arch, Resolv
                         return r;
                 }
                 if (!(z->layers[i].diff_id = strdup(s)) ||
-                        (r = chain_id(i > 0 ? z->layers[i - 1].chain : NULL, s, &z->layers[i].chain)) < 0 ||
+                        (r = oci_chain_id(i > 0 ? z->layers[i - 1].chain : NULL, s, &z->layers[i].chain)) < 0 ||
                         strv_extend(&z->layer_digests, z->layers[i].digest) < 0) {
                         r = r < 0 ? r : -ENOMEM;
                         return r;

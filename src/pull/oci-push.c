@@ -137,21 +137,6 @@ static void base_layers_free(BaseLayer *b, size_t n) {
         free(b);
 }
 
-static int chain_id(const char *parent_hex, const char *diff_id, char **ret) {
-        if (!parent_hex) {
-                *ret = strdup(diff_id + strlen("sha256:"));
-                return *ret ? 0 : -ENOMEM;
-        }
-        _cleanup_free_ char *s = strjoin("sha256:", parent_hex, " ", diff_id);
-        if (!s)
-                return -ENOMEM;
-        uint8_t md[HASH_DIGEST_SIZE_MAX];
-        if (hash_digest(HASH_SHA256, s, strlen(s), md) < 0)
-                return -EIO;
-        *ret = hexmem(md, 32);
-        return *ret ? 0 : -ENOMEM;
-}
-
 static bool media_type_ok(const char *s) {
         return streq(s, MT_LAYER_GZIP) || streq(s, MT_LAYER_ZSTD) ||
                streq(s, "application/vnd.oci.image.layer.v1.tar") ||
@@ -179,7 +164,7 @@ static int find_base(int store_fd, json_object *config, BaseLayer **ret, size_t 
                 const char *d = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
                 if (!d || !oci_digest_is_valid(d))
                         goto none;
-                if (!(b[i].diff_id = strdup(d)) || (r = chain_id(i > 0 ? b[i - 1].chain : NULL, d, &b[i].chain)) < 0) {
+                if (!(b[i].diff_id = strdup(d)) || (r = oci_chain_id(i > 0 ? b[i - 1].chain : NULL, d, &b[i].chain)) < 0) {
                         r = r < 0 ? r : -ENOMEM;
                         goto fail;
                 }

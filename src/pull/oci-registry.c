@@ -42,6 +42,21 @@ void oci_ref_done(OciRef *r) {
         *r = (OciRef){};
 }
 
+int oci_chain_id(const char *parent_hex, const char *diff_id, char **ret) {
+        if (!parent_hex) {
+                *ret = strdup(diff_id + strlen("sha256:"));
+                return *ret ? 0 : -ENOMEM;
+        }
+        _cleanup_free_ char *s = strjoin("sha256:", parent_hex, " ", diff_id);
+        if (!s)
+                return -ENOMEM;
+        uint8_t md[HASH_DIGEST_SIZE_MAX];
+        if (hash_digest(HASH_SHA256, s, strlen(s), md) < 0)
+                return -EIO;
+        *ret = hexmem(md, 32);
+        return *ret ? 0 : -ENOMEM;
+}
+
 bool oci_digest_is_valid(const char *s) {
         if (!s || !startswith(s, "sha256:"))
                 return false;

@@ -38,6 +38,10 @@ char *oci_ref_to_string(const OciRef *r);
 
 /* Whether s is "sha256:" and 64 lower-case hex digits (the only digest accepted). */
 bool oci_digest_is_valid(const char *s);
+/* The OCI image spec's ChainID of a layer, as hex: of the first its diff_id's hex, of a later one
+ * sha256("sha256:" PARENT_HEX " " DIFF_ID). Both the pull (the store's chain trees) and the push
+ * (the base chain of a pulled image) name layers so. */
+int oci_chain_id(const char *parent_hex, const char *diff_id, char **ret);
 
 typedef struct OciRegistryOptions {
         bool tls_verify;         /* false: no certificate check, and plain HTTP allowed */
